@@ -1,0 +1,220 @@
+/**
+ * The store semantics shared by every backend: an in-memory index (a Map for get, an ordered key
+ * set for list/count) over a {@link Journal} that makes each write durable, plus the event window.
+ *
+ * Write path, in this order, so that a failure changes nothing and consumes no revision:
+ * check preconditions → copy the object and stamp the next revision → `journal` (may throw) →
+ * update the index and the revision → publish the event (never runs consumer code).
+ *
+ * Objects are copied through JSON on the way in (they are JSON values; the copy is what a
+ * reopened SQLite store would read back, so both backends hand out identical values). Stored
+ * objects are shared with every reader and event: callers must not mutate them (`freeze` makes
+ * that an error, for tests).
+ *
+ * @module
+ */
+import type { KubeObject } from "../api/types.ts";
+import { SortedKeys } from "./_keys.ts";
+import { EventWindow } from "./_window.ts";
+import {
+  type ListOptions,
+  type ListResult,
+  type Store,
+  StoreError,
+  type StoreWatch,
+  type WatchOptions,
+} from "./types.ts";
+
+/** Where a backend makes writes durable. Each call is one atomic write; throwing aborts it. */
+export interface Journal {
+  /** Stores `json` (the object; its resourceVersion is `revision`) under `key`. */
+  put(key: string, revision: number, json: string): void;
+  /** Removes `key`; `revision` is the delete's revision and must survive as the store's. */
+  remove(key: string, revision: number): void;
+  close(): void;
+}
+
+/** Knobs shared by every backend; defaults in {@link DEFAULT_TUNING}. */
+export interface StoreTuning {
+  /** Events kept for watches that start in the past (default 50,000). */
+  windowSize?: number;
+  /** Default bound of a watcher's undelivered events before it is closed as too slow (10,000). */
+  maxBacklog?: number;
+  /** Deep-freeze stored objects so that a caller mutating one fails loudly (default false). */
+  freeze?: boolean;
+}
+
+export const DEFAULT_TUNING: Required<StoreTuning> = {
+  windowSize: 50_000,
+  maxBacklog: 10_000,
+  freeze: false,
+};
+
+/** What a backend found at open: the revision and every object, resourceVersion stamped. */
+export interface InitialState {
+  revision: number;
+  objects: Array<[key: string, object: KubeObject]>;
+}
+
+export class VersionedStore implements Store {
+  private readonly objects: Map<string, KubeObject>;
+  private readonly keys: SortedKeys;
+  private readonly window: EventWindow;
+  private readonly freeze: boolean;
+  private rev: number;
+  private closed = false;
+
+  constructor(
+    private readonly journal: Journal,
+    initial: InitialState,
+    tuning: StoreTuning = {},
+  ) {
+    const t = { ...DEFAULT_TUNING, ...definedOnly(tuning) };
+    this.freeze = t.freeze;
+    this.rev = initial.revision;
+    this.objects = new Map(initial.objects);
+    if (this.freeze) for (const obj of this.objects.values()) deepFreeze(obj);
+    this.keys = SortedKeys.fromSorted([...this.objects.keys()].sort());
+    this.window = new EventWindow({
+      capacity: t.windowSize,
+      maxBacklog: t.maxBacklog,
+      revision: this.rev,
+    });
+  }
+
+  revision(): number {
+    return this.rev;
+  }
+
+  oldestWatchableRevision(): number {
+    return this.window.oldest();
+  }
+
+  get(key: string): KubeObject | undefined {
+    this.assertOpen();
+    return this.objects.get(key);
+  }
+
+  list(prefix: string, options: ListOptions = {}): ListResult {
+    this.assertOpen();
+    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : undefined;
+    const after = options.continueKey;
+    const keys = this.keys.range(prefix, limit === undefined ? { after } : { after, limit });
+    const items = keys.map((k) => this.objects.get(k)!);
+    const result: ListResult = { items, revision: this.rev };
+    if (limit !== undefined && keys.length === limit) {
+      const last = keys[keys.length - 1]!;
+      const remaining = this.keys.countRange(prefix, last);
+      if (remaining > 0) {
+        result.continueKey = last;
+        result.remaining = remaining;
+      }
+    }
+    return result;
+  }
+
+  count(prefix: string): number {
+    this.assertOpen();
+    return this.keys.countRange(prefix);
+  }
+
+  create(key: string, object: KubeObject): KubeObject {
+    this.assertOpen();
+    if (this.objects.has(key)) throw new StoreError("AlreadyExists", `key already exists: ${key}`);
+    const revision = this.rev + 1;
+    const { stored, json } = this.snapshot(object, revision);
+    this.journal.put(key, revision, json);
+    this.rev = revision;
+    this.objects.set(key, stored);
+    this.keys.insert(key);
+    this.window.publish({ type: "ADDED", key, object: stored, revision });
+    return stored;
+  }
+
+  update(key: string, object: KubeObject, expectedRevision?: number): KubeObject {
+    this.assertOpen();
+    const prev = this.current(key, expectedRevision);
+    const revision = this.rev + 1;
+    const { stored, json } = this.snapshot(object, revision);
+    this.journal.put(key, revision, json);
+    this.rev = revision;
+    this.objects.set(key, stored);
+    this.window.publish({ type: "MODIFIED", key, object: stored, prevObject: prev, revision });
+    return stored;
+  }
+
+  delete(key: string, expectedRevision?: number): KubeObject {
+    this.assertOpen();
+    const prev = this.current(key, expectedRevision);
+    const revision = this.rev + 1;
+    this.journal.remove(key, revision);
+    this.rev = revision;
+    this.objects.delete(key);
+    this.keys.delete(key);
+    // The event carries the last state stamped with the delete's revision, as kube's watch does.
+    const last: KubeObject = {
+      ...prev,
+      metadata: { ...prev.metadata, resourceVersion: String(revision) },
+    };
+    if (this.freeze) Object.freeze(Object.freeze(last).metadata);
+    this.window.publish({ type: "DELETED", key, object: last, prevObject: prev, revision });
+    return prev;
+  }
+
+  watch(prefix: string, options: WatchOptions): StoreWatch {
+    this.assertOpen();
+    return this.window.watch(prefix, options);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.window.closeAll("store closed");
+    this.journal.close();
+  }
+
+  /** The stored object at `key`, after checking the caller's expected revision. */
+  private current(key: string, expectedRevision: number | undefined): KubeObject {
+    const prev = this.objects.get(key);
+    if (prev === undefined) throw new StoreError("NotFound", `key not found: ${key}`);
+    if (expectedRevision !== undefined) {
+      const actual = Number(prev.metadata.resourceVersion);
+      if (actual !== expectedRevision) {
+        throw new StoreError(
+          "Conflict",
+          `revision mismatch for ${key}: expected ${expectedRevision}, current ${actual}`,
+        );
+      }
+    }
+    return prev;
+  }
+
+  /** The store's own copy of `object` with its resourceVersion, and the JSON to persist. */
+  private snapshot(object: KubeObject, revision: number): { stored: KubeObject; json: string } {
+    const json = JSON.stringify(object);
+    const stored = stampRevision(JSON.parse(json) as KubeObject, revision);
+    if (this.freeze) deepFreeze(stored);
+    return { stored, json };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("store: closed");
+  }
+}
+
+/** Sets `metadata.resourceVersion` (in place: `object` is the store's own fresh copy). */
+export function stampRevision(object: KubeObject, revision: number): KubeObject {
+  if (typeof object.metadata !== "object" || object.metadata === null) object.metadata = {};
+  (object.metadata as { resourceVersion?: string }).resourceVersion = String(revision);
+  return object;
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

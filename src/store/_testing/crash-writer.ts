@@ -1,0 +1,26 @@
+/**
+ * Child process for the SQLite crash test: opens a SqliteStore at argv[2] and creates objects
+ * forever, writing each key to stdout (synchronously, one line) only after `create` returned.
+ * The parent kills it with SIGKILL and checks that every key it read survived.
+ *
+ * @module
+ */
+import { writeSync } from "node:fs";
+import { SqliteStore } from "../sqlite.ts";
+
+const path = process.argv[2];
+if (!path) throw new Error("usage: crash-writer.ts <db-path>");
+const store = new SqliteStore({ path });
+for (let i = 0; ; i++) {
+  const name = `p${i}`;
+  const key = `/pods/default/${name}`;
+  store.create(key, {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default" },
+    spec: { containers: [{ name: "c", image: "busybox", args: ["x".repeat(200)] }] },
+  });
+  // Some updates and deletes too, so that revisions and the meta row move as in real use.
+  if (i % 10 === 9) store.delete(`/pods/default/p${i - 1}`);
+  writeSync(1, `${key}\n`);
+}
