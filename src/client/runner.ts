@@ -1,0 +1,88 @@
+/**
+ * Runs a controller's workers over its work queue. The retry policy lives here and nowhere else:
+ * reconcile functions never sleep or retry, they return or throw.
+ *
+ * - success → `forget` the key's back-off; `{ requeueAfter }` → also `addAfter(key, ms)`;
+ * - thrown `TerminalError` → `forget`, no retry (reported through `onError`);
+ * - any other error → `addRateLimited(key)` (reported through `onError`).
+ *
+ * Each worker takes one key at a time; the queue guarantees that no key runs in two workers at
+ * once. The returned `done` resolves when the queue is shut down and every worker has finished
+ * its current key.
+ *
+ * @module
+ */
+import { isTerminalError } from "./errors.ts";
+import type { WorkQueue } from "./workqueue.ts";
+
+// biome-ignore lint/suspicious/noConfusingVoidType: a reconcile may return nothing.
+export type ReconcileResult = { requeueAfter?: number } | void;
+
+export interface ControllerOptions<K> {
+  /** Used in error reports. */
+  name: string;
+  queue: WorkQueue<K>;
+  reconcile: (key: K) => Promise<ReconcileResult>;
+  /** Concurrent workers; default 1. */
+  workers?: number;
+  /** Told about every failed reconcile; `terminal` is true when it will not be retried. */
+  onError?: (error: unknown, context: { controller: string; key: K; terminal: boolean }) => void;
+}
+
+export interface ControllerStats {
+  reconciles: number;
+  errors: number;
+  terminalErrors: number;
+}
+
+export interface RunningController {
+  /** Resolves when the queue has shut down and every worker has returned. */
+  done: Promise<void>;
+  stats(): ControllerStats;
+}
+
+export function runController<K>(options: ControllerOptions<K>): RunningController {
+  const { name, queue, reconcile, onError } = options;
+  const stats: ControllerStats = { reconciles: 0, errors: 0, terminalErrors: 0 };
+
+  const report = (error: unknown, key: K, terminal: boolean) => {
+    try {
+      onError?.(error, { controller: name, key, terminal });
+    } catch {
+      // A failing error reporter must not stop the worker.
+    }
+  };
+
+  const processOne = async (key: K) => {
+    stats.reconciles++;
+    try {
+      const result = await reconcile(key);
+      queue.forget(key);
+      if (result && result.requeueAfter !== undefined) queue.addAfter(key, result.requeueAfter);
+    } catch (error) {
+      if (isTerminalError(error)) {
+        stats.terminalErrors++;
+        queue.forget(key);
+        report(error, key, true);
+      } else {
+        stats.errors++;
+        queue.addRateLimited(key);
+        report(error, key, false);
+      }
+    } finally {
+      queue.done(key);
+    }
+  };
+
+  const worker = async () => {
+    for (;;) {
+      const item = await queue.get();
+      if (item.shutdown) return;
+      await processOne(item.key);
+    }
+  };
+
+  const count = Math.max(1, options.workers ?? 1);
+  const done = Promise.all(Array.from({ length: count }, worker)).then(() => undefined);
+  return { done, stats: () => ({ ...stats }) };
+}
