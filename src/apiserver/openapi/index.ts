@@ -1,0 +1,146 @@
+/**
+ * OpenAPI v3 as kube-apiserver serves it: the root `/openapi/v3` listing one entry per
+ * group-version with a content hash, and per group-version documents (`/openapi/v3/apis/apps/v1`)
+ * that kubectl needs for `apply`, `create -f`, `edit` (server-side field validation) and `explain`.
+ * Also the schema walk behind `fieldValidation=Strict`.
+ *
+ * Invariants: documents are built on first use and cached, so a document and its hash never
+ * change for the life of one {@link createOpenApi} result; the hash is a digest of the document's
+ * JSON, so it changes exactly when the served resources (or the generated schemas) change.
+ * Schemas come from `_schemas.generated.json` (see `scripts/gen-openapi.ts`); a kind absent from
+ * it (a custom resource) gets a permissive schema that accepts any field.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import type { GroupVersionKind } from "../../api/types.ts";
+import { buildGroupVersionDocument, type OpenApiResource } from "./_document.ts";
+import { findUnknownFields, strictDecodingMessage } from "./_fields.ts";
+import { resolve, SCHEMAS, type Schema, schemaNameOf } from "./_schemas.ts";
+
+export type { OpenApiResource } from "./_document.ts";
+export type { Schema } from "./_schemas.ts";
+export { strictDecodingMessage };
+
+export interface OpenApiRoot {
+  paths: Record<string, { serverRelativeURL: string }>;
+}
+
+/** What an HTTP handler sends for a `/openapi/v3…` request. */
+export interface OpenApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface OpenApi {
+  /** The `/openapi/v3` discovery document. */
+  root(): OpenApiRoot;
+  /** The document of `api/v1` or `apis/<group>/<version>` (a leading `/` is allowed). */
+  document(groupVersionPath: string): object | undefined;
+  /** The document serialized once, for serving. */
+  documentJson(groupVersionPath: string): string | undefined;
+  hash(groupVersionPath: string): string | undefined;
+  /** Answers a request under `/openapi/v3`; undefined when the path is not one of ours. */
+  respond(pathname: string, query: URLSearchParams): OpenApiResponse | undefined;
+  /** Top-level field names of a kind (`apiVersion`, `kind`, `metadata`, `spec`, …). */
+  knownFields(gvk: GroupVersionKind): string[] | undefined;
+  /** Fields of `obj` its kind's schema does not declare, kube-style (`spec.foo`, `a[0].b`). */
+  unknownFields(obj: unknown, gvk: GroupVersionKind): string[];
+}
+
+const ROOT_PATH = "/openapi/v3";
+
+function groupVersionPath(group: string, version: string): string {
+  return group === "" ? `api/${version}` : `apis/${group}/${version}`;
+}
+
+function normalize(path: string): string {
+  return path.replace(/^\/+/, "").replace(/\/+$/, "");
+}
+
+export function createOpenApi(resources: OpenApiResource[]): OpenApi {
+  const byGroupVersion = new Map<
+    string,
+    { group: string; version: string; resources: OpenApiResource[] }
+  >();
+  for (const r of resources) {
+    const key = groupVersionPath(r.group, r.version);
+    let entry = byGroupVersion.get(key);
+    if (entry === undefined) {
+      entry = { group: r.group, version: r.version, resources: [] };
+      byGroupVersion.set(key, entry);
+    }
+    entry.resources.push(r);
+  }
+  const built = new Map<string, { doc: object; json: string; hash: string }>();
+
+  function get(path: string) {
+    const key = normalize(path);
+    let cached = built.get(key);
+    if (cached === undefined) {
+      const entry = byGroupVersion.get(key);
+      if (entry === undefined) return undefined;
+      const doc = buildGroupVersionDocument(entry.group, entry.version, entry.resources);
+      const json = JSON.stringify(doc);
+      const hash = createHash("sha512").update(json).digest("hex").toUpperCase();
+      cached = { doc, json, hash };
+      built.set(key, cached);
+    }
+    return cached;
+  }
+
+  function root(): OpenApiRoot {
+    const paths: OpenApiRoot["paths"] = {};
+    for (const key of [...byGroupVersion.keys()].sort()) {
+      paths[key] = { serverRelativeURL: `${ROOT_PATH}/${key}?hash=${get(key)!.hash}` };
+    }
+    return { paths };
+  }
+
+  function schemaOf(gvk: GroupVersionKind): Schema | undefined {
+    const name = schemaNameOf(gvk);
+    return name === undefined ? undefined : SCHEMAS[name];
+  }
+
+  const lookup = (name: string) => SCHEMAS[name];
+
+  return {
+    root,
+    document: (path) => get(path)?.doc,
+    documentJson: (path) => get(path)?.json,
+    hash: (path) => get(path)?.hash,
+    respond(pathname, query) {
+      if (pathname === ROOT_PATH || pathname === `${ROOT_PATH}/`) {
+        return json(200, JSON.stringify(root()), {});
+      }
+      if (!pathname.startsWith(`${ROOT_PATH}/`)) return undefined;
+      const entry = get(pathname.slice(ROOT_PATH.length));
+      if (entry === undefined) return undefined;
+      const asked = query.get("hash");
+      if (asked !== null && asked !== entry.hash) {
+        // As kube-apiserver does: send a client holding a stale URL to the current one.
+        const location = `${ROOT_PATH}/${normalize(pathname.slice(ROOT_PATH.length))}?hash=${entry.hash}`;
+        return { status: 301, headers: { location }, body: "" };
+      }
+      const headers: Record<string, string> = { etag: `"${entry.hash}"` };
+      headers["cache-control"] = asked === null ? "no-cache, private" : "public, immutable";
+      return json(200, entry.json, headers);
+    },
+    knownFields(gvk) {
+      const schema = schemaOf(gvk);
+      if (schema === undefined) return undefined;
+      return Object.keys(resolve(schema, lookup).properties ?? {});
+    },
+    unknownFields(obj, gvk) {
+      const schema = schemaOf(gvk);
+      if (schema === undefined) return [];
+      return findUnknownFields(obj, schema, lookup);
+    },
+  };
+}
+
+function json(status: number, body: string, headers: Record<string, string>): OpenApiResponse {
+  return { status, headers: { "content-type": "application/json", ...headers }, body };
+}

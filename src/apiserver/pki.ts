@@ -1,0 +1,301 @@
+/**
+ * The cluster's PKI, kept as PEM files in one directory (`<data-dir>/pki/`).
+ *
+ * Contract: {@link ensurePki} creates on first use a CA (`loopkube-ca`, 10 years), an API serving
+ * certificate signed by it whose SANs cover the given hosts (DNS names and IP addresses), an admin
+ * client certificate (`kubernetes-admin` in `system:masters`) and a random admin bearer token.
+ * Later calls load the files; the serving certificate alone is re-issued when its SANs no longer
+ * cover the hosts or it is about to expire. The CA is never replaced once written, because every
+ * kubeconfig handed out pins it.
+ *
+ * Keys are ECDSA P-256 (PKCS#8 PEM), signatures ECDSA-SHA256: Go's crypto/tls (kubectl) and
+ * Node's TLS both accept them, and generating them takes milliseconds, not RSA's seconds.
+ * Key and token files are written with mode 0600.
+ *
+ * @module
+ */
+
+import { X509Certificate as NodeX509Certificate, randomBytes, webcrypto } from "node:crypto";
+
+import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import { join } from "node:path";
+import "./_reflect-metadata.ts";
+import * as x509 from "@peculiar/x509";
+
+type CryptoKey = webcrypto.CryptoKey;
+
+x509.cryptoProvider.set(webcrypto);
+
+/** PEM material of the cluster PKI, plus the admin bearer token. */
+export interface Pki {
+  caCert: string;
+  caKey: string;
+  serverCert: string;
+  serverKey: string;
+  adminCert: string;
+  adminKey: string;
+  token: string;
+}
+
+export interface EnsurePkiOptions {
+  clusterName: string;
+  /** Names and IP addresses the API server is reached by; all go into the serving cert's SANs. */
+  hosts: string[];
+  now?: () => Date;
+}
+
+export interface ClientCertOptions {
+  commonName: string;
+  organizations?: string[];
+  now?: () => Date;
+}
+
+/** A PEM certificate and its PKCS#8 PEM private key. */
+export interface KeyPairPem {
+  cert: string;
+  key: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const CA_DAYS = 3650;
+const LEAF_DAYS = 365;
+/** Re-issue the serving certificate when less than this remains. */
+const RENEW_BEFORE_MS = 30 * DAY_MS;
+/** Backdate certificates a little so a client whose clock lags slightly still accepts them. */
+const BACKDATE_MS = 5 * 60 * 1000;
+
+const EC_ALGORITHM: webcrypto.EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
+const SIGNING_ALGORITHM: webcrypto.EcdsaParams = { name: "ECDSA", hash: "SHA-256" };
+
+const FILES = {
+  caCert: "ca.crt",
+  caKey: "ca.key",
+  serverCert: "apiserver.crt",
+  serverKey: "apiserver.key",
+  adminCert: "admin.crt",
+  adminKey: "admin.key",
+  token: "admin.token",
+} as const satisfies Record<keyof Pki, string>;
+
+/** Loads the PKI in `dir`, creating whatever is missing and re-issuing a stale serving cert. */
+export async function ensurePki(dir: string, options: EnsurePkiOptions): Promise<Pki> {
+  const now = options.now ?? (() => new Date());
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+
+  let ca = await readPair(dir, FILES.caCert, FILES.caKey);
+  if (ca === undefined) {
+    ca = await createCa(options.clusterName, now());
+    await writePair(dir, ca, FILES.caCert, FILES.caKey);
+  }
+  const caPair = ca;
+
+  let server = await readPair(dir, FILES.serverCert, FILES.serverKey);
+  if (server === undefined || !servingCertFits(server.cert, caPair.cert, options.hosts, now())) {
+    server = await issueCert(caPair, {
+      commonName: "kube-apiserver",
+      hosts: options.hosts,
+      usage: "server",
+      now: now(),
+    });
+    await writePair(dir, server, FILES.serverCert, FILES.serverKey);
+  }
+
+  let admin = await readPair(dir, FILES.adminCert, FILES.adminKey);
+  if (admin === undefined || !signedBy(admin.cert, caPair.cert)) {
+    admin = await issueCert(caPair, {
+      commonName: "kubernetes-admin",
+      organizations: ["system:masters"],
+      usage: "client",
+      now: now(),
+    });
+    await writePair(dir, admin, FILES.adminCert, FILES.adminKey);
+  }
+
+  let token = (await readOptional(join(dir, FILES.token)))?.trim();
+  if (token === undefined || token === "") {
+    token = randomBytes(32).toString("base64url");
+    await writeSecret(join(dir, FILES.token), `${token}\n`);
+  }
+
+  return {
+    caCert: caPair.cert,
+    caKey: caPair.key,
+    serverCert: server.cert,
+    serverKey: server.key,
+    adminCert: admin.cert,
+    adminKey: admin.key,
+    token,
+  };
+}
+
+/**
+ * Issues a client certificate signed by the cluster CA (clientAuth EKU). The API server maps the
+ * CN to the user name and each O to a group, as kube-apiserver's x509 authenticator does.
+ */
+export async function issueClientCert(pki: Pki, options: ClientCertOptions): Promise<KeyPairPem> {
+  return issueCert(
+    { cert: pki.caCert, key: pki.caKey },
+    {
+      commonName: options.commonName,
+      organizations: options.organizations ?? [],
+      usage: "client",
+      now: (options.now ?? (() => new Date()))(),
+    },
+  );
+}
+
+/** The CA's CN is fixed (`loopkube-ca`); the cluster name goes into O to tell clusters apart. */
+async function createCa(clusterName: string, now: Date): Promise<KeyPairPem> {
+  const keys = await webcrypto.subtle.generateKey(EC_ALGORITHM, true, ["sign", "verify"]);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name:
+      clusterName === ""
+        ? [{ CN: ["loopkube-ca"] }]
+        : [{ CN: ["loopkube-ca"] }, { O: [clusterName] }],
+    notBefore: new Date(now.getTime() - BACKDATE_MS),
+    notAfter: new Date(now.getTime() + CA_DAYS * DAY_MS),
+    signingAlgorithm: SIGNING_ALGORITHM,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign |
+          x509.KeyUsageFlags.cRLSign |
+          x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as CryptoKey),
+    ],
+  });
+  return { cert: cert.toString("pem"), key: await exportKeyPem(keys.privateKey as CryptoKey) };
+}
+
+interface LeafSpec {
+  commonName: string;
+  organizations?: string[];
+  hosts?: string[];
+  usage: "server" | "client";
+  now: Date;
+}
+
+async function issueCert(ca: KeyPairPem, spec: LeafSpec): Promise<KeyPairPem> {
+  const caKey = await importKeyPem(ca.key);
+  const caCert = new x509.X509Certificate(ca.cert);
+  const keys = await webcrypto.subtle.generateKey(EC_ALGORITHM, true, ["sign", "verify"]);
+  const subject: x509.JsonName = [{ CN: [spec.commonName] }];
+  for (const org of spec.organizations ?? []) subject.push({ O: [org] });
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(
+      x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+      true,
+    ),
+    new x509.ExtendedKeyUsageExtension(
+      [
+        spec.usage === "server"
+          ? x509.ExtendedKeyUsage.serverAuth
+          : x509.ExtendedKeyUsage.clientAuth,
+      ],
+      false,
+    ),
+    await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
+  ];
+  if (spec.hosts !== undefined && spec.hosts.length > 0) {
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension(
+        spec.hosts.map((h) => ({
+          type: isIP(h) === 0 ? ("dns" as const) : ("ip" as const),
+          value: h,
+        })),
+        false,
+      ),
+    );
+  }
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject,
+    issuer: caCert.subject,
+    notBefore: new Date(spec.now.getTime() - BACKDATE_MS),
+    notAfter: new Date(spec.now.getTime() + LEAF_DAYS * DAY_MS),
+    signingAlgorithm: SIGNING_ALGORITHM,
+    publicKey: keys.publicKey as CryptoKey,
+    signingKey: caKey,
+    extensions,
+  });
+  return { cert: cert.toString("pem"), key: await exportKeyPem(keys.privateKey as CryptoKey) };
+}
+
+/** True when `certPem` was signed by the CA, covers every host and is not near expiry. */
+function servingCertFits(certPem: string, caPem: string, hosts: string[], now: Date): boolean {
+  if (!signedBy(certPem, caPem)) return false;
+  const cert = new NodeX509Certificate(certPem);
+  if (new Date(cert.validTo).getTime() - now.getTime() < RENEW_BEFORE_MS) return false;
+  return hosts.every((h) =>
+    isIP(h) === 0 ? cert.checkHost(h, { wildcards: false }) === h : cert.checkIP(h) === h,
+  );
+}
+
+function signedBy(certPem: string, caPem: string): boolean {
+  try {
+    const ca = new NodeX509Certificate(caPem);
+    return new NodeX509Certificate(certPem).verify(ca.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** A positive 128-bit serial (high bit cleared so DER never needs a sign byte to stay positive). */
+function randomSerial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+  if (bytes[0] === 0) bytes[0] = 1;
+  return bytes.toString("hex");
+}
+
+async function exportKeyPem(key: CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey("pkcs8", key);
+  return x509.PemConverter.encode(der, "PRIVATE KEY");
+}
+
+async function importKeyPem(pem: string): Promise<CryptoKey> {
+  const der = x509.PemConverter.decode(pem)[0];
+  if (der === undefined) throw new Error("private key PEM holds no block");
+  return webcrypto.subtle.importKey("pkcs8", der, EC_ALGORITHM, false, [
+    "sign",
+  ]) as Promise<CryptoKey>;
+}
+
+async function readPair(dir: string, certFile: string, keyFile: string) {
+  const cert = await readOptional(join(dir, certFile));
+  const key = await readOptional(join(dir, keyFile));
+  if (cert === undefined || key === undefined) return undefined;
+  return { cert, key } satisfies KeyPairPem;
+}
+
+async function writePair(dir: string, pair: KeyPairPem, certFile: string, keyFile: string) {
+  await writeSecret(join(dir, keyFile), pair.key);
+  await writeAtomic(join(dir, certFile), pair.cert, 0o644);
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+function writeSecret(path: string, text: string): Promise<void> {
+  return writeAtomic(path, text, 0o600);
+}
+
+/** Write-then-rename, so a crash never leaves a half-written key or certificate behind. */
+async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, text, { mode });
+  await chmod(tmp, mode);
+  await rename(tmp, path);
+}
