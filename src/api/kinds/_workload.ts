@@ -1,0 +1,86 @@
+/**
+ * What Deployments, ReplicaSets and StatefulSets share: the selector rules (required, valid,
+ * non-empty, matching the template's labels), the pod template rules for controllers
+ * (restartPolicy Always, no activeDeadlineSeconds), the apps/v1 selector immutability and
+ * the wide-table cells.
+ *
+ * @module
+ */
+import {
+  type FieldError,
+  fieldForbidden,
+  fieldInvalid,
+  fieldNotSupported,
+  fieldRequired,
+} from "../errors.ts";
+import { invalidRaw } from "./_errors.ts";
+import { goLabelSelector, goStringMap } from "./_gofmt.ts";
+import { selectorIsEmpty, selectorMatches, validateLabelSelector } from "./_selector.ts";
+import { at, isObj, type Obj, semanticEqual } from "./_util.ts";
+import { validatePodTemplate } from "./pod_validation.ts";
+
+export function nonNegative(value: unknown, path: string): FieldError[] {
+  return typeof value === "number" && value < 0
+    ? [fieldInvalid(path, value, "must be greater than or equal to 0")]
+    : [];
+}
+
+/**
+ * spec.selector and spec.template for a replicated workload; `what` names the kind in the
+ * empty-selector message (kube says "deployment" for ReplicaSets too).
+ */
+export function validateSelectorAndTemplate(
+  spec: Obj,
+  what: string,
+  kindName: string,
+): FieldError[] {
+  const errs: FieldError[] = [];
+  const sel = spec.selector;
+  if (!isObj(sel)) errs.push(fieldRequired("spec.selector"));
+  else {
+    errs.push(...validateLabelSelector(sel, "spec.selector"));
+    if (selectorIsEmpty(sel))
+      errs.push(
+        invalidRaw("spec.selector", goLabelSelector(sel), `empty selector is invalid for ${what}`),
+      );
+  }
+  const template = spec.template;
+  if (!isObj(template)) {
+    errs.push(fieldRequired("spec.template"));
+    return errs;
+  }
+  const labels = at(template, "metadata", "labels");
+  if (isObj(sel) && !selectorIsEmpty(sel) && !selectorMatches(sel, labels)) {
+    errs.push(
+      invalidRaw(
+        "spec.template.metadata.labels",
+        goStringMap(labels),
+        "`selector` does not match template `labels`",
+      ),
+    );
+  }
+  errs.push(...validatePodTemplate(template, "spec.template"));
+  const restartPolicy = at(template, "spec", "restartPolicy");
+  if (restartPolicy !== "Always") {
+    errs.push(
+      fieldNotSupported("spec.template.spec.restartPolicy", restartPolicy ?? "", ["Always"]),
+    );
+  }
+  if (at(template, "spec", "activeDeadlineSeconds") !== undefined) {
+    errs.push(
+      fieldForbidden(
+        "spec.template.spec.activeDeadlineSeconds",
+        `activeDeadlineSeconds in ${kindName} is not Supported`,
+      ),
+    );
+  }
+  return errs;
+}
+
+/** apps/v1 makes spec.selector immutable. */
+export function selectorImmutable(spec: unknown, oldSpec: unknown): FieldError[] {
+  const now = at(spec, "selector");
+  const before = at(oldSpec, "selector");
+  if (semanticEqual(now, before)) return [];
+  return [invalidRaw("spec.selector", goLabelSelector(now), "field is immutable")];
+}

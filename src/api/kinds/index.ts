@@ -1,0 +1,63 @@
+/**
+ * The strategies of every built-in resource loopkube serves, and their lookup by group and
+ * plural resource name. Entry point of `api/kinds`.
+ *
+ * @module
+ */
+import { configMapStrategy, secretStrategy, serviceAccountStrategy } from "./config.ts";
+import { controllerRevisionStrategy } from "./controllerrevision.ts";
+import { deploymentStrategy } from "./deployment.ts";
+import { endpointsStrategy } from "./endpoints.ts";
+import { endpointSliceStrategy } from "./endpointslice.ts";
+import { eventStrategy } from "./event.ts";
+import { leaseStrategy } from "./lease.ts";
+import { namespaceStrategy } from "./namespace.ts";
+import { nodeStrategy } from "./node.ts";
+import { podStrategy } from "./pod.ts";
+import { replicaSetStrategy } from "./replicaset.ts";
+import { serviceStrategy } from "./service.ts";
+import { statefulSetStrategy } from "./statefulset.ts";
+import {
+  persistentVolumeClaimStrategy,
+  persistentVolumeStrategy,
+  storageClassStrategy,
+} from "./storage.ts";
+import type { KindStrategy } from "./types.ts";
+
+export {
+  validateAnnotations,
+  validateLabels,
+  validateObjectMeta,
+  validateObjectMetaUpdate,
+} from "./meta.ts";
+export { defaultPullPolicy } from "./pod_defaults.ts";
+export { podSummary } from "./pod_printer.ts";
+export type { KindStrategy, TableColumn, TableRowCondition } from "./types.ts";
+
+export const kindStrategies: KindStrategy[] = [
+  namespaceStrategy,
+  podStrategy,
+  serviceStrategy,
+  endpointsStrategy,
+  configMapStrategy,
+  secretStrategy,
+  serviceAccountStrategy,
+  eventStrategy,
+  nodeStrategy,
+  persistentVolumeClaimStrategy,
+  persistentVolumeStrategy,
+  deploymentStrategy,
+  replicaSetStrategy,
+  statefulSetStrategy,
+  controllerRevisionStrategy,
+  endpointSliceStrategy,
+  leaseStrategy,
+  storageClassStrategy,
+];
+
+const byKey = new Map(kindStrategies.map((s) => [`${s.group}/${s.resource}`, s]));
+
+/** The strategy for `group` (empty for core) and plural `resource`, or undefined. */
+export function strategyFor(group: string, resource: string): KindStrategy | undefined {
+  return byKey.get(`${group}/${resource}`);
+}
