@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,9 @@ import {
   readKubeconfigFile,
   removeKubeconfigContext,
 } from "./kubeconfig.ts";
+
+const kubectlAvailable =
+  spawnSync("kubectl", ["version", "--client"], { stdio: "ignore" }).error === undefined;
 
 const CA = "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n";
 const CERT = "-----BEGIN CERTIFICATE-----\nADMIN\n-----END CERTIFICATE-----\n";
@@ -195,6 +199,35 @@ current-context: c
     assert.deepEqual(removed.clusters, parse(OTHER_CONFIG).clusters);
     assert.deepEqual(removed.users, parse(OTHER_CONFIG).users);
     assert.deepEqual(removed.contexts, parse(OTHER_CONFIG).contexts);
+  });
+
+  test("kubectl reads the merged kubeconfig: contexts and the current one", {
+    skip: !kubectlAvailable && "kubectl not installed",
+  }, async () => {
+    const path = join(dir, "kubectl-config");
+    await writeFile(path, OTHER_CONFIG);
+    const ours = buildKubeconfig({
+      name: "x",
+      server: "https://127.0.0.1:6443",
+      caCert: CA,
+      clientCert: CERT,
+      clientKey: KEY,
+    });
+    await mergeKubeconfigContext(path, { contextName: "loopkube", kubeconfigText: ours });
+    const run = (args: string[]) =>
+      execFileSync("kubectl", ["--kubeconfig", path, ...args], {
+        encoding: "utf8",
+        env: { ...process.env, HOME: dir, KUBECONFIG: "" },
+      });
+    assert.equal(run(["config", "current-context"]).trim(), "loopkube");
+    assert.deepEqual(run(["config", "get-contexts", "-o", "name"]).trim().split("\n").sort(), [
+      "loopkube",
+      "prod",
+      "prod-ro",
+    ]);
+    const view = parse(run(["config", "view", "--minify", "--raw"]));
+    assert.equal(view.clusters[0].cluster.server, "https://127.0.0.1:6443");
+    assert.equal(view.users[0].name, "loopkube");
   });
 
   test("removeKubeconfigContext keeps current-context when it names another context", async () => {

@@ -2,7 +2,8 @@
  * Unknown-field detection for `fieldValidation=Strict` (and `Warn`): walks a decoded object
  * against the kind's schema and lists every field the schema does not declare, as kube-apiserver's
  * strict decoder names them: `spec.template.spec.containers[0].foo` (dots between fields, `[i]` for
- * list items, no leading dot), in document order.
+ * list items, `.key` for map entries, no leading dot), in document order, at most 100 of them (the
+ * decoder's own cap).
  *
  * Free-form parts are not descended into: objects whose schema declares neither properties nor
  * additionalProperties (RawExtension, FieldsV1), and `x-kubernetes-preserve-unknown-fields`.
@@ -15,6 +16,8 @@ import type { GroupVersionKind } from "../../api/types.ts";
 import { resolve, type Schema } from "./_schemas.ts";
 
 type Lookup = (name: string) => Schema | undefined;
+
+const MAX_REPORTED = 100;
 
 export function findUnknownFields(value: unknown, schema: Schema, lookup: Lookup): string[] {
   const out: string[] = [];
@@ -37,9 +40,11 @@ function walk(value: unknown, schema: Schema, path: string, lookup: Lookup, out:
   if (s.properties !== undefined) {
     for (const [key, v] of entries) {
       const field = path === "" ? key : `${path}.${key}`;
-      const sub = s.properties[key];
-      if (sub === undefined) out.push(field);
-      else walk(v, sub, field, lookup, out);
+      // Own properties only: a field named `constructor` or `__proto__` is unknown, not inherited.
+      const sub = Object.hasOwn(s.properties, key) ? s.properties[key] : undefined;
+      if (sub === undefined) {
+        if (out.length < MAX_REPORTED) out.push(field);
+      } else walk(v, sub, field, lookup, out);
     }
     return;
   }

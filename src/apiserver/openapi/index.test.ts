@@ -225,6 +225,16 @@ describe("unknownFields", () => {
     ["a valid deployment (maps, Quantity, IntOrString, FieldsV1)", () => {}, []],
     ["an unknown spec field", (d) => Object.assign(d.spec, { foo: 1 }), ["spec.foo"]],
     [
+      "fields named like Object.prototype members",
+      (d) => {
+        const spec = d.spec as Record<string, unknown>;
+        spec["constructor"] = 1;
+        Object.defineProperty(spec, "__proto__", { value: {}, enumerable: true });
+        spec["toString"] = 2;
+      },
+      ["spec.constructor", "spec.__proto__", "spec.toString"],
+    ],
+    [
       "an unknown metadata field",
       (d) => Object.assign(d.metadata, { nmae: "x" }),
       ["metadata.nmae"],

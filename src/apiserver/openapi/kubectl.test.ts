@@ -220,7 +220,10 @@ describe("kubectl with our OpenAPI v3", {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  function kubectl(
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((done) => {
       execFile(
         "kubectl",
@@ -233,7 +236,7 @@ describe("kubectl with our OpenAPI v3", {
           join(dir, "cache"),
           ...args,
         ],
-        { timeout: 30_000, env: { ...process.env, HOME: dir, KUBECONFIG: "" } },
+        { timeout: 30_000, env: { ...process.env, HOME: dir, KUBECONFIG: "", ...env } },
         (err, stdout, stderr) => {
           const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
           done({ code, stdout, stderr });
@@ -253,6 +256,16 @@ describe("kubectl with our OpenAPI v3", {
     assert.match(out.stdout, /name\s+<string> -required-/);
     assert.match(out.stdout, /ports\s+<\[\]ContainerPort>/);
     assert.match(out.stdout, /resources\s+<ResourceRequirements>/);
+  });
+
+  test("explain knows every served kind", async () => {
+    const results = await Promise.all(RESOURCES.map((res) => kubectl(["explain", res.resource])));
+    RESOURCES.forEach((res, i) => {
+      const out = results[i]!;
+      assert.equal(out.code, 0, `${res.resource}: ${out.stderr}`);
+      assert.match(out.stdout, new RegExp(`KIND:\\s+${res.kind}\\n`), res.resource);
+      assert.match(out.stdout, /metadata\s+<ObjectMeta>/, res.resource);
+    });
   });
 
   test("explain deployment.spec.strategy shows the nested type and its fields", async () => {
@@ -298,6 +311,20 @@ describe("kubectl with our OpenAPI v3", {
       out.stderr,
       /Error from server \(BadRequest\): error when creating ".*typo.yaml": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replica"/,
     );
+  });
+
+  test("edit sends its patch with fieldValidation=Strict", async () => {
+    live = structuredClone(LIVE_DEPLOYMENT);
+    const from = seen.length;
+    const out = await kubectl(["edit", "deployment/web"], {
+      KUBE_EDITOR: "sed -i s/nginx:1.26/nginx:1.28/",
+    });
+    assert.equal(out.code, 0, out.stderr);
+    assert.doesNotMatch(out.stderr, /openapi/i);
+    const patch = seen.slice(from).find((s) => s.method === "PATCH");
+    assert.ok(patch, "kubectl sent no PATCH");
+    assert.equal(new URL(patch.url, "http://stub").searchParams.get("fieldValidation"), "Strict");
+    assert.match(patch.body, /nginx:1.28/);
   });
 
   test("apply -f of an existing object sends a strategic merge patch with fieldValidation=Strict", async () => {
@@ -348,6 +375,20 @@ describe("kubectl with our OpenAPI v3", {
     assert.equal(body.spec.replicas, 2);
   });
 });
+
+const LIVE_DEPLOYMENT = {
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name: "web", namespace: "default", uid: "u-1", resourceVersion: "7" },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: "web" } },
+    template: {
+      metadata: { labels: { app: "web" } },
+      spec: { containers: [{ name: "web", image: "nginx:1.26" }] },
+    },
+  },
+};
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
