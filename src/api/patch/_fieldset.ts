@@ -181,16 +181,42 @@ function locate(obj: Obj, path: Path, schema: SchemaNode): Located | undefined {
   return found;
 }
 
+function isEmptyContainer(v: unknown): boolean {
+  return Array.isArray(v) ? v.length === 0 : isObj(v) && Object.keys(v).length === 0;
+}
+
 /**
  * Removes the value at each encoded path that exists. Shallow paths go first: removing a child
- * first could strip a list element's key and hide the element from its own removal.
+ * first could strip a list element's key and hide the element from its own removal. A map or
+ * list left empty by a removal is removed too unless `owned` holds it, which is what Go's
+ * `omitempty` makes of an emptied map or slice in kube.
  */
-export function removePaths(obj: Obj, paths: Iterable<string>, schema: SchemaNode): void {
+export function removePaths(
+  obj: Obj,
+  paths: Iterable<string>,
+  schema: SchemaNode,
+  owned: ReadonlySet<string>,
+): void {
   const sorted = [...paths].map(decodePath).sort((a, b) => a.length - b.length);
   for (const path of sorted) {
     const loc = locate(obj, path, schema);
     if (!loc) continue;
-    if (Array.isArray(loc.parent)) loc.parent.splice(loc.at as number, 1);
-    else delete loc.parent[loc.at as string];
+    remove(loc);
+    for (let depth = path.length - 1; depth > 0; depth--) {
+      const prefix = path.slice(0, depth);
+      if (owned.has(encodePath(prefix))) break;
+      const up = locate(obj, prefix, schema);
+      if (!up) break;
+      const value = Array.isArray(up.parent)
+        ? up.parent[up.at as number]
+        : up.parent[up.at as string];
+      if (!isEmptyContainer(value)) break;
+      remove(up);
+    }
   }
+}
+
+function remove(loc: Located): void {
+  if (Array.isArray(loc.parent)) loc.parent.splice(loc.at as number, 1);
+  else delete loc.parent[loc.at as string];
 }

@@ -6,7 +6,8 @@
  *    union, atomic values and every other list are replaced;
  * 2. the applier's set becomes exactly the applied configuration's field set;
  * 3. fields the applier owned before and no longer applies are removed from the object unless
- *    another manager owns them (or something below them);
+ *    another manager owns them (or something below them); a map or list this leaves empty goes
+ *    too, as Go's `omitempty` drops it in kube;
  * 4. fields this changes or adds that another manager owns are conflicts: without `force`, a
  *    409 worded as kube words it; with `force`, ownership moves to the applier;
  * 5. removed fields leave every other manager's set; empty entries are dropped.
@@ -289,7 +290,7 @@ export function serverSideApply(
     const path = decodePath(p);
     return !owned.some((o) => isBelow(o, path));
   });
-  removePaths(merged as Obj, toRemove, schema);
+  removePaths(merged as Obj, toRemove, schema, ownedKeys);
 
   const c = compare(liveLeaves, leavesOf(merged, schema, walk));
   const touched = new Set([...c.added, ...c.modified]);
