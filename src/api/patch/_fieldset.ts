@@ -43,6 +43,11 @@ const STRIPPED_META = new Set([
 export interface WalkOptions {
   /** Top-level fields left out of the sets (kube's reset fields, e.g. `status`). */
   resetFields: readonly string[];
+  /**
+   * An associative-list element without its key is a 400 (for an apply configuration);
+   * otherwise it is skipped, so stored objects never make bookkeeping fail.
+   */
+  strict?: boolean;
 }
 
 /** True for top-level paths the field manager does not track. */
@@ -70,7 +75,13 @@ export function elementKey(element: unknown, schema: SchemaNode | undefined): Ob
   return key;
 }
 
-function collect(value: unknown, schema: SchemaNode | undefined, prefix: Path, out: Leaves): void {
+function collect(
+  value: unknown,
+  schema: SchemaNode | undefined,
+  prefix: Path,
+  out: Leaves,
+  strict: boolean,
+): void {
   if (schema?.rule?.atomic) {
     out.set(encodePath(prefix), value);
     return;
@@ -81,12 +92,15 @@ function collect(value: unknown, schema: SchemaNode | undefined, prefix: Path, o
       out.set(encodePath(prefix), value);
       return;
     }
-    for (const [k, v] of entries) collect(v, childField(schema, k), [...prefix, fieldPE(k)], out);
+    for (const [k, v] of entries) {
+      collect(v, childField(schema, k), [...prefix, fieldPE(k)], out, strict);
+    }
     return;
   }
   if (Array.isArray(value) && value.length > 0 && schema?.rule?.mergeKey) {
     for (const element of value) {
       const key = elementKey(element, schema);
+      if (!key && !strict) continue;
       if (!key) {
         const names = schema.rule.ssaKeys ?? [schema.rule.mergeKey];
         const missing = names.find((n) => !isObj(element) || element[n] === undefined);
@@ -98,7 +112,7 @@ function collect(value: unknown, schema: SchemaNode | undefined, prefix: Path, o
       const encoded = encodePath(path);
       if (out.has(encoded)) continue;
       out.set(encoded, ITEM);
-      collect(element, schema.items, path, out);
+      collect(element, schema.items, path, out, strict);
     }
     return;
   }
@@ -112,6 +126,7 @@ function collect(value: unknown, schema: SchemaNode | undefined, prefix: Path, o
 /** Every tracked leaf and list element of `obj` with its value. */
 export function leavesOf(obj: unknown, schema: SchemaNode, opts: WalkOptions): Leaves {
   const out: Leaves = new Map();
+  const strict = opts.strict ?? false;
   if (!isObj(obj)) return out;
   for (const [k, v] of Object.entries(obj)) {
     if (v === null || v === undefined || isUntracked(k, undefined, opts)) continue;
@@ -119,11 +134,11 @@ export function leavesOf(obj: unknown, schema: SchemaNode, opts: WalkOptions): L
       for (const [mk, mv] of Object.entries(v)) {
         if (mv === null || mv === undefined || isUntracked(k, mk, opts)) continue;
         const metaSchema = childField(schema, "metadata");
-        collect(mv, childField(metaSchema, mk), [fieldPE("metadata"), fieldPE(mk)], out);
+        collect(mv, childField(metaSchema, mk), [fieldPE("metadata"), fieldPE(mk)], out, strict);
       }
       continue;
     }
-    collect(v, childField(schema, k), [fieldPE(k)], out);
+    collect(v, childField(schema, k), [fieldPE(k)], out, strict);
   }
   return out;
 }

@@ -194,6 +194,14 @@ describe("serverSideApply", () => {
     assert.deepEqual(container(object).env, [{ name: "A", value: "a" }]);
   });
 
+  it("drops a map the prune leaves empty, as omitempty does in kube", () => {
+    const withNote = config();
+    withNote.metadata.annotations = { note: "x" };
+    const first = apply(undefined, withNote).object;
+    const { object } = apply(first, config(), "kubectl", false, T1);
+    assert.equal("annotations" in object.metadata, false);
+  });
+
   it("creates a before-first-apply owner for an untracked live object", () => {
     const live = stored(config());
     assert.throws(() => apply(live, config({ replicas: 5 })), {

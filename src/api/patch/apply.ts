@@ -267,7 +267,7 @@ export function serverSideApply(
   };
   let applier = managers.find((m) => sameManager(m, id));
   const lastSet = applier?.set ?? new Set<string>();
-  const appliedSet = new Set(leavesOf(config, schema, walk).keys());
+  const appliedSet = new Set(leavesOf(config, schema, { ...walk, strict: true }).keys());
   const isNewEntry = !applier;
   if (!applier) {
     applier = { ...id, set: appliedSet };

@@ -97,6 +97,21 @@ describe("recordUpdate", () => {
     assert.deepEqual(out.metadata.managedFields, created.metadata.managedFields);
   });
 
+  it("never fails on a stored object whose list element lacks its key", () => {
+    const pod: KubeObject = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p" },
+      spec: { containers: [{ image: "x" }] },
+    };
+    const out = recordUpdate(undefined, pod, {
+      manager: "m",
+      kind: { group: "", kind: "Pod" },
+      now: () => T0,
+    });
+    assert.equal(out.metadata.managedFields, undefined);
+  });
+
   it("describes managers as kube's conflict messages do", () => {
     assert.equal(
       describeManager({ manager: "k", operation: "Apply", apiVersion: "v1", set: new Set() }),
