@@ -354,8 +354,45 @@ function applySetElementOrder(original: Obj, patch: Obj, schema: SchemaNode | un
     }
     const kind = elementKind(origList ?? [], patchList ?? []);
     const [inOrder, serverOnly] = partition(merged, order, mergeKey, kind);
-    original[field] = normalizeOrder(inOrder, serverOnly, order, origList ?? [], mergeKey, kind);
+    const serverOrder =
+      origList && patchList && kind === "map" && isMergeList(child) && mergeKey
+        ? liveOrderAsGoSeesIt(origList, patchList, mergeKey)
+        : (origList ?? []);
+    original[field] = normalizeOrder(inOrder, serverOnly, order, serverOrder, mergeKey, kind);
   }
+}
+
+/**
+ * The live list as kube's `$setElementOrder` step reads it after merging. In apimachinery the
+ * merge deletes elements by shifting the live slice in place and appends new ones into its
+ * spare room, and the ordering step then reads the live slice through the same backing array.
+ * Orders kube produces depend on that (e.g. live [a, d], patch "add b, c, delete a" with order
+ * [b, c] gives [d, b, c]), so we replay it: deletions shift left within the original length,
+ * then new elements fill the slots the deletions freed.
+ */
+function liveOrderAsGoSeesIt(live: unknown[], patch: unknown[], mergeKey: string): unknown[] {
+  const view = [...live];
+  let len = view.length;
+  const sameKey = (e: unknown, v: unknown) => isObj(e) && e[mergeKey] === v;
+  for (const p of patch) {
+    if (!isObj(p) || p[DIRECTIVE] !== "delete") continue;
+    for (;;) {
+      const at = view.slice(0, len).findIndex((e) => sameKey(e, p[mergeKey]));
+      if (at < 0) break;
+      for (let j = at; j < len - 1; j++) view[j] = view[j + 1];
+      len--;
+    }
+  }
+  if (patch.some((p) => isObj(p) && p[DIRECTIVE] === "replace")) return view;
+  const current = view.slice(0, len);
+  for (const p of patch) {
+    if (!isObj(p) || DIRECTIVE in p) continue;
+    if (current.some((e) => sameKey(e, p[mergeKey]))) continue;
+    current.push(p);
+    // Go's append writes into the original array only while it has room.
+    if (len < view.length) view[len++] = p;
+  }
+  return view;
 }
 
 function mergeMap(original: Obj, patch: Obj, schema: SchemaNode | undefined): Obj {
