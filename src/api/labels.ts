@@ -7,7 +7,8 @@
  * - a null/undefined `LabelSelector` object matches nothing (`labels.Nothing()`), which is how a
  *   nil `spec.selector` behaves for controllers; the empty string passed as `?labelSelector=`
  *   still matches everything;
- * - `k!=v` and `k notin (…)` match objects that lack `k`.
+ * - `k!=v` and `k notin (…)` match objects that lack `k`;
+ * - `k>n` / `k<n` compare integers; a missing or non-integer label never matches.
  * Parse errors are 400 BadRequest with apimachinery's wording (`unable to parse requirement: …`,
  * `found '…', expected: …`).
  *

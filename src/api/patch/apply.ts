@@ -15,8 +15,9 @@
  * everything, as kube does. Untracked: apiVersion, kind, server-owned metadata, and the reset
  * fields (`status` by default, whose applied values are also not merged).
  *
- * Not covered (kube does these): `null` in the applied configuration (dropped here, kube treats
- * it as "owned, unset"); conversion of other managers' sets between API versions; the
+ * Not covered: `null` values in the applied configuration are dropped (kube's exact treatment
+ * was not verified); a pruned field is removed, and resetting it to its default is left to the
+ * caller's defaulting; conversion of other managers' sets between API versions; the
  * last-applied-configuration annotation interplay with client-side apply; the cap of ten
  * Update managers; struct-level granular/atomic markers beyond the table; pruning a list
  * element while another manager owns something inside it (kept whole here).
