@@ -27,6 +27,7 @@ describe("parseLabelSelector", () => {
     ["x=", "x="],
     ["x in ()", "x in ()"],
     ["x in (a,,b)", "x in (,a,b)"],
+    ["replicas>2,age<10", "age<10,replicas>2"],
   ];
   for (const [input, rendered] of cases) {
     it(`parses ${JSON.stringify(input)} and renders it as ${JSON.stringify(rendered)}`, () => {
@@ -42,6 +43,10 @@ describe("parseLabelSelector", () => {
     ["x in (a", "unable to parse requirement: found '', expected: ',' or ')'"],
     ["x IN (a)", "unable to parse requirement: found 'IN', expected: in, notin, =, ==, !=, gt, lt"],
     ["!x=y", "found '=', expected: ',' or 'end of string'"],
+    [
+      "x>a",
+      `unable to parse requirement: values[0]: Invalid value: "a": for 'Gt', 'Lt' operators, the value must be an integer`,
+    ],
     ["a:b=c", /^unable to parse requirement: <nil>: Invalid value: "a:b": name part must consist/],
     [
       "app=-bad",
@@ -81,6 +86,11 @@ describe("matches", () => {
     ["!missing", labels, true],
     ["app=web,tier=back", labels, false],
     ["app", undefined, false],
+    ["n>2", { n: "3" }, true],
+    ["n>2", { n: "2" }, false],
+    ["n<2", { n: "-1" }, true],
+    ["n<2", { n: "x" }, false],
+    ["n<2", {}, false],
   ];
   for (const [sel, l, want] of cases) {
     it(`${JSON.stringify(sel)} against ${JSON.stringify(l)} is ${want}`, () => {

@@ -7,7 +7,8 @@
  * - a null/undefined `LabelSelector` object matches nothing (`labels.Nothing()`), which is how a
  *   nil `spec.selector` behaves for controllers; the empty string passed as `?labelSelector=`
  *   still matches everything;
- * - `k!=v` and `k notin (…)` match objects that lack `k`.
+ * - `k!=v` and `k notin (…)` match objects that lack `k`;
+ * - `k>n` / `k<n` compare integers; a missing or non-integer label never matches.
  * Parse errors are 400 BadRequest with apimachinery's wording (`unable to parse requirement: …`,
  * `found '…', expected: …`).
  *
@@ -25,12 +26,12 @@ import { isQualifiedName, isValidLabelValue } from "./validation.ts";
 
 export type { LabelSelectorSpec };
 
-export type LabelOperator = "=" | "==" | "!=" | "in" | "notin" | "exists" | "!";
+export type LabelOperator = "=" | "==" | "!=" | "in" | "notin" | "exists" | "!" | "gt" | "lt";
 
 export interface LabelRequirement {
   key: string;
   operator: LabelOperator;
-  /** Sorted and de-duplicated; one value for `=`, `==`, `!=`; none for `exists`, `!`. */
+  /** Sorted and de-duplicated; one value for `=`, `==`, `!=`, `gt`, `lt`; none for `exists`, `!`. */
   values: string[];
 }
 
@@ -80,6 +81,8 @@ const SYMBOLS = new Map<string, Tok>([
   [">", ">"],
   ["<", "<"],
 ]);
+/** What Go's strconv.ParseInt(v, 10, 64) accepts (range aside). */
+const INTEGER = /^[+-]?\d+$/;
 const SPECIAL = new Set(["=", "!", "(", ")", ",", ">", "<"]);
 const WHITESPACE = new Set([" ", "\t", "\r", "\n"]);
 
@@ -182,6 +185,18 @@ function checkRequirement(key: string, op: LabelOperator, values: string[]): str
         );
       }
       break;
+    case "gt":
+    case "lt":
+      if (values.length !== 1) {
+        errs.push(
+          `values: Invalid value: ${goStrings(values)}: for 'Gt', 'Lt' operators, exactly one value is required`,
+        );
+      } else if (!INTEGER.test(values[0]!)) {
+        errs.push(
+          `values[0]: Invalid value: ${JSON.stringify(values[0])}: for 'Gt', 'Lt' operators, the value must be an integer`,
+        );
+      }
+      break;
   }
   values.forEach((v, i) => {
     const vErrs = isValidLabelValue(v);
@@ -273,8 +288,13 @@ function parseRequirement(p: Parser): LabelRequirement {
     case "!=":
       binary = opTok.tok;
       break;
+    case ">":
+      binary = "gt";
+      break;
+    case "<":
+      binary = "lt";
+      break;
     default:
-      // `>`/`<` (gt/lt) exist for node affinity only; list selectors do not accept them.
       throw parseError(`found '${opTok.lit}', expected: in, notin, =, ==, !=, gt, lt`);
   }
   let values: string[];
@@ -384,6 +404,14 @@ function requirementMatches(r: LabelRequirement, labels: Record<string, string>)
       return has;
     case "!":
       return !has;
+    case "gt":
+    case "lt": {
+      // A missing label or one that is not an integer never matches.
+      const v = has ? labels[r.key]! : "";
+      if (!INTEGER.test(v)) return false;
+      const diff = BigInt(v) - BigInt(r.values[0]!);
+      return r.operator === "gt" ? diff > 0n : diff < 0n;
+    }
   }
 }
 
@@ -411,6 +439,10 @@ function requirementToString(r: LabelRequirement): string {
     case "in":
     case "notin":
       return `${r.key} ${r.operator} (${r.values.join(",")})`;
+    case "gt":
+      return `${r.key}>${r.values[0] ?? ""}`;
+    case "lt":
+      return `${r.key}<${r.values[0] ?? ""}`;
     default:
       return `${r.key}${r.operator}${r.values[0] ?? ""}`;
   }

@@ -495,3 +495,53 @@ describe("applyStrategicMergePatch errors", () => {
     });
   }
 });
+
+describe("applyStrategicMergePatch ordering matches kube's $setElementOrder results", () => {
+  const POD_KIND = { group: "", kind: "Pod" };
+  const names = (o: KubeObject) =>
+    (o.spec as { containers: Array<{ name: string }> }).containers.map((c) => c.name);
+  const pod = (containers: string[]): KubeObject => ({
+    metadata: { name: "p" },
+    spec: { containers: containers.map((name) => ({ name, image: `img-${name}` })) },
+  });
+  const order = (ns: string[]) => ns.map((name) => ({ name }));
+  const cases: Array<{
+    name: string;
+    live: string[];
+    patch: unknown[];
+    order: string[];
+    want: string[];
+  }> = [
+    {
+      name: "deleting one live element while adding two keeps the other live one first",
+      live: ["a", "d"],
+      patch: [{ name: "b" }, { name: "c" }, { name: "a", $patch: "delete" }],
+      order: ["b", "c"],
+      want: ["d", "b", "c"],
+    },
+    {
+      name: "an added element goes where the order says, live-only ones after",
+      live: ["a", "c"],
+      patch: [{ name: "b" }],
+      order: ["a", "b"],
+      want: ["a", "b", "c"],
+    },
+    {
+      name: "ordered elements come before a live-only one they do not know",
+      live: ["c"],
+      patch: [{ name: "a" }, { name: "b" }],
+      order: ["a", "b"],
+      want: ["a", "b", "c"],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const out = applyStrategicMergePatch(
+        pod(c.live),
+        { spec: { "$setElementOrder/containers": order(c.order), containers: c.patch } },
+        POD_KIND,
+      );
+      assert.deepEqual(names(out), c.want);
+    });
+  }
+});

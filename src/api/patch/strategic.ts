@@ -32,64 +32,25 @@ import {
   type SchemaNode,
   schemaFor,
 } from "./_schema.ts";
+import {
+  badPrimitiveList,
+  badRetainKeys,
+  badSetOrder,
+  DIRECTIVE,
+  errBadPatchType,
+  errNoMergeKey,
+  goType,
+  goValue,
+  isObj,
+  kindOf,
+  MergeFailure,
+  type Obj,
+} from "./_smp_errors.ts";
+import { elementKind, liveOrderAsGoSeesIt, normalizeOrder, partition } from "./_smp_order.ts";
 
-type Obj = Record<string, unknown>;
-
-const DIRECTIVE = "$patch";
 const RETAIN_KEYS = "$retainKeys";
 const SET_ORDER = "$setElementOrder/";
 const DELETE_PRIMITIVE = "$deleteFromPrimitiveList/";
-
-class MergeFailure extends Error {
-  constructor(
-    message: string,
-    readonly code: 400 | 422 | 500,
-  ) {
-    super(message);
-  }
-}
-
-const badPrimitiveList = () => new MergeFailure("invalid patch format of primitive list", 400);
-const badRetainKeys = () => new MergeFailure("invalid patch format of retainKeys", 400);
-const badSetOrder = () => new MergeFailure("invalid patch format of setElementOrder list", 400);
-
-function isObj(v: unknown): v is Obj {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-/** Go's `%v` rendering, used inside apimachinery's error messages. */
-function goValue(v: unknown): string {
-  if (v === null || v === undefined) return "<nil>";
-  if (Array.isArray(v)) return `[${v.map(goValue).join(" ")}]`;
-  if (isObj(v)) {
-    const keys = Object.keys(v).sort();
-    return `map[${keys.map((k) => `${k}:${goValue(v[k])}`).join(" ")}]`;
-  }
-  return String(v);
-}
-
-function goType(v: unknown): string {
-  if (Array.isArray(v)) return "[]interface {}";
-  if (isObj(v)) return "map[string]interface {}";
-  if (typeof v === "number") return "float64";
-  if (v === null || v === undefined) return "<nil>";
-  return typeof v === "boolean" ? "bool" : "string";
-}
-
-/** The JSON kind Go's reflect would compare: map, slice, string, number, bool. */
-function kindOf(v: unknown): string {
-  if (Array.isArray(v)) return "slice";
-  if (isObj(v)) return "map";
-  return typeof v;
-}
-
-function errBadPatchType(t: unknown, m: Obj): MergeFailure {
-  return new MergeFailure(`unknown patch type: ${goValue(t)} in map: ${goValue(m)}`, 500);
-}
-
-function errNoMergeKey(m: Obj, key: string): MergeFailure {
-  return new MergeFailure(`map: ${goValue(m)} does not contain declared merge key: ${key}`, 500);
-}
 
 /**
  * Drops directive maps and directive keys from a value taken verbatim from the patch. Returns
@@ -141,91 +102,6 @@ function mergeKeyOf(schema: SchemaNode | undefined): string {
 
 function isMergeList(schema: SchemaNode | undefined): boolean {
   return Boolean(schema?.rule?.mergeKey || schema?.rule?.primitiveMerge);
-}
-
-/** Element kind shared by all the lists; lists of lists are refused. */
-function elementKind(...lists: unknown[][]): string {
-  let kind: string | undefined;
-  for (const list of lists) {
-    for (const v of list) {
-      const k = kindOf(v);
-      if (kind === undefined) {
-        if (k === "slice") throw new MergeFailure("lists of lists are not supported", 422);
-        kind = k;
-      } else if (k !== kind) {
-        throw new MergeFailure(`list element types are not identical: ${goValue(lists)}`, 500);
-      }
-    }
-  }
-  if (kind === undefined) throw new MergeFailure("no elements in any of the given slices", 500);
-  return kind;
-}
-
-function keyValue(item: unknown, mergeKey: string, kind: string): unknown {
-  return kind === "map" ? (isObj(item) ? item[mergeKey] : undefined) : item;
-}
-
-function indexIn(list: unknown[], item: unknown, mergeKey: string, kind: string): number {
-  const want = keyValue(item, mergeKey, kind);
-  return list.findIndex((v) => keyValue(v, mergeKey, kind) === want);
-}
-
-function sortByOrder(
-  items: unknown[],
-  order: unknown[],
-  mergeKey: string,
-  kind: string,
-): unknown[] {
-  return items
-    .map((item, i) => ({ item, i, at: indexIn(order, item, mergeKey, kind) }))
-    .sort((a, b) => (a.at >= 0 && b.at >= 0 ? a.at - b.at : a.i - b.i))
-    .map((e) => e.item);
-}
-
-/**
- * kube's normalizeElementOrder: patch items in `patchOrder`, server-only items in
- * `serverOrder`, then server-only items slotted in before the first patch item that follows
- * them in the live list.
- */
-function normalizeOrder(
-  patchItems: unknown[],
-  serverOnly: unknown[],
-  patchOrder: unknown[],
-  serverOrder: unknown[],
-  mergeKey: string,
-  kind: string,
-): unknown[] {
-  const right = sortByOrder(patchItems, patchOrder, mergeKey, kind);
-  const left = sortByOrder(serverOnly, serverOrder, mergeKey, kind);
-  const out: unknown[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < left.length || j < right.length) {
-    if (j >= right.length) out.push(left[i++]);
-    else if (i >= left.length) out.push(right[j++]);
-    else {
-      const li = indexIn(serverOrder, left[i], mergeKey, kind);
-      const ri = indexIn(serverOrder, right[j], mergeKey, kind);
-      if (li >= 0 && ri >= 0 && li < ri) out.push(left[i++]);
-      else out.push(right[j++]);
-    }
-  }
-  return out;
-}
-
-function partition(
-  merged: unknown[],
-  by: unknown[],
-  mergeKey: string,
-  kind: string,
-): [unknown[], unknown[]] {
-  const inPatch: unknown[] = [];
-  const serverOnly: unknown[] = [];
-  for (const v of merged) {
-    if (kind === "map" && !(isObj(v) && mergeKey in v)) throw errNoMergeKey(v as Obj, mergeKey);
-    (indexIn(by, v, mergeKey, kind) >= 0 ? inPatch : serverOnly).push(v);
-  }
-  return [inPatch, serverOnly];
 }
 
 function mergeList(
@@ -354,7 +230,11 @@ function applySetElementOrder(original: Obj, patch: Obj, schema: SchemaNode | un
     }
     const kind = elementKind(origList ?? [], patchList ?? []);
     const [inOrder, serverOnly] = partition(merged, order, mergeKey, kind);
-    original[field] = normalizeOrder(inOrder, serverOnly, order, origList ?? [], mergeKey, kind);
+    const serverOrder =
+      origList && patchList && kind === "map" && isMergeList(child) && mergeKey
+        ? liveOrderAsGoSeesIt(origList, patchList, mergeKey)
+        : (origList ?? []);
+    original[field] = normalizeOrder(inOrder, serverOnly, order, serverOrder, mergeKey, kind);
   }
 }
 

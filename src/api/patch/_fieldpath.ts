@@ -1,0 +1,117 @@
+/**
+ * Field paths and field sets as structured-merge-diff writes them in `managedFields`.
+ *
+ * A path element is stored in its `fieldsV1` spelling: `f:<field>`, `k:<json of the key fields,
+ * sorted>` for an element of an associative list, `v:<json>` for a member of a set list,
+ * `i:<n>` for a list index. A path is a list of elements; a set is a plain `Set` of encoded
+ * paths. In `fieldsV1`, a path that is a member and also has members below it carries `".": {}`.
+ *
+ * @module
+ */
+
+export type PathElement = string;
+export type Path = PathElement[];
+
+/** Separator for encoded paths: cannot occur inside JSON or a field name we accept. */
+const SEP = "\u0000";
+
+export function encodePath(path: Path): string {
+  return path.join(SEP);
+}
+
+export function decodePath(key: string): Path {
+  return key === "" ? [] : key.split(SEP);
+}
+
+export function fieldPE(name: string): PathElement {
+  return `f:${name}`;
+}
+
+/** Key fields sorted by name, as structured-merge-diff sorts them. */
+export function keyPE(fields: Record<string, unknown>): PathElement {
+  const sorted: Record<string, unknown> = {};
+  for (const k of Object.keys(fields).sort()) sorted[k] = fields[k];
+  return `k:${JSON.stringify(sorted)}`;
+}
+
+export function valuePE(value: unknown): PathElement {
+  return `v:${JSON.stringify(value)}`;
+}
+
+/** `.spec.replicas`, `[name="web"]`, `[="a"]`, `[0]`: fieldpath.Path's String(). */
+function displayElement(pe: PathElement): string {
+  const body = pe.slice(2);
+  switch (pe.slice(0, 2)) {
+    case "f:":
+      return `.${body}`;
+    case "k:": {
+      const key = JSON.parse(body) as Record<string, unknown>;
+      return `[${Object.entries(key)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(",")}]`;
+    }
+    case "v:":
+      return `[=${body}]`;
+    case "i:":
+      return `[${body}]`;
+    default:
+      return "{{invalid path element}}";
+  }
+}
+
+export function displayPath(path: Path): string {
+  return path.map(displayElement).join("");
+}
+
+/** True when `path` starts with `prefix` and is longer. */
+export function isBelow(path: Path, prefix: Path): boolean {
+  return path.length > prefix.length && prefix.every((pe, i) => path[i] === pe);
+}
+
+interface TreeNode {
+  member: boolean;
+  children: Map<string, TreeNode>;
+}
+
+/** Serializes a set to the `fieldsV1` JSON object. */
+export function toFieldsV1(set: Set<string>): Record<string, unknown> {
+  const root: TreeNode = { member: false, children: new Map() };
+  for (const key of set) {
+    let node = root;
+    for (const pe of decodePath(key)) {
+      let child = node.children.get(pe);
+      if (!child) {
+        child = { member: false, children: new Map() };
+        node.children.set(pe, child);
+      }
+      node = child;
+    }
+    node.member = true;
+  }
+  const render = (node: TreeNode): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    if (node.member && node.children.size > 0) out["."] = {};
+    for (const pe of [...node.children.keys()].sort()) out[pe] = render(node.children.get(pe)!);
+    return out;
+  };
+  return render(root);
+}
+
+/** Parses a `fieldsV1` object back to a set; unknown shapes are skipped, not fatal. */
+export function fromFieldsV1(fields: unknown): Set<string> {
+  const set = new Set<string>();
+  const walk = (node: unknown, prefix: Path): void => {
+    if (node === null || typeof node !== "object" || Array.isArray(node)) return;
+    const entries = Object.entries(node as Record<string, unknown>);
+    if (entries.length === 0 && prefix.length > 0) {
+      set.add(encodePath(prefix));
+      return;
+    }
+    for (const [pe, child] of entries) {
+      if (pe === ".") set.add(encodePath(prefix));
+      else walk(child, [...prefix, pe]);
+    }
+  };
+  walk(fields, []);
+  return set;
+}
