@@ -189,3 +189,13 @@ test("validateObjectMetaUpdate refuses new finalizers once deletion started", ()
     ],
   );
 });
+
+test("validateObjectMetaUpdate treats a missing namespace and an empty one alike", () => {
+  assert.deepEqual(
+    lines(validateObjectMetaUpdate({ name: "n", namespace: "" }, { name: "n" })),
+    [],
+  );
+  assert.deepEqual(lines(validateObjectMetaUpdate({ name: "n" }, { name: "n", uid: "u" })), [
+    'metadata.uid: Invalid value: "": field is immutable',
+  ]);
+});

@@ -171,7 +171,10 @@ export function validateObjectMeta(
 }
 
 function immutable(errs: FieldError[], path: string, now: unknown, old: unknown): void {
-  if (!semanticEqual(now, old)) errs.push(fieldInvalid(path, now ?? "", "field is immutable"));
+  // Go compares zero values: a missing string field and "" are the same.
+  const norm = (v: unknown) => (v === undefined || v === null ? "" : v);
+  if (!semanticEqual(norm(now), norm(old)))
+    errs.push(fieldInvalid(path, norm(now), "field is immutable"));
 }
 
 /**
