@@ -229,6 +229,9 @@ export const serviceStrategy: KindStrategy = {
   applyDefaults(obj) {
     defaultService(obj as Obj);
   },
+  prepareForCreate(obj) {
+    obj.status = {};
+  },
   prepareForUpdate(obj, old) {
     // An update that leaves allocated values empty keeps them (kube's patchAllocatedValues).
     const spec = child(obj as Obj, "spec");

@@ -355,3 +355,20 @@ test("controllerrevisions print their controller and keep data immutable", () =>
     'data: Invalid value: {"spec":{"replicas":2}}: field is immutable',
   ]);
 });
+
+test("deployments count annotation changes as generation changes and drop status on create", () => {
+  const old = workload("Deployment", {});
+  deploymentStrategy.applyDefaults(old);
+  const annotated = structuredClone(old);
+  annotated.metadata = {
+    ...annotated.metadata,
+    annotations: { "deployment.kubernetes.io/revision": "2" },
+  };
+  assert.equal(deploymentStrategy.generationChanged?.(annotated, old), true);
+  const labelled = structuredClone(old);
+  labelled.metadata = { ...labelled.metadata, labels: { a: "b" } };
+  assert.equal(deploymentStrategy.generationChanged?.(labelled, old), false);
+  const created = { ...structuredClone(old), status: { replicas: 9 } };
+  deploymentStrategy.prepareForCreate?.(created);
+  assert.equal(created.status, undefined);
+});
