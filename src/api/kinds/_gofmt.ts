@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { arr, isObj, num, objs, str, strMap } from "./_util.ts";
+import { isObj, num, objs, str, strMap } from "./_util.ts";
 
 /** `map[string]string{"a":"b", "c":"d"}` (keys sorted), `map[string]string(nil)` when absent. */
 export function goStringMap(v: unknown): string {
@@ -47,12 +47,4 @@ export function goIntOrString(v: unknown): string {
 /** The `core.ServicePort` key kube reports for a duplicate (protocol, port) pair. */
 export function goServicePortKey(protocol: string, port: number): string {
   return `core.ServicePort{Name:"", Protocol:${JSON.stringify(protocol)}, AppProtocol:(*string)(nil), Port:${port}, TargetPort:intstr.IntOrString{Type:0, IntVal:0, StrVal:""}, NodePort:0}`;
-}
-
-export function goAny(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
-  if (Array.isArray(v)) return `[]interface {}{${arr(v).map(goAny).join(", ")}}`;
-  if (v === null || v === undefined) return "null";
-  return JSON.stringify(v);
 }

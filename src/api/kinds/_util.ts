@@ -26,10 +26,6 @@ export function at(root: unknown, ...path: (string | number)[]): unknown {
   return cur;
 }
 
-export function obj(v: unknown): Obj | undefined {
-  return isObj(v) ? v : undefined;
-}
-
 export function objs(v: unknown): Obj[] {
   return Array.isArray(v) ? v.filter(isObj) : [];
 }

@@ -18,7 +18,16 @@ import { AGE, CONTAINERS, column, IMAGES, NAME } from "./_columns.ts";
 import { invalidRaw } from "./_errors.ts";
 import { goIntOrString } from "./_gofmt.ts";
 import { selectorString } from "./_selector.ts";
-import { at, child, containerCells, isObj, num, type Obj, setDefault } from "./_util.ts";
+import {
+  at,
+  child,
+  containerCells,
+  isObj,
+  num,
+  type Obj,
+  semanticEqual,
+  setDefault,
+} from "./_util.ts";
 import { nonNegative, selectorImmutable, validateSelectorAndTemplate } from "./_workload.ts";
 import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
 import { defaultPodTemplate } from "./pod_defaults.ts";
@@ -151,6 +160,16 @@ export const deploymentStrategy: KindStrategy = {
   hasStatus: true,
   applyDefaults(obj) {
     defaultDeployment(obj as Obj);
+  },
+  prepareForCreate(obj) {
+    // Users cannot create status; the controller fills it in.
+    delete obj.status;
+  },
+  generationChanged(obj, old) {
+    return (
+      !semanticEqual(obj.spec, old.spec) ||
+      !semanticEqual(obj.metadata.annotations, old.metadata.annotations)
+    );
   },
   validate(obj) {
     return [

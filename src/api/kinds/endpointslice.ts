@@ -13,7 +13,7 @@ import { isDNS1123Label } from "../validation.ts";
 import { AGE, column, NAME } from "./_columns.ts";
 import { fieldTooMany } from "./_errors.ts";
 import { simpleValidators } from "./_simple.ts";
-import { arr, objs, setDefault, str } from "./_util.ts";
+import { arr, objs, semanticEqual, setDefault, str } from "./_util.ts";
 import { nameIsDNSSubdomain } from "./meta.ts";
 import { PROTOCOLS } from "./pod_validation.ts";
 import type { KindStrategy } from "./types.ts";
@@ -137,6 +137,11 @@ export const endpointSliceStrategy: KindStrategy = {
       if (p.name === undefined || p.name === null) p.name = "";
       setDefault(p, "protocol", "TCP");
     }
+  },
+  generationChanged(obj, old) {
+    const { metadata: m1, ...rest1 } = obj;
+    const { metadata: m2, ...rest2 } = old;
+    return !semanticEqual(rest1, rest2) || !semanticEqual(m1.labels, m2.labels);
   },
   ...simpleValidators({
     namespaced: true,

@@ -171,7 +171,10 @@ export function validateObjectMeta(
 }
 
 function immutable(errs: FieldError[], path: string, now: unknown, old: unknown): void {
-  if (!semanticEqual(now, old)) errs.push(fieldInvalid(path, now ?? "", "field is immutable"));
+  // Go compares zero values: a missing string field and "" are the same.
+  const norm = (v: unknown) => (v === undefined || v === null ? "" : v);
+  if (!semanticEqual(norm(now), norm(old)))
+    errs.push(fieldInvalid(path, norm(now), "field is immutable"));
 }
 
 /**
@@ -192,15 +195,14 @@ export function validateObjectMetaUpdate(
   const errs: FieldError[] = [];
   if (o.deletionTimestamp) {
     const before = new Set(o.finalizers ?? []);
-    for (const f of m.finalizers ?? []) {
-      if (!before.has(f)) {
-        errs.push(
-          fieldForbidden(
-            `${path}.finalizers`,
-            `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify([f])}`,
-          ),
-        );
-      }
+    const extra = [...new Set((m.finalizers ?? []).filter((f) => !before.has(f)))].sort();
+    if (extra.length > 0) {
+      errs.push(
+        fieldForbidden(
+          `${path}.finalizers`,
+          `no new finalizers can be added if the object is being deleted, found new finalizers []string{${extra.map((f) => JSON.stringify(f)).join(", ")}}`,
+        ),
+      );
     }
   }
   immutable(errs, `${path}.name`, m.name, o.name);

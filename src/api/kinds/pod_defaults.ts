@@ -28,10 +28,14 @@ function defaultHttpGet(handler: unknown): void {
 
 function defaultProbe(probe: unknown): void {
   if (!isObj(probe)) return;
-  setDefault(probe, "timeoutSeconds", 1);
-  setDefault(probe, "periodSeconds", 10);
-  setDefault(probe, "successThreshold", 1);
-  setDefault(probe, "failureThreshold", 3);
+  // Go defaults these when zero, so an explicit 0 is replaced too.
+  const zeroDefault = (key: string, value: number) => {
+    if (probe[key] === undefined || probe[key] === null || probe[key] === 0) probe[key] = value;
+  };
+  zeroDefault("timeoutSeconds", 1);
+  zeroDefault("periodSeconds", 10);
+  zeroDefault("successThreshold", 1);
+  zeroDefault("failureThreshold", 3);
   defaultHttpGet(probe);
 }
 
@@ -118,11 +122,6 @@ function defaultVolume(v: Obj): void {
 export function defaultPodSpec(spec: Obj): void {
   setDefault(spec, "dnsPolicy", "ClusterFirst");
   setDefault(spec, "restartPolicy", "Always");
-  if (spec.hostNetwork === true) {
-    for (const c of [...objs(spec.initContainers), ...objs(spec.containers)]) {
-      for (const p of objs(c.ports)) setDefault(p, "hostPort", p.containerPort);
-    }
-  }
   if (!isObj(spec.securityContext)) spec.securityContext = {};
   setDefault(spec, "terminationGracePeriodSeconds", 30);
   setDefault(spec, "schedulerName", "default-scheduler");
@@ -149,5 +148,10 @@ export function defaultPod(pod: Obj): void {
     for (const [k, v] of Object.entries(res.limits)) if (requests[k] === undefined) requests[k] = v;
   }
   setDefault(spec, "enableServiceLinks", true);
+  if (spec.hostNetwork === true) {
+    for (const c of [...objs(spec.initContainers), ...objs(spec.containers)]) {
+      for (const p of objs(c.ports)) if (!p.hostPort) p.hostPort = p.containerPort;
+    }
+  }
   defaultPodSpec(spec);
 }

@@ -39,6 +39,10 @@ export const replicaSetStrategy: KindStrategy = {
     setDefault(spec, "replicas", 1);
     defaultPodTemplate(spec.template);
   },
+  prepareForCreate(obj) {
+    // Users cannot create status; the controller fills it in.
+    delete obj.status;
+  },
   validate(obj) {
     return [
       ...validateObjectMeta(obj.metadata, { namespaced: true, nameRule: nameIsDNSSubdomain }),

@@ -71,7 +71,12 @@ export function defaultService(svc: Obj): void {
   if (type === "NodePort" || type === "LoadBalancer" || type === "ClusterIP") {
     setDefault(spec, "internalTrafficPolicy", "Cluster");
   }
-  if (type === "LoadBalancer") setDefault(spec, "allocateLoadBalancerNodePorts", true);
+  if (type === "LoadBalancer") {
+    setDefault(spec, "allocateLoadBalancerNodePorts", true);
+    for (const ing of objs(at(svc, "status", "loadBalancer", "ingress"))) {
+      if (str(ing.ip) !== "" && ing.ipMode === undefined) ing.ipMode = "VIP";
+    }
+  }
 }
 
 /** The cluster IPs as the REST layer normalizes them: clusterIPs, else [clusterIP]. */
@@ -223,6 +228,9 @@ export const serviceStrategy: KindStrategy = {
   hasStatus: true,
   applyDefaults(obj) {
     defaultService(obj as Obj);
+  },
+  prepareForCreate(obj) {
+    obj.status = {};
   },
   prepareForUpdate(obj, old) {
     // An update that leaves allocated values empty keeps them (kube's patchAllocatedValues).

@@ -169,6 +169,10 @@ export const statefulSetStrategy: KindStrategy = {
   applyDefaults(obj) {
     defaultStatefulSet(obj as Obj);
   },
+  prepareForCreate(obj) {
+    // Users cannot create status; the controller fills it in.
+    delete obj.status;
+  },
   validate(obj) {
     return [
       ...validateObjectMeta(obj.metadata, { namespaced: true, nameRule: nameIsDNSSubdomain }),

@@ -115,6 +115,10 @@ export const persistentVolumeClaimStrategy: KindStrategy = {
   applyDefaults(obj) {
     defaultPVC(obj as Obj);
   },
+  prepareForCreate(obj) {
+    // kube clears user-set status on create; the phase default comes back with it.
+    obj.status = { phase: "Pending" };
+  },
   ...simpleValidators({
     namespaced: true,
     nameRule: nameIsPathSegment,
@@ -215,6 +219,9 @@ export const persistentVolumeStrategy: KindStrategy = {
     setDefault(spec, "persistentVolumeReclaimPolicy", "Retain");
     setDefault(spec, "volumeMode", "Filesystem");
     if (isObj(spec.hostPath) && spec.hostPath.type === undefined) spec.hostPath.type = "";
+  },
+  prepareForCreate(obj) {
+    obj.status = { phase: "Pending" };
   },
   ...simpleValidators({
     namespaced: false,

@@ -68,6 +68,12 @@ export interface KindStrategy {
    * `clusterIP`/`clusterIPs`/node ports when the update leaves them empty.
    */
   prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
+  /**
+   * For kinds with `hasGeneration`: whether an update changes what metadata.generation tracks.
+   * Absent means "`spec` differs". Deployments also count annotation changes; EndpointSlices,
+   * which have no spec, count every change outside metadata plus label changes.
+   */
+  generationChanged?(obj: KubeObject, old: KubeObject): boolean;
   /** Table row conditions (pods: `Completed` for Succeeded/Failed), `meta.k8s.io/v1` shape. */
   rowConditions?(obj: KubeObject): TableRowCondition[] | undefined;
 }
