@@ -23,8 +23,8 @@ function readFixtures(dir: string): [string, Fixture][] {
 
 /**
  * Commands kubectl cannot render with --dry-run=client: the JSON Go prints for the object their
- * flags build (`create token sa --audience=api --duration=10m`: a TokenRequest whose status is a
- * non-omitempty token and a zero Time).
+ * flags build. `create token sa --audience=api --duration=10m`: a TokenRequest whose status is a
+ * non-omitempty token and a zero Time.
  */
 const WITHOUT_DRY_RUN: Record<string, unknown> = {
   "token.json": {
@@ -33,6 +33,21 @@ const WITHOUT_DRY_RUN: Record<string, unknown> = {
     metadata: { creationTimestamp: null },
     spec: { audiences: ["api"], expirationSeconds: 600 },
     status: { token: "", expirationTimestamp: null },
+  },
+  // `auth can-i get pods -n team-a`: allowed has no omitempty.
+  "auth-can-i.json": {
+    kind: "SelfSubjectAccessReview",
+    apiVersion: "authorization.k8s.io/v1",
+    metadata: { creationTimestamp: null },
+    spec: { resourceAttributes: { namespace: "team-a", verb: "get", resource: "pods" } },
+    status: { allowed: false },
+  },
+  // `auth whoami`: an empty review; its status and userInfo are non-pointer structs.
+  "auth-whoami.json": {
+    kind: "SelfSubjectReview",
+    apiVersion: "authentication.k8s.io/v1",
+    metadata: { creationTimestamp: null },
+    status: { userInfo: {} },
   },
 };
 
@@ -97,6 +112,8 @@ describe("which kubectl versions send protobuf (fixtures/encodings.json)", () =>
     "priorityclass",
     "role",
     "clusterrolebinding",
+    "auth-can-i",
+    "auth-whoami",
   ];
   const jsonAlways = ["run", "expose-deployment", "create-file", "apply-file"];
   for (const v of ["kubectl.1.32", "kubectl.1.33"]) {

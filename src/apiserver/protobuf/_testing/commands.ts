@@ -173,6 +173,8 @@ export const COMMANDS: CapturedCommand[] = [
       "--serviceaccount=default:sa",
     ],
   },
+  { name: "auth-can-i", args: ["auth", "can-i", "get", "pods", "-n", "team-a"], dryRun: false },
+  { name: "auth-whoami", args: ["auth", "whoami"], dryRun: false },
   {
     name: "create-file",
     args: ["create", "-f", "-", "--validate=false"],

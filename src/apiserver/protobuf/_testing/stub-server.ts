@@ -165,6 +165,28 @@ const GROUPS: Record<string, { apiVersion: string; resources: ResourceEntry[] }>
       },
     ],
   },
+  "/apis/authorization.k8s.io/v1": {
+    apiVersion: "authorization.k8s.io/v1",
+    resources: [
+      {
+        name: "selfsubjectaccessreviews",
+        singularName: "selfsubjectaccessreview",
+        namespaced: false,
+        kind: "SelfSubjectAccessReview",
+      },
+    ],
+  },
+  "/apis/authentication.k8s.io/v1": {
+    apiVersion: "authentication.k8s.io/v1",
+    resources: [
+      {
+        name: "selfsubjectreviews",
+        singularName: "selfsubjectreview",
+        namespaced: false,
+        kind: "SelfSubjectReview",
+      },
+    ],
+  },
 };
 
 /** Preferred version first, as kube-apiserver lists them. */
@@ -176,6 +198,8 @@ const GROUP_VERSIONS: [string, string[]][] = [
   ["networking.k8s.io", ["v1"]],
   ["scheduling.k8s.io", ["v1"]],
   ["rbac.authorization.k8s.io", ["v1"]],
+  ["authorization.k8s.io", ["v1"]],
+  ["authentication.k8s.io", ["v1"]],
 ];
 
 /** The Deployment `web` that `kubectl expose deployment web` reads before it builds a Service. */
@@ -288,7 +312,12 @@ function respond(req: IncomingMessage, server: StubServer, body: Buffer): [numbe
     }
     const kind = kindOfPath(url.pathname);
     if (!kind) return [404, NOT_FOUND];
-    return [201, { ...kind, metadata: { name: "captured", uid: "1" } }];
+    // What `auth can-i` and `auth whoami` read from the answer.
+    const status = {
+      SelfSubjectAccessReview: { allowed: true },
+      SelfSubjectReview: { userInfo: { username: "admin", groups: ["system:masters"] } },
+    }[kind.kind];
+    return [201, { ...kind, metadata: { name: "captured", uid: "1" }, ...(status && { status }) }];
   }
   if (method === "GET" && url.pathname === "/apis/apps/v1/namespaces/default/deployments/web") {
     return [200, EXPOSED_DEPLOYMENT];
