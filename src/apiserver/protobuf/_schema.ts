@@ -5,7 +5,7 @@
  *     "<jsonName> <type><flag>"     or     "... <Message>"  (an embedded struct inlined in JSON)
  *
  * `<type>` is a scalar (`string int32 int64 bool bytes double`), a special message
- * (`Time MicroTime IntOrString Quantity Duration json fieldsJson`), a message name, `[]T`
+ * (`Time MicroTime IntOrString Quantity Duration json fieldsJson StringList`), a message name, `[]T`
  * (repeated) or `map<T>` (string keys; entries are messages with key = 1, value = 2).
  *
  * `<flag>` reproduces how Go's encoding/json prints the field, so the decoded object equals the
@@ -29,7 +29,8 @@ export type SpecialType =
   | "Quantity"
   | "Duration"
   | "json"
-  | "fieldsJson";
+  | "fieldsJson"
+  | "StringList";
 
 export type ValueType =
   | { kind: "scalar"; type: ScalarType }
@@ -62,6 +63,7 @@ const SPECIALS = new Set<string>([
   "Duration",
   "json",
   "fieldsJson",
+  "StringList",
 ]);
 
 function valueType(name: string): ValueType {

@@ -1,7 +1,9 @@
 /**
- * Protobuf field numbers of the apps/v1 (k8s.io/api apps/v1) messages, in the notation of `_schema.ts`.
- * Written from the upstream types' `protobuf:` and `json:` struct tags (field number, JSON name,
- * pointer or not, `omitempty` or not); messages are listed as reached from the top-level kinds.
+ * Protobuf field numbers of the apps/v1 (k8s.io/api apps/v1) messages, in the notation
+ * of `_schema.ts`. Written from the upstream Go types' `protobuf:` and `json:` struct tags (field
+ * number, JSON name, pointer or not, `omitempty` or not) as of Kubernetes 1.33 and later; field
+ * numbers are never reused upstream, so newer fields are harmless to older clients. Messages are
+ * listed as reached from the top-level kinds in `_kinds.ts`.
  *
  * @module
  */

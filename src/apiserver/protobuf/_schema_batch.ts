@@ -1,7 +1,12 @@
 /**
- * Protobuf field numbers of the batch/v1 (k8s.io/api batch/v1) messages, in the notation of `_schema.ts`.
- * Written from the upstream types' `protobuf:` and `json:` struct tags (field number, JSON name,
- * pointer or not, `omitempty` or not); messages are listed as reached from the top-level kinds.
+ * Protobuf field numbers of the batch/v1 (k8s.io/api batch/v1) messages, in the notation
+ * of `_schema.ts`. Written from the upstream Go types' `protobuf:` and `json:` struct tags (field
+ * number, JSON name, pointer or not, `omitempty` or not) as of Kubernetes 1.33 and later; field
+ * numbers are never reused upstream, so newer fields are harmless to older clients. Messages are
+ * listed as reached from the top-level kinds in `_kinds.ts`.
+ *
+ * Job's alpha `spec.scheduling` (field 17, whose types live in scheduling/v1alpha3) is left out:
+ * it is skipped and reported as an unknown field.
  *
  * @module
  */
@@ -35,7 +40,6 @@ export const BATCH_V1: SchemaTable = {
     14: "podReplacementPolicy string?",
     15: "managedBy string?",
     16: "successPolicy SuccessPolicy",
-    17: "scheduling JobSchedulingConfiguration",
   },
   JobStatus: {
     1: "conditions []JobCondition",
@@ -71,7 +75,6 @@ export const BATCH_V1: SchemaTable = {
   SuccessPolicy: {
     1: "rules []SuccessPolicyRule!",
   },
-  JobSchedulingConfiguration: {},
   JobCondition: {
     1: "type string!",
     2: "status string!",

@@ -1,7 +1,9 @@
 /**
- * Protobuf field numbers of the core/v1 (k8s.io/api core/v1) messages, in the notation of `_schema.ts`.
- * Written from the upstream types' `protobuf:` and `json:` struct tags (field number, JSON name,
- * pointer or not, `omitempty` or not); messages are listed as reached from the top-level kinds.
+ * Protobuf field numbers of the core/v1 (k8s.io/api core/v1) messages, in the notation
+ * of `_schema.ts`. Written from the upstream Go types' `protobuf:` and `json:` struct tags (field
+ * number, JSON name, pointer or not, `omitempty` or not) as of Kubernetes 1.33 and later; field
+ * numbers are never reused upstream, so newer fields are harmless to older clients. Messages are
+ * listed as reached from the top-level kinds in `_kinds.ts`.
  *
  * @module
  */
@@ -85,6 +87,10 @@ export const CORE_V1: SchemaTable = {
     13: "related ObjectReference",
     14: "reportingComponent string!",
     15: "reportingInstance string!",
+  },
+  Binding: {
+    1: "metadata ObjectMeta",
+    2: "target ObjectReference",
   },
   NamespaceSpec: {
     1: "finalizers []string",

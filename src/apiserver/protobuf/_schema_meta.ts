@@ -1,7 +1,9 @@
 /**
- * Protobuf field numbers of the meta/v1 (k8s.io/apimachinery pkg/apis/meta/v1) messages, in the notation of `_schema.ts`.
- * Written from the upstream types' `protobuf:` and `json:` struct tags (field number, JSON name,
- * pointer or not, `omitempty` or not); messages are listed as reached from the top-level kinds.
+ * Protobuf field numbers of the meta/v1 (k8s.io/apimachinery pkg/apis/meta/v1) messages, in the notation
+ * of `_schema.ts`. Written from the upstream Go types' `protobuf:` and `json:` struct tags (field
+ * number, JSON name, pointer or not, `omitempty` or not) as of Kubernetes 1.33 and later; field
+ * numbers are never reused upstream, so newer fields are harmless to older clients. Messages are
+ * listed as reached from the top-level kinds in `_kinds.ts`.
  *
  * @module
  */
@@ -24,6 +26,14 @@ export const META_V1: SchemaTable = {
     13: "ownerReferences []OwnerReference",
     14: "finalizers []string",
     17: "managedFields []ManagedFieldsEntry",
+  },
+  DeleteOptions: {
+    1: "gracePeriodSeconds int64?",
+    2: "preconditions Preconditions",
+    3: "orphanDependents bool?",
+    4: "propagationPolicy string?",
+    5: "dryRun []string",
+    6: "ignoreStoreReadErrorWithClusterBreakingPotential bool?",
   },
   OwnerReference: {
     1: "kind string!",
@@ -54,7 +64,16 @@ export const META_V1: SchemaTable = {
     1: "matchLabels map<string>",
     2: "matchExpressions []LabelSelectorRequirement",
   },
+  Preconditions: {
+    1: "uid string?",
+    2: "resourceVersion string?",
+  },
   LabelSelectorRequirement: {
+    1: "key string!",
+    2: "operator string!",
+    3: "values []string",
+  },
+  FieldSelectorRequirement: {
     1: "key string!",
     2: "operator string!",
     3: "values []string",

@@ -1,6 +1,7 @@
 /**
  * The apimachinery types whose protobuf form differs from their JSON form: Time, MicroTime,
- * IntOrString, Quantity, Duration, and raw JSON carried as bytes (RawExtension, FieldsV1). Each
+ * IntOrString, Quantity, Duration, raw JSON carried as bytes (RawExtension, FieldsV1), and the
+ * string lists that authentication wraps in a message to put them in maps (ExtraValue). Each
  * decoder takes the embedded message's bytes and returns the JSON value Go's encoding/json
  * would print for the value apimachinery's Unmarshal builds from them.
  *
@@ -133,6 +134,19 @@ function rawJson(r: WireReader): unknown {
   }
 }
 
+/** ExtraValue / AttestationValue: `repeated string items = 1`, printed as a plain array. */
+function stringList(r: WireReader): unknown {
+  const items: string[] = [];
+  while (!r.done) {
+    const { field, wireType } = r.tag();
+    if (field === 1 && wireType === WIRE_BYTES) items.push(utf8.decode(r.slice(r.bytes())));
+    else if (field === 1)
+      throw new WireError(`proto: wrong wireType = ${wireType} for field Items`);
+    else r.skip(wireType);
+  }
+  return items;
+}
+
 /** Decodes one special message from its bytes. */
 export function decodeSpecial(type: SpecialType, r: WireReader, empty: boolean): unknown {
   switch (type) {
@@ -149,6 +163,8 @@ export function decodeSpecial(type: SpecialType, r: WireReader, empty: boolean):
     case "json":
     case "fieldsJson":
       return rawJson(r);
+    case "StringList":
+      return stringList(r);
   }
 }
 
@@ -161,6 +177,8 @@ export function zeroSpecial(type: SpecialType): unknown {
       return "0";
     case "Duration":
       return "0s";
+    case "StringList":
+      return [];
     default:
       return null;
   }

@@ -25,7 +25,7 @@ export interface Fixture {
   contentType: string;
   /** The POST body exactly as received, base64. */
   body: string;
-  /** What `kubectl … --dry-run=client -o json` printed for the same command. */
+  /** What `kubectl … --dry-run=client -o json` printed for the same command; null without one. */
   dryRunJson: unknown;
 }
 
@@ -55,7 +55,9 @@ async function captureOne(
   const r = await sandbox.run(bin, argvOf(cmd), opts);
   const post = server.posts[before];
   if (r.code !== 0 || !post) return { error: `exit ${r.code}: ${r.stderr.trim()}` };
-  if (cmd.dryRun === false || !post.contentType.includes("protobuf")) return { post };
+  if (!post.contentType.includes("protobuf")) return { post };
+  // Commands without a client-side dry run (create token) keep dryRunJson null.
+  if (cmd.dryRun === false) return { post, dryRunJson: null };
   const d = await sandbox.run(bin, argvOf(cmd, ["--dry-run=client", "-o", "json"]), opts);
   if (d.code !== 0) return { post, error: `dry run exit ${d.code}: ${d.stderr.trim()}` };
   return { post, dryRunJson: JSON.parse(d.stdout) };

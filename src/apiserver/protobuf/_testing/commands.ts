@@ -124,6 +124,58 @@ export const COMMANDS: CapturedCommand[] = [
   },
   { name: "quota", args: ["create", "quota", "q", "--hard=cpu=1,memory=1Gi,pods=2"] },
   {
+    name: "token",
+    args: ["create", "token", "sa", "--audience=api", "--duration=10m"],
+    dryRun: false,
+  },
+  {
+    name: "autoscale",
+    args: ["autoscale", "deployment", "web", "--min=2", "--max=5", "--cpu-percent=80"],
+  },
+  {
+    name: "poddisruptionbudget",
+    args: ["create", "poddisruptionbudget", "pdb", "--selector=app=web", "--min-available=50%"],
+  },
+  {
+    name: "ingress",
+    args: [
+      "create",
+      "ingress",
+      "ing",
+      "--class=default",
+      "--rule=foo.example.com/bar*=svc:8080,tls=secret1",
+      "--annotation=a=b",
+    ],
+  },
+  {
+    name: "priorityclass",
+    args: ["create", "priorityclass", "high", "--value=1000", "--description=d"],
+  },
+  {
+    name: "role",
+    args: ["create", "role", "r", "--verb=get,list", "--resource=pods,deployments.apps"],
+  },
+  {
+    name: "clusterrole",
+    args: ["create", "clusterrole", "cr", "--verb=get", "--non-resource-url=/healthz"],
+  },
+  {
+    name: "rolebinding",
+    args: ["create", "rolebinding", "rb", "--role=r", "--user=u", "--group=g"],
+  },
+  {
+    name: "clusterrolebinding",
+    args: [
+      "create",
+      "clusterrolebinding",
+      "crb",
+      "--clusterrole=cr",
+      "--serviceaccount=default:sa",
+    ],
+  },
+  { name: "auth-can-i", args: ["auth", "can-i", "get", "pods", "-n", "team-a"], dryRun: false },
+  { name: "auth-whoami", args: ["auth", "whoami"], dryRun: false },
+  {
     name: "create-file",
     args: ["create", "-f", "-", "--validate=false"],
     stdin: POD_YAML,

@@ -35,6 +35,9 @@ interface ResourceEntry {
   namespaced: boolean;
   kind: string;
   shortNames?: string[];
+  /** For a subresource served in another group, such as `deployments/scale`. */
+  group?: string;
+  version?: string;
 }
 
 const VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"];
@@ -72,6 +75,14 @@ const GROUPS: Record<string, { apiVersion: string; resources: ResourceEntry[] }>
     apiVersion: "apps/v1",
     resources: [
       { name: "deployments", singularName: "deployment", namespaced: true, kind: "Deployment" },
+      {
+        name: "deployments/scale",
+        singularName: "",
+        namespaced: true,
+        kind: "Scale",
+        group: "autoscaling",
+        version: "v1",
+      },
       { name: "replicasets", singularName: "replicaset", namespaced: true, kind: "ReplicaSet" },
       { name: "statefulsets", singularName: "statefulset", namespaced: true, kind: "StatefulSet" },
       { name: "daemonsets", singularName: "daemonset", namespaced: true, kind: "DaemonSet" },
@@ -84,7 +95,112 @@ const GROUPS: Record<string, { apiVersion: string; resources: ResourceEntry[] }>
       { name: "cronjobs", singularName: "cronjob", namespaced: true, kind: "CronJob" },
     ],
   },
+  "/apis/autoscaling/v2": {
+    apiVersion: "autoscaling/v2",
+    resources: [
+      {
+        name: "horizontalpodautoscalers",
+        singularName: "horizontalpodautoscaler",
+        namespaced: true,
+        kind: "HorizontalPodAutoscaler",
+      },
+    ],
+  },
+  "/apis/autoscaling/v1": {
+    apiVersion: "autoscaling/v1",
+    resources: [
+      {
+        name: "horizontalpodautoscalers",
+        singularName: "horizontalpodautoscaler",
+        namespaced: true,
+        kind: "HorizontalPodAutoscaler",
+      },
+    ],
+  },
+  "/apis/policy/v1": {
+    apiVersion: "policy/v1",
+    resources: [
+      {
+        name: "poddisruptionbudgets",
+        singularName: "poddisruptionbudget",
+        namespaced: true,
+        kind: "PodDisruptionBudget",
+      },
+    ],
+  },
+  "/apis/networking.k8s.io/v1": {
+    apiVersion: "networking.k8s.io/v1",
+    resources: [
+      { name: "ingresses", singularName: "ingress", namespaced: true, kind: "Ingress" },
+      {
+        name: "networkpolicies",
+        singularName: "networkpolicy",
+        namespaced: true,
+        kind: "NetworkPolicy",
+      },
+    ],
+  },
+  "/apis/scheduling.k8s.io/v1": {
+    apiVersion: "scheduling.k8s.io/v1",
+    resources: [
+      {
+        name: "priorityclasses",
+        singularName: "priorityclass",
+        namespaced: false,
+        kind: "PriorityClass",
+      },
+    ],
+  },
+  "/apis/rbac.authorization.k8s.io/v1": {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    resources: [
+      { name: "roles", singularName: "role", namespaced: true, kind: "Role" },
+      { name: "rolebindings", singularName: "rolebinding", namespaced: true, kind: "RoleBinding" },
+      { name: "clusterroles", singularName: "clusterrole", namespaced: false, kind: "ClusterRole" },
+      {
+        name: "clusterrolebindings",
+        singularName: "clusterrolebinding",
+        namespaced: false,
+        kind: "ClusterRoleBinding",
+      },
+    ],
+  },
+  "/apis/authorization.k8s.io/v1": {
+    apiVersion: "authorization.k8s.io/v1",
+    resources: [
+      {
+        name: "selfsubjectaccessreviews",
+        singularName: "selfsubjectaccessreview",
+        namespaced: false,
+        kind: "SelfSubjectAccessReview",
+      },
+    ],
+  },
+  "/apis/authentication.k8s.io/v1": {
+    apiVersion: "authentication.k8s.io/v1",
+    resources: [
+      {
+        name: "selfsubjectreviews",
+        singularName: "selfsubjectreview",
+        namespaced: false,
+        kind: "SelfSubjectReview",
+      },
+    ],
+  },
 };
+
+/** Preferred version first, as kube-apiserver lists them. */
+const GROUP_VERSIONS: [string, string[]][] = [
+  ["apps", ["v1"]],
+  ["batch", ["v1"]],
+  ["autoscaling", ["v2", "v1"]],
+  ["policy", ["v1"]],
+  ["networking.k8s.io", ["v1"]],
+  ["scheduling.k8s.io", ["v1"]],
+  ["rbac.authorization.k8s.io", ["v1"]],
+  ["authorization.k8s.io", ["v1"]],
+  ["authentication.k8s.io", ["v1"]],
+];
 
 /** The Deployment `web` that `kubectl expose deployment web` reads before it builds a Service. */
 export const EXPOSED_DEPLOYMENT = {
@@ -138,10 +254,10 @@ function discovery(path: string, host: string): unknown {
     };
   }
   if (path === "/apis") {
-    const groups = ["apps", "batch"].map((name) => ({
+    const groups = GROUP_VERSIONS.map(([name, versions]) => ({
       name,
-      versions: [{ groupVersion: `${name}/v1`, version: "v1" }],
-      preferredVersion: { groupVersion: `${name}/v1`, version: "v1" },
+      versions: versions.map((version) => ({ groupVersion: `${name}/${version}`, version })),
+      preferredVersion: { groupVersion: `${name}/${versions[0]}`, version: versions[0] },
     }));
     return { kind: "APIGroupList", apiVersion: "v1", groups };
   }
@@ -190,9 +306,18 @@ function respond(req: IncomingMessage, server: StubServer, body: Buffer): [numbe
       accept: req.headers.accept ?? "",
       body,
     });
+    if (url.pathname.endsWith("/token")) {
+      const token = { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest" };
+      return [201, { ...token, metadata: {}, spec: { audiences: [] }, status: { token: "x" } }];
+    }
     const kind = kindOfPath(url.pathname);
     if (!kind) return [404, NOT_FOUND];
-    return [201, { ...kind, metadata: { name: "captured", uid: "1" } }];
+    // What `auth can-i` and `auth whoami` read from the answer.
+    const status = {
+      SelfSubjectAccessReview: { allowed: true },
+      SelfSubjectReview: { userInfo: { username: "admin", groups: ["system:masters"] } },
+    }[kind.kind];
+    return [201, { ...kind, metadata: { name: "captured", uid: "1" }, ...(status && { status }) }];
   }
   if (method === "GET" && url.pathname === "/apis/apps/v1/namespaces/default/deployments/web") {
     return [200, EXPOSED_DEPLOYMENT];
