@@ -6,14 +6,16 @@
  * check preconditions → copy the object and stamp the next revision → `journal` (may throw) →
  * update the index and the revision → publish the event (never runs consumer code).
  *
- * Objects are copied through JSON on the way in (they are JSON values; the copy is what a
- * reopened SQLite store would read back, so both backends hand out identical values). Stored
+ * Objects are copied with JSON semantics on the way in (`cloneJson`: they are JSON values, and
+ * the copy equals what a reopened SQLite store reads back, so both backends hand out identical
+ * values; `stored` is never the caller's object, nor shares any part with it). Stored
  * objects are shared with every reader and event: callers must not mutate them (`freeze` makes
  * that an error, for tests).
  *
  * @module
  */
 import type { KubeObject } from "../api/types.ts";
+import { cloneJson } from "./_clone.ts";
 import { SortedKeys } from "./_keys.ts";
 import { EventWindow } from "./_window.ts";
 import {
@@ -27,8 +29,8 @@ import {
 
 /** Where a backend makes writes durable. Each call is one atomic write; throwing aborts it. */
 export interface Journal {
-  /** Stores `json` (the object; its resourceVersion is `revision`) under `key`. */
-  put(key: string, revision: number, json: string): void;
+  /** Stores `object` (the store's copy, resourceVersion already `revision`) under `key`. */
+  put(key: string, revision: number, object: KubeObject): void;
   /** Removes `key`; `revision` is the delete's revision and must survive as the store's. */
   remove(key: string, revision: number): void;
   close(): void;
@@ -122,8 +124,8 @@ export class VersionedStore implements Store {
     this.assertOpen();
     if (this.objects.has(key)) throw new StoreError("AlreadyExists", `key already exists: ${key}`);
     const revision = this.rev + 1;
-    const { stored, json } = this.snapshot(object, revision);
-    this.journal.put(key, revision, json);
+    const stored = this.snapshot(object, revision);
+    this.journal.put(key, revision, stored);
     this.rev = revision;
     this.objects.set(key, stored);
     this.keys.insert(key);
@@ -135,8 +137,8 @@ export class VersionedStore implements Store {
     this.assertOpen();
     const prev = this.current(key, expectedRevision);
     const revision = this.rev + 1;
-    const { stored, json } = this.snapshot(object, revision);
-    this.journal.put(key, revision, json);
+    const stored = this.snapshot(object, revision);
+    this.journal.put(key, revision, stored);
     this.rev = revision;
     this.objects.set(key, stored);
     this.window.publish({ type: "MODIFIED", key, object: stored, prevObject: prev, revision });
@@ -189,12 +191,11 @@ export class VersionedStore implements Store {
     return prev;
   }
 
-  /** The store's own copy of `object` with its resourceVersion, and the JSON to persist. */
-  private snapshot(object: KubeObject, revision: number): { stored: KubeObject; json: string } {
-    const json = JSON.stringify(object);
-    const stored = stampRevision(JSON.parse(json) as KubeObject, revision);
+  /** The store's own copy of `object`, stamped with its resourceVersion. */
+  private snapshot(object: KubeObject, revision: number): KubeObject {
+    const stored = stampRevision(cloneJson(object), revision);
     if (this.freeze) deepFreeze(stored);
-    return { stored, json };
+    return stored;
   }
 
   private assertOpen(): void {

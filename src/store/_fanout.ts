@@ -39,7 +39,8 @@ export class Watcher implements StoreWatch {
   }
 
   push(event: StoreEvent): void {
-    if (this.state !== "open") return;
+    // A watch may start ahead of the store (a client's revision from a newer store): it waits.
+    if (this.state !== "open" || event.revision <= this.options.fromRevision) return;
     this.queue.push(event);
     if (this.queue.length - this.head > this.limit) this.close("too slow");
     else this.fanout.markDirty(this);

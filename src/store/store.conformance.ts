@@ -335,6 +335,15 @@ export function runStoreConformance(name: string, open: StoreOpener): void {
           ]);
         }));
 
+      test("a watch from a revision ahead of the store gets only the events after it", () =>
+        withStore(async (store) => {
+          store.create(key("default", "a"), pod("default", "a"));
+          const r = recorder(store, "/pods/", { fromRevision: 3 });
+          for (const n of ["b", "c", "d"]) store.create(key("default", n), pod("default", n));
+          await settle();
+          assert.deepEqual(r.summary(), ["ADDED /pods/default/d 4"]);
+        }));
+
       test("a watch from revision 0 replays every event of a young store", () =>
         withStore(async (store) => {
           store.create(key("default", "a"), pod("default", "a"));
