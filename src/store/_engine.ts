@@ -46,11 +46,11 @@ export interface StoreTuning {
   freeze?: boolean;
 }
 
-export const DEFAULT_TUNING: Required<StoreTuning> = {
+export const DEFAULT_TUNING: Readonly<Required<StoreTuning>> = Object.freeze({
   windowSize: 50_000,
   maxBacklog: 10_000,
   freeze: false,
-};
+});
 
 /** What a backend found at open: the revision and every object, resourceVersion stamped. */
 export interface InitialState {

@@ -4,9 +4,10 @@
  * Durability: the database runs in WAL mode with `synchronous=NORMAL`. Every write is one
  * statement in its own transaction, committed before the call returns; the commit appends to the
  * WAL file through the OS page cache, so a write that returned survives the death of the process
- * (`kill -9`, a crash). It is not fsynced on every commit, so an OS crash or power loss may lose
- * the last writes (never corrupt the file); that is the trade kube's users get from etcd's
- * batching too, and it keeps writes far above the API server's needs.
+ * (`kill -9`, a crash). Commits are not fsynced (only checkpoints are, every 4,000 WAL pages), so
+ * an OS crash or power loss may roll back the last writes, though never corrupt the file (SQLite's
+ * guarantee for WAL + NORMAL). Loopkube promises survival of process death, not of power loss;
+ * in exchange a write costs a `write(2)` instead of an fsync, about ten times faster.
  *
  * Reads never touch SQLite: every object is loaded into the shared in-memory index at open
  * and written through on every write (see `_engine.ts`). The database is opened with an
