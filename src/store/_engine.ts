@@ -16,7 +16,7 @@
  */
 import type { KubeObject } from "../api/types.ts";
 import { cloneJson } from "./_clone.ts";
-import { SortedKeys } from "./_keys.ts";
+import { SortedMap } from "./_keys.ts";
 import { EventWindow } from "./_window.ts";
 import {
   type ListOptions,
@@ -59,8 +59,10 @@ export interface InitialState {
 }
 
 export class VersionedStore implements Store {
+  /** Every object by key, for get. */
   private readonly objects: Map<string, KubeObject>;
-  private readonly keys: SortedKeys;
+  /** The same objects in key order, for list and count. */
+  private readonly ordered: SortedMap<KubeObject>;
   private readonly window: EventWindow;
   private readonly freeze: boolean;
   private rev: number;
@@ -76,7 +78,9 @@ export class VersionedStore implements Store {
     this.rev = initial.revision;
     this.objects = new Map(initial.objects);
     if (this.freeze) for (const obj of this.objects.values()) deepFreeze(obj);
-    this.keys = SortedKeys.fromSorted([...this.objects.keys()].sort());
+    this.ordered = SortedMap.fromSorted(
+      [...this.objects].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+    );
     this.window = new EventWindow({
       capacity: t.windowSize,
       maxBacklog: t.maxBacklog,
@@ -101,12 +105,11 @@ export class VersionedStore implements Store {
     this.assertOpen();
     const limit = options.limit !== undefined && options.limit > 0 ? options.limit : undefined;
     const after = options.continueKey;
-    const keys = this.keys.range(prefix, limit === undefined ? { after } : { after, limit });
-    const items = keys.map((k) => this.objects.get(k)!);
+    const { values: items, lastKey } = this.ordered.range(prefix, { after, limit });
     const result: ListResult = { items, revision: this.rev };
-    if (limit !== undefined && keys.length === limit) {
-      const last = keys[keys.length - 1]!;
-      const remaining = this.keys.countRange(prefix, last);
+    if (limit !== undefined && items.length === limit && lastKey !== undefined) {
+      const last = lastKey;
+      const remaining = this.ordered.countRange(prefix, last);
       if (remaining > 0) {
         result.continueKey = last;
         result.remaining = remaining;
@@ -117,7 +120,7 @@ export class VersionedStore implements Store {
 
   count(prefix: string): number {
     this.assertOpen();
-    return this.keys.countRange(prefix);
+    return this.ordered.countRange(prefix);
   }
 
   create(key: string, object: KubeObject): KubeObject {
@@ -128,7 +131,7 @@ export class VersionedStore implements Store {
     this.journal.put(key, revision, stored);
     this.rev = revision;
     this.objects.set(key, stored);
-    this.keys.insert(key);
+    this.ordered.insert(key, stored);
     this.window.publish({ type: "ADDED", key, object: stored, revision });
     return stored;
   }
@@ -141,6 +144,7 @@ export class VersionedStore implements Store {
     this.journal.put(key, revision, stored);
     this.rev = revision;
     this.objects.set(key, stored);
+    this.ordered.set(key, stored);
     this.window.publish({ type: "MODIFIED", key, object: stored, prevObject: prev, revision });
     return stored;
   }
@@ -152,7 +156,7 @@ export class VersionedStore implements Store {
     this.journal.remove(key, revision);
     this.rev = revision;
     this.objects.delete(key);
-    this.keys.delete(key);
+    this.ordered.delete(key);
     // The event carries the last state stamped with the delete's revision, as kube's watch does.
     const last: KubeObject = {
       ...prev,
