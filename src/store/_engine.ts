@@ -6,15 +6,17 @@
  * check preconditions → copy the object and stamp the next revision → `journal` (may throw) →
  * update the index and the revision → publish the event (never runs consumer code).
  *
- * Objects are copied through JSON on the way in (they are JSON values; the copy is what a
- * reopened SQLite store would read back, so both backends hand out identical values). Stored
+ * Objects are copied with JSON semantics on the way in (`cloneJson`: they are JSON values, and
+ * the copy equals what a reopened SQLite store reads back, so both backends hand out identical
+ * values; `stored` is never the caller's object, nor shares any part with it). Stored
  * objects are shared with every reader and event: callers must not mutate them (`freeze` makes
  * that an error, for tests).
  *
  * @module
  */
 import type { KubeObject } from "../api/types.ts";
-import { SortedKeys } from "./_keys.ts";
+import { cloneJson } from "./_clone.ts";
+import { SortedMap } from "./_keys.ts";
 import { EventWindow } from "./_window.ts";
 import {
   type ListOptions,
@@ -27,8 +29,8 @@ import {
 
 /** Where a backend makes writes durable. Each call is one atomic write; throwing aborts it. */
 export interface Journal {
-  /** Stores `json` (the object; its resourceVersion is `revision`) under `key`. */
-  put(key: string, revision: number, json: string): void;
+  /** Stores `object` (the store's copy, resourceVersion already `revision`) under `key`. */
+  put(key: string, revision: number, object: KubeObject): void;
   /** Removes `key`; `revision` is the delete's revision and must survive as the store's. */
   remove(key: string, revision: number): void;
   close(): void;
@@ -44,11 +46,11 @@ export interface StoreTuning {
   freeze?: boolean;
 }
 
-export const DEFAULT_TUNING: Required<StoreTuning> = {
+export const DEFAULT_TUNING: Readonly<Required<StoreTuning>> = Object.freeze({
   windowSize: 50_000,
   maxBacklog: 10_000,
   freeze: false,
-};
+});
 
 /** What a backend found at open: the revision and every object, resourceVersion stamped. */
 export interface InitialState {
@@ -57,8 +59,10 @@ export interface InitialState {
 }
 
 export class VersionedStore implements Store {
+  /** Every object by key, for get. */
   private readonly objects: Map<string, KubeObject>;
-  private readonly keys: SortedKeys;
+  /** The same objects in key order, for list and count. */
+  private readonly ordered: SortedMap<KubeObject>;
   private readonly window: EventWindow;
   private readonly freeze: boolean;
   private rev: number;
@@ -74,7 +78,9 @@ export class VersionedStore implements Store {
     this.rev = initial.revision;
     this.objects = new Map(initial.objects);
     if (this.freeze) for (const obj of this.objects.values()) deepFreeze(obj);
-    this.keys = SortedKeys.fromSorted([...this.objects.keys()].sort());
+    this.ordered = SortedMap.fromSorted(
+      [...this.objects].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
+    );
     this.window = new EventWindow({
       capacity: t.windowSize,
       maxBacklog: t.maxBacklog,
@@ -99,12 +105,11 @@ export class VersionedStore implements Store {
     this.assertOpen();
     const limit = options.limit !== undefined && options.limit > 0 ? options.limit : undefined;
     const after = options.continueKey;
-    const keys = this.keys.range(prefix, limit === undefined ? { after } : { after, limit });
-    const items = keys.map((k) => this.objects.get(k)!);
+    const { values: items, lastKey } = this.ordered.range(prefix, { after, limit });
     const result: ListResult = { items, revision: this.rev };
-    if (limit !== undefined && keys.length === limit) {
-      const last = keys[keys.length - 1]!;
-      const remaining = this.keys.countRange(prefix, last);
+    if (limit !== undefined && items.length === limit && lastKey !== undefined) {
+      const last = lastKey;
+      const remaining = this.ordered.countRange(prefix, last);
       if (remaining > 0) {
         result.continueKey = last;
         result.remaining = remaining;
@@ -115,18 +120,18 @@ export class VersionedStore implements Store {
 
   count(prefix: string): number {
     this.assertOpen();
-    return this.keys.countRange(prefix);
+    return this.ordered.countRange(prefix);
   }
 
   create(key: string, object: KubeObject): KubeObject {
     this.assertOpen();
     if (this.objects.has(key)) throw new StoreError("AlreadyExists", `key already exists: ${key}`);
     const revision = this.rev + 1;
-    const { stored, json } = this.snapshot(object, revision);
-    this.journal.put(key, revision, json);
+    const stored = this.snapshot(object, revision);
+    this.journal.put(key, revision, stored);
     this.rev = revision;
     this.objects.set(key, stored);
-    this.keys.insert(key);
+    this.ordered.insert(key, stored);
     this.window.publish({ type: "ADDED", key, object: stored, revision });
     return stored;
   }
@@ -135,10 +140,11 @@ export class VersionedStore implements Store {
     this.assertOpen();
     const prev = this.current(key, expectedRevision);
     const revision = this.rev + 1;
-    const { stored, json } = this.snapshot(object, revision);
-    this.journal.put(key, revision, json);
+    const stored = this.snapshot(object, revision);
+    this.journal.put(key, revision, stored);
     this.rev = revision;
     this.objects.set(key, stored);
+    this.ordered.set(key, stored);
     this.window.publish({ type: "MODIFIED", key, object: stored, prevObject: prev, revision });
     return stored;
   }
@@ -150,7 +156,7 @@ export class VersionedStore implements Store {
     this.journal.remove(key, revision);
     this.rev = revision;
     this.objects.delete(key);
-    this.keys.delete(key);
+    this.ordered.delete(key);
     // The event carries the last state stamped with the delete's revision, as kube's watch does.
     const last: KubeObject = {
       ...prev,
@@ -189,12 +195,11 @@ export class VersionedStore implements Store {
     return prev;
   }
 
-  /** The store's own copy of `object` with its resourceVersion, and the JSON to persist. */
-  private snapshot(object: KubeObject, revision: number): { stored: KubeObject; json: string } {
-    const json = JSON.stringify(object);
-    const stored = stampRevision(JSON.parse(json) as KubeObject, revision);
+  /** The store's own copy of `object`, stamped with its resourceVersion. */
+  private snapshot(object: KubeObject, revision: number): KubeObject {
+    const stored = stampRevision(cloneJson(object), revision);
     if (this.freeze) deepFreeze(stored);
-    return { stored, json };
+    return stored;
   }
 
   private assertOpen(): void {

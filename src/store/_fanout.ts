@@ -9,6 +9,7 @@
  * - The drain delivers each queue in order. A consumer callback that throws closes only that watch
  *   (reason "watcher failed: …"); stop() inside a callback stops delivery at once; callbacks that
  *   write to the store see their own events delivered in the same drain.
+ * - Closing a watch (too slow, store closed) drops what it had not yet received.
  * - Watchers with a prefix ending in "/" are found by the key's own "/"-prefixes (O(depth) per
  *   event, whatever the number of watchers); others are matched one by one.
  *
@@ -39,7 +40,8 @@ export class Watcher implements StoreWatch {
   }
 
   push(event: StoreEvent): void {
-    if (this.state !== "open") return;
+    // A watch may start ahead of the store (a client's revision from a newer store): it waits.
+    if (this.state !== "open" || event.revision <= this.options.fromRevision) return;
     this.queue.push(event);
     if (this.queue.length - this.head > this.limit) this.close("too slow");
     else this.fanout.markDirty(this);

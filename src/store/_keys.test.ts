@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { prefixEnd, SortedKeys } from "./_keys.ts";
+import { prefixEnd, type RangeOptions, SortedMap } from "./_keys.ts";
 
 /** A deterministic PRNG so that a failure reproduces. */
 function rng(seed: number): () => number {
@@ -9,6 +9,14 @@ function rng(seed: number): () => number {
     s = (s * 1664525 + 1013904223) >>> 0;
     return s / 2 ** 32;
   };
+}
+
+/** The keys of a range (values are "v" + key), checking that lastKey is the last of them. */
+function rangeKeys(set: SortedMap<string>, prefix: string, options: RangeOptions = {}): string[] {
+  const { values, lastKey } = set.range(prefix, options);
+  const keys = values.map((v) => v.slice(1));
+  assert.equal(lastKey, keys[keys.length - 1]);
+  return keys;
 }
 
 describe("prefixEnd", () => {
@@ -26,10 +34,10 @@ describe("prefixEnd", () => {
   }
 });
 
-describe("SortedKeys", () => {
+describe("SortedMap", () => {
   test("range and countRange agree with a filtered sorted array under random inserts and deletes", () => {
     const random = rng(42);
-    const set = new SortedKeys();
+    const set = new SortedMap<string>();
     const model = new Set<string>();
     const namespaces = ["default", "default2", "kube-system", "a"];
     const keyOf = () =>
@@ -37,7 +45,7 @@ describe("SortedKeys", () => {
     for (let step = 0; step < 20000; step++) {
       const key = keyOf();
       if (random() < 0.65) {
-        assert.equal(set.insert(key), !model.has(key), `insert ${key}`);
+        assert.equal(set.insert(key, `v${key}`), !model.has(key), `insert ${key}`);
         model.add(key);
       } else {
         assert.equal(set.delete(key), model.has(key), `delete ${key}`);
@@ -48,43 +56,51 @@ describe("SortedKeys", () => {
     assert.equal(set.size, sorted.length);
     for (const prefix of ["", "/pods/", "/pods/default/", "/pods/default2/", "/pods/a/", "/x/"]) {
       const want = sorted.filter((k) => k.startsWith(prefix));
-      assert.deepEqual(set.range(prefix, {}), want, `range ${prefix}`);
+      assert.deepEqual(rangeKeys(set, prefix), want, `range ${prefix}`);
       assert.equal(set.countRange(prefix), want.length, `count ${prefix}`);
       for (const after of [want[0], want[7], want[want.length - 1], "/pods/default/p5", "/a"]) {
         if (after === undefined) continue;
         const rest = want.filter((k) => k > after);
-        assert.deepEqual(set.range(prefix, { after }), rest, `range ${prefix} after ${after}`);
+        assert.deepEqual(rangeKeys(set, prefix, { after }), rest, `range ${prefix} after ${after}`);
         assert.equal(set.countRange(prefix, after), rest.length, `count ${prefix} after ${after}`);
-        assert.deepEqual(set.range(prefix, { after, limit: 3 }), rest.slice(0, 3));
+        assert.deepEqual(rangeKeys(set, prefix, { after, limit: 3 }), rest.slice(0, 3));
       }
     }
   });
 
   test("insert reports an existing key and delete a missing one", () => {
-    const set = new SortedKeys();
-    assert.equal(set.insert("/a"), true);
-    assert.equal(set.insert("/a"), false);
+    const set = new SortedMap<string>();
+    assert.equal(set.insert("/a", "1"), true);
+    assert.equal(set.insert("/a", "2"), false);
+    assert.deepEqual(set.range("/").values, ["1"]);
+    assert.equal(set.set("/a", "3"), true);
+    assert.equal(set.set("/b", "3"), false);
+    assert.deepEqual(set.range("/").values, ["3"]);
     assert.equal(set.delete("/b"), false);
     assert.equal(set.delete("/a"), true);
     assert.equal(set.size, 0);
-    assert.deepEqual(set.range("", {}), []);
+    assert.deepEqual(rangeKeys(set, ""), []);
   });
 
   test("fromSorted builds the same set as one insert per key", () => {
     const keys = Array.from({ length: 5000 }, (_, i) => `/k/${String(i).padStart(5, "0")}`);
-    const set = SortedKeys.fromSorted(keys);
-    assert.deepEqual(set.range("/k/", {}), keys);
+    const set = SortedMap.fromSorted(keys.map((k) => [k, `v${k}`] as const));
+    assert.deepEqual(rangeKeys(set, "/k/"), keys);
     assert.equal(set.countRange("/k/0"), 5000);
     assert.equal(set.countRange("/k/04"), 1000);
-    set.insert("/k/00000a");
-    assert.deepEqual(set.range("/k/0000", { limit: 3 }), ["/k/00000", "/k/00000a", "/k/00001"]);
+    set.insert("/k/00000a", "v/k/00000a");
+    assert.deepEqual(rangeKeys(set, "/k/0000", { limit: 3 }), [
+      "/k/00000",
+      "/k/00000a",
+      "/k/00001",
+    ]);
   });
 
   test("deleting every key in random order leaves an empty set", () => {
     const random = rng(7);
     const keys = Array.from({ length: 4000 }, (_, i) => `/k/${i}`);
-    const set = new SortedKeys();
-    for (const k of keys) set.insert(k);
+    const set = new SortedMap<string>();
+    for (const k of keys) set.insert(k, `v${k}`);
     const order = keys.map((k) => [random(), k] as const).sort((a, b) => a[0] - b[0]);
     let left = keys.length;
     for (const [, k] of order) {

@@ -1,11 +1,15 @@
 /**
- * An ordered set of string keys for prefix ranges: a sorted list cut into leaves (at most
- * `2 * LOAD` keys each) with the last key of every leaf kept in a separate sorted array.
+ * An ordered map from string keys to values for prefix ranges: a sorted list cut into leaves (at
+ * most `2 * LOAD` entries each, keys and values in parallel arrays) with the last key of every
+ * leaf kept in a separate sorted array.
  *
- * Costs, with N keys, k keys in a range and B = LOAD:
+ * Costs, with N entries, k entries in a range and B = LOAD:
  * - insert / delete: O(log N + B) (binary search over leaves, then a splice inside one leaf);
  *   a plain sorted array would move O(N) pointers per insert, which at 150,000 keys dominates.
- * - range start / end: O(log N); walking k keys: O(k); counting k keys: O(k / B).
+ * - set (replace a value), has: O(log N).
+ * - range start / end: O(log N); reading k values: O(k), sequentially from the leaves (a list
+ *   that looked each key up in a hash map of 160,000 entries took ten times longer);
+ *   counting k entries: O(k / B).
  *
  * Order is JavaScript string order (UTF-16 code units), which equals byte order for the ASCII
  * keys the API server builds. Keys are opaque: a prefix range is [prefix, prefixEnd(prefix)).
@@ -15,7 +19,7 @@
 
 const LOAD = 512;
 
-/** A position between keys: before `leaves[leaf][offset]`; the end is `{ leaf: leaves.length }`. */
+/** A position between entries: before `keys[leaf][offset]`; the end is `{ leaf: keys.length }`. */
 interface Position {
   leaf: number;
   offset: number;
@@ -42,22 +46,31 @@ function bisect(sorted: readonly string[], key: string, right: boolean): number 
   return lo;
 }
 
-export class SortedKeys {
-  private leaves: string[][] = [];
-  /** maxes[i] is the last key of leaves[i]. */
+export interface RangeOptions {
+  /** Start after this key (exclusive). */
+  after?: string | undefined;
+  /** At most this many entries. */
+  limit?: number | undefined;
+}
+
+export class SortedMap<V> {
+  private keys: string[][] = [];
+  private values: V[][] = [];
+  /** maxes[i] is the last key of keys[i]. */
   private maxes: string[] = [];
   private count = 0;
 
-  /** Builds the set from keys already sorted and unique (bulk load at open). */
-  static fromSorted(keys: readonly string[]): SortedKeys {
-    const set = new SortedKeys();
-    for (let i = 0; i < keys.length; i += LOAD) {
-      const leaf = keys.slice(i, i + LOAD);
-      set.leaves.push(leaf);
-      set.maxes.push(leaf[leaf.length - 1]!);
+  /** Builds the map from entries already sorted by key, keys unique (bulk load at open). */
+  static fromSorted<V>(entries: ReadonlyArray<readonly [string, V]>): SortedMap<V> {
+    const map = new SortedMap<V>();
+    for (let i = 0; i < entries.length; i += LOAD) {
+      const slice = entries.slice(i, i + LOAD);
+      map.keys.push(slice.map((e) => e[0]));
+      map.values.push(slice.map((e) => e[1]));
+      map.maxes.push(slice[slice.length - 1]![0]);
     }
-    set.count = keys.length;
-    return set;
+    map.count = entries.length;
+    return map;
   }
 
   get size(): number {
@@ -65,133 +78,142 @@ export class SortedKeys {
   }
 
   has(key: string): boolean {
-    const li = bisect(this.maxes, key, false);
-    const leaf = this.leaves[li];
-    return leaf !== undefined && leaf[bisect(leaf, key, false)] === key;
+    return this.find(key) !== undefined;
   }
 
-  /** Adds `key`; false if it was already there. */
-  insert(key: string): boolean {
-    if (this.leaves.length === 0) {
-      this.leaves.push([key]);
+  /** Adds an entry; false (and no change) if the key is already there. */
+  insert(key: string, value: V): boolean {
+    if (this.keys.length === 0) {
+      this.keys.push([key]);
+      this.values.push([value]);
       this.maxes.push(key);
       this.count = 1;
       return true;
     }
     let li = bisect(this.maxes, key, false);
-    let leaf: string[];
-    if (li === this.leaves.length) {
+    if (li === this.keys.length) {
       // Greater than every key: append to the last leaf (the common case for new names).
       li--;
-      leaf = this.leaves[li]!;
-      leaf.push(key);
+      this.keys[li]!.push(key);
+      this.values[li]!.push(value);
       this.maxes[li] = key;
     } else {
-      leaf = this.leaves[li]!;
+      const leaf = this.keys[li]!;
       const i = bisect(leaf, key, false);
       if (leaf[i] === key) return false;
       leaf.splice(i, 0, key);
+      this.values[li]!.splice(i, 0, value);
     }
     this.count++;
-    if (leaf.length > 2 * LOAD) {
-      const upper = leaf.splice(LOAD);
-      this.leaves.splice(li + 1, 0, upper);
-      this.maxes[li] = leaf[leaf.length - 1]!;
-      this.maxes.splice(li + 1, 0, upper[upper.length - 1]!);
-    }
+    if (this.keys[li]!.length > 2 * LOAD) this.split(li);
     return true;
   }
 
-  /** Removes `key`; false if it was not there. */
+  /** Replaces the value of an existing key; false if the key is not there. */
+  set(key: string, value: V): boolean {
+    const at = this.find(key);
+    if (at === undefined) return false;
+    this.values[at.leaf]![at.offset] = value;
+    return true;
+  }
+
+  /** Removes an entry; false if the key was not there. */
   delete(key: string): boolean {
-    const li = bisect(this.maxes, key, false);
-    const leaf = this.leaves[li];
-    if (leaf === undefined) return false;
-    const i = bisect(leaf, key, false);
-    if (leaf[i] !== key) return false;
-    leaf.splice(i, 1);
+    const at = this.find(key);
+    if (at === undefined) return false;
+    const li = at.leaf;
+    const leaf = this.keys[li]!;
+    leaf.splice(at.offset, 1);
+    this.values[li]!.splice(at.offset, 1);
     this.count--;
     if (leaf.length === 0) {
-      this.leaves.splice(li, 1);
+      this.keys.splice(li, 1);
+      this.values.splice(li, 1);
       this.maxes.splice(li, 1);
       return true;
     }
     this.maxes[li] = leaf[leaf.length - 1]!;
-    // Merge a thin leaf into its right neighbour so that leaf count stays O(N / LOAD).
-    const next = this.leaves[li + 1];
-    if (leaf.length < LOAD / 2 && next !== undefined) {
-      leaf.push(...next);
-      this.leaves.splice(li + 1, 1);
+    // Merge a thin leaf into its right neighbour so that the leaf count stays O(N / LOAD).
+    if (leaf.length < LOAD / 2 && li + 1 < this.keys.length) {
+      leaf.push(...this.keys[li + 1]!);
+      this.values[li]!.push(...this.values[li + 1]!);
+      this.keys.splice(li + 1, 1);
+      this.values.splice(li + 1, 1);
       this.maxes.splice(li, 1);
-      if (leaf.length > 2 * LOAD) {
-        const upper = leaf.splice(LOAD);
-        this.leaves.splice(li + 1, 0, upper);
-        this.maxes.splice(li, 0, leaf[leaf.length - 1]!);
-      }
+      if (leaf.length > 2 * LOAD) this.split(li);
     }
     return true;
   }
 
-  /** Keys starting with `prefix`, in order, after `after` (exclusive) when given, at most `limit`. */
-  range(prefix: string, options: { after?: string | undefined; limit?: number }): string[] {
-    let from = this.lowerBound(prefix);
-    if (options.after !== undefined && options.after >= prefix) {
-      const past = this.upperBound(options.after);
-      if (compare(past, from) > 0) from = past;
-    }
+  /** Values of the keys starting with `prefix`, in key order, and the last of those keys. */
+  range(prefix: string, options: RangeOptions = {}): { values: V[]; lastKey: string | undefined } {
+    const from = this.startOf(prefix, options.after);
     const to = this.endOf(prefix);
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    const out: string[] = [];
-    let { leaf: li, offset } = from;
-    while (out.length < limit && compare({ leaf: li, offset }, to) < 0) {
-      const leaf = this.leaves[li]!;
+    const values: V[] = [];
+    let lastKey: string | undefined;
+    let li = from.leaf;
+    let offset = from.offset;
+    while (values.length < limit && (li < to.leaf || (li === to.leaf && offset < to.offset))) {
+      const leaf = this.values[li]!;
       const stop = li === to.leaf ? to.offset : leaf.length;
-      const take = Math.min(stop - offset, limit - out.length);
-      for (let i = offset; i < offset + take; i++) out.push(leaf[i]!);
-      offset += take;
+      const end = Math.min(stop, offset + (limit - values.length));
+      for (let i = offset; i < end; i++) values.push(leaf[i]!);
+      lastKey = this.keys[li]![end - 1];
+      offset = end;
       if (offset >= leaf.length) {
         li++;
         offset = 0;
       }
     }
-    return out;
+    return { values, lastKey };
   }
 
   /** How many keys start with `prefix` and sort after `after` (exclusive) when given. */
   countRange(prefix: string, after?: string): number {
-    let from = this.lowerBound(prefix);
-    if (after !== undefined && after >= prefix) {
-      const past = this.upperBound(after);
-      if (compare(past, from) > 0) from = past;
-    }
-    return this.between(from, this.endOf(prefix));
+    const a = this.startOf(prefix, after);
+    const b = this.endOf(prefix);
+    if (compare(a, b) >= 0) return 0;
+    if (a.leaf === b.leaf) return b.offset - a.offset;
+    let n = this.keys[a.leaf]!.length - a.offset + b.offset;
+    for (let li = a.leaf + 1; li < b.leaf; li++) n += this.keys[li]!.length;
+    return n;
+  }
+
+  private find(key: string): Position | undefined {
+    const li = bisect(this.maxes, key, false);
+    const leaf = this.keys[li];
+    if (leaf === undefined) return undefined;
+    const offset = bisect(leaf, key, false);
+    return leaf[offset] === key ? { leaf: li, offset } : undefined;
+  }
+
+  private split(li: number): void {
+    const upperKeys = this.keys[li]!.splice(LOAD);
+    const upperValues = this.values[li]!.splice(LOAD);
+    const lower = this.keys[li]!;
+    this.keys.splice(li + 1, 0, upperKeys);
+    this.values.splice(li + 1, 0, upperValues);
+    this.maxes.splice(li, 1, lower[lower.length - 1]!, upperKeys[upperKeys.length - 1]!);
+  }
+
+  private startOf(prefix: string, after: string | undefined): Position {
+    const from = this.bound(prefix, false);
+    if (after === undefined || after < prefix) return from;
+    const past = this.bound(after, true);
+    return compare(past, from) > 0 ? past : from;
   }
 
   private endOf(prefix: string): Position {
     const end = prefixEnd(prefix);
-    return end === undefined ? { leaf: this.leaves.length, offset: 0 } : this.lowerBound(end);
+    return end === undefined ? { leaf: this.keys.length, offset: 0 } : this.bound(end, false);
   }
 
-  private between(a: Position, b: Position): number {
-    if (compare(a, b) >= 0) return 0;
-    if (a.leaf === b.leaf) return b.offset - a.offset;
-    let n = this.leaves[a.leaf]!.length - a.offset + b.offset;
-    for (let li = a.leaf + 1; li < b.leaf; li++) n += this.leaves[li]!.length;
-    return n;
-  }
-
-  /** Position of the first key >= key. */
-  private lowerBound(key: string): Position {
-    const li = bisect(this.maxes, key, false);
-    if (li === this.leaves.length) return { leaf: li, offset: 0 };
-    return { leaf: li, offset: bisect(this.leaves[li]!, key, false) };
-  }
-
-  /** Position of the first key > key. */
-  private upperBound(key: string): Position {
-    const li = bisect(this.maxes, key, true);
-    if (li === this.leaves.length) return { leaf: li, offset: 0 };
-    return { leaf: li, offset: bisect(this.leaves[li]!, key, true) };
+  /** Position of the first key >= key (or > key when `right`). */
+  private bound(key: string, right: boolean): Position {
+    const li = bisect(this.maxes, key, right);
+    if (li === this.keys.length) return { leaf: li, offset: 0 };
+    return { leaf: li, offset: bisect(this.keys[li]!, key, right) };
   }
 }
 

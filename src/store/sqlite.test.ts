@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
 import { SqliteStore } from "./sqlite.ts";
 import { runStoreConformance } from "./store.conformance.ts";
 
@@ -65,6 +66,39 @@ describe("SqliteStore persistence", () => {
       b.watch("/k/", { fromRevision: 2, onEvent: () => {} }).stop();
     } finally {
       b.close();
+    }
+  });
+
+  test("a key stored twice in the file (never written so) loads as its newer row", () => {
+    const path = freshPath();
+    const a = new SqliteStore({ path });
+    a.create("/k/a", obj("old"));
+    a.create("/k/b", obj("b"));
+    a.close();
+    const db = new Database(path);
+    db.prepare("INSERT INTO objects (key, revision, value) VALUES (?, ?, ?)").run(
+      "/k/a",
+      7,
+      JSON.stringify(obj("new")),
+    );
+    db.close();
+    const b = new SqliteStore({ path });
+    try {
+      assert.equal(b.get("/k/a")?.metadata.name, "new");
+      assert.equal(b.revision(), 7);
+      b.delete("/k/a");
+    } finally {
+      b.close();
+    }
+    const c = new SqliteStore({ path });
+    try {
+      assert.equal(c.get("/k/a"), undefined, "the older duplicate was dropped too");
+      assert.deepEqual(
+        c.list("/k/").items.map((o) => o.metadata.name),
+        ["b"],
+      );
+    } finally {
+      c.close();
     }
   });
 

@@ -287,6 +287,76 @@ export function runStoreConformance(name: string, open: StoreOpener): void {
           }
         }));
 
+      test("random writes agree with a reference model, and watchers that apply the events rebuild the store", () =>
+        withStore(async (store) => {
+          let seed = 12345;
+          const random = () => {
+            seed = (seed * 1664525 + 1013904223) >>> 0;
+            return seed / 2 ** 32;
+          };
+          const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+          const model = new Map<string, number>();
+          let revision = 0;
+          const mirrors = ["/", "/pods/b/"].map((prefix) => {
+            const state = new Map<string, string>();
+            store.watch(prefix, {
+              fromRevision: 0,
+              onEvent: (e) => {
+                if (e.type === "DELETED") state.delete(e.key);
+                else state.set(e.key, e.object.metadata.resourceVersion!);
+              },
+            });
+            return { prefix, state };
+          });
+          for (let step = 0; step < 1500; step++) {
+            const ns = pick(["a", "b", "b2"]);
+            const n = `p${Math.floor(random() * 15)}`;
+            const k = key(ns, n);
+            const current = model.get(k);
+            const expected = random() < 0.5 ? undefined : random() < 0.7 ? current : revision;
+            const op = pick(["create", "update", "delete"] as const);
+            const want =
+              op === "create"
+                ? current === undefined
+                  ? null
+                  : "AlreadyExists"
+                : current === undefined
+                  ? "NotFound"
+                  : expected !== undefined && expected !== current
+                    ? "Conflict"
+                    : null;
+            const run = () =>
+              op === "create"
+                ? store.create(k, pod(ns, n))
+                : op === "update"
+                  ? store.update(k, pod(ns, n, { step }), expected)
+                  : store.delete(k, expected);
+            if (want !== null) {
+              rejects(run, want);
+            } else {
+              run();
+              revision++;
+              if (op === "delete") model.delete(k);
+              else model.set(k, revision);
+            }
+            assert.equal(store.revision(), revision, `step ${step}`);
+            if (step % 100 === 0) await settle();
+          }
+          await settle();
+          const listed = (prefix: string) =>
+            new Map(
+              store
+                .list(prefix)
+                .items.map((o) => [
+                  key(o.metadata.namespace!, o.metadata.name!),
+                  o.metadata.resourceVersion!,
+                ]),
+            );
+          assert.deepEqual(listed("/"), new Map([...model].map(([k, rv]) => [k, String(rv)])));
+          for (const { prefix, state } of mirrors) assert.deepEqual(state, listed(prefix), prefix);
+          assert.equal(store.count("/pods/b/"), listed("/pods/b/").size);
+        }));
+
       test("objects handed out are shared: list, get and events return the stored instance", () =>
         withStore(async (store) => {
           const r = recorder(store, "/pods/", { fromRevision: 0 });
@@ -333,6 +403,15 @@ export function runStoreConformance(name: string, open: StoreOpener): void {
             "ADDED /pods/default/d 5",
             "DELETED /pods/default/b 6",
           ]);
+        }));
+
+      test("a watch from a revision ahead of the store gets only the events after it", () =>
+        withStore(async (store) => {
+          store.create(key("default", "a"), pod("default", "a"));
+          const r = recorder(store, "/pods/", { fromRevision: 3 });
+          for (const n of ["b", "c", "d"]) store.create(key("default", n), pod("default", n));
+          await settle();
+          assert.deepEqual(r.summary(), ["ADDED /pods/default/d 4"]);
         }));
 
       test("a watch from revision 0 replays every event of a young store", () =>

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { cloneJson } from "./_clone.ts";
+
+const cases: Array<[string, unknown]> = [
+  [
+    "a Kubernetes object",
+    {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "a", labels: { x: "y" } },
+      spec: { containers: [{ name: "c", ports: [{ containerPort: 80 }] }] },
+    },
+  ],
+  ["scalars", { s: "x", n: 1.5, z: 0, t: true, f: false, nil: null, neg: -3 }],
+  [
+    "undefined, functions and symbols dropped or nulled",
+    { u: undefined, fn: () => 1, sym: Symbol("s"), arr: [undefined, () => 1, Symbol("s"), 1] },
+  ],
+  [
+    "non-finite numbers",
+    { a: Number.NaN, b: Number.POSITIVE_INFINITY, c: [Number.NEGATIVE_INFINITY] },
+  ],
+  ["a Date", { when: new Date(0) }],
+  ["nested arrays and empty containers", { a: [[1, [2]], {}, []], o: {} }],
+  [
+    "a class instance",
+    {
+      inst: new (class {
+        x = 1;
+        y = undefined;
+      })(),
+    },
+  ],
+  ["a top-level array", [1, "a", { b: 2 }]],
+  ["a top-level string", "x"],
+];
+
+for (const [name, value] of cases) {
+  test(`cloneJson matches the JSON round trip for ${name}`, () => {
+    const clone = cloneJson(value);
+    assert.deepStrictEqual(clone, JSON.parse(JSON.stringify(value)));
+    if (typeof value === "object" && value !== null) assert.notEqual(clone, value);
+  });
+}
+
+test("cloneJson copies deeply: changing the copy leaves the original alone", () => {
+  const original = { metadata: { labels: { a: "1" } }, list: [{ v: 1 }] };
+  const clone = cloneJson(original);
+  clone.metadata.labels.a = "2";
+  clone.list[0]!.v = 2;
+  assert.deepEqual(original, { metadata: { labels: { a: "1" } }, list: [{ v: 1 }] });
+});
+
+test("cloneJson refuses a cycle", () => {
+  const a: Record<string, unknown> = {};
+  a["self"] = a;
+  assert.throws(() => cloneJson(a), RangeError);
+});
