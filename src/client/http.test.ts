@@ -446,6 +446,23 @@ describe("HttpClient watch", () => {
     assert.equal((events[0]!.object as unknown as { code: number }).code, 503);
   });
 
+  it("stop() from inside onEvent on the stream's last event ends quietly", async () => {
+    // Regression: aborting through an AbortSignal here raised an uncaught AbortError from a
+    // socket already back in the keep-alive pool.
+    stub.handle((_req, r) => {
+      r.writeHead(200, { "Content-Type": "application/json" });
+      r.end(line("ADDED", "a", "1"));
+    });
+    let calls = 0;
+    const h = client.watch(pods, "ns", {}, () => {
+      calls++;
+      h.stop();
+    });
+    await h.done;
+    await client.get(pods, "ns", "after").catch(() => undefined);
+    assert.equal(calls, 1);
+  });
+
   it("stop() aborts the request, resolves done and delivers nothing more", async () => {
     let res: ServerResponse | undefined;
     let serverSawClose = false;

@@ -208,8 +208,16 @@ export class HttpClient implements ApiVerbs {
     options: WatchOptions,
     onEvent: (event: WatchEvent) => void,
   ): WatchHandle {
-    const abort = new AbortController();
     let stopped = false;
+    let req: http.ClientRequest | undefined;
+    let response: IncomingMessage | undefined;
+    // Destroying without an error ends the exchange quietly; an AbortSignal would instead raise
+    // an AbortError on a socket that may already be back in the keep-alive pool.
+    const stop = () => {
+      stopped = true;
+      if (response) response.destroy();
+      else req?.destroy();
+    };
     const deliver = (event: WatchEvent) => {
       if (stopped) return;
       try {
@@ -226,17 +234,22 @@ export class HttpClient implements ApiVerbs {
       timeoutSeconds: options.timeoutSeconds,
     };
     const done = new Promise<void>((resolve) => {
-      const req = this.transport.request(this.url(resourcePath(ref, namespace), query), {
+      req = this.transport.request(this.url(resourcePath(ref, namespace), query), {
         method: "GET",
         agent: this.agent,
         headers: this.headers,
-        signal: abort.signal,
       });
       req.on("error", (error) => {
         if (!stopped) deliver(errorEvent(503, "ServiceUnavailable", `${what}: ${error.message}`));
         resolve();
       });
+      req.on("close", () => {
+        if (!response) resolve();
+      });
       req.on("response", (res) => {
+        response = res;
+        res.on("close", () => resolve());
+        res.on("error", () => resolve());
         if (!isOk(res)) {
           void readBody(res).then(
             (text) => {
@@ -249,35 +262,22 @@ export class HttpClient implements ApiVerbs {
           return;
         }
         streamLines(res, (line) => {
+          if (stopped) return;
           let event: WatchEvent;
           try {
             event = JSON.parse(line) as WatchEvent;
           } catch {
-            deliver(
-              errorEvent(
-                500,
-                "InternalError",
-                `${what}: cannot decode watch event: ${line.slice(0, 100)}`,
-              ),
-            );
-            stopped = true;
-            abort.abort();
+            const message = `${what}: cannot decode watch event: ${line.slice(0, 100)}`;
+            deliver(errorEvent(500, "InternalError", message));
+            stop();
             return;
           }
           deliver(event);
         });
-        res.on("close", () => resolve());
-        res.on("error", () => resolve());
       });
       req.end();
     });
-    return {
-      stop: () => {
-        stopped = true;
-        abort.abort();
-      },
-      done,
-    };
+    return { stop, done };
   }
 
   // ---- plumbing -----------------------------------------------------------------------------
