@@ -95,7 +95,7 @@ export class HttpClient implements ApiVerbs {
     if (config.token) this.headers.Authorization = `Bearer ${config.token}`;
   }
 
-  /** Closes idle keep-alive sockets; in-flight requests and watches finish first. */
+  /** Destroys every socket of this client: idle keep-alive ones, in-flight requests, watches. */
   close(): void {
     this.agent.destroy();
   }

@@ -348,6 +348,17 @@ describe("informer stop", () => {
     assert.equal(api.watcherCount(), 0);
   });
 
+  it("stops while a list is still pending", async () => {
+    const api = new FakeApi();
+    const hanging = Object.create(api) as FakeApi;
+    hanging.list = () => new Promise(() => {});
+    const informer = createInformer(hanging, cm, { clock: new FakeClock() });
+    informer.start();
+    await settle();
+    await informer.stop();
+    assert.equal(informer.hasSynced(), false);
+  });
+
   it("closes its watch when stopped after sync", async () => {
     const { api, informer } = setup();
     informer.start();
