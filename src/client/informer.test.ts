@@ -308,6 +308,26 @@ describe("informer lister and indexes", () => {
     await informer.stop();
   });
 
+  it("leaves an object out of an index whose function throws, and keeps caching", async () => {
+    const { api, informer, errors } = setup();
+    informer.index("strict", (o) => {
+      if (o.metadata.name === "bad") throw new Error("index bug");
+      return ["all"];
+    });
+    informer.start();
+    await informer.waitForSync();
+    await eventually(() => api.watcherCount() === 1, "watching");
+    await api.create(cm, "a", configMap("a", "bad"));
+    await api.create(cm, "a", configMap("a", "good"));
+    await eventually(() => informer.list().length === 2, "both cached");
+    assert.deepEqual(
+      informer.byIndex("strict", "all").map((o) => o.metadata.name),
+      ["good"],
+    );
+    assert.equal(errors.length, 1);
+    await informer.stop();
+  });
+
   it("replays onAdd for cached objects to a handler added after sync", async () => {
     const { api, informer } = setup();
     await api.create(cm, "a", configMap("a", "1"));
