@@ -42,7 +42,12 @@ export {
   labelIndex,
   NAMESPACE_INDEX,
 } from "./informer.ts";
-export { KubeconfigError, type KubeconfigOptions, loadKubeconfig } from "./kubeconfig.ts";
+export {
+  KubeconfigError,
+  type KubeconfigOptions,
+  loadKubeconfig,
+  loadKubeconfigFile,
+} from "./kubeconfig.ts";
 export {
   bucketRateLimiter,
   defaultControllerRateLimiter,

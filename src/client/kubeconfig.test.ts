@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { loadKubeconfig } from "./kubeconfig.ts";
+import { loadKubeconfig, loadKubeconfigFile } from "./kubeconfig.ts";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 
@@ -121,4 +124,29 @@ describe("loadKubeconfig", () => {
       );
     });
   }
+});
+
+describe("loadKubeconfigFile", () => {
+  it("resolves relative paths against the kubeconfig's folder", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
+    try {
+      writeFileSync(join(dir, "ca.crt"), "CA NEXT TO IT");
+      writeFileSync(
+        join(dir, "config"),
+        [
+          "current-context: c",
+          "clusters: [{ name: k, cluster: { server: 'https://127.0.0.1:6443', certificate-authority: ca.crt } }]",
+          "users: [{ name: u, user: { token: t } }]",
+          "contexts: [{ name: c, context: { cluster: k, user: u } }]",
+        ].join("\n"),
+      );
+      assert.deepEqual(loadKubeconfigFile(join(dir, "config")), {
+        server: "https://127.0.0.1:6443",
+        caCert: "CA NEXT TO IT",
+        token: "t",
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

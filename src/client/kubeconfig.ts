@@ -10,7 +10,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse } from "yaml";
 import type { HttpClientConfig } from "./http.ts";
 
@@ -79,6 +79,12 @@ export function loadKubeconfig(
     (str(user.tokenFile) ? readFile(resolvePath(str(user.tokenFile)!)).trim() : undefined);
   if (token) config.token = token;
   return config;
+}
+
+/** Reads the kubeconfig file at `path`; its relative paths are resolved against its folder. */
+export function loadKubeconfigFile(path: string, context?: string): HttpClientConfig {
+  const text = readFileSync(path, "utf8");
+  return loadKubeconfig(text, context, { baseDir: dirname(resolve(path)) });
 }
 
 function str(v: unknown): string | undefined {
