@@ -298,6 +298,7 @@ describe("informer lister and indexes", () => {
     await informer.waitForSync();
     const names = (os: KubeObject[]) => os.map((o) => o.metadata.name).sort();
     assert.deepEqual(names(informer.byIndex("app", "web")), ["1", "3"]);
+    assert.deepEqual(names(informer.byIndex("byNamespace", "a")), ["1", "2"]);
     assert.deepEqual(names(informer.listBySelector("a", (l) => l.app === "web")), ["1"]);
     assert.deepEqual(names(informer.listBySelector("", (l) => l.app === "web")), ["1", "3"]);
     await eventually(() => api.watcherCount() === 1, "watching");
