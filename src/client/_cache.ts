@@ -1,7 +1,7 @@
 /**
  * The informer's local cache: objects by `ns/name` key (`objectKey`), plus named indexes that map
  * an index value to the keys of the objects producing it. Index functions run on every write, so
- * an index is always consistent with the objects. The built-in `namespace` index serves
+ * an index is always consistent with the objects. The built-in `byNamespace` index serves
  * `list(ns)`.
  *
  * Cached objects are shared, not copied: callers must not mutate them (as with client-go's
@@ -14,7 +14,7 @@ import { type KubeObject, objectKey } from "../api/types.ts";
 export type IndexFunc<T> = (obj: T) => string[];
 
 /** The built-in index of objects by namespace (`""` for cluster-scoped objects). */
-export const NAMESPACE_INDEX = "namespace";
+export const NAMESPACE_INDEX = "byNamespace";
 
 interface Index<T> {
   fn: IndexFunc<T>;

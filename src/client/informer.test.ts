@@ -298,6 +298,7 @@ describe("informer lister and indexes", () => {
     await informer.waitForSync();
     const names = (os: KubeObject[]) => os.map((o) => o.metadata.name).sort();
     assert.deepEqual(names(informer.byIndex("app", "web")), ["1", "3"]);
+    assert.deepEqual(names(informer.byIndex("byNamespace", "a")), ["1", "2"]);
     assert.deepEqual(names(informer.listBySelector("a", (l) => l.app === "web")), ["1"]);
     assert.deepEqual(names(informer.listBySelector("", (l) => l.app === "web")), ["1", "3"]);
     await eventually(() => api.watcherCount() === 1, "watching");
@@ -305,6 +306,26 @@ describe("informer lister and indexes", () => {
     await api.update(cm, "a", { ...two, metadata: { ...two.metadata, labels: { app: "web" } } });
     await eventually(() => informer.byIndex("app", "web").length === 3, "index follows updates");
     assert.deepEqual(informer.byIndex("app", "db"), []);
+    await informer.stop();
+  });
+
+  it("leaves an object out of an index whose function throws, and keeps caching", async () => {
+    const { api, informer, errors } = setup();
+    informer.index("strict", (o) => {
+      if (o.metadata.name === "bad") throw new Error("index bug");
+      return ["all"];
+    });
+    informer.start();
+    await informer.waitForSync();
+    await eventually(() => api.watcherCount() === 1, "watching");
+    await api.create(cm, "a", configMap("a", "bad"));
+    await api.create(cm, "a", configMap("a", "good"));
+    await eventually(() => informer.list().length === 2, "both cached");
+    assert.deepEqual(
+      informer.byIndex("strict", "all").map((o) => o.metadata.name),
+      ["good"],
+    );
+    assert.equal(errors.length, 1);
     await informer.stop();
   });
 
@@ -346,6 +367,17 @@ describe("informer stop", () => {
     await informer.stop();
     await assert.rejects(sync, /stopped before it synced/);
     assert.equal(api.watcherCount(), 0);
+  });
+
+  it("stops while a list is still pending", async () => {
+    const api = new FakeApi();
+    const hanging = Object.create(api) as FakeApi;
+    hanging.list = () => new Promise(() => {});
+    const informer = createInformer(hanging, cm, { clock: new FakeClock() });
+    informer.start();
+    await settle();
+    await informer.stop();
+    assert.equal(informer.hasSynced(), false);
   });
 
   it("closes its watch when stopped after sync", async () => {

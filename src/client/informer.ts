@@ -23,7 +23,7 @@
  * @module
  */
 import { isStatusError, type Status, StatusError } from "../api/errors.ts";
-import { type KubeObject, objectKey, type WatchEvent } from "../api/types.ts";
+import { type KubeList, type KubeObject, objectKey, type WatchEvent } from "../api/types.ts";
 import type { ApiVerbs, ListOptions, ResourceRef, WatchHandle } from "../api/verbs.ts";
 import { IndexedCache, type IndexFunc, NAMESPACE_INDEX } from "./_cache.ts";
 import { type Clock, realClock, sleep } from "./clock.ts";
@@ -189,7 +189,17 @@ class InformerImpl<T extends KubeObject> implements Informer<T> {
   }
 
   index(name: string, fn: IndexFunc<T>): void {
-    this.cache.addIndex(name, fn);
+    // An index function is user code running inside the loop, like a handler: a throw leaves
+    // the object out of that index and is reported, instead of breaking the cache update.
+    this.cache.addIndex(name, (obj) => {
+      try {
+        return fn(obj);
+      } catch (error) {
+        this.counters.handlerErrors++;
+        this.report(error, "handler");
+        return [];
+      }
+    });
   }
 
   byIndex(name: string, value: string): T[] {
@@ -253,17 +263,18 @@ class InformerImpl<T extends KubeObject> implements Informer<T> {
     for (;;) {
       const opts: ListOptions = { ...base, limit: pageSize };
       if (cont) opts.continue = cont;
-      let page: Awaited<ReturnType<ApiVerbs["list"]>>;
+      let page: KubeList | undefined;
       try {
-        page = await this.client.list(this.ref, this.namespace, opts);
+        page = await this.untilStopped(this.client.list(this.ref, this.namespace, opts));
       } catch (error) {
         // An expired continue token: fall back to one unpaged list, as client-go's pager does.
         if (cont && isStatusError(error) && error.code === 410) {
           items.length = 0;
-          page = await this.client.list(this.ref, this.namespace, base);
+          page = await this.untilStopped(this.client.list(this.ref, this.namespace, base));
           cont = undefined;
         } else throw error;
       }
+      if (!page) return;
       // The first page's revision is the list's; later pages are read at that same revision.
       if (!cont) rv = page.metadata.resourceVersion;
       const kind = page.kind.endsWith("List") ? page.kind.slice(0, -4) : undefined;
@@ -279,6 +290,20 @@ class InformerImpl<T extends KubeObject> implements Informer<T> {
     }
     if (this.stopped) return;
     this.replace(items, rv);
+  }
+
+  /** `call`'s result, or undefined as soon as the informer is stopped (a list can hang). */
+  private untilStopped<R>(call: Promise<R>): Promise<R | undefined> {
+    call.catch(() => {}); // a failure still reaches the caller through the race when it wins
+    if (this.stopped) return Promise.resolve(undefined);
+    let onAbort = () => {};
+    const stopped = new Promise<undefined>((resolve) => {
+      onAbort = () => resolve(undefined);
+      this.abort.signal.addEventListener("abort", onAbort, { once: true });
+    });
+    return Promise.race([call, stopped]).finally(() => {
+      this.abort.signal.removeEventListener("abort", onAbort);
+    });
   }
 
   private replace(items: T[], rv: string): void {

@@ -4,9 +4,11 @@
  * calls `runApiVerbsConformance(name, setup)`; `setup` runs once for the suite.
  *
  * Expectations are the real API server's: reasons, codes and messages of NotFound,
- * AlreadyExists and Conflict; list by label selector; ordered watch events; merge, JSON and
- * strategic patches; the deployment `status` subresource; delete with and without finalizers;
- * 410 Expired for a watch from a revision the server no longer keeps.
+ * AlreadyExists and Conflict; generateName; dry run; cluster-scoped objects and lists across
+ * namespaces (`namespace === ""`); list by label selector and in pages; ordered watch events;
+ * merge, JSON and strategic patches; the deployment `status` subresource; delete with and
+ * without finalizers, deletecollection; 410 Expired for a watch from a revision the server no
+ * longer keeps.
  *
  * The suite uses namespace `default` (it must exist) and names with a random suffix, so it can
  * run against a shared server. Its only timer is a 10 s safety net that fails a watch test
@@ -33,6 +35,7 @@ export interface ConformanceTarget {
 
 const NS = "default";
 const configmaps: ResourceRef = { group: "", version: "v1", resource: "configmaps" };
+const namespaces: ResourceRef = { group: "", version: "v1", resource: "namespaces" };
 const deployments: ResourceRef = { group: "apps", version: "v1", resource: "deployments" };
 const deploymentStatus: ResourceRef = { ...deployments, subresource: "status" };
 
@@ -146,6 +149,50 @@ export function runApiVerbsConformance(
       assert.equal(got.metadata.uid, created.metadata.uid);
       assert.equal(got.metadata.resourceVersion, created.metadata.resourceVersion);
       assert.deepEqual(got.data, { k: "v" });
+    });
+
+    it("create with generateName gets a name with a random suffix", async () => {
+      const created = await client.create(configmaps, NS, {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { generateName: "conf-gen-" },
+      });
+      assert.match(created.metadata.name ?? "", /^conf-gen-[a-z0-9]{5}$/);
+      await client.get(configmaps, NS, created.metadata.name!);
+    });
+
+    it("a dry-run create answers the object but does not store it", async () => {
+      const n = uniqueName("conf-dry");
+      const out = await client.create(configmaps, NS, configMap(n, { k: "v" }), { dryRun: true });
+      assert.equal(out.metadata.name, n);
+      await expectStatus(client.get(configmaps, NS, n), "NotFound", 404);
+    });
+
+    it("a cluster-scoped object is addressed with the empty namespace", async () => {
+      const n = uniqueName("conf-ns");
+      const created = await client.create(namespaces, "", {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: n },
+      });
+      assert.equal(created.metadata.namespace, undefined);
+      assert.equal((await client.get(namespaces, "", n)).metadata.uid, created.metadata.uid);
+      const all = await client.list(namespaces, "", { fieldSelector: `metadata.name=${n}` });
+      assert.deepEqual(
+        all.items.map((o) => o.metadata.name),
+        [n],
+      );
+      await client.delete(namespaces, "", n);
+    });
+
+    it("list with the empty namespace spans all namespaces", async () => {
+      const app = uniqueName("conf-allns");
+      await client.create(configmaps, NS, configMap(`${app}-0`, {}, { app }));
+      const list = await client.list(configmaps, "", { labelSelector: `app=${app}` });
+      assert.deepEqual(
+        list.items.map((o) => [o.metadata.namespace, o.metadata.name]),
+        [[NS, `${app}-0`]],
+      );
     });
 
     it("get of a missing object is 404 NotFound with the API server's message", async () => {
