@@ -1,0 +1,564 @@
+/**
+ * The answerer: one query in, one response out, following the Kubernetes DNS specification
+ * 1.1.0 and, where it is silent, what CoreDNS's `kubernetes` plugin answers (see the research
+ * notes). It reads only the {@link DnsView}; answers are computed from the view as it is at
+ * call time.
+ *
+ * The result is synchronous except when an ExternalName target outside the cluster must be
+ * looked up through `options.resolve`; then a Promise is returned.
+ *
+ * Names outside the cluster zones are not answered here ({@link isClusterName} tells the
+ * server to forward them); if asked anyway, the answer is SERVFAIL.
+ *
+ * @module
+ */
+import type { DnsView, EndpointAddress, PortEntry } from "./view.ts";
+import { Opcode, Rcode, RRClass, RRType } from "./wire/constants.ts";
+import { canonicalIP } from "./wire/ip.ts";
+import type { Message, Question, ResourceRecord } from "./wire/message.ts";
+import { lowerName } from "./wire/name.ts";
+import {
+  addressFromReverse,
+  parseRequest,
+  type RecordRequest,
+  relativeTo,
+  reverseZones,
+} from "./zones.ts";
+
+export type PodsMode = "disabled" | "insecure" | "verified";
+
+/** Looks a name up outside the cluster (ExternalName targets); rejects on failure. */
+export type ExternalResolver = (name: string, type: number) => Promise<ResourceRecord[]>;
+
+export interface AnswerOptions {
+  /** Cluster domain, e.g. "cluster.local". */
+  zone: string;
+  /** TTL of every record, 0–3600; default 5. */
+  ttl?: number;
+  /** Default "insecure", as kubeadm's Corefile. */
+  podsMode?: PodsMode;
+  /** CIDRs whose reverse zones are answered here; default service and pod CIDRs. */
+  reverseCIDRs?: string[];
+  /** The DNS service's own IP (for `ns.dns.<zone>`); default 127.96.0.10. */
+  dnsServiceIP?: string;
+  /** UDP payload size advertised in our OPT; default 1232. */
+  ednsUdpSize?: number;
+  resolve?: ExternalResolver;
+}
+
+export const DEFAULT_REVERSE_CIDRS = ["127.96.0.0/16", "127.244.0.0/16"];
+export const DEFAULT_DNS_SERVICE_IP = "127.96.0.10";
+export const DEFAULT_TTL = 5;
+export const DEFAULT_EDNS_UDP_SIZE = 1232;
+export const SCHEMA_VERSION = "1.1.0";
+/** CoreDNS serves dns-version with this TTL, not the configured one. */
+const SCHEMA_TTL = 28800;
+const MAX_CNAME_CHAIN = 7;
+
+/** Options with defaults filled in and zones precomputed; build once, reuse per query. */
+export interface ResolvedOptions {
+  zone: string;
+  ttl: number;
+  podsMode: PodsMode;
+  reverse: string[];
+  dnsServiceIP: string;
+  ednsUdpSize: number;
+  resolve: ExternalResolver | undefined;
+}
+
+const resolvedCache = new WeakMap<AnswerOptions, ResolvedOptions>();
+
+export function resolveOptions(options: AnswerOptions): ResolvedOptions {
+  const hit = resolvedCache.get(options);
+  if (hit) return hit;
+  const ttl = options.ttl ?? DEFAULT_TTL;
+  if (!(Number.isInteger(ttl) && ttl >= 0 && ttl <= 3600))
+    throw new RangeError("ttl must be 0–3600");
+  const r: ResolvedOptions = {
+    zone: lowerName(options.zone.replace(/\.$/, "")),
+    ttl,
+    podsMode: options.podsMode ?? "insecure",
+    reverse: (options.reverseCIDRs ?? DEFAULT_REVERSE_CIDRS).flatMap(reverseZones),
+    dnsServiceIP: options.dnsServiceIP ?? DEFAULT_DNS_SERVICE_IP,
+    ednsUdpSize: options.ednsUdpSize ?? DEFAULT_EDNS_UDP_SIZE,
+    resolve: options.resolve,
+  };
+  resolvedCache.set(options, r);
+  return r;
+}
+
+/** The authoritative zone `name` (lower-case) falls in: the cluster zone or a reverse zone. */
+export function zoneOf(name: string, o: ResolvedOptions): string | null {
+  if (relativeTo(name, o.zone) !== null) return o.zone;
+  let best: string | null = null;
+  for (const z of o.reverse) {
+    if (relativeTo(name, z) !== null && (best === null || z.length > best.length)) best = z;
+  }
+  return best;
+}
+
+export function isClusterName(name: string, options: AnswerOptions): boolean {
+  return zoneOf(lowerName(name), resolveOptions(options)) !== null;
+}
+
+/**
+ * Cache tags an answer for `name` depends on (see DnsView change tags); null for names that
+ * are not answered from the view.
+ */
+export function cacheTags(name: string, options: AnswerOptions): string[] | null {
+  const o = resolveOptions(options);
+  const qn = lowerName(name);
+  const zone = zoneOf(qn, o);
+  if (zone === null) return null;
+  if (zone !== o.zone) return ["ptr"];
+  const r = parseRequest(relativeTo(qn, zone)!);
+  if (!r || r.podOrSvc === "" || r.namespace === "") return ["static"];
+  if (r.podOrSvc === "pod") return [`ns:${r.namespace}`, `pod:${r.namespace}`];
+  if (r.service === "") return [`ns:${r.namespace}`];
+  return [`ns:${r.namespace}`, `svc:${r.namespace}/${r.service}`];
+}
+
+// ---- the candidate list, as CoreDNS's Services() builds it ----------------------------------
+
+/** One backend item: an address (with port) or an ExternalName target, and its DNS name. */
+interface Candidate {
+  host: string;
+  family: 0 | 4 | 6;
+  port: number;
+  /** Name the item lives at: SRV target and additional owner (lower-case). */
+  domain: string;
+}
+
+type Lookup = { items: Candidate[]; nx: boolean };
+const NX: Lookup = { items: [], nx: true };
+const EMPTY: Lookup = { items: [], nx: false };
+
+function matchPort(r: RecordRequest, p: PortEntry): boolean {
+  return (
+    (r.port === "" || r.port === p.name.toLowerCase()) &&
+    (r.protocol === "" || r.protocol === p.protocol.toLowerCase())
+  );
+}
+
+function records(view: DnsView, qn: string, zone: string, o: ResolvedOptions): Lookup {
+  if (zone === o.zone && qn === `ns.dns.${zone}`) {
+    const c = canonicalIP(o.dnsServiceIP);
+    return c
+      ? { items: [{ host: c.text, family: c.family, port: 0, domain: qn }], nx: false }
+      : EMPTY;
+  }
+  const r = parseRequest(relativeTo(qn, zone)!);
+  if (!r) return NX;
+  if (r.podOrSvc === "") return EMPTY;
+  if (!view.hasNamespace(r.namespace)) return NX;
+  return r.podOrSvc === "pod" ? findPods(view, r, zone, o) : findServices(view, r, zone);
+}
+
+function findPods(view: DnsView, r: RecordRequest, zone: string, o: ResolvedOptions): Lookup {
+  if (o.podsMode === "disabled") return NX;
+  const podname = r.service;
+  if (podname === "") return EMPTY;
+  const dashes = podname.split("-").length - 1;
+  const text =
+    dashes === 3 && !podname.includes("--")
+      ? podname.replaceAll("-", ".")
+      : podname.replaceAll("-", ":");
+  const ip = canonicalIP(text);
+  if (!ip) return NX;
+  if (o.podsMode === "verified" && !view.podExists(r.namespace, ip.text)) return NX;
+  return {
+    items: [
+      {
+        host: ip.text,
+        family: ip.family,
+        port: 0,
+        domain: `${podname}.${r.namespace}.pod.${zone}`,
+      },
+    ],
+    nx: false,
+  };
+}
+
+function findServices(view: DnsView, r: RecordRequest, zone: string): Lookup {
+  if (r.service === "") return EMPTY;
+  const svc = view.service(r.namespace, r.service);
+  if (!svc) return NX;
+  const base = `${svc.name}.${svc.namespace}.svc.${zone}`;
+  if (svc.kind === "ExternalName") {
+    if (r.endpoint !== "" || svc.externalName === "" || canonicalIP(svc.externalName)) return NX;
+    return {
+      items: [{ host: svc.externalName.replace(/\.$/, ""), family: 0, port: 0, domain: base }],
+      nx: false,
+    };
+  }
+  if (svc.kind === "Headless" || r.endpoint !== "") {
+    const items: Candidate[] = [];
+    const add = (a: EndpointAddress, ports: readonly PortEntry[]) => {
+      for (const p of ports) {
+        if (!matchPort(r, p)) continue;
+        items.push({ host: a.ip, family: a.family, port: p.port, domain: `${a.hostname}.${base}` });
+      }
+    };
+    for (const sub of view.subsets(r.namespace, r.service)) {
+      for (const a of sub.addresses) {
+        if (r.endpoint === "" || a.hostname === r.endpoint) add(a, sub.ports);
+      }
+    }
+    return items.length > 0 ? { items, nx: false } : NX;
+  }
+  const items: Candidate[] = [];
+  let matched = false;
+  for (const p of svc.ports) {
+    if (!matchPort(r, p)) continue;
+    matched = true;
+    for (const ip of svc.clusterIPs) {
+      items.push({ host: ip, family: ip.includes(":") ? 6 : 4, port: p.port, domain: base });
+    }
+  }
+  return matched ? { items, nx: false } : NX;
+}
+
+// ---- building the response ------------------------------------------------------------------
+
+interface Ctx {
+  view: DnsView;
+  o: ResolvedOptions;
+  zone: string;
+  /** The question name as received (case preserved). */
+  qname: string;
+  ttl: number;
+}
+
+/** A CNAME whose target's records arrive later (external lookup). */
+interface Pending {
+  cname: ResourceRecord;
+  lookup: Promise<ResourceRecord[] | null>;
+}
+
+type Item = ResourceRecord | Pending;
+
+function isPending(i: Item): i is Pending {
+  return (i as Pending).lookup !== undefined;
+}
+
+/** A/AAAA answers for `name` (CoreDNS plugin.A / plugin.AAAA). */
+function addressRecords(
+  c: Ctx,
+  owner: string,
+  qtype: 1 | 28,
+  chain: ResourceRecord[],
+): { items: Item[]; nx: boolean } {
+  const qn = lowerName(owner);
+  const zone = zoneOf(qn, c.o);
+  if (zone === null) return { items: [], nx: true };
+  const found = records(c.view, qn, zone, c.o);
+  if (found.nx) return { items: [], nx: true };
+  const out: Item[] = [];
+  const seen = new Set<string>();
+  for (const s of found.items) {
+    if (s.family === 0) {
+      const target = s.host;
+      if (lowerName(target) === qn) continue;
+      if (chain.length > MAX_CNAME_CHAIN) continue;
+      const cname: ResourceRecord = { name: owner, type: 5, class: RRClass.IN, ttl: c.ttl, target };
+      if (chain.some((x) => x.type === 5 && lowerName(x.target) === lowerName(target))) continue;
+      if (zoneOf(lowerName(target), c.o) === c.zone) {
+        const next = addressRecords(c, target, qtype, [...chain, cname]);
+        if (!next.nx && next.items.length > 0) out.push(cname, ...next.items);
+        continue;
+      }
+      if (!c.o.resolve) {
+        // No upstream to chase the target: the CNAME alone lets the client follow it.
+        out.push(cname);
+        continue;
+      }
+      const lookup = c.o.resolve(target, qtype).then(
+        (rrs) => rrs,
+        () => null,
+      );
+      out.push({ cname, lookup });
+      continue;
+    }
+    if ((qtype === 1) !== (s.family === 4)) continue;
+    if (seen.has(s.host)) continue;
+    seen.add(s.host);
+    out.push(
+      qtype === 1
+        ? { name: owner, type: 1, class: RRClass.IN, ttl: c.ttl, address: s.host }
+        : { name: owner, type: 28, class: RRClass.IN, ttl: c.ttl, address: s.host },
+    );
+  }
+  return { items: out, nx: false };
+}
+
+function srvRecords(
+  c: Ctx,
+  qn: string,
+): { answer: ResourceRecord[]; extra: ResourceRecord[]; nx: boolean } {
+  const found = records(c.view, qn, c.zone, c.o);
+  if (found.nx) return { answer: [], extra: [], nx: true };
+  const items = found.items.filter((s) => s.family !== 0);
+  const weight = Math.max(1, Math.floor(100 / Math.max(1, items.length)));
+  const answer: ResourceRecord[] = [];
+  const extra: ResourceRecord[] = [];
+  const seenSrv = new Set<string>();
+  const seenAddr = new Set<string>();
+  for (const s of items) {
+    if (s.port === -1) continue;
+    const k = `${s.domain} ${s.port}`;
+    if (!seenSrv.has(k)) {
+      seenSrv.add(k);
+      answer.push({
+        name: c.qname,
+        type: 33,
+        class: RRClass.IN,
+        ttl: c.ttl,
+        priority: 0,
+        weight,
+        port: s.port,
+        target: s.domain,
+      });
+    }
+    const a = `${s.domain} ${s.host}`;
+    if (!seenAddr.has(a)) {
+      seenAddr.add(a);
+      extra.push(
+        s.family === 4
+          ? { name: s.domain, type: 1, class: RRClass.IN, ttl: c.ttl, address: s.host }
+          : { name: s.domain, type: 28, class: RRClass.IN, ttl: c.ttl, address: s.host },
+      );
+    }
+  }
+  return { answer, extra, nx: false };
+}
+
+function ptrRecords(c: Ctx, qn: string): { answer: ResourceRecord[]; nx: boolean } {
+  const ip = addressFromReverse(qn);
+  if (ip === null) {
+    const found = records(c.view, qn, c.zone, c.o);
+    return { answer: [], nx: found.nx };
+  }
+  const targets: string[] = [];
+  const svc = c.view.servicesByIP(ip)[0];
+  if (svc) {
+    targets.push(`${svc.name}.${svc.namespace}.svc.${c.o.zone}`);
+  } else {
+    for (const e of c.view.endpointsByIP(ip)) {
+      const t = `${e.hostname}.${e.service}.${e.namespace}.svc.${c.o.zone}`;
+      if (!targets.includes(t)) targets.push(t);
+    }
+  }
+  if (targets.length === 0) return { answer: [], nx: true };
+  return {
+    answer: targets.map((t) => ({
+      name: c.qname,
+      type: 12,
+      class: RRClass.IN,
+      ttl: c.ttl,
+      target: t,
+    })),
+    nx: false,
+  };
+}
+
+function soa(c: Ctx): ResourceRecord {
+  return {
+    name: c.zone,
+    type: 6,
+    class: RRClass.IN,
+    ttl: Math.min(c.ttl, 300),
+    mname: `ns.dns.${c.zone}`,
+    rname: `hostmaster.${c.zone}`,
+    serial: c.view.serial,
+    refresh: 7200,
+    retry: 1800,
+    expire: 86400,
+    minimum: c.ttl,
+  };
+}
+
+/** A response skeleton for `query`: ID, opcode, RD/CD echoed, QR+RA set, question echoed. */
+export function replyTo(
+  query: Message,
+  rcode: number,
+  options?: { ednsUdpSize?: number },
+): Message {
+  const h = query.header;
+  const reply: Message = {
+    header: {
+      id: h.id,
+      qr: true,
+      opcode: h.opcode,
+      aa: false,
+      tc: false,
+      rd: h.rd,
+      ra: true,
+      z: false,
+      ad: false,
+      cd: h.cd,
+      rcode,
+    },
+    questions: query.questions.slice(0, 1),
+    answers: [],
+    authorities: [],
+    additionals: [],
+  };
+  if (query.edns) {
+    reply.edns = {
+      udpSize: options?.ednsUdpSize ?? DEFAULT_EDNS_UDP_SIZE,
+      version: 0,
+      dnssecOk: query.edns.dnssecOk,
+      options: [],
+    };
+  }
+  return reply;
+}
+
+/**
+ * Answers `query` from `view`. Protocol-level refusals come first, as CoreDNS's server does:
+ * opcode other than QUERY → NOTIMP, question count ≠ 1 → FORMERR, EDNS version > 0 → BADVERS,
+ * class other than IN → REFUSED, zone transfers → REFUSED.
+ */
+export function answer(
+  query: Message,
+  view: DnsView,
+  options: AnswerOptions,
+): Message | Promise<Message> {
+  const o = resolveOptions(options);
+  const edns = { ednsUdpSize: o.ednsUdpSize };
+  if (query.header.opcode !== Opcode.QUERY) return replyTo(query, Rcode.NOTIMP, edns);
+  if (query.questions.length !== 1) return replyTo(query, Rcode.FORMERR, edns);
+  if (query.edns && query.edns.version > 0) return replyTo(query, Rcode.BADVERS, edns);
+  const q = query.questions[0]!;
+  if (q.class !== RRClass.IN) return replyTo(query, Rcode.REFUSED, edns);
+  if (q.type === RRType.AXFR || q.type === RRType.IXFR) return replyTo(query, Rcode.REFUSED, edns);
+  const qn = lowerName(q.name);
+  const zone = zoneOf(qn, o);
+  if (zone === null) return replyTo(query, Rcode.SERVFAIL, edns);
+  const c: Ctx = { view, o, zone, qname: q.name, ttl: o.ttl };
+  const reply = replyTo(query, Rcode.NOERROR, edns);
+  reply.header.aa = true;
+  const built = build(c, q, qn);
+  if (built instanceof Promise) return built.then((b) => finish(c, reply, b));
+  return finish(c, reply, built);
+}
+
+interface Built {
+  answer: ResourceRecord[];
+  extra: ResourceRecord[];
+  nx: boolean;
+}
+
+function build(c: Ctx, q: Question, qn: string): Built | Promise<Built> {
+  const apex = qn === c.zone;
+  switch (q.type) {
+    case RRType.A:
+    case RRType.AAAA: {
+      const r = addressRecords(c, q.name, q.type, []);
+      if (!r.items.some(isPending))
+        return { answer: r.items as ResourceRecord[], extra: [], nx: r.nx };
+      return Promise.all(
+        r.items.map(async (i) => {
+          if (!isPending(i)) return [i];
+          const rrs = await i.lookup;
+          return rrs === null ? [] : [i.cname, ...rrs];
+        }),
+      ).then((parts) => ({ answer: parts.flat(), extra: [], nx: r.nx }));
+    }
+    case RRType.TXT: {
+      if (c.zone === c.o.zone && qn === `dns-version.${c.zone}`) {
+        return {
+          answer: [
+            { name: q.name, type: 16, class: RRClass.IN, ttl: SCHEMA_TTL, texts: [SCHEMA_VERSION] },
+          ],
+          extra: [],
+          nx: false,
+        };
+      }
+      return { answer: [], extra: [], nx: false };
+    }
+    case RRType.SRV:
+      return srvRecords(c, qn);
+    case RRType.PTR:
+      if (c.zone !== c.o.zone) return { ...ptrRecords(c, qn), extra: [] };
+      return { answer: [], extra: [], nx: records(c.view, qn, c.zone, c.o).nx };
+    case RRType.CNAME: {
+      const found = records(c.view, qn, c.zone, c.o);
+      const first = found.items[0];
+      const answer: ResourceRecord[] =
+        first && first.family === 0
+          ? [{ name: q.name, type: 5, class: RRClass.IN, ttl: c.ttl, target: first.host }]
+          : [];
+      return { answer, extra: [], nx: found.nx };
+    }
+    case RRType.SOA:
+      if (apex) return { answer: [soa(c)], extra: [], nx: false };
+      break;
+    case RRType.NS:
+      if (apex) {
+        const ns = `ns.dns.${c.zone}`;
+        const ip = canonicalIP(c.o.dnsServiceIP);
+        const extra: ResourceRecord[] = !ip
+          ? []
+          : ip.family === 4
+            ? [{ name: ns, type: 1, class: RRClass.IN, ttl: c.ttl, address: ip.text }]
+            : [{ name: ns, type: 28, class: RRClass.IN, ttl: c.ttl, address: ip.text }];
+        return {
+          answer: [{ name: q.name, type: 2, class: RRClass.IN, ttl: c.ttl, target: ns }],
+          extra,
+          nx: false,
+        };
+      }
+      break;
+  }
+  // Any other type: NODATA or NXDOMAIN by whether the name exists (CoreDNS's fake A lookup).
+  return { answer: [], extra: [], nx: records(c.view, qn, c.zone, c.o).nx };
+}
+
+function finish(c: Ctx, reply: Message, b: Built): Message {
+  if (b.nx) {
+    // Before the informers synced, a missing name may just not be loaded yet.
+    reply.header.rcode = c.view.synced ? Rcode.NXDOMAIN : Rcode.SERVFAIL;
+    if (reply.header.rcode === Rcode.SERVFAIL) reply.header.aa = false;
+    else reply.authorities.push(soa(c));
+    return reply;
+  }
+  if (b.answer.length === 0) {
+    reply.authorities.push(soa(c));
+    return reply;
+  }
+  reply.answers = dedup(b.answer);
+  reply.additionals = dedup(b.extra);
+  return reply;
+}
+
+function rrKey(rr: ResourceRecord): string {
+  const n = lowerName(rr.name);
+  switch (rr.type) {
+    case 1:
+    case 28:
+      return `${n} ${rr.type} ${rr.address}`;
+    case 2:
+    case 5:
+    case 12:
+      return `${n} ${rr.type} ${lowerName(rr.target)}`;
+    case 33:
+      return `${n} 33 ${rr.priority} ${rr.weight} ${rr.port} ${lowerName(rr.target)}`;
+    default:
+      return `${n} ${rr.type} ${JSON.stringify(rr)}`;
+  }
+}
+
+/** Drops repeated records (CoreDNS dnsutil.Dedup), keeping the first. */
+function dedup(rrs: ResourceRecord[]): ResourceRecord[] {
+  if (rrs.length < 2) return rrs;
+  const seen = new Set<string>();
+  const out: ResourceRecord[] = [];
+  for (const rr of rrs) {
+    const k = rrKey(rr);
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(rr);
+  }
+  return out;
+}
