@@ -119,7 +119,7 @@ function decodeOpt(
     const code = u16(buf, p);
     const len = u16(buf, p + 2);
     if (p + 4 + len > end) throw new WireError("bad-opt", "EDNS option runs past the record", id);
-    options.push({ code, data: buf.slice(p + 4, p + 4 + len) });
+    options.push({ code, data: new Uint8Array(buf.subarray(p + 4, p + 4 + len)) });
     p += 4 + len;
   }
   return { udpSize, version: (ttl >>> 16) & 0xff, dnssecOk: (ttl & 0x8000) !== 0, options };
@@ -203,6 +203,13 @@ function decodeRecord(buf: Uint8Array, r: RawRecord): ResourceRecord {
       return { name, class: klass, ttl, type: 16, texts };
     }
     default:
-      return { name, class: klass, ttl, type: 0, rawType: type, rdata: buf.slice(rdStart, rdEnd) };
+      return {
+        name,
+        class: klass,
+        ttl,
+        type: 0,
+        rawType: type,
+        rdata: new Uint8Array(buf.subarray(rdStart, rdEnd)),
+      };
   }
 }
