@@ -13,6 +13,7 @@
  * @module
  */
 
+import { cacheKey, readFastQuery } from "./_fastpath.ts";
 import {
   type AnswerOptions,
   answer,
@@ -21,7 +22,7 @@ import {
   resolveOptions,
   zoneOf,
 } from "./answer.ts";
-import { AnswerCache } from "./cache.ts";
+import { AnswerCache, type CacheEntry } from "./cache.ts";
 import type { Forwarder } from "./forward.ts";
 import type { DnsView } from "./view.ts";
 import { CLASSIC_UDP_SIZE, Opcode, Rcode, RRClass, RRType } from "./wire/constants.ts";
@@ -87,14 +88,27 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
       for (const rr of m.authorities) if (rr.type === 6) rr.serial = view.serial;
       return encodeReply(m, limit);
     }
+    return patched(
+      { bytes, serialOffsets, message },
+      query.header.id,
+      query.header.rd,
+      query.header.cd,
+    );
+  };
+
+  /** A private copy of a cached answer stamped for one query: ID, RD, CD, current serial. */
+  const patched = (entry: CacheEntry, id: number, rd: boolean, cd: boolean): Buffer => {
+    const { bytes } = entry;
     const out = Buffer.allocUnsafe(bytes.length);
     bytes.copy(out);
-    out.writeUInt16BE(query.header.id, 0);
-    // RD and CD are echoed from each query.
-    out[2] = (out[2]! & ~0x01) | (query.header.rd ? 0x01 : 0);
-    out[3] = (out[3]! & ~0x10) | (query.header.cd ? 0x10 : 0);
-    const serial = view.serial;
-    for (const off of serialOffsets) out.writeUInt32BE(serial, off);
+    out[0] = id >> 8;
+    out[1] = id & 0xff;
+    out[2] = (out[2]! & ~0x01) | (rd ? 0x01 : 0);
+    out[3] = (out[3]! & ~0x10) | (cd ? 0x10 : 0);
+    if (entry.serialOffsets.length > 0) {
+      const serial = view.serial;
+      for (const off of entry.serialOffsets) out.writeUInt32BE(serial, off);
+    }
     return out;
   };
 
@@ -108,6 +122,23 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
   };
 
   const handle = (packet: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null> => {
+    const fast = readFastQuery(packet);
+    if (fast) {
+      const hit = cache.get(fast.key);
+      if (hit) {
+        const limit =
+          transport === "tcp"
+            ? TCP_MAX
+            : fast.udpSize < 0
+              ? CLASSIC_UDP_SIZE
+              : Math.min(maxUdp, Math.max(CLASSIC_UDP_SIZE, fast.udpSize));
+        if (hit.bytes.length <= limit) return patched(hit, fast.id, fast.rd, fast.cd);
+      }
+    }
+    return slow(packet, transport);
+  };
+
+  const slow = (packet: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null> => {
     if (packet.length < 12) return null;
     if ((packet[2]! & 0x80) !== 0) return null; // a response: never answer it
     let query: Message;
@@ -128,9 +159,7 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
       query.header.opcode === Opcode.QUERY &&
       q.class === RRClass.IN &&
       (!query.edns || query.edns.version === 0);
-    const key = simple
-      ? `${packet.toString("latin1", 12, questionEnd)}${query.edns ? (query.edns.dnssecOk ? "D" : "E") : "-"}`
-      : "";
+    const key = simple ? cacheKey(packet.toString("latin1", 12, questionEnd), query.edns) : "";
     if (simple) {
       const hit = cache.get(key);
       if (hit) return fromEntry(hit.bytes, hit.serialOffsets, hit.message, query, limit);

@@ -66,6 +66,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const connections = new Set<net.Socket>();
 
   const serveUdp = (udp: dgram.Socket) => {
+    // Hot path: no closure per datagram unless the answer is asynchronous.
     udp.on("message", (msg, rinfo) => {
       let out: ReturnType<QueryHandler["handle"]>;
       try {
@@ -74,11 +75,14 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
         onError(err);
         return;
       }
-      const send = (b: Buffer | null) => {
-        if (b) udp.send(b, rinfo.port, rinfo.address);
-      };
-      if (out instanceof Promise) out.then(send, onError);
-      else send(out);
+      if (out === null) return;
+      if (out instanceof Promise) {
+        out.then((b) => {
+          if (b) udp.send(b, rinfo.port, rinfo.address);
+        }, onError);
+        return;
+      }
+      udp.send(out, rinfo.port, rinfo.address);
     });
     udp.on("error", onError);
   };
