@@ -10,6 +10,11 @@
 import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import type { ExternalResolver } from "./answer.ts";
+import { RRClass } from "./wire/constants.ts";
+import { decodeMessage } from "./wire/decode.ts";
+import { encodeMessage } from "./wire/encode.ts";
+import { emptyHeader } from "./wire/message.ts";
 
 export interface UpstreamConfig {
   /** `host`, `host:port` or `[v6]:port`; port defaults to 53. */
@@ -206,5 +211,25 @@ export function createForwarder(config: UpstreamConfig): Forwarder {
       for (const p of pending.values()) p.resolve(null);
       pending.clear();
     },
+  };
+}
+
+/**
+ * An ExternalName resolver that asks the upstreams, as CoreDNS's `upstream` does: the answer
+ * section of whatever the upstream says (empty for NXDOMAIN); rejects when no upstream answers.
+ */
+export function resolverFromForwarder(forwarder: Forwarder): ExternalResolver {
+  return async (name, type) => {
+    const q = encodeMessage({
+      header: { ...emptyHeader(Math.floor(Math.random() * 65536)), rd: true },
+      questions: [{ name, type, class: RRClass.IN }],
+      answers: [],
+      authorities: [],
+      additionals: [],
+    }).bytes;
+    const res = decodeMessage(await forwarder.forward(q)).message;
+    if (res.header.rcode !== 0 && res.header.rcode !== 3)
+      throw new ForwardError(`upstream rcode ${res.header.rcode}`);
+    return res.answers;
   };
 }

@@ -143,6 +143,18 @@ describe("DNS server", () => {
     assert.equal(um.header.tc, true);
   });
 
+  it("follows an ExternalName target through the upstream", async () => {
+    const q = encodeMessage(query("external.testns.svc.cluster.local", RRType.A)).bytes;
+    const m = decodeMessage((await udpExchange(q, port))!).message;
+    assert.deepEqual(
+      m.answers.map((rr) => [rr.name, rr.type]),
+      [
+        ["external.testns.svc.cluster.local", RRType.CNAME],
+        ["ext.interwebs.test", RRType.A],
+      ],
+    );
+  });
+
   it("answers SERVFAIL when the upstream does not answer in time", async () => {
     const q = encodeMessage(query("silent.example.org", RRType.A)).bytes;
     const u = await udpExchange(q, port, "127.0.0.1", 3000);

@@ -15,6 +15,7 @@ import {
   createForwarder,
   type Forwarder,
   readResolvConf,
+  resolverFromForwarder,
   serversFromResolvConf,
   type UpstreamConfig,
 } from "./forward.ts";
@@ -60,7 +61,13 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     timeoutMs: 2000,
   };
   const forwarder: Forwarder = createForwarder(upstream);
-  const handler = createQueryHandler(view, { ...options, forwarder });
+  const resolve =
+    options.resolve ?? (upstream.servers.length > 0 ? resolverFromForwarder(forwarder) : undefined);
+  const handler = createQueryHandler(view, {
+    ...options,
+    forwarder,
+    ...(resolve ? { resolve } : {}),
+  });
   const onError = options.onError ?? (() => {});
   const bound: Bound[] = [];
   const connections = new Set<net.Socket>();
