@@ -10,9 +10,10 @@ import net from "node:net";
 export function udpExchange(
   packet: Buffer,
   port: number,
-  host = "127.0.0.1",
-  timeoutMs = 2000,
+  options: { host?: string; timeoutMs?: number } = {},
 ): Promise<Buffer | null> {
+  const host = options.host ?? "127.0.0.1";
+  const timeoutMs = options.timeoutMs ?? 2000;
   return new Promise((resolve) => {
     const s = dgram.createSocket(net.isIPv6(host) ? "udp6" : "udp4");
     const timer = setTimeout(() => {

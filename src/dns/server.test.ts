@@ -157,7 +157,7 @@ describe("DNS server", () => {
 
   it("answers SERVFAIL when the upstream does not answer in time", async () => {
     const q = encodeMessage(query("silent.example.org", RRType.A)).bytes;
-    const u = await udpExchange(q, port, "127.0.0.1", 3000);
+    const u = await udpExchange(q, port, { timeoutMs: 3000 });
     assert.equal(decodeMessage(u!).message.header.rcode, Rcode.SERVFAIL);
   });
 
@@ -168,7 +168,7 @@ describe("DNS server", () => {
     assert.equal(formerr?.readUInt16BE(0), 0xabcd);
     assert.equal(formerr![3]! & 0xf, Rcode.FORMERR);
     assert.equal(
-      await udpExchange(Buffer.from([1, 2, 3]), port, "127.0.0.1", 300),
+      await udpExchange(Buffer.from([1, 2, 3]), port, { timeoutMs: 300 }),
       null,
       "no header: dropped",
     );
@@ -191,6 +191,31 @@ describe("DNS server", () => {
     const [overTcp] = await tcpExchange([good], port);
     assert.equal(decodeMessage(overTcp!).message.answers.length, 1);
     assert.equal(decodeMessage((await udpExchange(good, port))!).message.answers.length, 1);
+  });
+
+  it("closes idle TCP connections", async () => {
+    const idle = await startDnsServer({
+      view,
+      zone: "cluster.local",
+      listen: [{ host: "127.0.0.1", port: 0 }],
+      upstream: { servers: [], timeoutMs: 100 },
+      tcpIdleTimeoutMs: 100,
+    });
+    try {
+      const net = await import("node:net");
+      const sock = net.connect({ host: "127.0.0.1", port: idle.addresses[0]!.port });
+      const closed = await new Promise<string>((resolve) => {
+        const guard = setTimeout(() => resolve("still open after 5 s"), 5000);
+        sock.on("close", () => {
+          clearTimeout(guard);
+          resolve("closed");
+        });
+        sock.on("error", () => {});
+      });
+      assert.equal(closed, "closed");
+    } finally {
+      await idle.close();
+    }
   });
 
   it("answers dig over UDP, with +bufsize, and over TCP", { skip: digMissing }, async () => {
