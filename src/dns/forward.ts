@@ -25,6 +25,11 @@ export interface UpstreamConfig {
 export interface Forwarder {
   /** Sends a wire query upstream and resolves with the wire response (client's ID). */
   forward(query: Buffer): Promise<Buffer>;
+  /**
+   * Whether a packet from this local port is one of our own forwarded queries coming back to
+   * us (an upstream list that points at ourselves); the server drops those to break the loop.
+   */
+  isOwnPort(port: number): boolean;
   close(): void;
 }
 
@@ -104,6 +109,7 @@ export function createForwarder(config: UpstreamConfig): Forwarder {
   const servers = config.servers.map(parseServer);
   const pending = new Map<number, Pending>();
   const sockets = new Map<4 | 6, dgram.Socket>();
+  const ownPorts = new Set<number>();
   let closed = false;
 
   const socketFor = (family: 4 | 6): dgram.Socket => {
@@ -120,6 +126,7 @@ export function createForwarder(config: UpstreamConfig): Forwarder {
       p.resolve(msg);
     });
     s.on("error", () => {});
+    s.on("listening", () => ownPorts.add(s!.address().port));
     s.unref();
     sockets.set(family, s);
     return s;
@@ -162,13 +169,17 @@ export function createForwarder(config: UpstreamConfig): Forwarder {
     new Promise((resolve) => {
       const sock = net.connect({ host: server.host, port: server.port });
       let buf = Buffer.alloc(0);
+      let localPort = 0;
       const done = (b: Buffer | null) => {
         clearTimeout(timer);
+        ownPorts.delete(localPort);
         sock.destroy();
         resolve(b);
       };
       const timer = setTimeout(() => done(null), config.timeoutMs);
       sock.on("connect", () => {
+        localPort = sock.localPort ?? 0;
+        ownPorts.add(localPort);
         const len = Buffer.allocUnsafe(2);
         len.writeUInt16BE(query.length, 0);
         sock.write(Buffer.concat([len, query]));
@@ -203,6 +214,9 @@ export function createForwarder(config: UpstreamConfig): Forwarder {
         }
       }
       throw new ForwardError(servers.length === 0 ? "no upstream servers" : "no upstream answered");
+    },
+    isOwnPort(port) {
+      return ownPorts.has(port);
     },
     close() {
       closed = true;

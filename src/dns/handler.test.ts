@@ -168,6 +168,7 @@ describe("query handler", () => {
           });
           return encodeMessage(m).bytes;
         },
+        isOwnPort: () => false,
         close() {},
       },
     });

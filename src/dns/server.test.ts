@@ -193,6 +193,35 @@ describe("DNS server", () => {
     assert.equal(decodeMessage((await udpExchange(good, port))!).message.answers.length, 1);
   });
 
+  it("breaks a forwarding loop when the upstream is the server itself", async () => {
+    const dgram = await import("node:dgram");
+    // Find a free port, then start a server whose only upstream is that same address.
+    const probe = dgram.createSocket("udp4");
+    await new Promise<void>((r) => probe.bind(0, "127.0.0.1", r));
+    const selfPort = probe.address().port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const looped = await startDnsServer({
+      view,
+      zone: "cluster.local",
+      listen: [{ host: "127.0.0.1", port: selfPort }],
+      upstream: { servers: [`127.0.0.1:${selfPort}`], timeoutMs: 300 },
+    });
+    try {
+      let handled = 0;
+      const orig = looped.handler.handle;
+      looped.handler.handle = (p, t) => {
+        handled++;
+        return orig(p, t);
+      };
+      const q = encodeMessage(query("loop.example.org", RRType.A)).bytes;
+      const m = decodeMessage((await udpExchange(q, selfPort, { timeoutMs: 3000 }))!).message;
+      assert.equal(m.header.rcode, Rcode.SERVFAIL);
+      assert.equal(handled, 1, "the forwarded copy was dropped, not answered or forwarded again");
+    } finally {
+      await looped.close();
+    }
+  });
+
   it("closes idle TCP connections", async () => {
     const idle = await startDnsServer({
       view,

@@ -75,6 +75,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const serveUdp = (udp: dgram.Socket) => {
     // Hot path: no closure per datagram unless the answer is asynchronous.
     udp.on("message", (msg, rinfo) => {
+      if (forwarder.isOwnPort(rinfo.port) && isLoopback(rinfo.address)) return; // our own forward: a loop
       let out: ReturnType<QueryHandler["handle"]>;
       try {
         out = handler.handle(msg, "udp");
@@ -95,6 +96,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   };
 
   const serveTcp = (sock: net.Socket) => {
+    if (forwarder.isOwnPort(sock.remotePort ?? 0) && isLoopback(sock.remoteAddress ?? "")) {
+      sock.destroy();
+      return;
+    }
     connections.add(sock);
     sock.setNoDelay(true);
     sock.setTimeout(idleMs, () => sock.destroy());
@@ -189,4 +194,8 @@ async function closeAll(bound: Bound[], connections: Set<net.Socket>): Promise<v
         }),
     ),
   );
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith("127.") || address === "::1" || address.startsWith("::ffff:127.");
 }
