@@ -6,7 +6,7 @@
  * endpoints each; the query mix is A for every service, SRV `_http._tcp` for every service,
  * and NXDOMAIN names (missing services), shuffled.
  *
- * Run: node --import tsx bench/dns/dns.bench.ts [seconds]
+ * Run: node --import tsx bench/dns/dns.bench.ts [seconds]   (DNS_BENCH_RUNS=n, default 2)
  * Needs dnsperf (and knotd for the comparison); prints qps and the ratio. Loopback only.
  *
  * @module
@@ -200,11 +200,18 @@ async function main(): Promise<void> {
       upstream: { servers: [], timeoutMs: 100 },
     });
     const port = server.addresses[0]!.port;
-    // dnsperf runs in its own process; this process only serves.
-    const ours = await dnsperf("127.0.0.1", port, qfile);
+    // dnsperf runs in its own process; this process only serves. Alternating runs of ours and
+    // of the bare echo server, best of each, keeps a noisy shared machine from skewing the ratio.
+    const runs = Number(process.env.DNS_BENCH_RUNS ?? 2);
+    let ours = { qps: 0, lost: "?" };
+    let echo = 0;
+    for (let i = 0; i < runs; i++) {
+      const r = await dnsperf("127.0.0.1", port, qfile);
+      if (r.qps > ours.qps) ours = r;
+      echo = Math.max(echo, await echoCeiling(qfile));
+    }
     await server.close();
     console.log(`loopkube dns: ${ours.qps.toFixed(0)} qps (lost ${ours.lost})`);
-    const echo = await echoCeiling(qfile);
     console.log(`bare Node dgram echo (the ceiling): ${echo.toFixed(0)} qps`);
     console.log(`ratio loopkube/ceiling: ${(ours.qps / echo).toFixed(2)}`);
 
