@@ -66,6 +66,34 @@ const cases: Case[] = [
     extra: ["svc1.testns.svc.cluster.local. 5 IN A 127.96.0.1"],
   },
   {
+    name: "negative answer keeps the zone as the query spells it",
+    qname: "not-a-service.testns.svc.ClUsTeR.lOcAl",
+    qtype: T.A,
+    rcode: 3,
+    ns: [
+      "ClUsTeR.lOcAl. 5 IN SOA ns.dns.ClUsTeR.lOcAl. hostmaster.ClUsTeR.lOcAl. SERIAL 7200 1800 86400 5",
+    ],
+  },
+  {
+    name: "SRV target: Kubernetes names lower-case, zone as queried",
+    qname: "_HtTp._TcP.sVc1.TeStNs.SvC.cLuStEr.LoCaL",
+    qtype: T.SRV,
+    rcode: 0,
+    answer: [
+      "_HtTp._TcP.sVc1.TeStNs.SvC.cLuStEr.LoCaL. 5 IN SRV 0 100 80 svc1.testns.svc.cLuStEr.LoCaL.",
+    ],
+    extra: ["svc1.testns.svc.cLuStEr.LoCaL. 5 IN A 127.96.0.1"],
+  },
+  {
+    name: "apex SOA keeps the query's case",
+    qname: "Cluster.local",
+    qtype: T.SOA,
+    rcode: 0,
+    answer: [
+      "Cluster.local. 5 IN SOA ns.dns.Cluster.local. hostmaster.Cluster.local. SERIAL 7200 1800 86400 5",
+    ],
+  },
+  {
     name: "SRV target is lower-case whatever the query case",
     qname: "_HTTP._TCP.Svc1.testns.svc.cluster.local",
     qtype: T.SRV,
@@ -668,6 +696,7 @@ describe("answer", () => {
       assert.equal(r.header.qr, true);
       assert.equal(r.header.id, 0x1234);
       assert.equal(r.header.rd, true);
+      assert.equal(r.header.ra, false, "RA clear, as CoreDNS's kubernetes plugin");
       if (c.rcode === Rcode.NOERROR || c.rcode === Rcode.NXDOMAIN)
         assert.equal(r.header.aa, true, "AA");
       const expand = (lines: string[]) =>
@@ -725,9 +754,12 @@ describe("answer", () => {
 
   it("answers SERVFAIL for missing names before the view has synced, data otherwise", async () => {
     const unsynced = fixtureView({ synced: false });
-    assert.equal(
-      (await run(unsynced, query("svc0.testns.svc.cluster.local", T.A))).header.rcode,
-      Rcode.SERVFAIL,
+    const fail = await run(unsynced, query("svc0.testns.svc.cluster.local", T.A));
+    assert.equal(fail.header.rcode, Rcode.SERVFAIL);
+    assert.deepEqual(
+      sortedText(fail.authorities),
+      [soa(unsynced)],
+      "SOA, as CoreDNS's BackendError",
     );
     const hit = await run(unsynced, query("svc1.testns.svc.cluster.local", T.A));
     assert.equal(hit.header.rcode, Rcode.NOERROR);

@@ -140,7 +140,18 @@ function matchPort(r: RecordRequest, p: PortEntry): boolean {
   );
 }
 
-function records(view: DnsView, qn: string, zone: string, o: ResolvedOptions): Lookup {
+/** `zone` as the name spells it (CoreDNS keeps the query's case for the zone part). */
+function zoneAsWritten(name: string, zone: string): string {
+  return zone === "" ? "" : name.slice(name.length - zone.length);
+}
+
+function records(
+  view: DnsView,
+  qn: string,
+  zone: string,
+  o: ResolvedOptions,
+  zoneText = zone,
+): Lookup {
   if (zone === o.zone && qn === `ns.dns.${zone}`) {
     const c = canonicalIP(o.dnsServiceIP);
     return c
@@ -151,7 +162,7 @@ function records(view: DnsView, qn: string, zone: string, o: ResolvedOptions): L
   if (!r) return NX;
   if (r.podOrSvc === "") return EMPTY;
   if (!view.hasNamespace(r.namespace)) return NX;
-  return r.podOrSvc === "pod" ? findPods(view, r, zone, o) : findServices(view, r, zone);
+  return r.podOrSvc === "pod" ? findPods(view, r, zoneText, o) : findServices(view, r, zoneText);
 }
 
 function findPods(view: DnsView, r: RecordRequest, zone: string, o: ResolvedOptions): Lookup {
@@ -224,6 +235,8 @@ interface Ctx {
   view: DnsView;
   o: ResolvedOptions;
   zone: string;
+  /** The zone as the question spells it: SOA, NS and built names use it. */
+  zoneText: string;
   /** The question name as received (case preserved). */
   qname: string;
   ttl: number;
@@ -251,7 +264,7 @@ function addressRecords(
   const qn = lowerName(owner);
   const zone = zoneOf(qn, c.o);
   if (zone === null) return { items: [], nx: true };
-  const found = records(c.view, qn, zone, c.o);
+  const found = records(c.view, qn, zone, c.o, zoneAsWritten(owner, zone));
   if (found.nx) return { items: [], nx: true };
   const out: Item[] = [];
   const seen = new Set<string>();
@@ -295,7 +308,7 @@ function srvRecords(
   c: Ctx,
   qn: string,
 ): { answer: ResourceRecord[]; extra: ResourceRecord[]; nx: boolean } {
-  const found = records(c.view, qn, c.zone, c.o);
+  const found = records(c.view, qn, c.zone, c.o, c.zoneText);
   if (found.nx) return { answer: [], extra: [], nx: true };
   const items = found.items.filter((s) => s.family !== 0);
   const weight = Math.max(1, Math.floor(100 / Math.max(1, items.length)));
@@ -335,7 +348,7 @@ function srvRecords(
 function ptrRecords(c: Ctx, qn: string): { answer: ResourceRecord[]; nx: boolean } {
   const ip = addressFromReverse(qn);
   if (ip === null) {
-    const found = records(c.view, qn, c.zone, c.o);
+    const found = records(c.view, qn, c.zone, c.o, c.zoneText);
     return { answer: [], nx: found.nx };
   }
   const targets: string[] = [];
@@ -363,12 +376,12 @@ function ptrRecords(c: Ctx, qn: string): { answer: ResourceRecord[]; nx: boolean
 
 function soa(c: Ctx): ResourceRecord {
   return {
-    name: c.zone,
+    name: c.zoneText,
     type: 6,
     class: RRClass.IN,
     ttl: Math.min(c.ttl, 300),
-    mname: `ns.dns.${c.zone}`,
-    rname: `hostmaster.${c.zone}`,
+    mname: `ns.dns.${c.zoneText}`,
+    rname: `hostmaster.${c.zoneText}`,
     serial: c.view.serial,
     refresh: 7200,
     retry: 1800,
@@ -377,7 +390,7 @@ function soa(c: Ctx): ResourceRecord {
   };
 }
 
-/** A response skeleton for `query`: ID, opcode, RD/CD echoed, QR+RA set, question echoed. */
+/** A response skeleton for `query`: ID, opcode, RD/CD echoed, QR set, question echoed. */
 export function replyTo(
   query: Message,
   rcode: number,
@@ -392,7 +405,8 @@ export function replyTo(
       aa: false,
       tc: false,
       rd: h.rd,
-      ra: true,
+      // CoreDNS's kubernetes plugin answers with RA clear (SetReply/SetRcode do not set it).
+      ra: false,
       z: false,
       ad: false,
       cd: h.cd,
@@ -435,7 +449,14 @@ export function answer(
   const qn = lowerName(q.name);
   const zone = zoneOf(qn, o);
   if (zone === null) return replyTo(query, Rcode.SERVFAIL, edns);
-  const c: Ctx = { view, o, zone, qname: q.name, ttl: o.ttl };
+  const c: Ctx = {
+    view,
+    o,
+    zone,
+    zoneText: zoneAsWritten(q.name, zone),
+    qname: q.name,
+    ttl: o.ttl,
+  };
   const reply = replyTo(query, Rcode.NOERROR, edns);
   reply.header.aa = true;
   const built = build(c, q, qn);
@@ -481,9 +502,9 @@ function build(c: Ctx, q: Question, qn: string): Built | Promise<Built> {
       return srvRecords(c, qn);
     case RRType.PTR:
       if (c.zone !== c.o.zone) return { ...ptrRecords(c, qn), extra: [] };
-      return { answer: [], extra: [], nx: records(c.view, qn, c.zone, c.o).nx };
+      return { answer: [], extra: [], nx: records(c.view, qn, c.zone, c.o, c.zoneText).nx };
     case RRType.CNAME: {
-      const found = records(c.view, qn, c.zone, c.o);
+      const found = records(c.view, qn, c.zone, c.o, c.zoneText);
       const first = found.items[0];
       const answer: ResourceRecord[] =
         first && first.family === 0
@@ -496,7 +517,7 @@ function build(c: Ctx, q: Question, qn: string): Built | Promise<Built> {
       break;
     case RRType.NS:
       if (apex) {
-        const ns = `ns.dns.${c.zone}`;
+        const ns = `ns.dns.${c.zoneText}`;
         const ip = canonicalIP(c.o.dnsServiceIP);
         const extra: ResourceRecord[] = !ip
           ? []
@@ -512,15 +533,14 @@ function build(c: Ctx, q: Question, qn: string): Built | Promise<Built> {
       break;
   }
   // Any other type: NODATA or NXDOMAIN by whether the name exists (CoreDNS's fake A lookup).
-  return { answer: [], extra: [], nx: records(c.view, qn, c.zone, c.o).nx };
+  return { answer: [], extra: [], nx: records(c.view, qn, c.zone, c.o, c.zoneText).nx };
 }
 
 function finish(c: Ctx, reply: Message, b: Built): Message {
   if (b.nx) {
     // Before the informers synced, a missing name may just not be loaded yet.
     reply.header.rcode = c.view.synced ? Rcode.NXDOMAIN : Rcode.SERVFAIL;
-    if (reply.header.rcode === Rcode.SERVFAIL) reply.header.aa = false;
-    else reply.authorities.push(soa(c));
+    reply.authorities.push(soa(c));
     return reply;
   }
   if (b.answer.length === 0) {
