@@ -101,3 +101,37 @@ describe("DnsView", () => {
     assert.equal(v.serial, s0 + 2);
   });
 });
+
+describe("applyWatchEvent", () => {
+  it("upserts on ADDED and MODIFIED, deletes on DELETED, ignores BOOKMARK", async () => {
+    const { applyWatchEvent } = await import("./feed.ts");
+    const v = new DnsView();
+    const ns = { metadata: { name: "a" } };
+    applyWatchEvent(v, "namespaces", { type: "ADDED", object: ns });
+    assert.equal(v.hasNamespace("a"), true);
+    applyWatchEvent(v, "namespaces", {
+      type: "BOOKMARK",
+      object: { metadata: { resourceVersion: "9" } },
+    });
+    assert.equal(v.hasNamespace("a"), true);
+    const svc = { metadata: { name: "s", namespace: "a" }, spec: { clusterIP: "127.96.0.9" } };
+    applyWatchEvent(v, "services", { type: "ADDED", object: svc });
+    applyWatchEvent(v, "services", {
+      type: "MODIFIED",
+      object: { ...svc, spec: { clusterIP: "127.96.0.8" } },
+    });
+    assert.deepEqual(v.service("a", "s")?.clusterIPs, ["127.96.0.8"]);
+    const sl = slice("s", "s-1", [ep("127.244.0.1")], { namespace: "a" });
+    applyWatchEvent(v, "endpointslices", { type: "ADDED", object: sl });
+    assert.equal(v.subsets("a", "s").length, 1);
+    applyWatchEvent(v, "endpointslices", { type: "DELETED", object: sl });
+    assert.equal(v.subsets("a", "s").length, 0);
+    const pod = { metadata: { name: "p", namespace: "a" }, status: { podIP: "127.244.0.1" } };
+    applyWatchEvent(v, "pods", { type: "ADDED", object: pod });
+    assert.equal(v.podExists("a", "127.244.0.1"), true);
+    applyWatchEvent(v, "pods", { type: "DELETED", object: pod });
+    assert.equal(v.podExists("a", "127.244.0.1"), false);
+    applyWatchEvent(v, "namespaces", { type: "DELETED", object: ns });
+    assert.equal(v.hasNamespace("a"), false);
+  });
+});
