@@ -15,6 +15,7 @@ export {
   isClusterName,
   type PodsMode,
 } from "./answer.ts";
+export { applyWatchEvent, type DnsResource } from "./feed.ts";
 export {
   createForwarder,
   type Forwarder,
