@@ -714,6 +714,14 @@ describe("answer", () => {
     });
   }
 
+  it("answers PTR in an IPv6 reverse zone when its CIDR is configured", async () => {
+    const v6 = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.c.b.a.4.3.2.1.ip6.arpa";
+    const r = await run(view, query(v6, T.PTR), {
+      reverseCIDRs: ["127.96.0.0/16", "1234:abcd::/32"],
+    });
+    assert.deepEqual(sortedText(r.answers), [`${v6}. 5 IN PTR svc6.testns.svc.cluster.local.`]);
+  });
+
   it("answers CNAME before its target in the ExternalName chain", async () => {
     const r = await run(view, query("external-to-service.testns.svc.cluster.local", T.A));
     assert.deepEqual(
