@@ -12,222 +12,41 @@
  *
  * @module
  */
-import type { DnsView, EndpointAddress, PortEntry } from "./view.ts";
+import { records, zoneAsWritten } from "./_lookup.ts";
+import {
+  type AnswerOptions,
+  DEFAULT_EDNS_UDP_SIZE,
+  type ResolvedOptions,
+  resolveOptions,
+  SCHEMA_VERSION,
+  zoneOf,
+} from "./options.ts";
+import type { DnsView } from "./view.ts";
 import { Opcode, Rcode, RRClass, RRType } from "./wire/constants.ts";
 import { canonicalIP } from "./wire/ip.ts";
 import type { Message, Question, ResourceRecord } from "./wire/message.ts";
 import { lowerName } from "./wire/name.ts";
-import {
-  addressFromReverse,
-  parseRequest,
-  type RecordRequest,
-  relativeTo,
-  reverseZones,
-} from "./zones.ts";
+import { addressFromReverse } from "./zones.ts";
 
-export type PodsMode = "disabled" | "insecure" | "verified";
+export {
+  type AnswerOptions,
+  cacheTags,
+  DEFAULT_DNS_SERVICE_IP,
+  DEFAULT_EDNS_UDP_SIZE,
+  DEFAULT_REVERSE_CIDRS,
+  DEFAULT_TTL,
+  type ExternalResolver,
+  isClusterName,
+  type PodsMode,
+  type ResolvedOptions,
+  resolveOptions,
+  SCHEMA_VERSION,
+  zoneOf,
+} from "./options.ts";
 
-/** Looks a name up outside the cluster (ExternalName targets); rejects on failure. */
-export type ExternalResolver = (name: string, type: number) => Promise<ResourceRecord[]>;
-
-export interface AnswerOptions {
-  /** Cluster domain, e.g. "cluster.local". */
-  zone: string;
-  /** TTL of every record, 0–3600; default 5. */
-  ttl?: number;
-  /** Default "insecure", as kubeadm's Corefile. */
-  podsMode?: PodsMode;
-  /** CIDRs whose reverse zones are answered here; default service and pod CIDRs. */
-  reverseCIDRs?: string[];
-  /** The DNS service's own IP (for `ns.dns.<zone>`); default 127.96.0.10. */
-  dnsServiceIP?: string;
-  /** UDP payload size advertised in our OPT; default 1232. */
-  ednsUdpSize?: number;
-  resolve?: ExternalResolver;
-}
-
-export const DEFAULT_REVERSE_CIDRS = ["127.96.0.0/16", "127.244.0.0/16"];
-export const DEFAULT_DNS_SERVICE_IP = "127.96.0.10";
-export const DEFAULT_TTL = 5;
-export const DEFAULT_EDNS_UDP_SIZE = 1232;
-export const SCHEMA_VERSION = "1.1.0";
 /** CoreDNS serves dns-version with this TTL, not the configured one. */
 const SCHEMA_TTL = 28800;
 const MAX_CNAME_CHAIN = 7;
-
-/** Options with defaults filled in and zones precomputed; build once, reuse per query. */
-export interface ResolvedOptions {
-  zone: string;
-  ttl: number;
-  podsMode: PodsMode;
-  reverse: string[];
-  dnsServiceIP: string;
-  ednsUdpSize: number;
-  resolve: ExternalResolver | undefined;
-}
-
-const resolvedCache = new WeakMap<AnswerOptions, ResolvedOptions>();
-
-export function resolveOptions(options: AnswerOptions): ResolvedOptions {
-  const hit = resolvedCache.get(options);
-  if (hit) return hit;
-  const ttl = options.ttl ?? DEFAULT_TTL;
-  if (!(Number.isInteger(ttl) && ttl >= 0 && ttl <= 3600))
-    throw new RangeError("ttl must be 0–3600");
-  const r: ResolvedOptions = {
-    zone: lowerName(options.zone.replace(/\.$/, "")),
-    ttl,
-    podsMode: options.podsMode ?? "insecure",
-    reverse: (options.reverseCIDRs ?? DEFAULT_REVERSE_CIDRS).flatMap(reverseZones),
-    dnsServiceIP: options.dnsServiceIP ?? DEFAULT_DNS_SERVICE_IP,
-    ednsUdpSize: options.ednsUdpSize ?? DEFAULT_EDNS_UDP_SIZE,
-    resolve: options.resolve,
-  };
-  resolvedCache.set(options, r);
-  return r;
-}
-
-/** The authoritative zone `name` (lower-case) falls in: the cluster zone or a reverse zone. */
-export function zoneOf(name: string, o: ResolvedOptions): string | null {
-  if (relativeTo(name, o.zone) !== null) return o.zone;
-  let best: string | null = null;
-  for (const z of o.reverse) {
-    if (relativeTo(name, z) !== null && (best === null || z.length > best.length)) best = z;
-  }
-  return best;
-}
-
-export function isClusterName(name: string, options: AnswerOptions): boolean {
-  return zoneOf(lowerName(name), resolveOptions(options)) !== null;
-}
-
-/**
- * Cache tags an answer for `name` depends on (see DnsView change tags); null for names that
- * are not answered from the view.
- */
-export function cacheTags(name: string, options: AnswerOptions): string[] | null {
-  const o = resolveOptions(options);
-  const qn = lowerName(name);
-  const zone = zoneOf(qn, o);
-  if (zone === null) return null;
-  if (zone !== o.zone) return ["ptr"];
-  const r = parseRequest(relativeTo(qn, zone)!);
-  if (!r || r.podOrSvc === "" || r.namespace === "") return ["static"];
-  if (r.podOrSvc === "pod") return [`ns:${r.namespace}`, `pod:${r.namespace}`];
-  if (r.service === "") return [`ns:${r.namespace}`];
-  return [`ns:${r.namespace}`, `svc:${r.namespace}/${r.service}`];
-}
-
-// ---- the candidate list, as CoreDNS's Services() builds it ----------------------------------
-
-/** One backend item: an address (with port) or an ExternalName target, and its DNS name. */
-interface Candidate {
-  host: string;
-  family: 0 | 4 | 6;
-  port: number;
-  /** Name the item lives at: SRV target and additional owner (lower-case). */
-  domain: string;
-}
-
-type Lookup = { items: Candidate[]; nx: boolean };
-const NX: Lookup = { items: [], nx: true };
-const EMPTY: Lookup = { items: [], nx: false };
-
-function matchPort(r: RecordRequest, p: PortEntry): boolean {
-  return (
-    (r.port === "" || r.port === p.name.toLowerCase()) &&
-    (r.protocol === "" || r.protocol === p.protocol.toLowerCase())
-  );
-}
-
-/** `zone` as the name spells it (CoreDNS keeps the query's case for the zone part). */
-function zoneAsWritten(name: string, zone: string): string {
-  return zone === "" ? "" : name.slice(name.length - zone.length);
-}
-
-function records(
-  view: DnsView,
-  qn: string,
-  zone: string,
-  o: ResolvedOptions,
-  zoneText = zone,
-): Lookup {
-  if (zone === o.zone && qn === `ns.dns.${zone}`) {
-    const c = canonicalIP(o.dnsServiceIP);
-    return c
-      ? { items: [{ host: c.text, family: c.family, port: 0, domain: qn }], nx: false }
-      : EMPTY;
-  }
-  const r = parseRequest(relativeTo(qn, zone)!);
-  if (!r) return NX;
-  if (r.podOrSvc === "") return EMPTY;
-  if (!view.hasNamespace(r.namespace)) return NX;
-  return r.podOrSvc === "pod" ? findPods(view, r, zoneText, o) : findServices(view, r, zoneText);
-}
-
-function findPods(view: DnsView, r: RecordRequest, zone: string, o: ResolvedOptions): Lookup {
-  if (o.podsMode === "disabled") return NX;
-  const podname = r.service;
-  if (podname === "") return EMPTY;
-  const dashes = podname.split("-").length - 1;
-  const text =
-    dashes === 3 && !podname.includes("--")
-      ? podname.replaceAll("-", ".")
-      : podname.replaceAll("-", ":");
-  const ip = canonicalIP(text);
-  if (!ip) return NX;
-  if (o.podsMode === "verified" && !view.podExists(r.namespace, ip.text)) return NX;
-  return {
-    items: [
-      {
-        host: ip.text,
-        family: ip.family,
-        port: 0,
-        domain: `${podname}.${r.namespace}.pod.${zone}`,
-      },
-    ],
-    nx: false,
-  };
-}
-
-function findServices(view: DnsView, r: RecordRequest, zone: string): Lookup {
-  if (r.service === "") return EMPTY;
-  const svc = view.service(r.namespace, r.service);
-  if (!svc) return NX;
-  const base = `${svc.name}.${svc.namespace}.svc.${zone}`;
-  if (svc.kind === "ExternalName") {
-    if (r.endpoint !== "" || svc.externalName === "" || canonicalIP(svc.externalName)) return NX;
-    return {
-      items: [{ host: svc.externalName.replace(/\.$/, ""), family: 0, port: 0, domain: base }],
-      nx: false,
-    };
-  }
-  if (svc.kind === "Headless" || r.endpoint !== "") {
-    const items: Candidate[] = [];
-    const add = (a: EndpointAddress, ports: readonly PortEntry[]) => {
-      for (const p of ports) {
-        if (!matchPort(r, p)) continue;
-        items.push({ host: a.ip, family: a.family, port: p.port, domain: `${a.hostname}.${base}` });
-      }
-    };
-    for (const sub of view.subsets(r.namespace, r.service)) {
-      for (const a of sub.addresses) {
-        if (r.endpoint === "" || a.hostname === r.endpoint) add(a, sub.ports);
-      }
-    }
-    return items.length > 0 ? { items, nx: false } : NX;
-  }
-  const items: Candidate[] = [];
-  let matched = false;
-  for (const p of svc.ports) {
-    if (!matchPort(r, p)) continue;
-    matched = true;
-    for (const ip of svc.clusterIPs) {
-      items.push({ host: ip, family: ip.includes(":") ? 6 : 4, port: p.port, domain: base });
-    }
-  }
-  return matched ? { items, nx: false } : NX;
-}
 
 // ---- building the response ------------------------------------------------------------------
 
