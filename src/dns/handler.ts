@@ -1,0 +1,231 @@
+/**
+ * The transport-independent query pipeline: wire bytes in, wire bytes (or nothing) out.
+ *
+ *   unreadable header or a response packet → dropped
+ *   malformed message                      → FORMERR with the query's ID
+ *   cluster and reverse zones              → answered from the view (through the cache)
+ *   anything else                          → forwarded upstream, SERVFAIL on failure
+ *
+ * UDP answers are limited to 512 bytes without EDNS, else to the client's advertised size
+ * capped at `maxUdpSize`; what does not fit is dropped record by record and TC set. TCP
+ * answers are complete.
+ *
+ * @module
+ */
+
+import { cacheKey, readFastQuery } from "./_fastpath.ts";
+import {
+  type AnswerOptions,
+  answer,
+  cacheTags,
+  replyTo,
+  resolveOptions,
+  zoneOf,
+} from "./answer.ts";
+import { AnswerCache, type CacheEntry } from "./cache.ts";
+import type { Forwarder } from "./forward.ts";
+import type { DnsView } from "./view.ts";
+import { CLASSIC_UDP_SIZE, Opcode, Rcode, RRClass, RRType } from "./wire/constants.ts";
+import { decodeMessage } from "./wire/decode.ts";
+import { encodeMessage } from "./wire/encode.ts";
+import { WireError } from "./wire/errors.ts";
+import type { Message } from "./wire/message.ts";
+import { lowerName } from "./wire/name.ts";
+
+export type Transport = "udp" | "tcp";
+
+export interface HandlerOptions extends AnswerOptions {
+  /** Largest UDP answer we send whatever the client advertises; default 1232. */
+  maxUdpSize?: number;
+  /** Cached encoded answers; 0 disables the cache. Default 20000. */
+  cacheSize?: number;
+  forwarder?: Forwarder;
+  /** Called with unexpected failures (a bug, not bad input); the query gets SERVFAIL. */
+  onError?: (err: unknown) => void;
+}
+
+export interface QueryHandler {
+  handle(packet: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null>;
+  readonly cache: AnswerCache;
+  close(): void;
+}
+
+const TCP_MAX = 65535;
+
+export function createQueryHandler(view: DnsView, options: HandlerOptions): QueryHandler {
+  const o = resolveOptions(options);
+  const maxUdp = Math.max(CLASSIC_UDP_SIZE, options.maxUdpSize ?? 1232);
+  const cache = new AnswerCache(options.cacheSize ?? 20000);
+  const unsubscribe = view.onChange((tags) => cache.invalidate(tags));
+  const onError = options.onError ?? (() => {});
+
+  const limitFor = (query: Message, transport: Transport): number => {
+    if (transport === "tcp") return TCP_MAX;
+    if (!query.edns) return CLASSIC_UDP_SIZE;
+    return Math.min(maxUdp, Math.max(CLASSIC_UDP_SIZE, query.edns.udpSize));
+  };
+
+  const encodeReply = (reply: Message, limit: number): Buffer =>
+    encodeMessage(reply, { maxSize: limit }).bytes;
+
+  const fromEntry = (
+    bytes: Buffer,
+    serialOffsets: number[],
+    message: Message,
+    query: Message,
+    limit: number,
+  ): Buffer => {
+    if (bytes.length > limit) {
+      const m: Message = {
+        ...message,
+        header: {
+          ...message.header,
+          id: query.header.id,
+          rd: query.header.rd,
+          cd: query.header.cd,
+        },
+      };
+      for (const rr of m.authorities) if (rr.type === 6) rr.serial = view.serial;
+      return encodeReply(m, limit);
+    }
+    return patched(
+      { bytes, serialOffsets, message },
+      query.header.id,
+      query.header.rd,
+      query.header.cd,
+    );
+  };
+
+  /** A private copy of a cached answer stamped for one query: ID, RD, CD, current serial. */
+  const patched = (entry: CacheEntry, id: number, rd: boolean, cd: boolean): Buffer => {
+    const { bytes } = entry;
+    const out = Buffer.allocUnsafe(bytes.length);
+    bytes.copy(out);
+    out[0] = id >> 8;
+    out[1] = id & 0xff;
+    out[2] = (out[2]! & ~0x01) | (rd ? 0x01 : 0);
+    out[3] = (out[3]! & ~0x10) | (cd ? 0x10 : 0);
+    if (entry.serialOffsets.length > 0) {
+      const serial = view.serial;
+      for (const off of entry.serialOffsets) out.writeUInt32BE(serial, off);
+    }
+    return out;
+  };
+
+  const formErr = (packet: Buffer, id: number): Buffer => {
+    const out = Buffer.alloc(12);
+    out.writeUInt16BE(id, 0);
+    // QR, opcode and RD echoed from the query, rcode FORMERR; no sections (they were unreadable).
+    out[2] = 0x80 | (packet[2]! & 0x79);
+    out[3] = Rcode.FORMERR;
+    return out;
+  };
+
+  const handle = (packet: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null> => {
+    const fast = readFastQuery(packet);
+    if (fast) {
+      const hit = cache.get(fast.key);
+      if (hit) {
+        const limit =
+          transport === "tcp"
+            ? TCP_MAX
+            : fast.udpSize < 0
+              ? CLASSIC_UDP_SIZE
+              : Math.min(maxUdp, Math.max(CLASSIC_UDP_SIZE, fast.udpSize));
+        if (hit.bytes.length <= limit) return patched(hit, fast.id, fast.rd, fast.cd);
+      }
+    }
+    return slow(packet, transport);
+  };
+
+  const slow = (packet: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null> => {
+    if (packet.length < 12) return null;
+    if ((packet[2]! & 0x80) !== 0) return null; // a response: never answer it
+    let query: Message;
+    let questionEnd: number;
+    try {
+      const d = decodeMessage(packet);
+      query = d.message;
+      questionEnd = d.questionEnd;
+    } catch (err) {
+      if (err instanceof WireError && err.id !== undefined) return formErr(packet, err.id);
+      return null;
+    }
+    const limit = limitFor(query, transport);
+    const q = query.questions[0];
+    const simple =
+      q !== undefined &&
+      query.questions.length === 1 &&
+      query.header.opcode === Opcode.QUERY &&
+      q.class === RRClass.IN &&
+      (!query.edns || query.edns.version === 0);
+    const key = simple ? cacheKey(packet.toString("latin1", 12, questionEnd), query.edns) : "";
+    if (simple) {
+      const hit = cache.get(key);
+      if (hit) return fromEntry(hit.bytes, hit.serialOffsets, hit.message, query, limit);
+      if (
+        zoneOf(lowerName(q.name), o) === null &&
+        q.type !== RRType.AXFR &&
+        q.type !== RRType.IXFR
+      ) {
+        return forward(packet, query, limit);
+      }
+    }
+    try {
+      const r = answer(query, view, options);
+      if (r instanceof Promise) {
+        return r.then(
+          (reply) => encodeReply(reply, limit),
+          (err) => {
+            onError(err);
+            return encodeReply(replyTo(query, Rcode.SERVFAIL), limit);
+          },
+        );
+      }
+      if (
+        simple &&
+        view.synced &&
+        (r.header.rcode === Rcode.NOERROR || r.header.rcode === Rcode.NXDOMAIN)
+      ) {
+        const tags = cacheTags(q.name, options);
+        if (tags && !r.answers.some((rr) => rr.type === RRType.CNAME)) {
+          const full = encodeMessage(r);
+          cache.set(
+            key,
+            { bytes: full.bytes, serialOffsets: full.serialOffsets, message: r },
+            tags,
+          );
+          return full.bytes.length <= limit ? Buffer.from(full.bytes) : encodeReply(r, limit);
+        }
+      }
+      return encodeReply(r, limit);
+    } catch (err) {
+      onError(err);
+      return encodeReply(replyTo(query, Rcode.SERVFAIL), limit);
+    }
+  };
+
+  const forward = async (packet: Buffer, query: Message, limit: number): Promise<Buffer> => {
+    if (!options.forwarder) return encodeReply(replyTo(query, Rcode.SERVFAIL), limit);
+    try {
+      const res = await options.forwarder.forward(packet);
+      if (res.length <= limit) return res;
+      // Too big for this client over UDP: an empty truncated answer sends it to TCP.
+      const tc = replyTo(query, res[3]! & 0x0f);
+      tc.header.tc = true;
+      tc.header.aa = (res[2]! & 0x04) !== 0;
+      return encodeReply(tc, limit);
+    } catch {
+      return encodeReply(replyTo(query, Rcode.SERVFAIL), limit);
+    }
+  };
+
+  return {
+    handle,
+    cache,
+    close() {
+      unsubscribe();
+      cache.clear();
+    },
+  };
+}
