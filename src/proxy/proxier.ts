@@ -5,8 +5,9 @@
  * - Every change is applied synchronously to the balancers (new connections see it at once);
  *   listeners are opened and closed asynchronously, {@link Proxier.settled} waits for that.
  * - Reconciliation is per Service: a change to one Service or its slices touches only its own
- *   frontends. A frontend that cannot be bound is reported once (event + status) and retried
- *   the next time its Service object changes; it never stops the others.
+ *   frontends. A frontend that cannot be bound (or is held by another Service) is reported
+ *   (event + status, once per distinct error) and retried when its Service changes, when any
+ *   listener closes, and every `retryIntervalMs`; it never stops the others.
  * - A connection (or UDP flow) is closed when its endpoint leaves its service port's endpoint
  *   list (deleted), not when it becomes unready or terminating; removing a Service closes its
  *   listeners and, with its endpoints gone, its connections.
@@ -45,6 +46,8 @@ export interface ProxierOptions {
   dialTimeoutsMs?: readonly number[] | undefined;
   udpIdleTimeoutMs?: number | undefined;
   preserveSourceIp?: boolean | undefined;
+  /** How often frontends that could not be opened are tried again (default 10 s). */
+  retryIntervalMs?: number | undefined;
 }
 
 export interface ListenerStatus {
@@ -85,10 +88,18 @@ export class Proxier {
   readonly #conns = new Map<string, Map<string, Set<() => void>>>();
   readonly #reported = new Map<string, string>();
   readonly #ingress = new Map<string, string | undefined>();
+  /** Services with a frontend not open (bind failure or conflict), to try again. */
+  readonly #retry = new Set<string>();
+  /** Last failure reported per frontend, so a retry that fails alike stays quiet. */
+  readonly #lastFailure = new Map<string, string>();
+  readonly #retryTimer: NodeJS.Timeout;
+  #retryScheduled = false;
   #closed = false;
 
   constructor(options: ProxierOptions) {
     this.#options = options;
+    this.#retryTimer = setInterval(() => this.#retryNow(), options.retryIntervalMs ?? 10_000);
+    this.#retryTimer.unref();
     this.#state = new ProxyState({
       nodeName: options.nodeName,
       loadBalancerRange: options.loadBalancerRange,
@@ -138,6 +149,7 @@ export class Proxier {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#retryTimer);
     await this.settled();
     const closing = [...this.#listeners.values()].map((r) => this.#closeListener(r));
     this.#listeners.clear();
@@ -170,6 +182,10 @@ export class Proxier {
     } else {
       this.#reported.delete(serviceKey);
       this.#ingress.delete(serviceKey);
+      this.#retry.delete(serviceKey);
+      for (const k of this.#lastFailure.keys()) {
+        if (k.startsWith(`${serviceKey}|`)) this.#lastFailure.delete(k);
+      }
     }
   }
 
@@ -200,7 +216,7 @@ export class Proxier {
       for (const close of [...set]) close();
   }
 
-  #syncListeners(serviceKey: string, ports: ServicePortState[], retryFailed: boolean): void {
+  #syncListeners(serviceKey: string, ports: ServicePortState[], retry: boolean): void {
     const desired = new Map<string, { frontend: Frontend; portKey: string }>();
     for (const port of ports) {
       for (const f of port.frontends)
@@ -212,7 +228,7 @@ export class Proxier {
       const want = desired.get(fk);
       if (record === undefined) {
         mine.delete(fk);
-      } else if (want === undefined || (record.state === "failed" && retryFailed)) {
+      } else if (want === undefined || (record.state === "failed" && retry)) {
         mine.delete(fk);
         this.#listeners.delete(fk);
         record.removed = true;
@@ -227,6 +243,10 @@ export class Proxier {
       if (mine.has(fk)) continue;
       const other = this.#listeners.get(fk);
       if (other !== undefined) {
+        this.#retry.add(serviceKey);
+        if (this.#lastFailure.get(`${serviceKey}|${fk}`) === `conflict ${other.serviceKey}`)
+          continue;
+        this.#lastFailure.set(`${serviceKey}|${fk}`, `conflict ${other.serviceKey}`);
         this.#emit(
           serviceKey,
           "Warning",
@@ -289,13 +309,18 @@ export class Proxier {
         delete record.opening;
         record.handle = handle;
         record.state = "open";
+        this.#lastFailure.delete(`${serviceKey}|${fk}`);
         if (record.removed || this.#closed) this.#track(handle.close());
       },
       (err: unknown) => {
         delete record.opening;
         record.state = "failed";
         record.error = (err as Error).message;
-        if (!record.removed) this.#emit(serviceKey, "Warning", "ListenFailed", record.error);
+        if (record.removed) return;
+        this.#retry.add(serviceKey);
+        if (this.#lastFailure.get(`${serviceKey}|${fk}`) === record.error) return;
+        this.#lastFailure.set(`${serviceKey}|${fk}`, record.error);
+        this.#emit(serviceKey, "Warning", "ListenFailed", record.error);
       },
     );
   }
@@ -325,6 +350,21 @@ export class Proxier {
     record.removed = true;
     await record.opening;
     await record.handle?.close();
+    // The address is free now: a Service that wanted it may get it.
+    if (this.#retry.size > 0 && !this.#retryScheduled && !this.#closed) {
+      this.#retryScheduled = true;
+      setImmediate(() => {
+        this.#retryScheduled = false;
+        this.#retryNow();
+      });
+    }
+  }
+
+  #retryNow(): void {
+    if (this.#closed) return;
+    const keys = [...this.#retry];
+    this.#retry.clear();
+    for (const key of keys) this.#sync(key, true);
   }
 
   #track(p: Promise<void>): void {

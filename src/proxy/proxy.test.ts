@@ -17,7 +17,7 @@ import {
   startBackend,
   startUdpEcho,
 } from "./_testkit.ts";
-import { createServiceProxy, type ServiceProxy } from "./index.ts";
+import { createServiceProxy, type ServiceProxy, type ServiceProxyOptions } from "./index.ts";
 
 const PORT = 18080;
 const TARGET = 8080;
@@ -35,12 +35,16 @@ async function setup(
     backends?: number;
     spec?: Service["spec"];
     onConnection?: Parameters<typeof startBackend>[2];
+    onLoadBalancerIngress?: ServiceProxyOptions["onLoadBalancerIngress"];
   } = {},
 ): Promise<Setup> {
   const events: string[] = [];
   const proxy = createServiceProxy({
     nodeName: "node-a",
     onEvent: (_svc, type, reason, message) => events.push(`${type} ${reason} ${message}`),
+    ...(options.onLoadBalancerIngress
+      ? { onLoadBalancerIngress: options.onLoadBalancerIngress }
+      : {}),
   });
   const backends: Backend[] = [];
   for (let i = 0; i < (options.backends ?? 3); i++) {
@@ -81,6 +85,12 @@ function counts(answers: string[]): Map<string, number> {
   return m;
 }
 
+/** Waits (bounded) until `check` holds; for conditions driven by another process or a timer. */
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(check(), `timed out waiting for ${what}`);
+}
+
 /** Resolves when the peer has finished the connection (FIN or reset). */
 function finished(s: net.Socket): Promise<void> {
   return new Promise((resolve) => {
@@ -115,10 +125,13 @@ describe("service proxy over TCP", { timeout: 20_000 }, () => {
 
   it("gives a LoadBalancer Service an ingress IP that answers", async (t) => {
     const nodePort = freshNodePort();
+    const published: unknown[] = [];
     const { proxy, backends } = await setup(t, {
       spec: { type: "LoadBalancer", ports: [{ port: PORT, nodePort }] },
+      onLoadBalancerIngress: (_svc, ingress) => published.push(ingress),
     });
     const ingress = proxy.loadBalancerIngressFor("default/web");
+    assert.deepEqual(published, [ingress]);
     assert.equal(ingress.length, 1);
     assert.equal(ingress[0]?.ipMode, "VIP");
     const answer = await fetchText(ingress[0]?.ip ?? "", PORT);
@@ -258,6 +271,23 @@ describe("service proxy over TCP", { timeout: 20_000 }, () => {
     client.destroy();
   });
 
+  it("serves 500 connections open at once, each with its own bytes", async (t) => {
+    const { ip } = await setup(t, { backends: 2, onConnection: (s) => s.pipe(s) });
+    const clients = await Promise.all(Array.from({ length: 500 }, () => connect(ip, PORT)));
+    const echoed = await Promise.all(
+      clients.map((c, i) => {
+        const got = nextData(c);
+        c.write(`conn-${i}`);
+        return got;
+      }),
+    );
+    assert.deepEqual(
+      echoed,
+      clients.map((_, i) => `conn-${i}`),
+    );
+    for (const c of clients) c.destroy();
+  });
+
   it("keeps other connections alive when one is reset", async (t) => {
     const { ip, backends } = await setup(t, { backends: 1, onConnection: (s) => s.pipe(s) });
     const a = await connect(ip, PORT);
@@ -302,6 +332,48 @@ describe("service proxy listeners", { timeout: 10_000 }, () => {
     assert.equal(events.filter((e) => /ListenFailed .*EADDRINUSE/.test(e)).length, 1);
     assert.equal(proxy.listeners().find((l) => l.service === "default/blocked")?.state, "failed");
     assert.equal(await fetchText(ip, PORT), backends[0]?.ip);
+  });
+
+  it("binds a failed frontend once its address becomes free", async (t) => {
+    const events: string[] = [];
+    const taken = freshIp("127.96");
+    const squatter = net.createServer();
+    await new Promise<void>((r) => squatter.listen(PORT, taken, () => r()));
+    t.after(() => new Promise<void>((r) => (squatter.listening ? squatter.close(() => r()) : r())));
+    const watched = createServiceProxy({
+      nodeName: "node-a",
+      retryIntervalMs: 20,
+      onEvent: (_s, _t, reason) => events.push(reason),
+    });
+    t.after(() => watched.close());
+    watched.upsertService(service("late", { clusterIP: taken, ports: [{ port: PORT }] }));
+    await watched.settled();
+    assert.equal(watched.listeners()[0]?.state, "failed");
+    // Retries that fail the same way stay quiet.
+    await new Promise((r) => setTimeout(r, 100));
+    await watched.settled();
+    assert.deepEqual(events, ["ListenFailed"]);
+    await new Promise<void>((r) => squatter.close(() => r()));
+    await eventually(() => watched.listeners()[0]?.state === "open", "the listener to open");
+  });
+
+  it("gives a contested address to the second Service when the first lets go", async (t) => {
+    const { proxy, events } = await setup(t, { backends: 0 });
+    const shared = freshIp("127.200");
+    const spec = () => ({
+      clusterIP: freshIp("127.96"),
+      externalIPs: [shared],
+      ports: [{ port: PORT }],
+    });
+    proxy.upsertService(service("first", spec()));
+    proxy.upsertService(service("second", spec()));
+    await proxy.settled();
+    assert.equal(events.filter((e) => e.includes("FrontendConflict")).length, 1);
+    const owner = () =>
+      proxy.listeners().find((l) => l.frontend.ip === shared && l.state === "open")?.service;
+    assert.equal(owner(), "default/first");
+    proxy.deleteService(service("first", {}));
+    await eventually(() => owner() === "default/second", "the second Service to take the address");
   });
 
   it("closes the listener when the Service is deleted", async (t) => {
@@ -349,5 +421,37 @@ describe("service proxy over UDP", { timeout: 10_000 }, () => {
       `${backendIp}:ping-2`,
     ]);
     assert.deepEqual(new Set(replies.map((r) => r.from)), new Set([`${ip}:5300`]));
+  });
+
+  it("starts a new flow to the remaining endpoint when a flow's endpoint is deleted", async (t) => {
+    const proxy = createServiceProxy({ nodeName: "node-a" });
+    const [ipA, ipB] = [freshIp("127.244"), freshIp("127.244")];
+    const echoA = await startUdpEcho(ipA, 5353);
+    const echoB = await startUdpEcho(ipB, 5353);
+    const client = dgram.createSocket("udp4");
+    t.after(async () => {
+      client.close();
+      echoA.close();
+      echoB.close();
+      await proxy.close();
+    });
+    const ip = freshIp("127.96");
+    const port = [{ port: 5353, protocol: "UDP" }];
+    proxy.upsertService(
+      service("dns", { clusterIP: ip, ports: [{ port: 5300, protocol: "UDP" }] }),
+    );
+    proxy.upsertEndpointSlice(slice("dns-1", "dns", port, [endpoint(ipA)]));
+    await proxy.settled();
+    await new Promise<void>((r) => client.bind(0, "127.0.0.1", () => r()));
+    const ask = (text: string) =>
+      new Promise<string>((resolve) => {
+        client.once("message", (msg) => resolve(msg.toString()));
+        client.send(text, 5300, ip);
+      });
+    assert.equal(await ask("1"), `${ipA}:1`);
+    proxy.upsertEndpointSlice(slice("dns-1", "dns", port, [endpoint(ipA), endpoint(ipB)]));
+    assert.equal(await ask("2"), `${ipA}:2`, "an existing flow stays with its endpoint");
+    proxy.upsertEndpointSlice(slice("dns-1", "dns", port, [endpoint(ipB)]));
+    assert.equal(await ask("3"), `${ipB}:3`);
   });
 });
