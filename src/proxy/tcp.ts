@@ -17,6 +17,7 @@
  */
 import net from "node:net";
 import { BindError, isLocalBindError, sourceAddressFor } from "./_listen.ts";
+import { ForwardingReader } from "./_reader.ts";
 import type { EndpointInfo } from "./state.ts";
 
 export const DEFAULT_DIAL_TIMEOUTS_MS: readonly number[] = [250, 500, 1000, 2000];
@@ -47,17 +48,20 @@ class DialTimeoutError extends Error {
   readonly code = "ETIMEDOUT";
 }
 
-function dial(
-  endpoint: EndpointInfo,
-  timeoutMs: number,
-  localAddress?: string,
-): Promise<net.Socket> {
+interface Dialled {
+  socket: net.Socket;
+  reader: ForwardingReader;
+}
+
+function dial(endpoint: EndpointInfo, timeoutMs: number, localAddress?: string): Promise<Dialled> {
   return new Promise((resolve, reject) => {
+    const reader = new ForwardingReader();
     const socket = net.connect({
       host: endpoint.ip,
       port: endpoint.port,
       allowHalfOpen: true,
       noDelay: true,
+      onread: reader.onread,
       ...(localAddress === undefined ? {} : { localAddress }),
     });
     const timer = setTimeout(() => {
@@ -69,7 +73,7 @@ function dial(
       socket.removeListener("error", onError);
       // Until splice() takes over; splice() installs the handler that acts on errors.
       socket.on("error", () => {});
-      resolve(socket);
+      resolve({ socket, reader });
     });
     const onError = (err: Error) => {
       clearTimeout(timer);
@@ -83,7 +87,7 @@ async function dialFrom(
   endpoint: EndpointInfo,
   timeoutMs: number,
   source: string | undefined,
-): Promise<net.Socket> {
+): Promise<Dialled> {
   if (source === undefined) return dial(endpoint, timeoutMs);
   try {
     return await dial(endpoint, timeoutMs, source);
@@ -100,8 +104,11 @@ function abort(socket: net.Socket, err: Error | undefined): void {
   else socket.destroy();
 }
 
-/** Joins two connected sockets until both directions are done or one fails. */
-function splice(client: net.Socket, backend: net.Socket, untrack: () => void): void {
+/**
+ * Joins two connected sockets until both directions are done or one fails. Client to backend
+ * goes through `pipe`; backend to client through the backend's {@link ForwardingReader}.
+ */
+function splice(client: net.Socket, backend: Dialled, untrack: () => void): void {
   let open = 2;
   const closed = () => {
     if (--open === 0) untrack();
@@ -118,10 +125,11 @@ function splice(client: net.Socket, backend: net.Socket, untrack: () => void): v
       closed();
     });
   };
-  link(client, backend);
-  link(backend, client);
-  client.pipe(backend);
-  backend.pipe(client);
+  link(client, backend.socket);
+  link(backend.socket, client);
+  client.pipe(backend.socket);
+  backend.reader.attach(backend.socket, client);
+  backend.socket.on("end", () => client.end());
 }
 
 export async function listenTcp(
@@ -143,7 +151,7 @@ export async function listenTcp(
     for (const timeoutMs of timeouts) {
       const endpoint = options.pick(clientIp, reset);
       if (endpoint === undefined) break;
-      let backend: net.Socket;
+      let backend: Dialled;
       try {
         backend = await dialFrom(
           endpoint,
@@ -157,10 +165,10 @@ export async function listenTcp(
         continue;
       }
       if (gone) {
-        backend.destroy();
+        backend.socket.destroy();
         return;
       }
-      const peer = backend;
+      const peer = backend.socket;
       const untrack = options.track(endpoint, () => {
         client.destroy();
         peer.destroy();
