@@ -7,8 +7,9 @@
  * reads the API itself. LoadBalancer Services get a loopback ingress IP from `loadBalancerRange`;
  * the caller writes it to `status.loadBalancer.ingress` (see `onLoadBalancerIngress`).
  *
- * File descriptors: each proxied TCP connection holds two, each UDP flow one. Node cannot raise
- * RLIMIT_NOFILE itself; run with a soft limit that suits the load (`ulimit -n 65536`).
+ * File descriptors: each proxied TCP connection holds two, each UDP flow one. Node already
+ * raises the soft RLIMIT_NOFILE to the hard limit at startup; the hard limit is the ceiling
+ * (see `fd-limit.ts`; `readFdLimits()` tells the caller what it runs with).
  *
  * @module
  */
@@ -16,6 +17,7 @@ import type { LoadBalancerIngress, Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { Proxier, type ProxierOptions } from "./proxier.ts";
 
+export { type FdLimits, readFdLimits } from "./fd-limit.ts";
 export type { EventSink, EventType, ListenerStatus } from "./proxier.ts";
 export type { Frontend, FrontendKind, Protocol } from "./state.ts";
 
