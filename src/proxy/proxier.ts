@@ -82,7 +82,6 @@ export class Proxier {
   readonly #listeners = new Map<string, ListenerRecord>();
   readonly #listenersByService = new Map<string, Set<string>>();
   readonly #balancers = new Map<string, Balancer>();
-  readonly #ports = new Map<string, ServicePortState>();
   readonly #portsByService = new Map<string, Set<string>>();
   /** portKey → endpointKey → close functions of live connections. */
   readonly #conns = new Map<string, Map<string, Set<() => void>>>();
@@ -190,7 +189,6 @@ export class Proxier {
   }
 
   #syncPort(port: ServicePortState): void {
-    this.#ports.set(port.key, port);
     for (const policy of ["internal", "external"] as const) {
       const balancerKey = `${port.key}|${policy}`;
       let balancer = this.#balancers.get(balancerKey);
@@ -209,7 +207,6 @@ export class Proxier {
   }
 
   #dropPort(portKey: string): void {
-    this.#ports.delete(portKey);
     this.#balancers.delete(`${portKey}|internal`);
     this.#balancers.delete(`${portKey}|external`);
     for (const set of this.#conns.get(portKey)?.values() ?? [])

@@ -454,4 +454,36 @@ describe("service proxy over UDP", { timeout: 10_000 }, () => {
     proxy.upsertEndpointSlice(slice("dns-1", "dns", port, [endpoint(ipB)]));
     assert.equal(await ask("3"), `${ipB}:3`);
   });
+
+  it("forgets an idle flow, so the next datagram is balanced afresh", async (t) => {
+    const proxy = createServiceProxy({ nodeName: "node-a", udpIdleTimeoutMs: 20 });
+    const [ipA, ipB] = [freshIp("127.244"), freshIp("127.244")];
+    const echoA = await startUdpEcho(ipA, 5353);
+    const echoB = await startUdpEcho(ipB, 5353);
+    const client = dgram.createSocket("udp4");
+    t.after(async () => {
+      client.close();
+      echoA.close();
+      echoB.close();
+      await proxy.close();
+    });
+    const ip = freshIp("127.96");
+    proxy.upsertService(
+      service("dns", { clusterIP: ip, ports: [{ port: 5300, protocol: "UDP" }] }),
+    );
+    proxy.upsertEndpointSlice(
+      slice("dns-1", "dns", [{ port: 5353, protocol: "UDP" }], [endpoint(ipA), endpoint(ipB)]),
+    );
+    await proxy.settled();
+    await new Promise<void>((r) => client.bind(0, "127.0.0.1", () => r()));
+    const ask = (text: string) =>
+      new Promise<string>((resolve) => {
+        client.once("message", (msg) => resolve(msg.toString().split(":")[0] ?? ""));
+        client.send(text, 5300, ip);
+      });
+    const first = await ask("1");
+    assert.equal(await ask("2"), first, "a live flow keeps its endpoint");
+    await new Promise((r) => setTimeout(r, 500)); // 25 idle timeouts
+    assert.notEqual(await ask("3"), first, "round robin moved on for the new flow");
+  });
 });
