@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import dgram from "node:dgram";
 import net from "node:net";
@@ -216,6 +217,50 @@ describe("service proxy over TCP", { timeout: 20_000 }, () => {
     );
     const answers = await fetchMany(10, ip, PORT, 1);
     assert.deepEqual(new Set(answers), new Set([backends[0]?.ip]));
+  });
+
+  it("gives up on a backend that does not answer the handshake and connects to the next", async (t) => {
+    // A stopped process whose accept queue is full: the kernel drops further SYNs, so a connect
+    // neither succeeds nor fails until our dial timeout.
+    const stuckIp = freshIp("127.244");
+    const child = spawn(
+      process.execPath,
+      [
+        "-e",
+        `require("net").createServer().listen({ host: "${stuckIp}", port: ${TARGET}, backlog: 1 }, () => console.log("ready"))`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    t.after(() => {
+      child.kill("SIGKILL");
+    });
+    await new Promise((r) => child.stdout?.once("data", r));
+    child.kill("SIGSTOP");
+    const fillers: net.Socket[] = [];
+    t.after(() => {
+      for (const f of fillers) f.destroy();
+    });
+    for (let i = 0; i < 2; i++) fillers.push(await connect(stuckIp, TARGET)); // backlog 1 holds 2
+    const logs: string[] = [];
+    const proxy = createServiceProxy({ nodeName: "node-a", log: (m) => logs.push(m) });
+    const good = await startBackend(freshIp("127.244"), TARGET);
+    t.after(async () => {
+      await proxy.close();
+      await good.close();
+    });
+    const ip = freshIp("127.96");
+    proxy.upsertService(service("web", { clusterIP: ip, ports: [{ port: PORT }] }));
+    proxy.upsertEndpointSlice(
+      slice("web-1", "web", [{ port: TARGET }], [endpoint(stuckIp), endpoint(good.ip)]),
+    );
+    await proxy.settled();
+    // Round robin over two endpoints: one of two consecutive picks is the stuck one.
+    const answers = await fetchMany(2, ip, PORT, 1);
+    assert.deepEqual(answers, [good.ip, good.ip]);
+    assert.ok(
+      logs.some((m) => m.includes(stuckIp) && m.includes("timed out")),
+      logs.join("\n"),
+    );
   });
 
   it("carries 100 MB each way byte for byte, with half-close", async (t) => {
