@@ -9,8 +9,9 @@
  *   (event + status, once per distinct error) and retried when its Service changes, when any
  *   listener closes, and every `retryIntervalMs`; it never stops the others.
  * - A connection (or UDP flow) is closed when its endpoint leaves its service port's endpoint
- *   list (deleted), not when it becomes unready or terminating; removing a Service closes its
- *   listeners and, with its endpoints gone, its connections.
+ *   list (deleted), not when it becomes unready or terminating; a UDP flow also when its
+ *   endpoint stops serving while another serves (kube-proxy's UDP conntrack cleanup). Removing
+ *   a Service closes its listeners and, with its endpoints gone, its connections.
  * - Problems of a Service (unsupported protocol, …) are reported when they change, not on every
  *   endpoint update.
  *
@@ -199,7 +200,11 @@ export class Proxier {
       const local = policy === "internal" ? port.internalLocal : port.externalLocal;
       balancer.update(categorize(port.endpoints, { local }).usable, port.affinityTimeoutSeconds);
     }
-    const live = new Set(port.endpoints.map(endpointKey));
+    // TCP connections end only with their endpoint. UDP flows also end when their endpoint stops
+    // serving while another serves, as kube-proxy clears such UDP conntrack entries.
+    const serving = port.endpoints.filter((e) => e.serving);
+    const keep = port.protocol === "UDP" && serving.length > 0 ? serving : port.endpoints;
+    const live = new Set(keep.map(endpointKey));
     const byEndpoint = this.#conns.get(port.key);
     for (const [ep, set] of byEndpoint ?? []) {
       if (!live.has(ep)) for (const close of [...set]) close();

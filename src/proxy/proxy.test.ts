@@ -468,7 +468,7 @@ describe("service proxy over UDP", { timeout: 10_000 }, () => {
     assert.deepEqual(new Set(replies.map((r) => r.from)), new Set([`${ip}:5300`]));
   });
 
-  it("starts a new flow to the remaining endpoint when a flow's endpoint is deleted", async (t) => {
+  it("starts a new flow when a flow's endpoint is deleted or stops serving", async (t) => {
     const proxy = createServiceProxy({ nodeName: "node-a" });
     const [ipA, ipB] = [freshIp("127.244"), freshIp("127.244")];
     const echoA = await startUdpEcho(ipA, 5353);
@@ -498,6 +498,14 @@ describe("service proxy over UDP", { timeout: 10_000 }, () => {
     assert.equal(await ask("2"), `${ipA}:2`, "an existing flow stays with its endpoint");
     proxy.upsertEndpointSlice(slice("dns-1", "dns", port, [endpoint(ipB)]));
     assert.equal(await ask("3"), `${ipB}:3`);
+    // No longer serving while another serves: kube-proxy clears the UDP flow too.
+    proxy.upsertEndpointSlice(slice("dns-1", "dns", port, [endpoint(ipA), endpoint(ipB)]));
+    assert.equal(await ask("4"), `${ipB}:4`);
+    const notServing = { ready: false, serving: false, terminating: false };
+    proxy.upsertEndpointSlice(
+      slice("dns-1", "dns", port, [endpoint(ipA), endpoint(ipB, notServing)]),
+    );
+    assert.equal(await ask("5"), `${ipA}:5`);
   });
 
   it("forgets an idle flow, so the next datagram is balanced afresh", async (t) => {
