@@ -11,7 +11,7 @@
  * iptables one 96 % (kubernetes PR #16344).
  *
  * Run: node --import tsx bench/proxy/proxy.bench.ts [--seconds 5] [--connections 32] [--mb 256]
- *      [--rounds 3]
+ *      [--rounds 3] [--loader auto|wrk|node]
  *
  * @module
  */
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "32" },
     mb: { type: "string", default: "256" },
     rounds: { type: "string", default: "3" },
+    loader: { type: "string", default: "auto" },
   },
 });
 const seconds = Number(values.seconds);
@@ -162,8 +163,11 @@ try {
   });
   await proxy.settled();
 
-  const useWrk = hasWrk();
-  const loader = useWrk ? "wrk -t1" : "node load generator (wrk not installed)";
+  const useWrk = values.loader === "wrk" || (values.loader === "auto" && hasWrk());
+  const loader = useWrk ? "wrk -t1" : "node load generator";
+  if (!useWrk && values.loader === "auto") {
+    console.log("# wrk not found: the Node load generator limits these HTTP figures more than wrk");
+  }
   // The machine is shared: alternate direct and proxied runs and keep the median of each.
   console.log(`# HTTP keep-alive, ${connections} connections, ${seconds} s x ${rounds}, ${loader}`);
   await httpLoad(`http://${SERVICE}:${HTTP_PORT}/`, useWrk, 1); // warm both paths up
