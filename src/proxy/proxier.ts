@@ -94,6 +94,7 @@ export class Proxier {
   readonly #lastFailure = new Map<string, string>();
   readonly #retryTimer: NodeJS.Timeout;
   #retryScheduled = false;
+  readonly #closing = new Set<Promise<void>>();
   #closed = false;
 
   constructor(options: ProxierOptions) {
@@ -142,6 +143,7 @@ export class Proxier {
   async settled(): Promise<void> {
     for (;;) {
       const pending = [...this.#listeners.values()].flatMap((r) => (r.opening ? [r.opening] : []));
+      pending.push(...this.#closing);
       if (pending.length === 0) return;
       await Promise.all(pending);
     }
@@ -369,8 +371,12 @@ export class Proxier {
     for (const key of keys) this.#sync(key, true);
   }
 
+  /** Keeps a listener's closing visible to {@link settled}; its failure is only logged. */
   #track(p: Promise<void>): void {
-    p.catch((err: unknown) => this.#options.log?.(`closing a listener: ${(err as Error).message}`));
+    const done = p
+      .catch((err: unknown) => this.#options.log?.(`closing a listener: ${(err as Error).message}`))
+      .finally(() => this.#closing.delete(done));
+    this.#closing.add(done);
   }
 
   #report(serviceKey: string, svc: Service, problems: { reason: string; message: string }[]): void {
