@@ -7,7 +7,9 @@
  * - Connect attempts follow the userspace kube-proxy: up to one attempt per entry of
  *   `dialTimeoutsMs` (250 ms, 500 ms, 1 s, 2 s), each to the next endpoint the picker gives,
  *   asking it to reset the client's affinity after a failure. No endpoint or no success: the
- *   client gets a reset (RST), as kube-proxy rejects.
+ *   client gets a reset (RST), as kube-proxy rejects. Where kube-proxy would drop instead (a
+ *   `Local` policy with endpoints only on other nodes) we reset too: a proxy that has already
+ *   accepted the connection cannot make it look unanswered, and a reset fails fast.
  * - Forwarding keeps TCP semantics: half-close travels each way (FIN after the buffered bytes),
  *   back-pressure through `pipe`, a reset on one side resets the other, Nagle is off both ways.
  * - Each connection is registered with `track` under its endpoint so that the proxier can close
