@@ -7,7 +7,8 @@
  * - Reconciliation is per Service: a change to one Service or its slices touches only its own
  *   frontends. A frontend that cannot be bound (or is held by another Service) is reported
  *   (event + status, once per distinct error) and retried when its Service changes, when any
- *   listener closes, and every `retryIntervalMs`; it never stops the others.
+ *   listener closes, and every `retryIntervalMs`; it never stops the others. A LoadBalancer
+ *   Service left without an ingress IP is retried the same way.
  * - A connection (or UDP flow) is closed when its endpoint leaves its service port's endpoint
  *   list (deleted), not when it becomes unready or terminating; a UDP flow also when its
  *   endpoint stops serving while another serves (kube-proxy's UDP conntrack cleanup). Removing
@@ -179,6 +180,9 @@ export class Proxier {
 
     this.#syncListeners(serviceKey, ports, serviceChanged);
     if (view !== undefined) {
+      if (view.problems.some((p) => p.reason === "LoadBalancerIPExhausted")) {
+        this.#retry.add(serviceKey);
+      }
       this.#report(serviceKey, view.service, view.problems);
       this.#publishIngress(serviceKey, view.service, view.loadBalancerIp);
     } else {
@@ -368,7 +372,10 @@ export class Proxier {
     if (this.#closed) return;
     const keys = [...this.#retry];
     this.#retry.clear();
-    for (const key of keys) this.#sync(key, true);
+    for (const key of keys) {
+      this.#state.refresh(key);
+      this.#sync(key, true);
+    }
   }
 
   /** Keeps a listener's closing visible to {@link settled}; its failure is only logged. */

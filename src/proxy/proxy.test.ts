@@ -421,6 +421,44 @@ describe("service proxy listeners", { timeout: 10_000 }, () => {
     await eventually(() => owner() === "default/second", "the second Service to take the address");
   });
 
+  it("publishes the ingress when a Service becomes a LoadBalancer and clears it when it stops", async (t) => {
+    const published: string[] = [];
+    const events: string[] = [];
+    const proxy = createServiceProxy({
+      nodeName: "node-a",
+      loadBalancerRange: "127.101.7.0/30",
+      onLoadBalancerIngress: (svc, ingress) =>
+        published.push(`${svc.metadata?.name}=${ingress.map((i) => i.ip).join(",")}`),
+      onEvent: (svc, type, reason) => events.push(`${svc.metadata?.name} ${type} ${reason}`),
+    });
+    t.after(() => proxy.close());
+    const lb = (name: string) =>
+      service(name, {
+        type: "LoadBalancer",
+        clusterIP: freshIp("127.96"),
+        ports: [{ port: PORT }],
+      });
+    proxy.upsertService(lb("a"));
+    proxy.upsertService(lb("b"));
+    proxy.upsertService(lb("c")); // the /30 holds two
+    proxy.upsertService(lb("c")); // reported once
+    proxy.upsertService(service("a", { clusterIP: freshIp("127.96"), ports: [{ port: PORT }] }));
+    await proxy.settled();
+    const [ipA, ipB] = [published[0]?.split("=")[1], published[1]?.split("=")[1]];
+    assert.deepEqual(new Set([ipA, ipB]), new Set(["127.101.7.1", "127.101.7.2"]));
+    assert.deepEqual(published.slice(2), ["a="]);
+    assert.deepEqual(events, [
+      "a Normal EnsuredLoadBalancer",
+      "b Normal EnsuredLoadBalancer",
+      "c Warning LoadBalancerIPExhausted",
+    ]);
+    assert.deepEqual(proxy.loadBalancerIngressFor("default/a"), []);
+    // a's address was released with its listener: c, waiting, gets it.
+    await eventually(() => published.length === 4, "c to get an ingress IP");
+    assert.deepEqual(published[3], `c=${ipA}`);
+    assert.equal(events.at(-1), "c Normal EnsuredLoadBalancer");
+  });
+
   it("closes the listener when the Service is deleted", async (t) => {
     const { proxy, ip } = await setup(t, { backends: 1 });
     proxy.deleteService(service("web", {}));

@@ -161,6 +161,11 @@ export class ProxyState {
     return [svcKey];
   }
 
+  /** Recomputes a Service's view, e.g. to retry an ingress IP once others were released. */
+  refresh(serviceKey: string): void {
+    this.#refresh(serviceKey);
+  }
+
   view(serviceKey: string): ServiceView | undefined {
     return this.#views.get(serviceKey);
   }
