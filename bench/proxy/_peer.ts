@@ -8,7 +8,7 @@
  * - `bulk <ip> <port> <up|down> <bytes>`: one bulk transfer; prints `{"mbps": …}`.
  * - `http <url> <connections> <seconds>`: keep-alive GET load; prints requests/s and latency.
  *
- * Prints `ready` once listening (backend mode).
+ * Prints `ready` once listening (backend mode) and exits when its stdin closes.
  *
  * @module
  */
@@ -126,8 +126,12 @@ async function httpLoad(url: string, connections: number, seconds: number): Prom
   );
 }
 
-if (mode === "backend") backend(args[0] ?? "", Number(args[1]), Number(args[2]));
-else if (mode === "bulk")
+if (mode === "backend") {
+  backend(args[0] ?? "", Number(args[1]), Number(args[2]));
+  // The benchmark holds our stdin: when it goes away, however it ends, so do we.
+  process.stdin.on("close", () => process.exit(0));
+  process.stdin.resume();
+} else if (mode === "bulk")
   bulkClient(args[0] ?? "", Number(args[1]), args[2] ?? "up", Number(args[3]));
 else if (mode === "http") await httpLoad(args[0] ?? "", Number(args[1]), Number(args[2]));
 else throw new Error(`unknown mode ${mode}`);

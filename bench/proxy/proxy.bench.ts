@@ -76,7 +76,7 @@ function startBackend(): Promise<ChildProcess> {
     const child = spawn(
       process.execPath,
       ["--import", "tsx", peer, "backend", BACKEND, String(HTTP_PORT), String(BULK_PORT)],
-      { stdio: ["ignore", "pipe", "inherit"] },
+      { stdio: ["pipe", "pipe", "inherit"] },
     );
     child.stdout.once("data", () => resolve(child));
     child.once("exit", (code) => reject(new Error(`backend exited ${code}`)));

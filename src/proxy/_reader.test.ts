@@ -33,12 +33,14 @@ describe("ForwardingReader", () => {
     const sent = createHash("sha256");
     const chunks = 512; // 32 MiB, far beyond what the kernel buffers
     let asyncWrites = 0;
+    let total = 0;
     for (let i = 0; i < chunks; i++) {
       // As Node does: ask for the buffer of the next read, read into it, report it.
       const buf = reader.onread.buffer();
       buf.fill(i % 251);
       sent.update(buf);
-      reader.onread.callback(READ_BUFFER_BYTES, buf);
+      total += buf.length;
+      reader.onread.callback(buf.length, buf);
       if (sink.writableLength > 0) asyncWrites++;
     }
     assert.ok(asyncWrites > 0, "the test must make writes asynchronous");
@@ -48,12 +50,24 @@ describe("ForwardingReader", () => {
       peer.on("data", (c: Buffer) => {
         received.update(c);
         bytes += c.length;
-        if (bytes === chunks * READ_BUFFER_BYTES) resolve();
+        if (bytes === total) resolve();
       });
       peer.resume();
     });
     assert.equal(received.digest("hex"), sent.digest("hex"));
     close();
+  });
+
+  it("grows its buffer on full reads up to the largest size", () => {
+    const reader = new ForwardingReader();
+    const sizes: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const buf = reader.onread.buffer();
+      sizes.push(buf.length);
+      reader.onread.callback(buf.length, buf); // no sink yet: queued
+    }
+    assert.deepEqual(sizes, [4096, 8192, 16384, 32768, 65536, 65536]);
+    assert.equal(sizes.at(-1), READ_BUFFER_BYTES);
   });
 
   it("queues bytes read before a sink is attached", async () => {
