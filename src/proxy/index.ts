@@ -15,7 +15,7 @@
  */
 import type { LoadBalancerIngress, Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
-import { Proxier, type ProxierOptions } from "./proxier.ts";
+import { type ListenerStatus, Proxier, type ProxierOptions } from "./proxier.ts";
 
 export { type FdLimits, readFdLimits } from "./fd-limit.ts";
 export type { EventSink, EventType, ListenerStatus } from "./proxier.ts";
@@ -37,7 +37,7 @@ export interface ServiceProxy {
   deleteEndpointSlice(ref: ObjectRef): void;
   /** `status.loadBalancer.ingress` for a Service (`[]` when it has no ingress IP here). */
   loadBalancerIngressFor(svc: ObjectRef | string): LoadBalancerIngress[];
-  listeners(): ReturnType<Proxier["listeners"]>;
+  listeners(): ListenerStatus[];
   /** Resolves once listeners being opened or closed have finished (bound or failed). */
   settled(): Promise<void>;
   /** Closes every listener and every proxied connection. */

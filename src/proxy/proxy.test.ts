@@ -17,7 +17,7 @@ import {
   slice,
   startBackend,
   startUdpEcho,
-} from "./_testkit.ts";
+} from "./_testing/kit.ts";
 import { createServiceProxy, type ServiceProxy, type ServiceProxyOptions } from "./index.ts";
 
 const PORT = 18080;

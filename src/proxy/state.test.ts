@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
-import { endpoint, service, slice } from "./_testkit.ts";
+import { endpoint, service, slice } from "./_testing/kit.ts";
 import { type Frontend, ProxyState, type ServicePortState } from "./state.ts";
 
 function stateWith(svc: Service, slices: EndpointSlice[] = []): ProxyState {
