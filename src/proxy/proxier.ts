@@ -59,8 +59,6 @@ export interface ListenerStatus {
   error?: string;
 }
 
-type PolicyClass = "internal" | "external";
-
 interface ListenerRecord {
   frontend: Frontend;
   serviceKey: string;
@@ -74,8 +72,15 @@ interface ListenerRecord {
 
 type ObjectRef = { metadata?: { namespace?: string; name?: string } | undefined };
 
-function policyOf(kind: Frontend["kind"]): PolicyClass {
-  return kind === "ClusterIP" ? "internal" : "external";
+/**
+ * The balancer a frontend uses: ClusterIP frontends follow internalTrafficPolicy, the others
+ * externalTrafficPolicy. Frontends whose policy resolves alike share one balancer, so ClientIP
+ * affinity holds across a Service's cluster IP and node port as it does in kube-proxy (one
+ * service chain for both).
+ */
+function balancerKey(port: ServicePortState, kind: Frontend["kind"]): string {
+  const local = kind === "ClusterIP" ? port.internalLocal : port.externalLocal;
+  return `${port.key}|${local ? "local" : "cluster"}`;
 }
 
 export class Proxier {
@@ -84,6 +89,7 @@ export class Proxier {
   readonly #listeners = new Map<string, ListenerRecord>();
   readonly #listenersByService = new Map<string, Set<string>>();
   readonly #balancers = new Map<string, Balancer>();
+  readonly #ports = new Map<string, ServicePortState>();
   readonly #portsByService = new Map<string, Set<string>>();
   /** portKey → endpointKey → close functions of live connections. */
   readonly #conns = new Map<string, Map<string, Set<() => void>>>();
@@ -196,15 +202,16 @@ export class Proxier {
   }
 
   #syncPort(port: ServicePortState): void {
-    for (const policy of ["internal", "external"] as const) {
-      const balancerKey = `${port.key}|${policy}`;
-      let balancer = this.#balancers.get(balancerKey);
+    this.#ports.set(port.key, port);
+    for (const mode of ["cluster", "local"] as const) {
+      const key = `${port.key}|${mode}`;
+      let balancer = this.#balancers.get(key);
       if (balancer === undefined) {
         balancer = new Balancer(this.#options.now ? { now: this.#options.now } : {});
-        this.#balancers.set(balancerKey, balancer);
+        this.#balancers.set(key, balancer);
       }
-      const local = policy === "internal" ? port.internalLocal : port.externalLocal;
-      balancer.update(categorize(port.endpoints, { local }).usable, port.affinityTimeoutSeconds);
+      const usable = categorize(port.endpoints, { local: mode === "local" }).usable;
+      balancer.update(usable, port.affinityTimeoutSeconds);
     }
     // TCP connections end only with their endpoint. UDP flows also end when their endpoint stops
     // serving while another serves, as kube-proxy clears such UDP conntrack entries.
@@ -218,8 +225,9 @@ export class Proxier {
   }
 
   #dropPort(portKey: string): void {
-    this.#balancers.delete(`${portKey}|internal`);
-    this.#balancers.delete(`${portKey}|external`);
+    this.#ports.delete(portKey);
+    this.#balancers.delete(`${portKey}|cluster`);
+    this.#balancers.delete(`${portKey}|local`);
     for (const set of this.#conns.get(portKey)?.values() ?? [])
       for (const close of [...set]) close();
   }
@@ -281,7 +289,8 @@ export class Proxier {
     this.#listeners.set(fk, record);
     const hooks = {
       pick: (clientIp: string, resetAffinity: boolean): EndpointInfo | undefined => {
-        const b = this.#balancers.get(`${record.portKey}|${policyOf(record.frontend.kind)}`);
+        const port = this.#ports.get(record.portKey);
+        const b = port && this.#balancers.get(balancerKey(port, record.frontend.kind));
         const e = b?.next(clientIp, { resetAffinity });
         if (e === undefined)
           this.#options.log?.(`${fk}: no usable endpoint for ${serviceKey}, rejected`);

@@ -151,6 +151,19 @@ describe("service proxy over TCP", { timeout: 20_000 }, () => {
     }
   });
 
+  it("keeps a client's affinity across the cluster IP and the node port", async (t) => {
+    const nodePort = freshNodePort();
+    const { ip } = await setup(t, {
+      spec: { type: "NodePort", sessionAffinity: "ClientIP", ports: [{ port: PORT, nodePort }] },
+    });
+    for (let i = 0; i < 3; i++) {
+      const client = freshIp("127.244");
+      const viaClusterIp = await fetchText(ip, PORT, { localAddress: client });
+      const viaNodePort = await fetchText("127.0.0.1", nodePort, { localAddress: client });
+      assert.equal(viaNodePort, viaClusterIp, client);
+    }
+  });
+
   it("lets backends see the client's own loopback address", async (t) => {
     const { ip } = await setup(t, {
       backends: 1,
