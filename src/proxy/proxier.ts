@@ -365,8 +365,11 @@ export class Proxier {
 
   async #closeListener(record: ListenerRecord): Promise<void> {
     record.removed = true;
+    // An open listener releases its address synchronously inside close(), before this call
+    // returns, so a Service taking the same address in the same tick can bind it.
+    const closing = record.handle?.close();
     await record.opening;
-    await record.handle?.close();
+    await (closing ?? record.handle?.close());
     // The address is free now: a Service that wanted it may get it.
     if (this.#retry.size > 0 && !this.#retryScheduled && !this.#closed) {
       this.#retryScheduled = true;

@@ -472,6 +472,22 @@ describe("service proxy listeners", { timeout: 10_000 }, () => {
     assert.equal(events.at(-1), "c Normal EnsuredLoadBalancer");
   });
 
+  it("hands an address from a deleted Service to a new one in the same tick", async (t) => {
+    const { proxy, ip, backends, events } = await setup(t, { backends: 1 });
+    proxy.deleteService(service("web", {}));
+    proxy.upsertService(service("web2", { clusterIP: ip, ports: [{ port: PORT }] }));
+    proxy.upsertEndpointSlice(
+      slice("web2-1", "web2", [{ port: TARGET }], [endpoint(backends[0]?.ip ?? "")]),
+    );
+    await proxy.settled();
+    assert.deepEqual(events, []);
+    assert.deepEqual(
+      proxy.listeners().map((l) => `${l.service} ${l.state}`),
+      ["default/web2 open"],
+    );
+    assert.equal(await fetchText(ip, PORT), backends[0]?.ip);
+  });
+
   it("closes the listener when the Service is deleted", async (t) => {
     const { proxy, ip } = await setup(t, { backends: 1 });
     proxy.deleteService(service("web", {}));
