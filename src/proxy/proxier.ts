@@ -21,6 +21,7 @@
 import type { LoadBalancerIngress, Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { Balancer, categorize } from "./choose.ts";
+import { type HealthCheckServer, listenHealthCheck } from "./healthcheck.ts";
 import {
   type EndpointInfo,
   endpointKey,
@@ -29,6 +30,7 @@ import {
   keyOf,
   ProxyState,
   type ServicePortState,
+  type ServiceView,
 } from "./state.ts";
 import { listenTcp, type TcpFrontend } from "./tcp.ts";
 import { listenUdp, type UdpFrontend } from "./udp.ts";
@@ -70,6 +72,15 @@ interface ListenerRecord {
   removed: boolean;
 }
 
+interface HealthRecord {
+  port: number;
+  state: "opening" | "open" | "failed";
+  count: number;
+  handle?: HealthCheckServer;
+  opening?: Promise<void>;
+  removed: boolean;
+}
+
 type ObjectRef = { metadata?: { namespace?: string; name?: string } | undefined };
 
 /**
@@ -88,6 +99,7 @@ export class Proxier {
   readonly #options: ProxierOptions;
   readonly #listeners = new Map<string, ListenerRecord>();
   readonly #listenersByService = new Map<string, Set<string>>();
+  readonly #health = new Map<string, HealthRecord>();
   readonly #balancers = new Map<string, Balancer>();
   readonly #ports = new Map<string, ServicePortState>();
   readonly #portsByService = new Map<string, Set<string>>();
@@ -149,7 +161,9 @@ export class Proxier {
   /** Resolves once every listener being opened or closed has finished. */
   async settled(): Promise<void> {
     for (;;) {
-      const pending = [...this.#listeners.values()].flatMap((r) => (r.opening ? [r.opening] : []));
+      const pending = [...this.#listeners.values(), ...this.#health.values()].flatMap((r) =>
+        r.opening ? [r.opening] : [],
+      );
       pending.push(...this.#closing);
       if (pending.length === 0) return;
       await Promise.all(pending);
@@ -161,6 +175,8 @@ export class Proxier {
     clearInterval(this.#retryTimer);
     await this.settled();
     const closing = [...this.#listeners.values()].map((r) => this.#closeListener(r));
+    for (const r of this.#health.values()) closing.push(this.#closeHealth(r));
+    this.#health.clear();
     this.#listeners.clear();
     this.#listenersByService.clear();
     for (const byEndpoint of this.#conns.values()) {
@@ -185,6 +201,7 @@ export class Proxier {
     else this.#portsByService.delete(serviceKey);
 
     this.#syncListeners(serviceKey, ports, serviceChanged);
+    this.#syncHealthCheck(serviceKey, view, serviceChanged);
     if (view !== undefined) {
       if (view.problems.some((p) => p.reason === "LoadBalancerIPExhausted")) {
         this.#retry.add(serviceKey);
@@ -340,6 +357,56 @@ export class Proxier {
         this.#emit(serviceKey, "Warning", "ListenFailed", record.error);
       },
     );
+  }
+
+  #syncHealthCheck(serviceKey: string, view: ServiceView | undefined, retry: boolean): void {
+    const want = view?.healthCheckNodePort;
+    const had = this.#health.get(serviceKey);
+    if (had !== undefined && (had.port !== want || (had.state === "failed" && retry))) {
+      this.#health.delete(serviceKey);
+      had.removed = true;
+      if (had.state !== "failed") this.#track(this.#closeHealth(had));
+    }
+    if (view === undefined || want === undefined) return;
+    let record = this.#health.get(serviceKey);
+    if (record === undefined) {
+      const rec: HealthRecord = { port: want, state: "opening", count: 0, removed: false };
+      const ns = view.service.metadata?.namespace ?? "";
+      const name = view.service.metadata?.name ?? "";
+      rec.opening = listenHealthCheck(
+        { ip: "127.0.0.1", port: want },
+        { namespace: ns, name },
+      ).then(
+        (handle) => {
+          delete rec.opening;
+          rec.handle = handle;
+          rec.state = "open";
+          handle.setLocalEndpoints(rec.count);
+          this.#lastFailure.delete(`${serviceKey}|health`);
+          if (rec.removed || this.#closed) this.#track(handle.close());
+        },
+        (err: unknown) => {
+          delete rec.opening;
+          rec.state = "failed";
+          if (rec.removed) return;
+          this.#retry.add(serviceKey);
+          const message = `node ${this.#options.nodeName} failed to start healthcheck "${serviceKey}" on port ${want}: ${(err as Error).message}`;
+          if (this.#lastFailure.get(`${serviceKey}|health`) === message) return;
+          this.#lastFailure.set(`${serviceKey}|health`, message);
+          this.#emit(serviceKey, "Warning", "FailedToStartServiceHealthcheck", message);
+        },
+      );
+      this.#health.set(serviceKey, rec);
+      record = rec;
+    }
+    record.count = view.localReadyEndpoints;
+    record.handle?.setLocalEndpoints(record.count);
+  }
+
+  async #closeHealth(record: HealthRecord): Promise<void> {
+    record.removed = true;
+    await record.opening;
+    await record.handle?.close();
   }
 
   #trackConn(portKey: string, endpoint: EndpointInfo, close: () => void): () => void {

@@ -488,6 +488,41 @@ describe("service proxy listeners", { timeout: 10_000 }, () => {
     assert.equal(await fetchText(ip, PORT), backends[0]?.ip);
   });
 
+  it("serves the health-check node port of a Local LoadBalancer Service as kube-proxy does", async (t) => {
+    const healthCheckNodePort = freshNodePort();
+    const { proxy, backends } = await setup(t, {
+      spec: {
+        type: "LoadBalancer",
+        externalTrafficPolicy: "Local",
+        healthCheckNodePort,
+        ports: [{ port: PORT, nodePort: freshNodePort() }],
+      },
+    });
+    const probe = async () => {
+      const res = await fetch(`http://127.0.0.1:${healthCheckNodePort}/healthz`);
+      return { status: res.status, type: res.headers.get("content-type"), body: await res.text() };
+    };
+    const ok = await probe();
+    assert.equal(ok.status, 200);
+    assert.equal(ok.type, "application/json");
+    assert.deepEqual(JSON.parse(ok.body), {
+      service: { namespace: "default", name: "web" },
+      localEndpoints: 3,
+      serviceProxyHealthy: true,
+    });
+    proxy.upsertEndpointSlice(
+      slice(
+        "web-1",
+        "web",
+        [{ port: TARGET }],
+        backends.map((b) => endpoint(b.ip, undefined, "node-b")),
+      ),
+    );
+    const none = await probe();
+    assert.equal(none.status, 503);
+    assert.equal(JSON.parse(none.body).localEndpoints, 0);
+  });
+
   it("closes the listener when the Service is deleted", async (t) => {
     const { proxy, ip } = await setup(t, { backends: 1 });
     proxy.deleteService(service("web", {}));

@@ -334,3 +334,41 @@ describe("ProxyState policies", () => {
     });
   }
 });
+
+describe("ProxyState health check", () => {
+  const lb = (policy: string): Service =>
+    service("web", {
+      type: "LoadBalancer",
+      clusterIP: "127.96.0.5",
+      externalTrafficPolicy: policy,
+      healthCheckNodePort: 32000,
+      ports: [
+        { name: "a", port: 80 },
+        { name: "b", port: 443 },
+      ],
+    });
+
+  it("asks for the health-check node port only under a Local external policy", () => {
+    assert.equal(stateWith(lb("Local")).view("default/web")?.healthCheckNodePort, 32000);
+    assert.equal(stateWith(lb("Cluster")).view("default/web")?.healthCheckNodePort, undefined);
+  });
+
+  it("counts distinct local ready endpoint IPs over all ports", () => {
+    const s = stateWith(lb("Local"), [
+      slice(
+        "web-1",
+        "web",
+        [
+          { name: "a", port: 8080 },
+          { name: "b", port: 8443 },
+        ],
+        [
+          endpoint("127.244.0.1", {}, "node-a"),
+          endpoint("127.244.0.2", { ready: false, serving: true, terminating: true }, "node-a"),
+          endpoint("127.244.0.3", {}, "node-b"),
+        ],
+      ),
+    ]);
+    assert.equal(s.view("default/web")?.localReadyEndpoints, 1);
+  });
+});

@@ -73,6 +73,10 @@ export interface ServiceView {
   problems: Problem[];
   /** The loopback ingress IP given to a LoadBalancer Service, if any. */
   loadBalancerIp: string | undefined;
+  /** Port of the health check kube-proxy serves (LoadBalancer with a Local external policy). */
+  healthCheckNodePort: number | undefined;
+  /** Distinct IPs of this node's ready endpoints, over all ports (what the health check counts). */
+  localReadyEndpoints: number;
 }
 
 type ObjectRef = { metadata?: { namespace?: string; name?: string } | undefined };
@@ -212,7 +216,12 @@ export class ProxyState {
     } else {
       this.#lb?.release(key);
     }
-    if (type === "ExternalName") return { service: svc, ports: [], problems, loadBalancerIp };
+    const healthCheckNodePort =
+      type === "LoadBalancer" && spec.externalTrafficPolicy === "Local" && spec.healthCheckNodePort
+        ? spec.healthCheckNodePort
+        : undefined;
+    const base = { service: svc, problems, loadBalancerIp, healthCheckNodePort };
+    if (type === "ExternalName") return { ...base, ports: [], localReadyEndpoints: 0 };
 
     const clusterIPs = (spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])).filter(
       (ip) => ipv4ToInt(ip) !== undefined,
@@ -271,7 +280,9 @@ export class ProxyState {
         externalLocal: spec.externalTrafficPolicy === "Local",
       });
     }
-    return { service: svc, ports, problems, loadBalancerIp };
+    const local = new Set<string>();
+    for (const p of ports) for (const e of p.endpoints) if (e.isLocal && e.ready) local.add(e.ip);
+    return { ...base, ports, localReadyEndpoints: local.size };
   }
 
   #endpointsFor(port: ServicePort, protocol: Protocol, slices: EndpointSlice[]): EndpointInfo[] {
