@@ -5,7 +5,8 @@
  *
  * It is fed plain Service and EndpointSlice objects (from informers in the cluster); it never
  * reads the API itself. LoadBalancer Services get a loopback ingress IP from `loadBalancerRange`;
- * the caller writes it to `status.loadBalancer.ingress` (see `onLoadBalancerIngress`).
+ * the caller writes it to `status.loadBalancer.ingress` (see `onLoadBalancerIngress`). Local
+ * LoadBalancer Services also get kube-proxy's health check on `127.0.0.1:<healthCheckNodePort>`.
  *
  * File descriptors: each proxied TCP connection holds two, each UDP flow one. Node already
  * raises the soft RLIMIT_NOFILE to the hard limit at startup; the hard limit is the ceiling

@@ -15,6 +15,8 @@
  *   a Service closes its listeners and, with its endpoints gone, its connections.
  * - Problems of a Service (unsupported protocol, …) are reported when they change, not on every
  *   endpoint update.
+ * - A LoadBalancer Service with `externalTrafficPolicy: Local` and a `healthCheckNodePort` gets
+ *   kube-proxy's health check on 127.0.0.1:<that port>, its count kept current like the rest.
  *
  * @module
  */
