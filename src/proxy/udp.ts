@@ -21,6 +21,8 @@ import type { ForwardHooks } from "./tcp.ts";
 /** Idle time after which a flow is forgotten: conntrack's timeout for unreplied UDP. */
 export const DEFAULT_UDP_IDLE_TIMEOUT_MS = 30_000;
 export const DEFAULT_UDP_MAX_FLOWS = 4096;
+/** Datagrams kept per flow while its socket is being set up (a few milliseconds). */
+const MAX_PENDING = 256;
 
 export interface UdpFrontendOptions extends ForwardHooks {
   idleTimeoutMs?: number;
@@ -47,7 +49,11 @@ function openConnected(endpoint: EndpointInfo, source: string | undefined): Prom
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket("udp4");
     const onError = (err: Error) => {
-      socket.close();
+      try {
+        socket.close();
+      } catch {
+        // Already closed by the failure itself.
+      }
       reject(err);
     };
     socket.once("error", onError);
@@ -133,8 +139,8 @@ export async function listenUdp(
     const flow = flows.get(key) ?? startFlow(key, rinfo);
     if (flow === undefined) return;
     flow.timer.refresh();
-    if (flow.socket === undefined) flow.pending.push(msg);
-    else flow.socket.send(msg);
+    if (flow.socket !== undefined) flow.socket.send(msg);
+    else if (flow.pending.length < MAX_PENDING) flow.pending.push(msg);
   });
 
   await new Promise<void>((resolve, reject) => {
