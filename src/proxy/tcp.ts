@@ -1,0 +1,208 @@
+/**
+ * A TCP frontend: one listening socket that forwards each accepted connection to an endpoint.
+ *
+ * Contract:
+ * - The accepted socket stays paused until the backend connection is up, so no byte is read
+ *   before it can be delivered.
+ * - Connect attempts follow the userspace kube-proxy: up to one attempt per entry of
+ *   `dialTimeoutsMs` (250 ms, 500 ms, 1 s, 2 s), each to the next endpoint the picker gives,
+ *   asking it to reset the client's affinity after a failure. No endpoint or no success: the
+ *   client gets a reset (RST), as kube-proxy rejects. Where kube-proxy would drop instead (a
+ *   `Local` policy with endpoints only on other nodes) we reset too: a proxy that has already
+ *   accepted the connection cannot make it look unanswered, and a reset fails fast.
+ * - Forwarding keeps TCP semantics: half-close travels each way (FIN after the buffered bytes),
+ *   back-pressure through `pipe`, a reset on one side resets the other, Nagle is off both ways.
+ * - Each connection is registered with `track` under its endpoint so that the proxier can close
+ *   it when the endpoint is deleted; failures stay within their connection.
+ *
+ * @module
+ */
+import net from "node:net";
+import { BindError, isLocalBindError, sourceAddressFor } from "./_listen.ts";
+import { ForwardingReader } from "./_reader.ts";
+import type { EndpointInfo } from "./state.ts";
+
+export const DEFAULT_DIAL_TIMEOUTS_MS: readonly number[] = [250, 500, 1000, 2000];
+
+export interface ForwardHooks {
+  /** The endpoint for a new connection, or undefined when there is none (reject). */
+  pick: (clientIp: string, resetAffinity: boolean) => EndpointInfo | undefined;
+  /** Registers a live connection; returns the function that unregisters it. */
+  track: (endpoint: EndpointInfo, close: () => void) => () => void;
+  /** Per-connection trouble worth a log line (failed dial, rejection); never thrown. */
+  onWarning?: (message: string) => void;
+}
+
+export interface TcpFrontendOptions extends ForwardHooks {
+  dialTimeoutsMs?: readonly number[];
+  /** Bind outgoing connections to the client's loopback IP so backends see it (default true). */
+  preserveSourceIp?: boolean;
+}
+
+export interface TcpFrontend {
+  readonly address: string;
+  /** Stops accepting; connections already forwarded continue. */
+  close(): Promise<void>;
+}
+
+class DialTimeoutError extends Error {
+  override readonly name = "DialTimeoutError";
+  readonly code = "ETIMEDOUT";
+}
+
+interface Dialled {
+  socket: net.Socket;
+  reader: ForwardingReader;
+}
+
+function dial(endpoint: EndpointInfo, timeoutMs: number, localAddress?: string): Promise<Dialled> {
+  return new Promise((resolve, reject) => {
+    const reader = new ForwardingReader();
+    const socket = net.connect({
+      host: endpoint.ip,
+      port: endpoint.port,
+      allowHalfOpen: true,
+      noDelay: true,
+      onread: reader.onread,
+      ...(localAddress === undefined ? {} : { localAddress }),
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new DialTimeoutError(`connect to ${endpoint.ip}:${endpoint.port} timed out`));
+    }, timeoutMs);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.removeListener("error", onError);
+      // Until splice() takes over; splice() installs the handler that acts on errors.
+      socket.on("error", () => {});
+      resolve({ socket, reader });
+    });
+    const onError = (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    socket.once("error", onError);
+  });
+}
+
+async function dialFrom(
+  endpoint: EndpointInfo,
+  timeoutMs: number,
+  source: string | undefined,
+): Promise<Dialled> {
+  if (source === undefined) return dial(endpoint, timeoutMs);
+  try {
+    return await dial(endpoint, timeoutMs, source);
+  } catch (err) {
+    // The client's port space on its own address is not ours to exhaust: fall back.
+    if (isLocalBindError(err)) return dial(endpoint, timeoutMs);
+    throw err;
+  }
+}
+
+function abort(socket: net.Socket, err: Error | undefined): void {
+  if (socket.destroyed) return;
+  if ((err as NodeJS.ErrnoException | undefined)?.code === "ECONNRESET") socket.resetAndDestroy();
+  else socket.destroy();
+}
+
+/**
+ * Joins two connected sockets until both directions are done or one fails. Client to backend
+ * goes through `pipe`; backend to client through the backend's {@link ForwardingReader}.
+ */
+function splice(client: net.Socket, backend: Dialled, untrack: () => void): void {
+  let open = 2;
+  const closed = () => {
+    if (--open === 0) untrack();
+  };
+  const link = (a: net.Socket, b: net.Socket) => {
+    let error: Error | undefined;
+    a.on("error", (err) => {
+      error = err;
+    });
+    a.once("close", () => {
+      // A clean close means a's FIN has been passed on and b's already reached a: b finishes
+      // by itself once its buffered bytes are flushed. Anything else tears b down too.
+      if (!a.readableEnded || error !== undefined) abort(b, error);
+      closed();
+    });
+  };
+  link(client, backend.socket);
+  link(backend.socket, client);
+  client.pipe(backend.socket);
+  backend.reader.attach(backend.socket, client);
+  backend.socket.on("end", () => client.end());
+}
+
+export async function listenTcp(
+  bind: { ip: string; port: number },
+  options: TcpFrontendOptions,
+): Promise<TcpFrontend> {
+  const timeouts = options.dialTimeoutsMs ?? DEFAULT_DIAL_TIMEOUTS_MS;
+  const preserve = options.preserveSourceIp ?? true;
+  const warn = options.onWarning ?? (() => {});
+  const address = `${bind.ip}:${bind.port}`;
+
+  const handle = async (client: net.Socket): Promise<void> => {
+    const clientIp = client.remoteAddress ?? "";
+    let gone = false;
+    client.once("close", () => {
+      gone = true;
+    });
+    let reset = false;
+    for (const timeoutMs of timeouts) {
+      const endpoint = options.pick(clientIp, reset);
+      if (endpoint === undefined) break;
+      let backend: Dialled;
+      try {
+        backend = await dialFrom(
+          endpoint,
+          timeoutMs,
+          preserve ? sourceAddressFor(clientIp) : undefined,
+        );
+      } catch (err) {
+        if (gone) return;
+        warn(`${address}: dial ${endpoint.ip}:${endpoint.port} failed: ${(err as Error).message}`);
+        reset = true;
+        continue;
+      }
+      if (gone) {
+        backend.socket.destroy();
+        return;
+      }
+      const peer = backend.socket;
+      const untrack = options.track(endpoint, () => {
+        client.destroy();
+        peer.destroy();
+      });
+      splice(client, backend, untrack);
+      return;
+    }
+    if (!gone) client.resetAndDestroy();
+  };
+
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+  server.on("connection", (client) => {
+    client.on("error", () => {
+      // Reported through 'close'; a client's failure concerns only its own connection.
+    });
+    handle(client).catch((err: unknown) => {
+      warn(`${address}: ${(err as Error).message}`);
+      client.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => reject(new BindError(`TCP ${address}`, err));
+    server.once("error", onError);
+    server.listen({ host: bind.ip, port: bind.port, exclusive: true }, () => {
+      server.removeListener("error", onError);
+      resolve();
+    });
+  });
+  // After listening, errors (such as EMFILE on accept) must not bring the process down.
+  server.on("error", (err) => warn(`${address}: ${err.message}`));
+  return {
+    address,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
