@@ -197,7 +197,8 @@ export function fieldForbidden(field: string, detail: string): FieldError {
 }
 
 /**
- * 422 Invalid: `The Deployment "web" is invalid: spec.replicas: Invalid value: -1: must be …`,
+ * 422 Invalid: `Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1: must be …`
+ * (kubectl rewords it from the details as `The Deployment "web" is invalid: …`),
  * one `field: message` per error joined by ", " (wrapped in [] when more than one), as
  * apimachinery's NewInvalid does.
  */
@@ -215,7 +216,8 @@ export function invalid(
     causes: errors.map((e) => ({ reason: e.type, message: e.message, field: e.field })),
   };
   if (group) d.group = group;
-  return new StatusError(422, "Invalid", `${kind} "${name}" is invalid: ${summary}`, d);
+  const qualifiedKind = group ? `${kind}.${group}` : kind;
+  return new StatusError(422, "Invalid", `${qualifiedKind} "${name}" is invalid: ${summary}`, d);
 }
 
 export function badRequest(message: string): StatusError {

@@ -5,9 +5,15 @@
  *
  * @module
  */
-import type { ObjectMeta } from "kubernetes-types/meta/v1.js";
+import type { ObjectMeta as ReadonlyObjectMeta } from "kubernetes-types/meta/v1.js";
 
-export type { ObjectMeta, OwnerReference } from "kubernetes-types/meta/v1.js";
+export type { OwnerReference } from "kubernetes-types/meta/v1.js";
+
+/** Removes `readonly` (kubernetes-types marks server-set fields readonly; the server sets them). */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** ObjectMeta with every field writable. */
+export type ObjectMeta = Mutable<ReadonlyObjectMeta>;
 
 /** Any Kubernetes object: apiVersion, kind and metadata plus kind-specific fields. */
 export interface KubeObject {
@@ -74,4 +80,14 @@ export function splitKey(key: string): { namespace: string; name: string } {
 /** A deep copy through JSON: objects in the API are plain JSON values. */
 export function deepCopy<T>(value: T): T {
   return structuredClone(value);
+}
+
+/** Views a typed object (kubernetes-types shapes) as a generic KubeObject for the verbs. */
+export function asKube<T extends { metadata?: unknown }>(obj: T): KubeObject {
+  return obj as unknown as KubeObject;
+}
+
+/** Views a generic KubeObject as a typed one; the caller knows the kind. */
+export function typed<T>(obj: KubeObject): T {
+  return obj as unknown as T;
 }

@@ -20,7 +20,7 @@ import { X509Certificate as NodeX509Certificate, randomBytes, webcrypto } from "
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import "./_reflect-metadata.ts";
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 
 type CryptoKey = webcrypto.CryptoKey;

@@ -1,0 +1,36 @@
+/**
+ * References to the resources loopkube's components use, so no component spells a group or
+ * version by hand.
+ *
+ * @module
+ */
+import type { ResourceRef } from "./verbs.ts";
+
+const core = (resource: string): ResourceRef => ({ group: "", version: "v1", resource });
+const apps = (resource: string): ResourceRef => ({ group: "apps", version: "v1", resource });
+
+export const REFS = {
+  namespaces: core("namespaces"),
+  pods: core("pods"),
+  services: core("services"),
+  endpoints: core("endpoints"),
+  configmaps: core("configmaps"),
+  secrets: core("secrets"),
+  serviceaccounts: core("serviceaccounts"),
+  events: core("events"),
+  nodes: core("nodes"),
+  persistentvolumeclaims: core("persistentvolumeclaims"),
+  persistentvolumes: core("persistentvolumes"),
+  deployments: apps("deployments"),
+  replicasets: apps("replicasets"),
+  statefulsets: apps("statefulsets"),
+  controllerrevisions: apps("controllerrevisions"),
+  endpointslices: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices" },
+  leases: { group: "coordination.k8s.io", version: "v1", resource: "leases" },
+  storageclasses: { group: "storage.k8s.io", version: "v1", resource: "storageclasses" },
+} as const satisfies Record<string, ResourceRef>;
+
+/** The same reference, addressing a subresource. */
+export function sub(ref: ResourceRef, subresource: string): ResourceRef {
+  return { ...ref, subresource };
+}

@@ -1,0 +1,372 @@
+/**
+ * The HTTP face of the registry: parses a request (route, query, body, Accept), calls the verb,
+ * and writes the representation the client negotiated. Authentication happens before this (see
+ * `server.ts`); streaming verbs (watch, and subresources such as pods/log and pods/exec that other
+ * components register) are handed their request and response.
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { badRequest, methodNotAllowed, notFound, StatusError } from "../../api/errors.ts";
+import type { KubeObject } from "../../api/types.ts";
+import type {
+  DeleteOptions,
+  ListOptions,
+  PatchOptions,
+  ResourceRef,
+  WatchOptions,
+  WriteOptions,
+} from "../../api/verbs.ts";
+import type { Registry } from "../registry/index.ts";
+import { resourceNotServed } from "../registry/index.ts";
+import {
+  decodeObject,
+  decodePatch,
+  negotiate,
+  type ProtobufDecoder,
+  parseJson,
+  readBody,
+  wantsYaml,
+} from "./codec.ts";
+import {
+  AGGREGATED_TYPES,
+  aggregatedDiscovery,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  wantsAggregated,
+} from "./discovery.ts";
+import { sendError, sendJson, sendText } from "./respond.ts";
+import { route } from "./route.ts";
+import { parseIncludeObject, renderList, renderObject, type ViewOptions } from "./views.ts";
+import { serveWatch } from "./watch.ts";
+
+/** A handler for a streaming subresource such as `pods/log` or `pods/exec`. */
+export type SubresourceHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: { namespace: string; name: string; query: URLSearchParams },
+) => void | Promise<void>;
+
+export interface OpenApiProvider {
+  /** Answers a request under `/openapi/v3`; undefined when the path is not served. */
+  respond(
+    pathname: string,
+    query: URLSearchParams,
+  ): { status: number; headers: Record<string, string>; body: string } | undefined;
+}
+
+export interface HandlerOptions {
+  registry: Registry;
+  version: object;
+  serverAddress: () => string;
+  now: () => number;
+  readiness: () => { ready: boolean; failing: string[] };
+  openapi?: OpenApiProvider;
+  protobuf?: ProtobufDecoder;
+  /** Keyed `<resource>/<subresource>`, e.g. `pods/log`. */
+  subresources?: Map<string, SubresourceHandler>;
+}
+
+function intParam(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw badRequest(`${name}: Invalid value: "${v}": must be an integer`);
+  return n;
+}
+
+function boolParam(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  return v === "true" || v === "1";
+}
+
+function listOptions(q: URLSearchParams): ListOptions {
+  const o: ListOptions = {};
+  const ls = q.get("labelSelector");
+  const fs = q.get("fieldSelector");
+  const rv = q.get("resourceVersion");
+  const cont = q.get("continue");
+  const limit = intParam(q, "limit");
+  if (ls) o.labelSelector = ls;
+  if (fs) o.fieldSelector = fs;
+  if (rv !== null) o.resourceVersion = rv;
+  if (cont) o.continue = cont;
+  if (limit !== undefined) o.limit = limit;
+  return o;
+}
+
+function writeOptions(q: URLSearchParams): WriteOptions {
+  const o: WriteOptions = {};
+  const dryRun = q.getAll("dryRun");
+  if (dryRun.length > 0) {
+    if (dryRun.some((d) => d !== "All"))
+      throw badRequest(`dryRun: Unsupported value: "${dryRun[0]}": supported values: "All"`);
+    o.dryRun = true;
+  }
+  const fm = q.get("fieldManager");
+  if (fm) o.fieldManager = fm;
+  const fv = q.get("fieldValidation");
+  if (fv) {
+    if (fv !== "Strict" && fv !== "Warn" && fv !== "Ignore") {
+      throw badRequest(
+        `fieldValidation: Unsupported value: "${fv}": supported values: "Ignore", "Strict", "Warn"`,
+      );
+    }
+    o.fieldValidation = fv;
+  }
+  return o;
+}
+
+function deleteOptions(q: URLSearchParams, body: Buffer): DeleteOptions {
+  const o: DeleteOptions = {};
+  if (body.length > 0) {
+    const parsed = parseJson(body) as Record<string, unknown>;
+    if (parsed && typeof parsed === "object") {
+      const pp = parsed["propagationPolicy"];
+      if (pp === "Background" || pp === "Foreground" || pp === "Orphan") o.propagationPolicy = pp;
+      else if (pp !== undefined && pp !== null) {
+        throw badRequest(
+          `propagationPolicy: Unsupported value: "${String(pp)}": supported values: "Foreground", "Background", "Orphan"`,
+        );
+      }
+      if (parsed["orphanDependents"] === true && !o.propagationPolicy)
+        o.propagationPolicy = "Orphan";
+      if (typeof parsed["gracePeriodSeconds"] === "number")
+        o.gracePeriodSeconds = parsed["gracePeriodSeconds"];
+      const pre = parsed["preconditions"] as DeleteOptions["preconditions"] | undefined;
+      if (pre && typeof pre === "object") o.preconditions = pre;
+      if (Array.isArray(parsed["dryRun"]) && parsed["dryRun"].includes("All")) o.dryRun = true;
+    }
+  }
+  const pp = q.get("propagationPolicy");
+  if (pp === "Background" || pp === "Foreground" || pp === "Orphan") o.propagationPolicy = pp;
+  const grace = intParam(q, "gracePeriodSeconds");
+  if (grace !== undefined) o.gracePeriodSeconds = grace;
+  if (q.getAll("dryRun").includes("All")) o.dryRun = true;
+  return o;
+}
+
+export function createHandler(options: HandlerOptions) {
+  const { registry } = options;
+
+  async function handleResource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    r: Extract<ReturnType<typeof route>, { type: "resource" }>,
+    q: URLSearchParams,
+  ): Promise<void> {
+    const ref: ResourceRef = { group: r.group, version: r.version, resource: r.resource };
+    if (r.subresource) ref.subresource = r.subresource;
+    const method = req.method ?? "GET";
+
+    if (r.subresource && r.name) {
+      const custom = options.subresources?.get(`${r.resource}/${r.subresource}`);
+      if (custom) {
+        registry.resolve(ref);
+        await custom(req, res, { namespace: r.namespace, name: r.name, query: q });
+        return;
+      }
+    }
+
+    const info = registry.resolve(ref);
+    const accept = req.headers.accept;
+    const yaml = wantsYaml(accept);
+    const view = negotiate(accept);
+    const viewOptions = (): ViewOptions => ({
+      view: r.subresource === "scale" ? "object" : view,
+      strategy: registry.ctx.strategy(info),
+      now: options.now(),
+      includeObject: parseIncludeObject(q.get("includeObject")) ?? "Metadata",
+    });
+    const ns = info.namespaced ? r.namespace : "";
+    if (info.namespaced && r.namespace === "" && r.name !== undefined) {
+      throw resourceNotServed();
+    }
+
+    if (r.name === undefined) {
+      switch (method) {
+        case "GET": {
+          if (boolParam(q, "watch")) {
+            const w: WatchOptions = listOptions(q);
+            if (boolParam(q, "allowWatchBookmarks")) w.allowWatchBookmarks = true;
+            const t = intParam(q, "timeoutSeconds");
+            if (t !== undefined) w.timeoutSeconds = t;
+            serveWatch(req, res, { registry, ref, namespace: ns, options: w, view: viewOptions() });
+            return;
+          }
+          const list = registry.listSync(ref, ns, listOptions(q));
+          sendJson(res, 200, renderList(list, viewOptions()), { yaml });
+          return;
+        }
+        case "POST": {
+          const body = await readBody(req);
+          const obj = decodeObject(
+            body,
+            req.headers["content-type"],
+            options.protobuf,
+          ) as KubeObject;
+          const created = registry.createSync(ref, ns, obj, writeOptions(q));
+          sendJson(res, 201, renderObject(created, viewOptions()), { yaml });
+          return;
+        }
+        case "DELETE": {
+          const body = await readBody(req);
+          registry.deleteCollectionSync(ref, ns, { ...listOptions(q), ...deleteOptions(q, body) });
+          sendJson(res, 200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success" });
+          return;
+        }
+        default:
+          throw methodNotAllowed(method, info.resource);
+      }
+    }
+
+    const name = r.name;
+    switch (method) {
+      case "GET": {
+        const obj = registry.getSync(ref, ns, name);
+        sendJson(res, 200, renderObject(obj, viewOptions()), { yaml });
+        return;
+      }
+      case "PUT": {
+        const body = await readBody(req);
+        const obj = decodeObject(body, req.headers["content-type"], options.protobuf) as KubeObject;
+        const updated = registry.updateSync(ref, ns, obj, { ...writeOptions(q), name });
+        sendJson(res, 200, renderObject(updated, viewOptions()), { yaml });
+        return;
+      }
+      case "PATCH": {
+        const body = await readBody(req);
+        const { type, patch } = decodePatch(body, req.headers["content-type"]);
+        const po: PatchOptions = writeOptions(q);
+        if (boolParam(q, "force")) po.force = true;
+        const existed = type === "apply" && !r.subresource ? exists(ref, ns, name) : true;
+        const patched = registry.patchSync(ref, ns, name, type, patch, po);
+        sendJson(res, existed ? 200 : 201, renderObject(patched, viewOptions()), { yaml });
+        return;
+      }
+      case "POST": {
+        if (!r.subresource) throw methodNotAllowed(method, `${info.resource}/${name}`);
+        const body = await readBody(req);
+        const obj = decodeObject(body, req.headers["content-type"], options.protobuf) as KubeObject;
+        const result = registry.createSync(ref, ns, obj, {
+          ...writeOptions(q),
+          name,
+        } as WriteOptions);
+        sendJson(res, 201, result);
+        return;
+      }
+      case "DELETE": {
+        const body = await readBody(req);
+        const gone = registry.deleteSync(ref, ns, name, deleteOptions(q, body));
+        const pending = gone.metadata.deletionTimestamp !== undefined && exists(ref, ns, name);
+        sendJson(res, pending ? 202 : 200, renderObject(gone, viewOptions()), { yaml });
+        return;
+      }
+      default:
+        throw methodNotAllowed(method, `${info.resource}/${name}`);
+    }
+  }
+
+  function exists(ref: ResourceRef, ns: string, name: string): boolean {
+    try {
+      registry.getSync(
+        { group: ref.group, version: ref.version, resource: ref.resource },
+        ns,
+        name,
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof StatusError && e.code === 404) return false;
+      throw e;
+    }
+  }
+
+  function handleDiscovery(
+    req: IncomingMessage,
+    res: ServerResponse,
+    r: ReturnType<typeof route>,
+  ): boolean {
+    const accept = req.headers.accept;
+    switch (r.type) {
+      case "apiVersions":
+      case "apiGroups": {
+        const agg = wantsAggregated(accept);
+        if (agg) {
+          sendJson(res, 200, aggregatedDiscovery(r.type === "apiVersions", agg), {
+            contentType: AGGREGATED_TYPES[agg],
+          });
+        } else {
+          sendJson(
+            res,
+            200,
+            r.type === "apiVersions" ? apiVersions(options.serverAddress()) : apiGroupList(),
+          );
+        }
+        return true;
+      }
+      case "group": {
+        const doc = apiGroup(r.group);
+        if (!doc) throw notFound("", "", r.group);
+        sendJson(res, 200, doc);
+        return true;
+      }
+      case "groupVersion": {
+        const doc = apiResourceList(r.group, r.version);
+        if (!doc) throw resourceNotServed();
+        sendJson(res, 200, doc);
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      const r = route(url.pathname);
+      switch (r.type) {
+        case "health": {
+          if (r.check === "readyz") {
+            const { ready, failing } = options.readiness();
+            if (!ready) {
+              sendText(
+                res,
+                500,
+                `${failing.map((f) => `[-]${f} failed: not ready`).join("\n")}\nreadyz check failed\n`,
+              );
+              return;
+            }
+          }
+          sendText(res, 200, "ok");
+          return;
+        }
+        case "version":
+          sendJson(res, 200, options.version);
+          return;
+        case "openapiV3Root":
+        case "openapiV3": {
+          const answer = options.openapi?.respond(url.pathname, url.searchParams);
+          if (!answer) throw resourceNotServed();
+          res.writeHead(answer.status, answer.headers);
+          res.end(answer.body);
+          return;
+        }
+        case "openapiV2":
+          // kubectl accepts only protobuf for v2; without it, it uses v3.
+          throw resourceNotServed();
+        case "resource":
+          await handleResource(req, res, r, url.searchParams);
+          return;
+        case "notFound":
+          throw resourceNotServed();
+        default:
+          if (!handleDiscovery(req, res, r)) throw resourceNotServed();
+      }
+    } catch (e) {
+      sendError(res, e);
+    }
+  };
+}

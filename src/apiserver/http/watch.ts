@@ -1,0 +1,65 @@
+/**
+ * Streams a watch over HTTP: 200 with chunked `application/json`, headers flushed at once, one
+ * `{"type":…,"object":…}` per line. With a Table Accept each event's object is a one-row Table
+ * (kubectl `get -w` prints nothing for a raw object). A client that stops reading is cut off once
+ * its unsent backlog passes a bound, so it never holds the server's memory; it re-lists.
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { KubeObject, WatchEvent } from "../../api/types.ts";
+import type { ResourceRef, WatchOptions } from "../../api/verbs.ts";
+import type { Registry } from "../registry/index.ts";
+import { renderObject, type ViewOptions } from "./views.ts";
+
+/** Bytes a watch may have queued for a slow client before it is closed. */
+const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+
+// kube-apiserver picks a random timeout in [minRequestTimeout, 2 × minRequestTimeout) with 1800 s.
+const MIN_REQUEST_TIMEOUT_S = 1800;
+
+export interface WatchRequest {
+  registry: Registry;
+  ref: ResourceRef;
+  namespace: string;
+  options: WatchOptions;
+  view: ViewOptions;
+}
+
+export function serveWatch(req: IncomingMessage, res: ServerResponse, w: WatchRequest): void {
+  const options = { ...w.options };
+  if (!options.timeoutSeconds) {
+    options.timeoutSeconds = Math.floor(MIN_REQUEST_TIMEOUT_S * (1 + Math.random()));
+  }
+  const render = (e: WatchEvent): string => {
+    if (e.type === "ERROR" || e.type === "BOOKMARK") return `${JSON.stringify(e)}\n`;
+    const object = renderObject(e.object as KubeObject, { ...w.view, now: Date.now() });
+    return `${JSON.stringify({ type: e.type, object })}\n`;
+  };
+
+  const handle = w.registry.watch(w.ref, w.namespace, options, (e) => {
+    if (res.writableEnded || res.destroyed) return;
+    res.write(render(e));
+    if (res.writableLength > MAX_BACKLOG_BYTES) {
+      handle.stop();
+      res.destroy();
+    }
+  });
+  // Selector errors throw above, before any header; events arrive from a later microtask.
+  res.writeHead(200, {
+    "Content-Type": "application/json",
+    "Transfer-Encoding": "chunked",
+    "Cache-Control": "no-cache, private",
+  });
+  res.flushHeaders();
+  req.socket.setNoDelay(true);
+
+  // A gone client is seen on the response (the request's close fires when its body ends).
+  res.on("close", () => handle.stop());
+  handle.done.then(
+    () => {
+      if (!res.writableEnded && !res.destroyed) res.end();
+    },
+    () => res.destroy(),
+  );
+}

@@ -1,0 +1,171 @@
+/**
+ * The API server: the registry over a store, served over HTTPS to kubectl and any Kubernetes
+ * client, and in-process to loopkube's own components. `startApiServer` wires strategies,
+ * admission (Service address allocation), patches, OpenAPI and protobuf decoding, creates the
+ * system namespaces, and listens.
+ *
+ * @module
+ */
+import { randomUUID } from "node:crypto";
+import type { Server } from "node:https";
+import { arch, platform } from "node:os";
+import { strategyFor } from "../api/kinds/index.ts";
+import type { Store } from "../store/types.ts";
+import { VERSION } from "../version.ts";
+import { ServiceAllocator } from "./admission/services.ts";
+import { ensureSystemNamespaces } from "./bootstrap.ts";
+import { createHandler, type SubresourceHandler } from "./http/handler.ts";
+import { createOpenApi } from "./openapi/index.ts";
+import { patchers } from "./patchers.ts";
+import { decodeKubeProtobuf } from "./protobuf/index.ts";
+import { type Admission, genericStrategy, Registry, type WatchTuning } from "./registry/index.ts";
+import { findResource, RESOURCES, storePrefix } from "./resources.ts";
+import { listen, type TlsMaterial } from "./server.ts";
+
+export { ServiceAllocator } from "./admission/services.ts";
+export type { SubresourceHandler } from "./http/handler.ts";
+export { createInProcessClient } from "./inprocess.ts";
+export { Registry } from "./registry/index.ts";
+export { findResource, RESOURCES, type ResourceInfo } from "./resources.ts";
+
+/** The Kubernetes version loopkube speaks (what `kubectl version` shows as the server's). */
+export const KUBERNETES_VERSION = { major: "1", minor: "32", patch: "0" };
+
+export interface ApiServerOptions {
+  store: Store;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  tls: TlsMaterial;
+  /** Bearer tokens that authenticate (e.g. the admin token). */
+  tokens?: string[];
+  serviceCidr?: string;
+  nodePortRange?: { min: number; max: number };
+  now?: () => Date;
+  random?: () => number;
+  readiness?: () => { ready: boolean; failing: string[] };
+  watchTuning?: WatchTuning;
+}
+
+export interface ApiServer {
+  registry: Registry;
+  services: ServiceAllocator;
+  url: string;
+  host: string;
+  port: number;
+  /** Registers a streaming subresource handler such as `pods/log`. */
+  handleSubresource(key: string, handler: SubresourceHandler): void;
+  addToken(token: string): void;
+  /** Cuts every open connection (watches included); clients reconnect. For tests and shutdown. */
+  dropConnections(): void;
+  close(): Promise<void>;
+}
+
+export const API_DEFAULTS = {
+  host: "127.0.0.1",
+  port: 6443,
+  serviceCidr: "127.96.0.0/16",
+  nodePortRange: { min: 30000, max: 32767 },
+};
+
+export function versionInfo(): object {
+  const v = KUBERNETES_VERSION;
+  return {
+    major: v.major,
+    minor: v.minor,
+    gitVersion: `v${v.major}.${v.minor}.${v.patch}+loopkube-${VERSION}`,
+    gitCommit: "loopkube",
+    gitTreeState: "clean",
+    buildDate: "2026-01-01T00:00:00Z",
+    goVersion: `node${process.versions.node}`,
+    compiler: "loopkube",
+    platform: `${platform()}/${arch() === "x64" ? "amd64" : arch()}`,
+  };
+}
+
+/** Builds the registry over a store (without HTTP), with Service allocation restored from it. */
+export function createRegistry(
+  store: Store,
+  options: Pick<
+    ApiServerOptions,
+    "serviceCidr" | "nodePortRange" | "now" | "random" | "watchTuning"
+  > = {},
+): { registry: Registry; services: ServiceAllocator; openapi: ReturnType<typeof createOpenApi> } {
+  const services = new ServiceAllocator({
+    serviceCidr: options.serviceCidr ?? API_DEFAULTS.serviceCidr,
+    nodePortRange: options.nodePortRange ?? API_DEFAULTS.nodePortRange,
+    ...(options.random ? { random: options.random } : {}),
+  });
+  const svcInfo = findResource("", "services")!;
+  for (const svc of store.list(storePrefix(svcInfo, "")).items) services.restore(svc);
+  const openapi = createOpenApi(
+    RESOURCES.map((r) => ({ ...r, subresources: r.subresources.map((s) => s.name) })),
+  );
+  const admission: Admission[] = [services.admission()];
+  const registry = new Registry(
+    {
+      store,
+      now: options.now ?? (() => new Date()),
+      random: options.random ?? Math.random,
+      uid: randomUUID,
+      strategy: (info) => strategyFor(info.group, info.resource) ?? genericStrategy(info),
+      admission,
+      patchers,
+      unknownFields: (info, obj) =>
+        openapi.unknownFields(obj, { group: info.group, version: info.version, kind: info.kind }),
+    },
+    options.watchTuning,
+  );
+  ensureSystemNamespaces(registry);
+  return { registry, services, openapi };
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const { registry, services, openapi } = createRegistry(options.store, options);
+  const tokens = new Set(options.tokens ?? []);
+  const subresources = new Map<string, SubresourceHandler>();
+  const host = options.host ?? API_DEFAULTS.host;
+  let port = options.port ?? API_DEFAULTS.port;
+  const handler = createHandler({
+    registry,
+    version: versionInfo(),
+    serverAddress: () => `${host}:${port}`,
+    now: () => Date.now(),
+    readiness: options.readiness ?? (() => ({ ready: true, failing: [] })),
+    openapi,
+    protobuf: decodeKubeProtobuf,
+    subresources,
+  });
+  const server: Server = await listen(
+    { host, port, tls: options.tls, tokens: () => tokens },
+    handler,
+  );
+  // Every raw socket, including those still in the TLS handshake (closeAllConnections only sees
+  // sockets that reached HTTP), so that close() never waits on a half-open connection.
+  const sockets = new Set<import("node:net").Socket>();
+  server.on("connection", (socket: import("node:net").Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  const dropAll = () => {
+    server.closeAllConnections();
+    for (const s of sockets) s.destroy();
+  };
+  const address = server.address();
+  if (address && typeof address === "object") port = address.port;
+  return {
+    registry,
+    services,
+    url: `https://${host}:${port}`,
+    host,
+    port,
+    handleSubresource: (key, h) => subresources.set(key, h),
+    addToken: (t) => tokens.add(t),
+    dropConnections: dropAll,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        dropAll();
+      }),
+  };
+}

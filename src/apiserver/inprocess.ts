@@ -1,0 +1,83 @@
+/**
+ * The in-process client: the registry's verbs with the isolation an HTTP round trip gives for
+ * free. Objects passed in are not retained and objects handed out are copies, so a component
+ * that mutates what it got back never corrupts the store's shared instances.
+ *
+ * @module
+ */
+import type { KubeList, KubeObject, WatchEvent } from "../api/types.ts";
+import type {
+  ApiVerbs,
+  DeleteOptions,
+  ListOptions,
+  PatchOptions,
+  PatchType,
+  ResourceRef,
+  WatchHandle,
+  WatchOptions,
+  WriteOptions,
+} from "../api/verbs.ts";
+import type { Registry } from "./registry/index.ts";
+
+export function createInProcessClient(registry: Registry): ApiVerbs {
+  const copy = structuredClone;
+  return {
+    async get(ref: ResourceRef, namespace: string, name: string): Promise<KubeObject> {
+      return copy(registry.getSync(ref, namespace, name));
+    },
+    async list(ref: ResourceRef, namespace: string, options?: ListOptions): Promise<KubeList> {
+      return copy(registry.listSync(ref, namespace, options));
+    },
+    async create(
+      ref: ResourceRef,
+      namespace: string,
+      object: KubeObject,
+      options?: WriteOptions,
+    ): Promise<KubeObject> {
+      return copy(registry.createSync(ref, namespace, object, options));
+    },
+    async update(
+      ref: ResourceRef,
+      namespace: string,
+      object: KubeObject,
+      options?: WriteOptions,
+    ): Promise<KubeObject> {
+      return copy(registry.updateSync(ref, namespace, object, options));
+    },
+    async patch(
+      ref: ResourceRef,
+      namespace: string,
+      name: string,
+      type: PatchType,
+      patch: unknown,
+      options?: PatchOptions,
+    ): Promise<KubeObject> {
+      return copy(registry.patchSync(ref, namespace, name, type, patch, options));
+    },
+    async delete(
+      ref: ResourceRef,
+      namespace: string,
+      name: string,
+      options?: DeleteOptions,
+    ): Promise<KubeObject> {
+      return copy(registry.deleteSync(ref, namespace, name, options));
+    },
+    async deleteCollection(
+      ref: ResourceRef,
+      namespace: string,
+      options?: ListOptions & DeleteOptions,
+    ): Promise<void> {
+      registry.deleteCollectionSync(ref, namespace, options);
+    },
+    watch(
+      ref: ResourceRef,
+      namespace: string,
+      options: WatchOptions,
+      onEvent: (event: WatchEvent) => void,
+    ): WatchHandle {
+      return registry.watch(ref, namespace, options, (e) =>
+        onEvent({ type: e.type, object: copy(e.object) }),
+      );
+    },
+  };
+}

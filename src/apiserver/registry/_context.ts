@@ -1,0 +1,102 @@
+/**
+ * What every registry verb needs: the store, the clock and randomness (injected so tests are
+ * deterministic), strategy lookup, admission hooks and the patch appliers.
+ *
+ * @module
+ */
+import { alreadyExists, conflict, expired, notFound, StatusError } from "../../api/errors.ts";
+import type { KubeObject } from "../../api/types.ts";
+import type { PatchType } from "../../api/verbs.ts";
+import { type Store, StoreError } from "../../store/types.ts";
+import type { ResourceInfo } from "../resources.ts";
+import type { StrategyLookup } from "./_strategy.ts";
+
+/** A hook in the write path, as kube-apiserver's admission plugins and REST hooks are. */
+export interface Admission {
+  /**
+   * Called on create after defaulting and validation, before the write. May mutate the object
+   * (allocate addresses) and may throw a StatusError. Returns an undo for a failed write.
+   */
+  create?(info: ResourceInfo, obj: KubeObject, dryRun: boolean): (() => void) | undefined;
+  /** Same for update; `old` is the stored object. */
+  update?(
+    info: ResourceInfo,
+    obj: KubeObject,
+    old: KubeObject,
+    dryRun: boolean,
+  ): (() => void) | undefined;
+  /** Called after an object left the store (release what it held). */
+  deleted?(info: ResourceInfo, obj: KubeObject): void;
+}
+
+export interface PatchInput {
+  type: PatchType;
+  patch: unknown;
+  original: KubeObject;
+  info: ResourceInfo;
+}
+
+export interface ApplyInput {
+  live: KubeObject | undefined;
+  applied: KubeObject;
+  manager: string;
+  force: boolean;
+  info: ResourceInfo;
+  subresource?: string | undefined;
+}
+
+/** The patch algorithms, injected so the registry does not care how each is implemented. */
+export interface Patchers {
+  /** json, merge and strategic patches: returns the patched object (original untouched). */
+  patch(input: PatchInput): KubeObject;
+  /** Server-side apply: the merged object with its managedFields. */
+  apply(input: ApplyInput): KubeObject;
+  /** Records an ordinary write's field ownership under `manager` (metadata.managedFields). */
+  recordUpdate?(input: {
+    live: KubeObject | undefined;
+    updated: KubeObject;
+    manager: string;
+    info: ResourceInfo;
+    subresource?: string | undefined;
+  }): KubeObject;
+}
+
+export interface RegistryContext {
+  store: Store;
+  now: () => Date;
+  random: () => number;
+  uid: () => string;
+  strategy: StrategyLookup;
+  admission: Admission[];
+  patchers: Patchers;
+  /** Unknown field paths of an object (`.spec.foo`), for fieldValidation=Strict. */
+  unknownFields?: (info: ResourceInfo, obj: KubeObject) => string[];
+}
+
+/** Turns a store failure into the Status a client sees, named after the resource. */
+export function storeErrorToStatus(e: unknown, info: ResourceInfo, name: string): unknown {
+  if (!(e instanceof StoreError)) return e;
+  switch (e.code) {
+    case "NotFound":
+      return notFound(info.resource, info.group, name);
+    case "AlreadyExists":
+      return alreadyExists(info.resource, info.group, name);
+    case "Conflict":
+      return conflict(info.resource, info.group, name);
+    case "Expired":
+      return expired(e.message);
+  }
+}
+
+/** Runs a store call, rethrowing store failures as Status errors. */
+export function storeCall<T>(info: ResourceInfo, name: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw storeErrorToStatus(e, info, name);
+  }
+}
+
+export function isStatus(e: unknown): e is StatusError {
+  return e instanceof StatusError;
+}

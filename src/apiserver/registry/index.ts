@@ -1,0 +1,247 @@
+/**
+ * The registry: every API verb over the store, for every resource in the resource table. It is
+ * the API server's core and implements `ApiVerbs`, so the HTTP layer and the in-process client
+ * share one behaviour. Verbs run synchronously against the store between their first read and
+ * their write (the Promise wrappers exist only for the interface), so no other write interleaves.
+ *
+ * Objects returned are the store's shared instances: the HTTP layer serialises them, the
+ * in-process client copies them; nothing else may mutate them.
+ *
+ * @module
+ */
+import { methodNotAllowed, StatusError } from "../../api/errors.ts";
+import type { KubeList, KubeObject, WatchEvent } from "../../api/types.ts";
+import type {
+  ApiVerbs,
+  DeleteOptions,
+  ListOptions,
+  PatchOptions,
+  PatchType,
+  ResourceRef,
+  WatchHandle,
+  WatchOptions,
+  WriteOptions,
+} from "../../api/verbs.ts";
+import { findResource, type ResourceInfo } from "../resources.ts";
+import type { RegistryContext } from "./_context.ts";
+import { create } from "./create.ts";
+import { del, deleteCollection } from "./delete.ts";
+import { patch } from "./patch.ts";
+import { get, list } from "./read.ts";
+import { getScale, patchScale, updateScale } from "./scale.ts";
+import { bindPod, finalizeNamespace } from "./subresources.ts";
+import { update } from "./update.ts";
+import { DEFAULT_WATCH_TUNING, type WatchTuning, watch } from "./watch.ts";
+
+export type { Admission, Patchers, RegistryContext } from "./_context.ts";
+export { rfc3339 } from "./_meta.ts";
+export { genericStrategy, type StrategyLookup } from "./_strategy.ts";
+export type { WatchTuning } from "./watch.ts";
+
+/** 404 for a resource the server does not serve, worded as kube-apiserver's. */
+export function resourceNotServed(): StatusError {
+  return new StatusError(404, "NotFound", "the server could not find the requested resource");
+}
+
+export class Registry implements ApiVerbs {
+  readonly ctx: RegistryContext;
+  readonly watchTuning: WatchTuning;
+
+  constructor(ctx: RegistryContext, watchTuning: WatchTuning = DEFAULT_WATCH_TUNING) {
+    this.ctx = ctx;
+    this.watchTuning = watchTuning;
+  }
+
+  /** The resource table entry a reference names, or 404. */
+  resolve(ref: ResourceRef): ResourceInfo {
+    const info = findResource(ref.group, ref.resource);
+    if (!info || info.version !== ref.version) throw resourceNotServed();
+    if (ref.subresource && !info.subresources.some((s) => s.name === ref.subresource))
+      throw resourceNotServed();
+    return info;
+  }
+
+  getSync(ref: ResourceRef, namespace: string, name: string): KubeObject {
+    const info = this.resolve(ref);
+    const ns = info.namespaced ? namespace : "";
+    if (ref.subresource === "scale") return getScale(this.ctx, info, ns, name);
+    if (ref.subresource && ref.subresource !== "status")
+      throw methodNotAllowed("GET", `${info.resource}/${ref.subresource}`);
+    return get(this.ctx, info, ns, name);
+  }
+
+  listSync(ref: ResourceRef, namespace: string, options?: ListOptions): KubeList {
+    const info = this.resolve(ref);
+    if (ref.subresource) throw methodNotAllowed("GET", `${info.resource}/${ref.subresource}`);
+    return list(this.ctx, info, info.namespaced ? namespace : "", options);
+  }
+
+  createSync(
+    ref: ResourceRef,
+    namespace: string,
+    object: KubeObject,
+    options?: WriteOptions & { name?: string },
+  ): KubeObject {
+    const info = this.resolve(ref);
+    const ns = info.namespaced ? namespace : "";
+    if (ref.subresource === "binding") {
+      return bindPod(
+        this.ctx,
+        info,
+        ns,
+        options?.name ?? object.metadata?.name ?? "",
+        object,
+        options,
+      );
+    }
+    if (ref.subresource) throw methodNotAllowed("POST", `${info.resource}/${ref.subresource}`);
+    return create(this.ctx, info, ns, object, options);
+  }
+
+  updateSync(
+    ref: ResourceRef,
+    namespace: string,
+    object: KubeObject,
+    options?: WriteOptions & { name?: string },
+  ): KubeObject {
+    const info = this.resolve(ref);
+    const ns = info.namespaced ? namespace : "";
+    const name = options?.name ?? object.metadata?.name ?? "";
+    switch (ref.subresource) {
+      case undefined:
+        return update(this.ctx, { info, namespace: ns }, object, { ...options, name });
+      case "status":
+        return update(this.ctx, { info, namespace: ns, subresource: "status" }, object, {
+          ...options,
+          name,
+        });
+      case "scale":
+        return updateScale(this.ctx, info, ns, name, object, options);
+      case "finalize":
+        return finalizeNamespace(this.ctx, info, name, object, options);
+      default:
+        throw methodNotAllowed("PUT", `${info.resource}/${ref.subresource}`);
+    }
+  }
+
+  patchSync(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    type: PatchType,
+    body: unknown,
+    options?: PatchOptions,
+  ): KubeObject {
+    const info = this.resolve(ref);
+    const ns = info.namespaced ? namespace : "";
+    switch (ref.subresource) {
+      case undefined:
+        return patch(this.ctx, { info, namespace: ns, name }, type, body, options);
+      case "status":
+        return patch(
+          this.ctx,
+          { info, namespace: ns, name, subresource: "status" },
+          type,
+          body,
+          options,
+        );
+      case "scale":
+        return patchScale(this.ctx, info, ns, name, { type, body }, options);
+      default:
+        throw methodNotAllowed("PATCH", `${info.resource}/${ref.subresource}`);
+    }
+  }
+
+  deleteSync(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    options?: DeleteOptions,
+  ): KubeObject {
+    const info = this.resolve(ref);
+    if (ref.subresource) throw methodNotAllowed("DELETE", `${info.resource}/${ref.subresource}`);
+    return del(this.ctx, info, info.namespaced ? namespace : "", name, options);
+  }
+
+  deleteCollectionSync(
+    ref: ResourceRef,
+    namespace: string,
+    options?: ListOptions & DeleteOptions,
+  ): void {
+    const info = this.resolve(ref);
+    if (ref.subresource) throw methodNotAllowed("DELETE", `${info.resource}/${ref.subresource}`);
+    deleteCollection(this.ctx, info, info.namespaced ? namespace : "", options);
+  }
+
+  async get(ref: ResourceRef, namespace: string, name: string): Promise<KubeObject> {
+    return this.getSync(ref, namespace, name);
+  }
+
+  async list(ref: ResourceRef, namespace: string, options?: ListOptions): Promise<KubeList> {
+    return this.listSync(ref, namespace, options);
+  }
+
+  async create(
+    ref: ResourceRef,
+    namespace: string,
+    object: KubeObject,
+    options?: WriteOptions,
+  ): Promise<KubeObject> {
+    return this.createSync(ref, namespace, object, options);
+  }
+
+  async update(
+    ref: ResourceRef,
+    namespace: string,
+    object: KubeObject,
+    options?: WriteOptions,
+  ): Promise<KubeObject> {
+    return this.updateSync(ref, namespace, object, options);
+  }
+
+  async patch(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    type: PatchType,
+    body: unknown,
+    options?: PatchOptions,
+  ): Promise<KubeObject> {
+    return this.patchSync(ref, namespace, name, type, body, options);
+  }
+
+  async delete(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    options?: DeleteOptions,
+  ): Promise<KubeObject> {
+    return this.deleteSync(ref, namespace, name, options);
+  }
+
+  async deleteCollection(
+    ref: ResourceRef,
+    namespace: string,
+    options?: ListOptions & DeleteOptions,
+  ): Promise<void> {
+    this.deleteCollectionSync(ref, namespace, options);
+  }
+
+  watch(
+    ref: ResourceRef,
+    namespace: string,
+    options: WatchOptions,
+    onEvent: (event: WatchEvent) => void,
+  ): WatchHandle {
+    const info = this.resolve(ref);
+    if (ref.subresource) throw methodNotAllowed("GET", `${info.resource}/${ref.subresource}`);
+    return watch(
+      this.ctx,
+      info,
+      info.namespaced ? namespace : "",
+      options,
+      onEvent,
+      this.watchTuning,
+    );
+  }
+}

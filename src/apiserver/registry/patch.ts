@@ -1,0 +1,72 @@
+/**
+ * patch: JSON, merge and strategic patches applied to the stored object, and server-side apply
+ * (which creates a missing object). The patched object then takes the same write path as an
+ * update, so a patch that changes nothing keeps the resourceVersion. The registry runs
+ * synchronously between reading and writing, so no other write can interleave and a patch never
+ * needs the conflict retries kube-apiserver does.
+ *
+ * @module
+ */
+import { badRequest, notFound, StatusError } from "../../api/errors.ts";
+import type { KubeObject } from "../../api/types.ts";
+import type { PatchOptions, PatchType } from "../../api/verbs.ts";
+import { storeKey } from "../resources.ts";
+import type { RegistryContext } from "./_context.ts";
+import { checkTypeMeta } from "./_prepare.ts";
+import { create } from "./create.ts";
+import { type UpdateTarget, writeUpdate } from "./update.ts";
+
+export function patch(
+  ctx: RegistryContext,
+  target: UpdateTarget,
+  type: PatchType,
+  body: unknown,
+  options: PatchOptions = {},
+): KubeObject {
+  const { info, namespace, name } = target;
+  const current = ctx.store.get(storeKey(info, namespace, name));
+
+  if (type === "apply") {
+    if (!options.fieldManager) {
+      throw badRequest("PATCH requests with apply content type must have a fieldManager");
+    }
+    const applied = structuredClone(body);
+    checkTypeMeta(info, applied);
+    if (applied.metadata.name && applied.metadata.name !== name) {
+      throw badRequest(
+        `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`,
+      );
+    }
+    applied.metadata.name = name;
+    const merged = ctx.patchers.apply({
+      live: current,
+      applied,
+      manager: options.fieldManager,
+      force: options.force === true,
+      info,
+      subresource: target.subresource,
+    });
+    // Apply recorded its own ownership; the write path must not add an Update entry on top.
+    const { fieldManager: _applied, ...writeOptions } = options;
+    if (!current) {
+      if (target.subresource) throw notFound(info.resource, info.group, name);
+      return create(ctx, info, namespace, merged, writeOptions);
+    }
+    delete merged.metadata.resourceVersion;
+    return writeUpdate(ctx, target, merged, writeOptions);
+  }
+
+  if (!current) throw notFound(info.resource, info.group, name);
+  let patched: KubeObject;
+  try {
+    patched = ctx.patchers.patch({ type, patch: body, original: current, info });
+  } catch (e) {
+    if (e instanceof StatusError) throw e;
+    throw badRequest(e instanceof Error ? e.message : String(e));
+  }
+  checkTypeMeta(info, patched);
+  // A resourceVersion the patch sets is a precondition; one it leaves alone is the current one.
+  if (!patched.metadata.resourceVersion)
+    patched.metadata.resourceVersion = current.metadata.resourceVersion ?? "";
+  return writeUpdate(ctx, target, patched, options);
+}

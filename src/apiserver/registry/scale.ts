@@ -1,0 +1,104 @@
+/**
+ * The scale subresource of deployments, replicasets and statefulsets, answered as an
+ * `autoscaling/v1` Scale: spec.replicas from the parent's spec, status.replicas and the
+ * selector (as a string) from its status and spec.
+ *
+ * @module
+ */
+import { badRequest, notFound } from "../../api/errors.ts";
+import { selectorFromLabelSelector, selectorToString } from "../../api/labels.ts";
+import type { KubeObject } from "../../api/types.ts";
+import type { PatchOptions, PatchType, WriteOptions } from "../../api/verbs.ts";
+import { type ResourceInfo, storeKey } from "../resources.ts";
+import type { RegistryContext } from "./_context.ts";
+import { writeUpdate } from "./update.ts";
+
+export function toScale(obj: KubeObject): KubeObject {
+  const spec = (obj.spec ?? {}) as { replicas?: number; selector?: unknown };
+  const status = (obj.status ?? {}) as { replicas?: number };
+  const meta = obj.metadata;
+  const scaleMeta: KubeObject["metadata"] = {};
+  for (const k of ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] as const) {
+    if (meta[k] !== undefined) (scaleMeta as Record<string, unknown>)[k] = meta[k];
+  }
+  const selector = spec.selector
+    ? selectorToString(
+        selectorFromLabelSelector(spec.selector as Parameters<typeof selectorFromLabelSelector>[0]),
+      )
+    : "";
+  return {
+    kind: "Scale",
+    apiVersion: "autoscaling/v1",
+    metadata: scaleMeta,
+    spec: { replicas: spec.replicas ?? 0 },
+    status: { replicas: status.replicas ?? 0, ...(selector ? { selector } : {}) },
+  };
+}
+
+function current(
+  ctx: RegistryContext,
+  info: ResourceInfo,
+  namespace: string,
+  name: string,
+): KubeObject {
+  const obj = ctx.store.get(storeKey(info, namespace, name));
+  if (!obj) throw notFound(info.resource, info.group, name);
+  return obj;
+}
+
+export function getScale(
+  ctx: RegistryContext,
+  info: ResourceInfo,
+  namespace: string,
+  name: string,
+): KubeObject {
+  return toScale(current(ctx, info, namespace, name));
+}
+
+export function updateScale(
+  ctx: RegistryContext,
+  info: ResourceInfo,
+  namespace: string,
+  name: string,
+  scale: KubeObject,
+  options?: WriteOptions,
+): KubeObject {
+  const obj = current(ctx, info, namespace, name);
+  const replicas = (scale.spec as { replicas?: unknown } | undefined)?.replicas;
+  if (replicas !== undefined && (typeof replicas !== "number" || !Number.isInteger(replicas))) {
+    throw badRequest(`spec.replicas: must be an integer, got ${JSON.stringify(replicas)}`);
+  }
+  const next = structuredClone(obj);
+  (next.spec as Record<string, unknown>).replicas = replicas ?? 0;
+  const rv = scale.metadata?.resourceVersion;
+  if (rv) next.metadata.resourceVersion = rv;
+  return toScale(writeUpdate(ctx, { info, namespace, name }, next, options));
+}
+
+export function patchScale(
+  ctx: RegistryContext,
+  info: ResourceInfo,
+  namespace: string,
+  name: string,
+  patch: { type: PatchType; body: unknown },
+  options?: PatchOptions,
+): KubeObject {
+  const scale = getScale(ctx, info, namespace, name);
+  const scaleInfo = { ...info, group: "autoscaling", version: "v1", kind: "Scale" };
+  const patched =
+    patch.type === "apply"
+      ? ctx.patchers.apply({
+          live: scale,
+          applied: patch.body as KubeObject,
+          manager: options?.fieldManager ?? "",
+          force: options?.force === true,
+          info: scaleInfo,
+        })
+      : ctx.patchers.patch({
+          type: patch.type,
+          patch: patch.body,
+          original: scale,
+          info: scaleInfo,
+        });
+  return updateScale(ctx, info, namespace, name, patched, options);
+}

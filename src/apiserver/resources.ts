@@ -1,0 +1,195 @@
+/**
+ * The resource table: one entry per served resource, the single place that says what the API
+ * serves. Discovery, OpenAPI, routing, storage keys and the in-process client all read it, so
+ * adding a resource is one entry here plus its strategy in `src/api/kinds/`.
+ *
+ * @module
+ */
+
+export interface SubresourceInfo {
+  name: string;
+  /** The kind this subresource answers with, when not the parent's. */
+  kind?: { group: string; version: string; kind: string };
+  verbs: string[];
+}
+
+export interface ResourceInfo {
+  group: string;
+  version: string;
+  kind: string;
+  listKind: string;
+  /** Plural, lower-case: `deployments`. */
+  resource: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames: string[];
+  categories: string[];
+  verbs: string[];
+  subresources: SubresourceInfo[];
+}
+
+const ALL_VERBS = [
+  "create",
+  "delete",
+  "deletecollection",
+  "get",
+  "list",
+  "patch",
+  "update",
+  "watch",
+];
+const STATUS: SubresourceInfo = { name: "status", verbs: ["get", "patch", "update"] };
+const SCALE: SubresourceInfo = {
+  name: "scale",
+  kind: { group: "autoscaling", version: "v1", kind: "Scale" },
+  verbs: ["get", "patch", "update"],
+};
+
+interface Entry {
+  kind: string;
+  resource?: string;
+  namespaced?: boolean;
+  shortNames?: string[];
+  categories?: string[];
+  verbs?: string[];
+  subresources?: SubresourceInfo[];
+}
+
+function plural(kind: string): string {
+  const lower = kind.toLowerCase();
+  if (lower.endsWith("s")) return `${lower}es`;
+  if (lower.endsWith("y")) return `${lower.slice(0, -1)}ies`;
+  return `${lower}s`;
+}
+
+function group(groupName: string, version: string, entries: Entry[]): ResourceInfo[] {
+  return entries.map((e) => ({
+    group: groupName,
+    version,
+    kind: e.kind,
+    listKind: `${e.kind}List`,
+    resource: e.resource ?? plural(e.kind),
+    singular: e.kind.toLowerCase(),
+    namespaced: e.namespaced ?? true,
+    shortNames: e.shortNames ?? [],
+    categories: e.categories ?? [],
+    verbs: e.verbs ?? ALL_VERBS,
+    subresources: e.subresources ?? [],
+  }));
+}
+
+/** Every resource loopkube serves, in discovery order. */
+export const RESOURCES: readonly ResourceInfo[] = [
+  ...group("", "v1", [
+    {
+      kind: "Namespace",
+      namespaced: false,
+      shortNames: ["ns"],
+      subresources: [STATUS, { name: "finalize", verbs: ["update"] }],
+      verbs: ["create", "delete", "get", "list", "patch", "update", "watch"],
+    },
+    {
+      kind: "Pod",
+      shortNames: ["po"],
+      categories: ["all"],
+      subresources: [
+        STATUS,
+        { name: "binding", kind: { group: "", version: "v1", kind: "Binding" }, verbs: ["create"] },
+        { name: "log", verbs: ["get"] },
+        {
+          name: "exec",
+          kind: { group: "", version: "v1", kind: "PodExecOptions" },
+          verbs: ["create", "get"],
+        },
+        {
+          name: "portforward",
+          kind: { group: "", version: "v1", kind: "PodPortForwardOptions" },
+          verbs: ["create", "get"],
+        },
+        {
+          name: "eviction",
+          kind: { group: "policy", version: "v1", kind: "Eviction" },
+          verbs: ["create"],
+        },
+      ],
+    },
+    {
+      kind: "Service",
+      shortNames: ["svc"],
+      categories: ["all"],
+      subresources: [STATUS],
+      verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+    },
+    { kind: "Endpoints", resource: "endpoints", shortNames: ["ep"] },
+    { kind: "ConfigMap", shortNames: ["cm"] },
+    { kind: "Secret" },
+    { kind: "ServiceAccount", shortNames: ["sa"] },
+    { kind: "Event", shortNames: ["ev"] },
+    { kind: "Node", namespaced: false, shortNames: ["no"], subresources: [STATUS] },
+    { kind: "PersistentVolumeClaim", shortNames: ["pvc"], subresources: [STATUS] },
+    { kind: "PersistentVolume", namespaced: false, shortNames: ["pv"], subresources: [STATUS] },
+  ]),
+  ...group("apps", "v1", [
+    {
+      kind: "Deployment",
+      shortNames: ["deploy"],
+      categories: ["all"],
+      subresources: [STATUS, SCALE],
+    },
+    { kind: "ReplicaSet", shortNames: ["rs"], categories: ["all"], subresources: [STATUS, SCALE] },
+    {
+      kind: "StatefulSet",
+      shortNames: ["sts"],
+      categories: ["all"],
+      subresources: [STATUS, SCALE],
+    },
+    { kind: "ControllerRevision" },
+  ]),
+  ...group("discovery.k8s.io", "v1", [{ kind: "EndpointSlice" }]),
+  ...group("coordination.k8s.io", "v1", [{ kind: "Lease" }]),
+  ...group("storage.k8s.io", "v1", [
+    { kind: "StorageClass", namespaced: false, shortNames: ["sc"] },
+  ]),
+];
+
+const byGroupResource = new Map<string, ResourceInfo>();
+for (const r of RESOURCES) byGroupResource.set(`${r.group}/${r.resource}`, r);
+
+/** The entry for a group and plural resource name, if served. */
+export function findResource(groupName: string, resource: string): ResourceInfo | undefined {
+  return byGroupResource.get(`${groupName}/${resource}`);
+}
+
+/** Group versions in discovery order: core first, then the named groups. */
+export function servedGroups(): Array<{
+  group: string;
+  version: string;
+  resources: ResourceInfo[];
+}> {
+  const out: Array<{ group: string; version: string; resources: ResourceInfo[] }> = [];
+  for (const r of RESOURCES) {
+    let g = out.find((x) => x.group === r.group && x.version === r.version);
+    if (!g) {
+      g = { group: r.group, version: r.version, resources: [] };
+      out.push(g);
+    }
+    g.resources.push(r);
+  }
+  return out;
+}
+
+/** The store key of one object: `/<group or core>/<resource>/<namespace>/<name>`. */
+export function storeKey(info: ResourceInfo, namespace: string, name: string): string {
+  const g = info.group || "core";
+  return info.namespaced
+    ? `/${g}/${info.resource}/${namespace}/${name}`
+    : `/${g}/${info.resource}/${name}`;
+}
+
+/** The store prefix of a list: the whole resource, or one namespace of it. */
+export function storePrefix(info: ResourceInfo, namespace: string): string {
+  const g = info.group || "core";
+  return info.namespaced && namespace
+    ? `/${g}/${info.resource}/${namespace}/`
+    : `/${g}/${info.resource}/`;
+}

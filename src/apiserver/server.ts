@@ -1,0 +1,72 @@
+/**
+ * The HTTPS listener: TLS with the cluster CA, authentication (a client certificate signed by the
+ * cluster CA, or a known bearer token), then the request handler. `/healthz`, `/livez`, `/readyz`
+ * and `/version` answer without credentials, as kube-apiserver's default RBAC allows.
+ *
+ * @module
+ */
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
+import type { TLSSocket } from "node:tls";
+import { unauthorized } from "../api/errors.ts";
+import { sendError } from "./http/respond.ts";
+
+const PUBLIC_PATHS = /^\/(healthz|livez|readyz|version)(\/|$|\?)/;
+
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+  /** The CA that signs client certificates. */
+  ca: string;
+}
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  tls: TlsMaterial;
+  /** Bearer tokens accepted as authenticated. */
+  tokens: () => ReadonlySet<string>;
+}
+
+function authenticated(req: IncomingMessage, tokens: ReadonlySet<string>): boolean {
+  const socket = req.socket as TLSSocket;
+  if (socket.authorized) return true;
+  const auth = req.headers.authorization;
+  if (auth?.startsWith("Bearer ")) return tokens.has(auth.slice(7).trim());
+  return false;
+}
+
+export async function listen(
+  options: ListenOptions,
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): Promise<Server> {
+  const server = createServer(
+    {
+      cert: options.tls.cert,
+      key: options.tls.key,
+      ca: options.tls.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+      keepAliveTimeout: 120_000,
+    },
+    (req, res) => {
+      if (!PUBLIC_PATHS.test(req.url ?? "/") && !authenticated(req, options.tokens())) {
+        req.resume();
+        sendError(res, unauthorized());
+        return;
+      }
+      void handle(req, res);
+    },
+  );
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0; // watches and log streams stay open.
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return server;
+}

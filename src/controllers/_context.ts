@@ -1,0 +1,22 @@
+/**
+ * What every controller is started with: the API (through the client interface only), the shared
+ * informers, the clock, and where to report errors. Controllers never import each other.
+ *
+ * @module
+ */
+import type { ApiVerbs } from "../api/verbs.ts";
+import type { InformerFactory } from "../client/factory.ts";
+
+export interface ControllerContext {
+  client: ApiVerbs;
+  informers: InformerFactory;
+  now: () => Date;
+  /** Told about failed reconciles (they are retried with back-off by the runner). */
+  onError?: (error: unknown, context: { controller: string; key: string; terminal: boolean }) => void;
+}
+
+/** A started controller: `stop` shuts its queue down and waits for its workers. */
+export interface StartedController {
+  name: string;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,115 @@
+/**
+ * The EndpointSlice controller: keeps each selector Service's EndpointSlices equal to its ready
+ * (and not ready) pods, keyed by Service. Pod, Service and slice changes enqueue the Services they
+ * concern; the reconcile itself is level-based (`reconcile.ts`).
+ *
+ * @module
+ */
+import type { Pod, Service } from "kubernetes-types/core/v1.js";
+import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
+import { isStatusError } from "../../api/errors.ts";
+import { matches, selectorFromSet } from "../../api/labels.ts";
+import { REFS } from "../../api/refs.ts";
+import { asKube, type KubeObject, objectKey, typed } from "../../api/types.ts";
+import { runController } from "../../client/runner.ts";
+import { createWorkQueue } from "../../client/workqueue.ts";
+import type { ControllerContext, StartedController } from "../_context.ts";
+import { MANAGED_BY, MANAGED_BY_LABEL, SERVICE_NAME_LABEL } from "./_plan.ts";
+import { SliceTracker } from "./_tracker.ts";
+import { reconcileEndpointSlices } from "./reconcile.ts";
+
+export const NAME = "endpointslice-controller";
+const SLICE_BY_SERVICE = "by-service";
+
+export function startEndpointSliceController(
+  ctx: ControllerContext,
+  options: { maxEndpointsPerSlice?: number; workers?: number } = {},
+): StartedController {
+  const services = ctx.informers.get<Service & KubeObject>(REFS.services);
+  const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
+  const slices = ctx.informers.get<EndpointSlice & KubeObject>(REFS.endpointslices);
+  slices.index(SLICE_BY_SERVICE, (s) => {
+    const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+    const managed = s.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
+    return svc && managed ? [`${s.metadata?.namespace ?? ""}/${svc}`] : [];
+  });
+  const queue = createWorkQueue<string>();
+  const tracker = new SliceTracker();
+
+  const servicesSelecting = (pod: Pod | undefined): string[] => {
+    if (!pod?.metadata) return [];
+    const ns = pod.metadata.namespace ?? "";
+    const labels = pod.metadata.labels ?? {};
+    return services
+      .list(ns)
+      .filter((s) => s.spec?.selector && matches(selectorFromSet(s.spec.selector), labels))
+      .map((s) => objectKey(s));
+  };
+  const enqueuePod = (...ps: Array<Pod | undefined>) => {
+    for (const p of ps) for (const k of servicesSelecting(p)) queue.add(k);
+  };
+
+  const removers = [
+    services.addHandlers({
+      onAdd: (s) => queue.add(objectKey(s)),
+      onUpdate: (_o, s) => queue.add(objectKey(s)),
+      onDelete: (s) => queue.add(objectKey(s)),
+    }),
+    pods.addHandlers({
+      onAdd: (p) => enqueuePod(p),
+      onUpdate: (o, p) => enqueuePod(o, p),
+      onDelete: (p) => enqueuePod(p),
+    }),
+    slices.addHandlers({
+      onAdd: (s) => enqueueSlice(s),
+      onUpdate: (_o, s) => enqueueSlice(s),
+      onDelete: (s) => enqueueSlice(s),
+    }),
+  ];
+  function enqueueSlice(s: EndpointSlice) {
+    const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+    if (svc && s.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) queue.add(`${s.metadata?.namespace ?? ""}/${svc}`);
+  }
+
+  const ignoreNotFound = (e: unknown) => {
+    if (!isStatusError(e, "NotFound")) throw e;
+  };
+  const running = runController({
+    name: NAME,
+    queue,
+    workers: options.workers ?? 2,
+    ...(ctx.onError ? { onError: ctx.onError } : {}),
+    reconcile: (key) =>
+      reconcileEndpointSlices(key, {
+        getService: (ns, name) => services.get(ns, name),
+        selectPods: (ns, selector) => {
+          const sel = selectorFromSet(selector);
+          return pods.list(ns).filter((p) => matches(sel, p.metadata?.labels));
+        },
+        managedSlices: (ns, name) => tracker.view(key, slices.byIndex(SLICE_BY_SERVICE, `${ns}/${name}`)),
+        createSlice: async (s) => {
+          const created = await ctx.client.create(REFS.endpointslices, s.metadata?.namespace ?? "", asKube(s));
+          tracker.wrote(key, typed<EndpointSlice>(created));
+        },
+        updateSlice: async (s) => {
+          const updated = await ctx.client.update(REFS.endpointslices, s.metadata?.namespace ?? "", asKube(s));
+          tracker.wrote(key, typed<EndpointSlice>(updated));
+        },
+        deleteSlice: async (s) => {
+          await ctx.client.delete(REFS.endpointslices, s.metadata?.namespace ?? "", s.metadata?.name ?? "").catch(ignoreNotFound);
+          tracker.deleted(key, s);
+        },
+        now: ctx.now,
+        maxEndpointsPerSlice: options.maxEndpointsPerSlice ?? 100,
+      }),
+  });
+
+  return {
+    name: NAME,
+    async stop() {
+      for (const r of removers) r();
+      queue.shutDown();
+      await running.done;
+    },
+  };
+}

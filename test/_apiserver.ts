@@ -1,0 +1,68 @@
+/**
+ * Starts a real API server for a test: memory store, fresh PKI in a temporary directory, any free
+ * port, and a kubeconfig for kubectl. `kubectl(args)` runs the real kubectl against it with its
+ * own discovery cache, so tests never share state.
+ *
+ * @module
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ApiServer, startApiServer } from "../src/apiserver/index.ts";
+import { buildKubeconfig } from "../src/apiserver/kubeconfig.ts";
+import { ensurePki, type Pki } from "../src/apiserver/pki.ts";
+import { openStore } from "../src/store/index.ts";
+import { KUBECTL, type RunResult, run } from "./_kubectl.ts";
+
+export interface TestApiServer {
+  server: ApiServer;
+  pki: Pki;
+  dir: string;
+  kubeconfigPath: string;
+  kubeconfig: string;
+  kubectl(args: string[], options?: { bin?: string; input?: string }): Promise<RunResult>;
+  stop(): Promise<void>;
+}
+
+export async function startTestApiServer(options: { watchBookmarkMs?: number; eventWindow?: number } = {}): Promise<TestApiServer> {
+  const dir = mkdtempSync(join(tmpdir(), "loopkube-test-"));
+  const pki = await ensurePki(join(dir, "pki"), { clusterName: "test", hosts: ["localhost", "127.0.0.1"] });
+  const store = openStore({ backend: "memory" }, options.eventWindow ? { windowSize: options.eventWindow } : {});
+  const server = await startApiServer({
+    store,
+    port: 0,
+    tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
+    tokens: [pki.token],
+    ...(options.watchBookmarkMs ? { watchTuning: { bookmarkIntervalMs: options.watchBookmarkMs } } : {}),
+  });
+  const kubeconfig = buildKubeconfig({
+    name: "test",
+    server: server.url,
+    caCert: pki.caCert,
+    clientCert: pki.adminCert,
+    clientKey: pki.adminKey,
+  });
+  const kubeconfigPath = join(dir, "kubeconfig");
+  writeFileSync(kubeconfigPath, kubeconfig, { mode: 0o600 });
+  const cacheDir = join(dir, "kube-cache");
+  return {
+    server,
+    pki,
+    dir,
+    kubeconfigPath,
+    kubeconfig,
+    kubectl: (args, o = {}) => {
+      const bin = o.bin ?? KUBECTL;
+      if (!bin) throw new Error("kubectl is not installed");
+      return run(bin, ["--kubeconfig", kubeconfigPath, "--cache-dir", cacheDir, ...args], {
+        env: { ...process.env, KUBECONFIG: kubeconfigPath, HOME: dir },
+        ...(o.input !== undefined ? { input: o.input } : {}),
+      });
+    },
+    stop: async () => {
+      await server.close();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

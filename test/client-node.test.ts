@@ -1,0 +1,133 @@
+/**
+ * The API server judged by the official JavaScript client, @kubernetes/client-node: CRUD, watch,
+ * and an informer that survives a forced 410 Expired by re-listing.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import * as k8s from "@kubernetes/client-node";
+import { type TestApiServer, startTestApiServer } from "./_apiserver.ts";
+
+describe("@kubernetes/client-node", () => {
+  let api: TestApiServer;
+  let kc: k8s.KubeConfig;
+  let core: k8s.CoreV1Api;
+  let apps: k8s.AppsV1Api;
+
+  before(async () => {
+    api = await startTestApiServer({ eventWindow: 20 });
+    kc = new k8s.KubeConfig();
+    kc.loadFromString(api.kubeconfig);
+    core = kc.makeApiClient(k8s.CoreV1Api);
+    apps = kc.makeApiClient(k8s.AppsV1Api);
+  });
+  after(async () => {
+    await api?.stop();
+  });
+
+  test("creates, reads, lists, replaces and deletes", async () => {
+    const created = await core.createNamespacedConfigMap({
+      namespace: "default",
+      body: { metadata: { name: "one", labels: { app: "x" } }, data: { a: "1" } },
+    });
+    assert.ok(created.metadata?.uid);
+    const read = await core.readNamespacedConfigMap({ name: "one", namespace: "default" });
+    assert.equal(read.data?.["a"], "1");
+    const listed = await core.listNamespacedConfigMap({ namespace: "default", labelSelector: "app=x" });
+    assert.deepEqual(listed.items.map((i) => i.metadata?.name), ["one"]);
+    read.data = { a: "2" };
+    const replaced = await core.replaceNamespacedConfigMap({ name: "one", namespace: "default", body: read });
+    assert.equal(replaced.data?.["a"], "2");
+    assert.notEqual(replaced.metadata?.resourceVersion, read.metadata?.resourceVersion);
+    await core.deleteNamespacedConfigMap({ name: "one", namespace: "default" });
+    await assert.rejects(core.readNamespacedConfigMap({ name: "one", namespace: "default" }), (e: unknown) => (e as { code?: number }).code === 404);
+  });
+
+  test("creates a Deployment with defaults filled in", async () => {
+    const d = await apps.createNamespacedDeployment({
+      namespace: "default",
+      body: {
+        metadata: { name: "web" },
+        spec: {
+          selector: { matchLabels: { app: "web" } },
+          template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx", command: ["sleep", "1"] }] } },
+        },
+      },
+    });
+    assert.equal(d.spec?.replicas, 1);
+    assert.equal(d.spec?.strategy?.type, "RollingUpdate");
+    assert.equal(d.spec?.revisionHistoryLimit, 10);
+    assert.equal(d.spec?.template.spec?.restartPolicy, "Always");
+  });
+
+  test("watch delivers ADDED, MODIFIED and DELETED in order", async () => {
+    const events: string[] = [];
+    const watch = new k8s.Watch(kc);
+    const list = await core.listNamespacedConfigMap({ namespace: "default" });
+    const req = await watch.watch(
+      "/api/v1/namespaces/default/configmaps",
+      { resourceVersion: list.metadata?.resourceVersion },
+      (type, obj: k8s.V1ConfigMap) => {
+        if (obj.metadata?.name === "w") events.push(type);
+      },
+      () => {},
+    );
+    try {
+      await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "w" } } });
+      await core.patchNamespacedConfigMap(
+        { name: "w", namespace: "default", body: { data: { k: "v" } } },
+        k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+      );
+      await core.deleteNamespacedConfigMap({ name: "w", namespace: "default" });
+      await waitFor(() => events.length >= 3);
+      assert.deepEqual(events, ["ADDED", "MODIFIED", "DELETED"]);
+    } finally {
+      req.abort();
+    }
+  });
+
+  test("an informer survives a forced 410 by re-listing", async () => {
+    const informer = k8s.makeInformer(kc, "/api/v1/namespaces/default/configmaps", () =>
+      core.listNamespacedConfigMap({ namespace: "default" }),
+    );
+    const seen = new Set<string>();
+    informer.on("add", (o) => seen.add(o.metadata?.name ?? ""));
+    // client-node's documented pattern: an informer stops on a connection error and is restarted.
+    let restarts = 0;
+    let stopped = false;
+    informer.on("error", () => {
+      restarts++;
+      setTimeout(() => {
+        if (!stopped) void informer.start();
+      }, 50);
+    });
+    await informer.start();
+    try {
+      await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "before" } } });
+      await waitFor(() => seen.has("before"));
+      // Cut every connection, then write more than the event window holds before the informer
+      // reconnects: its resourceVersion is now too old and the server answers 410 Expired.
+      api.server.dropConnections();
+      const registry = api.server.registry;
+      for (let i = 0; i < 50; i++) {
+        registry.createSync({ group: "", version: "v1", resource: "configmaps" }, "default", {
+          metadata: { name: `burst-${i}` },
+        });
+      }
+      await waitFor(() => seen.has("burst-49"), 20_000);
+      assert.equal([...seen].filter((n) => n.startsWith("burst-")).length, 50);
+      assert.ok(restarts >= 1, "the dropped connection was seen");
+      assert.ok(api.server.registry.ctx.store.oldestWatchableRevision() > 1);
+    } finally {
+      stopped = true;
+      await informer.stop();
+    }
+  });
+});
+
+async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
