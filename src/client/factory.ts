@@ -19,7 +19,10 @@ export interface InformerFactory {
   stop(): Promise<void>;
 }
 
-export function createInformerFactory(client: ApiVerbs, options: Omit<InformerOptions, "namespace" | "labelSelector" | "fieldSelector"> = {}): InformerFactory {
+export function createInformerFactory(
+  client: ApiVerbs,
+  options: Omit<InformerOptions, "namespace" | "labelSelector" | "fieldSelector"> = {},
+): InformerFactory {
   const informers = new Map<string, Informer>();
   let started = false;
   return {

@@ -12,7 +12,10 @@ export interface ControllerContext {
   informers: InformerFactory;
   now: () => Date;
   /** Told about failed reconciles (they are retried with back-off by the runner). */
-  onError?: (error: unknown, context: { controller: string; key: string; terminal: boolean }) => void;
+  onError?: (
+    error: unknown,
+    context: { controller: string; key: string; terminal: boolean },
+  ) => void;
 }
 
 /** A started controller: `stop` shuts its queue down and waits for its workers. */

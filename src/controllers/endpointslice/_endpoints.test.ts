@@ -3,9 +3,25 @@ import { test } from "node:test";
 import type { Pod, Service } from "kubernetes-types/core/v1.js";
 import { desiredGroups, podEndpoint, resolveTargetPort } from "./_endpoints.ts";
 
-function pod(name: string, o: { ip?: string; ready?: boolean; phase?: string; deleting?: boolean; hostname?: string; subdomain?: string; ports?: Array<{ name: string; containerPort: number }> } = {}): Pod {
+function pod(
+  name: string,
+  o: {
+    ip?: string;
+    ready?: boolean;
+    phase?: string;
+    deleting?: boolean;
+    hostname?: string;
+    subdomain?: string;
+    ports?: Array<{ name: string; containerPort: number }>;
+  } = {},
+): Pod {
   return {
-    metadata: { name, namespace: "default", uid: `uid-${name}`, ...(o.deleting ? { deletionTimestamp: "2026-01-01T00:00:00Z" } : {}) },
+    metadata: {
+      name,
+      namespace: "default",
+      uid: `uid-${name}`,
+      ...(o.deleting ? { deletionTimestamp: "2026-01-01T00:00:00Z" } : {}),
+    },
     spec: {
       containers: [{ name: "c", ...(o.ports ? { ports: o.ports } : {}) }],
       nodeName: "node",
@@ -26,11 +42,28 @@ const svc = (spec: Service["spec"] = {}): Service => ({
 });
 
 test("podEndpoint sets the conditions as the EndpointSlice controller does", () => {
-  const cases: Array<[string, Pod, Service, { ready: boolean; serving: boolean; terminating: boolean } | undefined]> = [
+  const cases: Array<
+    [string, Pod, Service, { ready: boolean; serving: boolean; terminating: boolean } | undefined]
+  > = [
     ["ready pod", pod("a"), svc(), { ready: true, serving: true, terminating: false }],
-    ["unready pod", pod("a", { ready: false }), svc(), { ready: false, serving: false, terminating: false }],
-    ["terminating ready pod", pod("a", { deleting: true }), svc(), { ready: false, serving: true, terminating: true }],
-    ["publishNotReadyAddresses", pod("a", { ready: false }), svc({ publishNotReadyAddresses: true }), { ready: true, serving: false, terminating: false }],
+    [
+      "unready pod",
+      pod("a", { ready: false }),
+      svc(),
+      { ready: false, serving: false, terminating: false },
+    ],
+    [
+      "terminating ready pod",
+      pod("a", { deleting: true }),
+      svc(),
+      { ready: false, serving: true, terminating: true },
+    ],
+    [
+      "publishNotReadyAddresses",
+      pod("a", { ready: false }),
+      svc({ publishNotReadyAddresses: true }),
+      { ready: true, serving: false, terminating: false },
+    ],
     ["pod without IP", pod("a", { ip: "" }), svc(), undefined],
     ["succeeded pod", pod("a", { phase: "Succeeded" }), svc(), undefined],
     ["failed pod", pod("a", { phase: "Failed" }), svc(), undefined],
@@ -41,8 +74,14 @@ test("podEndpoint sets the conditions as the EndpointSlice controller does", () 
 });
 
 test("podEndpoint sets hostname only when the subdomain names the Service", () => {
-  assert.equal(podEndpoint(svc(), pod("web-0", { hostname: "web-0", subdomain: "web" }))?.hostname, "web-0");
-  assert.equal(podEndpoint(svc(), pod("web-0", { hostname: "web-0", subdomain: "other" }))?.hostname, undefined);
+  assert.equal(
+    podEndpoint(svc(), pod("web-0", { hostname: "web-0", subdomain: "web" }))?.hostname,
+    "web-0",
+  );
+  assert.equal(
+    podEndpoint(svc(), pod("web-0", { hostname: "web-0", subdomain: "other" }))?.hostname,
+    undefined,
+  );
   assert.equal(podEndpoint(svc(), pod("web-0", { subdomain: "web" }))?.hostname, undefined);
 });
 
@@ -64,5 +103,8 @@ test("desiredGroups splits pods whose named targetPort resolves differently", ()
   ]);
   assert.equal(groups.length, 2);
   const by8080 = groups.find((g) => g.ports[0]?.port === 8080)!;
-  assert.deepEqual(by8080.endpoints.map((e) => e.addresses[0]), ["127.244.0.2", "127.244.0.4"]);
+  assert.deepEqual(
+    by8080.endpoints.map((e) => e.addresses[0]),
+    ["127.244.0.2", "127.244.0.4"],
+  );
 });

@@ -10,8 +10,9 @@
  *
  * @module
  */
-import type { EndpointPort, Endpoint as SliceEndpoint } from "kubernetes-types/discovery/v1.js";
+
 import type { Pod, Service } from "kubernetes-types/core/v1.js";
+import type { EndpointPort, Endpoint as SliceEndpoint } from "kubernetes-types/discovery/v1.js";
 
 export interface PortGroup {
   /** Stable key of the resolved port list. */
@@ -25,7 +26,11 @@ function podReady(pod: Pod): boolean {
 }
 
 /** Resolves a Service port's targetPort against one pod; undefined when the name is not found. */
-export function resolveTargetPort(pod: Pod, target: number | string | undefined, fallback: number): number | undefined {
+export function resolveTargetPort(
+  pod: Pod,
+  target: number | string | undefined,
+  fallback: number,
+): number | undefined {
   if (target === undefined || target === "" || target === 0) return fallback;
   if (typeof target === "number") return target;
   if (/^\d+$/.test(target)) return Number(target);
@@ -71,7 +76,8 @@ export function podEndpoint(service: Service, pod: Pod): SliceEndpoint | undefin
       uid: pod.metadata?.uid ?? "",
     },
   };
-  if (pod.spec?.hostname && pod.spec.subdomain === service.metadata?.name) ep.hostname = pod.spec.hostname;
+  if (pod.spec?.hostname && pod.spec.subdomain === service.metadata?.name)
+    ep.hostname = pod.spec.hostname;
   if (pod.spec?.nodeName) ep.nodeName = pod.spec.nodeName;
   return ep;
 }
@@ -79,7 +85,9 @@ export function podEndpoint(service: Service, pod: Pod): SliceEndpoint | undefin
 /** The desired endpoints of a Service, grouped by their resolved ports, pods in name order. */
 export function desiredGroups(service: Service, pods: Pod[]): PortGroup[] {
   const groups = new Map<string, PortGroup>();
-  const sorted = [...pods].sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+  const sorted = [...pods].sort((a, b) =>
+    (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""),
+  );
   for (const pod of sorted) {
     const ep = podEndpoint(service, pod);
     if (!ep) continue;

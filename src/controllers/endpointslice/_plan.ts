@@ -40,7 +40,12 @@ function sliceLabels(service: Service): Record<string, string> {
   };
 }
 
-function newSlice(service: Service, group: Pick<PortGroup, "ports">, endpoints: SliceEndpoint[], options: PlanOptions): EndpointSlice {
+function newSlice(
+  service: Service,
+  group: Pick<PortGroup, "ports">,
+  endpoints: SliceEndpoint[],
+  options: PlanOptions,
+): EndpointSlice {
   return {
     apiVersion: "discovery.k8s.io/v1",
     kind: "EndpointSlice",
@@ -83,11 +88,23 @@ function revised(
   const next = structuredClone(slice);
   next.endpoints = endpoints;
   next.ports = ports;
-  next.metadata = { ...next.metadata, labels, annotations: { ...(next.metadata?.annotations ?? {}), [TRIGGER_TIME_ANNOTATION]: options.triggerTime } };
+  next.metadata = {
+    ...next.metadata,
+    labels,
+    annotations: {
+      ...(next.metadata?.annotations ?? {}),
+      [TRIGGER_TIME_ANNOTATION]: options.triggerTime,
+    },
+  };
   return next;
 }
 
-export function planSlices(service: Service, groups: PortGroup[], existing: EndpointSlice[], options: PlanOptions): SlicePlan {
+export function planSlices(
+  service: Service,
+  groups: PortGroup[],
+  existing: EndpointSlice[],
+  options: PlanOptions,
+): SlicePlan {
   const plan: SlicePlan = { create: [], update: [], delete: [] };
   const max = options.maxEndpointsPerSlice;
   const byPorts = new Map<string, EndpointSlice[]>();
@@ -99,7 +116,9 @@ export function planSlices(service: Service, groups: PortGroup[], existing: Endp
 
   if (total === 0) {
     // One placeholder slice without endpoints or ports; everything else goes.
-    const [keep, ...rest] = [...existing].sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+    const [keep, ...rest] = [...existing].sort((a, b) =>
+      (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""),
+    );
     if (keep) {
       const r = revised(keep, service, [], [], options);
       if (r) plan.update.push(r);
@@ -114,7 +133,9 @@ export function planSlices(service: Service, groups: PortGroup[], existing: Endp
   for (const group of groups) {
     usedKeys.add(group.key);
     const desired = new Map(group.endpoints.map((e) => [endpointKey(e), e]));
-    const slices = (byPorts.get(group.key) ?? []).sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+    const slices = (byPorts.get(group.key) ?? []).sort((a, b) =>
+      (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""),
+    );
     const contents: SliceEndpoint[][] = [];
     for (const s of slices) {
       const kept: SliceEndpoint[] = [];
@@ -141,7 +162,8 @@ export function planSlices(service: Service, groups: PortGroup[], existing: Endp
       const r = revised(s, service, eps, group.ports, options);
       if (r) plan.update.push(r);
     });
-    while (pending.length > 0) plan.create.push(newSlice(service, group, pending.splice(0, max), options));
+    while (pending.length > 0)
+      plan.create.push(newSlice(service, group, pending.splice(0, max), options));
   }
   for (const [k, slices] of byPorts) if (!usedKeys.has(k)) plan.delete.push(...slices);
   return plan;

@@ -68,7 +68,8 @@ export function startEndpointSliceController(
   ];
   function enqueueSlice(s: EndpointSlice) {
     const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
-    if (svc && s.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY) queue.add(`${s.metadata?.namespace ?? ""}/${svc}`);
+    if (svc && s.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY)
+      queue.add(`${s.metadata?.namespace ?? ""}/${svc}`);
   }
 
   const ignoreNotFound = (e: unknown) => {
@@ -86,17 +87,28 @@ export function startEndpointSliceController(
           const sel = selectorFromSet(selector);
           return pods.list(ns).filter((p) => matches(sel, p.metadata?.labels));
         },
-        managedSlices: (ns, name) => tracker.view(key, slices.byIndex(SLICE_BY_SERVICE, `${ns}/${name}`)),
+        managedSlices: (ns, name) =>
+          tracker.view(key, slices.byIndex(SLICE_BY_SERVICE, `${ns}/${name}`)),
         createSlice: async (s) => {
-          const created = await ctx.client.create(REFS.endpointslices, s.metadata?.namespace ?? "", asKube(s));
+          const created = await ctx.client.create(
+            REFS.endpointslices,
+            s.metadata?.namespace ?? "",
+            asKube(s),
+          );
           tracker.wrote(key, typed<EndpointSlice>(created));
         },
         updateSlice: async (s) => {
-          const updated = await ctx.client.update(REFS.endpointslices, s.metadata?.namespace ?? "", asKube(s));
+          const updated = await ctx.client.update(
+            REFS.endpointslices,
+            s.metadata?.namespace ?? "",
+            asKube(s),
+          );
           tracker.wrote(key, typed<EndpointSlice>(updated));
         },
         deleteSlice: async (s) => {
-          await ctx.client.delete(REFS.endpointslices, s.metadata?.namespace ?? "", s.metadata?.name ?? "").catch(ignoreNotFound);
+          await ctx.client
+            .delete(REFS.endpointslices, s.metadata?.namespace ?? "", s.metadata?.name ?? "")
+            .catch(ignoreNotFound);
           tracker.deleted(key, s);
         },
         now: ctx.now,

@@ -34,7 +34,7 @@ export async function reconcileEndpointSlices(key: string, deps: EndpointSliceDe
   const service = deps.getService(namespace, name);
   // A deleted Service's slices go with it through their owner reference (garbage collector);
   // a Service without a selector has its slices managed by someone else.
-  if (!service || !service.spec?.selector || service.metadata?.deletionTimestamp) return;
+  if (!service?.spec?.selector || service.metadata?.deletionTimestamp) return;
   if (service.spec.type === "ExternalName") return;
   const pods = deps.selectPods(namespace, service.spec.selector);
   const existing = deps.managedSlices(namespace, name);
