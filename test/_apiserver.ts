@@ -24,16 +24,26 @@ export interface TestApiServer {
   stop(): Promise<void>;
 }
 
-export async function startTestApiServer(options: { watchBookmarkMs?: number; eventWindow?: number } = {}): Promise<TestApiServer> {
+export async function startTestApiServer(
+  options: { watchBookmarkMs?: number; eventWindow?: number } = {},
+): Promise<TestApiServer> {
   const dir = mkdtempSync(join(tmpdir(), "loopkube-test-"));
-  const pki = await ensurePki(join(dir, "pki"), { clusterName: "test", hosts: ["localhost", "127.0.0.1"] });
-  const store = openStore({ backend: "memory" }, options.eventWindow ? { windowSize: options.eventWindow } : {});
+  const pki = await ensurePki(join(dir, "pki"), {
+    clusterName: "test",
+    hosts: ["localhost", "127.0.0.1"],
+  });
+  const store = openStore(
+    { backend: "memory" },
+    options.eventWindow ? { windowSize: options.eventWindow } : {},
+  );
   const server = await startApiServer({
     store,
     port: 0,
     tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
     tokens: [pki.token],
-    ...(options.watchBookmarkMs ? { watchTuning: { bookmarkIntervalMs: options.watchBookmarkMs } } : {}),
+    ...(options.watchBookmarkMs
+      ? { watchTuning: { bookmarkIntervalMs: options.watchBookmarkMs } }
+      : {}),
   });
   const kubeconfig = buildKubeconfig({
     name: "test",

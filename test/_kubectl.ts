@@ -31,7 +31,9 @@ export function kubectlVersions(wanted: string[]): Record<string, string> {
   return out;
 }
 
-export const NO_KUBECTL = KUBECTL ? false : "kubectl is not installed (install it to run the kubectl acceptance tests)";
+export const NO_KUBECTL = KUBECTL
+  ? false
+  : "kubectl is not installed (install it to run the kubectl acceptance tests)";
 
 export interface RunResult {
   code: number;
@@ -39,14 +41,26 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(bin: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  bin: string,
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = execFile(
       bin,
       args,
-      { env: options.env ?? process.env, timeout: options.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024 },
+      {
+        env: options.env ?? process.env,
+        timeout: options.timeoutMs ?? 30_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
+        const code = err
+          ? typeof (err as { code?: unknown }).code === "number"
+            ? (err as { code: number }).code
+            : 1
+          : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       },
     );

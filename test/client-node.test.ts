@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as k8s from "@kubernetes/client-node";
-import { type TestApiServer, startTestApiServer } from "./_apiserver.ts";
+import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 
 describe("@kubernetes/client-node", () => {
   let api: TestApiServer;
@@ -32,14 +32,27 @@ describe("@kubernetes/client-node", () => {
     assert.ok(created.metadata?.uid);
     const read = await core.readNamespacedConfigMap({ name: "one", namespace: "default" });
     assert.equal(read.data?.["a"], "1");
-    const listed = await core.listNamespacedConfigMap({ namespace: "default", labelSelector: "app=x" });
-    assert.deepEqual(listed.items.map((i) => i.metadata?.name), ["one"]);
+    const listed = await core.listNamespacedConfigMap({
+      namespace: "default",
+      labelSelector: "app=x",
+    });
+    assert.deepEqual(
+      listed.items.map((i) => i.metadata?.name),
+      ["one"],
+    );
     read.data = { a: "2" };
-    const replaced = await core.replaceNamespacedConfigMap({ name: "one", namespace: "default", body: read });
+    const replaced = await core.replaceNamespacedConfigMap({
+      name: "one",
+      namespace: "default",
+      body: read,
+    });
     assert.equal(replaced.data?.["a"], "2");
     assert.notEqual(replaced.metadata?.resourceVersion, read.metadata?.resourceVersion);
     await core.deleteNamespacedConfigMap({ name: "one", namespace: "default" });
-    await assert.rejects(core.readNamespacedConfigMap({ name: "one", namespace: "default" }), (e: unknown) => (e as { code?: number }).code === 404);
+    await assert.rejects(
+      core.readNamespacedConfigMap({ name: "one", namespace: "default" }),
+      (e: unknown) => (e as { code?: number }).code === 404,
+    );
   });
 
   test("creates a Deployment with defaults filled in", async () => {
@@ -49,7 +62,10 @@ describe("@kubernetes/client-node", () => {
         metadata: { name: "web" },
         spec: {
           selector: { matchLabels: { app: "web" } },
-          template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx", command: ["sleep", "1"] }] } },
+          template: {
+            metadata: { labels: { app: "web" } },
+            spec: { containers: [{ name: "web", image: "nginx", command: ["sleep", "1"] }] },
+          },
         },
       },
     });
@@ -72,7 +88,10 @@ describe("@kubernetes/client-node", () => {
       () => {},
     );
     try {
-      await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "w" } } });
+      await core.createNamespacedConfigMap({
+        namespace: "default",
+        body: { metadata: { name: "w" } },
+      });
       await core.patchNamespacedConfigMap(
         { name: "w", namespace: "default", body: { data: { k: "v" } } },
         k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
@@ -102,7 +121,10 @@ describe("@kubernetes/client-node", () => {
     });
     await informer.start();
     try {
-      await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "before" } } });
+      await core.createNamespacedConfigMap({
+        namespace: "default",
+        body: { metadata: { name: "before" } },
+      });
       await waitFor(() => seen.has("before"));
       // Cut every connection, then write more than the event window holds before the informer
       // reconnects: its resourceVersion is now too old and the server answers 410 Expired.

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { type TestApiServer, startTestApiServer } from "./_apiserver.ts";
+import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 import { KUBECTL, kubectlVersions, NO_KUBECTL } from "./_kubectl.ts";
 
 const DEPLOYMENT = (image: string, extra = "") => `apiVersion: apps/v1
@@ -77,30 +77,82 @@ for (const [label, bin] of versions) {
     });
 
     test("apply -f creates, then patches a change, then reports unchanged", async () => {
-      assert.match(await ok(["apply", "-f", "-"], DEPLOYMENT("nginx:1.0")), /deployment\.apps\/web created/);
-      assert.match(await ok(["apply", "-f", "-"], DEPLOYMENT("nginx:2.0")), /deployment\.apps\/web configured/);
-      assert.match(await ok(["apply", "-f", "-"], DEPLOYMENT("nginx:2.0")), /deployment\.apps\/web unchanged/);
-      const image = await ok(["get", "deploy", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]);
+      assert.match(
+        await ok(["apply", "-f", "-"], DEPLOYMENT("nginx:1.0")),
+        /deployment\.apps\/web created/,
+      );
+      assert.match(
+        await ok(["apply", "-f", "-"], DEPLOYMENT("nginx:2.0")),
+        /deployment\.apps\/web configured/,
+      );
+      assert.match(
+        await ok(["apply", "-f", "-"], DEPLOYMENT("nginx:2.0")),
+        /deployment\.apps\/web unchanged/,
+      );
+      const image = await ok([
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+      ]);
       assert.equal(image, "nginx:2.0");
       const gen = await ok(["get", "deploy", "web", "-o", "jsonpath={.metadata.generation}"]);
       assert.equal(gen, "2");
     });
 
     test("apply --server-side creates and updates", async () => {
-      const cm = (v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {k: "${v}"}\n`;
-      assert.match(await ok(["apply", "--server-side", "-f", "-"], cm("1")), /configmap\/ssa serverside-applied/);
-      assert.match(await ok(["apply", "--server-side", "-f", "-"], cm("2")), /configmap\/ssa serverside-applied/);
+      const cm = (v: string) =>
+        `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {k: "${v}"}\n`;
+      assert.match(
+        await ok(["apply", "--server-side", "-f", "-"], cm("1")),
+        /configmap\/ssa serverside-applied/,
+      );
+      assert.match(
+        await ok(["apply", "--server-side", "-f", "-"], cm("2")),
+        /configmap\/ssa serverside-applied/,
+      );
       assert.equal(await ok(["get", "cm", "ssa", "-o", "jsonpath={.data.k}"]), "2");
     });
 
     test("create -f, create namespace and create deployment", async () => {
       assert.match(await ok(["create", "-f", "-"], SERVICE), /service\/web created/);
       assert.match(await ok(["create", "namespace", "team-a"]), /namespace\/team-a created/);
-      assert.match(await ok(["create", "deployment", "api", "--image=busybox", "-n", "team-a", "--", "sleep", "3600"]), /deployment\.apps\/api created/);
-      assert.match(await ok(["create", "configmap", "cfg", "--from-literal=a=b"]), /configmap\/cfg created/);
-      assert.match(await ok(["create", "secret", "generic", "sec", "--from-literal=p=q"]), /secret\/sec created/);
-      assert.match(await ok(["create", "service", "clusterip", "svc2", "--tcp=80:8080"]), /service\/svc2 created/);
-      const replicas = await ok(["get", "deploy", "api", "-n", "team-a", "-o", "jsonpath={.spec.replicas} {.spec.strategy.type} {.spec.template.spec.containers[0].command}"]);
+      assert.match(
+        await ok([
+          "create",
+          "deployment",
+          "api",
+          "--image=busybox",
+          "-n",
+          "team-a",
+          "--",
+          "sleep",
+          "3600",
+        ]),
+        /deployment\.apps\/api created/,
+      );
+      assert.match(
+        await ok(["create", "configmap", "cfg", "--from-literal=a=b"]),
+        /configmap\/cfg created/,
+      );
+      assert.match(
+        await ok(["create", "secret", "generic", "sec", "--from-literal=p=q"]),
+        /secret\/sec created/,
+      );
+      assert.match(
+        await ok(["create", "service", "clusterip", "svc2", "--tcp=80:8080"]),
+        /service\/svc2 created/,
+      );
+      const replicas = await ok([
+        "get",
+        "deploy",
+        "api",
+        "-n",
+        "team-a",
+        "-o",
+        "jsonpath={.spec.replicas} {.spec.strategy.type} {.spec.template.spec.containers[0].command}",
+      ]);
       assert.match(replicas, /^1 RollingUpdate \["sleep","3600"\]$/);
     });
 
@@ -119,9 +171,21 @@ for (const [label, bin] of versions) {
     });
 
     test("get -w prints a row for each change", async () => {
-      const child = spawn(bin ?? KUBECTL!, ["--kubeconfig", api.kubeconfigPath, "--cache-dir", `${api.dir}/kube-cache`, "get", "configmaps", "-w"], {
-        env: { ...process.env, HOME: api.dir },
-      });
+      const child = spawn(
+        bin ?? KUBECTL!,
+        [
+          "--kubeconfig",
+          api.kubeconfigPath,
+          "--cache-dir",
+          `${api.dir}/kube-cache`,
+          "get",
+          "configmaps",
+          "-w",
+        ],
+        {
+          env: { ...process.env, HOME: api.dir },
+        },
+      );
       let out = "";
       child.stdout.on("data", (d) => {
         out += String(d);
@@ -131,7 +195,10 @@ for (const [label, bin] of versions) {
         await ok(["create", "configmap", "watched", "--from-literal=x=y"]);
         await waitFor(() => /\nwatched\s+1\s+/.test(out), "a row for the new configmap");
         await ok(["label", "configmap", "watched", "seen=yes"]);
-        await waitFor(() => out.split("\n").filter((l) => l.startsWith("watched")).length >= 2, "a row for the change");
+        await waitFor(
+          () => out.split("\n").filter((l) => l.startsWith("watched")).length >= 2,
+          "a row for the change",
+        );
       } finally {
         child.kill();
       }
@@ -139,16 +206,88 @@ for (const [label, bin] of versions) {
 
     test("describe, label, annotate, patch and scale", async () => {
       assert.match(await ok(["describe", "deploy", "web"]), /Name:\s+web/);
-      assert.match(await ok(["label", "deploy", "web", "tier=front"]), /deployment\.apps\/web labeled/);
-      assert.match(await ok(["annotate", "deploy", "web", "note=hi"]), /deployment\.apps\/web annotated/);
-      assert.equal(await ok(["get", "deploy", "web", "-o", "jsonpath={.metadata.labels.tier} {.metadata.annotations.note}"]), "front hi");
-      assert.match(await ok(["label", "deploy", "web", "tier-"]), /deployment\.apps\/web unlabeled/);
-      assert.match(await ok(["patch", "deploy", "web", "-p", '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:3"}]}}}}']), /deployment\.apps\/web patched/);
-      assert.match(await ok(["patch", "deploy", "web", "--type", "merge", "-p", '{"spec":{"minReadySeconds":1}}']), /patched/);
-      assert.match(await ok(["patch", "deploy", "web", "--type", "json", "-p", '[{"op":"replace","path":"/spec/minReadySeconds","value":2}]']), /patched/);
-      assert.match(await ok(["patch", "deploy", "web", "--type", "merge", "-p", '{"spec":{"minReadySeconds":2}}']), /patched \(no change\)/);
-      assert.equal(await ok(["get", "deploy", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image} {.spec.minReadySeconds}"]), "nginx:3 2");
-      assert.match(await ok(["scale", "deploy", "web", "--replicas=4"]), /deployment\.apps\/web scaled/);
+      assert.match(
+        await ok(["label", "deploy", "web", "tier=front"]),
+        /deployment\.apps\/web labeled/,
+      );
+      assert.match(
+        await ok(["annotate", "deploy", "web", "note=hi"]),
+        /deployment\.apps\/web annotated/,
+      );
+      assert.equal(
+        await ok([
+          "get",
+          "deploy",
+          "web",
+          "-o",
+          "jsonpath={.metadata.labels.tier} {.metadata.annotations.note}",
+        ]),
+        "front hi",
+      );
+      assert.match(
+        await ok(["label", "deploy", "web", "tier-"]),
+        /deployment\.apps\/web unlabeled/,
+      );
+      assert.match(
+        await ok([
+          "patch",
+          "deploy",
+          "web",
+          "-p",
+          '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:3"}]}}}}',
+        ]),
+        /deployment\.apps\/web patched/,
+      );
+      assert.match(
+        await ok([
+          "patch",
+          "deploy",
+          "web",
+          "--type",
+          "merge",
+          "-p",
+          '{"spec":{"minReadySeconds":1}}',
+        ]),
+        /patched/,
+      );
+      assert.match(
+        await ok([
+          "patch",
+          "deploy",
+          "web",
+          "--type",
+          "json",
+          "-p",
+          '[{"op":"replace","path":"/spec/minReadySeconds","value":2}]',
+        ]),
+        /patched/,
+      );
+      assert.match(
+        await ok([
+          "patch",
+          "deploy",
+          "web",
+          "--type",
+          "merge",
+          "-p",
+          '{"spec":{"minReadySeconds":2}}',
+        ]),
+        /patched \(no change\)/,
+      );
+      assert.equal(
+        await ok([
+          "get",
+          "deploy",
+          "web",
+          "-o",
+          "jsonpath={.spec.template.spec.containers[0].image} {.spec.minReadySeconds}",
+        ]),
+        "nginx:3 2",
+      );
+      assert.match(
+        await ok(["scale", "deploy", "web", "--replicas=4"]),
+        /deployment\.apps\/web scaled/,
+      );
       assert.equal(await ok(["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"]), "4");
     });
 
@@ -160,16 +299,27 @@ for (const [label, bin] of versions) {
     test("errors read as against a real cluster", async () => {
       const missing = await k(["get", "deploy", "nope"]);
       assert.notEqual(missing.code, 0);
-      assert.match(missing.stderr, /Error from server \(NotFound\): deployments\.apps "nope" not found/);
+      assert.match(
+        missing.stderr,
+        /Error from server \(NotFound\): deployments\.apps "nope" not found/,
+      );
       const current = JSON.parse(await ok(["get", "cm", "cfg", "-o", "json"]));
       current.metadata.resourceVersion = "1";
       const stale = await k(["replace", "-f", "-"], JSON.stringify(current));
       assert.notEqual(stale.code, 0);
-      assert.match(stale.stderr, /Operation cannot be fulfilled on configmaps "cfg": the object has been modified/);
-      const bad = DEPLOYMENT("nginx").replace("name: web\n", "name: bad\n").replace("replicas: 2", "replicas: -1");
+      assert.match(
+        stale.stderr,
+        /Operation cannot be fulfilled on configmaps "cfg": the object has been modified/,
+      );
+      const bad = DEPLOYMENT("nginx")
+        .replace("name: web\n", "name: bad\n")
+        .replace("replicas: 2", "replicas: -1");
       const invalid = await k(["create", "-f", "-"], bad);
       assert.notEqual(invalid.code, 0);
-      assert.match(invalid.stderr, /The Deployment "bad" is invalid: spec\.replicas: Invalid value: -1: must be greater than or equal to 0/);
+      assert.match(
+        invalid.stderr,
+        /The Deployment "bad" is invalid: spec\.replicas: Invalid value: -1: must be greater than or equal to 0/,
+      );
       assert.match((await k(["get", "deploy", "bad"])).stderr, /NotFound/);
     });
 
