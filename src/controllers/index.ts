@@ -1,0 +1,37 @@
+/**
+ * The controller manager: starts every controller over one client and one set of shared
+ * informers, and stops them in reverse order. Each controller lives in its own folder and is
+ * listed here once; controllers never import each other.
+ *
+ * @module
+ */
+import type { ControllerContext, StartedController } from "./_context.ts";
+import { startEndpointSliceController } from "./endpointslice/index.ts";
+
+export type { ControllerContext, StartedController } from "./_context.ts";
+
+export interface ControllerManager {
+  controllers: StartedController[];
+  stop(): Promise<void>;
+}
+
+/** The controllers a cluster runs, in start order. */
+export const CONTROLLERS: ReadonlyArray<{
+  name: string;
+  start: (ctx: ControllerContext) => StartedController;
+}> = [{ name: "endpointslice", start: (ctx) => startEndpointSliceController(ctx) }];
+
+export function startControllers(
+  ctx: ControllerContext,
+  only?: readonly string[],
+): ControllerManager {
+  const controllers = CONTROLLERS.filter((c) => !only || only.includes(c.name)).map((c) =>
+    c.start(ctx),
+  );
+  return {
+    controllers,
+    async stop() {
+      for (const c of [...controllers].reverse()) await c.stop();
+    },
+  };
+}
