@@ -8,6 +8,7 @@ import { badRequest, invalid, StatusError } from "../../api/errors.ts";
 import type { KindStrategy } from "../../api/kinds/types.ts";
 import { apiVersionOf, type KubeObject } from "../../api/types.ts";
 import type { WriteOptions } from "../../api/verbs.ts";
+import { strictDecodingMessage } from "../openapi/index.ts";
 import type { ResourceInfo } from "../resources.ts";
 import type { RegistryContext } from "./_context.ts";
 
@@ -46,8 +47,9 @@ export function checkUnknownFields(
   if (options?.fieldValidation !== "Strict" || !ctx.unknownFields) return;
   const unknown = ctx.unknownFields(info, obj);
   if (unknown.length === 0) return;
-  const parts = unknown.map((f) => `unknown field "${f.replace(/^\./, "")}"`);
-  throw badRequest(`strict decoding error: ${parts.join(", ")}`);
+  throw badRequest(
+    strictDecodingMessage({ group: info.group, version: info.version, kind: info.kind }, unknown),
+  );
 }
 
 export function throwIfInvalid(
