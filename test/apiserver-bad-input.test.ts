@@ -258,7 +258,7 @@ describe("API server bad input", () => {
   for (const c of cases) {
     test(`${c.name} answers ${c.code} ${c.reason} and stores nothing`, async () => {
       const before = await send(api, "GET", CM);
-      const count = (before.json?.["items"] as unknown[]).length;
+      const count = (before.json!["items"] as unknown[]).length;
       const r = await send(api, c.method, c.path, c.body, c.headers ?? {}, c.auth ?? true);
       assert.equal(r.status, c.code, r.body);
       assert.equal(r.json?.["kind"], "Status");
@@ -267,7 +267,7 @@ describe("API server bad input", () => {
       assert.equal(r.json?.["code"], c.code);
       if (c.message) assert.match(String(r.json?.["message"]), c.message);
       const afterList = await send(api, "GET", CM);
-      assert.equal((afterList.json?.["items"] as unknown[]).length, count, "nothing was stored");
+      assert.equal((afterList.json!["items"] as unknown[]).length, count, "nothing was stored");
       assert.equal(
         (await send(api, "GET", "/readyz", undefined, {}, false)).status,
         200,
@@ -294,12 +294,12 @@ describe("API server bad input", () => {
       }),
     );
     assert.equal(r.status, 422);
-    const causes = (r.json?.["details"] as { causes: Array<{ field: string; reason: string }> })
+    const causes = (r.json!["details"] as { causes: Array<{ field: string; reason: string }> })
       .causes;
     const fields = causes.map((c) => c.field);
     assert.ok(fields.includes("spec.replicas"), JSON.stringify(causes));
     assert.ok(fields.includes("spec.template.metadata.labels"), JSON.stringify(causes));
-    assert.equal((r.json?.["details"] as { kind: string }).kind, "Deployment");
+    assert.equal((r.json!["details"] as { kind: string }).kind, "Deployment");
   });
 
   test("a stale resourceVersion is a Conflict and a second create is AlreadyExists", async () => {
