@@ -3,4 +3,4 @@
  *
  * @module
  */
-export { VERSION } from "./version.ts";
+export { VERSION } from "./api/version.ts";

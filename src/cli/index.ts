@@ -4,7 +4,7 @@
  * @module
  */
 import { Command } from "commander";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../api/version.ts";
 
 export function buildProgram(): Command {
   const program = new Command("loopkube")

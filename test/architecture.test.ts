@@ -1,0 +1,91 @@
+/**
+ * House rules as checks (DESIGN.md, "Components and the direction of dependencies"): every import
+ * between components points the allowed way, and no component reaches into another's private
+ * `_`-prefixed files.
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { test } from "node:test";
+
+const SRC = resolve(import.meta.dirname, "..", "src");
+
+/** What each component may import (besides itself). */
+const ALLOWED: Record<string, string[]> = {
+  api: [],
+  store: ["api"],
+  apiserver: ["api", "store"],
+  client: ["api"],
+  controllers: ["api", "client"],
+  kubelet: ["api", "client"],
+  dns: ["api", "client"],
+  proxy: ["api", "client"],
+  cluster: ["api", "client", "store", "apiserver", "controllers", "kubelet", "dns", "proxy"],
+  cli: ["api", "client", "cluster", "apiserver"],
+  "": [
+    "api",
+    "client",
+    "cluster",
+    "apiserver",
+    "store",
+    "controllers",
+    "kubelet",
+    "dns",
+    "proxy",
+    "cli",
+  ],
+};
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...sourceFiles(p));
+    else if (name.endsWith(".ts") && !name.endsWith(".test.ts")) out.push(p);
+  }
+  return out;
+}
+
+function componentOf(file: string): string {
+  const rel = relative(SRC, file).split(sep);
+  return rel.length > 1 ? rel[0]! : "";
+}
+
+const IMPORT = /^\s*(?:import|export)\s[^;]*?from\s+"(\.{1,2}\/[^"]+)"/gm;
+
+test("imports between components follow the dependency direction", () => {
+  const problems: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    const from = componentOf(file);
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(IMPORT)) {
+      const target = resolve(dirname(file), m[1]!);
+      if (!target.startsWith(SRC)) continue;
+      const to = componentOf(target);
+      if (to === from) continue;
+      if (!ALLOWED[from]?.includes(to))
+        problems.push(
+          `${relative(SRC, file)} imports ${relative(SRC, target)} (${from || "root"} → ${to})`,
+        );
+      const privatePart = relative(join(SRC, to), target)
+        .split(sep)
+        .find((part) => part.startsWith("_"));
+      if (privatePart)
+        problems.push(`${relative(SRC, file)} reaches into private ${relative(SRC, target)}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+test("the dependency table names every component folder", () => {
+  const folders = readdirSync(SRC).filter((n) => statSync(join(SRC, n)).isDirectory());
+  for (const f of folders) assert.ok(f in ALLOWED, `src/${f} is missing from the dependency table`);
+});
+
+test("VERSION is the package.json version", async () => {
+  const { VERSION } = await import("../src/api/version.ts");
+  const pkg = JSON.parse(readFileSync(resolve(SRC, "..", "package.json"), "utf8")) as {
+    version: string;
+  };
+  assert.equal(VERSION, pkg.version);
+});
