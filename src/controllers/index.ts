@@ -7,6 +7,8 @@
  */
 import type { ControllerContext, StartedController } from "./_context.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
+import { startNamespaceController } from "./namespace/index.ts";
+import { startScheduler } from "./scheduler/index.ts";
 
 export type { ControllerContext, StartedController } from "./_context.ts";
 
@@ -19,7 +21,11 @@ export interface ControllerManager {
 export const CONTROLLERS: ReadonlyArray<{
   name: string;
   start: (ctx: ControllerContext) => StartedController;
-}> = [{ name: "endpointslice", start: (ctx) => startEndpointSliceController(ctx) }];
+}> = [
+  { name: "endpointslice", start: (ctx) => startEndpointSliceController(ctx) },
+  { name: "namespace", start: (ctx) => startNamespaceController(ctx) },
+  { name: "scheduler", start: (ctx) => startScheduler(ctx) },
+];
 
 export function startControllers(
   ctx: ControllerContext,
