@@ -7,6 +7,7 @@
  */
 import type { ControllerContext, StartedController } from "./_context.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
+import { startGarbageCollector } from "./garbagecollector/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
 
@@ -23,6 +24,7 @@ export const CONTROLLERS: ReadonlyArray<{
   start: (ctx: ControllerContext) => StartedController;
 }> = [
   { name: "endpointslice", start: (ctx) => startEndpointSliceController(ctx) },
+  { name: "garbagecollector", start: (ctx) => startGarbageCollector(ctx) },
   { name: "namespace", start: (ctx) => startNamespaceController(ctx) },
   { name: "scheduler", start: (ctx) => startScheduler(ctx) },
 ];
