@@ -47,7 +47,7 @@ export function startGarbageCollector(
   const ownersWaiting = (obj: KubeObject) => {
     for (const r of obj.metadata.ownerReferences ?? []) {
       const owner = byUid.get(r.uid);
-      if (owner && owner.obj.metadata.deletionTimestamp) enqueue(owner);
+      if (owner?.obj.metadata.deletionTimestamp) enqueue(owner);
     }
   };
   const needsLook = (obj: KubeObject) => {
