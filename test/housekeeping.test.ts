@@ -258,3 +258,52 @@ describe("scheduler", { skip: NO_KUBECTL }, () => {
     );
   });
 });
+
+describe("endpoints controller", { skip: NO_KUBECTL }, () => {
+  let cp: TestControlPlane;
+  before(async () => {
+    cp = await startTestControlPlane({ controllers: ["endpoints"], fakeNode: true });
+  });
+  after(async () => {
+    await cp?.stop();
+  });
+
+  test("kubectl get endpoints lists the ready pods as ip:port, and the Endpoints go with the Service", async () => {
+    await cp.client.create(REFS.services, "default", {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "web", labels: { app: "web" } },
+      spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+    });
+    for (const n of ["web-a", "web-b"])
+      await cp.client.create(REFS.pods, "default", {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: n, labels: { app: "web" } },
+        spec: { containers: [{ name: "c", image: "node" }] },
+      });
+    const out = await waitFor(async () => {
+      const r = await cp.api.kubectl(["get", "endpoints", "web"]);
+      return (r.stdout.match(/127\.244\.\d+\.\d+:8080/g) ?? []).length === 2 ? r.stdout : undefined;
+    }, "two endpoints in kubectl get endpoints");
+    assert.match(out, /^NAME\s+ENDPOINTS\s+AGE/);
+    assert.match(out, /^web\s+127\.244\.\d+\.\d+:8080,127\.244\.\d+\.\d+:8080\s+/m);
+    const ep = await cp.client.get(REFS.endpoints, "default", "web");
+    assert.equal(ep.metadata.labels?.["endpointslice.kubernetes.io/skip-mirror"], "true");
+    assert.ok(ep.metadata.annotations?.["endpoints.kubernetes.io/last-change-trigger-time"]);
+
+    await cp.node?.setReady("default", "web-b", false);
+    await waitFor(async () => {
+      const e = (await cp.client.get(REFS.endpoints, "default", "web")) as KubeObject & {
+        subsets?: Array<{ notReadyAddresses?: Array<{ targetRef?: { name?: string } }> }>;
+      };
+      return e.subsets?.[0]?.notReadyAddresses?.[0]?.targetRef?.name === "web-b" ? true : undefined;
+    }, "web-b not ready");
+
+    assert.equal((await cp.api.kubectl(["delete", "service", "web"])).code, 0);
+    await waitFor(async () => {
+      const r = await cp.api.kubectl(["get", "endpoints", "web"]);
+      return r.code !== 0 && /not found/.test(r.stderr) ? true : undefined;
+    }, "Endpoints deleted with the Service");
+  });
+});

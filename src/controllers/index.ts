@@ -6,6 +6,7 @@
  * @module
  */
 import type { ControllerContext, StartedController } from "./_context.ts";
+import { startEndpointsController } from "./endpoints/index.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
 import { startGarbageCollector } from "./garbagecollector/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
@@ -24,6 +25,7 @@ export const CONTROLLERS: ReadonlyArray<{
   start: (ctx: ControllerContext) => StartedController;
 }> = [
   { name: "endpointslice", start: (ctx) => startEndpointSliceController(ctx) },
+  { name: "endpoints", start: (ctx) => startEndpointsController(ctx) },
   { name: "garbagecollector", start: (ctx) => startGarbageCollector(ctx) },
   { name: "namespace", start: (ctx) => startNamespaceController(ctx) },
   { name: "scheduler", start: (ctx) => startScheduler(ctx) },
