@@ -6,7 +6,11 @@
  * @module
  */
 import type { ControllerContext, StartedController } from "./_context.ts";
+import { startEndpointsController } from "./endpoints/index.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
+import { startGarbageCollector } from "./garbagecollector/index.ts";
+import { startNamespaceController } from "./namespace/index.ts";
+import { startScheduler } from "./scheduler/index.ts";
 
 export type { ControllerContext, StartedController } from "./_context.ts";
 
@@ -19,7 +23,13 @@ export interface ControllerManager {
 export const CONTROLLERS: ReadonlyArray<{
   name: string;
   start: (ctx: ControllerContext) => StartedController;
-}> = [{ name: "endpointslice", start: (ctx) => startEndpointSliceController(ctx) }];
+}> = [
+  { name: "endpointslice", start: (ctx) => startEndpointSliceController(ctx) },
+  { name: "endpoints", start: (ctx) => startEndpointsController(ctx) },
+  { name: "garbagecollector", start: (ctx) => startGarbageCollector(ctx) },
+  { name: "namespace", start: (ctx) => startNamespaceController(ctx) },
+  { name: "scheduler", start: (ctx) => startScheduler(ctx) },
+];
 
 export function startControllers(
   ctx: ControllerContext,

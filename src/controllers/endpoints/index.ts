@@ -1,0 +1,122 @@
+/**
+ * The endpoints controller: keeps the legacy core/v1 Endpoints of each selector Service equal to
+ * its pods (still read by older clients and by `kubectl get endpoints`). Keyed by Service;
+ * Service, pod and Endpoints changes enqueue the Services they concern. An Endpoints object
+ * without a Service is deleted, as kube's controller does for leftovers at start.
+ *
+ * @module
+ */
+import type { Endpoints, Pod, Service } from "kubernetes-types/core/v1.js";
+import { isStatusError } from "../../api/errors.ts";
+import { matches, selectorFromSet } from "../../api/labels.ts";
+import { REFS } from "../../api/refs.ts";
+import { asKube, type KubeObject, objectKey } from "../../api/types.ts";
+import { runController } from "../../client/runner.ts";
+import { createWorkQueue } from "../../client/workqueue.ts";
+import type { ControllerContext, StartedController } from "../_context.ts";
+import { reconcileEndpoints } from "./reconcile.ts";
+
+export { planEndpoints } from "./_plan.ts";
+export { desiredSubsets } from "./_subsets.ts";
+
+export const NAME = "endpoint-controller";
+
+export function startEndpointsController(
+  ctx: ControllerContext,
+  options: { maxAddresses?: number; workers?: number } = {},
+): StartedController {
+  const services = ctx.informers.get<Service & KubeObject>(REFS.services);
+  const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
+  const endpoints = ctx.informers.get<Endpoints & KubeObject>(REFS.endpoints);
+  const queue = createWorkQueue<string>();
+  /** What this controller last wrote, until the informer shows it (avoids a duplicate create). */
+  const written = new Map<string, Endpoints>();
+
+  const selecting = (pod: Pod | undefined): string[] => {
+    if (!pod?.metadata) return [];
+    const labels = pod.metadata.labels ?? {};
+    return services
+      .list(pod.metadata.namespace ?? "")
+      .filter((s) => s.spec?.selector && matches(selectorFromSet(s.spec.selector), labels))
+      .map((s) => objectKey(s));
+  };
+  const enqueuePods = (...ps: Array<Pod | undefined>) => {
+    for (const p of ps) for (const k of selecting(p)) queue.add(k);
+  };
+  const removers = [
+    services.addHandlers({
+      onAdd: (s) => queue.add(objectKey(s)),
+      onUpdate: (_o, s) => queue.add(objectKey(s)),
+      onDelete: (s) => queue.add(objectKey(s)),
+    }),
+    pods.addHandlers({
+      onAdd: (p) => enqueuePods(p),
+      onUpdate: (o, p) => enqueuePods(o, p),
+      onDelete: (p) => enqueuePods(p),
+    }),
+    endpoints.addHandlers({
+      onAdd: (e) => queue.add(objectKey(e)),
+      onUpdate: (_o, e) => queue.add(objectKey(e)),
+      onDelete: (e) => queue.add(objectKey(e)),
+    }),
+  ];
+
+  const current = (ns: string, name: string): Endpoints | undefined => {
+    const key = `${ns}/${name}`;
+    const cached = endpoints.get(ns, name);
+    const mine = written.get(key);
+    if (!mine) return cached;
+    if (
+      cached &&
+      Number(cached.metadata?.resourceVersion) >= Number(mine.metadata?.resourceVersion)
+    ) {
+      written.delete(key);
+      return cached;
+    }
+    return mine;
+  };
+  const remember = (e: KubeObject) => written.set(objectKey(e), e as Endpoints);
+
+  const running = runController({
+    name: NAME,
+    queue,
+    workers: options.workers ?? 2,
+    ...(ctx.onError ? { onError: ctx.onError } : {}),
+    reconcile: (key) =>
+      reconcileEndpoints(key, {
+        getService: (ns, name) => services.get(ns, name),
+        selectPods: (ns, selector) => {
+          const sel = selectorFromSet(selector);
+          return pods.list(ns).filter((p) => matches(sel, p.metadata?.labels));
+        },
+        getEndpoints: current,
+        create: async (ep) => {
+          remember(
+            await ctx.client.create(REFS.endpoints, ep.metadata?.namespace ?? "", asKube(ep)),
+          );
+        },
+        update: async (ep) => {
+          remember(
+            await ctx.client.update(REFS.endpoints, ep.metadata?.namespace ?? "", asKube(ep)),
+          );
+        },
+        delete: async (ns, name) => {
+          written.delete(`${ns}/${name}`);
+          await ctx.client.delete(REFS.endpoints, ns, name).catch((e: unknown) => {
+            if (!isStatusError(e, "NotFound")) throw e;
+          });
+        },
+        now: ctx.now,
+        ...(options.maxAddresses ? { maxAddresses: options.maxAddresses } : {}),
+      }),
+  });
+
+  return {
+    name: NAME,
+    async stop() {
+      for (const r of removers) r();
+      queue.shutDown();
+      await running.done;
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * The namespace controller: empties a Terminating namespace of every namespaced object, then
+ * finalizes it so the API server removes it. Keyed by namespace name; while content remains
+ * the namespace is looked at again every `recheckMs` (kube estimates the wait from the pods'
+ * grace periods; a short fixed period is enough here).
+ *
+ * @module
+ */
+import type { Namespace } from "kubernetes-types/core/v1.js";
+import { isStatusError } from "../../api/errors.ts";
+import { REFS, sub } from "../../api/refs.ts";
+import { asKube, type KubeObject } from "../../api/types.ts";
+import type { ResourceRef } from "../../api/verbs.ts";
+import { runController } from "../../client/runner.ts";
+import { createWorkQueue } from "../../client/workqueue.ts";
+import type { ControllerContext, StartedController } from "../_context.ts";
+import { reconcileNamespace } from "./reconcile.ts";
+
+export { deletionConditions } from "./_conditions.ts";
+export { FINALIZER, reconcileNamespace } from "./reconcile.ts";
+
+export const NAME = "namespace-controller";
+
+/** The namespaced resources of `REFS`, events last so that they record the deletion. */
+export const NAMESPACED_RESOURCES: readonly ResourceRef[] = [
+  REFS.pods,
+  REFS.services,
+  REFS.endpoints,
+  REFS.configmaps,
+  REFS.secrets,
+  REFS.serviceaccounts,
+  REFS.persistentvolumeclaims,
+  REFS.deployments,
+  REFS.replicasets,
+  REFS.statefulsets,
+  REFS.controllerrevisions,
+  REFS.endpointslices,
+  REFS.leases,
+  REFS.events,
+];
+
+export function startNamespaceController(
+  ctx: ControllerContext,
+  options: { resources?: readonly ResourceRef[]; recheckMs?: number } = {},
+): StartedController {
+  const namespaces = ctx.informers.get<Namespace & KubeObject>(REFS.namespaces);
+  const queue = createWorkQueue<string>();
+  const enqueue = (n: Namespace) => {
+    if (n.metadata?.deletionTimestamp) queue.add(n.metadata.name ?? "");
+  };
+  const remove = namespaces.addHandlers({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n) });
+  const ignoreNotFound = (e: unknown) => {
+    if (!isStatusError(e, "NotFound")) throw e;
+  };
+
+  const running = runController({
+    name: NAME,
+    queue,
+    ...(ctx.onError ? { onError: ctx.onError } : {}),
+    reconcile: (key) =>
+      reconcileNamespace(key, {
+        getNamespace: (name) => namespaces.get("", name),
+        resources: options.resources ?? NAMESPACED_RESOURCES,
+        listObjects: async (ref, ns) => (await ctx.client.list(ref, ns)).items,
+        deleteObject: async (ref, obj) => {
+          await ctx.client
+            .delete(ref, obj.metadata.namespace ?? "", obj.metadata.name ?? "", {
+              propagationPolicy: "Background",
+              preconditions: { uid: obj.metadata.uid ?? "" },
+            })
+            .catch(ignoreNotFound);
+        },
+        writeConditions: async (ns, conditions) => {
+          await ctx.client.patch(
+            sub(REFS.namespaces, "status"),
+            "",
+            ns.metadata?.name ?? "",
+            "merge",
+            { status: { conditions } },
+          );
+        },
+        finalize: async (ns, finalizers) => {
+          const body = structuredClone(asKube({ apiVersion: "v1", kind: "Namespace", ...ns }));
+          body.spec = { ...(body.spec ?? {}), finalizers };
+          await ctx.client.update(sub(REFS.namespaces, "finalize"), "", body);
+        },
+        now: ctx.now,
+        recheckMs: options.recheckMs ?? 500,
+      }),
+  });
+
+  return {
+    name: NAME,
+    async stop() {
+      remove();
+      queue.shutDown();
+      await running.done;
+    },
+  };
+}

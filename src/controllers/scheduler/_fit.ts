@@ -1,0 +1,107 @@
+/**
+ * Whether a pod fits a node, and kube-scheduler's explanation when it fits none
+ * (`pkg/scheduler/framework/plugins/{nodename,nodeunschedulable,nodeaffinity,tainttoleration}`):
+ * - `spec.nodeName` preset → only that node ("node(s) didn't match the requested node name");
+ * - `spec.unschedulable` → "node(s) were unschedulable" unless the pod tolerates
+ *   `node.kubernetes.io/unschedulable:NoSchedule`;
+ * - `spec.nodeSelector` → "node(s) didn't match Pod's node affinity/selector";
+ * - NoSchedule/NoExecute taints not tolerated → "node(s) had untolerated taint {key: value}".
+ *   A node whose Ready condition is not True counts as tainted `node.kubernetes.io/not-ready`,
+ *   the taint kube's node lifecycle controller would put on it.
+ *
+ * Pure functions; the fit error message is built as kube's FitError prints it, with no
+ * preemption (every node answers "Preemption is not helpful for scheduling").
+ *
+ * @module
+ */
+import type { Node, Pod, Taint, Toleration } from "kubernetes-types/core/v1.js";
+
+export const NOT_READY_TAINT = "node.kubernetes.io/not-ready";
+export const UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable";
+
+export const REASON = {
+  nodeName: "node(s) didn't match the requested node name",
+  unschedulable: "node(s) were unschedulable",
+  selector: "node(s) didn't match Pod's node affinity/selector",
+} as const;
+
+export function tolerates(tolerations: readonly Toleration[], taint: Taint): boolean {
+  return tolerations.some((t) => {
+    if (t.effect && t.effect !== taint.effect) return false;
+    if (!t.key) return t.operator === "Exists";
+    if (t.key !== taint.key) return false;
+    if (t.operator === "Exists") return true;
+    return (t.value ?? "") === (taint.value ?? "");
+  });
+}
+
+export function nodeReady(node: Node): boolean {
+  return (node.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+}
+
+/** The node's scheduling taints, with the not-ready taint implied by its Ready condition. */
+export function effectiveTaints(node: Node): Taint[] {
+  const taints = (node.spec?.taints ?? []).filter(
+    (t) => t.effect === "NoSchedule" || t.effect === "NoExecute",
+  );
+  if (!nodeReady(node) && !taints.some((t) => t.key === NOT_READY_TAINT))
+    taints.push({ key: NOT_READY_TAINT, effect: "NoSchedule" });
+  return taints;
+}
+
+/** Why the pod cannot go to the node, or undefined when it can. */
+export function misfit(pod: Pod, node: Node): string | undefined {
+  const name = node.metadata?.name ?? "";
+  const spec = pod.spec ?? { containers: [] };
+  if (spec.nodeName && spec.nodeName !== name) return REASON.nodeName;
+  const tolerations = spec.tolerations ?? [];
+  if (
+    node.spec?.unschedulable &&
+    !tolerates(tolerations, { key: UNSCHEDULABLE_TAINT, effect: "NoSchedule" })
+  )
+    return REASON.unschedulable;
+  const labels = node.metadata?.labels ?? {};
+  for (const [k, v] of Object.entries(spec.nodeSelector ?? {}))
+    if (labels[k] !== v) return REASON.selector;
+  const bad = effectiveTaints(node).find((t) => !tolerates(tolerations, t));
+  if (bad) return `node(s) had untolerated taint {${bad.key}: ${bad.value ?? ""}}`;
+  return undefined;
+}
+
+export type Placement = { node: string } | { message: string };
+
+/**
+ * Picks the fitting node with the fewest pods (ties by name), or explains why none fits.
+ * `podCount(node)` counts the non-terminal pods already on a node.
+ */
+export function place(
+  pod: Pod,
+  nodes: readonly Node[],
+  podCount: (node: string) => number,
+): Placement {
+  if (nodes.length === 0) return { message: "no nodes available to schedule pods" };
+  const reasons = new Map<string, number>();
+  let best: { name: string; pods: number } | undefined;
+  for (const node of nodes) {
+    const why = misfit(pod, node);
+    const name = node.metadata?.name ?? "";
+    if (why) {
+      reasons.set(why, (reasons.get(why) ?? 0) + 1);
+      continue;
+    }
+    const pods = podCount(name);
+    if (!best || pods < best.pods || (pods === best.pods && name < best.name))
+      best = { name, pods };
+  }
+  if (best) return { node: best.name };
+  return { message: fitErrorMessage(nodes.length, reasons) };
+}
+
+/** kube's FitError text: reasons sorted, then the preemption verdict. */
+export function fitErrorMessage(total: number, reasons: ReadonlyMap<string, number>): string {
+  const parts = [...reasons].map(([r, n]) => `${n} ${r}`).sort();
+  return (
+    `0/${total} nodes are available: ${parts.join(", ")}. ` +
+    `preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`
+  );
+}

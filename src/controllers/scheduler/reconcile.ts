@@ -1,0 +1,75 @@
+/**
+ * One scheduling attempt for one pod (key `namespace/name`): a pending pod of the default
+ * scheduler without a node is bound to the fitting node with the fewest pods, with a `Scheduled`
+ * event; a pod that fits nowhere gets `PodScheduled=False` reason `Unschedulable` and a
+ * `FailedScheduling` event, and is tried again when nodes change (the wiring enqueues it).
+ *
+ * @module
+ */
+import type { Node, Pod, PodCondition } from "kubernetes-types/core/v1.js";
+import { splitKey } from "../../api/types.ts";
+import { place } from "./_fit.ts";
+
+export const SCHEDULER_NAME = "default-scheduler";
+
+export interface SchedulerDeps {
+  getPod(namespace: string, name: string): Pod | undefined;
+  nodes(): Node[];
+  /** Non-terminal pods on a node, including those this scheduler just bound. */
+  podCount(node: string): number;
+  bind(pod: Pod, node: string): Promise<void>;
+  /** Writes the pod's status conditions (optimistic on the pod's resourceVersion). */
+  setConditions(pod: Pod, conditions: PodCondition[]): Promise<void>;
+  event(pod: Pod, type: "Normal" | "Warning", reason: string, message: string): void;
+  now(): Date;
+}
+
+/** Whether this scheduler should try to place the pod at all. */
+export function wantsScheduling(pod: Pod | undefined): pod is Pod {
+  if (!pod || pod.metadata?.deletionTimestamp) return false;
+  if (pod.spec?.nodeName) return false;
+  const phase = pod.status?.phase;
+  if (phase === "Succeeded" || phase === "Failed") return false;
+  return (pod.spec?.schedulerName ?? SCHEDULER_NAME) === SCHEDULER_NAME;
+}
+
+function rfc3339(d: Date): string {
+  return `${d.toISOString().slice(0, 19)}Z`;
+}
+
+export async function reconcilePod(key: string, deps: SchedulerDeps): Promise<void> {
+  const { namespace, name } = splitKey(key);
+  const pod = deps.getPod(namespace, name);
+  if (!wantsScheduling(pod)) return;
+  const placement = place(pod, deps.nodes(), deps.podCount);
+  if ("node" in placement) {
+    await deps.bind(pod, placement.node);
+    deps.event(
+      pod,
+      "Normal",
+      "Scheduled",
+      `Successfully assigned ${namespace}/${name} to ${placement.node}`,
+    );
+    return;
+  }
+  const conditions = pod.status?.conditions ?? [];
+  const current = conditions.find((c) => c.type === "PodScheduled");
+  if (
+    current?.status !== "False" ||
+    current.reason !== "Unschedulable" ||
+    current.message !== placement.message
+  ) {
+    const next: PodCondition = {
+      type: "PodScheduled",
+      status: "False",
+      reason: "Unschedulable",
+      message: placement.message,
+      lastTransitionTime:
+        current?.status === "False" && current.lastTransitionTime
+          ? current.lastTransitionTime
+          : rfc3339(deps.now()),
+    };
+    await deps.setConditions(pod, [...conditions.filter((c) => c.type !== "PodScheduled"), next]);
+    deps.event(pod, "Warning", "FailedScheduling", placement.message);
+  }
+}
