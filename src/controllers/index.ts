@@ -6,7 +6,9 @@
  * @module
  */
 import type { ControllerContext, StartedController } from "./_context.ts";
+import { startDeploymentController } from "./deployment/index.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
+import { startReplicaSetController } from "./replicaset/index.ts";
 
 export type { ControllerContext, StartedController } from "./_context.ts";
 
@@ -19,7 +21,11 @@ export interface ControllerManager {
 export const CONTROLLERS: ReadonlyArray<{
   name: string;
   start: (ctx: ControllerContext) => StartedController;
-}> = [{ name: "endpointslice", start: (ctx) => startEndpointSliceController(ctx) }];
+}> = [
+  { name: "endpointslice", start: (ctx) => startEndpointSliceController(ctx) },
+  { name: "replicaset", start: (ctx) => startReplicaSetController(ctx) },
+  { name: "deployment", start: (ctx) => startDeploymentController(ctx) },
+];
 
 export function startControllers(
   ctx: ControllerContext,
