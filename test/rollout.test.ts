@@ -184,6 +184,81 @@ describe("Deployment rollouts driven by kubectl", { skip: NO_KUBECTL }, () => {
     assert.equal((await sets()).length, before + 1);
   });
 
+  test("a Recreate Deployment applied by kubectl replaces every pod", async () => {
+    const manifest = (image: string) =>
+      JSON.stringify({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "db", annotations: { "kubernetes.io/change-cause": `image ${image}` } },
+        spec: {
+          replicas: 2,
+          strategy: { type: "Recreate" },
+          selector: { matchLabels: { app: "db" } },
+          template: {
+            metadata: { labels: { app: "db" } },
+            spec: { containers: [{ name: "db", image, command: ["sleep", "3600"] }] },
+          },
+        },
+      });
+    const apply = async (image: string) => {
+      const r = await cp.api.kubectl(["apply", "-f", "-"], { input: manifest(image) });
+      assert.equal(r.code, 0, r.stderr);
+    };
+    await apply("db:1");
+    await kubectl("rollout", "status", "deployment/db", "--timeout=20s");
+    await apply("db:2");
+    await kubectl("rollout", "status", "deployment/db", "--timeout=20s");
+    const dbPods = (await livePods()).filter((p) => p.metadata?.labels?.app === "db");
+    assert.deepEqual(
+      dbPods.map((p) => p.spec?.containers[0]?.image),
+      ["db:2", "db:2"],
+    );
+    const history = await kubectl("rollout", "history", "deployment/db");
+    assert.match(history, /^1\s+image db:1$/m);
+    assert.match(history, /^2\s+image db:2$/m);
+    const describe = await kubectl("describe", "deployment", "db");
+    assert.match(describe, /StrategyType:\s+Recreate/);
+    assert.match(describe, /Scaled down replica set db-\w+ from 2 to 0/);
+  });
+
+  test("a bare ReplicaSet follows kubectl scale", async () => {
+    const rs = {
+      apiVersion: "apps/v1",
+      kind: "ReplicaSet",
+      metadata: { name: "bare" },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: "bare" } },
+        template: {
+          metadata: { labels: { app: "bare" } },
+          spec: { containers: [{ name: "c", image: "busybox", command: ["sleep", "3600"] }] },
+        },
+      },
+    };
+    const r = await cp.api.kubectl(["apply", "-f", "-"], { input: JSON.stringify(rs) });
+    assert.equal(r.code, 0, r.stderr);
+    const bare = async (n: number) =>
+      waitFor(async () => {
+        const ps = (await livePods()).filter((p) => p.metadata?.labels?.app === "bare");
+        return ps.length === n ? ps : undefined;
+      }, `${n} bare pods`);
+    await bare(2);
+    await kubectl("scale", "rs", "bare", "--replicas=4");
+    await bare(4);
+    await kubectl("scale", "rs", "bare", "--replicas=1");
+    await bare(1);
+    const got = await waitFor(async () => {
+      const x = typed<ReplicaSet>(await cp.client.get(REFS.replicasets, "default", "bare"));
+      return x.status?.readyReplicas === 1 && x.status.replicas === 1 ? x : undefined;
+    }, "status of one ready replica");
+    assert.equal(got.status?.availableReplicas, 1);
+    const table = await kubectl("get", "rs", "bare");
+    assert.match(table, /bare\s+1\s+1\s+1\s/);
+    const events = await kubectl("get", "events", "--field-selector=involvedObject.name=bare");
+    assert.match(events, /SuccessfulCreate\s+replicaset\/bare\s+Created pod: bare-\w{5}/);
+    assert.match(events, /SuccessfulDelete\s+replicaset\/bare\s+Deleted pod: bare-\w{5}/);
+  });
+
   const hasGc = CONTROLLERS.some((c) => c.name === "garbagecollector");
   test("deleting the Deployment removes its ReplicaSets and pods", {
     skip: hasGc ? false : "needs the garbage collector controller, not registered yet",

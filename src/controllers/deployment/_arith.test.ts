@@ -156,6 +156,11 @@ describe("old ReplicaSet scale-down", () => {
       ],
     );
     assert.deepEqual([...cleanupUnhealthy([rs("a", 3, 3)], 3)], []);
+    assert.deepEqual(
+      [...cleanupUnhealthy([rs("a", 1, 2)], 3)],
+      [],
+      "a stale status never scales up",
+    );
   });
 
   test("available old pods go while minAvailable holds", () => {

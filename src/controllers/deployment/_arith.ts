@@ -118,7 +118,9 @@ export function cleanupUnhealthy(
     if (done >= budget) break;
     const spec = specReplicas(rs);
     const available = rs.status?.availableReplicas ?? 0;
-    if (spec === 0 || spec === available) continue;
+    // A status still counting pods the spec has already shed (available > spec) is stale: kube
+    // refuses to scale such a set up here, and so do we.
+    if (spec === 0 || available >= spec) continue;
     const n = Math.min(budget - done, spec - available);
     out.set(rs.metadata?.name ?? "", spec - n);
     done += n;
