@@ -57,7 +57,8 @@ describe("Deployment rollouts driven by kubectl", { skip: NO_KUBECTL }, () => {
   before(async () => {
     cp = await startTestControlPlane({
       controllers: ["endpointslice", "replicaset", "deployment"],
-      fakeNode: true,
+      // Pods of the image "broken" never turn ready: a rollout to it cannot progress.
+      fakeNode: { ready: (pod) => pod.spec?.containers[0]?.image !== "broken" },
     });
   });
   after(async () => {
@@ -257,6 +258,31 @@ describe("Deployment rollouts driven by kubectl", { skip: NO_KUBECTL }, () => {
     const events = await kubectl("get", "events", "--field-selector=involvedObject.name=bare");
     assert.match(events, /SuccessfulCreate\s+replicaset\/bare\s+Created pod: bare-\w{5}/);
     assert.match(events, /SuccessfulDelete\s+replicaset\/bare\s+Deleted pod: bare-\w{5}/);
+  });
+
+  test("a rollout that cannot progress fails rollout status after progressDeadlineSeconds", async () => {
+    await kubectl(
+      "create",
+      "deployment",
+      "slow",
+      "--image=ok",
+      "--replicas=2",
+      "--",
+      "sleep",
+      "3600",
+    );
+    await kubectl("rollout", "status", "deployment/slow", "--timeout=20s");
+    await kubectl("patch", "deployment", "slow", "-p", '{"spec":{"progressDeadlineSeconds":2}}');
+    await kubectl("set", "image", "deployment/slow", "*=broken");
+    const r = await cp.api.kubectl(["rollout", "status", "deployment/slow", "--timeout=20s"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /deployment "slow" exceeded its progress deadline/);
+    const d = typed<Deployment>(await cp.client.get(REFS.deployments, "default", "slow"));
+    const c = d.status?.conditions?.find((x) => x.type === "Progressing");
+    assert.equal(c?.status, "False");
+    assert.equal(c?.reason, "ProgressDeadlineExceeded");
+    // The old pods stay: maxUnavailable (25% of 2, rounded down) is 0.
+    assert.equal(d.status?.availableReplicas, 2);
   });
 
   const hasGc = CONTROLLERS.some((c) => c.name === "garbagecollector");
