@@ -11,6 +11,8 @@ import { startEndpointSliceController } from "./endpointslice/index.ts";
 import { startGarbageCollector } from "./garbagecollector/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
+import { startDeploymentController } from "./deployment/index.ts";
+import { startReplicaSetController } from "./replicaset/index.ts";
 
 export type { ControllerContext, StartedController } from "./_context.ts";
 
@@ -29,6 +31,8 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "garbagecollector", start: (ctx) => startGarbageCollector(ctx) },
   { name: "namespace", start: (ctx) => startNamespaceController(ctx) },
   { name: "scheduler", start: (ctx) => startScheduler(ctx) },
+  { name: "replicaset", start: (ctx) => startReplicaSetController(ctx) },
+  { name: "deployment", start: (ctx) => startDeploymentController(ctx) },
 ];
 
 export function startControllers(

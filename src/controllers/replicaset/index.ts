@@ -1,0 +1,169 @@
+/**
+ * The ReplicaSet controller: keeps each set's pod count at `spec.replicas`. Pod events are
+ * mapped to the owning set (and, for orphans, to every set whose selector matches) and feed the
+ * expectations; the sync itself is level-based (`reconcile.ts`).
+ *
+ * @module
+ */
+import type { ReplicaSet } from "kubernetes-types/apps/v1.js";
+import type { Pod } from "kubernetes-types/core/v1.js";
+import { matches, selectorFromLabelSelector } from "../../api/labels.ts";
+import { REFS, sub } from "../../api/refs.ts";
+import { asKube, type KubeObject, objectKey, typed } from "../../api/types.ts";
+import { createEventRecorder } from "../../client/events.ts";
+import { runController } from "../../client/runner.ts";
+import { createWorkQueue } from "../../client/workqueue.ts";
+import type { ControllerContext, StartedController } from "../_context.ts";
+import { Expectations } from "./_expectations.ts";
+import { controllerOf } from "./_pods.ts";
+import { reconcileReplicaSet } from "./reconcile.ts";
+
+export { Expectations } from "./_expectations.ts";
+export { compareForDeletion, podsToDelete } from "./_rank.ts";
+export { podFromTemplate, type ReplicaSetDeps, reconcileReplicaSet } from "./reconcile.ts";
+
+export const NAME = "replicaset-controller";
+const BY_CONTROLLER = "by-controller-uid";
+
+export function startReplicaSetController(
+  ctx: ControllerContext,
+  options: { workers?: number } = {},
+): StartedController {
+  const sets = ctx.informers.get<ReplicaSet & KubeObject>(REFS.replicasets);
+  const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
+  const byController = (o: { metadata?: Pod["metadata"] }) => {
+    const uid = controllerOf(o)?.uid;
+    return uid ? [uid] : [];
+  };
+  pods.index(BY_CONTROLLER, byController);
+  sets.index(BY_CONTROLLER, byController);
+  const queue = createWorkQueue<string>();
+  const now = () => ctx.now().getTime();
+  const expectations = new Expectations(now);
+  const recorder = createEventRecorder(ctx.client, {
+    component: NAME,
+    ...(ctx.onError ? { onError: (e) => ctx.onError?.(e, eventErr) } : {}),
+  });
+  const eventErr = { controller: NAME, key: "", terminal: true };
+
+  /** The set a pod's controller reference names, if it is in the cache with that UID. */
+  const ownerOf = (pod: Pod): ReplicaSet | undefined => {
+    const ref = controllerOf(pod);
+    if (ref?.kind !== "ReplicaSet") return undefined;
+    const rs = sets.get(pod.metadata?.namespace ?? "", ref.name);
+    return rs?.metadata?.uid === ref.uid ? rs : undefined;
+  };
+  const matchingSets = (pod: Pod) =>
+    sets
+      .list(pod.metadata?.namespace ?? "")
+      .filter((rs) =>
+        matches(selectorFromLabelSelector(rs.spec?.selector), pod.metadata?.labels ?? {}),
+      );
+  const enqueueFor = (pod: Pod) => {
+    if (controllerOf(pod)) {
+      const rs = ownerOf(pod);
+      if (rs) queue.add(objectKey(rs));
+      return;
+    }
+    for (const rs of matchingSets(pod)) queue.add(objectKey(rs));
+  };
+  const observeDeletion = (pod: Pod) => {
+    const rs = ownerOf(pod);
+    if (rs) expectations.deletionObserved(objectKey(rs), objectKey(pod));
+  };
+
+  const removers = [
+    sets.addHandlers({
+      onAdd: (rs) => queue.add(objectKey(rs)),
+      onUpdate: (_o, rs) => queue.add(objectKey(rs)),
+      onDelete: (rs) => {
+        expectations.forget(objectKey(rs));
+        queue.add(objectKey(rs));
+      },
+    }),
+    pods.addHandlers({
+      onAdd: (p) => {
+        const rs = ownerOf(p);
+        if (p.metadata?.deletionTimestamp) observeDeletion(p);
+        else if (rs) expectations.creationObserved(objectKey(rs));
+        enqueueFor(p);
+      },
+      onUpdate: (o, p) => {
+        if (p.metadata?.deletionTimestamp && !o.metadata?.deletionTimestamp) observeDeletion(p);
+        const oldRef = controllerOf(o);
+        if (oldRef && oldRef.uid !== controllerOf(p)?.uid) enqueueFor(o);
+        else if (!oldRef) for (const rs of matchingSets(o)) queue.add(objectKey(rs));
+        enqueueFor(p);
+      },
+      onDelete: (p) => {
+        observeDeletion(p);
+        enqueueFor(p);
+      },
+    }),
+  ];
+
+  const running = runController({
+    name: NAME,
+    queue,
+    workers: options.workers ?? 2,
+    ...(ctx.onError ? { onError: ctx.onError } : {}),
+    reconcile: (key) =>
+      reconcileReplicaSet(key, {
+        getReplicaSet: (ns, name) => sets.get(ns, name),
+        listPods: (ns) => pods.list(ns),
+        relatedPods: (rs) => {
+          const owner = controllerOf(rs)?.uid;
+          if (!owner) return undefined;
+          return sets
+            .byIndex(BY_CONTROLLER, owner)
+            .flatMap((s) => pods.byIndex(BY_CONTROLLER, s.metadata?.uid ?? ""))
+            .filter((p) => !p.metadata?.deletionTimestamp);
+        },
+        createPod: async (ns, pod) =>
+          typed<Pod>(await ctx.client.create(REFS.pods, ns, asKube(pod))),
+        deletePod: async (ns, name) => {
+          await ctx.client.delete(REFS.pods, ns, name);
+        },
+        setPodOwners: async (pod, owners) => {
+          await ctx.client.patch(
+            REFS.pods,
+            pod.metadata?.namespace ?? "",
+            pod.metadata?.name ?? "",
+            "merge",
+            {
+              metadata: {
+                ownerReferences: owners.length ? owners : null,
+                resourceVersion: pod.metadata?.resourceVersion,
+              },
+            },
+          );
+        },
+        writeStatus: async (rs, status) => {
+          await ctx.client.update(
+            sub(REFS.replicasets, "status"),
+            rs.metadata?.namespace ?? "",
+            asKube({ ...rs, status }),
+          );
+        },
+        event: (rs, type, reason, message) =>
+          recorder.event(
+            asKube({ apiVersion: "apps/v1", kind: "ReplicaSet", ...rs }),
+            type,
+            reason,
+            message,
+          ),
+        expectations,
+        now,
+      }),
+  });
+
+  return {
+    name: NAME,
+    async stop() {
+      for (const r of removers) r();
+      queue.shutDown();
+      await running.done;
+      await recorder.flush();
+    },
+  };
+}
