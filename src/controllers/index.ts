@@ -7,6 +7,7 @@
  */
 import type { ControllerContext, StartedController } from "./_context.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
+import { startStatefulSetController } from "./statefulset/index.ts";
 
 export type { ControllerContext, StartedController } from "./_context.ts";
 
@@ -19,7 +20,10 @@ export interface ControllerManager {
 export const CONTROLLERS: ReadonlyArray<{
   name: string;
   start: (ctx: ControllerContext) => StartedController;
-}> = [{ name: "endpointslice", start: (ctx) => startEndpointSliceController(ctx) }];
+}> = [
+  { name: "endpointslice", start: (ctx) => startEndpointSliceController(ctx) },
+  { name: "statefulset", start: (ctx) => startStatefulSetController(ctx) },
+];
 
 export function startControllers(
   ctx: ControllerContext,
