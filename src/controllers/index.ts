@@ -13,6 +13,7 @@ import { startNamespaceController } from "./namespace/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
 import { startDeploymentController } from "./deployment/index.ts";
 import { startReplicaSetController } from "./replicaset/index.ts";
+import { startStatefulSetController } from "./statefulset/index.ts";
 
 export type { ControllerContext, StartedController } from "./_context.ts";
 
@@ -33,6 +34,7 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "scheduler", start: (ctx) => startScheduler(ctx) },
   { name: "replicaset", start: (ctx) => startReplicaSetController(ctx) },
   { name: "deployment", start: (ctx) => startDeploymentController(ctx) },
+  { name: "statefulset", start: (ctx) => startStatefulSetController(ctx) },
 ];
 
 export function startControllers(

@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { StatefulSet } from "kubernetes-types/apps/v1.js";
+import type { PersistentVolumeClaim } from "kubernetes-types/core/v1.js";
+import { claimIsStale, claimOwnersUpdate } from "./_retention.ts";
+
+function set(whenDeleted: string, whenScaled: string): StatefulSet {
+  return {
+    metadata: { name: "web", uid: "set" },
+    spec: {
+      replicas: 1,
+      selector: {},
+      template: {},
+      serviceName: "",
+      persistentVolumeClaimRetentionPolicy: { whenDeleted, whenScaled },
+    },
+  };
+}
+const inRange = { metadata: { name: "web-0", uid: "p0" } };
+const scaledDown = { metadata: { name: "web-1", uid: "p1" } };
+const claim = (...uids: string[]): PersistentVolumeClaim => ({
+  metadata: {
+    name: "c",
+    ownerReferences: uids.map((uid) => ({ apiVersion: "v1", kind: "X", name: "x", uid })),
+  },
+});
+
+test("claimOwnersUpdate gives each policy its owners", () => {
+  const cases: Array<[string, string, "in" | "down", string[], string[] | undefined]> = [
+    ["Retain", "Retain", "in", [], undefined],
+    ["Retain", "Retain", "in", ["set"], []],
+    ["Delete", "Retain", "in", [], ["set"]],
+    ["Delete", "Retain", "down", ["set"], undefined],
+    ["Retain", "Delete", "in", [], undefined],
+    ["Retain", "Delete", "down", [], ["p1"]],
+    ["Delete", "Delete", "in", [], ["set"]],
+    ["Delete", "Delete", "down", ["set"], ["p1"]],
+    ["Delete", "Delete", "down", ["other", "set"], ["other", "p1"]],
+  ];
+  for (const [deleted, scaled, where, have, want] of cases) {
+    const pod = where === "in" ? inRange : scaledDown;
+    const got = claimOwnersUpdate(set(deleted, scaled), pod, claim(...have));
+    assert.deepEqual(
+      got?.map((r) => r.uid),
+      want,
+      `${deleted}/${scaled} ${where} [${have}]`,
+    );
+  }
+});
+
+test("claimIsStale spots a claim owned by an earlier pod of the same name", () => {
+  const owned = (uid: string): PersistentVolumeClaim => ({
+    metadata: { ownerReferences: [{ apiVersion: "v1", kind: "Pod", name: "web-1", uid }] },
+  });
+  assert.ok(claimIsStale(owned("old"), { metadata: { name: "web-1" } }));
+  assert.ok(!claimIsStale(owned("p1"), scaledDown));
+  assert.ok(!claimIsStale({ metadata: {} }, scaledDown));
+});

@@ -1,0 +1,197 @@
+/**
+ * The StatefulSet controller: stable pod names, ordered start and stop, per-ordinal claims,
+ * revision history and rolling updates, keyed by StatefulSet. Set changes and changes of the pods
+ * a set controls enqueue the set; the reconcile itself is level-based (`reconcile.ts`).
+ *
+ * @module
+ */
+import type { ControllerRevision, StatefulSet } from "kubernetes-types/apps/v1.js";
+import type { PersistentVolumeClaim, Pod } from "kubernetes-types/core/v1.js";
+import { isStatusError } from "../../api/errors.ts";
+import { REFS, sub } from "../../api/refs.ts";
+import { asKube, type KubeObject, objectKey, typed } from "../../api/types.ts";
+import { createEventRecorder } from "../../client/events.ts";
+import { runController } from "../../client/runner.ts";
+import { createWorkQueue } from "../../client/workqueue.ts";
+import type { ControllerContext, StartedController } from "../_context.ts";
+import { reconcileStatefulSet } from "./reconcile.ts";
+
+export const NAME = "statefulset-controller";
+const BY_CONTROLLER = "by-controller-uid";
+
+export { planStatefulSet } from "./_plan.ts";
+export { reconcileStatefulSet, type StatefulSetDeps } from "./reconcile.ts";
+
+function controllerUid(obj: { metadata?: { ownerReferences?: readonly unknown[] } }): string[] {
+  const refs = (obj.metadata?.ownerReferences ?? []) as Array<{
+    controller?: boolean;
+    kind?: string;
+    uid?: string;
+  }>;
+  const ref = refs.find((r) => r.controller === true && r.kind === "StatefulSet");
+  return ref?.uid ? [ref.uid] : [];
+}
+
+export function startStatefulSetController(
+  ctx: ControllerContext,
+  options: { workers?: number } = {},
+): StartedController {
+  const sets = ctx.informers.get<StatefulSet & KubeObject>(REFS.statefulsets);
+  const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
+  const revisions = ctx.informers.get<ControllerRevision & KubeObject>(REFS.controllerrevisions);
+  const claims = ctx.informers.get<PersistentVolumeClaim & KubeObject>(REFS.persistentvolumeclaims);
+  pods.index(BY_CONTROLLER, controllerUid);
+  revisions.index(BY_CONTROLLER, controllerUid);
+  const queue = createWorkQueue<string>();
+  const recorder = createEventRecorder(ctx.client, {
+    component: NAME,
+    ...(ctx.onError ? { onError: ctx.onError as (e: unknown) => void } : {}),
+  });
+
+  const setOfPod = (pod: Pod | undefined) => {
+    const ref = pod?.metadata?.ownerReferences?.find(
+      (r) => r.controller === true && r.kind === "StatefulSet",
+    );
+    if (!ref || !pod?.metadata) return;
+    const set = sets.get(pod.metadata.namespace ?? "", ref.name);
+    if (set && set.metadata.uid === ref.uid) queue.add(objectKey(set));
+  };
+
+  const removers = [
+    sets.addHandlers({
+      onAdd: (s) => queue.add(objectKey(s)),
+      onUpdate: (_o, s) => queue.add(objectKey(s)),
+      onDelete: (s) => queue.add(objectKey(s)),
+    }),
+    pods.addHandlers({
+      onAdd: (p) => setOfPod(p),
+      onUpdate: (o, p) => {
+        setOfPod(o);
+        setOfPod(p);
+      },
+      onDelete: (p) => setOfPod(p),
+    }),
+  ];
+
+  const ignoreNotFound = (e: unknown) => {
+    if (!isStatusError(e, "NotFound")) throw e;
+  };
+  const nsOf = (o: { metadata?: { namespace?: string } }) => o.metadata?.namespace ?? "";
+
+  const running = runController({
+    name: NAME,
+    queue,
+    workers: options.workers ?? 2,
+    ...(ctx.onError ? { onError: ctx.onError } : {}),
+    reconcile: (key) =>
+      reconcileStatefulSet(key, {
+        getSet: (ns, name) => sets.get(ns, name),
+        ownedPods: (set) =>
+          pods.byIndex(BY_CONTROLLER, set.metadata?.uid ?? "").filter((p) => nsOf(p) === nsOf(set)),
+        ownedRevisions: (set) =>
+          revisions
+            .byIndex(BY_CONTROLLER, set.metadata?.uid ?? "")
+            .filter((r) => nsOf(r) === nsOf(set)),
+        getClaim: (ns, name) => claims.get(ns, name),
+        getPod: (ns, name) => pods.get(ns, name),
+        createPod: async (pod) => {
+          await ctx.client.create(REFS.pods, nsOf(pod), asKube(pod));
+        },
+        updatePod: async (pod) => {
+          await ctx.client.update(REFS.pods, nsOf(pod), asKube(pod));
+        },
+        deletePod: async (pod) => {
+          const uid = pod.metadata?.uid;
+          await ctx.client
+            .delete(REFS.pods, nsOf(pod), pod.metadata?.name ?? "", {
+              ...(uid ? { preconditions: { uid } } : {}),
+            })
+            .catch(ignoreNotFound);
+        },
+        createClaim: async (claim) => {
+          await ctx.client.create(REFS.persistentvolumeclaims, nsOf(claim), asKube(claim));
+        },
+        setClaimOwners: async (claim, owners) => {
+          await ctx.client.patch(
+            REFS.persistentvolumeclaims,
+            nsOf(claim),
+            claim.metadata?.name ?? "",
+            "merge",
+            { metadata: { ownerReferences: owners, uid: claim.metadata?.uid } },
+          );
+        },
+        createRevision: async (revision) => {
+          try {
+            const created = await ctx.client.create(
+              REFS.controllerrevisions,
+              nsOf(revision),
+              asKube(revision),
+            );
+            return typed<ControllerRevision>(created);
+          } catch (e) {
+            if (isStatusError(e, "AlreadyExists")) return undefined;
+            throw e;
+          }
+        },
+        getRevision: async (name) => {
+          try {
+            const got = await ctx.client.get(
+              REFS.controllerrevisions,
+              key.split("/")[0] ?? "",
+              name,
+            );
+            return typed<ControllerRevision>(got);
+          } catch (e) {
+            if (isStatusError(e, "NotFound")) return undefined;
+            throw e;
+          }
+        },
+        renumberRevision: async (revision, to) => {
+          const patched = await ctx.client.patch(
+            REFS.controllerrevisions,
+            nsOf(revision),
+            revision.metadata?.name ?? "",
+            "merge",
+            { revision: to },
+          );
+          return typed<ControllerRevision>(patched);
+        },
+        deleteRevision: async (revision) => {
+          await ctx.client
+            .delete(REFS.controllerrevisions, nsOf(revision), revision.metadata?.name ?? "")
+            .catch(ignoreNotFound);
+        },
+        writeStatus: async (set, status) => {
+          // Go omits zero counters and empty revisions (omitempty); null removes them here.
+          const body: Record<string, unknown> = { ...status };
+          for (const f of [
+            "readyReplicas",
+            "currentReplicas",
+            "updatedReplicas",
+            "currentRevision",
+            "updateRevision",
+            "observedGeneration",
+          ]) {
+            if (body[f] === 0 || body[f] === "") body[f] = null;
+          }
+          await ctx.client
+            .patch(sub(REFS.statefulsets, "status"), nsOf(set), set.metadata?.name ?? "", "merge", {
+              status: body,
+            })
+            .catch(ignoreNotFound);
+        },
+        event: (set, type, reason, message) => recorder.event(asKube(set), type, reason, message),
+        now: ctx.now,
+      }),
+  });
+
+  return {
+    name: NAME,
+    async stop() {
+      for (const r of removers) r();
+      queue.shutDown();
+      await running.done;
+      await recorder.flush();
+    },
+  };
+}
