@@ -224,3 +224,79 @@ test("kill -9 of the process running the kubelet leaves no pod process behind", 
     5000,
   );
 });
+
+test("a simulated pod runs and turns Ready without a process; a process pod without command waits", async () => {
+  await cp.client.create(REFS.pods, "default", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: "sim",
+      namespace: "default",
+      annotations: { "loopkube.dev/runtime": "simulated" },
+    },
+    spec: { nodeName: NODE_NAME, containers: [{ name: "app", image: "nginx" }] },
+  });
+  await cp.client.create(REFS.pods, "default", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "nocmd", namespace: "default" },
+    spec: { nodeName: NODE_NAME, containers: [{ name: "app", image: "nginx" }] },
+  });
+  const sim = await waitFor("sim ready", async () => {
+    const p = await getPod("sim");
+    return isReady(p) ? p : undefined;
+  });
+  assert.equal(sim.status?.phase, "Running");
+  assert.ok(sim.status?.containerStatuses?.[0]?.state?.running);
+  assert.deepEqual(kubelet.pids("default", "sim"), []);
+  const waiting = await waitFor("nocmd waiting", async () => {
+    const w = (await getPod("nocmd")).status?.containerStatuses?.[0]?.state?.waiting;
+    return w?.reason === "CreateContainerConfigError" ? w : undefined;
+  });
+  assert.equal(waiting.message, "loopkube runs host programs: the container needs a command");
+  const r = await cp.api.kubectl(["get", "pod", "nocmd", "--no-headers"]);
+  assert.match(r.stdout, /^nocmd\s+0\/1\s+CreateContainerConfigError\s+0/);
+});
+
+test("init containers run first; the pod's sandbox has its hostname and resolv.conf", async () => {
+  await cp.client.create(REFS.pods, "default", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "sandboxed", namespace: "default" },
+    spec: {
+      nodeName: NODE_NAME,
+      restartPolicy: "Never",
+      initContainers: [{ name: "first", image: "sh", command: ["sh", "-c", "echo init done"] }],
+      containers: [
+        {
+          name: "main",
+          image: "sh",
+          command: ["sh", "-c", "hostname; grep -v '^#' /etc/resolv.conf; echo $(GREETING)"],
+          env: [{ name: "GREETING", value: "hi" }],
+        },
+      ],
+    },
+  });
+  const p = await waitFor("sandboxed done", async () => {
+    const p = await getPod("sandboxed");
+    return p.status?.phase === "Succeeded" ? p : undefined;
+  });
+  assert.equal(p.status?.initContainerStatuses?.[0]?.state?.terminated?.reason, "Completed");
+  const lines = readFileSync(join(kubelet.podDir(p), "main", "0.log"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.replace(/^\S+ stdout F /, ""));
+  if (process.getuid?.() === 0) {
+    assert.deepEqual(lines, [
+      "sandboxed",
+      "nameserver 127.96.0.10",
+      "search default.svc.cluster.local svc.cluster.local cluster.local",
+      "options ndots:5",
+      "hi",
+    ]);
+  } else {
+    assert.equal(lines.at(-1), "hi");
+  }
+  const r = await cp.api.kubectl(["get", "pod", "sandboxed", "--no-headers"]);
+  assert.match(r.stdout, /^sandboxed\s+0\/1\s+Completed\s+0/);
+});
