@@ -13,7 +13,7 @@ import type { Pod } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
-import { type Kubelet, startKubelet } from "../src/kubelet/index.ts";
+import { createLogHandler, type Kubelet, startKubelet } from "../src/kubelet/index.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
 import {
   kubeletHttpGet as httpGet,
@@ -44,6 +44,10 @@ before(async () => {
     backoff: { initialMs: 200, maxMs: 5000 },
     leaseRenewMs: 500,
   });
+  cp.api.server.handleSubresource(
+    "pods/log",
+    createLogHandler({ client: cp.client, dataDir, pollMs: 50 }),
+  );
 });
 
 after(async () => {
@@ -299,4 +303,39 @@ test("init containers run first; the pod's sandbox has its hostname and resolv.c
   }
   const r = await cp.api.kubectl(["get", "pod", "sandboxed", "--no-headers"]);
   assert.match(r.stdout, /^sandboxed\s+0\/1\s+Completed\s+0/);
+});
+
+test("kubectl logs reads the container's log: current, previous, tail, timestamps, follow", async () => {
+  const logs = async (...args: string[]) => {
+    const r = await cp.api.kubectl(["logs", ...args]);
+    return r.code === 0 ? r.stdout : `error: ${r.stderr}`;
+  };
+  assert.equal(await logs("crash"), "bye\n");
+  assert.equal(await logs("crash", "--previous"), "bye\n");
+  assert.match(await logs("crash", "--timestamps"), /^\d{4}-\d\d-\d\dT\S+Z bye\n$/);
+  assert.match(await logs("nocmd"), /is waiting to start: CreateContainerConfigError/);
+  assert.match(await logs("sandboxed", "-c", "first"), /^init done\n$/);
+  await cp.client.create(REFS.pods, "default", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "talker", namespace: "default" },
+    spec: {
+      nodeName: NODE_NAME,
+      restartPolicy: "Never",
+      containers: [
+        {
+          name: "t",
+          image: "sh",
+          command: ["sh", "-c", "echo one; echo two; echo three; sleep 1; echo four"],
+        },
+      ],
+    },
+  });
+  await waitFor(
+    "talker running",
+    async () => (await getPod("talker")).status?.containerStatuses?.[0]?.state?.running,
+  );
+  assert.equal(await logs("talker", "-f"), "one\ntwo\nthree\nfour\n");
+  assert.equal(await logs("talker", "--tail=2"), "three\nfour\n");
+  assert.equal(await logs("talker", "--limit-bytes=6"), "one\ntw");
 });

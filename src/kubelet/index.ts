@@ -29,6 +29,7 @@ import { startNodeAgent } from "./node.ts";
 import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
+export { createLogHandler, type LogHandlerOptions, parseCri } from "./logs.ts";
 export { KUBELET_VERSION } from "./node.ts";
 export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
