@@ -3,7 +3,7 @@
  * kubelet running pods as local processes on their own loopback IPs.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,10 +32,32 @@ const getPod = async (name: string) =>
 const isReady = (p: Pod) =>
   (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 
+/** Started first so its slow start (a second process with its own control plane) overlaps. */
+function startOrphanScript(): Promise<{ child: ChildProcess; pid: number }> {
+  const script = fileURLToPath(new URL("./fixtures/kubelet-orphan.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ORPHAN_DATA_DIR: join(markerDir, "orphan") },
+  });
+  let out = "";
+  child.stdout?.setEncoding("utf8");
+  return new Promise((resolve, reject) => {
+    child.stdout?.on("data", (c: string) => {
+      out += c;
+      const m = /pod-pid (\d+)/.exec(out);
+      if (m) resolve({ child, pid: Number(m[1]) });
+    });
+    child.once("exit", () => reject(new Error(`the script ended early: ${out}`)));
+  });
+}
+let orphan: Promise<{ child: ChildProcess; pid: number }>;
+
 before(async () => {
+  markerDir = mkdtempSync(join(tmpdir(), "loopkube-marker-"));
+  orphan = startOrphanScript();
+  orphan.catch(() => {});
   cp = await startTestControlPlane({ controllers: ["endpointslice"] });
   dataDir = mkdtempSync(join(tmpdir(), "loopkube-kubelet-"));
-  markerDir = mkdtempSync(join(tmpdir(), "loopkube-marker-"));
   kubelet = await startKubelet({
     client: cp.client,
     informers: cp.informers,
@@ -51,6 +73,8 @@ before(async () => {
 });
 
 after(async () => {
+  const o = await orphan.catch(() => undefined);
+  o?.child.kill("SIGKILL");
   await kubelet?.stop();
   await cp?.stop();
   rmSync(dataDir, { recursive: true, force: true });
@@ -197,20 +221,7 @@ test("deleting a pod sends SIGTERM to its process, then the pod object goes away
 });
 
 test("kill -9 of the process running the kubelet leaves no pod process behind", async () => {
-  const script = fileURLToPath(new URL("./fixtures/kubelet-orphan.ts", import.meta.url));
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  child.stdout.setEncoding("utf8");
-  const pid = await new Promise<number>((resolve, reject) => {
-    child.stdout.on("data", (c: string) => {
-      out += c;
-      const m = /pod-pid (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", () => reject(new Error(`the script ended early: ${out}`)));
-  });
+  const { child, pid } = await orphan;
   process.kill(pid, 0); // alive now
   const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGKILL");
