@@ -1,0 +1,260 @@
+/**
+ * The node agent (kubelet): registers the Node and keeps its Lease, and runs the pods bound to
+ * it, each on its own IP from the pod CIDR, through a runtime: `process` (containers are host
+ * processes, see process.ts) or `simulated` (no process, like kwok). A pod picks its runtime with
+ * the annotation `loopkube.dev/runtime`.
+ *
+ * The agent sees the cluster only through `ApiVerbs` and shared informers, so it runs as well
+ * against a real API server. State it keeps itself lives in `dataDir`: `pod-ips.json` (so a
+ * restarted agent gives each pod its IP back) and `pods/<ns>_<name>_<uid>/<container>/<n>.log`.
+ *
+ * Deletion: a pod with a deletionTimestamp is stopped (preStop, SIGTERM, SIGKILL at the grace
+ * deadline), then deleted with gracePeriodSeconds 0 and its IP released. `stop()` stops every
+ * pod gracefully (capped by `shutdownGraceMs`) and leaves the pod objects in place.
+ *
+ * @module
+ */
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import type { Pod, Service } from "kubernetes-types/core/v1.js";
+import { isStatusError } from "../api/errors.ts";
+import { REFS } from "../api/refs.ts";
+import type { KubeObject } from "../api/types.ts";
+import type { ApiVerbs } from "../api/verbs.ts";
+import type { InformerFactory } from "../client/factory.ts";
+import { createEventRecorder } from "../client/index.ts";
+import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
+import { openIpam } from "./ipam.ts";
+import { startNodeAgent } from "./node.ts";
+import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
+import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
+
+export { createLogHandler, type LogHandlerOptions, parseCri } from "./logs.ts";
+export { KUBELET_VERSION } from "./node.ts";
+export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
+
+export interface KubeletOptions {
+  client: ApiVerbs;
+  informers: InformerFactory;
+  nodeName: string;
+  dataDir: string;
+  /** Default 127.244.0.0/16. */
+  podCidr?: string;
+  /** The default runtime; default `process`. */
+  runtime?: RuntimeName;
+  /** For the pods' resolv.conf (sandbox). Default 127.96.0.10, cluster.local. */
+  clusterDns?: { ip: string; domain: string };
+  now?: () => Date;
+  onError?: (error: unknown) => void;
+  /** Crash-loop back-off; default 10 s doubling to 300 s, reset after 10 min. */
+  backoff?: Partial<BackoffPolicy>;
+  /** Delay before a simulated container runs; default 0. */
+  simulatedDelayMs?: number;
+  leaseRenewMs?: number;
+  statusReportMs?: number;
+  /** Cap on each pod's grace period when the agent stops; default 30 s. */
+  shutdownGraceMs?: number;
+  /** Run pods in mount+UTS namespaces when possible (root and `unshare`); default true. */
+  sandbox?: boolean;
+}
+
+export interface Kubelet {
+  nodeName: string;
+  /** The pod's IP on this node, if it has one. */
+  podIP(namespace: string, name: string): string | undefined;
+  /** Pids of the pod's live container processes (process runtime). */
+  pids(namespace: string, name: string): number[];
+  /** The directory holding the pod's volumes and logs. */
+  podDir(pod: Pod): string;
+  stop(): Promise<void>;
+}
+
+const HOST_IP = "127.0.0.1";
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
+  const { client, informers, nodeName, dataDir } = options;
+  const now = options.now ?? (() => new Date());
+  const onError = options.onError ?? (() => {});
+  const podCidr = options.podCidr ?? "127.244.0.0/16";
+  const clusterDns = options.clusterDns ?? { ip: "127.96.0.10", domain: "cluster.local" };
+  const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+  const ipam = openIpam(podCidr, { dataDir });
+  const recorder = createEventRecorder(client, { component: "kubelet", host: nodeName, onError });
+  const useSandbox = (options.sandbox ?? true) && sandboxSupported();
+
+  const node = startNodeAgent(client, {
+    nodeName,
+    podCidr,
+    dataDir,
+    now,
+    onError,
+    ...(options.leaseRenewMs ? { leaseRenewMs: options.leaseRenewMs } : {}),
+    ...(options.statusReportMs ? { statusReportMs: options.statusReportMs } : {}),
+  });
+  await node.ready;
+
+  const services = informers.get<Service & KubeObject>(REFS.services);
+  const pods = informers.get<Pod & KubeObject>(REFS.pods);
+  await services.waitForSync();
+  await pods.waitForSync();
+
+  const workers = new Map<string, PodWorker>();
+  const finishing = new Set<Promise<void>>();
+  let stopped = false;
+
+  const keyOf = (pod: Pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+  const podDir = (pod: Pod) =>
+    join(
+      dataDir,
+      "pods",
+      `${pod.metadata?.namespace}_${pod.metadata?.name}_${pod.metadata?.uid ?? ""}`,
+    );
+
+  const getData = async (
+    ref: typeof REFS.configmaps,
+    ns: string,
+    name: string,
+    decode: boolean,
+  ): Promise<Record<string, string> | undefined> => {
+    try {
+      const obj = await client.get(ref, ns, name);
+      const data = (obj.data ?? {}) as Record<string, string>;
+      if (!decode) return { ...data };
+      return Object.fromEntries(
+        Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+      );
+    } catch (e) {
+      if (isStatusError(e, "NotFound")) return undefined;
+      throw e;
+    }
+  };
+
+  const envSources = (pod: Pod) => {
+    const ns = pod.metadata?.namespace ?? "default";
+    const visible = services.list(ns);
+    const master = services.get("default", "kubernetes");
+    if (master && ns !== "default") visible.push(master);
+    return {
+      getConfigMap: (n: string, name: string) => getData(REFS.configmaps, n, name, false),
+      getSecret: (n: string, name: string) => getData(REFS.secrets, n, name, true),
+      services: visible,
+      allocatable: { cpu: cpus().length || 1, memory: totalmem() },
+      base: { PATH: process.env.PATH || DEFAULT_PATH, HOME: process.env.HOME || "/root" },
+    };
+  };
+
+  const runtimeOf = (pod: Pod): RuntimeName => {
+    const a = pod.metadata?.annotations?.[RUNTIME_ANNOTATION];
+    return a === "simulated" || a === "process" ? a : (options.runtime ?? "process");
+  };
+
+  const track = (p: Promise<void>) => {
+    const t = p.catch(onError).finally(() => finishing.delete(t));
+    finishing.add(t);
+  };
+
+  const deletePod = (pod: Pod, w: PodWorker | undefined) => {
+    const key = keyOf(pod);
+    track(
+      (async () => {
+        if (w) {
+          await w.terminate();
+          await w.finishDeletion();
+        } else {
+          const meta = pod.metadata ?? {};
+          await client
+            .delete(REFS.pods, meta.namespace ?? "", meta.name ?? "", {
+              gracePeriodSeconds: 0,
+              ...(meta.uid ? { preconditions: { uid: meta.uid } } : {}),
+            })
+            .catch((e) => {
+              if (!isStatusError(e, "NotFound") && !isStatusError(e, "Conflict")) throw e;
+            });
+        }
+        if (workers.get(key) === w) workers.delete(key);
+        if (!workers.has(key)) ipam.release(key);
+      })(),
+    );
+  };
+
+  const sync = (pod: Pod) => {
+    if (stopped || pod.spec?.nodeName !== nodeName) return;
+    const key = keyOf(pod);
+    const uid = pod.metadata?.uid ?? "";
+    let w = workers.get(key);
+    if (w && w.uid !== uid) {
+      // Same name, new pod: the old one is gone; stop its containers at once.
+      const old = w;
+      workers.delete(key);
+      track(old.terminate({ maxGraceMs: 0 }));
+      w = undefined;
+    }
+    if (pod.metadata?.deletionTimestamp) {
+      if (w?.deleting) return;
+      if (w) w.deleting = true;
+      deletePod(pod, w);
+      return;
+    }
+    if (w) {
+      w.update(pod);
+      return;
+    }
+    const phase = pod.status?.phase;
+    if (phase === "Succeeded" || phase === "Failed") return;
+    const podIP = ipam.allocate(key, pod.status?.podIP);
+    const worker = new PodWorker(pod, {
+      client,
+      recorder,
+      runtime: runtimeOf(pod),
+      podIP,
+      hostIP: HOST_IP,
+      podDir: podDir(pod),
+      envSources,
+      ...(useSandbox
+        ? { sandbox: (p: Pod) => sandboxPrefix(p, { podDir: podDir(p), podIP, clusterDns }) }
+        : {}),
+      backoff,
+      simulatedDelayMs: options.simulatedDelayMs ?? 0,
+      now,
+      onError,
+    });
+    workers.set(key, worker);
+    worker.start();
+  };
+
+  const removeHandlers = pods.addHandlers({
+    onAdd: sync,
+    onUpdate: (_old, pod) => sync(pod),
+    onDelete: (pod) => {
+      const key = keyOf(pod);
+      const w = workers.get(key);
+      if (!w || w.uid !== pod.metadata?.uid) return;
+      workers.delete(key);
+      track(w.terminate({ maxGraceMs: 0 }).then(() => ipam.release(key)));
+    },
+  });
+
+  // Addresses held for pods that no longer exist on this node (deleted while we were down).
+  for (const key of ipam.entries().keys()) {
+    const [ns = "", name = ""] = key.split("/");
+    const p = pods.get(ns, name);
+    if (!p || p.spec?.nodeName !== nodeName) ipam.release(key);
+  }
+
+  return {
+    nodeName,
+    podIP: (ns, name) => ipam.get(`${ns}/${name}`),
+    pids: (ns, name) => workers.get(`${ns}/${name}`)?.pids() ?? [],
+    podDir,
+    async stop() {
+      stopped = true;
+      removeHandlers();
+      node.stop();
+      const cap = options.shutdownGraceMs ?? 30_000;
+      await Promise.all([...workers.values()].map((w) => w.terminate({ maxGraceMs: cap })));
+      await Promise.all([...finishing]);
+      await recorder.flush();
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * Pod IP allocation from the node's pod CIDR, persisted in `<dataDir>/pod-ips.json` keyed by
+ * `namespace/name`, so that a pod keeps its address across agent restarts (a StatefulSet pod that
+ * is recreated under the same name gets the same IP back too, until it is released).
+ *
+ * Invariants: one IP per key; never the network address, the `.1` (kept for the node side of a
+ * real bridge) or the broadcast address; an address is free again only after `release`.
+ * Writes are synchronous and atomic (write to a temporary file, then rename), so a `kill -9`
+ * leaves either the old or the new map.
+ *
+ * @module
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+export class IpamError extends Error {
+  override name = "IpamError";
+}
+
+export interface Ipam {
+  /** The pod's IP, allocated on first call. `preferred` (e.g. the pod's status.podIP) wins if free. */
+  allocate(key: string, preferred?: string): string;
+  release(key: string): void;
+  get(key: string): string | undefined;
+  /** Every allocation, key → IP. */
+  entries(): Map<string, string>;
+}
+
+export function parseCidr(cidr: string): { base: number; size: number } {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m) throw new IpamError(`invalid pod CIDR ${JSON.stringify(cidr)}`);
+  const octets = m.slice(1, 5).map(Number);
+  const bits = Number(m[5]);
+  if (octets.some((o) => o > 255) || bits < 8 || bits > 30) {
+    throw new IpamError(`invalid pod CIDR ${JSON.stringify(cidr)}`);
+  }
+  const ip = octets.reduce((a, o) => a * 256 + o, 0);
+  const size = 2 ** (32 - bits);
+  return { base: ip - (ip % size), size };
+}
+
+export const ipToString = (n: number): string =>
+  [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+
+const ipToNumber = (ip: string): number | undefined => {
+  const parts = ip.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
+    return undefined;
+  }
+  return parts.reduce((a, o) => a * 256 + o, 0);
+};
+
+export function openIpam(cidr: string, options: { dataDir?: string } = {}): Ipam {
+  const { base, size } = parseCidr(cidr);
+  const file = options.dataDir ? join(options.dataDir, "pod-ips.json") : undefined;
+  const byKey = new Map<string, number>();
+  const used = new Set<number>();
+  if (file && existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
+    for (const [key, ip] of Object.entries(saved)) {
+      const n = ipToNumber(ip);
+      if (n !== undefined && usable(n) && !used.has(n)) {
+        byKey.set(key, n);
+        used.add(n);
+      }
+    }
+  }
+  // Next candidate offset: allocation walks the range round-robin so that a released address is
+  // not handed out again at once (a stale endpoint then points nowhere rather than at a stranger).
+  let cursor = 2;
+
+  function usable(n: number): boolean {
+    const off = n - base;
+    return off >= 2 && off < size - 1;
+  }
+
+  const save = () => {
+    if (!file) return;
+    mkdirSync(dirname(file), { recursive: true });
+    const out: Record<string, string> = {};
+    for (const [k, n] of byKey) out[k] = ipToString(n);
+    const tmp = `${file}.tmp`;
+    writeFileSync(tmp, JSON.stringify(out));
+    renameSync(tmp, file);
+  };
+
+  return {
+    allocate(key, preferred) {
+      const have = byKey.get(key);
+      if (have !== undefined) return ipToString(have);
+      let pick: number | undefined;
+      const p = preferred ? ipToNumber(preferred) : undefined;
+      if (p !== undefined && usable(p) && !used.has(p)) pick = p;
+      for (let i = 0; pick === undefined && i < size; i++) {
+        const off = cursor;
+        cursor = cursor + 1 >= size - 1 ? 2 : cursor + 1;
+        if (!used.has(base + off)) pick = base + off;
+      }
+      if (pick === undefined) throw new IpamError(`pod CIDR ${cidr} is exhausted`);
+      byKey.set(key, pick);
+      used.add(pick);
+      save();
+      return ipToString(pick);
+    },
+    release(key) {
+      const n = byKey.get(key);
+      if (n === undefined) return;
+      byKey.delete(key);
+      used.delete(n);
+      save();
+    },
+    get(key) {
+      const n = byKey.get(key);
+      return n === undefined ? undefined : ipToString(n);
+    },
+    entries() {
+      return new Map([...byKey].map(([k, n]) => [k, ipToString(n)]));
+    },
+  };
+}

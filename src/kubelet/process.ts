@@ -1,0 +1,188 @@
+/**
+ * The process runtime: a container is a host process tree in a process group of its own.
+ *
+ * Every container runs under a small `sh` supervisor that leads the group: it starts the
+ * command, relays its exit status, survives the SIGTERM the agent sends to the whole group (so
+ * the program alone decides how to stop), and kills the group when the agent dies. The agent's
+ * death is noticed through `prctl(PR_SET_PDEATHSIG)` (set by util-linux `setpriv --pdeathsig`),
+ * which the kernel delivers even when the agent is killed with SIGKILL; without `setpriv` a
+ * background loop polls the agent's pid once a second. Hence: no container outlives the agent.
+ *
+ * stdout and stderr are written to `logPath` in the CRI log format the kubelet reads
+ * (`<RFC3339Nano> <stream> <P|F> <text>`): one `F` record per line, `P` for a line cut at 16 KiB.
+ *
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { accessSync, constants, createWriteStream, existsSync, mkdirSync, statSync } from "node:fs";
+import { delimiter, dirname, isAbsolute, join } from "node:path";
+import type { Readable } from "node:stream";
+
+export interface ContainerExit {
+  exitCode: number;
+  signal?: string;
+}
+
+export interface ContainerHandle {
+  /** `loopkube://<id>` */
+  containerID: string;
+  pid: number | undefined;
+  /** Resolves once the process group leader has exited. */
+  exited: Promise<ContainerExit>;
+  /** Sends a signal to the container's whole process group. */
+  kill(signal: NodeJS.Signals): void;
+}
+
+export interface ProcessSpec {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  logPath: string;
+  /** A prefix (e.g. an `unshare …` sandbox) run before the supervisor. */
+  wrap?: string[];
+}
+
+/** Thrown when the program cannot be started (kube's `StartError`, exit code 128). */
+export class StartError extends Error {
+  override name = "StartError";
+}
+
+// $1…: the program. The supervisor's own traps are reset in the program by exec.
+const SUPERVISOR = [
+  "trap 'kill -KILL 0' USR1",
+  "trap ':' TERM HUP",
+  'if [ -n "$LOOPKUBE_AGENT_PID" ]; then',
+  ' (while kill -0 "$LOOPKUBE_AGENT_PID" 2>/dev/null; do sleep 1; done; kill -KILL 0) &',
+  "fi",
+  '"$@" &',
+  "c=$!",
+  "while :; do",
+  ' wait "$c"; s=$?',
+  ' kill -0 "$c" 2>/dev/null || exit "$s"',
+  "done",
+].join("\n");
+
+let setprivPath: string | null | undefined;
+function findSetpriv(): string | null {
+  if (setprivPath === undefined) setprivPath = which("setpriv", process.env.PATH ?? "") ?? null;
+  return setprivPath;
+}
+
+export function which(cmd: string, path: string): string | undefined {
+  const ok = (p: string) => {
+    try {
+      accessSync(p, constants.X_OK);
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (cmd.includes("/")) return ok(cmd) ? cmd : undefined;
+  for (const dir of path.split(delimiter)) {
+    if (dir && ok(join(dir, cmd))) return join(dir, cmd);
+  }
+  return undefined;
+}
+
+export function startProcess(spec: ProcessSpec): ContainerHandle {
+  const [cmd, ...args] = spec.argv;
+  if (!cmd) throw new StartError("the container has no command");
+  const resolved = which(cmd, spec.env.PATH ?? process.env.PATH ?? "");
+  if (!resolved) {
+    throw new StartError(
+      cmd.includes("/")
+        ? `exec: "${cmd}": stat ${cmd}: no such file or directory`
+        : `exec: "${cmd}": executable file not found in $PATH`,
+    );
+  }
+  if (!isAbsolute(spec.cwd) || !existsSync(spec.cwd)) {
+    throw new StartError(`chdir ${spec.cwd}: no such file or directory`);
+  }
+  mkdirSync(dirname(spec.logPath), { recursive: true });
+  const log = createWriteStream(spec.logPath, { flags: "a" });
+  const setpriv = findSetpriv();
+  const env = { ...spec.env };
+  if (!setpriv) env.LOOPKUBE_AGENT_PID = String(process.pid);
+  const supervisor = ["sh", "-c", SUPERVISOR, "sh", resolved, ...args];
+  const full = [
+    ...(spec.wrap ?? []),
+    ...(setpriv ? [setpriv, "--pdeathsig", "USR1", "--"] : []),
+    ...supervisor,
+  ];
+  const child: ChildProcess = spawn(full[0] as string, full.slice(1), {
+    cwd: spec.cwd,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const pending: Promise<void>[] = [];
+  if (child.stdout) pending.push(pipeCri(child.stdout, "stdout", log));
+  if (child.stderr) pending.push(pipeCri(child.stderr, "stderr", log));
+  const exited = new Promise<ContainerExit>((resolve) => {
+    let spawnError: Error | undefined;
+    child.once("error", (e) => {
+      spawnError = e;
+    });
+    child.once("close", (code, signal) => {
+      void Promise.all(pending).then(() => {
+        log.end();
+        if (spawnError && code === null && signal === null) resolve({ exitCode: 128 });
+        else if (signal) resolve({ exitCode: 128 + signalNumber(signal), signal });
+        else resolve({ exitCode: code ?? 0 });
+      });
+    });
+  });
+  const pid = child.pid;
+  return {
+    containerID: `loopkube://${randomBytes(32).toString("hex")}`,
+    pid,
+    exited,
+    kill(signal) {
+      if (pid === undefined) return;
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        // Already gone.
+      }
+    },
+  };
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+const signalNumber = (s: string) => SIGNALS[s] ?? 9;
+
+const MAX_LINE = 16 * 1024;
+
+function pipeCri(
+  stream: Readable,
+  name: "stdout" | "stderr",
+  out: NodeJS.WritableStream,
+): Promise<void> {
+  let rest = "";
+  const emit = (text: string, tag: "P" | "F") => {
+    out.write(`${new Date().toISOString().replace("Z", "000000Z")} ${name} ${tag} ${text}\n`);
+  };
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk: string) => {
+    rest += chunk;
+    let nl = rest.indexOf("\n");
+    while (nl >= 0) {
+      emit(rest.slice(0, nl), "F");
+      rest = rest.slice(nl + 1);
+      nl = rest.indexOf("\n");
+    }
+    while (rest.length > MAX_LINE) {
+      emit(rest.slice(0, MAX_LINE), "P");
+      rest = rest.slice(MAX_LINE);
+    }
+  });
+  return new Promise((resolve) => {
+    stream.once("close", () => {
+      if (rest) emit(rest, "F");
+      resolve();
+    });
+  });
+}
+
+export const newContainerID = () => `loopkube://${randomBytes(32).toString("hex")}`;

@@ -1,0 +1,94 @@
+/**
+ * Pod status from container states, as the kubelet computes it (getPhase and the condition
+ * generators in pkg/kubelet/status): pure functions, the clock passed in.
+ *
+ * @module
+ */
+import type { ContainerStatus, Pod, PodCondition } from "kubernetes-types/core/v1.js";
+
+export type Phase = "Pending" | "Running" | "Succeeded" | "Failed";
+
+/** getPhase over the regular containers, once init containers are done. */
+export function podPhase(
+  statuses: ContainerStatus[],
+  restartPolicy: string,
+  initDone: boolean,
+): Phase {
+  if (!initDone) return "Pending";
+  let waiting = 0;
+  let running = 0;
+  let stopped = 0;
+  let succeeded = 0;
+  for (const s of statuses) {
+    if (s.state?.running) running++;
+    else if (s.state?.terminated) {
+      stopped++;
+      if (s.state.terminated.exitCode === 0) succeeded++;
+    } else if (s.lastState?.terminated) stopped++;
+    else waiting++;
+  }
+  if (waiting > 0) return "Pending";
+  if (running > 0) return "Running";
+  if (stopped > 0) {
+    if (restartPolicy === "Always") return "Running";
+    if (stopped === succeeded) return "Succeeded";
+    if (restartPolicy === "Never") return "Failed";
+    return "Running";
+  }
+  return "Pending";
+}
+
+export interface ConditionInputs {
+  sandboxReady: boolean;
+  initialized: boolean;
+  /** Names of pending init containers, for the Initialized message. */
+  pendingInit: string[];
+  notReady: string[];
+  phase: Phase;
+}
+
+/**
+ * The kubelet's conditions, keeping `lastTransitionTime` of a condition whose status did not
+ * change. PodScheduled is the scheduler's: kept as it is, or set True if absent.
+ */
+export function podConditions(pod: Pod, inputs: ConditionInputs, now: string): PodCondition[] {
+  const prior = new Map((pod.status?.conditions ?? []).map((c) => [c.type, c]));
+  const make = (type: string, ok: boolean, reason?: string, message?: string): PodCondition => {
+    const status = ok ? "True" : "False";
+    const old = prior.get(type);
+    const c: PodCondition = {
+      type,
+      status,
+      lastTransitionTime:
+        old?.status === status && old.lastTransitionTime ? old.lastTransitionTime : now,
+    };
+    if (reason) c.reason = reason;
+    if (message) c.message = message;
+    return c;
+  };
+  const terminal = inputs.phase === "Succeeded" || inputs.phase === "Failed";
+  const list = inputs.notReady.join(" ");
+  const ready = inputs.notReady.length === 0 && !terminal;
+  const notReadyReason = terminal ? "PodCompleted" : "ContainersNotReady";
+  const notReadyMessage = terminal ? undefined : `containers with unready status: [${list}]`;
+  return [
+    make("PodReadyToStartContainers", inputs.sandboxReady && !terminal),
+    inputs.initialized
+      ? make(
+          "Initialized",
+          true,
+          terminal && inputs.phase === "Succeeded" ? "PodCompleted" : undefined,
+        )
+      : make(
+          "Initialized",
+          false,
+          "ContainersNotInitialized",
+          `containers with incomplete status: [${inputs.pendingInit.join(" ")}]`,
+        ),
+    ready ? make("Ready", true) : make("Ready", false, notReadyReason, notReadyMessage),
+    ready
+      ? make("ContainersReady", true)
+      : make("ContainersReady", false, notReadyReason, notReadyMessage),
+    prior.get("PodScheduled") ?? make("PodScheduled", true),
+  ];
+}

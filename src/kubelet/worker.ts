@@ -1,0 +1,560 @@
+/**
+ * One pod's life on the node: sandbox (IP), init containers in order, then every container with
+ * its restart loop, probes and back-off; status written to the API server after each change;
+ * graceful termination (preStop, SIGTERM to the process group, SIGKILL at the deadline) when the
+ * pod is deleted or the agent stops.
+ *
+ * Invariants: at most one live process per container; `terminate()` is idempotent and resolves
+ * after every container has exited; status writes are serialized and coalesced (the latest state
+ * wins). Container failures never throw out of the worker.
+ *
+ * @module
+ */
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type {
+  Container,
+  ContainerState,
+  ContainerStatus,
+  LifecycleHandler,
+  Pod,
+} from "kubernetes-types/core/v1.js";
+import { isStatusError } from "../api/errors.ts";
+import { REFS, sub } from "../api/refs.ts";
+import { asKube } from "../api/types.ts";
+import type { ApiVerbs } from "../api/verbs.ts";
+import type { EventRecorder } from "../client/index.ts";
+import { type BackoffPolicy, CrashBackoff, goDuration } from "./backoff.ts";
+import { containerEnv, EnvError, type EnvSources } from "./env.ts";
+import { expandVars } from "./expand.ts";
+import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
+import { type ContainerExit, type ContainerHandle, StartError, startProcess } from "./process.ts";
+import { startSimulated } from "./simulated.ts";
+import { podConditions, podPhase } from "./status.ts";
+
+export type RuntimeName = "process" | "simulated";
+export const RUNTIME_ANNOTATION = "loopkube.dev/runtime";
+export const NO_COMMAND_MESSAGE = "loopkube runs host programs: the container needs a command";
+
+export interface WorkerDeps {
+  client: ApiVerbs;
+  recorder: EventRecorder;
+  runtime: RuntimeName;
+  podIP: string;
+  hostIP: string;
+  podDir: string;
+  envSources(pod: Pod): Omit<EnvSources, "podIP" | "hostIP">;
+  /** A command prefix that puts the process into the pod's sandbox, if any. */
+  sandbox?(pod: Pod): string[] | undefined;
+  backoff: BackoffPolicy;
+  simulatedDelayMs: number;
+  now(): Date;
+  onError(e: unknown): void;
+}
+
+interface CState {
+  spec: Container;
+  init: boolean;
+  restartCount: number;
+  state: ContainerState;
+  lastState: ContainerState;
+  ready: boolean;
+  started: boolean;
+  containerID?: string;
+  handle?: ContainerHandle | undefined;
+  backoff: CrashBackoff;
+  stopProbes?: (() => void) | undefined;
+}
+
+const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
+const SIG_GRACE_EXTENSION_MS = 2000;
+
+export class PodWorker {
+  /** The uid of the pod this worker runs. */
+  readonly uid: string;
+  /** Set once deletion has begun. */
+  deleting = false;
+  private pod: Pod;
+  private readonly cs = new Map<string, CState>();
+  private readonly initOrder: CState[] = [];
+  private readonly mainOrder: CState[] = [];
+  private stopping = false;
+  private wake: (() => void)[] = [];
+  private sandboxReady = false;
+  private initDone = false;
+  private startTime: string | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private dirty = false;
+  private lastWritten = "";
+  private running: Promise<void> = Promise.resolve();
+  private terminating: Promise<void> | undefined;
+  private readonly deps: WorkerDeps;
+
+  constructor(pod: Pod, deps: WorkerDeps) {
+    this.pod = pod;
+    this.uid = pod.metadata?.uid ?? "";
+    this.deps = deps;
+    const prior = new Map(
+      [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].map(
+        (s) => [s.name, s],
+      ),
+    );
+    const add = (c: Container, init: boolean) => {
+      const s: CState = {
+        spec: c,
+        init,
+        restartCount: prior.get(c.name)?.restartCount ?? 0,
+        state: { waiting: { reason: "ContainerCreating" } },
+        lastState: prior.get(c.name)?.lastState ?? {},
+        ready: false,
+        started: false,
+        backoff: new CrashBackoff(deps.backoff),
+      };
+      this.cs.set(c.name, s);
+      (init ? this.initOrder : this.mainOrder).push(s);
+    };
+    for (const c of pod.spec?.initContainers ?? []) add(c, true);
+    for (const c of pod.spec?.containers ?? []) add(c, false);
+    this.startTime = pod.status?.startTime;
+  }
+
+  get name(): string {
+    return `${this.pod.metadata?.namespace}/${this.pod.metadata?.name}`;
+  }
+
+  /** Pids of the live container processes (for tests and metrics). */
+  pids(): number[] {
+    return [...this.cs.values()].flatMap((c) => (c.handle?.pid ? [c.handle.pid] : []));
+  }
+
+  start(): void {
+    this.running = this.run().catch(this.deps.onError);
+  }
+
+  update(pod: Pod): void {
+    this.pod = pod;
+  }
+
+  /** Stops every container (preStop, SIGTERM, SIGKILL at the grace deadline). */
+  terminate(options: { maxGraceMs?: number } = {}): Promise<void> {
+    if (!this.terminating) {
+      this.stopping = true;
+      for (const w of this.wake.splice(0)) w();
+      const graceS =
+        this.pod.metadata?.deletionGracePeriodSeconds ??
+        this.pod.spec?.terminationGracePeriodSeconds ??
+        30;
+      const graceMs = Math.min(graceS * 1000, options.maxGraceMs ?? Number.POSITIVE_INFINITY);
+      const deadline = Date.now() + graceMs;
+      this.terminating = (async () => {
+        await Promise.all(
+          [...this.cs.values()].map((c) =>
+            this.killContainer(c, deadline, `Stopping container ${c.spec.name}`),
+          ),
+        );
+        await this.running;
+        this.pushStatus();
+        await this.writing;
+      })();
+    }
+    return this.terminating;
+  }
+
+  /** After termination for deletion: removes the pod object and its directory. */
+  async finishDeletion(): Promise<void> {
+    const meta = this.pod.metadata ?? {};
+    try {
+      await this.deps.client.delete(REFS.pods, meta.namespace ?? "", meta.name ?? "", {
+        gracePeriodSeconds: 0,
+        ...(meta.uid ? { preconditions: { uid: meta.uid } } : {}),
+      });
+    } catch (e) {
+      if (!isStatusError(e, "NotFound") && !isStatusError(e, "Conflict")) throw e;
+    }
+    rmSync(this.deps.podDir, { recursive: true, force: true });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.stopping) return resolve();
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake.push(done);
+    });
+  }
+
+  private event(type: "Normal" | "Warning", reason: string, message: string, c?: CState): void {
+    const obj = asKube(this.pod);
+    const withKind = { ...obj, kind: "Pod", apiVersion: "v1" };
+    // kube also points container events at spec.containers{name} (involvedObject.fieldPath);
+    // the shared recorder has no field path yet.
+    void c;
+    this.deps.recorder.event(withKind, type, reason, message);
+  }
+
+  private async run(): Promise<void> {
+    const pod = this.pod;
+    this.startTime ??= stamp(this.deps.now());
+    mkdirSync(this.deps.podDir, { recursive: true });
+    this.sandboxReady = true;
+    this.pushStatus();
+    for (const c of this.initOrder) {
+      const ok = await this.runContainer(c);
+      if (!ok || this.stopping) {
+        this.pushStatus();
+        return;
+      }
+    }
+    this.initDone = true;
+    this.pushStatus();
+    void pod;
+    await Promise.all(this.mainOrder.map((c) => this.runContainer(c)));
+    this.pushStatus();
+  }
+
+  private restartPolicy(): string {
+    return this.pod.spec?.restartPolicy ?? "Always";
+  }
+
+  /** Runs a container until it should not restart; true when it ended successfully. */
+  private async runContainer(c: CState): Promise<boolean> {
+    while (!this.stopping) {
+      const exit = await this.startOnce(c);
+      if (this.stopping) return exit?.exitCode === 0;
+      if (exit === undefined) {
+        // Configuration error: retry later, as the kubelet's sync loop does.
+        await this.sleep(Math.max(this.deps.backoff.initialMs, 1000));
+        continue;
+      }
+      const policy = this.restartPolicy();
+      const failed = exit.exitCode !== 0;
+      const restart = c.init
+        ? failed && policy !== "Never"
+        : policy === "Always" || (policy === "OnFailure" && failed);
+      if (!restart) return !failed;
+      const finished = Date.now();
+      const wait = c.backoff.next(finished);
+      if (wait > 0) {
+        const pod = this.pod.metadata ?? {};
+        c.lastState = c.state;
+        c.state = {
+          waiting: {
+            reason: "CrashLoopBackOff",
+            message: `back-off ${goDuration(wait)} restarting failed container=${c.spec.name} pod=${pod.name}_${pod.namespace}(${pod.uid})`,
+          },
+        };
+        this.pushStatus();
+        this.event(
+          "Warning",
+          "BackOff",
+          `Back-off restarting failed container ${c.spec.name} in pod ${pod.name}_${pod.namespace}(${pod.uid})`,
+          c,
+        );
+        await this.sleep(wait);
+      }
+    }
+    return false;
+  }
+
+  /** Starts the container once and waits for it to exit; undefined on a configuration error. */
+  private async startOnce(c: CState): Promise<ContainerExit | undefined> {
+    const pod = this.pod;
+    const spec = c.spec;
+    const runtime = this.deps.runtime;
+    let env: Record<string, string> = {};
+    let handle: ContainerHandle;
+    const startedAt = this.deps.now();
+    try {
+      if (runtime === "process" && !spec.command?.length) throw new EnvError(NO_COMMAND_MESSAGE);
+      if (runtime === "process") {
+        env = await containerEnv(pod, spec, {
+          ...this.deps.envSources(pod),
+          podIP: this.deps.podIP,
+          hostIP: this.deps.hostIP,
+        });
+      }
+      if (this.stopping) return undefined;
+      if (runtime === "simulated") {
+        if (this.deps.simulatedDelayMs > 0) await this.sleep(this.deps.simulatedDelayMs);
+        if (this.stopping) return undefined;
+        handle = startSimulated();
+      } else {
+        const lookup = (n: string) => env[n];
+        const argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) =>
+          expandVars(a, lookup),
+        );
+        const wrap = this.deps.sandbox?.(pod);
+        handle = startProcess({
+          argv,
+          env,
+          cwd: spec.workingDir || "/",
+          logPath: join(
+            this.deps.podDir,
+            spec.name,
+            `${c.restartCount + (c.containerID ? 1 : 0)}.log`,
+          ),
+          ...(wrap ? { wrap } : {}),
+        });
+      }
+    } catch (e) {
+      if (e instanceof EnvError) {
+        const first = c.state.waiting?.reason !== "CreateContainerConfigError";
+        c.state = { waiting: { reason: "CreateContainerConfigError", message: e.message } };
+        this.pushStatus();
+        if (first) this.event("Warning", "Failed", `Error: ${e.message}`, c);
+        return undefined;
+      }
+      const message = e instanceof StartError ? e.message : String(e);
+      this.event("Warning", "Failed", `Error: ${message}`, c);
+      const now = stamp(this.deps.now());
+      if (c.state.running || c.state.terminated) c.lastState = c.state;
+      c.state = {
+        terminated: {
+          exitCode: 128,
+          reason: "StartError",
+          message,
+          startedAt: "1970-01-01T00:00:00Z",
+          finishedAt: now,
+        },
+      };
+      this.pushStatus();
+      return { exitCode: 128 };
+    }
+
+    if (c.state.terminated) c.lastState = c.state;
+    if (c.containerID) c.restartCount++;
+    c.handle = handle;
+    c.containerID = handle.containerID;
+    c.state = { running: { startedAt: stamp(startedAt) } };
+    this.event("Normal", "Created", `Created container: ${spec.name}`, c);
+    this.event("Normal", "Started", `Started container ${spec.name}`, c);
+    c.started = !spec.startupProbe || runtime === "simulated";
+    c.ready = c.init ? false : runtime === "simulated" || !spec.readinessProbe;
+    this.pushStatus();
+
+    if (spec.lifecycle?.postStart && runtime === "process") {
+      const r = await this.runHook(spec.lifecycle.postStart, spec, env, 30_000);
+      if (!r.ok) {
+        this.event("Warning", "FailedPostStartHook", r.message, c);
+        await this.killContainer(c, Date.now() + this.graceMs(), `FailedPostStartHook`);
+      }
+    }
+    if (runtime === "process" && !c.init) this.startProbes(c, env);
+
+    const exit = await handle.exited;
+    c.stopProbes?.();
+    c.stopProbes = undefined;
+    c.handle = undefined;
+    c.ready = false;
+    c.started = false;
+    c.state = {
+      terminated: {
+        exitCode: exit.exitCode,
+        reason: exit.exitCode === 0 ? "Completed" : "Error",
+        ...(exit.signal ? { signal: signalNumber(exit.signal) } : {}),
+        startedAt: stamp(startedAt),
+        finishedAt: stamp(this.deps.now()),
+        containerID: handle.containerID,
+      },
+    };
+    this.pushStatus();
+    return exit;
+  }
+
+  private graceMs(): number {
+    return (this.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+  }
+
+  private startProbes(c: CState, env: Record<string, string>): void {
+    const spec = c.spec;
+    const target = { podIP: this.deps.podIP, env, cwd: spec.workingDir || "/" };
+    const stops: (() => void)[] = [];
+    const label: Record<ProbeKind, string> = {
+      startup: "Startup",
+      liveness: "Liveness",
+      readiness: "Readiness",
+    };
+    const start = (kind: ProbeKind) => {
+      const probe =
+        kind === "startup"
+          ? spec.startupProbe
+          : kind === "liveness"
+            ? spec.livenessProbe
+            : spec.readinessProbe;
+      if (!probe) return;
+      const w = startProbeWorker({
+        kind,
+        probe,
+        container: spec,
+        target,
+        onCheck: (o) => {
+          if (!this.stopping && c.handle) {
+            this.event("Warning", "Unhealthy", `${label[kind]} probe failed: ${o.message}`, c);
+          }
+        },
+        onResult: (ok) => {
+          if (this.stopping || !c.handle) return;
+          if (kind === "readiness") {
+            c.ready = ok;
+            this.pushStatus();
+          } else if (kind === "startup" && ok) {
+            c.started = true;
+            w.stop();
+            this.pushStatus();
+            start("liveness");
+            start("readiness");
+          } else if (!ok) {
+            const graceS = probe.terminationGracePeriodSeconds;
+            const deadline = Date.now() + (graceS !== undefined ? graceS * 1000 : this.graceMs());
+            c.stopProbes?.();
+            void this.killContainer(
+              c,
+              deadline,
+              `Container ${spec.name} failed ${kind} probe, will be restarted`,
+            );
+          }
+        },
+      });
+      stops.push(() => w.stop());
+    };
+    c.stopProbes = () => {
+      for (const s of stops.splice(0)) s();
+    };
+    if (spec.startupProbe) start("startup");
+    else {
+      start("liveness");
+      start("readiness");
+    }
+  }
+
+  private async runHook(
+    h: LifecycleHandler,
+    spec: Container,
+    env: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<{ ok: boolean; message: string }> {
+    if (h.sleep) {
+      await new Promise((r) => setTimeout(r, Math.min(h.sleep!.seconds * 1000, timeoutMs)));
+      return { ok: true, message: "" };
+    }
+    const probe = {
+      ...(h.exec ? { exec: h.exec } : {}),
+      ...(h.httpGet ? { httpGet: h.httpGet } : {}),
+      ...(h.tcpSocket ? { tcpSocket: h.tcpSocket } : {}),
+      timeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
+    };
+    return runCheck(probe, spec, { podIP: this.deps.podIP, env, cwd: spec.workingDir || "/" });
+  }
+
+  private async killContainer(c: CState, deadline: number, message: string): Promise<void> {
+    const handle = c.handle;
+    if (!handle) return;
+    this.event("Normal", "Killing", message, c);
+    const preStop = c.spec.lifecycle?.preStop;
+    if (preStop && this.deps.runtime === "process" && this.stopping) {
+      const env = await containerEnv(this.pod, c.spec, {
+        ...this.deps.envSources(this.pod),
+        podIP: this.deps.podIP,
+        hostIP: this.deps.hostIP,
+      }).catch(() => ({}) as Record<string, string>);
+      const r = await this.runHook(preStop, c.spec, env, Math.max(0, deadline - Date.now()));
+      if (!r.ok) this.event("Warning", "FailedPreStopHook", r.message, c);
+      // kubelet gives a one-time 2 s extension when preStop used up the grace period.
+      if (deadline - Date.now() <= 0) deadline = Date.now() + SIG_GRACE_EXTENSION_MS;
+    }
+    handle.kill("SIGTERM");
+    const left = deadline - Date.now();
+    const timedOut = await Promise.race([
+      handle.exited.then(() => false),
+      new Promise<boolean>((r) => setTimeout(() => r(true), Math.max(0, left)).unref?.()),
+    ]);
+    if (timedOut) handle.kill("SIGKILL");
+    await handle.exited;
+  }
+
+  /** Writes the current status (coalesced: at most one write in flight, then the latest). */
+  pushStatus(): void {
+    this.dirty = true;
+    this.writing = this.writing.then(async () => {
+      if (!this.dirty) return;
+      this.dirty = false;
+      const status = this.buildStatus();
+      const text = JSON.stringify(status);
+      if (text === this.lastWritten) return;
+      const meta = this.pod.metadata ?? {};
+      try {
+        const updated = await this.deps.client.patch(
+          sub(REFS.pods, "status"),
+          meta.namespace ?? "",
+          meta.name ?? "",
+          "merge",
+          { status },
+        );
+        this.lastWritten = text;
+        // Keep our view of the conditions' transition times current.
+        this.pod = { ...this.pod, status: (updated as Pod).status ?? {} };
+      } catch (e) {
+        if (!isStatusError(e, "NotFound")) this.deps.onError(e);
+      }
+    });
+  }
+
+  private containerStatus(c: CState): ContainerStatus {
+    const s: ContainerStatus = {
+      name: c.spec.name,
+      state: c.state,
+      lastState: c.lastState,
+      ready: c.ready,
+      restartCount: c.restartCount,
+      image: c.spec.image ?? "",
+      imageID: "",
+      started: c.started,
+    };
+    if (c.containerID) s.containerID = c.containerID;
+    return s;
+  }
+
+  buildStatus(): Record<string, unknown> {
+    const main = this.mainOrder.map((c) => this.containerStatus(c));
+    const init = this.initOrder.map((c) => this.containerStatus(c));
+    let phase = podPhase(main, this.restartPolicy(), this.initDone);
+    const initFailed = this.initOrder.some(
+      (c) => c.state.terminated && c.state.terminated.exitCode !== 0,
+    );
+    if (!this.initDone && initFailed && this.restartPolicy() === "Never") phase = "Failed";
+    const notReady = this.mainOrder.filter((c) => !c.ready).map((c) => c.spec.name);
+    const pendingInit = this.initOrder
+      .filter((c) => !(c.state.terminated && c.state.terminated.exitCode === 0))
+      .map((c) => c.spec.name);
+    const conditions = podConditions(
+      this.pod,
+      {
+        sandboxReady: this.sandboxReady,
+        initialized: this.initDone,
+        pendingInit,
+        notReady,
+        phase,
+      },
+      stamp(this.deps.now()),
+    );
+    const status: Record<string, unknown> = {
+      phase,
+      conditions,
+      hostIP: this.deps.hostIP,
+      hostIPs: [{ ip: this.deps.hostIP }],
+      podIP: this.deps.podIP,
+      podIPs: [{ ip: this.deps.podIP }],
+      startTime: this.startTime,
+      containerStatuses: main,
+    };
+    if (init.length) status.initContainerStatuses = init;
+    if (this.pod.status?.qosClass) status.qosClass = this.pod.status.qosClass;
+    return status;
+  }
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+const signalNumber = (s: string) => SIGNALS[s] ?? 9;

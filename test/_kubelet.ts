@@ -1,0 +1,95 @@
+/**
+ * Helpers for the node agent's end-to-end tests: polling with a deadline, pod manifests for the
+ * fixture programs, and plain HTTP GETs to pod IPs.
+ *
+ * @module
+ */
+import { request } from "node:http";
+import { fileURLToPath } from "node:url";
+import type { Pod } from "kubernetes-types/core/v1.js";
+import type { KubeObject } from "../src/api/types.ts";
+
+export const HTTP_SERVER = fileURLToPath(new URL("./fixtures/http-server.js", import.meta.url));
+export const NODE = process.execPath;
+
+/** Polls `fn` until it returns a value other than undefined/false; throws after `timeoutMs`. */
+export async function kubeletWaitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function kubeletHttpGet(
+  host: string,
+  port: number,
+  path = "/",
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path, agent: false, timeout: 2000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => {
+        body += c;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** A pod of the HTTP fixture bound to `node`, with probes on /ready and /healthz every second. */
+export function kubeletWebPod(
+  name: string,
+  node: string,
+  extra: { labels?: Record<string, string>; env?: { name: string; value: string }[] } = {},
+): KubeObject & Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default", labels: extra.labels ?? { app: "web" } },
+    spec: {
+      nodeName: node,
+      terminationGracePeriodSeconds: 5,
+      containers: [
+        {
+          name: "web",
+          image: "fixture/http-server",
+          command: [NODE, HTTP_SERVER],
+          env: [
+            { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+            { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+            ...(extra.env ?? []),
+          ],
+          ports: [{ name: "http", containerPort: 8080 }],
+          readinessProbe: {
+            httpGet: { path: "/ready", port: 8080 },
+            periodSeconds: 1,
+            failureThreshold: 1,
+          },
+          livenessProbe: {
+            httpGet: { path: "/healthz", port: "http" },
+            periodSeconds: 1,
+            failureThreshold: 1,
+          },
+        },
+      ],
+    },
+  } as KubeObject & Pod;
+}

@@ -1,0 +1,352 @@
+/**
+ * The node agent end to end: a real API server (kubectl), the EndpointSlice controller, and our
+ * kubelet running pods as local processes on their own loopback IPs.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import type { Pod } from "kubernetes-types/core/v1.js";
+import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
+import { REFS } from "../src/api/refs.ts";
+import type { KubeObject } from "../src/api/types.ts";
+import { createLogHandler, type Kubelet, startKubelet } from "../src/kubelet/index.ts";
+import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
+import {
+  kubeletHttpGet as httpGet,
+  kubeletWaitFor as waitFor,
+  kubeletWebPod as webPod,
+} from "./_kubelet.ts";
+
+const NODE_NAME = "loopkube";
+let cp: TestControlPlane;
+let kubelet: Kubelet;
+let dataDir: string;
+let markerDir: string;
+
+const getPod = async (name: string) =>
+  (await cp.client.get(REFS.pods, "default", name)) as KubeObject & Pod;
+const isReady = (p: Pod) =>
+  (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+
+/** Started first so its slow start (a second process with its own control plane) overlaps. */
+function startOrphanScript(): Promise<{ child: ChildProcess; pid: number }> {
+  const script = fileURLToPath(new URL("./fixtures/kubelet-orphan.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ORPHAN_DATA_DIR: join(markerDir, "orphan") },
+  });
+  let out = "";
+  child.stdout?.setEncoding("utf8");
+  return new Promise((resolve, reject) => {
+    child.stdout?.on("data", (c: string) => {
+      out += c;
+      const m = /pod-pid (\d+)/.exec(out);
+      if (m) resolve({ child, pid: Number(m[1]) });
+    });
+    child.once("exit", () => reject(new Error(`the script ended early: ${out}`)));
+  });
+}
+let orphan: Promise<{ child: ChildProcess; pid: number }>;
+
+before(async () => {
+  markerDir = mkdtempSync(join(tmpdir(), "loopkube-marker-"));
+  orphan = startOrphanScript();
+  orphan.catch(() => {});
+  cp = await startTestControlPlane({ controllers: ["endpointslice"] });
+  dataDir = mkdtempSync(join(tmpdir(), "loopkube-kubelet-"));
+  kubelet = await startKubelet({
+    client: cp.client,
+    informers: cp.informers,
+    nodeName: NODE_NAME,
+    dataDir,
+    backoff: { initialMs: 200, maxMs: 5000 },
+    leaseRenewMs: 500,
+  });
+  cp.api.server.handleSubresource(
+    "pods/log",
+    createLogHandler({ client: cp.client, dataDir, pollMs: 50 }),
+  );
+});
+
+after(async () => {
+  const o = await orphan.catch(() => undefined);
+  o?.child.kill("SIGKILL");
+  await kubelet?.stop();
+  await cp?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(markerDir, { recursive: true, force: true });
+});
+
+test("the node registers Ready, as kubectl get nodes shows, with a Lease", async () => {
+  const r = await cp.api.kubectl(["get", "nodes", "--no-headers"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^loopkube\s+Ready\s+<none>\s+\S+\s+v1\.32\.0\+loopkube-/m);
+  const node = await cp.client.get(REFS.nodes, "", NODE_NAME);
+  const status = node.status as { nodeInfo: Record<string, string>; conditions: unknown[] };
+  assert.match(status.nodeInfo.containerRuntimeVersion ?? "", /^loopkube-process:\/\//);
+  assert.equal(status.conditions.length, 4);
+  const lease = await cp.client.get(REFS.leases, "kube-node-lease", NODE_NAME);
+  assert.equal((lease.spec as { holderIdentity: string }).holderIdentity, NODE_NAME);
+});
+
+test("three pods of the HTTP fixture get distinct IPs, answer HTTP, and probes drive endpoints and restarts", async () => {
+  await cp.client.create(REFS.services, "default", {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "web", namespace: "default" },
+    spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: 8080 }] },
+  });
+  const names = ["web-0", "web-1", "web-2"];
+  for (const n of names) await cp.client.create(REFS.pods, "default", webPod(n, NODE_NAME));
+  const pods = await Promise.all(
+    names.map((n) =>
+      waitFor(`${n} ready`, async () => {
+        const p = await getPod(n);
+        return p.status?.phase === "Running" && isReady(p) ? p : undefined;
+      }),
+    ),
+  );
+  const ips = pods.map((p) => p.status?.podIP ?? "");
+  assert.equal(new Set(ips).size, 3);
+  for (const ip of ips) assert.match(ip, /^127\.244\.\d+\.\d+$/);
+  for (const [i, ip] of ips.entries()) {
+    assert.deepEqual(await httpGet(ip, 8080), { status: 200, body: names[i] });
+  }
+  const r = await cp.api.kubectl(["get", "pods", "--no-headers"]);
+  assert.match(r.stdout, /^web-0\s+1\/1\s+Running\s+0/m);
+
+  // Readiness: flip the first pod's /ready and watch its endpoint go not ready and back.
+  const endpointReady = async (ip: string) => {
+    const slices = cp.informers.get<EndpointSlice & KubeObject>(REFS.endpointslices).list();
+    for (const s of slices) {
+      if (s.metadata?.labels?.["kubernetes.io/service-name"] !== "web") continue;
+      for (const e of s.endpoints ?? []) if (e.addresses.includes(ip)) return e.conditions?.ready;
+    }
+    return undefined;
+  };
+  const ip0 = ips[0] as string;
+  await waitFor("endpoint ready", async () => (await endpointReady(ip0)) === true);
+  await httpGet(ip0, 8080, "/toggle-ready");
+  await waitFor("endpoint not ready", async () => (await endpointReady(ip0)) === false);
+  assert.equal(isReady(await getPod("web-0")), false);
+  await httpGet(ip0, 8080, "/toggle-ready");
+  await waitFor("endpoint ready again", async () => (await endpointReady(ip0)) === true);
+
+  // Liveness: make the second pod sick; the kubelet kills and restarts its container.
+  const ip1 = ips[1] as string;
+  await httpGet(ip1, 8080, "/sick");
+  const restarted = await waitFor("web-1 restarted", async () => {
+    const p = await getPod("web-1");
+    const s = p.status?.containerStatuses?.[0];
+    return (s?.restartCount ?? 0) >= 1 && s?.state?.running && isReady(p) ? s : undefined;
+  });
+  // The fixture exits 0 on SIGTERM, so its killed run reads Completed, as on a real node.
+  assert.equal(restarted.lastState?.terminated?.reason, "Completed");
+  assert.deepEqual(await httpGet(ip1, 8080), { status: 200, body: "web-1" });
+  assert.equal((await getPod("web-1")).status?.podIP, ip1, "the pod keeps its IP");
+  const events = await cp.client.list(REFS.events, "default");
+  const reasons = events.items
+    .filter((e) => (e.involvedObject as { name: string }).name === "web-1")
+    .map((e) => `${e.reason}: ${e.message}`);
+  assert.ok(
+    reasons.some((m) =>
+      /^Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 500/.test(m),
+    ),
+    reasons.join("\n"),
+  );
+  assert.ok(
+    reasons.includes("Killing: Container web failed liveness probe, will be restarted"),
+    reasons.join("\n"),
+  );
+  assert.ok(reasons.includes("Started: Started container web"), reasons.join("\n"));
+});
+
+test("a crashing container shows CrashLoopBackOff with a growing back-off", async () => {
+  await cp.client.create(REFS.pods, "default", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "crash", namespace: "default" },
+    spec: {
+      nodeName: NODE_NAME,
+      containers: [{ name: "c", image: "sh", command: ["sh", "-c", "echo bye; exit 3"] }],
+    },
+  });
+  const seen: string[] = [];
+  await waitFor("three back-offs", async () => {
+    const s = (await getPod("crash")).status?.containerStatuses?.[0];
+    const w = s?.state?.waiting;
+    if (w?.reason === "CrashLoopBackOff" && !seen.includes(w.message ?? "")) {
+      seen.push(w.message ?? "");
+    }
+    return seen.length >= 3;
+  });
+  const delays = seen.map(
+    (m) => /^back-off (\S+) restarting failed container=c pod=crash_default\(/.exec(m)?.[1],
+  );
+  assert.deepEqual(delays.slice(0, 3), ["200ms", "400ms", "800ms"]);
+  const p = await getPod("crash");
+  const s = p.status?.containerStatuses?.[0];
+  assert.ok((s?.restartCount ?? 0) >= 2);
+  assert.equal(s?.lastState?.terminated?.exitCode, 3);
+  assert.equal(s?.lastState?.terminated?.reason, "Error");
+  const r = await cp.api.kubectl(["get", "pod", "crash", "--no-headers"]);
+  assert.match(r.stdout, /^crash\s+0\/1\s+(CrashLoopBackOff|Error|Running)\s+\d+/);
+  const log = readFileSync(join(kubelet.podDir(p), "c", "0.log"), "utf8");
+  assert.match(log, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout F bye\n$/);
+});
+
+test("deleting a pod sends SIGTERM to its process, then the pod object goes away", async () => {
+  const marker = join(markerDir, "term");
+  await cp.client.create(
+    REFS.pods,
+    "default",
+    webPod("doomed", NODE_NAME, {
+      labels: { app: "doomed" },
+      env: [{ name: "TERM_MARKER", value: marker }],
+    }),
+  );
+  await waitFor("doomed ready", async () => isReady(await getPod("doomed")));
+  const [pid] = kubelet.pids("default", "doomed");
+  assert.ok(pid);
+  const r = await cp.api.kubectl(["delete", "pod", "doomed", "--wait=true"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(marker, "utf8"), "SIGTERM doomed\n");
+  await assert.rejects(getPod("doomed"), /not found/);
+  assert.throws(() => process.kill(pid, 0), /ESRCH/);
+  assert.equal(kubelet.podIP("default", "doomed"), undefined, "the IP is released");
+});
+
+test("kill -9 of the process running the kubelet leaves no pod process behind", async () => {
+  const { child, pid } = await orphan;
+  process.kill(pid, 0); // alive now
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGKILL");
+  await exited;
+  await waitFor(
+    "the pod process to die",
+    () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    5000,
+  );
+});
+
+test("a simulated pod runs and turns Ready without a process; a process pod without command waits", async () => {
+  await cp.client.create(REFS.pods, "default", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: "sim",
+      namespace: "default",
+      annotations: { "loopkube.dev/runtime": "simulated" },
+    },
+    spec: { nodeName: NODE_NAME, containers: [{ name: "app", image: "nginx" }] },
+  });
+  await cp.client.create(REFS.pods, "default", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "nocmd", namespace: "default" },
+    spec: { nodeName: NODE_NAME, containers: [{ name: "app", image: "nginx" }] },
+  });
+  const sim = await waitFor("sim ready", async () => {
+    const p = await getPod("sim");
+    return isReady(p) ? p : undefined;
+  });
+  assert.equal(sim.status?.phase, "Running");
+  assert.ok(sim.status?.containerStatuses?.[0]?.state?.running);
+  assert.deepEqual(kubelet.pids("default", "sim"), []);
+  const waiting = await waitFor("nocmd waiting", async () => {
+    const w = (await getPod("nocmd")).status?.containerStatuses?.[0]?.state?.waiting;
+    return w?.reason === "CreateContainerConfigError" ? w : undefined;
+  });
+  assert.equal(waiting.message, "loopkube runs host programs: the container needs a command");
+  const r = await cp.api.kubectl(["get", "pod", "nocmd", "--no-headers"]);
+  assert.match(r.stdout, /^nocmd\s+0\/1\s+CreateContainerConfigError\s+0/);
+});
+
+test("init containers run first; the pod's sandbox has its hostname and resolv.conf", async () => {
+  await cp.client.create(REFS.pods, "default", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "sandboxed", namespace: "default" },
+    spec: {
+      nodeName: NODE_NAME,
+      restartPolicy: "Never",
+      initContainers: [{ name: "first", image: "sh", command: ["sh", "-c", "echo init done"] }],
+      containers: [
+        {
+          name: "main",
+          image: "sh",
+          command: ["sh", "-c", "hostname; grep -v '^#' /etc/resolv.conf; echo $(GREETING)"],
+          env: [{ name: "GREETING", value: "hi" }],
+        },
+      ],
+    },
+  });
+  const p = await waitFor("sandboxed done", async () => {
+    const p = await getPod("sandboxed");
+    return p.status?.phase === "Succeeded" ? p : undefined;
+  });
+  assert.equal(p.status?.initContainerStatuses?.[0]?.state?.terminated?.reason, "Completed");
+  const lines = readFileSync(join(kubelet.podDir(p), "main", "0.log"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.replace(/^\S+ stdout F /, ""));
+  if (process.getuid?.() === 0) {
+    assert.deepEqual(lines, [
+      "sandboxed",
+      "nameserver 127.96.0.10",
+      "search default.svc.cluster.local svc.cluster.local cluster.local",
+      "options ndots:5",
+      "hi",
+    ]);
+  } else {
+    assert.equal(lines.at(-1), "hi");
+  }
+  const r = await cp.api.kubectl(["get", "pod", "sandboxed", "--no-headers"]);
+  assert.match(r.stdout, /^sandboxed\s+0\/1\s+Completed\s+0/);
+});
+
+test("kubectl logs reads the container's log: current, previous, tail, timestamps, follow", async () => {
+  const logs = async (...args: string[]) => {
+    const r = await cp.api.kubectl(["logs", ...args]);
+    return r.code === 0 ? r.stdout : `error: ${r.stderr}`;
+  };
+  assert.equal(await logs("crash"), "bye\n");
+  assert.equal(await logs("crash", "--previous"), "bye\n");
+  assert.match(await logs("crash", "--timestamps"), /^\d{4}-\d\d-\d\dT\S+Z bye\n$/);
+  assert.match(await logs("nocmd"), /is waiting to start: CreateContainerConfigError/);
+  assert.match(await logs("sandboxed", "-c", "first"), /^init done\n$/);
+  await cp.client.create(REFS.pods, "default", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "talker", namespace: "default" },
+    spec: {
+      nodeName: NODE_NAME,
+      restartPolicy: "Never",
+      containers: [
+        {
+          name: "t",
+          image: "sh",
+          command: ["sh", "-c", "echo one; echo two; echo three; sleep 1; echo four"],
+        },
+      ],
+    },
+  });
+  await waitFor(
+    "talker running",
+    async () => (await getPod("talker")).status?.containerStatuses?.[0]?.state?.running,
+  );
+  assert.equal(await logs("talker", "-f"), "one\ntwo\nthree\nfour\n");
+  assert.equal(await logs("talker", "--tail=2"), "three\nfour\n");
+  assert.equal(await logs("talker", "--limit-bytes=6"), "one\ntw");
+});
