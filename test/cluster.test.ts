@@ -157,6 +157,24 @@ describe("startCluster", () => {
     assert.deepEqual(await r.resolve4("web-1.web.default.svc.cluster.local"), ["127.244.0.11"]);
   });
 
+  test("a LoadBalancer Service gets a loopback ingress IP in its status", async () => {
+    await c.apply([
+      {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "lb" },
+        spec: { type: "LoadBalancer", selector: { app: "web" }, ports: [{ port: 18080 }] },
+      },
+    ]);
+    const ingress = await waitFor(async () => {
+      const svc = (await c.client.get(REFS.services, "default", "lb")) as KubeObject & {
+        status?: { loadBalancer?: { ingress?: Array<{ ip: string }> } };
+      };
+      return svc.status?.loadBalancer?.ingress?.[0]?.ip;
+    }, "the LoadBalancer ingress IP");
+    assert.match(ingress, /^127\.100\.0\.\d+$/);
+  });
+
   test("apply updates an object it created before, as kubectl apply does", async () => {
     const cm = (data: Record<string, string>): KubeObject =>
       ({
