@@ -291,6 +291,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         clusterDns: dnsIP,
         clusterDomain,
         podCidr,
+        handleSubresource: (key, handler) => api.handleSubresource(key, handler),
         log,
       }),
     );

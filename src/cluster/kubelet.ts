@@ -1,14 +1,35 @@
 /**
- * Where the node agent plugs into the cluster. This is the one function the composition root
- * calls to run pods on this machine.
+ * Where the node agent plugs into the cluster: the one function the composition root calls to
+ * run pods on this machine.
  *
- * LEAD: when `src/kubelet/` lands, replace the body of {@link startNodeAgent} with
- * `startKubelet({ client, informers, nodeName, runtime, dataDir, clusterDns, ... })` and adapt
- * its handle to {@link NodeAgent}. Until then it returns `undefined`: the cluster runs without a
- * node agent, says so in its status, and pods stay Pending (nothing fakes them).
+ * LEAD: when `src/kubelet/` lands on main, replace the body of {@link startNodeAgent} with the
+ * block below (it matches the kubelet branch's `startKubelet(options: KubeletOptions)`):
+ *
+ * ```ts
+ * import { createLogHandler, startKubelet } from "../kubelet/index.ts";
+ * …
+ * const kubelet = await startKubelet({
+ *   client: ctx.client,
+ *   informers: ctx.informers,
+ *   nodeName: ctx.nodeName,
+ *   dataDir: join(ctx.dataDir, "kubelet"),
+ *   podCidr: ctx.podCidr,
+ *   runtime: ctx.runtime,
+ *   clusterDns: { ip: ctx.clusterDns, domain: ctx.clusterDomain },
+ *   onError: (err) => ctx.log("debug", `kubelet: ${err instanceof Error ? err.message : String(err)}`),
+ * });
+ * ctx.handleSubresource("pods/log", createLogHandler({ client: ctx.client, dataDir: join(ctx.dataDir, "kubelet") }));
+ * return { ready: () => true, stop: () => kubelet.stop() };
+ * ```
+ *
+ * `startKubelet` resolves once the Node is registered and its informers synced, so `ready` is
+ * simply true afterwards. Until then this returns `undefined`: the cluster runs without a node
+ * agent, says so in its status and in `loopkube up`'s output, and pods stay Pending (nothing
+ * fakes them).
  *
  * @module
  */
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import type { LogLevel, RuntimeKind } from "./options.ts";
@@ -18,12 +39,21 @@ export interface NodeAgentContext {
   informers: InformerFactory;
   nodeName: string;
   runtime: RuntimeKind;
-  /** `<dataDir>/` — the agent keeps pod logs and volumes under it. */
+  /** The cluster's data dir; the agent keeps pod IPs, logs and volumes under it. */
   dataDir: string;
   /** The kube-dns Service IP, written into each pod's resolv.conf. */
   clusterDns: string;
   clusterDomain: string;
   podCidr: string;
+  /** Registers a streaming subresource such as `pods/log` on the API server. */
+  handleSubresource(
+    key: string,
+    handler: (
+      req: IncomingMessage,
+      res: ServerResponse,
+      target: { namespace: string; name: string; query: URLSearchParams },
+    ) => void | Promise<void>,
+  ): void;
   log: (level: LogLevel, message: string) => void;
 }
 
