@@ -1,6 +1,14 @@
 /**
- * The library entry point: `import { … } from "loopkube"`.
+ * The library entry point: `import { startCluster } from "loopkube"` runs a whole cluster inside
+ * a test or a program (see `cluster/index.ts` for the contract).
  *
  * @module
  */
+export {
+  type Cluster,
+  ClusterError,
+  type ClusterOptions,
+  type ComponentStatus,
+  startCluster,
+} from "./cluster/index.ts";
 export { VERSION } from "./api/version.ts";

@@ -6,13 +6,13 @@
  * @module
  */
 import type { ControllerContext, StartedController } from "./_context.ts";
+import { startDeploymentController } from "./deployment/index.ts";
 import { startEndpointsController } from "./endpoints/index.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
 import { startGarbageCollector } from "./garbagecollector/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
-import { startScheduler } from "./scheduler/index.ts";
-import { startDeploymentController } from "./deployment/index.ts";
 import { startReplicaSetController } from "./replicaset/index.ts";
+import { startScheduler } from "./scheduler/index.ts";
 import { startStatefulSetController } from "./statefulset/index.ts";
 
 export type { ControllerContext, StartedController } from "./_context.ts";

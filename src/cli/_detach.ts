@@ -1,0 +1,80 @@
+/**
+ * `up --detach`: re-runs this same command (same Node flags and script, minus `--detach`) as a
+ * detached child whose output goes to `<data-dir>/loopkube.log`, and returns once that child has
+ * written its pid file and `/readyz` answers ok — or reports the log's last lines if it died.
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import {
+  ClusterError,
+  readClusterKubeconfig,
+  readRunInfo,
+  runInfoPaths,
+} from "../cluster/index.ts";
+import { probeReadyz } from "./_shared.ts";
+
+const START_TIMEOUT_MS = 60_000;
+
+export async function detach(dataDir: string, name: string): Promise<void> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const paths = runInfoPaths(dataDir);
+  const log = openSync(paths.log, "a");
+  const args = process.argv.slice(2).filter((a) => a !== "--detach");
+  // The child must use this very data dir, whatever default it would compute.
+  if (!args.some((a) => a === "--data-dir" || a.startsWith("--data-dir="))) {
+    args.push("--data-dir", dataDir);
+  }
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? "", ...args], {
+    detached: true,
+    stdio: ["ignore", log, log],
+  });
+  closeSync(log);
+  let exited: number | null | undefined;
+  child.once("exit", (code) => {
+    exited = code;
+  });
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (exited !== undefined) {
+      throw new ClusterError(
+        `the detached cluster exited (code ${exited}): ${lastLines(paths.log)} (log: ${paths.log})`,
+      );
+    }
+    const info = readRunInfo(dataDir);
+    const kubeconfig = readClusterKubeconfig(dataDir);
+    if (info && info.pid === child.pid && kubeconfig) {
+      const r = await probeReadyz(kubeconfig).catch(() => undefined);
+      if (r?.status === 200) {
+        child.unref();
+        console.log(`Cluster "${name}" is running in the background (pid ${child.pid})`);
+        console.log(`  API server:  ${info.apiUrl}`);
+        console.log(`  kubeconfig:  ${info.kubeconfigPath}`);
+        console.log(`  DNS:         ${info.dns.host}:${info.dns.port}`);
+        console.log(`  log:         ${paths.log}`);
+        console.log(`Stop it with: loopkube down${name === "loopkube" ? "" : ` --name ${name}`}`);
+        return;
+      }
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGTERM");
+      throw new ClusterError(
+        `the detached cluster did not become ready within ${START_TIMEOUT_MS / 1000} s; see ${paths.log}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function lastLines(path: string): string {
+  try {
+    const lines = readFileSync(path, "utf8").trim().split("\n");
+    return lines
+      .slice(-1)
+      .join(" ")
+      .replace(/^loopkube: /, "");
+  } catch {
+    return "no log";
+  }
+}

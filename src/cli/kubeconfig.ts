@@ -1,0 +1,27 @@
+/**
+ * `loopkube kubeconfig`: prints the cluster's self-contained kubeconfig (as `kind get
+ * kubeconfig` does), so `loopkube kubeconfig > cfg` or `KUBECONFIG=<(loopkube kubeconfig)` work.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { ClusterError, readClusterKubeconfig } from "../cluster/index.ts";
+import { DEFAULT_NAME, dataDirOf, type TargetOptions } from "./_shared.ts";
+
+export function addKubeconfigCommand(program: Command): void {
+  program
+    .command("kubeconfig")
+    .description("print the cluster's kubeconfig")
+    .option("--name <name>", "cluster name", DEFAULT_NAME)
+    .option("--data-dir <dir>", "data directory (default: under the XDG data home, per name)")
+    .action((o: TargetOptions) => {
+      const dir = dataDirOf(o);
+      const text = readClusterKubeconfig(dir);
+      if (text === undefined) {
+        throw new ClusterError(
+          `cluster "${o.name}" has no kubeconfig in ${dir}; start it with \`loopkube up\``,
+        );
+      }
+      process.stdout.write(text);
+    });
+}

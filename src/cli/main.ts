@@ -1,0 +1,12 @@
+/**
+ * Runnable entry of the command for development and tests (`node --import tsx src/cli/main.ts`);
+ * `bin/loopkube.js` does the same with the compiled output.
+ *
+ * @module
+ */
+import { main } from "./index.ts";
+
+main(process.argv).catch((err: unknown) => {
+  console.error(`loopkube: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});

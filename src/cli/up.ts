@@ -1,0 +1,207 @@
+/**
+ * `loopkube up`: starts a cluster in the foreground (until SIGINT/SIGTERM, then a graceful stop;
+ * a second signal forces) or, with `--detach`, re-runs itself in the background with its output
+ * in `<data-dir>/loopkube.log` and returns once `/readyz` answers ok.
+ *
+ * With `-f`, manifests are applied once the cluster is ready, waited for when a node agent runs
+ * pods, and summed up in a table of Services, DNS names and endpoints.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { Option } from "commander";
+import {
+  type Cluster,
+  ClusterError,
+  type ClusterOptions,
+  contextName,
+  defaultUserKubeconfig,
+  describeServices,
+  formatServiceTable,
+  isLogLevel,
+  readManifests,
+  startCluster,
+  suggestedCommands,
+} from "../cluster/index.ts";
+import { detach } from "./_detach.ts";
+import { DEFAULT_NAME, dataDirOf, formatMs, parsePort } from "./_shared.ts";
+
+export interface UpOptions {
+  name: string;
+  dataDir?: string;
+  ephemeral?: boolean;
+  runtime: "process" | "simulated";
+  apiPort: number;
+  dnsPort?: number;
+  clusterDomain: string;
+  serviceCidr: string;
+  podCidr: string;
+  filename: string[];
+  wait?: boolean;
+  detach?: boolean;
+  kubeconfigUpdate: boolean;
+  logLevel: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function addUpCommand(program: Command): void {
+  program
+    .command("up")
+    .description("start a cluster (foreground until Ctrl-C, or in the background with --detach)")
+    .option("--name <name>", "cluster name", DEFAULT_NAME)
+    .option("--data-dir <dir>", "data directory (default: under the XDG data home, per name)")
+    .option("--ephemeral", "memory store and a temporary data dir, removed on stop")
+    .addOption(
+      new Option("--runtime <runtime>", "how pods run")
+        .choices(["process", "simulated"])
+        .default("process"),
+    )
+    .option("--api-port <port>", "API server port (0: any free port)", parsePort, 6443)
+    .option(
+      "--dns-port <port>",
+      "DNS port (default 53 when bindable, else a free port; 0: any free port)",
+      parsePort,
+    )
+    .option("--cluster-domain <domain>", "cluster DNS domain", "cluster.local")
+    .option("--service-cidr <cidr>", "Service ClusterIP range", "127.96.0.0/16")
+    .option("--pod-cidr <cidr>", "pod IP range", "127.244.0.0/16")
+    .option(
+      "-f, --filename <path>",
+      "manifest file or folder to apply once ready (repeatable)",
+      collect,
+      [],
+    )
+    .option("--wait", "fail unless what -f applied becomes ready")
+    .option("--detach", "run in the background (pid and log file in the data dir)")
+    .option("--no-kubeconfig-update", "do not add the loopkube-<name> context to ~/.kube/config")
+    .addOption(
+      new Option("--log-level <level>", "log verbosity")
+        .choices(["error", "warn", "info", "debug"])
+        .default("warn"),
+    )
+    .action(async (o: UpOptions) => {
+      if (o.detach) {
+        if (o.ephemeral) {
+          throw new ClusterError(
+            "--detach needs a data dir that outlives this command; drop --ephemeral or run in the foreground",
+          );
+        }
+        await detach(dataDirOf(o), o.name);
+        return;
+      }
+      await runForeground(o);
+    });
+}
+
+function clusterOptions(o: UpOptions): ClusterOptions {
+  return {
+    name: o.name,
+    ...(o.ephemeral ? { ephemeral: true } : { dataDir: dataDirOf(o) }),
+    runtime: o.runtime,
+    apiPort: o.apiPort,
+    ...(o.dnsPort !== undefined ? { dnsPort: o.dnsPort } : {}),
+    clusterDomain: o.clusterDomain,
+    serviceCidr: o.serviceCidr,
+    podCidr: o.podCidr,
+    updateKubeconfig: o.kubeconfigUpdate,
+    ...(isLogLevel(o.logLevel) ? { logLevel: o.logLevel } : {}),
+  };
+}
+
+async function runForeground(o: UpOptions): Promise<void> {
+  // Read manifests first: a bad one is reported before anything starts.
+  const manifests = readManifests(o.filename);
+  const t0 = performance.now();
+  console.log(
+    `Starting cluster "${o.name}"${o.ephemeral ? " (ephemeral)" : ` in ${dataDirOf(o)}`}`,
+  );
+  const cluster = await startCluster({
+    ...clusterOptions(o),
+    onStep: (step, ms) => console.log(` ✓ ${step.padEnd(20)} ${formatMs(ms).padStart(8)}`),
+  });
+  const stopOnSignals = waitForSignals(cluster);
+  try {
+    console.log(`Cluster "${o.name}" is ready in ${formatMs(performance.now() - t0)}`);
+    console.log(`  API server:  ${cluster.apiUrl}`);
+    console.log(`  kubeconfig:  ${cluster.kubeconfigPath}`);
+    if (o.kubeconfigUpdate) {
+      console.log(
+        `               (context ${contextName(o.name)} merged into ${defaultUserKubeconfig()} and made current)`,
+      );
+    }
+    console.log(`  DNS:         ${cluster.dnsAddress.host}:${cluster.dnsAddress.port}`);
+    if (!cluster.hasNodeAgent) {
+      console.log("  node agent:  not running in this build: pods stay Pending");
+    }
+    if (manifests.length > 0) await applyAndSummarize(cluster, manifests, o);
+    console.log("Press Ctrl-C to stop.");
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+  await stopOnSignals;
+}
+
+async function applyAndSummarize(
+  cluster: Cluster,
+  manifests: ReturnType<typeof readManifests>,
+  o: UpOptions,
+): Promise<void> {
+  const applied = await cluster.apply(manifests.map((m) => m.object));
+  for (const obj of applied) {
+    console.log(
+      `  applied ${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ""}${obj.metadata.name}`,
+    );
+  }
+  if (cluster.hasNodeAgent) {
+    const t = performance.now();
+    try {
+      await cluster.waitReady(applied);
+      console.log(`  ready in ${formatMs(performance.now() - t)}`);
+    } catch (err) {
+      if (o.wait) throw err;
+      console.log(`  warning: ${(err as Error).message}`);
+    }
+  } else if (o.wait) {
+    throw new ClusterError("--wait cannot be met: no node agent runs pods in this build");
+  }
+  const services = applied
+    .filter((x) => x.kind === "Service")
+    .map((x) => ({ namespace: x.metadata.namespace ?? "default", name: x.metadata.name ?? "" }));
+  if (services.length === 0) return;
+  const rows = await describeServices(cluster.client, services, { clusterDomain: o.clusterDomain });
+  console.log("");
+  console.log(formatServiceTable(rows));
+  console.log("");
+  console.log("Try:");
+  for (const cmd of suggestedCommands(rows, {
+    kubeconfigPath: cluster.kubeconfigPath,
+    dns: cluster.dnsAddress,
+  })) {
+    console.log(`  ${cmd}`);
+  }
+}
+
+/** Resolves after the cluster stopped on SIGINT/SIGTERM; a second signal exits at once. */
+function waitForSignals(cluster: Cluster): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        console.log(`${signal} again: exiting without waiting for pods`);
+        process.exit(130);
+      }
+      stopping = true;
+      console.log(`${signal}: stopping cluster (again to force)`);
+      cluster.stop().then(() => {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        console.log("stopped");
+        resolve();
+      }, reject);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}

@@ -1,0 +1,22 @@
+/**
+ * `loopkube version`: loopkube's version and the Kubernetes API version it serves.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { KUBERNETES_VERSION } from "../apiserver/index.ts";
+import { VERSION } from "../api/version.ts";
+
+export function versionText(): string {
+  const k = KUBERNETES_VERSION;
+  return `loopkube ${VERSION} (Kubernetes API v${k.major}.${k.minor}.${k.patch})`;
+}
+
+export function addVersionCommand(program: Command): void {
+  program
+    .command("version")
+    .description("print the loopkube version and the Kubernetes version it speaks")
+    .action(() => {
+      console.log(versionText());
+    });
+}

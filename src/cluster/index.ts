@@ -1,0 +1,411 @@
+/**
+ * The composition root: `startCluster` starts store → PKI → API server → kubeconfig → shared
+ * informers → controllers → DNS → proxy → node agent, in that order, and `stop()` stops them in
+ * reverse. Each step is reported with its duration through `onStep`.
+ *
+ * Invariants: `<dataDir>/kubeconfig` is written before any component but the API server starts;
+ * `/readyz` answers ok only once every component is ready; a start that fails part-way stops
+ * what it had started and leaves the data dir as it found it (ephemeral ones are removed). The
+ * SQLite store locks its file exclusively, which is the data dir's lock: a second cluster on the
+ * same dir fails with a sentence naming the running one's pid. Everything is per instance, so
+ * several clusters run side by side in one process (free ports, ephemeral stores).
+ *
+ * @module
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { KubeObject } from "../api/types.ts";
+import type { ApiVerbs } from "../api/verbs.ts";
+import { createInProcessClient, startApiServer } from "../apiserver/index.ts";
+import { buildKubeconfig, mergeKubeconfigContext } from "../apiserver/kubeconfig.ts";
+import { ensurePki } from "../apiserver/pki.ts";
+import { createInformerFactory } from "../client/factory.ts";
+import { startControllers } from "../controllers/index.ts";
+import { type DnsServer, DnsView, startDnsServer } from "../dns/index.ts";
+import { feedDnsView } from "../dns/informers.ts";
+import { startInformerProxy } from "../proxy/informers.ts";
+import { openStore, type Store } from "../store/index.ts";
+import { ensureBootstrapServices } from "./bootstrap.ts";
+import { ClusterError, listenError } from "./errors.ts";
+import { startNodeAgent } from "./kubelet.ts";
+import { applyManifests, type Manifest, readManifests } from "./manifests.ts";
+import {
+  CLUSTER_DEFAULTS,
+  type ClusterOptions,
+  checkClusterName,
+  checkPort,
+  contextName,
+  defaultDataDir,
+  defaultUserKubeconfig,
+  type LogLevel,
+  logAtLevel,
+} from "./options.ts";
+import { canBind } from "./ports.ts";
+import { type RunInfo, readRunInfo, removeRunInfo, writeRunInfo } from "./runinfo.ts";
+import { type WaitOptions, waitReady as waitObjectsReady } from "./wait.ts";
+
+export { ClusterError, isClusterError } from "./errors.ts";
+export { parseManifests, readManifests } from "./manifests.ts";
+export {
+  CLUSTER_DEFAULTS,
+  type ClusterOptions,
+  contextName,
+  defaultDataDir,
+  defaultUserKubeconfig,
+  isLogLevel,
+  type LogLevel,
+  type RuntimeKind,
+} from "./options.ts";
+export { isProcessAlive, type RunInfo, readRunInfo, runInfoPaths } from "./runinfo.ts";
+export {
+  describeServices,
+  formatServiceTable,
+  type ServiceRow,
+  suggestedCommands,
+} from "./summary.ts";
+export { isReady, type WaitOptions } from "./wait.ts";
+
+export interface ComponentStatus {
+  name: string;
+  ready: boolean;
+  detail?: string;
+}
+
+export interface Cluster {
+  name: string;
+  dataDir: string;
+  ephemeral: boolean;
+  kubeconfig: string;
+  kubeconfigPath: string;
+  apiUrl: string;
+  dnsAddress: { host: string; port: number };
+  /** An in-process client with the API server's full behaviour (no HTTP round trip). */
+  client: ApiVerbs;
+  /** False until `src/kubelet` is wired in: pods are then never started. */
+  hasNodeAgent: boolean;
+  /** Create or update, as `kubectl apply --server-side`: files, folders or objects. */
+  apply(pathsOrObjects: string | readonly string[] | readonly KubeObject[]): Promise<KubeObject[]>;
+  /** Deployments/StatefulSets available, Pods ready; throws after `timeoutMs` (default 120 s). */
+  waitReady(objects: readonly KubeObject[], options?: WaitOptions): Promise<void>;
+  status(): ComponentStatus[];
+  stop(): Promise<void>;
+}
+
+type Stopper = () => Promise<void> | void;
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const name = options.name ?? CLUSTER_DEFAULTS.name;
+  checkClusterName(name);
+  const apiPortWanted = options.apiPort ?? CLUSTER_DEFAULTS.apiPort;
+  checkPort("API port", apiPortWanted);
+  if (options.dnsPort !== undefined) checkPort("DNS port", options.dnsPort);
+  const ephemeral = options.ephemeral === true;
+  const clusterDomain = options.clusterDomain ?? CLUSTER_DEFAULTS.clusterDomain;
+  const serviceCidr = options.serviceCidr ?? CLUSTER_DEFAULTS.serviceCidr;
+  const podCidr = options.podCidr ?? CLUSTER_DEFAULTS.podCidr;
+  const log = options.log ?? logAtLevel(options.logLevel ?? CLUSTER_DEFAULTS.logLevel);
+  const onStep = options.onStep ?? (() => {});
+  const host = "127.0.0.1";
+  const kubernetesIP = CLUSTER_DEFAULTS.kubernetesServiceIP;
+  const dnsIP = CLUSTER_DEFAULTS.dnsServiceIP;
+
+  const dataDir = ephemeral
+    ? mkdtempSync(join(tmpdir(), `loopkube-${name}-`))
+    : (options.dataDir ?? defaultDataDir(name));
+  const stack: Stopper[] = [];
+  if (ephemeral) stack.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  const components = new Map<string, () => ComponentStatus>();
+  let started = false;
+
+  const step = async <T>(label: string, fn: () => Promise<T> | T): Promise<T> => {
+    const t0 = performance.now();
+    const out = await fn();
+    onStep(label, performance.now() - t0);
+    return out;
+  };
+  const unwind = async () => {
+    for (const stop of stack.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        log("warn", `stopping: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  };
+
+  try {
+    // 1. Store.
+    const store: Store = await step(ephemeral ? "store (memory)" : "store (sqlite)", async () => {
+      await mkdir(dataDir, { recursive: true, mode: 0o700 });
+      return ephemeral ? openStore({ backend: "memory" }) : openSqlite(dataDir);
+    });
+    stack.push(() => store.close());
+    if (!ephemeral) stack.push(() => removeRunInfo(dataDir, process.pid));
+
+    // 2. PKI.
+    const pki = await step("pki", () =>
+      ensurePki(join(dataDir, "pki"), {
+        clusterName: name,
+        hosts: [
+          "localhost",
+          host,
+          kubernetesIP,
+          "kubernetes",
+          "kubernetes.default",
+          "kubernetes.default.svc",
+          `kubernetes.default.svc.${clusterDomain}`,
+        ],
+      }),
+    );
+
+    // 3. API server; /readyz waits for every component.
+    const readiness = () => {
+      if (!started) return { ready: false, failing: ["startup"] };
+      const failing = [...components.values()].map((c) => c()).filter((c) => !c.ready);
+      return { ready: failing.length === 0, failing: failing.map((c) => c.name) };
+    };
+    const api = await step("api server", async () => {
+      try {
+        return await startApiServer({
+          store,
+          host,
+          port: apiPortWanted,
+          tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
+          tokens: [pki.token],
+          serviceCidr,
+          readiness,
+        });
+      } catch (err) {
+        throw listenError(err, "API", host, apiPortWanted);
+      }
+    });
+    stack.push(() => api.close());
+    components.set("apiserver", () => ({ name: "apiserver", ready: true, detail: api.url }));
+
+    // 4. kubeconfig.
+    const ctxName = contextName(name);
+    const kubeconfig = buildKubeconfig({
+      name: ctxName,
+      server: api.url,
+      caCert: pki.caCert,
+      clientCert: pki.adminCert,
+      clientKey: pki.adminKey,
+    });
+    const kubeconfigPath = join(dataDir, "kubeconfig");
+    await step("kubeconfig", async () => {
+      await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
+      if (options.updateKubeconfig) {
+        const path = options.userKubeconfig ?? defaultUserKubeconfig();
+        await mergeKubeconfigContext(path, { contextName: ctxName, kubeconfigText: kubeconfig });
+      }
+    });
+
+    // 5. Shared informers and controllers.
+    const client = createInProcessClient(api.registry);
+    const informers = createInformerFactory(client, {
+      onError: (err, phase) => log("debug", `informer ${phase}: ${describe(err)}`),
+    });
+    stack.push(() => informers.stop());
+    const controllers = await step("controllers", () => {
+      const manager = startControllers({
+        client,
+        informers,
+        now: () => new Date(),
+        onError: (err, c) =>
+          log(c.terminal ? "warn" : "debug", `${c.controller} ${c.key}: ${describe(err)}`),
+      });
+      informers.start();
+      return manager;
+    });
+    stack.push(() => controllers.stop());
+    let informersSynced = false;
+    void informers.waitForSync().then(() => {
+      informersSynced = true;
+    });
+    components.set("controllers", () => ({
+      name: "controllers",
+      ready: informersSynced,
+      detail: controllers.controllers.map((c) => c.name).join(","),
+    }));
+
+    // 6. DNS, on 127.0.0.1 and, when possible, on the kube-dns ClusterIP itself.
+    const dnsPort =
+      options.dnsPort ?? ((await canBind(host, 53)) && (await canBind(dnsIP, 53)) ? 53 : 0);
+    const view = new DnsView();
+    const { dns, onClusterIP } = await step("dns", async () => {
+      const feed = feedDnsView(view, informers);
+      stack.push(() => feed.stop());
+      const server = await startDns(view, { host, port: dnsPort }, clusterDomain, dnsIP, log);
+      stack.push(() => server.close());
+      const port = server.addresses[0]?.port ?? dnsPort;
+      let second: DnsServer | undefined;
+      try {
+        second = await startDns(view, { host: dnsIP, port }, clusterDomain, dnsIP, log);
+        stack.push(() => second?.close());
+      } catch (err) {
+        log("info", `dns: not listening on ${dnsIP}:${port}: ${describe(err)}`);
+      }
+      await feed.synced;
+      return { dns: { host, port }, onClusterIP: second !== undefined && port === 53 };
+    });
+    components.set("dns", () => ({
+      name: "dns",
+      ready: view.synced,
+      detail: `${dns.host}:${dns.port}`,
+    }));
+
+    // 7. Bootstrap Services (need the API and DNS addresses), then the proxy.
+    await step("bootstrap services", () =>
+      ensureBootstrapServices(client, {
+        kubernetesServiceIP: kubernetesIP,
+        dnsServiceIP: dnsIP,
+        api: { host, port: api.port },
+        dns,
+      }),
+    );
+    const proxy = await step("proxy", () =>
+      startInformerProxy(client, informers, {
+        nodeName: name,
+        // When the DNS server answers on kube-dns's own address:port, the proxy must not.
+        skip: (svc) =>
+          onClusterIP &&
+          svc.metadata?.namespace === "kube-system" &&
+          svc.metadata?.name === "kube-dns",
+        onError: (err) => log("debug", `proxy: ${describe(err)}`),
+        log: (m) => log("debug", `proxy: ${m}`),
+      }),
+    );
+    stack.push(() => proxy.stop());
+    components.set("proxy", () => ({ name: "proxy", ready: informersSynced }));
+
+    // 8. Node agent (absent until src/kubelet is wired in; see kubelet.ts).
+    const agent = await step("node agent", () =>
+      startNodeAgent({
+        client,
+        informers,
+        nodeName: name,
+        runtime: options.runtime ?? CLUSTER_DEFAULTS.runtime,
+        dataDir,
+        clusterDns: dnsIP,
+        clusterDomain,
+        podCidr,
+        handleSubresource: (key, handler) => api.handleSubresource(key, handler),
+        log,
+      }),
+    );
+    if (agent) {
+      stack.push(() => agent.stop());
+      components.set("node-agent", () => ({ name: "node-agent", ready: agent.ready() }));
+    }
+
+    await informers.waitForSync();
+    started = true;
+    const info: RunInfo = {
+      pid: process.pid,
+      name,
+      apiUrl: api.url,
+      kubeconfigPath,
+      dns,
+      nodeAgent: agent !== undefined,
+    };
+    if (!ephemeral) await writeRunInfo(dataDir, info);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      name,
+      dataDir,
+      ephemeral,
+      kubeconfig,
+      kubeconfigPath,
+      apiUrl: api.url,
+      dnsAddress: dns,
+      client,
+      hasNodeAgent: agent !== undefined,
+      async apply(input) {
+        const manifests: Manifest[] =
+          typeof input === "string"
+            ? readManifests([input])
+            : isStrings(input)
+              ? readManifests(input)
+              : input.map((object) => ({ object, source: "<inline>" }));
+        return applyManifests(client, manifests);
+      },
+      waitReady: (objects, waitOptions) => waitObjectsReady(client, objects, waitOptions),
+      status: () => {
+        const out = [...components.values()].map((c) => c());
+        if (!agent) out.push({ name: "node-agent", ready: false, detail: "not running" });
+        return out;
+      },
+      stop() {
+        stopping ??= (async () => {
+          started = false;
+          await unwind();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+function isStrings(input: readonly string[] | readonly KubeObject[]): input is readonly string[] {
+  return input.every((x) => typeof x === "string");
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function openSqlite(dataDir: string): Store {
+  try {
+    return openStore({ backend: "sqlite", path: join(dataDir, "state.db") });
+  } catch (err) {
+    // The store reports its exclusive lock as an error whose cause is SQLITE_BUSY.
+    const cause = (err as { cause?: { code?: string } }).cause;
+    if (cause?.code === "SQLITE_BUSY" || /in use by another/.test(describe(err))) {
+      const pid = readRunInfo(dataDir)?.pid;
+      throw new ClusterError(
+        `data dir ${dataDir} is in use by a running cluster${pid ? ` (pid ${pid})` : ""}; stop it with \`loopkube down\``,
+      );
+    }
+    throw err;
+  }
+}
+
+async function startDns(
+  view: DnsView,
+  address: { host: string; port: number },
+  zone: string,
+  dnsServiceIP: string,
+  log: (level: LogLevel, message: string) => void,
+): Promise<DnsServer> {
+  try {
+    return await startDnsServer({
+      view,
+      zone,
+      dnsServiceIP,
+      listen: [address],
+      onError: (err) => log("debug", `dns: ${describe(err)}`),
+    });
+  } catch (err) {
+    throw listenError(err, "DNS", address.host, address.port);
+  }
+}
+
+/** Removes a data dir and everything in it (the CLI's `delete`). */
+export async function removeDataDir(dataDir: string): Promise<void> {
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+/** The kubeconfig a running or stopped (non-ephemeral) cluster wrote in its data dir. */
+export function readClusterKubeconfig(dataDir: string): string | undefined {
+  try {
+    return readFileSync(join(dataDir, "kubeconfig"), "utf8");
+  } catch {
+    return undefined;
+  }
+}

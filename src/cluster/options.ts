@@ -1,0 +1,95 @@
+/**
+ * The options of a cluster, shared by `startCluster` and `loopkube up`, and the one place their
+ * defaults live. The data dir defaults to `$XDG_DATA_HOME/loopkube/<name>` (or
+ * `~/.local/share/loopkube/<name>`), as the XDG base directory specification asks.
+ *
+ * @module
+ */
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { ClusterError } from "./errors.ts";
+
+export type LogLevel = "error" | "warn" | "info" | "debug";
+export type RuntimeKind = "process" | "simulated";
+
+export interface ClusterOptions {
+  /** Default `loopkube`; names the kubeconfig context `loopkube-<name>`. */
+  name?: string;
+  dataDir?: string;
+  /** Memory store and a temporary data dir removed on stop. */
+  ephemeral?: boolean;
+  runtime?: RuntimeKind;
+  /** Default 6443; 0 picks a free port. */
+  apiPort?: number;
+  /** Default 53 when this process may bind it, else a free high port; 0 picks a free port. */
+  dnsPort?: number;
+  clusterDomain?: string;
+  serviceCidr?: string;
+  podCidr?: string;
+  /** Merge a `loopkube-<name>` context into the user's kubeconfig (default false here). */
+  updateKubeconfig?: boolean;
+  /** Path of the user's kubeconfig; default `$KUBECONFIG` (first entry) or `~/.kube/config`. */
+  userKubeconfig?: string;
+  logLevel?: LogLevel;
+  /** Told about each start step and how long it took. */
+  onStep?: (step: string, durationMs: number) => void;
+  /** Where logs go (default: stderr, filtered by `logLevel`). */
+  log?: (level: LogLevel, message: string) => void;
+}
+
+export const CLUSTER_DEFAULTS = {
+  name: "loopkube",
+  runtime: "process" as RuntimeKind,
+  apiPort: 6443,
+  clusterDomain: "cluster.local",
+  serviceCidr: "127.96.0.0/16",
+  podCidr: "127.244.0.0/16",
+  logLevel: "warn" as LogLevel,
+  kubernetesServiceIP: "127.96.0.1",
+  dnsServiceIP: "127.96.0.10",
+  nodeName: "loopkube",
+};
+
+const LEVELS: LogLevel[] = ["error", "warn", "info", "debug"];
+
+export function isLogLevel(s: string): s is LogLevel {
+  return (LEVELS as string[]).includes(s);
+}
+
+export function logAtLevel(level: LogLevel): (l: LogLevel, message: string) => void {
+  const max = LEVELS.indexOf(level);
+  return (l, message) => {
+    if (LEVELS.indexOf(l) <= max) process.stderr.write(`${l}: ${message}\n`);
+  };
+}
+
+/** `$XDG_DATA_HOME/loopkube/<name>`, or `~/.local/share/loopkube/<name>`. */
+export function defaultDataDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_DATA_HOME?.trim() ? env.XDG_DATA_HOME : join(homedir(), ".local", "share");
+  return resolve(base, "loopkube", name);
+}
+
+/** `$KUBECONFIG`'s first entry, or `~/.kube/config`, as kubectl picks the file it writes to. */
+export function defaultUserKubeconfig(env: NodeJS.ProcessEnv = process.env): string {
+  const first = env.KUBECONFIG?.split(":").find((p) => p.trim() !== "");
+  return first ? resolve(first) : join(homedir(), ".kube", "config");
+}
+
+export function contextName(clusterName: string): string {
+  return `loopkube-${clusterName}`;
+}
+
+/** Kubernetes names a cluster after: DNS-1123 label, so it fits a kubeconfig context and a dir. */
+export function checkClusterName(name: string): void {
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) {
+    throw new ClusterError(
+      `cluster name "${name}" is not valid: use lower-case letters, digits and '-' (at most 63)`,
+    );
+  }
+}
+
+export function checkPort(what: string, port: number): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ClusterError(`${what} ${port} is not a port number (0-65535; 0 picks a free one)`);
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The `loopkube` command as a user runs it: a child process per invocation, with HOME, KUBECONFIG
+ * and XDG_DATA_HOME pointing into a temporary directory so nothing of the user's is touched.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { probeReadyz } from "../src/cli/_shared.ts";
+import { isProcessAlive } from "../src/cluster/index.ts";
+
+const ROOT = join(import.meta.dirname, "..");
+const ENTRY = join(ROOT, "src", "cli", "main.ts");
+
+let home: string;
+let env: NodeJS.ProcessEnv;
+before(() => {
+  home = mkdtempSync(join(tmpdir(), "loopkube-cli-test-"));
+  env = {
+    ...process.env,
+    HOME: home,
+    KUBECONFIG: join(home, "kube", "config"),
+    XDG_DATA_HOME: join(home, "data"),
+  };
+});
+after(() => rmSync(home, { recursive: true, force: true }));
+
+function loopkube(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", ENTRY, ...args],
+      { cwd: ROOT, env, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? Number((err as { code?: unknown }).code ?? 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+  });
+}
+
+/** Starts `loopkube up` and resolves with its output once it printed `line`. */
+function startUp(
+  args: string[],
+  line: RegExp,
+): Promise<{ child: ChildProcess; out: () => string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", ENTRY, "up", ...args], {
+    cwd: ROOT,
+    env,
+  });
+  let out = "";
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += String(d);
+      if (line.test(out)) resolve({ child, out: () => out });
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`up exited (${code}) before ${line}:\n${out}`)));
+  });
+}
+
+describe("loopkube", () => {
+  test("every command has --help", async () => {
+    for (const cmd of ["up", "down", "status", "kubeconfig", "delete", "version"]) {
+      const r = await loopkube([cmd, "--help"]);
+      assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^Usage: loopkube ${cmd} `), cmd);
+    }
+  });
+
+  test("version prints loopkube's and the Kubernetes API version", async () => {
+    const r = await loopkube(["version"]);
+    assert.match(r.stdout, /^loopkube \d+\.\d+\.\d+ \(Kubernetes API v1\.\d+\.\d+\)\n$/);
+  });
+
+  test("up in the foreground prints its steps and addresses, answers /readyz, stops on SIGTERM", async () => {
+    const { child, out } = await startUp(
+      ["--ephemeral", "--api-port", "0", "--dns-port", "0", "--no-kubeconfig-update"],
+      /Press Ctrl-C to stop\.\n/,
+    );
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    for (const step of [
+      "store (memory)",
+      "pki",
+      "api server",
+      "kubeconfig",
+      "controllers",
+      "dns",
+      "proxy",
+    ]) {
+      assert.match(out(), new RegExp(` ✓ ${step.replace(/[()]/g, "\\$&")}\\s+[\\d.]+ ms\\n`), step);
+    }
+    assert.match(out(), /API server: {2}https:\/\/127\.0\.0\.1:\d+\n/);
+    assert.match(out(), /DNS: {9}127\.0\.0\.1:\d+\n/);
+    const kubeconfigPath = /kubeconfig: {2}(\S+)\n/.exec(out())?.[1] ?? "";
+    const ready = await probeReadyz(readFileSync(kubeconfigPath, "utf8"));
+    assert.deepEqual(ready, { status: 200, body: "ok" });
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0);
+    assert.match(out(), /SIGTERM: stopping cluster/);
+    assert.ok(!existsSync(kubeconfigPath), "the ephemeral data dir is removed");
+  });
+
+  test("up on a busy API port says so in one sentence", async () => {
+    const busy: Server = createServer();
+    await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const r = await loopkube([
+        "up",
+        "--ephemeral",
+        "--api-port",
+        String(port),
+        "--dns-port",
+        "0",
+        "--no-kubeconfig-update",
+      ]);
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr,
+        `loopkube: API port ${port} on 127.0.0.1 is already in use; stop what uses it or choose another port (0 picks a free one)\n`,
+      );
+    } finally {
+      busy.close();
+    }
+  });
+
+  test("up with a bad manifest says which file, without a stack trace", async () => {
+    const bad = join(home, "bad.yaml");
+    writeFileSync(bad, "apiVersion: v1\nkind: Service\nmetadata: [oops\n");
+    const r = await loopkube([
+      "up",
+      "--ephemeral",
+      "--api-port",
+      "0",
+      "--dns-port",
+      "0",
+      "--no-kubeconfig-update",
+      "-f",
+      bad,
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^loopkube: manifest ${bad} is not valid YAML: [^\\n]+\\n$`));
+  });
+
+  test("up --detach runs in the background; status, kubeconfig, down and delete find it", async () => {
+    const dir = join(home, "detached");
+    const target = ["--name", "bg", "--data-dir", dir];
+    const up = await loopkube(["up", "--detach", ...target, "--api-port", "0", "--dns-port", "0"]);
+    assert.equal(up.code, 0, up.stderr);
+    const pid = Number(/running in the background \(pid (\d+)\)/.exec(up.stdout)?.[1]);
+    assert.ok(isProcessAlive(pid));
+    try {
+      const userConfig = readFileSync(join(home, "kube", "config"), "utf8");
+      assert.match(userConfig, /current-context: loopkube-bg\n/);
+
+      const status = await loopkube(["status", ...target]);
+      assert.match(status.stdout, new RegExp(`cluster "bg" is running \\(pid ${pid}\\)`));
+      assert.match(status.stdout, /readyz: {6}ok\n/);
+      assert.match(status.stdout, /objects: {5}nodes 0, namespaces 4, pods 0, services 2,/);
+
+      const kc = await loopkube(["kubeconfig", ...target]);
+      assert.equal(kc.stdout, readFileSync(join(dir, "kubeconfig"), "utf8"));
+
+      const down = await loopkube(["down", ...target]);
+      assert.equal(down.stdout, `stopped cluster "bg" (pid ${pid})\n`);
+      assert.ok(!isProcessAlive(pid));
+      assert.ok(existsSync(join(dir, "state.db")), "down keeps the data");
+      assert.match((await loopkube(["status", ...target])).stdout, /is not running/);
+
+      const del = await loopkube(["delete", ...target]);
+      assert.equal(del.code, 0, del.stderr);
+      assert.ok(!existsSync(dir));
+      assert.doesNotMatch(readFileSync(join(home, "kube", "config"), "utf8"), /loopkube-bg/);
+    } finally {
+      if (isProcessAlive(pid)) process.kill(pid, "SIGKILL");
+    }
+  });
+});

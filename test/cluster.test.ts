@@ -1,0 +1,272 @@
+/**
+ * `startCluster` end to end: the real kubectl sees the bootstrap Services, Node's own DNS resolver
+ * resolves cluster names through the cluster's DNS server, two clusters run side by side, and a
+ * restart on the same data dir keeps objects and Service IPs. Pods are bound and made ready by
+ * hand through the status subresource (the node agent is not part of this test).
+ */
+import assert from "node:assert/strict";
+import { Resolver } from "node:dns/promises";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { REFS, sub } from "../src/api/refs.ts";
+import type { KubeObject } from "../src/api/types.ts";
+import { type Cluster, startCluster } from "../src/index.ts";
+import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
+
+async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function resolverFor(c: Cluster): Resolver {
+  const r = new Resolver({ timeout: 1000, tries: 2 });
+  r.setServers([`${c.dnsAddress.host}:${c.dnsAddress.port}`]);
+  return r;
+}
+
+async function resolve4Sorted(r: Resolver, name: string): Promise<string[]> {
+  try {
+    return (await r.resolve4(name)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** A pod bound to the node and marked Running/Ready at `ip`, as a node agent would. */
+async function readyPod(c: Cluster, name: string, ip: string, extra: object = {}): Promise<void> {
+  const pod: KubeObject = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default", labels: { app: "web" } },
+    spec: {
+      nodeName: c.name,
+      containers: [{ name: "c", image: "node", ports: [{ containerPort: 8080 }] }],
+      ...extra,
+    },
+  };
+  const created = await c.client.create(REFS.pods, "default", pod);
+  const now = new Date().toISOString();
+  await c.client.update(sub(REFS.pods, "status"), "default", {
+    ...created,
+    status: {
+      phase: "Running",
+      podIP: ip,
+      podIPs: [{ ip }],
+      hostIP: "127.0.0.1",
+      conditions: [{ type: "Ready", status: "True", lastTransitionTime: now }],
+    },
+  });
+}
+
+describe("startCluster", () => {
+  let c: Cluster;
+  before(async () => {
+    c = await startCluster({ ephemeral: true, apiPort: 0, dnsPort: 0, updateKubeconfig: false });
+  });
+  after(async () => {
+    await c?.stop();
+  });
+
+  test("kubectl lists the kubernetes and kube-dns Services at their fixed IPs", {
+    skip: NO_KUBECTL,
+  }, async () => {
+    const r = await run(KUBECTL ?? "", [
+      "--kubeconfig",
+      c.kubeconfigPath,
+      "--cache-dir",
+      join(c.dataDir, "kube-cache"),
+      "get",
+      "svc",
+      "-A",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /default\s+kubernetes\s+ClusterIP\s+127\.96\.0\.1\s+<none>\s+443\/TCP/);
+    assert.match(
+      r.stdout,
+      /kube-system\s+kube-dns\s+ClusterIP\s+127\.96\.0\.10\s+<none>\s+53\/UDP,53\/TCP/,
+    );
+  });
+
+  test("the kubernetes EndpointSlice points at the API server", async () => {
+    const slice = (await c.client.get(
+      REFS.endpointslices,
+      "default",
+      "kubernetes",
+    )) as KubeObject & {
+      endpoints: Array<{ addresses: string[] }>;
+      ports: Array<{ port: number }>;
+    };
+    assert.deepEqual(slice.endpoints[0]?.addresses, ["127.0.0.1"]);
+    assert.equal(slice.ports[0]?.port, Number(new URL(c.apiUrl).port));
+  });
+
+  test("/readyz answers ok over HTTPS with the cluster's CA", async () => {
+    const { request } = await import("node:https");
+    const ca = Buffer.from(
+      /certificate-authority-data: (\S+)/.exec(c.kubeconfig)?.[1] ?? "",
+      "base64",
+    ).toString();
+    const body = await new Promise<string>((resolve, reject) => {
+      request(`${c.apiUrl}/readyz`, { ca }, (res) => {
+        let s = "";
+        res.on("data", (d) => {
+          s += String(d);
+        });
+        res.on("end", () => resolve(`${res.statusCode} ${s}`));
+      })
+        .on("error", reject)
+        .end();
+    });
+    assert.equal(body, "200 ok");
+  });
+
+  test("Node's resolver finds kubernetes.default through the cluster DNS", async () => {
+    const r = resolverFor(c);
+    assert.deepEqual(await r.resolve4("kubernetes.default.svc.cluster.local"), ["127.96.0.1"]);
+  });
+
+  test("a headless Service resolves to its ready pods' IPs and each pod's stable name", async () => {
+    await c.apply([
+      {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "web" },
+        spec: {
+          clusterIP: "None",
+          selector: { app: "web" },
+          ports: [{ port: 80, targetPort: 8080 }],
+        },
+      },
+    ]);
+    await readyPod(c, "web-0", "127.244.0.10", { hostname: "web-0", subdomain: "web" });
+    await readyPod(c, "web-1", "127.244.0.11", { hostname: "web-1", subdomain: "web" });
+    const r = resolverFor(c);
+    const name = "web.default.svc.cluster.local";
+    await waitFor(
+      async () =>
+        (await resolve4Sorted(r, name)).join() === "127.244.0.10,127.244.0.11" ? true : undefined,
+      `${name} to resolve to both pods`,
+    );
+    assert.deepEqual(await r.resolve4("web-1.web.default.svc.cluster.local"), ["127.244.0.11"]);
+  });
+
+  test("a LoadBalancer Service gets a loopback ingress IP in its status", async () => {
+    await c.apply([
+      {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "lb" },
+        spec: { type: "LoadBalancer", selector: { app: "web" }, ports: [{ port: 18080 }] },
+      },
+    ]);
+    const ingress = await waitFor(async () => {
+      const svc = (await c.client.get(REFS.services, "default", "lb")) as KubeObject & {
+        status?: { loadBalancer?: { ingress?: Array<{ ip: string }> } };
+      };
+      return svc.status?.loadBalancer?.ingress?.[0]?.ip;
+    }, "the LoadBalancer ingress IP");
+    assert.match(ingress, /^127\.100\.0\.\d+$/);
+  });
+
+  test("apply updates an object it created before, as kubectl apply does", async () => {
+    const cm = (data: Record<string, string>): KubeObject =>
+      ({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "settings" },
+        data,
+      }) as KubeObject;
+    await c.apply([cm({ a: "1" })]);
+    const [updated] = await c.apply([cm({ a: "2" })]);
+    assert.deepEqual((updated as KubeObject & { data: object }).data, { a: "2" });
+  });
+});
+
+describe("two clusters side by side", () => {
+  test("each has its own API, DNS and objects", async () => {
+    const opts = { ephemeral: true, apiPort: 0, dnsPort: 0 } as const;
+    const [a, b] = await Promise.all([
+      startCluster({ ...opts, name: "one" }),
+      startCluster({ ...opts, name: "two" }),
+    ]);
+    try {
+      assert.notEqual(a.apiUrl, b.apiUrl);
+      assert.notEqual(a.dnsAddress.port, b.dnsAddress.port);
+      await a.apply([
+        {
+          apiVersion: "v1",
+          kind: "Service",
+          metadata: { name: "only-in-one" },
+          spec: { ports: [{ port: 80 }], selector: { app: "x" } },
+        },
+      ]);
+      const ra = resolverFor(a);
+      const ip = await waitFor(async () => {
+        const ips = await resolve4Sorted(ra, "only-in-one.default.svc.cluster.local");
+        return ips[0];
+      }, "only-in-one in cluster one");
+      assert.match(ip, /^127\.96\./);
+      assert.deepEqual(
+        await resolve4Sorted(resolverFor(b), "only-in-one.default.svc.cluster.local"),
+        [],
+      );
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
+
+describe("a cluster on a data dir", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "loopkube-cluster-test-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("is locked while it runs and keeps objects and Service IPs across a restart", async () => {
+    const opts = { dataDir: dir, apiPort: 0, dnsPort: 0 };
+    const first = await startCluster(opts);
+    let ip: string;
+    try {
+      const [svc] = await first.apply([
+        {
+          apiVersion: "v1",
+          kind: "Service",
+          metadata: { name: "keep" },
+          spec: { ports: [{ port: 80 }], selector: { app: "keep" } },
+        },
+      ]);
+      ip = (svc as KubeObject & { spec: { clusterIP: string } }).spec.clusterIP;
+      await assert.rejects(startCluster(opts), {
+        name: "ClusterError",
+        message: `data dir ${dir} is in use by a running cluster (pid ${process.pid}); stop it with \`loopkube down\``,
+      });
+    } finally {
+      await first.stop();
+    }
+    const second = await startCluster(opts);
+    try {
+      const svc = (await second.client.get(REFS.services, "default", "keep")) as KubeObject & {
+        spec: { clusterIP: string };
+      };
+      assert.equal(svc.spec.clusterIP, ip);
+      const kube = (await second.client.get(
+        REFS.services,
+        "default",
+        "kubernetes",
+      )) as KubeObject & {
+        spec: { clusterIP: string };
+      };
+      assert.equal(kube.spec.clusterIP, "127.96.0.1");
+    } finally {
+      await second.stop();
+    }
+  });
+});
