@@ -4,6 +4,8 @@
  *
  * @module
  */
+
+export { VERSION } from "./api/version.ts";
 export {
   type Cluster,
   ClusterError,
@@ -11,4 +13,3 @@ export {
   type ComponentStatus,
   startCluster,
 } from "./cluster/index.ts";
-export { VERSION } from "./api/version.ts";

@@ -5,8 +5,8 @@
  * @module
  */
 import { Command, CommanderError } from "commander";
-import { isClusterError } from "../cluster/index.ts";
 import { VERSION } from "../api/version.ts";
+import { isClusterError } from "../cluster/index.ts";
 import { addDeleteCommand } from "./delete.ts";
 import { addDownCommand } from "./down.ts";
 import { addKubeconfigCommand } from "./kubeconfig.ts";

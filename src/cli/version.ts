@@ -4,8 +4,8 @@
  * @module
  */
 import type { Command } from "commander";
-import { KUBERNETES_VERSION } from "../apiserver/index.ts";
 import { VERSION } from "../api/version.ts";
+import { KUBERNETES_VERSION } from "../apiserver/index.ts";
 
 export function versionText(): string {
   const k = KUBERNETES_VERSION;

@@ -15,7 +15,7 @@ import { isStatusError } from "../api/errors.ts";
 import { REFS, sub } from "../api/refs.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../api/version.ts";
 
 /** The Kubernetes version loopkube speaks (the API server reports the same). */
 export const KUBELET_VERSION = `v1.32.0+loopkube-${VERSION}`;

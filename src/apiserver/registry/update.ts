@@ -42,9 +42,13 @@ function merge(
   const strategy = ctx.strategy(target.info);
   let next: KubeObject;
   if (target.subresource === "status") {
+    // kube's status strategies keep spec and labels from the stored object and take status and
+    // the rest of the writable metadata (annotations) from the request.
     next = structuredClone(old);
     if (incoming.status === undefined) delete next.status;
     else next.status = structuredClone(incoming.status);
+    if (incoming.metadata.annotations === undefined) delete next.metadata.annotations;
+    else next.metadata.annotations = structuredClone(incoming.metadata.annotations);
   } else {
     next = structuredClone(incoming);
     if (strategy.hasStatus) {
