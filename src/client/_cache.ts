@@ -18,6 +18,8 @@ export const NAMESPACE_INDEX = "byNamespace";
 
 interface Index<T> {
   fn: IndexFunc<T>;
+  /** The function as registered (before any wrapping), to recognise a repeated registration. */
+  original: IndexFunc<T>;
   byValue: Map<string, Set<string>>;
   /** The values each key was last indexed under, to unindex it without the old object. */
   byKey: Map<string, string[]>;
@@ -31,9 +33,14 @@ export class IndexedCache<T extends KubeObject> {
     this.addIndex(NAMESPACE_INDEX, (o) => [o.metadata.namespace ?? ""]);
   }
 
-  addIndex(name: string, fn: IndexFunc<T>): void {
-    if (this.indexes.has(name)) throw new Error(`index ${JSON.stringify(name)} already exists`);
-    const index: Index<T> = { fn, byValue: new Map(), byKey: new Map() };
+  /** Adds an index; the same name with the same `original` function again is a no-op. */
+  addIndex(name: string, fn: IndexFunc<T>, original: IndexFunc<T> = fn): void {
+    const existing = this.indexes.get(name);
+    if (existing) {
+      if (existing.original === original) return;
+      throw new Error(`index ${JSON.stringify(name)} already exists with another function`);
+    }
+    const index: Index<T> = { fn, original, byValue: new Map(), byKey: new Map() };
     this.indexes.set(name, index);
     for (const [key, obj] of this.items) this.indexOne(index, key, obj);
   }

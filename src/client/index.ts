@@ -30,6 +30,7 @@ export {
   type EventType,
 } from "./events.ts";
 export { createHttpClient, HttpClient, type HttpClientConfig } from "./http.ts";
+export { CONTROLLER_UID_INDEX, controllerUidIndex } from "./indexes.ts";
 export {
   createInformer,
   defaultInformerBackoff,

@@ -191,15 +191,19 @@ class InformerImpl<T extends KubeObject> implements Informer<T> {
   index(name: string, fn: IndexFunc<T>): void {
     // An index function is user code running inside the loop, like a handler: a throw leaves
     // the object out of that index and is reported, instead of breaking the cache update.
-    this.cache.addIndex(name, (obj) => {
-      try {
-        return fn(obj);
-      } catch (error) {
-        this.counters.handlerErrors++;
-        this.report(error, "handler");
-        return [];
-      }
-    });
+    this.cache.addIndex(
+      name,
+      (obj) => {
+        try {
+          return fn(obj);
+        } catch (error) {
+          this.counters.handlerErrors++;
+          this.report(error, "handler");
+          return [];
+        }
+      },
+      fn,
+    );
   }
 
   byIndex(name: string, value: string): T[] {

@@ -11,6 +11,7 @@ import { matches, selectorFromLabelSelector } from "../../api/labels.ts";
 import { REFS, sub } from "../../api/refs.ts";
 import { asKube, type KubeObject, objectKey, typed } from "../../api/types.ts";
 import { createEventRecorder } from "../../client/events.ts";
+import { CONTROLLER_UID_INDEX, controllerUidIndex } from "../../client/indexes.ts";
 import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
@@ -23,7 +24,6 @@ export { compareForDeletion, podsToDelete } from "./_rank.ts";
 export { podFromTemplate, type ReplicaSetDeps, reconcileReplicaSet } from "./reconcile.ts";
 
 export const NAME = "replicaset-controller";
-const BY_CONTROLLER = "by-controller-uid";
 
 export function startReplicaSetController(
   ctx: ControllerContext,
@@ -31,12 +31,8 @@ export function startReplicaSetController(
 ): StartedController {
   const sets = ctx.informers.get<ReplicaSet & KubeObject>(REFS.replicasets);
   const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
-  const byController = (o: { metadata?: Pod["metadata"] }) => {
-    const uid = controllerOf(o)?.uid;
-    return uid ? [uid] : [];
-  };
-  pods.index(BY_CONTROLLER, byController);
-  sets.index(BY_CONTROLLER, byController);
+  pods.index(CONTROLLER_UID_INDEX, controllerUidIndex);
+  sets.index(CONTROLLER_UID_INDEX, controllerUidIndex);
   const queue = createWorkQueue<string>();
   const now = () => ctx.now().getTime();
   const expectations = new Expectations(now);
@@ -115,8 +111,8 @@ export function startReplicaSetController(
           const owner = controllerOf(rs)?.uid;
           if (!owner) return undefined;
           return sets
-            .byIndex(BY_CONTROLLER, owner)
-            .flatMap((s) => pods.byIndex(BY_CONTROLLER, s.metadata?.uid ?? ""))
+            .byIndex(CONTROLLER_UID_INDEX, owner)
+            .flatMap((s) => pods.byIndex(CONTROLLER_UID_INDEX, s.metadata?.uid ?? ""))
             .filter((p) => !p.metadata?.deletionTimestamp);
         },
         createPod: async (ns, pod) =>

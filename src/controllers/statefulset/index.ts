@@ -11,26 +11,16 @@ import { isStatusError } from "../../api/errors.ts";
 import { REFS, sub } from "../../api/refs.ts";
 import { asKube, type KubeObject, objectKey, typed } from "../../api/types.ts";
 import { createEventRecorder } from "../../client/events.ts";
+import { CONTROLLER_UID_INDEX, controllerUidIndex } from "../../client/indexes.ts";
 import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
 import { reconcileStatefulSet } from "./reconcile.ts";
 
 export const NAME = "statefulset-controller";
-const BY_CONTROLLER = "by-controller-uid";
 
 export { planStatefulSet } from "./_plan.ts";
 export { reconcileStatefulSet, type StatefulSetDeps } from "./reconcile.ts";
-
-function controllerUid(obj: { metadata?: { ownerReferences?: readonly unknown[] } }): string[] {
-  const refs = (obj.metadata?.ownerReferences ?? []) as Array<{
-    controller?: boolean;
-    kind?: string;
-    uid?: string;
-  }>;
-  const ref = refs.find((r) => r.controller === true && r.kind === "StatefulSet");
-  return ref?.uid ? [ref.uid] : [];
-}
 
 export function startStatefulSetController(
   ctx: ControllerContext,
@@ -40,8 +30,8 @@ export function startStatefulSetController(
   const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
   const revisions = ctx.informers.get<ControllerRevision & KubeObject>(REFS.controllerrevisions);
   const claims = ctx.informers.get<PersistentVolumeClaim & KubeObject>(REFS.persistentvolumeclaims);
-  pods.index(BY_CONTROLLER, controllerUid);
-  revisions.index(BY_CONTROLLER, controllerUid);
+  pods.index(CONTROLLER_UID_INDEX, controllerUidIndex);
+  revisions.index(CONTROLLER_UID_INDEX, controllerUidIndex);
   const queue = createWorkQueue<string>();
   const recorder = createEventRecorder(ctx.client, {
     component: NAME,
@@ -87,10 +77,12 @@ export function startStatefulSetController(
       reconcileStatefulSet(key, {
         getSet: (ns, name) => sets.get(ns, name),
         ownedPods: (set) =>
-          pods.byIndex(BY_CONTROLLER, set.metadata?.uid ?? "").filter((p) => nsOf(p) === nsOf(set)),
+          pods
+            .byIndex(CONTROLLER_UID_INDEX, set.metadata?.uid ?? "")
+            .filter((p) => nsOf(p) === nsOf(set)),
         ownedRevisions: (set) =>
           revisions
-            .byIndex(BY_CONTROLLER, set.metadata?.uid ?? "")
+            .byIndex(CONTROLLER_UID_INDEX, set.metadata?.uid ?? "")
             .filter((r) => nsOf(r) === nsOf(set)),
         getClaim: (ns, name) => claims.get(ns, name),
         getPod: (ns, name) => pods.get(ns, name),
