@@ -11,6 +11,7 @@ import { startEndpointSliceController } from "./endpointslice/index.ts";
 import { startGarbageCollector } from "./garbagecollector/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
+import { startVolumeController } from "./volume/index.ts";
 
 export type { ControllerContext, StartedController } from "./_context.ts";
 
@@ -29,6 +30,7 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "garbagecollector", start: (ctx) => startGarbageCollector(ctx) },
   { name: "namespace", start: (ctx) => startNamespaceController(ctx) },
   { name: "scheduler", start: (ctx) => startScheduler(ctx) },
+  { name: "volume", start: (ctx) => startVolumeController(ctx) },
 ];
 
 export function startControllers(
