@@ -3,11 +3,16 @@
  * propagation modes, namespace deletion, scheduling, and the legacy Endpoints.
  */
 import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Pod } from "kubernetes-types/core/v1.js";
 import { isStatusError } from "../src/api/errors.ts";
 import { REFS } from "../src/api/refs.ts";
 import { type KubeObject, typed } from "../src/api/types.ts";
+import type { StartedController } from "../src/controllers/index.ts";
+import { startVolumeController } from "../src/controllers/volume/index.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
 import { NO_KUBECTL } from "./_kubectl.ts";
 
@@ -305,5 +310,73 @@ describe("endpoints controller", { skip: NO_KUBECTL }, () => {
       const r = await cp.api.kubectl(["get", "endpoints", "web"]);
       return r.code !== 0 && /not found/.test(r.stderr) ? true : undefined;
     }, "Endpoints deleted with the Service");
+  });
+});
+
+describe("volume controller", { skip: NO_KUBECTL }, () => {
+  let cp: TestControlPlane;
+  let volumes: StartedController;
+  const dataDir = mkdtempSync(join(tmpdir(), "loopkube-housekeeping-"));
+  before(async () => {
+    cp = await startTestControlPlane({ controllers: [] });
+    // The harness passes no data directory, so the controller is started here with one.
+    volumes = startVolumeController(
+      { client: cp.client, informers: cp.informers, now: () => new Date() },
+      { dataDir },
+    );
+  });
+  after(async () => {
+    await volumes?.stop();
+    await cp?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("the default StorageClass exists, and a claim is bound to a provisioned PV whose directory goes with it", async () => {
+    const sc = await waitFor(async () => {
+      const r = await cp.api.kubectl(["get", "storageclass"]);
+      return /standard \(default\)/.test(r.stdout) ? r.stdout : undefined;
+    }, "default StorageClass");
+    assert.match(sc, /standard \(default\)\s+loopkube\.dev\/local-path\s+Delete\s+Immediate/);
+
+    const manifest = [
+      "apiVersion: v1",
+      "kind: PersistentVolumeClaim",
+      "metadata:",
+      "  name: data",
+      "spec:",
+      "  accessModes: [ReadWriteOnce]",
+      "  resources:",
+      "    requests:",
+      "      storage: 1Gi",
+    ].join("\n");
+    const applied = await cp.api.kubectl(["apply", "-f", "-"], { input: manifest });
+    assert.equal(applied.code, 0, applied.stderr);
+    const line = await waitFor(async () => {
+      const r = await cp.api.kubectl(["get", "pvc", "data"]);
+      return /\bBound\b/.test(r.stdout) ? r.stdout : undefined;
+    }, "claim Bound");
+    assert.match(line, /data\s+Bound\s+pvc-[0-9a-f-]+\s+1Gi\s+RWO\s+/);
+    const pvc = await cp.client.get(REFS.persistentvolumeclaims, "default", "data");
+    const pvName = (pvc.spec as { volumeName?: string }).volumeName ?? "";
+    assert.equal(pvName, `pvc-${pvc.metadata.uid}`);
+    assert.equal(pvc.metadata.annotations?.["pv.kubernetes.io/bind-completed"], "yes");
+    assert.equal(
+      pvc.metadata.annotations?.["volume.kubernetes.io/storage-provisioner"],
+      "loopkube.dev/local-path",
+    );
+    const pv = await cp.client.get(REFS.persistentvolumes, "", pvName);
+    const path = (pv.spec as { hostPath?: { path?: string } }).hostPath?.path ?? "";
+    assert.equal(path, join(dataDir, "volumes", pvName));
+    assert.ok(existsSync(path), "volume directory created");
+    writeFileSync(join(path, "file"), "kept while bound");
+    const pvLine = (await cp.api.kubectl(["get", "pv", pvName])).stdout;
+    assert.match(pvLine, /1Gi\s+RWO\s+Delete\s+Bound\s+default\/data\s+standard/);
+
+    assert.equal((await cp.api.kubectl(["delete", "pvc", "data"])).code, 0);
+    await waitFor(async () => (existsSync(path) ? undefined : true), "directory removed");
+    await waitFor(async () => {
+      const r = await cp.api.kubectl(["get", "pv", pvName]);
+      return r.code !== 0 && /not found/.test(r.stderr) ? true : undefined;
+    }, "PV deleted");
   });
 });

@@ -11,6 +11,8 @@ export interface ControllerContext {
   client: ApiVerbs;
   informers: InformerFactory;
   now: () => Date;
+  /** Where controllers keep local state (the volume provisioner's `volumes/`); optional. */
+  dataDir?: string;
   /** Told about failed reconciles (they are retried with back-off by the runner). */
   onError?: (
     error: unknown,

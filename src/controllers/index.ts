@@ -14,6 +14,7 @@ import { startNamespaceController } from "./namespace/index.ts";
 import { startReplicaSetController } from "./replicaset/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
 import { startStatefulSetController } from "./statefulset/index.ts";
+import { startVolumeController } from "./volume/index.ts";
 
 export type { ControllerContext, StartedController } from "./_context.ts";
 
@@ -35,6 +36,7 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "replicaset", start: (ctx) => startReplicaSetController(ctx) },
   { name: "deployment", start: (ctx) => startDeploymentController(ctx) },
   { name: "statefulset", start: (ctx) => startStatefulSetController(ctx) },
+  { name: "volume", start: (ctx) => startVolumeController(ctx) },
 ];
 
 export function startControllers(

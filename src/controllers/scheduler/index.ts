@@ -89,7 +89,8 @@ export function startScheduler(ctx: ControllerContext): StartedController {
             metadata: { name, namespace: ns, uid: pod.metadata?.uid ?? "" },
             target: { apiVersion: "v1", kind: "Node", name: node },
           } as KubeObject);
-          assumed.set(`${ns}/${name}`, node);
+          // The watch may have shown the binding before this call returned.
+          if (!pods.get(ns, name)?.spec?.nodeName) assumed.set(`${ns}/${name}`, node);
         },
         setConditions: async (pod, conditions) => {
           await ctx.client.patch(
