@@ -13,6 +13,7 @@ import { strategyFor } from "../api/kinds/index.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
 import { ServiceAllocator } from "./admission/services.ts";
+import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { ensureSystemNamespaces } from "./bootstrap.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import { createOpenApi } from "./openapi/index.ts";
@@ -101,7 +102,7 @@ export function createRegistry(
   const openapi = createOpenApi(
     RESOURCES.map((r) => ({ ...r, subresources: r.subresources.map((s) => s.name) })),
   );
-  const admission: Admission[] = [services.admission()];
+  const admission: Admission[] = [services.admission(), defaultStorageClassAdmission(store)];
   const registry = new Registry(
     {
       store,
