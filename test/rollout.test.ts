@@ -56,7 +56,7 @@ describe("Deployment rollouts driven by kubectl", { skip: NO_KUBECTL }, () => {
 
   before(async () => {
     cp = await startTestControlPlane({
-      controllers: ["endpointslice", "replicaset", "deployment"],
+      controllers: ["endpointslice", "replicaset", "deployment", "garbagecollector"],
       // Pods of the image "broken" never turn ready: a rollout to it cannot progress.
       fakeNode: { ready: (pod) => pod.spec?.containers[0]?.image !== "broken" },
     });
@@ -289,11 +289,18 @@ describe("Deployment rollouts driven by kubectl", { skip: NO_KUBECTL }, () => {
   test("deleting the Deployment removes its ReplicaSets and pods", {
     skip: hasGc ? false : "needs the garbage collector controller, not registered yet",
   }, async () => {
+    const ownedByWeb = (labels: Record<string, string> | undefined) => labels?.["app"] === "web";
+    assert.ok((await sets()).some((rs) => ownedByWeb(rs.metadata?.labels)));
     await kubectl("delete", "deployment", "web");
     await waitFor(
       async () =>
-        (await sets()).length === 0 && (await livePods()).length === 0 ? true : undefined,
-      "ReplicaSets and pods gone",
+        !(await sets()).some((rs) => ownedByWeb(rs.metadata?.labels)) &&
+        !(await cp.client.list(REFS.pods, "default")).items.some((p) =>
+          ownedByWeb(p.metadata.labels),
+        )
+          ? true
+          : undefined,
+      "web's ReplicaSets and pods gone",
     );
   });
 });
