@@ -338,4 +338,37 @@ describe("StatefulSet controller", () => {
     assert.equal(p.spec?.hostname, "solo-0");
     assert.equal(p.spec?.subdomain, undefined);
   });
+
+  test("a set adopts an orphan pod of its own (then replaces it, as it carries no revision)", async () => {
+    const rec = recordPods(cp, "app=adopt");
+    try {
+      const orphan = await cp.client.create(REFS.pods, NS, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "adopt-0", labels: { app: "adopt" } },
+        spec: { containers: [{ name: "c", image: "nginx:1" }] },
+      });
+      await cp.client.create(REFS.statefulsets, NS, statefulSet("adopt", { replicas: 1 }));
+      await waitFor(
+        () =>
+          rec.events.some(
+            (e) =>
+              e.pod.metadata?.uid === orphan.metadata.uid &&
+              e.pod.metadata?.ownerReferences?.some((r) => r.controller && r.name === "adopt"),
+          ),
+        "the orphan adopted",
+      );
+      const replaced = await waitFor(async () => {
+        const p = await pod("adopt-0");
+        return p.metadata?.uid !== orphan.metadata.uid && isReady(p) ? p : undefined;
+      }, "the adopted pod replaced by one on the update revision");
+      const set = await getSet("adopt");
+      assert.equal(
+        replaced.metadata?.labels?.["controller-revision-hash"],
+        set.status?.updateRevision,
+      );
+    } finally {
+      rec.stop();
+    }
+  });
 });

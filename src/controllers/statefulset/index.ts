@@ -14,6 +14,7 @@ import { createEventRecorder } from "../../client/events.ts";
 import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
+import { claimPods } from "./_adopt.ts";
 import { reconcileStatefulSet } from "./reconcile.ts";
 
 export const NAME = "statefulset-controller";
@@ -22,14 +23,13 @@ const BY_CONTROLLER = "by-controller-uid";
 export { planStatefulSet } from "./_plan.ts";
 export { reconcileStatefulSet, type StatefulSetDeps } from "./reconcile.ts";
 
-function controllerUid(obj: { metadata?: { ownerReferences?: readonly unknown[] } }): string[] {
-  const refs = (obj.metadata?.ownerReferences ?? []) as Array<{
-    controller?: boolean;
-    kind?: string;
-    uid?: string;
-  }>;
-  const ref = refs.find((r) => r.controller === true && r.kind === "StatefulSet");
-  return ref?.uid ? [ref.uid] : [];
+const orphanKey = (namespace: string) => `orphan:${namespace}`;
+
+/** Objects by their controller's uid; objects without a controller under `orphan:<namespace>`. */
+function controllerUid(obj: KubeObject): string[] {
+  const ref = (obj.metadata.ownerReferences ?? []).find((r) => r.controller === true);
+  if (!ref) return [orphanKey(obj.metadata.namespace ?? "")];
+  return ref.kind === "StatefulSet" && ref.uid ? [ref.uid] : [];
 }
 
 export function startStatefulSetController(
@@ -49,10 +49,17 @@ export function startStatefulSetController(
   });
 
   const setOfPod = (pod: Pod | undefined) => {
-    const ref = pod?.metadata?.ownerReferences?.find(
-      (r) => r.controller === true && r.kind === "StatefulSet",
-    );
-    if (!ref || !pod?.metadata) return;
+    if (!pod?.metadata) return;
+    const controller = pod.metadata.ownerReferences?.find((r) => r.controller === true);
+    if (!controller) {
+      // An orphan wakes the sets that would adopt it.
+      for (const set of sets.list(pod.metadata.namespace ?? "")) {
+        if (claimPods(set, [pod]).adopt.length > 0) queue.add(objectKey(set));
+      }
+      return;
+    }
+    const ref = controller.kind === "StatefulSet" ? controller : undefined;
+    if (!ref) return;
     const set = sets.get(pod.metadata.namespace ?? "", ref.name);
     if (set && set.metadata.uid === ref.uid) queue.add(objectKey(set));
   };
@@ -86,12 +93,30 @@ export function startStatefulSetController(
     reconcile: (key) =>
       reconcileStatefulSet(key, {
         getSet: (ns, name) => sets.get(ns, name),
-        ownedPods: (set) =>
-          pods.byIndex(BY_CONTROLLER, set.metadata?.uid ?? "").filter((p) => nsOf(p) === nsOf(set)),
-        ownedRevisions: (set) =>
-          revisions
-            .byIndex(BY_CONTROLLER, set.metadata?.uid ?? "")
-            .filter((r) => nsOf(r) === nsOf(set)),
+        candidatePods: (set) => [
+          ...pods.byIndex(BY_CONTROLLER, set.metadata?.uid ?? ""),
+          ...pods.byIndex(BY_CONTROLLER, orphanKey(nsOf(set))),
+        ],
+        candidateRevisions: (set) => [
+          ...revisions.byIndex(BY_CONTROLLER, set.metadata?.uid ?? ""),
+          ...revisions.byIndex(BY_CONTROLLER, orphanKey(nsOf(set))),
+        ],
+        setPodOwners: async (pod, owners) =>
+          typed<Pod>(
+            await ctx.client.patch(REFS.pods, nsOf(pod), pod.metadata?.name ?? "", "merge", {
+              metadata: { ownerReferences: owners, uid: pod.metadata?.uid },
+            }),
+          ),
+        setRevisionOwners: async (revision, owners) =>
+          typed<ControllerRevision>(
+            await ctx.client.patch(
+              REFS.controllerrevisions,
+              nsOf(revision),
+              revision.metadata?.name ?? "",
+              "merge",
+              { metadata: { ownerReferences: owners, uid: revision.metadata?.uid } },
+            ),
+          ),
         getClaim: (ns, name) => claims.get(ns, name),
         getPod: (ns, name) => pods.get(ns, name),
         createPod: async (pod) => {
