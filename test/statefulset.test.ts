@@ -371,4 +371,38 @@ describe("StatefulSet controller", () => {
       rec.stop();
     }
   });
+
+  test("retention Delete hands claims to the set, and a scaled-away pod's claim to that pod", async () => {
+    await cp.client.create(
+      REFS.statefulsets,
+      NS,
+      statefulSet("gc", {
+        replicas: 2,
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Delete" },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: "data" },
+            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+          },
+        ],
+      }),
+    );
+    await allReady("gc", 2);
+    const set = await getSet("gc");
+    const ownersOf = async (name: string) =>
+      (await cp.client.get(REFS.persistentvolumeclaims, NS, name)).metadata.ownerReferences?.map(
+        (r) => `${r.kind}/${r.name}/${r.uid === set.metadata?.uid || r.kind === "Pod"}`,
+      );
+    assert.deepEqual(await ownersOf("data-gc-0"), ["StatefulSet/gc/true"]);
+    const gc1 = await pod("gc-1");
+    await cp.client.patch(REFS.statefulsets, NS, "gc", "merge", { spec: { replicas: 1 } });
+    await waitFor(async () => (await podsOf("gc")).length === 1, "gc-1 gone");
+    const refs = (await cp.client.get(REFS.persistentvolumeclaims, NS, "data-gc-1")).metadata
+      .ownerReferences;
+    assert.deepEqual(
+      refs?.map((r) => [r.kind, r.name, r.uid]),
+      [["Pod", "gc-1", gc1.metadata?.uid]],
+    );
+    assert.deepEqual(await ownersOf("data-gc-0"), ["StatefulSet/gc/true"]);
+  });
 });

@@ -45,7 +45,7 @@ export function startStatefulSetController(
   const queue = createWorkQueue<string>();
   const recorder = createEventRecorder(ctx.client, {
     component: NAME,
-    ...(ctx.onError ? { onError: ctx.onError as (e: unknown) => void } : {}),
+    onError: (e) => ctx.onError?.(e, { controller: NAME, key: "events", terminal: true }),
   });
 
   const setOfPod = (pod: Pod | undefined) => {
@@ -64,12 +64,24 @@ export function startStatefulSetController(
     if (set && set.metadata.uid === ref.uid) queue.add(objectKey(set));
   };
 
+  const setsOfClaim = (claim: PersistentVolumeClaim) => {
+    const name = claim.metadata?.name ?? "";
+    for (const set of sets.list(claim.metadata?.namespace ?? "")) {
+      const prefixes = (set.spec?.volumeClaimTemplates ?? []).map(
+        (t) => `${t.metadata?.name ?? ""}-${set.metadata.name ?? ""}-`,
+      );
+      if (prefixes.some((p) => name.startsWith(p))) queue.add(objectKey(set));
+    }
+  };
+
   const removers = [
     sets.addHandlers({
       onAdd: (s) => queue.add(objectKey(s)),
       onUpdate: (_o, s) => queue.add(objectKey(s)),
       onDelete: (s) => queue.add(objectKey(s)),
     }),
+    // A claim going away may unblock a pod waiting on a stale claim (whenScaled: Delete).
+    claims.addHandlers({ onDelete: (c) => setsOfClaim(c) }),
     pods.addHandlers({
       onAdd: (p) => setOfPod(p),
       onUpdate: (o, p) => {
