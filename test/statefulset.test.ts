@@ -405,4 +405,33 @@ describe("StatefulSet controller", () => {
     );
     assert.deepEqual(await ownersOf("data-gc-0"), ["StatefulSet/gc/true"]);
   });
+
+  test("kubectl rollout restart replaces every pod of a Parallel set, one at a time", async (t) => {
+    if (NO_KUBECTL) return t.skip(NO_KUBECTL);
+    const rec = recordPods(cp, "app=par");
+    try {
+      let r = await cp.api.kubectl(["rollout", "restart", "sts/par"]);
+      assert.equal(r.code, 0, r.stderr);
+      r = await cp.api.kubectl(["rollout", "status", "sts/par", "--timeout=30s"]);
+      assert.equal(r.code, 0, r.stderr);
+      const ps = await podsOf("par");
+      assert.ok(
+        ps.every((p) => p.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"]),
+        "every pod from the restarted template",
+      );
+      // maxUnavailable 1: a pod is deleted only once the previous replacement is back and Ready.
+      let down = 0;
+      for (const e of rec.events) {
+        if (e.type === "DELETED") down++;
+        if (e.type === "ADDED") down--;
+        assert.ok(down <= 1, "two pods down at once");
+      }
+      assert.deepEqual(
+        rec.events.filter((e) => e.type === "DELETED").map((e) => e.pod.metadata?.name),
+        ["par-2", "par-1", "par-0"],
+      );
+    } finally {
+      rec.stop();
+    }
+  });
 });

@@ -9,7 +9,7 @@ import type { ControllerRevision, StatefulSet } from "kubernetes-types/apps/v1.j
 import type { PersistentVolumeClaim, Pod } from "kubernetes-types/core/v1.js";
 import { isStatusError } from "../../api/errors.ts";
 import { REFS, sub } from "../../api/refs.ts";
-import { asKube, type KubeObject, objectKey, typed } from "../../api/types.ts";
+import { asKube, type KubeObject, objectKey, splitKey, typed } from "../../api/types.ts";
 import { createEventRecorder } from "../../client/events.ts";
 import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
@@ -174,7 +174,7 @@ export function startStatefulSetController(
           try {
             const got = await ctx.client.get(
               REFS.controllerrevisions,
-              key.split("/")[0] ?? "",
+              splitKey(key).namespace,
               name,
             );
             return typed<ControllerRevision>(got);
