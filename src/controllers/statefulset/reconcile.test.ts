@@ -239,3 +239,41 @@ test("reconcileStatefulSet adopts an orphan pod of the set and releases one that
   assert.ok(f.log.includes("owners pod web-1 "), f.log.join("\n"));
   assert.ok(!f.log.includes("create pod web-0"), "the adopted pod is not created again");
 });
+
+test("reconcileStatefulSet restores a ready pod's identity labels and claim volume", async () => {
+  const s = set();
+  const rev = newRevision(s, 1, 0);
+  const stripped: Pod = {
+    metadata: {
+      name: "web-0",
+      uid: "p0",
+      labels: { app: "web", "controller-revision-hash": rev.metadata?.name ?? "" },
+      ownerReferences: [
+        {
+          apiVersion: "apps/v1",
+          kind: "StatefulSet",
+          name: "web",
+          uid: "set-uid",
+          controller: true,
+        },
+      ],
+    },
+    spec: { containers: [{ name: "c" }] },
+    status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
+  };
+  const f = fakeDeps(s, { pods: [stripped], revisions: [rev] });
+  let updated: Pod | undefined;
+  f.deps.updatePod = async (p) => {
+    updated = p;
+  };
+  await reconcileStatefulSet("ns/web", f.deps);
+  assert.equal(updated?.metadata?.labels?.["statefulset.kubernetes.io/pod-name"], "web-0");
+  assert.equal(updated?.metadata?.labels?.["apps.kubernetes.io/pod-index"], "0");
+  assert.deepEqual(updated?.spec?.volumes, [
+    { name: "www", persistentVolumeClaim: { claimName: "www-web-0" } },
+  ]);
+  assert.ok(f.log.includes("create claim www-web-0"), "the missing claim is created too");
+  assert.ok(
+    f.events.includes("Normal SuccessfulUpdate update Pod web-0 in StatefulSet web successful"),
+  );
+});
