@@ -434,4 +434,31 @@ describe("StatefulSet controller", () => {
       rec.stop();
     }
   });
+
+  test("minReadySeconds holds the next pod until the previous one has been Ready that long", async () => {
+    const seen: Array<{ at: number; type: string; pod: Pod }> = [];
+    const handle = cp.client.watch(REFS.pods, NS, { labelSelector: "app=min" }, (e) => {
+      if (e.type === "ADDED" || e.type === "MODIFIED")
+        seen.push({ at: Date.now(), type: e.type, pod: typed<Pod>(e.object) });
+    });
+    try {
+      await cp.client.create(
+        REFS.statefulsets,
+        NS,
+        statefulSet("min", { replicas: 2, minReadySeconds: 1 }),
+      );
+      await waitFor(
+        async () => (await getSet("min")).status?.availableReplicas === 2,
+        "2 available",
+      );
+      const added = seen.find((e) => e.type === "ADDED" && e.pod.metadata?.name === "min-1");
+      const readySince = (await pod("min-0")).status?.conditions?.find(
+        (c) => c.type === "Ready",
+      )?.lastTransitionTime;
+      assert.ok(added && readySince);
+      assert.ok(added.at >= Date.parse(readySince) + 1000, "min-1 created too early");
+    } finally {
+      handle.stop();
+    }
+  });
 });
