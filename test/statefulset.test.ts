@@ -338,4 +338,127 @@ describe("StatefulSet controller", () => {
     assert.equal(p.spec?.hostname, "solo-0");
     assert.equal(p.spec?.subdomain, undefined);
   });
+
+  test("a set adopts an orphan pod of its own (then replaces it, as it carries no revision)", async () => {
+    const rec = recordPods(cp, "app=adopt");
+    try {
+      const orphan = await cp.client.create(REFS.pods, NS, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "adopt-0", labels: { app: "adopt" } },
+        spec: { containers: [{ name: "c", image: "nginx:1" }] },
+      });
+      await cp.client.create(REFS.statefulsets, NS, statefulSet("adopt", { replicas: 1 }));
+      await waitFor(
+        () =>
+          rec.events.some(
+            (e) =>
+              e.pod.metadata?.uid === orphan.metadata.uid &&
+              e.pod.metadata?.ownerReferences?.some((r) => r.controller && r.name === "adopt"),
+          ),
+        "the orphan adopted",
+      );
+      const replaced = await waitFor(async () => {
+        const p = await pod("adopt-0");
+        return p.metadata?.uid !== orphan.metadata.uid && isReady(p) ? p : undefined;
+      }, "the adopted pod replaced by one on the update revision");
+      const set = await getSet("adopt");
+      assert.equal(
+        replaced.metadata?.labels?.["controller-revision-hash"],
+        set.status?.updateRevision,
+      );
+    } finally {
+      rec.stop();
+    }
+  });
+
+  test("retention Delete hands claims to the set, and a scaled-away pod's claim to that pod", async () => {
+    await cp.client.create(
+      REFS.statefulsets,
+      NS,
+      statefulSet("gc", {
+        replicas: 2,
+        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Delete" },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: "data" },
+            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+          },
+        ],
+      }),
+    );
+    await allReady("gc", 2);
+    const set = await getSet("gc");
+    const ownersOf = async (name: string) =>
+      (await cp.client.get(REFS.persistentvolumeclaims, NS, name)).metadata.ownerReferences?.map(
+        (r) => `${r.kind}/${r.name}/${r.uid === set.metadata?.uid || r.kind === "Pod"}`,
+      );
+    assert.deepEqual(await ownersOf("data-gc-0"), ["StatefulSet/gc/true"]);
+    const gc1 = await pod("gc-1");
+    await cp.client.patch(REFS.statefulsets, NS, "gc", "merge", { spec: { replicas: 1 } });
+    await waitFor(async () => (await podsOf("gc")).length === 1, "gc-1 gone");
+    const refs = (await cp.client.get(REFS.persistentvolumeclaims, NS, "data-gc-1")).metadata
+      .ownerReferences;
+    assert.deepEqual(
+      refs?.map((r) => [r.kind, r.name, r.uid]),
+      [["Pod", "gc-1", gc1.metadata?.uid]],
+    );
+    assert.deepEqual(await ownersOf("data-gc-0"), ["StatefulSet/gc/true"]);
+  });
+
+  test("kubectl rollout restart replaces every pod of a Parallel set, one at a time", async (t) => {
+    if (NO_KUBECTL) return t.skip(NO_KUBECTL);
+    const rec = recordPods(cp, "app=par");
+    try {
+      let r = await cp.api.kubectl(["rollout", "restart", "sts/par"]);
+      assert.equal(r.code, 0, r.stderr);
+      r = await cp.api.kubectl(["rollout", "status", "sts/par", "--timeout=30s"]);
+      assert.equal(r.code, 0, r.stderr);
+      const ps = await podsOf("par");
+      assert.ok(
+        ps.every((p) => p.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"]),
+        "every pod from the restarted template",
+      );
+      // maxUnavailable 1: a pod is deleted only once the previous replacement is back and Ready.
+      let down = 0;
+      for (const e of rec.events) {
+        if (e.type === "DELETED") down++;
+        if (e.type === "ADDED") down--;
+        assert.ok(down <= 1, "two pods down at once");
+      }
+      assert.deepEqual(
+        rec.events.filter((e) => e.type === "DELETED").map((e) => e.pod.metadata?.name),
+        ["par-2", "par-1", "par-0"],
+      );
+    } finally {
+      rec.stop();
+    }
+  });
+
+  test("minReadySeconds holds the next pod until the previous one has been Ready that long", async () => {
+    const seen: Array<{ at: number; type: string; pod: Pod }> = [];
+    const handle = cp.client.watch(REFS.pods, NS, { labelSelector: "app=min" }, (e) => {
+      if (e.type === "ADDED" || e.type === "MODIFIED")
+        seen.push({ at: Date.now(), type: e.type, pod: typed<Pod>(e.object) });
+    });
+    try {
+      await cp.client.create(
+        REFS.statefulsets,
+        NS,
+        statefulSet("min", { replicas: 2, minReadySeconds: 1 }),
+      );
+      await waitFor(
+        async () => (await getSet("min")).status?.availableReplicas === 2,
+        "2 available",
+      );
+      const added = seen.find((e) => e.type === "ADDED" && e.pod.metadata?.name === "min-1");
+      const readySince = (await pod("min-0")).status?.conditions?.find(
+        (c) => c.type === "Ready",
+      )?.lastTransitionTime;
+      assert.ok(added && readySince);
+      assert.ok(added.at >= Date.parse(readySince) + 1000, "min-1 created too early");
+    } finally {
+      handle.stop();
+    }
+  });
 });

@@ -4,8 +4,10 @@ import type { ControllerRevision, StatefulSet } from "kubernetes-types/apps/v1.j
 import {
   applyRevision,
   equalRevisions,
+  fnv32,
   HASH_LABEL,
   newRevision,
+  revisionHash,
   revisionsToTruncate,
   safeEncode,
   sortedJson,
@@ -108,4 +110,20 @@ test("revisionsToTruncate drops the oldest non-live revisions beyond the limit",
       `live ${live} limit ${limit}`,
     );
   }
+});
+
+test("fnv32 is FNV-1 (Go's fnv.New32), as kube's history package hashes", () => {
+  const enc = new TextEncoder();
+  const cases: Array<[string, number]> = [
+    ["", 0x811c9dc5],
+    ["a", 0x050c5d7e],
+    ["foobar", 0x31f0b262],
+  ];
+  for (const [input, want] of cases) assert.equal(fnv32(enc.encode(input)), want, input);
+});
+
+test("revisionHash hashes the sorted data then the collision count, safe-encoded", () => {
+  const enc = new TextEncoder();
+  const want = safeEncode(String(fnv32(enc.encode('{"a":1,"b":2}7'))));
+  assert.equal(revisionHash({ b: 2, a: 1 }, 7), want);
 });

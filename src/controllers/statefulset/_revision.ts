@@ -4,7 +4,7 @@
  *
  * - `data` is the strategic-merge patch `{"spec":{"template":{…,"$patch":"replace"}}}` with keys
  *   sorted (Go marshals maps sorted); `kubectl rollout undo statefulset` sends it back as is;
- * - the name is `<set>-<hash>`: FNV-32a over the data and the collision count, printed in decimal
+ * - the name is `<set>-<hash>`: FNV-32 (FNV-1) over the data and the collision count, printed in decimal
  *   and mapped through apimachinery's SafeEncodeString alphabet; the hash is also the
  *   `controller.kubernetes.io/hash` label; the other labels are the template's, the annotations
  *   the set's, and the set is the controller owner;
@@ -31,13 +31,14 @@ export function sortedJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function fnv32a(bytes: Uint8Array, hash = 0x811c9dc5): number {
+/** FNV-1 (multiply, then xor: Go's fnv.New32, which kube's history package uses). */
+export function fnv32(bytes: Uint8Array, hash = 0x811c9dc5): number {
   let h = hash;
   for (const b of bytes) {
-    h ^= b;
     h = Math.imul(h, 0x01000193) >>> 0;
+    h = (h ^ b) >>> 0;
   }
-  return h >>> 0;
+  return h;
 }
 
 /** apimachinery's rand.SafeEncodeString: each character mapped into a vowel-free alphabet. */
@@ -49,8 +50,8 @@ export function safeEncode(s: string): string {
 
 export function revisionHash(data: unknown, collisionCount: number): string {
   const enc = new TextEncoder();
-  let h = fnv32a(enc.encode(sortedJson(data)));
-  h = fnv32a(enc.encode(String(collisionCount)), h);
+  let h = fnv32(enc.encode(sortedJson(data)));
+  h = fnv32(enc.encode(String(collisionCount)), h);
   return safeEncode(String(h));
 }
 

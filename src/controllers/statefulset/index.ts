@@ -9,18 +9,28 @@ import type { ControllerRevision, StatefulSet } from "kubernetes-types/apps/v1.j
 import type { PersistentVolumeClaim, Pod } from "kubernetes-types/core/v1.js";
 import { isStatusError } from "../../api/errors.ts";
 import { REFS, sub } from "../../api/refs.ts";
-import { asKube, type KubeObject, objectKey, typed } from "../../api/types.ts";
-import { createEventRecorder } from "../../client/events.ts";
-import { CONTROLLER_UID_INDEX, controllerUidIndex } from "../../client/indexes.ts";
-import { runController } from "../../client/runner.ts";
-import { createWorkQueue } from "../../client/workqueue.ts";
+import { asKube, type KubeObject, objectKey, splitKey, typed } from "../../api/types.ts";
+import { createEventRecorder, createWorkQueue, runController } from "../../client/index.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
+import { claimPods } from "./_adopt.ts";
 import { reconcileStatefulSet } from "./reconcile.ts";
 
 export const NAME = "statefulset-controller";
+// Not the shared controller-uid index: this one also files orphans (under `orphan:<ns>`) for
+// adoption, so it has a name of its own.
+const BY_CONTROLLER = "statefulset-controller-or-orphan";
 
 export { planStatefulSet } from "./_plan.ts";
 export { reconcileStatefulSet, type StatefulSetDeps } from "./reconcile.ts";
+
+const orphanKey = (namespace: string) => `orphan:${namespace}`;
+
+/** Objects by their controller's uid; objects without a controller under `orphan:<namespace>`. */
+function controllerUid(obj: KubeObject): string[] {
+  const ref = (obj.metadata.ownerReferences ?? []).find((r) => r.controller === true);
+  if (!ref) return [orphanKey(obj.metadata.namespace ?? "")];
+  return ref.kind === "StatefulSet" && ref.uid ? [ref.uid] : [];
+}
 
 export function startStatefulSetController(
   ctx: ControllerContext,
@@ -30,21 +40,38 @@ export function startStatefulSetController(
   const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
   const revisions = ctx.informers.get<ControllerRevision & KubeObject>(REFS.controllerrevisions);
   const claims = ctx.informers.get<PersistentVolumeClaim & KubeObject>(REFS.persistentvolumeclaims);
-  pods.index(CONTROLLER_UID_INDEX, controllerUidIndex);
-  revisions.index(CONTROLLER_UID_INDEX, controllerUidIndex);
+  pods.index(BY_CONTROLLER, controllerUid);
+  revisions.index(BY_CONTROLLER, controllerUid);
   const queue = createWorkQueue<string>();
   const recorder = createEventRecorder(ctx.client, {
     component: NAME,
-    ...(ctx.onError ? { onError: ctx.onError as (e: unknown) => void } : {}),
+    onError: (e) => ctx.onError?.(e, { controller: NAME, key: "events", terminal: true }),
   });
 
   const setOfPod = (pod: Pod | undefined) => {
-    const ref = pod?.metadata?.ownerReferences?.find(
-      (r) => r.controller === true && r.kind === "StatefulSet",
-    );
-    if (!ref || !pod?.metadata) return;
+    if (!pod?.metadata) return;
+    const controller = pod.metadata.ownerReferences?.find((r) => r.controller === true);
+    if (!controller) {
+      // An orphan wakes the sets that would adopt it.
+      for (const set of sets.list(pod.metadata.namespace ?? "")) {
+        if (claimPods(set, [pod]).adopt.length > 0) queue.add(objectKey(set));
+      }
+      return;
+    }
+    const ref = controller.kind === "StatefulSet" ? controller : undefined;
+    if (!ref) return;
     const set = sets.get(pod.metadata.namespace ?? "", ref.name);
     if (set && set.metadata.uid === ref.uid) queue.add(objectKey(set));
+  };
+
+  const setsOfClaim = (claim: PersistentVolumeClaim) => {
+    const name = claim.metadata?.name ?? "";
+    for (const set of sets.list(claim.metadata?.namespace ?? "")) {
+      const prefixes = (set.spec?.volumeClaimTemplates ?? []).map(
+        (t) => `${t.metadata?.name ?? ""}-${set.metadata.name ?? ""}-`,
+      );
+      if (prefixes.some((p) => name.startsWith(p))) queue.add(objectKey(set));
+    }
   };
 
   const removers = [
@@ -53,6 +80,8 @@ export function startStatefulSetController(
       onUpdate: (_o, s) => queue.add(objectKey(s)),
       onDelete: (s) => queue.add(objectKey(s)),
     }),
+    // A claim going away may unblock a pod waiting on a stale claim (whenScaled: Delete).
+    claims.addHandlers({ onDelete: (c) => setsOfClaim(c) }),
     pods.addHandlers({
       onAdd: (p) => setOfPod(p),
       onUpdate: (o, p) => {
@@ -76,14 +105,30 @@ export function startStatefulSetController(
     reconcile: (key) =>
       reconcileStatefulSet(key, {
         getSet: (ns, name) => sets.get(ns, name),
-        ownedPods: (set) =>
-          pods
-            .byIndex(CONTROLLER_UID_INDEX, set.metadata?.uid ?? "")
-            .filter((p) => nsOf(p) === nsOf(set)),
-        ownedRevisions: (set) =>
-          revisions
-            .byIndex(CONTROLLER_UID_INDEX, set.metadata?.uid ?? "")
-            .filter((r) => nsOf(r) === nsOf(set)),
+        candidatePods: (set) => [
+          ...pods.byIndex(BY_CONTROLLER, set.metadata?.uid ?? ""),
+          ...pods.byIndex(BY_CONTROLLER, orphanKey(nsOf(set))),
+        ],
+        candidateRevisions: (set) => [
+          ...revisions.byIndex(BY_CONTROLLER, set.metadata?.uid ?? ""),
+          ...revisions.byIndex(BY_CONTROLLER, orphanKey(nsOf(set))),
+        ],
+        setPodOwners: async (pod, owners) =>
+          typed<Pod>(
+            await ctx.client.patch(REFS.pods, nsOf(pod), pod.metadata?.name ?? "", "merge", {
+              metadata: { ownerReferences: owners, uid: pod.metadata?.uid },
+            }),
+          ),
+        setRevisionOwners: async (revision, owners) =>
+          typed<ControllerRevision>(
+            await ctx.client.patch(
+              REFS.controllerrevisions,
+              nsOf(revision),
+              revision.metadata?.name ?? "",
+              "merge",
+              { metadata: { ownerReferences: owners, uid: revision.metadata?.uid } },
+            ),
+          ),
         getClaim: (ns, name) => claims.get(ns, name),
         getPod: (ns, name) => pods.get(ns, name),
         createPod: async (pod) => {
@@ -129,7 +174,7 @@ export function startStatefulSetController(
           try {
             const got = await ctx.client.get(
               REFS.controllerrevisions,
-              key.split("/")[0] ?? "",
+              splitKey(key).namespace,
               name,
             );
             return typed<ControllerRevision>(got);

@@ -36,8 +36,16 @@ function fakeDeps(s: StatefulSet, init: { pods?: Pod[]; revisions?: ControllerRe
   let status: StatefulSetStatus | undefined;
   const deps: StatefulSetDeps = {
     getSet: (_ns, name) => (name === "web" ? s : undefined),
-    ownedPods: () => init.pods ?? [],
-    ownedRevisions: () => [...revisions.values()],
+    candidatePods: () => init.pods ?? [],
+    candidateRevisions: () => [...revisions.values()],
+    setPodOwners: async (p, owners) => {
+      log.push(`owners pod ${p.metadata?.name} ${owners.map((o) => o.uid)}`);
+      return { ...p, metadata: { ...p.metadata, ownerReferences: owners } };
+    },
+    setRevisionOwners: async (r, owners) => {
+      log.push(`owners revision ${r.revision} ${owners.map((o) => o.uid)}`);
+      return { ...r, metadata: { ...r.metadata, ownerReferences: owners } };
+    },
     getClaim: (_ns, name) => claims.get(name),
     getPod: () => undefined,
     createPod: async (p) => {
@@ -143,7 +151,16 @@ test("reconcileStatefulSet renumbers an older equal revision on rollback instead
     metadata: {
       name: "web-0",
       uid: "p0",
-      labels: { "controller-revision-hash": v2.metadata?.name ?? "" },
+      labels: { app: "web", "controller-revision-hash": v2.metadata?.name ?? "" },
+      ownerReferences: [
+        {
+          apiVersion: "apps/v1",
+          kind: "StatefulSet",
+          name: "web",
+          uid: "set-uid",
+          controller: true,
+        },
+      ],
     },
     status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
   };
@@ -162,7 +179,7 @@ test("reconcileStatefulSet bumps the collision count when its revision name hold
   const squatter = { ...newRevision(s, 1, 0), data: { other: true } };
   const f = fakeDeps(s, { revisions: [] });
   f.revisions.set(squatter.metadata?.name ?? "", squatter);
-  f.deps.ownedRevisions = () => [];
+  f.deps.candidateRevisions = () => [];
   await reconcileStatefulSet("ns/web", f.deps);
   assert.equal(f.status()?.collisionCount, 1);
   assert.equal(f.status()?.updateRevision, newRevision(s, 1, 1).metadata?.name);
@@ -196,4 +213,67 @@ test("reconcileStatefulSet writes no status when nothing changed", async () => {
   const again = fakeDeps({ ...s, status: written }, { revisions: [...f.revisions.values()] });
   await reconcileStatefulSet("ns/web", again.deps);
   assert.deepEqual(again.log, []);
+});
+
+test("reconcileStatefulSet adopts an orphan pod of the set and releases one that left the selector", async () => {
+  const orphan: Pod = { metadata: { name: "web-0", uid: "p0", labels: { app: "web" } } };
+  const leaving: Pod = {
+    metadata: {
+      name: "web-1",
+      uid: "p1",
+      labels: { app: "other" },
+      ownerReferences: [
+        {
+          apiVersion: "apps/v1",
+          kind: "StatefulSet",
+          name: "web",
+          uid: "set-uid",
+          controller: true,
+        },
+      ],
+    },
+  };
+  const f = fakeDeps(set(), { pods: [orphan, leaving] });
+  await reconcileStatefulSet("ns/web", f.deps);
+  assert.ok(f.log.includes("owners pod web-0 set-uid"), f.log.join("\n"));
+  assert.ok(f.log.includes("owners pod web-1 "), f.log.join("\n"));
+  assert.ok(!f.log.includes("create pod web-0"), "the adopted pod is not created again");
+});
+
+test("reconcileStatefulSet restores a ready pod's identity labels and claim volume", async () => {
+  const s = set();
+  const rev = newRevision(s, 1, 0);
+  const stripped: Pod = {
+    metadata: {
+      name: "web-0",
+      uid: "p0",
+      labels: { app: "web", "controller-revision-hash": rev.metadata?.name ?? "" },
+      ownerReferences: [
+        {
+          apiVersion: "apps/v1",
+          kind: "StatefulSet",
+          name: "web",
+          uid: "set-uid",
+          controller: true,
+        },
+      ],
+    },
+    spec: { containers: [{ name: "c" }] },
+    status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
+  };
+  const f = fakeDeps(s, { pods: [stripped], revisions: [rev] });
+  let updated: Pod | undefined;
+  f.deps.updatePod = async (p) => {
+    updated = p;
+  };
+  await reconcileStatefulSet("ns/web", f.deps);
+  assert.equal(updated?.metadata?.labels?.["statefulset.kubernetes.io/pod-name"], "web-0");
+  assert.equal(updated?.metadata?.labels?.["apps.kubernetes.io/pod-index"], "0");
+  assert.deepEqual(updated?.spec?.volumes, [
+    { name: "www", persistentVolumeClaim: { claimName: "www-web-0" } },
+  ]);
+  assert.ok(f.log.includes("create claim www-web-0"), "the missing claim is created too");
+  assert.ok(
+    f.events.includes("Normal SuccessfulUpdate update Pod web-0 in StatefulSet web successful"),
+  );
 });

@@ -15,17 +15,31 @@ import type { PersistentVolumeClaim, Pod } from "kubernetes-types/core/v1.js";
 import type { OwnerReference } from "kubernetes-types/meta/v1.js";
 import { isStatusError } from "../../api/errors.ts";
 import { splitKey } from "../../api/types.ts";
+import { type Claimed, claimPods, claimRevisions } from "./_adopt.ts";
 import { type HistoryDeps, resolveRevisions } from "./_history.ts";
-import { ordinalOf, podClaims, podRevision, withIdentityLabels, withStorage } from "./_identity.ts";
+import {
+  controllerRef,
+  ordinalOf,
+  podClaims,
+  podRevision,
+  withIdentityLabels,
+  withStorage,
+} from "./_identity.ts";
 import { type Action, planStatefulSet } from "./_plan.ts";
 import { applyRevision, revisionsToTruncate } from "./_revision.ts";
 
 export interface StatefulSetDeps extends HistoryDeps {
   getSet(namespace: string, name: string): StatefulSet | undefined;
-  /** Pods whose controller is the set (by uid). */
-  ownedPods(set: StatefulSet): Pod[];
-  /** ControllerRevisions whose controller is the set (by uid). */
-  ownedRevisions(set: StatefulSet): ControllerRevision[];
+  /** Pods of the set's namespace whose controller is the set (by uid) or that have none. */
+  candidatePods(set: StatefulSet): Pod[];
+  /** The same for ControllerRevisions. */
+  candidateRevisions(set: StatefulSet): ControllerRevision[];
+  /** Replaces the pod's owner references (uid precondition); resolves to the stored pod. */
+  setPodOwners(pod: Pod, owners: OwnerReference[]): Promise<Pod>;
+  setRevisionOwners(
+    revision: ControllerRevision,
+    owners: OwnerReference[],
+  ): Promise<ControllerRevision>;
   getClaim(namespace: string, name: string): PersistentVolumeClaim | undefined;
   /** The pod as the cache has it now (for updates). */
   getPod(namespace: string, name: string): Pod | undefined;
@@ -61,6 +75,27 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** Adopts and releases as claimed; resolves to the objects the set now owns. */
+async function claimAll<T extends Pod | ControllerRevision>(
+  set: StatefulSet,
+  claimed: Claimed<T>,
+  setOwners: (o: T, owners: OwnerReference[]) => Promise<T>,
+): Promise<T[]> {
+  const uid = set.metadata?.uid;
+  const owned = [...claimed.keep];
+  for (const o of claimed.adopt) {
+    const refs = [...(o.metadata?.ownerReferences ?? []), controllerRef(set)];
+    owned.push(await setOwners(o, refs));
+  }
+  for (const o of claimed.release) {
+    await setOwners(
+      o,
+      (o.metadata?.ownerReferences ?? []).filter((r) => r.uid !== uid),
+    );
+  }
+  return owned;
+}
+
 export async function reconcileStatefulSet(
   key: string,
   deps: StatefulSetDeps,
@@ -70,8 +105,15 @@ export async function reconcileStatefulSet(
   if (!set) return {};
   const setName = set.metadata?.name ?? "";
 
-  const revisions = await resolveRevisions(set, deps.ownedRevisions(set), deps);
-  const pods = deps.ownedPods(set);
+  const ownedRevisions = await claimAll(
+    set,
+    claimRevisions(set, deps.candidateRevisions(set)),
+    (r, o) => deps.setRevisionOwners(r, o),
+  );
+  const revisions = await resolveRevisions(set, ownedRevisions, deps);
+  const pods = await claimAll(set, claimPods(set, deps.candidatePods(set)), (p, o) =>
+    deps.setPodOwners(p, o),
+  );
   const plan = planStatefulSet({
     set,
     currentSet: applyRevision(set, revisions.current),
