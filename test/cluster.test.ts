@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { REFS, sub } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
-import { type Cluster, startCluster } from "../src/index.ts";
+import { type Cluster, ClusterError, startCluster } from "../src/index.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
 
 async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 10_000) {
@@ -173,6 +173,27 @@ describe("startCluster", () => {
       return svc.status?.loadBalancer?.ingress?.[0]?.ip;
     }, "the LoadBalancer ingress IP");
     assert.match(ingress, /^127\.100\.0\.\d+$/);
+  });
+
+  test("apply rejects an invalid object with one sentence naming its source", async () => {
+    await assert.rejects(
+      c.apply([
+        {
+          apiVersion: "v1",
+          kind: "Service",
+          metadata: { name: "bad" },
+          spec: { ports: [{ port: 0 }] },
+        },
+      ]),
+      (err: unknown) => {
+        assert.ok(err instanceof ClusterError);
+        assert.match(
+          err.message,
+          /^manifest <inline>: Service "bad" is invalid: .*spec\.ports\[0\]\.port: Invalid value: 0/,
+        );
+        return true;
+      },
+    );
   });
 
   test("apply updates an object it created before, as kubectl apply does", async () => {

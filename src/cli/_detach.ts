@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import {
   ClusterError,
+  isProcessAlive,
   readClusterKubeconfig,
   readRunInfo,
   runInfoPaths,
@@ -18,6 +19,12 @@ import { probeReadyz } from "./_shared.ts";
 const START_TIMEOUT_MS = 60_000;
 
 export async function detach(dataDir: string, name: string): Promise<void> {
+  const running = readRunInfo(dataDir);
+  if (running && isProcessAlive(running.pid)) {
+    throw new ClusterError(
+      `data dir ${dataDir} is in use by a running cluster (pid ${running.pid}); stop it with \`loopkube down\``,
+    );
+  }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const paths = runInfoPaths(dataDir);
   const log = openSync(paths.log, "a");
