@@ -61,3 +61,21 @@ export function probeReadyz(
 export function formatMs(ms: number): string {
   return ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
 }
+
+/** Where a command writes: lines to stdout, raw text to stdout, lines to stderr. */
+export interface Io {
+  out(line: string): void;
+  raw(text: string): void;
+  err(line: string): void;
+  /** The command's exit status (the process's, for the real command line). */
+  setExitCode(code: number): void;
+}
+
+export const PROCESS_IO: Io = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  raw: (text) => process.stdout.write(text),
+  err: (line) => process.stderr.write(`${line}\n`),
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
+};

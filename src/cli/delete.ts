@@ -8,10 +8,10 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { removeKubeconfigContext } from "../apiserver/kubeconfig.ts";
 import { contextName, defaultUserKubeconfig, removeDataDir } from "../cluster/index.ts";
-import { DEFAULT_NAME, dataDirOf, type TargetOptions } from "./_shared.ts";
+import { DEFAULT_NAME, dataDirOf, type Io, type TargetOptions } from "./_shared.ts";
 import { stopRunningCluster } from "./down.ts";
 
-export function addDeleteCommand(program: Command): void {
+export function addDeleteCommand(program: Command, io: Io): void {
   program
     .command("delete")
     .description("stop the cluster, delete its data dir and its kubeconfig context")
@@ -23,7 +23,7 @@ export function addDeleteCommand(program: Command): void {
       const existed = existsSync(dir);
       await removeDataDir(dir);
       await removeKubeconfigContext(defaultUserKubeconfig(), contextName(o.name));
-      console.log(
+      io.out(
         existed
           ? `deleted cluster "${o.name}" (${dir}) and context ${contextName(o.name)}`
           : `cluster "${o.name}" has no data dir; removed context ${contextName(o.name)} if present`,

@@ -6,17 +6,18 @@
 import type { Command } from "commander";
 import { KUBERNETES_VERSION } from "../apiserver/index.ts";
 import { VERSION } from "../version.ts";
+import type { Io } from "./_shared.ts";
 
 export function versionText(): string {
   const k = KUBERNETES_VERSION;
   return `loopkube ${VERSION} (Kubernetes API v${k.major}.${k.minor}.${k.patch})`;
 }
 
-export function addVersionCommand(program: Command): void {
+export function addVersionCommand(program: Command, io: Io): void {
   program
     .command("version")
     .description("print the loopkube version and the Kubernetes version it speaks")
     .action(() => {
-      console.log(versionText());
+      io.out(versionText());
     });
 }
