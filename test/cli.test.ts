@@ -9,9 +9,9 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Io, probeReadyz } from "../src/cli/_shared.ts";
+import type { Io } from "../src/cli/_shared.ts";
 import { main } from "../src/cli/index.ts";
-import { isProcessAlive } from "../src/cluster/index.ts";
+import { isProcessAlive, probeReadyz } from "../src/cluster/index.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const ENTRY = join(ROOT, "src", "cli", "main.ts");

@@ -10,11 +10,12 @@ import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import {
   ClusterError,
   isProcessAlive,
+  probeReadyz,
   readClusterKubeconfig,
   readRunInfo,
   runInfoPaths,
 } from "../cluster/index.ts";
-import { type Io, probeReadyz } from "./_shared.ts";
+import type { Io } from "./_shared.ts";
 
 const START_TIMEOUT_MS = 60_000;
 

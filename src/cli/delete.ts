@@ -6,8 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { removeKubeconfigContext } from "../apiserver/kubeconfig.ts";
-import { contextName, defaultUserKubeconfig, removeDataDir } from "../cluster/index.ts";
+import { contextName, forgetUserContext, removeDataDir } from "../cluster/index.ts";
 import { DEFAULT_NAME, dataDirOf, type Io, type TargetOptions } from "./_shared.ts";
 import { stopRunningCluster } from "./down.ts";
 
@@ -22,7 +21,7 @@ export function addDeleteCommand(program: Command, io: Io): void {
       await stopRunningCluster(dir);
       const existed = existsSync(dir);
       await removeDataDir(dir);
-      await removeKubeconfigContext(defaultUserKubeconfig(), contextName(o.name));
+      await forgetUserContext(o.name);
       io.out(
         existed
           ? `deleted cluster "${o.name}" (${dir}) and context ${contextName(o.name)}`

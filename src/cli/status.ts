@@ -5,10 +5,14 @@
  * @module
  */
 import type { Command } from "commander";
-import { REFS } from "../api/refs.ts";
-import { createHttpClient, loadKubeconfigFile } from "../client/index.ts";
-import { isProcessAlive, readClusterKubeconfig, readRunInfo } from "../cluster/index.ts";
-import { DEFAULT_NAME, dataDirOf, type Io, probeReadyz, type TargetOptions } from "./_shared.ts";
+import {
+  countObjects,
+  isProcessAlive,
+  probeReadyz,
+  readClusterKubeconfig,
+  readRunInfo,
+} from "../cluster/index.ts";
+import { DEFAULT_NAME, dataDirOf, type Io, type TargetOptions } from "./_shared.ts";
 
 export function addStatusCommand(program: Command, io: Io): void {
   program
@@ -37,22 +41,7 @@ export function addStatusCommand(program: Command, io: Io): void {
       io.out(`  readyz:      ${ready.status === 200 ? "ok" : `not ready (${ready.status})`}`);
       for (const line of ready.body.split("\n").filter((l) => l.startsWith("[")))
         io.out(`    ${line}`);
-      const client = createHttpClient(loadKubeconfigFile(info.kubeconfigPath));
-      const counts: string[] = [];
-      for (const [label, ref] of [
-        ["nodes", REFS.nodes],
-        ["namespaces", REFS.namespaces],
-        ["pods", REFS.pods],
-        ["services", REFS.services],
-        ["deployments", REFS.deployments],
-        ["statefulsets", REFS.statefulsets],
-      ] as const) {
-        const n = await client
-          .list(ref, "")
-          .then((l) => String(l.items.length))
-          .catch(() => "?");
-        counts.push(`${label} ${n}`);
-      }
+      const counts = (await countObjects(info.kubeconfigPath)).map(([k, n]) => `${k} ${n}`);
       io.out(`  objects:     ${counts.join(", ")}`);
     });
 }

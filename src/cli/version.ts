@@ -4,7 +4,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { KUBERNETES_VERSION } from "../apiserver/index.ts";
+import { KUBERNETES_VERSION } from "../cluster/index.ts";
 import { VERSION } from "../version.ts";
 import type { Io } from "./_shared.ts";
 

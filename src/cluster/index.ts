@@ -46,6 +46,7 @@ import { canBind } from "./ports.ts";
 import { type RunInfo, readRunInfo, removeRunInfo, writeRunInfo } from "./runinfo.ts";
 import { type WaitOptions, waitReady as waitObjectsReady } from "./wait.ts";
 
+export { KUBERNETES_VERSION } from "../apiserver/index.ts";
 export { ClusterError, isClusterError } from "./errors.ts";
 export { parseManifests, readManifests } from "./manifests.ts";
 export {
@@ -58,6 +59,7 @@ export {
   type LogLevel,
   type RuntimeKind,
 } from "./options.ts";
+export { countObjects, forgetUserContext, probeReadyz } from "./remote.ts";
 export { isProcessAlive, type RunInfo, readRunInfo, runInfoPaths } from "./runinfo.ts";
 export {
   describeServices,
