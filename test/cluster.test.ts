@@ -39,14 +39,15 @@ async function resolve4Sorted(r: Resolver, name: string): Promise<string[]> {
   }
 }
 
-/** A pod bound to the node and marked Running/Ready at `ip`, as a node agent would. */
+/** A pod bound to a node of its own and marked Running/Ready at `ip`, as a node agent would. */
 async function readyPod(c: Cluster, name: string, ip: string, extra: object = {}): Promise<void> {
   const pod: KubeObject = {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: "default", labels: { app: "web" } },
     spec: {
-      nodeName: c.name,
+      // Not the cluster's node, so a node agent (when present) leaves these pods alone.
+      nodeName: "by-hand",
       containers: [{ name: "c", image: "node", ports: [{ containerPort: 8080 }] }],
       ...extra,
     },
@@ -193,6 +194,25 @@ describe("startCluster", () => {
         );
         return true;
       },
+    );
+  });
+
+  test("the quickstart's pods become ready and its headless name resolves to their IPs", async (t) => {
+    if (!c.hasNodeAgent) {
+      t.skip("no node agent in this build: pods cannot run");
+      return;
+    }
+    const applied = await c.apply(join(import.meta.dirname, "..", "examples", "quickstart"));
+    await c.waitReady(applied, { timeoutMs: 30_000 });
+    const pods = (await c.client.list(REFS.pods, "default", { labelSelector: "app=my-app" }))
+      .items as Array<KubeObject & { status?: { podIP?: string } }>;
+    const ips = pods.map((p) => p.status?.podIP ?? "").sort();
+    assert.equal(ips.length, 3);
+    const r = resolverFor(c);
+    const name = "my-headless-service.default.svc.cluster.local";
+    await waitFor(
+      async () => ((await resolve4Sorted(r, name)).join() === ips.join() ? true : undefined),
+      `${name} to resolve to ${ips.join()}`,
     );
   });
 
