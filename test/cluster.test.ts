@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { Resolver } from "node:dns/promises";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -270,6 +271,22 @@ describe("a cluster on a data dir", () => {
     dir = mkdtempSync(join(tmpdir(), "loopkube-cluster-test-"));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("a start that fails on a busy port releases the data dir", async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      await assert.rejects(startCluster({ dataDir: dir, apiPort: port, dnsPort: 0 }), {
+        name: "ClusterError",
+        message: `API port ${port} on 127.0.0.1 is already in use; stop what uses it or choose another port (0 picks a free one)`,
+      });
+    } finally {
+      busy.close();
+    }
+    const c = await startCluster({ dataDir: dir, apiPort: 0, dnsPort: 0 });
+    await c.stop();
+  });
 
   test("is locked while it runs and keeps objects and Service IPs across a restart", async () => {
     const opts = { dataDir: dir, apiPort: 0, dnsPort: 0 };

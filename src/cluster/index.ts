@@ -223,9 +223,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     });
     stack.push(() => controllers.stop());
     let informersSynced = false;
-    void informers.waitForSync().then(() => {
-      informersSynced = true;
-    });
+    // Rejects only when the informers stop before syncing (a start that failed): nothing to do.
+    informers.waitForSync().then(
+      () => {
+        informersSynced = true;
+      },
+      () => {},
+    );
     components.set("controllers", () => ({
       name: "controllers",
       ready: informersSynced,
