@@ -9,8 +9,9 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { probeReadyz } from "../src/cli/_shared.ts";
-import { isProcessAlive } from "../src/cluster/index.ts";
+import type { Io } from "../src/cli/_shared.ts";
+import { main } from "../src/cli/index.ts";
+import { isProcessAlive, probeReadyz } from "../src/cluster/index.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const ENTRY = join(ROOT, "src", "cli", "main.ts");
@@ -42,6 +43,51 @@ function loopkube(args: string[]): Promise<{ code: number; stdout: string; stder
   });
 }
 
+/**
+ * Runs a command in this process (no Node start-up per call) with its output captured. The
+ * environment it reads (HOME, KUBECONFIG, XDG_DATA_HOME) is set for the call and restored.
+ */
+async function inProcess(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  let code = 0;
+  const io: Io = {
+    out: (l) => {
+      stdout += `${l}\n`;
+    },
+    raw: (t) => {
+      stdout += t;
+    },
+    err: (l) => {
+      stderr += `${l}\n`;
+    },
+    setExitCode: (c) => {
+      code = c;
+    },
+  };
+  const saved = {
+    HOME: process.env.HOME,
+    KUBECONFIG: process.env.KUBECONFIG,
+    XDG_DATA_HOME: process.env.XDG_DATA_HOME,
+  };
+  Object.assign(process.env, {
+    HOME: env.HOME,
+    KUBECONFIG: env.KUBECONFIG,
+    XDG_DATA_HOME: env.XDG_DATA_HOME,
+  });
+  try {
+    await main(["node", "loopkube", ...args], io);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+  return { code, stdout, stderr };
+}
+
 /** Starts `loopkube up` and resolves with its output once it printed `line`. */
 function startUp(
   args: string[],
@@ -66,14 +112,14 @@ function startUp(
 describe("loopkube", () => {
   test("every command has --help", async () => {
     for (const cmd of ["up", "down", "status", "kubeconfig", "delete", "version"]) {
-      const r = await loopkube([cmd, "--help"]);
+      const r = await inProcess([cmd, "--help"]);
       assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
       assert.match(r.stdout, new RegExp(`^Usage: loopkube ${cmd} `), cmd);
     }
   });
 
   test("version prints loopkube's and the Kubernetes API version", async () => {
-    const r = await loopkube(["version"]);
+    const r = await inProcess(["version"]);
     assert.match(r.stdout, /^loopkube \d+\.\d+\.\d+ \(Kubernetes API v1\.\d+\.\d+\)\n$/);
   });
 
@@ -132,12 +178,10 @@ describe("loopkube", () => {
   test("up with a bad manifest says which file, without a stack trace", async () => {
     const bad = join(home, "bad.yaml");
     writeFileSync(bad, "apiVersion: v1\nkind: Service\nmetadata: [oops\n");
-    const r = await loopkube([
+    const r = await inProcess([
       "up",
       "--ephemeral",
       "--api-port",
-      "0",
-      "--dns-port",
       "0",
       "--no-kubeconfig-update",
       "-f",
@@ -158,21 +202,23 @@ describe("loopkube", () => {
       const userConfig = readFileSync(join(home, "kube", "config"), "utf8");
       assert.match(userConfig, /current-context: loopkube-bg\n/);
 
-      const status = await loopkube(["status", ...target]);
+      const status = await inProcess(["status", ...target]);
       assert.match(status.stdout, new RegExp(`cluster "bg" is running \\(pid ${pid}\\)`));
       assert.match(status.stdout, /readyz: {6}ok\n/);
-      assert.match(status.stdout, /objects: {5}nodes 0, namespaces 4, pods 0, services 2,/);
+      assert.match(status.stdout, /objects: {5}nodes [01], namespaces 4, pods 0, services 2,/);
 
-      const kc = await loopkube(["kubeconfig", ...target]);
+      const kc = await inProcess(["kubeconfig", ...target]);
       assert.equal(kc.stdout, readFileSync(join(dir, "kubeconfig"), "utf8"));
 
-      const down = await loopkube(["down", ...target]);
+      const down = await inProcess(["down", ...target]);
       assert.equal(down.stdout, `stopped cluster "bg" (pid ${pid})\n`);
       assert.ok(!isProcessAlive(pid));
       assert.ok(existsSync(join(dir, "state.db")), "down keeps the data");
-      assert.match((await loopkube(["status", ...target])).stdout, /is not running/);
+      const stopped = await inProcess(["status", ...target]);
+      assert.match(stopped.stdout, /is not running/);
+      assert.equal(stopped.code, 3);
 
-      const del = await loopkube(["delete", ...target]);
+      const del = await inProcess(["delete", ...target]);
       assert.equal(del.code, 0, del.stderr);
       assert.ok(!existsSync(dir));
       assert.doesNotMatch(readFileSync(join(home, "kube", "config"), "utf8"), /loopkube-bg/);

@@ -7,12 +7,13 @@
 import assert from "node:assert/strict";
 import { Resolver } from "node:dns/promises";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { REFS, sub } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
-import { type Cluster, startCluster } from "../src/index.ts";
+import { type Cluster, ClusterError, startCluster } from "../src/index.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
 
 async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 10_000) {
@@ -39,14 +40,15 @@ async function resolve4Sorted(r: Resolver, name: string): Promise<string[]> {
   }
 }
 
-/** A pod bound to the node and marked Running/Ready at `ip`, as a node agent would. */
+/** A pod bound to a node of its own and marked Running/Ready at `ip`, as a node agent would. */
 async function readyPod(c: Cluster, name: string, ip: string, extra: object = {}): Promise<void> {
   const pod: KubeObject = {
     apiVersion: "v1",
     kind: "Pod",
     metadata: { name, namespace: "default", labels: { app: "web" } },
     spec: {
-      nodeName: c.name,
+      // Not the cluster's node, so a node agent (when present) leaves these pods alone.
+      nodeName: "by-hand",
       containers: [{ name: "c", image: "node", ports: [{ containerPort: 8080 }] }],
       ...extra,
     },
@@ -175,6 +177,46 @@ describe("startCluster", () => {
     assert.match(ingress, /^127\.100\.0\.\d+$/);
   });
 
+  test("apply rejects an invalid object with one sentence naming its source", async () => {
+    await assert.rejects(
+      c.apply([
+        {
+          apiVersion: "v1",
+          kind: "Service",
+          metadata: { name: "bad" },
+          spec: { ports: [{ port: 0 }] },
+        },
+      ]),
+      (err: unknown) => {
+        assert.ok(err instanceof ClusterError);
+        assert.match(
+          err.message,
+          /^manifest <inline>: Service "bad" is invalid: .*spec\.ports\[0\]\.port: Invalid value: 0/,
+        );
+        return true;
+      },
+    );
+  });
+
+  test("the quickstart's pods become ready and its headless name resolves to their IPs", async (t) => {
+    if (!c.hasNodeAgent) {
+      t.skip("no node agent in this build: pods cannot run");
+      return;
+    }
+    const applied = await c.apply(join(import.meta.dirname, "..", "examples", "quickstart"));
+    await c.waitReady(applied, { timeoutMs: 30_000 });
+    const pods = (await c.client.list(REFS.pods, "default", { labelSelector: "app=my-app" }))
+      .items as Array<KubeObject & { status?: { podIP?: string } }>;
+    const ips = pods.map((p) => p.status?.podIP ?? "").sort();
+    assert.equal(ips.length, 3);
+    const r = resolverFor(c);
+    const name = "my-headless-service.default.svc.cluster.local";
+    await waitFor(
+      async () => ((await resolve4Sorted(r, name)).join() === ips.join() ? true : undefined),
+      `${name} to resolve to ${ips.join()}`,
+    );
+  });
+
   test("apply updates an object it created before, as kubectl apply does", async () => {
     const cm = (data: Record<string, string>): KubeObject =>
       ({
@@ -229,6 +271,22 @@ describe("a cluster on a data dir", () => {
     dir = mkdtempSync(join(tmpdir(), "loopkube-cluster-test-"));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("a start that fails on a busy port releases the data dir", async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      await assert.rejects(startCluster({ dataDir: dir, apiPort: port, dnsPort: 0 }), {
+        name: "ClusterError",
+        message: `API port ${port} on 127.0.0.1 is already in use; stop what uses it or choose another port (0 picks a free one)`,
+      });
+    } finally {
+      busy.close();
+    }
+    const c = await startCluster({ dataDir: dir, apiPort: 0, dnsPort: 0 });
+    await c.stop();
+  });
 
   test("is locked while it runs and keeps objects and Service IPs across a restart", async () => {
     const opts = { dataDir: dir, apiPort: 0, dnsPort: 0 };

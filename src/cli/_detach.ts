@@ -9,15 +9,23 @@ import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import {
   ClusterError,
+  isProcessAlive,
+  probeReadyz,
   readClusterKubeconfig,
   readRunInfo,
   runInfoPaths,
 } from "../cluster/index.ts";
-import { probeReadyz } from "./_shared.ts";
+import type { Io } from "./_shared.ts";
 
 const START_TIMEOUT_MS = 60_000;
 
-export async function detach(dataDir: string, name: string): Promise<void> {
+export async function detach(dataDir: string, name: string, io: Io): Promise<void> {
+  const running = readRunInfo(dataDir);
+  if (running && isProcessAlive(running.pid)) {
+    throw new ClusterError(
+      `data dir ${dataDir} is in use by a running cluster (pid ${running.pid}); stop it with \`loopkube down\``,
+    );
+  }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const paths = runInfoPaths(dataDir);
   const log = openSync(paths.log, "a");
@@ -48,12 +56,12 @@ export async function detach(dataDir: string, name: string): Promise<void> {
       const r = await probeReadyz(kubeconfig).catch(() => undefined);
       if (r?.status === 200) {
         child.unref();
-        console.log(`Cluster "${name}" is running in the background (pid ${child.pid})`);
-        console.log(`  API server:  ${info.apiUrl}`);
-        console.log(`  kubeconfig:  ${info.kubeconfigPath}`);
-        console.log(`  DNS:         ${info.dns.host}:${info.dns.port}`);
-        console.log(`  log:         ${paths.log}`);
-        console.log(`Stop it with: loopkube down${name === "loopkube" ? "" : ` --name ${name}`}`);
+        io.out(`Cluster "${name}" is running in the background (pid ${child.pid})`);
+        io.out(`  API server:  ${info.apiUrl}`);
+        io.out(`  kubeconfig:  ${info.kubeconfigPath}`);
+        io.out(`  DNS:         ${info.dns.host}:${info.dns.port}`);
+        io.out(`  log:         ${paths.log}`);
+        io.out(`Stop it with: loopkube down${name === "loopkube" ? "" : ` --name ${name}`}`);
         return;
       }
     }

@@ -6,12 +6,11 @@
  */
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { removeKubeconfigContext } from "../apiserver/kubeconfig.ts";
-import { contextName, defaultUserKubeconfig, removeDataDir } from "../cluster/index.ts";
-import { DEFAULT_NAME, dataDirOf, type TargetOptions } from "./_shared.ts";
+import { contextName, forgetUserContext, removeDataDir } from "../cluster/index.ts";
+import { DEFAULT_NAME, dataDirOf, type Io, type TargetOptions } from "./_shared.ts";
 import { stopRunningCluster } from "./down.ts";
 
-export function addDeleteCommand(program: Command): void {
+export function addDeleteCommand(program: Command, io: Io): void {
   program
     .command("delete")
     .description("stop the cluster, delete its data dir and its kubeconfig context")
@@ -22,8 +21,8 @@ export function addDeleteCommand(program: Command): void {
       await stopRunningCluster(dir);
       const existed = existsSync(dir);
       await removeDataDir(dir);
-      await removeKubeconfigContext(defaultUserKubeconfig(), contextName(o.name));
-      console.log(
+      await forgetUserContext(o.name);
+      io.out(
         existed
           ? `deleted cluster "${o.name}" (${dir}) and context ${contextName(o.name)}`
           : `cluster "${o.name}" has no data dir; removed context ${contextName(o.name)} if present`,

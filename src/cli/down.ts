@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { ClusterError, isProcessAlive, readRunInfo } from "../cluster/index.ts";
-import { DEFAULT_NAME, dataDirOf, type TargetOptions } from "./_shared.ts";
+import { DEFAULT_NAME, dataDirOf, type Io, type TargetOptions } from "./_shared.ts";
 
 const STOP_TIMEOUT_MS = 120_000;
 
@@ -27,7 +27,7 @@ export async function stopRunningCluster(dataDir: string): Promise<number | unde
   return info.pid;
 }
 
-export function addDownCommand(program: Command): void {
+export function addDownCommand(program: Command, io: Io): void {
   program
     .command("down")
     .description("stop a running cluster (pods stop gracefully); its data is kept")
@@ -35,7 +35,7 @@ export function addDownCommand(program: Command): void {
     .option("--data-dir <dir>", "data directory (default: under the XDG data home, per name)")
     .action(async (o: TargetOptions) => {
       const pid = await stopRunningCluster(dataDirOf(o));
-      console.log(
+      io.out(
         pid === undefined
           ? `cluster "${o.name}" is not running`
           : `stopped cluster "${o.name}" (pid ${pid})`,

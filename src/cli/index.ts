@@ -7,6 +7,7 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../api/version.ts";
 import { isClusterError } from "../cluster/index.ts";
+import { type Io, PROCESS_IO } from "./_shared.ts";
 import { addDeleteCommand } from "./delete.ts";
 import { addDownCommand } from "./down.ts";
 import { addKubeconfigCommand } from "./kubeconfig.ts";
@@ -14,34 +15,37 @@ import { addStatusCommand } from "./status.ts";
 import { addUpCommand } from "./up.ts";
 import { addVersionCommand } from "./version.ts";
 
-export function buildProgram(): Command {
+export function buildProgram(io: Io = PROCESS_IO): Command {
   const program = new Command("loopkube")
     .description("A Kubernetes-compatible cluster in one Node.js process.")
     .version(VERSION, "-v, --version")
-    .showHelpAfterError("(run with --help for usage)");
-  addUpCommand(program);
-  addDownCommand(program);
-  addStatusCommand(program);
-  addKubeconfigCommand(program);
-  addDeleteCommand(program);
-  addVersionCommand(program);
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeOut: io.raw, writeErr: (s) => io.err(s.trimEnd()) })
+    // Set before the subcommands are added: they copy it, so no command calls process.exit.
+    .exitOverride();
+  addUpCommand(program, io);
+  addDownCommand(program, io);
+  addStatusCommand(program, io);
+  addKubeconfigCommand(program, io);
+  addDeleteCommand(program, io);
+  addVersionCommand(program, io);
   return program;
 }
 
 /** Runs the command line; user errors print one sentence and set exit code 1. */
-export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram().exitOverride();
+export async function main(argv: string[], io: Io = PROCESS_IO): Promise<void> {
+  const program = buildProgram(io);
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander printed its message already; help and version exit 0.
-      process.exitCode = err.exitCode;
+      io.setExitCode(err.exitCode);
       return;
     }
     if (isClusterError(err)) {
-      console.error(`loopkube: ${err.message}`);
-      process.exitCode = 1;
+      io.err(`loopkube: ${err.message}`);
+      io.setExitCode(1);
       return;
     }
     throw err;

@@ -6,9 +6,9 @@
  */
 import type { Command } from "commander";
 import { ClusterError, readClusterKubeconfig } from "../cluster/index.ts";
-import { DEFAULT_NAME, dataDirOf, type TargetOptions } from "./_shared.ts";
+import { DEFAULT_NAME, dataDirOf, type Io, type TargetOptions } from "./_shared.ts";
 
-export function addKubeconfigCommand(program: Command): void {
+export function addKubeconfigCommand(program: Command, io: Io): void {
   program
     .command("kubeconfig")
     .description("print the cluster's kubeconfig")
@@ -22,6 +22,6 @@ export function addKubeconfigCommand(program: Command): void {
           `cluster "${o.name}" has no kubeconfig in ${dir}; start it with \`loopkube up\``,
         );
       }
-      process.stdout.write(text);
+      io.raw(text);
     });
 }

@@ -24,7 +24,7 @@ import {
   suggestedCommands,
 } from "../cluster/index.ts";
 import { detach } from "./_detach.ts";
-import { DEFAULT_NAME, dataDirOf, formatMs, parsePort } from "./_shared.ts";
+import { DEFAULT_NAME, dataDirOf, formatMs, type Io, parsePort } from "./_shared.ts";
 
 export interface UpOptions {
   name: string;
@@ -45,7 +45,7 @@ export interface UpOptions {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-export function addUpCommand(program: Command): void {
+export function addUpCommand(program: Command, io: Io): void {
   program
     .command("up")
     .description("start a cluster (foreground until Ctrl-C, or in the background with --detach)")
@@ -87,10 +87,10 @@ export function addUpCommand(program: Command): void {
             "--detach needs a data dir that outlives this command; drop --ephemeral or run in the foreground",
           );
         }
-        await detach(dataDirOf(o), o.name);
+        await detach(dataDirOf(o), o.name, io);
         return;
       }
-      await runForeground(o);
+      await runForeground(o, io);
     });
 }
 
@@ -109,33 +109,31 @@ function clusterOptions(o: UpOptions): ClusterOptions {
   };
 }
 
-async function runForeground(o: UpOptions): Promise<void> {
+async function runForeground(o: UpOptions, io: Io): Promise<void> {
   // Read manifests first: a bad one is reported before anything starts.
   const manifests = readManifests(o.filename);
   const t0 = performance.now();
-  console.log(
-    `Starting cluster "${o.name}"${o.ephemeral ? " (ephemeral)" : ` in ${dataDirOf(o)}`}`,
-  );
+  io.out(`Starting cluster "${o.name}"${o.ephemeral ? " (ephemeral)" : ` in ${dataDirOf(o)}`}`);
   const cluster = await startCluster({
     ...clusterOptions(o),
-    onStep: (step, ms) => console.log(` ✓ ${step.padEnd(20)} ${formatMs(ms).padStart(8)}`),
+    onStep: (step, ms) => io.out(` ✓ ${step.padEnd(20)} ${formatMs(ms).padStart(8)}`),
   });
-  const stopOnSignals = waitForSignals(cluster);
+  const stopOnSignals = waitForSignals(cluster, io);
   try {
-    console.log(`Cluster "${o.name}" is ready in ${formatMs(performance.now() - t0)}`);
-    console.log(`  API server:  ${cluster.apiUrl}`);
-    console.log(`  kubeconfig:  ${cluster.kubeconfigPath}`);
+    io.out(`Cluster "${o.name}" is ready in ${formatMs(performance.now() - t0)}`);
+    io.out(`  API server:  ${cluster.apiUrl}`);
+    io.out(`  kubeconfig:  ${cluster.kubeconfigPath}`);
     if (o.kubeconfigUpdate) {
-      console.log(
+      io.out(
         `               (context ${contextName(o.name)} merged into ${defaultUserKubeconfig()} and made current)`,
       );
     }
-    console.log(`  DNS:         ${cluster.dnsAddress.host}:${cluster.dnsAddress.port}`);
+    io.out(`  DNS:         ${cluster.dnsAddress.host}:${cluster.dnsAddress.port}`);
     if (!cluster.hasNodeAgent) {
-      console.log("  node agent:  not running in this build: pods stay Pending");
+      io.out("  node agent:  not running in this build: pods stay Pending");
     }
-    if (manifests.length > 0) await applyAndSummarize(cluster, manifests, o);
-    console.log("Press Ctrl-C to stop.");
+    if (manifests.length > 0) await applyAndSummarize(cluster, manifests, o, io);
+    io.out("Press Ctrl-C to stop.");
   } catch (err) {
     await cluster.stop();
     throw err;
@@ -147,10 +145,11 @@ async function applyAndSummarize(
   cluster: Cluster,
   manifests: ReturnType<typeof readManifests>,
   o: UpOptions,
+  io: Io,
 ): Promise<void> {
   const applied = await cluster.apply(manifests.map((m) => m.object));
   for (const obj of applied) {
-    console.log(
+    io.out(
       `  applied ${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ""}${obj.metadata.name}`,
     );
   }
@@ -158,10 +157,10 @@ async function applyAndSummarize(
     const t = performance.now();
     try {
       await cluster.waitReady(applied);
-      console.log(`  ready in ${formatMs(performance.now() - t)}`);
+      io.out(`  ready in ${formatMs(performance.now() - t)}`);
     } catch (err) {
       if (o.wait) throw err;
-      console.log(`  warning: ${(err as Error).message}`);
+      io.out(`  warning: ${(err as Error).message}`);
     }
   } else if (o.wait) {
     throw new ClusterError("--wait cannot be met: no node agent runs pods in this build");
@@ -171,33 +170,33 @@ async function applyAndSummarize(
     .map((x) => ({ namespace: x.metadata.namespace ?? "default", name: x.metadata.name ?? "" }));
   if (services.length === 0) return;
   const rows = await describeServices(cluster.client, services, { clusterDomain: o.clusterDomain });
-  console.log("");
-  console.log(formatServiceTable(rows));
-  console.log("");
-  console.log("Try:");
+  io.out("");
+  io.out(formatServiceTable(rows));
+  io.out("");
+  io.out("Try:");
   for (const cmd of suggestedCommands(rows, {
     kubeconfigPath: cluster.kubeconfigPath,
     dns: cluster.dnsAddress,
   })) {
-    console.log(`  ${cmd}`);
+    io.out(`  ${cmd}`);
   }
 }
 
 /** Resolves after the cluster stopped on SIGINT/SIGTERM; a second signal exits at once. */
-function waitForSignals(cluster: Cluster): Promise<void> {
+function waitForSignals(cluster: Cluster, io: Io): Promise<void> {
   return new Promise((resolve, reject) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
-        console.log(`${signal} again: exiting without waiting for pods`);
+        io.out(`${signal} again: exiting without waiting for pods`);
         process.exit(130);
       }
       stopping = true;
-      console.log(`${signal}: stopping cluster (again to force)`);
+      io.out(`${signal}: stopping cluster (again to force)`);
       cluster.stop().then(() => {
         process.off("SIGINT", onSignal);
         process.off("SIGTERM", onSignal);
-        console.log("stopped");
+        io.out("stopped");
         resolve();
       }, reject);
     };

@@ -41,11 +41,13 @@ import {
   defaultUserKubeconfig,
   type LogLevel,
   logAtLevel,
+  nthAddress,
 } from "./options.ts";
 import { canBind } from "./ports.ts";
 import { type RunInfo, readRunInfo, removeRunInfo, writeRunInfo } from "./runinfo.ts";
 import { type WaitOptions, waitReady as waitObjectsReady } from "./wait.ts";
 
+export { KUBERNETES_VERSION } from "../apiserver/index.ts";
 export { ClusterError, isClusterError } from "./errors.ts";
 export { parseManifests, readManifests } from "./manifests.ts";
 export {
@@ -58,6 +60,7 @@ export {
   type LogLevel,
   type RuntimeKind,
 } from "./options.ts";
+export { countObjects, forgetUserContext, probeReadyz } from "./remote.ts";
 export { isProcessAlive, type RunInfo, readRunInfo, runInfoPaths } from "./runinfo.ts";
 export {
   describeServices,
@@ -108,8 +111,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const log = options.log ?? logAtLevel(options.logLevel ?? CLUSTER_DEFAULTS.logLevel);
   const onStep = options.onStep ?? (() => {});
   const host = "127.0.0.1";
-  const kubernetesIP = CLUSTER_DEFAULTS.kubernetesServiceIP;
-  const dnsIP = CLUSTER_DEFAULTS.dnsServiceIP;
+  const kubernetesIP = nthAddress(serviceCidr, 1);
+  const dnsIP = nthAddress(serviceCidr, 10);
 
   const dataDir = ephemeral
     ? mkdtempSync(join(tmpdir(), `loopkube-${name}-`))
@@ -221,9 +224,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     });
     stack.push(() => controllers.stop());
     let informersSynced = false;
-    void informers.waitForSync().then(() => {
-      informersSynced = true;
-    });
+    // Rejects only when the informers stop before syncing (a start that failed): nothing to do.
+    informers.waitForSync().then(
+      () => {
+        informersSynced = true;
+      },
+      () => {},
+    );
     components.set("controllers", () => ({
       name: "controllers",
       ready: informersSynced,
@@ -237,12 +244,17 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const { dns, onClusterIP } = await step("dns", async () => {
       const feed = feedDnsView(view, informers);
       stack.push(() => feed.stop());
-      const server = await startDns(view, { host, port: dnsPort }, clusterDomain, dnsIP, log);
+      const dnsOptions = {
+        zone: clusterDomain,
+        dnsServiceIP: dnsIP,
+        reverseCIDRs: [serviceCidr, podCidr],
+      };
+      const server = await startDns(view, { host, port: dnsPort }, dnsOptions, log);
       stack.push(() => server.close());
       const port = server.addresses[0]?.port ?? dnsPort;
       let second: DnsServer | undefined;
       try {
-        second = await startDns(view, { host: dnsIP, port }, clusterDomain, dnsIP, log);
+        second = await startDns(view, { host: dnsIP, port }, dnsOptions, log);
         stack.push(() => second?.close());
       } catch (err) {
         log("info", `dns: not listening on ${dnsIP}:${port}: ${describe(err)}`);
@@ -379,15 +391,13 @@ function openSqlite(dataDir: string): Store {
 async function startDns(
   view: DnsView,
   address: { host: string; port: number },
-  zone: string,
-  dnsServiceIP: string,
+  answer: { zone: string; dnsServiceIP: string; reverseCIDRs: string[] },
   log: (level: LogLevel, message: string) => void,
 ): Promise<DnsServer> {
   try {
     return await startDnsServer({
       view,
-      zone,
-      dnsServiceIP,
+      ...answer,
       listen: [address],
       onError: (err) => log("debug", `dns: ${describe(err)}`),
     });

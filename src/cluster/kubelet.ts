@@ -22,6 +22,10 @@
  * return { ready: () => true, stop: () => kubelet.stop() };
  * ```
  *
+ * Containers without `workingDir` must start in this process's working directory (the host is
+ * the image; `examples/quickstart` relies on it): the kubelet branch uses `/`, so either give it
+ * a `workingDir: process.cwd()` default option or change its `spec.workingDir || "/"` fallbacks.
+ *
  * `startKubelet` resolves once the Node is registered and its informers synced, so `ready` is
  * simply true afterwards. Until then this returns `undefined`: the cluster runs without a node
  * agent, says so in its status and in `loopkube up`'s output, and pods stay Pending (nothing

@@ -45,8 +45,6 @@ export const CLUSTER_DEFAULTS = {
   serviceCidr: "127.96.0.0/16",
   podCidr: "127.244.0.0/16",
   logLevel: "warn" as LogLevel,
-  kubernetesServiceIP: "127.96.0.1",
-  dnsServiceIP: "127.96.0.10",
   nodeName: "loopkube",
 };
 
@@ -92,4 +90,21 @@ export function checkPort(what: string, port: number): void {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ClusterError(`${what} ${port} is not a port number (0-65535; 0 picks a free one)`);
   }
+}
+
+/**
+ * The `n`-th address of an IPv4 CIDR: the `kubernetes` Service takes the first (`.1`) and
+ * kube-dns the tenth (`.10`) of the service CIDR, as kubeadm picks them.
+ */
+export function nthAddress(cidr: string, n: number): string {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  const octets = m ? m.slice(1, 5).map(Number) : [];
+  const bits = m ? Number(m[5]) : -1;
+  if (!m || octets.some((o) => o > 255) || bits < 0 || bits > 28) {
+    throw new ClusterError(`service CIDR "${cidr}" is not an IPv4 CIDR of /28 or larger`);
+  }
+  const base = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  const ip = ((base & mask) >>> 0) + n;
+  return [24, 16, 8, 0].map((shift) => (ip >>> shift) & 255).join(".");
 }

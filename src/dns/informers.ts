@@ -40,6 +40,9 @@ export function feedDnsView(view: DnsView, informers: InformerFactory): DnsFeed 
   const synced = informers.waitForSync().then(() => {
     if (!stopped) view.setSynced(true);
   });
+  // A caller that never awaits `synced` must not get an unhandled rejection when the informers
+  // stop before syncing; callers that await it still see the rejection.
+  synced.catch(() => {});
   return {
     synced,
     stop() {
