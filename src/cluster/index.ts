@@ -215,6 +215,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const manager = startControllers({
         client,
         informers,
+        dataDir,
         now: () => new Date(),
         onError: (err, c) =>
           log(c.terminal ? "warn" : "debug", `${c.controller} ${c.key}: ${describe(err)}`),
