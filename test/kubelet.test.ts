@@ -273,7 +273,43 @@ test("a simulated pod runs and turns Ready without a process; a process pod with
   assert.match(r.stdout, /^nocmd\s+0\/1\s+CreateContainerConfigError\s+0/);
 });
 
-test("init containers run first; the pod's sandbox has its hostname and resolv.conf", async () => {
+test("init containers run first; the pod's sandbox has its hostname, resolv.conf and volumes", async () => {
+  const pvDir = join(dataDir, "pv", "data-1");
+  await cp.client.create(REFS.configmaps, "default", {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "cfg", namespace: "default" },
+    data: { color: "blue" },
+  });
+  await cp.client.create(REFS.persistentvolumes, "", {
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name: "data-1" },
+    spec: {
+      capacity: { storage: "1Gi" },
+      accessModes: ["ReadWriteOnce"],
+      hostPath: { path: pvDir },
+    },
+  });
+  await cp.client.create(REFS.persistentvolumeclaims, "default", {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name: "data", namespace: "default" },
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      resources: { requests: { storage: "1Gi" } },
+      volumeName: "data-1",
+    },
+  });
+  const script = [
+    "hostname",
+    "grep -v '^#' /etc/resolv.conf",
+    "echo $(GREETING)",
+    "cat /config/color; echo",
+    "cat /podinfo/name; echo",
+    "echo scratch > /scratch/f && cat /scratch/f",
+    "echo persisted > /data/file",
+  ].join("; ");
   await cp.client.create(REFS.pods, "default", {
     apiVersion: "v1",
     kind: "Pod",
@@ -286,32 +322,50 @@ test("init containers run first; the pod's sandbox has its hostname and resolv.c
         {
           name: "main",
           image: "sh",
-          command: ["sh", "-c", "hostname; grep -v '^#' /etc/resolv.conf; echo $(GREETING)"],
+          command: ["sh", "-c", script],
           env: [{ name: "GREETING", value: "hi" }],
+          volumeMounts: [
+            { name: "cfg", mountPath: "/config", readOnly: true },
+            { name: "info", mountPath: "/podinfo" },
+            { name: "scratch", mountPath: "/scratch" },
+            { name: "data", mountPath: "/data" },
+          ],
         },
+      ],
+      volumes: [
+        { name: "cfg", configMap: { name: "cfg" } },
+        {
+          name: "info",
+          downwardAPI: { items: [{ path: "name", fieldRef: { fieldPath: "metadata.name" } }] },
+        },
+        { name: "scratch", emptyDir: {} },
+        { name: "data", persistentVolumeClaim: { claimName: "data" } },
       ],
     },
   });
   const p = await waitFor("sandboxed done", async () => {
     const p = await getPod("sandboxed");
-    return p.status?.phase === "Succeeded" ? p : undefined;
+    const phase = p.status?.phase;
+    return phase === "Succeeded" || phase === "Failed" ? p : undefined;
   });
-  assert.equal(p.status?.initContainerStatuses?.[0]?.state?.terminated?.reason, "Completed");
   const lines = readFileSync(join(kubelet.podDir(p), "main", "0.log"), "utf8")
     .split("\n")
     .filter(Boolean)
-    .map((l) => l.replace(/^\S+ stdout F /, ""));
-  if (process.getuid?.() === 0) {
-    assert.deepEqual(lines, [
-      "sandboxed",
-      "nameserver 127.96.0.10",
-      "search default.svc.cluster.local svc.cluster.local cluster.local",
-      "options ndots:5",
-      "hi",
-    ]);
-  } else {
-    assert.equal(lines.at(-1), "hi");
-  }
+    .map((l) => l.replace(/^\S+ std(out|err) F /, ""));
+  assert.equal(p.status?.phase, "Succeeded", lines.join("\n"));
+  assert.equal(p.status?.initContainerStatuses?.[0]?.state?.terminated?.reason, "Completed");
+  if (process.getuid?.() !== 0) return; // no sandbox without root
+  assert.deepEqual(lines, [
+    "sandboxed",
+    "nameserver 127.96.0.10",
+    "search default.svc.cluster.local svc.cluster.local cluster.local",
+    "options ndots:5",
+    "hi",
+    "blue",
+    "sandboxed",
+    "scratch",
+  ]);
+  assert.equal(readFileSync(join(pvDir, "file"), "utf8"), "persisted\n");
   const r = await cp.api.kubectl(["get", "pod", "sandboxed", "--no-headers"]);
   assert.match(r.stdout, /^sandboxed\s+0\/1\s+Completed\s+0/);
 });

@@ -16,7 +16,7 @@
  */
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import type { Pod, Service } from "kubernetes-types/core/v1.js";
+import type { Container, Pod, Service } from "kubernetes-types/core/v1.js";
 import { isStatusError } from "../api/errors.ts";
 import { REFS } from "../api/refs.ts";
 import type { KubeObject } from "../api/types.ts";
@@ -211,8 +211,22 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       hostIP: HOST_IP,
       podDir: podDir(pod),
       envSources,
+      volumeSources: (p: Pod) => ({
+        ...envSources(p),
+        client,
+        podIP,
+        hostIP: HOST_IP,
+        dataDir,
+      }),
       ...(useSandbox
-        ? { sandbox: (p: Pod) => sandboxPrefix(p, { podDir: podDir(p), podIP, clusterDns }) }
+        ? {
+            sandbox: (
+              p: Pod,
+              c: Container,
+              volumes: Map<string, string>,
+              onSkip: (m: string) => void,
+            ) => sandboxPrefix(p, c, { podDir: podDir(p), podIP, clusterDns, volumes, onSkip }),
+          }
         : {}),
       backoff,
       simulatedDelayMs: options.simulatedDelayMs ?? 0,

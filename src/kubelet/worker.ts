@@ -31,6 +31,7 @@ import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
 import { type ContainerExit, type ContainerHandle, StartError, startProcess } from "./process.ts";
 import { startSimulated } from "./simulated.ts";
 import { podConditions, podPhase } from "./status.ts";
+import { materializeVolumes, VolumeError, type VolumeSources } from "./volumes.ts";
 
 export type RuntimeName = "process" | "simulated";
 export const RUNTIME_ANNOTATION = "loopkube.dev/runtime";
@@ -44,8 +45,15 @@ export interface WorkerDeps {
   hostIP: string;
   podDir: string;
   envSources(pod: Pod): Omit<EnvSources, "podIP" | "hostIP">;
-  /** A command prefix that puts the process into the pod's sandbox, if any. */
-  sandbox?(pod: Pod): string[] | undefined;
+  /** Where volumes come from (process runtime). */
+  volumeSources(pod: Pod): VolumeSources;
+  /** A command prefix that puts the container's process into the pod's sandbox, if any. */
+  sandbox?(
+    pod: Pod,
+    container: Container,
+    volumes: Map<string, string>,
+    onSkip: (message: string) => void,
+  ): string[] | undefined;
   backoff: BackoffPolicy;
   simulatedDelayMs: number;
   now(): Date;
@@ -81,6 +89,7 @@ export class PodWorker {
   private stopping = false;
   private wake: (() => void)[] = [];
   private sandboxReady = false;
+  private volumes = new Map<string, string>();
   private initDone = false;
   private startTime: string | undefined;
   private writing: Promise<void> = Promise.resolve();
@@ -199,6 +208,7 @@ export class PodWorker {
     const pod = this.pod;
     this.startTime ??= stamp(this.deps.now());
     mkdirSync(this.deps.podDir, { recursive: true });
+    if (this.deps.runtime === "process" && !(await this.setUpVolumes())) return;
     this.sandboxReady = true;
     this.pushStatus();
     for (const c of this.initOrder) {
@@ -213,6 +223,25 @@ export class PodWorker {
     void pod;
     await Promise.all(this.mainOrder.map((c) => this.runContainer(c)));
     this.pushStatus();
+  }
+
+  /** Retries until the volumes are set up (FailedMount events meanwhile); false if stopped. */
+  private async setUpVolumes(): Promise<boolean> {
+    let last = "";
+    while (!this.stopping) {
+      try {
+        this.volumes = await materializeVolumes(this.pod, this.deps.podDir, {
+          ...this.deps.volumeSources(this.pod),
+        });
+        return true;
+      } catch (e) {
+        if (!(e instanceof VolumeError)) throw e;
+        if (e.message !== last) this.event("Warning", "FailedMount", e.message);
+        last = e.message;
+        await this.sleep(2000);
+      }
+    }
+    return false;
   }
 
   private restartPolicy(): string {
@@ -286,7 +315,9 @@ export class PodWorker {
         const argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) =>
           expandVars(a, lookup),
         );
-        const wrap = this.deps.sandbox?.(pod);
+        const wrap = this.deps.sandbox?.(pod, spec, this.volumes, (m) =>
+          this.event("Warning", "FailedMount", m, c),
+        );
         handle = startProcess({
           argv,
           env,
