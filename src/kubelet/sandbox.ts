@@ -85,20 +85,28 @@ export function sandboxPrefix(pod: Pod, container: Container, o: SandboxOptions)
   const ns = pod.metadata?.namespace ?? "default";
   writeFileSync(join(etc, "hosts"), hostsFile(pod, o.podIP, o.clusterDns.domain));
   writeFileSync(join(etc, "resolv.conf"), resolvConf(ns, o.clusterDns.domain, o.clusterDns.ip));
-  const root = join(o.podDir, "root", container.name);
   const lines = [
     "set -e",
     `hostname ${q(podHostname(pod))}`,
     `mount --bind ${q(join(etc, "hosts"))} /etc/hosts`,
     `mount --bind ${q(join(etc, "resolv.conf"))} /etc/resolv.conf`,
-    `R=${q(root)}`,
-    'mkdir -p "$R"',
   ];
-  for (const e of readdirSync("/", { withFileTypes: true })) {
-    const at = `"$R"/${q(e.name)}`;
-    if (e.isSymbolicLink()) lines.push(`ln -sfn ${q(readlinkSync(`/${e.name}`))} ${at}`);
-    else if (e.isDirectory())
-      lines.push(`mkdir -p ${at}`, `mount --rbind ${q(`/${e.name}`)} ${at}`);
+  const topOf = (path: string) => path.split("/").filter(Boolean)[0] ?? "";
+  // A chroot is needed only to create a mount point the host lacks at the top level; otherwise
+  // volumes are bound straight over existing host paths (in our private namespace), which costs
+  // far fewer mount calls at start.
+  const needsRoot = (container.volumeMounts ?? []).some(
+    (m) => topOf(m.mountPath) && !existsSync(`/${topOf(m.mountPath)}`),
+  );
+  const R = needsRoot ? '"$R"' : "";
+  if (needsRoot) {
+    lines.push(`R=${q(join(o.podDir, "root", container.name))}`, 'mkdir -p "$R"');
+    for (const e of readdirSync("/", { withFileTypes: true })) {
+      const at = `"$R"/${q(e.name)}`;
+      if (e.isSymbolicLink()) lines.push(`ln -sfn ${q(readlinkSync(`/${e.name}`))} ${at}`);
+      else if (e.isDirectory())
+        lines.push(`mkdir -p ${at}`, `mount --rbind ${q(`/${e.name}`)} ${at}`);
+    }
   }
   for (const m of container.volumeMounts ?? []) {
     const base = o.volumes.get(m.name);
@@ -107,8 +115,8 @@ export function sandboxPrefix(pod: Pod, container: Container, o: SandboxOptions)
       continue;
     }
     const src = m.subPath ? join(base, m.subPath) : base;
-    const top = m.mountPath.split("/").filter(Boolean)[0] ?? "";
-    const at = `"$R"${q(m.mountPath)}`;
+    const top = topOf(m.mountPath);
+    const at = `${R}${q(m.mountPath)}`;
     if (!top) {
       o.onSkip(`cannot mount volume "${m.name}" at /`);
       continue;
@@ -127,7 +135,10 @@ export function sandboxPrefix(pod: Pod, container: Container, o: SandboxOptions)
   }
   const wd = container.workingDir || "/";
   lines.push(
-    `exec chroot "$R" /bin/sh -c 'cd "$1" || exit 128; shift; exec "$@"' sh ${q(wd)} "$@"`,
+    needsRoot
+      ? `exec chroot "$R" /bin/sh -c 'cd "$1" || exit 128; shift; exec "$@"' sh ${q(wd)} "$@"`
+      : `cd ${q(wd)} || exit 128`,
+    ...(needsRoot ? [] : ['exec "$@"']),
   );
   const dir = join(o.podDir, "sandbox");
   mkdirSync(dir, { recursive: true });
