@@ -404,3 +404,28 @@ test("kubectl logs reads the container's log: current, previous, tail, timestamp
   assert.equal(await logs("talker", "--tail=2"), "three\nfour\n");
   assert.equal(await logs("talker", "--limit-bytes=6"), "one\ntw");
 });
+
+test("an agent restart stops pods gracefully and brings them back with the same IPs", async () => {
+  const before = await getPod("web-2");
+  const ip = before.status?.podIP ?? "";
+  const [pid] = kubelet.pids("default", "web-2");
+  assert.ok(pid);
+  await kubelet.stop();
+  assert.throws(() => process.kill(pid, 0), /ESRCH/);
+  const stopped = await getPod("web-2");
+  assert.ok(stopped.status?.containerStatuses?.[0]?.state?.terminated);
+  assert.equal(isReady(stopped), false);
+  kubelet = await startKubelet({
+    client: cp.client,
+    informers: cp.informers,
+    nodeName: NODE_NAME,
+    dataDir,
+    backoff: { initialMs: 200, maxMs: 5000 },
+  });
+  const back = await waitFor("web-2 back", async () => {
+    const p = await getPod("web-2");
+    return p.status?.containerStatuses?.[0]?.state?.running && isReady(p) ? p : undefined;
+  });
+  assert.equal(back.status?.podIP, ip);
+  assert.deepEqual(await httpGet(ip, 8080), { status: 200, body: "web-2" });
+});
