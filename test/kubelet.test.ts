@@ -201,20 +201,29 @@ test("a crashing container shows CrashLoopBackOff with a growing back-off", asyn
 
 test("deleting a pod sends SIGTERM to its process, then the pod object goes away", async () => {
   const marker = join(markerDir, "term");
-  await cp.client.create(
-    REFS.pods,
-    "default",
-    webPod("doomed", NODE_NAME, {
-      labels: { app: "doomed" },
-      env: [{ name: "TERM_MARKER", value: marker }],
-    }),
-  );
+  const doomed = webPod("doomed", NODE_NAME, {
+    labels: { app: "doomed" },
+    env: [{ name: "TERM_MARKER", value: marker }],
+  });
+  const root = process.getuid?.() === 0;
+  const web = doomed.spec?.containers[0];
+  assert.ok(web);
+  // Exec hooks and probes run inside the container's sandbox: they see the pod's hostname.
+  web.startupProbe = {
+    exec: { command: ["sh", "-c", root ? 'test "$(hostname)" = doomed' : "true"] },
+    periodSeconds: 1,
+  };
+  web.lifecycle = {
+    preStop: { exec: { command: ["sh", "-c", 'echo "preStop $(hostname)" >> "$TERM_MARKER"'] } },
+  };
+  await cp.client.create(REFS.pods, "default", doomed);
   await waitFor("doomed ready", async () => isReady(await getPod("doomed")));
   const [pid] = kubelet.pids("default", "doomed");
   assert.ok(pid);
   const r = await cp.api.kubectl(["delete", "pod", "doomed", "--wait=true"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(readFileSync(marker, "utf8"), "SIGTERM doomed\n");
+  const host = root ? "doomed" : (await import("node:os")).hostname();
+  assert.equal(readFileSync(marker, "utf8"), `preStop ${host}\nSIGTERM doomed\n`);
   await assert.rejects(getPod("doomed"), /not found/);
   assert.throws(() => process.kill(pid, 0), /ESRCH/);
   assert.equal(kubelet.podIP("default", "doomed"), undefined, "the IP is released");

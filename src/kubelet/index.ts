@@ -52,6 +52,8 @@ export interface KubeletOptions {
   simulatedDelayMs?: number;
   leaseRenewMs?: number;
   statusReportMs?: number;
+  /** How often ConfigMap/Secret/downward API volume files are rewritten; default 10 s. */
+  volumeRefreshMs?: number;
   /** Cap on each pod's grace period when the agent stops; default 30 s. */
   shutdownGraceMs?: number;
   /** Run pods in mount+UTS namespaces when possible (root and `unshare`); default true. */
@@ -230,6 +232,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
         : {}),
       backoff,
       simulatedDelayMs: options.simulatedDelayMs ?? 0,
+      ...(options.volumeRefreshMs ? { volumeRefreshMs: options.volumeRefreshMs } : {}),
       now,
       onError,
     });

@@ -24,6 +24,7 @@ export function sandboxSupported(): boolean {
       process.getuid?.() === 0 &&
       Boolean(which("unshare", path)) &&
       Boolean(which("mount", path)) &&
+      Boolean(which("nsenter", path)) &&
       Boolean(which("hostname", path));
   }
   return supported;

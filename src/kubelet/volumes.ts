@@ -1,7 +1,8 @@
 /**
  * Pod volumes materialized under the pod directory (`<podDir>/volumes/<kind>/<name>`), as the
  * kubelet's volume plugins set them up: emptyDir (a directory), configMap and secret (one file
- * per key or per `items` entry, with `defaultMode`/`mode`, refreshed on every container start),
+ * per key or per `items` entry, with `defaultMode`/`mode`; rewritten in place by `refresh` so
+ * that a change of the object reaches running containers),
  * downwardAPI (fieldRef/resourceFieldRef files), hostPath (the host path itself, never created),
  * persistentVolumeClaim (the bound PersistentVolume's `hostPath`/`local` path). Projected volumes
  * combine configMap, secret and downwardAPI sources.
@@ -11,7 +12,15 @@
  *
  * @module
  */
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type {
   Container,
@@ -39,20 +48,31 @@ export interface VolumeSources {
   dataDir: string;
 }
 
-const writeFiles = (
-  dir: string,
-  files: { path: string; content: string; mode: number }[],
-  reset: boolean,
-) => {
-  if (reset) rmSync(dir, { recursive: true, force: true });
+/**
+ * Makes `dir` hold exactly `files`. The directory itself is kept (a running container has it
+ * bind-mounted), unchanged files are not rewritten, stale ones are removed.
+ */
+const writeFiles = (dir: string, files: { path: string; content: string; mode: number }[]) => {
   mkdirSync(dir, { recursive: true });
+  const root = resolve(dir);
+  const keep = new Set<string>();
   for (const f of files) {
     const p = resolve(dir, f.path);
-    if (!p.startsWith(`${resolve(dir)}/`)) throw new VolumeError(`invalid path ${f.path}`);
+    if (!p.startsWith(`${root}/`)) throw new VolumeError(`invalid path ${f.path}`);
+    keep.add(p);
     mkdirSync(dirname(p), { recursive: true });
-    writeFileSync(p, f.content);
+    const same = existsSync(p) && readFileSync(p, "utf8") === f.content;
+    if (!same) writeFileSync(p, f.content);
     chmodSync(p, f.mode);
   }
+  const prune = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) prune(p);
+      else if (!keep.has(p)) rmSync(p, { force: true });
+    }
+  };
+  prune(root);
 };
 
 function keyFiles(
@@ -178,13 +198,13 @@ async function setUp(
     const mode = (isCm ? v.configMap?.defaultMode : v.secret?.defaultMode) ?? 0o644;
     const dir = base(isCm ? "configmap" : "secret");
     const items = isCm ? v.configMap?.items : v.secret?.items;
-    writeFiles(dir, keyFiles(data ?? {}, items, mode, name), true);
+    writeFiles(dir, keyFiles(data ?? {}, items, mode, name));
     return dir;
   }
   if (v.downwardAPI) {
     const dir = base("downward-api");
     const mode = v.downwardAPI.defaultMode ?? 0o644;
-    writeFiles(dir, downwardFiles(pod, v.downwardAPI.items ?? [], mode, src), true);
+    writeFiles(dir, downwardFiles(pod, v.downwardAPI.items ?? [], mode, src));
     return dir;
   }
   if (v.projected) {
@@ -206,7 +226,7 @@ async function setUp(
         files.push(...downwardFiles(pod, s.downwardAPI.items ?? [], mode, src));
       }
     }
-    writeFiles(dir, files, true);
+    writeFiles(dir, files);
     return dir;
   }
   return undefined;

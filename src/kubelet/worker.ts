@@ -56,6 +56,8 @@ export interface WorkerDeps {
   ): string[] | undefined;
   backoff: BackoffPolicy;
   simulatedDelayMs: number;
+  /** How often ConfigMap/Secret/downward API volume files are rewritten; default 10 s. */
+  volumeRefreshMs?: number;
   now(): Date;
   onError(e: unknown): void;
 }
@@ -90,6 +92,7 @@ export class PodWorker {
   private wake: (() => void)[] = [];
   private sandboxReady = false;
   private volumes = new Map<string, string>();
+  private containersDone = false;
   private initDone = false;
   private startTime: string | undefined;
   private writing: Promise<void> = Promise.resolve();
@@ -186,11 +189,13 @@ export class PodWorker {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       if (this.stopping) return resolve();
-      const t = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(t);
+        const i = this.wake.indexOf(done);
+        if (i >= 0) this.wake.splice(i, 1);
         resolve();
-      }
+      };
+      const t = setTimeout(done, ms);
       this.wake.push(done);
     });
   }
@@ -220,9 +225,32 @@ export class PodWorker {
     }
     this.initDone = true;
     this.pushStatus();
+    const refresh = this.deps.runtime === "process" ? this.refreshVolumes() : Promise.resolve();
     void pod;
     await Promise.all(this.mainOrder.map((c) => this.runContainer(c)));
+    this.containersDone = true;
+    for (const w of this.wake.splice(0)) w();
+    await refresh;
     this.pushStatus();
+  }
+
+  /**
+   * Rewrites ConfigMap, Secret and downward API volumes every `volumeRefreshMs` while containers
+   * run, so that changes of those objects reach the files (the kubelet's periodic sync does this).
+   */
+  private async refreshVolumes(): Promise<void> {
+    const live = (this.pod.spec?.volumes ?? []).some(
+      (v) => v.configMap || v.secret || v.downwardAPI || v.projected,
+    );
+    while (live && !this.stopping && !this.containersDone) {
+      await this.sleep(this.deps.volumeRefreshMs ?? 10_000);
+      if (this.stopping || this.containersDone) return;
+      try {
+        await materializeVolumes(this.pod, this.deps.podDir, this.deps.volumeSources(this.pod));
+      } catch (e) {
+        if (!(e instanceof VolumeError)) this.deps.onError(e);
+      }
+    }
   }
 
   /** Retries until the volumes are set up (FailedMount events meanwhile); false if stopped. */
@@ -367,7 +395,7 @@ export class PodWorker {
     this.pushStatus();
 
     if (spec.lifecycle?.postStart && runtime === "process") {
-      const r = await this.runHook(spec.lifecycle.postStart, spec, env, 30_000);
+      const r = await this.runHook(spec.lifecycle.postStart, c, spec, env, 30_000);
       if (!r.ok) {
         this.event("Warning", "FailedPostStartHook", r.message, c);
         await this.killContainer(c, Date.now() + this.graceMs(), `FailedPostStartHook`);
@@ -401,7 +429,12 @@ export class PodWorker {
 
   private startProbes(c: CState, env: Record<string, string>): void {
     const spec = c.spec;
-    const target = { podIP: this.deps.podIP, env, cwd: spec.workingDir || "/" };
+    const target = {
+      podIP: this.deps.podIP,
+      env,
+      cwd: spec.workingDir || "/",
+      wrap: () => this.enter(c),
+    };
     const stops: (() => void)[] = [];
     const label: Record<ProbeKind, string> = {
       startup: "Startup",
@@ -463,6 +496,7 @@ export class PodWorker {
 
   private async runHook(
     h: LifecycleHandler,
+    c: CState,
     spec: Container,
     env: Record<string, string>,
     timeoutMs: number,
@@ -477,7 +511,19 @@ export class PodWorker {
       ...(h.tcpSocket ? { tcpSocket: h.tcpSocket } : {}),
       timeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
     };
-    return runCheck(probe, spec, { podIP: this.deps.podIP, env, cwd: spec.workingDir || "/" });
+    return runCheck(probe, spec, {
+      podIP: this.deps.podIP,
+      env,
+      cwd: spec.workingDir || "/",
+      wrap: () => this.enter(c),
+    });
+  }
+
+  /** The prefix that runs a command in the container's namespaces, root and directory. */
+  private enter(c: CState): string[] | undefined {
+    const pid = c.handle?.pid;
+    if (!this.deps.sandbox || !pid) return undefined;
+    return ["nsenter", "-t", String(pid), "-m", "-u", "-r", "-w", "--"];
   }
 
   private async killContainer(c: CState, deadline: number, message: string): Promise<void> {
@@ -491,7 +537,7 @@ export class PodWorker {
         podIP: this.deps.podIP,
         hostIP: this.deps.hostIP,
       }).catch(() => ({}) as Record<string, string>);
-      const r = await this.runHook(preStop, c.spec, env, Math.max(0, deadline - Date.now()));
+      const r = await this.runHook(preStop, c, c.spec, env, Math.max(0, deadline - Date.now()));
       if (!r.ok) this.event("Warning", "FailedPreStopHook", r.message, c);
       // kubelet gives a one-time 2 s extension when preStop used up the grace period.
       if (deadline - Date.now() <= 0) deadline = Date.now() + SIG_GRACE_EXTENSION_MS;
