@@ -8,6 +8,9 @@
  * against a real API server. State it keeps itself lives in `dataDir`: `pod-ips.json` (so a
  * restarted agent gives each pod its IP back) and `pods/<ns>_<name>_<uid>/<container>/<n>.log`.
  *
+ * Wiring: call after `informers.start()` (the agent waits for the pods and services informers
+ * to sync). The lead registers `createLogHandler` for `pods/log` on the API server.
+ *
  * Deletion: a pod with a deletionTimestamp is stopped (preStop, SIGTERM, SIGKILL at the grace
  * deadline), then deleted with gracePeriodSeconds 0 and its IP released. `stop()` stops every
  * pod gracefully (capped by `shutdownGraceMs`) and leaves the pod objects in place.
@@ -204,7 +207,8 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     }
     const phase = pod.status?.phase;
     if (phase === "Succeeded" || phase === "Failed") return;
-    const podIP = ipam.allocate(key, pod.status?.podIP);
+    // hostNetwork pods share the node's address, as on a real node.
+    const podIP = pod.spec?.hostNetwork ? HOST_IP : ipam.allocate(key, pod.status?.podIP);
     const worker = new PodWorker(pod, {
       client,
       recorder,
