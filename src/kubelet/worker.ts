@@ -36,6 +36,8 @@ import { materializeVolumes, VolumeError, type VolumeSources } from "./volumes.t
 export type RuntimeName = "process" | "simulated";
 export const RUNTIME_ANNOTATION = "loopkube.dev/runtime";
 export const NO_COMMAND_MESSAGE = "loopkube runs host programs: the container needs a command";
+export const NO_SANDBOX_MESSAGE =
+  "running as a plain host process: the pod sandbox needs root and util-linux (unshare, nsenter), so the pod has no hostname, /etc/hosts or /etc/resolv.conf of its own and its volumes are not mounted at their mountPath (they are under the agent's data dir)";
 
 export interface WorkerDeps {
   client: ApiVerbs;
@@ -214,6 +216,9 @@ export class PodWorker {
     this.startTime ??= stamp(this.deps.now());
     mkdirSync(this.deps.podDir, { recursive: true });
     if (this.deps.runtime === "process" && !(await this.setUpVolumes())) return;
+    if (this.deps.runtime === "process" && !this.deps.sandbox) {
+      this.event("Warning", "NoSandbox", NO_SANDBOX_MESSAGE);
+    }
     this.sandboxReady = true;
     this.pushStatus();
     for (const c of this.initOrder) {
