@@ -37,7 +37,8 @@ function startOrphanScript(): Promise<{ child: ChildProcess; pid: number }> {
   const script = fileURLToPath(new URL("./fixtures/kubelet-orphan.ts", import.meta.url));
   const child = spawn(process.execPath, ["--import", "tsx", script], {
     stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, ORPHAN_DATA_DIR: join(markerDir, "orphan") },
+    // TMPDIR: the script cannot clean up after a kill -9; its temporary files go under ours.
+    env: { ...process.env, ORPHAN_DATA_DIR: join(markerDir, "orphan"), TMPDIR: markerDir },
   });
   let out = "";
   child.stdout?.setEncoding("utf8");
@@ -148,21 +149,23 @@ test("three pods of the HTTP fixture get distinct IPs, answer HTTP, and probes d
   assert.equal(restarted.lastState?.terminated?.reason, "Completed");
   assert.deepEqual(await httpGet(ip1, 8080), { status: 200, body: "web-1" });
   assert.equal((await getPod("web-1")).status?.podIP, ip1, "the pod keeps its IP");
-  const events = await cp.client.list(REFS.events, "default");
-  const reasons = events.items
-    .filter((e) => (e.involvedObject as { name: string }).name === "web-1")
-    .map((e) => `${e.reason}: ${e.message}`);
-  assert.ok(
-    reasons.some((m) =>
-      /^Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 500/.test(m),
-    ),
-    reasons.join("\n"),
-  );
-  assert.ok(
-    reasons.includes("Killing: Container web failed liveness probe, will be restarted"),
-    reasons.join("\n"),
-  );
-  assert.ok(reasons.includes("Started: Started container web"), reasons.join("\n"));
+  // Events are written asynchronously by the recorder: wait for them.
+  const wanted = [
+    /^Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 500$/,
+    /^Killing: Container web failed liveness probe, will be restarted$/,
+    /^Started: Started container web$/,
+    /^Created: Created container: web$/,
+  ];
+  let reasons: string[] = [];
+  await waitFor(`events of web-1 (${wanted.join(", ")})`, async () => {
+    const events = await cp.client.list(REFS.events, "default");
+    reasons = events.items
+      .filter((e) => (e.involvedObject as { name: string }).name === "web-1")
+      .map((e) => `${e.reason}: ${e.message}`);
+    return wanted.every((w) => reasons.some((r) => w.test(r)));
+  }).catch((e: Error) => {
+    throw new Error(`${e.message}\n${reasons.join("\n")}`);
+  });
 });
 
 test("a crashing container shows CrashLoopBackOff with a growing back-off", async () => {
@@ -175,15 +178,18 @@ test("a crashing container shows CrashLoopBackOff with a growing back-off", asyn
       containers: [{ name: "c", image: "sh", command: ["sh", "-c", "echo bye; exit 3"] }],
     },
   });
+  // Every status write arrives through the watch: collect the back-off messages from it.
   const seen: string[] = [];
-  await waitFor("three back-offs", async () => {
-    const s = (await getPod("crash")).status?.containerStatuses?.[0];
-    const w = s?.state?.waiting;
-    if (w?.reason === "CrashLoopBackOff" && !seen.includes(w.message ?? "")) {
-      seen.push(w.message ?? "");
-    }
-    return seen.length >= 3;
+  const off = cp.informers.get<Pod & KubeObject>(REFS.pods).addHandlers({
+    onUpdate: (_old, p) => {
+      if (p.metadata?.name !== "crash") return;
+      const w = p.status?.containerStatuses?.[0]?.state?.waiting;
+      if (w?.reason === "CrashLoopBackOff" && !seen.includes(w.message ?? "")) {
+        seen.push(w.message ?? "");
+      }
+    },
   });
+  await waitFor("three back-offs", () => seen.length >= 3).finally(off);
   const delays = seen.map(
     (m) => /^back-off (\S+) restarting failed container=c pod=crash_default\(/.exec(m)?.[1],
   );
