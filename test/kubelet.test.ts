@@ -22,6 +22,8 @@ import {
 } from "./_kubelet.ts";
 
 const NODE_NAME = "loopkube";
+// A range of our own, so that other suites binding 127.244.x.y never collide with our pods.
+const POD_CIDR = "127.247.0.0/16";
 let cp: TestControlPlane;
 let kubelet: Kubelet;
 let dataDir: string;
@@ -64,6 +66,7 @@ before(async () => {
     informers: cp.informers,
     nodeName: NODE_NAME,
     dataDir,
+    podCidr: POD_CIDR,
     backoff: { initialMs: 200, maxMs: 5000 },
     leaseRenewMs: 500,
   });
@@ -113,7 +116,7 @@ test("three pods of the HTTP fixture get distinct IPs, answer HTTP, and probes d
   );
   const ips = pods.map((p) => p.status?.podIP ?? "");
   assert.equal(new Set(ips).size, 3);
-  for (const ip of ips) assert.match(ip, /^127\.244\.\d+\.\d+$/);
+  for (const ip of ips) assert.match(ip, /^127\.247\.\d+\.\d+$/);
   for (const [i, ip] of ips.entries()) {
     assert.deepEqual(await httpGet(ip, 8080), { status: 200, body: names[i] });
   }
@@ -435,6 +438,7 @@ test("an agent restart stops pods gracefully and brings them back with the same 
     informers: cp.informers,
     nodeName: NODE_NAME,
     dataDir,
+    podCidr: POD_CIDR,
     backoff: { initialMs: 200, maxMs: 5000 },
   });
   const back = await waitFor("web-2 back", async () => {
