@@ -13,6 +13,8 @@ import type { Pod } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
+import { createInformerFactory } from "../src/client/factory.ts";
+import { createHttpClient, loadKubeconfig } from "../src/client/index.ts";
 import { createLogHandler, type Kubelet, startKubelet } from "../src/kubelet/index.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
 import {
@@ -447,4 +449,38 @@ test("an agent restart stops pods gracefully and brings them back with the same 
   });
   assert.equal(back.status?.podIP, ip);
   assert.deepEqual(await httpGet(ip, 8080), { status: 200, body: "web-2" });
+});
+
+test("the agent runs as well over HTTPS with a kubeconfig (a real API server)", async () => {
+  const client = createHttpClient(loadKubeconfig(cp.api.kubeconfig));
+  const informers = createInformerFactory(client);
+  informers.start();
+  const dir = mkdtempSync(join(tmpdir(), "loopkube-kubelet-http-"));
+  const agent = await startKubelet({
+    client,
+    informers,
+    nodeName: "http-node",
+    dataDir: dir,
+    runtime: "simulated",
+    podCidr: "127.248.0.0/16",
+  });
+  try {
+    await cp.client.create(REFS.pods, "default", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "over-http", namespace: "default" },
+      spec: { nodeName: "http-node", containers: [{ name: "app", image: "nginx" }] },
+    });
+    const p = await waitFor("over-http ready", async () => {
+      const p = await getPod("over-http");
+      return isReady(p) ? p : undefined;
+    });
+    assert.match(p.status?.podIP ?? "", /^127\.248\./);
+    const r = await cp.api.kubectl(["get", "node", "http-node", "--no-headers"]);
+    assert.match(r.stdout, /^http-node\s+Ready\s/);
+  } finally {
+    await agent.stop();
+    await informers.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
