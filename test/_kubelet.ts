@@ -83,10 +83,12 @@ export function kubeletWebPod(
             periodSeconds: 1,
             failureThreshold: 1,
           },
+          // Two failures and a 2 s timeout: a loaded test machine must not restart a healthy pod.
           livenessProbe: {
             httpGet: { path: "/healthz", port: "http" },
             periodSeconds: 1,
-            failureThreshold: 1,
+            timeoutSeconds: 2,
+            failureThreshold: 2,
           },
         },
       ],

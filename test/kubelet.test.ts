@@ -13,6 +13,8 @@ import type { Pod } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
+import { createInformerFactory } from "../src/client/factory.ts";
+import { createHttpClient, loadKubeconfig } from "../src/client/index.ts";
 import { createLogHandler, type Kubelet, startKubelet } from "../src/kubelet/index.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
 import {
@@ -22,6 +24,8 @@ import {
 } from "./_kubelet.ts";
 
 const NODE_NAME = "loopkube";
+// A range of our own, so that other suites binding 127.244.x.y never collide with our pods.
+const POD_CIDR = "127.247.0.0/16";
 let cp: TestControlPlane;
 let kubelet: Kubelet;
 let dataDir: string;
@@ -37,7 +41,8 @@ function startOrphanScript(): Promise<{ child: ChildProcess; pid: number }> {
   const script = fileURLToPath(new URL("./fixtures/kubelet-orphan.ts", import.meta.url));
   const child = spawn(process.execPath, ["--import", "tsx", script], {
     stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, ORPHAN_DATA_DIR: join(markerDir, "orphan") },
+    // TMPDIR: the script cannot clean up after a kill -9; its temporary files go under ours.
+    env: { ...process.env, ORPHAN_DATA_DIR: join(markerDir, "orphan"), TMPDIR: markerDir },
   });
   let out = "";
   child.stdout?.setEncoding("utf8");
@@ -63,6 +68,7 @@ before(async () => {
     informers: cp.informers,
     nodeName: NODE_NAME,
     dataDir,
+    podCidr: POD_CIDR,
     backoff: { initialMs: 200, maxMs: 5000 },
     leaseRenewMs: 500,
   });
@@ -112,7 +118,7 @@ test("three pods of the HTTP fixture get distinct IPs, answer HTTP, and probes d
   );
   const ips = pods.map((p) => p.status?.podIP ?? "");
   assert.equal(new Set(ips).size, 3);
-  for (const ip of ips) assert.match(ip, /^127\.244\.\d+\.\d+$/);
+  for (const ip of ips) assert.match(ip, /^127\.247\.\d+\.\d+$/);
   for (const [i, ip] of ips.entries()) {
     assert.deepEqual(await httpGet(ip, 8080), { status: 200, body: names[i] });
   }
@@ -148,21 +154,23 @@ test("three pods of the HTTP fixture get distinct IPs, answer HTTP, and probes d
   assert.equal(restarted.lastState?.terminated?.reason, "Completed");
   assert.deepEqual(await httpGet(ip1, 8080), { status: 200, body: "web-1" });
   assert.equal((await getPod("web-1")).status?.podIP, ip1, "the pod keeps its IP");
-  const events = await cp.client.list(REFS.events, "default");
-  const reasons = events.items
-    .filter((e) => (e.involvedObject as { name: string }).name === "web-1")
-    .map((e) => `${e.reason}: ${e.message}`);
-  assert.ok(
-    reasons.some((m) =>
-      /^Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 500/.test(m),
-    ),
-    reasons.join("\n"),
-  );
-  assert.ok(
-    reasons.includes("Killing: Container web failed liveness probe, will be restarted"),
-    reasons.join("\n"),
-  );
-  assert.ok(reasons.includes("Started: Started container web"), reasons.join("\n"));
+  // Events are written asynchronously by the recorder: wait for them.
+  const wanted = [
+    /^Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 500$/,
+    /^Killing: Container web failed liveness probe, will be restarted$/,
+    /^Started: Started container web$/,
+    /^Created: Created container: web$/,
+  ];
+  let reasons: string[] = [];
+  await waitFor(`events of web-1 (${wanted.join(", ")})`, async () => {
+    const events = await cp.client.list(REFS.events, "default");
+    reasons = events.items
+      .filter((e) => (e.involvedObject as { name: string }).name === "web-1")
+      .map((e) => `${e.reason}: ${e.message}`);
+    return wanted.every((w) => reasons.some((r) => w.test(r)));
+  }).catch((e: Error) => {
+    throw new Error(`${e.message}\n${reasons.join("\n")}`);
+  });
 });
 
 test("a crashing container shows CrashLoopBackOff with a growing back-off", async () => {
@@ -175,15 +183,18 @@ test("a crashing container shows CrashLoopBackOff with a growing back-off", asyn
       containers: [{ name: "c", image: "sh", command: ["sh", "-c", "echo bye; exit 3"] }],
     },
   });
+  // Every status write arrives through the watch: collect the back-off messages from it.
   const seen: string[] = [];
-  await waitFor("three back-offs", async () => {
-    const s = (await getPod("crash")).status?.containerStatuses?.[0];
-    const w = s?.state?.waiting;
-    if (w?.reason === "CrashLoopBackOff" && !seen.includes(w.message ?? "")) {
-      seen.push(w.message ?? "");
-    }
-    return seen.length >= 3;
+  const off = cp.informers.get<Pod & KubeObject>(REFS.pods).addHandlers({
+    onUpdate: (_old, p) => {
+      if (p.metadata?.name !== "crash") return;
+      const w = p.status?.containerStatuses?.[0]?.state?.waiting;
+      if (w?.reason === "CrashLoopBackOff" && !seen.includes(w.message ?? "")) {
+        seen.push(w.message ?? "");
+      }
+    },
   });
+  await waitFor("three back-offs", () => seen.length >= 3).finally(off);
   const delays = seen.map(
     (m) => /^back-off (\S+) restarting failed container=c pod=crash_default\(/.exec(m)?.[1],
   );
@@ -201,20 +212,29 @@ test("a crashing container shows CrashLoopBackOff with a growing back-off", asyn
 
 test("deleting a pod sends SIGTERM to its process, then the pod object goes away", async () => {
   const marker = join(markerDir, "term");
-  await cp.client.create(
-    REFS.pods,
-    "default",
-    webPod("doomed", NODE_NAME, {
-      labels: { app: "doomed" },
-      env: [{ name: "TERM_MARKER", value: marker }],
-    }),
-  );
+  const doomed = webPod("doomed", NODE_NAME, {
+    labels: { app: "doomed" },
+    env: [{ name: "TERM_MARKER", value: marker }],
+  });
+  const root = process.getuid?.() === 0;
+  const web = doomed.spec?.containers[0];
+  assert.ok(web);
+  // Exec hooks and probes run inside the container's sandbox: they see the pod's hostname.
+  web.startupProbe = {
+    exec: { command: ["sh", "-c", root ? 'test "$(hostname)" = doomed' : "true"] },
+    periodSeconds: 1,
+  };
+  web.lifecycle = {
+    preStop: { exec: { command: ["sh", "-c", 'echo "preStop $(hostname)" >> "$TERM_MARKER"'] } },
+  };
+  await cp.client.create(REFS.pods, "default", doomed);
   await waitFor("doomed ready", async () => isReady(await getPod("doomed")));
   const [pid] = kubelet.pids("default", "doomed");
   assert.ok(pid);
   const r = await cp.api.kubectl(["delete", "pod", "doomed", "--wait=true"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(readFileSync(marker, "utf8"), "SIGTERM doomed\n");
+  const host = root ? "doomed" : (await import("node:os")).hostname();
+  assert.equal(readFileSync(marker, "utf8"), `preStop ${host}\nSIGTERM doomed\n`);
   await assert.rejects(getPod("doomed"), /not found/);
   assert.throws(() => process.kill(pid, 0), /ESRCH/);
   assert.equal(kubelet.podIP("default", "doomed"), undefined, "the IP is released");
@@ -273,7 +293,43 @@ test("a simulated pod runs and turns Ready without a process; a process pod with
   assert.match(r.stdout, /^nocmd\s+0\/1\s+CreateContainerConfigError\s+0/);
 });
 
-test("init containers run first; the pod's sandbox has its hostname and resolv.conf", async () => {
+test("init containers run first; the pod's sandbox has its hostname, resolv.conf and volumes", async () => {
+  const pvDir = join(dataDir, "pv", "data-1");
+  await cp.client.create(REFS.configmaps, "default", {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "cfg", namespace: "default" },
+    data: { color: "blue" },
+  });
+  await cp.client.create(REFS.persistentvolumes, "", {
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name: "data-1" },
+    spec: {
+      capacity: { storage: "1Gi" },
+      accessModes: ["ReadWriteOnce"],
+      hostPath: { path: pvDir },
+    },
+  });
+  await cp.client.create(REFS.persistentvolumeclaims, "default", {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name: "data", namespace: "default" },
+    spec: {
+      accessModes: ["ReadWriteOnce"],
+      resources: { requests: { storage: "1Gi" } },
+      volumeName: "data-1",
+    },
+  });
+  const script = [
+    "hostname",
+    "grep -v '^#' /etc/resolv.conf",
+    "echo $(GREETING)",
+    "cat /config/color; echo",
+    "cat /podinfo/name; echo",
+    "echo scratch > /scratch/f && cat /scratch/f",
+    "echo persisted > /data/file",
+  ].join("; ");
   await cp.client.create(REFS.pods, "default", {
     apiVersion: "v1",
     kind: "Pod",
@@ -286,32 +342,50 @@ test("init containers run first; the pod's sandbox has its hostname and resolv.c
         {
           name: "main",
           image: "sh",
-          command: ["sh", "-c", "hostname; grep -v '^#' /etc/resolv.conf; echo $(GREETING)"],
+          command: ["sh", "-c", script],
           env: [{ name: "GREETING", value: "hi" }],
+          volumeMounts: [
+            { name: "cfg", mountPath: "/config", readOnly: true },
+            { name: "info", mountPath: "/podinfo" },
+            { name: "scratch", mountPath: "/scratch" },
+            { name: "data", mountPath: "/data" },
+          ],
         },
+      ],
+      volumes: [
+        { name: "cfg", configMap: { name: "cfg" } },
+        {
+          name: "info",
+          downwardAPI: { items: [{ path: "name", fieldRef: { fieldPath: "metadata.name" } }] },
+        },
+        { name: "scratch", emptyDir: {} },
+        { name: "data", persistentVolumeClaim: { claimName: "data" } },
       ],
     },
   });
   const p = await waitFor("sandboxed done", async () => {
     const p = await getPod("sandboxed");
-    return p.status?.phase === "Succeeded" ? p : undefined;
+    const phase = p.status?.phase;
+    return phase === "Succeeded" || phase === "Failed" ? p : undefined;
   });
-  assert.equal(p.status?.initContainerStatuses?.[0]?.state?.terminated?.reason, "Completed");
   const lines = readFileSync(join(kubelet.podDir(p), "main", "0.log"), "utf8")
     .split("\n")
     .filter(Boolean)
-    .map((l) => l.replace(/^\S+ stdout F /, ""));
-  if (process.getuid?.() === 0) {
-    assert.deepEqual(lines, [
-      "sandboxed",
-      "nameserver 127.96.0.10",
-      "search default.svc.cluster.local svc.cluster.local cluster.local",
-      "options ndots:5",
-      "hi",
-    ]);
-  } else {
-    assert.equal(lines.at(-1), "hi");
-  }
+    .map((l) => l.replace(/^\S+ std(out|err) F /, ""));
+  assert.equal(p.status?.phase, "Succeeded", lines.join("\n"));
+  assert.equal(p.status?.initContainerStatuses?.[0]?.state?.terminated?.reason, "Completed");
+  if (process.getuid?.() !== 0) return; // no sandbox without root
+  assert.deepEqual(lines, [
+    "sandboxed",
+    "nameserver 127.96.0.10",
+    "search default.svc.cluster.local svc.cluster.local cluster.local",
+    "options ndots:5",
+    "hi",
+    "blue",
+    "sandboxed",
+    "scratch",
+  ]);
+  assert.equal(readFileSync(join(pvDir, "file"), "utf8"), "persisted\n");
   const r = await cp.api.kubectl(["get", "pod", "sandboxed", "--no-headers"]);
   assert.match(r.stdout, /^sandboxed\s+0\/1\s+Completed\s+0/);
 });
@@ -349,4 +423,64 @@ test("kubectl logs reads the container's log: current, previous, tail, timestamp
   assert.equal(await logs("talker", "-f"), "one\ntwo\nthree\nfour\n");
   assert.equal(await logs("talker", "--tail=2"), "three\nfour\n");
   assert.equal(await logs("talker", "--limit-bytes=6"), "one\ntw");
+});
+
+test("an agent restart stops pods gracefully and brings them back with the same IPs", async () => {
+  const before = await getPod("web-2");
+  const ip = before.status?.podIP ?? "";
+  const [pid] = kubelet.pids("default", "web-2");
+  assert.ok(pid);
+  await kubelet.stop();
+  assert.throws(() => process.kill(pid, 0), /ESRCH/);
+  const stopped = await getPod("web-2");
+  assert.ok(stopped.status?.containerStatuses?.[0]?.state?.terminated);
+  assert.equal(isReady(stopped), false);
+  kubelet = await startKubelet({
+    client: cp.client,
+    informers: cp.informers,
+    nodeName: NODE_NAME,
+    dataDir,
+    podCidr: POD_CIDR,
+    backoff: { initialMs: 200, maxMs: 5000 },
+  });
+  const back = await waitFor("web-2 back", async () => {
+    const p = await getPod("web-2");
+    return p.status?.containerStatuses?.[0]?.state?.running && isReady(p) ? p : undefined;
+  });
+  assert.equal(back.status?.podIP, ip);
+  assert.deepEqual(await httpGet(ip, 8080), { status: 200, body: "web-2" });
+});
+
+test("the agent runs as well over HTTPS with a kubeconfig (a real API server)", async () => {
+  const client = createHttpClient(loadKubeconfig(cp.api.kubeconfig));
+  const informers = createInformerFactory(client);
+  informers.start();
+  const dir = mkdtempSync(join(tmpdir(), "loopkube-kubelet-http-"));
+  const agent = await startKubelet({
+    client,
+    informers,
+    nodeName: "http-node",
+    dataDir: dir,
+    runtime: "simulated",
+    podCidr: "127.248.0.0/16",
+  });
+  try {
+    await cp.client.create(REFS.pods, "default", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "over-http", namespace: "default" },
+      spec: { nodeName: "http-node", containers: [{ name: "app", image: "nginx" }] },
+    });
+    const p = await waitFor("over-http ready", async () => {
+      const p = await getPod("over-http");
+      return isReady(p) ? p : undefined;
+    });
+    assert.match(p.status?.podIP ?? "", /^127\.248\./);
+    const r = await cp.api.kubectl(["get", "node", "http-node", "--no-headers"]);
+    assert.match(r.stdout, /^http-node\s+Ready\s/);
+  } finally {
+    await agent.stop();
+    await informers.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -8,6 +8,9 @@
  * against a real API server. State it keeps itself lives in `dataDir`: `pod-ips.json` (so a
  * restarted agent gives each pod its IP back) and `pods/<ns>_<name>_<uid>/<container>/<n>.log`.
  *
+ * Wiring: call after `informers.start()` (the agent waits for the pods and services informers
+ * to sync). The lead registers `createLogHandler` for `pods/log` on the API server.
+ *
  * Deletion: a pod with a deletionTimestamp is stopped (preStop, SIGTERM, SIGKILL at the grace
  * deadline), then deleted with gracePeriodSeconds 0 and its IP released. `stop()` stops every
  * pod gracefully (capped by `shutdownGraceMs`) and leaves the pod objects in place.
@@ -16,7 +19,7 @@
  */
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import type { Pod, Service } from "kubernetes-types/core/v1.js";
+import type { Container, Pod, Service } from "kubernetes-types/core/v1.js";
 import { isStatusError } from "../api/errors.ts";
 import { REFS } from "../api/refs.ts";
 import type { KubeObject } from "../api/types.ts";
@@ -52,6 +55,8 @@ export interface KubeletOptions {
   simulatedDelayMs?: number;
   leaseRenewMs?: number;
   statusReportMs?: number;
+  /** How often ConfigMap/Secret/downward API volume files are rewritten; default 10 s. */
+  volumeRefreshMs?: number;
   /** Cap on each pod's grace period when the agent stops; default 30 s. */
   shutdownGraceMs?: number;
   /** Run pods in mount+UTS namespaces when possible (root and `unshare`); default true. */
@@ -202,7 +207,8 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     }
     const phase = pod.status?.phase;
     if (phase === "Succeeded" || phase === "Failed") return;
-    const podIP = ipam.allocate(key, pod.status?.podIP);
+    // hostNetwork pods share the node's address, as on a real node.
+    const podIP = pod.spec?.hostNetwork ? HOST_IP : ipam.allocate(key, pod.status?.podIP);
     const worker = new PodWorker(pod, {
       client,
       recorder,
@@ -211,11 +217,26 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       hostIP: HOST_IP,
       podDir: podDir(pod),
       envSources,
+      volumeSources: (p: Pod) => ({
+        ...envSources(p),
+        client,
+        podIP,
+        hostIP: HOST_IP,
+        dataDir,
+      }),
       ...(useSandbox
-        ? { sandbox: (p: Pod) => sandboxPrefix(p, { podDir: podDir(p), podIP, clusterDns }) }
+        ? {
+            sandbox: (
+              p: Pod,
+              c: Container,
+              volumes: Map<string, string>,
+              onSkip: (m: string) => void,
+            ) => sandboxPrefix(p, c, { podDir: podDir(p), podIP, clusterDns, volumes, onSkip }),
+          }
         : {}),
       backoff,
       simulatedDelayMs: options.simulatedDelayMs ?? 0,
+      ...(options.volumeRefreshMs ? { volumeRefreshMs: options.volumeRefreshMs } : {}),
       now,
       onError,
     });

@@ -28,6 +28,8 @@ export interface ProbeTarget {
   podIP: string;
   env: Record<string, string>;
   cwd: string;
+  /** A prefix that runs exec checks inside the container's sandbox (nsenter). */
+  wrap?: () => string[] | undefined;
 }
 
 const portOf = (c: Container, port: number | string): number => {
@@ -74,9 +76,15 @@ export async function runCheck(
 
 function execCheck(cmd: string[], t: ProbeTarget, timeoutMs: number): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
-    const [bin, ...args] = cmd;
-    if (!bin) return resolve({ ok: false, message: "exec probe has no command" });
-    const child = spawn(bin, args, { env: t.env, cwd: t.cwd, detached: true, stdio: "pipe" });
+    if (!cmd.length) return resolve({ ok: false, message: "exec probe has no command" });
+    const wrap = t.wrap?.();
+    const [bin = "", ...args] = [...(wrap ?? []), ...cmd];
+    const child = spawn(bin, args, {
+      env: t.env,
+      cwd: wrap ? "/" : t.cwd,
+      detached: true,
+      stdio: "pipe",
+    });
     let out = "";
     const take = (b: Buffer) => {
       if (out.length < 10240) out += b.toString("utf8");

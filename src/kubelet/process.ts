@@ -88,7 +88,8 @@ export function which(cmd: string, path: string): string | undefined {
 export function startProcess(spec: ProcessSpec): ContainerHandle {
   const [cmd, ...args] = spec.argv;
   if (!cmd) throw new StartError("the container has no command");
-  const resolved = which(cmd, spec.env.PATH ?? process.env.PATH ?? "");
+  // In a sandbox the program may live in a volume: the sandbox's shell finds it (or exits 127).
+  const resolved = spec.wrap ? cmd : which(cmd, spec.env.PATH ?? process.env.PATH ?? "");
   if (!resolved) {
     throw new StartError(
       cmd.includes("/")
@@ -96,7 +97,7 @@ export function startProcess(spec: ProcessSpec): ContainerHandle {
         : `exec: "${cmd}": executable file not found in $PATH`,
     );
   }
-  if (!isAbsolute(spec.cwd) || !existsSync(spec.cwd)) {
+  if (!spec.wrap && (!isAbsolute(spec.cwd) || !existsSync(spec.cwd))) {
     throw new StartError(`chdir ${spec.cwd}: no such file or directory`);
   }
   mkdirSync(dirname(spec.logPath), { recursive: true });
@@ -111,7 +112,8 @@ export function startProcess(spec: ProcessSpec): ContainerHandle {
     ...supervisor,
   ];
   const child: ChildProcess = spawn(full[0] as string, full.slice(1), {
-    cwd: spec.cwd,
+    // A sandbox changes directory itself, inside its own root.
+    cwd: spec.wrap ? "/" : spec.cwd,
     env,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],

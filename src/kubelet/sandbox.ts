@@ -2,16 +2,16 @@
  * The pod sandbox on Linux when the agent runs as root: the pod's processes run in private mount
  * and UTS namespaces (util-linux `unshare`, mounts private so nothing propagates back to the
  * host), with the pod's hostname and its own `/etc/hosts` and `/etc/resolv.conf` bind-mounted
- * from files under the pod directory (resolv.conf as the kubelet writes it: the cluster DNS,
+ * from files under the pod directory, its volumes at their mountPath, in a chroot built of binds (resolv.conf as the kubelet writes it: the cluster DNS,
  * `<ns>.svc.<zone> svc.<zone> <zone>`, `ndots:5`). No `--fork`: the chain execs down to the
  * container's supervisor, which stays the agent's direct child (its parent-death signal depends
  * on that). The host's filesystem is never written.
  *
  * @module
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Pod } from "kubernetes-types/core/v1.js";
+import type { Container, Pod } from "kubernetes-types/core/v1.js";
 import { podHostname } from "./env.ts";
 import { which } from "./process.ts";
 
@@ -24,6 +24,7 @@ export function sandboxSupported(): boolean {
       process.getuid?.() === 0 &&
       Boolean(which("unshare", path)) &&
       Boolean(which("mount", path)) &&
+      Boolean(which("nsenter", path)) &&
       Boolean(which("hostname", path));
   }
   return supported;
@@ -58,38 +59,91 @@ export function hostsFile(pod: Pod, podIP: string, zone: string): string {
   return `${lines.join("\n")}\n`;
 }
 
-const SETUP = [
-  "set -e",
-  'hostname "$LOOPKUBE_HOSTNAME"',
-  'mount --bind "$LOOPKUBE_POD_DIR/etc/hosts" /etc/hosts',
-  'mount --bind "$LOOPKUBE_POD_DIR/etc/resolv.conf" /etc/resolv.conf',
-  "unset LOOPKUBE_HOSTNAME LOOPKUBE_POD_DIR",
-  'exec "$@"',
-].join("\n");
+const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
-/** Writes the pod's files and returns the command prefix that enters its sandbox. */
-export function sandboxPrefix(
-  pod: Pod,
-  o: { podDir: string; podIP: string; clusterDns: { ip: string; domain: string } },
-): string[] {
+export interface SandboxOptions {
+  podDir: string;
+  podIP: string;
+  clusterDns: { ip: string; domain: string };
+  /** Volume name → host path, from materializeVolumes. */
+  volumes: Map<string, string>;
+  /** Told about each mount that cannot be made without touching the host. */
+  onSkip(message: string): void;
+}
+
+/**
+ * Writes the pod's files and the container's setup script, and returns the command prefix that
+ * enters its sandbox: a root directory under the pod directory whose top-level entries are
+ * recursive binds (or symlinks) of the host's, with the pod's hosts/resolv.conf bound over the
+ * host's and each volume bound at its mountPath; a mountPath whose top-level directory does not
+ * exist on the host is created in that root (i.e. under the data dir). A mountPath missing
+ * *inside* an existing host directory cannot be made without writing to the host: skipped and
+ * reported through `onSkip`.
+ */
+export function sandboxPrefix(pod: Pod, container: Container, o: SandboxOptions): string[] {
   const etc = join(o.podDir, "etc");
   mkdirSync(etc, { recursive: true });
   const ns = pod.metadata?.namespace ?? "default";
   writeFileSync(join(etc, "hosts"), hostsFile(pod, o.podIP, o.clusterDns.domain));
   writeFileSync(join(etc, "resolv.conf"), resolvConf(ns, o.clusterDns.domain, o.clusterDns.ip));
-  return [
-    "env",
-    `LOOPKUBE_HOSTNAME=${podHostname(pod)}`,
-    `LOOPKUBE_POD_DIR=${o.podDir}`,
-    "unshare",
-    "--mount",
-    "--uts",
-    "--propagation",
-    "private",
-    "--",
-    "sh",
-    "-c",
-    SETUP,
-    "sh",
+  const lines = [
+    "set -e",
+    `hostname ${q(podHostname(pod))}`,
+    `mount --bind ${q(join(etc, "hosts"))} /etc/hosts`,
+    `mount --bind ${q(join(etc, "resolv.conf"))} /etc/resolv.conf`,
   ];
+  const topOf = (path: string) => path.split("/").filter(Boolean)[0] ?? "";
+  // A chroot is needed only to create a mount point the host lacks at the top level; otherwise
+  // volumes are bound straight over existing host paths (in our private namespace), which costs
+  // far fewer mount calls at start.
+  const needsRoot = (container.volumeMounts ?? []).some(
+    (m) => topOf(m.mountPath) && !existsSync(`/${topOf(m.mountPath)}`),
+  );
+  const R = needsRoot ? '"$R"' : "";
+  if (needsRoot) {
+    lines.push(`R=${q(join(o.podDir, "root", container.name))}`, 'mkdir -p "$R"');
+    for (const e of readdirSync("/", { withFileTypes: true })) {
+      const at = `"$R"/${q(e.name)}`;
+      if (e.isSymbolicLink()) lines.push(`ln -sfn ${q(readlinkSync(`/${e.name}`))} ${at}`);
+      else if (e.isDirectory())
+        lines.push(`mkdir -p ${at}`, `mount --rbind ${q(`/${e.name}`)} ${at}`);
+    }
+  }
+  for (const m of container.volumeMounts ?? []) {
+    const base = o.volumes.get(m.name);
+    if (!base) {
+      o.onSkip(`volume "${m.name}" is not available for mount at ${m.mountPath}`);
+      continue;
+    }
+    const src = m.subPath ? join(base, m.subPath) : base;
+    const top = topOf(m.mountPath);
+    const at = `${R}${q(m.mountPath)}`;
+    if (!top) {
+      o.onSkip(`cannot mount volume "${m.name}" at /`);
+      continue;
+    }
+    if (!existsSync(`/${top}`)) {
+      const isFile = existsSync(src) && statSync(src).isFile();
+      lines.push(isFile ? `mkdir -p "$(dirname ${at})" && touch ${at}` : `mkdir -p ${at}`);
+    } else if (!existsSync(m.mountPath)) {
+      o.onSkip(
+        `volume "${m.name}" not mounted: ${m.mountPath} does not exist on the host and loopkube never creates paths there`,
+      );
+      continue;
+    }
+    lines.push(`mount --bind ${q(src)} ${at}`);
+    if (m.readOnly) lines.push(`mount -o remount,bind,ro ${at}`);
+  }
+  const wd = container.workingDir || "/";
+  lines.push(
+    needsRoot
+      ? `exec chroot "$R" /bin/sh -c 'cd "$1" || exit 128; shift; exec "$@"' sh ${q(wd)} "$@"`
+      : `cd ${q(wd)} || exit 128`,
+    ...(needsRoot ? [] : ['exec "$@"']),
+  );
+  const dir = join(o.podDir, "sandbox");
+  mkdirSync(dir, { recursive: true });
+  const script = join(dir, `${container.name}.sh`);
+  writeFileSync(script, `${lines.join("\n")}\n`);
+  return ["unshare", "--mount", "--uts", "--propagation", "private", "--", "sh", script];
 }

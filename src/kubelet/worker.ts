@@ -31,10 +31,13 @@ import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
 import { type ContainerExit, type ContainerHandle, StartError, startProcess } from "./process.ts";
 import { startSimulated } from "./simulated.ts";
 import { podConditions, podPhase } from "./status.ts";
+import { materializeVolumes, VolumeError, type VolumeSources } from "./volumes.ts";
 
 export type RuntimeName = "process" | "simulated";
 export const RUNTIME_ANNOTATION = "loopkube.dev/runtime";
 export const NO_COMMAND_MESSAGE = "loopkube runs host programs: the container needs a command";
+export const NO_SANDBOX_MESSAGE =
+  "running as a plain host process: the pod sandbox needs root and util-linux (unshare, nsenter), so the pod has no hostname, /etc/hosts or /etc/resolv.conf of its own and its volumes are not mounted at their mountPath (they are under the agent's data dir)";
 
 export interface WorkerDeps {
   client: ApiVerbs;
@@ -44,10 +47,19 @@ export interface WorkerDeps {
   hostIP: string;
   podDir: string;
   envSources(pod: Pod): Omit<EnvSources, "podIP" | "hostIP">;
-  /** A command prefix that puts the process into the pod's sandbox, if any. */
-  sandbox?(pod: Pod): string[] | undefined;
+  /** Where volumes come from (process runtime). */
+  volumeSources(pod: Pod): VolumeSources;
+  /** A command prefix that puts the container's process into the pod's sandbox, if any. */
+  sandbox?(
+    pod: Pod,
+    container: Container,
+    volumes: Map<string, string>,
+    onSkip: (message: string) => void,
+  ): string[] | undefined;
   backoff: BackoffPolicy;
   simulatedDelayMs: number;
+  /** How often ConfigMap/Secret/downward API volume files are rewritten; default 10 s. */
+  volumeRefreshMs?: number;
   now(): Date;
   onError(e: unknown): void;
 }
@@ -81,6 +93,8 @@ export class PodWorker {
   private stopping = false;
   private wake: (() => void)[] = [];
   private sandboxReady = false;
+  private volumes = new Map<string, string>();
+  private containersDone = false;
   private initDone = false;
   private startTime: string | undefined;
   private writing: Promise<void> = Promise.resolve();
@@ -177,11 +191,13 @@ export class PodWorker {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       if (this.stopping) return resolve();
-      const t = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(t);
+        const i = this.wake.indexOf(done);
+        if (i >= 0) this.wake.splice(i, 1);
         resolve();
-      }
+      };
+      const t = setTimeout(done, ms);
       this.wake.push(done);
     });
   }
@@ -199,6 +215,10 @@ export class PodWorker {
     const pod = this.pod;
     this.startTime ??= stamp(this.deps.now());
     mkdirSync(this.deps.podDir, { recursive: true });
+    if (this.deps.runtime === "process" && !(await this.setUpVolumes())) return;
+    if (this.deps.runtime === "process" && !this.deps.sandbox) {
+      this.event("Warning", "NoSandbox", NO_SANDBOX_MESSAGE);
+    }
     this.sandboxReady = true;
     this.pushStatus();
     for (const c of this.initOrder) {
@@ -210,9 +230,51 @@ export class PodWorker {
     }
     this.initDone = true;
     this.pushStatus();
+    const refresh = this.deps.runtime === "process" ? this.refreshVolumes() : Promise.resolve();
     void pod;
     await Promise.all(this.mainOrder.map((c) => this.runContainer(c)));
+    this.containersDone = true;
+    for (const w of this.wake.splice(0)) w();
+    await refresh;
     this.pushStatus();
+  }
+
+  /**
+   * Rewrites ConfigMap, Secret and downward API volumes every `volumeRefreshMs` while containers
+   * run, so that changes of those objects reach the files (the kubelet's periodic sync does this).
+   */
+  private async refreshVolumes(): Promise<void> {
+    const live = (this.pod.spec?.volumes ?? []).some(
+      (v) => v.configMap || v.secret || v.downwardAPI || v.projected,
+    );
+    while (live && !this.stopping && !this.containersDone) {
+      await this.sleep(this.deps.volumeRefreshMs ?? 10_000);
+      if (this.stopping || this.containersDone) return;
+      try {
+        await materializeVolumes(this.pod, this.deps.podDir, this.deps.volumeSources(this.pod));
+      } catch (e) {
+        if (!(e instanceof VolumeError)) this.deps.onError(e);
+      }
+    }
+  }
+
+  /** Retries until the volumes are set up (FailedMount events meanwhile); false if stopped. */
+  private async setUpVolumes(): Promise<boolean> {
+    let last = "";
+    while (!this.stopping) {
+      try {
+        this.volumes = await materializeVolumes(this.pod, this.deps.podDir, {
+          ...this.deps.volumeSources(this.pod),
+        });
+        return true;
+      } catch (e) {
+        if (!(e instanceof VolumeError)) throw e;
+        if (e.message !== last) this.event("Warning", "FailedMount", e.message);
+        last = e.message;
+        await this.sleep(2000);
+      }
+    }
+    return false;
   }
 
   private restartPolicy(): string {
@@ -286,7 +348,9 @@ export class PodWorker {
         const argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) =>
           expandVars(a, lookup),
         );
-        const wrap = this.deps.sandbox?.(pod);
+        const wrap = this.deps.sandbox?.(pod, spec, this.volumes, (m) =>
+          this.event("Warning", "FailedMount", m, c),
+        );
         handle = startProcess({
           argv,
           env,
@@ -336,7 +400,7 @@ export class PodWorker {
     this.pushStatus();
 
     if (spec.lifecycle?.postStart && runtime === "process") {
-      const r = await this.runHook(spec.lifecycle.postStart, spec, env, 30_000);
+      const r = await this.runHook(spec.lifecycle.postStart, c, spec, env, 30_000);
       if (!r.ok) {
         this.event("Warning", "FailedPostStartHook", r.message, c);
         await this.killContainer(c, Date.now() + this.graceMs(), `FailedPostStartHook`);
@@ -370,7 +434,12 @@ export class PodWorker {
 
   private startProbes(c: CState, env: Record<string, string>): void {
     const spec = c.spec;
-    const target = { podIP: this.deps.podIP, env, cwd: spec.workingDir || "/" };
+    const target = {
+      podIP: this.deps.podIP,
+      env,
+      cwd: spec.workingDir || "/",
+      wrap: () => this.enter(c),
+    };
     const stops: (() => void)[] = [];
     const label: Record<ProbeKind, string> = {
       startup: "Startup",
@@ -432,6 +501,7 @@ export class PodWorker {
 
   private async runHook(
     h: LifecycleHandler,
+    c: CState,
     spec: Container,
     env: Record<string, string>,
     timeoutMs: number,
@@ -446,7 +516,19 @@ export class PodWorker {
       ...(h.tcpSocket ? { tcpSocket: h.tcpSocket } : {}),
       timeoutSeconds: Math.max(1, Math.ceil(timeoutMs / 1000)),
     };
-    return runCheck(probe, spec, { podIP: this.deps.podIP, env, cwd: spec.workingDir || "/" });
+    return runCheck(probe, spec, {
+      podIP: this.deps.podIP,
+      env,
+      cwd: spec.workingDir || "/",
+      wrap: () => this.enter(c),
+    });
+  }
+
+  /** The prefix that runs a command in the container's namespaces, root and directory. */
+  private enter(c: CState): string[] | undefined {
+    const pid = c.handle?.pid;
+    if (!this.deps.sandbox || !pid) return undefined;
+    return ["nsenter", "-t", String(pid), "-m", "-u", "-r", "-w", "--"];
   }
 
   private async killContainer(c: CState, deadline: number, message: string): Promise<void> {
@@ -460,7 +542,7 @@ export class PodWorker {
         podIP: this.deps.podIP,
         hostIP: this.deps.hostIP,
       }).catch(() => ({}) as Record<string, string>);
-      const r = await this.runHook(preStop, c.spec, env, Math.max(0, deadline - Date.now()));
+      const r = await this.runHook(preStop, c, c.spec, env, Math.max(0, deadline - Date.now()));
       if (!r.ok) this.event("Warning", "FailedPreStopHook", r.message, c);
       // kubelet gives a one-time 2 s extension when preStop used up the grace period.
       if (deadline - Date.now() <= 0) deadline = Date.now() + SIG_GRACE_EXTENSION_MS;
