@@ -1,41 +1,17 @@
 /**
  * Where the node agent plugs into the cluster: the one function the composition root calls to
- * run pods on this machine.
- *
- * LEAD: when `src/kubelet/` lands on main, replace the body of {@link startNodeAgent} with the
- * block below (it matches the kubelet branch's `startKubelet(options: KubeletOptions)`):
- *
- * ```ts
- * import { createLogHandler, startKubelet } from "../kubelet/index.ts";
- * …
- * const kubelet = await startKubelet({
- *   client: ctx.client,
- *   informers: ctx.informers,
- *   nodeName: ctx.nodeName,
- *   dataDir: join(ctx.dataDir, "kubelet"),
- *   podCidr: ctx.podCidr,
- *   runtime: ctx.runtime,
- *   clusterDns: { ip: ctx.clusterDns, domain: ctx.clusterDomain },
- *   onError: (err) => ctx.log("debug", `kubelet: ${err instanceof Error ? err.message : String(err)}`),
- * });
- * ctx.handleSubresource("pods/log", createLogHandler({ client: ctx.client, dataDir: join(ctx.dataDir, "kubelet") }));
- * return { ready: () => true, stop: () => kubelet.stop() };
- * ```
- *
- * Containers without `workingDir` must start in this process's working directory (the host is
- * the image; `examples/quickstart` relies on it): the kubelet branch uses `/`, so either give it
- * a `workingDir: process.cwd()` default option or change its `spec.workingDir || "/"` fallbacks.
- *
- * `startKubelet` resolves once the Node is registered and its informers synced, so `ready` is
- * simply true afterwards. Until then this returns `undefined`: the cluster runs without a node
- * agent, says so in its status and in `loopkube up`'s output, and pods stay Pending (nothing
- * fakes them).
+ * run pods on this machine. It starts `src/kubelet/` over the cluster's client and shared
+ * informers (it resolves once the Node is registered and its informers synced) and registers the
+ * `pods/log` subresource on the API server. Containers without `workingDir` start in this
+ * process's working directory: the host is the image (`examples/quickstart` relies on it).
  *
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
+import { createLogHandler, startKubelet } from "../kubelet/index.ts";
 import type { LogLevel, RuntimeKind } from "./options.ts";
 
 export interface NodeAgentContext {
@@ -68,6 +44,20 @@ export interface NodeAgent {
   stop(): Promise<void>;
 }
 
-export async function startNodeAgent(_ctx: NodeAgentContext): Promise<NodeAgent | undefined> {
-  return undefined;
+export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent | undefined> {
+  const dataDir = join(ctx.dataDir, "kubelet");
+  const kubelet = await startKubelet({
+    client: ctx.client,
+    informers: ctx.informers,
+    nodeName: ctx.nodeName,
+    dataDir,
+    podCidr: ctx.podCidr,
+    runtime: ctx.runtime,
+    clusterDns: { ip: ctx.clusterDns, domain: ctx.clusterDomain },
+    workingDir: process.cwd(),
+    onError: (err) =>
+      ctx.log("debug", `kubelet: ${err instanceof Error ? err.message : String(err)}`),
+  });
+  ctx.handleSubresource("pods/log", createLogHandler({ client: ctx.client, dataDir }));
+  return { ready: () => true, stop: () => kubelet.stop() };
 }

@@ -61,6 +61,11 @@ export interface KubeletOptions {
   shutdownGraceMs?: number;
   /** Run pods in mount+UTS namespaces when possible (root and `unshare`); default true. */
   sandbox?: boolean;
+  /**
+   * Where a container without `workingDir` starts. An image's default is its WORKDIR; here the
+   * host is the image, so the default is the directory loopkube was started in.
+   */
+  workingDir?: string;
 }
 
 export interface Kubelet {
@@ -83,6 +88,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const onError = options.onError ?? (() => {});
   const podCidr = options.podCidr ?? "127.244.0.0/16";
   const clusterDns = options.clusterDns ?? { ip: "127.96.0.10", domain: "cluster.local" };
+  const workingDir = options.workingDir ?? process.cwd();
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   const ipam = openIpam(podCidr, { dataDir });
   const recorder = createEventRecorder(client, { component: "kubelet", host: nodeName, onError });
@@ -210,6 +216,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     // hostNetwork pods share the node's address, as on a real node.
     const podIP = pod.spec?.hostNetwork ? HOST_IP : ipam.allocate(key, pod.status?.podIP);
     const worker = new PodWorker(pod, {
+      workingDir,
       client,
       recorder,
       runtime: runtimeOf(pod),
@@ -231,7 +238,15 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
               c: Container,
               volumes: Map<string, string>,
               onSkip: (m: string) => void,
-            ) => sandboxPrefix(p, c, { podDir: podDir(p), podIP, clusterDns, volumes, onSkip }),
+            ) =>
+              sandboxPrefix(p, c, {
+                podDir: podDir(p),
+                podIP,
+                clusterDns,
+                volumes,
+                onSkip,
+                workingDir,
+              }),
           }
         : {}),
       backoff,

@@ -69,6 +69,8 @@ export interface SandboxOptions {
   volumes: Map<string, string>;
   /** Told about each mount that cannot be made without touching the host. */
   onSkip(message: string): void;
+  /** Where a container without `workingDir` starts (the host is the image: loopkube's cwd). */
+  workingDir: string;
 }
 
 /**
@@ -134,7 +136,7 @@ export function sandboxPrefix(pod: Pod, container: Container, o: SandboxOptions)
     lines.push(`mount --bind ${q(src)} ${at}`);
     if (m.readOnly) lines.push(`mount -o remount,bind,ro ${at}`);
   }
-  const wd = container.workingDir || "/";
+  const wd = container.workingDir || o.workingDir;
   lines.push(
     needsRoot
       ? `exec chroot "$R" /bin/sh -c 'cd "$1" || exit 128; shift; exec "$@"' sh ${q(wd)} "$@"`

@@ -62,6 +62,8 @@ export interface WorkerDeps {
   volumeRefreshMs?: number;
   now(): Date;
   onError(e: unknown): void;
+  /** Where a container without `workingDir` starts (the host is the image: loopkube's cwd). */
+  workingDir: string;
 }
 
 interface CState {
@@ -354,7 +356,7 @@ export class PodWorker {
         handle = startProcess({
           argv,
           env,
-          cwd: spec.workingDir || "/",
+          cwd: spec.workingDir || this.deps.workingDir,
           logPath: join(
             this.deps.podDir,
             spec.name,
@@ -437,7 +439,7 @@ export class PodWorker {
     const target = {
       podIP: this.deps.podIP,
       env,
-      cwd: spec.workingDir || "/",
+      cwd: spec.workingDir || this.deps.workingDir,
       wrap: () => this.enter(c),
     };
     const stops: (() => void)[] = [];
@@ -519,7 +521,7 @@ export class PodWorker {
     return runCheck(probe, spec, {
       podIP: this.deps.podIP,
       env,
-      cwd: spec.workingDir || "/",
+      cwd: spec.workingDir || this.deps.workingDir,
       wrap: () => this.enter(c),
     });
   }
