@@ -3,8 +3,9 @@
  * never shares an event loop (or a core) with it.
  *
  * Protocol (IPC): on start it sends `{ ready, url, pki }` (the PEM material the loader needs);
- * on `"stop"` it closes the server and the store and exits 0, so that `--cpu-prof` (passed
- * through by the parent) gets the chance to write its profile.
+ * `{ profile: "start" }` starts the V8 CPU profiler and `{ profile: "stop", path }` writes the
+ * profile to `path`, each answered by one message when done; on `"stop"` it closes the server
+ * and the store and exits 0.
  *
  * Backend `bare` is the ceiling: Node's HTTPS server with the same TLS settings (client
  * certificates requested) answering every request with one fixed ConfigMap, no API server at all.
@@ -13,7 +14,9 @@
  *
  * @module
  */
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:https";
+import { Session } from "node:inspector/promises";
 import { join } from "node:path";
 import { startApiServer } from "../../src/apiserver/index.ts";
 import { ensurePki } from "../../src/apiserver/pki.ts";
@@ -80,12 +83,34 @@ async function startBare(material: typeof tls): Promise<{ url: string; close(): 
   };
 }
 
-process.on("message", (msg) => {
-  if (msg !== "stop") return;
-  void server.close().then(() => {
-    store.close();
-    process.exit(0);
-  });
+// Profiling one phase at a time (rather than `--cpu-prof` for the whole process) keeps start-up
+// and the other phases out of each profile.
+const inspector = new Session();
+inspector.connect();
+process.on("message", (msg: unknown) => {
+  if (msg === "stop") {
+    void server.close().then(() => {
+      store.close();
+      process.exit(0);
+    });
+    return;
+  }
+  const m = msg as { profile?: "start" | "stop"; path?: string };
+  if (m.profile === "start") {
+    void (async () => {
+      await inspector.post("Profiler.enable");
+      await inspector.post("Profiler.setSamplingInterval", { interval: 200 });
+      await inspector.post("Profiler.start");
+      process.send?.({ profiling: true });
+    })();
+  } else if (m.profile === "stop" && m.path) {
+    const path = m.path;
+    void (async () => {
+      const { profile } = await inspector.post("Profiler.stop");
+      writeFileSync(path, JSON.stringify(profile));
+      process.send?.({ profiled: path });
+    })();
+  }
 });
 process.send({
   ready: true,

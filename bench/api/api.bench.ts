@@ -14,9 +14,10 @@
  * ceiling any Node HTTPS server reaches on this machine, to read the API server's figure against.
  *
  * Run:  node --import tsx bench/api/api.bench.ts [--quick] [--backend sqlite|memory|bare]
- *       [--cpu-prof]   (the server writes V8 CPU profiles to .bench-results/prof/<backend>/;
- *       summarise the largest with bench/api/profile-summary.ts)
- * Prints one table and writes `.bench-results/api.json`. `--quick` takes < 30 s, the full run
+ *       [--cpu-prof]   (the server profiles each measured phase alone, through the inspector, into
+ *       .bench-results/prof/<backend>/<phase>.cpuprofile; summarise one with profile-summary.ts)
+ * Prints one table and writes `.bench-results/api.json`. `--quick` (SQLite and the ceiling only,
+ * smaller counts, lists of 2,000 instead of 10,000) takes < 30 s on a quiet machine, the full run
  * < 3 min.
  *
  * @module
@@ -76,27 +77,21 @@ interface Server {
   url: string;
   pki: Credentials & { token: string };
   dir: string;
+  backend: string;
 }
 
 async function startServer(backend: string): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), "loopkube-apibench-"));
-  const prof = values["cpu-prof"]
-    ? [
-        "--cpu-prof",
-        // One file per thread (tsx's loader runs in a worker): the main thread's is the largest.
-        `--cpu-prof-dir=${join(root, ".bench-results", "prof", backend)}`,
-      ]
-    : [];
   const child = spawn(
     process.execPath,
-    [...prof, "--import", "tsx", join(here, "_server.ts"), backend, dir],
+    ["--import", "tsx", join(here, "_server.ts"), backend, dir],
     { stdio: ["ignore", "inherit", "inherit", "ipc"], cwd: root },
   );
   const ready = await new Promise<{ url: string; pki: Server["pki"] }>((resolve, reject) => {
     child.once("message", (m) => resolve(m as { url: string; pki: Server["pki"] }));
     child.once("exit", (code) => reject(new Error(`server exited (${code}) before it was ready`)));
   });
-  return { child, dir, ...ready };
+  return { child, dir, backend, ...ready };
 }
 
 async function stopServer(s: Server): Promise<void> {
@@ -119,14 +114,34 @@ function memory(pid: number): { rssMiB: number; hwmMiB: number } {
   return { rssMiB: kb("VmRSS") / 1024, hwmMiB: kb("VmHWM") / 1024 };
 }
 
-/** Runs a load phase and adds the server's CPU share (of one core) to its result. */
+/** Sends `msg` to the server process and resolves with its next message. */
+function ask(s: Server, msg: object): Promise<unknown> {
+  return new Promise((resolve) => {
+    s.child.once("message", resolve);
+    s.child.send(msg);
+  });
+}
+
+/**
+ * Runs a load phase and adds the server's CPU share (of one core) to its result; with
+ * `--cpu-prof`, the server profiles exactly this phase.
+ */
 async function phase(
-  pid: number,
+  s: Server,
+  name: string,
   run: () => Promise<LoadResult>,
 ): Promise<LoadResult & { serverCpu: number }> {
+  const pid = s.child.pid ?? 0;
+  if (values["cpu-prof"]) await ask(s, { profile: "start" });
   const c0 = cpuSeconds(pid);
   const r = await run();
-  return { ...r, serverCpu: (cpuSeconds(pid) - c0) / r.seconds };
+  const serverCpu = (cpuSeconds(pid) - c0) / r.seconds;
+  if (values["cpu-prof"]) {
+    const path = join(root, ".bench-results", "prof", s.backend, `${name}.cpuprofile`);
+    mkdirSync(dirname(path), { recursive: true });
+    await ask(s, { profile: "stop", path });
+  }
+  return { ...r, serverCpu };
 }
 
 function loadDetail(r: LoadResult & { serverCpu: number }): Record<string, number> {
@@ -234,7 +249,6 @@ function wrkGets(
 /** gets/s against the bare HTTPS server: what TLS + HTTP alone cost in Node, the ceiling. */
 async function benchBare(): Promise<Row[]> {
   const s = await startServer("bare");
-  const pid = s.child.pid ?? 0;
   const rows: Row[] = [];
   const clients = [
     createClient(s.url, s.pki, { sockets: 16 }),
@@ -246,7 +260,7 @@ async function benchBare(): Promise<Row[]> {
       [64, clients[1]],
     ] as const) {
       await runLoad(() => client.call("GET", "/"), { concurrency: conc, count: 2 * SIZE.warm });
-      const r = await phase(pid, () =>
+      const r = await phase(s, `bare-get-c${conc}`, () =>
         runLoad(() => client.call("GET", "/"), { concurrency: conc, seconds: SIZE.getSeconds }),
       );
       rows.push(rateRow("bare https", `get fixed ConfigMap, c=${conc}`, r, TARGET.gets));
@@ -311,7 +325,7 @@ async function benchBackend(backend: string): Promise<Row[]> {
       [64, c64],
     ] as const) {
       const from = next;
-      const r = await phase(pid, () =>
+      const r = await phase(s, `create-configmap-c${conc}`, () =>
         runLoad(
           (i) =>
             client.call("POST", cmPath("bench-big"), {
@@ -337,7 +351,7 @@ async function benchBackend(backend: string): Promise<Row[]> {
       { concurrency: 64, count: SMALL },
     );
 
-    const pods = await phase(pid, () =>
+    const pods = await phase(s, "create-pod-c16", () =>
       runLoad(
         (i) =>
           c16.call("POST", `/api/v1/namespaces/bench-pods/pods`, {
@@ -353,7 +367,7 @@ async function benchBackend(backend: string): Promise<Row[]> {
       [16, c16],
       [64, c64],
     ] as const) {
-      const r = await phase(pid, () =>
+      const r = await phase(s, `get-c${conc}`, () =>
         runLoad(() => client.call("GET", cmPath("bench-small", "cm-7")), {
           concurrency: conc,
           seconds: SIZE.getSeconds,
@@ -372,7 +386,7 @@ async function benchBackend(backend: string): Promise<Row[]> {
       for (const selector of ["", "?labelSelector=shard%3D3"]) {
         let bytes = 0;
         let items = 0;
-        const r = await phase(pid, () =>
+        const r = await phase(s, `list-${n}${selector ? "-label" : ""}`, () =>
           runLoad(
             async () => {
               const reply = await one.call("GET", `${cmPath(ns)}${selector}`);
@@ -409,7 +423,7 @@ async function benchBackend(backend: string): Promise<Row[]> {
           JSON.parse(reply.body) as { metadata: { resourceVersion: string } }
         ).metadata.resourceVersion;
       }
-      const create = await phase(pid, () =>
+      const create = await phase(s, `create-c${conc}`, () =>
         runLoad(
           (i) =>
             client.call("POST", cmPath("bench-mut"), {
@@ -419,7 +433,7 @@ async function benchBackend(backend: string): Promise<Row[]> {
         ),
       );
       rows.push(latencyRow(backend, `create, c=${conc}`, create, TARGET.mutatingP99));
-      const update = await phase(pid, () =>
+      const update = await phase(s, `update-c${conc}`, () =>
         runLoad(
           async (i, w) => {
             const body = JSON.stringify({
@@ -463,7 +477,7 @@ async function benchBackend(backend: string): Promise<Row[]> {
           (i: number) => JSON.stringify({ metadata: { labels: { step: String(i) } } }),
         ],
       ] as const) {
-        const r = await phase(pid, () =>
+        const r = await phase(s, `patch-${kind}-c${conc}`, () =>
           runLoad(
             (i, w) =>
               client.call("PATCH", cmPath("bench-mut", `own-${conc}-${w}`), {
@@ -510,7 +524,11 @@ async function benchBackend(backend: string): Promise<Row[]> {
 
 const started = performance.now();
 const at = machine();
-const backends = values.backend ? [values.backend] : ["sqlite", "memory", "bare"];
+const backends = values.backend
+  ? [values.backend]
+  : quick
+    ? ["sqlite", "bare"]
+    : ["sqlite", "memory", "bare"];
 const rows: Row[] = [];
 for (const b of backends) rows.push(...(b === "bare" ? await benchBare() : await benchBackend(b)));
 const seconds = (performance.now() - started) / 1000;
