@@ -1,8 +1,9 @@
 /**
  * Summarises a V8 `.cpuprofile` (as written by `node --cpu-prof`): where the time goes by file
  * and by function, self time (the function's own code) and inclusive time (it and what it
- * called, each sample counted once per function however deep the recursion), as % of all
- * samples including idle. Paths are shown relative to the repository.
+ * called, each sample counted once per function however deep the recursion), as % of the busy
+ * samples: idle (waiting in the event loop) and the profiler's own inspector calls are left out,
+ * so the figures say where the CPU time went. Paths are shown relative to the repository.
  *
  * Run: node --import tsx bench/api/profile-summary.ts <file.cpuprofile> [top=25] [filter]
  * (`filter`, e.g. `src/`, keeps the inclusive table to frames whose file contains it.)
@@ -55,12 +56,25 @@ const label = (f: Frame) =>
 const selfFn = new Map<string, number>();
 const selfFile = new Map<string, number>();
 const incl = new Map<string, number>();
+/** Idle, or under the inspector session that started and stops this very profile. */
+function overhead(id: number): boolean {
+  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+    const f = byId.get(cur)?.callFrame;
+    if (!f) continue;
+    if (f.functionName === "(idle)" || (f.functionName === "post" && f.url.includes("inspector")))
+      return true;
+  }
+  return false;
+}
+
 let total = 0;
+let all = 0;
 profile.samples.forEach((id, i) => {
   const dt = profile.timeDeltas[i] ?? 0;
-  total += dt;
+  all += dt;
   const node = byId.get(id);
-  if (!node) return;
+  if (!node || overhead(id)) return;
+  total += dt;
   const add = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + dt);
   add(selfFn, label(node.callFrame));
   add(selfFile, where(node.callFrame));
@@ -80,7 +94,9 @@ function print(title: string, m: Map<string, number>): void {
   const rows = [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
   for (const [k, v] of rows) console.log(`${((100 * v) / total).toFixed(1).padStart(6)} %  ${k}`);
 }
-console.log(`${file}: ${(total / 1e6).toFixed(2)} s sampled`);
+console.log(
+  `${file}: ${(all / 1e6).toFixed(2)} s sampled, ${(total / 1e6).toFixed(2)} s busy (the 100 % below)`,
+);
 print("self time by file", selfFile);
 print("self time by function", selfFn);
 print(`inclusive time by function${filter ? ` (frames in ${filter})` : ""}`, incl);
