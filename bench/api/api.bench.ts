@@ -57,10 +57,10 @@ const SIZE = quick
       warm: 300,
     }
   : {
-      creates: 4000,
-      pods: 2000,
-      getSeconds: 4,
-      mutations: 1000,
+      creates: 3000,
+      pods: 1500,
+      getSeconds: 3,
+      mutations: 800,
       list1k: 40,
       list10k: 10,
       writes: 300,
@@ -103,9 +103,15 @@ async function stopServer(s: Server): Promise<void> {
 
 /** CPU seconds (user + system) the process has used so far. */
 function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.system;
+}
+
+/** CPU seconds in user mode and in the kernel (system calls: socket I/O, SQLite's writes). */
+function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 function memory(pid: number): { rssMiB: number; hwmMiB: number } {
@@ -130,21 +136,25 @@ async function phase(
   s: Server,
   name: string,
   run: () => Promise<LoadResult>,
-): Promise<LoadResult & { serverCpu: number }> {
+): Promise<LoadResult & { serverCpu: number; serverSys: number }> {
   const pid = s.child.pid ?? 0;
   if (values["cpu-prof"]) await ask(s, { profile: "start" });
-  const c0 = cpuSeconds(pid);
+  const c0 = cpuTimes(pid);
   const r = await run();
-  const serverCpu = (cpuSeconds(pid) - c0) / r.seconds;
+  const c1 = cpuTimes(pid);
+  const serverCpu = (c1.user + c1.system - c0.user - c0.system) / r.seconds;
+  const serverSys = (c1.system - c0.system) / r.seconds;
   if (values["cpu-prof"]) {
     const path = join(root, ".bench-results", "prof", s.backend, `${name}.cpuprofile`);
     mkdirSync(dirname(path), { recursive: true });
     await ask(s, { profile: "stop", path });
   }
-  return { ...r, serverCpu };
+  return { ...r, serverCpu, serverSys };
 }
 
-function loadDetail(r: LoadResult & { serverCpu: number }): Record<string, number> {
+function loadDetail(
+  r: LoadResult & { serverCpu: number; serverSys?: number },
+): Record<string, number> {
   const round = (n: number) => Math.round(n * 1000) / 1000;
   return {
     ops: r.ops,
@@ -154,6 +164,7 @@ function loadDetail(r: LoadResult & { serverCpu: number }): Record<string, numbe
     p99: round(r.p99),
     max: round(r.max),
     serverCpu: round(r.serverCpu),
+    serverKernelShare: round((r.serverSys ?? 0) / r.serverCpu),
     serverCpuMicrosPerCall: round((r.serverCpu / r.perSecond) * 1e6),
     perCoreCeiling: round(r.perSecond / r.serverCpu),
     loaderCpu: round(r.loaderCpu),
@@ -165,15 +176,19 @@ function loadDetail(r: LoadResult & { serverCpu: number }): Record<string, numbe
  * neighbours; CPU per call does much less, and 1 / (CPU per call) is the rate one whole core
  * would sustain (the server is one event loop: one core is its ceiling).
  */
-function cpuNote(r: { serverCpu: number; perSecond: number }): string {
+function cpuNote(r: { serverCpu: number; serverSys?: number; perSecond: number }): string {
   const perOp = r.serverCpu / r.perSecond;
-  return `server CPU ${Math.round(r.serverCpu * 100)} %, ${Math.round(perOp * 1e6)} µs/call → ${rate(1 / perOp)} per core`;
+  const kernel =
+    r.serverSys !== undefined
+      ? ` (${Math.round((100 * r.serverSys) / r.serverCpu)} % in kernel)`
+      : "";
+  return `server CPU ${Math.round(r.serverCpu * 100)} %${kernel}, ${Math.round(perOp * 1e6)} µs/call → ${rate(1 / perOp)} per core`;
 }
 
 function rateRow(
   backend: string,
   measure: string,
-  r: LoadResult & { serverCpu: number },
+  r: LoadResult & { serverCpu: number; serverSys?: number },
   target?: number,
 ): Row {
   return {
@@ -190,7 +205,7 @@ function rateRow(
 function latencyRow(
   backend: string,
   measure: string,
-  r: LoadResult & { serverCpu: number },
+  r: LoadResult & { serverCpu: number; serverSys?: number },
   target?: number,
 ): Row {
   return {
