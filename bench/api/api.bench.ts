@@ -46,15 +46,15 @@ const quick = values.quick;
 // --quick lists 2,000 instead of 10,000 objects: filling 10,000 alone would take most of its budget.
 const SIZE = quick
   ? {
-      creates: 500,
-      pods: 300,
+      creates: 400,
+      pods: 200,
       getSeconds: 1,
-      mutations: 200,
+      mutations: 150,
       list1k: 10,
       list10k: 5,
-      writes: 50,
+      writes: 40,
       big: 2000,
-      warm: 300,
+      warm: 200,
     }
   : {
       creates: 3000,
