@@ -41,7 +41,8 @@ function targetText(row: Row): string {
 function verdict(row: Row): string {
   const r = ratio(row);
   if (r === undefined) return "";
-  return `${r.toFixed(2)} ${r >= 1 ? "ok" : "MISSED"}`;
+  // Rounded down, so that a miss never shows as "1.00".
+  return `${(Math.floor(r * 100) / 100).toFixed(2)} ${r >= 1 ? "ok" : "MISSED"}`;
 }
 
 /** A Markdown table (it reads as plain text in a terminal too). */
