@@ -12,6 +12,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { ipToNumber, numberToIp, parseCidr as parseSharedCidr } from "../api/cidr.ts";
 
 export class IpamError extends Error {
   override name = "IpamError";
@@ -27,28 +28,15 @@ export interface Ipam {
 }
 
 export function parseCidr(cidr: string): { base: number; size: number } {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
-  if (!m) throw new IpamError(`invalid pod CIDR ${JSON.stringify(cidr)}`);
-  const octets = m.slice(1, 5).map(Number);
-  const bits = Number(m[5]);
-  if (octets.some((o) => o > 255) || bits < 8 || bits > 30) {
+  try {
+    const c = parseSharedCidr(cidr);
+    return { base: c.base, size: c.total };
+  } catch {
     throw new IpamError(`invalid pod CIDR ${JSON.stringify(cidr)}`);
   }
-  const ip = octets.reduce((a, o) => a * 256 + o, 0);
-  const size = 2 ** (32 - bits);
-  return { base: ip - (ip % size), size };
 }
 
-export const ipToString = (n: number): string =>
-  [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
-
-const ipToNumber = (ip: string): number | undefined => {
-  const parts = ip.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
-    return undefined;
-  }
-  return parts.reduce((a, o) => a * 256 + o, 0);
-};
+export const ipToString = numberToIp;
 
 export function openIpam(cidr: string, options: { dataDir?: string } = {}): Ipam {
   const { base, size } = parseCidr(cidr);

@@ -16,22 +16,10 @@ export class InvalidRangeError extends Error {
   override readonly name = "InvalidRangeError";
 }
 
-export function ipv4ToInt(ip: string): number | undefined {
-  const parts = ip.split(".");
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
-  }
-  return n;
-}
+import { numberToIp as intToIpv4, ipToNumber as ipv4ToInt } from "../api/cidr.ts";
 
-export function intToIpv4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
+/** IPv4 text ↔ number, from the shared address arithmetic. */
+export { ipToNumber as ipv4ToInt, numberToIp as intToIpv4 } from "../api/cidr.ts";
 
 /** True for an IPv4 address in 127.0.0.0/8 (Linux routes all of it to the loopback device). */
 export function isLoopbackV4(ip: string): boolean {

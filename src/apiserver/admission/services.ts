@@ -8,12 +8,13 @@
  *
  * @module
  */
+
+import { type Cidr, ipToNumber, numberToIp, parseCidr } from "../../api/cidr.ts";
 import { type FieldError, fieldInvalid, invalid } from "../../api/errors.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { Admission } from "../registry/index.ts";
 import type { ResourceInfo } from "../resources.ts";
 import { BandedAllocator, ipStaticBand, portStaticBand } from "./allocator.ts";
-import { type Cidr, ipToNumber, numberToIp, parseCidr } from "./cidr.ts";
 
 export interface ServiceAllocatorOptions {
   serviceCidr: string;

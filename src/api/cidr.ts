@@ -1,5 +1,6 @@
 /**
- * IPv4 CIDR arithmetic for the address plan (service and pod ranges inside 127.0.0.0/8).
+ * IPv4 address and CIDR arithmetic for the address plan (service, pod and load-balancer ranges
+ * inside 127.0.0.0/8), shared by the API server's allocator, the node agent's IPAM and the proxy.
  *
  * @module
  */
