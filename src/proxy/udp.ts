@@ -164,7 +164,11 @@ export async function listenUdp(
     close: () =>
       new Promise<void>((resolve) => {
         for (const [key, flow] of [...flows]) endFlow(key, flow);
-        server.close(() => resolve());
+        try {
+          server.close(() => resolve());
+        } catch {
+          resolve(); // already closed (e.g. after a socket error): nothing left to release
+        }
       }),
   };
 }
