@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Resolver } from "node:dns/promises";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -327,4 +327,24 @@ describe("a cluster on a data dir", () => {
       await second.stop();
     }
   });
+});
+
+test("an ephemeral cluster adds its context to the user's kubeconfig and removes it on stop", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "loopkube-ctx-"));
+  const userKubeconfig = join(dir, "config");
+  try {
+    const cluster = await startCluster({
+      name: "ctx",
+      ephemeral: true,
+      apiPort: 0,
+      dnsPort: 0,
+      updateKubeconfig: true,
+      userKubeconfig,
+    });
+    assert.match(readFileSync(userKubeconfig, "utf8"), /current-context: loopkube-ctx/);
+    await cluster.stop();
+    assert.doesNotMatch(readFileSync(userKubeconfig, "utf8"), /loopkube-ctx/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

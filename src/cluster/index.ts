@@ -19,7 +19,11 @@ import { join } from "node:path";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import { createInProcessClient, startApiServer } from "../apiserver/index.ts";
-import { buildKubeconfig, mergeKubeconfigContext } from "../apiserver/kubeconfig.ts";
+import {
+  buildKubeconfig,
+  mergeKubeconfigContext,
+  removeKubeconfigContext,
+} from "../apiserver/kubeconfig.ts";
 import { ensurePki } from "../apiserver/pki.ts";
 import { createInformerFactory } from "../client/factory.ts";
 import { startControllers } from "../controllers/index.ts";
@@ -202,6 +206,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       if (options.updateKubeconfig) {
         const path = options.userKubeconfig ?? defaultUserKubeconfig();
         await mergeKubeconfigContext(path, { contextName: ctxName, kubeconfigText: kubeconfig });
+        // An ephemeral cluster leaves nothing behind: its context goes with it.
+        if (ephemeral) stack.push(() => removeKubeconfigContext(path, ctxName));
       }
     });
 
