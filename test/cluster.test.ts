@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { Resolver } from "node:dns/promises";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -215,6 +216,45 @@ describe("startCluster", () => {
       async () => ((await resolve4Sorted(r, name)).join() === ips.join() ? true : undefined),
       `${name} to resolve to ${ips.join()}`,
     );
+  });
+
+  test("the quickstart's ClusterIP spreads 300 requests over its three pods through the proxy", async (t) => {
+    if (!c.hasNodeAgent) {
+      t.skip("no node agent in this build: pods cannot run");
+      return;
+    }
+    if (process.getuid?.() !== 0) {
+      t.skip(
+        "binding a Service's port 80 on its ClusterIP needs root (or a lower ip_unprivileged_port_start)",
+      );
+      return;
+    }
+    const svc = await c.client.get(REFS.services, "default", "my-service");
+    const ip = (svc.spec as { clusterIP: string }).clusterIP;
+    const get = () =>
+      new Promise<string>((resolve, reject) => {
+        // A fresh connection per request (no keep-alive agent), as kube-proxy balances connections.
+        const req = httpGet({ host: ip, port: 80, path: "/", agent: false }, (res) => {
+          let body = "";
+          res.on("data", (d) => {
+            body += String(d);
+          });
+          res.on("end", () => resolve(body));
+        });
+        req.on("error", reject);
+      });
+    // The proxy opens its listener as soon as the Service and its slice reach it.
+    await waitFor(
+      async () => (await get().catch(() => "")).startsWith("hello from") || undefined,
+      `${ip}:80 to answer`,
+    );
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 300; i++) {
+      const pod = /hello from (\S+)/.exec(await get())?.[1] ?? "?";
+      counts.set(pod, (counts.get(pod) ?? 0) + 1);
+    }
+    assert.equal(counts.size, 3, JSON.stringify([...counts]));
+    for (const [pod, n] of counts) assert.ok(n >= 50, `${pod} got only ${n} of 300`);
   });
 
   test("apply updates an object it created before, as kubectl apply does", async () => {
