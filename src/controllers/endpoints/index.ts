@@ -14,6 +14,7 @@ import { asKube, type KubeObject, objectKey } from "../../api/types.ts";
 import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
+import { enqueueServicesOfPods } from "../_servicepods.ts";
 import { reconcileEndpoints } from "./reconcile.ts";
 
 export { planEndpoints } from "./_plan.ts";
@@ -32,28 +33,8 @@ export function startEndpointsController(
   /** What this controller last wrote, until the informer shows it (avoids a duplicate create). */
   const written = new Map<string, Endpoints>();
 
-  const selecting = (pod: Pod | undefined): string[] => {
-    if (!pod?.metadata) return [];
-    const labels = pod.metadata.labels ?? {};
-    return services
-      .list(pod.metadata.namespace ?? "")
-      .filter((s) => s.spec?.selector && matches(selectorFromSet(s.spec.selector), labels))
-      .map((s) => objectKey(s));
-  };
-  const enqueuePods = (...ps: Array<Pod | undefined>) => {
-    for (const p of ps) for (const k of selecting(p)) queue.add(k);
-  };
   const removers = [
-    services.addHandlers({
-      onAdd: (s) => queue.add(objectKey(s)),
-      onUpdate: (_o, s) => queue.add(objectKey(s)),
-      onDelete: (s) => queue.add(objectKey(s)),
-    }),
-    pods.addHandlers({
-      onAdd: (p) => enqueuePods(p),
-      onUpdate: (o, p) => enqueuePods(o, p),
-      onDelete: (p) => enqueuePods(p),
-    }),
+    ...enqueueServicesOfPods(services, pods, (k) => queue.add(k)),
     endpoints.addHandlers({
       onAdd: (e) => queue.add(objectKey(e)),
       onUpdate: (_o, e) => queue.add(objectKey(e)),

@@ -10,10 +10,11 @@ import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { isStatusError } from "../../api/errors.ts";
 import { matches, selectorFromSet } from "../../api/labels.ts";
 import { REFS } from "../../api/refs.ts";
-import { asKube, type KubeObject, objectKey, typed } from "../../api/types.ts";
+import { asKube, type KubeObject, typed } from "../../api/types.ts";
 import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
+import { enqueueServicesOfPods } from "../_servicepods.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, SERVICE_NAME_LABEL } from "./_plan.ts";
 import { SliceTracker } from "./_tracker.ts";
 import { reconcileEndpointSlices } from "./reconcile.ts";
@@ -36,30 +37,8 @@ export function startEndpointSliceController(
   const queue = createWorkQueue<string>();
   const tracker = new SliceTracker();
 
-  const servicesSelecting = (pod: Pod | undefined): string[] => {
-    if (!pod?.metadata) return [];
-    const ns = pod.metadata.namespace ?? "";
-    const labels = pod.metadata.labels ?? {};
-    return services
-      .list(ns)
-      .filter((s) => s.spec?.selector && matches(selectorFromSet(s.spec.selector), labels))
-      .map((s) => objectKey(s));
-  };
-  const enqueuePod = (...ps: Array<Pod | undefined>) => {
-    for (const p of ps) for (const k of servicesSelecting(p)) queue.add(k);
-  };
-
   const removers = [
-    services.addHandlers({
-      onAdd: (s) => queue.add(objectKey(s)),
-      onUpdate: (_o, s) => queue.add(objectKey(s)),
-      onDelete: (s) => queue.add(objectKey(s)),
-    }),
-    pods.addHandlers({
-      onAdd: (p) => enqueuePod(p),
-      onUpdate: (o, p) => enqueuePod(o, p),
-      onDelete: (p) => enqueuePod(p),
-    }),
+    ...enqueueServicesOfPods(services, pods, (k) => queue.add(k)),
     slices.addHandlers({
       onAdd: (s) => enqueueSlice(s),
       onUpdate: (_o, s) => enqueueSlice(s),

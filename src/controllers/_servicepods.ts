@@ -1,0 +1,41 @@
+/**
+ * The event wiring every Service-keyed controller over pods shares (EndpointSlice, Endpoints):
+ * a Service change enqueues the Service; a pod change enqueues every Service whose selector
+ * matches the pod before or after the change. Returns the handler removers.
+ *
+ * @module
+ */
+import type { Pod, Service } from "kubernetes-types/core/v1.js";
+import { matches, selectorFromSet } from "../api/labels.ts";
+import { type KubeObject, objectKey } from "../api/types.ts";
+import type { Informer } from "../client/informer.ts";
+
+export function enqueueServicesOfPods(
+  services: Informer<Service & KubeObject>,
+  pods: Informer<Pod & KubeObject>,
+  enqueue: (serviceKey: string) => void,
+): Array<() => void> {
+  const selecting = (pod: Pod | undefined): string[] => {
+    if (!pod?.metadata) return [];
+    const labels = pod.metadata.labels ?? {};
+    return services
+      .list(pod.metadata.namespace ?? "")
+      .filter((s) => s.spec?.selector && matches(selectorFromSet(s.spec.selector), labels))
+      .map((s) => objectKey(s));
+  };
+  const enqueuePods = (...ps: Array<Pod | undefined>) => {
+    for (const p of ps) for (const k of selecting(p)) enqueue(k);
+  };
+  return [
+    services.addHandlers({
+      onAdd: (s) => enqueue(objectKey(s)),
+      onUpdate: (_o, s) => enqueue(objectKey(s)),
+      onDelete: (s) => enqueue(objectKey(s)),
+    }),
+    pods.addHandlers({
+      onAdd: (p) => enqueuePods(p),
+      onUpdate: (o, p) => enqueuePods(o, p),
+      onDelete: (p) => enqueuePods(p),
+    }),
+  ];
+}
