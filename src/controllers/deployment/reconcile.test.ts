@@ -323,6 +323,16 @@ describe("reconcileDeployment", () => {
     assert.equal(mine?.spec?.replicas, 2);
   });
 
+  test("our own set not yet in the cache is no collision: the sync is retried", async () => {
+    const w = new World(deployment({ replicas: 2 }));
+    const deps = w.deps();
+    deps.createReplicaSet = async (rs) => {
+      throw alreadyExists("replicasets", "apps", rs.metadata?.name ?? "");
+    };
+    await assert.rejects(reconcileDeployment("default/web", deps), /already exists/);
+    assert.equal(w.d.status?.collisionCount, undefined);
+  });
+
   test("old sets beyond revisionHistoryLimit are deleted once empty", async () => {
     const w = new World(deployment({ replicas: 1 }));
     (w.d.spec as { revisionHistoryLimit?: number }).revisionHistoryLimit = 1;

@@ -33,7 +33,13 @@ import {
 import { canonicalJson } from "./_hash.ts";
 import { findNewReplicaSet, newReplicaSetFor } from "./_newrs.ts";
 import { controllerOf } from "./_owner.ts";
-import { maxRevision, REVISION, revisionOf, setNewReplicaSetAnnotations } from "./_revision.ts";
+import {
+  equalIgnoreHash,
+  maxRevision,
+  REVISION,
+  revisionOf,
+  setNewReplicaSetAnnotations,
+} from "./_revision.ts";
 import {
   calculateStatus,
   deploymentComplete,
@@ -167,17 +173,32 @@ class Sync {
     const replicas = newReplicaSetReplicas(this.d, [...old, stub], stub);
     const want = newReplicaSetFor(this.d, { revision, replicas });
     let created: ReplicaSet;
+    let existed = false;
     try {
       created = await this.deps.createReplicaSet(want);
     } catch (e) {
       if (!isStatusError(e, "AlreadyExists")) throw e;
-      // A set of that name with another template: a hash collision. Count it so that the next
-      // sync hashes differently (kube's collisionCount).
-      this.status.collisionCount = (this.status.collisionCount ?? 0) + 1;
-      await this.writeStatus();
-      throw e;
+      const namesake = this.deps
+        .listReplicaSets(this.d.metadata?.namespace ?? "")
+        .find((rs) => nameOf(rs) === nameOf(want));
+      // Not in the cache yet (our own create from a sync the cache has not caught up with):
+      // retry later rather than call it a collision.
+      if (!namesake) throw e;
+      if (
+        controllerOf(namesake)?.uid !== this.d.metadata?.uid ||
+        !equalIgnoreHash(namesake.spec?.template, this.d.spec?.template)
+      ) {
+        // A set of that name with another template: a hash collision. Count it so that the
+        // next sync hashes differently (kube's collisionCount).
+        this.status.collisionCount = (this.status.collisionCount ?? 0) + 1;
+        await this.writeStatus();
+        throw e;
+      }
+      created = namesake;
+      existed = true;
     }
-    this.sets.push(created);
+    if (!this.sets.includes(created)) this.sets.push(created);
+    if (existed) return created;
     if (replicas > 0)
       this.deps.event(
         this.d,
