@@ -66,6 +66,28 @@ export function defaultStatefulSet(sts: Obj): void {
 
 const RETENTION = ["Retain", "Delete"];
 
+/**
+ * The spec as its pods will be: each volumeClaimTemplate becomes a volume of the pod template
+ * (the controller adds it), so container volumeMounts may name a claim template. Kube skips pod
+ * spec validation for StatefulSet templates for this reason; we validate the union instead.
+ */
+function withClaimVolumes(spec: Obj): Obj {
+  const claims = objs(spec.volumeClaimTemplates)
+    .map((t) => str(at(t, "metadata", "name")))
+    .filter((n) => n !== "");
+  const template = spec.template;
+  if (claims.length === 0 || !isObj(template) || !isObj(template.spec)) return spec;
+  const volumes = objs(template.spec.volumes);
+  const have = new Set(volumes.map((v) => str(v.name)));
+  const extra = claims
+    .filter((n) => !have.has(n))
+    .map((n) => ({ name: n, persistentVolumeClaim: { claimName: n } }));
+  return {
+    ...spec,
+    template: { ...template, spec: { ...template.spec, volumes: [...volumes, ...extra] } },
+  };
+}
+
 function validateStatefulSetSpec(spec: Obj): FieldError[] {
   const errs: FieldError[] = [];
   const policy = str(spec.podManagementPolicy);
@@ -127,7 +149,7 @@ function validateStatefulSetSpec(spec: Obj): FieldError[] {
     for (const m of isDNS1123Label(serviceName))
       errs.push(fieldInvalid("spec.serviceName", serviceName, m));
   }
-  errs.push(...validateSelectorAndTemplate(spec, "statefulset", "StatefulSet"));
+  errs.push(...validateSelectorAndTemplate(withClaimVolumes(spec), "statefulset", "StatefulSet"));
   objs(spec.volumeClaimTemplates).forEach((t, i) => {
     const p = `spec.volumeClaimTemplates[${i}]`;
     if (str(at(t, "metadata", "name")) === "") errs.push(fieldRequired(`${p}.metadata.name`));

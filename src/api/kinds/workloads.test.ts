@@ -372,3 +372,38 @@ test("deployments count annotation changes as generation changes and drop status
   deploymentStrategy.prepareForCreate?.(created);
   assert.equal(created.status, undefined);
 });
+
+test("statefulset validation lets containers mount a volumeClaimTemplate by name, and only those", () => {
+  const sts = (mountName: string): KubeObject => ({
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name: "web", namespace: "default" },
+    spec: {
+      serviceName: "nginx",
+      selector: { matchLabels: { app: "nginx" } },
+      template: {
+        metadata: { labels: { app: "nginx" } },
+        spec: {
+          containers: [
+            { name: "web", image: "node", volumeMounts: [{ name: mountName, mountPath: "/www" }] },
+          ],
+        },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: "www" },
+          spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+        },
+      ],
+    },
+  });
+  const ok = sts("www");
+  statefulSetStrategy.applyDefaults(ok);
+  assert.deepEqual(statefulSetStrategy.validate(ok), []);
+  const bad = sts("nope");
+  statefulSetStrategy.applyDefaults(bad);
+  assert.deepEqual(
+    statefulSetStrategy.validate(bad).map((e) => `${e.field}: ${e.message}`),
+    ['spec.template.spec.containers[0].volumeMounts[0].name: Not found: "nope"'],
+  );
+});
