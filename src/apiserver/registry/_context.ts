@@ -97,6 +97,23 @@ export function storeCall<T>(info: ResourceInfo, name: string, fn: () => T): T {
   }
 }
 
+/**
+ * Removes an object from the store (compare-and-swap on `expectedRevision`) and tells admission
+ * it is gone, so what it held (addresses) is released. Every path that ends an object's life
+ * goes through here.
+ */
+export function removeStored(
+  ctx: RegistryContext,
+  info: ResourceInfo,
+  key: string,
+  name: string,
+  expectedRevision: number,
+): KubeObject {
+  const gone = storeCall(info, name, () => ctx.store.delete(key, expectedRevision));
+  for (const a of ctx.admission) a.deleted?.(info, gone);
+  return gone;
+}
+
 export function isStatus(e: unknown): e is StatusError {
   return e instanceof StatusError;
 }

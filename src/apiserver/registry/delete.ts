@@ -13,7 +13,7 @@ import { conflict, forbidden, notFound } from "../../api/errors.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { DeleteOptions, ListOptions } from "../../api/verbs.ts";
 import { type ResourceInfo, storeKey } from "../resources.ts";
-import { type RegistryContext, storeCall } from "./_context.ts";
+import { type RegistryContext, removeStored, storeCall } from "./_context.ts";
 import { rfc3339 } from "./_meta.ts";
 import { list } from "./read.ts";
 
@@ -76,11 +76,7 @@ export function del(
 
   if (finalizers.length === 0 && grace === 0 && nsFinalizers.length === 0) {
     if (options.dryRun) return old;
-    const gone = storeCall(info, name, () =>
-      ctx.store.delete(key, Number(old.metadata.resourceVersion)),
-    );
-    for (const a of ctx.admission) a.deleted?.(info, gone);
-    return gone;
+    return removeStored(ctx, info, key, name, Number(old.metadata.resourceVersion));
   }
 
   const next = structuredClone(old);

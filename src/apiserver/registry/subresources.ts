@@ -9,8 +9,9 @@ import { badRequest, conflict, notFound } from "../../api/errors.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { WriteOptions } from "../../api/verbs.ts";
 import { type ResourceInfo, storeKey } from "../resources.ts";
-import { type RegistryContext, storeCall } from "./_context.ts";
+import { type RegistryContext, removeStored, storeCall } from "./_context.ts";
 import { rfc3339 } from "./_meta.ts";
+import { finishesDeletion } from "./update.ts";
 
 export function bindPod(
   ctx: RegistryContext,
@@ -83,14 +84,9 @@ export function finalizeNamespace(
   if (finalizers.length === 0) delete (next.spec as Record<string, unknown>).finalizers;
   if (options?.dryRun) return next;
   const expected = Number(ns.metadata.resourceVersion);
-  if (
-    next.metadata.deletionTimestamp &&
-    finalizers.length === 0 &&
-    (next.metadata.finalizers ?? []).length === 0
-  ) {
-    const gone = storeCall(info, name, () => ctx.store.delete(key, expected));
-    for (const a of ctx.admission) a.deleted?.(info, gone);
-    return gone;
+  // A deleted namespace whose spec finalizers are all gone ends like any finalized object.
+  if (finalizers.length === 0 && finishesDeletion(next)) {
+    return removeStored(ctx, info, key, name, expected);
   }
   return storeCall(info, name, () => ctx.store.update(key, next, expected));
 }

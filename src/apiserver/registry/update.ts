@@ -12,7 +12,7 @@ import { badRequest, conflict, notFound } from "../../api/errors.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { WriteOptions } from "../../api/verbs.ts";
 import { type ResourceInfo, storeKey } from "../resources.ts";
-import { type RegistryContext, storeCall } from "./_context.ts";
+import { type RegistryContext, removeStored, storeCall } from "./_context.ts";
 import { sameObject, specChanged } from "./_meta.ts";
 import { checkTypeMeta, checkUnknownFields, recordOwnership, throwIfInvalid } from "./_prepare.ts";
 
@@ -119,11 +119,7 @@ export function writeUpdate(
     }
     if (dryRun) return next;
     const expected = Number(old.metadata.resourceVersion);
-    if (finishesDeletion(next)) {
-      const gone = storeCall(info, name, () => ctx.store.delete(key, expected));
-      for (const a of ctx.admission) a.deleted?.(info, gone);
-      return gone;
-    }
+    if (finishesDeletion(next)) return removeStored(ctx, info, key, name, expected);
     const stored = next;
     return storeCall(info, name, () => ctx.store.update(key, stored, expected));
   } catch (e) {
