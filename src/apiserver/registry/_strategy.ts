@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { sinceTimestamp } from "../../api/duration.ts";
 import { type FieldError, fieldInvalid, fieldRequired } from "../../api/errors.ts";
 import type { KindStrategy } from "../../api/kinds/types.ts";
 import type { KubeObject } from "../../api/types.ts";
@@ -11,19 +12,6 @@ import { isDNS1123Subdomain } from "../../api/validation.ts";
 import type { ResourceInfo } from "../resources.ts";
 
 export type StrategyLookup = (info: ResourceInfo) => KindStrategy;
-
-function age(obj: KubeObject, now: number): string {
-  const created = obj.metadata.creationTimestamp;
-  if (!created) return "<unknown>";
-  const ms = now - Date.parse(String(created));
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 120) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 180) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h`;
-  return `${Math.floor(h / 24)}d`;
-}
 
 function validateName(obj: KubeObject): FieldError[] {
   const name = obj.metadata.name;
@@ -48,6 +36,6 @@ export function genericStrategy(info: ResourceInfo): KindStrategy {
       { name: "Name", type: "string", format: "name", description: "Name", priority: 0 },
       { name: "Age", type: "string", format: "", description: "Age", priority: 0 },
     ],
-    row: (obj, now) => [obj.metadata.name, age(obj, now)],
+    row: (obj, now) => [obj.metadata.name, sinceTimestamp(obj.metadata.creationTimestamp, now)],
   };
 }
