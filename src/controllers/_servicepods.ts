@@ -39,3 +39,13 @@ export function enqueueServicesOfPods(
     }),
   ];
 }
+
+/** The pods of a namespace a Service's (set-based) selector matches, from the informer cache. */
+export function selectPods(
+  pods: Informer<Pod & KubeObject>,
+  namespace: string,
+  selector: Record<string, string>,
+): Array<Pod & KubeObject> {
+  const sel = selectorFromSet(selector);
+  return pods.list(namespace).filter((p) => matches(sel, p.metadata?.labels));
+}

@@ -8,13 +8,12 @@
  */
 import type { Endpoints, Pod, Service } from "kubernetes-types/core/v1.js";
 import { isStatusError } from "../../api/errors.ts";
-import { matches, selectorFromSet } from "../../api/labels.ts";
 import { REFS } from "../../api/refs.ts";
 import { asKube, type KubeObject, objectKey } from "../../api/types.ts";
 import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
-import { enqueueServicesOfPods } from "../_servicepods.ts";
+import { enqueueServicesOfPods, selectPods } from "../_servicepods.ts";
 import { reconcileEndpoints } from "./reconcile.ts";
 
 export { planEndpoints } from "./_plan.ts";
@@ -66,10 +65,7 @@ export function startEndpointsController(
     reconcile: (key) =>
       reconcileEndpoints(key, {
         getService: (ns, name) => services.get(ns, name),
-        selectPods: (ns, selector) => {
-          const sel = selectorFromSet(selector);
-          return pods.list(ns).filter((p) => matches(sel, p.metadata?.labels));
-        },
+        selectPods: (ns, selector) => selectPods(pods, ns, selector),
         getEndpoints: current,
         create: async (ep) => {
           remember(

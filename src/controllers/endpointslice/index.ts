@@ -8,13 +8,12 @@
 import type { Pod, Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { isStatusError } from "../../api/errors.ts";
-import { matches, selectorFromSet } from "../../api/labels.ts";
 import { REFS } from "../../api/refs.ts";
 import { asKube, type KubeObject, typed } from "../../api/types.ts";
 import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
-import { enqueueServicesOfPods } from "../_servicepods.ts";
+import { enqueueServicesOfPods, selectPods } from "../_servicepods.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, SERVICE_NAME_LABEL } from "./_plan.ts";
 import { SliceTracker } from "./_tracker.ts";
 import { reconcileEndpointSlices } from "./reconcile.ts";
@@ -62,10 +61,7 @@ export function startEndpointSliceController(
     reconcile: (key) =>
       reconcileEndpointSlices(key, {
         getService: (ns, name) => services.get(ns, name),
-        selectPods: (ns, selector) => {
-          const sel = selectorFromSet(selector);
-          return pods.list(ns).filter((p) => matches(sel, p.metadata?.labels));
-        },
+        selectPods: (ns, selector) => selectPods(pods, ns, selector),
         managedSlices: (ns, name) =>
           tracker.view(key, slices.byIndex(SLICE_BY_SERVICE, `${ns}/${name}`)),
         createSlice: async (s) => {
