@@ -110,14 +110,14 @@ describe("startCluster", () => {
     assert.equal(slice.ports[0]?.port, Number(new URL(c.apiUrl).port));
   });
 
-  test("/readyz answers ok over HTTPS with the cluster's CA", async () => {
+  const getOverHttps = async (path: string): Promise<string> => {
     const { request } = await import("node:https");
     const ca = Buffer.from(
       /certificate-authority-data: (\S+)/.exec(c.kubeconfig)?.[1] ?? "",
       "base64",
     ).toString();
-    const body = await new Promise<string>((resolve, reject) => {
-      request(`${c.apiUrl}/readyz`, { ca }, (res) => {
+    return new Promise<string>((resolve, reject) => {
+      request(`${c.apiUrl}${path}`, { ca }, (res) => {
         let s = "";
         res.on("data", (d) => {
           s += String(d);
@@ -127,7 +127,29 @@ describe("startCluster", () => {
         .on("error", reject)
         .end();
     });
-    assert.equal(body, "200 ok");
+  };
+
+  test("/readyz answers ok over HTTPS with the cluster's CA", async () => {
+    assert.equal(await getOverHttps("/readyz"), "200 ok");
+  });
+
+  test("/readyz?verbose lists every component's check, as kube-apiserver lists its own", async () => {
+    assert.equal(
+      await getOverHttps("/readyz?verbose"),
+      [
+        "200 [+]ping ok",
+        "[+]apiserver ok",
+        "[+]controllers ok",
+        "[+]dns ok",
+        "[+]proxy ok",
+        "[+]node-agent ok",
+        "[+]startup ok",
+        "readyz check passed",
+        "",
+      ].join("\n"),
+    );
+    assert.equal(await getOverHttps("/readyz/dns"), "200 ok");
+    assert.match(await getOverHttps("/readyz/etcd"), /^404 /);
   });
 
   test("Node's resolver finds kubernetes.default through the cluster DNS", async () => {

@@ -16,6 +16,7 @@ import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { ensureSystemNamespaces } from "./bootstrap.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
+import type { HealthCheck } from "./http/health.ts";
 import { createOpenApi } from "./openapi/index.ts";
 import { patchers } from "./patchers.ts";
 import { decodeKubeProtobuf } from "./protobuf/index.ts";
@@ -25,6 +26,7 @@ import { listen, type TlsMaterial } from "./server.ts";
 
 export { ServiceAllocator } from "./admission/services.ts";
 export type { SubresourceHandler } from "./http/handler.ts";
+export type { HealthCheck } from "./http/health.ts";
 export { createInProcessClient } from "./inprocess.ts";
 export { Registry } from "./registry/index.ts";
 export { findResource, RESOURCES, type ResourceInfo } from "./resources.ts";
@@ -44,7 +46,8 @@ export interface ApiServerOptions {
   nodePortRange?: { min: number; max: number };
   now?: () => Date;
   random?: () => number;
-  readiness?: () => { ready: boolean; failing: string[] };
+  /** Named checks behind `/readyz` (after the API server's own `ping`); all must pass. */
+  readiness?: () => HealthCheck[];
   watchTuning?: WatchTuning;
 }
 
@@ -132,7 +135,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     version: versionInfo(),
     serverAddress: () => `${host}:${port}`,
     now: () => Date.now(),
-    readiness: options.readiness ?? (() => ({ ready: true, failing: [] })),
+    readiness: options.readiness ?? (() => []),
     openapi,
     protobuf: decodeKubeProtobuf,
     subresources,

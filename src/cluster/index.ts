@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
-import { createInProcessClient, startApiServer } from "../apiserver/index.ts";
+import { createInProcessClient, type HealthCheck, startApiServer } from "../apiserver/index.ts";
 import {
   buildKubeconfig,
   mergeKubeconfigContext,
@@ -168,11 +168,17 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     );
 
     // 3. API server; /readyz waits for every component.
-    const readiness = () => {
-      if (!started) return { ready: false, failing: ["startup"] };
-      const failing = [...components.values()].map((c) => c()).filter((c) => !c.ready);
-      return { ready: failing.length === 0, failing: failing.map((c) => c.name) };
-    };
+    const readiness = (): HealthCheck[] => [
+      ...[...components.values()].map((c) => {
+        const s = c();
+        return s.ready
+          ? { name: s.name, ok: true }
+          : { name: s.name, ok: false, reason: s.detail ?? "not ready" };
+      }),
+      started
+        ? { name: "startup", ok: true }
+        : { name: "startup", ok: false, reason: "still starting" },
+    ];
     const api = await step("api server", async () => {
       try {
         return await startApiServer({

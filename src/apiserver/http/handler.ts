@@ -37,6 +37,7 @@ import {
   apiVersions,
   wantsAggregated,
 } from "./discovery.ts";
+import { answerHealth, type HealthCheck } from "./health.ts";
 import { sendError, sendJson, sendText } from "./respond.ts";
 import { route } from "./route.ts";
 import { parseIncludeObject, renderList, renderObject, type ViewOptions } from "./views.ts";
@@ -62,7 +63,8 @@ export interface HandlerOptions {
   version: object;
   serverAddress: () => string;
   now: () => number;
-  readiness: () => { ready: boolean; failing: string[] };
+  /** The checks of `/readyz` beyond `ping`. */
+  readiness: () => HealthCheck[];
   openapi?: OpenApiProvider;
   protobuf?: ProtobufDecoder;
   /** Keyed `<resource>/<subresource>`, e.g. `pods/log`. */
@@ -329,18 +331,13 @@ export function createHandler(options: HandlerOptions) {
       const r = route(url.pathname);
       switch (r.type) {
         case "health": {
-          if (r.check === "readyz") {
-            const { ready, failing } = options.readiness();
-            if (!ready) {
-              sendText(
-                res,
-                500,
-                `${failing.map((f) => `[-]${f} failed: not ready`).join("\n")}\nreadyz check failed\n`,
-              );
-              return;
-            }
-          }
-          sendText(res, 200, "ok");
+          const checks: HealthCheck[] = [{ name: "ping", ok: true }];
+          if (r.check === "readyz") checks.push(...options.readiness());
+          const answer = answerHealth(r.check, checks, {
+            path: url.pathname,
+            query: url.searchParams,
+          });
+          sendText(res, answer.status, answer.body);
           return;
         }
         case "version":
