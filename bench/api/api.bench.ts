@@ -16,9 +16,10 @@
  * Run:  node --import tsx bench/api/api.bench.ts [--quick] [--backend sqlite|memory|bare]
  *       [--cpu-prof]   (the server profiles each measured phase alone, through the inspector, into
  *       .bench-results/prof/<backend>/<phase>.cpuprofile; summarise one with profile-summary.ts)
- * Prints one table and writes `.bench-results/api.json`. `--quick` (SQLite and the ceiling only,
- * smaller counts, lists of 2,000 instead of 10,000) takes < 30 s on a quiet machine, the full run
- * < 3 min.
+ * Prints one table and writes `.bench-results/api.json` (the summary lines, bench/_result.ts)
+ * and `api-detail.json` (every row with its percentiles and CPU shares). `--quick` (SQLite and
+ * the ceiling only, smaller counts, lists of 2,000 instead of 10,000) takes < 30 s on a quiet
+ * machine, the full run < 3 min.
  *
  * @module
  */
@@ -28,6 +29,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { type Line, startResult } from "../_result.ts";
 import { type Client, type Credentials, createClient, type LoadResult, runLoad } from "./_load.ts";
 import { configMap, pod } from "./_objects.ts";
 import { machine, ms, type Row, rate, table } from "./_report.ts";
@@ -539,6 +541,7 @@ async function benchBackend(backend: string): Promise<Row[]> {
 
 const started = performance.now();
 const at = machine();
+const result = startResult("api", { quick });
 const backends = values.backend
   ? [values.backend]
   : quick
@@ -555,7 +558,28 @@ console.log(
 const out = join(root, ".bench-results");
 mkdirSync(out, { recursive: true });
 writeFileSync(
-  join(out, "api.json"),
+  join(out, "api-detail.json"),
   `${JSON.stringify({ machine: at, quick, seconds, targets: TARGET, rows }, null, 2)}\n`,
 );
-console.log(`wrote .bench-results/api.json`);
+// The summary for `npm run bench`: every figure of our server, the gets beside the bare Node
+// HTTPS server measured in the same run (the ceiling of any Node HTTPS server here).
+const bare = new Map(
+  rows.filter((r) => r.backend === "bare").map((r) => [r.measure.replace("fixed ", ""), r]),
+);
+const lines: Line[] = rows
+  .filter((r) => r.backend !== "bare")
+  .map((r) => {
+    const ceiling = bare.get(r.measure);
+    return {
+      measure: `API (${r.backend}): ${r.measure}`,
+      value: r.value,
+      unit: r.unit,
+      better: r.unit === "/s" ? "higher" : "lower",
+      detail: r.figure,
+      ...(r.target ? { aim: r.target.value } : {}),
+      ...(ceiling
+        ? { anchor: { value: ceiling.value, source: "measured: bare Node HTTPS server, same TLS" } }
+        : {}),
+    };
+  });
+console.log(`wrote .bench-results/api-detail.json and ${result.done(lines)}`);

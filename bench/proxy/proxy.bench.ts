@@ -7,11 +7,11 @@
  *
  * The backend and every client run in their own processes; the proxy runs here, as it does in
  * the cluster process. Prints each figure and the proxy/direct ratio, and writes
- * `.bench-results/proxy.json`. Reference: the userspace kube-proxy reached 36 % of direct, the
+ * `.bench-results/proxy.json` (bench/_result.ts) and `proxy-detail.json`. Reference: the userspace kube-proxy reached 36 % of direct, the
  * iptables one 96 % (kubernetes PR #16344).
  *
- * Run: node --import tsx bench/proxy/proxy.bench.ts [--seconds 5] [--connections 32] [--mb 256]
- *      [--rounds 3] [--loader auto|wrk|node]
+ * Run: node --import tsx bench/proxy/proxy.bench.ts [--quick] [--seconds 5] [--connections 32]
+ *      [--mb 256] [--rounds 3] [--loader auto|wrk|node]   (`--quick`: 2 s, 64 MiB, 1 round)
  *
  * @module
  */
@@ -21,6 +21,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createServiceProxy } from "../../src/proxy/index.ts";
+import { type Line, RESULTS_DIR, startResult } from "../_result.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const peer = join(here, "_peer.ts");
@@ -31,12 +32,16 @@ const { values } = parseArgs({
     mb: { type: "string", default: "256" },
     rounds: { type: "string", default: "3" },
     loader: { type: "string", default: "auto" },
+    quick: { type: "boolean", default: false },
   },
 });
-const seconds = Number(values.seconds);
+const quick = values.quick === true;
+const seconds = quick ? 2 : Number(values.seconds);
 const connections = Number(values.connections);
-const bulkBytes = Number(values.mb) * 1024 * 1024;
-const rounds = Number(values.rounds);
+const bulkBytes = (quick ? 64 : Number(values.mb)) * 1024 * 1024;
+const rounds = quick ? 1 : Number(values.rounds);
+const result = startResult("proxy", { quick });
+const lines: Line[] = [];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -186,6 +191,25 @@ try {
   row("direct", direct);
   row("proxied", proxied);
   const httpRatio = proxied.rps / direct.rps;
+  const DIRECT = "measured: the same requests straight to the pod IP";
+  lines.push(
+    {
+      measure: `proxy: HTTP keep-alive through the ClusterIP (${connections} conns, ${loader})`,
+      value: proxied.rps,
+      unit: "/s",
+      better: "higher",
+      detail: `p50 ${proxied.p50ms.toFixed(2)} ms, p99 ${proxied.p99ms.toFixed(2)} ms; aim ≥ 60 % of direct (userspace kube-proxy 36 %, iptables 96 %, kubernetes PR #16344)`,
+      anchor: { value: direct.rps, source: DIRECT },
+    },
+    {
+      measure: "proxy: added p50 latency under that load",
+      value: (proxied.p50ms - direct.p50ms) * 1000,
+      unit: "µs",
+      better: "lower",
+      aim: 100,
+      detail: `direct p50 ${direct.p50ms.toFixed(3)} ms, proxied ${proxied.p50ms.toFixed(3)} ms`,
+    },
+  );
   console.log(
     `ratio    ${(httpRatio * 100).toFixed(0)} % of direct (userspace kube-proxy 36 %, iptables 96 %)`,
   );
@@ -207,6 +231,14 @@ try {
     figures[`bulk_${direction}_direct_mbps`] = dm;
     figures[`bulk_${direction}_proxied_mbps`] = pm;
     figures[`bulk_${direction}_proxy_cpu_s_per_gb`] = cm;
+    lines.push({
+      measure: `proxy: bulk TCP ${direction === "up" ? "client → pod" : "pod → client"} through the ClusterIP`,
+      value: pm,
+      unit: "MB/s",
+      better: "higher",
+      detail: `${bulkBytes / 1024 / 1024} MiB × ${rounds}; proxy CPU ${cm.toFixed(2)} s/GB`,
+      anchor: { value: dm, source: "measured: the same transfer straight to the pod IP" },
+    });
     console.log(
       `${direction.padEnd(5)} direct ${dm.toFixed(0)} MB/s   proxied ${pm.toFixed(0)} MB/s   ratio ${((pm / dm) * 100).toFixed(0)} %   proxy CPU ${cm.toFixed(2)} s/GB`,
     );
@@ -221,9 +253,9 @@ try {
     http_ratio: httpRatio,
     ...figures,
   };
-  const dir = join(here, "..", "..", ".bench-results");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "proxy.json"), `${JSON.stringify(results, null, 2)}\n`);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(join(RESULTS_DIR, "proxy-detail.json"), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`wrote ${result.done(lines)}`);
 } finally {
   await proxy.close();
   backend.kill();

@@ -1,8 +1,8 @@
 /**
  * Store micro-benchmark: creates, updates, gets, prefix lists and counts per second for both
  * backends, with one watcher attached (as the API server always has), plus the SQLite reopen
- * time. Run: `node --import tsx bench/store/store.bench.ts [pods]` (default 150,000 pods in
- * 100 namespaces plus a fifteenth as many services).
+ * time. Run: `node --import tsx bench/store/store.bench.ts [--quick] [pods]` (default 150,000
+ * pods in 100 namespaces plus a fifteenth as many services; `--quick`: 15,000).
  *
  * @module
  */
@@ -11,8 +11,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeObject } from "../../src/api/types.ts";
 import { openStore, type Store, type StoreBackendOptions } from "../../src/store/index.ts";
+import { type Line, startResult } from "../_result.ts";
 
-const pods = Number(process.argv[2] ?? 150_000);
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const pods = Number(args.find((a) => /^\d+$/.test(a)) ?? (quick ? 15_000 : 150_000));
+const result = startResult("store", { quick });
+const lines: Line[] = [];
+let backendName = "";
 const services = Math.max(1, Math.floor(pods / 15));
 const namespaces = 100;
 
@@ -69,6 +75,13 @@ function rate(label: string, n: number, fn: (i: number) => void): void {
     best = Math.min(best, seconds / (to - from));
   }
   const fmt = (x: number) => Math.round(x).toLocaleString("en-US").padStart(11);
+  lines.push({
+    measure: `store (${backendName}): ${label}`,
+    value: n / total,
+    unit: "/s",
+    better: "higher",
+    detail: `best tenth ${Math.round(1 / best).toLocaleString("en-US")} /s; ${n.toLocaleString("en-US")} ops`,
+  });
   console.log(
     `  ${label.padEnd(40)} ${fmt(n / total)} ops/s overall, ${fmt(1 / best)} best chunk  (${n} in ${total.toFixed(2)} s)`,
   );
@@ -78,6 +91,7 @@ async function run(backend: StoreBackendOptions): Promise<void> {
   console.log(
     `${backend.backend}: ${pods} pods in ${namespaces} namespaces + ${services} services`,
   );
+  backendName = backend.backend;
   const store: Store = openStore(backend);
   let events = 0;
   const watch = store.watch("/", { fromRevision: 0, onEvent: () => events++, maxBacklog: 1e9 });
@@ -113,6 +127,12 @@ async function run(backend: StoreBackendOptions): Promise<void> {
     console.log(
       `  reopen: ${reopened.count("/")} objects at revision ${reopened.revision()} in ${ms.toFixed(0)} ms`,
     );
+    lines.push({
+      measure: `store (sqlite): reopen with ${reopened.count("/").toLocaleString("en-US")} objects`,
+      value: ms,
+      unit: "ms",
+      better: "lower",
+    });
     reopened.close();
   }
 }
@@ -124,3 +144,4 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
+console.log(`wrote ${result.done(lines)}`);
