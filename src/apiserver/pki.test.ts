@@ -21,6 +21,17 @@ const HOSTS = [
   "kubernetes.default.svc.cluster.local",
 ];
 
+const opensslAvailable = spawnSync("openssl", ["version"], { stdio: "ignore" }).error === undefined;
+
+/** Runs `openssl`; resolves with stdout, or rejects with stderr when it exits non-zero. */
+function openssl(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile("openssl", args, { timeout: 20_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    );
+  });
+}
+
 const kubectlAvailable =
   spawnSync("kubectl", ["version", "--client"], { stdio: "ignore" }).error === undefined;
 
@@ -102,6 +113,62 @@ describe("ensurePki", () => {
     });
     assert.notEqual(second.serverCert, first.serverCert);
     assert.equal(second.caCert, first.caCert);
+  });
+
+  test("openssl parses every certificate with the fields Kubernetes relies on", {
+    skip: !opensslAvailable && "openssl not installed",
+  }, async () => {
+    const text = async (pem: string) => {
+      const file = join(dir, "parse.crt");
+      await writeFile(file, pem);
+      return openssl(["x509", "-in", file, "-text", "-noout"]);
+    };
+    const ca = await text(pki.caCert);
+    assert.match(ca, /Signature Algorithm: ecdsa-with-SHA256/);
+    assert.match(ca, /Subject: CN ?= ?loopkube-ca, O ?= ?loopkube/);
+    assert.match(ca, /Basic Constraints: critical\s+CA:TRUE/);
+    assert.match(ca, /Key Usage: critical\s+Digital Signature, Certificate Sign, CRL Sign/);
+    assert.match(ca, /Subject Key Identifier/);
+    const server = await text(pki.serverCert);
+    assert.match(server, /Issuer: CN ?= ?loopkube-ca, O ?= ?loopkube/);
+    assert.match(server, /Basic Constraints: critical\s+CA:FALSE/);
+    assert.match(server, /Key Usage: critical\s+Digital Signature, Key Encipherment/);
+    assert.match(server, /Extended Key Usage:\s+TLS Web Server Authentication/);
+    assert.match(server, /Authority Key Identifier/);
+    assert.match(
+      server,
+      /DNS:localhost, IP Address:127\.0\.0\.1, IP Address:127\.96\.0\.1, DNS:kubernetes, DNS:kubernetes\.default, DNS:kubernetes\.default\.svc, DNS:kubernetes\.default\.svc\.cluster\.local/,
+    );
+    const admin = await text(pki.adminCert);
+    assert.match(admin, /Subject: CN ?= ?kubernetes-admin, O ?= ?system:masters/);
+    assert.match(admin, /Extended Key Usage:\s+TLS Web Client Authentication/);
+  });
+
+  test("openssl verifies the serving and admin certificates against the CA for their purpose", {
+    skip: !opensslAvailable && "openssl not installed",
+  }, async () => {
+    const ca = join(dir, "pki", "ca.crt");
+    const server = join(dir, "pki", "apiserver.crt");
+    const admin = join(dir, "pki", "admin.crt");
+    assert.match(await openssl(["verify", "-CAfile", ca, "-purpose", "sslserver", server]), /: OK/);
+    assert.match(await openssl(["verify", "-CAfile", ca, "-purpose", "sslclient", admin]), /: OK/);
+    await assert.rejects(openssl(["verify", "-CAfile", ca, "-purpose", "sslserver", admin]));
+    const other = await ensurePki(join(dir, "stranger"), { clusterName: "s", hosts: ["x"] });
+    const otherCa = join(dir, "stranger", "ca.crt");
+    assert.notEqual(other.caCert, pki.caCert);
+    await assert.rejects(openssl(["verify", "-CAfile", otherCa, server]));
+  });
+
+  test("Node's X509Certificate sees each leaf as issued by the CA", () => {
+    const ca = new X509Certificate(pki.caCert);
+    for (const pem of [pki.serverCert, pki.adminCert]) {
+      const cert = new X509Certificate(pem);
+      assert.ok(cert.checkIssued(ca));
+      assert.equal(cert.ca, false);
+      const serial = Buffer.from(cert.serialNumber, "hex");
+      assert.equal(serial.length, 16, "a 128-bit serial");
+      assert.ok((serial[0] ?? 0) > 0 && (serial[0] ?? 0) < 0x80, "positive, no leading zero");
+    }
   });
 
   test("issueClientCert signs a client certificate with the given groups", async () => {

@@ -12,20 +12,42 @@
  * Node's TLS both accept them, and generating them takes milliseconds, not RSA's seconds.
  * Key and token files are written with mode 0600.
  *
+ * Only `node:crypto` is used: certificates are built by our small DER encoder (`_x509.ts`) and
+ * read and checked with Node's `X509Certificate`, so a start with an existing PKI loads no ASN.1
+ * library at all (issue #7: start-up time). Files written by earlier versions (made with
+ * `@peculiar/x509`) have the same layout and are read, not regenerated, while they still fit.
+ *
  * @module
  */
 
-import { X509Certificate as NodeX509Certificate, randomBytes, webcrypto } from "node:crypto";
-
+import {
+  createPrivateKey,
+  generateKeyPair,
+  type KeyObject,
+  randomBytes,
+  X509Certificate,
+} from "node:crypto";
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
+import { promisify } from "node:util";
+import {
+  authorityKeyIdentifier,
+  basicConstraints,
+  encodeName,
+  extKeyUsage,
+  KEY_USAGE,
+  keyUsage,
+  type Name,
+  OID,
+  signCertificate,
+  subjectAltName,
+  subjectKeyIdentifier,
+  subjectOf,
+  toPem,
+} from "./_x509.ts";
 
-type CryptoKey = webcrypto.CryptoKey;
-
-x509.cryptoProvider.set(webcrypto);
+const generateKeyPairAsync = promisify(generateKeyPair);
 
 /** PEM material of the cluster PKI, plus the admin bearer token. */
 export interface Pki {
@@ -64,9 +86,6 @@ const LEAF_DAYS = 365;
 const RENEW_BEFORE_MS = 30 * DAY_MS;
 /** Backdate certificates a little so a client whose clock lags slightly still accepts them. */
 const BACKDATE_MS = 5 * 60 * 1000;
-
-const EC_ALGORITHM: webcrypto.EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
-const SIGNING_ALGORITHM: webcrypto.EcdsaParams = { name: "ECDSA", hash: "SHA-256" };
 
 const FILES = {
   caCert: "ca.crt",
@@ -147,29 +166,27 @@ export async function issueClientCert(pki: Pki, options: ClientCertOptions): Pro
 
 /** The CA's CN is fixed (`loopkube-ca`); the cluster name goes into O to tell clusters apart. */
 async function createCa(clusterName: string, now: Date): Promise<KeyPairPem> {
-  const keys = await webcrypto.subtle.generateKey(EC_ALGORITHM, true, ["sign", "verify"]);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name:
-      clusterName === ""
-        ? [{ CN: ["loopkube-ca"] }]
-        : [{ CN: ["loopkube-ca"] }, { O: [clusterName] }],
-    notBefore: new Date(now.getTime() - BACKDATE_MS),
-    notAfter: new Date(now.getTime() + CA_DAYS * DAY_MS),
-    signingAlgorithm: SIGNING_ALGORITHM,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign |
-          x509.KeyUsageFlags.cRLSign |
-          x509.KeyUsageFlags.digitalSignature,
-        true,
-      ),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as CryptoKey),
-    ],
-  });
-  return { cert: cert.toString("pem"), key: await exportKeyPem(keys.privateKey as CryptoKey) };
+  const keys = await newKeyPair();
+  const subject: Name = {
+    commonName: "loopkube-ca",
+    organizations: clusterName === "" ? [] : [clusterName],
+  };
+  const der = signCertificate(
+    {
+      serial: randomSerial(),
+      subject,
+      notBefore: new Date(now.getTime() - BACKDATE_MS),
+      notAfter: new Date(now.getTime() + CA_DAYS * DAY_MS),
+      publicKey: keys.publicKey,
+      extensions: [
+        basicConstraints(true),
+        keyUsage([KEY_USAGE.digitalSignature, KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign]),
+        subjectKeyIdentifier(keys.publicKey),
+      ],
+    },
+    { key: keys.privateKey, name: encodeName(subject) },
+  );
+  return { cert: toPem(der, "CERTIFICATE"), key: exportKeyPem(keys.privateKey) };
 }
 
 interface LeafSpec {
@@ -180,91 +197,72 @@ interface LeafSpec {
   now: Date;
 }
 
+/**
+ * A leaf signed by `ca`, whether that CA was made by this code or an earlier version: the issuer
+ * name is copied from the CA certificate and the key identifier derived from its public key.
+ */
 async function issueCert(ca: KeyPairPem, spec: LeafSpec): Promise<KeyPairPem> {
-  const caKey = await importKeyPem(ca.key);
-  const caCert = new x509.X509Certificate(ca.cert);
-  const keys = await webcrypto.subtle.generateKey(EC_ALGORITHM, true, ["sign", "verify"]);
-  const subject: x509.JsonName = [{ CN: [spec.commonName] }];
-  for (const org of spec.organizations ?? []) subject.push({ O: [org] });
-  const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(
-      x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
-      true,
-    ),
-    new x509.ExtendedKeyUsageExtension(
-      [
-        spec.usage === "server"
-          ? x509.ExtendedKeyUsage.serverAuth
-          : x509.ExtendedKeyUsage.clientAuth,
-      ],
-      false,
-    ),
-    await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
+  const caCert = new X509Certificate(ca.cert);
+  const keys = await newKeyPair();
+  const extensions = [
+    basicConstraints(false),
+    keyUsage([KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment]),
+    extKeyUsage([spec.usage === "server" ? OID.serverAuth : OID.clientAuth]),
+    authorityKeyIdentifier(caCert.publicKey),
   ];
   if (spec.hosts !== undefined && spec.hosts.length > 0) {
-    extensions.push(
-      new x509.SubjectAlternativeNameExtension(
-        spec.hosts.map((h) => ({
-          type: isIP(h) === 0 ? ("dns" as const) : ("ip" as const),
-          value: h,
-        })),
-        false,
-      ),
-    );
+    extensions.push(subjectAltName(spec.hosts));
   }
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject,
-    issuer: caCert.subject,
-    notBefore: new Date(spec.now.getTime() - BACKDATE_MS),
-    notAfter: new Date(spec.now.getTime() + LEAF_DAYS * DAY_MS),
-    signingAlgorithm: SIGNING_ALGORITHM,
-    publicKey: keys.publicKey as CryptoKey,
-    signingKey: caKey,
-    extensions,
-  });
-  return { cert: cert.toString("pem"), key: await exportKeyPem(keys.privateKey as CryptoKey) };
+  const der = signCertificate(
+    {
+      serial: randomSerial(),
+      subject: { commonName: spec.commonName, organizations: spec.organizations ?? [] },
+      notBefore: new Date(spec.now.getTime() - BACKDATE_MS),
+      notAfter: new Date(spec.now.getTime() + LEAF_DAYS * DAY_MS),
+      publicKey: keys.publicKey,
+      extensions,
+    },
+    { key: createPrivateKey(ca.key), name: subjectOf(caCert.raw) },
+  );
+  return { cert: toPem(der, "CERTIFICATE"), key: exportKeyPem(keys.privateKey) };
 }
 
 /** True when `certPem` was signed by the CA, covers every host and is not near expiry. */
 function servingCertFits(certPem: string, caPem: string, hosts: string[], now: Date): boolean {
   if (!signedBy(certPem, caPem)) return false;
-  const cert = new NodeX509Certificate(certPem);
+  const cert = new X509Certificate(certPem);
   if (new Date(cert.validTo).getTime() - now.getTime() < RENEW_BEFORE_MS) return false;
   return hosts.every((h) =>
     isIP(h) === 0 ? cert.checkHost(h, { wildcards: false }) === h : cert.checkIP(h) === h,
   );
 }
 
+/** `certPem` names `caPem` as its issuer (name and key identifier) and carries its signature. */
 function signedBy(certPem: string, caPem: string): boolean {
   try {
-    const ca = new NodeX509Certificate(caPem);
-    return new NodeX509Certificate(certPem).verify(ca.publicKey);
+    const ca = new X509Certificate(caPem);
+    const cert = new X509Certificate(certPem);
+    return cert.checkIssued(ca) && cert.verify(ca.publicKey);
   } catch {
     return false;
   }
 }
 
 /** A positive 128-bit serial (high bit cleared so DER never needs a sign byte to stay positive). */
-function randomSerial(): string {
+function randomSerial(): Buffer {
   const bytes = randomBytes(16);
   bytes[0] = (bytes[0] ?? 0) & 0x7f;
   if (bytes[0] === 0) bytes[0] = 1;
-  return bytes.toString("hex");
+  return bytes;
 }
 
-async function exportKeyPem(key: CryptoKey): Promise<string> {
-  const der = await webcrypto.subtle.exportKey("pkcs8", key);
-  return x509.PemConverter.encode(der, "PRIVATE KEY");
+function newKeyPair(): Promise<{ publicKey: KeyObject; privateKey: KeyObject }> {
+  return generateKeyPairAsync("ec", { namedCurve: "P-256" });
 }
 
-async function importKeyPem(pem: string): Promise<CryptoKey> {
-  const der = x509.PemConverter.decode(pem)[0];
-  if (der === undefined) throw new Error("private key PEM holds no block");
-  return webcrypto.subtle.importKey("pkcs8", der, EC_ALGORITHM, false, [
-    "sign",
-  ]) as Promise<CryptoKey>;
+/** PKCS#8 PEM, the format earlier versions wrote and every TLS stack reads. */
+function exportKeyPem(key: KeyObject): string {
+  return key.export({ type: "pkcs8", format: "pem" }).toString();
 }
 
 async function readPair(dir: string, certFile: string, keyFile: string) {
