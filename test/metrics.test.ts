@@ -5,10 +5,13 @@
  * answers what metrics-server answers.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
+import type { MetricsProvider } from "../src/apiserver/index.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
+import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 import { KUBECTL, kubectlVersions, NO_KUBECTL, run } from "./_kubectl.ts";
 import { HTTP_SERVER, kubeletWaitFor, NODE } from "./_kubelet.ts";
 
@@ -172,6 +175,25 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
     assert.match(w.stderr, /MethodNotAllowed|not allowed|not supported/i);
   });
 
+  test("legacy discovery names the group, its version and its two read-only resources", async () => {
+    const groups = (await raw("/apis")) as unknown as { groups: Array<{ name: string }> };
+    assert.ok(groups.groups.some((g) => g.name === "metrics.k8s.io"));
+    const group = (await raw("/apis/metrics.k8s.io")) as unknown as {
+      preferredVersion: { groupVersion: string };
+    };
+    assert.equal(group.preferredVersion.groupVersion, "metrics.k8s.io/v1beta1");
+    const list = (await raw("/apis/metrics.k8s.io/v1beta1")) as unknown as {
+      resources: Array<{ name: string; kind: string; namespaced: boolean; verbs: string[] }>;
+    };
+    assert.deepEqual(
+      list.resources.map((r) => [r.name, r.kind, r.namespaced, r.verbs.join(",")]),
+      [
+        ["nodes", "NodeMetrics", false, "get,list"],
+        ["pods", "PodMetrics", true, "get,list"],
+      ],
+    );
+  });
+
   for (const [version, bin] of kubectls) {
     test(`kubectl ${version}: api-resources shows the metrics group`, async () => {
       const r = await kubectl(bin, "api-resources", "--api-group=metrics.k8s.io");
@@ -231,4 +253,115 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
       assert.match(r.stdout, row);
     });
   }
+});
+
+describe("the metrics group over a provider of fixed figures", { skip: NO_KUBECTL }, () => {
+  let api: TestApiServer;
+  const at = new Date("2026-01-02T03:04:05Z");
+  const provider: MetricsProvider = {
+    collect: async () => ({
+      nodes: new Map([
+        ["n1", { timestamp: at, windowMs: 15_000, cpuNanoCores: 5e8, memoryBytes: 2 ** 30 }],
+      ]),
+      pods: new Map(
+        ["a/web", "b/web"].map((k) => [
+          k,
+          {
+            timestamp: at,
+            windowMs: 10_500,
+            containers: [{ name: "app", cpuNanoCores: 5e6, memoryBytes: 10 * 2 ** 20 }],
+          },
+        ]),
+      ),
+    }),
+  };
+  const pod = (namespace: string, name: string, app: string): KubeObject => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { namespace, name, labels: { app } },
+    spec: { containers: [{ name: "app", image: "x" }] },
+  });
+
+  before(async () => {
+    api = await startTestApiServer();
+    const reg = api.server.registry;
+    for (const ns of ["a", "b"]) {
+      reg.createSync(REFS.namespaces, "", {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: ns },
+      });
+    }
+    reg.createSync(REFS.nodes, "", {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "n1" },
+      status: { allocatable: { cpu: "2", memory: "4Gi" }, capacity: { cpu: "2", memory: "4Gi" } },
+    });
+    for (const p of [
+      pod("a", "web", "web"),
+      pod("b", "web", "web"),
+      pod("default", "other", "x"),
+    ]) {
+      reg.createSync(REFS.pods, p.metadata.namespace ?? "", p);
+    }
+  });
+  after(async () => {
+    await api?.stop();
+  });
+
+  test("without a provider the group is absent and kubectl top says the API is not available", async () => {
+    const r = await api.kubectl(["top", "pods", "--cache-dir", join(api.dir, "cache-before")]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Metrics API not available/);
+  });
+
+  test("with a provider, lists join its figures with the pods the selectors pick", async () => {
+    api.server.serveMetrics(provider);
+    const get = async (path: string) => {
+      const r = await api.kubectl(["get", "--raw", path]);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as PodMetricsList;
+    };
+    const names = (l: PodMetricsList) =>
+      l.items.map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
+    const base = "/apis/metrics.k8s.io/v1beta1";
+    assert.deepEqual(names(await get(`${base}/pods`)), ["a/web", "b/web"]);
+    assert.deepEqual(names(await get(`${base}/pods?fieldSelector=metadata.namespace%3Db`)), [
+      "b/web",
+    ]);
+    assert.deepEqual(names(await get(`${base}/pods?labelSelector=app%3Dnone`)), []);
+    const one = await get(`${base}/namespaces/a/pods/web`);
+    assert.deepEqual(one as unknown, {
+      kind: "PodMetrics",
+      apiVersion: "metrics.k8s.io/v1beta1",
+      metadata: {
+        name: "web",
+        namespace: "a",
+        creationTimestamp: (one as unknown as { metadata: { creationTimestamp: string } }).metadata
+          .creationTimestamp,
+        labels: { app: "web" },
+      },
+      timestamp: "2026-01-02T03:04:05Z",
+      window: "10.5s",
+      containers: [{ name: "app", usage: { cpu: "5m", memory: "10Mi" } }],
+    });
+    const missing = await api.kubectl(["get", "--raw", `${base}/namespaces/default/pods/other`]);
+    assert.match(missing.stderr, /NotFound|not found/);
+  });
+
+  test("kubectl top reads the figures: pods across namespaces and the node against its allocatable", async () => {
+    api.server.serveMetrics(provider);
+    const cache = ["--cache-dir", join(api.dir, "cache-after")];
+    const pods = await api.kubectl(["top", "pods", "-A", ...cache]);
+    assert.equal(pods.code, 0, pods.stderr);
+    assert.match(pods.stdout, /^a\s+web\s+5m\s+10Mi/m);
+    assert.match(pods.stdout, /^b\s+web\s+5m\s+10Mi/m);
+    const nodes = await api.kubectl(["top", "nodes", ...cache]);
+    assert.equal(nodes.code, 0, nodes.stderr);
+    assert.match(nodes.stdout, /^n1\s+500m\s+25%\s+1024Mi\s+25%/m);
+    const table = await api.kubectl(["get", "nodes.metrics.k8s.io", ...cache]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^n1\s+500m\s+1Gi\s+15s/m);
+  });
 });
