@@ -3,8 +3,8 @@
  * run pods on this machine. It starts `src/kubelet/` over the cluster's client and shared
  * informers (it resolves once the Node is registered and its informers synced) and registers the
  * `pods/log` subresource on the API server, and has it serve `metrics.k8s.io` from the agent's
- * measurements (kubectl top). Containers without `workingDir` start in this
- * process's working directory: the host is the image (`examples/quickstart` relies on it).
+ * measurements (kubectl top). Containers without `workingDir` start in this process's working
+ * directory: the host is the image (`examples/quickstart` relies on it).
  *
  * @module
  */
