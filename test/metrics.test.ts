@@ -101,12 +101,17 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
     if (!c.hasNodeAgent) return;
     await c.apply(manifests);
     await kubeletWaitFor(
-      "both pods running",
+      "every container of both pods running",
       async () => {
         const pods = (await c.client.list(REFS.pods, "default")).items;
-        const running = (n: string) =>
-          (pods.find((p) => p.metadata.name === n)?.status as { phase?: string } | undefined)
-            ?.phase === "Running";
+        // Every container running, not just the first (phase Running needs only one).
+        const running = (n: string) => {
+          const status = pods.find((p) => p.metadata.name === n)?.status as
+            | { containerStatuses?: Array<{ state?: { running?: object } }> }
+            | undefined;
+          const cs = status?.containerStatuses ?? [];
+          return cs.length > 0 && cs.every((x) => x.state?.running);
+        };
         return running("busy") && running("sim");
       },
       20_000,
