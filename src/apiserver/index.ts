@@ -17,6 +17,7 @@ import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { ensureSystemNamespaces } from "./bootstrap.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import type { HealthCheck } from "./http/health.ts";
+import type { MetricsProvider } from "./metrics.ts";
 import { createOpenApi } from "./openapi/index.ts";
 import { patchers } from "./patchers.ts";
 import { decodeKubeProtobuf } from "./protobuf/index.ts";
@@ -28,6 +29,7 @@ export { ServiceAllocator } from "./admission/services.ts";
 export type { SubresourceHandler } from "./http/handler.ts";
 export type { HealthCheck } from "./http/health.ts";
 export { createInProcessClient } from "./inprocess.ts";
+export type { MetricsProvider, MetricsSnapshot } from "./metrics.ts";
 export { Registry } from "./registry/index.ts";
 export { findResource, RESOURCES, type ResourceInfo } from "./resources.ts";
 
@@ -49,6 +51,8 @@ export interface ApiServerOptions {
   /** Named checks behind `/readyz` (after the API server's own `ping`); all must pass. */
   readiness?: () => HealthCheck[];
   watchTuning?: WatchTuning;
+  /** Serves `metrics.k8s.io/v1beta1` from these figures (see also `ApiServer.serveMetrics`). */
+  metrics?: MetricsProvider;
 }
 
 export interface ApiServer {
@@ -59,6 +63,8 @@ export interface ApiServer {
   port: number;
   /** Registers a streaming subresource handler such as `pods/log`. */
   handleSubresource(key: string, handler: SubresourceHandler): void;
+  /** Serves (or, with undefined, stops serving) `metrics.k8s.io` from a provider. */
+  serveMetrics(provider: MetricsProvider | undefined): void;
   addToken(token: string): void;
   /** Cuts every open connection (watches included); clients reconnect. For tests and shutdown. */
   dropConnections(): void;
@@ -130,6 +136,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const subresources = new Map<string, SubresourceHandler>();
   const host = options.host ?? API_DEFAULTS.host;
   let port = options.port ?? API_DEFAULTS.port;
+  let metrics = options.metrics;
   const handler = createHandler({
     registry,
     version: versionInfo(),
@@ -139,6 +146,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     openapi,
     protobuf: decodeKubeProtobuf,
     subresources,
+    metrics: () => metrics,
   });
   const server: Server = await listen(
     { host, port, tls: options.tls, tokens: () => tokens },
@@ -164,6 +172,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     host,
     port,
     handleSubresource: (key, h) => subresources.set(key, h),
+    serveMetrics: (p) => {
+      metrics = p;
+    },
     addToken: (t) => tokens.add(t),
     dropConnections: dropAll,
     close: () =>

@@ -317,6 +317,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         clusterDomain,
         podCidr,
         handleSubresource: (key, handler) => api.handleSubresource(key, handler),
+        serveMetrics: (provider) => api.serveMetrics(provider),
         log,
       }),
     );

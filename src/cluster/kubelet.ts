@@ -2,8 +2,9 @@
  * Where the node agent plugs into the cluster: the one function the composition root calls to
  * run pods on this machine. It starts `src/kubelet/` over the cluster's client and shared
  * informers (it resolves once the Node is registered and its informers synced) and registers the
- * `pods/log` subresource on the API server. Containers without `workingDir` start in this
- * process's working directory: the host is the image (`examples/quickstart` relies on it).
+ * `pods/log` subresource on the API server, and has it serve `metrics.k8s.io` from the agent's
+ * measurements (kubectl top). Containers without `workingDir` start in this process's working
+ * directory: the host is the image (`examples/quickstart` relies on it).
  *
  * @module
  */
@@ -11,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
-import { createLogHandler, startKubelet } from "../kubelet/index.ts";
+import { createLogHandler, type Kubelet, startKubelet } from "../kubelet/index.ts";
 import type { LogLevel, RuntimeKind } from "./options.ts";
 
 export interface NodeAgentContext {
@@ -34,6 +35,8 @@ export interface NodeAgentContext {
       target: { namespace: string; name: string; query: URLSearchParams },
     ) => void | Promise<void>,
   ): void;
+  /** Has the API server serve `metrics.k8s.io` from these figures (undefined: stop). */
+  serveMetrics?(provider: { collect: Kubelet["collectMetrics"] } | undefined): void;
   log: (level: LogLevel, message: string) => void;
 }
 
@@ -59,5 +62,12 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
       ctx.log("debug", `kubelet: ${err instanceof Error ? err.message : String(err)}`),
   });
   ctx.handleSubresource("pods/log", createLogHandler({ client: ctx.client, dataDir }));
-  return { ready: () => true, stop: () => kubelet.stop() };
+  ctx.serveMetrics?.({ collect: () => kubelet.collectMetrics() });
+  return {
+    ready: () => true,
+    stop: () => {
+      ctx.serveMetrics?.(undefined);
+      return kubelet.stop();
+    },
+  };
 }

@@ -28,11 +28,13 @@ import type { InformerFactory } from "../client/factory.ts";
 import { createEventRecorder } from "../client/index.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
 import { openIpam } from "./ipam.ts";
+import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
 import { startNodeAgent } from "./node.ts";
 import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
 export { createLogHandler, type LogHandlerOptions, parseCri } from "./logs.ts";
+export type { KubeletMetrics } from "./metrics.ts";
 export { KUBELET_VERSION } from "./node.ts";
 export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
@@ -66,6 +68,8 @@ export interface KubeletOptions {
    * host is the image, so the default is the directory loopkube was started in.
    */
   workingDir?: string;
+  /** How often resource usage is sampled for `metrics.k8s.io`; default 10 s. */
+  metricsIntervalMs?: number;
 }
 
 export interface Kubelet {
@@ -76,6 +80,8 @@ export interface Kubelet {
   pids(namespace: string, name: string): number[];
   /** The directory holding the pod's volumes and logs. */
   podDir(pod: Pod): string;
+  /** CPU and memory of the node and of each running pod, measured now (see metrics.ts). */
+  collectMetrics(): Promise<KubeletMetrics>;
   stop(): Promise<void>;
 }
 
@@ -271,6 +277,18 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     },
   });
 
+  const metrics = await startMetricsCollector({
+    nodeName,
+    targets: () =>
+      [...workers.entries()].map(([key, w]) => {
+        const [namespace = "", name = ""] = key.split("/");
+        return { namespace, name, containers: w.runningContainers() };
+      }),
+    ...(options.metricsIntervalMs ? { intervalMs: options.metricsIntervalMs } : {}),
+    now: () => now().getTime(),
+    onError,
+  });
+
   // Addresses held for pods that no longer exist on this node (deleted while we were down).
   for (const key of ipam.entries().keys()) {
     const [ns = "", name = ""] = key.split("/");
@@ -283,8 +301,10 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     podIP: (ns, name) => ipam.get(`${ns}/${name}`),
     pids: (ns, name) => workers.get(`${ns}/${name}`)?.pids() ?? [],
     podDir,
+    collectMetrics: () => metrics.collect(),
     async stop() {
       stopped = true;
+      metrics.stop();
       removeHandlers();
       node.stop();
       const cap = options.shutdownGraceMs ?? 30_000;

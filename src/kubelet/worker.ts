@@ -143,6 +143,13 @@ export class PodWorker {
     return [...this.cs.values()].flatMap((c) => (c.handle?.pid ? [c.handle.pid] : []));
   }
 
+  /** The app containers now running, with their first process (none when simulated): for metrics. */
+  runningContainers(): Array<{ name: string; pid: number | undefined }> {
+    return this.mainOrder
+      .filter((c) => c.state.running && c.handle)
+      .map((c) => ({ name: c.spec.name, pid: c.handle?.pid }));
+  }
+
   start(): void {
     this.running = this.run().catch(this.deps.onError);
   }

@@ -1,7 +1,9 @@
 /**
  * API discovery, both legacy (`/api`, `/apis`, `/apis/<g>`, `/api/v1`, `/apis/<g>/<v>`) and
  * aggregated (`apidiscovery.k8s.io` v2 and v2beta1, chosen by the Accept header, answered with the
- * exact Content-Type kubectl compares against). Everything is derived from the resource table.
+ * exact Content-Type kubectl compares against). Everything is derived from the resource table,
+ * plus `extra` resources served outside the registry (the `metrics.k8s.io` group when a metrics
+ * provider is wired in).
  *
  * @module
  */
@@ -28,8 +30,20 @@ export function wantsAggregated(accept: string | undefined): "v2" | "v2beta1" | 
   return undefined;
 }
 
-function groupsFor(core: boolean) {
-  return servedGroups().filter((g) => (g.group === "") === core);
+type Extra = readonly ResourceInfo[];
+
+function served(extra: Extra) {
+  const groups = servedGroups();
+  for (const r of extra) {
+    const g = groups.find((x) => x.group === r.group && x.version === r.version);
+    if (g) g.resources.push(r);
+    else groups.push({ group: r.group, version: r.version, resources: [r] });
+  }
+  return groups;
+}
+
+function groupsFor(core: boolean, extra: Extra) {
+  return served(extra).filter((g) => (g.group === "") === core);
 }
 
 export function apiVersions(serverAddress: string): object {
@@ -45,9 +59,9 @@ function groupDoc(name: string, versions: string[]) {
   return { name, versions: vs, preferredVersion: vs[0] };
 }
 
-export function apiGroupList(): object {
+export function apiGroupList(extra: Extra = []): object {
   const byName = new Map<string, string[]>();
-  for (const g of groupsFor(false))
+  for (const g of groupsFor(false, extra))
     byName.set(g.group, [...(byName.get(g.group) ?? []), g.version]);
   return {
     kind: "APIGroupList",
@@ -56,16 +70,20 @@ export function apiGroupList(): object {
   };
 }
 
-export function apiGroup(group: string): object | undefined {
-  const versions = groupsFor(false)
+export function apiGroup(group: string, extra: Extra = []): object | undefined {
+  const versions = groupsFor(false, extra)
     .filter((g) => g.group === group)
     .map((g) => g.version);
   if (versions.length === 0) return undefined;
   return { kind: "APIGroup", apiVersion: "v1", ...groupDoc(group, versions) };
 }
 
-export function apiResourceList(group: string, version: string): object | undefined {
-  const g = servedGroups().find((x) => x.group === group && x.version === version);
+export function apiResourceList(
+  group: string,
+  version: string,
+  extra: Extra = [],
+): object | undefined {
+  const g = served(extra).find((x) => x.group === group && x.version === version);
   if (!g) return undefined;
   const resources: object[] = [];
   for (const r of g.resources) {
@@ -120,9 +138,13 @@ function aggregatedResource(r: ResourceInfo) {
 }
 
 /** `/api` (core) or `/apis` (named groups) as an APIGroupDiscoveryList. */
-export function aggregatedDiscovery(core: boolean, version: "v2" | "v2beta1"): object {
+export function aggregatedDiscovery(
+  core: boolean,
+  version: "v2" | "v2beta1",
+  extra: Extra = [],
+): object {
   const byName = new Map<string, Array<{ version: string; resources: ResourceInfo[] }>>();
-  for (const g of groupsFor(core)) {
+  for (const g of groupsFor(core, extra)) {
     byName.set(g.group, [
       ...(byName.get(g.group) ?? []),
       { version: g.version, resources: g.resources },

@@ -17,6 +17,7 @@ import type {
   WatchOptions,
   WriteOptions,
 } from "../../api/verbs.ts";
+import { METRICS_GROUP, METRICS_RESOURCES, type MetricsProvider } from "../metrics.ts";
 import type { Registry } from "../registry/index.ts";
 import { resourceNotServed } from "../registry/index.ts";
 import {
@@ -38,6 +39,7 @@ import {
   wantsAggregated,
 } from "./discovery.ts";
 import { answerHealth, type HealthCheck } from "./health.ts";
+import { serveMetrics } from "./metrics.ts";
 import { sendError, sendJson, sendText } from "./respond.ts";
 import { route } from "./route.ts";
 import { parseIncludeObject, renderList, renderObject, type ViewOptions } from "./views.ts";
@@ -69,6 +71,8 @@ export interface HandlerOptions {
   protobuf?: ProtobufDecoder;
   /** Keyed `<resource>/<subresource>`, e.g. `pods/log`. */
   subresources?: Map<string, SubresourceHandler>;
+  /** Serves `metrics.k8s.io` while it answers a provider (set once the node agent runs). */
+  metrics?: () => MetricsProvider | undefined;
 }
 
 function intParam(q: URLSearchParams, name: string): number | undefined {
@@ -152,6 +156,7 @@ function deleteOptions(q: URLSearchParams, body: Buffer): DeleteOptions {
 
 export function createHandler(options: HandlerOptions) {
   const { registry } = options;
+  const extra = () => (options.metrics?.() ? METRICS_RESOURCES : []);
 
   async function handleResource(
     req: IncomingMessage,
@@ -296,26 +301,26 @@ export function createHandler(options: HandlerOptions) {
       case "apiGroups": {
         const agg = wantsAggregated(accept);
         if (agg) {
-          sendJson(res, 200, aggregatedDiscovery(r.type === "apiVersions", agg), {
+          sendJson(res, 200, aggregatedDiscovery(r.type === "apiVersions", agg, extra()), {
             contentType: AGGREGATED_TYPES[agg],
           });
         } else {
           sendJson(
             res,
             200,
-            r.type === "apiVersions" ? apiVersions(options.serverAddress()) : apiGroupList(),
+            r.type === "apiVersions" ? apiVersions(options.serverAddress()) : apiGroupList(extra()),
           );
         }
         return true;
       }
       case "group": {
-        const doc = apiGroup(r.group);
+        const doc = apiGroup(r.group, extra());
         if (!doc) throw notFound("", "", r.group);
         sendJson(res, 200, doc);
         return true;
       }
       case "groupVersion": {
-        const doc = apiResourceList(r.group, r.version);
+        const doc = apiResourceList(r.group, r.version, extra());
         if (!doc) throw resourceNotServed();
         sendJson(res, 200, doc);
         return true;
@@ -354,9 +359,17 @@ export function createHandler(options: HandlerOptions) {
         case "openapiV2":
           // kubectl accepts only protobuf for v2; without it, it uses v3.
           throw resourceNotServed();
-        case "resource":
-          await handleResource(req, res, r, url.searchParams);
+        case "resource": {
+          const metrics = r.group === METRICS_GROUP ? options.metrics?.() : undefined;
+          if (metrics) {
+            await serveMetrics(req, res, r, url.searchParams, {
+              registry,
+              provider: metrics,
+              now: options.now,
+            });
+          } else await handleResource(req, res, r, url.searchParams);
           return;
+        }
         case "notFound":
           throw resourceNotServed();
         default:
