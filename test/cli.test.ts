@@ -3,7 +3,6 @@
  * and XDG_DATA_HOME pointing into a temporary directory so nothing of the user's is touched.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -12,36 +11,17 @@ import { after, before, describe, test } from "node:test";
 import type { Io } from "../src/cli/_shared.ts";
 import { main } from "../src/cli/index.ts";
 import { isProcessAlive, probeReadyz } from "../src/cluster/index.ts";
-
-const ROOT = join(import.meta.dirname, "..");
-const ENTRY = join(ROOT, "src", "cli", "main.ts");
+import { cliEnv, runLoopkube, startUp as startUpWith } from "./_cli.ts";
 
 let home: string;
 let env: NodeJS.ProcessEnv;
 before(() => {
   home = mkdtempSync(join(tmpdir(), "loopkube-cli-test-"));
-  env = {
-    ...process.env,
-    HOME: home,
-    KUBECONFIG: join(home, "kube", "config"),
-    XDG_DATA_HOME: join(home, "data"),
-  };
+  env = cliEnv(home);
 });
 after(() => rmSync(home, { recursive: true, force: true }));
 
-function loopkube(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", ENTRY, ...args],
-      { cwd: ROOT, env, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? Number((err as { code?: unknown }).code ?? 1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-  });
-}
+const loopkube = (args: string[]) => runLoopkube(args, env);
 
 /**
  * Runs a command in this process (no Node start-up per call) with its output captured. The
@@ -88,26 +68,7 @@ async function inProcess(
   return { code, stdout, stderr };
 }
 
-/** Starts `loopkube up` and resolves with its output once it printed `line`. */
-function startUp(
-  args: string[],
-  line: RegExp,
-): Promise<{ child: ChildProcess; out: () => string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", ENTRY, "up", ...args], {
-    cwd: ROOT,
-    env,
-  });
-  let out = "";
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out += String(d);
-      if (line.test(out)) resolve({ child, out: () => out });
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`up exited (${code}) before ${line}:\n${out}`)));
-  });
-}
+const startUp = (args: string[], line: RegExp) => startUpWith(args, line, env);
 
 describe("loopkube", () => {
   test("every command has --help", async () => {
