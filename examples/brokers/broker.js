@@ -120,7 +120,7 @@ async function discover() {
   }
   if (!joined && names.every((n) => n === me || peers.has(n))) {
     joined = true;
-    const others = names.filter((n) => n !== me);
+    const others = names.filter((n) => n !== me).sort();
     console.log(`joined as ${me}; peers: ${others.length ? others.join(", ") : "none yet"}`);
   }
 }
