@@ -19,8 +19,8 @@ const ROOT = join(import.meta.dirname, "..");
 const EXAMPLE = join(ROOT, "examples", "brokers");
 const CLIENT = join(EXAMPLE, "client.js");
 // Ranges of its own, so pods and ClusterIP listeners never clash with other test files' clusters.
-const POD_CIDR = "127.241.0.0/16";
-const SERVICE_CIDR = "127.105.0.0/16";
+const POD_CIDR = "127.241.0.0/17";
+const SERVICE_CIDR = "127.105.0.0/17";
 const IS_ROOT = process.getuid?.() === 0;
 
 const run = promisify(execFile);
