@@ -111,7 +111,7 @@ async function discover() {
   } catch (err) {
     const hint = process.env.DNS_SERVER
       ? ""
-      : " (without root a pod has no resolv.conf of its own: see README.md, 'Without root')";
+      : " (without root a pod has no resolv.conf of its own: see 'Without root' in examples/brokers/README.md)";
     return problem(`cannot resolve ${srv}: ${err.code ?? err.message}${hint}`);
   }
   if (!names.includes(me)) return problem(`${me} is not in DNS yet`);
