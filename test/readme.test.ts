@@ -26,7 +26,6 @@ import { after, before, describe, test } from "node:test";
 import type { Command } from "commander";
 import ts from "typescript";
 import type { KubeObject } from "../src/api/types.ts";
-import type { Io } from "../src/cli/_shared.ts";
 import { buildProgram } from "../src/cli/index.ts";
 import { readManifests } from "../src/cluster/index.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
@@ -178,7 +177,7 @@ function parseLoopkube(args: string[]): {
   options: Record<string, unknown>;
 } {
   const errors: string[] = [];
-  const io: Io = {
+  const io: NonNullable<Parameters<typeof buildProgram>[0]> = {
     out: () => {},
     raw: () => {},
     err: (line) => errors.push(line),
