@@ -226,7 +226,12 @@ function expectOk(r: RunResult, what: string): void {
 async function checkKubectl(args: string[], ctx: Context): Promise<void> {
   if (!KUBECTL) return ctx.skip(String(NO_KUBECTL));
   const env = { ...process.env, KUBECONFIG: ctx.cluster.kubeconfigPath };
-  const r = await run(KUBECTL, args, { env, timeoutMs: 20_000 });
+  // A line may name a pod the line before deleted: its StatefulSet brings it back in a moment.
+  let r = await run(KUBECTL, args, { env, timeoutMs: 20_000 });
+  for (let i = 0; i < 50 && /\(NotFound\)/.test(r.stderr); i++) {
+    await new Promise((done) => setTimeout(done, 200));
+    r = await run(KUBECTL, args, { env, timeoutMs: 20_000 });
+  }
   // Simulated containers write no log: the server answering so for the named pod and container
   // is as far as `kubectl logs` can get here.
   if (
