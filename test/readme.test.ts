@@ -22,7 +22,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { delimiter, join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Command } from "commander";
 import type { KubeObject } from "../src/api/types.ts";
@@ -36,7 +36,10 @@ const ROOT = join(import.meta.dirname, "..");
 const CHECK_CLUSTER = { podCidr: "127.241.128.0/18", serviceCidr: "127.105.128.0/18" };
 const LIBRARY_CLUSTER = { podCidr: "127.241.192.0/18", serviceCidr: "127.105.192.0/18" };
 
-const DIG = ["/usr/bin/dig", "/bin/dig", "/usr/local/bin/dig"].find((p) => existsSync(p));
+const DIG = (process.env.PATH ?? "")
+  .split(delimiter)
+  .map((dir) => join(dir, "dig"))
+  .find((p) => p.startsWith("/") && existsSync(p));
 const NO_DIG = DIG ? false : "dig is not installed (bind9-dnsutils)";
 
 // ---- reading the READMEs ------------------------------------------------------------------
