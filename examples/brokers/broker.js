@@ -47,7 +47,7 @@ async function handle(req) {
     case "produce": {
       const message = { id: randomUUID(), value: String(req.value), from: me };
       append(message);
-      return { ok: true, id: message.id, storedOn: [me, ...(await replicate(message))] };
+      return { ok: true, id: message.id, storedOn: [me, ...(await replicate(message)).sort()] };
     }
     case "replicate":
       append(req.message);
