@@ -232,6 +232,23 @@ describe("service proxy over TCP", { timeout: 20_000 }, () => {
     assert.deepEqual(new Set(answers), new Set([backends[0]?.ip]));
   });
 
+  it("connects every one of many simultaneous connections when one of two backends refuses", async (t) => {
+    // Retrying connections interleave on the shared round robin; each must still avoid the
+    // backend that refused it, or it can draw that one on every attempt and be reset.
+    const { proxy, ip, backends } = await setup(t, { backends: 1 });
+    const refusing = freshIp("127.244");
+    proxy.upsertEndpointSlice(
+      slice(
+        "web-1",
+        "web",
+        [{ port: TARGET }],
+        [endpoint(refusing), endpoint(backends[0]?.ip ?? "")],
+      ),
+    );
+    const answers = await fetchMany(200, ip, PORT, 200);
+    assert.deepEqual(counts(answers), new Map([[backends[0]?.ip, 200]]));
+  });
+
   it("gives up on a backend that does not answer the handshake and connects to the next", async (t) => {
     // A stopped process whose accept queue is full: the kernel drops further SYNs, so a connect
     // neither succeeds nor fails until our dial timeout.
