@@ -628,7 +628,8 @@ describe("service proxy over UDP", { timeout: 10_000 }, () => {
   });
 
   it("forgets an idle flow, so the next datagram is balanced afresh", async (t) => {
-    const proxy = createServiceProxy({ nodeName: "node-a", udpIdleTimeoutMs: 20 });
+    // Long enough that two answers in a row on a loaded machine stay within one flow.
+    const proxy = createServiceProxy({ nodeName: "node-a", udpIdleTimeoutMs: 1000 });
     const [ipA, ipB] = [freshIp("127.244"), freshIp("127.244")];
     const echoA = await startUdpEcho(ipA, 5353);
     const echoB = await startUdpEcho(ipB, 5353);
@@ -655,7 +656,7 @@ describe("service proxy over UDP", { timeout: 10_000 }, () => {
       });
     const first = await ask("1");
     assert.equal(await ask("2"), first, "a live flow keeps its endpoint");
-    await new Promise((r) => setTimeout(r, 500)); // 25 idle timeouts
+    await new Promise((r) => setTimeout(r, 2500)); // 2.5 idle timeouts
     assert.notEqual(await ask("3"), first, "round robin moved on for the new flow");
   });
 });
