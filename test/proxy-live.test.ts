@@ -89,12 +89,15 @@ function service(name: string, spec: object): KubeObject {
   return { apiVersion: "v1", kind: "Service", metadata: { name }, spec } as KubeObject;
 }
 
-/** A bare echo pod labelled `app=<name>`, probed on its TCP port every second. */
-function echoPod(name: string, extraEnv: { name: string; value: string }[] = []): KubeObject {
+/** A bare echo pod labelled `app=<name>` (plus `labels`), probed on its TCP port every second. */
+function echoPod(
+  name: string,
+  extra: { env?: { name: string; value: string }[]; labels?: Record<string, string> } = {},
+): KubeObject {
   return {
     apiVersion: "v1",
     kind: "Pod",
-    metadata: { name, labels: { app: name } },
+    metadata: { name, labels: { app: name, ...extra.labels } },
     spec: {
       terminationGracePeriodSeconds: 10,
       containers: [
@@ -102,7 +105,7 @@ function echoPod(name: string, extraEnv: { name: string; value: string }[] = [])
           name: "echo",
           image: "fixture/echo-server",
           command: [NODE, ECHO_SERVER],
-          env: [...webEnv, ...extraEnv],
+          env: [...webEnv, ...(extra.env ?? [])],
           ports: [
             { name: "echo", containerPort: 9000 },
             { name: "echo-udp", containerPort: 9000, protocol: "UDP" },
@@ -145,11 +148,29 @@ const MANIFESTS: KubeObject[] = [
     ports: [{ port: 8083, targetPort: 8080 }],
   }),
   service("nobody", { selector: { app: "nobody" }, ports: [{ port: 8084, targetPort: 8080 }] }),
-  echoPod("echo"),
+  echoPod("echo", { labels: { mix: "yes" } }),
+  // Ready (no probe) but listening nowhere: every connect to it is refused.
+  {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "refuser", labels: { app: "refuser", mix: "yes" } },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: "idle",
+          image: "fixture/idle",
+          command: [NODE, "-e", "setInterval(() => {}, 1 << 30)"],
+          ports: [{ name: "echo", containerPort: 9000 }],
+        },
+      ],
+    },
+  } as KubeObject,
+  service("mixed", { selector: { mix: "yes" }, ports: [echoPorts[0]] }),
   service("echo", { selector: { app: "echo" }, ports: echoPorts }),
   echoPod("lone"),
   service("lone", { selector: { app: "lone" }, ports: echoPorts }),
-  echoPod("linger", [{ name: "LINGER_MS", value: "3000" }]),
+  echoPod("linger", { env: [{ name: "LINGER_MS", value: "3000" }] }),
   service("linger", { selector: { app: "linger" }, ports: echoPorts }),
 ];
 
@@ -495,6 +516,34 @@ describe("the service proxy with real pods", () => {
     const r = await echoTransfer(echo, 7000, 100 * MB);
     assert.equal(r.bytes, 100 * MB);
     assert.equal(r.received, r.sent);
+  });
+
+  test("connections that a ready endpoint refuses go on to the next one, 200 at once", async (t) => {
+    if (noPods) return t.skip(noPods);
+    const mixed = ip("mixed");
+    await kubeletWaitFor(`${mixed}:7000 to echo`, async () => {
+      const s = await connect(mixed, 7000);
+      try {
+        return (await roundTrip(s, "hi")) === "hi";
+      } finally {
+        s.destroy();
+      }
+    });
+    const one = async (i: number) => {
+      const s = await connect(mixed, 7000);
+      try {
+        return await roundTrip(s, `c${i}`, 20_000);
+      } finally {
+        s.destroy();
+      }
+    };
+    const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => one(i)));
+    const failed = results.flatMap((r, i) =>
+      r.status === "fulfilled" && r.value === `c${i}`
+        ? []
+        : [String((r as { reason?: unknown }).reason ?? r)],
+    );
+    assert.deepEqual(failed, [], `${failed.length} of 200 failed`);
   });
 
   test("errors on one connection never affect the others", async (t) => {
