@@ -147,6 +147,19 @@ const MANIFESTS: KubeObject[] = [
     sessionAffinity: "ClientIP",
     ports: [{ port: 8083, targetPort: 8080 }],
   }),
+  service("web-local", {
+    type: "NodePort",
+    externalTrafficPolicy: "Local",
+    internalTrafficPolicy: "Local",
+    selector: { app: "web" },
+    ports: [{ port: 8085, targetPort: 8080 }],
+  }),
+  service("web-lb-local", {
+    type: "LoadBalancer",
+    externalTrafficPolicy: "Local",
+    selector: { app: "web" },
+    ports: [{ port: LB_PORT + 1, targetPort: 8080 }],
+  }),
   service("nobody", { selector: { app: "nobody" }, ports: [{ port: 8084, targetPort: 8080 }] }),
   echoPod("echo", { labels: { mix: "yes" } }),
   // Ready (no probe) but listening nowhere: every connect to it is refused.
@@ -457,6 +470,36 @@ describe("the service proxy with real pods", () => {
     assert.match(answer, /^web-/);
   });
 
+  test("Local traffic policies serve this node's pods on the ClusterIP and the NodePort", async (t) => {
+    if (noPods) return t.skip(noPods);
+    const nodePort = svcs.get("web-local")?.spec.ports[0]?.nodePort ?? 0;
+    for (const [host, port] of [
+      [ip("web-local"), 8085],
+      ["127.0.0.1", nodePort],
+    ] as const) {
+      const answer = await kubeletWaitFor(`${host}:${port} to answer`, async () =>
+        podOf(await httpGet(host, port).catch(() => "")),
+      );
+      assert.match(answer, /^web-/);
+    }
+  });
+
+  test("a Local LoadBalancer's health-check node port counts this node's ready pods", async (t) => {
+    if (noPods) return t.skip(noPods);
+    const svc = (await c.client.get(REFS.services, "default", "web-lb-local")) as Svc & {
+      spec: { healthCheckNodePort?: number };
+    };
+    const port = svc.spec.healthCheckNodePort;
+    if (port === undefined) {
+      // kube-apiserver allocates one from the node port range for this Service.
+      return t.skip("the API server allocated no spec.healthCheckNodePort");
+    }
+    const body = await kubeletWaitFor(`127.0.0.1:${port} to answer`, () =>
+      httpGet("127.0.0.1", port).catch(() => undefined),
+    );
+    assert.equal(JSON.parse(body).localEndpoints, 3, body);
+  });
+
   test("ClientIP affinity pins each client address to one pod", async (t) => {
     if (noPods) return t.skip(noPods);
     const sticky = ip("web-sticky");
@@ -513,7 +556,9 @@ describe("the service proxy with real pods", () => {
         s.destroy();
       }
     });
+    const t0 = Date.now();
     const r = await echoTransfer(echo, 7000, 100 * MB);
+    t.diagnostic(`100 MB each way in ${Date.now() - t0} ms`);
     assert.equal(r.bytes, 100 * MB);
     assert.equal(r.received, r.sent);
   });
@@ -729,6 +774,7 @@ describe("the service proxy with real pods", () => {
     // periodSeconds 1, failureThreshold 1: out after one probe period plus the status and slice
     // round trip. A loaded test machine gets five periods.
     const outAfterMs = lastHit - toggledAt;
+    t.diagnostic(`last connection to the unready pod ${outAfterMs} ms after it was made unready`);
     assert.ok(
       outAfterMs < 5000,
       `${name} still got a connection ${outAfterMs} ms after it was made unready`,
