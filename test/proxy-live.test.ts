@@ -73,9 +73,12 @@ const web: KubeObject = {
             command: [NODE, HTTP_SERVER],
             env: webEnv,
             ports: [{ name: "http", containerPort: 8080 }],
+            // A 503 fails at once; a generous timeout keeps a slow answer on a loaded machine
+            // from flapping readiness (which would reshuffle the balancer mid-test).
             readinessProbe: {
               httpGet: { path: "/ready", port: "http" },
               periodSeconds: 1,
+              timeoutSeconds: 3,
               failureThreshold: 1,
             },
           },
@@ -110,7 +113,12 @@ function echoPod(
             { name: "echo", containerPort: 9000 },
             { name: "echo-udp", containerPort: 9000, protocol: "UDP" },
           ],
-          readinessProbe: { tcpSocket: { port: 9000 }, periodSeconds: 1, failureThreshold: 1 },
+          readinessProbe: {
+            tcpSocket: { port: 9000 },
+            periodSeconds: 1,
+            timeoutSeconds: 3,
+            failureThreshold: 1,
+          },
         },
       ],
     },
