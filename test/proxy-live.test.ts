@@ -18,11 +18,11 @@ import assert from "node:assert/strict";
 import { createHash, randomFillSync } from "node:crypto";
 import { createSocket } from "node:dgram";
 import { Resolver } from "node:dns/promises";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { get as httpsGet } from "node:https";
 import net from "node:net";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
@@ -35,11 +35,24 @@ const POD_CIDR = "127.251.0.0/16";
 const SERVICE_CIDR = "127.101.0.0/16";
 /** LoadBalancer ingress IPs come from the proxy's default range; a port no other test uses. */
 const LB_PORT = 18481;
-const ROOT = process.getuid?.() === 0;
-const NEEDS_ROOT = ROOT
-  ? false
-  : "ports below 1024 on a Service IP need root (or a lower net.ipv4.ip_unprivileged_port_start)";
-const CURL = ["/usr/bin/curl", "/usr/local/bin/curl", "/bin/curl"].find((p) => existsSync(p));
+/** Lowest port anyone may bind (Linux); 1024 where the setting cannot be read. */
+function unprivilegedPortStart(): number {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8"));
+  } catch {
+    return 1024;
+  }
+}
+const NEEDS_ROOT =
+  process.getuid?.() === 0 || unprivilegedPortStart() <= 53
+    ? false
+    : "ports below 1024 on a Service IP need root (or a lower net.ipv4.ip_unprivileged_port_start)";
+function onPath(name: string): string | undefined {
+  const dirs = (process.env.PATH ?? "").split(delimiter).filter((d) => d !== "");
+  return dirs.map((d) => join(d, name)).find((p) => existsSync(p));
+}
+const CURL = onPath("curl");
+const DIG = onPath("dig");
 const MB = 1024 * 1024;
 
 type Svc = KubeObject & {
@@ -750,7 +763,6 @@ describe("the service proxy with real pods", () => {
     assert.deepEqual(await kubeletWaitFor(`${dnsIP}:53/UDP to answer`, () => r.resolve4(name)), [
       ip("web"),
     ]);
-    const DIG = ["/usr/bin/dig", "/usr/local/bin/dig"].find((p) => existsSync(p));
     if (DIG === undefined) return t.diagnostic("dig is not installed: TCP not checked");
     for (const transport of ["+notcp", "+tcp"]) {
       const out = await run(DIG, [`@${dnsIP}`, "-p", "53", transport, "+short", "+tries=2", name]);
