@@ -270,8 +270,13 @@ function podOf(answer: string): string | undefined {
 }
 
 /** A TCP connection through the proxy with a line-free echo round trip. */
-async function connect(host: string, port: number): Promise<net.Socket> {
-  const socket = net.connect({ host, port, allowHalfOpen: true });
+async function connect(host: string, port: number, localAddress?: string): Promise<net.Socket> {
+  const socket = net.connect({
+    host,
+    port,
+    allowHalfOpen: true,
+    ...(localAddress ? { localAddress } : {}),
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
     socket.once("error", reject);
@@ -563,6 +568,20 @@ describe("the service proxy with real pods", () => {
         reply: `ping-${i}`,
         from: `${echo}:7000`,
       });
+    }
+  });
+
+  test("a pod reaches itself through its own Service (hairpin)", async (t) => {
+    if (noPods) return t.skip(noPods);
+    const pod = (await c.client.get(REFS.pods, "default", "echo")) as KubeObject & {
+      status: { podIP: string };
+    };
+    // The proxy binds its side to the client's address, so the pod talks to itself.
+    const s = await connect(ip("echo"), 7000, pod.status.podIP);
+    try {
+      assert.equal(await roundTrip(s, "me again"), "me again");
+    } finally {
+      s.destroy();
     }
   });
 
