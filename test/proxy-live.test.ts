@@ -7,7 +7,9 @@
  * connections leave the others alone; a deleted endpoint's connections are closed, a terminating
  * one's kept; the `kubernetes` and `kube-dns` Services reach the API and DNS servers; a pod made
  * unready stops getting new connections within a few probe periods and gets them again after;
- * scaling to 0 resets new connections.
+ * scaling to 0 resets new connections. Beyond the issue's list: connections a ready pod refuses
+ * go on to the next pod (200 at once), Local traffic policies serve this node's pods, a Local
+ * LoadBalancer's health check counts them, and a pod reaches itself through its Service.
  *
  * The 300-connection spread over three replicas lives in `cluster.test.ts` (the quickstart).
  * Ports below 1024 (80, 443, 53) need root; those tests skip with the reason otherwise, and every
