@@ -154,6 +154,23 @@ describe("Balancer", () => {
     assert.notEqual(b.next("c")?.ip, "127.244.0.2");
   });
 
+  it("skips the endpoints a retrying connection already tried while another is left", () => {
+    const b = new Balancer({ shuffle: identity, now: () => 0 });
+    b.update([ep(1, "R"), ep(2, "R"), ep(3, "R")]);
+    const avoid = new Set(["127.244.0.1:8080", "127.244.0.2:8080"]);
+    assert.equal(b.next("c", { avoid })?.ip, "127.244.0.3");
+    assert.equal(b.next("c")?.ip, "127.244.0.1"); // the rotation goes on after the pick
+    avoid.add("127.244.0.3:8080");
+    assert.equal(b.next("c", { avoid })?.ip, "127.244.0.2"); // all tried: plain rotation
+  });
+
+  it("does not follow an affinity to an endpoint the connection already tried", () => {
+    const b = new Balancer({ shuffle: identity, now: () => 0 });
+    b.update([ep(1, "R"), ep(2, "R")], 100);
+    assert.equal(b.next("c")?.ip, "127.244.0.1");
+    assert.equal(b.next("c", { avoid: new Set(["127.244.0.1:8080"]) })?.ip, "127.244.0.2");
+  });
+
   it("keeps rotating without affinity when the timeout is removed", () => {
     const b = new Balancer({ shuffle: identity, now: () => 0 });
     b.update([ep(1, "R"), ep(2, "R")], 100);

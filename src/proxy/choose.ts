@@ -11,7 +11,10 @@
  * index reset whenever its membership changes; ClientIP affinity maps a client address to the
  * endpoint it last got, honoured while younger than the timeout and refreshed on each use, and
  * forgotten when the endpoint leaves the list or the caller asks for a reset (after a failed
- * connect). The clock and the shuffle are injected.
+ * connect). A connection retrying after failed connects names the endpoints it already tried
+ * (`avoid`): the rotation skips them while another is left, since retries of concurrent
+ * connections interleave on the one index and could otherwise draw the failing endpoint on
+ * every attempt. The clock and the shuffle are injected.
  *
  * @module
  */
@@ -109,16 +112,24 @@ export class Balancer {
       if (!live.has(a.endpoint)) this.#affinity.delete(client);
   }
 
-  /** The endpoint for a new connection from `clientIp`, or undefined when there is none. */
-  next(clientIp: string, options: { resetAffinity?: boolean } = {}): EndpointInfo | undefined {
+  /**
+   * The endpoint for a new connection from `clientIp`, or undefined when there is none.
+   * `avoid`: keys (`ip:port`) of endpoints this connection already failed to reach; skipped
+   * while any other is usable.
+   */
+  next(
+    clientIp: string,
+    options: { resetAffinity?: boolean; avoid?: ReadonlySet<string> } = {},
+  ): EndpointInfo | undefined {
     const n = this.#endpoints.length;
     if (n === 0) return undefined;
     const now = this.#now();
     if (++this.#picks % SWEEP_EVERY === 0) this.#sweep(now);
     const ttl = this.#affinityMs;
+    const avoid = options.avoid;
     if (ttl !== undefined && !options.resetAffinity) {
       const a = this.#affinity.get(clientIp);
-      if (a !== undefined && now - a.lastUsed < ttl) {
+      if (a !== undefined && now - a.lastUsed < ttl && !avoid?.has(a.endpoint)) {
         const e = this.#endpoints.find((x) => endpointKey(x) === a.endpoint);
         if (e !== undefined) {
           a.lastUsed = now;
@@ -126,8 +137,18 @@ export class Balancer {
         }
       }
     }
-    const e = this.#endpoints[this.#index % n] as EndpointInfo;
-    this.#index = (this.#index + 1) % n;
+    let at = this.#index % n;
+    if (avoid !== undefined && avoid.size > 0) {
+      for (let i = 0; i < n; i++) {
+        const k = (this.#index + i) % n;
+        if (!avoid.has(endpointKey(this.#endpoints[k] as EndpointInfo))) {
+          at = k;
+          break;
+        }
+      }
+    }
+    const e = this.#endpoints[at] as EndpointInfo;
+    this.#index = (at + 1) % n;
     if (ttl !== undefined)
       this.#affinity.set(clientIp, { endpoint: endpointKey(e), lastUsed: now });
     return e;

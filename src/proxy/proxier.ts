@@ -307,10 +307,13 @@ export class Proxier {
     };
     this.#listeners.set(fk, record);
     const hooks = {
-      pick: (clientIp: string, resetAffinity: boolean): EndpointInfo | undefined => {
+      pick: (
+        clientIp: string,
+        choice: { resetAffinity: boolean; avoid?: ReadonlySet<string> },
+      ): EndpointInfo | undefined => {
         const port = this.#ports.get(record.portKey);
         const b = port && this.#balancers.get(balancerKey(port, record.frontend.kind));
-        const e = b?.next(clientIp, { resetAffinity });
+        const e = b?.next(clientIp, choice);
         if (e === undefined)
           this.#options.log?.(`${fk}: no usable endpoint for ${serviceKey}, rejected`);
         return e;

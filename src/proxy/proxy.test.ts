@@ -232,6 +232,23 @@ describe("service proxy over TCP", { timeout: 20_000 }, () => {
     assert.deepEqual(new Set(answers), new Set([backends[0]?.ip]));
   });
 
+  it("connects every one of many simultaneous connections when one of two backends refuses", async (t) => {
+    // Retrying connections interleave on the shared round robin; each must still avoid the
+    // backend that refused it, or it can draw that one on every attempt and be reset.
+    const { proxy, ip, backends } = await setup(t, { backends: 1 });
+    const refusing = freshIp("127.244");
+    proxy.upsertEndpointSlice(
+      slice(
+        "web-1",
+        "web",
+        [{ port: TARGET }],
+        [endpoint(refusing), endpoint(backends[0]?.ip ?? "")],
+      ),
+    );
+    const answers = await fetchMany(200, ip, PORT, 200);
+    assert.deepEqual(counts(answers), new Map([[backends[0]?.ip, 200]]));
+  });
+
   it("gives up on a backend that does not answer the handshake and connects to the next", async (t) => {
     // A stopped process whose accept queue is full: the kernel drops further SYNs, so a connect
     // neither succeeds nor fails until our dial timeout.
@@ -611,7 +628,8 @@ describe("service proxy over UDP", { timeout: 10_000 }, () => {
   });
 
   it("forgets an idle flow, so the next datagram is balanced afresh", async (t) => {
-    const proxy = createServiceProxy({ nodeName: "node-a", udpIdleTimeoutMs: 20 });
+    // Long enough that two answers in a row on a loaded machine stay within one flow.
+    const proxy = createServiceProxy({ nodeName: "node-a", udpIdleTimeoutMs: 1000 });
     const [ipA, ipB] = [freshIp("127.244"), freshIp("127.244")];
     const echoA = await startUdpEcho(ipA, 5353);
     const echoB = await startUdpEcho(ipB, 5353);
@@ -638,7 +656,7 @@ describe("service proxy over UDP", { timeout: 10_000 }, () => {
       });
     const first = await ask("1");
     assert.equal(await ask("2"), first, "a live flow keeps its endpoint");
-    await new Promise((r) => setTimeout(r, 500)); // 25 idle timeouts
+    await new Promise((r) => setTimeout(r, 2500)); // 2.5 idle timeouts
     assert.notEqual(await ask("3"), first, "round robin moved on for the new flow");
   });
 });

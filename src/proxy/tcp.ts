@@ -6,7 +6,8 @@
  *   before it can be delivered.
  * - Connect attempts follow the userspace kube-proxy: up to one attempt per entry of
  *   `dialTimeoutsMs` (250 ms, 500 ms, 1 s, 2 s), each to the next endpoint the picker gives,
- *   asking it to reset the client's affinity after a failure. No endpoint or no success: the
+ *   asking it to reset the client's affinity after a failure and to avoid the endpoints this
+ *   connection already tried (while others are left). No endpoint or no success: the
  *   client gets a reset (RST), as kube-proxy rejects. Where kube-proxy would drop instead (a
  *   `Local` policy with endpoints only on other nodes) we reset too: a proxy that has already
  *   accepted the connection cannot make it look unanswered, and a reset fails fast.
@@ -20,13 +21,19 @@
 import net from "node:net";
 import { BindError, isLocalBindError, sourceAddressFor } from "./_listen.ts";
 import { ForwardingReader } from "./_reader.ts";
-import type { EndpointInfo } from "./state.ts";
+import { type EndpointInfo, endpointKey } from "./state.ts";
 
 export const DEFAULT_DIAL_TIMEOUTS_MS: readonly number[] = [250, 500, 1000, 2000];
 
 export interface ForwardHooks {
-  /** The endpoint for a new connection, or undefined when there is none (reject). */
-  pick: (clientIp: string, resetAffinity: boolean) => EndpointInfo | undefined;
+  /**
+   * The endpoint for a new connection, or undefined when there is none (reject). After a failed
+   * connect: `resetAffinity`, and `avoid` holds the endpoints (`ip:port`) already tried.
+   */
+  pick: (
+    clientIp: string,
+    options: { resetAffinity: boolean; avoid?: ReadonlySet<string> },
+  ) => EndpointInfo | undefined;
   /** Registers a live connection; returns the function that unregisters it. */
   track: (endpoint: EndpointInfo, close: () => void) => () => void;
   /** Per-connection trouble worth a log line (failed dial, rejection); never thrown. */
@@ -150,9 +157,11 @@ export async function listenTcp(
       gone = true;
     });
     let reset = false;
+    const tried = new Set<string>();
     for (const timeoutMs of timeouts) {
-      const endpoint = options.pick(clientIp, reset);
+      const endpoint = options.pick(clientIp, { resetAffinity: reset, avoid: tried });
       if (endpoint === undefined) break;
+      tried.add(endpointKey(endpoint));
       let backend: Dialled;
       try {
         backend = await dialFrom(

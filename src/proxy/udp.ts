@@ -88,7 +88,7 @@ export async function listenUdp(
   };
 
   const startFlow = (key: string, rinfo: dgram.RemoteInfo): Flow | undefined => {
-    const endpoint = options.pick(rinfo.address, false);
+    const endpoint = options.pick(rinfo.address, { resetAffinity: false });
     if (endpoint === undefined) return undefined;
     if (flows.size >= maxFlows) {
       const oldest = flows.entries().next().value;
