@@ -517,11 +517,9 @@ describe("the service proxy with real pods", () => {
     const svc = (await c.client.get(REFS.services, "default", "web-lb-local")) as Svc & {
       spec: { healthCheckNodePort?: number };
     };
+    // The API server allocates one from the node port range, as kube-apiserver does.
     const port = svc.spec.healthCheckNodePort;
-    if (port === undefined) {
-      // kube-apiserver allocates one from the node port range for this Service.
-      return t.skip("the API server allocated no spec.healthCheckNodePort");
-    }
+    assert.ok(port, "spec.healthCheckNodePort is allocated");
     const body = await kubeletWaitFor(`127.0.0.1:${port} to answer`, () =>
       httpGet("127.0.0.1", port).catch(() => undefined),
     );

@@ -131,3 +131,101 @@ test("ServiceAllocator.update keeps the stored ClusterIP and node ports when the
     undefined,
   );
 });
+
+test("a Local LoadBalancer gets a health check NodePort of its own; another kind of Service may not set one", () => {
+  const a = allocator();
+  const lb = (name: string, extra: Record<string, unknown> = {}) =>
+    svc(name, {
+      type: "LoadBalancer",
+      externalTrafficPolicy: "Local",
+      ports: [{ port: 80 }],
+      ...extra,
+    });
+  const hc = (s: KubeObject) => (s.spec as { healthCheckNodePort?: number }).healthCheckNodePort;
+  const nodePort = (s: KubeObject) =>
+    (s.spec as { ports: Array<{ nodePort: number }> }).ports[0]!.nodePort;
+
+  const first = lb("first");
+  a.create(first);
+  assert.ok(hc(first)! >= 30000 && hc(first)! <= 32767);
+  assert.notEqual(hc(first), nodePort(first));
+
+  const wanted = lb("wanted", { healthCheckNodePort: 30123 });
+  a.create(wanted);
+  assert.equal(hc(wanted), 30123);
+  assert.throws(
+    () => a.create(lb("clash", { healthCheckNodePort: 30123 })),
+    (e) =>
+      isStatusError(e, "InternalError") &&
+      /failed to allocate requested HealthCheck NodePort 30123: provided port is already allocated/.test(
+        e.message,
+      ),
+  );
+  assert.throws(
+    () =>
+      a.create(
+        svc("cluster", {
+          type: "LoadBalancer",
+          externalTrafficPolicy: "Cluster",
+          ports: [{ port: 80 }],
+          healthCheckNodePort: 30124,
+        }),
+      ),
+    (e) =>
+      isStatusError(e, "Invalid") &&
+      /spec.healthCheckNodePort: Invalid value: 30124: may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'/.test(
+        e.message,
+      ),
+  );
+  // A Cluster LoadBalancer gets none.
+  const cluster = svc("plain", {
+    type: "LoadBalancer",
+    externalTrafficPolicy: "Cluster",
+    ports: [{ port: 80 }],
+  });
+  a.create(cluster);
+  assert.equal(hc(cluster), undefined);
+});
+
+test("the health check NodePort is kept and immutable across updates, and released when the policy becomes Cluster", () => {
+  const a = allocator();
+  const old = svc("lb", {
+    type: "LoadBalancer",
+    externalTrafficPolicy: "Local",
+    ports: [{ port: 80 }],
+  });
+  a.create(old);
+  const port = (old.spec as { healthCheckNodePort: number }).healthCheckNodePort;
+
+  const same = structuredClone(old);
+  delete (same.spec as { healthCheckNodePort?: number }).healthCheckNodePort;
+  a.update(same, old);
+  assert.equal(
+    (same.spec as { healthCheckNodePort?: number }).healthCheckNodePort,
+    port,
+    "kept when left unset",
+  );
+
+  const moved = structuredClone(old);
+  (moved.spec as { healthCheckNodePort: number }).healthCheckNodePort = port + 1;
+  assert.throws(
+    () => a.update(moved, old),
+    (e) =>
+      isStatusError(e, "Invalid") &&
+      /spec.healthCheckNodePort: Invalid value: \d+: field is immutable/.test(e.message),
+  );
+
+  const toCluster = structuredClone(old);
+  (toCluster.spec as { externalTrafficPolicy: string }).externalTrafficPolicy = "Cluster";
+  a.update(toCluster, old);
+  assert.equal((toCluster.spec as { healthCheckNodePort?: number }).healthCheckNodePort, undefined);
+  // Released: a new Service may take it now (its own nodePort given, so next() cannot take it first).
+  const taker = svc("taker", {
+    type: "LoadBalancer",
+    externalTrafficPolicy: "Local",
+    ports: [{ port: 80, nodePort: 30500 }],
+    healthCheckNodePort: port,
+  });
+  a.create(taker);
+  assert.equal((taker.spec as { healthCheckNodePort: number }).healthCheckNodePort, port);
+});

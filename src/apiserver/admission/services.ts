@@ -10,7 +10,7 @@
  */
 
 import { type Cidr, ipToNumber, numberToIp, parseCidr } from "../../api/cidr.ts";
-import { type FieldError, fieldInvalid, invalid } from "../../api/errors.ts";
+import { type FieldError, fieldInvalid, internalError, invalid } from "../../api/errors.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { Admission } from "../registry/index.ts";
 import type { ResourceInfo } from "../resources.ts";
@@ -38,6 +38,8 @@ interface ServiceSpec {
   ports?: ServicePort[];
   selector?: Record<string, string>;
   allocateLoadBalancerNodePorts?: boolean;
+  externalTrafficPolicy?: string;
+  healthCheckNodePort?: number;
 }
 
 function specOf(svc: KubeObject): ServiceSpec {
@@ -55,6 +57,14 @@ function needsNodePorts(spec: ServiceSpec): boolean {
     (spec.type === "LoadBalancer" && spec.allocateLoadBalancerNodePorts !== false)
   );
 }
+
+/** kube's NeedsHealthCheck: the proxy serves a health check for Local LoadBalancers. */
+function needsHealthCheck(spec: ServiceSpec): boolean {
+  return spec.type === "LoadBalancer" && spec.externalTrafficPolicy === "Local";
+}
+
+const HEALTH_CHECK_ONLY =
+  "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'";
 
 export class ServiceAllocator {
   readonly cidr: Cidr;
@@ -95,6 +105,36 @@ export class ServiceAllocator {
     for (const p of spec.ports ?? []) {
       if (p.nodePort) this.ports.take(p.nodePort - this.portMin);
     }
+    if (needsHealthCheck(spec) && spec.healthCheckNodePort)
+      this.ports.take(spec.healthCheckNodePort - this.portMin);
+  }
+
+  /**
+   * The health check NodePort of a Local LoadBalancer (kube's allocHealthCheckNodePort): the
+   * requested one, or any free one. Failures are internal errors there, not Invalid.
+   */
+  private allocateHealthCheck(spec: ServiceSpec, undo: Array<() => void>): void {
+    const requested = spec.healthCheckNodePort ?? 0;
+    if (requested) {
+      const off = requested - this.portMin;
+      const reason =
+        requested < this.portMin || requested > this.portMax
+          ? `provided port is not in the valid range. The range of valid ports is ${this.portMin}-${this.portMax}`
+          : this.ports.take(off)
+            ? undefined
+            : "provided port is already allocated";
+      if (reason)
+        throw internalError(
+          `failed to allocate requested HealthCheck NodePort ${requested}: ${reason}`,
+        );
+      undo.push(() => this.ports.release(off));
+      return;
+    }
+    const off = this.ports.next();
+    if (off === undefined)
+      throw internalError("failed to allocate a HealthCheck NodePort 0: range is full");
+    undo.push(() => this.ports.release(off));
+    spec.healthCheckNodePort = this.portMin + off;
   }
 
   private allocateIP(svc: KubeObject, errors: FieldError[], undo: Array<() => void>): void {
@@ -220,9 +260,21 @@ export class ServiceAllocator {
       this.allocateIP(svc, errors, undo);
     }
     if (needsNodePorts(spec)) this.allocatePorts(svc, new Set(), errors, undo);
+    if (!needsHealthCheck(spec) && spec.healthCheckNodePort)
+      errors.push(
+        fieldInvalid("spec.healthCheckNodePort", spec.healthCheckNodePort, HEALTH_CHECK_ONLY),
+      );
     if (errors.length > 0) {
       rollback();
       throw invalid("Service", "", svc.metadata.name ?? "", errors);
+    }
+    if (needsHealthCheck(spec)) {
+      try {
+        this.allocateHealthCheck(spec, undo);
+      } catch (e) {
+        rollback();
+        throw e;
+      }
     }
     return rollback;
   }
@@ -271,12 +323,42 @@ export class ServiceAllocator {
     for (const n of oldPorts)
       if (!kept.has(n)) release.push(() => this.ports.release(n - this.portMin));
 
+    // The health check NodePort: kept while both need it (and immutable), released when the new
+    // one no longer does (dropped with it unless set to something new, which is then refused).
+    const oldHealth = needsHealthCheck(oldSpec) ? oldSpec.healthCheckNodePort : undefined;
+    let allocateHealth = false;
+    if (needsHealthCheck(spec)) {
+      if (oldHealth && !spec.healthCheckNodePort) spec.healthCheckNodePort = oldHealth;
+      if (oldHealth && spec.healthCheckNodePort !== oldHealth)
+        errors.push(
+          fieldInvalid("spec.healthCheckNodePort", spec.healthCheckNodePort, "field is immutable"),
+        );
+      allocateHealth = !oldHealth;
+    } else {
+      if (oldHealth) {
+        release.push(() => this.ports.release(oldHealth - this.portMin));
+        if (spec.healthCheckNodePort === oldHealth) delete spec.healthCheckNodePort;
+      }
+      if (spec.healthCheckNodePort)
+        errors.push(
+          fieldInvalid("spec.healthCheckNodePort", spec.healthCheckNodePort, HEALTH_CHECK_ONLY),
+        );
+    }
+
     const rollback = () => {
       for (const u of undo.reverse()) u();
     };
     if (errors.length > 0) {
       rollback();
       throw invalid("Service", "", svc.metadata.name ?? "", errors);
+    }
+    if (allocateHealth) {
+      try {
+        this.allocateHealthCheck(spec, undo);
+      } catch (e) {
+        rollback();
+        throw e;
+      }
     }
     // Releases happen now; an undo after a failed write takes them back.
     for (const r of release) r();
@@ -293,6 +375,8 @@ export class ServiceAllocator {
       if (off !== undefined) this.ips.release(off);
     }
     for (const p of spec.ports ?? []) if (p.nodePort) this.ports.release(p.nodePort - this.portMin);
+    if (needsHealthCheck(spec) && spec.healthCheckNodePort)
+      this.ports.release(spec.healthCheckNodePort - this.portMin);
   }
 
   /** The admission hook for the registry. */
