@@ -105,8 +105,14 @@ export function canonicalIP(
   text: string,
 ): { family: 4 | 6; text: string; bytes: Uint8Array } | null {
   const v4 = parseIPv4(text);
-  if (v4) return { family: 4, text: formatIPv4(v4), bytes: v4 };
+  // Already-canonical input is returned as the same string, so a view that keeps it shares it
+  // with the object it came from instead of holding a copy.
+  if (v4) return { family: 4, text: same(text, formatIPv4(v4)), bytes: v4 };
   const v6 = parseIPv6(text);
-  if (v6) return { family: 6, text: formatIPv6(v6), bytes: v6 };
+  if (v6) return { family: 6, text: same(text, formatIPv6(v6)), bytes: v6 };
   return null;
+}
+
+function same(input: string, canonical: string): string {
+  return input === canonical ? input : canonical;
 }
