@@ -13,11 +13,29 @@ import { parseRequest, type RecordRequest, relativeTo } from "./zones.ts";
 
 /** One backend item: an address (with port) or an ExternalName target, and its DNS name. */
 export interface Candidate {
-  host: string;
-  family: 0 | 4 | 6;
-  port: number;
+  readonly host: string;
+  readonly family: 0 | 4 | 6;
+  readonly port: number;
   /** Name the item lives at: SRV target and additional owner (lower-case). */
-  domain: string;
+  readonly domain: string;
+}
+
+/** An endpoint's candidate: its name is built only when asked (SRV, PTR), not for A answers. */
+class EndpointCandidate implements Candidate {
+  readonly host: string;
+  readonly family: 4 | 6;
+  constructor(
+    private readonly address: EndpointAddress,
+    readonly port: number,
+    private readonly base: string,
+  ) {
+    this.host = address.ip;
+    this.family = address.family;
+  }
+
+  get domain(): string {
+    return `${this.address.hostname}.${this.base}`;
+  }
 }
 
 export type Lookup = { items: Candidate[]; nx: boolean };
@@ -98,7 +116,7 @@ function findServices(view: DnsView, r: RecordRequest, zone: string): Lookup {
     const add = (a: EndpointAddress, ports: readonly PortEntry[]) => {
       for (const p of ports) {
         if (!matchPort(r, p)) continue;
-        items.push({ host: a.ip, family: a.family, port: p.port, domain: `${a.hostname}.${base}` });
+        items.push(new EndpointCandidate(a, p.port, base));
       }
     };
     for (const sub of view.subsets(r.namespace, r.service)) {

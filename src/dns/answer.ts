@@ -371,32 +371,51 @@ function finish(c: Ctx, reply: Message, b: Built): Message {
   return reply;
 }
 
-function rrKey(rr: ResourceRecord): string {
-  const n = lowerName(rr.name);
+/** A record's data as dedup compares it (names case-insensitively). */
+function rrData(rr: ResourceRecord): string {
   switch (rr.type) {
     case 1:
     case 28:
-      return `${n} ${rr.type} ${rr.address}`;
+      return rr.address;
     case 2:
     case 5:
     case 12:
-      return `${n} ${rr.type} ${lowerName(rr.target)}`;
+      return lowerName(rr.target);
     case 33:
-      return `${n} 33 ${rr.priority} ${rr.weight} ${rr.port} ${lowerName(rr.target)}`;
+      return `${rr.priority} ${rr.weight} ${rr.port} ${lowerName(rr.target)}`;
     default:
-      return `${n} ${rr.type} ${JSON.stringify(rr)}`;
+      return JSON.stringify(rr);
   }
 }
 
-/** Drops repeated records (CoreDNS dnsutil.Dedup), keeping the first. */
+/**
+ * Drops repeated records (CoreDNS dnsutil.Dedup), keeping the first. Records are grouped by
+ * owner and type, and a run of records with the same owner (a headless answer: hundreds of A
+ * records) looks its group up once, so no key string is built per record.
+ */
 function dedup(rrs: ResourceRecord[]): ResourceRecord[] {
   if (rrs.length < 2) return rrs;
-  const seen = new Set<string>();
+  const groups = new Map<string, Set<string>>();
   const out: ResourceRecord[] = [];
+  let owner: string | undefined;
+  let type = -1;
+  let group = new Set<string>();
   for (const rr of rrs) {
-    const k = rrKey(rr);
-    if (seen.has(k)) continue;
-    seen.add(k);
+    if (rr.name !== owner || rr.type !== type) {
+      owner = rr.name;
+      type = rr.type;
+      const g = `${lowerName(rr.name)} ${rr.type}`;
+      const known = groups.get(g);
+      if (known) {
+        group = known;
+      } else {
+        group = new Set();
+        groups.set(g, group);
+      }
+    }
+    const d = rrData(rr);
+    if (group.has(d)) continue;
+    group.add(d);
     out.push(rr);
   }
   return out;

@@ -15,8 +15,12 @@ export interface CacheEntry {
   /** Response with ID 0; copied and patched per query. */
   bytes: Buffer;
   serialOffsets: number[];
-  /** The decoded response, for re-encoding with truncation when it does not fit. */
-  message: Message;
+  /**
+   * The decoded response, for re-encoding with truncation when it does not fit; kept only for
+   * answers over 512 bytes (a smaller one fits every limit), which spares most entries the
+   * record objects (a third of the cache's memory).
+   */
+  message?: Message;
 }
 
 export class AnswerCache {

@@ -68,32 +68,14 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
   const encodeReply = (reply: Message, limit: number): Buffer =>
     encodeMessage(reply, { maxSize: limit }).bytes;
 
-  const fromEntry = (
-    bytes: Buffer,
-    serialOffsets: number[],
-    message: Message,
-    query: Message,
-    limit: number,
-  ): Buffer => {
-    if (bytes.length > limit) {
-      const m: Message = {
-        ...message,
-        header: {
-          ...message.header,
-          id: query.header.id,
-          rd: query.header.rd,
-          cd: query.header.cd,
-        },
-      };
-      for (const rr of m.authorities) if (rr.type === 6) rr.serial = view.serial;
-      return encodeReply(m, limit);
-    }
-    return patched(
-      { bytes, serialOffsets, message },
-      query.header.id,
-      query.header.rd,
-      query.header.cd,
-    );
+  /** A cached answer too big for this client: re-encoded truncated, stamped for the query. */
+  const truncatedFrom = (message: Message, query: Message, limit: number): Buffer => {
+    const m: Message = {
+      ...message,
+      header: { ...message.header, id: query.header.id, rd: query.header.rd, cd: query.header.cd },
+    };
+    for (const rr of m.authorities) if (rr.type === 6) rr.serial = view.serial;
+    return encodeReply(m, limit);
   };
 
   /** A private copy of a cached answer stamped for one query: ID, RD, CD, current serial. */
@@ -162,7 +144,10 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
     const key = simple ? cacheKey(packet.toString("latin1", 12, questionEnd), query.edns) : "";
     if (simple) {
       const hit = cache.get(key);
-      if (hit) return fromEntry(hit.bytes, hit.serialOffsets, hit.message, query, limit);
+      if (hit && hit.bytes.length <= limit) {
+        return patched(hit, query.header.id, query.header.rd, query.header.cd);
+      }
+      if (hit?.message) return truncatedFrom(hit.message, query, limit);
       if (
         zoneOf(lowerName(q.name), o) === null &&
         q.type !== RRType.AXFR &&
@@ -192,7 +177,9 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
           const full = encodeMessage(r);
           cache.set(
             key,
-            { bytes: full.bytes, serialOffsets: full.serialOffsets, message: r },
+            full.bytes.length > CLASSIC_UDP_SIZE
+              ? { bytes: full.bytes, serialOffsets: full.serialOffsets, message: r }
+              : { bytes: full.bytes, serialOffsets: full.serialOffsets },
             tags,
           );
           return full.bytes.length <= limit ? Buffer.from(full.bytes) : encodeReply(r, limit);

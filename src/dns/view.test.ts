@@ -93,6 +93,61 @@ describe("DnsView", () => {
     assert.equal(v.podExists("testns", "127.244.0.8"), false);
   });
 
+  it("keeps an IP indexed while any of the services, slices or pods sharing it remains", () => {
+    const v = new DnsView();
+    const svc = (name: string) => ({
+      metadata: { name, namespace: "testns" },
+      spec: { clusterIP: "127.96.0.9" },
+    });
+    v.upsertService(svc("a"));
+    v.upsertService(svc("b"));
+    v.upsertService(svc("c"));
+    assert.deepEqual(
+      v.servicesByIP("127.96.0.9").map((s) => s.name),
+      ["a", "b", "c"],
+    );
+    v.deleteService(svc("b"));
+    v.deleteService(svc("a"));
+    assert.deepEqual(
+      v.servicesByIP("127.96.0.9").map((s) => s.name),
+      ["c"],
+    );
+    v.deleteService(svc("c"));
+    assert.deepEqual(v.servicesByIP("127.96.0.9"), []);
+
+    const one = slice("s", "s-1", [ep("127.244.0.5")]);
+    const two = slice("t", "t-1", [ep("127.244.0.5", { hostname: "Peer" })]);
+    v.upsertEndpointSlice(one);
+    v.upsertEndpointSlice(two);
+    v.upsertEndpointSlice(one); // an update must not add the slice twice
+    assert.deepEqual(
+      v
+        .endpointsByIP("127.244.0.5")
+        .map((e) => `${e.hostname}.${e.service}`)
+        .sort(),
+      ["127-244-0-5.s", "peer.t"],
+    );
+    v.deleteEndpointSlice(one);
+    assert.deepEqual(
+      v.endpointsByIP("127.244.0.5").map((e) => e.hostname),
+      ["peer"],
+    );
+    v.deleteEndpointSlice(two);
+    assert.deepEqual(v.endpointsByIP("127.244.0.5"), []);
+
+    const pod = (name: string) => ({
+      metadata: { name, namespace: "testns" },
+      status: { podIP: "127.244.0.6", podIPs: [{ ip: "127.244.0.6" }] },
+    });
+    v.upsertPod(pod("p"));
+    v.upsertPod(pod("q"));
+    v.upsertPod(pod("q"));
+    v.deletePod(pod("p"));
+    assert.equal(v.podExists("testns", "127.244.0.6"), true, "q still has the IP");
+    v.deletePod(pod("q"));
+    assert.equal(v.podExists("testns", "127.244.0.6"), false);
+  });
+
   it("raises the SOA serial on every change, even within one second", () => {
     const v = new DnsView({ now: () => 1_700_000_000_000 });
     const s0 = v.serial;

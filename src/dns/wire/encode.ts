@@ -65,6 +65,15 @@ class Writer {
   }
 
   name(text: string, compress: boolean): void {
+    // Hot path: the whole name was written before (every owner of a large answer). A key without
+    // a backslash is its own presentation form, so an exact hit is the same name.
+    if (compress && text.indexOf("\\") < 0) {
+      const at = this.compression.get(text.endsWith(".") ? text.slice(0, -1) : text);
+      if (at !== undefined) {
+        this.u16(0xc000 | at);
+        return;
+      }
+    }
     const labels = nameToLabels(text);
     const texts = labels.map(labelToText);
     for (let i = 0; i < labels.length; i++) {

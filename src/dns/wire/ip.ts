@@ -6,18 +6,26 @@
  */
 
 export function parseIPv4(text: string): Uint8Array | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
+  // A character loop, not split and a regex: every A record of an answer is parsed here.
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (p.length === 0 || p.length > 3 || !/^[0-9]+$/.test(p)) return null;
-    if (p.length > 1 && p[0] === "0") return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    out[i] = v;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || part > 3) return null;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    if (c < 48 || c > 57) return null;
+    if (digits > 0 && value === 0) return null; // no leading zeros
+    value = value * 10 + (c - 48);
+    if (++digits > 3 || value > 255) return null;
   }
-  return out;
+  return part === 4 ? out : null;
 }
 
 export function parseIPv6(text: string): Uint8Array | null {
@@ -105,8 +113,14 @@ export function canonicalIP(
   text: string,
 ): { family: 4 | 6; text: string; bytes: Uint8Array } | null {
   const v4 = parseIPv4(text);
-  if (v4) return { family: 4, text: formatIPv4(v4), bytes: v4 };
+  // Already-canonical input is returned as the same string, so a view that keeps it shares it
+  // with the object it came from instead of holding a copy.
+  if (v4) return { family: 4, text: same(text, formatIPv4(v4)), bytes: v4 };
   const v6 = parseIPv6(text);
-  if (v6) return { family: 6, text: formatIPv6(v6), bytes: v6 };
+  if (v6) return { family: 6, text: same(text, formatIPv6(v6)), bytes: v6 };
   return null;
+}
+
+function same(input: string, canonical: string): string {
+  return input === canonical ? input : canonical;
 }
