@@ -255,7 +255,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       options.dnsPort ?? ((await canBind(host, 53)) && (await canBind(dnsIP, 53)) ? 53 : 0);
     const view = new DnsView();
     const { dns, onClusterIP } = await step("dns", async () => {
-      const feed = feedDnsView(view, informers);
+      // The cluster serves the default `insecure` pods mode, which never looks pods up.
+      const feed = feedDnsView(view, informers, { pods: false });
       stack.push(() => feed.stop());
       const dnsOptions = {
         zone: clusterDomain,

@@ -28,8 +28,22 @@ export interface DnsFeed {
   stop(): void;
 }
 
-export function feedDnsView(view: DnsView, informers: InformerFactory): DnsFeed {
-  const removers = RESOURCES.map(([kind, ref]) =>
+export interface FeedOptions {
+  /**
+   * Whether to keep pods in the view (default true). Only the `verified` pods mode reads them
+   * (`a-b-c-d.<ns>.pod.<zone>` answers only for a pod with that IP); in the other modes they cost
+   * memory (~150 B a pod) and cache invalidations for nothing.
+   */
+  pods?: boolean;
+}
+
+export function feedDnsView(
+  view: DnsView,
+  informers: InformerFactory,
+  options: FeedOptions = {},
+): DnsFeed {
+  const fed = RESOURCES.filter(([kind]) => kind !== "pods" || options.pods !== false);
+  const removers = fed.map(([kind, ref]) =>
     informers.get<KubeObject>(ref).addHandlers({
       onAdd: (o) => applyWatchEvent(view, kind, { type: "ADDED", object: o }),
       onUpdate: (_old, o) => applyWatchEvent(view, kind, { type: "MODIFIED", object: o }),
