@@ -16,6 +16,7 @@ import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { ensureSystemNamespaces } from "./bootstrap.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
+import { createUpgradeHandler, type UpgradeHandler } from "./http/upgrade.ts";
 import { createOpenApi } from "./openapi/index.ts";
 import { patchers } from "./patchers.ts";
 import { decodeKubeProtobuf } from "./protobuf/index.ts";
@@ -25,6 +26,7 @@ import { listen, type TlsMaterial } from "./server.ts";
 
 export { ServiceAllocator } from "./admission/services.ts";
 export type { SubresourceHandler } from "./http/handler.ts";
+export type { UpgradeHandler } from "./http/upgrade.ts";
 export { createInProcessClient } from "./inprocess.ts";
 export { Registry } from "./registry/index.ts";
 export { findResource, RESOURCES, type ResourceInfo } from "./resources.ts";
@@ -56,6 +58,8 @@ export interface ApiServer {
   port: number;
   /** Registers a streaming subresource handler such as `pods/log`. */
   handleSubresource(key: string, handler: SubresourceHandler): void;
+  /** Registers the handler of upgraded (WebSocket/SPDY) requests such as `pods/exec`. */
+  handleUpgrade(key: string, handler: UpgradeHandler): void;
   addToken(token: string): void;
   /** Cuts every open connection (watches included); clients reconnect. For tests and shutdown. */
   dropConnections(): void;
@@ -125,6 +129,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const { registry, services, openapi } = createRegistry(options.store, options);
   const tokens = new Set(options.tokens ?? []);
   const subresources = new Map<string, SubresourceHandler>();
+  const upgrades = new Map<string, UpgradeHandler>();
   const host = options.host ?? API_DEFAULTS.host;
   let port = options.port ?? API_DEFAULTS.port;
   const handler = createHandler({
@@ -140,6 +145,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const server: Server = await listen(
     { host, port, tls: options.tls, tokens: () => tokens },
     handler,
+    createUpgradeHandler({ registry, upgrades }),
   );
   // Every raw socket, including those still in the TLS handshake (closeAllConnections only sees
   // sockets that reached HTTP), so that close() never waits on a half-open connection.
@@ -161,6 +167,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     host,
     port,
     handleSubresource: (key, h) => subresources.set(key, h),
+    handleUpgrade: (key, h) => upgrades.set(key, h),
     addToken: (t) => tokens.add(t),
     dropConnections: dropAll,
     close: () =>

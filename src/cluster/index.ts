@@ -311,6 +311,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         clusterDomain,
         podCidr,
         handleSubresource: (key, handler) => api.handleSubresource(key, handler),
+        handleUpgrade: (key, handler) => api.handleUpgrade(key, handler),
         log,
       }),
     );

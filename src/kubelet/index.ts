@@ -32,6 +32,7 @@ import { startNodeAgent } from "./node.ts";
 import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
+export { createExecHandler, type ExecHandlerOptions } from "./exec.ts";
 export { createLogHandler, type LogHandlerOptions, parseCri } from "./logs.ts";
 export { KUBELET_VERSION } from "./node.ts";
 export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
@@ -74,6 +75,15 @@ export interface Kubelet {
   podIP(namespace: string, name: string): string | undefined;
   /** Pids of the pod's live container processes (process runtime). */
   pids(namespace: string, name: string): number[];
+  /**
+   * A running container's process and whether it is in a pod sandbox (mount+UTS namespaces that
+   * `nsenter -t <pid>` enters), for exec; undefined when the container is not running here.
+   */
+  containerProcess(
+    namespace: string,
+    name: string,
+    container: string,
+  ): { pid: number; sandboxed: boolean } | undefined;
   /** The directory holding the pod's volumes and logs. */
   podDir(pod: Pod): string;
   stop(): Promise<void>;
@@ -282,6 +292,10 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     nodeName,
     podIP: (ns, name) => ipam.get(`${ns}/${name}`),
     pids: (ns, name) => workers.get(`${ns}/${name}`)?.pids() ?? [],
+    containerProcess: (ns, name, container) => {
+      const pid = workers.get(`${ns}/${name}`)?.containerPid(container);
+      return pid ? { pid, sandboxed: useSandbox } : undefined;
+    },
     podDir,
     async stop() {
       stopped = true;

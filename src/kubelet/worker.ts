@@ -143,6 +143,12 @@ export class PodWorker {
     return [...this.cs.values()].flatMap((c) => (c.handle?.pid ? [c.handle.pid] : []));
   }
 
+  /** The pid of a running container's process (its sandbox when there is one), for exec. */
+  containerPid(name: string): number | undefined {
+    const c = this.cs.get(name);
+    return c?.state.running ? c.handle?.pid : undefined;
+  }
+
   start(): void {
     this.running = this.run().catch(this.deps.onError);
   }

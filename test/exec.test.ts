@@ -1,0 +1,154 @@
+/**
+ * `kubectl exec` and `kubectl port-forward` end to end with the real kubectl against a whole
+ * cluster (`startCluster`, process runtime): the command runs in the pod's sandbox (hostname is
+ * the pod's, as root), with the container's environment; exit codes, stdin, kube's error for an
+ * unknown container; a forwarded local port reaches the pod's HTTP server. Each case runs with the
+ * installed kubectl and the versioned ones present (1.31, 1.33).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Pod } from "kubernetes-types/core/v1.js";
+import { REFS } from "../src/api/refs.ts";
+import type { KubeObject } from "../src/api/types.ts";
+import { type Cluster, startCluster } from "../src/index.ts";
+import { which } from "../src/kubelet/process.ts";
+import { KUBECTL, kubectlVersions, NO_KUBECTL, run } from "./_kubectl.ts";
+import { HTTP_SERVER, kubeletWaitFor, NODE } from "./_kubelet.ts";
+
+const POD_CIDR = "127.243.0.0/16";
+const SERVICE_CIDR = "127.103.0.0/16";
+const AS_ROOT = process.getuid?.() === 0;
+const NO_SCRIPT = which("script", process.env.PATH ?? "")
+  ? false
+  : "util-linux script (a pty for kubectl and for the pod) is not installed";
+
+const BINARIES: Record<string, string> = {
+  installed: KUBECTL ?? "",
+  ...kubectlVersions(["1.31", "1.33"]),
+};
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+function webPod(name: string): KubeObject & Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default" },
+    spec: {
+      terminationGracePeriodSeconds: 2,
+      containers: [
+        {
+          name: "web",
+          image: "fixture/http-server",
+          command: [NODE, HTTP_SERVER],
+          env: [
+            { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+            { name: "GREETING", value: "hello from $(POD_IP)" },
+          ],
+          ports: [{ containerPort: 8080 }],
+        },
+      ],
+    },
+  };
+}
+
+describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
+  let cluster: Cluster;
+  const kubectl = (bin: string, args: string[], input?: string) =>
+    run(bin, ["--kubeconfig", cluster.kubeconfigPath, ...args], {
+      env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath },
+      ...(input !== undefined ? { input } : {}),
+    });
+
+  before(async () => {
+    cluster = await startCluster({
+      name: "exectest",
+      ephemeral: true,
+      apiPort: 0,
+      dnsPort: 0,
+      updateKubeconfig: false,
+      podCidr: POD_CIDR,
+      serviceCidr: SERVICE_CIDR,
+    });
+    await cluster.client.create(REFS.pods, "default", webPod("web-0"));
+    await kubeletWaitFor(
+      "web-0 Ready",
+      async () => {
+        const p = (await cluster.client.get(REFS.pods, "default", "web-0")) as Pod;
+        return p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+      },
+      20_000,
+    );
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  for (const [version, bin] of Object.entries(BINARIES)) {
+    describe(`with kubectl ${version}`, () => {
+      test("exec -- hostname prints the pod name (the pod's sandbox)", {
+        skip: AS_ROOT ? false : "the pod sandbox needs root",
+      }, async () => {
+        const r = await kubectl(bin, ["exec", "web-0", "--", "hostname"]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, "web-0\n");
+      });
+
+      test("exec returns the command's exit code", async () => {
+        const r = await kubectl(bin, [
+          "exec",
+          "web-0",
+          "--",
+          "sh",
+          "-c",
+          "echo out; echo err >&2; exit 3",
+        ]);
+        assert.equal(r.code, 3, r.stderr);
+        assert.equal(r.stdout, "out\n");
+        assert.match(r.stderr, /^err\n/);
+        assert.match(r.stderr, /command terminated with exit code 3/);
+      });
+
+      test("exec -i passes stdin through and ends it", async () => {
+        const r = await kubectl(bin, ["exec", "-i", "web-0", "--", "cat"], "hi\nthere\n");
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, "hi\nthere\n");
+      });
+
+      test("exec sees the container's environment", async () => {
+        const pod = (await cluster.client.get(REFS.pods, "default", "web-0")) as Pod;
+        const r = await kubectl(bin, ["exec", "web-0", "-c", "web", "--", "printenv", "GREETING"]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, `hello from ${pod.status?.podIP}\n`);
+      });
+
+      test("exec -it gives the command a terminal of kubectl's size", {
+        skip: NO_SCRIPT,
+      }, async () => {
+        // kubectl needs a terminal of its own: script gives it one, of a known size.
+        const cmd = `stty cols 100 rows 30; ${shellQuote(bin)} --kubeconfig ${shellQuote(cluster.kubeconfigPath)} exec -it web-0 -- sh -c 'tty; stty size'`;
+        const r = await run("script", ["-qfec", cmd, "/dev/null"]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^\/dev\/pts\/\d+\r\n30 100\r\n$/);
+      });
+
+      test("exec into an unknown container fails with kube's message", async () => {
+        const r = await kubectl(bin, ["exec", "web-0", "-c", "nope", "--", "true"]);
+        assert.notEqual(r.code, 0);
+        assert.match(
+          r.stderr,
+          /container nope is not valid for pod web-0|container nope not found/,
+        );
+      });
+
+      test("exec into an unknown pod fails with NotFound", async () => {
+        const r = await kubectl(bin, ["exec", "missing", "--", "true"]);
+        assert.notEqual(r.code, 0);
+        assert.match(r.stderr, /pods "missing" not found/);
+      });
+    });
+  }
+});
