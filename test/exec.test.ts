@@ -8,6 +8,8 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { Pod } from "kubernetes-types/core/v1.js";
 import { REFS } from "../src/api/refs.ts";
@@ -15,7 +17,7 @@ import type { KubeObject } from "../src/api/types.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { which } from "../src/kubelet/process.ts";
 import { KUBECTL, kubectlVersions, NO_KUBECTL, run } from "./_kubectl.ts";
-import { HTTP_SERVER, kubeletWaitFor, NODE } from "./_kubelet.ts";
+import { HTTP_SERVER, kubeletHttpGet, kubeletWaitFor, NODE } from "./_kubelet.ts";
 
 const POD_CIDR = "127.243.0.0/16";
 const SERVICE_CIDR = "127.103.0.0/16";
@@ -54,6 +56,85 @@ function webPod(name: string): KubeObject & Pod {
   };
 }
 
+/** A TCP echo server bound to the pod IP on 7000. */
+const ECHO = "require('net').createServer((s) => s.pipe(s)).listen(7000, process.env.POD_IP)";
+
+function echoPod(name: string): KubeObject & Pod {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default" },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: "echo",
+          image: "fixture/echo",
+          command: [NODE, "-e", ECHO],
+          env: [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }],
+        },
+      ],
+    },
+  };
+}
+
+/** Runs `kubectl port-forward` until `stop()`; resolves once it prints its local port. */
+async function portForward(
+  bin: string,
+  kubeconfig: string,
+  args: string[],
+): Promise<{ port: number; stop: () => Promise<{ stdout: string; stderr: string }> }> {
+  const child = spawn(bin, ["--kubeconfig", kubeconfig, "port-forward", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await closed;
+    return { stdout, stderr };
+  };
+  try {
+    const port = await kubeletWaitFor(
+      "kubectl port-forward to listen",
+      () => {
+        if (child.exitCode !== null) throw new Error(`kubectl exited: ${stderr}`);
+        const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(stdout);
+        return m ? Number(m[1]) : undefined;
+      },
+      15_000,
+    );
+    return { port, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Sends `data` to 127.0.0.1:port and returns what comes back before the server closes. */
+function echoThrough(port: number, data: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: "127.0.0.1", port });
+    const got: Buffer[] = [];
+    let n = 0;
+    s.on("data", (d: Buffer) => {
+      got.push(d);
+      n += d.length;
+      if (n >= data.length) s.end();
+    });
+    s.on("close", () => resolve(Buffer.concat(got)));
+    s.on("error", reject);
+    s.write(data);
+  });
+}
+
 describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
   let cluster: Cluster;
   const kubectl = (bin: string, args: string[], input?: string) =>
@@ -73,14 +154,17 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
       serviceCidr: SERVICE_CIDR,
     });
     await cluster.client.create(REFS.pods, "default", webPod("web-0"));
-    await kubeletWaitFor(
-      "web-0 Ready",
-      async () => {
-        const p = (await cluster.client.get(REFS.pods, "default", "web-0")) as Pod;
-        return p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
-      },
-      20_000,
-    );
+    await cluster.client.create(REFS.pods, "default", echoPod("echo-0"));
+    for (const name of ["web-0", "echo-0"]) {
+      await kubeletWaitFor(
+        `${name} Ready`,
+        async () => {
+          const p = (await cluster.client.get(REFS.pods, "default", name)) as Pod;
+          return p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+        },
+        20_000,
+      );
+    }
   });
 
   after(async () => {
@@ -142,6 +226,44 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
           r.stderr,
           /container nope is not valid for pod web-0|container nope not found/,
         );
+      });
+
+      test("port-forward pod/web-0 :8080 reaches the pod's HTTP server, connection after connection", async () => {
+        const pf = await portForward(bin, cluster.kubeconfigPath, ["pod/web-0", ":8080"]);
+        try {
+          for (let i = 0; i < 3; i++) {
+            const r = await kubeletHttpGet("127.0.0.1", pf.port, "/");
+            assert.deepEqual(r, { status: 200, body: "web-0" });
+          }
+        } finally {
+          const out = await pf.stop();
+          assert.match(out.stdout, /Handling connection for \d+/);
+        }
+      });
+
+      test("port-forward carries a megabyte each way intact", async () => {
+        const pf = await portForward(bin, cluster.kubeconfigPath, ["echo-0", ":7000"]);
+        try {
+          const data = Buffer.alloc(1024 * 1024);
+          for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
+          const back = await echoThrough(pf.port, data);
+          assert.equal(back.length, data.length);
+          assert.ok(back.equals(data), "the bytes came back changed");
+        } finally {
+          await pf.stop();
+        }
+      });
+
+      test("port-forward to a port nobody listens on reports the kubelet's error", async () => {
+        const pf = await portForward(bin, cluster.kubeconfigPath, ["pod/web-0", ":8089"]);
+        const r = await kubeletHttpGet("127.0.0.1", pf.port, "/").catch((e: Error) => e);
+        assert.ok(r instanceof Error, "no HTTP answer expected");
+        const out = await kubeletWaitFor("the error in kubectl's output", async () => {
+          await new Promise((res) => setTimeout(res, 200));
+          const o = await pf.stop();
+          return /error forwarding port 8089 to pod web-0_default/.test(o.stderr) ? o : undefined;
+        });
+        assert.match(out.stderr, /connection refused|ECONNREFUSED/);
       });
 
       test("exec into an unknown pod fails with NotFound", async () => {

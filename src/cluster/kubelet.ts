@@ -13,7 +13,12 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
-import { createExecHandler, createLogHandler, startKubelet } from "../kubelet/index.ts";
+import {
+  createExecHandler,
+  createLogHandler,
+  createPortForwardHandler,
+  startKubelet,
+} from "../kubelet/index.ts";
 import type { LogLevel, RuntimeKind } from "./options.ts";
 
 export interface NodeAgentContext {
@@ -92,5 +97,9 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     ctx.log("debug", `exec: ${err instanceof Error ? err.message : String(err)}`);
   for (const key of ["pods/exec", "pods/portforward"]) ctx.handleSubresource(key, upgradeRequired);
   ctx.handleUpgrade?.("pods/exec", createExecHandler({ client: ctx.client, locate, onError }));
+  ctx.handleUpgrade?.(
+    "pods/portforward",
+    createPortForwardHandler({ client: ctx.client, onError }),
+  );
   return { ready: () => true, stop: () => kubelet.stop() };
 }

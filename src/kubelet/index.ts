@@ -35,6 +35,7 @@ import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 export { createExecHandler, type ExecHandlerOptions } from "./exec.ts";
 export { createLogHandler, type LogHandlerOptions, parseCri } from "./logs.ts";
 export { KUBELET_VERSION } from "./node.ts";
+export { createPortForwardHandler, type PortForwardHandlerOptions } from "./portforward.ts";
 export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
 export interface KubeletOptions {

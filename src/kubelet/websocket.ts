@@ -29,11 +29,13 @@ export function acceptWebSocket(
   return new Promise((resolve, reject) => {
     const onClose = () => reject(new Error("the client went away during the WebSocket handshake"));
     socket.once("close", onClose);
-    // ws reads the subprotocol from its server's options: one light server per connection.
-    const wss = new WebSocketServer({
-      noServer: true,
-      perMessageDeflate: false,
-      handleProtocols: () => protocol,
+    // ws refuses subprotocols that are not HTTP tokens, and port-forward's
+    // `SPDY/3.1+portforward.k8s.io` is not one: the choice is made by the caller, so ws does not
+    // see the offer and the answer header is added as the handshake is written.
+    delete req.headers["sec-websocket-protocol"];
+    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+    wss.once("headers", (headers) => {
+      headers.push(`Sec-WebSocket-Protocol: ${protocol}`);
     });
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off("close", onClose);
