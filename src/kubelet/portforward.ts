@@ -10,9 +10,9 @@
  * what kubectl waits for. Every SYN_STREAM gets a SYN_REPLY (kubectl waits for it); PINGs are
  * answered; a RST_STREAM or the WebSocket closing drops the pod connections.
  *
- * The plain SPDY upgrade (kubectl before 1.31, or with port-forward WebSockets turned off) is
- * refused with a Status saying so. Flow control: window updates are ignored, as Kubernetes' SPDY
- * library does.
+ * The plain SPDY/3.1 upgrade (kubectl before 1.31, or with port-forward WebSockets turned off)
+ * carries the same SPDY stream on the raw upgraded connection. Flow control: window updates are
+ * ignored and none are sent, as Kubernetes' SPDY library does.
  *
  * @module
  */
@@ -38,6 +38,18 @@ import {
 import { acceptWebSocket, offeredProtocols } from "./websocket.ts";
 
 export const PORT_FORWARD_PROTOCOL = "SPDY/3.1+portforward.k8s.io";
+const SPDY_PROTOCOL = "portforward.k8s.io";
+
+/** A plain SPDY upgrade (kubectl before 1.31) offering the port-forward protocol. */
+function wantsSpdy(req: IncomingMessage): boolean {
+  const raw = req.headers["x-stream-protocol-version"];
+  const offered = (Array.isArray(raw) ? raw.join(",") : (raw ?? ""))
+    .split(",")
+    .map((p) => p.trim());
+  return (
+    (req.headers.upgrade ?? "").toLowerCase() === "spdy/3.1" && offered.includes(SPDY_PROTOCOL)
+  );
+}
 
 export interface PortForwardHandlerOptions {
   client: ApiVerbs;
@@ -81,22 +93,33 @@ export function createPortForwardHandler(
   return async (req, socket, head, { namespace, name }) => {
     let podIP: string;
     let pod: Pod;
+    let overWs = false;
     try {
       pod = await getPod(options.client, namespace, name);
       podIP = checkPod(pod, name);
-      if (!offeredProtocols(req).includes(PORT_FORWARD_PROTOCOL)) {
+      overWs = offeredProtocols(req).includes(PORT_FORWARD_PROTOCOL);
+      if (!overWs && !wantsSpdy(req)) {
         throw new StreamRequestError(
           400,
           "BadRequest",
-          `loopkube serves port-forward over WebSocket only (subprotocol ${PORT_FORWARD_PROTOCOL}, kubectl 1.31 or later)`,
+          `unable to upgrade: port-forward is served over WebSocket (subprotocol ${PORT_FORWARD_PROTOCOL}) or SPDY/3.1 (protocol ${SPDY_PROTOCOL})`,
         );
       }
     } catch (e) {
       if (e instanceof StreamRequestError) return refuse(socket, e);
       throw e;
     }
-    const ws = await acceptWebSocket(req, socket, head, PORT_FORWARD_PROTOCOL);
-    serveTunnel(ws, {
+    let carrier: Carrier;
+    if (overWs) {
+      carrier = overWebSocket(await acceptWebSocket(req, socket, head, PORT_FORWARD_PROTOCOL));
+    } else {
+      socket.write(
+        "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n" +
+          `X-Stream-Protocol-Version: ${SPDY_PROTOCOL}\r\n\r\n`,
+      );
+      carrier = overSocket(socket, head);
+    }
+    serveTunnel(carrier, {
       podIP,
       loopback,
       podLabel: `${name}_${namespace}, uid ${pod.metadata?.uid ?? ""}`,
@@ -105,8 +128,44 @@ export function createPortForwardHandler(
   };
 }
 
+/** A byte pipe carrying the SPDY stream: WebSocket binary messages, or the raw upgraded socket. */
+interface Carrier {
+  send(bytes: Buffer): void;
+  close(): void;
+  on(handlers: { data(bytes: Buffer): void; error(e: unknown): void; close(): void }): void;
+}
+
+function overWebSocket(ws: WebSocket): Carrier {
+  return {
+    send: (b) => ws.send(b),
+    close: () => ws.close(1000),
+    on(h) {
+      ws.on("message", (data: Buffer, isBinary: boolean) => {
+        if (isBinary) h.data(data);
+      });
+      ws.on("error", h.error);
+      ws.on("close", h.close);
+    },
+  };
+}
+
+function overSocket(socket: Duplex, head: Buffer): Carrier {
+  return {
+    send: (b) => {
+      if (socket.writable) socket.write(b);
+    },
+    close: () => socket.end(),
+    on(h) {
+      if (head.length) queueMicrotask(() => h.data(head));
+      socket.on("data", h.data);
+      socket.on("error", h.error);
+      socket.on("close", h.close);
+    },
+  };
+}
+
 function serveTunnel(
-  ws: WebSocket,
+  ws: Carrier,
   o: { podIP: string; loopback: string; podLabel: string; onError?: (e: unknown) => void },
 ): void {
   const reader = new FrameReader();
@@ -226,7 +285,7 @@ function serveTunnel(
         send(pingFrame(f.data.readUInt32BE(0)));
         return;
       case SPDY.goaway:
-        ws.close(1000);
+        ws.close();
         return;
       default:
         // SETTINGS, WINDOW_UPDATE, HEADERS: nothing to do.
@@ -234,17 +293,18 @@ function serveTunnel(
     }
   };
 
-  ws.on("message", (data: Buffer, isBinary: boolean) => {
-    if (!isBinary) return;
-    for (const f of reader.push(data)) {
-      incoming = incoming.then(() => onFrame(f)).catch((e) => o.onError?.(e));
-    }
-  });
-  ws.on("error", (e) => o.onError?.(e));
-  ws.on("close", () => {
-    open = false;
-    for (const p of pairs.values()) p.socket?.destroy();
-    pairs.clear();
-    codec.close();
+  ws.on({
+    data(bytes) {
+      for (const f of reader.push(bytes)) {
+        incoming = incoming.then(() => onFrame(f)).catch((e) => o.onError?.(e));
+      }
+    },
+    error: (e) => o.onError?.(e),
+    close() {
+      open = false;
+      for (const p of pairs.values()) p.socket?.destroy();
+      pairs.clear();
+      codec.close();
+    },
   });
 }
