@@ -3,7 +3,7 @@
  * cluster (`startCluster`, process runtime): the command runs in the pod's sandbox (hostname is
  * the pod's, as root), with the container's environment; exit codes, stdin, kube's error for an
  * unknown container; a forwarded local port reaches the pod's HTTP server. Each case runs with the
- * installed kubectl and the versioned ones present (1.31, 1.33).
+ * installed kubectl and the versioned ones present (1.29 over SPDY, 1.31 and 1.33 over WebSocket).
  *
  * @module
  */
@@ -28,7 +28,8 @@ const NO_SCRIPT = which("script", process.env.PATH ?? "")
 
 const BINARIES: Record<string, string> = {
   installed: KUBECTL ?? "",
-  ...kubectlVersions(["1.31", "1.33"]),
+  // 1.29 speaks SPDY for both exec and port-forward; 1.31+ WebSocket.
+  ...kubectlVersions(["1.29", "1.31", "1.33"]),
 };
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;

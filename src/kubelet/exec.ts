@@ -10,9 +10,10 @@
  * it one (stdout and stderr merged, as on a real tty); a resize message sets the pty's size with
  * `stty` on the command's terminal.
  *
- * Only WebSocket is served: a SPDY upgrade (what kubectl falls back to when the WebSocket upgrade
- * fails) is refused after the pod and container checks, so kubectl reports the same errors either
- * way. When the client goes away the command's process group is killed.
+ * Carriers: WebSocket (kubectl 1.30+, `v5.channel.k8s.io`/`v4.channel.k8s.io`) and a plain SPDY/3.1
+ * upgrade (`v4.channel.k8s.io`; older kubectl, or its fallback when the WebSocket upgrade fails).
+ * The pod and container checks come before either upgrade, so kubectl reports the same errors
+ * both ways. When the client goes away the command's process group is killed.
  *
  * @module
  */
@@ -24,9 +25,9 @@ import type { ApiVerbs } from "../api/verbs.ts";
 import {
   CHANNEL,
   EXEC_PROTOCOLS,
+  type ExecRequest,
   exitStatus,
   frame,
-  type Incoming,
   internalErrorStatus,
   parseExecQuery,
   parseMessage,
@@ -36,6 +37,7 @@ import {
 } from "./exec_protocol.ts";
 import { chooseContainer, getPod, type LocateContainer } from "./exec_target.ts";
 import { which } from "./process.ts";
+import { overSocket, SpdySession } from "./spdy_session.ts";
 import { acceptWebSocket, offeredProtocols } from "./websocket.ts";
 
 export interface ExecHandlerOptions {
@@ -45,6 +47,8 @@ export interface ExecHandlerOptions {
 }
 
 type Target = { namespace: string; name: string; query: URLSearchParams };
+
+const SPDY_EXEC_PROTOCOL = "v4.channel.k8s.io";
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
@@ -107,101 +111,148 @@ function resizePty(scriptPid: number, width: number, height: number, tries = 20)
   s.on("error", () => {});
 }
 
-export function createExecHandler(
-  options: ExecHandlerOptions,
-): (req: IncomingMessage, socket: Duplex, head: Buffer, target: Target) => Promise<void> {
-  return async (req, socket, head, { namespace, name, query }) => {
-    let protocol: string;
-    let found: string | undefined;
-    let located: { pid: number; sandboxed: boolean };
-    let spawnArgs: { argv: string[]; cwd: string; env: Record<string, string> };
-    const request = parseExecQuery(query);
-    try {
-      const pod = await getPod(options.client, namespace, name);
-      const container = chooseContainer(pod, request.container);
-      if (request.command.length === 0) {
-        throw new StreamRequestError(
-          400,
-          "BadRequest",
-          "you must specify at least one command for the container",
-        );
-      }
-      if (!request.stdin && !request.stdout && !request.stderr) {
-        throw new StreamRequestError(
-          400,
-          "BadRequest",
-          "you must specify at least 1 of stdin, stdout, stderr",
-        );
-      }
-      const proc = options.locate(namespace, name, container);
-      if (!proc) {
-        throw new StreamRequestError(500, "InternalError", `container not found ("${container}")`);
-      }
-      const picked = pickProtocol(offeredProtocols(req), EXEC_PROTOCOLS);
-      if (!picked) {
-        throw new StreamRequestError(
-          400,
-          "BadRequest",
-          `loopkube serves exec over WebSocket only (subprotocol ${EXEC_PROTOCOLS.join(" or ")})`,
-        );
-      }
-      protocol = picked;
-      located = proc;
-      const env = processEnv(proc.pid) ?? { PATH: process.env.PATH ?? "/usr/bin:/bin" };
-      const argv = execArgv(request.command, { ...proc, tty: request.tty });
-      let cwd = "/";
-      if (!proc.sandboxed) {
-        try {
-          cwd = readlinkSync(`/proc/${proc.pid}/cwd`);
-        } catch {
-          cwd = process.cwd();
-        }
-      }
-      const program = argv[0] ?? "";
-      found = proc.sandboxed || request.tty ? program : which(program, env.PATH ?? "");
-      spawnArgs = { argv, cwd, env };
-    } catch (e) {
-      if (e instanceof StreamRequestError) return refuse(socket, e);
-      throw e;
-    }
+/** What the command's process needs, checked and resolved before the connection is upgraded. */
+interface Prepared {
+  request: ExecRequest;
+  located: { pid: number; sandboxed: boolean };
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** The program to spawn; undefined when it cannot be found (reported after the upgrade). */
+  program: string | undefined;
+}
 
-    const ws = await acceptWebSocket(req, socket, head, protocol);
-    if (!found) {
-      // Reported as the runtime does: the command could not be started.
-      const message = `error executing command in container: exec: "${spawnArgs.argv[0]}": executable file not found in $PATH`;
-      ws.send(frame(CHANNEL.error, JSON.stringify(internalErrorStatus(message))));
-      ws.close(1000);
+async function prepare(options: ExecHandlerOptions, target: Target): Promise<Prepared> {
+  const { namespace, name, query } = target;
+  const request = parseExecQuery(query);
+  const pod = await getPod(options.client, namespace, name);
+  const container = chooseContainer(pod, request.container);
+  if (request.command.length === 0) {
+    throw new StreamRequestError(
+      400,
+      "BadRequest",
+      "you must specify at least one command for the container",
+    );
+  }
+  if (!request.stdin && !request.stdout && !request.stderr) {
+    throw new StreamRequestError(
+      400,
+      "BadRequest",
+      "you must specify at least 1 of stdin, stdout, stderr",
+    );
+  }
+  const located = options.locate(namespace, name, container);
+  if (!located) {
+    throw new StreamRequestError(500, "InternalError", `container not found ("${container}")`);
+  }
+  const env = processEnv(located.pid) ?? { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+  const argv = execArgv(request.command, { ...located, tty: request.tty });
+  let cwd = "/";
+  if (!located.sandboxed) {
+    try {
+      cwd = readlinkSync(`/proc/${located.pid}/cwd`);
+    } catch {
+      cwd = process.cwd();
+    }
+  }
+  const first = argv[0] ?? "";
+  const program = located.sandboxed || request.tty ? first : which(first, env.PATH ?? "");
+  return { request, located, argv, cwd, env, program };
+}
+
+/** Where the command's output goes, whatever carries it (WebSocket channels or SPDY streams). */
+interface ExecOutput {
+  stdout(bytes: Buffer): void;
+  stderr(bytes: Buffer): void;
+  /** Sends the closing Status and closes the connection. */
+  done(status: object): void;
+}
+
+/** What the client sends, fed to the running command. */
+interface ExecInput {
+  stdin(bytes: Buffer): void;
+  stdinEnd(): void;
+  resize(width: number, height: number): void;
+  /** The client went away: the command's process group is killed. */
+  gone(): void;
+}
+
+/**
+ * Runs the prepared command. Input that arrives before it starts is queued; with a tty the start
+ * waits (briefly) for the first resize so the pty has the client's size from the beginning.
+ */
+function run(p: Prepared, out: ExecOutput): ExecInput {
+  const { request } = p;
+  let child: ChildProcess | undefined;
+  let gone = false;
+  const queued: ((c: ChildProcess) => void)[] = [];
+  const withChild = (f: (c: ChildProcess) => void) => (child ? f(child) : queued.push(f));
+  let size: { width: number; height: number } | undefined;
+  let sized: (() => void) | undefined;
+
+  const start = () => {
+    if (gone) return;
+    if (!p.program) {
+      const message = `error executing command in container: exec: "${p.argv[0]}": executable file not found in $PATH`;
+      out.done(internalErrorStatus(message));
       return;
     }
-    // Messages that arrive before the command starts (while a tty waits for its size) are queued.
-    let child: ChildProcess | undefined;
-    const queued: Incoming[] = [];
-    let sized: ((size: { width: number; height: number }) => void) | undefined;
-    const deliver = (m: Incoming) => {
-      if (!child) {
-        if (m.kind === "resize" && sized) sized(m);
-        else queued.push(m);
+    let program = p.program;
+    let argv = p.argv;
+    if (request.tty && size) {
+      const sh = `stty cols ${size.width} rows ${size.height} 2>/dev/null; exec "$@"`;
+      argv = execArgv(["sh", "-c", sh, "sh", ...request.command], { ...p.located, tty: true });
+      program = argv[0] ?? program;
+    }
+    const c = spawn(program, argv.slice(1), {
+      cwd: p.cwd,
+      env: p.env,
+      detached: true,
+      stdio: [request.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+    });
+    child = c;
+    c.once("error", (e) =>
+      out.done(internalErrorStatus(`error executing command in container: ${e.message}`)),
+    );
+    c.once("close", (code, signal) =>
+      out.done(exitStatus(signal ? 128 + (SIGNALS[signal] ?? 9) : (code ?? 0), request.command)),
+    );
+    c.stdout?.on("data", (d: Buffer) => {
+      if (request.stdout || request.tty) out.stdout(d);
+    });
+    c.stderr?.on("data", (d: Buffer) => {
+      if (request.stderr && !request.tty) out.stderr(d);
+      else if (request.tty) out.stdout(d);
+    });
+    c.stdin?.on("error", () => {});
+    for (const f of queued.splice(0)) f(c);
+  };
+
+  if (request.tty) {
+    const timer = setTimeout(() => sized?.(), 250);
+    sized = () => {
+      clearTimeout(timer);
+      sized = undefined;
+      start();
+    };
+  } else start();
+
+  return {
+    stdin: (b) => withChild((c) => c.stdin?.write(b)),
+    stdinEnd: () => withChild((c) => c.stdin?.end()),
+    resize(width, height) {
+      if (!request.tty) return;
+      if (sized) {
+        size = { width, height };
+        sized();
         return;
       }
-      if (m.kind === "stdin") child.stdin?.write(m.data);
-      else if (m.kind === "close" && m.channel === CHANNEL.stdin) child.stdin?.end();
-      else if (m.kind === "resize" && request.tty && child.pid !== undefined) {
-        resizePty(child.pid, m.width, m.height);
-      }
-    };
-    let open = true;
-    ws.on("message", (data: Buffer, isBinary: boolean) => {
-      if (isBinary) deliver(parseMessage(data, protocol));
-    });
-    ws.on("error", (e) => options.onError?.(e));
-    ws.on("close", () => {
-      open = false;
-      killGroup();
-    });
-    const send = (channel: number, data: Buffer | string) => {
-      if (open) ws.send(frame(channel, data));
-    };
-    const killGroup = () => {
+      withChild((c) => {
+        if (c.pid !== undefined) resizePty(c.pid, width, height);
+      });
+    },
+    gone() {
+      gone = true;
       const pid = child?.pid;
       if (pid === undefined || child?.exitCode !== null || child.signalCode !== null) return;
       try {
@@ -209,53 +260,152 @@ export function createExecHandler(
       } catch {
         // Already gone.
       }
-    };
+    },
+  };
+}
 
-    let program = found;
-    let argv = spawnArgs.argv;
-    if (request.tty) {
-      // kubectl sends the terminal's size first: give the pty that size before the command runs.
-      const size = await new Promise<{ width: number; height: number } | undefined>((resolve) => {
-        const timer = setTimeout(() => resolve(undefined), 250);
-        sized = (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        };
+/** The WebSocket carrier: channel-prefixed binary messages (exec_protocol.ts). */
+async function serveWebSocket(
+  p: Prepared,
+  conn: { req: IncomingMessage; socket: Duplex; head: Buffer; protocol: string },
+  onError: (e: unknown) => void,
+): Promise<void> {
+  const ws = await acceptWebSocket(conn.req, conn.socket, conn.head, conn.protocol);
+  let open = true;
+  const send = (channel: number, data: Buffer | string) => {
+    if (open) ws.send(frame(channel, data));
+  };
+  let finished = false;
+  const input = run(p, {
+    stdout: (b) => send(CHANNEL.stdout, b),
+    stderr: (b) => send(CHANNEL.stderr, b),
+    done(status) {
+      if (finished) return;
+      finished = true;
+      send(CHANNEL.error, JSON.stringify(status));
+      if (open) ws.close(1000);
+    },
+  });
+  ws.on("message", (data: Buffer, isBinary: boolean) => {
+    if (!isBinary) return;
+    const m = parseMessage(data, conn.protocol);
+    if (m.kind === "stdin") input.stdin(m.data);
+    else if (m.kind === "close" && m.channel === CHANNEL.stdin) input.stdinEnd();
+    else if (m.kind === "resize") input.resize(m.width, m.height);
+  });
+  ws.on("error", onError);
+  ws.on("close", () => {
+    open = false;
+    input.gone();
+  });
+}
+
+/**
+ * The SPDY carrier (kubectl before 1.30, or when the WebSocket upgrade fails): the client opens
+ * one stream per `streamType` (error, stdin, stdout, stderr, resize); the command starts once
+ * every expected stream is open. Resize messages are a stream of JSON objects.
+ */
+function serveSpdy(p: Prepared, socket: Duplex, head: Buffer, onError: (e: unknown) => void): void {
+  const { request } = p;
+  socket.write(
+    "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n" +
+      `X-Stream-Protocol-Version: ${SPDY_EXEC_PROTOCOL}\r\n\r\n`,
+  );
+  const expected = new Set(["error"]);
+  if (request.stdin) expected.add("stdin");
+  if (request.stdout) expected.add("stdout");
+  if (request.stderr && !request.tty) expected.add("stderr");
+  if (request.tty) expected.add("resize");
+  const ids = new Map<string, number>();
+  const types = new Map<number, string>();
+  let input: ExecInput | undefined;
+  let resizeText = "";
+  let finished = false;
+  const session = new SpdySession(overSocket(socket, head), {
+    stream(id, headers) {
+      const type = headers.streamtype ?? "";
+      ids.set(type, id);
+      types.set(id, type);
+      if (input || ![...expected].every((t) => ids.has(t))) return;
+      const write = (type: string, b: Buffer) => {
+        const sid = ids.get(type);
+        if (sid !== undefined) session.write(sid, b);
+      };
+      input = run(p, {
+        stdout: (b) => write("stdout", b),
+        stderr: (b) => write("stderr", b),
+        done(status) {
+          if (finished) return;
+          finished = true;
+          for (const t of ["stdout", "stderr"]) {
+            const sid = ids.get(t);
+            if (sid !== undefined) session.finish(sid);
+          }
+          const err = ids.get("error") as number;
+          session.write(err, Buffer.from(JSON.stringify(status)));
+          session.finish(err);
+          session.close();
+        },
       });
-      sized = undefined;
-      if (size) {
-        const sh = `stty cols ${size.width} rows ${size.height} 2>/dev/null; exec "$@"`;
-        argv = execArgv(["sh", "-c", sh, "sh", ...request.command], { ...located, tty: true });
-        program = argv[0] ?? program;
+    },
+    data(id, bytes) {
+      const type = types.get(id);
+      if (type === "stdin") input?.stdin(bytes);
+      else if (type === "resize") {
+        resizeText += bytes.toString("utf8");
+        let nl = resizeText.indexOf("\n");
+        while (nl >= 0) {
+          const m = parseMessage(frame(CHANNEL.resize, resizeText.slice(0, nl)), "");
+          if (m.kind === "resize") input?.resize(m.width, m.height);
+          resizeText = resizeText.slice(nl + 1);
+          nl = resizeText.indexOf("\n");
+        }
       }
+    },
+    halfClose(id) {
+      if (types.get(id) === "stdin") input?.stdinEnd();
+    },
+    reset() {},
+    closed() {
+      input?.gone();
+    },
+    error: onError,
+  });
+}
+
+/** A plain SPDY upgrade offering the v4 remote-command protocol. */
+function wantsSpdy(req: IncomingMessage): boolean {
+  const raw = req.headers["x-stream-protocol-version"];
+  const offered = (Array.isArray(raw) ? raw.join(",") : (raw ?? ""))
+    .split(",")
+    .map((x) => x.trim());
+  return (
+    (req.headers.upgrade ?? "").toLowerCase() === "spdy/3.1" && offered.includes(SPDY_EXEC_PROTOCOL)
+  );
+}
+
+export function createExecHandler(
+  options: ExecHandlerOptions,
+): (req: IncomingMessage, socket: Duplex, head: Buffer, target: Target) => Promise<void> {
+  const onError = (e: unknown) => options.onError?.(e);
+  return async (req, socket, head, target) => {
+    let prepared: Prepared;
+    let protocol: string | undefined;
+    try {
+      prepared = await prepare(options, target);
+      protocol = pickProtocol(offeredProtocols(req), EXEC_PROTOCOLS);
+      if (!protocol && !wantsSpdy(req)) {
+        throw new StreamRequestError(
+          400,
+          "BadRequest",
+          `unable to upgrade: exec is served over WebSocket (subprotocol ${EXEC_PROTOCOLS.join(" or ")}) or SPDY/3.1 (protocol ${SPDY_EXEC_PROTOCOL})`,
+        );
+      }
+    } catch (e) {
+      if (e instanceof StreamRequestError) return refuse(socket, e);
+      throw e;
     }
-    if (!open) return;
-    const started = spawn(program, argv.slice(1), {
-      cwd: spawnArgs.cwd,
-      env: spawnArgs.env,
-      detached: true,
-      stdio: [request.stdin ? "pipe" : "ignore", "pipe", "pipe"],
-    });
-    child = started;
-    const exited = new Promise<object>((resolve) => {
-      started.once("error", (e) =>
-        resolve(internalErrorStatus(`error executing command in container: ${e.message}`)),
-      );
-      started.once("close", (code, signal) =>
-        resolve(exitStatus(signal ? 128 + (SIGNALS[signal] ?? 9) : (code ?? 0), request.command)),
-      );
-    });
-    started.stdout?.on("data", (d: Buffer) => {
-      if (request.stdout || request.tty) send(CHANNEL.stdout, d);
-    });
-    started.stderr?.on("data", (d: Buffer) => {
-      if (request.stderr) send(CHANNEL.stderr, d);
-      else if (request.tty) send(CHANNEL.stdout, d);
-    });
-    started.stdin?.on("error", () => {});
-    for (const m of queued.splice(0)) deliver(m);
-    const status = await exited;
-    send(CHANNEL.error, JSON.stringify(status));
-    if (open) ws.close(1000);
+    if (protocol) await serveWebSocket(prepared, { req, socket, head, protocol }, onError);
+    else serveSpdy(prepared, socket, head, onError);
   };
 }

@@ -20,21 +20,10 @@ import type { IncomingMessage } from "node:http";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Pod } from "kubernetes-types/core/v1.js";
-import type { WebSocket } from "ws";
 import type { ApiVerbs } from "../api/verbs.ts";
 import { refuse, StreamRequestError } from "./exec_protocol.ts";
 import { getPod } from "./exec_target.ts";
-import {
-  dataFrame,
-  type Frame,
-  FrameReader,
-  HeaderCodec,
-  pingFrame,
-  SPDY,
-  streamIdOf,
-  synReplyFrame,
-  synStreamHeaders,
-} from "./spdy.ts";
+import { type Carrier, overSocket, overWebSocket, SpdySession } from "./spdy_session.ts";
 import { acceptWebSocket, offeredProtocols } from "./websocket.ts";
 
 export const PORT_FORWARD_PROTOCOL = "SPDY/3.1+portforward.k8s.io";
@@ -128,69 +117,25 @@ export function createPortForwardHandler(
   };
 }
 
-/** A byte pipe carrying the SPDY stream: WebSocket binary messages, or the raw upgraded socket. */
-interface Carrier {
-  send(bytes: Buffer): void;
-  close(): void;
-  on(handlers: { data(bytes: Buffer): void; error(e: unknown): void; close(): void }): void;
-}
-
-function overWebSocket(ws: WebSocket): Carrier {
-  return {
-    send: (b) => ws.send(b),
-    close: () => ws.close(1000),
-    on(h) {
-      ws.on("message", (data: Buffer, isBinary: boolean) => {
-        if (isBinary) h.data(data);
-      });
-      ws.on("error", h.error);
-      ws.on("close", h.close);
-    },
-  };
-}
-
-function overSocket(socket: Duplex, head: Buffer): Carrier {
-  return {
-    send: (b) => {
-      if (socket.writable) socket.write(b);
-    },
-    close: () => socket.end(),
-    on(h) {
-      if (head.length) queueMicrotask(() => h.data(head));
-      socket.on("data", h.data);
-      socket.on("error", h.error);
-      socket.on("close", h.close);
-    },
-  };
-}
-
 function serveTunnel(
-  ws: Carrier,
+  carrier: Carrier,
   o: { podIP: string; loopback: string; podLabel: string; onError?: (e: unknown) => void },
 ): void {
-  const reader = new FrameReader();
-  const codec = new HeaderCodec();
   const pairs = new Map<string, Pair>();
   const streams = new Map<number, { requestId: string; type: string }>();
-  let open = true;
-  // Outgoing frames keep their order (a SYN_REPLY waits for its compressed headers).
-  let out: Promise<void> = Promise.resolve();
-  const send = (frame: Buffer | Promise<Buffer>) => {
-    out = out
-      .then(async () => {
-        const bytes = await frame;
-        if (open) ws.send(bytes);
-      })
-      .catch((e) => o.onError?.(e));
-  };
-  let incoming: Promise<void> = Promise.resolve();
+  const onError = (e: unknown) => o.onError?.(e);
 
   const finishError = (p: Pair, message?: string) => {
     if (p.error === undefined || p.errorClosed) return;
     p.errorClosed = true;
-    if (message) send(dataFrame(p.error, Buffer.from(message)));
-    send(dataFrame(p.error, Buffer.alloc(0), true));
+    if (message) session.write(p.error, Buffer.from(message));
+    session.finish(p.error);
     forgetIfDone(p);
+  };
+  const finishData = (p: Pair) => {
+    if (p.data === undefined || p.dataClosed) return;
+    p.dataClosed = true;
+    session.finish(p.data);
   };
   // A finished request's streams are forgotten, so a long port-forward does not grow.
   const forgetIfDone = (p: Pair) => {
@@ -198,11 +143,6 @@ function serveTunnel(
     pairs.delete(p.requestId);
     if (p.error !== undefined) streams.delete(p.error);
     if (p.data !== undefined) streams.delete(p.data);
-  };
-  const finishData = (p: Pair) => {
-    if (p.data === undefined || p.dataClosed) return;
-    p.dataClosed = true;
-    send(dataFrame(p.data, Buffer.alloc(0), true));
   };
 
   const dial = (p: Pair, host: string) => {
@@ -213,7 +153,7 @@ function serveTunnel(
     s.on("connect", () => {
       connected = true;
     });
-    s.on("data", (chunk: Buffer) => send(dataFrame(dataId, chunk)));
+    s.on("data", (chunk: Buffer) => session.write(dataId, chunk));
     s.on("end", () => finishData(p));
     s.on("error", (e: NodeJS.ErrnoException) => {
       if (!connected && e.code === "ECONNREFUSED" && host !== o.loopback) {
@@ -232,79 +172,54 @@ function serveTunnel(
     });
   };
 
-  const onSynStream = async (data: Buffer) => {
-    const id = streamIdOf(data);
-    const headers = await codec.decode(synStreamHeaders(data));
-    send(codec.encode({}).then((h) => synReplyFrame(id, h)));
-    const type = headers.streamtype ?? "";
-    const requestId = headers.requestid ?? "";
-    const port = Number(headers.port);
-    streams.set(id, { requestId, type });
-    let p = pairs.get(requestId);
-    if (!p) {
-      p = { requestId, port };
-      pairs.set(requestId, p);
-    }
-    if (type === "error") p.error = id;
-    else if (type === "data") p.data = id;
-    if (p.error === undefined || p.data === undefined || p.socket) return;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      finishError(p, `invalid port: ${headers.port ?? ""}`);
-      finishData(p);
-      return;
-    }
-    dial(p, o.podIP);
+  const pairOf = (id: number) => {
+    const s = streams.get(id);
+    return s ? { s, p: pairs.get(s.requestId) } : undefined;
   };
 
-  const onFrame = async (f: Frame) => {
-    if (!f.control) {
-      const s = streams.get(f.streamId);
-      const p = s && pairs.get(s.requestId);
-      if (!s || !p || s.type !== "data") return;
-      if (f.data.length) p.socket?.write(f.data);
-      if (f.flags & SPDY.flagFin) p.socket?.end();
-      return;
-    }
-    switch (f.type) {
-      case SPDY.synStream:
-        await onSynStream(f.data);
-        return;
-      case SPDY.rstStream: {
-        const s = streams.get(streamIdOf(f.data));
-        const p = s && pairs.get(s.requestId);
-        if (!s || !p) return;
-        streams.delete(streamIdOf(f.data));
-        if (s.type === "data") {
-          p.dataClosed = true;
-          p.socket?.destroy();
-        } else p.errorClosed = true;
-        forgetIfDone(p);
+  const session = new SpdySession(carrier, {
+    stream(id, headers) {
+      const type = headers.streamtype ?? "";
+      const requestId = headers.requestid ?? "";
+      const port = Number(headers.port);
+      streams.set(id, { requestId, type });
+      let p = pairs.get(requestId);
+      if (!p) {
+        p = { requestId, port };
+        pairs.set(requestId, p);
+      }
+      if (type === "error") p.error = id;
+      else if (type === "data") p.data = id;
+      if (p.error === undefined || p.data === undefined || p.socket) return;
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        finishError(p, `invalid port: ${headers.port ?? ""}`);
+        finishData(p);
         return;
       }
-      case SPDY.ping:
-        send(pingFrame(f.data.readUInt32BE(0)));
-        return;
-      case SPDY.goaway:
-        ws.close();
-        return;
-      default:
-        // SETTINGS, WINDOW_UPDATE, HEADERS: nothing to do.
-        return;
-    }
-  };
-
-  ws.on({
-    data(bytes) {
-      for (const f of reader.push(bytes)) {
-        incoming = incoming.then(() => onFrame(f)).catch((e) => o.onError?.(e));
-      }
+      dial(p, o.podIP);
     },
-    error: (e) => o.onError?.(e),
-    close() {
-      open = false;
+    data(id, bytes) {
+      const at = pairOf(id);
+      if (at?.s.type === "data") at.p?.socket?.write(bytes);
+    },
+    halfClose(id) {
+      const at = pairOf(id);
+      if (at?.s.type === "data") at.p?.socket?.end();
+    },
+    reset(id) {
+      const at = pairOf(id);
+      if (!at?.p) return;
+      streams.delete(id);
+      if (at.s.type === "data") {
+        at.p.dataClosed = true;
+        at.p.socket?.destroy();
+      } else at.p.errorClosed = true;
+      forgetIfDone(at.p);
+    },
+    closed() {
       for (const p of pairs.values()) p.socket?.destroy();
       pairs.clear();
-      codec.close();
     },
+    error: onError,
   });
 }
