@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { request } from "node:https";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { Pod } from "kubernetes-types/core/v1.js";
@@ -170,6 +171,40 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
 
   after(async () => {
     await cluster?.stop();
+  });
+
+  test("a plain GET of pods/exec answers kube's 400 Upgrade request required", async () => {
+    const r = await kubectl(BINARIES.installed ?? "kubectl", [
+      "get",
+      "--raw",
+      "/api/v1/namespaces/default/pods/web-0/exec?command=true&stdout=true",
+    ]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Upgrade request required/);
+  });
+
+  test("an upgrade request without credentials is refused with 401", async () => {
+    const url = new URL(`${cluster.apiUrl}/api/v1/namespaces/default/pods/web-0/exec?command=true`);
+    const code = await new Promise<number>((resolve, reject) => {
+      const req = request(url, {
+        rejectUnauthorized: false,
+        headers: {
+          Connection: "Upgrade",
+          Upgrade: "websocket",
+          "Sec-WebSocket-Version": "13",
+          "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+          "Sec-WebSocket-Protocol": "v5.channel.k8s.io",
+        },
+      });
+      req.on("response", (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("upgrade", () => reject(new Error("upgraded without credentials")));
+      req.on("error", reject);
+      req.end();
+    });
+    assert.equal(code, 401);
   });
 
   for (const [version, bin] of Object.entries(BINARIES)) {
