@@ -9,7 +9,9 @@
  * restarted agent gives each pod its IP back) and `pods/<ns>_<name>_<uid>/<container>/<n>.log`.
  *
  * Wiring: call after `informers.start()` (the agent waits for the pods and services informers
- * to sync). The lead registers `createLogHandler` for `pods/log` on the API server.
+ * to sync). The composition root registers `createLogHandler` for `pods/log`, and the upgrade
+ * handlers `createExecHandler` (over `Kubelet.containerProcess`) and `createPortForwardHandler`
+ * for `pods/exec` and `pods/portforward`, on the API server.
  *
  * Deletion: a pod with a deletionTimestamp is stopped (preStop, SIGTERM, SIGKILL at the grace
  * deadline), then deleted with gracePeriodSeconds 0 and its IP released. `stop()` stops every
