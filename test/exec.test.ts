@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { request } from "node:https";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
@@ -205,6 +205,35 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
       req.end();
     });
     assert.equal(code, 401);
+  });
+
+  test("a command whose kubectl goes away is killed", {
+    skip: which("pgrep", process.env.PATH ?? "") ? false : "pgrep (procps) is not installed",
+  }, async () => {
+    // A marker no other process carries, so the check cannot see someone else's sleep.
+    const marker = `${Date.now() % 100000}.5`;
+    const child = spawn(
+      BINARIES.installed ?? "kubectl",
+      ["--kubeconfig", cluster.kubeconfigPath, "exec", "web-0", "--", "sleep", marker],
+      { stdio: "ignore" },
+    );
+    const running = () => {
+      try {
+        return (
+          execFileSync("pgrep", ["-f", `^sleep ${marker}$`])
+            .toString()
+            .trim() !== ""
+        );
+      } catch {
+        return false;
+      }
+    };
+    try {
+      await kubeletWaitFor("the exec'd sleep to run", running, 15_000);
+    } finally {
+      child.kill("SIGKILL");
+    }
+    await kubeletWaitFor("the exec'd sleep to be killed", () => !running(), 15_000);
   });
 
   for (const [version, bin] of Object.entries(BINARIES)) {

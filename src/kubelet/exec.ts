@@ -77,15 +77,20 @@ export function shellJoin(argv: string[]): string {
     .join(" ");
 }
 
-/** The argv to spawn and its working directory. */
+/**
+ * The argv to spawn: `setpriv --pdeathsig KILL` first when given (so the command dies with the
+ * agent even on `kill -9`, like the containers), then nsenter into the sandbox, then `script`
+ * for a tty.
+ */
 export function execArgv(
   command: string[],
-  where: { pid: number; sandboxed: boolean; tty: boolean },
+  where: { pid: number; sandboxed: boolean; tty: boolean; setpriv?: string | undefined },
 ): string[] {
   const inner = where.tty ? ["script", "-qfec", shellJoin(command), "/dev/null"] : command;
-  return where.sandboxed
+  const entered = where.sandboxed
     ? ["nsenter", "-t", String(where.pid), "-m", "-u", "-r", "-w", "--", ...inner]
     : inner;
+  return where.setpriv ? [where.setpriv, "--pdeathsig", "KILL", "--", ...entered] : entered;
 }
 
 /** Sets the size of the pty that `script` (pid) gave its child, once the child exists. */
@@ -120,6 +125,7 @@ interface Prepared {
   env: Record<string, string>;
   /** The program to spawn; undefined when it cannot be found (reported after the upgrade). */
   program: string | undefined;
+  setpriv?: string | undefined;
 }
 
 async function prepare(options: ExecHandlerOptions, target: Target): Promise<Prepared> {
@@ -146,7 +152,13 @@ async function prepare(options: ExecHandlerOptions, target: Target): Promise<Pre
     throw new StreamRequestError(500, "InternalError", `container not found ("${container}")`);
   }
   const env = processEnv(located.pid) ?? { PATH: process.env.PATH ?? "/usr/bin:/bin" };
-  const argv = execArgv(request.command, { ...located, tty: request.tty });
+  // Without a sandbox or tty the command is looked up as the container would (its PATH); a
+  // missing one is reported after the upgrade, as the runtime reports it.
+  const plain = !located.sandboxed && !request.tty;
+  const found = plain ? which(request.command[0] ?? "", env.PATH ?? "") : undefined;
+  const command = found ? [found, ...request.command.slice(1)] : request.command;
+  const setpriv = which("setpriv", process.env.PATH ?? "");
+  const argv = execArgv(command, { ...located, tty: request.tty, setpriv });
   let cwd = "/";
   if (!located.sandboxed) {
     try {
@@ -155,9 +167,8 @@ async function prepare(options: ExecHandlerOptions, target: Target): Promise<Pre
       cwd = process.cwd();
     }
   }
-  const first = argv[0] ?? "";
-  const program = located.sandboxed || request.tty ? first : which(first, env.PATH ?? "");
-  return { request, located, argv, cwd, env, program };
+  const program = plain && !found ? undefined : argv[0];
+  return { request, located, argv, cwd, env, program, setpriv };
 }
 
 /** Where the command's output goes, whatever carries it (WebSocket channels or SPDY streams). */
@@ -193,7 +204,7 @@ function run(p: Prepared, out: ExecOutput): ExecInput {
   const start = () => {
     if (gone) return;
     if (!p.program) {
-      const message = `error executing command in container: exec: "${p.argv[0]}": executable file not found in $PATH`;
+      const message = `error executing command in container: exec: "${request.command[0]}": executable file not found in $PATH`;
       out.done(internalErrorStatus(message));
       return;
     }
@@ -201,7 +212,11 @@ function run(p: Prepared, out: ExecOutput): ExecInput {
     let argv = p.argv;
     if (request.tty && size) {
       const sh = `stty cols ${size.width} rows ${size.height} 2>/dev/null; exec "$@"`;
-      argv = execArgv(["sh", "-c", sh, "sh", ...request.command], { ...p.located, tty: true });
+      argv = execArgv(["sh", "-c", sh, "sh", ...request.command], {
+        ...p.located,
+        tty: true,
+        setpriv: p.setpriv,
+      });
       program = argv[0] ?? program;
     }
     const c = spawn(program, argv.slice(1), {
