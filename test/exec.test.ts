@@ -207,6 +207,53 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
     assert.equal(code, 401);
   });
 
+  test("kubectl attach shows the container's output from then on", async () => {
+    await cluster.client.create(REFS.pods, "default", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "ticker", namespace: "default" },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          {
+            name: "t",
+            image: "fixture/ticker",
+            command: [
+              "sh",
+              "-c",
+              "i=0; while :; do i=$((i+1)); echo tick $i; echo tock $i >&2; sleep 0.2; done",
+            ],
+          },
+        ],
+      },
+    } as KubeObject & Pod);
+    await kubeletWaitFor("ticker Running", async () => {
+      const p = (await cluster.client.get(REFS.pods, "default", "ticker")) as Pod;
+      return p.status?.phase === "Running";
+    });
+    const child = spawn(BINARIES.installed ?? "kubectl", [
+      "--kubeconfig",
+      cluster.kubeconfigPath,
+      "attach",
+      "ticker",
+    ]);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    try {
+      await kubeletWaitFor("two ticks through attach", () => /tick \d+\ntick \d+\n/.test(stdout));
+      await kubeletWaitFor("a tock on stderr", () => /tock \d+\n/.test(stderr));
+    } finally {
+      child.kill("SIGKILL");
+    }
+    assert.doesNotMatch(stdout, /tock/);
+  });
+
   test("a command whose kubectl goes away is killed", {
     skip: which("pgrep", process.env.PATH ?? "") ? false : "pgrep (procps) is not installed",
   }, async () => {

@@ -2,9 +2,9 @@
  * Where the node agent plugs into the cluster: the one function the composition root calls to
  * run pods on this machine. It starts `src/kubelet/` over the cluster's client and shared
  * informers (it resolves once the Node is registered and its informers synced) and registers the
- * `pods/log`, `pods/exec` and `pods/portforward` subresources on the API server (the last two are
- * upgraded connections; a request without `Upgrade` gets kube's 400 "Upgrade request required"). Containers without `workingDir` start in this
- * process's working directory: the host is the image (`examples/quickstart` relies on it).
+ * `pods/log`, `pods/exec`, `pods/attach` and `pods/portforward` subresources on the API server
+ * (the last three are upgraded connections; a request without `Upgrade` gets kube's 400 "Upgrade
+ * request required"). Containers without `workingDir` start in this process's working directory: the host is the image (`examples/quickstart` relies on it).
  *
  * @module
  */
@@ -14,6 +14,7 @@ import type { Duplex } from "node:stream";
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import {
+  createAttachHandler,
   createExecHandler,
   createLogHandler,
   createPortForwardHandler,
@@ -95,8 +96,11 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     kubelet.containerProcess(ns, name, container);
   const onError = (err: unknown) =>
     ctx.log("debug", `exec: ${err instanceof Error ? err.message : String(err)}`);
-  for (const key of ["pods/exec", "pods/portforward"]) ctx.handleSubresource(key, upgradeRequired);
+  for (const key of ["pods/exec", "pods/attach", "pods/portforward"]) {
+    ctx.handleSubresource(key, upgradeRequired);
+  }
   ctx.handleUpgrade?.("pods/exec", createExecHandler({ client: ctx.client, locate, onError }));
+  ctx.handleUpgrade?.("pods/attach", createAttachHandler({ client: ctx.client, locate, dataDir }));
   ctx.handleUpgrade?.(
     "pods/portforward",
     createPortForwardHandler({ client: ctx.client, onError }),

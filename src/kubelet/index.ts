@@ -34,6 +34,7 @@ import { startNodeAgent } from "./node.ts";
 import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
+export { type AttachHandlerOptions, createAttachHandler } from "./attach.ts";
 export { createExecHandler, type ExecHandlerOptions } from "./exec.ts";
 export { createLogHandler, type LogHandlerOptions, parseCri } from "./logs.ts";
 export { KUBELET_VERSION } from "./node.ts";
