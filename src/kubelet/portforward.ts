@@ -3,9 +3,9 @@
  * `SPDY/3.1+portforward.k8s.io` whose binary messages carry a SPDY/3.1 byte stream (see spdy.ts).
  * For each local connection kubectl opens two SPDY streams with headers `streamType`
  * (`error`/`data`), `port` and `requestID`; once both exist the agent connects to the pod's
- * `<podIP>:<port>` (then, if that is refused, to 127.0.0.1: a program that listens on localhost
- * only, which in a pod would be the pod's own loopback) and copies bytes both ways on the data
- * stream. When the pod side closes, the data stream is finished (FIN); a failure to connect is
+ * `<podIP>:<port>` (not 127.0.0.1, which here is the host's loopback, shared by every pod and by
+ * loopkube itself; hostNetwork pods have that address anyway) and copies bytes both ways on the
+ * data stream. When the pod side closes, the data stream is finished (FIN); a failure to connect is
  * written on the error stream in the kubelet's words; the error stream is then finished, which is
  * what kubectl waits for. Every SYN_STREAM gets a SYN_REPLY (kubectl waits for it); PINGs are
  * answered; a RST_STREAM or the WebSocket closing drops the pod connections.
@@ -42,8 +42,6 @@ function wantsSpdy(req: IncomingMessage): boolean {
 
 export interface PortForwardHandlerOptions {
   client: ApiVerbs;
-  /** Where pod-side connections go when the pod IP refuses; default 127.0.0.1. */
-  loopback?: string;
   onError?: (e: unknown) => void;
 }
 
@@ -78,7 +76,6 @@ function checkPod(pod: Pod, name: string): string {
 export function createPortForwardHandler(
   options: PortForwardHandlerOptions,
 ): (req: IncomingMessage, socket: Duplex, head: Buffer, target: Target) => Promise<void> {
-  const loopback = options.loopback ?? "127.0.0.1";
   return async (req, socket, head, { namespace, name }) => {
     let podIP: string;
     let pod: Pod;
@@ -110,7 +107,6 @@ export function createPortForwardHandler(
     }
     serveTunnel(carrier, {
       podIP,
-      loopback,
       podLabel: `${name}_${namespace}, uid ${pod.metadata?.uid ?? ""}`,
       ...(options.onError ? { onError: options.onError } : {}),
     });
@@ -119,7 +115,7 @@ export function createPortForwardHandler(
 
 function serveTunnel(
   carrier: Carrier,
-  o: { podIP: string; loopback: string; podLabel: string; onError?: (e: unknown) => void },
+  o: { podIP: string; podLabel: string; onError?: (e: unknown) => void },
 ): void {
   const pairs = new Map<string, Pair>();
   const streams = new Map<number, { requestId: string; type: string }>();
@@ -156,10 +152,6 @@ function serveTunnel(
     s.on("data", (chunk: Buffer) => session.write(dataId, chunk));
     s.on("end", () => finishData(p));
     s.on("error", (e: NodeJS.ErrnoException) => {
-      if (!connected && e.code === "ECONNREFUSED" && host !== o.loopback) {
-        dial(p, o.loopback);
-        return;
-      }
       const what = connected ? e.message : `dial tcp ${o.podIP}:${p.port}: connect: ${e.message}`;
       finishError(p, `error forwarding port ${p.port} to pod ${o.podLabel}: ${what}`);
       finishData(p);
