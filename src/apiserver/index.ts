@@ -17,6 +17,7 @@ import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { ensureSystemNamespaces } from "./bootstrap.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import type { HealthCheck } from "./http/health.ts";
+import { createUpgradeHandler, type UpgradeHandler } from "./http/upgrade.ts";
 import type { MetricsProvider } from "./metrics.ts";
 import { createOpenApi } from "./openapi/index.ts";
 import { patchers } from "./patchers.ts";
@@ -28,6 +29,7 @@ import { listen, type TlsMaterial } from "./server.ts";
 export { ServiceAllocator } from "./admission/services.ts";
 export type { SubresourceHandler } from "./http/handler.ts";
 export type { HealthCheck } from "./http/health.ts";
+export type { UpgradeHandler } from "./http/upgrade.ts";
 export { createInProcessClient } from "./inprocess.ts";
 export type { MetricsProvider, MetricsSnapshot } from "./metrics.ts";
 export { Registry } from "./registry/index.ts";
@@ -65,6 +67,8 @@ export interface ApiServer {
   handleSubresource(key: string, handler: SubresourceHandler): void;
   /** Serves (or, with undefined, stops serving) `metrics.k8s.io` from a provider. */
   serveMetrics(provider: MetricsProvider | undefined): void;
+  /** Registers the handler of upgraded (WebSocket/SPDY) requests such as `pods/exec`. */
+  handleUpgrade(key: string, handler: UpgradeHandler): void;
   addToken(token: string): void;
   /** Cuts every open connection (watches included); clients reconnect. For tests and shutdown. */
   dropConnections(): void;
@@ -134,6 +138,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const { registry, services, openapi } = createRegistry(options.store, options);
   const tokens = new Set(options.tokens ?? []);
   const subresources = new Map<string, SubresourceHandler>();
+  const upgrades = new Map<string, UpgradeHandler>();
   const host = options.host ?? API_DEFAULTS.host;
   let port = options.port ?? API_DEFAULTS.port;
   let metrics = options.metrics;
@@ -151,6 +156,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const server: Server = await listen(
     { host, port, tls: options.tls, tokens: () => tokens },
     handler,
+    createUpgradeHandler({ registry, upgrades }),
   );
   // Every raw socket, including those still in the TLS handshake (closeAllConnections only sees
   // sockets that reached HTTP), so that close() never waits on a half-open connection.
@@ -175,6 +181,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     serveMetrics: (p) => {
       metrics = p;
     },
+    handleUpgrade: (key, h) => upgrades.set(key, h),
     addToken: (t) => tokens.add(t),
     dropConnections: dropAll,
     close: () =>

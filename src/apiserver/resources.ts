@@ -97,6 +97,11 @@ export const RESOURCES: readonly ResourceInfo[] = [
         { name: "binding", kind: { group: "", version: "v1", kind: "Binding" }, verbs: ["create"] },
         { name: "log", verbs: ["get"] },
         {
+          name: "attach",
+          kind: { group: "", version: "v1", kind: "PodAttachOptions" },
+          verbs: ["create", "get"],
+        },
+        {
           name: "exec",
           kind: { group: "", version: "v1", kind: "PodExecOptions" },
           verbs: ["create", "get"],

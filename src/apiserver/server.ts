@@ -8,9 +8,11 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
+import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { unauthorized } from "../api/errors.ts";
 import { sendError } from "./http/respond.ts";
+import { writeRawJson } from "./http/upgrade.ts";
 
 const PUBLIC_PATHS = /^\/(healthz|livez|readyz|version)(\/|$|\?)/;
 
@@ -40,6 +42,7 @@ function authenticated(req: IncomingMessage, tokens: ReadonlySet<string>): boole
 export async function listen(
   options: ListenOptions,
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>,
 ): Promise<Server> {
   const server = createServer(
     {
@@ -59,6 +62,17 @@ export async function listen(
       void handle(req, res);
     },
   );
+  if (upgrade) {
+    // Streaming subresources (exec, attach, port-forward) arrive as upgrade requests.
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!authenticated(req, options.tokens())) {
+        const err = unauthorized().toStatus();
+        writeRawJson(socket, 401, err);
+        return;
+      }
+      void upgrade(req, socket, head);
+    });
+  }
   server.headersTimeout = 60_000;
   server.requestTimeout = 0; // watches and log streams stay open.
   await new Promise<void>((resolve, reject) => {

@@ -319,6 +319,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         podCidr,
         handleSubresource: (key, handler) => api.handleSubresource(key, handler),
         serveMetrics: (provider) => api.serveMetrics(provider),
+        handleUpgrade: (key, handler) => api.handleUpgrade(key, handler),
         log,
       }),
     );

@@ -2,17 +2,27 @@
  * Where the node agent plugs into the cluster: the one function the composition root calls to
  * run pods on this machine. It starts `src/kubelet/` over the cluster's client and shared
  * informers (it resolves once the Node is registered and its informers synced) and registers the
- * `pods/log` subresource on the API server, and has it serve `metrics.k8s.io` from the agent's
- * measurements (kubectl top). Containers without `workingDir` start in this process's working
- * directory: the host is the image (`examples/quickstart` relies on it).
+ * `pods/log`, `pods/exec`, `pods/attach` and `pods/portforward` subresources on the API server
+ * (the last three are upgraded connections; a request without `Upgrade` gets kube's 400 "Upgrade
+ * request required"), and has it serve `metrics.k8s.io` from the agent's measurements (kubectl
+ * top). Containers without `workingDir` start in this process's working directory: the host is
+ * the image (`examples/quickstart` relies on it).
  *
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
-import { createLogHandler, type Kubelet, startKubelet } from "../kubelet/index.ts";
+import {
+  createAttachHandler,
+  createExecHandler,
+  createLogHandler,
+  createPortForwardHandler,
+  type Kubelet,
+  startKubelet,
+} from "../kubelet/index.ts";
 import type { LogLevel, RuntimeKind } from "./options.ts";
 
 export interface NodeAgentContext {
@@ -37,8 +47,33 @@ export interface NodeAgentContext {
   ): void;
   /** Has the API server serve `metrics.k8s.io` from these figures (undefined: stop). */
   serveMetrics?(provider: { collect: Kubelet["collectMetrics"] } | undefined): void;
+  /** Registers the handler of an upgraded (WebSocket) subresource such as `pods/exec`. */
+  handleUpgrade?(
+    key: string,
+    handler: (
+      req: IncomingMessage,
+      socket: Duplex,
+      head: Buffer,
+      target: { namespace: string; name: string; query: URLSearchParams },
+    ) => void | Promise<void>,
+  ): void;
   log: (level: LogLevel, message: string) => void;
 }
+
+const upgradeRequired = (_req: IncomingMessage, res: ServerResponse) => {
+  res.writeHead(400, { "content-type": "application/json" });
+  res.end(
+    JSON.stringify({
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Failure",
+      message: "Upgrade request required",
+      reason: "BadRequest",
+      code: 400,
+    }),
+  );
+};
 
 export interface NodeAgent {
   /** True once the node is registered and the agent is syncing pods. */
@@ -62,6 +97,19 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
       ctx.log("debug", `kubelet: ${err instanceof Error ? err.message : String(err)}`),
   });
   ctx.handleSubresource("pods/log", createLogHandler({ client: ctx.client, dataDir }));
+  const locate = (ns: string, name: string, container: string) =>
+    kubelet.containerProcess(ns, name, container);
+  const onError = (err: unknown) =>
+    ctx.log("debug", `exec: ${err instanceof Error ? err.message : String(err)}`);
+  for (const key of ["pods/exec", "pods/attach", "pods/portforward"]) {
+    ctx.handleSubresource(key, upgradeRequired);
+  }
+  ctx.handleUpgrade?.("pods/exec", createExecHandler({ client: ctx.client, locate, onError }));
+  ctx.handleUpgrade?.("pods/attach", createAttachHandler({ client: ctx.client, locate, dataDir }));
+  ctx.handleUpgrade?.(
+    "pods/portforward",
+    createPortForwardHandler({ client: ctx.client, onError }),
+  );
   ctx.serveMetrics?.({ collect: () => kubelet.collectMetrics() });
   return {
     ready: () => true,

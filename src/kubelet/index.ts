@@ -9,7 +9,9 @@
  * restarted agent gives each pod its IP back) and `pods/<ns>_<name>_<uid>/<container>/<n>.log`.
  *
  * Wiring: call after `informers.start()` (the agent waits for the pods and services informers
- * to sync). The lead registers `createLogHandler` for `pods/log` on the API server.
+ * to sync). The composition root registers `createLogHandler` for `pods/log`, and the upgrade
+ * handlers `createExecHandler` (over `Kubelet.containerProcess`) and `createPortForwardHandler`
+ * for `pods/exec` and `pods/portforward`, on the API server.
  *
  * Deletion: a pod with a deletionTimestamp is stopped (preStop, SIGTERM, SIGKILL at the grace
  * deadline), then deleted with gracePeriodSeconds 0 and its IP released. `stop()` stops every
@@ -33,9 +35,12 @@ import { startNodeAgent } from "./node.ts";
 import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
+export { type AttachHandlerOptions, createAttachHandler } from "./attach.ts";
+export { createExecHandler, type ExecHandlerOptions } from "./exec.ts";
 export { createLogHandler, type LogHandlerOptions, parseCri } from "./logs.ts";
 export type { KubeletMetrics } from "./metrics.ts";
 export { KUBELET_VERSION } from "./node.ts";
+export { createPortForwardHandler, type PortForwardHandlerOptions } from "./portforward.ts";
 export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
 export interface KubeletOptions {
@@ -78,6 +83,15 @@ export interface Kubelet {
   podIP(namespace: string, name: string): string | undefined;
   /** Pids of the pod's live container processes (process runtime). */
   pids(namespace: string, name: string): number[];
+  /**
+   * A running container's process and whether it is in a pod sandbox (mount+UTS namespaces that
+   * `nsenter -t <pid>` enters), for exec; undefined when the container is not running here.
+   */
+  containerProcess(
+    namespace: string,
+    name: string,
+    container: string,
+  ): { pid: number; sandboxed: boolean } | undefined;
   /** The directory holding the pod's volumes and logs. */
   podDir(pod: Pod): string;
   /** CPU and memory of the node and of each running pod, measured now (see metrics.ts). */
@@ -300,6 +314,10 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     nodeName,
     podIP: (ns, name) => ipam.get(`${ns}/${name}`),
     pids: (ns, name) => workers.get(`${ns}/${name}`)?.pids() ?? [],
+    containerProcess: (ns, name, container) => {
+      const pid = workers.get(`${ns}/${name}`)?.containerPid(container);
+      return pid ? { pid, sandboxed: useSandbox } : undefined;
+    },
     podDir,
     collectMetrics: () => metrics.collect(),
     async stop() {

@@ -150,6 +150,12 @@ export class PodWorker {
       .map((c) => ({ name: c.spec.name, pid: c.handle?.pid }));
   }
 
+  /** The pid of a running container's process (its sandbox when there is one), for exec. */
+  containerPid(name: string): number | undefined {
+    const c = this.cs.get(name);
+    return c?.state.running ? c.handle?.pid : undefined;
+  }
+
   start(): void {
     this.running = this.run().catch(this.deps.onError);
   }

@@ -1,0 +1,142 @@
+/**
+ * `pods/attach` over WebSocket (`v5`/`v4.channel.k8s.io`): the container's output from the moment
+ * of attaching, read from its CRI log file (stdout records on channel 1, stderr on 2), until the
+ * container's process ends or the client goes away; then the kubelet's closing Success `Status`.
+ *
+ * Containers here run with stdin closed and no tty (the log file is their only output), so an
+ * attach asking for stdin or a tty is refused before the upgrade with a message saying so.
+ *
+ * @module
+ */
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
+import type { ApiVerbs } from "../api/verbs.ts";
+import {
+  CHANNEL,
+  EXEC_PROTOCOLS,
+  exitStatus,
+  frame,
+  parseExecQuery,
+  pickProtocol,
+  refuse,
+  StreamRequestError,
+} from "./exec_protocol.ts";
+import { chooseContainer, getPod, type LocateContainer } from "./exec_target.ts";
+import { acceptWebSocket, offeredProtocols } from "./websocket.ts";
+
+export interface AttachHandlerOptions {
+  client: ApiVerbs;
+  locate: LocateContainer;
+  /** The agent's data dir (logs live under `pods/<ns>_<name>_<uid>/<container>/<n>.log`). */
+  dataDir: string;
+  pollMs?: number;
+}
+
+type Target = { namespace: string; name: string; query: URLSearchParams };
+
+const RECORD = /^\S+ (stdout|stderr) ([PF]) (.*)$/;
+
+/** The newest log file of a container, by restart number. */
+function currentLog(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  const n = readdirSync(dir)
+    .map((f) => /^(\d+)\.log$/.exec(f)?.[1])
+    .filter((x): x is string => x !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b)
+    .at(-1);
+  return n === undefined ? undefined : join(dir, `${n}.log`);
+}
+
+export function createAttachHandler(
+  options: AttachHandlerOptions,
+): (req: IncomingMessage, socket: Duplex, head: Buffer, target: Target) => Promise<void> {
+  const pollMs = options.pollMs ?? 100;
+  return async (req, socket, head, { namespace, name, query }) => {
+    const request = parseExecQuery(query);
+    let protocol: string;
+    let file: string;
+    let pid: number;
+    let container: string;
+    try {
+      const pod = await getPod(options.client, namespace, name);
+      container = chooseContainer(pod, request.container);
+      if (request.stdin || request.tty) {
+        throw new StreamRequestError(
+          400,
+          "BadRequest",
+          `container ${container} runs with stdin closed and no tty: attach can only show its output`,
+        );
+      }
+      const located = options.locate(namespace, name, container);
+      const dir = join(
+        options.dataDir,
+        "pods",
+        `${namespace}_${name}_${pod.metadata?.uid ?? ""}`,
+        container,
+      );
+      const log = currentLog(dir);
+      if (!located || !log) {
+        throw new StreamRequestError(500, "InternalError", `container not found ("${container}")`);
+      }
+      const picked = pickProtocol(offeredProtocols(req), EXEC_PROTOCOLS);
+      if (!picked) {
+        throw new StreamRequestError(
+          400,
+          "BadRequest",
+          `unable to upgrade: attach is served over WebSocket (subprotocol ${EXEC_PROTOCOLS.join(" or ")})`,
+        );
+      }
+      protocol = picked;
+      file = log;
+      pid = located.pid;
+    } catch (e) {
+      if (e instanceof StreamRequestError) return refuse(socket, e);
+      throw e;
+    }
+    const ws = await acceptWebSocket(req, socket, head, protocol);
+    let open_ = true;
+    ws.on("close", () => {
+      open_ = false;
+    });
+    ws.on("error", () => {});
+    const fh = await open(file, "r");
+    let offset = statSync(file).size;
+    let pending = "";
+    const pump = async () => {
+      const size = statSync(file).size;
+      if (size <= offset) return;
+      const buf = Buffer.alloc(size - offset);
+      await fh.read(buf, 0, buf.length, offset);
+      offset = size;
+      const text = pending + buf.toString("utf8");
+      const cut = text.lastIndexOf("\n") + 1;
+      pending = text.slice(cut);
+      for (const line of text.slice(0, cut).split("\n")) {
+        const m = RECORD.exec(line);
+        if (!m) continue;
+        const [, stream, tag, body = ""] = m;
+        const channel = stream === "stdout" ? CHANNEL.stdout : CHANNEL.stderr;
+        if (channel === CHANNEL.stdout ? !request.stdout : !request.stderr) continue;
+        if (open_) ws.send(frame(channel, tag === "F" ? `${body}\n` : body));
+      }
+    };
+    const alive = () => options.locate(namespace, name, container)?.pid === pid;
+    try {
+      while (open_ && alive()) {
+        await pump();
+        await new Promise((r) => setTimeout(r, pollMs));
+      }
+      await pump();
+    } finally {
+      await fh.close();
+    }
+    if (open_) {
+      ws.send(frame(CHANNEL.error, JSON.stringify(exitStatus(0, []))));
+      ws.close(1000);
+    }
+  };
+}
