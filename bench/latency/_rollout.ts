@@ -20,6 +20,9 @@ export interface RolloutTimes {
   allPodsReadyMs: number;
   /** create response → first endpoint ready in a slice. */
   firstInSliceMs: number;
+  /** create response → the N-th pod created, and bound to the node (pod watch). */
+  allPodsCreatedMs: number;
+  allPodsBoundMs: number;
 }
 
 export async function timeRollout(
@@ -33,7 +36,11 @@ export async function timeRollout(
   const slices = await SliceWatch.start(client, ns, name);
 
   const readyPods = new Set<string>();
+  const createdPods = new Set<string>();
+  const boundPods = new Set<string>();
   let allPodsReadyAt = Number.NaN;
+  let allCreatedAt = Number.NaN;
+  let allBoundAt = Number.NaN;
   const podList = await client.list(REFS.pods, ns, { labelSelector: `app=${name}` });
   const podWatch = client.watch(
     REFS.pods,
@@ -41,11 +48,16 @@ export async function timeRollout(
     { labelSelector: `app=${name}`, resourceVersion: podList.metadata?.resourceVersion ?? "" },
     (e) => {
       const p = e.object as Pod;
+      const now = performance.now();
+      createdPods.add(p.metadata?.name ?? "");
+      if (p.spec?.nodeName) boundPods.add(p.metadata?.name ?? "");
+      if (createdPods.size >= opts.replicas && Number.isNaN(allCreatedAt)) allCreatedAt = now;
+      if (boundPods.size >= opts.replicas && Number.isNaN(allBoundAt)) allBoundAt = now;
       const ready = p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
       if (e.type === "DELETED" || !ready) readyPods.delete(p.metadata?.name ?? "");
       else readyPods.add(p.metadata?.name ?? "");
       if (readyPods.size >= opts.replicas && Number.isNaN(allPodsReadyAt))
-        allPodsReadyAt = performance.now();
+        allPodsReadyAt = now;
     },
   );
 
@@ -91,6 +103,8 @@ export async function timeRollout(
       allInSlicesMs: done.at - t0,
       allPodsReadyMs: allPodsReadyAt - t0,
       firstInSliceMs: firstAt - t0,
+      allPodsCreatedMs: allCreatedAt - t0,
+      allPodsBoundMs: allBoundAt - t0,
     };
   } finally {
     clearTimeout(timer);
