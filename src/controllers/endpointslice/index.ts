@@ -41,16 +41,19 @@ export function startEndpointSliceController(
   const removers = [
     ...enqueueServicesOfPods(services, pods, (k) => queue.add(k)),
     slices.addHandlers({
-      onAdd: (s) => enqueueSlice(s),
-      onUpdate: (_o, s) => enqueueSlice(s),
-      onDelete: (s) => enqueueSlice(s),
+      onAdd: (s) => enqueueSlice(s, false),
+      onUpdate: (_o, s) => enqueueSlice(s, false),
+      onDelete: (s) => enqueueSlice(s, true),
     }),
     services.addHandlers({ onDelete: (s) => triggers.forget(objectKey(s)) }),
   ];
-  function enqueueSlice(s: EndpointSlice) {
+  function enqueueSlice(s: EndpointSlice, deleted: boolean) {
     const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
-    if (svc && s.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY)
-      queue.add(`${s.metadata?.namespace ?? ""}/${svc}`);
+    if (!svc || s.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return;
+    const key = `${s.metadata?.namespace ?? ""}/${svc}`;
+    // The echo of our own write changes nothing: reconciling again would cost a full pass over
+    // the Service's pods for every slice written (O(N²) over a rollout of N pods).
+    if (!tracker.isOwnEcho(key, s, deleted)) queue.add(key);
   }
 
   const ignoreNotFound = (e: unknown) => {
