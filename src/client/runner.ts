@@ -6,8 +6,9 @@
  * - thrown `TerminalError` → `forget`, no retry (reported through `onError`);
  * - any other error → `addRateLimited(key)` (reported through `onError`).
  *
- * Each worker takes one key at a time; the queue guarantees that no key runs in two workers at
- * once. The returned `done` resolves when the queue is shut down and every worker has finished
+ * Each worker takes one key at a time, and starts it in a macrotask of its own (after
+ * `setImmediate`), so pending I/O and timers run between keys; the queue guarantees that no key
+ * runs in two workers at once. The returned `done` resolves when the queue is shut down and every worker has finished
  * its current key.
  *
  * @module
@@ -39,6 +40,10 @@ export interface RunningController {
   /** Resolves when the queue has shut down and every worker has returned. */
   done: Promise<void>;
   stats(): ControllerStats;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export function runController<K>(options: ControllerOptions<K>): RunningController {
@@ -78,6 +83,11 @@ export function runController<K>(options: ControllerOptions<K>): RunningControll
     for (;;) {
       const item = await queue.get();
       if (item.shutdown) return;
+      // Start each key in a macrotask of its own. With the in-process client a write, its watch
+      // fan-out and the handlers it wakes are all microtasks, so a cascade of reconciles (a
+      // rollout of 100 pods) would otherwise hold the event loop for seconds: no I/O (HTTP API,
+      // DNS, proxy) and no timer runs until it ends. Yielding here lets them in between keys.
+      await yieldToEventLoop();
       await processOne(item.key);
     }
   };
