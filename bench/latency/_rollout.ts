@@ -56,8 +56,7 @@ export async function timeRollout(
       const ready = p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
       if (e.type === "DELETED" || !ready) readyPods.delete(p.metadata?.name ?? "");
       else readyPods.add(p.metadata?.name ?? "");
-      if (readyPods.size >= opts.replicas && Number.isNaN(allPodsReadyAt))
-        allPodsReadyAt = now;
+      if (readyPods.size >= opts.replicas && Number.isNaN(allPodsReadyAt)) allPodsReadyAt = now;
     },
   );
 
