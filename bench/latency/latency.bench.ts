@@ -280,7 +280,7 @@ try {
     const ns = `rollout-${replicas}`;
     await createNamespace(client, ns);
     try {
-      const t = await timeRollout(client, ns, { replicas, timeoutMs: 120_000 });
+      const t = await timeRollout(client, ns, { replicas, timeoutMs: 600_000 });
       lines.push({
         measure: `Deployment of ${replicas} created → all ${replicas} endpoints ready in slices`,
         value: Math.round(t.allInSlicesMs),
