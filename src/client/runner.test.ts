@@ -157,4 +157,37 @@ describe("runController", () => {
     queue.shutDown();
     await controller.done;
   });
+
+  it("lets a macrotask run during a long cascade of keys that each add the next", async () => {
+    const queue = new WorkQueue<string>();
+    const total = 40;
+    let processed = 0;
+    let seenByMacrotask: number | undefined;
+    const done = new Promise<void>((resolve) => {
+      runController({
+        name: "t",
+        queue,
+        reconcile: async (key) => {
+          // Each key holds the loop for 1 ms of real work, then queues the next one: with
+          // microtasks alone the whole chain would run before any timer or I/O callback.
+          const until = performance.now() + 1;
+          while (performance.now() < until) {}
+          processed++;
+          const n = Number(key);
+          if (n + 1 < total) queue.add(String(n + 1));
+          else resolve();
+        },
+      });
+    });
+    setImmediate(() => {
+      seenByMacrotask = processed;
+    });
+    queue.add("0");
+    await done;
+    assert.ok(
+      seenByMacrotask !== undefined && seenByMacrotask < total,
+      `ran after ${seenByMacrotask} keys`,
+    );
+    queue.shutDown();
+  });
 });

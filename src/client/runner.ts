@@ -7,7 +7,9 @@
  * - any other error → `addRateLimited(key)` (reported through `onError`).
  *
  * Each worker takes one key at a time; the queue guarantees that no key runs in two workers at
- * once. The returned `done` resolves when the queue is shut down and every worker has finished
+ * once. Workers share an event-loop budget: once they have kept the loop for more than 5 ms in
+ * one unbroken run of microtasks, the next key starts after `setImmediate`, so I/O and timers
+ * run in between. The returned `done` resolves when the queue is shut down and every worker has finished
  * its current key.
  *
  * @module
@@ -39,6 +41,35 @@ export interface RunningController {
   /** Resolves when the queue has shut down and every worker has returned. */
   done: Promise<void>;
   stats(): ControllerStats;
+}
+
+/**
+ * How long the workers of this process may keep the event loop, in one unbroken run of
+ * microtasks, before the next key waits for a macrotask turn (like a scheduler's time slice).
+ */
+const LOOP_BUDGET_MS = 5;
+/** When the current unbroken run began; cleared by the first macrotask turn after it. */
+let heldSince: number | undefined;
+
+/**
+ * Whether a worker should let the event loop run before its next key. A single change (a pod
+ * turning Ready → its slice → DNS and proxy) stays one unbroken run, as fast as it can be; a
+ * cascade longer than the budget is cut at key boundaries.
+ */
+function overBudget(): boolean {
+  const now = performance.now();
+  if (heldSince === undefined) {
+    heldSince = now;
+    setImmediate(() => {
+      heldSince = undefined;
+    });
+    return false;
+  }
+  return now - heldSince > LOOP_BUDGET_MS;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export function runController<K>(options: ControllerOptions<K>): RunningController {
@@ -78,6 +109,11 @@ export function runController<K>(options: ControllerOptions<K>): RunningControll
     for (;;) {
       const item = await queue.get();
       if (item.shutdown) return;
+      // With the in-process client a write, its watch fan-out and the handlers it wakes are all
+      // microtasks, so a cascade of reconciles (a rollout of 100 pods) would hold the event loop
+      // for seconds: no I/O (HTTP API, DNS, proxy) and no timer would run until it ends. Past
+      // the budget, the next key waits for a macrotask turn and lets them in.
+      if (overBudget()) await yieldToEventLoop();
       await processOne(item.key);
     }
   };

@@ -66,7 +66,11 @@ export class FakeClock implements Clock {
   }
 }
 
-/** Lets every pending microtask and I/O-free promise chain run. */
-export function settle(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+/**
+ * Lets every pending microtask and I/O-free promise chain run. Several macrotask turns, not one:
+ * the runner starts each key after a `setImmediate` of its own, so a key added now runs one turn
+ * later, and a key re-added by that run one turn after that.
+ */
+export async function settle(turns = 5): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
 }

@@ -110,3 +110,17 @@ test("planSlices deletes slices whose ports no longer exist", () => {
   );
   assert.equal(plan.create.length, 1);
 });
+
+test("planSlices drops the trigger-time annotation from a changed slice when there is no new trigger", () => {
+  const old = slice("web-a", [ep(1), ep(2)]);
+  old.metadata = {
+    ...old.metadata,
+    annotations: { "endpoints.kubernetes.io/last-change-trigger-time": "2025-01-01T00:00:00Z" },
+  };
+  const noTrigger = { ...opts, triggerTime: undefined };
+  const plan = planSlices(service, [group([ep(1)])], [old], noTrigger);
+  assert.equal(plan.update.length, 1);
+  assert.deepEqual(plan.update[0]?.metadata?.annotations, {});
+  const created = planSlices(service, [group([ep(1)])], [], noTrigger).create[0];
+  assert.equal(created?.metadata?.annotations, undefined);
+});

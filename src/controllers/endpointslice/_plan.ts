@@ -24,8 +24,11 @@ export interface SlicePlan {
 
 export interface PlanOptions {
   maxEndpointsPerSlice: number;
-  /** RFC 3339 time written into the trigger-time annotation of changed slices. */
-  triggerTime: string;
+  /**
+   * RFC 3339 time written into the trigger-time annotation of the slices created or changed;
+   * undefined removes the annotation from them (no new trigger since the last sync, as kube).
+   */
+  triggerTime: string | undefined;
 }
 
 function endpointKey(ep: SliceEndpoint): string {
@@ -53,7 +56,9 @@ function newSlice(
       generateName: `${service.metadata?.name ?? ""}-`,
       namespace: service.metadata?.namespace ?? "",
       labels: sliceLabels(service),
-      annotations: { [TRIGGER_TIME_ANNOTATION]: options.triggerTime },
+      ...(options.triggerTime !== undefined
+        ? { annotations: { [TRIGGER_TIME_ANNOTATION]: options.triggerTime } }
+        : {}),
       ownerReferences: [
         {
           apiVersion: "v1",
@@ -88,14 +93,10 @@ function revised(
   const next = structuredClone(slice);
   next.endpoints = endpoints;
   next.ports = ports;
-  next.metadata = {
-    ...next.metadata,
-    labels,
-    annotations: {
-      ...(next.metadata?.annotations ?? {}),
-      [TRIGGER_TIME_ANNOTATION]: options.triggerTime,
-    },
-  };
+  const annotations = { ...(next.metadata?.annotations ?? {}) };
+  if (options.triggerTime === undefined) delete annotations[TRIGGER_TIME_ANNOTATION];
+  else annotations[TRIGGER_TIME_ANNOTATION] = options.triggerTime;
+  next.metadata = { ...next.metadata, labels, annotations };
   return next;
 }
 

@@ -23,6 +23,21 @@ export class SliceTracker {
     this.entry(serviceKey).set(slice.metadata?.name ?? "", null);
   }
 
+  /**
+   * Whether a watch event only echoes this controller's own write (the slice exactly as written,
+   * or gone after it deleted it): nothing changed that a reconcile would not already have seen,
+   * so the Service need not be queued again (kube's endpointSliceTracker.ShouldSync). Best
+   * effort: an echo that arrives before the write call returns is not recognised and costs one
+   * reconcile that changes nothing.
+   */
+  isOwnEcho(serviceKey: string, slice: EndpointSlice, deleted: boolean): boolean {
+    const mine = this.written.get(serviceKey);
+    const name = slice.metadata?.name ?? "";
+    if (!mine?.has(name)) return false;
+    const w = mine.get(name);
+    return deleted ? w === null : w !== null && w !== undefined && rv(w) === rv(slice);
+  }
+
   /** The informer's slices corrected by what was written since. */
   view(serviceKey: string, cached: EndpointSlice[]): EndpointSlice[] {
     const mine = this.written.get(serviceKey);

@@ -9,13 +9,14 @@ import type { Pod, Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { isStatusError } from "../../api/errors.ts";
 import { REFS } from "../../api/refs.ts";
-import { asKube, type KubeObject, typed } from "../../api/types.ts";
+import { asKube, type KubeObject, objectKey, typed } from "../../api/types.ts";
 import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
 import { enqueueServicesOfPods, selectPods } from "../_servicepods.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, SERVICE_NAME_LABEL } from "./_plan.ts";
 import { SliceTracker } from "./_tracker.ts";
+import { formatTriggerTime, TriggerTimeTracker } from "./_triggertime.ts";
 import { reconcileEndpointSlices } from "./reconcile.ts";
 
 export const NAME = "endpointslice-controller";
@@ -35,19 +36,24 @@ export function startEndpointSliceController(
   });
   const queue = createWorkQueue<string>();
   const tracker = new SliceTracker();
+  const triggers = new TriggerTimeTracker();
 
   const removers = [
     ...enqueueServicesOfPods(services, pods, (k) => queue.add(k)),
     slices.addHandlers({
-      onAdd: (s) => enqueueSlice(s),
-      onUpdate: (_o, s) => enqueueSlice(s),
-      onDelete: (s) => enqueueSlice(s),
+      onAdd: (s) => enqueueSlice(s, false),
+      onUpdate: (_o, s) => enqueueSlice(s, false),
+      onDelete: (s) => enqueueSlice(s, true),
     }),
+    services.addHandlers({ onDelete: (s) => triggers.forget(objectKey(s)) }),
   ];
-  function enqueueSlice(s: EndpointSlice) {
+  function enqueueSlice(s: EndpointSlice, deleted: boolean) {
     const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
-    if (svc && s.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY)
-      queue.add(`${s.metadata?.namespace ?? ""}/${svc}`);
+    if (!svc || s.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return;
+    const key = `${s.metadata?.namespace ?? ""}/${svc}`;
+    // The echo of our own write changes nothing: reconciling again would cost a full pass over
+    // the Service's pods for every slice written (O(N²) over a rollout of N pods).
+    if (!tracker.isOwnEcho(key, s, deleted)) queue.add(key);
   }
 
   const ignoreNotFound = (e: unknown) => {
@@ -86,7 +92,10 @@ export function startEndpointSliceController(
             .catch(ignoreNotFound);
           tracker.deleted(key, s);
         },
-        now: ctx.now,
+        triggerTime: (service, selected) => {
+          const t = triggers.compute(key, service, selected);
+          return t === undefined ? undefined : formatTriggerTime(t);
+        },
         maxEndpointsPerSlice: options.maxEndpointsPerSlice ?? 100,
       }),
   });

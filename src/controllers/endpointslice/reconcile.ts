@@ -21,12 +21,9 @@ export interface EndpointSliceDeps {
   updateSlice(slice: EndpointSlice): Promise<void>;
 
   deleteSlice(slice: EndpointSlice): Promise<void>;
-  now(): Date;
+  /** The trigger-time annotation for this sync (see `_triggertime.ts`); undefined drops it. */
+  triggerTime(service: Service, pods: Pod[]): string | undefined;
   maxEndpointsPerSlice: number;
-}
-
-function rfc3339(d: Date): string {
-  return `${d.toISOString().slice(0, 19)}Z`;
 }
 
 export async function reconcileEndpointSlices(key: string, deps: EndpointSliceDeps): Promise<void> {
@@ -40,7 +37,7 @@ export async function reconcileEndpointSlices(key: string, deps: EndpointSliceDe
   const existing = deps.managedSlices(namespace, name);
   const plan = planSlices(service, desiredGroups(service, pods), existing, {
     maxEndpointsPerSlice: deps.maxEndpointsPerSlice,
-    triggerTime: rfc3339(deps.now()),
+    triggerTime: deps.triggerTime(service, pods),
   });
   // Creates and updates before deletes, as kube's reconciler orders them: an endpoint moving
   // between slices may briefly be listed twice, but is never missing.
