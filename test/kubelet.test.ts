@@ -293,6 +293,35 @@ test("a simulated pod runs and turns Ready without a process; a process pod with
   assert.match(r.stdout, /^nocmd\s+0\/1\s+CreateContainerConfigError\s+0/);
 });
 
+test("a readiness probe that fails at first checks again soon, so the pod is Ready long before its period", async () => {
+  // The probe's period is 30 s: without the quick re-checks the pod would wait 30 s after the
+  // first (failing) check; the marker appears ~0.3 s after the start.
+  const marker = join(markerDir, "ready-soon");
+  await cp.client.create(REFS.pods, "default", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "ready-soon", namespace: "default" },
+    spec: {
+      nodeName: NODE_NAME,
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: "app",
+          image: "sh",
+          command: ["sh", "-c", `sleep 0.3; touch ${marker}; exec sleep 3600`],
+          readinessProbe: { exec: { command: ["test", "-e", marker] }, periodSeconds: 30 },
+        },
+      ],
+    },
+  });
+  await waitFor(
+    "ready-soon Ready",
+    async () => isReady(await getPod("ready-soon")) || undefined,
+    20_000,
+  );
+  await cp.client.delete(REFS.pods, "default", "ready-soon");
+});
+
 test("init containers run first; the pod's sandbox has its hostname, resolv.conf and volumes", async () => {
   const pvDir = join(dataDir, "pv", "data-1");
   await cp.client.create(REFS.configmaps, "default", {

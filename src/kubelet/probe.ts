@@ -2,7 +2,9 @@
  * Container probes as the kubelet runs them (pkg/kubelet/prober): one worker per probe, first run
  * `initialDelaySeconds` after the container started, then every `periodSeconds`; a result flips
  * after `failureThreshold` consecutive failures or `successThreshold` consecutive successes.
- * The first liveness/startup check without initialDelaySeconds comes one period after the start.
+ * The first liveness/startup check without initialDelaySeconds comes one period after the start;
+ * readiness checks at once and, until it first succeeds, again after 50 ms, doubling up to the
+ * period (so a pod is Ready as soon as it answers; kube would only ever be later).
  * Defaults: period 10 s, timeout 1 s, success 1, failure 3. Readiness starts as failure,
  * liveness as success; liveness and readiness wait until the startup probe has succeeded, and
  * the startup probe stops once it has.
@@ -203,7 +205,7 @@ export function startProbeWorker(o: ProbeWorkerOptions): { stop(): void } {
     if (stopped) return;
     streak = lastOk === outcome.ok ? streak + 1 : 1;
     lastOk = outcome.ok;
-    if (!outcome.ok) o.onCheck(outcome);
+    if (!outcome.ok) report(outcome);
     const flip = outcome.ok ? streak >= successT : streak >= failureT;
     if (flip && result !== outcome.ok) {
       result = outcome.ok;
@@ -211,7 +213,28 @@ export function startProbeWorker(o: ProbeWorkerOptions): { stop(): void } {
     } else if (flip && !outcome.ok && o.kind !== "readiness") {
       o.onResult(false);
     }
-    if (!stopped) timer = setTimeout(() => void tick(), period);
+    if (!stopped) timer = setTimeout(() => void tick(), next(outcome.ok));
+  };
+  // Until a readiness probe has first succeeded, it checks again sooner (50 ms, doubling up to
+  // the period): a pod turns Ready as soon as its server answers instead of up to a whole period
+  // later. kube ticks once a period from a jittered start, so this only makes readiness come
+  // earlier, never later; failures in that phase are reported at most once a period.
+  let fastMs = o.kind === "readiness" ? 50 : period;
+  let lastReported = 0;
+  const next = (ok: boolean): number => {
+    if (ok || fastMs >= period) {
+      fastMs = period;
+      return period;
+    }
+    const wait = fastMs;
+    fastMs = Math.min(period, fastMs * 2);
+    return wait;
+  };
+  const report = (outcome: ProbeOutcome): void => {
+    const now = Date.now();
+    if (fastMs < period && now - lastReported < period) return;
+    lastReported = now;
+    o.onCheck(outcome);
   };
   // The kubelet's probe worker ticks from when the pod was added and skips ticks before the
   // container runs, so a liveness or startup probe first checks up to a period after the start;
