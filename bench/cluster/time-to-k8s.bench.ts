@@ -46,9 +46,9 @@ const RUNS = runsArg >= 0 ? Number(args[runsArg + 1]) : quick ? 2 : 5;
 const HEADLESS = "my-headless-service.default.svc.cluster.local";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The CLI runs compiled code: rebuild when any source file is newer than the build. */
+/** The CLI runs the bundle: rebuild when any source file is newer than it. */
 function ensureBuilt(): void {
-  const built = join(ROOT, "dist", "src", "cli", "index.js");
+  const built = join(ROOT, "dist", "loopkube.mjs");
   const newest = (dir: string): number =>
     readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
       const p = join(dir, e.name);
@@ -56,7 +56,7 @@ function ensureBuilt(): void {
     }, 0);
   if (existsSync(built) && statSync(built).mtimeMs >= newest(join(ROOT, "src"))) return;
   console.log("building dist/ (sources are newer)…");
-  execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+  execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
 }
 
 async function freePort(): Promise<number> {

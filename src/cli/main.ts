@@ -1,6 +1,6 @@
 /**
  * Runnable entry of the command for development and tests (`node --import tsx src/cli/main.ts`);
- * `bin/loopkube.js` does the same with the compiled output.
+ * `bin/loopkube.js` does the same with the bundled output (`dist/loopkube.mjs`).
  *
  * @module
  */
