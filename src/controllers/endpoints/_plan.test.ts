@@ -129,3 +129,16 @@ test("planEndpoints labels, annotates, and writes only on change", () => {
   const empty = planEndpoints(svc(), [], undefined, opts);
   assert.equal(empty?.subsets, undefined);
 });
+
+test("planEndpoints drops the trigger-time annotation when the sync has no trigger time", () => {
+  const first = planEndpoints(svc(), [pod("a", "127.244.0.2")], undefined, {
+    triggerTime: "2026-01-01T00:00:00Z",
+  });
+  assert.ok(first);
+  const next = planEndpoints(svc(), [pod("a", "127.244.0.2"), pod("b", "127.244.0.3")], first, {});
+  assert.ok(next);
+  assert.equal(
+    next.metadata?.annotations?.["endpoints.kubernetes.io/last-change-trigger-time"],
+    undefined,
+  );
+});

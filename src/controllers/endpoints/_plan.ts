@@ -24,7 +24,7 @@ export function planEndpoints(
   service: Service,
   pods: readonly Pod[],
   existing: Endpoints | undefined,
-  options: { triggerTime: string; maxAddresses?: number },
+  options: { triggerTime?: string; maxAddresses?: number },
 ): Endpoints | undefined {
   const { subsets, truncated } = desiredSubsets(
     service,
@@ -47,7 +47,9 @@ export function planEndpoints(
     isDeepStrictEqual(existing.metadata?.annotations ?? {}, annotations)
   )
     return undefined;
-  annotations[TRIGGER_TIME_ANNOTATION] = options.triggerTime;
+  // As kube's endpoints controller: the time of the change behind this write, or none.
+  if (options.triggerTime) annotations[TRIGGER_TIME_ANNOTATION] = options.triggerTime;
+  else delete annotations[TRIGGER_TIME_ANNOTATION];
   const next: Endpoints = existing
     ? structuredClone(existing)
     : {

@@ -14,6 +14,7 @@ import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
 import { enqueueServicesOfPods, selectPods } from "../_servicepods.ts";
+import { formatTriggerTime, TriggerTimeTracker } from "../_triggertime.ts";
 import { reconcileEndpoints } from "./reconcile.ts";
 
 export { planEndpoints } from "./_plan.ts";
@@ -31,9 +32,11 @@ export function startEndpointsController(
   const queue = createWorkQueue<string>();
   /** What this controller last wrote, until the informer shows it (avoids a duplicate create). */
   const written = new Map<string, Endpoints>();
+  const triggers = new TriggerTimeTracker();
 
   const removers = [
     ...enqueueServicesOfPods(services, pods, (k) => queue.add(k)),
+    services.addHandlers({ onDelete: (s) => triggers.forget(objectKey(s)) }),
     endpoints.addHandlers({
       onAdd: (e) => queue.add(objectKey(e)),
       onUpdate: (_o, e) => queue.add(objectKey(e)),
@@ -83,7 +86,10 @@ export function startEndpointsController(
             if (!isStatusError(e, "NotFound")) throw e;
           });
         },
-        now: ctx.now,
+        triggerTime: (service, selected) => {
+          const t = triggers.compute(key, service, selected);
+          return t === undefined ? undefined : formatTriggerTime(t);
+        },
         ...(options.maxAddresses ? { maxAddresses: options.maxAddresses } : {}),
       }),
   });

@@ -16,7 +16,8 @@ export interface EndpointsDeps {
   create(ep: Endpoints): Promise<void>;
   update(ep: Endpoints): Promise<void>;
   delete(namespace: string, name: string): Promise<void>;
-  now(): Date;
+  /** The trigger-time annotation for this sync (see `../_triggertime.ts`); undefined drops it. */
+  triggerTime(service: Service, pods: readonly Pod[]): string | undefined;
   maxAddresses?: number;
 }
 
@@ -29,8 +30,10 @@ export async function reconcileEndpoints(key: string, deps: EndpointsDeps): Prom
     return;
   }
   if (!service.spec?.selector) return;
-  const next = planEndpoints(service, deps.selectPods(namespace, service.spec.selector), existing, {
-    triggerTime: `${deps.now().toISOString().slice(0, 19)}Z`,
+  const pods = deps.selectPods(namespace, service.spec.selector);
+  const triggerTime = deps.triggerTime(service, pods);
+  const next = planEndpoints(service, pods, existing, {
+    ...(triggerTime ? { triggerTime } : {}),
     ...(deps.maxAddresses ? { maxAddresses: deps.maxAddresses } : {}),
   });
   if (!next) return;

@@ -14,9 +14,9 @@ import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
 import { enqueueServicesOfPods, selectPods } from "../_servicepods.ts";
+import { formatTriggerTime, TriggerTimeTracker } from "../_triggertime.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, SERVICE_NAME_LABEL } from "./_plan.ts";
 import { SliceTracker } from "./_tracker.ts";
-import { formatTriggerTime, TriggerTimeTracker } from "./_triggertime.ts";
 import { reconcileEndpointSlices } from "./reconcile.ts";
 
 export const NAME = "endpointslice-controller";

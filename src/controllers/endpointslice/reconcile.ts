@@ -21,7 +21,7 @@ export interface EndpointSliceDeps {
   updateSlice(slice: EndpointSlice): Promise<void>;
 
   deleteSlice(slice: EndpointSlice): Promise<void>;
-  /** The trigger-time annotation for this sync (see `_triggertime.ts`); undefined drops it. */
+  /** The trigger-time annotation for this sync (see `../_triggertime.ts`); undefined drops it. */
   triggerTime(service: Service, pods: Pod[]): string | undefined;
   maxEndpointsPerSlice: number;
 }
