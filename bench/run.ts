@@ -266,6 +266,10 @@ if (values.markdown) {
     "",
     table,
     "",
+    "Reproduce one benchmark's lines with `npm run bench -- --only <bench>` (the first column), or",
+    "its own command in [bench/README.md](bench/README.md); `.bench-results/<bench>.log` keeps its",
+    "full output.",
+    "",
     end,
   ].join("\n");
   const a = text.indexOf(begin);
