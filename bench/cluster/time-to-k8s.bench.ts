@@ -42,7 +42,7 @@ const QUICKSTART = join(ROOT, "examples", "quickstart");
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const runsArg = args.indexOf("--runs");
-const RUNS = runsArg >= 0 ? Number(args[runsArg + 1]) : quick ? 2 : 5;
+const RUNS = runsArg >= 0 ? Number(args[runsArg + 1]) : quick ? 1 : 5;
 const HEADLESS = "my-headless-service.default.svc.cluster.local";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
