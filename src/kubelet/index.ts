@@ -319,6 +319,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       const cap = options.shutdownGraceMs ?? 30_000;
       await Promise.all([...workers.values()].map((w) => w.terminate({ maxGraceMs: cap })));
       await Promise.all([...finishing]);
+      for (const ipam of ipams.values()) ipam.flush();
       await recorder.flush();
     },
   };

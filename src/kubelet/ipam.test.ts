@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -18,9 +18,11 @@ test("openIpam keeps allocations across reopen from the data dir, and releases",
     const a = openIpam("127.244.0.0/16", { dataDir: dir });
     a.allocate("ns/one");
     const two = a.allocate("ns/two");
+    a.flush();
     const b = openIpam("127.244.0.0/16", { dataDir: dir });
     assert.equal(b.get("ns/two"), two);
     b.release("ns/two");
+    b.flush();
     assert.equal(openIpam("127.244.0.0/16", { dataDir: dir }).get("ns/two"), undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -43,3 +45,21 @@ test("openIpam reports exhaustion of a small range", () => {
 for (const bad of ["127.0.0.0", "300.1.1.1/8", "1.2.3.4/31"]) {
   test(`parseCidr rejects ${bad}`, () => assert.throws(() => parseCidr(bad), IpamError));
 }
+
+test("openIpam writes the allocations of one turn once, at the end of the turn", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ipam-"));
+  const file = join(dir, "pod-ips.json");
+  try {
+    const a = openIpam("127.244.0.0/16", { dataDir: dir });
+    const ips = Array.from({ length: 110 }, (_, i) => a.allocate(`ns/p${i}`));
+    assert.equal(existsSync(file), false, "nothing written within the turn");
+    await new Promise((r) => setImmediate(r));
+    const saved = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
+    assert.equal(Object.keys(saved).length, 110);
+    assert.equal(saved["ns/p109"], ips[109]);
+    const b = openIpam("127.244.0.0/16", { dataDir: dir });
+    assert.deepEqual([...b.entries().values()], ips);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
