@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { IpamError, openIpam, parseCidr } from "./ipam.ts";
+import { FLUSH_MS, IpamError, openIpam, parseCidr } from "./ipam.ts";
 
 test("openIpam skips the network address and .1 and gives distinct addresses", () => {
   const ipam = openIpam("127.244.0.0/16");
@@ -46,14 +46,15 @@ for (const bad of ["127.0.0.0", "300.1.1.1/8", "1.2.3.4/31"]) {
   test(`parseCidr rejects ${bad}`, () => assert.throws(() => parseCidr(bad), IpamError));
 }
 
-test("openIpam writes the allocations of one turn once, at the end of the turn", async () => {
+test("openIpam writes a burst of allocations once, FLUSH_MS later", async () => {
   const dir = mkdtempSync(join(tmpdir(), "ipam-"));
   const file = join(dir, "pod-ips.json");
   try {
     const a = openIpam("127.244.0.0/16", { dataDir: dir });
     const ips = Array.from({ length: 110 }, (_, i) => a.allocate(`ns/p${i}`));
-    assert.equal(existsSync(file), false, "nothing written within the turn");
     await new Promise((r) => setImmediate(r));
+    assert.equal(existsSync(file), false, "nothing written at once");
+    await new Promise((r) => setTimeout(r, FLUSH_MS + 50));
     const saved = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
     assert.equal(Object.keys(saved).length, 110);
     assert.equal(saved["ns/p109"], ips[109]);
