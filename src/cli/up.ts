@@ -9,7 +9,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { Option } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import {
   type Cluster,
   ClusterError,
@@ -31,6 +31,7 @@ export interface UpOptions {
   dataDir?: string;
   ephemeral?: boolean;
   runtime: "process" | "simulated";
+  nodes: number;
   apiPort: number;
   dnsPort?: number;
   clusterDomain: string;
@@ -56,6 +57,12 @@ export function addUpCommand(program: Command, io: Io): void {
       new Option("--runtime <runtime>", "how pods run")
         .choices(["process", "simulated"])
         .default("process"),
+    )
+    .option(
+      "--nodes <n>",
+      "simulated nodes of 110 pods each: <name>, <name>-2, … (needs --runtime simulated)",
+      parseCount,
+      1,
     )
     .option("--api-port <port>", "API server port (0: any free port)", parsePort, 6443)
     .option(
@@ -94,11 +101,18 @@ export function addUpCommand(program: Command, io: Io): void {
     });
 }
 
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError("not a count (1 or more).");
+  return n;
+}
+
 function clusterOptions(o: UpOptions): ClusterOptions {
   return {
     name: o.name,
     ...(o.ephemeral ? { ephemeral: true } : { dataDir: dataDirOf(o) }),
     runtime: o.runtime,
+    nodes: o.nodes,
     apiPort: o.apiPort,
     ...(o.dnsPort !== undefined ? { dnsPort: o.dnsPort } : {}),
     clusterDomain: o.clusterDomain,

@@ -191,3 +191,21 @@ describe("runController", () => {
     queue.shutDown();
   });
 });
+
+describe("runController under a long burst", () => {
+  it("lets timers and I/O run between reconciles instead of one unbroken chain of microtasks", async () => {
+    const keys = Array.from({ length: 200 }, (_, i) => `k${i}`);
+    let done = 0;
+    const { queue } = setup(async () => {
+      const until = performance.now() + 1; // 1 ms of synchronous work per key
+      while (performance.now() < until);
+      done++;
+    });
+    const timerSawDone = new Promise<number>((resolve) => setTimeout(() => resolve(done), 0));
+    for (const k of keys) queue.add(k);
+    const seen = await timerSawDone;
+    assert.ok(seen < keys.length, `a 0 ms timer ran only after all ${seen} reconciles`);
+    while (done < keys.length) await new Promise((r) => setTimeout(r, 5));
+    queue.shutDown();
+  });
+});

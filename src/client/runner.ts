@@ -12,6 +12,12 @@
  * run in between. The returned `done` resolves when the queue is shut down and every worker has finished
  * its current key.
  *
+ * Workers yield to the event loop (`setImmediate`) before a key once they have run for more than
+ * `YIELD_AFTER_MS` without one. In-process clients, the store's watch fan-out and the work queue
+ * all continue through promises, so without it a busy cluster runs controller work as one
+ * unbroken chain of microtasks and starves every socket and timer: at 15,000 pods the API server
+ * stopped answering TLS handshakes and DNS stopped answering for minutes.
+ *
  * @module
  */
 import { isTerminalError } from "./errors.ts";

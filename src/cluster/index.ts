@@ -39,6 +39,7 @@ import {
   CLUSTER_DEFAULTS,
   type ClusterOptions,
   checkClusterName,
+  checkNodes,
   checkPort,
   contextName,
   defaultDataDir,
@@ -108,6 +109,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const apiPortWanted = options.apiPort ?? CLUSTER_DEFAULTS.apiPort;
   checkPort("API port", apiPortWanted);
   if (options.dnsPort !== undefined) checkPort("DNS port", options.dnsPort);
+  const runtime = options.runtime ?? CLUSTER_DEFAULTS.runtime;
+  const nodes = options.nodes ?? CLUSTER_DEFAULTS.nodes;
+  checkNodes(nodes, runtime);
   const ephemeral = options.ephemeral === true;
   const clusterDomain = options.clusterDomain ?? CLUSTER_DEFAULTS.clusterDomain;
   const serviceCidr = options.serviceCidr ?? CLUSTER_DEFAULTS.serviceCidr;
@@ -312,7 +316,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         client,
         informers,
         nodeName: name,
-        runtime: options.runtime ?? CLUSTER_DEFAULTS.runtime,
+        nodes,
+        runtime,
         dataDir,
         clusterDns: dnsIP,
         clusterDomain,

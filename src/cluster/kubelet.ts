@@ -29,6 +29,8 @@ export interface NodeAgentContext {
   client: ApiVerbs;
   informers: InformerFactory;
   nodeName: string;
+  /** How many (simulated) nodes the agent registers and serves; see ClusterOptions.nodes. */
+  nodes: number;
   runtime: RuntimeKind;
   /** The cluster's data dir; the agent keeps pod IPs, logs and volumes under it. */
   dataDir: string;
@@ -88,6 +90,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     client: ctx.client,
     informers: ctx.informers,
     nodeName: ctx.nodeName,
+    nodes: ctx.nodes,
     dataDir,
     podCidr: ctx.podCidr,
     runtime: ctx.runtime,

@@ -19,6 +19,11 @@ export interface ClusterOptions {
   /** Memory store and a temporary data dir removed on stop. */
   ephemeral?: boolean;
   runtime?: RuntimeKind;
+  /**
+   * Simulated nodes (default 1), each with its Lease, 110 pods and a block of the pod CIDR:
+   * `<name>`, `<name>-2`, … Several nodes need the simulated runtime.
+   */
+  nodes?: number;
   /** Default 6443; 0 picks a free port. */
   apiPort?: number;
   /** Default 53 when this process may bind it, else a free high port; 0 picks a free port. */
@@ -46,7 +51,18 @@ export const CLUSTER_DEFAULTS = {
   podCidr: "127.244.0.0/16",
   logLevel: "warn" as LogLevel,
   nodeName: "loopkube",
+  nodes: 1,
 };
+
+/** Whole-cluster node count: several nodes are simulated ones (no process runs on a node). */
+export function checkNodes(nodes: number, runtime: RuntimeKind): void {
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 10_000) {
+    throw new ClusterError(`node count ${nodes} is not a whole number from 1 to 10000`);
+  }
+  if (nodes > 1 && runtime !== "simulated") {
+    throw new ClusterError(`${nodes} nodes need the simulated runtime (--runtime simulated)`);
+  }
+}
 
 const LEVELS: LogLevel[] = ["error", "warn", "info", "debug"];
 

@@ -29,9 +29,10 @@ import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import { createEventRecorder } from "../client/index.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
-import { openIpam } from "./ipam.ts";
+import { type Ipam, openIpam } from "./ipam.ts";
 import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
 import { startNodeAgent } from "./node.ts";
+import { DEFAULT_MAX_PODS, nodeNames, nodePodCidrs } from "./nodes.ts";
 import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
@@ -40,6 +41,7 @@ export { createExecHandler, type ExecHandlerOptions } from "./exec.ts";
 export { createLogHandler, type LogHandlerOptions, parseCri } from "./logs.ts";
 export type { KubeletMetrics } from "./metrics.ts";
 export { KUBELET_VERSION } from "./node.ts";
+export { DEFAULT_MAX_PODS, NodesError, nodeNames, nodePodCidrs } from "./nodes.ts";
 export { createPortForwardHandler, type PortForwardHandlerOptions } from "./portforward.ts";
 export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
@@ -47,6 +49,12 @@ export interface KubeletOptions {
   client: ApiVerbs;
   informers: InformerFactory;
   nodeName: string;
+  /**
+   * How many nodes this agent registers and serves (default 1): `nodeName`, `<nodeName>-2`, …
+   * each with its Lease, 110 pods and its own block of the pod CIDR (see nodes.ts). Node `i > 1`
+   * keeps its pod IPs under `<dataDir>/nodes/<name>/`.
+   */
+  nodes?: number;
   dataDir: string;
   /** Default 127.244.0.0/16. */
   podCidr?: string;
@@ -110,20 +118,31 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const clusterDns = options.clusterDns ?? { ip: "127.96.0.10", domain: "cluster.local" };
   const workingDir = options.workingDir ?? process.cwd();
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
-  const ipam = openIpam(podCidr, { dataDir });
+  const names = nodeNames(nodeName, options.nodes ?? 1);
+  const cidrs = nodePodCidrs(podCidr, names.length);
+  /** node name → its IPAM; the first node keeps its file where a one-node agent keeps it. */
+  const ipams = new Map<string, Ipam>(
+    names.map((n, i) => [
+      n,
+      openIpam(cidrs[i] ?? podCidr, { dataDir: i === 0 ? dataDir : join(dataDir, "nodes", n) }),
+    ]),
+  );
   const recorder = createEventRecorder(client, { component: "kubelet", host: nodeName, onError });
   const useSandbox = (options.sandbox ?? true) && sandboxSupported();
 
-  const node = startNodeAgent(client, {
-    nodeName,
-    podCidr,
-    dataDir,
-    now,
-    onError,
-    ...(options.leaseRenewMs ? { leaseRenewMs: options.leaseRenewMs } : {}),
-    ...(options.statusReportMs ? { statusReportMs: options.statusReportMs } : {}),
-  });
-  await node.ready;
+  const agents = names.map((name, i) =>
+    startNodeAgent(client, {
+      nodeName: name,
+      podCidr: cidrs[i] ?? podCidr,
+      dataDir,
+      now,
+      onError,
+      maxPods: DEFAULT_MAX_PODS,
+      ...(options.leaseRenewMs ? { leaseRenewMs: options.leaseRenewMs } : {}),
+      ...(options.statusReportMs ? { statusReportMs: options.statusReportMs } : {}),
+    }),
+  );
+  await Promise.all(agents.map((a) => a.ready));
 
   const services = informers.get<Service & KubeObject>(REFS.services);
   const pods = informers.get<Pod & KubeObject>(REFS.pods);
@@ -135,6 +154,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   let stopped = false;
 
   const keyOf = (pod: Pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+  const ipamOf = (pod: Pod) => ipams.get(pod.spec?.nodeName ?? "");
   const podDir = (pod: Pod) =>
     join(
       dataDir,
@@ -204,13 +224,14 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
             });
         }
         if (workers.get(key) === w) workers.delete(key);
-        if (!workers.has(key)) ipam.release(key);
+        if (!workers.has(key)) ipamOf(pod)?.release(key);
       })(),
     );
   };
 
   const sync = (pod: Pod) => {
-    if (stopped || pod.spec?.nodeName !== nodeName) return;
+    const ipam = ipamOf(pod);
+    if (stopped || !ipam) return;
     const key = keyOf(pod);
     const uid = pod.metadata?.uid ?? "";
     let w = workers.get(key);
@@ -287,7 +308,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       const w = workers.get(key);
       if (!w || w.uid !== pod.metadata?.uid) return;
       workers.delete(key);
-      track(w.terminate({ maxGraceMs: 0 }).then(() => ipam.release(key)));
+      track(w.terminate({ maxGraceMs: 0 }).then(() => ipamOf(pod)?.release(key)));
     },
   });
 
@@ -304,15 +325,23 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   });
 
   // Addresses held for pods that no longer exist on this node (deleted while we were down).
-  for (const key of ipam.entries().keys()) {
-    const [ns = "", name = ""] = key.split("/");
-    const p = pods.get(ns, name);
-    if (!p || p.spec?.nodeName !== nodeName) ipam.release(key);
+  for (const [node, ipam] of ipams) {
+    for (const key of ipam.entries().keys()) {
+      const [ns = "", name = ""] = key.split("/");
+      const p = pods.get(ns, name);
+      if (!p || p.spec?.nodeName !== node) ipam.release(key);
+    }
   }
 
   return {
     nodeName,
-    podIP: (ns, name) => ipam.get(`${ns}/${name}`),
+    podIP: (ns, name) => {
+      for (const ipam of ipams.values()) {
+        const ip = ipam.get(`${ns}/${name}`);
+        if (ip) return ip;
+      }
+      return undefined;
+    },
     pids: (ns, name) => workers.get(`${ns}/${name}`)?.pids() ?? [],
     containerProcess: (ns, name, container) => {
       const pid = workers.get(`${ns}/${name}`)?.containerPid(container);
@@ -324,10 +353,11 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       stopped = true;
       metrics.stop();
       removeHandlers();
-      node.stop();
+      for (const a of agents) a.stop();
       const cap = options.shutdownGraceMs ?? 30_000;
       await Promise.all([...workers.values()].map((w) => w.terminate({ maxGraceMs: cap })));
       await Promise.all([...finishing]);
+      for (const ipam of ipams.values()) ipam.flush();
       await recorder.flush();
     },
   };

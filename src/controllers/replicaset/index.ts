@@ -25,6 +25,13 @@ export { podFromTemplate, type ReplicaSetDeps, reconcileReplicaSet } from "./rec
 
 export const NAME = "replicaset-controller";
 
+const ORPHAN_INDEX = "replicaset-orphan-pods";
+
+/** Pods without a controller, by namespace: the ones a set may adopt. */
+function orphanIndex(p: Pod & KubeObject): string[] {
+  return controllerOf(p) ? [] : [p.metadata.namespace ?? ""];
+}
+
 export function startReplicaSetController(
   ctx: ControllerContext,
   options: { workers?: number } = {},
@@ -32,6 +39,7 @@ export function startReplicaSetController(
   const sets = ctx.informers.get<ReplicaSet & KubeObject>(REFS.replicasets);
   const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
   pods.index(CONTROLLER_UID_INDEX, controllerUidIndex);
+  pods.index(ORPHAN_INDEX, orphanIndex);
   sets.index(CONTROLLER_UID_INDEX, controllerUidIndex);
   const queue = createWorkQueue<string>();
   const now = () => ctx.now().getTime();
@@ -106,7 +114,12 @@ export function startReplicaSetController(
     reconcile: (key) =>
       reconcileReplicaSet(key, {
         getReplicaSet: (ns, name) => sets.get(ns, name),
-        listPods: (ns) => pods.list(ns),
+        // A set's own pods and the namespace's orphans, not the whole namespace: with 1,500
+        // pods in a namespace every pod status change otherwise scanned all of them.
+        listPods: (ns, rs) => [
+          ...pods.byIndex(CONTROLLER_UID_INDEX, rs.metadata?.uid ?? ""),
+          ...pods.byIndex(ORPHAN_INDEX, ns),
+        ],
         relatedPods: (rs) => {
           const owner = controllerOf(rs)?.uid;
           if (!owner) return undefined;

@@ -24,8 +24,11 @@ export const BURST_REPLICAS = 500;
 
 export interface ReplicaSetDeps {
   getReplicaSet(namespace: string, name: string): ReplicaSet | undefined;
-  /** Every pod of the namespace (the informer cache). */
-  listPods(namespace: string): Pod[];
+  /**
+   * The pods of the namespace the set may claim: those it controls and those without a
+   * controller (every pod of the namespace is correct too; claiming skips the rest).
+   */
+  listPods(namespace: string, rs: ReplicaSet): Pod[];
   /** Active pods of the sets sharing this set's controller (for node crowding), or undefined. */
   relatedPods?(rs: ReplicaSet): Pod[] | undefined;
   createPod(namespace: string, pod: Pod): Promise<Pod>;
@@ -202,7 +205,7 @@ export async function reconcileReplicaSet(
     return;
   }
   const needsSync = deps.expectations.satisfied(key);
-  const active = deps.listPods(namespace).filter(isActive);
+  const active = deps.listPods(namespace, rs).filter(isActive);
   const pods = await claimPods(rs, active, deps);
   const error =
     needsSync && !rs.metadata?.deletionTimestamp

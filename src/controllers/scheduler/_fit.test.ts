@@ -10,6 +10,7 @@ function node(
     labels?: Record<string, string>;
     taints?: Taint[];
     cordoned?: boolean;
+    maxPods?: number;
   } = {},
 ): Node {
   return {
@@ -18,7 +19,10 @@ function node(
       ...(o.taints ? { taints: o.taints } : {}),
       ...(o.cordoned ? { unschedulable: true } : {}),
     },
-    status: { conditions: [{ type: "Ready", status: o.ready === false ? "False" : "True" }] },
+    status: {
+      conditions: [{ type: "Ready", status: o.ready === false ? "False" : "True" }],
+      ...(o.maxPods === undefined ? {} : { allocatable: { pods: String(o.maxPods) } }),
+    },
   };
 }
 
@@ -121,4 +125,50 @@ test("place prints kube's FitError with counted, sorted reasons", () => {
     place(pod(), [], () => 0),
     { message: "no nodes available to schedule pods" },
   );
+});
+
+test("place spreads a run of pods over the nodes by pod count and stops at each node's capacity", () => {
+  // [case, nodes (name → capacity), pods already placed, pods to place, wanted final counts]
+  const cases: Array<
+    [string, Record<string, number>, Record<string, number>, number, Record<string, number>]
+  > = [
+    ["three empty nodes, six pods", { a: 110, b: 110, c: 110 }, {}, 6, { a: 2, b: 2, c: 2 }],
+    [
+      "a busy node waits until the others catch up",
+      { a: 110, b: 110 },
+      { a: 4 },
+      6,
+      { a: 5, b: 5 },
+    ],
+    ["a full node takes nothing more", { a: 2, b: 5 }, { a: 2 }, 3, { a: 2, b: 3 }],
+    ["capacity caps the spread", { a: 1, b: 2, c: 3 }, {}, 6, { a: 1, b: 2, c: 3 }],
+  ];
+  for (const [name, caps, before, n, want] of cases) {
+    const nodes = Object.entries(caps).map(([k, max]) => node(k, { maxPods: max }));
+    const counts: Record<string, number> = Object.fromEntries(
+      Object.keys(caps).map((k) => [k, before[k] ?? 0]),
+    );
+    for (let i = 0; i < n; i++) {
+      const got = place(pod(), nodes, (k) => counts[k] ?? 0);
+      assert.ok("node" in got, `${name}: pod ${i} placed (${JSON.stringify(got)})`);
+      counts[got.node] = (counts[got.node] ?? 0) + 1;
+    }
+    assert.deepEqual(counts, want, name);
+  }
+});
+
+test("place answers kube's Too many pods FitError when every node is full", () => {
+  const nodes = ["a", "b", "c"].map((k) => node(k, { maxPods: 110 }));
+  assert.deepEqual(
+    place(pod(), nodes, () => 110),
+    {
+      message:
+        "0/3 nodes are available: 3 Too many pods. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.",
+    },
+  );
+  const mixed = place(pod(), [node("a", { maxPods: 1 }), node("b", { cordoned: true })], () => 1);
+  assert.deepEqual(mixed, {
+    message:
+      "0/2 nodes are available: 1 Too many pods, 1 node(s) were unschedulable. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling.",
+  });
 });

@@ -10,7 +10,9 @@
  *   the taint kube's node lifecycle controller would put on it.
  *
  * Pure functions; the fit error message is built as kube's FitError prints it, with no
- * preemption (every node answers "Preemption is not helpful for scheduling").
+ * preemption: a node that fails only on capacity answers "No preemption victims found for
+ * incoming pod" (all pods have the same priority), every other "Preemption is not helpful for
+ * scheduling".
  *
  * @module
  */
@@ -23,7 +25,14 @@ export const REASON = {
   nodeName: "node(s) didn't match the requested node name",
   unschedulable: "node(s) were unschedulable",
   selector: "node(s) didn't match Pod's node affinity/selector",
+  tooManyPods: "Too many pods",
 } as const;
+
+/** The pods a node takes (`status.allocatable.pods`); unbounded when it says nothing. */
+export function podCapacity(node: Node): number {
+  const v = Number(node.status?.allocatable?.pods ?? Number.NaN);
+  return Number.isInteger(v) && v >= 0 ? v : Number.POSITIVE_INFINITY;
+}
 
 export function tolerates(tolerations: readonly Toleration[], taint: Taint): boolean {
   return tolerations.some((t) => {
@@ -72,7 +81,7 @@ export type Placement = { node: string } | { message: string };
 
 /**
  * Picks the fitting node with the fewest pods (ties by name), or explains why none fits.
- * `podCount(node)` counts the non-terminal pods already on a node.
+ * `podCount(node)` counts the non-terminal pods already on a node (including assumed ones).
  */
 export function place(
   pod: Pod,
@@ -83,13 +92,13 @@ export function place(
   const reasons = new Map<string, number>();
   let best: { name: string; pods: number } | undefined;
   for (const node of nodes) {
-    const why = misfit(pod, node);
     const name = node.metadata?.name ?? "";
+    const pods = podCount(name);
+    const why = misfit(pod, node) ?? (pods >= podCapacity(node) ? REASON.tooManyPods : undefined);
     if (why) {
       reasons.set(why, (reasons.get(why) ?? 0) + 1);
       continue;
     }
-    const pods = podCount(name);
     if (!best || pods < best.pods || (pods === best.pods && name < best.name))
       best = { name, pods };
   }
@@ -97,11 +106,21 @@ export function place(
   return { message: fitErrorMessage(nodes.length, reasons) };
 }
 
-/** kube's FitError text: reasons sorted, then the preemption verdict. */
+/**
+ * kube's FitError text: reasons sorted, then the preemption verdict. Preemption could only help
+ * on nodes that failed for capacity, and finds no victim there (every pod has one priority).
+ */
 export function fitErrorMessage(total: number, reasons: ReadonlyMap<string, number>): string {
   const parts = [...reasons].map(([r, n]) => `${n} ${r}`).sort();
+  const noVictims = reasons.get(REASON.tooManyPods) ?? 0;
+  const verdicts = [
+    ...(noVictims > 0 ? [`${noVictims} No preemption victims found for incoming pod`] : []),
+    ...(total - noVictims > 0
+      ? [`${total - noVictims} Preemption is not helpful for scheduling`]
+      : []),
+  ];
   return (
     `0/${total} nodes are available: ${parts.join(", ")}. ` +
-    `preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`
+    `preemption: 0/${total} nodes are available: ${verdicts.join(", ")}.`
   );
 }

@@ -4,7 +4,9 @@
  * `namespace/name`; node changes re-enqueue every pod still waiting for a node.
  *
  * Pods it bound are counted on their node at once (kube's "assumed pods"), until the informer
- * shows the binding, so back-to-back pods spread even before the watch catches up.
+ * shows the binding, so back-to-back pods spread even before the watch catches up. A node takes
+ * at most `status.allocatable.pods` pods. Costs stay flat with cluster size: a node's pod count
+ * is a counter, and node changes rescan only the pods still waiting (one index, once per burst).
  *
  * @module
  */
@@ -20,47 +22,80 @@ import { reconcilePod, SCHEDULER_NAME, wantsScheduling } from "./reconcile.ts";
 export { fitErrorMessage, misfit, place } from "./_fit.ts";
 export { SCHEDULER_NAME } from "./reconcile.ts";
 
-const POD_BY_NODE = "scheduler-by-node";
+const PENDING_INDEX = "scheduler-pending";
+
+/** What of a node can change where pods fit (heartbeat times and other status do not). */
+function fitView(n: Node): string {
+  const conditions = (n.status?.conditions ?? []).map((c) => [c.type, c.status]);
+  return JSON.stringify([n.spec, n.metadata?.labels, conditions, n.status?.allocatable?.pods]);
+}
 
 export function startScheduler(ctx: ControllerContext): StartedController {
   const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
   const nodes = ctx.informers.get<Node & KubeObject>(REFS.nodes);
-  pods.index(POD_BY_NODE, (p) => {
-    const phase = p.status?.phase;
-    if (!p.spec?.nodeName || phase === "Succeeded" || phase === "Failed") return [];
-    return [p.spec.nodeName];
-  });
+  // Pods waiting for a node, so that a node change rescans those and not every pod.
+  pods.index(PENDING_INDEX, (p) => (wantsScheduling(p) ? [""] : []));
   const queue = createWorkQueue<string>();
   const recorder = createEventRecorder(ctx.client, { component: SCHEDULER_NAME });
-  /** pod key → node, for pods bound here whose binding the informer has not shown yet. */
-  const assumed = new Map<string, string>();
+  /**
+   * pod key → node for every non-terminal pod on a node, including pods bound here whose binding
+   * the informer has not shown yet (kube's "assumed pods"), with a count per node: scoring a node
+   * is then O(1), not a walk over its pods.
+   */
+  const placed = new Map<string, string>();
+  const perNode = new Map<string, number>();
+  const count = (node: string, by: number) => {
+    const n = (perNode.get(node) ?? 0) + by;
+    if (n > 0) perNode.set(node, n);
+    else perNode.delete(node);
+  };
+  const setPlaced = (key: string, node: string | undefined) => {
+    const had = placed.get(key);
+    if (had === node) return;
+    if (had !== undefined) count(had, -1);
+    if (node === undefined) placed.delete(key);
+    else {
+      placed.set(key, node);
+      count(node, 1);
+    }
+  };
+  const track = (p: Pod & KubeObject) => {
+    const key = objectKey(p);
+    const phase = p.status?.phase;
+    if (phase === "Succeeded" || phase === "Failed") setPlaced(key, undefined);
+    // A pod without a node keeps its assumed node until the informer shows the binding.
+    else setPlaced(key, p.spec?.nodeName ?? placed.get(key));
+  };
 
+  // One rescan of the waiting pods per burst of node or pod-deletion events.
+  let rescan: NodeJS.Immediate | undefined;
   const enqueueWaiting = () => {
-    for (const p of pods.list()) if (wantsScheduling(p)) queue.add(objectKey(p));
+    rescan ??= setImmediate(() => {
+      rescan = undefined;
+      for (const p of pods.byIndex(PENDING_INDEX, "")) queue.add(objectKey(p));
+    });
   };
   const removers = [
     pods.addHandlers({
       onAdd: (p) => {
+        track(p);
         if (wantsScheduling(p)) queue.add(objectKey(p));
       },
       onUpdate: (_o, p) => {
-        if (p.spec?.nodeName) assumed.delete(objectKey(p));
-        else if (wantsScheduling(p)) queue.add(objectKey(p));
+        track(p);
+        if (!p.spec?.nodeName && wantsScheduling(p)) queue.add(objectKey(p));
       },
       onDelete: (p) => {
-        assumed.delete(objectKey(p));
+        const wasPlaced = placed.has(objectKey(p));
+        setPlaced(objectKey(p), undefined);
         // A freed node may now fit a waiting pod.
-        if (p.spec?.nodeName) enqueueWaiting();
+        if (wasPlaced) enqueueWaiting();
       },
     }),
     nodes.addHandlers({
       onAdd: enqueueWaiting,
       onUpdate: (o, n) => {
-        if (
-          JSON.stringify([o.spec, o.metadata.labels, o.status?.conditions]) !==
-          JSON.stringify([n.spec, n.metadata.labels, n.status?.conditions])
-        )
-          enqueueWaiting();
+        if (fitView(o) !== fitView(n)) enqueueWaiting();
       },
     }),
   ];
@@ -74,12 +109,10 @@ export function startScheduler(ctx: ControllerContext): StartedController {
         getPod: (ns, name) => {
           const p = pods.get(ns, name);
           // Bound here already, the informer just has not caught up.
-          return p && assumed.has(objectKey(p)) ? undefined : p;
+          return p && !p.spec?.nodeName && placed.has(objectKey(p)) ? undefined : p;
         },
         nodes: () => nodes.list(),
-        podCount: (node) =>
-          pods.byIndex(POD_BY_NODE, node).length +
-          [...assumed.values()].filter((n) => n === node).length,
+        podCount: (node) => perNode.get(node) ?? 0,
         bind: async (pod, node) => {
           const ns = pod.metadata?.namespace ?? "";
           const name = pod.metadata?.name ?? "";
@@ -89,8 +122,9 @@ export function startScheduler(ctx: ControllerContext): StartedController {
             metadata: { name, namespace: ns, uid: pod.metadata?.uid ?? "" },
             target: { apiVersion: "v1", kind: "Node", name: node },
           } as KubeObject);
-          // The watch may have shown the binding before this call returned.
-          if (!pods.get(ns, name)?.spec?.nodeName) assumed.set(`${ns}/${name}`, node);
+          // Counted at once (the watch may show the binding before or after this returns).
+          if (pods.get(ns, name)?.metadata.uid === pod.metadata?.uid)
+            setPlaced(`${ns}/${name}`, node);
         },
         setConditions: async (pod, conditions) => {
           await ctx.client.patch(
@@ -114,6 +148,7 @@ export function startScheduler(ctx: ControllerContext): StartedController {
     name: SCHEDULER_NAME,
     async stop() {
       for (const r of removers) r();
+      if (rescan) clearImmediate(rescan);
       queue.shutDown();
       await running.done;
       await recorder.flush();

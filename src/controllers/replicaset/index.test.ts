@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Pod } from "kubernetes-types/core/v1.js";
+import { REFS } from "../../api/refs.ts";
+import type { KubeObject } from "../../api/types.ts";
+import { createInformerFactory } from "../../client/factory.ts";
+import { FakeApi } from "../../client/testing.ts";
+import { startReplicaSetController } from "./index.ts";
+
+const template = {
+  metadata: { labels: { app: "web" } },
+  spec: { containers: [{ name: "c", image: "x" }] },
+};
+
+test("a set claims its own pods and adopts the namespace's orphans, never another set's pods", async () => {
+  const api = new FakeApi();
+  const other = await api.create(REFS.replicasets, "a", {
+    apiVersion: "apps/v1",
+    kind: "ReplicaSet",
+    metadata: { name: "other", namespace: "a" },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: "web", tier: "other" } },
+      template: { ...template, metadata: { labels: { app: "web", tier: "other" } } },
+    },
+  });
+  const pod = (name: string, owner?: KubeObject): KubeObject => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace: "a",
+      labels: owner ? { app: "web", tier: "other" } : { app: "web" },
+      ...(owner
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: "apps/v1",
+                kind: "ReplicaSet",
+                name: owner.metadata.name ?? "",
+                uid: owner.metadata.uid ?? "",
+                controller: true,
+              },
+            ],
+          }
+        : {}),
+    },
+    spec: template.spec,
+  });
+  await api.create(REFS.pods, "a", pod("orphan"));
+  await api.create(REFS.pods, "a", pod("theirs", other));
+  await api.create(REFS.pods, "b", {
+    ...pod("elsewhere"),
+    metadata: { ...pod("elsewhere").metadata, namespace: "b" },
+  });
+  const rs = await api.create(REFS.replicasets, "a", {
+    apiVersion: "apps/v1",
+    kind: "ReplicaSet",
+    metadata: { name: "web", namespace: "a" },
+    spec: { replicas: 2, selector: { matchLabels: { app: "web" } }, template },
+  });
+  const informers = createInformerFactory(api);
+  // Caches first, so the set's first sync already sees the orphan (no create-then-delete race).
+  informers.get(REFS.pods);
+  informers.get(REFS.replicasets);
+  informers.start();
+  await informers.waitForSync();
+  const ctl = startReplicaSetController({ client: api, informers, now: () => new Date() });
+  try {
+    const owned = async () =>
+      ((await api.list(REFS.pods, "a")).items as Array<Pod & KubeObject>).filter((p) =>
+        p.metadata.ownerReferences?.some((r) => r.uid === rs.metadata.uid && r.controller),
+      );
+    const deadline = Date.now() + 5000;
+    while ((await owned()).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    const mine = (await owned()).map((p) => p.metadata.name);
+    assert.equal(mine.length, 2, `owned: ${mine}`);
+    assert.ok(
+      mine.includes("orphan"),
+      `the orphan is adopted rather than a second pod created: ${mine} ${JSON.stringify((await api.get(REFS.pods, "a", "orphan")).metadata)}`,
+    );
+    assert.ok(!mine.includes("theirs"));
+    const theirs = await api.get(REFS.pods, "a", "theirs");
+    assert.deepEqual(
+      theirs.metadata.ownerReferences?.map((r) => r.uid),
+      [other.metadata.uid],
+    );
+    const elsewhere = await api.get(REFS.pods, "b", "elsewhere");
+    assert.equal(elsewhere.metadata.ownerReferences, undefined);
+  } finally {
+    await ctl.stop();
+    await informers.stop();
+  }
+});
