@@ -103,6 +103,9 @@ export function startScheduler(ctx: ControllerContext): StartedController {
   const running = runController({
     name: SCHEDULER_NAME,
     queue,
+    // Bindings run concurrently (kube binds in goroutines): one worker awaiting each binding
+    // made a 1,000-pod rollout bind one pod at a time.
+    workers: 16,
     ...(ctx.onError ? { onError: ctx.onError } : {}),
     reconcile: (key) =>
       reconcilePod(key, {
@@ -116,15 +119,24 @@ export function startScheduler(ctx: ControllerContext): StartedController {
         bind: async (pod, node) => {
           const ns = pod.metadata?.namespace ?? "";
           const name = pod.metadata?.name ?? "";
-          await ctx.client.create(sub(REFS.pods, "binding"), ns, {
-            apiVersion: "v1",
-            kind: "Binding",
-            metadata: { name, namespace: ns, uid: pod.metadata?.uid ?? "" },
-            target: { apiVersion: "v1", kind: "Node", name: node },
-          } as KubeObject);
-          // Counted at once (the watch may show the binding before or after this returns).
-          if (pods.get(ns, name)?.metadata.uid === pod.metadata?.uid)
-            setPlaced(`${ns}/${name}`, node);
+          const key = `${ns}/${name}`;
+          // Assumed before the call, as kube's scheduler assumes a pod and then binds it
+          // asynchronously: the other workers count it on its node at once.
+          setPlaced(key, node);
+          try {
+            await ctx.client.create(sub(REFS.pods, "binding"), ns, {
+              apiVersion: "v1",
+              kind: "Binding",
+              metadata: { name, namespace: ns, uid: pod.metadata?.uid ?? "" },
+              target: { apiVersion: "v1", kind: "Node", name: node },
+            } as KubeObject);
+          } catch (err) {
+            // Forget the assumption unless the pod got a node meanwhile.
+            if (!pods.get(ns, name)?.spec?.nodeName) setPlaced(key, undefined);
+            throw err;
+          }
+          // Deleted while binding: the delete handler has already forgotten it.
+          if (pods.get(ns, name)?.metadata.uid !== pod.metadata?.uid) setPlaced(key, undefined);
         },
         setConditions: async (pod, conditions) => {
           await ctx.client.patch(
