@@ -101,6 +101,8 @@ const cluster = await startCluster({
   apiPort: 0,
   dnsPort: 0,
   runtime: "simulated",
+  // A node takes 110 pods (kubelet's maxPods): enough simulated nodes for the largest rollout.
+  nodes: Math.ceil((Math.max(...ROLLOUTS) + 20) / 110),
   podCidr: POD_CIDR,
   serviceCidr: SERVICE_CIDR,
   updateKubeconfig: false,
@@ -280,7 +282,7 @@ try {
     const ns = `rollout-${replicas}`;
     await createNamespace(client, ns);
     try {
-      const t = await timeRollout(client, ns, { replicas, timeoutMs: 600_000 });
+      const t = await timeRollout(client, ns, { replicas, timeoutMs: 120_000 });
       lines.push({
         measure: `Deployment of ${replicas} created → all ${replicas} endpoints ready in slices`,
         value: Math.round(t.allInSlicesMs),
