@@ -317,6 +317,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         informers,
         nodeName: name,
         nodes,
+        maxPods: options.maxPods,
         runtime,
         dataDir,
         clusterDns: dnsIP,

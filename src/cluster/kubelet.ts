@@ -31,6 +31,8 @@ export interface NodeAgentContext {
   nodeName: string;
   /** How many (simulated) nodes the agent registers and serves; see ClusterOptions.nodes. */
   nodes: number;
+  /** Pods per node (kubelet's --max-pods); undefined: the kubelet's default. */
+  maxPods?: number | undefined;
   runtime: RuntimeKind;
   /** The cluster's data dir; the agent keeps pod IPs, logs and volumes under it. */
   dataDir: string;
@@ -91,6 +93,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     informers: ctx.informers,
     nodeName: ctx.nodeName,
     nodes: ctx.nodes,
+    ...(ctx.maxPods !== undefined ? { maxPods: ctx.maxPods } : {}),
     dataDir,
     podCidr: ctx.podCidr,
     runtime: ctx.runtime,

@@ -24,6 +24,11 @@ export interface ClusterOptions {
    * `<name>`, `<name>-2`, … Several nodes need the simulated runtime.
    */
   nodes?: number;
+  /**
+   * Pods a node takes (kubelet's `--max-pods`, default 110): beyond it the scheduler leaves pods
+   * Pending with kube's "Too many pods". Library only; e.g. a test that needs 300 pods on one node.
+   */
+  maxPods?: number;
   /** Default 6443; 0 picks a free port. */
   apiPort?: number;
   /** Default 53 when this process may bind it, else a free high port; 0 picks a free port. */

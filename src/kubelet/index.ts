@@ -55,6 +55,8 @@ export interface KubeletOptions {
    * keeps its pod IPs under `<dataDir>/nodes/<name>/`.
    */
   nodes?: number;
+  /** Pods each node takes (kubelet's `--max-pods`, default 110), its `pods` allocatable. */
+  maxPods?: number;
   dataDir: string;
   /** Default 127.244.0.0/16. */
   podCidr?: string;
@@ -137,7 +139,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       dataDir,
       now,
       onError,
-      maxPods: DEFAULT_MAX_PODS,
+      maxPods: options.maxPods ?? DEFAULT_MAX_PODS,
       ...(options.leaseRenewMs ? { leaseRenewMs: options.leaseRenewMs } : {}),
       ...(options.statusReportMs ? { statusReportMs: options.statusReportMs } : {}),
     }),
