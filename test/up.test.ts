@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Resolver } from "node:dns/promises";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,7 @@ import { REFS } from "../src/api/refs.ts";
 import { createHttpClient, loadKubeconfig } from "../src/client/index.ts";
 import { cliEnv, startUp } from "./_cli.ts";
 import { kubeletWaitFor } from "./_kubelet.ts";
+import { descendants } from "./_proc.ts";
 
 // Ranges of its own, so pods and ClusterIP listeners never clash with other test files' clusters.
 const CIDRS = ["--pod-cidr", "127.236.0.0/16", "--service-cidr", "127.106.0.0/16"];
@@ -27,30 +28,6 @@ before(() => {
   dataDir = join(home, "cluster");
 });
 after(() => rmSync(home, { recursive: true, force: true }));
-
-/** Every process below `pid`: the pods the agent started, and what they started. */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const c of children.get(p) ?? []) {
-      out.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return out;
-}
 
 const alive = (pid: number) => {
   try {
@@ -149,6 +126,12 @@ describe("loopkube up -f examples/quickstart -f examples/statefulset", () => {
       child.kill("SIGINT");
       assert.equal(await exited, 0);
       assert.match(out(), /SIGINT: stopping cluster/);
+      // Killed children are reaped an instant after loopkube exits: allow that instant.
+      await kubeletWaitFor(
+        "every pod process gone",
+        () => pods.filter(alive).length === 0,
+        5_000,
+      ).catch(() => undefined);
       assert.deepEqual(pods.filter(alive), [], "no pod process outlives a Ctrl-C");
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");

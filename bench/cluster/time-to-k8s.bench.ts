@@ -34,6 +34,7 @@ import { fileURLToPath } from "node:url";
 import { REFS } from "../../src/api/refs.ts";
 import { createHttpClient, loadKubeconfig } from "../../src/client/index.ts";
 import { KUBECTL } from "../../test/_kubectl.ts";
+import { descendants } from "../../test/_proc.ts";
 import { type Line, startResult } from "../_result.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -99,30 +100,6 @@ const livez = (port: number) =>
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : Number.NaN;
-}
-
-/** Pids of every process below `pid` (the pods, and whatever they started). */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(e)]);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const c of children.get(p) ?? []) {
-      out.push(c);
-      walk(c);
-    }
-  };
-  walk(pid);
-  return out;
 }
 
 interface Ports {
