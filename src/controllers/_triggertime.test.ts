@@ -75,3 +75,10 @@ test("formatTriggerTime prints RFC 3339 in UTC with the fraction trimmed, as Go'
     assert.equal(formatTriggerTime(Date.parse(t)), want);
   }
 });
+
+test("annotation gives compute's time in RFC 3339, and nothing when compute has none", () => {
+  const tracker = new TriggerTimeTracker();
+  const service = { metadata: { creationTimestamp: "2026-01-01T00:00:00Z" } };
+  assert.equal(tracker.annotation("ns/s", service, []), "2026-01-01T00:00:00Z");
+  assert.equal(tracker.annotation("ns/s", service, []), undefined);
+});

@@ -62,6 +62,12 @@ export class TriggerTimeTracker {
     return Number.isNaN(earliest) ? undefined : earliest;
   }
 
+  /** `compute` as the annotation's value (RFC 3339), undefined when there is none. */
+  annotation(serviceKey: string, service: Service, pods: readonly Pod[]): string | undefined {
+    const t = this.compute(serviceKey, service, pods);
+    return t === undefined ? undefined : formatTriggerTime(t);
+  }
+
   forget(serviceKey: string): void {
     this.states.delete(serviceKey);
   }

@@ -14,7 +14,7 @@ import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
 import { enqueueServicesOfPods, selectPods } from "../_servicepods.ts";
-import { formatTriggerTime, TriggerTimeTracker } from "../_triggertime.ts";
+import { TriggerTimeTracker } from "../_triggertime.ts";
 import { reconcileEndpoints } from "./reconcile.ts";
 
 export { planEndpoints } from "./_plan.ts";
@@ -86,10 +86,7 @@ export function startEndpointsController(
             if (!isStatusError(e, "NotFound")) throw e;
           });
         },
-        triggerTime: (service, selected) => {
-          const t = triggers.compute(key, service, selected);
-          return t === undefined ? undefined : formatTriggerTime(t);
-        },
+        triggerTime: (service, selected) => triggers.annotation(key, service, selected),
         ...(options.maxAddresses ? { maxAddresses: options.maxAddresses } : {}),
       }),
   });

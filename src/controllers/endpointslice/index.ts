@@ -14,7 +14,7 @@ import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
 import { enqueueServicesOfPods, selectPods } from "../_servicepods.ts";
-import { formatTriggerTime, TriggerTimeTracker } from "../_triggertime.ts";
+import { TriggerTimeTracker } from "../_triggertime.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, SERVICE_NAME_LABEL } from "./_plan.ts";
 import { SliceTracker } from "./_tracker.ts";
 import { reconcileEndpointSlices } from "./reconcile.ts";
@@ -92,10 +92,7 @@ export function startEndpointSliceController(
             .catch(ignoreNotFound);
           tracker.deleted(key, s);
         },
-        triggerTime: (service, selected) => {
-          const t = triggers.compute(key, service, selected);
-          return t === undefined ? undefined : formatTriggerTime(t);
-        },
+        triggerTime: (service, selected) => triggers.annotation(key, service, selected),
         maxEndpointsPerSlice: options.maxEndpointsPerSlice ?? 100,
       }),
   });
