@@ -28,6 +28,8 @@ console.log(`# ${files.length} test files under ${roots.join(", ")}`);
 const r = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
-  { stdio: "inherit" },
+  // Clusters started by the tests freeze stored objects (src/cluster): shared objects that some
+  // code mutates fail loudly here instead of silently corrupting the store.
+  { stdio: "inherit", env: { ...process.env, LOOPKUBE_FREEZE_OBJECTS: "1" } },
 );
 process.exit(r.status ?? 1);

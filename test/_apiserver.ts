@@ -32,9 +32,10 @@ export async function startTestApiServer(
     clusterName: "test",
     hosts: ["localhost", "127.0.0.1"],
   });
+  // Frozen, as in the cluster under `npm test`: code that mutates a shared object fails here.
   const store = openStore(
     { backend: "memory" },
-    options.eventWindow ? { windowSize: options.eventWindow } : {},
+    { freeze: true, ...(options.eventWindow ? { windowSize: options.eventWindow } : {}) },
   );
   const server = await startApiServer({
     store,

@@ -31,7 +31,10 @@ export async function startTestControlPlane(
 ): Promise<TestControlPlane> {
   const api = await startTestApiServer();
   const client = createInProcessClient(api.server.registry);
-  const informers = createInformerFactory(client);
+  // As in the cluster: informers cache the store's own (here frozen) objects.
+  const informers = createInformerFactory(
+    createInProcessClient(api.server.registry, { shareReads: true }),
+  );
   const controllers = startControllers(
     { client, informers, now: () => new Date() },
     options.controllers,

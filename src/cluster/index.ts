@@ -30,7 +30,7 @@ import { startControllers } from "../controllers/index.ts";
 import { type DnsServer, DnsView, startDnsServer } from "../dns/index.ts";
 import { feedDnsView } from "../dns/informers.ts";
 import { startInformerProxy } from "../proxy/informers.ts";
-import { openStore, type Store } from "../store/index.ts";
+import { openStore, type Store, type StoreTuning } from "../store/index.ts";
 import { ensureBootstrapServices } from "./bootstrap.ts";
 import { ClusterError, listenError } from "./errors.ts";
 import { startNodeAgent } from "./kubelet.ts";
@@ -150,7 +150,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     // 1. Store.
     const store: Store = await step(ephemeral ? "store (memory)" : "store (sqlite)", async () => {
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
-      return ephemeral ? openStore({ backend: "memory" }) : openSqlite(dataDir);
+      // The test suite freezes stored objects, so that code mutating a shared one fails there.
+      const tuning = { freeze: process.env.LOOPKUBE_FREEZE_OBJECTS === "1" };
+      return ephemeral ? openStore({ backend: "memory" }, tuning) : openSqlite(dataDir, tuning);
     });
     stack.push(() => store.close());
     if (!ephemeral) stack.push(() => removeRunInfo(dataDir, process.pid));
@@ -223,9 +225,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
     // 5. Shared informers and controllers.
     const client = createInProcessClient(api.registry);
-    const informers = createInformerFactory(client, {
-      onError: (err, phase) => log("debug", `informer ${phase}: ${describe(err)}`),
-    });
+    // Informers cache the store's own objects (no copy per object and per event).
+    const informers = createInformerFactory(
+      createInProcessClient(api.registry, { shareReads: true }),
+      {
+        onError: (err, phase) => log("debug", `informer ${phase}: ${describe(err)}`),
+      },
+    );
     stack.push(() => informers.stop());
     const controllers = await step("controllers", () => {
       const manager = startControllers({
@@ -394,9 +400,9 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function openSqlite(dataDir: string): Store {
+function openSqlite(dataDir: string, tuning: StoreTuning): Store {
   try {
-    return openStore({ backend: "sqlite", path: join(dataDir, "state.db") });
+    return openStore({ backend: "sqlite", path: join(dataDir, "state.db") }, tuning);
   } catch (err) {
     // The store reports its exclusive lock as an error whose cause is SQLITE_BUSY.
     const cause = (err as { cause?: { code?: string } }).cause;
