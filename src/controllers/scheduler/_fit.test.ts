@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Node, Pod, Taint } from "kubernetes-types/core/v1.js";
-import { misfit, place } from "./_fit.ts";
+import { feasibleNodesToFind, misfit, place } from "./_fit.ts";
 
 function node(
   name: string,
@@ -102,13 +102,13 @@ test("misfit explains each way a pod does not fit a node, as kube-scheduler word
 test("place picks the fitting node with the fewest pods, ties by name", () => {
   const counts: Record<string, number> = { a: 3, b: 1, c: 1 };
   const got = place(pod(), [node("a"), node("c"), node("b")], (n) => counts[n] ?? 0);
-  assert.deepEqual(got, { node: "b" });
+  assert.deepEqual(got, { node: "b", examined: 3 });
   const onlyA = place(
     pod({ nodeSelector: { z: "1" } }),
     [node("a", { labels: { z: "1" } }), node("b")],
     (n) => counts[n] ?? 0,
   );
-  assert.deepEqual(onlyA, { node: "a" });
+  assert.deepEqual(onlyA, { node: "a", examined: 2 });
 });
 
 test("place prints kube's FitError with counted, sorted reasons", () => {
@@ -120,10 +120,11 @@ test("place prints kube's FitError with counted, sorted reasons", () => {
   assert.deepEqual(got, {
     message:
       "0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+    examined: 3,
   });
   assert.deepEqual(
     place(pod(), [], () => 0),
-    { message: "no nodes available to schedule pods" },
+    { message: "no nodes available to schedule pods", examined: 0 },
   );
 });
 
@@ -164,11 +165,62 @@ test("place answers kube's Too many pods FitError when every node is full", () =
     {
       message:
         "0/3 nodes are available: 3 Too many pods. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.",
+      examined: 3,
     },
   );
   const mixed = place(pod(), [node("a", { maxPods: 1 }), node("b", { cordoned: true })], () => 1);
   assert.deepEqual(mixed, {
     message:
       "0/2 nodes are available: 1 Too many pods, 1 node(s) were unschedulable. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling.",
+    examined: 2,
   });
+});
+
+test("feasibleNodesToFind follows kube's adaptive percentageOfNodesToScore", () => {
+  // [nodes, fitting nodes kube-scheduler looks for]
+  const cases: Array<[number, number]> = [
+    [0, 0],
+    [50, 50],
+    [99, 99],
+    [100, 100],
+    [500, 230],
+    [1_000, 420],
+    [1_432, 558],
+    [5_000, 500],
+    [6_000, 300],
+    [20_000, 1_000],
+  ];
+  for (const [total, want] of cases) assert.equal(feasibleNodesToFind(total), want, `${total}`);
+});
+
+test("place stops once enough nodes fit, from where the last search ended, and still spreads", () => {
+  const nodes = Array.from({ length: 1_000 }, (_, i) => node(`n${String(i).padStart(4, "0")}`));
+  const counts = new Map<string, number>();
+  let start = 0;
+  for (let i = 0; i < 10_000; i++) {
+    const got = place(pod(), nodes, (k) => counts.get(k) ?? 0, start);
+    assert.ok("node" in got);
+    assert.equal(got.examined, 420, "kube looks at 420 of 1,000 fitting nodes");
+    start = (start + got.examined) % nodes.length;
+    counts.set(got.node, (counts.get(got.node) ?? 0) + 1);
+  }
+  const spread = [...nodes].map((n) => counts.get(n.metadata?.name ?? "") ?? 0);
+  assert.ok(
+    Math.max(...spread) - Math.min(...spread) <= 2,
+    `spread ${Math.min(...spread)}..${Math.max(...spread)}`,
+  );
+  // A pod that fits nowhere has every node examined, and the message counts them all.
+  const none = place(pod({ nodeSelector: { disk: "ssd" } }), nodes, () => 0, 123);
+  assert.equal(none.examined, 1_000);
+  assert.ok(
+    "message" in none &&
+      none.message.startsWith("0/1000 nodes are available: 1000 node(s) didn't match"),
+  );
+  // Fitting nodes far apart: the search walks past the misfits until it has enough.
+  const sparse = nodes.map((n, i) =>
+    i % 10 === 0 ? n : node(n.metadata?.name ?? "", { cordoned: true }),
+  );
+  const got = place(pod(), sparse, () => 0, 5);
+  assert.equal(got.examined, 1_000, "only 100 fit: all are needed (kube's minimum of 100)");
+  assert.ok("node" in got);
 });

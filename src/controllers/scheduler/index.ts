@@ -67,6 +67,11 @@ export function startScheduler(ctx: ControllerContext): StartedController {
     else setPlaced(key, p.spec?.nodeName ?? placed.get(key));
   };
 
+  // The node list, rebuilt only when a node changes (each pod's search walks it), and where the
+  // next search starts.
+  let nodeList: Node[] | undefined;
+  let nextStart = 0;
+
   // One rescan of the waiting pods per burst of node or pod-deletion events.
   let rescan: NodeJS.Immediate | undefined;
   const enqueueWaiting = () => {
@@ -93,9 +98,16 @@ export function startScheduler(ctx: ControllerContext): StartedController {
       },
     }),
     nodes.addHandlers({
-      onAdd: enqueueWaiting,
+      onAdd: () => {
+        nodeList = undefined;
+        enqueueWaiting();
+      },
       onUpdate: (o, n) => {
+        nodeList = undefined;
         if (fitView(o) !== fitView(n)) enqueueWaiting();
+      },
+      onDelete: () => {
+        nodeList = undefined;
       },
     }),
   ];
@@ -114,8 +126,16 @@ export function startScheduler(ctx: ControllerContext): StartedController {
           // Bound here already, the informer just has not caught up.
           return p && !p.spec?.nodeName && placed.has(objectKey(p)) ? undefined : p;
         },
-        nodes: () => nodes.list(),
+        nodes: () => {
+          nodeList ??= nodes.list();
+          return nodeList;
+        },
         podCount: (node) => perNode.get(node) ?? 0,
+        searchFrom: () => nextStart,
+        searched: (examined) => {
+          const total = nodeList?.length ?? 0;
+          nextStart = total > 0 ? (nextStart + examined) % total : 0;
+        },
         bind: async (pod, node) => {
           const ns = pod.metadata?.namespace ?? "";
           const name = pod.metadata?.name ?? "";

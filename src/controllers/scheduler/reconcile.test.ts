@@ -15,6 +15,8 @@ function harness(pod: Pod | undefined, nodes: Node[], counts: Record<string, num
     getPod: () => pod,
     nodes: () => nodes,
     podCount: (n) => counts[n] ?? 0,
+    searchFrom: () => 0,
+    searched: () => {},
     bind: async (_p, node) => {
       log.push(`bind ${node}`);
     },

@@ -17,6 +17,9 @@ export interface SchedulerDeps {
   nodes(): Node[];
   /** Non-terminal pods on a node, including those this scheduler just bound. */
   podCount(node: string): number;
+  /** Where the search for a node starts, and how far the last one went (kube's nextStartNodeIndex). */
+  searchFrom(): number;
+  searched(examined: number): void;
   bind(pod: Pod, node: string): Promise<void>;
   /** Writes the pod's status conditions (optimistic on the pod's resourceVersion). */
   setConditions(pod: Pod, conditions: PodCondition[]): Promise<void>;
@@ -41,7 +44,8 @@ export async function reconcilePod(key: string, deps: SchedulerDeps): Promise<vo
   const { namespace, name } = splitKey(key);
   const pod = deps.getPod(namespace, name);
   if (!wantsScheduling(pod)) return;
-  const placement = place(pod, deps.nodes(), deps.podCount);
+  const placement = place(pod, deps.nodes(), deps.podCount, deps.searchFrom());
+  deps.searched(placement.examined);
   if ("node" in placement) {
     await deps.bind(pod, placement.node);
     deps.event(
