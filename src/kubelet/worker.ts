@@ -229,7 +229,8 @@ export class PodWorker {
   private async run(): Promise<void> {
     const pod = this.pod;
     this.startTime ??= stamp(this.deps.now());
-    mkdirSync(this.deps.podDir, { recursive: true });
+    // A simulated pod writes no logs and mounts no volumes: it needs no directory.
+    if (this.deps.runtime === "process") mkdirSync(this.deps.podDir, { recursive: true });
     if (this.deps.runtime === "process" && !(await this.setUpVolumes())) return;
     if (this.deps.runtime === "process" && !this.deps.sandbox) {
       this.event("Warning", "NoSandbox", NO_SANDBOX_MESSAGE);
