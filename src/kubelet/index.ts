@@ -5,7 +5,7 @@
  * the annotation `loopkube.dev/runtime`.
  *
  * The agent sees the cluster only through `ApiVerbs` and shared informers, so it runs as well
- * against a real API server. State it keeps itself lives in `dataDir`: `pod-ips.json` (so a
+ * against a real API server. State it keeps itself lives in `dataDir`: `pod-ips.log` (so a
  * restarted agent gives each pod its IP back) and `pods/<ns>_<name>_<uid>/<container>/<n>.log`.
  *
  * Wiring: call after `informers.start()` (the agent waits for the pods and services informers
@@ -30,6 +30,7 @@ import type { InformerFactory } from "../client/factory.ts";
 import { createEventRecorder } from "../client/index.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
 import { type Ipam, openIpam } from "./ipam.ts";
+import { openIpJournal } from "./ipjournal.ts";
 import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
 import { startNodeAgent } from "./node.ts";
 import { DEFAULT_MAX_PODS, nodeNames, nodePodCidrs } from "./nodes.ts";
@@ -122,12 +123,10 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   const names = nodeNames(nodeName, options.nodes ?? 1);
   const cidrs = nodePodCidrs(podCidr, names.length);
-  /** node name → its IPAM; the first node keeps its file where a one-node agent keeps it. */
+  /** node name → its IPAM, all recorded in one journal. */
+  const journal = openIpJournal(dataDir);
   const ipams = new Map<string, Ipam>(
-    names.map((n, i) => [
-      n,
-      openIpam(cidrs[i] ?? podCidr, { dataDir: i === 0 ? dataDir : join(dataDir, "nodes", n) }),
-    ]),
+    names.map((n, i) => [n, openIpam(cidrs[i] ?? podCidr, { journal })]),
   );
   const recorder = createEventRecorder(client, { component: "kubelet", host: nodeName, onError });
   const useSandbox = (options.sandbox ?? true) && sandboxSupported();
@@ -359,7 +358,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       const cap = options.shutdownGraceMs ?? 30_000;
       await Promise.all([...workers.values()].map((w) => w.terminate({ maxGraceMs: cap })));
       await Promise.all([...finishing]);
-      for (const ipam of ipams.values()) ipam.flush();
+      journal.flush();
       await recorder.flush();
     },
   };

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { FLUSH_MS, IpamError, openIpam, parseCidr } from "./ipam.ts";
+import { IpamError, openIpam, parseCidr } from "./ipam.ts";
+import { openIpJournal } from "./ipjournal.ts";
 
 test("openIpam skips the network address and .1 and gives distinct addresses", () => {
   const ipam = openIpam("127.244.0.0/16");
@@ -12,18 +13,42 @@ test("openIpam skips the network address and .1 and gives distinct addresses", (
   assert.equal(ipam.allocate("a/x"), "127.244.0.2", "stable for the same key");
 });
 
-test("openIpam keeps allocations across reopen from the data dir, and releases", () => {
+test("openIpam keeps allocations across reopen of the journal, and releases", () => {
   const dir = mkdtempSync(join(tmpdir(), "ipam-"));
   try {
-    const a = openIpam("127.244.0.0/16", { dataDir: dir });
+    const j1 = openIpJournal(dir);
+    const a = openIpam("127.244.0.0/16", { journal: j1 });
     a.allocate("ns/one");
     const two = a.allocate("ns/two");
-    a.flush();
-    const b = openIpam("127.244.0.0/16", { dataDir: dir });
+    j1.flush();
+    const j2 = openIpJournal(dir);
+    const b = openIpam("127.244.0.0/16", { journal: j2 });
     assert.equal(b.get("ns/two"), two);
     b.release("ns/two");
-    b.flush();
-    assert.equal(openIpam("127.244.0.0/16", { dataDir: dir }).get("ns/two"), undefined);
+    j2.flush();
+    assert.equal(
+      openIpam("127.244.0.0/16", { journal: openIpJournal(dir) }).get("ns/two"),
+      undefined,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("nodes sharing a journal each take back the entries of their own CIDR", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ipam-"));
+  try {
+    const j1 = openIpJournal(dir);
+    const a = openIpam("127.244.0.0/24", { journal: j1 });
+    const b = openIpam("127.244.1.0/24", { journal: j1 });
+    const ipA = a.allocate("ns/a");
+    const ipB = b.allocate("ns/b");
+    j1.flush();
+    const j2 = openIpJournal(dir);
+    const a2 = openIpam("127.244.0.0/24", { journal: j2 });
+    const b2 = openIpam("127.244.1.0/24", { journal: j2 });
+    assert.deepEqual([...a2.entries()], [["ns/a", ipA]]);
+    assert.deepEqual([...b2.entries()], [["ns/b", ipB]]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -45,22 +70,3 @@ test("openIpam reports exhaustion of a small range", () => {
 for (const bad of ["127.0.0.0", "300.1.1.1/8", "1.2.3.4/31"]) {
   test(`parseCidr rejects ${bad}`, () => assert.throws(() => parseCidr(bad), IpamError));
 }
-
-test("openIpam writes a burst of allocations once, FLUSH_MS later", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "ipam-"));
-  const file = join(dir, "pod-ips.json");
-  try {
-    const a = openIpam("127.244.0.0/16", { dataDir: dir });
-    const ips = Array.from({ length: 110 }, (_, i) => a.allocate(`ns/p${i}`));
-    await new Promise((r) => setImmediate(r));
-    assert.equal(existsSync(file), false, "nothing written at once");
-    await new Promise((r) => setTimeout(r, FLUSH_MS + 50));
-    const saved = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
-    assert.equal(Object.keys(saved).length, 110);
-    assert.equal(saved["ns/p109"], ips[109]);
-    const b = openIpam("127.244.0.0/16", { dataDir: dir });
-    assert.deepEqual([...b.entries().values()], ips);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});

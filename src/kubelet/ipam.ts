@@ -1,22 +1,16 @@
 /**
- * Pod IP allocation from the node's pod CIDR, persisted in `<dataDir>/pod-ips.json` keyed by
- * `namespace/name`, so that a pod keeps its address across agent restarts (a StatefulSet pod that
+ * Pod IP allocation from a node's pod CIDR, keyed by `namespace/name`, recorded in the agent's
+ * {@link IpJournal} so that a pod keeps its address across agent restarts (a StatefulSet pod that
  * is recreated under the same name gets the same IP back too, until it is released).
  *
  * Invariants: one IP per key; never the network address, the `.1` (kept for the node side of a
- * real bridge) or the broadcast address; an address is free again only after `release`.
- * Writes are atomic (write to a temporary file, then rename), so a `kill -9` leaves either the
- * old or the new map. Changes are written together, at most once per `FLUSH_MS` (`flush()` writes
- * at once; the agent flushes on stop): a node starting 110 pods, or a burst of pods at scale,
- * then costs one write and one rename a second instead of one per pod (a rename per pod was a
- * tenth of the CPU of a 15,000-pod run, one per node every 200 ms still 12 %). A `kill -9` inside that window loses at most its allocations; the
- * pods' own `status.podIP` (passed back as `preferred`) still gives them their addresses again.
+ * real bridge) or the broadcast address; an address is free again only after `release`. At open
+ * the node takes the journal's entries that lie in its CIDR.
  *
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { ipToNumber, numberToIp, parseCidr as parseSharedCidr } from "../api/cidr.ts";
+import { type IpJournal, memoryIpJournal } from "./ipjournal.ts";
 
 export class IpamError extends Error {
   override name = "IpamError";
@@ -29,8 +23,6 @@ export interface Ipam {
   get(key: string): string | undefined;
   /** Every allocation, key → IP. */
   entries(): Map<string, string>;
-  /** Writes pending changes now (they are written at the end of the turn anyway). */
-  flush(): void;
 }
 
 export function parseCidr(cidr: string): { base: number; size: number } {
@@ -44,22 +36,16 @@ export function parseCidr(cidr: string): { base: number; size: number } {
 
 export const ipToString = numberToIp;
 
-/** Longest time an allocation waits before it is written to `pod-ips.json`. */
-export const FLUSH_MS = 1000;
-
-export function openIpam(cidr: string, options: { dataDir?: string } = {}): Ipam {
+export function openIpam(cidr: string, options: { journal?: IpJournal } = {}): Ipam {
   const { base, size } = parseCidr(cidr);
-  const file = options.dataDir ? join(options.dataDir, "pod-ips.json") : undefined;
+  const journal = options.journal ?? memoryIpJournal();
   const byKey = new Map<string, number>();
   const used = new Set<number>();
-  if (file && existsSync(file)) {
-    const saved = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
-    for (const [key, ip] of Object.entries(saved)) {
-      const n = ipToNumber(ip);
-      if (n !== undefined && usable(n) && !used.has(n)) {
-        byKey.set(key, n);
-        used.add(n);
-      }
+  for (const [key, ip] of journal.entries()) {
+    const n = ipToNumber(ip);
+    if (n !== undefined && usable(n) && !used.has(n)) {
+      byKey.set(key, n);
+      used.add(n);
     }
   }
   // Next candidate offset: allocation walks the range round-robin so that a released address is
@@ -70,24 +56,6 @@ export function openIpam(cidr: string, options: { dataDir?: string } = {}): Ipam
     const off = n - base;
     return off >= 2 && off < size - 1;
   }
-
-  let pending: NodeJS.Timeout | undefined;
-  const save = () => {
-    if (!file || pending) return;
-    pending = setTimeout(write, FLUSH_MS);
-    pending.unref?.();
-  };
-  const write = () => {
-    if (pending) clearTimeout(pending);
-    pending = undefined;
-    if (!file) return;
-    mkdirSync(dirname(file), { recursive: true });
-    const out: Record<string, string> = {};
-    for (const [k, n] of byKey) out[k] = ipToString(n);
-    const tmp = `${file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(out));
-    renameSync(tmp, file);
-  };
 
   return {
     allocate(key, preferred) {
@@ -104,7 +72,7 @@ export function openIpam(cidr: string, options: { dataDir?: string } = {}): Ipam
       if (pick === undefined) throw new IpamError(`pod CIDR ${cidr} is exhausted`);
       byKey.set(key, pick);
       used.add(pick);
-      save();
+      journal.set(key, ipToString(pick));
       return ipToString(pick);
     },
     release(key) {
@@ -112,7 +80,7 @@ export function openIpam(cidr: string, options: { dataDir?: string } = {}): Ipam
       if (n === undefined) return;
       byKey.delete(key);
       used.delete(n);
-      save();
+      journal.release(key, ipToString(n));
     },
     get(key) {
       const n = byKey.get(key);
@@ -120,9 +88,6 @@ export function openIpam(cidr: string, options: { dataDir?: string } = {}): Ipam
     },
     entries() {
       return new Map([...byKey].map(([k, n]) => [k, ipToString(n)]));
-    },
-    flush() {
-      if (pending) write();
     },
   };
 }
