@@ -264,7 +264,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       runtime: runtimeOf(pod),
       podIP,
       hostIP: HOST_IP,
-      podDir: podDir(pod),
+      podDirOf: podDir,
       envSources,
       volumeSources: (p: Pod) => ({
         ...envSources(p),

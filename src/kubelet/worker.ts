@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type {
@@ -45,7 +46,8 @@ export interface WorkerDeps {
   runtime: RuntimeName;
   podIP: string;
   hostIP: string;
-  podDir: string;
+  /** The pod's directory (logs, volumes, sandbox), computed when needed. */
+  podDirOf(pod: Pod): string;
   envSources(pod: Pod): Omit<EnvSources, "podIP" | "hostIP">;
   /** Where volumes come from (process runtime). */
   volumeSources(pod: Pod): VolumeSources;
@@ -82,6 +84,7 @@ interface CState {
 
 const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 const SIG_GRACE_EXTENSION_MS = 2000;
+const digest = (text: string) => createHash("sha1").update(text).digest("base64");
 
 export class PodWorker {
   /** The uid of the pod this worker runs. */
@@ -101,6 +104,7 @@ export class PodWorker {
   private startTime: string | undefined;
   private writing: Promise<void> = Promise.resolve();
   private dirty = false;
+  /** Digest of the last status written (the status itself is a kilobyte per pod). */
   private lastWritten = "";
   private running: Promise<void> = Promise.resolve();
   private terminating: Promise<void> | undefined;
@@ -132,6 +136,10 @@ export class PodWorker {
     for (const c of pod.spec?.initContainers ?? []) add(c, true);
     for (const c of pod.spec?.containers ?? []) add(c, false);
     this.startTime = pod.status?.startTime;
+  }
+
+  private get podDir(): string {
+    return this.deps.podDirOf(this.pod);
   }
 
   get name(): string {
@@ -200,7 +208,7 @@ export class PodWorker {
     } catch (e) {
       if (!isStatusError(e, "NotFound") && !isStatusError(e, "Conflict")) throw e;
     }
-    rmSync(this.deps.podDir, { recursive: true, force: true });
+    rmSync(this.podDir, { recursive: true, force: true });
   }
 
   private sleep(ms: number): Promise<void> {
@@ -230,7 +238,7 @@ export class PodWorker {
     const pod = this.pod;
     this.startTime ??= stamp(this.deps.now());
     // A simulated pod writes no logs and mounts no volumes: it needs no directory.
-    if (this.deps.runtime === "process") mkdirSync(this.deps.podDir, { recursive: true });
+    if (this.deps.runtime === "process") mkdirSync(this.podDir, { recursive: true });
     if (this.deps.runtime === "process" && !(await this.setUpVolumes())) return;
     if (this.deps.runtime === "process" && !this.deps.sandbox) {
       this.event("Warning", "NoSandbox", NO_SANDBOX_MESSAGE);
@@ -267,7 +275,7 @@ export class PodWorker {
       await this.sleep(this.deps.volumeRefreshMs ?? 10_000);
       if (this.stopping || this.containersDone) return;
       try {
-        await materializeVolumes(this.pod, this.deps.podDir, this.deps.volumeSources(this.pod));
+        await materializeVolumes(this.pod, this.podDir, this.deps.volumeSources(this.pod));
       } catch (e) {
         if (!(e instanceof VolumeError)) this.deps.onError(e);
       }
@@ -279,7 +287,7 @@ export class PodWorker {
     let last = "";
     while (!this.stopping) {
       try {
-        this.volumes = await materializeVolumes(this.pod, this.deps.podDir, {
+        this.volumes = await materializeVolumes(this.pod, this.podDir, {
           ...this.deps.volumeSources(this.pod),
         });
         return true;
@@ -371,11 +379,7 @@ export class PodWorker {
           argv,
           env,
           cwd: spec.workingDir || this.deps.workingDir,
-          logPath: join(
-            this.deps.podDir,
-            spec.name,
-            `${c.restartCount + (c.containerID ? 1 : 0)}.log`,
-          ),
+          logPath: join(this.podDir, spec.name, `${c.restartCount + (c.containerID ? 1 : 0)}.log`),
           ...(wrap ? { wrap } : {}),
         });
       }
@@ -581,7 +585,7 @@ export class PodWorker {
       this.dirty = false;
       const status = this.buildStatus();
       const text = JSON.stringify(status);
-      if (text === this.lastWritten) return;
+      if (digest(text) === this.lastWritten) return;
       const meta = this.pod.metadata ?? {};
       try {
         const updated = await this.deps.client.patch(
@@ -591,9 +595,11 @@ export class PodWorker {
           "merge",
           { status },
         );
-        this.lastWritten = text;
-        // Keep our view of the conditions' transition times current.
-        this.pod = { ...this.pod, status: (updated as Pod).status ?? {} };
+        this.lastWritten = digest(text);
+        // Keep our view of the conditions' transition times current until the informer shows
+        // this write; when it already has, keep its object (the store's own), not this copy.
+        if (this.pod.metadata?.resourceVersion !== updated.metadata?.resourceVersion)
+          this.pod = updated as Pod;
       } catch (e) {
         if (!isStatusError(e, "NotFound")) this.deps.onError(e);
       }
