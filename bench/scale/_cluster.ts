@@ -4,9 +4,11 @@
  * `--nodes N`, the SQLite store in `<dir>`, on free ports.
  *
  * Protocol (IPC): once ready it sends `{ ready, apiUrl, kubeconfigPath, dns, startMs }`;
- * `{ rss: true }` is answered with `{ rss }` (bytes), `{ cpu: true }` with `{ cpu }` (CPU seconds
+ * `{ memory: true }` is answered with `{ memory: { rss, rssAfterGc, heapAfterGc } }` (bytes; the
+ * last two after a full garbage collection, which needs `--expose-gc`), `{ cpu: true }` with `{ cpu }` (CPU seconds
  * used so far); `{ profile: "start" }` / `{ profile:
- * "stop", path }` drive the V8 CPU profiler (answered `{ profiled }`); `"stop"` stops the cluster
+ * "stop", path }` drive the V8 CPU profiler (answered `{ profiled }`); `{ heapSnapshot: path }`
+ * writes a heap snapshot (answered `{ heapSnapshot: path }`); `"stop"` stops the cluster
  * (pods stop, data kept) and exits 0.
  *
  * Run only by the parent: `node --import tsx bench/scale/_cluster.ts <dir> <nodes>`.
@@ -15,6 +17,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
+import { writeHeapSnapshot } from "node:v8";
 import { startCluster } from "../../src/index.ts";
 
 const dir = process.argv[2];
@@ -53,8 +56,22 @@ process.on("message", (m: unknown) => {
       await cluster.stop();
       process.exit(0);
     }
-    const msg = m as { rss?: boolean; cpu?: boolean; profile?: "start" | "stop"; path?: string };
-    if (msg.rss) send({ rss: process.memoryUsage().rss });
+    const msg = m as {
+      memory?: boolean;
+      cpu?: boolean;
+      profile?: "start" | "stop";
+      path?: string;
+      heapSnapshot?: string;
+    };
+    if (msg.heapSnapshot) send({ heapSnapshot: writeHeapSnapshot(msg.heapSnapshot) });
+    if (msg.memory) {
+      // RSS as found includes garbage a busy heap has not collected yet; after a full collection
+      // it is what the objects themselves hold.
+      const rss = process.memoryUsage().rss;
+      globalThis.gc?.();
+      const after = process.memoryUsage();
+      send({ memory: { rss, rssAfterGc: after.rss, heapAfterGc: after.heapUsed } });
+    }
     if (msg.cpu) {
       const u = process.cpuUsage();
       send({ cpu: (u.user + u.system) / 1e6 });

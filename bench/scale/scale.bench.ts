@@ -12,7 +12,7 @@
  * creates objects and measures.
  *
  * Usage: `node --import tsx bench/scale/scale.bench.ts [--quick] [--services N] [--profile DIR]
- * [--no-restart]` — default 10,000 Services; `--quick` 1,000 Services / 15,000 pods.
+ * [--heap-snapshot DIR] [--no-restart]` — default 10,000 Services; `--quick` 1,000 Services / 15,000 pods.
  *
  * @module
  */
@@ -41,6 +41,7 @@ const value = (name: string) => {
 const quick = flag("--quick");
 const fullServices = Number(value("--services") ?? (quick ? 1000 : 10_000));
 const profileDir = value("--profile");
+const heapDir = value("--heap-snapshot");
 const doRestart = !flag("--no-restart");
 const HEAP_MB = 12_288;
 
@@ -62,7 +63,7 @@ interface Running {
 
 function startChild(dir: string, nodes: number): Promise<Running> {
   const child = fork(join(here, "_cluster.ts"), [dir, String(nodes)], {
-    execArgv: ["--import", "tsx", `--max-old-space-size=${HEAP_MB}`],
+    execArgv: ["--import", "tsx", "--expose-gc", `--max-old-space-size=${HEAP_MB}`],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   return new Promise((resolve, reject) => {
@@ -191,6 +192,9 @@ interface Figures {
   /** CPU seconds the cluster process spent from start until everything was ready. */
   cpuS: number;
   rssMiB: number;
+  /** After a full garbage collection: the process, and the JS heap alone. */
+  rssAfterGcMiB: number;
+  heapAfterGcMiB: number;
   storeMiB: number;
   listAllMs: number;
   listAllMiB: number;
@@ -246,7 +250,14 @@ async function waitAllReady(h: Http, w: Workload, since: number, pollMs: number)
 }
 
 async function measure(c: Running, h: Http, w: Workload, f: Partial<Figures>): Promise<void> {
-  f.rssMiB = (await ask<number>(c, { rss: true }, "rss")) / 2 ** 20;
+  const mem = await ask<{ rss: number; rssAfterGc: number; heapAfterGc: number }>(
+    c,
+    { memory: true },
+    "memory",
+  );
+  f.rssMiB = mem.rss / 2 ** 20;
+  f.rssAfterGcMiB = mem.rssAfterGc / 2 ** 20;
+  f.heapAfterGcMiB = mem.heapAfterGc / 2 ** 20;
   f.storeMiB = storeBytes(c.dir) / 2 ** 20;
   const all: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -346,6 +357,11 @@ async function run(services: number, restart: boolean): Promise<Figures> {
     }
     await measure(c, h, w, f);
     log(`figures: ${JSON.stringify(f)}`);
+    if (heapDir) {
+      const path = join(heapDir, `scale-${services}.heapsnapshot`);
+      await ask(c, { heapSnapshot: path }, "heapSnapshot");
+      log(`heap snapshot: ${path} (summarise: node bench/scale/heap-summary.ts ${path})`);
+    }
     if (restart) {
       const before = await podIds(h);
       let t = performance.now();
@@ -409,7 +425,15 @@ const lines: Line[] = [
     value: big.rssMiB,
     unit: "MiB",
     better: "lower",
-    detail: `${small.rssMiB.toFixed(0)} MiB at 10 Services`,
+    detail: `${small.rssMiB.toFixed(0)} MiB at 10 Services; as found when all is ready, garbage included`,
+    aim: 4096,
+  },
+  {
+    measure: "scale: RSS after a full garbage collection",
+    value: big.rssAfterGcMiB,
+    unit: "MiB",
+    better: "lower",
+    detail: `JS heap ${big.heapAfterGcMiB.toFixed(0)} MiB (${(((big.heapAfterGcMiB - small.heapAfterGcMiB) * 2 ** 20) / (big.pods - small.pods) / 1024).toFixed(1)} KiB per pod over the 10-Service run); ${small.rssAfterGcMiB.toFixed(0)} MiB at 10 Services`,
     aim: 4096,
   },
   {
