@@ -112,6 +112,22 @@ function drained(res: ServerResponse): Promise<boolean> {
   });
 }
 
+/** The whole body as one string; undefined if it is longer than V8 can build (then stream). */
+function encodeWhole(
+  body: Record<string, unknown>,
+  arrayKey: string,
+  map: StreamedJson["map"],
+): string | undefined {
+  try {
+    return JSON.stringify(
+      map ? { ...body, [arrayKey]: (body[arrayKey] as unknown[]).map(map) } : body,
+    );
+  } catch (e) {
+    if (e instanceof RangeError) return undefined;
+    throw e;
+  }
+}
+
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Writes `streamed` as the JSON response with status `code`; see the module contract. */
@@ -134,10 +150,12 @@ export async function writeJsonList(
   let avg = averageItemLength(items, map);
   if (avg * items.length <= single) {
     // Small (by estimate): one string, one write, as the single-object path does.
-    const text = JSON.stringify(map ? { ...body, [arrayKey]: items.map(map) } : body);
-    res.writeHead(code, { ...headers, "Content-Length": Buffer.byteLength(text) });
-    res.end(text);
-    return;
+    const text = encodeWhole(body, arrayKey, map);
+    if (text !== undefined) {
+      res.writeHead(code, { ...headers, "Content-Length": Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
   }
   const { head, tail } = splitEnvelope(body, arrayKey);
   res.writeHead(code, headers);
