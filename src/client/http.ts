@@ -9,6 +9,8 @@
  * - `namespace === ""` addresses a cluster-scoped resource, or all namespaces for a collection.
  * - A non-2xx response throws a `StatusError` built from the Status body (or synthesized from
  *   the HTTP code when the body is not a Status). A failure to connect throws the network error.
+ * - `list` parses the body item by item as it arrives (`_listparse.ts`), so a list of hundreds
+ *   of MB never becomes one string (V8's limit is ~512 MiB).
  * - `delete` returns the response body: the object, or a `Status` of `Success` for kinds whose
  *   registry answers that way; either way it is returned untouched.
  * - Watch: the response is read line by line (one JSON event per line, lines may arrive split
@@ -37,6 +39,7 @@ import {
   type WatchOptions,
   type WriteOptions,
 } from "../api/verbs.ts";
+import { ListParser } from "./_listparse.ts";
 import { errorFromResponse } from "./_status.ts";
 import { type QueryValue, queryString, resourcePath } from "./_url.ts";
 
@@ -62,6 +65,8 @@ interface Request {
   contentType?: string;
   /** Names the request in synthesized error messages, e.g. `get configmaps x`. */
   what: string;
+  /** A list: parsed item by item as it arrives (see `_listparse.ts`), never as one string. */
+  list?: boolean;
 }
 
 export class HttpClient implements ApiVerbs {
@@ -114,6 +119,7 @@ export class HttpClient implements ApiVerbs {
       path: resourcePath(ref, namespace),
       query: listQuery(options),
       what: `get ${ref.resource}`,
+      list: true,
     })) as KubeList;
   }
 
@@ -307,6 +313,16 @@ export class HttpClient implements ApiVerbs {
       });
       req.on("error", reject);
       req.on("response", (res) => {
+        if (r.list && isOk(res)) {
+          readList(res).then(resolve, (error: unknown) =>
+            reject(
+              error instanceof SyntaxError
+                ? new Error(`${r.what}: response is not a JSON list`, { cause: error })
+                : error,
+            ),
+          );
+          return;
+        }
         readBody(res).then((text) => {
           if (!isOk(res)) {
             reject(errorFromResponse(res.statusCode ?? 0, text, r.what));
@@ -342,6 +358,29 @@ function readBody(res: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     res.on("data", (c: Buffer) => chunks.push(c));
     res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    res.on("error", reject);
+  });
+}
+
+/** Parses a list body chunk by chunk; a malformed chunk stops reading (the socket is dropped). */
+function readList(res: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const parser = new ListParser();
+    res.on("data", (c: Buffer) => {
+      try {
+        parser.push(c);
+      } catch (error) {
+        res.destroy();
+        reject(error);
+      }
+    });
+    res.on("end", () => {
+      try {
+        resolve(parser.end());
+      } catch (error) {
+        reject(error);
+      }
+    });
     res.on("error", reject);
   });
 }

@@ -40,9 +40,15 @@ import {
 } from "./discovery.ts";
 import { answerHealth, type HealthCheck } from "./health.ts";
 import { serveMetrics } from "./metrics.ts";
-import { sendError, sendJson, sendText } from "./respond.ts";
+import { sendError, sendJson, sendJsonList, sendText } from "./respond.ts";
 import { route } from "./route.ts";
-import { parseIncludeObject, renderList, renderObject, type ViewOptions } from "./views.ts";
+import {
+  parseIncludeObject,
+  renderList,
+  renderObject,
+  streamList,
+  type ViewOptions,
+} from "./views.ts";
 import { serveWatch } from "./watch.ts";
 
 /** A handler for a streaming subresource such as `pods/log` or `pods/exec`. */
@@ -204,7 +210,8 @@ export function createHandler(options: HandlerOptions) {
             return;
           }
           const list = registry.listSync(ref, ns, listOptions(q));
-          sendJson(res, 200, renderList(list, viewOptions()), { yaml });
+          if (yaml) sendJson(res, 200, renderList(list, viewOptions()), { yaml });
+          else await sendJsonList(res, 200, streamList(list, viewOptions()));
           return;
         }
         case "POST": {

@@ -7,6 +7,7 @@
 import type { KindStrategy } from "../../api/kinds/types.ts";
 import { buildTable, type IncludeObject } from "../../api/table.ts";
 import type { KubeList, KubeObject } from "../../api/types.ts";
+import type { StreamedJson } from "./_listwriter.ts";
 import type { View } from "./codec.ts";
 
 export { parseIncludeObject } from "../../api/table.ts";
@@ -48,6 +49,23 @@ export function renderList(list: KubeList, o: ViewOptions): unknown {
     });
   }
   return list;
+}
+
+/** `renderList` as the streaming writer takes it: the envelope, its big array, a per-item map. */
+export function streamList(list: KubeList, o: ViewOptions): StreamedJson {
+  if (o.view === "partial") {
+    const body = {
+      kind: "PartialObjectMetadataList",
+      apiVersion: "meta.k8s.io/v1",
+      metadata: list.metadata,
+      items: list.items,
+    };
+    return { body, arrayKey: "items", map: (item) => partial(item as KubeObject) };
+  }
+  if (o.view === "table") {
+    return { body: renderList(list, o) as Record<string, unknown>, arrayKey: "rows" };
+  }
+  return { body: list as unknown as Record<string, unknown>, arrayKey: "items" };
 }
 
 function renderTable(objects: KubeObject[], resourceVersion: string, o: ViewOptions): unknown {

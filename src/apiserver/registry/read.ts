@@ -84,7 +84,8 @@ export function list(
       ...(limit ? { limit } : {}),
       ...(continueKey ? { continueKey } : {}),
     });
-    items.push(...page.items);
+    // Not `push(...page.items)`: a spread of 150,000 arguments overflows the call stack.
+    for (const obj of page.items) items.push(obj);
     revision = page.revision;
     if (page.continueKey) {
       nextContinue = encodeContinue(revision, page.continueKey);
