@@ -427,7 +427,17 @@ export class PodWorker {
       }
     }
     if (runtime === "process" && !c.init) this.startProbes(c, env);
+    // Returned, not awaited: this frame (env, argv, …) is freed while the container runs, which
+    // for a simulated pod is its whole life.
+    return this.untilExit(c, handle, startedAt);
+  }
 
+  /** Waits for the container's exit and records it. */
+  private async untilExit(
+    c: CState,
+    handle: ContainerHandle,
+    startedAt: Date,
+  ): Promise<ContainerExit> {
     const exit = await handle.exited;
     c.stopProbes?.();
     c.stopProbes = undefined;
