@@ -1,7 +1,8 @@
 /**
  * The composition root: `startCluster` starts store → PKI → API server → kubeconfig → shared
- * informers → controllers → DNS → proxy → node agent, in that order, and `stop()` stops them in
- * reverse. Each step is reported with its duration through `onStep`.
+ * informers → controllers → DNS → proxy → node agent, in that order, and `stop()` stops the
+ * controllers first, then the rest in reverse. Each step is reported with its duration through
+ * `onStep`.
  *
  * Invariants: `<dataDir>/kubeconfig` is written before any component but the API server starts;
  * `/readyz` answers ok only once every component is ready; a start that fails part-way stops
@@ -381,6 +382,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       stop() {
         stopping ??= (async () => {
           started = false;
+          // Controllers first: while the node agent stops every pod they would react to each
+          // one (slices, endpoints, replica counts), work that the stop throws away.
+          await controllers
+            .stop()
+            .catch((err: unknown) => log("warn", `stopping: ${describe(err)}`));
           await unwind();
         })();
         return stopping;

@@ -20,6 +20,7 @@ export type { ControllerContext, StartedController } from "./_context.ts";
 
 export interface ControllerManager {
   controllers: StartedController[];
+  /** Stops every controller, in reverse order; calling it again waits for the same stop. */
   stop(): Promise<void>;
 }
 
@@ -46,10 +47,14 @@ export function startControllers(
   const controllers = CONTROLLERS.filter((c) => !only || only.includes(c.name)).map((c) =>
     c.start(ctx),
   );
+  let stopping: Promise<void> | undefined;
   return {
     controllers,
-    async stop() {
-      for (const c of [...controllers].reverse()) await c.stop();
+    stop() {
+      stopping ??= (async () => {
+        for (const c of [...controllers].reverse()) await c.stop();
+      })();
+      return stopping;
     },
   };
 }
