@@ -62,6 +62,33 @@ function copy(v: unknown, depth: number): unknown {
   return out;
 }
 
+/**
+ * Interns the short strings of a freshly decoded JSON value in place (a store reading its rows
+ * back): the same sharing {@link cloneJson} gives, without a second copy of every object.
+ */
+export function internStrings<T>(value: T): T {
+  walk(value);
+  return value;
+}
+
+function walk(v: unknown): void {
+  if (typeof v !== "object" || v === null) return;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const e: unknown = v[i];
+      if (typeof e === "string") v[i] = intern(e);
+      else walk(e);
+    }
+    return;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const e = o[k];
+    if (typeof e === "string") o[k] = intern(e);
+    else walk(e);
+  }
+}
+
 function skipped(e: unknown): boolean {
   return e === undefined || typeof e === "function" || typeof e === "symbol";
 }

@@ -25,6 +25,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { KubeObject } from "../api/types.ts";
+import { internStrings } from "./_clone.ts";
 import {
   type InitialState,
   type Journal,
@@ -124,7 +125,8 @@ function load(db: Database.Database): { initial: InitialState; ids: Map<string, 
       }
       stale.push(ids.get(row.key)!);
     }
-    objects.set(row.key, stampRevision(JSON.parse(row.value) as KubeObject, row.revision));
+    const object = internStrings(JSON.parse(row.value) as KubeObject);
+    objects.set(row.key, stampRevision(object, row.revision));
     ids.set(row.key, row.id);
     if (row.revision > revision) revision = row.revision;
   }
