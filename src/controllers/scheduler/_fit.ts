@@ -48,38 +48,60 @@ export function nodeReady(node: Node): boolean {
   return (node.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }
 
-/** Per node object (informer objects are replaced, never changed): its taints are computed once. */
-const taintCache = new WeakMap<Node, readonly Taint[]>();
+/** What of a node scheduling reads, computed once per node object (informer objects are
+ * replaced, never changed): a search reads it for hundreds of nodes per pod. */
+interface NodeFacts {
+  name: string;
+  capacity: number;
+  unschedulable: boolean;
+  labels: Readonly<Record<string, string>>;
+  taints: readonly Taint[];
+}
+const factsCache = new WeakMap<Node, NodeFacts>();
+
+function facts(node: Node): NodeFacts {
+  let f = factsCache.get(node);
+  if (!f) {
+    const taints = (node.spec?.taints ?? []).filter(
+      (t) => t.effect === "NoSchedule" || t.effect === "NoExecute",
+    );
+    if (!nodeReady(node) && !taints.some((t) => t.key === NOT_READY_TAINT))
+      taints.push({ key: NOT_READY_TAINT, effect: "NoSchedule" });
+    f = {
+      name: node.metadata?.name ?? "",
+      capacity: podCapacity(node),
+      unschedulable: node.spec?.unschedulable === true,
+      labels: node.metadata?.labels ?? {},
+      taints,
+    };
+    factsCache.set(node, f);
+  }
+  return f;
+}
 
 /** The node's scheduling taints, with the not-ready taint implied by its Ready condition. */
 export function effectiveTaints(node: Node): readonly Taint[] {
-  const cached = taintCache.get(node);
-  if (cached) return cached;
-  const taints = (node.spec?.taints ?? []).filter(
-    (t) => t.effect === "NoSchedule" || t.effect === "NoExecute",
-  );
-  if (!nodeReady(node) && !taints.some((t) => t.key === NOT_READY_TAINT))
-    taints.push({ key: NOT_READY_TAINT, effect: "NoSchedule" });
-  taintCache.set(node, taints);
-  return taints;
+  return facts(node).taints;
 }
 
 /** Why the pod cannot go to the node, or undefined when it can. */
 export function misfit(pod: Pod, node: Node): string | undefined {
-  const name = node.metadata?.name ?? "";
+  return misfitFacts(pod, facts(node));
+}
+
+function misfitFacts(pod: Pod, node: NodeFacts): string | undefined {
   const spec = pod.spec ?? { containers: [] };
-  if (spec.nodeName && spec.nodeName !== name) return REASON.nodeName;
+  if (spec.nodeName && spec.nodeName !== node.name) return REASON.nodeName;
   const tolerations = spec.tolerations ?? [];
   if (
-    node.spec?.unschedulable &&
+    node.unschedulable &&
     !tolerates(tolerations, { key: UNSCHEDULABLE_TAINT, effect: "NoSchedule" })
   )
     return REASON.unschedulable;
-  const labels = node.metadata?.labels ?? {};
   if (spec.nodeSelector)
     for (const [k, v] of Object.entries(spec.nodeSelector))
-      if (labels[k] !== v) return REASON.selector;
-  const taints = effectiveTaints(node);
+      if (node.labels[k] !== v) return REASON.selector;
+  const taints = node.taints;
   const bad = taints.length === 0 ? undefined : taints.find((t) => !tolerates(tolerations, t));
   if (bad) return `node(s) had untolerated taint {${bad.key}: ${bad.value ?? ""}}`;
   return undefined;
@@ -124,10 +146,10 @@ export function place(
   let found = 0;
   let examined = 0;
   for (; examined < nodes.length && found < wanted; examined++) {
-    const node = nodes[(start + examined) % nodes.length] as Node;
-    const name = node.metadata?.name ?? "";
+    const node = facts(nodes[(start + examined) % nodes.length] as Node);
+    const name = node.name;
     const pods = podCount(name);
-    const why = misfit(pod, node) ?? (pods >= podCapacity(node) ? REASON.tooManyPods : undefined);
+    const why = misfitFacts(pod, node) ?? (pods >= node.capacity ? REASON.tooManyPods : undefined);
     if (why) {
       reasons.set(why, (reasons.get(why) ?? 0) + 1);
       continue;
