@@ -29,7 +29,7 @@ import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import { createEventRecorder } from "../client/index.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
-import { type Ipam, openIpam } from "./ipam.ts";
+import { entriesByCidr, type Ipam, openIpam } from "./ipam.ts";
 import { openIpJournal } from "./ipjournal.ts";
 import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
 import { startNodeAgent } from "./node.ts";
@@ -125,8 +125,13 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const cidrs = nodePodCidrs(podCidr, names.length);
   /** node name → its IPAM, all recorded in one journal. */
   const journal = openIpJournal(dataDir);
+  const nodeCidrs = names.map((_, i) => cidrs[i] ?? podCidr);
+  const saved = entriesByCidr(journal.entries(), nodeCidrs);
   const ipams = new Map<string, Ipam>(
-    names.map((n, i) => [n, openIpam(cidrs[i] ?? podCidr, { journal })]),
+    names.map((n, i) => {
+      const cidr = nodeCidrs[i] ?? podCidr;
+      return [n, openIpam(cidr, { journal, entries: saved.get(cidr) ?? [] })];
+    }),
   );
   const recorder = createEventRecorder(client, { component: "kubelet", host: nodeName, onError });
   const useSandbox = (options.sandbox ?? true) && sandboxSupported();

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { IpamError, openIpam, parseCidr } from "./ipam.ts";
+import { entriesByCidr, IpamError, openIpam, parseCidr } from "./ipam.ts";
 import { openIpJournal } from "./ipjournal.ts";
 
 test("openIpam skips the network address and .1 and gives distinct addresses", () => {
@@ -70,3 +70,23 @@ test("openIpam reports exhaustion of a small range", () => {
 for (const bad of ["127.0.0.0", "300.1.1.1/8", "1.2.3.4/31"]) {
   test(`parseCidr rejects ${bad}`, () => assert.throws(() => parseCidr(bad), IpamError));
 }
+
+test("entriesByCidr gives each node's CIDR its own entries and drops foreign ones", () => {
+  const entries = new Map([
+    ["ns/a", "127.244.0.2"],
+    ["ns/b", "127.244.1.9"],
+    ["ns/c", "127.244.0.200"],
+    ["ns/far", "10.0.0.5"],
+    ["ns/gap", "127.244.3.1"],
+    ["ns/bad", "not-an-ip"],
+  ]);
+  const got = entriesByCidr(entries, ["127.244.1.0/24", "127.244.0.0/24", "127.244.2.0/24"]);
+  assert.deepEqual(Object.fromEntries(got), {
+    "127.244.0.0/24": [
+      ["ns/a", "127.244.0.2"],
+      ["ns/c", "127.244.0.200"],
+    ],
+    "127.244.1.0/24": [["ns/b", "127.244.1.9"]],
+    "127.244.2.0/24": [],
+  });
+});

@@ -36,12 +36,48 @@ export function parseCidr(cidr: string): { base: number; size: number } {
 
 export const ipToString = numberToIp;
 
-export function openIpam(cidr: string, options: { journal?: IpJournal } = {}): Ipam {
+/**
+ * The journal's entries split by the CIDR that holds each (entries in none are left out), in
+ * one pass: with 1,432 nodes, each node reading every entry itself was 200 million checks.
+ */
+export function entriesByCidr(
+  entries: ReadonlyMap<string, string>,
+  cidrs: readonly string[],
+): Map<string, Array<[key: string, ip: string]>> {
+  const ranges = cidrs
+    .map((cidr) => ({ cidr, ...parseCidr(cidr) }))
+    .sort((a, b) => a.base - b.base);
+  const out = new Map<string, Array<[string, string]>>(cidrs.map((c) => [c, []]));
+  for (const [key, ip] of entries) {
+    const n = ipToNumber(ip);
+    if (n === undefined) continue;
+    // The last range starting at or below n.
+    let lo = 0;
+    let hi = ranges.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((ranges[mid]?.base ?? 0) <= n) lo = mid;
+      else hi = mid - 1;
+    }
+    const r = ranges[lo];
+    if (r && n >= r.base && n < r.base + r.size) out.get(r.cidr)?.push([key, ip]);
+  }
+  return out;
+}
+
+/**
+ * `entries`: the journal's entries of this CIDR ({@link entriesByCidr}); by default the
+ * journal's own, filtered (fine for one node).
+ */
+export function openIpam(
+  cidr: string,
+  options: { journal?: IpJournal; entries?: Iterable<[string, string]> } = {},
+): Ipam {
   const { base, size } = parseCidr(cidr);
   const journal = options.journal ?? memoryIpJournal();
   const byKey = new Map<string, number>();
   const used = new Set<number>();
-  for (const [key, ip] of journal.entries()) {
+  for (const [key, ip] of options.entries ?? journal.entries()) {
     const n = ipToNumber(ip);
     if (n !== undefined && usable(n) && !used.has(n)) {
       byKey.set(key, n);
