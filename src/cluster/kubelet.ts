@@ -82,7 +82,8 @@ const upgradeRequired = (_req: IncomingMessage, res: ServerResponse) => {
 export interface NodeAgent {
   /** True once the node is registered and the agent is syncing pods. */
   ready(): boolean;
-  /** Stops every pod gracefully (SIGTERM, grace period, SIGKILL), then the agent. */
+  /** Stops every pod gracefully (SIGTERM, grace period, SIGKILL), then the agent; the cluster
+   *  goes down with it, so no status or event is written per pod. */
   stop(): Promise<void>;
 }
 
@@ -121,7 +122,8 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     ready: () => true,
     stop: () => {
       ctx.serveMetrics?.(undefined);
-      return kubelet.stop();
+      // The agent stops with the whole cluster: no status write or event per pod.
+      return kubelet.stop({ silent: true });
     },
   };
 }

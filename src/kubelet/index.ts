@@ -107,7 +107,12 @@ export interface Kubelet {
   podDir(pod: Pod): string;
   /** CPU and memory of the node and of each running pod, measured now (see metrics.ts). */
   collectMetrics(): Promise<KubeletMetrics>;
-  stop(): Promise<void>;
+  /**
+   * Stops every pod gracefully (capped by `shutdownGraceMs`) and leaves the pod objects in
+   * place, with their terminated status; `silent` when the whole cluster goes down with the
+   * agent: no status write or event per pod, which nobody would read.
+   */
+  stop(options?: { silent?: boolean }): Promise<void>;
 }
 
 const HOST_IP = "127.0.0.1";
@@ -355,13 +360,14 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     },
     podDir,
     collectMetrics: () => metrics.collect(),
-    async stop() {
+    async stop(stopOptions = {}) {
       stopped = true;
       metrics.stop();
       removeHandlers();
       for (const a of agents) a.stop();
       const cap = options.shutdownGraceMs ?? 30_000;
-      await Promise.all([...workers.values()].map((w) => w.terminate({ maxGraceMs: cap })));
+      const silent = stopOptions.silent === true;
+      await Promise.all([...workers.values()].map((w) => w.terminate({ maxGraceMs: cap, silent })));
       await Promise.all([...finishing]);
       journal.flush();
       await recorder.flush();
