@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Node, Pod, Taint } from "kubernetes-types/core/v1.js";
-import { feasibleNodesToFind, misfit, place } from "./_fit.ts";
+import { candidates, feasibleNodesToFind, misfit, place } from "./_fit.ts";
+
+/** `place` over plain nodes with the given pod counts. */
+const placeOn = (p: Pod, nodes: readonly Node[], podCount: (n: string) => number, start = 0) =>
+  place(p, candidates(nodes, podCount), start);
 
 function node(
   name: string,
@@ -101,9 +105,9 @@ test("misfit explains each way a pod does not fit a node, as kube-scheduler word
 
 test("place picks the fitting node with the fewest pods, ties by name", () => {
   const counts: Record<string, number> = { a: 3, b: 1, c: 1 };
-  const got = place(pod(), [node("a"), node("c"), node("b")], (n) => counts[n] ?? 0);
+  const got = placeOn(pod(), [node("a"), node("c"), node("b")], (n) => counts[n] ?? 0);
   assert.deepEqual(got, { node: "b", examined: 3 });
-  const onlyA = place(
+  const onlyA = placeOn(
     pod({ nodeSelector: { z: "1" } }),
     [node("a", { labels: { z: "1" } }), node("b")],
     (n) => counts[n] ?? 0,
@@ -112,7 +116,7 @@ test("place picks the fitting node with the fewest pods, ties by name", () => {
 });
 
 test("place prints kube's FitError with counted, sorted reasons", () => {
-  const got = place(
+  const got = placeOn(
     pod({ nodeSelector: { disk: "ssd" } }),
     [node("a"), node("b"), node("c", { labels: { disk: "ssd" }, ready: false })],
     () => 0,
@@ -123,7 +127,7 @@ test("place prints kube's FitError with counted, sorted reasons", () => {
     examined: 3,
   });
   assert.deepEqual(
-    place(pod(), [], () => 0),
+    placeOn(pod(), [], () => 0),
     { message: "no nodes available to schedule pods", examined: 0 },
   );
 });
@@ -150,7 +154,7 @@ test("place spreads a run of pods over the nodes by pod count and stops at each 
       Object.keys(caps).map((k) => [k, before[k] ?? 0]),
     );
     for (let i = 0; i < n; i++) {
-      const got = place(pod(), nodes, (k) => counts[k] ?? 0);
+      const got = placeOn(pod(), nodes, (k) => counts[k] ?? 0);
       assert.ok("node" in got, `${name}: pod ${i} placed (${JSON.stringify(got)})`);
       counts[got.node] = (counts[got.node] ?? 0) + 1;
     }
@@ -161,14 +165,14 @@ test("place spreads a run of pods over the nodes by pod count and stops at each 
 test("place answers kube's Too many pods FitError when every node is full", () => {
   const nodes = ["a", "b", "c"].map((k) => node(k, { maxPods: 110 }));
   assert.deepEqual(
-    place(pod(), nodes, () => 110),
+    placeOn(pod(), nodes, () => 110),
     {
       message:
         "0/3 nodes are available: 3 Too many pods. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.",
       examined: 3,
     },
   );
-  const mixed = place(pod(), [node("a", { maxPods: 1 }), node("b", { cordoned: true })], () => 1);
+  const mixed = placeOn(pod(), [node("a", { maxPods: 1 }), node("b", { cordoned: true })], () => 1);
   assert.deepEqual(mixed, {
     message:
       "0/2 nodes are available: 1 Too many pods, 1 node(s) were unschedulable. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling.",
@@ -195,22 +199,24 @@ test("feasibleNodesToFind follows kube's adaptive percentageOfNodesToScore", () 
 
 test("place stops once enough nodes fit, from where the last search ended, and still spreads", () => {
   const nodes = Array.from({ length: 1_000 }, (_, i) => node(`n${String(i).padStart(4, "0")}`));
-  const counts = new Map<string, number>();
+  const kept = candidates(nodes, () => 0);
+  const byName = new Map(kept.map((c) => [c.facts.name, c]));
   let start = 0;
   for (let i = 0; i < 10_000; i++) {
-    const got = place(pod(), nodes, (k) => counts.get(k) ?? 0, start);
+    const got = place(pod(), kept, start);
     assert.ok("node" in got);
     assert.equal(got.examined, 420, "kube looks at 420 of 1,000 fitting nodes");
     start = (start + got.examined) % nodes.length;
-    counts.set(got.node, (counts.get(got.node) ?? 0) + 1);
+    const load = byName.get(got.node)?.load;
+    if (load) load.pods++;
   }
-  const spread = [...nodes].map((n) => counts.get(n.metadata?.name ?? "") ?? 0);
+  const spread = kept.map((c) => c.load.pods);
   assert.ok(
     Math.max(...spread) - Math.min(...spread) <= 2,
     `spread ${Math.min(...spread)}..${Math.max(...spread)}`,
   );
   // A pod that fits nowhere has every node examined, and the message counts them all.
-  const none = place(pod({ nodeSelector: { disk: "ssd" } }), nodes, () => 0, 123);
+  const none = placeOn(pod({ nodeSelector: { disk: "ssd" } }), nodes, () => 0, 123);
   assert.equal(none.examined, 1_000);
   assert.ok(
     "message" in none &&
@@ -220,7 +226,7 @@ test("place stops once enough nodes fit, from where the last search ended, and s
   const sparse = nodes.map((n, i) =>
     i % 10 === 0 ? n : node(n.metadata?.name ?? "", { cordoned: true }),
   );
-  const got = place(pod(), sparse, () => 0, 5);
+  const got = placeOn(pod(), sparse, () => 0, 5);
   assert.equal(got.examined, 1_000, "only 100 fit: all are needed (kube's minimum of 100)");
   assert.ok("node" in got);
 });

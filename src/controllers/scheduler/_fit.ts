@@ -48,45 +48,58 @@ export function nodeReady(node: Node): boolean {
   return (node.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }
 
-/** What of a node scheduling reads, computed once per node object (informer objects are
- * replaced, never changed): a search reads it for hundreds of nodes per pod. */
-interface NodeFacts {
+/** What of a node scheduling reads, computed once per node object, not per pod and node. */
+export interface NodeFacts {
   name: string;
   capacity: number;
   unschedulable: boolean;
   labels: Readonly<Record<string, string>>;
   taints: readonly Taint[];
 }
-const factsCache = new WeakMap<Node, NodeFacts>();
 
-function facts(node: Node): NodeFacts {
-  let f = factsCache.get(node);
-  if (!f) {
-    const taints = (node.spec?.taints ?? []).filter(
-      (t) => t.effect === "NoSchedule" || t.effect === "NoExecute",
-    );
-    if (!nodeReady(node) && !taints.some((t) => t.key === NOT_READY_TAINT))
-      taints.push({ key: NOT_READY_TAINT, effect: "NoSchedule" });
-    f = {
-      name: node.metadata?.name ?? "",
-      capacity: podCapacity(node),
-      unschedulable: node.spec?.unschedulable === true,
-      labels: node.metadata?.labels ?? {},
-      taints,
-    };
-    factsCache.set(node, f);
-  }
-  return f;
+export function nodeFacts(node: Node): NodeFacts {
+  const taints = (node.spec?.taints ?? []).filter(
+    (t) => t.effect === "NoSchedule" || t.effect === "NoExecute",
+  );
+  if (!nodeReady(node) && !taints.some((t) => t.key === NOT_READY_TAINT))
+    taints.push({ key: NOT_READY_TAINT, effect: "NoSchedule" });
+  return {
+    name: node.metadata?.name ?? "",
+    capacity: podCapacity(node),
+    unschedulable: node.spec?.unschedulable === true,
+    labels: node.metadata?.labels ?? {},
+    taints,
+  };
+}
+
+/**
+ * A node as the search sees it: its facts and its load, the non-terminal pods on it (including
+ * assumed ones), a counter the scheduler keeps current, so a search reads plain fields only.
+ */
+export interface Candidate {
+  facts: NodeFacts;
+  load: { pods: number };
+}
+
+/** Candidates for `nodes` with the given pod counts (for callers without a kept list). */
+export function candidates(
+  nodes: readonly Node[],
+  podCount: (node: string) => number,
+): Candidate[] {
+  return nodes.map((n) => {
+    const facts = nodeFacts(n);
+    return { facts, load: { pods: podCount(facts.name) } };
+  });
 }
 
 /** The node's scheduling taints, with the not-ready taint implied by its Ready condition. */
 export function effectiveTaints(node: Node): readonly Taint[] {
-  return facts(node).taints;
+  return nodeFacts(node).taints;
 }
 
 /** Why the pod cannot go to the node, or undefined when it can. */
 export function misfit(pod: Pod, node: Node): string | undefined {
-  return misfitFacts(pod, facts(node));
+  return misfitFacts(pod, nodeFacts(node));
 }
 
 function misfitFacts(pod: Pod, node: NodeFacts): string | undefined {
@@ -130,15 +143,9 @@ const MIN_PERCENTAGE = 5;
  * circle from `start` until {@link feasibleNodesToFind} of them fit (so a pod costs at most a
  * few hundred checks, however large the cluster), and the fitting one with the fewest pods wins
  * (ties by name). When none fits, every node was examined and the message says why, as kube's
- * FitError does. `podCount(node)` counts the non-terminal pods already on a node (including
- * assumed ones).
+ * FitError does.
  */
-export function place(
-  pod: Pod,
-  nodes: readonly Node[],
-  podCount: (node: string) => number,
-  start = 0,
-): Placement {
+export function place(pod: Pod, nodes: readonly Candidate[], start = 0): Placement {
   if (nodes.length === 0) return { message: "no nodes available to schedule pods", examined: 0 };
   const wanted = feasibleNodesToFind(nodes.length);
   const reasons = new Map<string, number>();
@@ -146,17 +153,17 @@ export function place(
   let found = 0;
   let examined = 0;
   for (; examined < nodes.length && found < wanted; examined++) {
-    const node = facts(nodes[(start + examined) % nodes.length] as Node);
-    const name = node.name;
-    const pods = podCount(name);
-    const why = misfitFacts(pod, node) ?? (pods >= node.capacity ? REASON.tooManyPods : undefined);
+    const { facts, load } = nodes[(start + examined) % nodes.length] as Candidate;
+    const pods = load.pods;
+    const why =
+      misfitFacts(pod, facts) ?? (pods >= facts.capacity ? REASON.tooManyPods : undefined);
     if (why) {
       reasons.set(why, (reasons.get(why) ?? 0) + 1);
       continue;
     }
     found++;
-    if (!best || pods < best.pods || (pods === best.pods && name < best.name))
-      best = { name, pods };
+    if (!best || pods < best.pods || (pods === best.pods && facts.name < best.name))
+      best = { name: facts.name, pods };
   }
   if (best) return { node: best.name, examined };
   return { message: fitErrorMessage(nodes.length, reasons), examined };

@@ -5,8 +5,10 @@
  *
  * Pods it bound are counted on their node at once (kube's "assumed pods"), until the informer
  * shows the binding, so back-to-back pods spread even before the watch catches up. A node takes
- * at most `status.allocatable.pods` pods. Costs stay flat with cluster size: a node's pod count
- * is a counter, and node changes rescan only the pods still waiting (one index, once per burst).
+ * at most `status.allocatable.pods` pods. Costs stay flat with cluster size: a pod's search looks
+ * at kube's number of nodes (a few hundred at most), each node's facts are computed once per
+ * change of the node, its pod count is a counter, and node changes rescan only the pods still
+ * waiting (one index, once per burst).
  *
  * @module
  */
@@ -17,9 +19,10 @@ import { createEventRecorder } from "../../client/events.ts";
 import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
+import { type Candidate, nodeFacts } from "./_fit.ts";
 import { reconcilePod, SCHEDULER_NAME, wantsScheduling } from "./reconcile.ts";
 
-export { fitErrorMessage, misfit, place } from "./_fit.ts";
+export { candidates, fitErrorMessage, misfit, place } from "./_fit.ts";
 export { SCHEDULER_NAME } from "./reconcile.ts";
 
 const PENDING_INDEX = "scheduler-pending";
@@ -43,11 +46,17 @@ export function startScheduler(ctx: ControllerContext): StartedController {
    * is then O(1), not a walk over its pods.
    */
   const placed = new Map<string, string>();
-  const perNode = new Map<string, number>();
+  const perNode = new Map<string, { pods: number }>();
+  const loadOf = (node: string) => {
+    let load = perNode.get(node);
+    if (!load) {
+      load = { pods: 0 };
+      perNode.set(node, load);
+    }
+    return load;
+  };
   const count = (node: string, by: number) => {
-    const n = (perNode.get(node) ?? 0) + by;
-    if (n > 0) perNode.set(node, n);
-    else perNode.delete(node);
+    loadOf(node).pods += by;
   };
   const setPlaced = (key: string, node: string | undefined) => {
     const had = placed.get(key);
@@ -67,9 +76,9 @@ export function startScheduler(ctx: ControllerContext): StartedController {
     else setPlaced(key, p.spec?.nodeName ?? placed.get(key));
   };
 
-  // The node list, rebuilt only when a node changes (each pod's search walks it), and where the
-  // next search starts.
-  let nodeList: Node[] | undefined;
+  // The nodes as searches see them (facts and load), rebuilt only when a node changes: each
+  // pod's search walks hundreds of them. And where the next search starts.
+  let nodeList: Candidate[] | undefined;
   let nextStart = 0;
 
   // One rescan of the waiting pods per burst of node or pod-deletion events.
@@ -127,10 +136,12 @@ export function startScheduler(ctx: ControllerContext): StartedController {
           return p && !p.spec?.nodeName && placed.has(objectKey(p)) ? undefined : p;
         },
         nodes: () => {
-          nodeList ??= nodes.list();
+          nodeList ??= nodes.list().map((n) => {
+            const facts = nodeFacts(n);
+            return { facts, load: loadOf(facts.name) };
+          });
           return nodeList;
         },
-        podCount: (node) => perNode.get(node) ?? 0,
         searchFrom: () => nextStart,
         searched: (examined) => {
           const total = nodeList?.length ?? 0;

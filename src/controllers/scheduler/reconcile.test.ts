@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Node, Pod, PodCondition } from "kubernetes-types/core/v1.js";
+import { candidates } from "./_fit.ts";
 import { reconcilePod, type SchedulerDeps } from "./reconcile.ts";
 
 const ready = (name: string, labels: Record<string, string> = {}): Node => ({
@@ -13,8 +14,7 @@ function harness(pod: Pod | undefined, nodes: Node[], counts: Record<string, num
   let conditions: PodCondition[] = [];
   const deps: SchedulerDeps = {
     getPod: () => pod,
-    nodes: () => nodes,
-    podCount: (n) => counts[n] ?? 0,
+    nodes: () => candidates(nodes, (n) => counts[n] ?? 0),
     searchFrom: () => 0,
     searched: () => {},
     bind: async (_p, node) => {

@@ -6,17 +6,16 @@
  *
  * @module
  */
-import type { Node, Pod, PodCondition } from "kubernetes-types/core/v1.js";
+import type { Pod, PodCondition } from "kubernetes-types/core/v1.js";
 import { splitKey } from "../../api/types.ts";
-import { place } from "./_fit.ts";
+import { type Candidate, place } from "./_fit.ts";
 
 export const SCHEDULER_NAME = "default-scheduler";
 
 export interface SchedulerDeps {
   getPod(namespace: string, name: string): Pod | undefined;
-  nodes(): Node[];
-  /** Non-terminal pods on a node, including those this scheduler just bound. */
-  podCount(node: string): number;
+  /** Every node with its load (non-terminal pods, including those this scheduler just bound). */
+  nodes(): readonly Candidate[];
   /** Where the search for a node starts, and how far the last one went (kube's nextStartNodeIndex). */
   searchFrom(): number;
   searched(examined: number): void;
@@ -44,7 +43,7 @@ export async function reconcilePod(key: string, deps: SchedulerDeps): Promise<vo
   const { namespace, name } = splitKey(key);
   const pod = deps.getPod(namespace, name);
   if (!wantsScheduling(pod)) return;
-  const placement = place(pod, deps.nodes(), deps.podCount, deps.searchFrom());
+  const placement = place(pod, deps.nodes(), deps.searchFrom());
   deps.searched(placement.examined);
   if ("node" in placement) {
     await deps.bind(pod, placement.node);
