@@ -182,10 +182,11 @@ describe("writeJsonList under a slow or vanishing client", () => {
   // ~40 MB of JSON: more than the kernel's socket buffers on loopback can absorb.
   const items = pods(20_000, 2000);
   const total = items.length;
-
-  test("a paused reader stops the encoding well short of the whole list", async () => {
-    let encoded = 0;
-    const s = await serve(
+  let encoded = 0;
+  /** A server of the whole list in 64 KiB batches, counting the items it encodes. */
+  const serveCounted = () => {
+    encoded = 0;
+    return serve(
       () => ({
         body: { kind: "PodList", items },
         arrayKey: "items",
@@ -196,6 +197,10 @@ describe("writeJsonList under a slow or vanishing client", () => {
       }),
       64 * 1024,
     );
+  };
+
+  test("a paused reader stops the encoding well short of the whole list", async () => {
+    const s = await serveCounted();
     try {
       const req = http.get({ host: "127.0.0.1", port: s.port, path: "/" });
       const [res] = (await once(req, "response")) as [http.IncomingMessage];
@@ -215,18 +220,7 @@ describe("writeJsonList under a slow or vanishing client", () => {
   });
 
   test("a client that disconnects mid-list stops the encoding and the server keeps serving", async () => {
-    let encoded = 0;
-    const s = await serve(
-      () => ({
-        body: { kind: "PodList", items },
-        arrayKey: "items",
-        map: (x) => {
-          encoded++;
-          return x;
-        },
-      }),
-      64 * 1024,
-    );
+    const s = await serveCounted();
     try {
       const req = http.get({ host: "127.0.0.1", port: s.port, path: "/" });
       req.on("error", () => {});
