@@ -15,6 +15,7 @@ import type { Store } from "../store/types.ts";
 import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { ensureSystemNamespaces } from "./bootstrap.ts";
+import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import type { HealthCheck } from "./http/health.ts";
 import { createUpgradeHandler, type UpgradeHandler } from "./http/upgrade.ts";
@@ -55,6 +56,9 @@ export interface ApiServerOptions {
   watchTuning?: WatchTuning;
   /** Serves `metrics.k8s.io/v1beta1` from these figures (see also `ApiServer.serveMetrics`). */
   metrics?: MetricsProvider;
+  /** Events are deleted this long after their last write (kube-apiserver's `--event-ttl`,
+   *  default 1 h); 0 keeps them forever. */
+  eventTtlMs?: number;
 }
 
 export interface ApiServer {
@@ -136,6 +140,10 @@ export function createRegistry(
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { registry, services, openapi } = createRegistry(options.store, options);
+  const eventTtl = startEventTtl(registry, {
+    ttlMs: options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS,
+    now: () => (options.now ?? (() => new Date()))().getTime(),
+  });
   const tokens = new Set(options.tokens ?? []);
   const subresources = new Map<string, SubresourceHandler>();
   const upgrades = new Map<string, UpgradeHandler>();
@@ -186,6 +194,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     dropConnections: dropAll,
     close: () =>
       new Promise<void>((resolve) => {
+        eventTtl.stop();
         server.close(() => resolve());
         dropAll();
       }),
