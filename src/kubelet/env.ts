@@ -11,8 +11,8 @@
  * @module
  */
 import type { Container, EnvVar, Pod, Service } from "kubernetes-types/core/v1.js";
+import { parseQuantity } from "../api/quantity.ts";
 import { expandVars } from "./expand.ts";
-import { parseQuantity } from "./quantity.ts";
 
 export class EnvError extends Error {
   override name = "EnvError";

@@ -1,6 +1,6 @@
 /**
  * Resource quantities (`500m`, `128Mi`, `1e3`) as numbers, enough for the downward API's
- * resourceFieldRef and the node's capacity.
+ * resourceFieldRef, the node's capacity and the scheduler's resource fit.
  *
  * @module
  */
