@@ -1,7 +1,8 @@
 /**
  * `startCluster({ nodes: 3, runtime: "simulated" })` end to end: three Nodes with their Leases
  * and 110-pod capacity, a Deployment spread over them by the scheduler, each pod's IP inside its
- * node's own pod CIDR, and kube's "Too many pods" when the pods outnumber the nodes' capacity.
+ * node's own pod CIDR, pods placed by their CPU requests ("Insufficient cpu" when none has
+ * enough left), and kube's "Too many pods" when the pods outnumber the nodes' capacity.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -108,6 +109,55 @@ describe("a cluster of three simulated nodes", () => {
       );
     }
     assert.equal(new Set(pods.map((p) => p.status?.podIP)).size, 9);
+  });
+
+  test("places pods by their CPU requests, and leaves one that fits no node Pending with Insufficient cpu", async () => {
+    const nodes = (await c.client.list(REFS.nodes, "")).items as Array<Node & KubeObject>;
+    // Three quarters of a node's CPU (the host's, so whatever the machine): one such pod a node.
+    const cores = Number(nodes[0]?.status?.allocatable?.cpu ?? "0");
+    assert.ok(cores >= 1, `allocatable cpu ${cores}`);
+    const big = (name: string): KubeObject => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, namespace: NS, labels: { app: "big" } },
+      spec: {
+        containers: [
+          { name: "c", image: "simulated", resources: { requests: { cpu: `${cores * 750}m` } } },
+        ],
+      },
+    });
+    for (const name of ["big-1", "big-2", "big-3", "big-4"])
+      await c.client.create(REFS.pods, NS, big(name));
+    const pending = await waitFor(async () => {
+      const ps = await podsOf(c, "big");
+      const bound = ps.filter((p) => p.spec?.nodeName);
+      const stuck = ps.find((p) =>
+        p.status?.conditions?.some(
+          (x) => x.type === "PodScheduled" && x.reason === "Unschedulable",
+        ),
+      );
+      return bound.length === 3 && stuck ? { bound, stuck } : undefined;
+    }, "three big pods bound, one unschedulable");
+    assert.equal(new Set(pending.bound.map((p) => p.spec?.nodeName)).size, 3, "one a node");
+    assert.equal(
+      pending.stuck.status?.conditions?.find((x) => x.type === "PodScheduled")?.message,
+      "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.",
+    );
+    // Deleting one frees its node's CPU: the waiting pod gets it.
+    const freed = pending.bound[0];
+    assert.ok(freed);
+    await c.client.delete(REFS.pods, NS, freed.metadata.name ?? "", { gracePeriodSeconds: 0 });
+    const moved = await waitFor(async () => {
+      const p = (await podsOf(c, "big")).find(
+        (x) => x.metadata.name === pending.stuck.metadata.name,
+      );
+      return p?.spec?.nodeName;
+    }, "the waiting pod scheduled");
+    assert.equal(moved, freed.spec?.nodeName);
+    await c.client.deleteCollection(REFS.pods, NS, {
+      labelSelector: "app=big",
+      gracePeriodSeconds: 0,
+    });
   });
 
   test("leaves the pods beyond 3 × 110 Pending with kube's Too many pods message", async () => {

@@ -15,8 +15,13 @@ function node(
     taints?: Taint[];
     cordoned?: boolean;
     maxPods?: number;
+    cpu?: string;
   } = {},
 ): Node {
+  const allocatable = {
+    ...(o.maxPods === undefined ? {} : { pods: String(o.maxPods) }),
+    ...(o.cpu === undefined ? {} : { cpu: o.cpu }),
+  };
   return {
     metadata: { name, labels: o.labels ?? {} },
     spec: {
@@ -25,7 +30,7 @@ function node(
     },
     status: {
       conditions: [{ type: "Ready", status: o.ready === false ? "False" : "True" }],
-      ...(o.maxPods === undefined ? {} : { allocatable: { pods: String(o.maxPods) } }),
+      ...(Object.keys(allocatable).length === 0 ? {} : { allocatable }),
     },
   };
 }
@@ -229,4 +234,27 @@ test("place stops once enough nodes fit, from where the last search ended, and s
   const got = placeOn(pod(), sparse, () => 0, 5);
   assert.equal(got.examined, 1_000, "only 100 fit: all are needed (kube's minimum of 100)");
   assert.ok("node" in got);
+});
+
+test("place leaves out nodes short of what the pod requests, and says so as kube does", () => {
+  const wants = (cpu: string) =>
+    pod({ containers: [{ name: "c", resources: { requests: { cpu } } }] });
+  const nodes = [node("a", { cpu: "2", maxPods: 110 }), node("b", { cpu: "4", maxPods: 110 })];
+  const kept = candidates(nodes, () => 0);
+  const [a] = kept;
+  assert.ok(a);
+  a.load.requested.cpu = 1500;
+  // a has 500m left, b 4 CPU: a 1-CPU pod goes to b although both hold no pods.
+  assert.deepEqual(place(wants("1"), kept), { node: "b", examined: 2 });
+  assert.deepEqual(place(wants("8"), kept), {
+    message:
+      "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.",
+    examined: 2,
+  });
+  const one = candidates([node("solo", { cpu: "2", maxPods: 1 })], () => 1);
+  assert.deepEqual(place(wants("3"), one), {
+    message:
+      "0/1 nodes are available: 1 Insufficient cpu, 1 Too many pods. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.",
+    examined: 1,
+  });
 });

@@ -1,13 +1,16 @@
 /**
  * Whether a pod fits a node, and kube-scheduler's explanation when it fits none
- * (`pkg/scheduler/framework/plugins/{nodename,nodeunschedulable,nodeaffinity,tainttoleration}`):
+ * (`pkg/scheduler/framework/plugins/{nodename,nodeunschedulable,nodeaffinity,tainttoleration,
+ * noderesources}`):
  * - `spec.nodeName` preset → only that node ("node(s) didn't match the requested node name");
  * - `spec.unschedulable` → "node(s) were unschedulable" unless the pod tolerates
  *   `node.kubernetes.io/unschedulable:NoSchedule`;
  * - `spec.nodeSelector` → "node(s) didn't match Pod's node affinity/selector";
  * - NoSchedule/NoExecute taints not tolerated → "node(s) had untolerated taint {key: value}".
  *   A node whose Ready condition is not True counts as tainted `node.kubernetes.io/not-ready`,
- *   the taint kube's node lifecycle controller would put on it.
+ *   the taint kube's node lifecycle controller would put on it;
+ * - NodeResourcesFit: "Too many pods" past `allocatable.pods`, and "Insufficient <resource>"
+ *   for each resource the pod requests (see _resources.ts) beyond what the node has left.
  *
  * Pure functions; the fit error message is built as kube's FitError prints it, with no
  * preemption: a node that fails only on capacity answers "No preemption victims found for
@@ -17,6 +20,13 @@
  * @module
  */
 import type { Node, Pod, Taint, Toleration } from "kubernetes-types/core/v1.js";
+import {
+  allocatable,
+  NO_RESOURCES,
+  podRequests,
+  type Resources,
+  shortfalls,
+} from "./_resources.ts";
 
 export const NOT_READY_TAINT = "node.kubernetes.io/not-ready";
 export const UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable";
@@ -51,7 +61,10 @@ export function nodeReady(node: Node): boolean {
 /** What of a node scheduling reads, computed once per node object, not per pod and node. */
 export interface NodeFacts {
   name: string;
+  /** Pods it takes (`status.allocatable.pods`). */
   capacity: number;
+  /** The rest of `status.allocatable`, in thousandths. */
+  allocatable: Resources;
   unschedulable: boolean;
   labels: Readonly<Record<string, string>>;
   taints: readonly Taint[];
@@ -66,6 +79,7 @@ export function nodeFacts(node: Node): NodeFacts {
   return {
     name: node.metadata?.name ?? "",
     capacity: podCapacity(node),
+    allocatable: allocatable(node),
     unschedulable: node.spec?.unschedulable === true,
     labels: node.metadata?.labels ?? {},
     taints,
@@ -74,11 +88,17 @@ export function nodeFacts(node: Node): NodeFacts {
 
 /**
  * A node as the search sees it: its facts and its load, the non-terminal pods on it (including
- * assumed ones), a counter the scheduler keeps current, so a search reads plain fields only.
+ * assumed ones) and the sum of their requests, counters the scheduler keeps current, so a
+ * search reads plain fields only.
  */
 export interface Candidate {
   facts: NodeFacts;
-  load: { pods: number };
+  load: NodeLoad;
+}
+
+export interface NodeLoad {
+  pods: number;
+  requested: Record<string, number>;
 }
 
 /** Candidates for `nodes` with the given pod counts (for callers without a kept list). */
@@ -88,7 +108,7 @@ export function candidates(
 ): Candidate[] {
   return nodes.map((n) => {
     const facts = nodeFacts(n);
-    return { facts, load: { pods: podCount(facts.name) } };
+    return { facts, load: { pods: podCount(facts.name), requested: {} } };
   });
 }
 
@@ -148,34 +168,48 @@ const MIN_PERCENTAGE = 5;
 export function place(pod: Pod, nodes: readonly Candidate[], start = 0): Placement {
   if (nodes.length === 0) return { message: "no nodes available to schedule pods", examined: 0 };
   const wanted = feasibleNodesToFind(nodes.length);
+  const request = podRequests(pod);
   const reasons = new Map<string, number>();
+  const count = (why: string) => reasons.set(why, (reasons.get(why) ?? 0) + 1);
+  let full = 0;
   let best: { name: string; pods: number } | undefined;
   let found = 0;
   let examined = 0;
   for (; examined < nodes.length && found < wanted; examined++) {
     const { facts, load } = nodes[(start + examined) % nodes.length] as Candidate;
-    const pods = load.pods;
-    const why =
-      misfitFacts(pod, facts) ?? (pods >= facts.capacity ? REASON.tooManyPods : undefined);
+    const why = misfitFacts(pod, facts);
     if (why) {
-      reasons.set(why, (reasons.get(why) ?? 0) + 1);
+      count(why);
+      continue;
+    }
+    // NodeResourcesFit: the pod count and every resource the pod requests, all reported.
+    const lacking =
+      request === NO_RESOURCES ? [] : shortfalls(request, facts.allocatable, load.requested);
+    if (load.pods >= facts.capacity) lacking.unshift(REASON.tooManyPods);
+    if (lacking.length > 0) {
+      for (const r of lacking) count(r);
+      full++;
       continue;
     }
     found++;
-    if (!best || pods < best.pods || (pods === best.pods && facts.name < best.name))
-      best = { name: facts.name, pods };
+    if (!best || load.pods < best.pods || (load.pods === best.pods && facts.name < best.name))
+      best = { name: facts.name, pods: load.pods };
   }
   if (best) return { node: best.name, examined };
-  return { message: fitErrorMessage(nodes.length, reasons), examined };
+  return { message: fitErrorMessage(nodes.length, reasons, full), examined };
 }
 
 /**
  * kube's FitError text: reasons sorted, then the preemption verdict. Preemption could only help
  * on nodes that failed for capacity, and finds no victim there (every pod has one priority).
  */
-export function fitErrorMessage(total: number, reasons: ReadonlyMap<string, number>): string {
+export function fitErrorMessage(
+  total: number,
+  reasons: ReadonlyMap<string, number>,
+  full = reasons.get(REASON.tooManyPods) ?? 0,
+): string {
   const parts = [...reasons].map(([r, n]) => `${n} ${r}`).sort();
-  const noVictims = reasons.get(REASON.tooManyPods) ?? 0;
+  const noVictims = full;
   const verdicts = [
     ...(noVictims > 0 ? [`${noVictims} No preemption victims found for incoming pod`] : []),
     ...(total - noVictims > 0

@@ -19,7 +19,8 @@ import { createEventRecorder } from "../../client/events.ts";
 import { runController } from "../../client/runner.ts";
 import { createWorkQueue } from "../../client/workqueue.ts";
 import type { ControllerContext, StartedController } from "../_context.ts";
-import { type Candidate, nodeFacts } from "./_fit.ts";
+import { type Candidate, type NodeLoad, nodeFacts } from "./_fit.ts";
+import { NO_RESOURCES, podRequests, type Resources } from "./_resources.ts";
 import { reconcilePod, SCHEDULER_NAME, wantsScheduling } from "./reconcile.ts";
 
 export { candidates, fitErrorMessage, misfit, place } from "./_fit.ts";
@@ -41,39 +42,47 @@ export function startScheduler(ctx: ControllerContext): StartedController {
   const queue = createWorkQueue<string>();
   const recorder = createEventRecorder(ctx.client, { component: SCHEDULER_NAME });
   /**
-   * pod key → node for every non-terminal pod on a node, including pods bound here whose binding
-   * the informer has not shown yet (kube's "assumed pods"), with a count per node: scoring a node
-   * is then O(1), not a walk over its pods.
+   * pod key → node (and the pod's requests) for every non-terminal pod on a node, including pods
+   * bound here whose binding the informer has not shown yet (kube's "assumed pods"), with a load
+   * per node (pods, summed requests): checking a node is then O(1), not a walk over its pods.
    */
-  const placed = new Map<string, string>();
-  const perNode = new Map<string, { pods: number }>();
+  const placed = new Map<string, { node: string; requests: Resources }>();
+  const perNode = new Map<string, NodeLoad>();
   const loadOf = (node: string) => {
     let load = perNode.get(node);
     if (!load) {
-      load = { pods: 0 };
+      load = { pods: 0, requested: {} };
       perNode.set(node, load);
     }
     return load;
   };
-  const count = (node: string, by: number) => {
-    loadOf(node).pods += by;
+  const count = (node: string, requests: Resources, by: 1 | -1) => {
+    const load = loadOf(node);
+    load.pods += by;
+    for (const [k, v] of Object.entries(requests))
+      load.requested[k] = (load.requested[k] ?? 0) + by * v;
   };
-  const setPlaced = (key: string, node: string | undefined) => {
+  const setPlaced = (key: string, node: string | undefined, pod?: Pod) => {
     const had = placed.get(key);
-    if (had === node) return;
-    if (had !== undefined) count(had, -1);
+    if (had?.node === node) return;
+    if (had !== undefined) count(had.node, had.requests, -1);
     if (node === undefined) placed.delete(key);
     else {
-      placed.set(key, node);
-      count(node, 1);
+      const requests = had?.requests ?? (pod ? podRequests(pod) : NO_RESOURCES);
+      placed.set(key, { node, requests });
+      count(node, requests, 1);
     }
   };
   const track = (p: Pod & KubeObject) => {
     const key = objectKey(p);
     const phase = p.status?.phase;
-    if (phase === "Succeeded" || phase === "Failed") setPlaced(key, undefined);
+    if (phase === "Succeeded" || phase === "Failed") {
+      // A finished pod frees its place and its requests: a waiting pod may fit now.
+      if (placed.has(key)) enqueueWaiting();
+      setPlaced(key, undefined);
+    }
     // A pod without a node keeps its assumed node until the informer shows the binding.
-    else setPlaced(key, p.spec?.nodeName ?? placed.get(key));
+    else setPlaced(key, p.spec?.nodeName ?? placed.get(key)?.node, p);
   };
 
   // The nodes as searches see them (facts and load), rebuilt only when a node changes: each
@@ -153,7 +162,7 @@ export function startScheduler(ctx: ControllerContext): StartedController {
           const key = `${ns}/${name}`;
           // Assumed before the call, as kube's scheduler assumes a pod and then binds it
           // asynchronously: the other workers count it on its node at once.
-          setPlaced(key, node);
+          setPlaced(key, node, pod);
           try {
             await ctx.client.create(sub(REFS.pods, "binding"), ns, {
               apiVersion: "v1",
