@@ -258,3 +258,35 @@ test("place leaves out nodes short of what the pod requests, and says so as kube
     examined: 1,
   });
 });
+
+test("place honours required node affinity with kube's selector message", () => {
+  const arm = pod({
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [{ key: "kubernetes.io/arch", operator: "In", values: ["arm64"] }],
+            },
+          ],
+        },
+      },
+    },
+  });
+  const nodes = [
+    node("a", { labels: { "kubernetes.io/arch": "amd64" } }),
+    node("b", { labels: { "kubernetes.io/arch": "arm64" } }),
+  ];
+  assert.deepEqual(
+    placeOn(arm, nodes, () => 0),
+    { node: "b", examined: 2 },
+  );
+  assert.deepEqual(
+    placeOn(arm, [nodes[0] as Node], () => 0),
+    {
+      message:
+        "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+      examined: 1,
+    },
+  );
+});

@@ -5,7 +5,8 @@
  * - `spec.nodeName` preset → only that node ("node(s) didn't match the requested node name");
  * - `spec.unschedulable` → "node(s) were unschedulable" unless the pod tolerates
  *   `node.kubernetes.io/unschedulable:NoSchedule`;
- * - `spec.nodeSelector` → "node(s) didn't match Pod's node affinity/selector";
+ * - `spec.nodeSelector`, and the required node affinity (see _affinity.ts) → "node(s) didn't
+ *   match Pod's node affinity/selector";
  * - NoSchedule/NoExecute taints not tolerated → "node(s) had untolerated taint {key: value}".
  *   A node whose Ready condition is not True counts as tainted `node.kubernetes.io/not-ready`,
  *   the taint kube's node lifecycle controller would put on it;
@@ -20,6 +21,7 @@
  * @module
  */
 import type { Node, Pod, Taint, Toleration } from "kubernetes-types/core/v1.js";
+import { type AffinityCheck, compileNodeAffinity } from "./_affinity.ts";
 import {
   allocatable,
   NO_RESOURCES,
@@ -119,10 +121,10 @@ export function effectiveTaints(node: Node): readonly Taint[] {
 
 /** Why the pod cannot go to the node, or undefined when it can. */
 export function misfit(pod: Pod, node: Node): string | undefined {
-  return misfitFacts(pod, nodeFacts(node));
+  return misfitFacts(pod, nodeFacts(node), compileNodeAffinity(pod));
 }
 
-function misfitFacts(pod: Pod, node: NodeFacts): string | undefined {
+function misfitFacts(pod: Pod, node: NodeFacts, affinity: AffinityCheck): string | undefined {
   const spec = pod.spec ?? { containers: [] };
   if (spec.nodeName && spec.nodeName !== node.name) return REASON.nodeName;
   const tolerations = spec.tolerations ?? [];
@@ -134,6 +136,7 @@ function misfitFacts(pod: Pod, node: NodeFacts): string | undefined {
   if (spec.nodeSelector)
     for (const [k, v] of Object.entries(spec.nodeSelector))
       if (node.labels[k] !== v) return REASON.selector;
+  if (!affinity(node.labels, node.name)) return REASON.selector;
   const taints = node.taints;
   const bad = taints.length === 0 ? undefined : taints.find((t) => !tolerates(tolerations, t));
   if (bad) return `node(s) had untolerated taint {${bad.key}: ${bad.value ?? ""}}`;
@@ -169,6 +172,7 @@ export function place(pod: Pod, nodes: readonly Candidate[], start = 0): Placeme
   if (nodes.length === 0) return { message: "no nodes available to schedule pods", examined: 0 };
   const wanted = feasibleNodesToFind(nodes.length);
   const request = podRequests(pod);
+  const affinity = compileNodeAffinity(pod);
   const reasons = new Map<string, number>();
   const count = (why: string) => reasons.set(why, (reasons.get(why) ?? 0) + 1);
   let full = 0;
@@ -177,7 +181,7 @@ export function place(pod: Pod, nodes: readonly Candidate[], start = 0): Placeme
   let examined = 0;
   for (; examined < nodes.length && found < wanted; examined++) {
     const { facts, load } = nodes[(start + examined) % nodes.length] as Candidate;
-    const why = misfitFacts(pod, facts);
+    const why = misfitFacts(pod, facts, affinity);
     if (why) {
       count(why);
       continue;
