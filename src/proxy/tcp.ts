@@ -16,6 +16,13 @@
  * - Each connection is registered with `track` under its endpoint so that the proxier can close
  *   it when the endpoint is deleted; failures stay within their connection.
  *
+ * Why client → backend still uses `pipe` (measured, Node 20): the accepted socket cannot take
+ * `onread`, so each read gets a fresh 64 KiB buffer. Reads are already full-size and
+ * back-pressure pauses are rare (42 in 12,302 writes); the extra cost over the other direction
+ * (about 0.25 s of CPU per GB) is in fresh pages (35 page faults per MiB against 5, heap
+ * growing and shrinking between scavenges) rather than in JavaScript. A `'data'` loop, cork
+ * and writev batching, and a 1 MiB highWaterMark on either socket did not measure faster.
+ *
  * @module
  */
 import net from "node:net";
