@@ -322,6 +322,51 @@ test("a readiness probe that fails at first checks again soon, so the pod is Rea
   await cp.client.delete(REFS.pods, "default", "ready-soon");
 });
 
+test("a gRPC readiness probe asks the pod's standard health service (grpc-js), as kube's does", async () => {
+  // The container is a real gRPC server (grpc-js with the grpc-health-check service) on its pod IP.
+  const server = [
+    'const g = require("@grpc/grpc-js");',
+    'const { HealthImplementation } = require("grpc-health-check");',
+    "const s = new g.Server();",
+    'new HealthImplementation({ "": "SERVING", db: "NOT_SERVING" }).addToServer(s);',
+    's.bindAsync(process.env.POD_IP + ":50051", g.ServerCredentials.createInsecure(), (e) => e && process.exit(1));',
+  ].join("\n");
+  const pod = (name: string, service: string): KubeObject => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default" },
+    spec: {
+      nodeName: NODE_NAME,
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: "app",
+          image: "node",
+          command: [process.execPath, "-e", server],
+          env: [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }],
+          readinessProbe: { grpc: { port: 50051, service }, periodSeconds: 1 },
+        },
+      ],
+    },
+  });
+  await cp.client.create(REFS.pods, "default", pod("grpc-ok", ""));
+  await cp.client.create(REFS.pods, "default", pod("grpc-db", "db"));
+  await waitFor("grpc-ok Ready", async () => isReady(await getPod("grpc-ok")) || undefined, 20_000);
+  // The other asks for a service that is NOT_SERVING: running, never Ready.
+  const db = await waitFor(
+    "grpc-db running",
+    async () => {
+      const p = await getPod("grpc-db");
+      return p.status?.containerStatuses?.[0]?.state?.running ? p : undefined;
+    },
+    20_000,
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(isReady(await getPod("grpc-db")), false, `${db.metadata?.name} stays unready`);
+  await cp.client.delete(REFS.pods, "default", "grpc-ok");
+  await cp.client.delete(REFS.pods, "default", "grpc-db");
+});
+
 test("init containers run first; the pod's sandbox has its hostname, resolv.conf and volumes", async () => {
   const pvDir = join(dataDir, "pv", "data-1");
   await cp.client.create(REFS.configmaps, "default", {

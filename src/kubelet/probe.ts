@@ -10,7 +10,7 @@
  * the startup probe stops once it has.
  *
  * Checks: exec (exit 0), httpGet (status 200–399; host defaults to the pod IP), tcpSocket
- * (connects). gRPC is not supported and always fails with a message saying so.
+ * (connects), grpc (the standard health service answers SERVING; grpcprobe.ts).
  *
  * @module
  */
@@ -19,6 +19,7 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
 import type { Container, Probe } from "kubernetes-types/core/v1.js";
+import { grpcCheck } from "./grpcprobe.ts";
 
 export type ProbeKind = "startup" | "liveness" | "readiness";
 export interface ProbeOutcome {
@@ -69,7 +70,9 @@ export async function runCheck(
         timeoutMs,
       );
     }
-    if (probe.grpc) return { ok: false, message: "gRPC probes are not supported by loopkube" };
+    if (probe.grpc) {
+      return await grpcCheck(target.podIP, probe.grpc.port, probe.grpc.service ?? "", timeoutMs);
+    }
     return { ok: false, message: "probe has no handler" };
   } catch (e) {
     return { ok: false, message: String((e as Error).message ?? e) };
