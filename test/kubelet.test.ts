@@ -17,6 +17,7 @@ import { createInformerFactory } from "../src/client/factory.ts";
 import { createHttpClient, loadKubeconfig } from "../src/client/index.ts";
 import { createLogHandler, type Kubelet, startKubelet } from "../src/kubelet/index.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
+import { NO_KUBECTL } from "./_kubectl.ts";
 import {
   kubeletHttpGet as httpGet,
   kubeletWaitFor as waitFor,
@@ -365,6 +366,53 @@ test("a gRPC readiness probe asks the pod's standard health service (grpc-js), a
   assert.equal(isReady(await getPod("grpc-db")), false, `${db.metadata?.name} stays unready`);
   await cp.client.delete(REFS.pods, "default", "grpc-ok");
   await cp.client.delete(REFS.pods, "default", "grpc-db");
+});
+
+test("kubectl set image restarts the container with the new spec, as the kubelet does when a spec changes", async (t) => {
+  if (NO_KUBECTL) return t.skip(NO_KUBECTL);
+  await cp.client.create(REFS.pods, "default", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "reimaged", namespace: "default" },
+    spec: {
+      nodeName: NODE_NAME,
+      terminationGracePeriodSeconds: 1,
+      restartPolicy: "Never",
+      containers: [{ name: "app", image: "sh:1", command: ["sleep", "3600"] }],
+    },
+  });
+  const before = await waitFor(
+    "reimaged running",
+    async () => {
+      const p = await getPod("reimaged");
+      return p.status?.containerStatuses?.[0]?.state?.running ? p : undefined;
+    },
+    20_000,
+  );
+  const [pid] = kubelet.pids("default", "reimaged");
+  assert.ok(pid);
+  const r = await cp.api.kubectl(["set", "image", "pod/reimaged", "app=sh:2"]);
+  assert.equal(r.code, 0, r.stderr);
+  // Restarted although restartPolicy is Never: a changed spec restarts whatever the policy.
+  const after = await waitFor(
+    "reimaged running sh:2",
+    async () => {
+      const s = (await getPod("reimaged")).status?.containerStatuses?.[0];
+      return s?.image === "sh:2" && s.state?.running ? s : undefined;
+    },
+    20_000,
+  );
+  assert.equal(after.restartCount, 1);
+  assert.notEqual(after.containerID, before.status?.containerStatuses?.[0]?.containerID);
+  assert.throws(() => process.kill(pid, 0), /ESRCH/, "the old process is gone");
+  const events = await cp.client.list(REFS.events, "default", {
+    fieldSelector: "involvedObject.name=reimaged,reason=Killing",
+  });
+  assert.deepEqual(
+    events.items.map((e) => e.message),
+    ["Container app definition changed, will be restarted"],
+  );
+  await cp.client.delete(REFS.pods, "default", "reimaged");
 });
 
 test("init containers run first; the pod's sandbox has its hostname, resolv.conf and volumes", async () => {

@@ -80,6 +80,8 @@ interface CState {
   handle?: ContainerHandle | undefined;
   backoff: CrashBackoff;
   stopProbes?: (() => void) | undefined;
+  /** Killed because its spec changed: it starts again at once, whatever the restart policy. */
+  changed?: boolean;
 }
 
 const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
@@ -170,8 +172,28 @@ export class PodWorker {
     this.running = this.run().catch(this.deps.onError);
   }
 
+  /**
+   * Takes the pod's latest object. A container whose image changed (the one container field a
+   * pod update may change) is killed and started again with the new spec, as the kubelet does
+   * when a container's spec hash changes ("Container app definition changed, will be restarted").
+   */
   update(pod: Pod): void {
     this.pod = pod;
+    if (this.stopping) return;
+    const specs = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+    for (const spec of specs) {
+      const c = this.cs.get(spec.name);
+      if (!c || c.spec.image === spec.image) continue;
+      c.spec = spec;
+      // A regular init container that already finished is not run again.
+      if (!c.handle || (c.init && spec.restartPolicy !== "Always")) continue;
+      c.changed = true;
+      void this.killContainer(
+        c,
+        Date.now() + this.graceMs(),
+        `Container ${spec.name} definition changed, will be restarted`,
+      );
+    }
   }
 
   /**
@@ -322,6 +344,11 @@ export class PodWorker {
       if (exit === undefined) {
         // Configuration error: retry later, as the kubelet's sync loop does.
         await this.sleep(Math.max(this.deps.backoff.initialMs, 1000));
+        continue;
+      }
+      if (c.changed) {
+        // Killed for a new spec: start again now, no back-off.
+        c.changed = false;
         continue;
       }
       const policy = this.restartPolicy();
