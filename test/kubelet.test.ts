@@ -409,8 +409,8 @@ test("kubectl set image restarts the container with the new spec, as the kubelet
     fieldSelector: "involvedObject.name=reimaged,reason=Killing",
   });
   assert.deepEqual(
-    events.items.map((e) => e.message),
-    ["Container app definition changed, will be restarted"],
+    events.items.map((e) => [e.message, (e.involvedObject as { fieldPath?: string }).fieldPath]),
+    [["Container app definition changed, will be restarted", "spec.containers{app}"]],
   );
   await cp.client.delete(REFS.pods, "default", "reimaged");
 });

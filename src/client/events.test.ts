@@ -90,6 +90,28 @@ describe("EventRecorder", () => {
     assert.equal(api.calls[1]!.args[1], "strategic");
   });
 
+  it("points an Event at a part of the object with fieldPath, and aggregates per part", async () => {
+    const { recorder, events } = setup();
+    recorder.event(pod, "Normal", "Started", "Started container", {
+      fieldPath: "spec.containers{app}",
+    });
+    recorder.event(pod, "Normal", "Started", "Started container", {
+      fieldPath: "spec.containers{app}",
+    });
+    recorder.event(pod, "Normal", "Started", "Started container", {
+      fieldPath: "spec.containers{sidecar}",
+    });
+    await recorder.flush();
+    const all = await events("prod");
+    assert.deepEqual(
+      all.map((e) => [(e.involvedObject as { fieldPath?: string }).fieldPath, e.count]).sort(),
+      [
+        ["spec.containers{app}", 2],
+        ["spec.containers{sidecar}", 1],
+      ],
+    );
+  });
+
   it("writes a separate Event for another reason or message", async () => {
     const { recorder, events } = setup();
     recorder.event(pod, "Normal", "Pulled", "a");

@@ -36,7 +36,14 @@ export interface EventRecorderOptions {
 }
 
 export interface EventRecorder {
-  event(obj: KubeObject, type: EventType, reason: string, message: string): void;
+  /** `fieldPath` points into the object, as a kubelet names a container: `spec.containers{app}`. */
+  event(
+    obj: KubeObject,
+    type: EventType,
+    reason: string,
+    message: string,
+    options?: { fieldPath?: string },
+  ): void;
   /** Resolves when every event recorded so far has been written (or failed). */
   flush(): Promise<void>;
 }
@@ -108,7 +115,7 @@ export function createEventRecorder(
   };
 
   return {
-    event(obj, type, reason, message) {
+    event(obj, type, reason, message, eventOptions = {}) {
       try {
         const meta = obj.metadata ?? {};
         const involved: Record<string, string> = {};
@@ -118,6 +125,7 @@ export function createEventRecorder(
         if (meta.uid) involved.uid = meta.uid;
         if (obj.apiVersion) involved.apiVersion = obj.apiVersion;
         if (meta.resourceVersion) involved.resourceVersion = meta.resourceVersion;
+        if (eventOptions.fieldPath) involved.fieldPath = eventOptions.fieldPath;
         const sourceKey = JSON.stringify([
           options.component,
           options.host ?? "",
@@ -128,7 +136,7 @@ export function createEventRecorder(
           involved.apiVersion,
         ]);
         if (!allow(sourceKey)) return;
-        const key = JSON.stringify([sourceKey, type, reason, message]);
+        const key = JSON.stringify([sourceKey, involved.fieldPath ?? "", type, reason, message]);
 
         const now = clock.now();
         const timestamp = new Date(now).toISOString().replace(/\.\d+Z$/, "Z");

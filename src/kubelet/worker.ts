@@ -259,10 +259,11 @@ export class PodWorker {
     if (this.silent) return;
     const obj = asKube(this.pod);
     const withKind = { ...obj, kind: "Pod", apiVersion: "v1" };
-    // kube also points container events at spec.containers{name} (involvedObject.fieldPath);
-    // the shared recorder has no field path yet.
-    void c;
-    this.deps.recorder.event(withKind, type, reason, message);
+    // A container's events point at it, as the kubelet's do: spec.containers{name}.
+    const fieldPath = c
+      ? `spec.${c.init ? "initContainers" : "containers"}{${c.spec.name}}`
+      : undefined;
+    this.deps.recorder.event(withKind, type, reason, message, fieldPath ? { fieldPath } : {});
   }
 
   private async run(): Promise<void> {
