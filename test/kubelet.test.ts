@@ -36,6 +36,16 @@ const getPod = async (name: string) =>
   (await cp.client.get(REFS.pods, "default", name)) as KubeObject & Pod;
 const isReady = (p: Pod) =>
   (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+/** The pod once its first container runs. */
+const running = (name: string) =>
+  waitFor(
+    `${name} running`,
+    async () => {
+      const p = await getPod(name);
+      return p.status?.containerStatuses?.[0]?.state?.running ? p : undefined;
+    },
+    20_000,
+  );
 
 /** Started first so its slow start (a second process with its own control plane) overlaps. */
 function startOrphanScript(): Promise<{ child: ChildProcess; pid: number }> {
@@ -354,14 +364,7 @@ test("a gRPC readiness probe asks the pod's standard health service (grpc-js), a
   await cp.client.create(REFS.pods, "default", pod("grpc-db", "db"));
   await waitFor("grpc-ok Ready", async () => isReady(await getPod("grpc-ok")) || undefined, 20_000);
   // The other asks for a service that is NOT_SERVING: running, never Ready.
-  const db = await waitFor(
-    "grpc-db running",
-    async () => {
-      const p = await getPod("grpc-db");
-      return p.status?.containerStatuses?.[0]?.state?.running ? p : undefined;
-    },
-    20_000,
-  );
+  const db = await running("grpc-db");
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(isReady(await getPod("grpc-db")), false, `${db.metadata?.name} stays unready`);
   await cp.client.delete(REFS.pods, "default", "grpc-ok");
@@ -381,14 +384,7 @@ test("kubectl set image restarts the container with the new spec, as the kubelet
       containers: [{ name: "app", image: "sh:1", command: ["sleep", "3600"] }],
     },
   });
-  const before = await waitFor(
-    "reimaged running",
-    async () => {
-      const p = await getPod("reimaged");
-      return p.status?.containerStatuses?.[0]?.state?.running ? p : undefined;
-    },
-    20_000,
-  );
+  const before = await running("reimaged");
   const [pid] = kubelet.pids("default", "reimaged");
   assert.ok(pid);
   const r = await cp.api.kubectl(["set", "image", "pod/reimaged", "app=sh:2"]);
@@ -538,10 +534,7 @@ test("kubectl logs reads the container's log: current, previous, tail, timestamp
       ],
     },
   });
-  await waitFor(
-    "talker running",
-    async () => (await getPod("talker")).status?.containerStatuses?.[0]?.state?.running,
-  );
+  await running("talker");
   assert.equal(await logs("talker", "-f"), "one\ntwo\nthree\nfour\n");
   assert.equal(await logs("talker", "--tail=2"), "three\nfour\n");
   assert.equal(await logs("talker", "--limit-bytes=6"), "one\ntw");
