@@ -411,6 +411,87 @@ test("kubectl set image restarts the container with the new spec, as the kubelet
   await cp.client.delete(REFS.pods, "default", "reimaged");
 });
 
+test("a sidecar (restartable init container) runs beside the app, counts for readiness and stops with it", async () => {
+  const sleeper = (name: string, extra: Record<string, unknown> = {}) => ({
+    name,
+    image: "sh",
+    command: ["sleep", "3600"],
+    ...extra,
+  });
+  // A simulated pod's regular init container completes at once, as kwok's do.
+  await cp.client.create(REFS.pods, "default", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name: "sim-init",
+      namespace: "default",
+      annotations: { "loopkube.dev/runtime": "simulated" },
+    },
+    spec: {
+      nodeName: NODE_NAME,
+      initContainers: [{ name: "setup", image: "busybox" }],
+      containers: [{ name: "app", image: "nginx" }],
+    },
+  });
+  await cp.client.create(REFS.pods, "default", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "with-sidecar", namespace: "default" },
+    spec: {
+      nodeName: NODE_NAME,
+      terminationGracePeriodSeconds: 1,
+      initContainers: [
+        sleeper("proxy", { restartPolicy: "Always" }),
+        { name: "setup", image: "sh", command: ["sh", "-c", "exit 0"] },
+      ],
+      containers: [sleeper("app")],
+    },
+  });
+  // restartPolicy Never: once the app completes, the sidecar is stopped and the pod Succeeds.
+  await cp.client.create(REFS.pods, "default", {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "job-sidecar", namespace: "default" },
+    spec: {
+      nodeName: NODE_NAME,
+      restartPolicy: "Never",
+      terminationGracePeriodSeconds: 1,
+      initContainers: [sleeper("proxy", { restartPolicy: "Always" })],
+      containers: [{ name: "work", image: "sh", command: ["sh", "-c", "sleep 0.3"] }],
+    },
+  });
+  const sim = await waitFor("sim-init Ready", async () => {
+    const p = await getPod("sim-init");
+    return isReady(p) ? p : undefined;
+  });
+  assert.equal(sim.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode, 0);
+  const pod = await waitFor(
+    "with-sidecar Ready",
+    async () => {
+      const p = await getPod("with-sidecar");
+      return isReady(p) ? p : undefined;
+    },
+    20_000,
+  );
+  const inits = pod.status?.initContainerStatuses ?? [];
+  assert.ok(inits.find((s) => s.name === "proxy")?.state?.running, "the sidecar runs");
+  assert.equal(inits.find((s) => s.name === "setup")?.state?.terminated?.reason, "Completed");
+  assert.equal(pod.status?.conditions?.find((c) => c.type === "Initialized")?.status, "True");
+  assert.equal(kubelet.pids("default", "with-sidecar").length, 2, "sidecar and app processes");
+  const done = await waitFor(
+    "job-sidecar Succeeded",
+    async () => {
+      const p = await getPod("job-sidecar");
+      return p.status?.phase === "Succeeded" ? p : undefined;
+    },
+    20_000,
+  );
+  assert.ok(done.status?.initContainerStatuses?.[0]?.state?.terminated, "the sidecar stopped");
+  assert.deepEqual(kubelet.pids("default", "job-sidecar"), []);
+  for (const name of ["sim-init", "with-sidecar", "job-sidecar"])
+    await cp.client.delete(REFS.pods, "default", name);
+});
+
 test("init containers run first; the pod's sandbox has its hostname, resolv.conf and volumes", async () => {
   const pvDir = join(dataDir, "pv", "data-1");
   await cp.client.create(REFS.configmaps, "default", {

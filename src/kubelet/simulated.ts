@@ -1,17 +1,19 @@
 /**
  * The simulated runtime (like kwok): a container is a promise that "exits" when signalled. No
- * process, no log output; used for scale and controller tests.
+ * process, no log output; used for scale and controller tests. A container that `completes` (a
+ * regular init container) exits 0 at once, as kwok's init containers do, so the pod goes on.
  *
  * @module
  */
 import type { ContainerExit, ContainerHandle } from "./process.ts";
 import { newContainerID } from "./process.ts";
 
-export function startSimulated(): ContainerHandle {
+export function startSimulated(options: { completes?: boolean } = {}): ContainerHandle {
   let finish: (e: ContainerExit) => void = () => {};
   const exited = new Promise<ContainerExit>((resolve) => {
     finish = resolve;
   });
+  if (options.completes) setImmediate(() => finish({ exitCode: 0 }));
   return {
     containerID: newContainerID(),
     pid: undefined,

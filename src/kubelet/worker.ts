@@ -85,6 +85,8 @@ interface CState {
 }
 
 const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
+/** A restartable init container (`restartPolicy: Always`): it runs beside the app containers. */
+const isSidecar = (c: CState) => c.init && c.spec.restartPolicy === "Always";
 const SIG_GRACE_EXTENSION_MS = 2000;
 const digest = (text: string) => createHash("sha1").update(text).digest("base64");
 
@@ -277,7 +279,16 @@ export class PodWorker {
     }
     this.sandboxReady = true;
     this.pushStatus();
+    // Init containers in order; a sidecar (restartable init container) keeps running beside the
+    // rest, and the next one starts once it has started, as the kubelet does.
+    const sidecars: Promise<boolean>[] = [];
     for (const c of this.initOrder) {
+      if (isSidecar(c)) {
+        sidecars.push(this.runContainer(c));
+        await this.untilStarted(c);
+        if (this.stopping) return;
+        continue;
+      }
       const ok = await this.runContainer(c);
       if (!ok || this.stopping) {
         this.pushStatus();
@@ -291,8 +302,22 @@ export class PodWorker {
     await Promise.all(this.mainOrder.map((c) => this.runContainer(c)));
     this.containersDone = true;
     for (const w of this.wake.splice(0)) w();
+    // The app containers are done (a pod that does not restart them): its sidecars stop too.
+    for (const c of this.initOrder)
+      if (isSidecar(c))
+        void this.killContainer(
+          c,
+          Date.now() + this.graceMs(),
+          `Stopping container ${c.spec.name}`,
+        );
+    await Promise.all(sidecars);
     await refresh;
     this.pushStatus();
+  }
+
+  /** Waits until a sidecar runs and has passed its startup probe (or the pod stops). */
+  private async untilStarted(c: CState): Promise<void> {
+    while (!this.stopping && !(c.state.running && c.started)) await this.sleep(20);
   }
 
   /**
@@ -339,9 +364,12 @@ export class PodWorker {
 
   /** Runs a container until it should not restart; true when it ended successfully. */
   private async runContainer(c: CState): Promise<boolean> {
-    while (!this.stopping) {
+    // A sidecar ends with the app containers.
+    const over = () => this.stopping || (isSidecar(c) && this.containersDone);
+    while (!over()) {
       const exit = await this.startOnce(c);
       if (this.stopping) return exit?.exitCode === 0;
+      if (over()) return true;
       if (exit === undefined) {
         // Configuration error: retry later, as the kubelet's sync loop does.
         await this.sleep(Math.max(this.deps.backoff.initialMs, 1000));
@@ -354,9 +382,12 @@ export class PodWorker {
       }
       const policy = this.restartPolicy();
       const failed = exit.exitCode !== 0;
-      const restart = c.init
-        ? failed && policy !== "Never"
-        : policy === "Always" || (policy === "OnFailure" && failed);
+      // A sidecar restarts whatever the pod's policy, like an app container under Always.
+      const restart = isSidecar(c)
+        ? true
+        : c.init
+          ? failed && policy !== "Never"
+          : policy === "Always" || (policy === "OnFailure" && failed);
       if (!restart) return !failed;
       const finished = Date.now();
       const wait = c.backoff.next(finished);
@@ -403,7 +434,7 @@ export class PodWorker {
       if (runtime === "simulated") {
         if (this.deps.simulatedDelayMs > 0) await this.sleep(this.deps.simulatedDelayMs);
         if (this.stopping) return undefined;
-        handle = startSimulated();
+        handle = startSimulated({ completes: c.init && !isSidecar(c) });
       } else {
         const lookup = (n: string) => env[n];
         const argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) =>
@@ -453,7 +484,7 @@ export class PodWorker {
     this.event("Normal", "Created", `Created container: ${spec.name}`, c);
     this.event("Normal", "Started", `Started container ${spec.name}`, c);
     c.started = !spec.startupProbe || runtime === "simulated";
-    c.ready = c.init ? false : runtime === "simulated" || !spec.readinessProbe;
+    c.ready = c.init && !isSidecar(c) ? false : runtime === "simulated" || !spec.readinessProbe;
     this.pushStatus();
 
     if (spec.lifecycle?.postStart && runtime === "process") {
@@ -463,7 +494,7 @@ export class PodWorker {
         await this.killContainer(c, Date.now() + this.graceMs(), `FailedPostStartHook`);
       }
     }
-    if (runtime === "process" && !c.init) this.startProbes(c, env);
+    if (runtime === "process" && (!c.init || isSidecar(c))) this.startProbes(c, env);
     // Returned, not awaited: this frame (env, argv, …) is freed while the container runs, which
     // for a simulated pod is its whole life.
     return this.untilExit(c, handle, startedAt);
@@ -674,12 +705,19 @@ export class PodWorker {
     const init = this.initOrder.map((c) => this.containerStatus(c));
     let phase = podPhase(main, this.restartPolicy(), this.initDone);
     const initFailed = this.initOrder.some(
-      (c) => c.state.terminated && c.state.terminated.exitCode !== 0,
+      (c) => !isSidecar(c) && c.state.terminated && c.state.terminated.exitCode !== 0,
     );
     if (!this.initDone && initFailed && this.restartPolicy() === "Never") phase = "Failed";
-    const notReady = this.mainOrder.filter((c) => !c.ready).map((c) => c.spec.name);
+    // Sidecars count for readiness, as app containers do.
+    const notReady = [...this.initOrder.filter(isSidecar), ...this.mainOrder]
+      .filter((c) => !c.ready)
+      .map((c) => c.spec.name);
     const pendingInit = this.initOrder
-      .filter((c) => !(c.state.terminated && c.state.terminated.exitCode === 0))
+      .filter((c) =>
+        isSidecar(c)
+          ? !(c.state.running && c.started)
+          : !(c.state.terminated && c.state.terminated.exitCode === 0),
+      )
       .map((c) => c.spec.name);
     const conditions = podConditions(
       this.pod,
