@@ -254,6 +254,51 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
     assert.doesNotMatch(stdout, /tock/);
   });
 
+  test("kubectl attach -i feeds the container's stdin; with stdinOnce its end is the program's EOF", async () => {
+    await cluster.client.create(REFS.pods, "default", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "upper", namespace: "default" },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        restartPolicy: "Never",
+        containers: [
+          {
+            name: "u",
+            image: "fixture/upper",
+            stdin: true,
+            stdinOnce: true,
+            command: ["sh", "-c", "tr a-z A-Z; echo done"],
+          },
+        ],
+      },
+    } as KubeObject & Pod);
+    await kubeletWaitFor("upper Running", async () => {
+      const p = (await cluster.client.get(REFS.pods, "default", "upper")) as Pod;
+      return p.status?.phase === "Running";
+    });
+    const r = await run(
+      BINARIES.installed ?? "kubectl",
+      ["--kubeconfig", cluster.kubeconfigPath, "attach", "-i", "upper"],
+      { input: "hello\nworld\n" },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /HELLO\nWORLD\ndone\n/);
+    // The program saw EOF and ended: the pod completes.
+    await kubeletWaitFor("upper Succeeded", async () => {
+      const p = (await cluster.client.get(REFS.pods, "default", "upper")) as Pod;
+      return p.status?.phase === "Succeeded";
+    });
+    // A container started without stdin refuses -i with a message saying so.
+    const no = await run(
+      BINARIES.installed ?? "kubectl",
+      ["--kubeconfig", cluster.kubeconfigPath, "attach", "-i", "ticker"],
+      { input: "x\n" },
+    );
+    assert.notEqual(no.code, 0);
+    assert.match(no.stderr, /was not started with stdin/);
+  });
+
   test("a command whose kubectl goes away is killed", {
     skip: which("pgrep", process.env.PATH ?? "") ? false : "pgrep (procps) is not installed",
   }, async () => {

@@ -112,7 +112,15 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     ctx.handleSubresource(key, upgradeRequired);
   }
   ctx.handleUpgrade?.("pods/exec", createExecHandler({ client: ctx.client, locate, onError }));
-  ctx.handleUpgrade?.("pods/attach", createAttachHandler({ client: ctx.client, locate, dataDir }));
+  ctx.handleUpgrade?.(
+    "pods/attach",
+    createAttachHandler({
+      client: ctx.client,
+      locate,
+      dataDir,
+      stdinOf: (ns, name, container) => kubelet.containerStdin(ns, name, container),
+    }),
+  );
   ctx.handleUpgrade?.(
     "pods/portforward",
     createPortForwardHandler({ client: ctx.client, onError }),

@@ -3,8 +3,11 @@
  * of attaching, read from its CRI log file (stdout records on channel 1, stderr on 2), until the
  * container's process ends or the client goes away; then the kubelet's closing Success `Status`.
  *
- * Containers here run with stdin closed and no tty (the log file is their only output), so an
- * attach asking for stdin or a tty is refused before the upgrade with a message saying so.
+ * stdin (`kubectl attach -i`): a container whose spec says `stdin: true` keeps a pipe to its stdin
+ * open, and the attach forwards channel 0 into it; with `stdinOnce` the first attach that ends
+ * (or closes its stdin) closes the container's stdin, as the container runtime does. Containers
+ * here have no tty, so an attach asking for one is refused before the upgrade, and so is stdin
+ * for a container started without it.
  *
  * @module
  */
@@ -12,7 +15,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
-import type { Duplex } from "node:stream";
+import type { Duplex, Writable } from "node:stream";
 import type { ApiVerbs } from "../api/verbs.ts";
 import {
   CHANNEL,
@@ -20,6 +23,7 @@ import {
   exitStatus,
   frame,
   parseExecQuery,
+  parseMessage,
   pickProtocol,
   refuse,
   StreamRequestError,
@@ -32,6 +36,12 @@ export interface AttachHandlerOptions {
   locate: LocateContainer;
   /** The agent's data dir (logs live under `pods/<ns>_<name>_<uid>/<container>/<n>.log`). */
   dataDir: string;
+  /** A running container's open stdin (spec `stdin: true`), and whether it is `stdinOnce`. */
+  stdinOf?: (
+    namespace: string,
+    name: string,
+    container: string,
+  ) => { stream: Writable; once: boolean } | undefined;
   pollMs?: number;
 }
 
@@ -61,15 +71,26 @@ export function createAttachHandler(
     let file: string;
     let pid: number;
     let container: string;
+    let input: { stream: Writable; once: boolean } | undefined;
     try {
       const pod = await getPod(options.client, namespace, name);
       container = chooseContainer(pod, request.container);
-      if (request.stdin || request.tty) {
+      if (request.tty) {
         throw new StreamRequestError(
           400,
           "BadRequest",
-          `container ${container} runs with stdin closed and no tty: attach can only show its output`,
+          `container ${container} runs without a tty: attach without -t`,
         );
+      }
+      if (request.stdin) {
+        input = options.stdinOf?.(namespace, name, container);
+        if (!input) {
+          throw new StreamRequestError(
+            400,
+            "BadRequest",
+            `container ${container} was not started with stdin (spec.containers[].stdin): attach can only show its output`,
+          );
+        }
       }
       const located = options.locate(namespace, name, container);
       const dir = join(
@@ -103,6 +124,17 @@ export function createAttachHandler(
       open_ = false;
     });
     ws.on("error", () => {});
+    if (input) {
+      const { stream, once } = input;
+      ws.on("message", (data: Buffer, isBinary: boolean) => {
+        if (!isBinary) return;
+        const m = parseMessage(data, protocol);
+        if (m.kind === "stdin") stream.write(m.data);
+        else if (m.kind === "close" && m.channel === CHANNEL.stdin && once) stream.end();
+      });
+      // stdinOnce: this attach was the one; the program reads EOF now.
+      if (once) ws.on("close", () => stream.end());
+    }
     const fh = await open(file, "r");
     let offset = statSync(file).size;
     let pending = "";

@@ -21,6 +21,7 @@
  */
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
+import type { Writable } from "node:stream";
 import type { Container, Pod, Service } from "kubernetes-types/core/v1.js";
 import { isStatusError } from "../api/errors.ts";
 import { REFS } from "../api/refs.ts";
@@ -103,6 +104,12 @@ export interface Kubelet {
     name: string,
     container: string,
   ): { pid: number; sandboxed: boolean } | undefined;
+  /** A running container's stdin when its spec keeps one open (`stdin: true`), for attach. */
+  containerStdin(
+    namespace: string,
+    name: string,
+    container: string,
+  ): { stream: Writable; once: boolean } | undefined;
   /** The directory holding the pod's volumes and logs. */
   podDir(pod: Pod): string;
   /** CPU and memory of the node and of each running pod, measured now (see metrics.ts). */
@@ -358,6 +365,8 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       const pid = workers.get(`${ns}/${name}`)?.containerPid(container);
       return pid ? { pid, sandboxed: useSandbox } : undefined;
     },
+    containerStdin: (ns, name, container) =>
+      workers.get(`${ns}/${name}`)?.containerStdin(container),
     podDir,
     collectMetrics: () => metrics.collect(),
     async stop(stopOptions = {}) {

@@ -17,7 +17,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { accessSync, constants, createWriteStream, existsSync, mkdirSync, statSync } from "node:fs";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 
 export interface ContainerExit {
   exitCode: number;
@@ -32,6 +32,8 @@ export interface ContainerHandle {
   exited: Promise<ContainerExit>;
   /** Sends a signal to the container's whole process group. */
   kill(signal: NodeJS.Signals): void;
+  /** The container's stdin, when its spec asks for one (`stdin: true`), for `kubectl attach -i`. */
+  stdin?: Writable;
 }
 
 export interface ProcessSpec {
@@ -41,6 +43,8 @@ export interface ProcessSpec {
   logPath: string;
   /** A prefix (e.g. an `unshare …` sandbox) run before the supervisor. */
   wrap?: string[];
+  /** Keep a pipe to the program's stdin open (the container's `stdin: true`); else /dev/null. */
+  stdin?: boolean;
 }
 
 /** Thrown when the program cannot be started (kube's `StartError`, exit code 128). */
@@ -48,14 +52,18 @@ export class StartError extends Error {
   override name = "StartError";
 }
 
-// $1…: the program. The supervisor's own traps are reset in the program by exec.
+// $1…: the program. The supervisor's own traps are reset in the program by exec. fd 3: a
+// background job of a non-interactive shell gets /dev/null as stdin before its own redirections
+// apply, so the supervisor's stdin is kept on fd 3 and handed to the program from there.
 const SUPERVISOR = [
   "trap 'kill -KILL 0' USR1",
   "trap ':' TERM HUP",
   'if [ -n "$LOOPKUBE_AGENT_PID" ]; then',
   ' (while kill -0 "$LOOPKUBE_AGENT_PID" 2>/dev/null; do sleep 1; done; kill -KILL 0) &',
   "fi",
-  '"$@" &',
+  "exec 3<&0",
+  '"$@" <&3 3<&- &',
+  "exec 3<&-",
   "c=$!",
   "while :; do",
   ' wait "$c"; s=$?',
@@ -116,8 +124,10 @@ export function startProcess(spec: ProcessSpec): ContainerHandle {
     cwd: spec.wrap ? "/" : spec.cwd,
     env,
     detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [spec.stdin ? "pipe" : "ignore", "pipe", "pipe"],
   });
+  // A write after the program exited is not an error of the agent's.
+  child.stdin?.on("error", () => {});
   const pending: Promise<void>[] = [];
   if (child.stdout) pending.push(pipeCri(child.stdout, "stdout", log));
   if (child.stderr) pending.push(pipeCri(child.stderr, "stderr", log));
@@ -140,6 +150,7 @@ export function startProcess(spec: ProcessSpec): ContainerHandle {
     containerID: `loopkube://${randomBytes(32).toString("hex")}`,
     pid,
     exited,
+    ...(child.stdin ? { stdin: child.stdin } : {}),
     kill(signal) {
       if (pid === undefined) return;
       try {

@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import type { Writable } from "node:stream";
 import type {
   Container,
   ContainerState,
@@ -168,6 +169,16 @@ export class PodWorker {
   containerPid(name: string): number | undefined {
     const c = this.cs.get(name);
     return c?.state.running ? c.handle?.pid : undefined;
+  }
+
+  /**
+   * A running container's stdin (its spec says `stdin: true`), for attach; `once` is its
+   * `stdinOnce`: the first attach that ends closes it, as the container runtime does.
+   */
+  containerStdin(name: string): { stream: Writable; once: boolean } | undefined {
+    const c = this.cs.get(name);
+    const stream = c?.state.running ? c.handle?.stdin : undefined;
+    return c && stream ? { stream, once: c.spec.stdinOnce === true } : undefined;
   }
 
   start(): void {
@@ -449,6 +460,7 @@ export class PodWorker {
           cwd: spec.workingDir || this.deps.workingDir,
           logPath: join(this.podDir, spec.name, `${c.restartCount + (c.containerID ? 1 : 0)}.log`),
           ...(wrap ? { wrap } : {}),
+          ...(spec.stdin ? { stdin: true } : {}),
         });
       }
     } catch (e) {
