@@ -118,6 +118,9 @@ export function createAttachHandler(
       if (e instanceof StreamRequestError) return refuse(socket, e);
       throw e;
     }
+    // Output from here on: the mark is taken before any stdin is forwarded, so an answer to the
+    // first input (written while the log file opens) is not skipped.
+    let offset = statSync(file).size;
     const ws = await acceptWebSocket(req, socket, head, protocol);
     let open_ = true;
     ws.on("close", () => {
@@ -136,7 +139,6 @@ export function createAttachHandler(
       if (once) ws.on("close", () => stream.end());
     }
     const fh = await open(file, "r");
-    let offset = statSync(file).size;
     let pending = "";
     const pump = async () => {
       const size = statSync(file).size;
