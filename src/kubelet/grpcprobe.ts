@@ -71,32 +71,27 @@ function varint(n: number): Buffer {
 /** The `status` field of a HealthCheckResponse (0, UNKNOWN, when absent). */
 export function decodeServingStatus(frame: Buffer): number {
   if (frame.length < 5) return 0;
-  const len = frame.readUInt32BE(1);
-  const msg = frame.subarray(5, 5 + len);
+  const msg = frame.subarray(5, 5 + frame.readUInt32BE(1));
   let i = 0;
+  const readVarint = () => {
+    let v = 0;
+    for (let shift = 0; i < msg.length; shift += 7) {
+      const b = msg[i++] ?? 0;
+      v += (b & 0x7f) * 2 ** shift;
+      if (!(b & 0x80)) break;
+    }
+    return v;
+  };
   let status = 0;
   while (i < msg.length) {
-    const key = msg[i++] ?? 0;
-    const field = key >> 3;
+    const key = readVarint();
     const wire = key & 7;
-    let v = 0;
-    let shift = 0;
     if (wire === 0) {
-      for (;;) {
-        const b = msg[i++] ?? 0;
-        v += (b & 0x7f) * 2 ** shift;
-        shift += 7;
-        if (!(b & 0x80) || i >= msg.length) break;
-      }
-      if (field === 1) status = v;
+      const v = readVarint();
+      if (key >> 3 === 1) status = v;
     } else if (wire === 2) {
-      for (;;) {
-        const b = msg[i++] ?? 0;
-        v += (b & 0x7f) * 2 ** shift;
-        shift += 7;
-        if (!(b & 0x80) || i >= msg.length) break;
-      }
-      i += v;
+      const length = readVarint(); // read first: `i += readVarint()` would add to the old i
+      i += length;
     } else break; // no other wire type in this message
   }
   return status;
