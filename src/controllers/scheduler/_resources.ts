@@ -26,14 +26,19 @@ function milli(q: string | number): number {
   }
 }
 
-function requestsOf(c: Container): Record<string, number> {
+/** A resource list in thousandths, zero entries left out. */
+function inMilli(
+  list: Readonly<Record<string, string | number>> | undefined,
+): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [name, q] of Object.entries(c.resources?.requests ?? {})) {
+  for (const [name, q] of Object.entries(list ?? {})) {
     const v = milli(q);
     if (v > 0) out[name] = v;
   }
   return out;
 }
+
+const requestsOf = (c: Container) => inMilli(c.resources?.requests);
 
 /** What the pod asks a node for, as NodeResourcesFit computes it. */
 export function podRequests(pod: Pod): Resources {
@@ -50,10 +55,7 @@ export function podRequests(pod: Pod): Resources {
     if (c.restartPolicy === "Always") continue;
     for (const [k, v] of Object.entries(requestsOf(c))) if (v > (sum[k] ?? 0)) sum[k] = v;
   }
-  for (const [k, q] of Object.entries(spec.overhead ?? {})) {
-    const v = milli(q);
-    if (v > 0) sum[k] = (sum[k] ?? 0) + v;
-  }
+  add(sum, inMilli(spec.overhead));
   return Object.keys(sum).length === 0 ? NO_RESOURCES : sum;
 }
 
