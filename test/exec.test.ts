@@ -139,6 +139,12 @@ function echoThrough(port: number, data: Buffer): Promise<Buffer> {
 
 describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
   let cluster: Cluster;
+  /** Waits until the pod in default reaches the phase. */
+  const inPhase = (name: string, phase: string) =>
+    kubeletWaitFor(`${name} ${phase}`, async () => {
+      const p = (await cluster.client.get(REFS.pods, "default", name)) as Pod;
+      return p.status?.phase === phase;
+    });
   const kubectl = (bin: string, args: string[], input?: string) =>
     run(bin, ["--kubeconfig", cluster.kubeconfigPath, ...args], {
       env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath },
@@ -227,10 +233,7 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
         ],
       },
     } as KubeObject & Pod);
-    await kubeletWaitFor("ticker Running", async () => {
-      const p = (await cluster.client.get(REFS.pods, "default", "ticker")) as Pod;
-      return p.status?.phase === "Running";
-    });
+    await inPhase("ticker", "Running");
     const child = spawn(BINARIES.installed ?? "kubectl", [
       "--kubeconfig",
       cluster.kubeconfigPath,
@@ -273,10 +276,7 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
         ],
       },
     } as KubeObject & Pod);
-    await kubeletWaitFor("upper Running", async () => {
-      const p = (await cluster.client.get(REFS.pods, "default", "upper")) as Pod;
-      return p.status?.phase === "Running";
-    });
+    await inPhase("upper", "Running");
     const r = await run(
       BINARIES.installed ?? "kubectl",
       ["--kubeconfig", cluster.kubeconfigPath, "attach", "-i", "upper"],
@@ -285,10 +285,7 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /HELLO\nWORLD\ndone\n/);
     // The program saw EOF and ended: the pod completes.
-    await kubeletWaitFor("upper Succeeded", async () => {
-      const p = (await cluster.client.get(REFS.pods, "default", "upper")) as Pod;
-      return p.status?.phase === "Succeeded";
-    });
+    await inPhase("upper", "Succeeded");
     // A container started without stdin refuses -i with a message saying so.
     const no = await run(
       BINARIES.installed ?? "kubectl",
