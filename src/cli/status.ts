@@ -33,6 +33,8 @@ export function addStatusCommand(program: Command, io: Io): void {
       io.out(`  API server:  ${info.apiUrl}`);
       io.out(`  kubeconfig:  ${info.kubeconfigPath}`);
       io.out(`  DNS:         ${info.dns.host}:${info.dns.port}`);
+      io.out(`  metrics:     ${info.apiUrl}/metrics (kubectl get --raw /metrics)`);
+      if (info.dnsMetricsUrl) io.out(`  DNS metrics: ${info.dnsMetricsUrl}`);
       io.out(`  node agent:  ${info.nodeAgent ? "running" : "not running (pods stay Pending)"}`);
       const ready = await probeReadyz(kubeconfig).catch((err: Error) => ({
         status: 0,
