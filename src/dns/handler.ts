@@ -17,6 +17,7 @@
  * @module
  */
 
+import { performance } from "node:perf_hooks";
 import { cacheKey, readFastQuery } from "./_fastpath.ts";
 import {
   type AnswerOptions,

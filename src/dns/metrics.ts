@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { performance } from "node:perf_hooks";
 import { exponentialBuckets, type Labels, type PrometheusWriter } from "../api/prometheus.ts";
 
 /** CoreDNS's `TimeBuckets`: 0.25 ms × 2ⁿ, 16 bounds up to ~8 s. */
