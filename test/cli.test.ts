@@ -166,6 +166,10 @@ describe("loopkube", () => {
       const status = await inProcess(["status", ...target]);
       assert.match(status.stdout, new RegExp(`cluster "bg" is running \\(pid ${pid}\\)`));
       assert.match(status.stdout, /readyz: {6}ok\n/);
+      assert.match(status.stdout, /metrics: {5}https:\/\/127\.0\.0\.1:\d+\/metrics /);
+      const dnsMetrics = /DNS metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)\n/.exec(status.stdout);
+      assert.ok(dnsMetrics, status.stdout);
+      assert.match(await (await fetch(dnsMetrics[1]!)).text(), /^coredns_build_info\{/m);
       assert.match(status.stdout, /objects: {5}nodes [01], namespaces 4, pods 0, services 2,/);
 
       const kc = await inProcess(["kubeconfig", ...target]);

@@ -12,10 +12,10 @@
  * - `curl` URLs parse and point at loopback.
  *
  * A program the test does not know fails it, so a new kind of command gets a check. Placeholders
- * (`<dns-port>`, `<… IP>`) are filled in; an unknown one fails. README.md's command list must
- * name exactly the CLI's commands, its `up` options sentence exactly `up`'s options, and its
- * library example must be test/fixtures/readme-library.ts (so `npm test`'s tsc type-checks it)
- * and pass when run.
+ * (`<dns-port>`, `<dns-metrics-port>`, `<… IP>`) are filled in; an unknown one fails. README.md's
+ * command list must name exactly the CLI's commands, its `up` options sentence exactly `up`'s
+ * options, and its library example must be test/fixtures/readme-library.ts (so `npm test`'s tsc
+ * type-checks it) and pass when run.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -125,6 +125,7 @@ interface Context {
 function fillPlaceholders(line: string, c: Cluster): string {
   const filled = line
     .replaceAll("<dns-port>", String(c.dnsAddress.port))
+    .replace("<dns-metrics-port>", () => new URL(c.dnsMetricsUrl).port)
     .replace(/<[^<>]*\bIP>/g, "127.0.0.1");
   const left = /<[^<>]+>/.exec(filled);
   if (left) throw new Error(`unknown placeholder ${left[0]}: teach test/readme.test.ts its value`);
