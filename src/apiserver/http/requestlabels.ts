@@ -130,7 +130,10 @@ export function requestLabels(head: RequestHead): RequestLabels | undefined {
   if (!info) return undefined;
   const subresource = r.subresource ?? "";
   if (subresource && !info.subresources.some((s) => s.name === subresource)) return undefined;
-  const query = q < 0 ? undefined : new URLSearchParams(head.url.slice(q + 1));
+  // Only `watch` and `dryRun` matter here: most queries (`?limit=500`) are not parsed at all.
+  const raw = q < 0 ? "" : head.url.slice(q + 1);
+  const query =
+    raw.includes("watch") || raw.includes("dryRun") ? new URLSearchParams(raw) : undefined;
 
   const scope =
     r.name !== undefined || method === "POST"
