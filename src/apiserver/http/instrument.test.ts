@@ -9,7 +9,12 @@ import {
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { PROMETHEUS_CONTENT_TYPE, PrometheusWriter } from "../../api/prometheus.ts";
-import { instrumentRequests, REQUEST_DURATION_BUCKETS, RequestMetrics } from "./instrument.ts";
+import {
+  instrumentRequests,
+  instrumentUpgrades,
+  REQUEST_DURATION_BUCKETS,
+  RequestMetrics,
+} from "./instrument.ts";
 import { requestLabels } from "./requestlabels.ts";
 
 function render(metrics: RequestMetrics): string {
@@ -226,4 +231,59 @@ describe("instrumentRequests around a handler", () => {
     assert.equal(post.status, 405);
     assert.match(post.body, /"reason":"MethodNotAllowed"/);
   });
+});
+
+test("instrumentUpgrades keeps an exec stream long-running and counts it with its status line", async () => {
+  const metrics = new RequestMetrics();
+  let hangUp: (() => void) | undefined;
+  const server = createServer();
+  server.on(
+    "upgrade",
+    instrumentUpgrades(async (_req, socket) => {
+      socket.write(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: SPDY/3.1\r\nConnection: Upgrade\r\n\r\n",
+      );
+      socket.write("stream bytes");
+      hangUp = () => socket.end();
+    }, metrics),
+  );
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    const upgraded = new Promise<import("node:net").Socket>((resolve, reject) => {
+      const req = request({
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: "/api/v1/namespaces/ns/pods/p/exec?command=sh&stdin=true",
+        headers: { Connection: "Upgrade", Upgrade: "SPDY/3.1" },
+      });
+      req.on("upgrade", (res, socket) => {
+        assert.equal(res.statusCode, 101);
+        resolve(socket);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    const socket = await upgraded;
+    const labels =
+      'component="apiserver",group="",resource="pods",scope="resource",subresource="exec",verb="CONNECT",version="v1"';
+    assert.equal(sampleValue(render(metrics), `apiserver_longrunning_requests{${labels}}`), 1);
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    hangUp?.();
+    socket.end();
+    await closed;
+    let page = "";
+    for (let i = 0; i < 500; i++) {
+      page = render(metrics);
+      if (sampleValue(page, `apiserver_longrunning_requests{${labels}}`) === 0) break;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    assert.equal(sampleValue(page, `apiserver_longrunning_requests{${labels}}`), 0);
+    const total = labels.replace('group=""', 'dry_run="",group=""');
+    assert.equal(sampleValue(page, `apiserver_request_total{code="101",${total}}`), 1);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });
