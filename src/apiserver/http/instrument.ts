@@ -9,7 +9,8 @@
  * - `apiserver_response_sizes` for GET and LIST;
  * - `apiserver_longrunning_requests` while a watch or a streaming subresource is open;
  * - `apiserver_current_inflight_requests{request_kind}`: the most requests (long-running ones
- *   left out) in flight at once over the last one to two seconds, readOnly (GET) or mutating.
+ *   left out) in flight at once over the last one to two seconds, readOnly (GET, HEAD) or
+ *   mutating.
  *
  * Labels come from `requestlabels.ts`; requests it does not label are not counted. Figures live
  * in maps keyed by the label values and turn into text only when `/metrics` is read.
@@ -246,11 +247,9 @@ export function instrumentRequests(
     const longRunning = labels !== undefined && isLongRunning(labels);
     const start = performance.now();
     if (longRunning) metrics.longRunningDelta(labels, 1);
-    const inflight = longRunning
-      ? undefined
-      : method === "GET"
-        ? metrics.readOnly
-        : metrics.mutating;
+    // kube's readOnly kind: the get, list and watch verbs, which GET and HEAD map to.
+    const readOnly = method === "GET" || method === "HEAD";
+    const inflight = longRunning ? undefined : readOnly ? metrics.readOnly : metrics.mutating;
     inflight?.add(1);
     const sized = labels?.verb === "GET" || labels?.verb === "LIST" ? countBytes(res) : undefined;
     res.once("close", () => {
