@@ -101,14 +101,9 @@ test("apiserver_current_inflight_requests forgets a peak two seconds later", () 
   assert.equal(m.readOnly.read(), 1);
 });
 
-test("response sizes are kept for GET and LIST only", () => {
+test("response sizes are kept for reads only", () => {
   const m = new RequestMetrics();
-  m.record(
-    requestLabels({ method: "POST", url: "/api/v1/namespaces/a/configmaps" })!,
-    201,
-    0.01,
-    300,
-  );
+  m.record(requestLabels({ method: "POST", url: "/api/v1/namespaces/a/configmaps" })!, 201, 0.01);
   m.record(
     requestLabels({ method: "GET", url: "/api/v1/namespaces/a/configmaps/c" })!,
     200,
@@ -221,6 +216,12 @@ describe("instrumentRequests around a handler", () => {
     }
     assert.equal(sampleValue(afterText, gauge), 0);
     assert.equal(sampleValue(afterText, total), 1);
+    const sizes = gauge.replace("apiserver_longrunning_requests{", "apiserver_response_sizes_sum{");
+    assert.equal(
+      sampleValue(afterText, sizes),
+      '{"type":"ADDED"}\n'.length,
+      "a watch's bytes, as kube",
+    );
   });
 
   test("/metrics answers HEAD without a body and refuses other methods", async () => {

@@ -6,7 +6,8 @@
  *
  * - `apiserver_request_total` and `apiserver_request_duration_seconds` (kube's buckets), recorded
  *   when the response is done, so a watch counts when it ends, as in kube;
- * - `apiserver_response_sizes` for GET and LIST;
+ * - `apiserver_response_sizes` for reads (what kube serves from a GET or LIST handler: gets,
+ *   lists, watches, logs);
  * - `apiserver_longrunning_requests` while a watch or a streaming subresource is open;
  * - `apiserver_current_inflight_requests{request_kind}`: the most requests (long-running ones
  *   left out) in flight at once over the last one to two seconds, readOnly (GET, HEAD) or
@@ -116,8 +117,11 @@ export class RequestMetrics {
     this.mutating = new Watermark(now);
   }
 
-  /** A finished request: its status code (0 when none was written), seconds and body bytes. */
-  record(labels: RequestLabels, code: number, seconds: number, bytes: number): void {
+  /**
+   * A finished request: its status code (0 when none was written), seconds, and the body bytes
+   * of a read (undefined for writes, which `apiserver_response_sizes` leaves out).
+   */
+  record(labels: RequestLabels, code: number, seconds: number, bytes?: number): void {
     const key = keyOf(labels);
     getOrAdd(this.total, `${key}|${code}`, () => ({
       labels: requestLabelList(labels, true, code),
@@ -127,7 +131,7 @@ export class RequestMetrics {
       labels: requestLabelList(labels, true),
       value: new Histogram(REQUEST_DURATION_BUCKETS),
     })).value.observe(seconds);
-    if (labels.verb === "GET" || labels.verb === "LIST") {
+    if (bytes !== undefined) {
       getOrAdd(this.sizes, key, () => ({
         labels: requestLabelList(labels, false),
         value: new Histogram(RESPONSE_SIZE_BUCKETS),
@@ -222,6 +226,17 @@ function countBytes(res: ServerResponse): { bytes: number } {
   return counter;
 }
 
+/**
+ * Whether kube observes the response size: its handlers registered as GET or LIST, which serve
+ * every GET of a resource (watches and logs included) but not the exec, attach, port-forward and
+ * proxy connections, and the non-resource GET handlers (health checks, discovery).
+ */
+const NOT_READ_SUBRESOURCES = new Set(["exec", "attach", "portforward", "proxy"]);
+function isRead(method: string, labels: RequestLabels): boolean {
+  if (method !== "GET" && method !== "HEAD") return false;
+  return !NOT_READ_SUBRESOURCES.has(labels.subresource);
+}
+
 function isMetricsPath(url: string): boolean {
   return url === "/metrics" || url.startsWith("/metrics?");
 }
@@ -251,13 +266,13 @@ export function instrumentRequests(
     const readOnly = method === "GET" || method === "HEAD";
     const inflight = longRunning ? undefined : readOnly ? metrics.readOnly : metrics.mutating;
     inflight?.add(1);
-    const sized = labels?.verb === "GET" || labels?.verb === "LIST" ? countBytes(res) : undefined;
+    const sized = labels && isRead(method, labels) ? countBytes(res) : undefined;
     res.once("close", () => {
       inflight?.add(-1);
       if (!labels) return;
       if (longRunning) metrics.longRunningDelta(labels, -1);
       const code = res.headersSent ? res.statusCode : 0;
-      metrics.record(labels, code, (performance.now() - start) / 1000, sized?.bytes ?? 0);
+      metrics.record(labels, code, (performance.now() - start) / 1000, sized?.bytes);
     });
     if (isMetricsPath(url)) {
       if (method !== "GET" && method !== "HEAD") {
@@ -322,7 +337,7 @@ export function instrumentUpgrades(upgrade: Upgrade, metrics: RequestMetrics): U
     };
     socket.once("close", () => {
       metrics.longRunningDelta(labels, -1);
-      metrics.record(labels, code, (performance.now() - start) / 1000, 0);
+      metrics.record(labels, code, (performance.now() - start) / 1000);
     });
     return upgrade(req, socket, head);
   };
