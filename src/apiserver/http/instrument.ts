@@ -226,12 +226,13 @@ function countBytes(res: ServerResponse): { bytes: number } {
   return counter;
 }
 
+const NOT_READ_SUBRESOURCES = new Set(["exec", "attach", "portforward", "proxy"]);
+
 /**
  * Whether kube observes the response size: its handlers registered as GET or LIST, which serve
  * every GET of a resource (watches and logs included) but not the exec, attach, port-forward and
  * proxy connections, and the non-resource GET handlers (health checks, discovery).
  */
-const NOT_READ_SUBRESOURCES = new Set(["exec", "attach", "portforward", "proxy"]);
 function isRead(method: string, labels: RequestLabels): boolean {
   if (method !== "GET" && method !== "HEAD") return false;
   return !NOT_READ_SUBRESOURCES.has(labels.subresource);
