@@ -77,12 +77,19 @@ export async function detach(dataDir: string, name: string, io: Io): Promise<voi
 
 function lastLines(path: string): string {
   try {
-    const lines = readFileSync(path, "utf8").trim().split("\n");
-    return lines
-      .slice(-1)
-      .join(" ")
-      .replace(/^loopkube: /, "");
+    const last = readFileSync(path, "utf8").trim().split("\n").at(-1) ?? "";
+    return messageOf(last).replace(/^loopkube: /, "");
   } catch {
     return "no log";
+  }
+}
+
+/** A `--log-format json` record's `msg`, or the line itself. */
+function messageOf(line: string): string {
+  try {
+    const record = JSON.parse(line) as { msg?: unknown };
+    return typeof record.msg === "string" ? record.msg : line;
+  } catch {
+    return line;
   }
 }
