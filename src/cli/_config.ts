@@ -119,6 +119,13 @@ function paths(v: unknown, p: string, dir: string): { value: unknown } | string 
   return { value: out };
 }
 
+/** The field of the file that sets an `up` option: `filename` → `spec.manifests`. */
+export function configField(key: string): string {
+  if (key === "name") return "metadata.name";
+  const entry = Object.entries(SPEC).find(([, [option]]) => option === key);
+  return entry ? `spec.${entry[0]}` : key;
+}
+
 /** The settings of a config file's text; `dir` is where its relative paths start. */
 export function parseClusterConfig(text: string, dir: string): ConfigValues {
   let doc: unknown;

@@ -33,7 +33,8 @@ export function addLogsCommand(program: Command, io: Io): void {
       const file = runInfoPaths(dir).log;
       let offset = 0;
       try {
-        offset = o.tail === undefined ? 0 : tailOffset(file, o.tail);
+        // Throws when there is no log: `--tail` or not.
+        offset = tailOffset(file, o.tail ?? Number.POSITIVE_INFINITY);
       } catch {
         throw new ClusterError(
           `cluster "${o.name}" has no log in ${dir}: only \`loopkube up --detach\` writes one (a cluster in the foreground logs to its terminal)`,
@@ -88,6 +89,7 @@ function copy(file: string, offset: number, out: { io: Io; decoder: StringDecode
 function tailOffset(file: string, lines: number): number {
   const size = statSync(file).size;
   if (lines === 0) return size;
+  if (!Number.isFinite(lines)) return 0;
   const fd = openSync(file, "r");
   try {
     const chunk = Buffer.alloc(64 * 1024);

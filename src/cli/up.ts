@@ -25,7 +25,7 @@ import {
   startCluster,
   suggestedCommands,
 } from "../cluster/index.ts";
-import { readClusterConfig } from "./_config.ts";
+import { configField, readClusterConfig } from "./_config.ts";
 import { detach } from "./_detach.ts";
 import { createLog, effectiveLevel, type LogFormat, outputIo, useColor } from "./_log.ts";
 import { DEFAULT_NAME, dataDirOf, formatMs, type Io, parsePort } from "./_shared.ts";
@@ -116,7 +116,7 @@ export function addUpCommand(program: Command, io: Io): void {
     .option("--no-color", "no colour (also: NO_COLOR set, or output not a terminal)")
     .option("--config <file>", "cluster config file (kind: Cluster); flags given override it")
     .action(async (given: UpOptions, cmd: Command) => {
-      const o = withConfig(given, cmd);
+      const { options: o, summary } = withConfig(given, cmd);
       const out = outputIo(io, o.logFormat, "up");
       const level = effectiveLevel({ ...o, logLevel: o.logLevel as LogLevel });
       const log = createLog({
@@ -125,7 +125,7 @@ export function addUpCommand(program: Command, io: Io): void {
         color: useColor({ flag: o.color, env: process.env, isTTY: process.stderr.isTTY === true }),
         write: io.err,
       });
-      if (o.config) log("info", `up: config ${o.config} sets ${configured(cmd).join(", ")}`);
+      if (summary) log("info", `up: ${summary}`);
       log("debug", `up: options ${JSON.stringify(cmd.opts())}`);
       try {
         if (o.detach) {
@@ -148,16 +148,26 @@ export function addUpCommand(program: Command, io: Io): void {
 }
 
 /** The options with the config file's settings under those given on the command line. */
-function withConfig(given: UpOptions, cmd: Command): UpOptions {
-  if (!given.config) return given;
-  for (const [key, value] of Object.entries(readClusterConfig(given.config))) {
+/**
+ * The options with the config file's settings under those given on the command line, and a
+ * summary: `config F sets spec.a, spec.b; flags override metadata.name`, in the file's order.
+ */
+function withConfig(given: UpOptions, cmd: Command): { options: UpOptions; summary?: string } {
+  if (!given.config) return { options: given };
+  const values = readClusterConfig(given.config);
+  for (const [key, value] of Object.entries(values)) {
     if (cmd.getOptionValueSource(key) !== "cli") cmd.setOptionValueWithSource(key, value, "config");
   }
-  return cmd.opts<UpOptions>();
-}
-
-function configured(cmd: Command): string[] {
-  return Object.keys(cmd.opts()).filter((k) => cmd.getOptionValueSource(k) === "config");
+  const from = (source: string) =>
+    Object.keys(values)
+      .filter((k) => cmd.getOptionValueSource(k) === source)
+      .map(configField);
+  const overridden = from("cli");
+  const sets = `config ${given.config} sets ${from("config").join(", ") || "nothing"}`;
+  return {
+    options: cmd.opts<UpOptions>(),
+    summary: overridden.length > 0 ? `${sets}; flags override ${overridden.join(", ")}` : sets,
+  };
 }
 
 function parseCount(value: string): number {
