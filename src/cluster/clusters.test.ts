@@ -81,6 +81,50 @@ describe("collectClusters", () => {
     assert.equal(new Set(keys).size, 1);
   });
 
+  test("merges running clusters registered elsewhere, by data dir, wherever it is", () => {
+    const ephemeral = join(home, "tmp-cluster");
+    mkdirSync(ephemeral, { recursive: true });
+    writeFileSync(
+      join(ephemeral, "kubeconfig"),
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: c",
+        "  cluster:",
+        "    server: https://127.0.0.1:7443",
+        "contexts:",
+        "- name: c",
+        "  context:",
+        "    cluster: c",
+        "    user: u",
+        "current-context: c",
+        "users:",
+        "- name: u",
+        "  user: {}",
+        "",
+      ].join("\n"),
+    );
+    const base = clustersBaseDir(env);
+    const registered = () => [
+      // alpha's own record wins; the registry lends it the service range it lacks.
+      { pid: LIVE_PID, name: "alpha", dataDir: join(base, "alpha"), serviceCidr: "127.96.0.0/16" },
+      { pid: LIVE_PID, name: "eph", dataDir: ephemeral, podCidr: "127.1.0.0/16" },
+      // A registration whose process is gone is no cluster.
+      { pid: 999_998, name: "gone", dataDir: join(home, "gone") },
+    ];
+    const records = collectClusters({ env, isAlive, registered });
+    assert.deepEqual(
+      records.map((r) => [r.name, r.state, r.podCidr, r.serviceCidr, r.apiUrl]),
+      [
+        ["alpha", "running", "127.244.0.0/16", "127.96.0.0/16", "https://127.0.0.1:6443"],
+        ["crashed", "stale", null, null, "https://127.0.0.1:6443"],
+        ["eph", "running", "127.1.0.0/16", null, "https://127.0.0.1:7443"],
+        ["idle", "stopped", null, null, null],
+      ],
+    );
+  });
+
   test("a base folder that does not exist yet means no clusters", () => {
     assert.deepEqual(collectClusters({ env: { XDG_DATA_HOME: join(home, "nowhere") } }), []);
   });

@@ -7,14 +7,20 @@
  * process, `stale` when that process is gone without cleaning up (kill -9, a crash), `stopped`
  * when no run info is left (a clean stop removes it).
  *
+ * Clusters registered elsewhere (`registered`: running clusters with their pid, name, data dir
+ * and ranges, e.g. a registry of address leases) are merged in by data dir: they are running
+ * while their process lives, wherever their data dir is (an ephemeral cluster's temporary one
+ * too, whose API URL is then read from its kubeconfig), and lend their ranges to the record.
+ *
  * Every record has every key (`null` where a value is not known, e.g. the API URL of a stopped
  * cluster), so `-o json` has one stable shape. Reading is best effort and never throws for one
  * odd directory. The run info's address ranges (`podCidr`, `serviceCidr`) are read when present.
  *
  * @module
  */
-import { type Dirent, readdirSync, statSync } from "node:fs";
+import { type Dirent, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { parseKubeconfig } from "../apiserver/kubeconfig.ts";
 import { defaultDataDir } from "./options.ts";
 import { isProcessAlive, readRunInfo, runInfoPaths } from "./runinfo.ts";
 
@@ -37,10 +43,21 @@ export interface ClusterRecord {
   createdAt: string | null;
 }
 
+/** A running cluster as a registry outside its data dir knows it. */
+export interface RegisteredCluster {
+  pid: number;
+  name: string;
+  dataDir: string;
+  podCidr?: string;
+  serviceCidr?: string;
+}
+
 export interface CollectOptions {
   env?: NodeJS.ProcessEnv;
   /** Whether a pid is a live process (default: signal 0). */
   isAlive?: (pid: number) => boolean;
+  /** Running clusters registered elsewhere (default: none). */
+  registered?: () => RegisteredCluster[];
 }
 
 /** The folder holding one data dir per cluster name: `$XDG_DATA_HOME/loopkube`. */
@@ -51,17 +68,53 @@ export function clustersBaseDir(env: NodeJS.ProcessEnv = process.env): string {
 /** Every cluster with a data dir under the base folder, sorted by name then data dir. */
 export function collectClusters(options: CollectOptions = {}): ClusterRecord[] {
   const base = clustersBaseDir(options.env);
-  let entries: Dirent[];
+  const isAlive = options.isAlive ?? isProcessAlive;
+  let entries: Dirent[] = [];
   try {
     entries = readdirSync(base, { withFileTypes: true });
   } catch {
-    return [];
+    // No cluster has had a data dir under the base yet.
   }
-  return entries
-    .filter((e) => e.isDirectory())
-    .map((e) => readClusterRecord(join(base, e.name), options))
-    .filter((r): r is ClusterRecord => r !== undefined)
-    .sort((a, b) => a.name.localeCompare(b.name) || a.dataDir.localeCompare(b.dataDir));
+  const byDir = new Map<string, ClusterRecord>();
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const record = readClusterRecord(join(base, e.name), { isAlive });
+    if (record) byDir.set(record.dataDir, record);
+  }
+  for (const reg of options.registered?.() ?? []) {
+    if (!isAlive(reg.pid)) continue;
+    const known = byDir.get(reg.dataDir) ?? readClusterRecord(reg.dataDir, { isAlive });
+    byDir.set(reg.dataDir, registeredRecord(reg, known));
+  }
+  return [...byDir.values()].sort(
+    (a, b) => a.name.localeCompare(b.name) || a.dataDir.localeCompare(b.dataDir),
+  );
+}
+
+/** A registered (so running) cluster's record, over what its data dir says. */
+function registeredRecord(reg: RegisteredCluster, known: ClusterRecord | undefined): ClusterRecord {
+  const kubeconfigPath = known?.kubeconfigPath ?? null;
+  return {
+    name: reg.name,
+    state: "running",
+    pid: reg.pid,
+    dataDir: reg.dataDir,
+    apiUrl: known?.apiUrl ?? (kubeconfigPath ? serverOf(kubeconfigPath) : null),
+    kubeconfigPath,
+    dns: known?.dns ?? null,
+    podCidr: known?.podCidr ?? reg.podCidr ?? null,
+    serviceCidr: known?.serviceCidr ?? reg.serviceCidr ?? null,
+    nodes: known?.nodes ?? null,
+    createdAt: known?.createdAt ?? createdAt(reg.dataDir),
+  };
+}
+
+function serverOf(kubeconfigPath: string): string | null {
+  try {
+    return parseKubeconfig(readFileSync(kubeconfigPath, "utf8")).server;
+  } catch {
+    return null;
+  }
 }
 
 /** The record of the cluster in `dataDir`, or undefined if nothing there is a cluster's. */
