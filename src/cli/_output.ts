@@ -18,7 +18,8 @@ export const API_VERSION = "loopkube.dev/v1alpha1";
 export type OutputFormat = "json" | "yaml";
 
 export function outputOption(extra: string[] = []): Option {
-  return new Option("-o, --output <format>", "print as json or yaml instead of text").choices([
+  const names = extra.includes("name") ? "; name: the names alone" : "";
+  return new Option("-o, --output <format>", `json or yaml instead of text${names}`).choices([
     "json",
     "yaml",
     ...extra,
