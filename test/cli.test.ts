@@ -177,6 +177,10 @@ describe("loopkube", () => {
     const pid = Number(/running in the background \(pid (\d+)\)/.exec(up.stdout)?.[1]);
     assert.ok(isProcessAlive(pid));
     try {
+      assert.match(
+        up.stdout,
+        new RegExp(`Stop it with: loopkube down --name bg --data-dir ${dir}\n`),
+      );
       const userConfig = readFileSync(join(home, "kube", "config"), "utf8");
       assert.match(userConfig, /current-context: loopkube-bg\n/);
 

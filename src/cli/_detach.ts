@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import {
   ClusterError,
+  defaultDataDir,
   isProcessAlive,
   probeReadyz,
   readClusterKubeconfig,
@@ -61,7 +62,8 @@ export async function detach(dataDir: string, name: string, io: Io): Promise<voi
         io.out(`  kubeconfig:  ${info.kubeconfigPath}`);
         io.out(`  DNS:         ${info.dns.host}:${info.dns.port}`);
         io.out(`  log:         ${paths.log}`);
-        io.out(`Stop it with: loopkube down${name === "loopkube" ? "" : ` --name ${name}`}`);
+        const target = `${name === "loopkube" ? "" : ` --name ${name}`}${dataDir === defaultDataDir(name) ? "" : ` --data-dir ${dataDir}`}`;
+        io.out(`Stop it with: loopkube down${target}`);
         return;
       }
     }

@@ -5,7 +5,7 @@
  * keys (src/cluster/clusters.ts); `-o name` prints the names alone, one a line, as `kind get
  * clusters` does (the shell completions read it).
  *
- * The node count of a running cluster is asked of its API server (a list of Nodes, 2 s at most);
+ * The node count of a running cluster is asked of its API server (a list of Nodes, 5 s at most);
  * a stopped cluster's is unknown.
  *
  * @module
@@ -25,7 +25,7 @@ import {
 } from "./_output.ts";
 import type { Io } from "./_shared.ts";
 
-const NODE_COUNT_TIMEOUT_MS = 2000;
+const NODE_COUNT_TIMEOUT_MS = 5000;
 
 export function addListCommand(program: Command, io: Io): void {
   program
