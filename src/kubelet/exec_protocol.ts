@@ -15,6 +15,7 @@
  */
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import { queryFlag } from "../api/query.ts";
 
 export const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
 
@@ -99,14 +100,13 @@ export interface ExecRequest {
 }
 
 export function parseExecQuery(q: URLSearchParams): ExecRequest {
-  const flag = (n: string) => q.get(n) === "true" || q.get(n) === "1";
   return {
     command: q.getAll("command"),
     container: q.get("container") ?? "",
-    stdin: flag("stdin"),
-    stdout: flag("stdout"),
-    stderr: flag("stderr"),
-    tty: flag("tty"),
+    stdin: queryFlag(q, "stdin"),
+    stdout: queryFlag(q, "stdout"),
+    stderr: queryFlag(q, "stderr"),
+    tty: queryFlag(q, "tty"),
   };
 }
 
