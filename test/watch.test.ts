@@ -4,10 +4,12 @@
  * whole events and resumes from the last one it got (or gets 410 Expired and re-lists).
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import type { IncomingMessage } from "node:http";
 import { request } from "node:https";
 import { after, before, describe, test } from "node:test";
 import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
+import { KUBECTL, NO_KUBECTL } from "./_kubectl.ts";
 
 const CM = "/api/v1/namespaces/default/configmaps";
 const CM_REF = { group: "", version: "v1", resource: "configmaps" };
@@ -229,3 +231,170 @@ describe("a watcher cut for slowness", () => {
     assert.deepEqual([...first, ...again.events.map((e) => e.object.metadata?.name)], names);
   });
 });
+
+describe("bookmarks and WatchList", () => {
+  let api: TestApiServer;
+  before(async () => {
+    api = await startTestApiServer();
+  });
+  after(async () => {
+    await api?.stop();
+  });
+
+  test("sendInitialEvents sends every object, then a bookmark marking their end, then changes", async () => {
+    const registry = api.server.registry;
+    for (const name of ["b", "a"]) registry.createSync(CM_REF, "default", { metadata: { name } });
+    const at = registry.ctx.store.revision();
+    const w = await open(
+      api,
+      `${CM}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=30`,
+    );
+    await until(w, () => w.events.length >= 3, "two objects and a bookmark");
+    registry.createSync(CM_REF, "default", { metadata: { name: "c" } });
+    await until(w, () => w.events.length >= 4, "the change after");
+    w.res.destroy();
+    assert.deepEqual(
+      w.events.map((e) => `${e.type} ${e.object.metadata?.name ?? ""}`),
+      ["ADDED a", "ADDED b", "BOOKMARK ", "ADDED c"],
+    );
+    const mark = w.events[2]!.object;
+    assert.equal(mark.kind, "ConfigMap");
+    assert.deepEqual(mark.metadata, {
+      resourceVersion: String(at),
+      annotations: { "k8s.io/initial-events-end": "true" },
+    });
+  });
+
+  test("sendInitialEvents=false from the latest revision sends only changes", async () => {
+    const w = await open(
+      api,
+      `${CM}?watch=1&sendInitialEvents=false&resourceVersionMatch=NotOlderThan&timeoutSeconds=30`,
+    );
+    api.server.registry.createSync(CM_REF, "default", { metadata: { name: "only-new" } });
+    await until(w, () => w.events.length >= 1, "the new object");
+    w.res.destroy();
+    assert.deepEqual(
+      w.events.map((e) => e.object.metadata?.name),
+      ["only-new"],
+    );
+  });
+
+  const invalid: Array<[query: string, message: string]> = [
+    [
+      "sendInitialEvents=true",
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan',
+    ],
+    [
+      "resourceVersion=5&resourceVersionMatch=NotOlderThan",
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided',
+    ],
+    [
+      "sendInitialEvents=true&resourceVersionMatch=Exact",
+      'ListOptions.meta.k8s.io "" is invalid: [resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan, resourceVersionMatch: Unsupported value: "Exact": supported values: "NotOlderThan"]',
+    ],
+  ];
+  for (const [query, message] of invalid) {
+    test(`a watch with ${query} is 422 Invalid`, async () => {
+      const w = await open(api, `${CM}?watch=1&${query}`);
+      await w.ended;
+      assert.equal(w.status, 422);
+      const status = JSON.parse(w.rest()) as { reason: string; message: string };
+      assert.equal(status.reason, "Invalid");
+      assert.equal(status.message, message);
+    });
+  }
+
+  test("a bookmark comes 2 s before the timeout and carries the latest revision", async () => {
+    const registry = api.server.registry;
+    const w = await open(
+      api,
+      `${CM}?watch=1&resourceVersion=${registry.ctx.store.revision()}&allowWatchBookmarks=true&timeoutSeconds=3`,
+    );
+    // A write elsewhere moves the revision: the bookmark still carries it (nothing is pending).
+    registry.createSync({ group: "", version: "v1", resource: "secrets" }, "default", {
+      metadata: { name: "elsewhere" },
+    });
+    const latest = registry.ctx.store.revision();
+    assert.equal(await w.ended, true);
+    assert.deepEqual(
+      w.events.map((e) => [e.type, e.object.metadata?.resourceVersion]),
+      [["BOOKMARK", String(latest)]],
+    );
+  });
+});
+
+// client-go's reflector (inside `kubectl wait`), legacy list+watch and WatchList: its watch is cut
+// for slowness by a burst of writes larger than what may wait, its resourceVersion has left the
+// window of 20 events by then, so the watch it starts again gets 410 Expired and it re-lists.
+for (const watchList of [false, true]) {
+  describe(`client-go's reflector (kubectl wait${watchList ? ", WatchList" : ""})`, {
+    skip: NO_KUBECTL,
+  }, () => {
+    let api: TestApiServer;
+    before(async () => {
+      api = await startTestApiServer({ eventWindow: 20, maxBacklog: 5 });
+    });
+    after(async () => {
+      await api?.stop();
+    });
+
+    test("re-lists after a cut and an expired resourceVersion and sees the change", async () => {
+      const registry = api.server.registry;
+      registry.createSync(CM_REF, "default", {
+        metadata: { name: "target" },
+        data: { phase: "pending" },
+      });
+      const child = spawn(
+        KUBECTL!,
+        [
+          "--kubeconfig",
+          api.kubeconfigPath,
+          "--cache-dir",
+          `${api.dir}/kube-cache`,
+          "wait",
+          "--for=jsonpath={.data.phase}=done",
+          "configmap/target",
+          "--timeout=60s",
+          "-v=6",
+        ],
+        {
+          env: {
+            ...process.env,
+            HOME: api.dir,
+            ...(watchList ? { KUBE_FEATURE_WatchListClient: "true" } : {}),
+          },
+        },
+      );
+      let log = "";
+      let stdout = "";
+      child.stderr.on("data", (c: Buffer) => {
+        log += c.toString();
+      });
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c.toString();
+      });
+      const exited = new Promise<number | null>((r) => child.on("exit", r));
+      try {
+        await waitFor(() => /watch=true\S* 200 OK/.test(log), "kubectl's watch");
+        if (watchList) assert.match(log, /sendInitialEvents=true/);
+        // After a second (a shorter watch is one client-go re-lists after anyway, as "very short
+        // watch"), 50 writes in one go: more than the 5 that may wait, and they push the
+        // reflector's resourceVersion out of the window of 20.
+        await new Promise((r) => setTimeout(r, 1_100));
+        for (let i = 0; i < 50; i++) {
+          registry.createSync(CM_REF, "default", { metadata: { name: `burst-${i}` } });
+        }
+        const relists = () => log.match(/Listing and watching/g)?.length ?? 0;
+        await waitFor(() => relists() >= 2, "a re-list").catch((e: Error) => {
+          throw new Error(`${e.message}\n${log.slice(-4000)}`);
+        });
+        assert.match(log, /too old resource version|very short watch/);
+        registry.patchSync(CM_REF, "default", "target", "merge", { data: { phase: "done" } }, {});
+        assert.equal(await exited, 0, log.slice(-3000));
+        assert.match(stdout, /configmap\/target condition met/);
+      } finally {
+        child.kill();
+      }
+    });
+  });
+}
