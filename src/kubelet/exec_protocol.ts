@@ -1,6 +1,7 @@
 /**
  * The remote-command wire format kubectl speaks over WebSocket (`v5.channel.k8s.io`, and
- * `v4.channel.k8s.io` without the close signal): every binary message starts with a channel byte —
+ * `v4.channel.k8s.io` without the close signal): every message (binary, or text as the Python
+ * client sends stdin: kube reads both alike) starts with a channel byte —
  * 0 stdin, 1 stdout, 2 stderr, 3 error (one JSON `Status` at the end), 4 resize
  * (`{"Width":…,"Height":…}`), and in v5 255 = "close channel N" (`[255, N]`, sent when stdin ends).
  *
@@ -42,7 +43,7 @@ export type Incoming =
   | { kind: "resize"; width: number; height: number }
   | { kind: "ignored" };
 
-/** Decodes one binary message from the client. */
+/** Decodes one message from the client (its bytes, whether it came as text or binary). */
 export function parseMessage(message: Buffer, protocol: string): Incoming {
   if (message.length === 0) return { kind: "ignored" };
   const channel = message[0];
