@@ -25,6 +25,8 @@ test("requestLabels names verb, group, version, resource, subresource and scope 
     ],
     ["GET", "/api/v1/namespaces/ns/pods?watch=false", undefined, "LIST  v1 pods  namespace"],
     ["GET", "/api/v1/namespaces/ns/pods?watch=0", undefined, "LIST  v1 pods  namespace"],
+    ["GET", "/api/v1/namespaces/ns/pods?watch=FALSE", undefined, "LIST  v1 pods  namespace"],
+    ["GET", "/api/v1/pods?watch", undefined, "WATCH  v1 pods  cluster"],
     [
       "GET",
       "/apis/apps/v1/deployments?watch=True",

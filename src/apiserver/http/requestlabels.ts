@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { queryFlag } from "../../api/query.ts";
 import { METRICS_GROUP, METRICS_RESOURCES } from "../metrics.ts";
 import { findResource, type ResourceInfo } from "../resources.ts";
 import { wantsAggregated } from "./discovery.ts";
@@ -71,13 +72,6 @@ function served(group: string, version: string, resource: string): ResourceInfo 
       ? METRICS_RESOURCES.find((r) => r.resource === resource)
       : findResource(group, resource);
   return info && info.version === version ? info : undefined;
-}
-
-/** A boolean query parameter as apimachinery reads it: present and not `0`/`false`. */
-function truthy(value: string | null): boolean {
-  if (value === null) return false;
-  const v = value.toLowerCase();
-  return v !== "0" && v !== "false";
 }
 
 function dryRunLabel(query: URLSearchParams | undefined): string {
@@ -143,7 +137,7 @@ export function requestLabels(head: RequestHead): RequestLabels | undefined {
         : "cluster";
   let verb = method;
   if (method === "GET" || method === "HEAD") verb = scope === "resource" ? "GET" : "LIST";
-  if ((method === "GET" || method === "HEAD") && truthy(query?.get("watch") ?? null)) {
+  if ((method === "GET" || method === "HEAD") && query && queryFlag(query, "watch")) {
     verb = "WATCH";
   }
   if (method === "PATCH" && head.contentType?.split(";")[0]?.trim() === APPLY_PATCH) {
