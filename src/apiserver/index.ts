@@ -129,8 +129,7 @@ export function createRegistry(
       strategy: (info) => strategyFor(info.group, info.resource) ?? genericStrategy(info),
       admission,
       patchers,
-      unknownFields: (info, obj) =>
-        openapi.unknownFields(obj, { group: info.group, version: info.version, kind: info.kind }),
+      decoder: (gvk) => openapi.decoder(gvk),
     },
     options.watchTuning,
   );

@@ -1,16 +1,27 @@
 /**
- * The steps create and update share: type checks against the URL, strict field validation, kind
- * validation, and recording the writer's field ownership.
+ * The steps create and update share: type checks against the URL, the typed decode (field types,
+ * unknown fields per `fieldValidation`), kind validation, and recording the writer's field
+ * ownership.
  *
  * @module
  */
 import { badRequest, invalid, StatusError } from "../../api/errors.ts";
 import type { KindStrategy } from "../../api/kinds/types.ts";
-import { apiVersionOf, type KubeObject } from "../../api/types.ts";
+import { apiVersionOf, type GroupVersionKind, type KubeObject } from "../../api/types.ts";
 import type { WriteOptions } from "../../api/verbs.ts";
-import { strictDecodingMessage } from "../openapi/index.ts";
+import { DecodeDepthError, DecodeTypeError, strictDecodingMessage } from "../openapi/index.ts";
 import type { ResourceInfo } from "../resources.ts";
 import type { RegistryContext } from "./_context.ts";
+
+/** Refuses a body that is not a JSON object (a subresource's body: Scale, Binding). */
+export function checkBody(obj: unknown): KubeObject {
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+    throw badRequest("the body of the request was not a JSON object");
+  }
+  const o = obj as KubeObject;
+  if (o.metadata === undefined || o.metadata === null) o.metadata = {};
+  return o;
+}
 
 /** Refuses a body that is not an object of this resource's kind, then stamps apiVersion/kind. */
 export function checkTypeMeta(info: ResourceInfo, obj: unknown): asserts obj is KubeObject {
@@ -37,19 +48,47 @@ export function checkTypeMeta(info: ResourceInfo, obj: unknown): asserts obj is 
   o.kind = info.kind;
 }
 
-/** Rejects unknown fields when the client asked for strict validation. */
-export function checkUnknownFields(
+/**
+ * The typed decode of a body of kind `gvk`, in place, as kube-apiserver decodes into its types:
+ * a value of the wrong type is 400 BadRequest (`Pod in version "v1" cannot be handled as a Pod:
+ * json: cannot unmarshal …`); unknown fields are dropped, refused under `Strict` (400, `strict
+ * decoding error: unknown field "spec.foo"`), reported through `options.warn` under `Warn` (the
+ * default). Call it before anything else reads the body's fields.
+ */
+export function decodeBody(
   ctx: RegistryContext,
-  info: ResourceInfo,
+  gvk: GroupVersionKind,
   obj: KubeObject,
   options: WriteOptions | undefined,
 ): void {
-  if (options?.fieldValidation !== "Strict" || !ctx.unknownFields) return;
-  const unknown = ctx.unknownFields(info, obj);
+  const decode = ctx.decoder?.(gvk);
+  if (!decode) return;
+  let unknown: string[];
+  try {
+    unknown = decode(obj as unknown as Record<string, unknown>);
+  } catch (e) {
+    if (e instanceof DecodeTypeError || e instanceof DecodeDepthError) {
+      throw badRequest(
+        `${gvk.kind} in version "${gvk.version}" cannot be handled as a ${gvk.kind}: ${e.message}`,
+      );
+    }
+    throw e;
+  }
   if (unknown.length === 0) return;
-  throw badRequest(
-    strictDecodingMessage({ group: info.group, version: info.version, kind: info.kind }, unknown),
-  );
+  switch (options?.fieldValidation ?? "Warn") {
+    case "Strict":
+      throw badRequest(strictDecodingMessage(gvk, unknown));
+    case "Warn":
+      for (const field of unknown) options?.warn?.(`unknown field "${field}"`);
+      return;
+    case "Ignore":
+      return;
+  }
+}
+
+/** The kind a resource's objects have. */
+export function kindOf(info: ResourceInfo): GroupVersionKind {
+  return { group: info.group, version: info.version, kind: info.kind };
 }
 
 export function throwIfInvalid(

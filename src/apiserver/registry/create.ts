@@ -19,7 +19,7 @@ import type { WriteOptions } from "../../api/verbs.ts";
 import { findResource, type ResourceInfo, storeKey } from "../resources.ts";
 import { type RegistryContext, storeCall } from "./_context.ts";
 import { randomSuffix, rfc3339 } from "./_meta.ts";
-import { checkTypeMeta, checkUnknownFields, recordOwnership, throwIfInvalid } from "./_prepare.ts";
+import { checkTypeMeta, decodeBody, kindOf, recordOwnership, throwIfInvalid } from "./_prepare.ts";
 
 const NAMESPACES = findResource("", "namespaces")!;
 
@@ -46,6 +46,7 @@ export function create(
 ): KubeObject {
   const decoded = structuredClone(body);
   checkTypeMeta(info, decoded);
+  decodeBody(ctx, kindOf(info), decoded, options);
   let obj: KubeObject = decoded;
   const strategy = ctx.strategy(info);
   const meta = obj.metadata;
@@ -86,7 +87,6 @@ export function create(
 
   strategy.applyDefaults(obj);
   strategy.prepareForCreate?.(obj);
-  checkUnknownFields(ctx, info, obj, options);
   throwIfInvalid(strategy, obj, strategy.validate(obj));
   checkNamespace(ctx, info, meta.namespace ?? "");
 

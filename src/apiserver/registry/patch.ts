@@ -12,7 +12,7 @@ import type { KubeObject } from "../../api/types.ts";
 import type { PatchOptions, PatchType } from "../../api/verbs.ts";
 import { storeKey } from "../resources.ts";
 import type { RegistryContext } from "./_context.ts";
-import { checkTypeMeta } from "./_prepare.ts";
+import { checkTypeMeta, decodeBody, kindOf } from "./_prepare.ts";
 import { create } from "./create.ts";
 import { type UpdateTarget, writeUpdate } from "./update.ts";
 
@@ -32,6 +32,7 @@ export function patch(
     }
     const applied = structuredClone(body);
     checkTypeMeta(info, applied);
+    decodeBody(ctx, kindOf(info), applied, options);
     if (applied.metadata.name && applied.metadata.name !== name) {
       throw badRequest(
         `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`,
@@ -65,6 +66,7 @@ export function patch(
     throw badRequest(e instanceof Error ? e.message : String(e));
   }
   checkTypeMeta(info, patched);
+  decodeBody(ctx, kindOf(info), patched, options);
   // A resourceVersion the patch sets is a precondition; one it leaves alone is the current one.
   if (!patched.metadata.resourceVersion)
     patched.metadata.resourceVersion = current.metadata.resourceVersion ?? "";

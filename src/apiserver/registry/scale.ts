@@ -11,7 +11,10 @@ import type { KubeObject } from "../../api/types.ts";
 import type { PatchOptions, PatchType, WriteOptions } from "../../api/verbs.ts";
 import { type ResourceInfo, storeKey } from "../resources.ts";
 import type { RegistryContext } from "./_context.ts";
+import { checkBody, decodeBody } from "./_prepare.ts";
 import { writeUpdate } from "./update.ts";
+
+const SCALE = { group: "autoscaling", version: "v1", kind: "Scale" };
 
 export function toScale(obj: KubeObject): KubeObject {
   const spec = (obj.spec ?? {}) as { replicas?: number; selector?: unknown };
@@ -64,13 +67,15 @@ export function updateScale(
   options?: WriteOptions,
 ): KubeObject {
   const obj = current(ctx, info, namespace, name);
-  const replicas = (scale.spec as { replicas?: unknown } | undefined)?.replicas;
+  const body = checkBody(structuredClone(scale));
+  decodeBody(ctx, SCALE, body, options);
+  const replicas = (body.spec as { replicas?: unknown } | undefined)?.replicas;
   if (replicas !== undefined && (typeof replicas !== "number" || !Number.isInteger(replicas))) {
     throw badRequest(`spec.replicas: must be an integer, got ${JSON.stringify(replicas)}`);
   }
   const next = structuredClone(obj);
   (next.spec as Record<string, unknown>).replicas = replicas ?? 0;
-  const rv = scale.metadata?.resourceVersion;
+  const rv = body.metadata?.resourceVersion;
   if (rv) next.metadata.resourceVersion = rv;
   return toScale(writeUpdate(ctx, { info, namespace, name }, next, options));
 }

@@ -14,7 +14,7 @@ import type { WriteOptions } from "../../api/verbs.ts";
 import { type ResourceInfo, storeKey } from "../resources.ts";
 import { type RegistryContext, removeStored, storeCall } from "./_context.ts";
 import { sameObject, specChanged } from "./_meta.ts";
-import { checkTypeMeta, checkUnknownFields, recordOwnership, throwIfInvalid } from "./_prepare.ts";
+import { checkTypeMeta, decodeBody, kindOf, recordOwnership, throwIfInvalid } from "./_prepare.ts";
 
 export interface UpdateTarget {
   info: ResourceInfo;
@@ -101,7 +101,6 @@ export function writeUpdate(
   const strategy = ctx.strategy(info);
   let next = merge(ctx, target, incoming, old);
   strategy.applyDefaults(next);
-  checkUnknownFields(ctx, info, next, options);
   throwIfInvalid(strategy, next, strategy.validateUpdate(next, old));
 
   if (sameObject(next, old)) return old;
@@ -136,6 +135,7 @@ export function update(
 ): KubeObject {
   const obj = structuredClone(body);
   checkTypeMeta(target.info, obj);
+  decodeBody(ctx, kindOf(target.info), obj, options);
   const name = options?.name ?? obj.metadata.name ?? "";
   if (obj.metadata.name && options?.name && obj.metadata.name !== options.name) {
     throw badRequest(
