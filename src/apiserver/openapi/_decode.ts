@@ -9,12 +9,13 @@
  *   PodSpec.spec.terminationGracePeriodSeconds of type int64` (Struct is the innermost struct,
  *   Field the struct fields from the root without list indexes or map keys, Type Go's name).
  *   Quantities, int-or-strings and times answer their own unmarshalers' messages.
- * - Otherwise it returns the unknown field paths (`spec.containers[0].foo`, at most 100, as the
- *   strict decoder names them) and has removed those fields from `obj`, in place.
+ * - Otherwise it returns a decoded copy of `obj` without its unknown fields, and their paths
+ *   (`spec.containers[0].foo`, at most 100, as the strict decoder names them). The input is not
+ *   touched, and nothing of an unknown field is read, so its depth does not matter.
  * - A property whose value is null is removed (Go leaves the zero value, which `omitempty`
  *   drops); a null list item or map value becomes the zero value of its type ({} for a struct).
  * - Free-form values (RawExtension, FieldsV1, `x-kubernetes-preserve-unknown-fields`) are kept
- *   as they are, but no deeper than `maxDepth` levels from the object's root (counted
+ *   as they are, but nesting at most `maxDepth` levels below where they start (counted
  *   iteratively, so any depth is safe to check); deeper answers a {@link DecodeDepthError}.
  * - Prototype names (`constructor`, `__proto__`, `toString`) are ordinary keys: only own
  *   properties of a schema count as known.
@@ -56,7 +57,11 @@ export interface DecodeOptions {
   maxDepth: number;
 }
 
-export type Decoder = (obj: Record<string, unknown>) => string[];
+/** Decodes a copy of `obj` (the input is not touched); see the module's contract. */
+export type Decoder = (obj: Record<string, unknown>) => {
+  object: Record<string, unknown>;
+  unknown: string[];
+};
 
 /** Where the walk is: Go's error context (struct, field names) and the strict decoder's path. */
 interface Walk {
@@ -74,7 +79,7 @@ export type DecoderCache = Map<string, Node>;
 type Node = {
   /** Go's name of the type, for `of type …`. */
   goType: string;
-  /** Checks a non-null value and returns what to keep (the same value, normalised in place). */
+  /** Checks a non-null value and returns what to keep: a copy for objects and lists. */
   check(value: unknown, w: Walk): unknown;
   /** What Go makes of a null list item or map value. */
   zero: unknown;
@@ -201,6 +206,11 @@ const QUANTITY: Node = {
   },
 };
 
+/** Whether a value nests deeper than `max` levels (counted iteratively: safe at any depth). */
+export function nestsDeeper(value: unknown, max: number): boolean {
+  return deepest(value, 0, max) > max;
+}
+
 /** Depth of the deepest value under `value` (itself at `depth`), stopping past `max`. */
 function deepest(value: unknown, depth: number, max: number): number {
   const stack: Array<[unknown, number]> = [[value, depth]];
@@ -221,16 +231,24 @@ const FREE_FORM: Node = {
   goType: "runtime.RawExtension",
   zero: null,
   check(value, w) {
-    if (
-      value !== null &&
-      typeof value === "object" &&
-      deepest(value, w.depth, w.maxDepth) > w.maxDepth
-    ) {
+    if (value !== null && typeof value === "object" && deepest(value, 1, w.maxDepth) > w.maxDepth) {
       throw new DecodeDepthError(`exceeded max depth of ${w.maxDepth}`);
     }
     return value;
   },
 };
+
+/** Sets a key as an own property, `__proto__` included (plain assignment would set the prototype). */
+function define(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else out[key] = value;
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
@@ -245,15 +263,16 @@ function arrayOf(item: () => Node): Node {
     check(value, w) {
       if (!Array.isArray(value)) throw typeError(w, value, node.goType);
       const elem = item();
+      const out = new Array<unknown>(value.length);
       w.depth++;
       for (let i = 0; i < value.length; i++) {
         w.path.push(`[${i}]`);
         const v: unknown = value[i];
-        value[i] = v === null ? zeroOf(elem.zero) : elem.check(v, w);
+        out[i] = v === null || v === undefined ? zeroOf(elem.zero) : elem.check(v, w);
         w.path.pop();
       }
       w.depth--;
-      return value;
+      return out;
     },
   };
   return node;
@@ -268,15 +287,17 @@ function mapOf(elem: () => Node): Node {
     check(value, w) {
       if (!isRecord(value)) throw typeError(w, value, node.goType);
       const e = elem();
+      const out: Record<string, unknown> = {};
       w.depth++;
       for (const key of Object.keys(value)) {
-        w.path.push(`.${key}`);
         const v = value[key];
-        value[key] = v === null ? zeroOf(e.zero) : e.check(v, w);
+        if (v === undefined) continue;
+        w.path.push(`.${key}`);
+        define(out, key, v === null ? zeroOf(e.zero) : e.check(v, w));
         w.path.pop();
       }
       w.depth--;
-      return value;
+      return out;
     },
   };
   return node;
@@ -305,30 +326,27 @@ function struct(name: string, properties: Record<string, Schema>, compile: (s: S
     check(value, w) {
       if (!isRecord(value)) throw typeError(w, value, goType);
       const outerStruct = w.struct;
+      const out: Record<string, unknown> = {};
       w.depth++;
       for (const key of Object.keys(value)) {
         const field = fieldOf(key);
         const at = w.path.length === 0 ? key : `.${key}`;
         if (field === undefined) {
           if (w.unknown.length < MAX_REPORTED) w.unknown.push(w.path.join("") + at);
-          delete value[key];
           continue;
         }
         const v = value[key];
-        if (v === null) {
-          delete value[key];
-          continue;
-        }
+        if (v === null || v === undefined) continue;
         w.path.push(at);
         w.fields.push(key);
         w.struct = own;
-        value[key] = field.check(v, w);
+        out[key] = field.check(v, w);
         w.struct = outerStruct;
         w.fields.pop();
         w.path.pop();
       }
       w.depth--;
-      return value;
+      return out;
     },
   };
   return node;
@@ -437,7 +455,7 @@ export function compileDecoder(
       depth: 0,
       maxDepth: options.maxDepth,
     };
-    root.check(obj, w);
-    return w.unknown;
+    const object = root.check(obj, w) as Record<string, unknown>;
+    return { object, unknown: w.unknown };
   };
 }

@@ -20,7 +20,7 @@ import { buildGroupVersionDocument, type OpenApiResource } from "./_document.ts"
 import { findUnknownFields, strictDecodingMessage } from "./_fields.ts";
 import { resolve, SCHEMAS, type Schema, schemaNameOf } from "./_schemas.ts";
 
-export { DecodeDepthError, type Decoder, DecodeTypeError } from "./_decode.ts";
+export { DecodeDepthError, type Decoder, DecodeTypeError, nestsDeeper } from "./_decode.ts";
 export type { OpenApiResource } from "./_document.ts";
 export type { Schema } from "./_schemas.ts";
 export { strictDecodingMessage };
@@ -57,8 +57,14 @@ export interface OpenApi {
   decoder(gvk: GroupVersionKind): Decoder | undefined;
 }
 
-/** The deepest nesting a free-form value (RawExtension, FieldsV1) may reach in a stored object. */
-export const MAX_OBJECT_DEPTH = 1000;
+/**
+ * The deepest nesting of a free-form value (RawExtension, FieldsV1) in a stored object, counted
+ * from the value, and of a patch body. Half the store's copy limit (1,000), which leaves room for managedFields'
+ * mirror of the object and for V8's native recursion (structuredClone and JSON.stringify
+ * overflow the stack between 2,000 and 3,000 levels). kube's own limit is its JSON decoder's
+ * 10,000; no built-in kind needs more than about 20.
+ */
+export const MAX_OBJECT_DEPTH = 500;
 
 const ROOT_PATH = "/openapi/v3";
 

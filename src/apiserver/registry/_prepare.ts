@@ -5,23 +5,13 @@
  *
  * @module
  */
-import { badRequest, invalid, StatusError } from "../../api/errors.ts";
+import { badRequest, invalid, objectTooLarge, StatusError } from "../../api/errors.ts";
 import type { KindStrategy } from "../../api/kinds/types.ts";
 import { apiVersionOf, type GroupVersionKind, type KubeObject } from "../../api/types.ts";
 import type { WriteOptions } from "../../api/verbs.ts";
 import { DecodeDepthError, DecodeTypeError, strictDecodingMessage } from "../openapi/index.ts";
 import type { ResourceInfo } from "../resources.ts";
 import type { RegistryContext } from "./_context.ts";
-
-/** Refuses a body that is not a JSON object (a subresource's body: Scale, Binding). */
-export function checkBody(obj: unknown): KubeObject {
-  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
-    throw badRequest("the body of the request was not a JSON object");
-  }
-  const o = obj as KubeObject;
-  if (o.metadata === undefined || o.metadata === null) o.metadata = {};
-  return o;
-}
 
 /** Refuses a body that is not an object of this resource's kind, then stamps apiVersion/kind. */
 export function checkTypeMeta(info: ResourceInfo, obj: unknown): asserts obj is KubeObject {
@@ -49,23 +39,26 @@ export function checkTypeMeta(info: ResourceInfo, obj: unknown): asserts obj is 
 }
 
 /**
- * The typed decode of a body of kind `gvk`, in place, as kube-apiserver decodes into its types:
+ * The typed decode of a body of kind `gvk` into a copy, as kube-apiserver decodes into its types:
  * a value of the wrong type is 400 BadRequest (`Pod in version "v1" cannot be handled as a Pod:
  * json: cannot unmarshal …`); unknown fields are dropped, refused under `Strict` (400, `strict
  * decoding error: unknown field "spec.foo"`), reported through `options.warn` under `Warn` (the
- * default). Call it before anything else reads the body's fields.
+ * default). Call it before anything else reads the body's fields; the body is not touched.
  */
 export function decodeBody(
   ctx: RegistryContext,
   gvk: GroupVersionKind,
-  obj: KubeObject,
+  body: unknown,
   options: WriteOptions | undefined,
-): void {
+): KubeObject {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw badRequest("the body of the request was not a JSON object");
+  }
   const decode = ctx.decoder?.(gvk);
-  if (!decode) return;
-  let unknown: string[];
+  if (!decode) return structuredClone(body) as KubeObject;
+  let decoded: ReturnType<typeof decode>;
   try {
-    unknown = decode(obj as unknown as Record<string, unknown>);
+    decoded = decode(body as Record<string, unknown>);
   } catch (e) {
     if (e instanceof DecodeTypeError || e instanceof DecodeDepthError) {
       throw badRequest(
@@ -74,16 +67,15 @@ export function decodeBody(
     }
     throw e;
   }
-  if (unknown.length === 0) return;
-  switch (options?.fieldValidation ?? "Warn") {
-    case "Strict":
+  const { object, unknown } = decoded;
+  if (unknown.length > 0) {
+    if (options?.fieldValidation === "Strict")
       throw badRequest(strictDecodingMessage(gvk, unknown));
-    case "Warn":
+    if (options?.fieldValidation !== "Ignore") {
       for (const field of unknown) options?.warn?.(`unknown field "${field}"`);
-      return;
-    case "Ignore":
-      return;
+    }
   }
+  return object as unknown as KubeObject;
 }
 
 /** The kind a resource's objects have. */
@@ -121,4 +113,29 @@ export function recordOwnership(
     info,
     subresource: options.subresource,
   });
+}
+
+/** etcd's default request limit (`--max-request-bytes`, 1.5 MiB), which every stored object meets. */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+function encodedSize(obj: KubeObject): number {
+  const text = JSON.stringify(obj);
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: skip the exact count for most objects.
+  return text.length * 3 <= MAX_OBJECT_BYTES ? text.length : Buffer.byteLength(text);
+}
+
+/**
+ * The object as it can be stored: itself when its JSON is within {@link MAX_OBJECT_BYTES};
+ * otherwise without managedFields, as kube-apiserver retries a write etcd refused; otherwise
+ * kube's answer for an object etcd refuses (500 `etcdserver: request is too large`). Measured on
+ * the JSON the store keeps (kube measures its protobuf encoding, which is somewhat smaller).
+ */
+export function fitForStorage(obj: KubeObject): KubeObject {
+  if (encodedSize(obj) <= MAX_OBJECT_BYTES) return obj;
+  if (obj.metadata.managedFields !== undefined) {
+    const { managedFields: _dropped, ...metadata } = obj.metadata;
+    const stripped = { ...obj, metadata };
+    if (encodedSize(stripped) <= MAX_OBJECT_BYTES) return stripped;
+  }
+  throw objectTooLarge();
 }

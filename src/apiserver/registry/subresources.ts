@@ -11,7 +11,7 @@ import type { WriteOptions } from "../../api/verbs.ts";
 import { type ResourceInfo, storeKey } from "../resources.ts";
 import { type RegistryContext, removeStored, storeCall } from "./_context.ts";
 import { rfc3339 } from "./_meta.ts";
-import { checkBody, decodeBody } from "./_prepare.ts";
+import { decodeBody } from "./_prepare.ts";
 import { finishesDeletion } from "./update.ts";
 
 export function bindPod(
@@ -22,8 +22,7 @@ export function bindPod(
   body: KubeObject,
   options?: WriteOptions,
 ): KubeObject {
-  const binding = checkBody(structuredClone(body));
-  decodeBody(ctx, { group: "", version: "v1", kind: "Binding" }, binding, options);
+  const binding = decodeBody(ctx, { group: "", version: "v1", kind: "Binding" }, body, options);
   const target = (binding as { target?: { name?: string; kind?: string } }).target;
   if (!target?.name) throw badRequest("target.name: Required value");
   const key = storeKey(info, namespace, name);
@@ -76,8 +75,7 @@ export function finalizeNamespace(
   request: KubeObject,
   options?: WriteOptions,
 ): KubeObject {
-  const body = checkBody(structuredClone(request));
-  decodeBody(ctx, { group: "", version: "v1", kind: "Namespace" }, body, options);
+  const body = decodeBody(ctx, { group: "", version: "v1", kind: "Namespace" }, request, options);
   const key = storeKey(info, "", name);
   const ns = ctx.store.get(key);
   if (!ns) throw notFound(info.resource, info.group, name);
