@@ -25,7 +25,11 @@ export interface TestApiServer {
 }
 
 export async function startTestApiServer(
-  options: { watchBookmarkMs?: number; eventWindow?: number } = {},
+  options: {
+    watchBookmarkMs?: number;
+    eventWindow?: number;
+    maxInFlight?: { readOnly: number; mutating: number };
+  } = {},
 ): Promise<TestApiServer> {
   const dir = mkdtempSync(join(tmpdir(), "loopkube-test-"));
   const pki = await ensurePki(join(dir, "pki"), {
@@ -42,6 +46,7 @@ export async function startTestApiServer(
     port: 0,
     tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
     tokens: [pki.token],
+    ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
     ...(options.watchBookmarkMs
       ? { watchTuning: { bookmarkIntervalMs: options.watchBookmarkMs } }
       : {}),

@@ -18,6 +18,7 @@ import { ensureSystemNamespaces } from "./bootstrap.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import type { HealthCheck } from "./http/health.ts";
+import type { InFlightLimits } from "./http/inflight.ts";
 import { createUpgradeHandler, type UpgradeHandler } from "./http/upgrade.ts";
 import type { MetricsProvider } from "./metrics.ts";
 import { createOpenApi } from "./openapi/index.ts";
@@ -56,6 +57,8 @@ export interface ApiServerOptions {
   watchTuning?: WatchTuning;
   /** Serves `metrics.k8s.io/v1beta1` from these figures (see also `ApiServer.serveMetrics`). */
   metrics?: MetricsProvider;
+  /** Max HTTP requests in flight, read-only and mutating (kube's defaults: 400 and 200). */
+  maxInFlight?: InFlightLimits;
   /** Events are deleted this long after their last write (kube-apiserver's `--event-ttl`,
    *  default 1 h); 0 keeps them forever. */
   eventTtlMs?: number;
@@ -161,7 +164,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     metrics: () => metrics,
   });
   const server: Server = await listen(
-    { host, port, tls: options.tls, tokens: () => tokens },
+    {
+      host,
+      port,
+      tls: options.tls,
+      tokens: () => tokens,
+      ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+    },
     handler,
     createUpgradeHandler({ registry, upgrades }),
   );
