@@ -28,6 +28,7 @@ export async function startTestApiServer(
   options: {
     watchBookmarkMs?: number;
     eventWindow?: number;
+    maxBacklog?: number;
     maxInFlight?: { readOnly: number; mutating: number };
   } = {},
 ): Promise<TestApiServer> {
@@ -39,7 +40,11 @@ export async function startTestApiServer(
   // Frozen, as in the cluster under `npm test`: code that mutates a shared object fails here.
   const store = openStore(
     { backend: "memory" },
-    { freeze: true, ...(options.eventWindow ? { windowSize: options.eventWindow } : {}) },
+    {
+      freeze: true,
+      ...(options.eventWindow ? { windowSize: options.eventWindow } : {}),
+      ...(options.maxBacklog ? { maxBacklog: options.maxBacklog } : {}),
+    },
   );
   const server = await startApiServer({
     store,
