@@ -25,7 +25,12 @@ export interface TestApiServer {
 }
 
 export async function startTestApiServer(
-  options: { watchBookmarkMs?: number; eventWindow?: number; maxBacklog?: number } = {},
+  options: {
+    watchBookmarkMs?: number;
+    eventWindow?: number;
+    maxBacklog?: number;
+    maxInFlight?: { readOnly: number; mutating: number };
+  } = {},
 ): Promise<TestApiServer> {
   const dir = mkdtempSync(join(tmpdir(), "loopkube-test-"));
   const pki = await ensurePki(join(dir, "pki"), {
@@ -46,6 +51,7 @@ export async function startTestApiServer(
     port: 0,
     tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
     tokens: [pki.token],
+    ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
     ...(options.watchBookmarkMs
       ? { watchTuning: { bookmarkIntervalMs: options.watchBookmarkMs } }
       : {}),

@@ -18,6 +18,7 @@ import { ensureSystemNamespaces } from "./bootstrap.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import type { HealthCheck } from "./http/health.ts";
+import type { InFlightLimits } from "./http/inflight.ts";
 import { instrumentRequests, instrumentUpgrades, RequestMetrics } from "./http/instrument.ts";
 import { createUpgradeHandler, type UpgradeHandler } from "./http/upgrade.ts";
 import type { MetricsProvider } from "./metrics.ts";
@@ -58,6 +59,8 @@ export interface ApiServerOptions {
   watchTuning?: WatchTuning;
   /** Serves `metrics.k8s.io/v1beta1` from these figures (see also `ApiServer.serveMetrics`). */
   metrics?: MetricsProvider;
+  /** Max HTTP requests in flight, read-only and mutating (kube's defaults: 400 and 200). */
+  maxInFlight?: InFlightLimits;
   /** Events are deleted this long after their last write (kube-apiserver's `--event-ttl`,
    *  default 1 h); 0 keeps them forever. */
   eventTtlMs?: number;
@@ -131,8 +134,7 @@ export function createRegistry(
       strategy: (info) => strategyFor(info.group, info.resource) ?? genericStrategy(info),
       admission,
       patchers,
-      unknownFields: (info, obj) =>
-        openapi.unknownFields(obj, { group: info.group, version: info.version, kind: info.kind }),
+      decoder: (gvk) => openapi.decoder(gvk),
     },
     options.watchTuning,
   );
@@ -166,7 +168,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   // Every request after authentication passes here: counted, timed, and `/metrics` served.
   const requestMetrics = new RequestMetrics();
   const server: Server = await listen(
-    { host, port, tls: options.tls, tokens: () => tokens },
+    {
+      host,
+      port,
+      tls: options.tls,
+      tokens: () => tokens,
+      ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+    },
     instrumentRequests(handler, requestMetrics, () =>
       renderApiMetrics(requestMetrics, options.store),
     ),
