@@ -15,6 +15,10 @@
  * - a driver is loaded only when asked for (`openSqlDriver`), so that a missing or broken
  *   better-sqlite3 costs nothing where `node:sqlite` serves.
  *
+ * One process uses one driver for a given file: the two drivers link two copies of SQLite, which
+ * do not see each other's POSIX locks within one process (across processes they do, so a cluster
+ * started on Node 20 and one on Node 24 still exclude each other from one data dir).
+ *
  * @module
  */
 export type SqlValue = string | number | null;
