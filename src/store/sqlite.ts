@@ -13,7 +13,9 @@
  * ~300/s with `synchronous=FULL`).
  *
  * A write SQLite refuses (disk full, `SQLITE_FULL` past `quotaBytes`, an I/O error) rolls back
- * whole and throws; the engine then answers `WriteFailed` and changes nothing in memory.
+ * whole and throws; the engine then answers `WriteFailed` and changes nothing in memory. A commit
+ * that went into the WAL stands even when the checkpoint after it cannot grow the file: SQLite's
+ * automatic checkpoint does not fail the write, and the pages wait in the WAL for the next one.
  *
  * Reads never touch SQLite: every object is loaded into the shared in-memory index at open
  * and written through on every write (see `_engine.ts`). The database is opened with an
