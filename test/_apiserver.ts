@@ -29,6 +29,7 @@ export async function startTestApiServer(
   options: {
     watchBookmarkMs?: number;
     eventWindow?: number;
+    maxBacklog?: number;
     sqlite?: { quotaBytes?: number };
   } = {},
 ): Promise<TestApiServer> {
@@ -42,7 +43,11 @@ export async function startTestApiServer(
     options.sqlite
       ? { backend: "sqlite", path: join(dir, "state.db"), ...options.sqlite }
       : { backend: "memory" },
-    { freeze: true, ...(options.eventWindow ? { windowSize: options.eventWindow } : {}) },
+    {
+      freeze: true,
+      ...(options.eventWindow ? { windowSize: options.eventWindow } : {}),
+      ...(options.maxBacklog ? { maxBacklog: options.maxBacklog } : {}),
+    },
   );
   const server = await startApiServer({
     store,

@@ -18,6 +18,7 @@ import { ensureSystemNamespaces } from "./bootstrap.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import type { HealthCheck } from "./http/health.ts";
+import { instrumentRequests, instrumentUpgrades, RequestMetrics } from "./http/instrument.ts";
 import { createUpgradeHandler, type UpgradeHandler } from "./http/upgrade.ts";
 import type { MetricsProvider } from "./metrics.ts";
 import { createOpenApi } from "./openapi/index.ts";
@@ -26,6 +27,7 @@ import { decodeKubeProtobuf } from "./protobuf/index.ts";
 import { type Admission, genericStrategy, Registry, type WatchTuning } from "./registry/index.ts";
 import { findResource, RESOURCES, storePrefix } from "./resources.ts";
 import { listen, type TlsMaterial } from "./server.ts";
+import { renderApiMetrics } from "./telemetry.ts";
 
 export { ServiceAllocator } from "./admission/services.ts";
 export type { SubresourceHandler } from "./http/handler.ts";
@@ -174,10 +176,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     subresources,
     metrics: () => metrics,
   });
+  // Every request after authentication passes here: counted, timed, and `/metrics` served.
+  const requestMetrics = new RequestMetrics();
   const server: Server = await listen(
     { host, port, tls: options.tls, tokens: () => tokens },
-    handler,
-    createUpgradeHandler({ registry, upgrades }),
+    instrumentRequests(handler, requestMetrics, () =>
+      renderApiMetrics(requestMetrics, options.store),
+    ),
+    instrumentUpgrades(createUpgradeHandler({ registry, upgrades }), requestMetrics),
   );
   // Every raw socket, including those still in the TLS handshake (closeAllConnections only sees
   // sockets that reached HTTP), so that close() never waits on a half-open connection.

@@ -1,7 +1,9 @@
 /**
  * The HTTPS listener: TLS with the cluster CA, authentication (a client certificate signed by the
  * cluster CA, or a known bearer token), then the request handler. `/healthz`, `/livez`, `/readyz`
- * and `/version` answer without credentials, as kube-apiserver's default RBAC allows.
+ * and `/version` answer without credentials, as kube-apiserver's default RBAC allows; `/metrics`
+ * needs them, as there (kube grants the non-resource URL to `system:monitoring`; here every
+ * authenticated client is an admin).
  *
  * @module
  */

@@ -28,7 +28,7 @@ import {
 import { ensurePki } from "../apiserver/pki.ts";
 import { createInformerFactory } from "../client/factory.ts";
 import { startControllers } from "../controllers/index.ts";
-import { type DnsServer, DnsView, startDnsServer } from "../dns/index.ts";
+import { type DnsServer, DnsView, startDnsMetricsServer, startDnsServer } from "../dns/index.ts";
 import { feedDnsView } from "../dns/informers.ts";
 import { startInformerProxy } from "../proxy/informers.ts";
 import { openStore, type Store, type StoreTuning } from "../store/index.ts";
@@ -54,6 +54,13 @@ import { type RunInfo, readRunInfo, removeRunInfo, writeRunInfo } from "./runinf
 import { type WaitOptions, waitReady as waitObjectsReady } from "./wait.ts";
 
 export { KUBERNETES_VERSION } from "../apiserver/index.ts";
+export {
+  type ClusterRecord,
+  type ClusterState,
+  clustersBaseDir,
+  collectClusters,
+  readClusterRecord,
+} from "./clusters.ts";
 export { ClusterError, isClusterError } from "./errors.ts";
 export { parseManifests, readManifests } from "./manifests.ts";
 export {
@@ -90,6 +97,8 @@ export interface Cluster {
   kubeconfigPath: string;
   apiUrl: string;
   dnsAddress: { host: string; port: number };
+  /** The DNS server's Prometheus metrics (`http://127.0.0.1:<port>/metrics`, as CoreDNS's :9153). */
+  dnsMetricsUrl: string;
   /** An in-process client with the API server's full behaviour (no HTTP round trip). */
   client: ApiVerbs;
   /** False until `src/kubelet` is wired in: pods are then never started. */
@@ -110,6 +119,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const apiPortWanted = options.apiPort ?? CLUSTER_DEFAULTS.apiPort;
   checkPort("API port", apiPortWanted);
   if (options.dnsPort !== undefined) checkPort("DNS port", options.dnsPort);
+  const dnsMetricsPort = options.dnsMetricsPort ?? 0;
+  checkPort("DNS metrics port", dnsMetricsPort);
   const runtime = options.runtime ?? CLUSTER_DEFAULTS.runtime;
   const nodes = options.nodes ?? CLUSTER_DEFAULTS.nodes;
   checkNodes(nodes, runtime);
@@ -265,7 +276,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const dnsPort =
       options.dnsPort ?? ((await canBind(host, 53)) && (await canBind(dnsIP, 53)) ? 53 : 0);
     const view = new DnsView();
-    const { dns, onClusterIP } = await step("dns", async () => {
+    const { dns, onClusterIP, metricsUrl } = await step("dns", async () => {
       // The cluster serves the default `insecure` pods mode, which never looks pods up.
       const feed = feedDnsView(view, informers, { pods: false });
       stack.push(() => feed.stop());
@@ -284,8 +295,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       } catch (err) {
         log("info", `dns: not listening on ${dnsIP}:${port}: ${describe(err)}`);
       }
+      const metrics = await startDnsMetricsServer({
+        host,
+        port: dnsMetricsPort,
+        servers: () => (second ? [server, second] : [server]),
+      }).catch((err: unknown) => {
+        throw listenError(err, "DNS metrics", host, dnsMetricsPort);
+      });
+      stack.push(() => metrics.close());
       await feed.synced;
-      return { dns: { host, port }, onClusterIP: second !== undefined && port === 53 };
+      return {
+        dns: { host, port },
+        onClusterIP: second !== undefined && port === 53,
+        metricsUrl: metrics.url,
+      };
     });
     components.set("dns", () => ({
       name: "dns",
@@ -349,6 +372,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       apiUrl: api.url,
       kubeconfigPath,
       dns,
+      dnsMetricsUrl: metricsUrl,
       nodeAgent: agent !== undefined,
     };
     if (!ephemeral) await writeRunInfo(dataDir, info);
@@ -362,6 +386,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       kubeconfigPath,
       apiUrl: api.url,
       dnsAddress: dns,
+      dnsMetricsUrl: metricsUrl,
       client,
       hasNodeAgent: agent !== undefined,
       async apply(input) {

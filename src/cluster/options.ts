@@ -33,6 +33,11 @@ export interface ClusterOptions {
   apiPort?: number;
   /** Default 53 when this process may bind it, else a free high port; 0 picks a free port. */
   dnsPort?: number;
+  /**
+   * Port of the DNS server's Prometheus `/metrics` on 127.0.0.1 (CoreDNS serves :9153); default
+   * 0, a free port, so that clusters side by side never collide. `Cluster.dnsMetricsUrl` tells it.
+   */
+  dnsMetricsPort?: number;
   clusterDomain?: string;
   serviceCidr?: string;
   podCidr?: string;

@@ -18,6 +18,8 @@ export interface RunInfo {
   apiUrl: string;
   kubeconfigPath: string;
   dns: { host: string; port: number };
+  /** The DNS server's Prometheus `/metrics` (absent in files written before it existed). */
+  dnsMetricsUrl?: string;
   nodeAgent: boolean;
 }
 
