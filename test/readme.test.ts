@@ -436,7 +436,8 @@ describe("README.md", () => {
         );
       });
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-      assert.match(r.stdout, /# pass 1/);
+      // node:test reports in TAP when stdout is not a terminal up to Node 22, in spec from 23 on.
+      assert.match(r.stdout, /^(# |ℹ )pass 1$/m);
     });
   });
 });

@@ -54,7 +54,8 @@ export interface ApiServerOptions {
   nodePortRange?: { min: number; max: number };
   now?: () => Date;
   random?: () => number;
-  /** Named checks behind `/readyz` (after the API server's own `ping`); all must pass. */
+  /** Named checks behind `/readyz` (after the API server's own `ping` and `etcd`, the store's
+   *  writability); all must pass. */
   readiness?: () => HealthCheck[];
   watchTuning?: WatchTuning;
   /** Serves `metrics.k8s.io/v1beta1` from these figures (see also `ApiServer.serveMetrics`). */
@@ -142,6 +143,18 @@ export function createRegistry(
   return { registry, services, openapi };
 }
 
+/**
+ * kube-apiserver's `etcd` check (the name monitors and kube users know; k3s keeps it over
+ * SQLite too), over loopkube's store: failing while the store cannot write (full disk, I/O
+ * error), with the store's reason, and passing again once a write succeeds.
+ */
+function storageCheck(store: Store): HealthCheck {
+  const health = store.health();
+  return health.writable
+    ? { name: "etcd", ok: true }
+    : { name: "etcd", ok: false, reason: health.reason ?? "the store cannot write" };
+}
+
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { registry, services, openapi } = createRegistry(options.store, options);
   const eventTtl = startEventTtl(registry, {
@@ -159,7 +172,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     version: versionInfo(),
     serverAddress: () => `${host}:${port}`,
     now: () => Date.now(),
-    readiness: options.readiness ?? (() => []),
+    readiness: () => [storageCheck(options.store), ...(options.readiness?.() ?? [])],
     openapi,
     protobuf: decodeKubeProtobuf,
     subresources,

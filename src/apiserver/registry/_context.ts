@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { alreadyExists, conflict, expired, notFound, StatusError } from "../../api/errors.ts";
+import {
+  alreadyExists,
+  conflict,
+  expired,
+  internalError,
+  notFound,
+  StatusError,
+} from "../../api/errors.ts";
 import type { GroupVersionKind, KubeObject } from "../../api/types.ts";
 import type { PatchType } from "../../api/verbs.ts";
 import { type Store, StoreError } from "../../store/types.ts";
@@ -89,6 +96,10 @@ export function storeErrorToStatus(e: unknown, info: ResourceInfo, name: string)
       return conflict(info.resource, info.group, name);
     case "Expired":
       return expired(e.message);
+    case "WriteFailed":
+      // kube-apiserver answers a write etcd refuses ("mvcc: database space exceeded") with 500
+      // and etcd's message; so does loopkube, as InternalError, with what the store could not do.
+      return internalError(e.message);
   }
 }
 
