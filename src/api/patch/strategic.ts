@@ -298,7 +298,9 @@ function toStatusError(e: MergeFailure): StatusError {
       { causes: [{ reason: "UnexpectedServerResponse", message: e.message }] },
     );
   }
-  return new StatusError(500, "InternalError", e.message);
+  // kube-apiserver passes the other merge errors through unclassified: its error writer answers
+  // such an error with 500 and no reason (StatusReasonUnknown), the error's text as message.
+  return new StatusError(500, "", e.message);
 }
 
 function decodePatch(patch: string | unknown): Obj {
