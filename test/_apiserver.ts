@@ -31,6 +31,8 @@ export async function startTestApiServer(
     eventWindow?: number;
     maxBacklog?: number;
     maxInFlight?: { readOnly: number; mutating: number };
+    /** Body worker threads (0: every body parsed on the event loop). */
+    bodyWorkers?: number;
     sqlite?: { quotaBytes?: number };
   } = {},
 ): Promise<TestApiServer> {
@@ -56,6 +58,7 @@ export async function startTestApiServer(
     tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
     tokens: [pki.token],
     ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+    ...(options.bodyWorkers !== undefined ? { bodyWorkers: options.bodyWorkers } : {}),
     ...(options.watchBookmarkMs
       ? { watchTuning: { bookmarkIntervalMs: options.watchBookmarkMs } }
       : {}),

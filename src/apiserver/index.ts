@@ -16,6 +16,7 @@ import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { ensureSystemNamespaces } from "./bootstrap.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
+import { BodyPool } from "./http/bodypool.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import type { HealthCheck } from "./http/health.ts";
 import type { InFlightLimits } from "./http/inflight.ts";
@@ -65,6 +66,9 @@ export interface ApiServerOptions {
   /** Events are deleted this long after their last write (kube-apiserver's `--event-ttl`,
    *  default 1 h); 0 keeps them forever. */
   eventTtlMs?: number;
+  /** Worker threads that parse and check request bodies over 64 KiB off the event loop
+   *  (default: one less than the cores, 1 to 2); 0 parses every body on the event loop. */
+  bodyWorkers?: number;
 }
 
 export interface ApiServer {
@@ -167,6 +171,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const host = options.host ?? API_DEFAULTS.host;
   let port = options.port ?? API_DEFAULTS.port;
   let metrics = options.metrics;
+  const bodies =
+    options.bodyWorkers === 0
+      ? undefined
+      : new BodyPool(options.bodyWorkers ? { workers: options.bodyWorkers } : {});
   const handler = createHandler({
     registry,
     version: versionInfo(),
@@ -177,6 +185,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     protobuf: decodeKubeProtobuf,
     subresources,
     metrics: () => metrics,
+    ...(bodies ? { bodies } : {}),
   });
   // Every request after authentication passes here: counted, timed, and `/metrics` served.
   const requestMetrics = new RequestMetrics();
@@ -219,11 +228,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     handleUpgrade: (key, h) => upgrades.set(key, h),
     addToken: (t) => tokens.add(t),
     dropConnections: dropAll,
-    close: () =>
-      new Promise<void>((resolve) => {
-        eventTtl.stop();
-        server.close(() => resolve());
-        dropAll();
-      }),
+    close: async () => {
+      eventTtl.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      dropAll();
+      await Promise.all([closed, bodies?.close()]);
+    },
   };
 }
