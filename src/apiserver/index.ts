@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:https";
 import { arch, platform } from "node:os";
+import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { strategyFor } from "../api/kinds/index.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
@@ -47,6 +48,7 @@ export interface ApiServerOptions {
   tls: TlsMaterial;
   /** Bearer tokens that authenticate (e.g. the admin token). */
   tokens?: string[];
+  /** The address plan's service range and NodePort range (defaults: its lone-cluster values). */
   serviceCidr?: string;
   nodePortRange?: { min: number; max: number };
   now?: () => Date;
@@ -82,8 +84,8 @@ export interface ApiServer {
 export const API_DEFAULTS = {
   host: "127.0.0.1",
   port: 6443,
-  serviceCidr: "127.96.0.0/16",
-  nodePortRange: { min: 30000, max: 32767 },
+  serviceCidr: DEFAULT_PLAN.serviceCidr,
+  nodePortRange: DEFAULT_PLAN.nodePortRange,
 };
 
 export function versionInfo(): object {

@@ -10,6 +10,7 @@
  */
 import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
+import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_RANGES } from "../api/addressplan.ts";
 import {
   type Cluster,
   ClusterError,
@@ -70,9 +71,9 @@ export function addUpCommand(program: Command, io: Io): void {
       "DNS port (default 53 when bindable, else a free port; 0: any free port)",
       parsePort,
     )
-    .option("--cluster-domain <domain>", "cluster DNS domain", "cluster.local")
-    .option("--service-cidr <cidr>", "Service ClusterIP range", "127.96.0.0/16")
-    .option("--pod-cidr <cidr>", "pod IP range", "127.244.0.0/16")
+    .option("--cluster-domain <domain>", "cluster DNS domain", DEFAULT_CLUSTER_DOMAIN)
+    .option("--service-cidr <cidr>", "Service ClusterIP range", DEFAULT_RANGES.serviceCidr)
+    .option("--pod-cidr <cidr>", "pod IP range", DEFAULT_RANGES.podCidr)
     .option(
       "-f, --filename <path>",
       "manifest file or folder to apply once ready (repeatable)",
@@ -183,7 +184,9 @@ async function applyAndSummarize(
     .filter((x) => x.kind === "Service")
     .map((x) => ({ namespace: x.metadata.namespace ?? "default", name: x.metadata.name ?? "" }));
   if (services.length === 0) return;
-  const rows = await describeServices(cluster.client, services, { clusterDomain: o.clusterDomain });
+  const rows = await describeServices(cluster.client, services, {
+    clusterDomain: cluster.addresses.clusterDomain,
+  });
   io.out("");
   io.out(formatServiceTable(rows));
   io.out("");

@@ -17,6 +17,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import {
+  type AddressPlan,
+  type AddressRanges,
+  addressPlan,
+  DEFAULT_RANGES,
+} from "../api/addressplan.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import { createInProcessClient, type HealthCheck, startApiServer } from "../apiserver/index.ts";
@@ -47,12 +53,12 @@ import {
   defaultUserKubeconfig,
   type LogLevel,
   logAtLevel,
-  nthAddress,
 } from "./options.ts";
 import { canBind } from "./ports.ts";
 import { type RunInfo, readRunInfo, removeRunInfo, writeRunInfo } from "./runinfo.ts";
 import { type WaitOptions, waitReady as waitObjectsReady } from "./wait.ts";
 
+export type { AddressPlan, AddressRanges } from "../api/addressplan.ts";
 export { KUBERNETES_VERSION } from "../apiserver/index.ts";
 export { ClusterError, isClusterError } from "./errors.ts";
 export { parseManifests, readManifests } from "./manifests.ts";
@@ -90,6 +96,11 @@ export interface Cluster {
   kubeconfigPath: string;
   apiUrl: string;
   dnsAddress: { host: string; port: number };
+  /**
+   * The cluster's address plan: pod and service ranges, the `kubernetes` and `kube-dns`
+   * Service IPs, NodePort range, cluster domain, load balancer range and node IP.
+   */
+  addresses: AddressPlan;
   /** An in-process client with the API server's full behaviour (no HTTP round trip). */
   client: ApiVerbs;
   /** False until `src/kubelet` is wired in: pods are then never started. */
@@ -114,14 +125,21 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const nodes = options.nodes ?? CLUSTER_DEFAULTS.nodes;
   checkNodes(nodes, runtime);
   const ephemeral = options.ephemeral === true;
-  const clusterDomain = options.clusterDomain ?? CLUSTER_DEFAULTS.clusterDomain;
-  const serviceCidr = options.serviceCidr ?? CLUSTER_DEFAULTS.serviceCidr;
-  const podCidr = options.podCidr ?? CLUSTER_DEFAULTS.podCidr;
+  const plan = planOf(
+    {
+      ...DEFAULT_RANGES,
+      ...(options.podCidr !== undefined ? { podCidr: options.podCidr } : {}),
+      ...(options.serviceCidr !== undefined ? { serviceCidr: options.serviceCidr } : {}),
+    },
+    options.clusterDomain,
+  );
   const log = options.log ?? logAtLevel(options.logLevel ?? CLUSTER_DEFAULTS.logLevel);
   const onStep = options.onStep ?? (() => {});
+  // Where the API server and the DNS server listen for the host (the plan's addresses are for
+  // the cluster's own Services and pods).
   const host = "127.0.0.1";
-  const kubernetesIP = nthAddress(serviceCidr, 1);
-  const dnsIP = nthAddress(serviceCidr, 10);
+  const kubernetesIP = plan.kubernetesServiceIP;
+  const dnsIP = plan.dnsServiceIP;
 
   const dataDir = ephemeral
     ? mkdtempSync(join(tmpdir(), `loopkube-${name}-`))
@@ -169,7 +187,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           "kubernetes",
           "kubernetes.default",
           "kubernetes.default.svc",
-          `kubernetes.default.svc.${clusterDomain}`,
+          `kubernetes.default.svc.${plan.clusterDomain}`,
         ],
       }),
     );
@@ -194,7 +212,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           port: apiPortWanted,
           tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
           tokens: [pki.token],
-          serviceCidr,
+          serviceCidr: plan.serviceCidr,
+          nodePortRange: plan.nodePortRange,
           readiness,
         });
       } catch (err) {
@@ -270,9 +289,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const feed = feedDnsView(view, informers, { pods: false });
       stack.push(() => feed.stop());
       const dnsOptions = {
-        zone: clusterDomain,
+        clusterDomain: plan.clusterDomain,
         dnsServiceIP: dnsIP,
-        reverseCIDRs: [serviceCidr, podCidr],
+        reverseCIDRs: [plan.serviceCidr, plan.podCidr],
       };
       const server = await startDns(view, { host, port: dnsPort }, dnsOptions, log);
       stack.push(() => server.close());
@@ -305,6 +324,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const proxy = await step("proxy", () =>
       startInformerProxy(client, informers, {
         nodeName: name,
+        nodeIP: plan.nodeIP,
+        loadBalancerCidr: plan.loadBalancerCidr,
         // When the DNS server answers on kube-dns's own address:port, the proxy must not.
         skip: (svc) =>
           onClusterIP &&
@@ -327,9 +348,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         maxPods: options.maxPods,
         runtime,
         dataDir,
-        clusterDns: dnsIP,
-        clusterDomain,
-        podCidr,
+        plan,
         handleSubresource: (key, handler) => api.handleSubresource(key, handler),
         serveMetrics: (provider) => api.serveMetrics(provider),
         handleUpgrade: (key, handler) => api.handleUpgrade(key, handler),
@@ -362,6 +381,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       kubeconfigPath,
       apiUrl: api.url,
       dnsAddress: dns,
+      addresses: plan,
       client,
       hasNodeAgent: agent !== undefined,
       async apply(input) {
@@ -398,6 +418,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
 }
 
+/** The plan of these ranges; a bad range or domain is the user's to fix (one sentence). */
+function planOf(ranges: AddressRanges, clusterDomain: string | undefined): AddressPlan {
+  try {
+    return addressPlan(ranges, { clusterDomain });
+  } catch (err) {
+    throw new ClusterError(describe(err));
+  }
+}
+
 function isStrings(input: readonly string[] | readonly KubeObject[]): input is readonly string[] {
   return input.every((x) => typeof x === "string");
 }
@@ -425,7 +454,7 @@ function openSqlite(dataDir: string, tuning: StoreTuning): Store {
 async function startDns(
   view: DnsView,
   address: { host: string; port: number },
-  answer: { zone: string; dnsServiceIP: string; reverseCIDRs: string[] },
+  answer: { clusterDomain: string; dnsServiceIP: string; reverseCIDRs: string[] },
   log: (level: LogLevel, message: string) => void,
 ): Promise<DnsServer> {
   try {

@@ -16,7 +16,7 @@
  * - Problems of a Service (unsupported protocol, …) are reported when they change, not on every
  *   endpoint update.
  * - A LoadBalancer Service with `externalTrafficPolicy: Local` and a `healthCheckNodePort` gets
- *   kube-proxy's health check on 127.0.0.1:<that port>, its count kept current like the rest.
+ *   kube-proxy's health check on <nodeIP>:<that port>, its count kept current like the rest.
  *
  * @module
  */
@@ -42,7 +42,9 @@ export type EventSink = (svc: Service, type: EventType, reason: string, message:
 
 export interface ProxierOptions {
   nodeName: string;
-  loadBalancerRange?: string | undefined;
+  /** The node's address: NodePorts and health checks listen there. */
+  nodeIP: string;
+  loadBalancerCidr?: string | undefined;
   onEvent?: EventSink | undefined;
   /** Called when a LoadBalancer Service's ingress changes (empty when it loses its IP). */
   onLoadBalancerIngress?: ((svc: Service, ingress: LoadBalancerIngress[]) => void) | undefined;
@@ -124,7 +126,8 @@ export class Proxier {
     this.#retryTimer.unref();
     this.#state = new ProxyState({
       nodeName: options.nodeName,
-      loadBalancerRange: options.loadBalancerRange,
+      nodeIP: options.nodeIP,
+      loadBalancerCidr: options.loadBalancerCidr,
     });
   }
 
@@ -379,7 +382,7 @@ export class Proxier {
       const ns = view.service.metadata?.namespace ?? "";
       const name = view.service.metadata?.name ?? "";
       rec.opening = listenHealthCheck(
-        { ip: "127.0.0.1", port: want },
+        { ip: this.#options.nodeIP, port: want },
         { namespace: ns, name },
       ).then(
         (handle) => {
