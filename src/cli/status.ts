@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import {
   countObjects,
+  describeRanges,
   isProcessAlive,
   probeReadyz,
   readClusterKubeconfig,
@@ -33,6 +34,7 @@ export function addStatusCommand(program: Command, io: Io): void {
       io.out(`  API server:  ${info.apiUrl}`);
       io.out(`  kubeconfig:  ${info.kubeconfigPath}`);
       io.out(`  DNS:         ${info.dns.host}:${info.dns.port}`);
+      for (const line of describeRanges(info)) io.out(`  ${line}`);
       io.out(`  node agent:  ${info.nodeAgent ? "running" : "not running (pods stay Pending)"}`);
       const ready = await probeReadyz(kubeconfig).catch((err: Error) => ({
         status: 0,

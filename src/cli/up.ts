@@ -10,13 +10,14 @@
  */
 import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
-import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_RANGES } from "../api/addressplan.ts";
+import { DEFAULT_CLUSTER_DOMAIN } from "../api/addressplan.ts";
 import {
   type Cluster,
   ClusterError,
   type ClusterOptions,
   contextName,
   defaultUserKubeconfig,
+  describeRanges,
   describeServices,
   formatServiceTable,
   isLogLevel,
@@ -36,8 +37,8 @@ export interface UpOptions {
   apiPort: number;
   dnsPort?: number;
   clusterDomain: string;
-  serviceCidr: string;
-  podCidr: string;
+  serviceCidr?: string;
+  podCidr?: string;
   filename: string[];
   wait?: boolean;
   detach?: boolean;
@@ -72,8 +73,14 @@ export function addUpCommand(program: Command, io: Io): void {
       parsePort,
     )
     .option("--cluster-domain <domain>", "cluster DNS domain", DEFAULT_CLUSTER_DOMAIN)
-    .option("--service-cidr <cidr>", "Service ClusterIP range", DEFAULT_RANGES.serviceCidr)
-    .option("--pod-cidr <cidr>", "pod IP range", DEFAULT_RANGES.podCidr)
+    .option(
+      "--service-cidr <cidr>",
+      "Service ClusterIP range (default: the first free one from 127.96.0.0/16, or the data dir's)",
+    )
+    .option(
+      "--pod-cidr <cidr>",
+      "pod IP range (default: the first free one from 127.244.0.0/16, or the data dir's)",
+    )
     .option(
       "-f, --filename <path>",
       "manifest file or folder to apply once ready (repeatable)",
@@ -117,8 +124,8 @@ function clusterOptions(o: UpOptions): ClusterOptions {
     apiPort: o.apiPort,
     ...(o.dnsPort !== undefined ? { dnsPort: o.dnsPort } : {}),
     clusterDomain: o.clusterDomain,
-    serviceCidr: o.serviceCidr,
-    podCidr: o.podCidr,
+    ...(o.serviceCidr !== undefined ? { serviceCidr: o.serviceCidr } : {}),
+    ...(o.podCidr !== undefined ? { podCidr: o.podCidr } : {}),
     updateKubeconfig: o.kubeconfigUpdate,
     ...(isLogLevel(o.logLevel) ? { logLevel: o.logLevel } : {}),
   };
@@ -144,6 +151,7 @@ async function runForeground(o: UpOptions, io: Io): Promise<void> {
       );
     }
     io.out(`  DNS:         ${cluster.dnsAddress.host}:${cluster.dnsAddress.port}`);
+    for (const line of describeRanges(cluster.addresses)) io.out(`  ${line}`);
     if (!cluster.hasNodeAgent) {
       io.out("  node agent:  not running in this build: pods stay Pending");
     }

@@ -17,12 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type AddressPlan,
-  type AddressRanges,
-  addressPlan,
-  DEFAULT_RANGES,
-} from "../api/addressplan.ts";
+import { type AddressPlan, type AddressRanges, addressPlan } from "../api/addressplan.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import { createInProcessClient, type HealthCheck, startApiServer } from "../apiserver/index.ts";
@@ -55,6 +50,7 @@ import {
   logAtLevel,
 } from "./options.ts";
 import { canBind } from "./ports.ts";
+import { leaseRanges, readRecordedRanges, recordRanges } from "./ranges.ts";
 import { type RunInfo, readRunInfo, removeRunInfo, writeRunInfo } from "./runinfo.ts";
 import { type WaitOptions, waitReady as waitObjectsReady } from "./wait.ts";
 
@@ -72,9 +68,19 @@ export {
   type LogLevel,
   type RuntimeKind,
 } from "./options.ts";
+export {
+  describeHolder,
+  type LeaseHolder,
+  type LeaseRequest,
+  leaseRanges,
+  listLeases,
+  type RangeLease,
+  registryDir,
+} from "./ranges.ts";
 export { countObjects, forgetUserContext, probeReadyz } from "./remote.ts";
 export { isProcessAlive, type RunInfo, readRunInfo, runInfoPaths } from "./runinfo.ts";
 export {
+  describeRanges,
   describeServices,
   formatServiceTable,
   type ServiceRow,
@@ -125,21 +131,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const nodes = options.nodes ?? CLUSTER_DEFAULTS.nodes;
   checkNodes(nodes, runtime);
   const ephemeral = options.ephemeral === true;
-  const plan = planOf(
-    {
-      ...DEFAULT_RANGES,
-      ...(options.podCidr !== undefined ? { podCidr: options.podCidr } : {}),
-      ...(options.serviceCidr !== undefined ? { serviceCidr: options.serviceCidr } : {}),
-    },
-    options.clusterDomain,
-  );
+  const explicit = {
+    ...(options.podCidr !== undefined ? { podCidr: options.podCidr } : {}),
+    ...(options.serviceCidr !== undefined ? { serviceCidr: options.serviceCidr } : {}),
+  };
   const log = options.log ?? logAtLevel(options.logLevel ?? CLUSTER_DEFAULTS.logLevel);
   const onStep = options.onStep ?? (() => {});
   // Where the API server and the DNS server listen for the host (the plan's addresses are for
   // the cluster's own Services and pods).
   const host = "127.0.0.1";
-  const kubernetesIP = plan.kubernetesServiceIP;
-  const dnsIP = plan.dnsServiceIP;
 
   const dataDir = ephemeral
     ? mkdtempSync(join(tmpdir(), `loopkube-${name}-`))
@@ -166,6 +166,25 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
 
   try {
+    // 0. Address ranges of our own on this machine, held until stop (see ranges.ts).
+    const lease = await step("address ranges", () =>
+      leaseRanges({
+        name,
+        dataDir,
+        ephemeral,
+        explicit,
+        recorded: ephemeral ? undefined : readRecordedRanges(dataDir),
+      }),
+    );
+    stack.push(() => lease.release());
+    const plan = planOf(lease.ranges, options.clusterDomain);
+    const kubernetesIP = plan.kubernetesServiceIP;
+    const dnsIP = plan.dnsServiceIP;
+    log(
+      "info",
+      `address ranges: pods ${plan.podCidr}, services ${plan.serviceCidr}, load balancers ${plan.loadBalancerCidr}, node ${plan.nodeIP}${lease.slot === undefined ? "" : ` (slot ${lease.slot})`}`,
+    );
+
     // 1. Store.
     const store: Store = await step(ephemeral ? "store (memory)" : "store (sqlite)", async () => {
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -369,8 +388,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       kubeconfigPath,
       dns,
       nodeAgent: agent !== undefined,
+      podCidr: plan.podCidr,
+      serviceCidr: plan.serviceCidr,
+      nodeIP: plan.nodeIP,
+      loadBalancerCidr: plan.loadBalancerCidr,
     };
-    if (!ephemeral) await writeRunInfo(dataDir, info);
+    if (!ephemeral) {
+      recordRanges(dataDir, plan);
+      await writeRunInfo(dataDir, info);
+    }
 
     let stopping: Promise<void> | undefined;
     return {

@@ -19,6 +19,14 @@ export interface RunInfo {
   kubeconfigPath: string;
   dns: { host: string; port: number };
   nodeAgent: boolean;
+  /**
+   * The address ranges the cluster holds (see `src/api/addressplan.ts`); absent from the run
+   * info of a cluster started by a loopkube older than the address registry.
+   */
+  podCidr?: string;
+  serviceCidr?: string;
+  nodeIP?: string;
+  loadBalancerCidr?: string;
 }
 
 export function runInfoPaths(dataDir: string): { pid: string; info: string; log: string } {
