@@ -339,9 +339,10 @@ describe("a cluster on a data dir", () => {
     await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
     const port = (busy.address() as { port: number }).port;
     try {
+      // The holder is this process: the sentence names it, and the flag to use.
       await assert.rejects(startCluster({ dataDir: dir, apiPort: port, dnsPort: 0 }), {
         name: "ClusterError",
-        message: `API port ${port} on 127.0.0.1 is already in use; stop what uses it or choose another port (0 picks a free one)`,
+        message: `API port ${port} on 127.0.0.1 is already in use by this process (pid ${process.pid}); stop it or choose another port with --api-port (0 picks a free one)`,
       });
     } finally {
       busy.close();

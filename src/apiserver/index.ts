@@ -163,11 +163,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     subresources,
     metrics: () => metrics,
   });
-  const server: Server = await listen(
-    { host, port, tls: options.tls, tokens: () => tokens },
-    handler,
-    createUpgradeHandler({ registry, upgrades }),
-  );
+  let server: Server;
+  try {
+    server = await listen(
+      { host, port, tls: options.tls, tokens: () => tokens },
+      handler,
+      createUpgradeHandler({ registry, upgrades }),
+    );
+  } catch (err) {
+    // A port in use: nothing of this server may outlive the failed start.
+    eventTtl.stop();
+    throw err;
+  }
   // Every raw socket, including those still in the TLS handshake (closeAllConnections only sees
   // sockets that reached HTTP), so that close() never waits on a half-open connection.
   const sockets = new Set<import("node:net").Socket>();

@@ -34,7 +34,7 @@ export interface UpOptions {
   ephemeral?: boolean;
   runtime: "process" | "simulated";
   nodes: number;
-  apiPort: number;
+  apiPort?: number;
   dnsPort?: number;
   clusterDomain: string;
   serviceCidr?: string;
@@ -66,10 +66,14 @@ export function addUpCommand(program: Command, io: Io): void {
       parseCount,
       1,
     )
-    .option("--api-port <port>", "API server port (0: any free port)", parsePort, 6443)
+    .option(
+      "--api-port <port>",
+      "API server port (default 6443, or a free one when 6443 is taken; 0: any free port)",
+      parsePort,
+    )
     .option(
       "--dns-port <port>",
-      "DNS port (default 53 when bindable, else a free port; 0: any free port)",
+      "DNS port on 127.0.0.1 (default 53, or a free one when 53 is taken or needs root; 0: any free port)",
       parsePort,
     )
     .option("--cluster-domain <domain>", "cluster DNS domain", DEFAULT_CLUSTER_DOMAIN)
@@ -121,7 +125,7 @@ function clusterOptions(o: UpOptions): ClusterOptions {
     ...(o.ephemeral ? { ephemeral: true } : { dataDir: dataDirOf(o) }),
     runtime: o.runtime,
     nodes: o.nodes,
-    apiPort: o.apiPort,
+    ...(o.apiPort !== undefined ? { apiPort: o.apiPort } : {}),
     ...(o.dnsPort !== undefined ? { dnsPort: o.dnsPort } : {}),
     clusterDomain: o.clusterDomain,
     ...(o.serviceCidr !== undefined ? { serviceCidr: o.serviceCidr } : {}),

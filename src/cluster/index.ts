@@ -31,7 +31,6 @@ import { createInformerFactory } from "../client/factory.ts";
 import { startControllers } from "../controllers/index.ts";
 import { type DnsServer, DnsView, startDnsServer } from "../dns/index.ts";
 import { feedDnsView } from "../dns/informers.ts";
-import { startInformerProxy } from "../proxy/informers.ts";
 import { openStore, type Store, type StoreTuning } from "../store/index.ts";
 import { ensureBootstrapServices } from "./bootstrap.ts";
 import { ClusterError, listenError } from "./errors.ts";
@@ -46,10 +45,10 @@ import {
   contextName,
   defaultDataDir,
   defaultUserKubeconfig,
-  type LogLevel,
   logAtLevel,
 } from "./options.ts";
-import { canBind } from "./ports.ts";
+import { choosePort, whoHolds } from "./ports.ts";
+import { startClusterProxy } from "./proxy.ts";
 import { leaseRanges, readRecordedRanges, recordRanges } from "./ranges.ts";
 import { type RunInfo, readRunInfo, removeRunInfo, writeRunInfo } from "./runinfo.ts";
 import { type WaitOptions, waitReady as waitObjectsReady } from "./wait.ts";
@@ -124,8 +123,7 @@ type Stopper = () => Promise<void> | void;
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const name = options.name ?? CLUSTER_DEFAULTS.name;
   checkClusterName(name);
-  const apiPortWanted = options.apiPort ?? CLUSTER_DEFAULTS.apiPort;
-  checkPort("API port", apiPortWanted);
+  if (options.apiPort !== undefined) checkPort("API port", options.apiPort);
   if (options.dnsPort !== undefined) checkPort("DNS port", options.dnsPort);
   const runtime = options.runtime ?? CLUSTER_DEFAULTS.runtime;
   const nodes = options.nodes ?? CLUSTER_DEFAULTS.nodes;
@@ -224,11 +222,19 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         : { name: "startup", ok: false, reason: "still starting" },
     ];
     const api = await step("api server", async () => {
+      const port = await choosePort(
+        "API",
+        "tcp",
+        host,
+        options.apiPort,
+        CLUSTER_DEFAULTS.apiPort,
+        (m) => log("info", m),
+      );
       try {
         return await startApiServer({
           store,
           host,
-          port: apiPortWanted,
+          port,
           tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
           tokens: [pki.token],
           serviceCidr: plan.serviceCidr,
@@ -236,7 +242,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           readiness,
         });
       } catch (err) {
-        throw listenError(err, "API", host, apiPortWanted);
+        throw listenError(err, "API", host, port, {
+          flag: "--api-port",
+          holder: port === 0 ? undefined : whoHolds("tcp", host, port),
+        });
       }
     });
     stack.push(() => api.close());
@@ -299,9 +308,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       detail: controllers.controllers.map((c) => c.name).join(","),
     }));
 
-    // 6. DNS, on 127.0.0.1 and, when possible, on the kube-dns ClusterIP itself.
-    const dnsPort =
-      options.dnsPort ?? ((await canBind(host, 53)) && (await canBind(dnsIP, 53)) ? 53 : 0);
+    // 6. DNS, on 127.0.0.1 for the host and, when it may, on the kube-dns ClusterIP:53 itself
+    //    (each cluster has its own); else the proxy forwards that address to the first.
+    const dnsPort = await choosePort("DNS", "both", host, options.dnsPort, 53, (m) =>
+      log("info", m),
+    );
     const view = new DnsView();
     const { dns, onClusterIP } = await step("dns", async () => {
       // The cluster serves the default `insecure` pods mode, which never looks pods up.
@@ -312,18 +323,42 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         dnsServiceIP: dnsIP,
         reverseCIDRs: [plan.serviceCidr, plan.podCidr],
       };
-      const server = await startDns(view, { host, port: dnsPort }, dnsOptions, log);
+      const startDns = (address: { host: string; port: number }) =>
+        startDnsServer({
+          view,
+          ...dnsOptions,
+          listen: [address],
+          onError: (err) => log("debug", `dns: ${describe(err)}`),
+        });
+      let server: DnsServer;
+      try {
+        server = await startDns({ host, port: dnsPort });
+      } catch (err) {
+        const inUse = (err as NodeJS.ErrnoException).code === "EADDRINUSE";
+        throw listenError(err, "DNS", host, dnsPort, {
+          flag: "--dns-port",
+          holder: inUse
+            ? (whoHolds("udp", host, dnsPort) ?? whoHolds("tcp", host, dnsPort))
+            : undefined,
+        });
+      }
       stack.push(() => server.close());
       const port = server.addresses[0]?.port ?? dnsPort;
       let second: DnsServer | undefined;
       try {
-        second = await startDns(view, { host: dnsIP, port }, dnsOptions, log);
+        second = await startDns({ host: dnsIP, port: 53 });
         stack.push(() => second?.close());
       } catch (err) {
-        log("info", `dns: not listening on ${dnsIP}:${port}: ${describe(err)}`);
+        // Only a lack of privileges is expected here: the address is this cluster's own.
+        if ((err as NodeJS.ErrnoException).code !== "EACCES") {
+          throw new ClusterError(
+            `the kube-dns Service's address ${dnsIP}:53 is already in use${whoHoldsSuffix("udp", dnsIP, 53)}; another cluster may be using the service range ${plan.serviceCidr}: stop it, or give this cluster another range with --service-cidr`,
+          );
+        }
+        log("info", `dns: not listening on ${dnsIP}:53 (needs privileges): the proxy forwards it`);
       }
       await feed.synced;
-      return { dns: { host, port }, onClusterIP: second !== undefined && port === 53 };
+      return { dns: { host, port }, onClusterIP: second !== undefined };
     });
     components.set("dns", () => ({
       name: "dns",
@@ -332,7 +367,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     }));
 
     // 7. Bootstrap Services (need the API and DNS addresses), then the proxy.
-    await step("bootstrap services", () =>
+    const bootstrap = await step("bootstrap services", () =>
       ensureBootstrapServices(client, {
         kubernetesServiceIP: kubernetesIP,
         dnsServiceIP: dnsIP,
@@ -341,21 +376,18 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       }),
     );
     const proxy = await step("proxy", () =>
-      startInformerProxy(client, informers, {
+      startClusterProxy({
+        client,
+        informers,
         nodeName: name,
-        nodeIP: plan.nodeIP,
-        loadBalancerCidr: plan.loadBalancerCidr,
-        // When the DNS server answers on kube-dns's own address:port, the proxy must not.
-        skip: (svc) =>
-          onClusterIP &&
-          svc.metadata?.namespace === "kube-system" &&
-          svc.metadata?.name === "kube-dns",
-        onError: (err) => log("debug", `proxy: ${describe(err)}`),
-        log: (m) => log("debug", `proxy: ${m}`),
+        plan,
+        bootstrap,
+        dnsOnClusterIP: onClusterIP,
+        log,
       }),
     );
     stack.push(() => proxy.stop());
-    components.set("proxy", () => ({ name: "proxy", ready: informersSynced }));
+    components.set("proxy", () => proxy.status(informersSynced));
 
     // 8. Node agent (absent until src/kubelet is wired in; see kubelet.ts).
     const agent = await step("node agent", () =>
@@ -477,22 +509,9 @@ function openSqlite(dataDir: string, tuning: StoreTuning): Store {
   }
 }
 
-async function startDns(
-  view: DnsView,
-  address: { host: string; port: number },
-  answer: { clusterDomain: string; dnsServiceIP: string; reverseCIDRs: string[] },
-  log: (level: LogLevel, message: string) => void,
-): Promise<DnsServer> {
-  try {
-    return await startDnsServer({
-      view,
-      ...answer,
-      listen: [address],
-      onError: (err) => log("debug", `dns: ${describe(err)}`),
-    });
-  } catch (err) {
-    throw listenError(err, "DNS", address.host, address.port);
-  }
+function whoHoldsSuffix(transport: "tcp" | "udp", host: string, port: number): string {
+  const holder = whoHolds(transport, host, port);
+  return holder ? ` by ${holder}` : "";
 }
 
 /** Removes a data dir and everything in it (the CLI's `delete`). */

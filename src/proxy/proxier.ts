@@ -63,6 +63,8 @@ export interface ListenerStatus {
   service: string;
   state: "opening" | "open" | "failed";
   error?: string;
+  /** The bind error's code when it failed (`EADDRINUSE`, `EACCES`, …). */
+  code?: string;
 }
 
 interface ListenerRecord {
@@ -71,6 +73,7 @@ interface ListenerRecord {
   portKey: string;
   state: "opening" | "open" | "failed";
   error?: string;
+  code?: string;
   handle?: TcpFrontend | UdpFrontend;
   opening?: Promise<void>;
   removed: boolean;
@@ -160,6 +163,7 @@ export class Proxier {
       service: r.serviceKey,
       state: r.state,
       ...(r.error === undefined ? {} : { error: r.error }),
+      ...(r.code === undefined ? {} : { code: r.code }),
     }));
   }
 
@@ -358,6 +362,8 @@ export class Proxier {
         delete record.opening;
         record.state = "failed";
         record.error = (err as Error).message;
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === "string") record.code = code;
         if (record.removed) return;
         this.#retry.add(serviceKey);
         if (this.#lastFailure.get(`${serviceKey}|${fk}`) === record.error) return;
