@@ -271,12 +271,12 @@ describe("recorded ranges", () => {
 });
 
 describe("registryDir", () => {
-  it("is under XDG_RUNTIME_DIR when it exists, else under the temp dir per user", () => {
+  it("is under XDG_RUNTIME_DIR when it exists, else under /tmp per user, whatever TMPDIR says", () => {
     const xdg = tempDir();
     assert.equal(registryDir({ XDG_RUNTIME_DIR: xdg }), join(xdg, "loopkube", "ranges"));
     assert.equal(
-      registryDir({ XDG_RUNTIME_DIR: join(xdg, "missing") }),
-      join(tmpdir(), `loopkube-${process.getuid?.()}`, "ranges"),
+      registryDir({ XDG_RUNTIME_DIR: join(xdg, "missing"), TMPDIR: xdg }),
+      join("/tmp", `loopkube-${process.getuid?.()}`, "ranges"),
     );
   });
 });

@@ -3,7 +3,7 @@
  * two clusters never share a pod range, a service range, a load balancer range or a node IP.
  *
  * The registry is a directory under the user's runtime directory (`$XDG_RUNTIME_DIR/loopkube/
- * ranges`, else `<tmpdir>/loopkube-<uid>/ranges`) holding one file per running cluster: its pid
+ * ranges`, else `/tmp/loopkube-<uid>/ranges`) holding one file per running cluster: its pid
  * and the process's start time (from `/proc/<pid>/stat`, so a reused pid is not taken for the
  * holder), its name, data dir and ranges.
  *
@@ -94,11 +94,16 @@ const FLAGS: Partial<Record<keyof AddressRanges, string>> = {
 };
 const MAX_ATTEMPTS = 40;
 
-/** `$XDG_RUNTIME_DIR/loopkube`, or `<tmpdir>/loopkube-<uid>` where there is none. */
+/**
+ * `$XDG_RUNTIME_DIR/loopkube`, or `/tmp/loopkube-<uid>` where there is none. Not `$TMPDIR`: it
+ * differs from process to process (test runners set it per test), and a registry split over two
+ * directories would let two clusters take the same ranges. Other systems: the temp dir.
+ */
 export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_RUNTIME_DIR?.trim();
   if (xdg && isAbsolute(xdg) && isDirectory(xdg)) return join(xdg, "loopkube");
-  return join(tmpdir(), `loopkube-${process.getuid?.() ?? "user"}`);
+  const temp = process.platform === "linux" ? "/tmp" : tmpdir();
+  return join(temp, `loopkube-${process.getuid?.() ?? "user"}`);
 }
 
 /** Where the leases live. */
