@@ -93,7 +93,11 @@ export interface ComponentStatus {
   detail?: string;
 }
 
-export interface Cluster {
+/**
+ * A running cluster. `await using cluster = await startCluster(…)` stops it when the scope ends
+ * (`Symbol.asyncDispose` is `stop()`).
+ */
+export interface Cluster extends AsyncDisposable {
   name: string;
   dataDir: string;
   ephemeral: boolean;
@@ -119,6 +123,10 @@ export interface Cluster {
 }
 
 type Stopper = () => Promise<void> | void;
+
+/** Node 20 has `Symbol.asyncDispose`; its 18.18 polyfill used this registered symbol. */
+const asyncDispose: typeof Symbol.asyncDispose =
+  Symbol.asyncDispose ?? (Symbol.for("nodejs.asyncDispose") as typeof Symbol.asyncDispose);
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const name = options.name ?? CLUSTER_DEFAULTS.name;
@@ -431,6 +439,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     }
 
     let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        started = false;
+        // Controllers first: while the node agent stops every pod they would react to each
+        // one (slices, endpoints, replica counts), work that the stop throws away.
+        await controllers.stop().catch((err: unknown) => log("warn", `stopping: ${describe(err)}`));
+        await unwind();
+      })();
+      return stopping;
+    };
     return {
       name,
       dataDir,
@@ -457,18 +475,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         if (!agent) out.push({ name: "node-agent", ready: false, detail: "not running" });
         return out;
       },
-      stop() {
-        stopping ??= (async () => {
-          started = false;
-          // Controllers first: while the node agent stops every pod they would react to each
-          // one (slices, endpoints, replica counts), work that the stop throws away.
-          await controllers
-            .stop()
-            .catch((err: unknown) => log("warn", `stopping: ${describe(err)}`));
-          await unwind();
-        })();
-        return stopping;
-      },
+      stop,
+      [asyncDispose]: stop,
     };
   } catch (err) {
     await unwind();
