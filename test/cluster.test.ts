@@ -153,6 +153,7 @@ describe("startCluster", () => {
       await getOverHttps("/readyz?verbose"),
       [
         "200 [+]ping ok",
+        "[+]etcd ok",
         "[+]apiserver ok",
         "[+]controllers ok",
         "[+]dns ok",
@@ -164,7 +165,8 @@ describe("startCluster", () => {
       ].join("\n"),
     );
     assert.equal(await getOverHttps("/readyz/dns"), "200 ok");
-    assert.match(await getOverHttps("/readyz/etcd"), /^404 /);
+    assert.equal(await getOverHttps("/readyz/etcd"), "200 ok");
+    assert.match(await getOverHttps("/readyz/kms-providers"), /^404 /);
   });
 
   test("Node's resolver finds kubernetes.default through the cluster DNS", async () => {

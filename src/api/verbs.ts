@@ -33,14 +33,25 @@ export interface ListOptions {
 export interface WatchOptions extends ListOptions {
   allowWatchBookmarks?: boolean;
   timeoutSeconds?: number;
+  /**
+   * Start with every object as ADDED (then a bookmark marking the end of them, when bookmarks are
+   * allowed): client-go's WatchList. Needs `resourceVersionMatch: "NotOlderThan"`.
+   */
+  sendInitialEvents?: boolean;
+  resourceVersionMatch?: string;
 }
 
 export interface WriteOptions {
   /** Validate and default but do not persist. */
   dryRun?: boolean;
   fieldManager?: string;
-  /** `Strict` rejects unknown fields, `Warn` and `Ignore` do not. */
+  /**
+   * Unknown fields are dropped; `Strict` refuses them instead, `Warn` (the default) also reports
+   * each through `warn`, `Ignore` drops them silently.
+   */
   fieldValidation?: "Strict" | "Warn" | "Ignore";
+  /** Receives the server's warnings (kube's `Warning` response headers) about this write. */
+  warn?: (message: string) => void;
 }
 
 export type PatchType = "json" | "merge" | "strategic" | "apply";

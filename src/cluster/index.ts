@@ -29,7 +29,7 @@ import {
 import { ensurePki } from "../apiserver/pki.ts";
 import { createInformerFactory } from "../client/factory.ts";
 import { startControllers } from "../controllers/index.ts";
-import { type DnsServer, DnsView, startDnsServer } from "../dns/index.ts";
+import { type DnsServer, DnsView, startDnsMetricsServer, startDnsServer } from "../dns/index.ts";
 import { feedDnsView } from "../dns/informers.ts";
 import { openStore, type Store, type StoreTuning } from "../store/index.ts";
 import { ensureBootstrapServices } from "./bootstrap.ts";
@@ -55,6 +55,13 @@ import { type WaitOptions, waitReady as waitObjectsReady } from "./wait.ts";
 
 export type { AddressPlan, AddressRanges } from "../api/addressplan.ts";
 export { KUBERNETES_VERSION } from "../apiserver/index.ts";
+export {
+  type ClusterRecord,
+  type ClusterState,
+  clustersBaseDir,
+  collectClusters,
+  readClusterRecord,
+} from "./clusters.ts";
 export { ClusterError, isClusterError } from "./errors.ts";
 export { parseManifests, readManifests } from "./manifests.ts";
 export {
@@ -110,6 +117,8 @@ export interface Cluster extends AsyncDisposable {
    * Service IPs, NodePort range, cluster domain, load balancer range and node IP.
    */
   addresses: AddressPlan;
+  /** The DNS server's Prometheus metrics (`http://127.0.0.1:<port>/metrics`, as CoreDNS's :9153). */
+  dnsMetricsUrl: string;
   /** An in-process client with the API server's full behaviour (no HTTP round trip). */
   client: ApiVerbs;
   /** False until `src/kubelet` is wired in: pods are then never started. */
@@ -133,6 +142,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   checkClusterName(name);
   if (options.apiPort !== undefined) checkPort("API port", options.apiPort);
   if (options.dnsPort !== undefined) checkPort("DNS port", options.dnsPort);
+  const dnsMetricsPort = options.dnsMetricsPort ?? 0;
+  checkPort("DNS metrics port", dnsMetricsPort);
   const runtime = options.runtime ?? CLUSTER_DEFAULTS.runtime;
   const nodes = options.nodes ?? CLUSTER_DEFAULTS.nodes;
   checkNodes(nodes, runtime);
@@ -322,7 +333,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       log("info", m),
     );
     const view = new DnsView();
-    const { dns, onClusterIP } = await step("dns", async () => {
+    const { dns, onClusterIP, metricsUrl } = await step("dns", async () => {
       // The cluster serves the default `insecure` pods mode, which never looks pods up.
       const feed = feedDnsView(view, informers, { pods: false });
       stack.push(() => feed.stop());
@@ -365,8 +376,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         }
         log("info", `dns: not listening on ${dnsIP}:53 (needs privileges): the proxy forwards it`);
       }
+      const metrics = await startDnsMetricsServer({
+        host,
+        port: dnsMetricsPort,
+        servers: () => (second ? [server, second] : [server]),
+      }).catch((err: unknown) => {
+        throw listenError(err, "DNS metrics", host, dnsMetricsPort);
+      });
+      stack.push(() => metrics.close());
       await feed.synced;
-      return { dns: { host, port }, onClusterIP: second !== undefined };
+      return {
+        dns: { host, port },
+        onClusterIP: second !== undefined,
+        metricsUrl: metrics.url,
+      };
     });
     components.set("dns", () => ({
       name: "dns",
@@ -427,6 +450,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       apiUrl: api.url,
       kubeconfigPath,
       dns,
+      dnsMetricsUrl: metricsUrl,
       nodeAgent: agent !== undefined,
       podCidr: plan.podCidr,
       serviceCidr: plan.serviceCidr,
@@ -458,6 +482,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       apiUrl: api.url,
       dnsAddress: dns,
       addresses: plan,
+      dnsMetricsUrl: metricsUrl,
       client,
       hasNodeAgent: agent !== undefined,
       async apply(input) {

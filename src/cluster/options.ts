@@ -29,10 +29,19 @@ export interface ClusterOptions {
    * Pending with kube's "Too many pods". Library only; e.g. a test that needs 300 pods on one node.
    */
   maxPods?: number;
-  /** Default 6443; 0 picks a free port. */
+  /** Default 6443, or a free port when 6443 is taken (said at info level); 0 picks a free port. */
   apiPort?: number;
-  /** Default 53 when this process may bind it, else a free high port; 0 picks a free port. */
+  /**
+   * The DNS server's port on 127.0.0.1: default 53 when this process may bind it, else a free
+   * high port (said at info level); 0 picks a free port. It also listens on its kube-dns
+   * ClusterIP:53 where it may.
+   */
   dnsPort?: number;
+  /**
+   * Port of the DNS server's Prometheus `/metrics` on 127.0.0.1 (CoreDNS serves :9153); default
+   * 0, a free port, so that clusters side by side never collide. `Cluster.dnsMetricsUrl` tells it.
+   */
+  dnsMetricsPort?: number;
   /** The DNS domain of Services and pods; default `cluster.local`. */
   clusterDomain?: string;
   /**

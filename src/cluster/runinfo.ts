@@ -18,6 +18,8 @@ export interface RunInfo {
   apiUrl: string;
   kubeconfigPath: string;
   dns: { host: string; port: number };
+  /** The DNS server's Prometheus `/metrics` (absent in files written before it existed). */
+  dnsMetricsUrl?: string;
   nodeAgent: boolean;
   /**
    * The address ranges the cluster holds (see `src/api/addressplan.ts`); absent from the run

@@ -20,6 +20,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { Pod } from "kubernetes-types/core/v1.js";
 import { isStatusError } from "../api/errors.ts";
+import { queryFlag } from "../api/query.ts";
 import { REFS } from "../api/refs.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 
@@ -116,7 +117,7 @@ export function createLogHandler(
     const podDir = join(options.dataDir, "pods", `${namespace}_${name}_${pod.metadata?.uid ?? ""}`);
     const dir = join(podDir, container);
     const runs = restarts(dir);
-    const previous = query.get("previous") === "true";
+    const previous = queryFlag(query, "previous");
     const pick = previous ? runs.at(-2) : runs.at(-1);
     if (pick === undefined) {
       if (previous) {
@@ -140,7 +141,7 @@ export function createLogHandler(
       );
     }
     const file = join(dir, `${pick}.log`);
-    const timestamps = query.get("timestamps") === "true";
+    const timestamps = queryFlag(query, "timestamps");
     const tail = query.has("tailLines") ? Number(query.get("tailLines")) : undefined;
     let limit = query.has("limitBytes")
       ? Number(query.get("limitBytes"))
@@ -172,7 +173,7 @@ export function createLogHandler(
     let pending = text.slice(cut);
     let records = parseCri(text.slice(0, cut));
     if (tail !== undefined && tail >= 0) records = tail === 0 ? [] : records.slice(-tail);
-    if (!write(records) || query.get("follow") !== "true" || previous) {
+    if (!write(records) || !queryFlag(query, "follow") || previous) {
       res.end();
       return;
     }

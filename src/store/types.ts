@@ -12,24 +12,29 @@
  * - `watch` delivers, in revision order, every event under a prefix with a revision greater than
  *   `fromRevision`, first the ones still in the bounded in-memory event window, then live ones.
  *   When `fromRevision` is older than the window, `watch` throws `Expired`. Delivery never blocks a
- *   writer: a watcher whose backlog exceeds its bound is closed with reason "too slow" and must
- *   re-list.
+ *   writer: a watcher whose live backlog (not counting that replay) exceeds its bound is closed
+ *   with reason "too slow" and must resume from the last revision it got (or re-list). A consumer
+ *   may pause delivery while it cannot take more; the same bound applies meanwhile.
  * - Keys are opaque strings; prefixes are matched literally (callers end them with "/").
  * - Objects handed out (results and events) are shared, frozen-by-convention values: callers must
  *   not mutate them. Objects passed in are not retained: the store keeps its own copy.
  * - Durability (SQLite): a write that returned survives `kill -9` of the process.
+ * - A write the backend cannot make durable (disk full, quota, I/O error) fails with
+ *   `WriteFailed`, changes nothing and consumes no revision; reads and watches go on. `health()`
+ *   says so from that failure until the next create or update succeeds (a delete that succeeds
+ *   frees space but does not prove that objects can be written again).
  *
  * @module
  */
 import type { KubeObject } from "../api/types.ts";
 
-export type StoreErrorCode = "NotFound" | "AlreadyExists" | "Conflict" | "Expired";
+export type StoreErrorCode = "NotFound" | "AlreadyExists" | "Conflict" | "Expired" | "WriteFailed";
 
 /** A store-level failure; the API server turns it into a Status with the resource's names. */
 export class StoreError extends Error {
   readonly code: StoreErrorCode;
-  constructor(code: StoreErrorCode, message: string) {
-    super(message);
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "StoreError";
     this.code = code;
   }
@@ -75,8 +80,24 @@ export interface WatchOptions {
   maxBacklog?: number;
 }
 
+/** Whether the store can write (see `health()`). */
+export interface StoreHealth {
+  writable: boolean;
+  /** Why the latest write failed, while `writable` is false. */
+  reason?: string;
+}
+
 export interface StoreWatch {
   stop(): void;
+  /** Holds delivery (the consumer's buffer is full); events queue, bounded by `maxBacklog`. */
+  pause(): void;
+  /** Delivers what queued while paused. */
+  resume(): void;
+  /**
+   * A revision up to which every event under the prefix has been delivered: the store's revision
+   * when nothing is waiting, else the last delivered event's. What a BOOKMARK may carry.
+   */
+  progress(): number;
 }
 
 export interface Store {
@@ -94,6 +115,8 @@ export interface Store {
   delete(key: string, expectedRevision?: number): KubeObject;
   /** Streams events under a prefix; throws `Expired` if `fromRevision` left the event window. */
   watch(prefix: string, options: WatchOptions): StoreWatch;
+  /** Whether writes succeed: false from a `WriteFailed` until a create or update succeeds. */
+  health(): StoreHealth;
   /** The oldest revision a watch can still start from. */
   oldestWatchableRevision(): number;
   /** Closes every watch and releases the backend. */

@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { badRequest, methodNotAllowed, notFound, StatusError } from "../../api/errors.ts";
+import { optionalQueryFlag, queryFlag } from "../../api/query.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type {
   DeleteOptions,
@@ -20,6 +21,7 @@ import type {
 import { METRICS_GROUP, METRICS_RESOURCES, type MetricsProvider } from "../metrics.ts";
 import type { Registry } from "../registry/index.ts";
 import { resourceNotServed } from "../registry/index.ts";
+import { warningsTo } from "./_warnings.ts";
 import {
   decodeObject,
   decodePatch,
@@ -89,11 +91,6 @@ function intParam(q: URLSearchParams, name: string): number | undefined {
   return n;
 }
 
-function boolParam(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  return v === "true" || v === "1";
-}
-
 function listOptions(q: URLSearchParams): ListOptions {
   const o: ListOptions = {};
   const ls = q.get("labelSelector");
@@ -109,8 +106,20 @@ function listOptions(q: URLSearchParams): ListOptions {
   return o;
 }
 
-function writeOptions(q: URLSearchParams): WriteOptions {
-  const o: WriteOptions = {};
+function watchOptions(q: URLSearchParams): WatchOptions {
+  const o: WatchOptions = listOptions(q);
+  if (queryFlag(q, "allowWatchBookmarks")) o.allowWatchBookmarks = true;
+  const t = intParam(q, "timeoutSeconds");
+  if (t !== undefined) o.timeoutSeconds = t;
+  const initial = optionalQueryFlag(q, "sendInitialEvents");
+  if (initial !== undefined) o.sendInitialEvents = initial;
+  const match = q.get("resourceVersionMatch");
+  if (match) o.resourceVersionMatch = match;
+  return o;
+}
+
+function writeOptions(q: URLSearchParams, res: ServerResponse): WriteOptions {
+  const o: WriteOptions = { warn: warningsTo(res) };
   const dryRun = q.getAll("dryRun");
   if (dryRun.length > 0) {
     if (dryRun.some((d) => d !== "All"))
@@ -201,11 +210,8 @@ export function createHandler(options: HandlerOptions) {
     if (r.name === undefined) {
       switch (method) {
         case "GET": {
-          if (boolParam(q, "watch")) {
-            const w: WatchOptions = listOptions(q);
-            if (boolParam(q, "allowWatchBookmarks")) w.allowWatchBookmarks = true;
-            const t = intParam(q, "timeoutSeconds");
-            if (t !== undefined) w.timeoutSeconds = t;
+          if (queryFlag(q, "watch")) {
+            const w = watchOptions(q);
             serveWatch(req, res, { registry, ref, namespace: ns, options: w, view: viewOptions() });
             return;
           }
@@ -221,7 +227,7 @@ export function createHandler(options: HandlerOptions) {
             req.headers["content-type"],
             options.protobuf,
           ) as KubeObject;
-          const created = registry.createSync(ref, ns, obj, writeOptions(q));
+          const created = registry.createSync(ref, ns, obj, writeOptions(q, res));
           sendJson(res, 201, renderObject(created, viewOptions()), { yaml });
           return;
         }
@@ -246,15 +252,15 @@ export function createHandler(options: HandlerOptions) {
       case "PUT": {
         const body = await readBody(req);
         const obj = decodeObject(body, req.headers["content-type"], options.protobuf) as KubeObject;
-        const updated = registry.updateSync(ref, ns, obj, { ...writeOptions(q), name });
+        const updated = registry.updateSync(ref, ns, obj, { ...writeOptions(q, res), name });
         sendJson(res, 200, renderObject(updated, viewOptions()), { yaml });
         return;
       }
       case "PATCH": {
         const body = await readBody(req);
         const { type, patch } = decodePatch(body, req.headers["content-type"]);
-        const po: PatchOptions = writeOptions(q);
-        if (boolParam(q, "force")) po.force = true;
+        const po: PatchOptions = writeOptions(q, res);
+        if (queryFlag(q, "force")) po.force = true;
         const existed = type === "apply" && !r.subresource ? exists(ref, ns, name) : true;
         const patched = registry.patchSync(ref, ns, name, type, patch, po);
         sendJson(res, existed ? 200 : 201, renderObject(patched, viewOptions()), { yaml });
@@ -265,7 +271,7 @@ export function createHandler(options: HandlerOptions) {
         const body = await readBody(req);
         const obj = decodeObject(body, req.headers["content-type"], options.protobuf) as KubeObject;
         const result = registry.createSync(ref, ns, obj, {
-          ...writeOptions(q),
+          ...writeOptions(q, res),
           name,
         } as WriteOptions);
         sendJson(res, 201, result);
