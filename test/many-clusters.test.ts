@@ -323,6 +323,16 @@ describe("explicit ranges", () => {
       );
       assert.equal(r.code, 1);
       assert.equal(r.stderr, `loopkube: ${sentence}\n`);
+      // `list` finds it through the registry, its data dir being outside the default base.
+      const list = await runLoopkube(["list", "-o", "json"], cliEnv(home));
+      assert.equal(list.code, 0, list.stderr);
+      const item = (
+        JSON.parse(list.stdout) as { items: Array<Record<string, unknown>> }
+      ).items.find((i) => i.dataDir === dataDir);
+      assert.deepEqual(
+        [item?.name, item?.state, item?.podCidr, item?.serviceCidr],
+        ["first", "running", pods, first.addresses.serviceCidr],
+      );
     } finally {
       await first.stop();
       rmSync(home, { recursive: true, force: true });

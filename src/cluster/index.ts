@@ -60,6 +60,7 @@ export {
   type ClusterState,
   clustersBaseDir,
   collectClusters,
+  leasedClusters,
   readClusterRecord,
 } from "./clusters.ts";
 export { ClusterError, isClusterError } from "./errors.ts";
