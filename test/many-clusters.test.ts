@@ -12,6 +12,7 @@
  * same time: every address is read from the clusters themselves.
  */
 import assert from "node:assert/strict";
+import { createSocket } from "node:dgram";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { createServer, type Server } from "node:net";
@@ -373,6 +374,20 @@ describe("a listener that cannot bind its address", () => {
       false,
       "the failed start released its ranges",
     );
+  });
+
+  test("refuses a DNS port asked for and taken, naming its holder and --dns-port", async () => {
+    const taken = createSocket("udp4");
+    await new Promise<void>((r) => taken.bind(0, "127.0.0.1", r));
+    const port = taken.address().port;
+    try {
+      await assert.rejects(startCluster({ ephemeral: true, apiPort: 0, dnsPort: port }), {
+        name: "ClusterError",
+        message: `DNS port ${port} on 127.0.0.1 is already in use by this process (pid ${process.pid}); stop it or choose another port with --dns-port (0 picks a free one)`,
+      });
+    } finally {
+      taken.close();
+    }
   });
 
   test("shows in /readyz?verbose while a Service's address is held, and heals when freed", async () => {

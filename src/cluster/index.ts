@@ -1,15 +1,17 @@
 /**
- * The composition root: `startCluster` starts store → PKI → API server → kubeconfig → shared
- * informers → controllers → DNS → proxy → node agent, in that order, and `stop()` stops the
- * controllers first, then the rest in reverse. Each step is reported with its duration through
- * `onStep`.
+ * The composition root: `startCluster` takes address ranges of its own (ranges.ts), derives the
+ * address plan once and passes it down, then starts store → PKI → API server → kubeconfig →
+ * shared informers → controllers → DNS → proxy → node agent, in that order; `stop()` stops the
+ * controllers first, then the rest in reverse, and gives the ranges back last. Each step is
+ * reported with its duration through `onStep`.
  *
  * Invariants: `<dataDir>/kubeconfig` is written before any component but the API server starts;
- * `/readyz` answers ok only once every component is ready; a start that fails part-way stops
- * what it had started and leaves the data dir as it found it (ephemeral ones are removed). The
- * SQLite store locks its file exclusively, which is the data dir's lock: a second cluster on the
- * same dir fails with a sentence naming the running one's pid. Everything is per instance, so
- * several clusters run side by side in one process (free ports, ephemeral stores).
+ * `/readyz` answers ok only once every component is ready, and a listener that cannot bind is
+ * never reported ok; a start that fails part-way stops what it had started and leaves the data
+ * dir as it found it (ephemeral ones are removed). The range registry and the SQLite store's
+ * exclusive lock both refuse a second cluster on the same dir with a sentence naming the running
+ * one's pid. Everything is per instance, so several clusters run side by side in one process and
+ * on one machine (free ports, ranges of their own).
  *
  * @module
  */
@@ -29,10 +31,9 @@ import {
 import { ensurePki } from "../apiserver/pki.ts";
 import { createInformerFactory } from "../client/factory.ts";
 import { startControllers } from "../controllers/index.ts";
-import { type DnsServer, DnsView, startDnsMetricsServer, startDnsServer } from "../dns/index.ts";
-import { feedDnsView } from "../dns/informers.ts";
 import { openStore, type Store, type StoreTuning } from "../store/index.ts";
 import { ensureBootstrapServices } from "./bootstrap.ts";
+import { startClusterDns } from "./dns.ts";
 import { ClusterError, listenError } from "./errors.ts";
 import { startNodeAgent } from "./kubelet.ts";
 import { applyManifests, type Manifest, readManifests } from "./manifests.ts";
@@ -328,73 +329,22 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       detail: controllers.controllers.map((c) => c.name).join(","),
     }));
 
-    // 6. DNS, on 127.0.0.1 for the host and, when it may, on the kube-dns ClusterIP:53 itself
-    //    (each cluster has its own); else the proxy forwards that address to the first.
-    const dnsPort = await choosePort("DNS", "both", host, options.dnsPort, 53, (m) =>
-      log("info", m),
-    );
-    const view = new DnsView();
-    const { dns, onClusterIP, metricsUrl } = await step("dns", async () => {
-      // The cluster serves the default `insecure` pods mode, which never looks pods up.
-      const feed = feedDnsView(view, informers, { pods: false });
-      stack.push(() => feed.stop());
-      const dnsOptions = {
-        clusterDomain: plan.clusterDomain,
-        dnsServiceIP: dnsIP,
-        reverseCIDRs: [plan.serviceCidr, plan.podCidr],
-      };
-      const startDns = (address: { host: string; port: number }) =>
-        startDnsServer({
-          view,
-          ...dnsOptions,
-          listen: [address],
-          onError: (err) => log("debug", `dns: ${describe(err)}`),
-        });
-      let server: DnsServer;
-      try {
-        server = await startDns({ host, port: dnsPort });
-      } catch (err) {
-        const inUse = (err as NodeJS.ErrnoException).code === "EADDRINUSE";
-        throw listenError(err, "DNS", host, dnsPort, {
-          flag: "--dns-port",
-          holder: inUse
-            ? (whoHolds("udp", host, dnsPort) ?? whoHolds("tcp", host, dnsPort))
-            : undefined,
-        });
-      }
-      stack.push(() => server.close());
-      const port = server.addresses[0]?.port ?? dnsPort;
-      let second: DnsServer | undefined;
-      try {
-        second = await startDns({ host: dnsIP, port: 53 });
-        stack.push(() => second?.close());
-      } catch (err) {
-        // Only a lack of privileges is expected here: the address is this cluster's own.
-        if ((err as NodeJS.ErrnoException).code !== "EACCES") {
-          throw new ClusterError(
-            `the kube-dns Service's address ${dnsIP}:53 is already in use${whoHoldsSuffix("udp", dnsIP, 53)}; another cluster may be using the service range ${plan.serviceCidr}: stop it, or give this cluster another range with --service-cidr`,
-          );
-        }
-        log("info", `dns: not listening on ${dnsIP}:53 (needs privileges): the proxy forwards it`);
-      }
-      const metrics = await startDnsMetricsServer({
+    // 6. DNS, for the host on 127.0.0.1 and on its own kube-dns ClusterIP:53 (see dns.ts).
+    const clusterDns = await step("dns", () =>
+      startClusterDns({
+        informers,
+        plan,
         host,
-        port: dnsMetricsPort,
-        servers: () => (second ? [server, second] : [server]),
-      }).catch((err: unknown) => {
-        throw listenError(err, "DNS metrics", host, dnsMetricsPort);
-      });
-      stack.push(() => metrics.close());
-      await feed.synced;
-      return {
-        dns: { host, port },
-        onClusterIP: second !== undefined,
-        metricsUrl: metrics.url,
-      };
-    });
+        port: options.dnsPort,
+        metricsPort: dnsMetricsPort,
+        log,
+      }),
+    );
+    stack.push(() => clusterDns.stop());
+    const { address: dns, onClusterIP, metricsUrl } = clusterDns;
     components.set("dns", () => ({
       name: "dns",
-      ready: view.synced,
+      ready: clusterDns.ready(),
       detail: `${dns.host}:${dns.port}`,
     }));
 
@@ -541,11 +491,6 @@ function openSqlite(dataDir: string, tuning: StoreTuning): Store {
     }
     throw err;
   }
-}
-
-function whoHoldsSuffix(transport: "tcp" | "udp", host: string, port: number): string {
-  const holder = whoHolds(transport, host, port);
-  return holder ? ` by ${holder}` : "";
 }
 
 /** Removes a data dir and everything in it (the CLI's `delete`). */

@@ -78,14 +78,19 @@ export async function choosePort(
   log: (message: string) => void,
 ): Promise<number> {
   if (wanted !== undefined) return wanted;
-  const error =
-    transport === "both"
-      ? ((await bindError("udp", host, fallback)) ?? (await bindError("tcp", host, fallback)))
-      : await bindError(transport, host, fallback);
-  if (error === undefined) return fallback;
+  let failed: Transport | undefined;
+  let error: string | undefined;
+  for (const t of transport === "both" ? (["udp", "tcp"] as const) : [transport]) {
+    error = await bindError(t, host, fallback);
+    if (error !== undefined) {
+      failed = t;
+      break;
+    }
+  }
+  if (error === undefined || failed === undefined) return fallback;
   const why =
     error === "EADDRINUSE"
-      ? `is in use${suffix(whoHolds(transport === "udp" ? "udp" : "tcp", host, fallback))}`
+      ? `is in use${suffix(whoHolds(failed, host, fallback))}`
       : error === "EACCES"
         ? "needs privileges this process lacks"
         : `cannot be bound (${error})`;
