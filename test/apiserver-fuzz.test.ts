@@ -14,7 +14,7 @@ import { Agent } from "node:https";
 import { after, before, describe, test } from "node:test";
 import { strategyFor } from "../src/api/kinds/index.ts";
 import { createOpenApi } from "../src/apiserver/openapi/index.ts";
-import { RESOURCES, type ResourceInfo } from "../src/apiserver/resources.ts";
+import { RESOURCES } from "../src/apiserver/resources.ts";
 import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 import { collection, generate, NS, prng, shown } from "./_fuzz.ts";
 import { type Reply, send } from "./_raw.ts";
