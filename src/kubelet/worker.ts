@@ -697,6 +697,10 @@ export class PodWorker {
     });
   }
 
+  private anyRunning(): boolean {
+    return [...this.cs.values()].some((c) => c.state.running);
+  }
+
   private containerStatus(c: CState): ContainerStatus {
     const s: ContainerStatus = {
       name: c.spec.name,
@@ -715,7 +719,13 @@ export class PodWorker {
   buildStatus(): Record<string, unknown> {
     const main = this.mainOrder.map((c) => this.containerStatus(c));
     const init = this.initOrder.map((c) => this.containerStatus(c));
-    let phase = podPhase(main, this.restartPolicy(), this.initDone);
+    let phase = podPhase(main, {
+      restartPolicy: this.restartPolicy(),
+      initDone: this.initDone,
+      sidecars: this.initOrder.filter(isSidecar).map((c) => this.containerStatus(c)),
+      // Deleted and every container stopped: nothing runs again, the phase is final.
+      terminal: this.deleting && this.stopping && !this.anyRunning(),
+    });
     const initFailed = this.initOrder.some(
       (c) => !isSidecar(c) && c.state.terminated && c.state.terminated.exitCode !== 0,
     );
