@@ -24,6 +24,7 @@ import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type { Container, Pod, Service } from "kubernetes-types/core/v1.js";
 import { isStatusError } from "../api/errors.ts";
+import { parseQuantity } from "../api/quantity.ts";
 import { REFS } from "../api/refs.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
@@ -32,6 +33,13 @@ import { createEventRecorder } from "../client/index.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
 import { entriesByCidr, type Ipam, openIpam } from "./ipam.ts";
 import { openIpJournal } from "./ipjournal.ts";
+import {
+  DEFAULT_LOG_ROTATION,
+  type LogFileSystem,
+  type LogRotation,
+  nodeLogFileSystem,
+  openContainerLog,
+} from "./logfile.ts";
 import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
 import { startNodeAgent } from "./node.ts";
 import { DEFAULT_MAX_PODS, nodeNames, nodePodCidrs } from "./nodes.ts";
@@ -40,6 +48,7 @@ import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
 export { type AttachHandlerOptions, createAttachHandler } from "./attach.ts";
 export { createExecHandler, type ExecHandlerOptions } from "./exec.ts";
+export { DEFAULT_LOG_ROTATION, type LogFileSystem, nodeLogFileSystem } from "./logfile.ts";
 export { createLogHandler, type LogHandlerOptions, parseCri } from "./logs.ts";
 export type { KubeletMetrics } from "./metrics.ts";
 export { KUBELET_VERSION } from "./node.ts";
@@ -68,6 +77,17 @@ export interface KubeletOptions {
   clusterDns?: { ip: string; domain: string };
   now?: () => Date;
   onError?: (error: unknown) => void;
+  /** What an operator should hear of: a container whose log cannot be written, and why. */
+  onWarning?: (message: string) => void;
+  /**
+   * The kubelet's `containerLogMaxSize`: a container's log is rotated once it holds this much
+   * (a quantity such as `10Mi`, or bytes; negative: never). Default 10Mi.
+   */
+  containerLogMaxSize?: string | number;
+  /** The kubelet's `containerLogMaxFiles`: log files kept per container (at least 2); default 5. */
+  containerLogMaxFiles?: number;
+  /** The file system container logs are written to (tests inject faults here). */
+  logFileSystem?: LogFileSystem;
   /** Crash-loop back-off; default 10 s doubling to 300 s, reset after 10 min. */
   backoff?: Partial<BackoffPolicy>;
   /** Delay before a simulated container runs; default 0. */
@@ -123,12 +143,36 @@ export interface Kubelet {
 }
 
 const HOST_IP = "127.0.0.1";
+
+/** The log rotation settings, checked as the kubelet checks its configuration. */
+export function logRotation(
+  options: Pick<KubeletOptions, "containerLogMaxSize" | "containerLogMaxFiles">,
+): LogRotation {
+  const size = options.containerLogMaxSize ?? DEFAULT_LOG_ROTATION.maxSize;
+  let maxSize: number;
+  try {
+    maxSize = Math.floor(parseQuantity(size));
+  } catch {
+    maxSize = Number.NaN;
+  }
+  if (!Number.isFinite(maxSize)) {
+    throw new Error(`containerLogMaxSize ${JSON.stringify(size)} is not a quantity such as 10Mi`);
+  }
+  const maxFiles = options.containerLogMaxFiles ?? DEFAULT_LOG_ROTATION.maxFiles;
+  if (!Number.isInteger(maxFiles) || maxFiles < 2) {
+    throw new Error(`containerLogMaxFiles ${maxFiles} must be a whole number of at least 2`);
+  }
+  return { maxSize, maxFiles };
+}
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const { client, informers, nodeName, dataDir } = options;
   const now = options.now ?? (() => new Date());
   const onError = options.onError ?? (() => {});
+  const warn = options.onWarning ?? (() => {});
+  const rotation = logRotation(options);
+  const logFs = options.logFileSystem ?? nodeLogFileSystem;
   const podCidr = options.podCidr ?? "127.244.0.0/16";
   const clusterDns = options.clusterDns ?? { ip: "127.96.0.10", domain: "cluster.local" };
   const workingDir = options.workingDir ?? process.cwd();
@@ -313,6 +357,10 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       ...(options.volumeRefreshMs ? { volumeRefreshMs: options.volumeRefreshMs } : {}),
       now,
       onError,
+      warn,
+      openLog: (path, onLogError) =>
+        openContainerLog(path, { rotation, fs: logFs, now, onError: onLogError }),
+      logFs,
     });
     workers.set(key, worker);
     worker.start();

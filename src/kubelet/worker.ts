@@ -29,6 +29,7 @@ import type { EventRecorder } from "../client/index.ts";
 import { type BackoffPolicy, CrashBackoff, goDuration } from "./backoff.ts";
 import { containerEnv, EnvError, type EnvSources } from "./env.ts";
 import { expandVars } from "./expand.ts";
+import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./logfile.ts";
 import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
 import { type ContainerExit, type ContainerHandle, StartError, startProcess } from "./process.ts";
 import { startSimulated } from "./simulated.ts";
@@ -65,6 +66,15 @@ export interface WorkerDeps {
   volumeRefreshMs?: number;
   now(): Date;
   onError(e: unknown): void;
+  /** Something an operator should hear of (a container's log cannot be written). */
+  warn(message: string): void;
+  /** Opens a container's log (logfile.ts, with the kubelet's rotation settings). */
+  openLog(
+    path: string,
+    onError: (e: NodeJS.ErrnoException, what: "write" | "rotate" | "tidy") => void,
+  ): Promise<ContainerLog>;
+  /** The file system the logs are on (for the clean-up of old restarts' logs). */
+  logFs?: LogFileSystem;
   /** Where a container without `workingDir` starts (the host is the image: loopkube's cwd). */
   workingDir: string;
 }
@@ -283,7 +293,7 @@ export class PodWorker {
     const pod = this.pod;
     this.startTime ??= stamp(this.deps.now());
     // A simulated pod writes no logs and mounts no volumes: it needs no directory.
-    if (this.deps.runtime === "process") mkdirSync(this.podDir, { recursive: true });
+    if (this.deps.runtime === "process" && !(await this.makePodDir())) return;
     if (this.deps.runtime === "process" && !(await this.setUpVolumes())) return;
     if (this.deps.runtime === "process" && !this.deps.sandbox) {
       this.event("Warning", "NoSandbox", NO_SANDBOX_MESSAGE);
@@ -350,19 +360,48 @@ export class PodWorker {
     }
   }
 
+  /**
+   * Retries until the pod's directory exists (a read-only or full disk: the kubelet's Warning
+   * `Failed` "error making pod data directories" meanwhile); false if stopped.
+   */
+  private async makePodDir(): Promise<boolean> {
+    return this.retrying(
+      "Failed",
+      (e) => `error making pod data directories: ${e}`,
+      () => {
+        mkdirSync(this.podDir, { recursive: true });
+      },
+    );
+  }
+
   /** Retries until the volumes are set up (FailedMount events meanwhile); false if stopped. */
   private async setUpVolumes(): Promise<boolean> {
-    let last = "";
-    while (!this.stopping) {
-      try {
+    return this.retrying(
+      "FailedMount",
+      (e) => e,
+      async () => {
         this.volumes = await materializeVolumes(this.pod, this.podDir, {
           ...this.deps.volumeSources(this.pod),
         });
+      },
+    );
+  }
+
+  /** Runs `step` until it succeeds, a Warning per new message meanwhile; false if stopped. */
+  private async retrying(
+    reason: string,
+    message: (error: string) => string,
+    step: () => void | Promise<void>,
+  ): Promise<boolean> {
+    let last = "";
+    while (!this.stopping) {
+      try {
+        await step();
         return true;
       } catch (e) {
-        if (!(e instanceof VolumeError)) throw e;
-        if (e.message !== last) this.event("Warning", "FailedMount", e.message);
-        last = e.message;
+        const text = message(e instanceof Error ? e.message : String(e));
+        if (text !== last) this.event("Warning", reason, text);
+        last = text;
         await this.sleep(2000);
       }
     }
@@ -454,14 +493,24 @@ export class PodWorker {
         const wrap = this.deps.sandbox?.(pod, spec, this.volumes, (m) =>
           this.event("Warning", "FailedMount", m, c),
         );
-        handle = startProcess({
-          argv,
-          env,
-          cwd: spec.workingDir || this.deps.workingDir,
-          logPath: join(this.podDir, spec.name, `${c.restartCount + (c.containerID ? 1 : 0)}.log`),
-          ...(wrap ? { wrap } : {}),
-          ...(spec.stdin ? { stdin: true } : {}),
-        });
+        const log = await this.openLog(c);
+        if (this.stopping) {
+          await log.close();
+          return undefined;
+        }
+        try {
+          handle = startProcess({
+            argv,
+            env,
+            cwd: spec.workingDir || this.deps.workingDir,
+            log,
+            ...(wrap ? { wrap } : {}),
+            ...(spec.stdin ? { stdin: true } : {}),
+          });
+        } catch (e) {
+          await log.close();
+          throw e;
+        }
       }
     } catch (e) {
       if (e instanceof EnvError) {
@@ -510,6 +559,36 @@ export class PodWorker {
     // Returned, not awaited: this frame (env, argv, …) is freed while the container runs, which
     // for a simulated pod is its whole life.
     return this.untilExit(c, handle, startedAt);
+  }
+
+  /**
+   * Opens the log of the container's next run, `<container>/<restart>.log`, after removing the
+   * logs of runs before the previous one (the kubelet keeps one dead container). A log that cannot
+   * be created fails the start (StartError, as containerd's "failed to create and open log
+   * file"); one that fails later drops lines and the container runs on, with a warning.
+   */
+  private async openLog(c: CState): Promise<ContainerLog> {
+    const restart = c.restartCount + (c.containerID ? 1 : 0);
+    const dir = join(this.podDir, c.spec.name);
+    const path = join(dir, `${restart}.log`);
+    const where = `pod ${this.name} container ${c.spec.name}`;
+    await removeOldRestartLogs(dir, restart, {
+      ...(this.deps.logFs ? { fs: this.deps.logFs } : {}),
+      onError: (e) => this.deps.warn(`${where}: removing old logs: ${e.message}`),
+    });
+    try {
+      return await this.deps.openLog(path, (e, what) => {
+        const message =
+          what === "write"
+            ? `writing its log failed (${e.message}): its output is dropped until the log can be written again`
+            : `${what === "rotate" ? "rotating" : "cleaning up"} its log failed: ${e.message}`;
+        this.deps.warn(`${where}: ${message}`);
+      });
+    } catch (e) {
+      throw new StartError(
+        `failed to create and open log file: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
   }
 
   /** Waits for the container's exit and records it. */

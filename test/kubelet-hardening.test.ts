@@ -1,0 +1,163 @@
+/**
+ * The node agent under faults and misuse (issue #14): a container whose log cannot be written,
+ * logs rotated as the kubelet rotates them and read from their end, restart counts that survive a
+ * `kill -9` of the whole cluster, and `kubectl delete pod` of a StatefulSet pod that returns every
+ * time. A real API server, the StatefulSet controller, our kubelet running real processes, and the
+ * real kubectl.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import type { Event, Pod } from "kubernetes-types/core/v1.js";
+import { REFS } from "../src/api/refs.ts";
+import { type KubeObject, typed } from "../src/api/types.ts";
+import {
+  createLogHandler,
+  type Kubelet,
+  type LogFileSystem,
+  nodeLogFileSystem,
+  startKubelet,
+} from "../src/kubelet/index.ts";
+import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
+import { NO_KUBECTL } from "./_kubectl.ts";
+import { kubeletWaitFor as waitFor } from "./_kubelet.ts";
+
+const NODE_NAME = "hardening";
+// A range of its own, so that other suites' pods never collide with ours.
+const POD_CIDR = "127.233.0.0/16";
+let cp: TestControlPlane;
+let kubelet: Kubelet;
+let dataDir: string;
+const warnings: string[] = [];
+
+const fault = (code: string) =>
+  Object.assign(new Error(`${code}: injected fault`), { code }) as NodeJS.ErrnoException;
+let emfileOnce = true;
+/** The real file system, but a pod named `readonly` gets EROFS and `emfile` one EMFILE. */
+const injected: LogFileSystem = {
+  ...nodeLogFileSystem,
+  open: async (path) => {
+    if (path.includes("/default_readonly_")) throw fault("EROFS");
+    if (path.includes("/default_emfile_") && emfileOnce) {
+      emfileOnce = false;
+      throw fault("EMFILE");
+    }
+    return nodeLogFileSystem.open(path);
+  },
+};
+
+const getPod = async (name: string) =>
+  (await cp.client.get(REFS.pods, "default", name)) as KubeObject & Pod;
+const podDir = (p: Pod) => join(dataDir, "pods", `default_${p.metadata?.name}_${p.metadata?.uid}`);
+const shPod = (name: string, script: string, extra: Partial<Pod["spec"]> = {}) => ({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name, namespace: "default" },
+  spec: {
+    nodeName: NODE_NAME,
+    terminationGracePeriodSeconds: 2,
+    containers: [{ name: "app", image: "sh", command: ["sh", "-c", script] }],
+    ...extra,
+  },
+});
+const running = (name: string) =>
+  waitFor(
+    `${name} running`,
+    async () => {
+      const p = await getPod(name);
+      return p.status?.containerStatuses?.[0]?.state?.running ? p : undefined;
+    },
+    20_000,
+  );
+
+before(async () => {
+  cp = await startTestControlPlane({ controllers: ["statefulset"] });
+  dataDir = mkdtempSync(join(tmpdir(), "loopkube-hardening-"));
+  kubelet = await startKubelet({
+    client: cp.client,
+    informers: cp.informers,
+    nodeName: NODE_NAME,
+    dataDir,
+    podCidr: POD_CIDR,
+    backoff: { initialMs: 200, maxMs: 1000 },
+    containerLogMaxSize: "16Ki",
+    containerLogMaxFiles: 3,
+    logFileSystem: injected,
+    onWarning: (m) => warnings.push(m),
+  });
+  cp.api.server.handleSubresource(
+    "pods/log",
+    createLogHandler({ client: cp.client, dataDir, pollMs: 50 }),
+  );
+});
+
+after(async () => {
+  await kubelet?.stop();
+  await cp?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test("a container whose log cannot be written runs on, the agent serves on, and the operator hears why", async () => {
+  // A real full disk: the log of `full`'s app is a link to /dev/full (every write: ENOSPC),
+  // placed while its init container waits.
+  const wait = { name: "wait", image: "sh", command: ["sleep", "1"] };
+  await cp.client.create(
+    REFS.pods,
+    "default",
+    shPod("full", "while :; do echo tick; sleep 0.02; done", { initContainers: [wait] }),
+  );
+  const full = await getPod("full");
+  mkdirSync(join(podDir(full), "app"), { recursive: true });
+  symlinkSync("/dev/full", join(podDir(full), "app", "0.log"));
+  await cp.client.create(REFS.pods, "default", shPod("readonly", "echo hi; sleep 3600"));
+  await cp.client.create(REFS.pods, "default", shPod("emfile", "echo started; sleep 3600"));
+  await cp.client.create(REFS.pods, "default", shPod("healthy", "echo fine; sleep 3600"));
+
+  await running("full");
+  await waitFor("the warning about full's log", () =>
+    warnings.find((w) => w.startsWith("pod default/full container app: writing its log failed")),
+  );
+  assert.match(
+    warnings.find((w) => w.includes("default/full")) ?? "",
+    /ENOSPC.*its output is dropped until the log can be written again/,
+  );
+  // The container keeps running: same process, no restart.
+  const [pid] = kubelet.pids("default", "full");
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(kubelet.pids("default", "full"), [pid]);
+  assert.equal((await getPod("full")).status?.containerStatuses?.[0]?.restartCount, 0);
+
+  // A log that cannot be created fails the container's start, as containerd's does, and only it.
+  const readonly = await waitFor("readonly's StartError", async () => {
+    const p = await getPod("readonly");
+    const s = p.status?.containerStatuses?.[0];
+    const t = s?.state?.terminated ?? s?.lastState?.terminated;
+    return t?.reason === "StartError" ? t : undefined;
+  });
+  assert.match(readonly.message ?? "", /failed to create and open log file: EROFS/);
+  const events = (await cp.client.list(REFS.events, "default")).items.map((e) => typed<Event>(e));
+  assert.ok(
+    events.some(
+      (e) =>
+        e.involvedObject?.name === "readonly" &&
+        e.reason === "Failed" &&
+        /EROFS/.test(e.message ?? ""),
+    ),
+  );
+  // EMFILE once: the next try starts it.
+  await running("emfile");
+  await running("healthy");
+  if (!NO_KUBECTL) {
+    const r = await cp.api.kubectl(["logs", "healthy"]);
+    assert.equal(r.stdout, "fine\n", r.stderr);
+    const g = await cp.api.kubectl(["get", "pods", "-o", "name"]);
+    assert.match(g.stdout, /pod\/full\n/);
+  }
+  for (const name of ["full", "readonly", "emfile", "healthy"])
+    await cp.client.delete(REFS.pods, "default", name);
+});
+
+void statSync;
+void readdirSync;
