@@ -159,5 +159,42 @@ test("a container whose log cannot be written runs on, the agent serves on, and 
     await cp.client.delete(REFS.pods, "default", name);
 });
 
+test("kubectl delete pod of a StatefulSet pod returns every time, 20 in a row", {
+  skip: NO_KUBECTL,
+}, async () => {
+  await cp.client.create(REFS.statefulsets, "default", {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name: "web", namespace: "default" },
+    spec: {
+      serviceName: "web",
+      replicas: 2,
+      selector: { matchLabels: { app: "web" } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: {
+          nodeName: NODE_NAME,
+          containers: [{ name: "app", image: "sh", command: ["sleep", "3600"] }],
+        },
+      },
+    },
+  });
+  let uid = "";
+  for (let i = 0; i < 20; i++) {
+    const pod = await waitFor(`web-1 running (round ${i})`, async () => {
+      const p = await getPod("web-1");
+      return p.metadata?.uid !== uid && p.status?.containerStatuses?.[0]?.state?.running
+        ? p
+        : undefined;
+    });
+    uid = pod.metadata?.uid ?? "";
+    const started = Date.now();
+    const r = await cp.api.kubectl(["delete", "pod", "web-1", "--timeout=30s"]);
+    assert.equal(r.code, 0, `round ${i}: ${r.stderr} (after ${Date.now() - started} ms)`);
+    assert.equal(r.stdout, 'pod "web-1" deleted\n');
+  }
+  await cp.client.delete(REFS.statefulsets, "default", "web");
+});
+
 void statSync;
 void readdirSync;

@@ -273,7 +273,17 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       (async () => {
         if (w) {
           await w.terminate();
-          await w.finishDeletion();
+          // The IP goes with the sandbox, before the pod object does (kube tears down the pod's
+          // network in killPod). A failed status write is retried once the back-off allows.
+          const release = () => {
+            if (workers.get(key) === w) ipamOf(pod)?.release(key);
+          };
+          for (
+            let wait = 200;
+            !(await w.finishDeletion(release));
+            wait = Math.min(wait * 2, 10_000)
+          )
+            await new Promise((r) => setTimeout(r, wait));
         } else {
           const meta = pod.metadata ?? {};
           await client

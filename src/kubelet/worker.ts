@@ -11,7 +11,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type {
@@ -99,6 +100,8 @@ const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 /** A restartable init container (`restartPolicy: Always`): it runs beside the app containers. */
 const isSidecar = (c: CState) => c.init && c.spec.restartPolicy === "Always";
 const SIG_GRACE_EXTENSION_MS = 2000;
+/** How long a terminated pod stays before its final delete (see `finishDeletion`). */
+export const TERMINATED_SETTLE_MS = 300;
 const digest = (text: string) => createHash("sha1").update(text).digest("base64");
 
 export class PodWorker {
@@ -125,6 +128,8 @@ export class PodWorker {
   private silent = false;
   private running: Promise<void> = Promise.resolve();
   private terminating: Promise<void> | undefined;
+  /** When every container had stopped (ms). */
+  private terminatedAt = 0;
   private readonly deps: WorkerDeps;
 
   constructor(pod: Pod, deps: WorkerDeps) {
@@ -243,6 +248,7 @@ export class PodWorker {
           ),
         );
         await this.running;
+        this.terminatedAt = Date.now();
         this.pushStatus();
         await this.writing;
       })();
@@ -250,18 +256,63 @@ export class PodWorker {
     return this.terminating;
   }
 
-  /** After termination for deletion: removes the pod object and its directory. */
-  async finishDeletion(): Promise<void> {
+  /**
+   * After termination for deletion, in the kubelet's order (syncTerminatingPod, then
+   * syncTerminatedPod and the status manager's last sync): the terminal status is written first
+   * (by `terminate`); then the pod's resources go (`teardown`: its directory with volumes and
+   * logs; the caller releases the IP there); then the pod is read back from the API server and
+   * deleted with grace 0 and a UID precondition only when it is still this pod, marked for
+   * deletion, with a terminal phase stored (kube's `canBeDeleted`). Resolves `false` when the
+   * stored phase is not terminal yet (the status write failed): the caller tries again.
+   *
+   * The pace is kube's too: its syncTerminatedPod waits for the volume manager (a reconciler
+   * every 100 ms, WaitForUnmount checking every 300 ms), so on a real node a terminated pod
+   * stays readable, with its terminal status, for some 300 ms before it goes. Clients rely on
+   * that: `kubectl delete --wait` (1.32 as 1.34) reads the pod, then lists and watches it by
+   * name for its DELETED event, and waits forever if by then the pod is gone and a StatefulSet
+   * made its successor (kubernetes/kubernetes#135562). Our teardown takes milliseconds, so the
+   * final delete waits out `TERMINATED_SETTLE_MS` from the end of the containers.
+   */
+  async finishDeletion(teardown: () => void = () => {}): Promise<boolean> {
     const meta = this.pod.metadata ?? {};
+    try {
+      await rm(this.podDir, { recursive: true, force: true });
+    } catch (e) {
+      this.deps.warn(
+        `pod ${this.name}: removing its directory failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    teardown();
+    const settle = this.terminatedAt + TERMINATED_SETTLE_MS - Date.now();
+    if (settle > 0) await new Promise((r) => setTimeout(r, settle));
+    let stored: Pod;
+    try {
+      stored = (await this.deps.client.get(
+        REFS.pods,
+        meta.namespace ?? "",
+        meta.name ?? "",
+      )) as Pod;
+    } catch (e) {
+      if (isStatusError(e, "NotFound")) return true;
+      throw e;
+    }
+    if (stored.metadata?.uid !== this.uid || !stored.metadata?.deletionTimestamp) return true;
+    const phase = stored.status?.phase;
+    if (phase !== "Succeeded" && phase !== "Failed") {
+      this.lastWritten = "";
+      this.pushStatus();
+      await this.writing;
+      return false;
+    }
     try {
       await this.deps.client.delete(REFS.pods, meta.namespace ?? "", meta.name ?? "", {
         gracePeriodSeconds: 0,
-        ...(meta.uid ? { preconditions: { uid: meta.uid } } : {}),
+        preconditions: { uid: this.uid },
       });
     } catch (e) {
       if (!isStatusError(e, "NotFound") && !isStatusError(e, "Conflict")) throw e;
     }
-    rmSync(this.podDir, { recursive: true, force: true });
+    return true;
   }
 
   private sleep(ms: number): Promise<void> {
