@@ -159,6 +159,55 @@ test("a container whose log cannot be written runs on, the agent serves on, and 
     await cp.client.delete(REFS.pods, "default", name);
 });
 
+test("logs rotate at containerLogMaxSize × containerLogMaxFiles; kubectl logs reads the current file, from its end for --tail, and -f follows across rotations", {
+  skip: NO_KUBECTL,
+}, async () => {
+  const count = (n: number) => `i=0; while [ $i -lt ${n} ]; do echo "line $i"; i=$((i+1)); done`;
+  await cp.client.create(REFS.pods, "default", shPod("chatty", `${count(3000)}; sleep 3600`));
+  const logs = async (...args: string[]) => {
+    const r = await cp.api.kubectl(["logs", ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  const numbers = (text: string) => [...text.matchAll(/^line (\d+)$/gm)].map((m) => Number(m[1]));
+  const consecutive = (ns: number[]) => ns.every((v, i) => i === 0 || v === (ns[i - 1] ?? 0) + 1);
+  await running("chatty");
+  await waitFor("the last line", async () => (await logs("chatty", "--tail=1")) === "line 2999\n");
+  assert.equal(await logs("chatty", "--tail=2"), "line 2998\nline 2999\n");
+  // Only the current file, as the kubelet reads: the end of the output, in order.
+  const current = await logs("chatty");
+  const seen = numbers(current);
+  assert.ok(seen.length > 0 && (seen[0] ?? 0) > 0, `starts at ${seen[0]}`);
+  assert.equal(seen.at(-1), 2999);
+  assert.ok(consecutive(seen));
+  assert.equal(await logs("chatty", "--limit-bytes=7"), current.slice(0, 7));
+  // On disk: the current file and at most two rotated ones, the older compressed.
+  const dir = join(podDir(await getPod("chatty")), "app");
+  const files = await waitFor("the rotated files tidied", () => {
+    const names = readdirSync(dir).sort();
+    return names.length <= 3 && !names.some((f) => f.endsWith(".tmp")) ? names : undefined;
+  });
+  assert.equal(files[0], "0.log");
+  assert.match(files[1] ?? "", /^0\.log\.\d{8}-\d{6}(-\d+)?\.gz$/);
+  assert.match(files[2] ?? "", /^0\.log\.\d{8}-\d{6}(-\d+)?$/);
+  for (const f of files) assert.ok(statSync(join(dir, f)).size < 16 * 1024 + 100, f);
+
+  // -f while the program writes: the log rotates several times under the follower.
+  await cp.client.create(
+    REFS.pods,
+    "default",
+    shPod("stream", count(1500).replace("done", "[ $((i % 50)) -eq 0 ] && sleep 0.05; done"), {
+      restartPolicy: "Never",
+    }),
+  );
+  await running("stream");
+  const followed = numbers(await logs("stream", "-f"));
+  assert.equal(followed.at(-1), 1499);
+  assert.ok(consecutive(followed), `a gap in ${followed.length} lines`);
+  assert.ok(followed.length > 400, `${followed.length} lines`);
+  for (const name of ["chatty", "stream"]) await cp.client.delete(REFS.pods, "default", name);
+});
+
 test("kubectl delete pod of a StatefulSet pod returns every time, 20 in a row", {
   skip: NO_KUBECTL,
 }, async () => {
@@ -195,6 +244,3 @@ test("kubectl delete pod of a StatefulSet pod returns every time, 20 in a row", 
   }
   await cp.client.delete(REFS.statefulsets, "default", "web");
 });
-
-void statSync;
-void readdirSync;

@@ -237,9 +237,13 @@ class LogWriter implements ContainerLog {
 
   private async run(): Promise<void> {
     while (this.queue.length > 0) {
+      // One batch never carries the file far past its rotation size.
+      const { maxSize } = this.rotation;
+      const room =
+        maxSize >= 0 ? Math.max(1, Math.min(BATCH_BYTES, maxSize - this.size)) : BATCH_BYTES;
       let chars = 0;
       let n = 0;
-      while (n < this.queue.length && (n === 0 || chars < BATCH_BYTES)) {
+      while (n < this.queue.length && (n === 0 || chars < room)) {
         chars += (this.queue[n] as string).length;
         n++;
       }
