@@ -180,7 +180,12 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const names = nodeNames(nodeName, options.nodes ?? 1);
   const cidrs = nodePodCidrs(podCidr, names.length);
   /** node name → its IPAM, all recorded in one journal. */
-  const journal = openIpJournal(dataDir);
+  const journal = openIpJournal(dataDir, {
+    onError: (e) =>
+      warn(
+        `recording pod IPs in ${dataDir} failed (${e.message}): they are kept in memory and written when the disk allows`,
+      ),
+  });
   const nodeCidrs = names.map((_, i) => cidrs[i] ?? podCidr);
   const saved = entriesByCidr(journal.entries(), nodeCidrs);
   const ipams = new Map<string, Ipam>(
