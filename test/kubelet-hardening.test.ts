@@ -6,13 +6,23 @@
  * real kubectl.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Event, Pod } from "kubernetes-types/core/v1.js";
 import { REFS } from "../src/api/refs.ts";
 import { type KubeObject, typed } from "../src/api/types.ts";
+import { createHttpClient, loadKubeconfig } from "../src/client/index.ts";
 import {
   createLogHandler,
   type Kubelet,
@@ -20,8 +30,9 @@ import {
   nodeLogFileSystem,
   startKubelet,
 } from "../src/kubelet/index.ts";
+import { cliEnv, startUp } from "./_cli.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
-import { NO_KUBECTL } from "./_kubectl.ts";
+import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
 import { kubeletWaitFor as waitFor } from "./_kubelet.ts";
 
 const NODE_NAME = "hardening";
@@ -243,4 +254,88 @@ test("kubectl delete pod of a StatefulSet pod returns every time, 20 in a row", 
     assert.equal(r.stdout, 'pod "web-1" deleted\n');
   }
   await cp.client.delete(REFS.statefulsets, "default", "web");
+});
+
+test("after kill -9 of the whole cluster and a new start on its data dir, each container's restart counts it, as after a node's reboot", async () => {
+  const home = mkdtempSync(join(tmpdir(), "loopkube-restarts-"));
+  const clusterDir = join(home, "cluster");
+  const manifest = join(home, "pod.yaml");
+  writeFileSync(
+    manifest,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "survivor", namespace: "default" },
+      spec: { containers: [{ name: "app", image: "sh", command: ["sleep", "3600"] }] },
+    }),
+  );
+  // Ranges of its own, so its pods and listeners never meet other test files' clusters.
+  const args = [
+    "--data-dir",
+    clusterDir,
+    "--api-port",
+    "0",
+    "--dns-port",
+    "0",
+    "--no-kubeconfig-update",
+    "--pod-cidr",
+    "127.234.0.0/16",
+    "--service-cidr",
+    "127.109.0.0/16",
+  ];
+  const client = () =>
+    createHttpClient(loadKubeconfig(readFileSync(join(clusterDir, "kubeconfig"), "utf8")));
+  const survivor = async (uidOf?: string) =>
+    waitFor(
+      "survivor running",
+      async () => {
+        const p = (await client().get(REFS.pods, "default", "survivor")) as KubeObject & Pod;
+        const s = p.status?.containerStatuses?.[0];
+        return s?.state?.running && s.containerID !== uidOf ? s : undefined;
+      },
+      30_000,
+    );
+  const up = (extra: string[]) =>
+    startUp([...args, ...extra], /Press Ctrl-C to stop\.\n/, cliEnv(home));
+  let { child } = await up(["-f", manifest]);
+  try {
+    const first = await survivor();
+    assert.equal(first.restartCount, 0);
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGKILL");
+    await exited;
+    ({ child } = await up([]));
+    const second = await survivor(first.containerID);
+    assert.equal(second.restartCount, 1);
+    // The container that was running when the node went down, as containerd reports it.
+    assert.equal(second.lastState?.terminated?.reason, "Unknown");
+    assert.equal(second.lastState?.terminated?.exitCode, 255);
+    if (KUBECTL) {
+      const r = await run(KUBECTL, [
+        "--kubeconfig",
+        join(clusterDir, "kubeconfig"),
+        "get",
+        "pod",
+        "survivor",
+        "--no-headers",
+      ]);
+      assert.match(r.stdout, /^survivor\s+1\/1\s+Running\s+1 \(/, r.stderr);
+    }
+    // A graceful stop and start counts once more: the node went down again. (The whole cluster
+    // stops with its agent, which then writes no status: the runtime knows no exit code.)
+    const stopped = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await stopped;
+    ({ child } = await up([]));
+    const third = await survivor(second.containerID);
+    assert.equal(third.restartCount, 2);
+    assert.equal(third.lastState?.terminated?.containerID, second.containerID);
+  } finally {
+    if (child.exitCode === null) {
+      const gone = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await gone;
+    }
+    rmSync(home, { recursive: true, force: true });
+  }
 });

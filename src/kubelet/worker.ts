@@ -12,7 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type {
@@ -89,6 +89,8 @@ interface CState {
   ready: boolean;
   started: boolean;
   containerID?: string;
+  /** A container of this name ran before (here or before the agent restarted): the next start is a restart. */
+  ran: boolean;
   handle?: ContainerHandle | undefined;
   backoff: CrashBackoff;
   stopProbes?: (() => void) | undefined;
@@ -142,15 +144,18 @@ export class PodWorker {
       ),
     );
     const add = (c: Container, init: boolean) => {
+      const before = prior.get(c.name);
       const s: CState = {
         spec: c,
         init,
-        restartCount: prior.get(c.name)?.restartCount ?? 0,
+        restartCount: before?.restartCount ?? 0,
         state: { waiting: { reason: "ContainerCreating" } },
-        lastState: prior.get(c.name)?.lastState ?? {},
+        lastState: before ? previousState(before, stamp(deps.now())) : {},
         ready: false,
         started: false,
         backoff: new CrashBackoff(deps.backoff),
+        ran: Boolean(before?.containerID),
+        ...(before?.containerID ? { containerID: before.containerID } : {}),
       };
       this.cs.set(c.name, s);
       (init ? this.initOrder : this.mainOrder).push(s);
@@ -345,6 +350,7 @@ export class PodWorker {
     this.startTime ??= stamp(this.deps.now());
     // A simulated pod writes no logs and mounts no volumes: it needs no directory.
     if (this.deps.runtime === "process" && !(await this.makePodDir())) return;
+    if (this.deps.runtime === "process") await this.countRunsFromLogs();
     if (this.deps.runtime === "process" && !(await this.setUpVolumes())) return;
     if (this.deps.runtime === "process" && !this.deps.sandbox) {
       this.event("Warning", "NoSandbox", NO_SANDBOX_MESSAGE);
@@ -423,6 +429,29 @@ export class PodWorker {
         mkdirSync(this.podDir, { recursive: true });
       },
     );
+  }
+
+  /**
+   * The runtime's own record of the containers that ran: a log file `<n>.log` (a file it wrote,
+   * not a link) means run n happened, even when the agent was killed before it could write that
+   * run's status.
+   */
+  private async countRunsFromLogs(): Promise<void> {
+    for (const c of this.cs.values()) {
+      let names: string[];
+      try {
+        const entries = await readdir(join(this.podDir, c.spec.name), { withFileTypes: true });
+        names = entries.filter((e) => e.isFile()).map((e) => e.name);
+      } catch {
+        continue;
+      }
+      const runs = names.map((f) => /^(\d+)\.log/.exec(f)?.[1]).filter((n) => n !== undefined);
+      if (runs.length === 0) continue;
+      const last = Math.max(...runs.map(Number));
+      if (c.ran && c.restartCount >= last) continue;
+      c.restartCount = last;
+      c.ran = true;
+    }
   }
 
   /** Retries until the volumes are set up (FailedMount events meanwhile); false if stopped. */
@@ -589,7 +618,8 @@ export class PodWorker {
     }
 
     if (c.state.terminated) c.lastState = c.state;
-    if (c.containerID) c.restartCount++;
+    if (c.ran) c.restartCount++;
+    c.ran = true;
     c.handle = handle;
     c.containerID = handle.containerID;
     c.state = { running: { startedAt: stamp(startedAt) } };
@@ -619,7 +649,7 @@ export class PodWorker {
    * file"); one that fails later drops lines and the container runs on, with a warning.
    */
   private async openLog(c: CState): Promise<ContainerLog> {
-    const restart = c.restartCount + (c.containerID ? 1 : 0);
+    const restart = c.restartCount + (c.ran ? 1 : 0);
     const dir = join(this.podDir, c.spec.name);
     const path = join(dir, `${restart}.log`);
     const where = `pod ${this.name} container ${c.spec.name}`;
@@ -896,6 +926,28 @@ export class PodWorker {
     if (this.pod.status?.qosClass) status.qosClass = this.pod.status.qosClass;
     return status;
   }
+}
+
+/**
+ * What a container that ran before this worker (the agent was stopped or killed meanwhile) left
+ * as its last state, as the runtime reports a container of a node that went down: its own
+ * terminated state after a graceful stop; exit code 255, reason `Unknown` (containerd's words
+ * for a container whose task vanished) if it was still running; else the last state it had.
+ */
+function previousState(s: ContainerStatus, now: string): ContainerState {
+  if (s.state?.terminated) return { terminated: { ...s.state.terminated } };
+  if (s.state?.running) {
+    return {
+      terminated: {
+        exitCode: 255,
+        reason: "Unknown",
+        startedAt: s.state.running.startedAt ?? now,
+        finishedAt: now,
+        ...(s.containerID ? { containerID: s.containerID } : {}),
+      },
+    };
+  }
+  return s.lastState ?? {};
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
