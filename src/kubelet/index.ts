@@ -48,7 +48,12 @@ import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
 export { type AttachHandlerOptions, createAttachHandler } from "./attach.ts";
 export { createExecHandler, type ExecHandlerOptions } from "./exec.ts";
-export { DEFAULT_LOG_ROTATION, type LogFileSystem, nodeLogFileSystem } from "./logfile.ts";
+export {
+  DEFAULT_LOG_ROTATION,
+  type LogFileSystem,
+  type LogRotation,
+  nodeLogFileSystem,
+} from "./logfile.ts";
 export { createLogHandler, type LogHandlerOptions } from "./logs.ts";
 export type { KubeletMetrics } from "./metrics.ts";
 export { KUBELET_VERSION } from "./node.ts";
