@@ -16,7 +16,7 @@
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -234,6 +234,9 @@ if (missing.length > 0) {
   );
 }
 const started = Date.now();
+// A fresh clone has no results folder yet: each benchmark's log is opened in it before the
+// benchmark itself (bench/_result.ts) would create it.
+mkdirSync(RESULTS_DIR, { recursive: true });
 const machine = machineInfo();
 console.log(
   `${chosen.length} benchmarks${quick ? " (--quick)" : ""}; ${machine.nproc} CPUs, Node ${machine.node}, load average ${machine.loadavg.join(" ")}`,

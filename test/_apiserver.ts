@@ -25,7 +25,7 @@ export interface TestApiServer {
 }
 
 export async function startTestApiServer(
-  options: { watchBookmarkMs?: number; eventWindow?: number } = {},
+  options: { watchBookmarkMs?: number; eventWindow?: number; maxBacklog?: number } = {},
 ): Promise<TestApiServer> {
   const dir = mkdtempSync(join(tmpdir(), "loopkube-test-"));
   const pki = await ensurePki(join(dir, "pki"), {
@@ -35,7 +35,11 @@ export async function startTestApiServer(
   // Frozen, as in the cluster under `npm test`: code that mutates a shared object fails here.
   const store = openStore(
     { backend: "memory" },
-    { freeze: true, ...(options.eventWindow ? { windowSize: options.eventWindow } : {}) },
+    {
+      freeze: true,
+      ...(options.eventWindow ? { windowSize: options.eventWindow } : {}),
+      ...(options.maxBacklog ? { maxBacklog: options.maxBacklog } : {}),
+    },
   );
   const server = await startApiServer({
     store,

@@ -144,6 +144,51 @@ describe("@kubernetes/client-node", () => {
       await informer.stop();
     }
   });
+
+  test("an informer restarted after more than 16 MiB of writes catches up from its resourceVersion", async () => {
+    // client-node's ListWatch resumes from the last resourceVersion it saw; the replay of 18 MiB
+    // must reach it whole (a server that cut it would be asked for the same replay forever).
+    const big = await startTestApiServer();
+    const bigKc = new k8s.KubeConfig();
+    bigKc.loadFromString(big.kubeconfig);
+    const bigCore = bigKc.makeApiClient(k8s.CoreV1Api);
+    const informer = k8s.makeInformer(bigKc, "/api/v1/namespaces/default/configmaps", () =>
+      bigCore.listNamespacedConfigMap({ namespace: "default" }),
+    );
+    const seen = new Set<string>();
+    const errors: string[] = [];
+    informer.on("add", (o) => seen.add(o.metadata?.name ?? ""));
+    informer.on("error", (e) => {
+      errors.push(String(e));
+    });
+    try {
+      await informer.start();
+      await bigCore.createNamespacedConfigMap({
+        namespace: "default",
+        body: { metadata: { name: "first" } },
+      });
+      await waitFor(() => seen.has("first"));
+      await informer.stop();
+      const value = "x".repeat(900 * 1024);
+      for (let i = 0; i < 20; i++) {
+        await bigCore.createNamespacedConfigMap({
+          namespace: "default",
+          body: { metadata: { name: `big-${i}` }, data: { v: value } },
+        });
+      }
+      await informer.start();
+      await waitFor(() => seen.has("big-19"), 30_000);
+      assert.equal([...seen].filter((n) => n.startsWith("big-")).length, 20);
+      // The one error is our own stop(): client-node reports the aborted request.
+      assert.deepEqual(
+        errors.filter((e) => !e.includes("aborted")),
+        [],
+      );
+    } finally {
+      await informer.stop();
+      await big.stop();
+    }
+  });
 });
 
 async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {

@@ -26,6 +26,7 @@ import { delimiter, join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Command } from "commander";
 import type { KubeObject } from "../src/api/types.ts";
+import { readClusterConfig } from "../src/cli/_config.ts";
 import { buildProgram } from "../src/cli/index.ts";
 import { readManifests } from "../src/cluster/index.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
@@ -211,6 +212,13 @@ function checkLoopkube(args: string[]): void {
   for (const path of (options.filename as string[] | undefined) ?? []) {
     assert.ok(existsSync(join(ROOT, path)), `loopkube -f ${path}: no such file or folder`);
   }
+  // A config file is read as `up` reads it (strictly), and the manifests it names exist.
+  if (typeof options.config === "string") {
+    const config = readClusterConfig(join(ROOT, options.config));
+    for (const path of config.filename ?? []) {
+      assert.ok(existsSync(path), `${options.config}: manifests: no such file or folder ${path}`);
+    }
+  }
 }
 
 async function checkNode(args: string[]): Promise<void> {
@@ -264,7 +272,10 @@ function checkCurl(args: string[]): void {
 
 /** Every example's objects, with probes dropped so simulated pods become ready. */
 function exampleObjects(): KubeObject[] {
-  const folders = readdirSync(join(ROOT, "examples")).map((d) => join(ROOT, "examples", d));
+  // The example folders (examples/cluster-config.yaml is a config file, not a manifest).
+  const folders = readdirSync(join(ROOT, "examples"), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => join(ROOT, "examples", d.name));
   return readManifests(folders).map(({ object }) => {
     const spec = (object.spec as { template?: { spec?: { containers?: object[] } } })?.template
       ?.spec;
@@ -343,6 +354,29 @@ describe("README.md", () => {
     const up = (program.commands as Command[]).find((c) => c.name() === "up");
     const actual = (up?.options ?? []).map((o) => o.long ?? "");
     assert.deepEqual([...new Set(named)].sort(), [...actual].sort());
+  });
+
+  test("names every flag of every command in its Commands section", () => {
+    const section = readme.slice(
+      readme.indexOf("## Commands"),
+      readme.indexOf("\n## ", readme.indexOf("## Commands") + 1),
+    );
+    const missing = (program.commands as Command[]).flatMap((c) =>
+      c.options
+        .map((o) => o.long ?? "")
+        .filter((flag) => !new RegExp(`${flag}(?![a-z-])`).test(section))
+        .map((flag) => `${c.name()} ${flag}`),
+    );
+    assert.deepEqual(missing, []);
+  });
+
+  test("shows examples/cluster-config.yaml as it is", () => {
+    const blocks = codeBlocks("README.md").filter((b) => b.lang === "yaml");
+    const file = readFileSync(join(ROOT, "examples", "cluster-config.yaml"), "utf8");
+    assert.deepEqual(
+      blocks.map((b) => `${b.lines.join("\n")}\n`),
+      [file],
+    );
   });
 
   describe("the library example", () => {

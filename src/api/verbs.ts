@@ -33,6 +33,12 @@ export interface ListOptions {
 export interface WatchOptions extends ListOptions {
   allowWatchBookmarks?: boolean;
   timeoutSeconds?: number;
+  /**
+   * Start with every object as ADDED (then a bookmark marking the end of them, when bookmarks are
+   * allowed): client-go's WatchList. Needs `resourceVersionMatch: "NotOlderThan"`.
+   */
+  sendInitialEvents?: boolean;
+  resourceVersionMatch?: string;
 }
 
 export interface WriteOptions {

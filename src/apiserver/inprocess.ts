@@ -86,9 +86,10 @@ export function createInProcessClient(
       options: WatchOptions,
       onEvent: (event: WatchEvent) => void,
     ): WatchHandle {
-      return registry.watch(ref, namespace, options, (e) =>
-        onEvent({ type: e.type, object: read(e.object) }),
-      );
+      // The sink's result is dropped on purpose: an in-process consumer never pauses the watch.
+      return registry.watch(ref, namespace, options, (e) => {
+        onEvent({ type: e.type, object: read(e.object) });
+      });
     },
   };
 }

@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import {
   ClusterError,
+  defaultDataDir,
   isProcessAlive,
   probeReadyz,
   readClusterKubeconfig,
@@ -61,7 +62,8 @@ export async function detach(dataDir: string, name: string, io: Io): Promise<voi
         io.out(`  kubeconfig:  ${info.kubeconfigPath}`);
         io.out(`  DNS:         ${info.dns.host}:${info.dns.port}`);
         io.out(`  log:         ${paths.log}`);
-        io.out(`Stop it with: loopkube down${name === "loopkube" ? "" : ` --name ${name}`}`);
+        const target = `${name === "loopkube" ? "" : ` --name ${name}`}${dataDir === defaultDataDir(name) ? "" : ` --data-dir ${dataDir}`}`;
+        io.out(`Stop it with: loopkube down${target}`);
         return;
       }
     }
@@ -77,12 +79,19 @@ export async function detach(dataDir: string, name: string, io: Io): Promise<voi
 
 function lastLines(path: string): string {
   try {
-    const lines = readFileSync(path, "utf8").trim().split("\n");
-    return lines
-      .slice(-1)
-      .join(" ")
-      .replace(/^loopkube: /, "");
+    const last = readFileSync(path, "utf8").trim().split("\n").at(-1) ?? "";
+    return messageOf(last).replace(/^loopkube: /, "");
   } catch {
     return "no log";
+  }
+}
+
+/** A `--log-format json` record's `msg`, or the line itself. */
+function messageOf(line: string): string {
+  try {
+    const record = JSON.parse(line) as { msg?: unknown };
+    return typeof record.msg === "string" ? record.msg : line;
+  } catch {
+    return line;
   }
 }

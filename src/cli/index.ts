@@ -8,9 +8,12 @@ import { Command, CommanderError } from "commander";
 import { VERSION } from "../api/version.ts";
 import { isClusterError } from "../cluster/index.ts";
 import { type Io, PROCESS_IO } from "./_shared.ts";
+import { addCompletionCommand } from "./completion.ts";
 import { addDeleteCommand } from "./delete.ts";
 import { addDownCommand } from "./down.ts";
 import { addKubeconfigCommand } from "./kubeconfig.ts";
+import { addListCommand } from "./list.ts";
+import { addLogsCommand } from "./logs.ts";
 import { addStatusCommand } from "./status.ts";
 import { addUpCommand } from "./up.ts";
 import { addVersionCommand } from "./version.ts";
@@ -18,7 +21,8 @@ import { addVersionCommand } from "./version.ts";
 export function buildProgram(io: Io = PROCESS_IO): Command {
   const program = new Command("loopkube")
     .description("A Kubernetes-compatible cluster in one Node.js process.")
-    .version(VERSION, "-v, --version")
+    // -V: `-v` is `up`'s verbosity, as kubectl's and kind's.
+    .version(VERSION, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeOut: io.raw, writeErr: (s) => io.err(s.trimEnd()) })
     // Set before the subcommands are added: they copy it, so no command calls process.exit.
@@ -26,8 +30,11 @@ export function buildProgram(io: Io = PROCESS_IO): Command {
   addUpCommand(program, io);
   addDownCommand(program, io);
   addStatusCommand(program, io);
+  addListCommand(program, io);
+  addLogsCommand(program, io);
   addKubeconfigCommand(program, io);
   addDeleteCommand(program, io);
+  addCompletionCommand(program, io);
   addVersionCommand(program, io);
   return program;
 }

@@ -18,12 +18,16 @@ import {
   defaultUserKubeconfig,
   describeServices,
   formatServiceTable,
+  isClusterError,
   isLogLevel,
+  type LogLevel,
   readManifests,
   startCluster,
   suggestedCommands,
 } from "../cluster/index.ts";
+import { configField, readClusterConfig } from "./_config.ts";
 import { detach } from "./_detach.ts";
+import { createLog, effectiveLevel, type LogFormat, outputIo, useColor } from "./_log.ts";
 import { DEFAULT_NAME, dataDirOf, formatMs, type Io, parsePort } from "./_shared.ts";
 
 export interface UpOptions {
@@ -42,6 +46,11 @@ export interface UpOptions {
   detach?: boolean;
   kubeconfigUpdate: boolean;
   logLevel: string;
+  config?: string;
+  quiet?: boolean;
+  verbose: number;
+  logFormat: LogFormat;
+  color: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -87,18 +96,78 @@ export function addUpCommand(program: Command, io: Io): void {
         .choices(["error", "warn", "info", "debug"])
         .default("warn"),
     )
-    .action(async (o: UpOptions) => {
-      if (o.detach) {
-        if (o.ephemeral) {
-          throw new ClusterError(
-            "--detach needs a data dir that outlives this command; drop --ephemeral or run in the foreground",
-          );
+    .addOption(
+      new Option("-q, --quiet", "log errors only (--log-level error)").conflicts([
+        "verbose",
+        "logLevel",
+      ]),
+    )
+    .addOption(
+      new Option("-v, --verbose", "log more: -v info, -vv debug")
+        .argParser((_: unknown, previous: number) => previous + 1)
+        .default(0)
+        .conflicts("logLevel"),
+    )
+    .addOption(
+      new Option("--log-format <format>", "text, or json: one JSON object per line")
+        .choices(["text", "json"])
+        .default("text"),
+    )
+    .option("--no-color", "no colour (also: NO_COLOR set, or output not a terminal)")
+    .option("--config <file>", "cluster config file (kind: Cluster); flags given override it")
+    .action(async (given: UpOptions, cmd: Command) => {
+      const { options: o, summary } = withConfig(given, cmd);
+      const out = outputIo(io, o.logFormat, "up");
+      const level = effectiveLevel({ ...o, logLevel: o.logLevel as LogLevel });
+      const log = createLog({
+        level,
+        format: o.logFormat,
+        color: useColor({ flag: o.color, env: process.env, isTTY: process.stderr.isTTY === true }),
+        write: io.err,
+      });
+      if (summary) log("info", `up: ${summary}`);
+      log("debug", `up: options ${JSON.stringify(cmd.opts())}`);
+      try {
+        if (o.detach) {
+          if (o.ephemeral) {
+            throw new ClusterError(
+              "--detach needs a data dir that outlives this command; drop --ephemeral or run in the foreground",
+            );
+          }
+          await detach(dataDirOf(o), o.name, out);
+          return;
         }
-        await detach(dataDirOf(o), o.name, io);
-        return;
+        await runForeground({ ...o, logLevel: level }, out, log);
+      } catch (err) {
+        // In JSON, the last word is a record too (main() would print it as text).
+        if (o.logFormat !== "json" || !isClusterError(err)) throw err;
+        out.err(err.message);
+        io.setExitCode(1);
       }
-      await runForeground(o, io);
     });
+}
+
+/** The options with the config file's settings under those given on the command line. */
+/**
+ * The options with the config file's settings under those given on the command line, and a
+ * summary: `config F sets spec.a, spec.b; flags override metadata.name`, in the file's order.
+ */
+function withConfig(given: UpOptions, cmd: Command): { options: UpOptions; summary?: string } {
+  if (!given.config) return { options: given };
+  const values = readClusterConfig(given.config);
+  for (const [key, value] of Object.entries(values)) {
+    if (cmd.getOptionValueSource(key) !== "cli") cmd.setOptionValueWithSource(key, value, "config");
+  }
+  const from = (source: string) =>
+    Object.keys(values)
+      .filter((k) => cmd.getOptionValueSource(k) === source)
+      .map(configField);
+  const overridden = from("cli");
+  const sets = `config ${given.config} sets ${from("config").join(", ") || "nothing"}`;
+  return {
+    options: cmd.opts<UpOptions>(),
+    summary: overridden.length > 0 ? `${sets}; flags override ${overridden.join(", ")}` : sets,
+  };
 }
 
 function parseCount(value: string): number {
@@ -107,7 +176,7 @@ function parseCount(value: string): number {
   return n;
 }
 
-function clusterOptions(o: UpOptions): ClusterOptions {
+function clusterOptions(o: UpOptions, log: ClusterOptions["log"]): ClusterOptions {
   return {
     name: o.name,
     ...(o.ephemeral ? { ephemeral: true } : { dataDir: dataDirOf(o) }),
@@ -120,16 +189,17 @@ function clusterOptions(o: UpOptions): ClusterOptions {
     podCidr: o.podCidr,
     updateKubeconfig: o.kubeconfigUpdate,
     ...(isLogLevel(o.logLevel) ? { logLevel: o.logLevel } : {}),
+    ...(log ? { log } : {}),
   };
 }
 
-async function runForeground(o: UpOptions, io: Io): Promise<void> {
+async function runForeground(o: UpOptions, io: Io, log: ClusterOptions["log"]): Promise<void> {
   // Read manifests first: a bad one is reported before anything starts.
   const manifests = readManifests(o.filename);
   const t0 = performance.now();
   io.out(`Starting cluster "${o.name}"${o.ephemeral ? " (ephemeral)" : ` in ${dataDirOf(o)}`}`);
   const cluster = await startCluster({
-    ...clusterOptions(o),
+    ...clusterOptions(o, log),
     onStep: (step, ms) => io.out(` ✓ ${step.padEnd(20)} ${formatMs(ms).padStart(8)}`),
   });
   const stopOnSignals = waitForSignals(cluster, io);

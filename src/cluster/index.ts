@@ -54,6 +54,13 @@ import { type RunInfo, readRunInfo, removeRunInfo, writeRunInfo } from "./runinf
 import { type WaitOptions, waitReady as waitObjectsReady } from "./wait.ts";
 
 export { KUBERNETES_VERSION } from "../apiserver/index.ts";
+export {
+  type ClusterRecord,
+  type ClusterState,
+  clustersBaseDir,
+  collectClusters,
+  readClusterRecord,
+} from "./clusters.ts";
 export { ClusterError, isClusterError } from "./errors.ts";
 export { parseManifests, readManifests } from "./manifests.ts";
 export {

@@ -11,15 +11,16 @@ import { parseKubeconfig, removeKubeconfigContext } from "../apiserver/kubeconfi
 import { createHttpClient, loadKubeconfigFile } from "../client/index.ts";
 import { contextName, defaultUserKubeconfig } from "./options.ts";
 
-/** GET /readyz with the kubeconfig's CA and client certificate. */
+/** GET /readyz (`?verbose`: every check listed) with the kubeconfig's CA and client certificate. */
 export function probeReadyz(
   kubeconfig: string,
-  timeoutMs = 2000,
+  options: { timeoutMs?: number; verbose?: boolean } = {},
 ): Promise<{ status: number; body: string }> {
   const conn = parseKubeconfig(kubeconfig);
+  const timeoutMs = options.timeoutMs ?? 2000;
   return new Promise((resolve, reject) => {
     const req = request(
-      `${conn.server}/readyz`,
+      `${conn.server}/readyz${options.verbose ? "?verbose" : ""}`,
       {
         ...(conn.caCert ? { ca: conn.caCert } : {}),
         ...(conn.clientCert ? { cert: conn.clientCert } : {}),

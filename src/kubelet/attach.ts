@@ -136,8 +136,8 @@ export function createAttachHandler(
     ws.on("error", () => {});
     if (input) {
       const { stream, once } = input;
-      ws.on("message", (data: Buffer, isBinary: boolean) => {
-        if (!isBinary) return;
+      ws.on("message", (data: Buffer) => {
+        // Text and binary messages alike, as kube reads them (the Python client sends text).
         const m = parseMessage(data, protocol);
         if (m.kind === "stdin") stream.write(m.data);
         else if (m.kind === "close" && m.channel === CHANNEL.stdin && once) stream.end();

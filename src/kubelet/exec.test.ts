@@ -111,6 +111,32 @@ describe("the exec handler without a sandbox", {
     assert.equal(r.got[1], "line one\nline two\n");
   });
 
+  test("reads flags sent as True and stdin sent in text messages, as the Python client does", {
+    timeout: 20_000,
+  }, async () => {
+    const q = new URLSearchParams({
+      container: "c",
+      stdout: "True",
+      stderr: "True",
+      stdin: "True",
+    });
+    for (const c of ["sh", "-c", "read line; echo got:$line"]) q.append("command", c);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/?${q}`, ["v4.channel.k8s.io"]);
+    const got: Record<number, string> = {};
+    await new Promise<void>((resolve, reject) => {
+      // A str of the channel's character and the data: a text frame.
+      ws.on("open", () => ws.send("\u0000hello\n", { binary: false }));
+      ws.on("message", (m: Buffer) => {
+        const ch = m[0] ?? -1;
+        got[ch] = (got[ch] ?? "") + m.subarray(1).toString();
+      });
+      ws.on("close", () => resolve());
+      ws.on("error", reject);
+    });
+    assert.equal(got[1], "got:hello\n");
+    assert.deepEqual(JSON.parse(got[3] ?? ""), { metadata: {}, status: "Success" });
+  });
+
   test("a non-zero exit is a NonZeroExitCode Status with the code", async () => {
     const r = await exec(["sh", "-c", "exit 7"]);
     const status = JSON.parse(r.got[3] ?? "");

@@ -304,8 +304,8 @@ async function serveWebSocket(
       if (open) ws.close(1000);
     },
   });
-  ws.on("message", (data: Buffer, isBinary: boolean) => {
-    if (!isBinary) return;
+  ws.on("message", (data: Buffer) => {
+    // Text and binary messages alike, as kube reads them (the Python client sends text).
     const m = parseMessage(data, conn.protocol);
     if (m.kind === "stdin") input.stdin(m.data);
     else if (m.kind === "close" && m.channel === CHANNEL.stdin) input.stdinEnd();

@@ -1,6 +1,7 @@
 /**
  * The remote-command wire format kubectl speaks over WebSocket (`v5.channel.k8s.io`, and
- * `v4.channel.k8s.io` without the close signal): every binary message starts with a channel byte —
+ * `v4.channel.k8s.io` without the close signal): every message (binary, or text as the Python
+ * client sends stdin: kube reads both alike) starts with a channel byte —
  * 0 stdin, 1 stdout, 2 stderr, 3 error (one JSON `Status` at the end), 4 resize
  * (`{"Width":…,"Height":…}`), and in v5 255 = "close channel N" (`[255, N]`, sent when stdin ends).
  *
@@ -15,6 +16,7 @@
  */
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
+import { queryFlag } from "../api/query.ts";
 
 export const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
 
@@ -41,7 +43,7 @@ export type Incoming =
   | { kind: "resize"; width: number; height: number }
   | { kind: "ignored" };
 
-/** Decodes one binary message from the client. */
+/** Decodes one message from the client (its bytes, whether it came as text or binary). */
 export function parseMessage(message: Buffer, protocol: string): Incoming {
   if (message.length === 0) return { kind: "ignored" };
   const channel = message[0];
@@ -99,14 +101,13 @@ export interface ExecRequest {
 }
 
 export function parseExecQuery(q: URLSearchParams): ExecRequest {
-  const flag = (n: string) => q.get(n) === "true" || q.get(n) === "1";
   return {
     command: q.getAll("command"),
     container: q.get("container") ?? "",
-    stdin: flag("stdin"),
-    stdout: flag("stdout"),
-    stderr: flag("stderr"),
-    tty: flag("tty"),
+    stdin: queryFlag(q, "stdin"),
+    stdout: queryFlag(q, "stdout"),
+    stderr: queryFlag(q, "stderr"),
+    tty: queryFlag(q, "tty"),
   };
 }
 

@@ -26,6 +26,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { Pod } from "kubernetes-types/core/v1.js";
 import { isStatusError } from "../api/errors.ts";
+import { queryFlag } from "../api/query.ts";
 import { REFS } from "../api/refs.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import { type CriRecord, LogCursor, parseCriLine } from "./logread.ts";
@@ -137,7 +138,7 @@ export function createLogHandler(
     const podDir = join(options.dataDir, "pods", `${namespace}_${name}_${pod.metadata?.uid ?? ""}`);
     const dir = join(podDir, container);
     const runs = await restarts(dir);
-    const previous = query.get("previous") === "true";
+    const previous = queryFlag(query, "previous");
     const pick = previous ? runs.at(-2) : runs.at(-1);
     if (pick === undefined) {
       if (previous) {
@@ -161,12 +162,12 @@ export function createLogHandler(
       );
     }
     const file = join(dir, `${pick}.log`);
-    const follow = query.get("follow") === "true" && !previous;
+    const follow = queryFlag(query, "follow") && !previous;
     const tail = query.has("tailLines") ? Number(query.get("tailLines")) : -1;
     const sinceSeconds = query.get("sinceSeconds");
     const sinceTime = query.get("sinceTime");
     const shape: Shape = {
-      timestamps: query.get("timestamps") === "true",
+      timestamps: queryFlag(query, "timestamps"),
       since: sinceSeconds
         ? Date.now() - Number(sinceSeconds) * 1000
         : sinceTime

@@ -10,6 +10,9 @@
  * what kubectl waits for. Every SYN_STREAM gets a SYN_REPLY (kubectl waits for it); PINGs are
  * answered; a RST_STREAM or the WebSocket closing drops the pod connections.
  *
+ * A plain channel WebSocket (`v4.channel.k8s.io`, the Python client's) is served by
+ * `portforward_ws.ts`.
+ *
  * The plain SPDY/3.1 upgrade (kubectl before 1.31, or with port-forward WebSockets turned off)
  * carries the same SPDY stream on the raw upgraded connection. Flow control: window updates are
  * ignored and none are sent, as Kubernetes' SPDY library does.
@@ -23,6 +26,7 @@ import type { Pod } from "kubernetes-types/core/v1.js";
 import type { ApiVerbs } from "../api/verbs.ts";
 import { refuse, StreamRequestError } from "./exec_protocol.ts";
 import { getPod } from "./exec_target.ts";
+import { CHANNEL_PROTOCOL, parsePorts, serveChannelPortForward } from "./portforward_ws.ts";
 import { type Carrier, overSocket, overWebSocket, SpdySession } from "./spdy_session.ts";
 import { acceptWebSocket, offeredProtocols } from "./websocket.ts";
 
@@ -76,15 +80,22 @@ function checkPod(pod: Pod, name: string): string {
 export function createPortForwardHandler(
   options: PortForwardHandlerOptions,
 ): (req: IncomingMessage, socket: Duplex, head: Buffer, target: Target) => Promise<void> {
-  return async (req, socket, head, { namespace, name }) => {
+  return async (req, socket, head, { namespace, name, query }) => {
     let podIP: string;
     let pod: Pod;
     let overWs = false;
+    let channelPorts: number[] | undefined;
     try {
       pod = await getPod(options.client, namespace, name);
       podIP = checkPod(pod, name);
-      overWs = offeredProtocols(req).includes(PORT_FORWARD_PROTOCOL);
-      if (!overWs && !wantsSpdy(req)) {
+      const offered = offeredProtocols(req);
+      overWs = offered.includes(PORT_FORWARD_PROTOCOL);
+      if (!overWs && offered.includes(CHANNEL_PROTOCOL)) {
+        channelPorts = parsePorts(query);
+        if (!channelPorts?.length) {
+          throw new StreamRequestError(400, "BadRequest", "at least one port must be specified");
+        }
+      } else if (!overWs && !wantsSpdy(req)) {
         throw new StreamRequestError(
           400,
           "BadRequest",
@@ -94,6 +105,12 @@ export function createPortForwardHandler(
     } catch (e) {
       if (e instanceof StreamRequestError) return refuse(socket, e);
       throw e;
+    }
+    const podLabel = `${name}_${namespace}, uid ${pod.metadata?.uid ?? ""}`;
+    if (channelPorts) {
+      const ws = await acceptWebSocket(req, socket, head, CHANNEL_PROTOCOL);
+      serveChannelPortForward(ws, { podIP, podLabel, ports: channelPorts });
+      return;
     }
     let carrier: Carrier;
     if (overWs) {
@@ -107,7 +124,7 @@ export function createPortForwardHandler(
     }
     serveTunnel(carrier, {
       podIP,
-      podLabel: `${name}_${namespace}, uid ${pod.metadata?.uid ?? ""}`,
+      podLabel,
       ...(options.onError ? { onError: options.onError } : {}),
     });
   };

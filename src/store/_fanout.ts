@@ -10,6 +10,10 @@
  *   (reason "watcher failed: …"); stop() inside a callback stops delivery at once; callbacks that
  *   write to the store see their own events delivered in the same drain.
  * - Closing a watch (too slow, store closed) drops what it had not yet received.
+ * - Flow control: `pause()` stops delivery (events keep queueing, the bound still applies to the
+ *   live ones: the initial replay never counts against it), `resume()` delivers what queued.
+ * - `progress()` is a revision up to which every event under the prefix has been delivered: the
+ *   store's revision while nothing waits, else the last delivered one (what a bookmark may carry).
  * - Watchers with a prefix ending in "/" are found by the key's own "/"-prefixes (O(depth) per
  *   event, whatever the number of watchers); others are matched one by one.
  *
@@ -23,8 +27,11 @@ export class Watcher implements StoreWatch {
   readonly prefix: string;
   private queue: StoreEvent[];
   private head = 0;
-  /** Most undelivered events allowed; starts higher to admit the initial replay. */
-  private limit: number;
+  /** Index in `queue` where live events start (the replay comes before it). */
+  private liveFrom: number;
+  private paused = false;
+  /** The revision of the last event handed to the consumer. */
+  private delivered: number;
   private state: State = "open";
   private reason = "";
 
@@ -36,15 +43,33 @@ export class Watcher implements StoreWatch {
   ) {
     this.prefix = prefix;
     this.queue = replay;
-    this.limit = options.maxBacklog + replay.length;
+    this.liveFrom = replay.length;
+    this.delivered = options.fromRevision;
   }
 
   push(event: StoreEvent): void {
     // A watch may start ahead of the store (a client's revision from a newer store): it waits.
     if (this.state !== "open" || event.revision <= this.options.fromRevision) return;
     this.queue.push(event);
-    if (this.queue.length - this.head > this.limit) this.close("too slow");
-    else this.fanout.markDirty(this);
+    if (this.queue.length - Math.max(this.head, this.liveFrom) > this.options.maxBacklog) {
+      this.close("too slow");
+    } else if (!this.paused) this.fanout.markDirty(this);
+  }
+
+  /** Holds delivery until `resume()`; events keep queueing up to the bound. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.state === "open" && this.head < this.queue.length) this.fanout.markDirty(this);
+  }
+
+  progress(): number {
+    const caughtUp = this.state === "open" && this.head === this.queue.length;
+    return Math.max(this.delivered, caughtUp ? this.fanout.revision() : 0);
   }
 
   /** Ends the watch from the store's side; `onClose(reason)` follows asynchronously. */
@@ -67,8 +92,9 @@ export class Watcher implements StoreWatch {
 
   /** Delivers what is queued; called by the drain only. */
   flush(): void {
-    while (this.state === "open" && this.head < this.queue.length) {
+    while (this.state === "open" && !this.paused && this.head < this.queue.length) {
       const event = this.queue[this.head++]!;
+      this.delivered = event.revision;
       try {
         this.options.onEvent(event);
       } catch (err) {
@@ -76,9 +102,16 @@ export class Watcher implements StoreWatch {
       }
     }
     if (this.state === "open") {
-      this.queue = [];
-      this.head = 0;
-      this.limit = this.options.maxBacklog;
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+        this.liveFrom = 0;
+      } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+        // Paused part-way: drop the delivered front so a long pause-resume dance stays bounded.
+        this.queue = this.queue.slice(this.head);
+        this.liveFrom = Math.max(0, this.liveFrom - this.head);
+        this.head = 0;
+      }
     } else if (this.state === "closing") {
       this.state = "done";
       const onClose = this.options.onClose;
@@ -97,11 +130,17 @@ export class Watcher implements StoreWatch {
 }
 
 export class Fanout {
+  /** The store's current revision. */
+  readonly revision: () => number;
   /** Watchers whose prefix ends in "/", by prefix. */
   private readonly byPrefix = new Map<string, Set<Watcher>>();
   private readonly others = new Set<Watcher>();
   private readonly dirty = new Set<Watcher>();
   private scheduled = false;
+
+  constructor(revision: () => number) {
+    this.revision = revision;
+  }
 
   get size(): number {
     let n = this.others.size;

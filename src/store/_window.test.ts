@@ -69,4 +69,62 @@ describe("EventWindow", () => {
     assert.equal(w.watchers, 0);
     await settle();
   });
+
+  test("a paused watch queues events and delivers them in order on resume", async () => {
+    const w = new EventWindow({ capacity: 100, maxBacklog: 3, revision: 0 });
+    const got: number[] = [];
+    const watch = w.watch("/", { fromRevision: 0, onEvent: (e) => got.push(e.revision) });
+    watch.pause();
+    for (let r = 1; r <= 3; r++) w.publish(event(r));
+    await settle();
+    assert.deepEqual(got, []);
+    watch.resume();
+    await settle();
+    assert.deepEqual(got, [1, 2, 3]);
+  });
+
+  test("the replay does not count against the bound; live events beyond it close the watch", async () => {
+    const w = new EventWindow({ capacity: 100, maxBacklog: 2, revision: 0 });
+    for (let r = 1; r <= 10; r++) w.publish(event(r));
+    const got: number[] = [];
+    let closed = "";
+    const watch = w.watch("/", {
+      fromRevision: 0,
+      onEvent: (e) => {
+        got.push(e.revision);
+        if (e.revision === 4) watch.pause();
+      },
+      onClose: (reason) => {
+        closed = reason;
+      },
+    });
+    await settle();
+    assert.deepEqual(got, [1, 2, 3, 4], "paused part-way through a replay of 10");
+    w.publish(event(11));
+    w.publish(event(12));
+    await settle();
+    assert.equal(closed, "", "two live events fit the bound of 2");
+    w.publish(event(13));
+    await settle();
+    assert.equal(closed, "too slow");
+    assert.deepEqual(got, [1, 2, 3, 4]);
+  });
+
+  test("progress is the store's revision when caught up, else the last delivered revision", async () => {
+    const w = new EventWindow({ capacity: 100, maxBacklog: 100, revision: 0 });
+    const watch = w.watch("/a/", { fromRevision: 0, onEvent: () => {} });
+    w.publish(event(1, "/a/1"));
+    w.publish(event(2, "/b/2"));
+    await settle();
+    assert.equal(watch.progress(), 2, "caught up: an event under another prefix counts too");
+    watch.pause();
+    w.publish(event(3, "/a/3"));
+    w.publish(event(4, "/b/4"));
+    assert.equal(watch.progress(), 1, "revision 3 waits undelivered");
+    watch.resume();
+    await settle();
+    assert.equal(watch.progress(), 4);
+    const ahead = w.watch("/", { fromRevision: 9, onEvent: () => {} });
+    assert.equal(ahead.progress(), 9, "a watch from ahead of the store never reports less");
+  });
 });

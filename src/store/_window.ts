@@ -34,7 +34,7 @@ export class EventWindow {
   private start = 0;
   private length = 0;
   private revision: number;
-  private readonly fanout = new Fanout();
+  private readonly fanout = new Fanout(() => this.revision);
 
   constructor(options: WindowOptions) {
     if (!(options.capacity >= 1)) throw new RangeError("event window capacity must be >= 1");

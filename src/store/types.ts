@@ -12,8 +12,9 @@
  * - `watch` delivers, in revision order, every event under a prefix with a revision greater than
  *   `fromRevision`, first the ones still in the bounded in-memory event window, then live ones.
  *   When `fromRevision` is older than the window, `watch` throws `Expired`. Delivery never blocks a
- *   writer: a watcher whose backlog exceeds its bound is closed with reason "too slow" and must
- *   re-list.
+ *   writer: a watcher whose live backlog (not counting that replay) exceeds its bound is closed
+ *   with reason "too slow" and must resume from the last revision it got (or re-list). A consumer
+ *   may pause delivery while it cannot take more; the same bound applies meanwhile.
  * - Keys are opaque strings; prefixes are matched literally (callers end them with "/").
  * - Objects handed out (results and events) are shared, frozen-by-convention values: callers must
  *   not mutate them. Objects passed in are not retained: the store keeps its own copy.
@@ -77,6 +78,15 @@ export interface WatchOptions {
 
 export interface StoreWatch {
   stop(): void;
+  /** Holds delivery (the consumer's buffer is full); events queue, bounded by `maxBacklog`. */
+  pause(): void;
+  /** Delivers what queued while paused. */
+  resume(): void;
+  /**
+   * A revision up to which every event under the prefix has been delivered: the store's revision
+   * when nothing is waiting, else the last delivered event's. What a BOOKMARK may carry.
+   */
+  progress(): number;
 }
 
 export interface Store {

@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { badRequest, methodNotAllowed, notFound, StatusError } from "../../api/errors.ts";
+import { optionalQueryFlag, queryFlag } from "../../api/query.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type {
   DeleteOptions,
@@ -89,11 +90,6 @@ function intParam(q: URLSearchParams, name: string): number | undefined {
   return n;
 }
 
-function boolParam(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  return v === "true" || v === "1";
-}
-
 function listOptions(q: URLSearchParams): ListOptions {
   const o: ListOptions = {};
   const ls = q.get("labelSelector");
@@ -106,6 +102,18 @@ function listOptions(q: URLSearchParams): ListOptions {
   if (rv !== null) o.resourceVersion = rv;
   if (cont) o.continue = cont;
   if (limit !== undefined) o.limit = limit;
+  return o;
+}
+
+function watchOptions(q: URLSearchParams): WatchOptions {
+  const o: WatchOptions = listOptions(q);
+  if (queryFlag(q, "allowWatchBookmarks")) o.allowWatchBookmarks = true;
+  const t = intParam(q, "timeoutSeconds");
+  if (t !== undefined) o.timeoutSeconds = t;
+  const initial = optionalQueryFlag(q, "sendInitialEvents");
+  if (initial !== undefined) o.sendInitialEvents = initial;
+  const match = q.get("resourceVersionMatch");
+  if (match) o.resourceVersionMatch = match;
   return o;
 }
 
@@ -201,11 +209,8 @@ export function createHandler(options: HandlerOptions) {
     if (r.name === undefined) {
       switch (method) {
         case "GET": {
-          if (boolParam(q, "watch")) {
-            const w: WatchOptions = listOptions(q);
-            if (boolParam(q, "allowWatchBookmarks")) w.allowWatchBookmarks = true;
-            const t = intParam(q, "timeoutSeconds");
-            if (t !== undefined) w.timeoutSeconds = t;
+          if (queryFlag(q, "watch")) {
+            const w = watchOptions(q);
             serveWatch(req, res, { registry, ref, namespace: ns, options: w, view: viewOptions() });
             return;
           }
@@ -254,7 +259,7 @@ export function createHandler(options: HandlerOptions) {
         const body = await readBody(req);
         const { type, patch } = decodePatch(body, req.headers["content-type"]);
         const po: PatchOptions = writeOptions(q);
-        if (boolParam(q, "force")) po.force = true;
+        if (queryFlag(q, "force")) po.force = true;
         const existed = type === "apply" && !r.subresource ? exists(ref, ns, name) : true;
         const patched = registry.patchSync(ref, ns, name, type, patch, po);
         sendJson(res, existed ? 200 : 201, renderObject(patched, viewOptions()), { yaml });

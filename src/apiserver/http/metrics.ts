@@ -12,6 +12,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { methodNotAllowed, notFound, StatusError } from "../../api/errors.ts";
 import { fieldsMatch, parseFieldSelector } from "../../api/fields.ts";
+import { queryFlag } from "../../api/query.ts";
 import { REFS } from "../../api/refs.ts";
 import type { KubeObject } from "../../api/types.ts";
 import {
@@ -99,8 +100,7 @@ export async function serveMetrics(
   if (resource === "pods" && namespace === "" && name !== undefined) throw resourceNotServed();
   const method = req.method ?? "GET";
   if (method !== "GET") throw methodNotAllowed(method, name ? `${resource}/${name}` : resource);
-  const watch = query.get("watch");
-  if (watch === "true" || watch === "1") throw watchNotSupported(resource);
+  if (queryFlag(query, "watch")) throw watchNotSupported(resource);
 
   const accept = req.headers.accept;
   const view = negotiate(accept);

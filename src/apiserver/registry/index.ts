@@ -10,7 +10,7 @@
  * @module
  */
 import { methodNotAllowed, StatusError } from "../../api/errors.ts";
-import type { KubeList, KubeObject, WatchEvent } from "../../api/types.ts";
+import type { KubeList, KubeObject } from "../../api/types.ts";
 import type {
   ApiVerbs,
   DeleteOptions,
@@ -18,7 +18,6 @@ import type {
   PatchOptions,
   PatchType,
   ResourceRef,
-  WatchHandle,
   WatchOptions,
   WriteOptions,
 } from "../../api/verbs.ts";
@@ -31,12 +30,18 @@ import { get, list } from "./read.ts";
 import { getScale, patchScale, updateScale } from "./scale.ts";
 import { bindPod, finalizeNamespace } from "./subresources.ts";
 import { update } from "./update.ts";
-import { DEFAULT_WATCH_TUNING, type WatchTuning, watch } from "./watch.ts";
+import {
+  DEFAULT_WATCH_TUNING,
+  type RegistryWatch,
+  type WatchSink,
+  type WatchTuning,
+  watch,
+} from "./watch.ts";
 
 export type { Admission, Patchers, RegistryContext } from "./_context.ts";
 export { rfc3339 } from "./_meta.ts";
 export { genericStrategy, type StrategyLookup } from "./_strategy.ts";
-export type { WatchTuning } from "./watch.ts";
+export type { RegistryWatch, WatchSink, WatchTuning } from "./watch.ts";
 
 /** 404 for a resource the server does not serve, worded as kube-apiserver's. */
 export function resourceNotServed(): StatusError {
@@ -231,8 +236,8 @@ export class Registry implements ApiVerbs {
     ref: ResourceRef,
     namespace: string,
     options: WatchOptions,
-    onEvent: (event: WatchEvent) => void,
-  ): WatchHandle {
+    onEvent: WatchSink,
+  ): RegistryWatch {
     const info = this.resolve(ref);
     if (ref.subresource) throw methodNotAllowed("GET", `${info.resource}/${ref.subresource}`);
     return watch(

@@ -1,17 +1,42 @@
 /**
- * watch: an optional initial state (for resourceVersion "" or "0", every matching object as
- * ADDED, as kube-apiserver sends), then every change after the starting revision, in order.
- * Selectors are applied to both sides of a change, so an object that starts or stops matching
- * arrives as ADDED or DELETED. A revision older than the store's event window ends the watch with
- * an ERROR event carrying a 410 Expired Status; the client re-lists. Bookmarks, when allowed,
- * carry the latest revision so a client resumes from there.
+ * watch, as kube-apiserver's watch cache serves it:
+ *
+ * - Start: with `sendInitialEvents=true` (which kube defaults for a watch from resourceVersion ""
+ *   or "0"), every matching object as ADDED, then — when the client allows bookmarks — a BOOKMARK
+ *   annotated `k8s.io/initial-events-end: "true"` at the revision of that state (client-go's
+ *   WatchList), then every change after it. Otherwise every change after the given revision;
+ *   `sendInitialEvents=false` from "" or "0" starts at the current revision.
+ * - A revision older than the store's event window answers 200 with one ERROR event carrying a
+ *   410 Expired Status (`too old resource version: X (Y)`), then the watch ends: kube's cacher
+ *   returns such an "error watcher" once the request has been admitted. The client re-lists.
+ * - Flow control: the consumer returns `false` from `onEvent` when it cannot take more (its socket
+ *   is full); nothing more is delivered until it calls `resume()`. The initial state and the
+ *   replay from the window are never dropped, however large: they go at the client's pace.
+ * - Live events wait in the store's bounded queue meanwhile; when it overflows the watch ends
+ *   cleanly, after the last whole event, without an ERROR event — as kube's cacher closes an
+ *   unresponsive watcher ("Forcing watcher close due to unresponsiveness"). client-go and
+ *   client-node then watch again from the last resourceVersion they got: the window still has
+ *   what they missed, or that revision is too old and the 410 above makes them re-list. An ERROR
+ *   here would force a full re-list where a resume is possible, which kube does not do.
+ * - Selectors are applied to both sides of a change, so an object that starts or stops matching
+ *   arrives as ADDED or DELETED.
+ * - Bookmarks (`allowWatchBookmarks`) carry only `metadata.resourceVersion`: a revision up to
+ *   which every event was delivered (the store's revision when nothing waits, so a quiet watch
+ *   still moves forward), about every minute and once 2 s before the timeout, as kube does.
  *
  * @module
  */
-import { badRequest, expired, StatusError } from "../../api/errors.ts";
+import {
+  badRequest,
+  expired,
+  fieldForbidden,
+  fieldNotSupported,
+  invalid,
+  StatusError,
+} from "../../api/errors.ts";
 import { apiVersionOf, type KubeObject, type WatchEvent } from "../../api/types.ts";
 import type { WatchHandle, WatchOptions } from "../../api/verbs.ts";
-import type { StoreEvent } from "../../store/types.ts";
+import type { StoreEvent, StoreWatch } from "../../store/types.ts";
 import { type ResourceInfo, storePrefix } from "../resources.ts";
 import type { RegistryContext } from "./_context.ts";
 import { compileSelectors } from "./_select.ts";
@@ -23,6 +48,21 @@ export interface WatchTuning {
 
 export const DEFAULT_WATCH_TUNING: WatchTuning = { bookmarkIntervalMs: 60_000 };
 
+/** kube sends the last bookmark this long before a watch's timeout. */
+const BOOKMARK_BEFORE_TIMEOUT_MS = 2_000;
+
+export const INITIAL_EVENTS_END_ANNOTATION = "k8s.io/initial-events-end";
+
+/** Receives each event; returning exactly `false` holds delivery until `resume()`. */
+export type WatchSink = (event: WatchEvent) => unknown;
+
+export interface RegistryWatch extends WatchHandle {
+  /** Continues delivery after the sink returned `false`. */
+  resume(): void;
+}
+
+const NOT_OLDER_THAN = "NotOlderThan";
+
 function parseRevision(rv: string): number {
   const n = Number(rv);
   if (!Number.isInteger(n) || n < 0)
@@ -30,30 +70,85 @@ function parseRevision(rv: string): number {
   return n;
 }
 
+/**
+ * kube's defaulting (with WatchList on) and validation of a watch's options: a watch from "" or
+ * "0" that says nothing else means `sendInitialEvents=true&resourceVersionMatch=NotOlderThan`;
+ * `sendInitialEvents` needs `resourceVersionMatch=NotOlderThan` and the reverse. Throws 422
+ * Invalid `ListOptions.meta.k8s.io` as kube-apiserver answers.
+ */
+export function defaultWatchOptions(options: WatchOptions): WatchOptions {
+  const rv = options.resourceVersion ?? "";
+  let out = options;
+  if (
+    options.sendInitialEvents === undefined &&
+    !options.resourceVersionMatch &&
+    (rv === "" || rv === "0")
+  ) {
+    out = { ...options, sendInitialEvents: true, resourceVersionMatch: NOT_OLDER_THAN };
+  }
+  const errors = [];
+  const match = out.resourceVersionMatch ?? "";
+  if (out.sendInitialEvents !== undefined && match !== NOT_OLDER_THAN) {
+    errors.push(
+      fieldForbidden(
+        "resourceVersionMatch",
+        `sendInitialEvents requires setting resourceVersionMatch to ${NOT_OLDER_THAN}`,
+      ),
+    );
+  }
+  if (match !== "") {
+    if (out.sendInitialEvents === undefined) {
+      errors.push(
+        fieldForbidden(
+          "resourceVersionMatch",
+          "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+        ),
+      );
+    }
+    if (match !== NOT_OLDER_THAN) {
+      errors.push(fieldNotSupported("resourceVersionMatch", match, [NOT_OLDER_THAN]));
+    }
+    if (out.continue) {
+      errors.push(
+        fieldForbidden(
+          "resourceVersionMatch",
+          "resourceVersionMatch is forbidden when continue is provided",
+        ),
+      );
+    }
+  }
+  if (errors.length > 0) throw invalid("ListOptions", "meta.k8s.io", "", errors);
+  return out;
+}
+
 export function watch(
   ctx: RegistryContext,
   info: ResourceInfo,
   namespace: string,
-  options: WatchOptions,
-  onEvent: (event: WatchEvent) => void,
+  requested: WatchOptions,
+  sink: WatchSink,
   tuning: WatchTuning = DEFAULT_WATCH_TUNING,
-): WatchHandle {
+): RegistryWatch {
+  const options = defaultWatchOptions(requested);
   const predicate = compileSelectors(ctx.strategy(info), options);
   const prefix = storePrefix(info, namespace);
   const rv = options.resourceVersion ?? "";
-  const initial = rv === "" || rv === "0";
-  const from = initial ? ctx.store.revision() : parseRevision(rv);
+  const latest = rv === "" || rv === "0";
+  const initial = options.sendInitialEvents === true;
+  const from = initial || latest ? ctx.store.revision() : parseRevision(rv);
   const initialItems = initial ? ctx.store.list(prefix).items : [];
+  const matches = (o: KubeObject | undefined) => o !== undefined && (!predicate || predicate(o));
 
   let ended = false;
+  let paused = false;
+  let next = 0;
+  let initialDone = !initial;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => {
     resolveDone = r;
   });
   let timeoutTimer: NodeJS.Timeout | undefined;
   let bookmarkTimer: NodeJS.Timeout | undefined;
-  let storeWatch: { stop(): void } | undefined;
-  let lastRevision = from;
 
   const end = () => {
     if (ended) return;
@@ -63,65 +158,105 @@ export function watch(
     storeWatch?.stop();
     resolveDone();
   };
-  const emit = (event: WatchEvent) => {
-    if (ended) return;
+  /** Hands one event to the sink; false when delivery must stop (paused or ended). */
+  const send = (event: WatchEvent): boolean => {
+    if (ended) return false;
     try {
-      onEvent(event);
+      if (sink(event) === false) paused = true;
     } catch {
       end();
     }
+    return !ended && !paused;
   };
-  const matches = (o: KubeObject | undefined) => o !== undefined && (!predicate || predicate(o));
+  const bookmark = (revision: number, annotations?: Record<string, string>): WatchEvent => ({
+    type: "BOOKMARK",
+    object: {
+      kind: info.kind,
+      apiVersion: apiVersionOf(info.group, info.version),
+      metadata: { resourceVersion: String(revision), ...(annotations ? { annotations } : {}) },
+    },
+  });
 
   const onStoreEvent = (e: StoreEvent) => {
-    lastRevision = e.revision;
     const now = matches(e.object);
     const before = e.type === "MODIFIED" && matches(e.prevObject);
-    if (e.type === "ADDED") {
-      if (now) emit({ type: "ADDED", object: e.object });
-    } else if (e.type === "DELETED") {
-      if (now) emit({ type: "DELETED", object: e.object });
-    } else if (now && before) emit({ type: "MODIFIED", object: e.object });
-    else if (now) emit({ type: "ADDED", object: e.object });
-    else if (before) emit({ type: "DELETED", object: e.object });
+    let event: WatchEvent | undefined;
+    if (e.type === "ADDED") event = now ? { type: "ADDED", object: e.object } : undefined;
+    else if (e.type === "DELETED") event = now ? { type: "DELETED", object: e.object } : undefined;
+    else if (now) event = { type: before ? "MODIFIED" : "ADDED", object: e.object };
+    else if (before) event = { type: "DELETED", object: e.object };
+    if (event && !send(event) && !ended) storeWatch?.pause();
   };
 
+  // The store watch starts now, at the revision of the initial state, so nothing written while
+  // that state is being sent is missed; it stays paused until the state has gone out.
+  let storeWatch: StoreWatch | undefined;
+  let startError: StatusError | undefined;
+  try {
+    storeWatch = ctx.store.watch(prefix, {
+      fromRevision: from,
+      onEvent: onStoreEvent,
+      onClose: () => end(),
+    });
+    storeWatch.pause();
+  } catch (e) {
+    startError = e instanceof StatusError ? e : expired(e instanceof Error ? e.message : String(e));
+  }
+
+  const pump = () => {
+    while (!ended && !paused && next < initialItems.length) {
+      const obj = initialItems[next++]!;
+      if (matches(obj)) send({ type: "ADDED", object: obj });
+    }
+    if (ended || paused) return;
+    if (!initialDone) {
+      initialDone = true;
+      if (options.allowWatchBookmarks) {
+        if (!send(bookmark(from, { [INITIAL_EVENTS_END_ANNOTATION]: "true" }))) return;
+      }
+    }
+    storeWatch?.resume();
+  };
+
+  const scheduleBookmark = (deadline: number | undefined) => {
+    const now = Date.now();
+    let at = now + tuning.bookmarkIntervalMs;
+    if (deadline !== undefined) at = Math.min(at, deadline - BOOKMARK_BEFORE_TIMEOUT_MS);
+    if (at < now) return;
+    bookmarkTimer = setTimeout(() => {
+      // Skipped while the client is behind: a bookmark only helps one that keeps up.
+      if (!ended && !paused && initialDone && storeWatch) send(bookmark(storeWatch.progress()));
+      scheduleBookmark(deadline);
+    }, at - now);
+  };
+
+  // Events start from a later microtask: the caller sends its response headers first.
   queueMicrotask(() => {
     if (ended) return;
-    for (const obj of initialItems) if (matches(obj)) emit({ type: "ADDED", object: obj });
-    try {
-      storeWatch = ctx.store.watch(prefix, {
-        fromRevision: from,
-        onEvent: onStoreEvent,
-        onClose: () => end(),
-      });
-    } catch (e) {
-      const err =
-        e instanceof StatusError ? e : expired(e instanceof Error ? e.message : String(e));
-      emit({ type: "ERROR", object: err.toStatus() as unknown as KubeObject });
+    if (startError) {
+      send({ type: "ERROR", object: startError.toStatus() as unknown as KubeObject });
       end();
       return;
     }
-    if (options.timeoutSeconds && options.timeoutSeconds > 0) {
-      timeoutTimer = setTimeout(end, options.timeoutSeconds * 1000);
-    }
+    const timeoutMs =
+      options.timeoutSeconds && options.timeoutSeconds > 0
+        ? options.timeoutSeconds * 1000
+        : undefined;
+    if (timeoutMs !== undefined) timeoutTimer = setTimeout(end, timeoutMs);
     if (options.allowWatchBookmarks) {
-      // Only revisions already delivered (or filtered out) go into a bookmark: the store may still
-      // hold undelivered events, and a client resuming past them would miss them.
-      const tick = () => {
-        emit({
-          type: "BOOKMARK",
-          object: {
-            kind: info.kind,
-            apiVersion: apiVersionOf(info.group, info.version),
-            metadata: { resourceVersion: String(lastRevision) },
-          },
-        });
-        bookmarkTimer = setTimeout(tick, tuning.bookmarkIntervalMs);
-      };
-      bookmarkTimer = setTimeout(tick, tuning.bookmarkIntervalMs);
+      scheduleBookmark(timeoutMs !== undefined ? Date.now() + timeoutMs : undefined);
     }
+    pump();
   });
 
-  return { stop: end, done };
+  return {
+    stop: end,
+    done,
+    resume: () => {
+      if (ended || !paused) return;
+      paused = false;
+      if (initialDone && next >= initialItems.length) storeWatch?.resume();
+      else pump();
+    },
+  };
 }
