@@ -5,13 +5,15 @@
  * log stays one file: the worst case for a reader).
  *
  * Protocol (IPC): once ready it sends `{ ready, apiUrl, kubeconfigPath, dns }`; `{ rss: true }`
- * is answered with `{ rss, peak }` (bytes: now, and the highest sampled every 50 ms since the
- * last ask); `"stop"` stops the cluster and exits 0.
+ * is answered with `{ rss, peak, loopP99, loopMax }` (bytes: now, and the highest sampled every
+ * 50 ms since the last ask; ms: the event loop's delay since the last ask, as
+ * `monitorEventLoopDelay` measures it); `"stop"` stops the cluster and exits 0.
  *
  * Run only by the parent: `node --import tsx bench/kubelet/_cluster.ts` (with IPC).
  *
  * @module
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startCluster } from "../../src/index.ts";
 
 if (!process.send) {
@@ -33,6 +35,8 @@ const cluster = await startCluster({
   containerLogMaxSize: "1Gi",
 });
 let peak = 0;
+const loop = monitorEventLoopDelay({ resolution: 5 });
+loop.enable();
 const sampler = setInterval(() => {
   peak = Math.max(peak, process.memoryUsage().rss);
 }, 50);
@@ -52,8 +56,14 @@ process.on("message", (m: unknown) => {
     }
     if ((m as { rss?: boolean }).rss) {
       const rss = process.memoryUsage().rss;
-      send({ rss, peak: Math.max(peak, rss) });
+      send({
+        rss,
+        peak: Math.max(peak, rss),
+        loopP99: loop.percentile(99) / 1e6,
+        loopMax: loop.max / 1e6,
+      });
       peak = rss;
+      loop.reset();
     }
   })();
 });

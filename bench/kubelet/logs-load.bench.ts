@@ -164,13 +164,15 @@ try {
       }
     });
     await sleep(1000);
+    await cluster.ask({ rss: true });
     const [get, dns] = await Promise.all([
       sample("get", SAMPLES, probeGet),
       sample("dns", SAMPLES, probeDns),
     ]);
+    const loop = await cluster.ask({ rss: true });
     loading = false;
     await Promise.all(loops);
-    return { get, dns, times, wrong };
+    return { get, dns, times, wrong, loop };
   };
   // The control: as many kubectl processes doing a small GET (what any kubectl costs this
   // machine's CPU), then the logs.
@@ -180,7 +182,7 @@ try {
   const loadDns = logs.dns;
   const logTimes = logs.times;
   const wrong = logs.wrong;
-  const loadRss = await cluster.ask({ rss: true });
+  const loadRss = logs.loop;
 
   const p = (xs: number[], q: number) => ms(percentile(xs, q));
   const lines: Line[] = [];
@@ -205,6 +207,11 @@ try {
     });
   }
   console.log(`probes without an answer: ${JSON.stringify(failures)}`);
+  const loopText = (l: Record<string, number>) =>
+    `p99 ${ms(l.loopP99 ?? 0)} ms, max ${ms(l.loopMax ?? 0)} ms`;
+  console.log(
+    `cluster event-loop delay: at rest ${loopText(restRss)}, beside kubectl get ${loopText(control.loop)}, beside kubectl logs ${loopText(logs.loop)}`,
+  );
   console.log(
     `kubectl get (control): ${control.times.length} runs, p50 ${p(control.times, 50)} ms, ${control.wrong} wrong answers`,
   );
@@ -221,6 +228,13 @@ try {
     unit: "ms",
     better: "lower",
     detail: `p99 ${p(logTimes, 99)} ms, ${logTimes.length} runs, ${wrong} wrong answers`,
+  });
+  lines.push({
+    measure: "cluster event-loop delay, max, while the log is read",
+    value: ms(logs.loop.loopMax ?? 0),
+    unit: "ms",
+    better: "lower",
+    detail: `p99 ${ms(logs.loop.loopP99 ?? 0)} ms; beside kubectl get: max ${ms(control.loop.loopMax ?? 0)} ms`,
   });
   lines.push({
     measure: "cluster process RSS peak while the log is read",
