@@ -11,14 +11,18 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { connect as tlsConnect } from "node:tls";
 import type { Event, Pod } from "kubernetes-types/core/v1.js";
 import { REFS } from "../src/api/refs.ts";
 import { type KubeObject, typed } from "../src/api/types.ts";
@@ -217,6 +221,52 @@ test("logs rotate at containerLogMaxSize × containerLogMaxFiles; kubectl logs r
   assert.ok(consecutive(followed), `a gap in ${followed.length} lines`);
   assert.ok(followed.length > 400, `${followed.length} lines`);
   for (const name of ["chatty", "stream"]) await cp.client.delete(REFS.pods, "default", name);
+});
+
+test("a client that resets its kubectl logs -f connection ends that stream only: the log file is let go, the API serves on", async () => {
+  await cp.client.create(
+    REFS.pods,
+    "default",
+    shPod("ticker", "while :; do echo tick; sleep 0.05; done"),
+  );
+  const pod = await running("ticker");
+  const logDir = join(podDir(pod), "app");
+  const openLogs = () =>
+    readdirSync("/proc/self/fd").filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(logDir);
+      } catch {
+        return false;
+      }
+    }).length;
+  const writerOnly = await waitFor("the writer's own descriptor", () => openLogs() || undefined);
+  const { pki, server } = cp.api;
+  const url = new URL(`${server.url}/api/v1/namespaces/default/pods/ticker/log?follow=true`);
+  // The TCP socket under the TLS one is ours, so that it can be reset (RST), as a client that
+  // crashed or a broken network resets it.
+  const tcp = connect({ host: url.hostname, port: Number(url.port) });
+  const tls = tlsConnect({
+    socket: tcp,
+    ca: pki.caCert,
+    cert: pki.adminCert,
+    key: pki.adminKey,
+    servername: "localhost",
+  });
+  await new Promise<void>((resolve, reject) => {
+    const req = httpsRequest(url, { createConnection: () => tls }, (res) => {
+      res.once("data", () => {
+        tcp.resetAndDestroy();
+        resolve();
+      });
+      res.on("error", () => {});
+    });
+    req.on("error", (e) => (/reset|hang up/.test(e.message) ? resolve() : reject(e)));
+    req.end();
+  });
+  await waitFor("the follower's file closed", () => openLogs() === writerOnly);
+  const r = await cp.client.get(REFS.pods, "default", "ticker");
+  assert.equal(r.metadata.name, "ticker");
+  await cp.client.delete(REFS.pods, "default", "ticker");
 });
 
 test("kubectl delete pod of a StatefulSet pod returns every time, 20 in a row", {
