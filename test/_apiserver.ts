@@ -1,6 +1,7 @@
 /**
- * Starts a real API server for a test: memory store, fresh PKI in a temporary directory, any free
- * port, and a kubeconfig for kubectl. `kubectl(args)` runs the real kubectl against it with its
+ * Starts a real API server for a test: memory store (or, with `sqlite`, a SQLite store in the
+ * temporary directory), fresh PKI in a temporary directory, any free port, and a kubeconfig for
+ * kubectl. `kubectl(args)` runs the real kubectl against it with its
  * own discovery cache, so tests never share state.
  *
  * @module
@@ -25,7 +26,13 @@ export interface TestApiServer {
 }
 
 export async function startTestApiServer(
-  options: { watchBookmarkMs?: number; eventWindow?: number; maxBacklog?: number } = {},
+  options: {
+    watchBookmarkMs?: number;
+    eventWindow?: number;
+    maxBacklog?: number;
+    maxInFlight?: { readOnly: number; mutating: number };
+    sqlite?: { quotaBytes?: number };
+  } = {},
 ): Promise<TestApiServer> {
   const dir = mkdtempSync(join(tmpdir(), "loopkube-test-"));
   const pki = await ensurePki(join(dir, "pki"), {
@@ -34,7 +41,9 @@ export async function startTestApiServer(
   });
   // Frozen, as in the cluster under `npm test`: code that mutates a shared object fails here.
   const store = openStore(
-    { backend: "memory" },
+    options.sqlite
+      ? { backend: "sqlite", path: join(dir, "state.db"), ...options.sqlite }
+      : { backend: "memory" },
     {
       freeze: true,
       ...(options.eventWindow ? { windowSize: options.eventWindow } : {}),
@@ -46,6 +55,7 @@ export async function startTestApiServer(
     port: 0,
     tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
     tokens: [pki.token],
+    ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
     ...(options.watchBookmarkMs
       ? { watchTuning: { bookmarkIntervalMs: options.watchBookmarkMs } }
       : {}),

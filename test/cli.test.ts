@@ -144,9 +144,12 @@ describe("loopkube", () => {
         "--no-kubeconfig-update",
       ]);
       assert.equal(r.code, 1);
-      assert.equal(
+      // The sentence names the process holding the port (this test's) and the flag to use.
+      assert.match(
         r.stderr,
-        `loopkube: API port ${port} on 127.0.0.1 is already in use; stop what uses it or choose another port (0 picks a free one)\n`,
+        new RegExp(
+          `^loopkube: API port ${port} on 127\\.0\\.0\\.1 is already in use by pid ${process.pid} \\(.*node.*\\); stop it or choose another port with --api-port \\(0 picks a free one\\)\n$`,
+        ),
       );
     } finally {
       busy.close();
@@ -187,6 +190,10 @@ describe("loopkube", () => {
       const status = await inProcess(["status", ...target]);
       assert.match(status.stdout, new RegExp(`cluster "bg" is running \\(pid ${pid}\\)`));
       assert.match(status.stdout, /readyz: {6}ok\n/);
+      assert.match(status.stdout, /metrics: {5}https:\/\/127\.0\.0\.1:\d+\/metrics /);
+      const dnsMetrics = /DNS metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)\n/.exec(status.stdout);
+      assert.ok(dnsMetrics, status.stdout);
+      assert.match(await (await fetch(dnsMetrics[1]!)).text(), /^coredns_build_info\{/m);
       assert.match(status.stdout, /objects: {5}nodes [01], namespaces 4, pods 0, services 2,/);
 
       const kc = await inProcess(["kubeconfig", ...target]);
@@ -493,9 +500,10 @@ describe("loopkube", () => {
         );
         assert.deepEqual(
           status.checks.filter((c) => c.ok).map((c) => c.name),
-          ["ping", "apiserver", "controllers", "dns", "proxy", "node-agent", "startup"],
+          ["ping", "etcd", "apiserver", "controllers", "dns", "proxy", "node-agent", "startup"],
         );
         assert.equal(status.objects.namespaces, 4);
+        assert.match(String(status.dnsMetricsUrl), /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
       });
     }
 

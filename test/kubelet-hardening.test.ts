@@ -37,14 +37,13 @@ import {
 import { cliEnv, startUp } from "./_cli.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
-import { kubeletWaitFor as waitFor } from "./_kubelet.ts";
+import { leaseTestPlan, kubeletWaitFor as waitFor } from "./_kubelet.ts";
 
 const NODE_NAME = "hardening";
-// A range of its own, so that other suites' pods never collide with ours.
-const POD_CIDR = "127.233.0.0/16";
 let cp: TestControlPlane;
 let kubelet: Kubelet;
 let dataDir: string;
+let ranges: Awaited<ReturnType<typeof leaseTestPlan>>;
 const warnings: string[] = [];
 
 const fault = (code: string) =>
@@ -88,6 +87,8 @@ const running = (name: string) =>
   );
 
 before(async () => {
+  // Address ranges of its own, so that other suites' pods never collide with ours.
+  ranges = await leaseTestPlan("kubelet-hardening");
   cp = await startTestControlPlane({ controllers: ["statefulset"] });
   dataDir = mkdtempSync(join(tmpdir(), "loopkube-hardening-"));
   kubelet = await startKubelet({
@@ -95,7 +96,9 @@ before(async () => {
     informers: cp.informers,
     nodeName: NODE_NAME,
     dataDir,
-    podCidr: POD_CIDR,
+    podCidr: ranges.plan.podCidr,
+    nodeIP: ranges.plan.nodeIP,
+    clusterDns: ranges.plan.dnsServiceIP,
     backoff: { initialMs: 200, maxMs: 1000 },
     containerLogMaxSize: "16Ki",
     containerLogMaxFiles: 3,
@@ -111,6 +114,7 @@ before(async () => {
 after(async () => {
   await kubelet?.stop();
   await cp?.stop();
+  ranges?.release();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -319,7 +323,7 @@ test("after kill -9 of the whole cluster and a new start on its data dir, each c
       spec: { containers: [{ name: "app", image: "sh", command: ["sleep", "3600"] }] },
     }),
   );
-  // Ranges of its own, so its pods and listeners never meet other test files' clusters.
+  // Its address ranges are chosen at the first start and kept on its data dir.
   const args = [
     "--data-dir",
     clusterDir,
@@ -328,10 +332,6 @@ test("after kill -9 of the whole cluster and a new start on its data dir, each c
     "--dns-port",
     "0",
     "--no-kubeconfig-update",
-    "--pod-cidr",
-    "127.234.0.0/16",
-    "--service-cidr",
-    "127.109.0.0/16",
   ];
   const client = () =>
     createHttpClient(loadKubeconfig(readFileSync(join(clusterDir, "kubeconfig"), "utf8")));

@@ -12,10 +12,10 @@
  * - `curl` URLs parse and point at loopback.
  *
  * A program the test does not know fails it, so a new kind of command gets a check. Placeholders
- * (`<dns-port>`, `<… IP>`) are filled in; an unknown one fails. README.md's command list must
- * name exactly the CLI's commands, its `up` options sentence exactly `up`'s options, and its
- * library example must be test/fixtures/readme-library.ts (so `npm test`'s tsc type-checks it)
- * and pass when run.
+ * (`<dns-port>`, `<dns-metrics-port>`, `<… IP>`) are filled in; an unknown one fails. README.md's
+ * command list must name exactly the CLI's commands, its `up` options sentence exactly `up`'s
+ * options, and its library example must be test/fixtures/readme-library.ts (so `npm test`'s tsc
+ * type-checks it) and pass when run.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -33,9 +33,6 @@ import { type Cluster, startCluster } from "../src/index.ts";
 import { KUBECTL, NO_KUBECTL, type RunResult, run } from "./_kubectl.ts";
 
 const ROOT = join(import.meta.dirname, "..");
-// Ranges of their own (the brokers test has the lower halves of 127.241/16 and 127.105/16).
-const CHECK_CLUSTER = { podCidr: "127.241.128.0/18", serviceCidr: "127.105.128.0/18" };
-const LIBRARY_CLUSTER = { podCidr: "127.241.192.0/18", serviceCidr: "127.105.192.0/18" };
 
 const DIG = (process.env.PATH ?? "")
   .split(delimiter)
@@ -126,6 +123,7 @@ interface Context {
 function fillPlaceholders(line: string, c: Cluster): string {
   const filled = line
     .replaceAll("<dns-port>", String(c.dnsAddress.port))
+    .replace("<dns-metrics-port>", () => new URL(c.dnsMetricsUrl).port)
     .replace(/<[^<>]*\bIP>/g, "127.0.0.1");
   const left = /<[^<>]+>/.exec(filled);
   if (left) throw new Error(`unknown placeholder ${left[0]}: teach test/readme.test.ts its value`);
@@ -301,7 +299,6 @@ describe("the README command blocks", () => {
       dnsPort: 0,
       runtime: "simulated",
       updateKubeconfig: false,
-      ...CHECK_CLUSTER,
     });
     await cluster.waitReady(await cluster.apply(exampleObjects()), { timeoutMs: 60_000 });
   });
@@ -388,7 +385,7 @@ describe("README.md", () => {
       dir = mkdtempSync(join(tmpdir(), "loopkube-readme-"));
       symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
       await writeFile(join(dir, "package.json"), '{ "type": "module" }\n');
-      // "loopkube" is this repository's source, with address ranges of this test's own, so the
+      // "loopkube" is this repository's source; its clusters get ranges of their own, so the
       // example's pods never meet another test file's.
       const src = relative(dir, join(ROOT, "src", "index.ts"));
       await writeFile(
@@ -397,7 +394,7 @@ describe("README.md", () => {
           `import { type ClusterOptions, startCluster as start } from ${JSON.stringify(src)};`,
           `export * from ${JSON.stringify(src)};`,
           "export const startCluster = (options: ClusterOptions = {}) =>",
-          `  start({ ...options, updateKubeconfig: false, ...${JSON.stringify(LIBRARY_CLUSTER)} });`,
+          "  start({ ...options, updateKubeconfig: false });",
           "",
         ].join("\n"),
       );
@@ -435,7 +432,8 @@ describe("README.md", () => {
         );
       });
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-      assert.match(r.stdout, /# pass 1/);
+      // node:test reports in TAP when stdout is not a terminal up to Node 22, in spec from 23 on.
+      assert.match(r.stdout, /^(# |ℹ )pass 1$/m);
     });
   });
 });

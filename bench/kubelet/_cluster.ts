@@ -1,7 +1,7 @@
 /**
  * The cluster under test for `logs-load.bench.ts`, in its own process so that the bench's
  * probes and kubectl runs never share its event loop: `startCluster`, ephemeral, process runtime,
- * free ports, its own address ranges, and container logs rotated only past 1 GiB (so a 100 MB
+ * free ports, address ranges chosen at start, and container logs rotated only past 1 GiB (so a 100 MB
  * log stays one file: the worst case for a reader).
  *
  * Protocol (IPC): once ready it sends `{ ready, apiUrl, kubeconfigPath, dns }`; `{ rss: true }`
@@ -28,8 +28,6 @@ const cluster = await startCluster({
   runtime: "process",
   apiPort: 0,
   dnsPort: 0,
-  podCidr: "127.237.0.0/16",
-  serviceCidr: "127.110.0.0/16",
   updateKubeconfig: false,
   logLevel: "error",
   containerLogMaxSize: "1Gi",

@@ -23,7 +23,9 @@ export type StatusReason =
   | "Timeout"
   | "TooManyRequests"
   | "InternalError"
-  | "ServiceUnavailable";
+  | "ServiceUnavailable"
+  /** StatusReasonUnknown: kube sends no reason (an error its storage did not classify). */
+  | "";
 
 export interface StatusCause {
   reason?: string;
@@ -75,6 +77,7 @@ export class StatusError extends Error {
       reason: this.reason,
       code: this.code,
     };
+    if (this.reason === "") delete s.reason;
     if (this.details) s.details = this.details;
     return s;
   }
@@ -257,12 +260,22 @@ export function forbidden(message: string): StatusError {
   return new StatusError(403, "Forbidden", message);
 }
 
+/** kube-apiserver's answer to a body over its limit: `Request entity too large: limit is 3145728`. */
 export function tooLarge(limitBytes: number): StatusError {
   return new StatusError(
     413,
     "RequestEntityTooLarge",
-    `the request body is larger than the ${limitBytes} bytes the server accepts`,
+    `Request entity too large: limit is ${limitBytes}`,
   );
+}
+
+/**
+ * What kube-apiserver answers when etcd refuses an object over its request limit (1.5 MiB by
+ * default): the etcd error passed through as a 500 without a reason, as kubectl shows it
+ * (`Error from server: etcdserver: request is too large`).
+ */
+export function objectTooLarge(): StatusError {
+  return new StatusError(500, "", "etcdserver: request is too large");
 }
 
 export function internalError(message: string): StatusError {

@@ -45,8 +45,13 @@ export interface WriteOptions {
   /** Validate and default but do not persist. */
   dryRun?: boolean;
   fieldManager?: string;
-  /** `Strict` rejects unknown fields, `Warn` and `Ignore` do not. */
+  /**
+   * Unknown fields are dropped; `Strict` refuses them instead, `Warn` (the default) also reports
+   * each through `warn`, `Ignore` drops them silently.
+   */
   fieldValidation?: "Strict" | "Warn" | "Ignore";
+  /** Receives the server's warnings (kube's `Warning` response headers) about this write. */
+  warn?: (message: string) => void;
 }
 
 export type PatchType = "json" | "merge" | "strategic" | "apply";

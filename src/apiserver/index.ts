@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:https";
 import { arch, platform } from "node:os";
+import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { strategyFor } from "../api/kinds/index.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
@@ -18,6 +19,8 @@ import { ensureSystemNamespaces } from "./bootstrap.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import type { HealthCheck } from "./http/health.ts";
+import type { InFlightLimits } from "./http/inflight.ts";
+import { instrumentRequests, instrumentUpgrades, RequestMetrics } from "./http/instrument.ts";
 import { createUpgradeHandler, type UpgradeHandler } from "./http/upgrade.ts";
 import type { MetricsProvider } from "./metrics.ts";
 import { createOpenApi } from "./openapi/index.ts";
@@ -26,6 +29,7 @@ import { decodeKubeProtobuf } from "./protobuf/index.ts";
 import { type Admission, genericStrategy, Registry, type WatchTuning } from "./registry/index.ts";
 import { findResource, RESOURCES, storePrefix } from "./resources.ts";
 import { listen, type TlsMaterial } from "./server.ts";
+import { renderApiMetrics } from "./telemetry.ts";
 
 export { ServiceAllocator } from "./admission/services.ts";
 export type { SubresourceHandler } from "./http/handler.ts";
@@ -47,15 +51,19 @@ export interface ApiServerOptions {
   tls: TlsMaterial;
   /** Bearer tokens that authenticate (e.g. the admin token). */
   tokens?: string[];
+  /** The address plan's service range and NodePort range (defaults: its lone-cluster values). */
   serviceCidr?: string;
   nodePortRange?: { min: number; max: number };
   now?: () => Date;
   random?: () => number;
-  /** Named checks behind `/readyz` (after the API server's own `ping`); all must pass. */
+  /** Named checks behind `/readyz` (after the API server's own `ping` and `etcd`, the store's
+   *  writability); all must pass. */
   readiness?: () => HealthCheck[];
   watchTuning?: WatchTuning;
   /** Serves `metrics.k8s.io/v1beta1` from these figures (see also `ApiServer.serveMetrics`). */
   metrics?: MetricsProvider;
+  /** Max HTTP requests in flight, read-only and mutating (kube's defaults: 400 and 200). */
+  maxInFlight?: InFlightLimits;
   /** Events are deleted this long after their last write (kube-apiserver's `--event-ttl`,
    *  default 1 h); 0 keeps them forever. */
   eventTtlMs?: number;
@@ -82,8 +90,8 @@ export interface ApiServer {
 export const API_DEFAULTS = {
   host: "127.0.0.1",
   port: 6443,
-  serviceCidr: "127.96.0.0/16",
-  nodePortRange: { min: 30000, max: 32767 },
+  serviceCidr: DEFAULT_PLAN.serviceCidr,
+  nodePortRange: DEFAULT_PLAN.nodePortRange,
 };
 
 export function versionInfo(): object {
@@ -129,13 +137,24 @@ export function createRegistry(
       strategy: (info) => strategyFor(info.group, info.resource) ?? genericStrategy(info),
       admission,
       patchers,
-      unknownFields: (info, obj) =>
-        openapi.unknownFields(obj, { group: info.group, version: info.version, kind: info.kind }),
+      decoder: (gvk) => openapi.decoder(gvk),
     },
     options.watchTuning,
   );
   ensureSystemNamespaces(registry);
   return { registry, services, openapi };
+}
+
+/**
+ * kube-apiserver's `etcd` check (the name monitors and kube users know; k3s keeps it over
+ * SQLite too), over loopkube's store: failing while the store cannot write (full disk, I/O
+ * error), with the store's reason, and passing again once a write succeeds.
+ */
+function storageCheck(store: Store): HealthCheck {
+  const health = store.health();
+  return health.writable
+    ? { name: "etcd", ok: true }
+    : { name: "etcd", ok: false, reason: health.reason ?? "the store cannot write" };
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
@@ -155,17 +174,34 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     version: versionInfo(),
     serverAddress: () => `${host}:${port}`,
     now: () => Date.now(),
-    readiness: options.readiness ?? (() => []),
+    readiness: () => [storageCheck(options.store), ...(options.readiness?.() ?? [])],
     openapi,
     protobuf: decodeKubeProtobuf,
     subresources,
     metrics: () => metrics,
   });
-  const server: Server = await listen(
-    { host, port, tls: options.tls, tokens: () => tokens },
-    handler,
-    createUpgradeHandler({ registry, upgrades }),
-  );
+  // Every request after authentication passes here: counted, timed, and `/metrics` served.
+  const requestMetrics = new RequestMetrics();
+  let server: Server;
+  try {
+    server = await listen(
+      {
+        host,
+        port,
+        tls: options.tls,
+        tokens: () => tokens,
+        ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+      },
+      instrumentRequests(handler, requestMetrics, () =>
+        renderApiMetrics(requestMetrics, options.store),
+      ),
+      instrumentUpgrades(createUpgradeHandler({ registry, upgrades }), requestMetrics),
+    );
+  } catch (err) {
+    // A port in use: nothing of this server may outlive the failed start.
+    eventTtl.stop();
+    throw err;
+  }
   // Every raw socket, including those still in the TLS handshake (closeAllConnections only sees
   // sockets that reached HTTP), so that close() never waits on a half-open connection.
   const sockets = new Set<import("node:net").Socket>();

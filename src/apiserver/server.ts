@@ -1,7 +1,9 @@
 /**
  * The HTTPS listener: TLS with the cluster CA, authentication (a client certificate signed by the
  * cluster CA, or a known bearer token), then the request handler. `/healthz`, `/livez`, `/readyz`
- * and `/version` answer without credentials, as kube-apiserver's default RBAC allows.
+ * and `/version` answer without credentials, as kube-apiserver's default RBAC allows; `/metrics`
+ * needs them, as there (kube grants the non-resource URL to `system:monitoring`; here every
+ * authenticated client is an admin).
  *
  * @module
  */
@@ -11,6 +13,7 @@ import { createServer, type Server } from "node:https";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { unauthorized } from "../api/errors.ts";
+import { createInFlightGate, type InFlightLimits } from "./http/inflight.ts";
 import { sendError } from "./http/respond.ts";
 import { writeRawJson } from "./http/upgrade.ts";
 
@@ -29,6 +32,8 @@ export interface ListenOptions {
   tls: TlsMaterial;
   /** Bearer tokens accepted as authenticated. */
   tokens: () => ReadonlySet<string>;
+  /** Max requests in flight (kube's defaults 400 read-only, 200 mutating). */
+  maxInFlight?: InFlightLimits;
 }
 
 function authenticated(req: IncomingMessage, tokens: ReadonlySet<string>): boolean {
@@ -44,6 +49,7 @@ export async function listen(
   handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
   upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>,
 ): Promise<Server> {
+  const gate = createInFlightGate(options.maxInFlight);
   const server = createServer(
     {
       cert: options.tls.cert,
@@ -59,6 +65,7 @@ export async function listen(
         sendError(res, unauthorized());
         return;
       }
+      if (!gate.admit(req, res)) return;
       void handle(req, res);
     },
   );

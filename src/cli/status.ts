@@ -11,6 +11,7 @@
 import type { Command } from "commander";
 import {
   countObjects,
+  describeRanges,
   probeReadyz,
   readClusterKubeconfig,
   readClusterRecord,
@@ -64,6 +65,7 @@ export function addStatusCommand(program: Command, io: Io): void {
           apiUrl: record?.apiUrl ?? null,
           kubeconfigPath: record?.kubeconfigPath ?? null,
           dns: record?.dns ?? null,
+          dnsMetricsUrl: running ? (info.dnsMetricsUrl ?? null) : null,
           podCidr: record?.podCidr ?? null,
           serviceCidr: record?.serviceCidr ?? null,
           nodes: objects?.nodes ?? record?.nodes ?? null,
@@ -84,6 +86,9 @@ export function addStatusCommand(program: Command, io: Io): void {
       io.out(`  API server:  ${info.apiUrl}`);
       io.out(`  kubeconfig:  ${info.kubeconfigPath}`);
       io.out(`  DNS:         ${info.dns.host}:${info.dns.port}`);
+      for (const line of describeRanges(info)) io.out(`  ${line}`);
+      io.out(`  metrics:     ${info.apiUrl}/metrics (kubectl get --raw /metrics)`);
+      if (info.dnsMetricsUrl) io.out(`  DNS metrics: ${info.dnsMetricsUrl}`);
       io.out(`  node agent:  ${info.nodeAgent ? "running" : "not running (pods stay Pending)"}`);
       io.out(`  readyz:      ${ready?.status === 200 ? "ok" : `not ready (${ready?.status})`}`);
       // Every check when one fails, as before; all ok is one word.

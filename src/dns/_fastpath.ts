@@ -13,6 +13,8 @@ export interface FastQuery {
   id: number;
   rd: boolean;
   cd: boolean;
+  /** The question's type. */
+  qtype: number;
   /** Client's UDP payload size, or -1 without EDNS. */
   udpSize: number;
 }
@@ -81,6 +83,7 @@ export function readFastQuery(p: Buffer): FastQuery | null {
     id: (p[0]! << 8) | p[1]!,
     rd: (f2 & 0x01) !== 0,
     cd: (p[3]! & 0x10) !== 0,
+    qtype: (p[pos]! << 8) | p[pos + 1]!,
     udpSize,
   };
 }

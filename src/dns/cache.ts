@@ -21,16 +21,24 @@ export interface CacheEntry {
    * record objects (a third of the cache's memory).
    */
   message?: Message;
+  /** A negative answer (NXDOMAIN, or no answer records): CoreDNS's cache type `denial`. */
+  denial?: boolean;
 }
 
 export class AnswerCache {
   private readonly entries = new Map<string, { entry: CacheEntry; tags: readonly string[] }>();
   private readonly byTag = new Map<string, Set<string>>();
+  private denials = 0;
 
   constructor(private readonly maxEntries = 20000) {}
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Entries by CoreDNS's cache type: `denial` (negative answers) and `success`. */
+  get types(): { success: number; denial: number } {
+    return { success: this.entries.size - this.denials, denial: this.denials };
   }
 
   get(key: string): CacheEntry | undefined {
@@ -45,6 +53,7 @@ export class AnswerCache {
       if (oldest !== undefined) this.remove(oldest);
     }
     this.entries.set(key, { entry, tags });
+    if (entry.denial) this.denials++;
     for (const t of tags) {
       const set = this.byTag.get(t);
       if (set) set.add(key);
@@ -68,6 +77,7 @@ export class AnswerCache {
     const e = this.entries.get(key);
     if (!e) return;
     this.entries.delete(key);
+    if (e.entry.denial) this.denials--;
     for (const t of e.tags) {
       const set = this.byTag.get(t);
       if (!set) continue;
@@ -79,5 +89,6 @@ export class AnswerCache {
   clear(): void {
     this.entries.clear();
     this.byTag.clear();
+    this.denials = 0;
   }
 }

@@ -10,9 +10,14 @@
  * capped at `maxUdpSize`; what does not fit is dropped record by record and TC set. TCP
  * answers are complete.
  *
+ * Every answered query is counted in `metrics` (CoreDNS's names, see `metrics.ts`) with who
+ * answered it: the cache, the view (`kubernetes`), the upstream (`forward`) or the server's own
+ * error reply; dropped packets and FORMERR replies are not.
+ *
  * @module
  */
 
+import { performance } from "node:perf_hooks";
 import { cacheKey, readFastQuery } from "./_fastpath.ts";
 import {
   type AnswerOptions,
@@ -24,6 +29,7 @@ import {
 } from "./answer.ts";
 import { AnswerCache, type CacheEntry } from "./cache.ts";
 import type { Forwarder } from "./forward.ts";
+import { DnsMetrics, Plugin, type PluginIndex } from "./metrics.ts";
 import type { DnsView } from "./view.ts";
 import { CLASSIC_UDP_SIZE, Opcode, Rcode, RRClass, RRType } from "./wire/constants.ts";
 import { decodeMessage } from "./wire/decode.ts";
@@ -47,6 +53,7 @@ export interface HandlerOptions extends AnswerOptions {
 export interface QueryHandler {
   handle(packet: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null>;
   readonly cache: AnswerCache;
+  readonly metrics: DnsMetrics;
   close(): void;
 }
 
@@ -58,6 +65,7 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
   const cache = new AnswerCache(options.cacheSize ?? 20000);
   const unsubscribe = view.onChange((tags) => cache.invalidate(tags));
   const onError = options.onError ?? (() => {});
+  const metrics = new DnsMetrics();
 
   const limitFor = (query: Message, transport: Transport): number => {
     if (transport === "tcp") return TCP_MAX;
@@ -104,6 +112,7 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
   };
 
   const handle = (packet: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null> => {
+    const start = performance.now();
     const fast = readFastQuery(packet);
     if (fast) {
       const hit = cache.get(fast.key);
@@ -114,13 +123,30 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
             : fast.udpSize < 0
               ? CLASSIC_UDP_SIZE
               : Math.min(maxUdp, Math.max(CLASSIC_UDP_SIZE, fast.udpSize));
-        if (hit.bytes.length <= limit) return patched(hit, fast.id, fast.rd, fast.cd);
+        if (hit.bytes.length <= limit) {
+          const out = patched(hit, fast.id, fast.rd, fast.cd);
+          metrics.cacheHit(hit.denial === true);
+          metrics.answered(
+            transport === "tcp" ? 1 : 0,
+            fast.qtype,
+            out[3]! & 0x0f,
+            Plugin.cache,
+            packet.length,
+            out.length,
+            start,
+          );
+          return out;
+        }
       }
     }
-    return slow(packet, transport);
+    return slow(packet, transport, start);
   };
 
-  const slow = (packet: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null> => {
+  const slow = (
+    packet: Buffer,
+    transport: Transport,
+    start: number,
+  ): Buffer | null | Promise<Buffer | null> => {
     if (packet.length < 12) return null;
     if ((packet[2]! & 0x80) !== 0) return null; // a response: never answer it
     let query: Message;
@@ -135,6 +161,14 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
     }
     const limit = limitFor(query, transport);
     const q = query.questions[0];
+    const proto = transport === "tcp" ? 1 : 0;
+    const qtype = q?.type ?? 0;
+    const done = (out: Buffer, rcode: number, plugin: PluginIndex): Buffer => {
+      metrics.answered(proto, qtype, rcode, plugin, packet.length, out.length, start);
+      return out;
+    };
+    const servfail = () =>
+      done(encodeReply(replyTo(query, Rcode.SERVFAIL), limit), Rcode.SERVFAIL, Plugin.server);
     const simple =
       q !== undefined &&
       query.questions.length === 1 &&
@@ -145,25 +179,35 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
     if (simple) {
       const hit = cache.get(key);
       if (hit && hit.bytes.length <= limit) {
-        return patched(hit, query.header.id, query.header.rd, query.header.cd);
+        metrics.cacheHit(hit.denial === true);
+        const out = patched(hit, query.header.id, query.header.rd, query.header.cd);
+        return done(out, out[3]! & 0x0f, Plugin.cache);
       }
-      if (hit?.message) return truncatedFrom(hit.message, query, limit);
+      if (hit?.message) {
+        metrics.cacheHit(hit.denial === true);
+        return done(
+          truncatedFrom(hit.message, query, limit),
+          hit.message.header.rcode,
+          Plugin.cache,
+        );
+      }
+      metrics.cacheMiss();
       if (
         zoneOf(lowerName(q.name), o) === null &&
         q.type !== RRType.AXFR &&
         q.type !== RRType.IXFR
       ) {
-        return forward(packet, query, limit);
+        return forward(packet, query, limit).then((a) => done(a.out, a.rcode, a.plugin));
       }
     }
     try {
       const r = answer(query, view, options);
       if (r instanceof Promise) {
         return r.then(
-          (reply) => encodeReply(reply, limit),
+          (reply) => done(encodeReply(reply, limit), reply.header.rcode, Plugin.kubernetes),
           (err) => {
             onError(err);
-            return encodeReply(replyTo(query, Rcode.SERVFAIL), limit);
+            return servfail();
           },
         );
       }
@@ -175,41 +219,55 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
         const tags = cacheTags(q.name, options);
         if (tags && !r.answers.some((rr) => rr.type === RRType.CNAME)) {
           const full = encodeMessage(r);
+          const denial = r.header.rcode === Rcode.NXDOMAIN || r.answers.length === 0;
           cache.set(
             key,
             full.bytes.length > CLASSIC_UDP_SIZE
-              ? { bytes: full.bytes, serialOffsets: full.serialOffsets, message: r }
-              : { bytes: full.bytes, serialOffsets: full.serialOffsets },
+              ? { bytes: full.bytes, serialOffsets: full.serialOffsets, message: r, denial }
+              : { bytes: full.bytes, serialOffsets: full.serialOffsets, denial },
             tags,
           );
-          return full.bytes.length <= limit ? Buffer.from(full.bytes) : encodeReply(r, limit);
+          const out = full.bytes.length <= limit ? Buffer.from(full.bytes) : encodeReply(r, limit);
+          return done(out, r.header.rcode, Plugin.kubernetes);
         }
       }
-      return encodeReply(r, limit);
+      return done(encodeReply(r, limit), r.header.rcode, Plugin.kubernetes);
     } catch (err) {
       onError(err);
-      return encodeReply(replyTo(query, Rcode.SERVFAIL), limit);
+      return servfail();
     }
   };
 
-  const forward = async (packet: Buffer, query: Message, limit: number): Promise<Buffer> => {
-    if (!options.forwarder) return encodeReply(replyTo(query, Rcode.SERVFAIL), limit);
+  /** An upstream's answer, or SERVFAIL written by the server when there is none. */
+  const forward = async (
+    packet: Buffer,
+    query: Message,
+    limit: number,
+  ): Promise<{ out: Buffer; rcode: number; plugin: PluginIndex }> => {
+    const failed = () => ({
+      out: encodeReply(replyTo(query, Rcode.SERVFAIL), limit),
+      rcode: Rcode.SERVFAIL,
+      plugin: Plugin.server,
+    });
+    if (!options.forwarder) return failed();
     try {
       const res = await options.forwarder.forward(packet);
-      if (res.length <= limit) return res;
+      const rcode = res[3]! & 0x0f;
+      if (res.length <= limit) return { out: res, rcode, plugin: Plugin.forward };
       // Too big for this client over UDP: an empty truncated answer sends it to TCP.
-      const tc = replyTo(query, res[3]! & 0x0f);
+      const tc = replyTo(query, rcode);
       tc.header.tc = true;
       tc.header.aa = (res[2]! & 0x04) !== 0;
-      return encodeReply(tc, limit);
+      return { out: encodeReply(tc, limit), rcode, plugin: Plugin.forward };
     } catch {
-      return encodeReply(replyTo(query, Rcode.SERVFAIL), limit);
+      return failed();
     }
   };
 
   return {
     handle,
     cache,
+    metrics,
     close() {
       unsubscribe();
       cache.clear();

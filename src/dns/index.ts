@@ -1,7 +1,7 @@
 /**
  * Cluster DNS: a record view fed with Kubernetes objects, an answerer that follows the
  * Kubernetes DNS specification as CoreDNS's `kubernetes` plugin does, and a UDP/TCP server
- * with forwarding of other names.
+ * with forwarding of other names; metrics in CoreDNS's names on an HTTP `/metrics`.
  *
  * @module
  */
@@ -28,6 +28,13 @@ export {
   type QueryHandler,
   type Transport,
 } from "./handler.ts";
+export { DnsMetrics } from "./metrics.ts";
+export {
+  type DnsMetricsServer,
+  type DnsMetricsServerOptions,
+  renderDnsMetrics,
+  startDnsMetricsServer,
+} from "./metricsserver.ts";
 export {
   type DnsServer,
   type DnsServerOptions,

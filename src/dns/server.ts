@@ -27,9 +27,8 @@ export interface ListenAddress {
   port: number;
 }
 
-export interface DnsServerOptions extends Omit<AnswerOptions, "zone"> {
+export interface DnsServerOptions extends AnswerOptions {
   view: DnsView;
-  zone: string;
   listen: ListenAddress[];
   /** Upstream resolvers for other names; default: /etc/resolv.conf without our own addresses. */
   upstream?: UpstreamConfig;
@@ -166,6 +165,13 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
 
   try {
     for (const addr of listen) bound.push(await bindOne(addr));
+    // The server label CoreDNS gives a block bound to one address (`bind` plugin).
+    const first = bound[0]?.address;
+    if (first) {
+      const v6 = net.isIPv6(first.host);
+      handler.metrics.server = `dns://${v6 ? `[${first.host}]` : first.host}:${first.port}`;
+      handler.metrics.family = v6 ? 2 : 1;
+    }
   } catch (err) {
     await closeAll(bound, connections);
     forwarder.close();

@@ -4,7 +4,9 @@
  *
  * Write path, in this order, so that a failure changes nothing and consumes no revision:
  * check preconditions → copy the object and stamp the next revision → `journal` (may throw) →
- * update the index and the revision → publish the event (never runs consumer code).
+ * update the index and the revision → publish the event (never runs consumer code). A journal
+ * failure becomes `WriteFailed` and marks the store unwritable in `health()` until a create or
+ * update goes through again.
  *
  * Objects are copied with JSON semantics on the way in (`cloneJson`: they are JSON values, and
  * the copy equals what a reopened SQLite store reads back, so both backends hand out identical
@@ -23,11 +25,13 @@ import {
   type ListResult,
   type Store,
   StoreError,
+  type StoreHealth,
   type StoreWatch,
   type WatchOptions,
 } from "./types.ts";
 
-/** Where a backend makes writes durable. Each call is one atomic write; throwing aborts it. */
+/** Where a backend makes writes durable. Each call is one atomic write; throwing aborts it
+ *  (the store then answers `WriteFailed` with the error's message). */
 export interface Journal {
   /** Stores `object` (the store's copy, resourceVersion already `revision`) under `key`. */
   put(key: string, revision: number, object: KubeObject): void;
@@ -67,6 +71,8 @@ export class VersionedStore implements Store {
   private readonly freeze: boolean;
   private rev: number;
   private closed = false;
+  /** Why the latest write failed, until a put succeeds again. */
+  private writeFailure: string | undefined;
 
   constructor(
     private readonly journal: Journal,
@@ -128,7 +134,7 @@ export class VersionedStore implements Store {
     if (this.objects.has(key)) throw new StoreError("AlreadyExists", `key already exists: ${key}`);
     const revision = this.rev + 1;
     const stored = this.snapshot(object, revision);
-    this.journal.put(key, revision, stored);
+    this.put(key, revision, stored);
     this.rev = revision;
     this.objects.set(key, stored);
     this.ordered.insert(key, stored);
@@ -141,7 +147,7 @@ export class VersionedStore implements Store {
     const prev = this.current(key, expectedRevision);
     const revision = this.rev + 1;
     const stored = this.snapshot(object, revision);
-    this.journal.put(key, revision, stored);
+    this.put(key, revision, stored);
     this.rev = revision;
     this.objects.set(key, stored);
     this.ordered.set(key, stored);
@@ -153,7 +159,7 @@ export class VersionedStore implements Store {
     this.assertOpen();
     const prev = this.current(key, expectedRevision);
     const revision = this.rev + 1;
-    this.journal.remove(key, revision);
+    this.journaled(() => this.journal.remove(key, revision));
     this.rev = revision;
     this.objects.delete(key);
     this.ordered.delete(key);
@@ -172,11 +178,33 @@ export class VersionedStore implements Store {
     return this.window.watch(prefix, options);
   }
 
+  health(): StoreHealth {
+    return this.writeFailure === undefined
+      ? { writable: true }
+      : { writable: false, reason: this.writeFailure };
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.window.closeAll("store closed");
     this.journal.close();
+  }
+
+  private put(key: string, revision: number, stored: KubeObject): void {
+    this.journaled(() => this.journal.put(key, revision, stored));
+    this.writeFailure = undefined;
+  }
+
+  /** Runs a journal write; its failure is the store's `WriteFailed`. */
+  private journaled(write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      const message = `storage cannot write: ${err instanceof Error ? err.message : String(err)}`;
+      this.writeFailure = message;
+      throw new StoreError("WriteFailed", message, { cause: err });
+    }
   }
 
   /** The stored object at `key`, after checking the caller's expected revision. */

@@ -1,5 +1,7 @@
 /**
- * `SqliteStore`: the durable backend, one SQLite file through better-sqlite3.
+ * `SqliteStore`: the durable backend, one SQLite file, through Node's built-in `node:sqlite`
+ * where the running Node has it and better-sqlite3 elsewhere (Node 20); see `_sql.ts`. One
+ * implementation over both: same SQL, same pragmas, same file.
  *
  * Durability: the database runs in WAL mode with `synchronous=NORMAL`. Every write is one
  * statement in its own transaction, committed before the call returns; the commit appends to the
@@ -9,6 +11,11 @@
  * guarantee for WAL + NORMAL). Loopkube promises survival of process death, not of power loss;
  * in exchange a write costs a `write(2)` instead of an fsync (measured: ~20,000 commits/s against
  * ~300/s with `synchronous=FULL`).
+ *
+ * A write SQLite refuses (disk full, `SQLITE_FULL` past `quotaBytes`, an I/O error) rolls back
+ * whole and throws; the engine then answers `WriteFailed` and changes nothing in memory. A commit
+ * that went into the WAL stands even when the checkpoint after it cannot grow the file: SQLite's
+ * automatic checkpoint does not fail the write, and the pages wait in the WAL for the next one.
  *
  * Reads never touch SQLite: every object is loaded into the shared in-memory index at open
  * and written through on every write (see `_engine.ts`). The database is opened with an
@@ -23,7 +30,6 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import Database from "better-sqlite3";
 import type { KubeObject } from "../api/types.ts";
 import { internStrings } from "./_clone.ts";
 import {
@@ -33,6 +39,8 @@ import {
   stampRevision,
   VersionedStore,
 } from "./_engine.ts";
+import type { SqlDriver, SqlDriverName, SqlStatement } from "./_sql.ts";
+import { openSqlDriver } from "./_sql_open.ts";
 
 const SCHEMA_VERSION = 1;
 const CHECKPOINT_PAGES = 4000;
@@ -40,37 +48,46 @@ const CHECKPOINT_PAGES = 4000;
 export interface SqliteStoreOptions extends StoreTuning {
   /** The database file; its directory is created if missing. */
   path: string;
+  /** Most bytes the database file may grow to (like etcd's `--quota-backend-bytes`); writes
+   *  past it fail with `WriteFailed` ("database or disk is full"). Default: no limit. */
+  quotaBytes?: number;
+  /** The driver to use; default: `node:sqlite` where present, else better-sqlite3. */
+  driver?: SqlDriverName;
 }
 
 export class SqliteStore extends VersionedStore {
+  /** The driver this store runs on. */
+  readonly driver: SqlDriverName;
+
   constructor(options: SqliteStoreOptions) {
-    const { path, ...tuning } = options;
-    const db = openDatabase(path);
+    const { path, quotaBytes, driver, ...tuning } = options;
+    const db = openDatabase(path, driver, quotaBytes);
     try {
       const { initial, ids } = load(db);
-      super(new SqliteJournal(db, ids), initial, tuning);
+      super(new SqliteJournal(db, ids, path), initial, tuning);
     } catch (err) {
       db.close();
       throw err;
     }
+    this.driver = db.name;
   }
 }
 
-function openDatabase(path: string): Database.Database {
+function openDatabase(path: string, driver?: SqlDriverName, quotaBytes?: number): SqlDriver {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  // timeout 0: another holder of the lock is an error to report now, not a wait.
-  const db = new Database(path, { timeout: 0 });
+  const db = openSqlDriver(path, driver);
+  const pragma = (sql: string) => db.prepare(`PRAGMA ${sql}`).get() ?? {};
   try {
-    db.pragma("locking_mode = EXCLUSIVE");
-    const mode = db.pragma("journal_mode = WAL", { simple: true });
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    const mode = pragma("journal_mode = WAL")["journal_mode"];
     if (mode !== "wal" && path !== ":memory:") throw new Error(`journal_mode is ${String(mode)}`);
-    db.pragma("synchronous = NORMAL");
+    db.exec("PRAGMA synchronous = NORMAL");
     // Checkpoints (the only fsyncs in this mode) every 4,000 pages (16 MB) rather than 1,000:
     // they cost in proportion to the pages they copy, fewer of them copy each hot page fewer times.
-    db.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
+    db.exec(`PRAGMA wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
     // Takes (and, in exclusive mode, keeps) the write lock now.
     db.exec("BEGIN IMMEDIATE; COMMIT");
-    const version = Number(db.pragma("user_version", { simple: true }));
+    const version = Number(pragma("user_version")["user_version"]);
     if (version > SCHEMA_VERSION) {
       throw new Error(`database schema ${version} is newer than this loopkube (${SCHEMA_VERSION})`);
     }
@@ -88,6 +105,11 @@ function openDatabase(path: string): Database.Database {
       CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
       PRAGMA user_version = ${SCHEMA_VERSION};
     `);
+    if (quotaBytes !== undefined) {
+      const pageSize = Number(pragma("page_size")["page_size"]);
+      // SQLite never sets the bound below the pages already in use.
+      pragma(`max_page_count = ${Math.max(1, Math.floor(quotaBytes / pageSize))}`);
+    }
     return db;
   } catch (err) {
     db.close();
@@ -99,23 +121,15 @@ function openDatabase(path: string): Database.Database {
 }
 
 /** Reads every row; returns the store's initial state and each key's row id. */
-function load(db: Database.Database): { initial: InitialState; ids: Map<string, number> } {
-  const meta = db.prepare("SELECT value FROM meta WHERE name = 'revision'").get() as
-    | { value: number }
-    | undefined;
-  let revision = meta?.value ?? 0;
+function load(db: SqlDriver): { initial: InitialState; ids: Map<string, number> } {
+  const meta = db.prepare("SELECT value FROM meta WHERE name = 'revision'").get();
+  let revision = Number(meta?.["value"] ?? 0);
   const ids = new Map<string, number>();
   const objects = new Map<string, KubeObject>();
   const stale: number[] = [];
-  const rows = db
-    .prepare("SELECT id, key, revision, value FROM objects ORDER BY id")
-    .iterate() as Iterable<{
-    id: number;
-    key: string;
-    revision: number;
-    value: string;
-  }>;
-  for (const row of rows) {
+  const rows = db.prepare("SELECT id, key, revision, value FROM objects ORDER BY id").iterate();
+  for (const r of rows) {
+    const row = r as { id: number; key: string; revision: number; value: string };
     const seen = objects.get(row.key);
     if (seen !== undefined) {
       // Cannot happen while this store is the only writer; if it does, the newer row wins.
@@ -130,55 +144,70 @@ function load(db: Database.Database): { initial: InitialState; ids: Map<string, 
     ids.set(row.key, row.id);
     if (row.revision > revision) revision = row.revision;
   }
-  const drop = db.prepare<[number]>("DELETE FROM objects WHERE id = ?");
+  const drop = db.prepare("DELETE FROM objects WHERE id = ?");
   for (const id of stale) drop.run(id);
   return { initial: { revision, objects: [...objects] }, ids };
 }
 
 class SqliteJournal implements Journal {
-  private readonly insert: Database.Statement<[string, number, string]>;
-  private readonly update: Database.Statement<[number, string, number]>;
-  private readonly removeTx: (id: number, revision: number) => void;
+  private readonly insert: SqlStatement;
+  private readonly update: SqlStatement;
+  private readonly del: SqlStatement;
+  private readonly setRevision: SqlStatement;
 
   constructor(
-    private readonly db: Database.Database,
+    private readonly db: SqlDriver,
     /** Row id of every stored key. */
     private readonly ids: Map<string, number>,
+    private readonly path: string,
   ) {
     this.insert = db.prepare("INSERT INTO objects (key, revision, value) VALUES (?, ?, ?)");
     this.update = db.prepare("UPDATE objects SET revision = ?, value = ? WHERE id = ?");
-    const del = db.prepare<[number]>("DELETE FROM objects WHERE id = ?");
-    const setRevision = db.prepare<[number]>(
+    this.del = db.prepare("DELETE FROM objects WHERE id = ?");
+    this.setRevision = db.prepare(
       `INSERT INTO meta (name, value) VALUES ('revision', ?)
        ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
     );
-    // A delete leaves no row behind, so its revision is recorded in the same transaction.
-    this.removeTx = db.transaction((id: number, revision: number) => {
-      del.run(id);
-      setRevision.run(revision);
-    });
   }
 
   // A put is one autocommitted statement; its revision lives in the row itself.
   put(key: string, revision: number, object: KubeObject): void {
     const json = JSON.stringify(object);
     const id = this.ids.get(key);
-    if (id === undefined) {
-      const { lastInsertRowid } = this.insert.run(key, revision, json);
-      this.ids.set(key, Number(lastInsertRowid));
-    } else {
-      this.update.run(revision, json, id);
-    }
+    this.write(() => {
+      if (id === undefined) {
+        const { lastInsertRowid } = this.insert.run(key, revision, json);
+        this.ids.set(key, lastInsertRowid);
+      } else {
+        this.update.run(revision, json, id);
+      }
+    });
   }
 
   remove(key: string, revision: number): void {
     const id = this.ids.get(key);
     if (id === undefined) throw new Error(`store: no row for ${key}`);
-    this.removeTx(id, revision);
+    // A delete leaves no row behind, so its revision is recorded in the same transaction.
+    this.write(() =>
+      this.db.transaction(() => {
+        this.del.run(id);
+        this.setRevision.run(revision);
+      }),
+    );
     this.ids.delete(key);
   }
 
   close(): void {
     this.db.close();
+  }
+
+  /** Runs a write, naming the file in its failure ("database or disk is full" says not which). */
+  private write(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? "SQLITE_ERROR";
+      throw new Error(`${(err as Error).message} (${code}, ${this.path})`, { cause: err });
+    }
   }
 }

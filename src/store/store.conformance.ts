@@ -79,6 +79,7 @@ export function runStoreConformance(name: string, open: StoreOpener): void {
           assert.deepEqual(store.list("/"), { items: [], revision: 0 });
           assert.equal(store.count(""), 0);
           assert.equal(store.oldestWatchableRevision(), 0);
+          assert.deepEqual(store.health(), { writable: true });
         }));
 
       test("create stores a copy stamped with the next revision and get returns it", () =>

@@ -19,18 +19,22 @@
  * - Objects handed out (results and events) are shared, frozen-by-convention values: callers must
  *   not mutate them. Objects passed in are not retained: the store keeps its own copy.
  * - Durability (SQLite): a write that returned survives `kill -9` of the process.
+ * - A write the backend cannot make durable (disk full, quota, I/O error) fails with
+ *   `WriteFailed`, changes nothing and consumes no revision; reads and watches go on. `health()`
+ *   says so from that failure until the next create or update succeeds (a delete that succeeds
+ *   frees space but does not prove that objects can be written again).
  *
  * @module
  */
 import type { KubeObject } from "../api/types.ts";
 
-export type StoreErrorCode = "NotFound" | "AlreadyExists" | "Conflict" | "Expired";
+export type StoreErrorCode = "NotFound" | "AlreadyExists" | "Conflict" | "Expired" | "WriteFailed";
 
 /** A store-level failure; the API server turns it into a Status with the resource's names. */
 export class StoreError extends Error {
   readonly code: StoreErrorCode;
-  constructor(code: StoreErrorCode, message: string) {
-    super(message);
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = "StoreError";
     this.code = code;
   }
@@ -76,6 +80,13 @@ export interface WatchOptions {
   maxBacklog?: number;
 }
 
+/** Whether the store can write (see `health()`). */
+export interface StoreHealth {
+  writable: boolean;
+  /** Why the latest write failed, while `writable` is false. */
+  reason?: string;
+}
+
 export interface StoreWatch {
   stop(): void;
   /** Holds delivery (the consumer's buffer is full); events queue, bounded by `maxBacklog`. */
@@ -104,6 +115,8 @@ export interface Store {
   delete(key: string, expectedRevision?: number): KubeObject;
   /** Streams events under a prefix; throws `Expired` if `fromRevision` left the event window. */
   watch(prefix: string, options: WatchOptions): StoreWatch;
+  /** Whether writes succeed: false from a `WriteFailed` until a create or update succeeds. */
+  health(): StoreHealth;
   /** The oldest revision a watch can still start from. */
   oldestWatchableRevision(): number;
   /** Closes every watch and releases the backend. */

@@ -154,4 +154,7 @@ export function defaultPod(pod: Obj): void {
     }
   }
   defaultPodSpec(spec);
+  // A negative grace period on a Pod (not a template) is read as 1 s (kube ≥ 1.27's conversion).
+  const grace = spec.terminationGracePeriodSeconds;
+  if (typeof grace === "number" && grace < 0) spec.terminationGracePeriodSeconds = 1;
 }

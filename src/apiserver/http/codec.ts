@@ -6,7 +6,6 @@
  * @module
  */
 import type { IncomingMessage } from "node:http";
-import { parse as parseYaml } from "yaml";
 import {
   badRequest,
   notAcceptable,
@@ -15,6 +14,7 @@ import {
   unsupportedMediaType,
 } from "../../api/errors.ts";
 import type { PatchType } from "../../api/verbs.ts";
+import { BodyParseError, parseJsonText, parseYamlText } from "./_parse.ts";
 
 /** kube-apiserver's limit for a request body (3 MiB). */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -66,18 +66,20 @@ export function decodeObject(
 export function parseJson(body: Buffer): unknown {
   if (body.length === 0) throw badRequest("the body of the request was empty");
   try {
-    return JSON.parse(body.toString("utf8"));
+    return parseJsonText(body);
   } catch (e) {
-    throw badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
+    if (!(e instanceof BodyParseError)) throw e;
+    throw badRequest(`couldn't get version/kind; json parse error: ${e.message}`);
   }
 }
 
 function parseYamlBody(body: Buffer): unknown {
   if (body.length === 0) throw badRequest("the body of the request was empty");
   try {
-    return parseYaml(body.toString("utf8"));
+    return parseYamlText(body);
   } catch (e) {
-    throw badRequest(`error converting YAML to JSON: ${(e as Error).message.split("\n")[0]}`);
+    if (!(e instanceof BodyParseError)) throw e;
+    throw badRequest(`error converting YAML to JSON: ${e.message}`);
   }
 }
 

@@ -21,6 +21,7 @@ import type {
 import { METRICS_GROUP, METRICS_RESOURCES, type MetricsProvider } from "../metrics.ts";
 import type { Registry } from "../registry/index.ts";
 import { resourceNotServed } from "../registry/index.ts";
+import { warningsTo } from "./_warnings.ts";
 import {
   decodeObject,
   decodePatch,
@@ -117,8 +118,8 @@ function watchOptions(q: URLSearchParams): WatchOptions {
   return o;
 }
 
-function writeOptions(q: URLSearchParams): WriteOptions {
-  const o: WriteOptions = {};
+function writeOptions(q: URLSearchParams, res: ServerResponse): WriteOptions {
+  const o: WriteOptions = { warn: warningsTo(res) };
   const dryRun = q.getAll("dryRun");
   if (dryRun.length > 0) {
     if (dryRun.some((d) => d !== "All"))
@@ -226,7 +227,7 @@ export function createHandler(options: HandlerOptions) {
             req.headers["content-type"],
             options.protobuf,
           ) as KubeObject;
-          const created = registry.createSync(ref, ns, obj, writeOptions(q));
+          const created = registry.createSync(ref, ns, obj, writeOptions(q, res));
           sendJson(res, 201, renderObject(created, viewOptions()), { yaml });
           return;
         }
@@ -251,14 +252,14 @@ export function createHandler(options: HandlerOptions) {
       case "PUT": {
         const body = await readBody(req);
         const obj = decodeObject(body, req.headers["content-type"], options.protobuf) as KubeObject;
-        const updated = registry.updateSync(ref, ns, obj, { ...writeOptions(q), name });
+        const updated = registry.updateSync(ref, ns, obj, { ...writeOptions(q, res), name });
         sendJson(res, 200, renderObject(updated, viewOptions()), { yaml });
         return;
       }
       case "PATCH": {
         const body = await readBody(req);
         const { type, patch } = decodePatch(body, req.headers["content-type"]);
-        const po: PatchOptions = writeOptions(q);
+        const po: PatchOptions = writeOptions(q, res);
         if (queryFlag(q, "force")) po.force = true;
         const existed = type === "apply" && !r.subresource ? exists(ref, ns, name) : true;
         const patched = registry.patchSync(ref, ns, name, type, patch, po);
@@ -270,7 +271,7 @@ export function createHandler(options: HandlerOptions) {
         const body = await readBody(req);
         const obj = decodeObject(body, req.headers["content-type"], options.protobuf) as KubeObject;
         const result = registry.createSync(ref, ns, obj, {
-          ...writeOptions(q),
+          ...writeOptions(q, res),
           name,
         } as WriteOptions);
         sendJson(res, 201, result);

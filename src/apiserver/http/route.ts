@@ -76,7 +76,11 @@ export function route(pathname: string): Route {
   }
   if (path.startsWith("/openapi/v3/"))
     return { type: "openapiV3", path: path.slice("/openapi/v3/".length) };
-  const parts = path.split("/").slice(1).map(decodeURIComponent);
+  // decodeURIComponent costs ~0.1 µs a segment; most segments hold no escape.
+  const parts = path
+    .split("/")
+    .slice(1)
+    .map((p) => (p.includes("%") ? decodeURIComponent(p) : p));
   if (parts[0] === "api") {
     if (parts.length < 2 || parts[1] !== "v1") return { type: "notFound" };
     return resourcePath("", "v1", parts.slice(2));

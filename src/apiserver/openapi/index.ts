@@ -15,10 +15,12 @@
 
 import { createHash } from "node:crypto";
 import type { GroupVersionKind } from "../../api/types.ts";
+import { compileDecoder, type Decoder, type DecoderCache } from "./_decode.ts";
 import { buildGroupVersionDocument, type OpenApiResource } from "./_document.ts";
 import { findUnknownFields, strictDecodingMessage } from "./_fields.ts";
 import { resolve, SCHEMAS, type Schema, schemaNameOf } from "./_schemas.ts";
 
+export { DecodeDepthError, type Decoder, DecodeTypeError, nestsDeeper } from "./_decode.ts";
 export type { OpenApiResource } from "./_document.ts";
 export type { Schema } from "./_schemas.ts";
 export { strictDecodingMessage };
@@ -48,7 +50,21 @@ export interface OpenApi {
   knownFields(gvk: GroupVersionKind): string[] | undefined;
   /** Fields of `obj` its kind's schema does not declare, kube-style (`spec.foo`, `a[0].b`). */
   unknownFields(obj: unknown, gvk: GroupVersionKind): string[];
+  /**
+   * The typed decoder of a kind (compiled on first use, then cached): checks every field's type,
+   * drops unknown fields and returns their paths; undefined for a kind without a schema.
+   */
+  decoder(gvk: GroupVersionKind): Decoder | undefined;
 }
+
+/**
+ * The deepest nesting of a free-form value (RawExtension, FieldsV1) in a stored object, counted
+ * from the value, and of a patch body. Half the store's copy limit (1,000), which leaves room for managedFields'
+ * mirror of the object and for V8's native recursion (structuredClone and JSON.stringify
+ * overflow the stack between 2,000 and 3,000 levels). kube's own limit is its JSON decoder's
+ * 10,000; no built-in kind needs more than about 20.
+ */
+export const MAX_OBJECT_DEPTH = 500;
 
 const ROOT_PATH = "/openapi/v3";
 
@@ -105,6 +121,8 @@ export function createOpenApi(resources: OpenApiResource[]): OpenApi {
   }
 
   const lookup = (name: string) => SCHEMAS[name];
+  const decoders = new Map<string, Decoder | undefined>();
+  const nodes: DecoderCache = new Map();
 
   return {
     root,
@@ -137,6 +155,17 @@ export function createOpenApi(resources: OpenApiResource[]): OpenApi {
       const schema = schemaOf(gvk);
       if (schema === undefined) return [];
       return findUnknownFields(obj, schema, lookup);
+    },
+    decoder(gvk) {
+      const key = `${gvk.group}/${gvk.version}/${gvk.kind}`;
+      if (decoders.has(key)) return decoders.get(key);
+      const name = schemaNameOf(gvk);
+      const decoder =
+        name === undefined
+          ? undefined
+          : compileDecoder(name, lookup, { maxDepth: MAX_OBJECT_DEPTH }, nodes);
+      decoders.set(key, decoder);
+      return decoder;
     },
   };
 }

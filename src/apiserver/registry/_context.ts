@@ -4,10 +4,18 @@
  *
  * @module
  */
-import { alreadyExists, conflict, expired, notFound, StatusError } from "../../api/errors.ts";
-import type { KubeObject } from "../../api/types.ts";
+import {
+  alreadyExists,
+  conflict,
+  expired,
+  internalError,
+  notFound,
+  StatusError,
+} from "../../api/errors.ts";
+import type { GroupVersionKind, KubeObject } from "../../api/types.ts";
 import type { PatchType } from "../../api/verbs.ts";
 import { type Store, StoreError } from "../../store/types.ts";
+import type { Decoder } from "../openapi/index.ts";
 import type { ResourceInfo } from "../resources.ts";
 import type { StrategyLookup } from "./_strategy.ts";
 
@@ -69,8 +77,11 @@ export interface RegistryContext {
   strategy: StrategyLookup;
   admission: Admission[];
   patchers: Patchers;
-  /** Unknown field paths of an object (`.spec.foo`), for fieldValidation=Strict. */
-  unknownFields?: (info: ResourceInfo, obj: KubeObject) => string[];
+  /**
+   * The typed decoder of a kind, which every written body goes through (type checks, unknown
+   * fields dropped); undefined (or no decoder for a kind) skips decoding.
+   */
+  decoder?: (gvk: GroupVersionKind) => Decoder | undefined;
 }
 
 /** Turns a store failure into the Status a client sees, named after the resource. */
@@ -85,6 +96,10 @@ export function storeErrorToStatus(e: unknown, info: ResourceInfo, name: string)
       return conflict(info.resource, info.group, name);
     case "Expired":
       return expired(e.message);
+    case "WriteFailed":
+      // kube-apiserver answers a write etcd refuses ("mvcc: database space exceeded") with 500
+      // and etcd's message; so does loopkube, as InternalError, with what the store could not do.
+      return internalError(e.message);
   }
 }
 

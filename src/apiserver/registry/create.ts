@@ -19,7 +19,14 @@ import type { WriteOptions } from "../../api/verbs.ts";
 import { findResource, type ResourceInfo, storeKey } from "../resources.ts";
 import { type RegistryContext, storeCall } from "./_context.ts";
 import { randomSuffix, rfc3339 } from "./_meta.ts";
-import { checkTypeMeta, checkUnknownFields, recordOwnership, throwIfInvalid } from "./_prepare.ts";
+import {
+  checkTypeMeta,
+  decodeBody,
+  fitForStorage,
+  kindOf,
+  recordOwnership,
+  throwIfInvalid,
+} from "./_prepare.ts";
 
 const NAMESPACES = findResource("", "namespaces")!;
 
@@ -44,7 +51,7 @@ export function create(
   body: unknown,
   options?: WriteOptions,
 ): KubeObject {
-  const decoded = structuredClone(body);
+  const decoded = decodeBody(ctx, kindOf(info), body, options);
   checkTypeMeta(info, decoded);
   let obj: KubeObject = decoded;
   const strategy = ctx.strategy(info);
@@ -86,7 +93,6 @@ export function create(
 
   strategy.applyDefaults(obj);
   strategy.prepareForCreate?.(obj);
-  checkUnknownFields(ctx, info, obj, options);
   throwIfInvalid(strategy, obj, strategy.validate(obj));
   checkNamespace(ctx, info, meta.namespace ?? "");
 
@@ -103,7 +109,7 @@ export function create(
     }
     obj = recordOwnership(ctx, info, undefined, obj, { manager: options?.fieldManager });
     if (dryRun) return obj;
-    const stored = obj;
+    const stored = fitForStorage(obj);
     return storeCall(info, name, () => ctx.store.create(key, stored));
   } catch (e) {
     for (const u of undo.reverse()) u();

@@ -17,13 +17,21 @@ import { type RegistryContext, removeStored, storeCall } from "./_context.ts";
 import { rfc3339 } from "./_meta.ts";
 import { list } from "./read.ts";
 
+/** A grace period whose deadline still is a valid date (about 31,000 years). */
+const MAX_GRACE_SECONDS = 1e12;
 const IMMORTAL_NAMESPACES = new Set(["default", "kube-system", "kube-public"]);
 
 function podGracePeriod(pod: KubeObject, options: DeleteOptions): number {
   const spec = (pod.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
   const phase = (pod.status as { phase?: string } | undefined)?.phase;
   if (!spec.nodeName || phase === "Succeeded" || phase === "Failed") return 0;
-  return Math.max(0, options.gracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 30);
+  if (options.gracePeriodSeconds !== undefined)
+    return Math.min(Math.max(0, options.gracePeriodSeconds), MAX_GRACE_SECONDS);
+  // Stored before grace periods were type-checked: anything but a number is the default 30 s;
+  // a negative one is 1 s (kube's delete path).
+  const stored = spec.terminationGracePeriodSeconds;
+  if (typeof stored !== "number" || !Number.isFinite(stored)) return 30;
+  return stored < 0 ? 1 : Math.min(stored, MAX_GRACE_SECONDS);
 }
 
 function checkPreconditions(info: ResourceInfo, obj: KubeObject, options: DeleteOptions): void {

@@ -10,9 +10,10 @@
 import { badRequest, notFound, StatusError } from "../../api/errors.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { PatchOptions, PatchType } from "../../api/verbs.ts";
+import { MAX_OBJECT_DEPTH, nestsDeeper } from "../openapi/index.ts";
 import { storeKey } from "../resources.ts";
 import type { RegistryContext } from "./_context.ts";
-import { checkTypeMeta } from "./_prepare.ts";
+import { checkTypeMeta, decodeBody, kindOf } from "./_prepare.ts";
 import { create } from "./create.ts";
 import { type UpdateTarget, writeUpdate } from "./update.ts";
 
@@ -24,13 +25,17 @@ export function patch(
   options: PatchOptions = {},
 ): KubeObject {
   const { info, namespace, name } = target;
+  // The patch algorithms recurse over the body; a body no stored object could have is refused.
+  if (nestsDeeper(body, MAX_OBJECT_DEPTH)) {
+    throw badRequest(`the patch nests deeper than ${MAX_OBJECT_DEPTH} levels`);
+  }
   const current = ctx.store.get(storeKey(info, namespace, name));
 
   if (type === "apply") {
     if (!options.fieldManager) {
       throw badRequest("PATCH requests with apply content type must have a fieldManager");
     }
-    const applied = structuredClone(body);
+    const applied = decodeBody(ctx, kindOf(info), body, options);
     checkTypeMeta(info, applied);
     if (applied.metadata.name && applied.metadata.name !== name) {
       throw badRequest(
@@ -64,6 +69,7 @@ export function patch(
     if (e instanceof StatusError) throw e;
     throw badRequest(e instanceof Error ? e.message : String(e));
   }
+  patched = decodeBody(ctx, kindOf(info), patched, options);
   checkTypeMeta(info, patched);
   // A resourceVersion the patch sets is a precondition; one it leaves alone is the current one.
   if (!patched.metadata.resourceVersion)

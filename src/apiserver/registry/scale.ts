@@ -9,9 +9,13 @@ import { badRequest, notFound } from "../../api/errors.ts";
 import { selectorFromLabelSelector, selectorToString } from "../../api/labels.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { PatchOptions, PatchType, WriteOptions } from "../../api/verbs.ts";
+import { MAX_OBJECT_DEPTH, nestsDeeper } from "../openapi/index.ts";
 import { type ResourceInfo, storeKey } from "../resources.ts";
 import type { RegistryContext } from "./_context.ts";
+import { decodeBody } from "./_prepare.ts";
 import { writeUpdate } from "./update.ts";
+
+const SCALE = { group: "autoscaling", version: "v1", kind: "Scale" };
 
 export function toScale(obj: KubeObject): KubeObject {
   const spec = (obj.spec ?? {}) as { replicas?: number; selector?: unknown };
@@ -64,13 +68,14 @@ export function updateScale(
   options?: WriteOptions,
 ): KubeObject {
   const obj = current(ctx, info, namespace, name);
-  const replicas = (scale.spec as { replicas?: unknown } | undefined)?.replicas;
+  const body = decodeBody(ctx, SCALE, scale, options);
+  const replicas = (body.spec as { replicas?: unknown } | undefined)?.replicas;
   if (replicas !== undefined && (typeof replicas !== "number" || !Number.isInteger(replicas))) {
     throw badRequest(`spec.replicas: must be an integer, got ${JSON.stringify(replicas)}`);
   }
   const next = structuredClone(obj);
   (next.spec as Record<string, unknown>).replicas = replicas ?? 0;
-  const rv = scale.metadata?.resourceVersion;
+  const rv = body.metadata?.resourceVersion;
   if (rv) next.metadata.resourceVersion = rv;
   return toScale(writeUpdate(ctx, { info, namespace, name }, next, options));
 }
@@ -83,6 +88,9 @@ export function patchScale(
   patch: { type: PatchType; body: unknown },
   options?: PatchOptions,
 ): KubeObject {
+  if (nestsDeeper(patch.body, MAX_OBJECT_DEPTH)) {
+    throw badRequest(`the patch nests deeper than ${MAX_OBJECT_DEPTH} levels`);
+  }
   const scale = getScale(ctx, info, namespace, name);
   const scaleInfo = { ...info, group: "autoscaling", version: "v1", kind: "Scale" };
   const patched =

@@ -11,6 +11,7 @@ import type { WriteOptions } from "../../api/verbs.ts";
 import { type ResourceInfo, storeKey } from "../resources.ts";
 import { type RegistryContext, removeStored, storeCall } from "./_context.ts";
 import { rfc3339 } from "./_meta.ts";
+import { decodeBody } from "./_prepare.ts";
 import { finishesDeletion } from "./update.ts";
 
 export function bindPod(
@@ -18,9 +19,10 @@ export function bindPod(
   info: ResourceInfo,
   namespace: string,
   name: string,
-  binding: KubeObject,
+  body: KubeObject,
   options?: WriteOptions,
 ): KubeObject {
+  const binding = decodeBody(ctx, { group: "", version: "v1", kind: "Binding" }, body, options);
   const target = (binding as { target?: { name?: string; kind?: string } }).target;
   if (!target?.name) throw badRequest("target.name: Required value");
   const key = storeKey(info, namespace, name);
@@ -70,9 +72,10 @@ export function finalizeNamespace(
   ctx: RegistryContext,
   info: ResourceInfo,
   name: string,
-  body: KubeObject,
+  request: KubeObject,
   options?: WriteOptions,
 ): KubeObject {
+  const body = decodeBody(ctx, { group: "", version: "v1", kind: "Namespace" }, request, options);
   const key = storeKey(info, "", name);
   const ns = ctx.store.get(key);
   if (!ns) throw notFound(info.resource, info.group, name);

@@ -14,7 +14,14 @@ import type { WriteOptions } from "../../api/verbs.ts";
 import { type ResourceInfo, storeKey } from "../resources.ts";
 import { type RegistryContext, removeStored, storeCall } from "./_context.ts";
 import { sameObject, specChanged } from "./_meta.ts";
-import { checkTypeMeta, checkUnknownFields, recordOwnership, throwIfInvalid } from "./_prepare.ts";
+import {
+  checkTypeMeta,
+  decodeBody,
+  fitForStorage,
+  kindOf,
+  recordOwnership,
+  throwIfInvalid,
+} from "./_prepare.ts";
 
 export interface UpdateTarget {
   info: ResourceInfo;
@@ -101,7 +108,6 @@ export function writeUpdate(
   const strategy = ctx.strategy(info);
   let next = merge(ctx, target, incoming, old);
   strategy.applyDefaults(next);
-  checkUnknownFields(ctx, info, next, options);
   throwIfInvalid(strategy, next, strategy.validateUpdate(next, old));
 
   if (sameObject(next, old)) return old;
@@ -120,7 +126,7 @@ export function writeUpdate(
     if (dryRun) return next;
     const expected = Number(old.metadata.resourceVersion);
     if (finishesDeletion(next)) return removeStored(ctx, info, key, name, expected);
-    const stored = next;
+    const stored = fitForStorage(next);
     return storeCall(info, name, () => ctx.store.update(key, stored, expected));
   } catch (e) {
     for (const u of undo.reverse()) u();
@@ -134,7 +140,7 @@ export function update(
   body: unknown,
   options?: WriteOptions & { name?: string },
 ): KubeObject {
-  const obj = structuredClone(body);
+  const obj = decodeBody(ctx, kindOf(target.info), body, options);
   checkTypeMeta(target.info, obj);
   const name = options?.name ?? obj.metadata.name ?? "";
   if (obj.metadata.name && options?.name && obj.metadata.name !== options.name) {

@@ -1,16 +1,17 @@
 /**
- * Child process for the SQLite crash test: opens a SqliteStore at argv[2] and creates objects
- * forever, writing each key to stdout (synchronously, one line) only after `create` returned.
+ * Child process for the SQLite crash test: opens a SqliteStore at argv[2] with the driver named
+ * in argv[3] and creates objects forever, writing each key to stdout (synchronously, one line) only after `create` returned.
  * The parent kills it with SIGKILL and checks that every key it read survived.
  *
  * @module
  */
 import { writeSync } from "node:fs";
+import type { SqlDriverName } from "../_sql.ts";
 import { SqliteStore } from "../sqlite.ts";
 
-const path = process.argv[2];
-if (!path) throw new Error("usage: crash-writer.ts <db-path>");
-const store = new SqliteStore({ path });
+const [path, driver] = process.argv.slice(2) as [string?, SqlDriverName?];
+if (!path || !driver) throw new Error("usage: crash-writer.ts <db-path> <driver>");
+const store = new SqliteStore({ path, driver });
 for (let i = 0; ; i++) {
   const name = `p${i}`;
   const key = `/pods/default/${name}`;
