@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import type { IncomingMessage } from "node:http";
 import { request } from "node:https";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../src/_testing/index.ts";
 import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 import { KUBECTL, NO_KUBECTL } from "./_kubectl.ts";
 
@@ -94,16 +95,8 @@ async function until(w: Stream, check: () => boolean, what: string): Promise<voi
   void w.ended.then(() => {
     ended = true;
   });
-  await waitFor(() => check() || ended, what);
+  await waitFor(() => check() || ended, { what });
   assert.ok(check(), `the watch ended before ${what} (${w.events.length} events)`);
-}
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("watch over HTTP", () => {
@@ -150,10 +143,9 @@ describe("watch over HTTP", () => {
     for (const from of [String(rv), "0"]) {
       const w = await open(api, `${CM}?watch=true&resourceVersion=${from}&timeoutSeconds=30`);
       assert.equal(w.status, 200);
-      await waitFor(
-        () => w.events.filter((e) => e.type === "ADDED").length >= 20,
-        `20 ADDED from ${from}`,
-      );
+      await waitFor(() => w.events.filter((e) => e.type === "ADDED").length >= 20, {
+        what: `20 ADDED from ${from}`,
+      });
       w.res.destroy();
       // From a revision: in revision order; the initial state ("0"): in key order.
       const names = Array.from({ length: 20 }, (_, i) => `big-${i}`);
@@ -175,6 +167,7 @@ describe("watch over HTTP", () => {
     }
     const w = await open(api, `${CM}?watch=true&resourceVersion=${rv}&timeoutSeconds=30`);
     w.res.pause();
+    // The input is a reader that does not read for a while, not an outcome to wait for.
     await new Promise((r) => setTimeout(r, 300));
     w.res.resume();
     await until(w, () => w.events.length >= 12, "12 events");
@@ -375,7 +368,7 @@ for (const watchList of [false, true]) {
       });
       const exited = new Promise<number | null>((r) => child.on("exit", r));
       try {
-        await waitFor(() => /watch=true\S* 200 OK/.test(log), "kubectl's watch");
+        await waitFor(() => /watch=true\S* 200 OK/.test(log), { what: "kubectl's watch" });
         if (watchList) assert.match(log, /sendInitialEvents=true/);
         // After a second (a shorter watch is one client-go re-lists after anyway, as "very short
         // watch"), 50 writes in one go: more than the 5 that may wait, and they push the
@@ -385,7 +378,7 @@ for (const watchList of [false, true]) {
           registry.createSync(CM_REF, "default", { metadata: { name: `burst-${i}` } });
         }
         const relists = () => log.match(/Listing and watching/g)?.length ?? 0;
-        await waitFor(() => relists() >= 2, "a re-list").catch((e: Error) => {
+        await waitFor(() => relists() >= 2, { what: "a re-list" }).catch((e: Error) => {
           throw new Error(`${e.message}\n${log.slice(-4000)}`);
         });
         assert.match(log, /too old resource version|very short watch/);
