@@ -12,11 +12,11 @@ import { REFS, sub } from "../../api/refs.ts";
 import { asKube, type KubeObject, objectKey, typed } from "../../api/types.ts";
 import { CONTROLLER_UID_INDEX, controllerUidIndex } from "../../client/index.ts";
 import { defineController } from "../_define.ts";
+import { Expectations } from "../_expectations.ts";
 import { controllerOf, patchOwners } from "../_owners.ts";
-import { Expectations } from "./_expectations.ts";
 import { REPLICASET, reconcileReplicaSet } from "./reconcile.ts";
 
-export { Expectations } from "./_expectations.ts";
+export { Expectations } from "../_expectations.ts";
 export { compareForDeletion, podsToDelete } from "./_rank.ts";
 export { podFromTemplate, type ReplicaSetDeps, reconcileReplicaSet } from "./reconcile.ts";
 
