@@ -34,6 +34,7 @@ export interface GeneratedSchemas {
 const ROOT_MODULES = [
   "core/v1",
   "apps/v1",
+  "batch/v1",
   "discovery/v1",
   "coordination/v1",
   "storage/v1",
