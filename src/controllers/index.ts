@@ -10,6 +10,7 @@ import { startDeploymentController } from "./deployment/index.ts";
 import { startEndpointsController } from "./endpoints/index.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
 import { startGarbageCollector } from "./garbagecollector/index.ts";
+import { startJobController } from "./job/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
 import { startReplicaSetController } from "./replicaset/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
@@ -37,6 +38,7 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "replicaset", start: (ctx) => startReplicaSetController(ctx) },
   { name: "deployment", start: (ctx) => startDeploymentController(ctx) },
   { name: "statefulset", start: (ctx) => startStatefulSetController(ctx) },
+  { name: "job", start: (ctx) => startJobController(ctx) },
   { name: "volume", start: (ctx) => startVolumeController(ctx) },
 ];
 
