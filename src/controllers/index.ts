@@ -15,6 +15,7 @@ import { startNamespaceController } from "./namespace/index.ts";
 import { startReplicaSetController } from "./replicaset/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
 import { startStatefulSetController } from "./statefulset/index.ts";
+import { startTtlAfterFinishedController } from "./ttlafterfinished/index.ts";
 import { startVolumeController } from "./volume/index.ts";
 
 export type { ControllerContext, StartedController } from "./_context.ts";
@@ -39,6 +40,7 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "deployment", start: (ctx) => startDeploymentController(ctx) },
   { name: "statefulset", start: (ctx) => startStatefulSetController(ctx) },
   { name: "job", start: (ctx) => startJobController(ctx) },
+  { name: "ttlafterfinished", start: (ctx) => startTtlAfterFinishedController(ctx) },
   { name: "volume", start: (ctx) => startVolumeController(ctx) },
 ];
 
