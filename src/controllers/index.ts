@@ -6,6 +6,7 @@
  * @module
  */
 import type { ControllerContext, StartedController } from "./_context.ts";
+import { startCronJobController } from "./cronjob/index.ts";
 import { startDeploymentController } from "./deployment/index.ts";
 import { startEndpointsController } from "./endpoints/index.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
@@ -41,6 +42,7 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "statefulset", start: (ctx) => startStatefulSetController(ctx) },
   { name: "job", start: (ctx) => startJobController(ctx) },
   { name: "ttlafterfinished", start: (ctx) => startTtlAfterFinishedController(ctx) },
+  { name: "cronjob", start: (ctx) => startCronJobController(ctx) },
   { name: "volume", start: (ctx) => startVolumeController(ctx) },
 ];
 
