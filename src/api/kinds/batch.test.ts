@@ -275,7 +275,7 @@ test("kubectl get cronjobs shows kube's columns", () => {
     "hello",
     "*/1 * * * *",
     "Europe/Berlin",
-    "false",
+    "False",
     1,
     "60s",
     "60m",

@@ -194,7 +194,7 @@ export const cronJobStrategy: KindStrategy = {
       obj.metadata.name ?? "",
       at(obj, "spec", "schedule") ?? "",
       typeof zone === "string" ? zone : "<none>",
-      typeof suspend === "boolean" ? String(suspend) : "<unset>",
+      typeof suspend === "boolean" ? (suspend ? "True" : "False") : "<unset>",
       arr(at(obj, "status", "active")).length,
       typeof last === "string" ? sinceTimestamp(last, now) : "<none>",
       sinceTimestamp(obj.metadata.creationTimestamp, now),
