@@ -20,6 +20,7 @@ import { selectorString } from "./_selector.ts";
 import { arr, at, child, containerCells, isObj, type Obj, setDefault } from "./_util.ts";
 import { nonNegative } from "./_workload.ts";
 import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
+import { dropDisabledPodFields } from "./pod_gates.ts";
 import type { KindStrategy } from "./types.ts";
 
 const POLICIES = ["Allow", "Forbid", "Replace"];
@@ -131,6 +132,14 @@ export const cronJobStrategy: KindStrategy = {
   },
   prepareForCreate(obj) {
     delete obj.status;
+    const template = at(obj, "spec", "jobTemplate", "spec", "template");
+    if (isObj(template)) dropDisabledPodFields(template);
+  },
+  prepareForUpdate(obj, old) {
+    const template = at(obj, "spec", "jobTemplate", "spec", "template");
+    const oldTemplate = at(old, "spec", "jobTemplate", "spec", "template");
+    if (isObj(template))
+      dropDisabledPodFields(template, isObj(oldTemplate) ? oldTemplate : undefined);
   },
   validate(obj) {
     const errs = [

@@ -34,6 +34,7 @@ import {
 } from "./_util.ts";
 import { selectorImmutable } from "./_workload.ts";
 import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
+import { dropDisabledPodFields } from "./pod_gates.ts";
 import type { KindStrategy } from "./types.ts";
 
 export const JOB_NAME_LABEL = "batch.kubernetes.io/job-name";
@@ -258,11 +259,18 @@ export const jobStrategy: KindStrategy = {
     const spec = child(obj as Obj, "spec");
     if (spec.manualSelector !== true) generateSelector(obj as Obj);
     delete obj.status;
+    if (isObj(spec.template)) dropDisabledPodFields(spec.template);
     // Read back from storage, kube-apiserver defaults the Job again: empty labels take the
     // template's, generated ones included.
     const labels = at(spec, "template", "metadata", "labels");
     if (isObj(labels) && Object.keys(strMap(obj.metadata.labels)).length === 0)
       obj.metadata.labels = { ...strMap(labels) };
+  },
+  prepareForUpdate(obj, old) {
+    const template = at(obj, "spec", "template");
+    const oldTemplate = at(old, "spec", "template");
+    if (isObj(template))
+      dropDisabledPodFields(template, isObj(oldTemplate) ? oldTemplate : undefined);
   },
   validate(obj) {
     return validateJob(obj, true);
