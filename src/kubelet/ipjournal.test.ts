@@ -11,7 +11,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { mock, test } from "node:test";
 import { waitFor } from "../_testing/index.ts";
 import { FLUSH_MS, openIpJournal } from "./ipjournal.ts";
 
@@ -119,10 +119,17 @@ test(
     const file = join(dir, "pod-ips.log");
     rmSync(file);
     symlinkSync("/dev/full", file);
-    j.set("ns/a", "127.244.0.2");
-    j.flush();
-    j.set("ns/b", "127.244.0.3");
-    await new Promise((r) => setTimeout(r, FLUSH_MS + 100));
+    // Mocked timers: the retry after the failed flush (which fails again, with ns/b) runs at
+    // once, not a second later.
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      j.set("ns/a", "127.244.0.2");
+      j.flush();
+      j.set("ns/b", "127.244.0.3");
+      mock.timers.tick(FLUSH_MS);
+    } finally {
+      mock.timers.reset();
+    }
     assert.deepEqual(errors, ["ENOSPC"]);
     assert.equal(j.entries().get("ns/b"), "127.244.0.3");
     // The disk has room again: everything pending is written, in order.
