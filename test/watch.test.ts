@@ -89,14 +89,17 @@ function post(api: TestApiServer, path: string, body: unknown): Promise<number> 
   });
 }
 
-/** Waits for `check` on a stream's events; fails at once if the stream ends first. */
-async function until(w: Stream, check: () => boolean, what: string): Promise<void> {
+/** `check` on a stream's events, for `waitFor`: fails the wait at once if the stream ends first. */
+function onStream(w: Stream, check: () => boolean): () => boolean {
   let ended = false;
   void w.ended.then(() => {
     ended = true;
   });
-  await waitFor(() => check() || ended, { what });
-  assert.ok(check(), `the watch ended before ${what} (${w.events.length} events)`);
+  return () => {
+    if (check()) return true;
+    assert.ok(!ended, `the watch ended first (${w.events.length} events)`);
+    return false;
+  };
 }
 
 describe("watch over HTTP", () => {
@@ -170,7 +173,10 @@ describe("watch over HTTP", () => {
     // The input is a reader that does not read for a while, not an outcome to wait for.
     await new Promise((r) => setTimeout(r, 300));
     w.res.resume();
-    await until(w, () => w.events.length >= 12, "12 events");
+    await waitFor(
+      onStream(w, () => w.events.length >= 12),
+      { what: "12 events" },
+    );
     w.res.destroy();
     assert.deepEqual(
       w.events.map((e) => e.object.metadata?.name),
@@ -219,7 +225,10 @@ describe("a watcher cut for slowness", () => {
 
     const last = w.events.at(-1)?.object.metadata?.resourceVersion ?? String(rv);
     const again = await open(api, `${CM}?watch=true&resourceVersion=${last}&timeoutSeconds=60`);
-    await until(again, () => first.length + again.events.length >= names.length, "the rest");
+    await waitFor(
+      onStream(again, () => first.length + again.events.length >= names.length),
+      { what: "the rest" },
+    );
     again.res.destroy();
     assert.deepEqual([...first, ...again.events.map((e) => e.object.metadata?.name)], names);
   });
@@ -242,9 +251,15 @@ describe("bookmarks and WatchList", () => {
       api,
       `${CM}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=30`,
     );
-    await until(w, () => w.events.length >= 3, "two objects and a bookmark");
+    await waitFor(
+      onStream(w, () => w.events.length >= 3),
+      { what: "two objects and a bookmark" },
+    );
     registry.createSync(CM_REF, "default", { metadata: { name: "c" } });
-    await until(w, () => w.events.length >= 4, "the change after");
+    await waitFor(
+      onStream(w, () => w.events.length >= 4),
+      { what: "the change after" },
+    );
     w.res.destroy();
     assert.deepEqual(
       w.events.map((e) => `${e.type} ${e.object.metadata?.name ?? ""}`),
@@ -264,7 +279,10 @@ describe("bookmarks and WatchList", () => {
       `${CM}?watch=1&sendInitialEvents=false&resourceVersionMatch=NotOlderThan&timeoutSeconds=30`,
     );
     api.server.registry.createSync(CM_REF, "default", { metadata: { name: "only-new" } });
-    await until(w, () => w.events.length >= 1, "the new object");
+    await waitFor(
+      onStream(w, () => w.events.length >= 1),
+      { what: "the new object" },
+    );
     w.res.destroy();
     assert.deepEqual(
       w.events.map((e) => e.object.metadata?.name),
