@@ -13,6 +13,7 @@ import { startGarbageCollector } from "./garbagecollector/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
 import { startReplicaSetController } from "./replicaset/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
+import { startRootCaPublisher, startServiceAccountController } from "./serviceaccount/index.ts";
 import { startStatefulSetController } from "./statefulset/index.ts";
 import { startVolumeController } from "./volume/index.ts";
 
@@ -38,6 +39,8 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "deployment", start: (ctx) => startDeploymentController(ctx) },
   { name: "statefulset", start: (ctx) => startStatefulSetController(ctx) },
   { name: "volume", start: (ctx) => startVolumeController(ctx) },
+  { name: "serviceaccount", start: (ctx) => startServiceAccountController(ctx) },
+  { name: "root-ca-cert-publisher", start: (ctx) => startRootCaPublisher(ctx) },
 ];
 
 export function startControllers(

@@ -1,0 +1,114 @@
+/**
+ * Service-account plumbing of every namespace, as kube-controller-manager's `serviceaccount` and
+ * `root-ca-cert-publisher` controllers keep it: a `default` ServiceAccount, and the ConfigMap
+ * `kube-root-ca.crt` holding the cluster CA (what a pod's token volume projects as `ca.crt`).
+ * Both are keyed by namespace and put back when deleted. The publisher runs only when the
+ * context carries the cluster CA (`rootCA`); kube's does the same with `--root-ca-file`.
+ *
+ * @module
+ */
+import type { ConfigMap, Namespace, ServiceAccount } from "kubernetes-types/core/v1.js";
+import { REFS } from "../../api/refs.ts";
+import { ROOT_CA_CONFIGMAP } from "../../api/serviceaccount.ts";
+import { asKube, type KubeObject } from "../../api/types.ts";
+import { runController } from "../../client/runner.ts";
+import { createWorkQueue } from "../../client/workqueue.ts";
+import type { ControllerContext, StartedController } from "../_context.ts";
+import { ENSURED_ACCOUNTS, reconcileRootCa, reconcileServiceAccounts } from "./reconcile.ts";
+
+export {
+  ENSURED_ACCOUNTS,
+  reconcileRootCa,
+  reconcileServiceAccounts,
+  rootCaConfigMap,
+} from "./reconcile.ts";
+
+export const SERVICE_ACCOUNT_CONTROLLER = "serviceaccount-controller";
+export const ROOT_CA_PUBLISHER = "root-ca-cert-publisher";
+
+function started(name: string, stop: () => Promise<void>): StartedController {
+  return { name, stop };
+}
+
+export function startServiceAccountController(ctx: ControllerContext): StartedController {
+  const namespaces = ctx.informers.get<Namespace & KubeObject>(REFS.namespaces);
+  const accounts = ctx.informers.get<ServiceAccount & KubeObject>(REFS.serviceaccounts);
+  const queue = createWorkQueue<string>();
+  const removers = [
+    namespaces.addHandlers({
+      onAdd: (ns) => queue.add(ns.metadata.name ?? ""),
+      onUpdate: (_old, ns) => queue.add(ns.metadata.name ?? ""),
+    }),
+    accounts.addHandlers({
+      onDelete: (sa) => {
+        if (ENSURED_ACCOUNTS.includes(sa.metadata.name ?? ""))
+          queue.add(sa.metadata.namespace ?? "");
+      },
+    }),
+  ];
+  const running = runController({
+    name: SERVICE_ACCOUNT_CONTROLLER,
+    queue,
+    ...(ctx.onError ? { onError: ctx.onError } : {}),
+    reconcile: (namespace) =>
+      reconcileServiceAccounts(namespace, {
+        getNamespace: (name) => namespaces.get("", name),
+        getServiceAccount: (ns, name) => accounts.get(ns, name),
+        createServiceAccount: async (sa) => {
+          await ctx.client.create(REFS.serviceaccounts, sa.metadata?.namespace ?? "", asKube(sa));
+        },
+      }),
+  });
+  return started(SERVICE_ACCOUNT_CONTROLLER, async () => {
+    for (const remove of removers) remove();
+    queue.shutDown();
+    await running.done;
+  });
+}
+
+export function startRootCaPublisher(ctx: ControllerContext): StartedController {
+  const rootCA = ctx.rootCA;
+  if (rootCA === undefined) return started(ROOT_CA_PUBLISHER, async () => {});
+  const namespaces = ctx.informers.get<Namespace & KubeObject>(REFS.namespaces);
+  const configMaps = ctx.informers.get<ConfigMap & KubeObject>(REFS.configmaps);
+  const queue = createWorkQueue<string>();
+  const ours = (cm: KubeObject) => cm.metadata.name === ROOT_CA_CONFIGMAP;
+  const removers = [
+    namespaces.addHandlers({
+      onAdd: (ns) => queue.add(ns.metadata.name ?? ""),
+      onUpdate: (_old, ns) => {
+        if ((ns.status?.phase ?? "Active") === "Active") queue.add(ns.metadata.name ?? "");
+      },
+    }),
+    configMaps.addHandlers({
+      onUpdate: (_old, cm) => {
+        if (ours(cm)) queue.add(cm.metadata.namespace ?? "");
+      },
+      onDelete: (cm) => {
+        if (ours(cm)) queue.add(cm.metadata.namespace ?? "");
+      },
+    }),
+  ];
+  const running = runController({
+    name: ROOT_CA_PUBLISHER,
+    queue,
+    ...(ctx.onError ? { onError: ctx.onError } : {}),
+    reconcile: (namespace) =>
+      reconcileRootCa(namespace, {
+        rootCA,
+        getNamespace: (name) => namespaces.get("", name),
+        getConfigMap: (ns, name) => configMaps.get(ns, name),
+        createConfigMap: async (cm) => {
+          await ctx.client.create(REFS.configmaps, cm.metadata?.namespace ?? "", asKube(cm));
+        },
+        updateConfigMap: async (cm) => {
+          await ctx.client.update(REFS.configmaps, cm.metadata?.namespace ?? "", asKube(cm));
+        },
+      }),
+  });
+  return started(ROOT_CA_PUBLISHER, async () => {
+    for (const remove of removers) remove();
+    queue.shutDown();
+    await running.done;
+  });
+}
