@@ -37,6 +37,7 @@ import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
 import { startNodeAgent } from "./node.ts";
 import { DEFAULT_MAX_PODS, nodeNames, nodePodCidrs } from "./nodes.ts";
 import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
+import { createTokenManager, requestTokenOf } from "./tokens.ts";
 import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
 export { type AttachHandlerOptions, createAttachHandler } from "./attach.ts";
@@ -175,6 +176,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   await services.waitForSync();
   await pods.waitForSync();
 
+  const tokens = createTokenManager({ request: requestTokenOf(client), onError });
   const workers = new Map<string, PodWorker>();
   const finishing = new Set<Promise<void>>();
   let stopped = false;
@@ -297,6 +299,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
         podIP,
         hostIP: nodeIP,
         dataDir,
+        tokens,
       }),
       ...(useSandbox
         ? {
