@@ -315,6 +315,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         dataDir,
         rootCA: pki.caCert,
         now: () => new Date(),
+        ...(options.scheduleClock ? { scheduleClock: options.scheduleClock } : {}),
         onError: (err, c) =>
           log(c.terminal ? "warn" : "debug", `${c.controller} ${c.key}: ${describe(err)}`),
       });

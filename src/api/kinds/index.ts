@@ -6,10 +6,12 @@
  */
 import { configMapStrategy, secretStrategy, serviceAccountStrategy } from "./config.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
+import { cronJobStrategy } from "./cronjob.ts";
 import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
 import { eventStrategy } from "./event.ts";
+import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
 import { namespaceStrategy } from "./namespace.ts";
 import { nodeStrategy } from "./node.ts";
@@ -24,6 +26,13 @@ import {
 } from "./storage.ts";
 import type { KindStrategy } from "./types.ts";
 
+export {
+  CONTROLLER_UID_LABEL,
+  JOB_NAME_LABEL,
+  jobStatusCell,
+  LEGACY_CONTROLLER_UID_LABEL,
+  LEGACY_JOB_NAME_LABEL,
+} from "./job.ts";
 export {
   validateAnnotations,
   validateLabels,
@@ -51,6 +60,8 @@ export const kindStrategies: KindStrategy[] = [
   replicaSetStrategy,
   statefulSetStrategy,
   controllerRevisionStrategy,
+  jobStrategy,
+  cronJobStrategy,
   endpointSliceStrategy,
   leaseStrategy,
   storageClassStrategy,
