@@ -2,8 +2,8 @@
  * Service-account plumbing of every namespace, as kube-controller-manager's `serviceaccount` and
  * `root-ca-cert-publisher` controllers keep it: a `default` ServiceAccount, and the ConfigMap
  * `kube-root-ca.crt` holding the cluster CA (what a pod's token volume projects as `ca.crt`).
- * Both are keyed by namespace and put back when deleted. The publisher runs only when the
- * context carries the cluster CA (`rootCA`); kube's does the same with `--root-ca-file`.
+ * Both are keyed by namespace and put back when deleted. The publisher does nothing unless the
+ * context carries the cluster CA (`rootCA`), as kube's needs `--root-ca-file`.
  *
  * @module
  */
@@ -11,9 +11,7 @@ import type { ConfigMap, Namespace, ServiceAccount } from "kubernetes-types/core
 import { REFS } from "../../api/refs.ts";
 import { ROOT_CA_CONFIGMAP } from "../../api/serviceaccount.ts";
 import { asKube, type KubeObject } from "../../api/types.ts";
-import { runController } from "../../client/runner.ts";
-import { createWorkQueue } from "../../client/workqueue.ts";
-import type { ControllerContext, StartedController } from "../_context.ts";
+import { defineController } from "../_define.ts";
 import { ENSURED_ACCOUNTS, reconcileRootCa, reconcileServiceAccounts } from "./reconcile.ts";
 
 export {
@@ -26,74 +24,55 @@ export {
 export const SERVICE_ACCOUNT_CONTROLLER = "serviceaccount-controller";
 export const ROOT_CA_PUBLISHER = "root-ca-cert-publisher";
 
-function started(name: string, stop: () => Promise<void>): StartedController {
-  return { name, stop };
-}
-
-export function startServiceAccountController(ctx: ControllerContext): StartedController {
-  const namespaces = ctx.informers.get<Namespace & KubeObject>(REFS.namespaces);
-  const accounts = ctx.informers.get<ServiceAccount & KubeObject>(REFS.serviceaccounts);
-  const queue = createWorkQueue<string>();
-  const removers = [
-    namespaces.addHandlers({
+export const startServiceAccountController = defineController({
+  name: SERVICE_ACCOUNT_CONTROLLER,
+  setup({ ctx, queue, watch }) {
+    const namespaces = ctx.informers.get<Namespace & KubeObject>(REFS.namespaces);
+    const accounts = ctx.informers.get<ServiceAccount & KubeObject>(REFS.serviceaccounts);
+    watch(namespaces, {
       onAdd: (ns) => queue.add(ns.metadata.name ?? ""),
       onUpdate: (_old, ns) => queue.add(ns.metadata.name ?? ""),
-    }),
-    accounts.addHandlers({
+    });
+    watch(accounts, {
       onDelete: (sa) => {
         if (ENSURED_ACCOUNTS.includes(sa.metadata.name ?? ""))
           queue.add(sa.metadata.namespace ?? "");
       },
-    }),
-  ];
-  const running = runController({
-    name: SERVICE_ACCOUNT_CONTROLLER,
-    queue,
-    ...(ctx.onError ? { onError: ctx.onError } : {}),
-    reconcile: (namespace) =>
+    });
+    return (namespace) =>
       reconcileServiceAccounts(namespace, {
         getNamespace: (name) => namespaces.get("", name),
         getServiceAccount: (ns, name) => accounts.get(ns, name),
         createServiceAccount: async (sa) => {
           await ctx.client.create(REFS.serviceaccounts, sa.metadata?.namespace ?? "", asKube(sa));
         },
-      }),
-  });
-  return started(SERVICE_ACCOUNT_CONTROLLER, async () => {
-    for (const remove of removers) remove();
-    queue.shutDown();
-    await running.done;
-  });
-}
+      });
+  },
+});
 
-export function startRootCaPublisher(ctx: ControllerContext): StartedController {
-  const rootCA = ctx.rootCA;
-  if (rootCA === undefined) return started(ROOT_CA_PUBLISHER, async () => {});
-  const namespaces = ctx.informers.get<Namespace & KubeObject>(REFS.namespaces);
-  const configMaps = ctx.informers.get<ConfigMap & KubeObject>(REFS.configmaps);
-  const queue = createWorkQueue<string>();
-  const ours = (cm: KubeObject) => cm.metadata.name === ROOT_CA_CONFIGMAP;
-  const removers = [
-    namespaces.addHandlers({
+export const startRootCaPublisher = defineController({
+  name: ROOT_CA_PUBLISHER,
+  setup({ ctx, queue, watch }) {
+    const rootCA = ctx.rootCA;
+    if (rootCA === undefined) return async () => {};
+    const namespaces = ctx.informers.get<Namespace & KubeObject>(REFS.namespaces);
+    const configMaps = ctx.informers.get<ConfigMap & KubeObject>(REFS.configmaps);
+    const ours = (cm: KubeObject) => cm.metadata.name === ROOT_CA_CONFIGMAP;
+    watch(namespaces, {
       onAdd: (ns) => queue.add(ns.metadata.name ?? ""),
       onUpdate: (_old, ns) => {
         if ((ns.status?.phase ?? "Active") === "Active") queue.add(ns.metadata.name ?? "");
       },
-    }),
-    configMaps.addHandlers({
+    });
+    watch(configMaps, {
       onUpdate: (_old, cm) => {
         if (ours(cm)) queue.add(cm.metadata.namespace ?? "");
       },
       onDelete: (cm) => {
         if (ours(cm)) queue.add(cm.metadata.namespace ?? "");
       },
-    }),
-  ];
-  const running = runController({
-    name: ROOT_CA_PUBLISHER,
-    queue,
-    ...(ctx.onError ? { onError: ctx.onError } : {}),
-    reconcile: (namespace) =>
+    });
+    return (namespace) =>
       reconcileRootCa(namespace, {
         rootCA,
         getNamespace: (name) => namespaces.get("", name),
@@ -104,11 +83,6 @@ export function startRootCaPublisher(ctx: ControllerContext): StartedController 
         updateConfigMap: async (cm) => {
           await ctx.client.update(REFS.configmaps, cm.metadata?.namespace ?? "", asKube(cm));
         },
-      }),
-  });
-  return started(ROOT_CA_PUBLISHER, async () => {
-    for (const remove of removers) remove();
-    queue.shutDown();
-    await running.done;
-  });
-}
+      });
+  },
+});
