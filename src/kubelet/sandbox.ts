@@ -96,14 +96,25 @@ function shadowLines(dir: string, R: string, keep: string): string[] {
     `mount --rbind ${at} ${q(keep)}`,
     `mount -t tmpfs -o mode=${mode},uid=${st.uid},gid=${st.gid} tmpfs ${at}`,
   ];
+  // Mount points made with one `mkdir` and one `touch`: each command is a process start.
+  const dirs: string[] = [];
+  const files: string[] = [];
+  const mounts: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const to = `${at}/${q(e.name)}`;
     const from = q(join(keep, e.name));
     if (e.isSymbolicLink()) lines.push(`ln -s ${q(readlinkSync(join(dir, e.name)))} ${to}`);
-    else if (e.isDirectory()) lines.push(`mkdir -p ${to}`, `mount --rbind ${from} ${to}`);
-    else lines.push(`touch ${to}`, `mount --bind ${from} ${to}`);
+    else if (e.isDirectory()) {
+      dirs.push(to);
+      mounts.push(`mount --rbind ${from} ${to}`);
+    } else {
+      files.push(to);
+      mounts.push(`mount --bind ${from} ${to}`);
+    }
   }
-  return lines;
+  if (dirs.length > 0) lines.push(`mkdir -p ${dirs.join(" ")}`);
+  if (files.length > 0) lines.push(`touch ${files.join(" ")}`);
+  return [...lines, ...mounts];
 }
 
 export interface SandboxOptions {
