@@ -77,7 +77,6 @@ export function tokenVolume(name: string): Record<string, unknown> {
   return {
     name,
     projected: {
-      defaultMode: 0o644,
       sources: [
         { serviceAccountToken: { expirationSeconds: WARN_ONLY_TOKEN_SECONDS, path: "token" } },
         { configMap: { name: ROOT_CA_CONFIGMAP, items: [{ key: "ca.crt", path: "ca.crt" }] } },
@@ -92,6 +91,7 @@ export function tokenVolume(name: string): Record<string, unknown> {
           },
         },
       ],
+      defaultMode: 0o644,
     },
   };
 }
