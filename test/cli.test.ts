@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
+import { waitFor } from "../src/_testing/index.ts";
 import { VERSION } from "../src/api/version.ts";
 import type { Io } from "../src/cli/_shared.ts";
 import { main } from "../src/cli/index.ts";
@@ -144,9 +145,12 @@ describe("loopkube", () => {
         "--no-kubeconfig-update",
       ]);
       assert.equal(r.code, 1);
-      assert.equal(
+      // The sentence names the process holding the port (this test's) and the flag to use.
+      assert.match(
         r.stderr,
-        `loopkube: API port ${port} on 127.0.0.1 is already in use; stop what uses it or choose another port (0 picks a free one)\n`,
+        new RegExp(
+          `^loopkube: API port ${port} on 127\\.0\\.0\\.1 is already in use by pid ${process.pid} \\(.*node.*\\); stop it or choose another port with --api-port \\(0 picks a free one\\)\n$`,
+        ),
       );
     } finally {
       busy.close();
@@ -546,7 +550,7 @@ describe("loopkube", () => {
 
       await startDetached();
       process.kill(pid, "SIGKILL");
-      while (isProcessAlive(pid)) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => !isProcessAlive(pid), { what: `pid ${pid} to be gone` });
       const stale = row((await inProcess(["list"])).stdout, "listed");
       assert.deepEqual([stale[1], stale[2]], ["stale", "<none>"]);
       const status = await inProcess(["status", ...target]);

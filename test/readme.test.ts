@@ -25,6 +25,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Command } from "commander";
+import { waitFor } from "../src/_testing/index.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { readClusterConfig } from "../src/cli/_config.ts";
 import { buildProgram } from "../src/cli/index.ts";
@@ -33,9 +34,6 @@ import { type Cluster, startCluster } from "../src/index.ts";
 import { KUBECTL, NO_KUBECTL, type RunResult, run } from "./_kubectl.ts";
 
 const ROOT = join(import.meta.dirname, "..");
-// Ranges of their own (the brokers test has the lower halves of 127.241/16 and 127.105/16).
-const CHECK_CLUSTER = { podCidr: "127.241.128.0/18", serviceCidr: "127.105.128.0/18" };
-const LIBRARY_CLUSTER = { podCidr: "127.241.192.0/18", serviceCidr: "127.105.192.0/18" };
 
 const DIG = (process.env.PATH ?? "")
   .split(delimiter)
@@ -236,14 +234,17 @@ function expectOk(r: RunResult, what: string): void {
 }
 
 async function checkKubectl(args: string[], ctx: Context): Promise<void> {
-  if (!KUBECTL) return ctx.skip(String(NO_KUBECTL));
+  const kubectl = KUBECTL;
+  if (!kubectl) return ctx.skip(String(NO_KUBECTL));
   const env = { ...process.env, KUBECONFIG: ctx.cluster.kubeconfigPath };
   // A line may name a pod the line before deleted: its StatefulSet brings it back in a moment.
-  let r = await run(KUBECTL, args, { env, timeoutMs: 20_000 });
-  for (let i = 0; i < 50 && /\(NotFound\)/.test(r.stderr); i++) {
-    await new Promise((done) => setTimeout(done, 200));
-    r = await run(KUBECTL, args, { env, timeoutMs: 20_000 });
-  }
+  const r = await waitFor(
+    async () => {
+      const out = await run(kubectl, args, { env, timeoutMs: 20_000 });
+      return !/\(NotFound\)/.test(out.stderr) && out;
+    },
+    { what: `kubectl ${args.join(" ")} to find what it names`, intervalMs: 200 },
+  );
   // Simulated containers write no log: the server answering so for the named pod and container
   // is as far as `kubectl logs` can get here.
   if (
@@ -302,7 +303,6 @@ describe("the README command blocks", () => {
       dnsPort: 0,
       runtime: "simulated",
       updateKubeconfig: false,
-      ...CHECK_CLUSTER,
     });
     await cluster.waitReady(await cluster.apply(exampleObjects()), { timeoutMs: 60_000 });
   });
@@ -389,7 +389,7 @@ describe("README.md", () => {
       dir = mkdtempSync(join(tmpdir(), "loopkube-readme-"));
       symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
       await writeFile(join(dir, "package.json"), '{ "type": "module" }\n');
-      // "loopkube" is this repository's source, with address ranges of this test's own, so the
+      // "loopkube" is this repository's source; its clusters get ranges of their own, so the
       // example's pods never meet another test file's.
       const src = relative(dir, join(ROOT, "src", "index.ts"));
       await writeFile(
@@ -398,7 +398,7 @@ describe("README.md", () => {
           `import { type ClusterOptions, startCluster as start } from ${JSON.stringify(src)};`,
           `export * from ${JSON.stringify(src)};`,
           "export const startCluster = (options: ClusterOptions = {}) =>",
-          `  start({ ...options, updateKubeconfig: false, ...${JSON.stringify(LIBRARY_CLUSTER)} });`,
+          "  start({ ...options, updateKubeconfig: false });",
           "",
         ].join("\n"),
       );

@@ -23,7 +23,9 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type { Container, Pod, Service } from "kubernetes-types/core/v1.js";
+import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { isStatusError } from "../api/errors.ts";
+import { parseQuantity } from "../api/quantity.ts";
 import { REFS } from "../api/refs.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
@@ -32,15 +34,29 @@ import { createEventRecorder } from "../client/index.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
 import { entriesByCidr, type Ipam, openIpam } from "./ipam.ts";
 import { openIpJournal } from "./ipjournal.ts";
+import {
+  DEFAULT_LOG_ROTATION,
+  type LogFileSystem,
+  type LogRotation,
+  nodeLogFileSystem,
+  openContainerLog,
+} from "./logfile.ts";
 import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
 import { startNodeAgent } from "./node.ts";
 import { DEFAULT_MAX_PODS, nodeNames, nodePodCidrs } from "./nodes.ts";
 import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
+import { createTokenManager, requestTokenOf } from "./tokens.ts";
 import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
 export { type AttachHandlerOptions, createAttachHandler } from "./attach.ts";
 export { createExecHandler, type ExecHandlerOptions } from "./exec.ts";
-export { createLogHandler, type LogHandlerOptions, parseCri } from "./logs.ts";
+export {
+  DEFAULT_LOG_ROTATION,
+  type LogFileSystem,
+  type LogRotation,
+  nodeLogFileSystem,
+} from "./logfile.ts";
+export { createLogHandler, type LogHandlerOptions } from "./logs.ts";
 export type { KubeletMetrics } from "./metrics.ts";
 export { KUBELET_VERSION } from "./node.ts";
 export { DEFAULT_MAX_PODS, NodesError, nodeNames, nodePodCidrs } from "./nodes.ts";
@@ -60,14 +76,30 @@ export interface KubeletOptions {
   /** Pods each node takes (kubelet's `--max-pods`, default 110), its `pods` allocatable. */
   maxPods?: number;
   dataDir: string;
-  /** Default 127.244.0.0/16. */
+  /** The pod range (default: the address plan's, for a lone cluster). */
   podCidr?: string;
+  /** The node's address: its InternalIP and hostNetwork pods' IP (default: the plan's). */
+  nodeIP?: string;
   /** The default runtime; default `process`. */
   runtime?: RuntimeName;
-  /** For the pods' resolv.conf (sandbox). Default 127.96.0.10, cluster.local. */
-  clusterDns?: { ip: string; domain: string };
+  /** The kube-dns Service IP, for the pods' resolv.conf (sandbox); kubelet's `--cluster-dns`.
+   *  Default: the address plan's. */
+  clusterDns?: string;
+  /** kubelet's `--cluster-domain`; default: the address plan's. */
+  clusterDomain?: string;
   now?: () => Date;
   onError?: (error: unknown) => void;
+  /** What an operator should hear of: a container whose log cannot be written, and why. */
+  onWarning?: (message: string) => void;
+  /**
+   * The kubelet's `containerLogMaxSize`: a container's log is rotated once it holds this much
+   * (a quantity such as `10Mi`, or bytes; negative: never). Default 10Mi.
+   */
+  containerLogMaxSize?: string | number;
+  /** The kubelet's `containerLogMaxFiles`: log files kept per container (at least 2); default 5. */
+  containerLogMaxFiles?: number;
+  /** The file system container logs are written to (tests inject faults here). */
+  logFileSystem?: LogFileSystem;
   /** Crash-loop back-off; default 10 s doubling to 300 s, reset after 10 min. */
   backoff?: Partial<BackoffPolicy>;
   /** Delay before a simulated container runs; default 0. */
@@ -122,21 +154,51 @@ export interface Kubelet {
   stop(options?: { silent?: boolean }): Promise<void>;
 }
 
-const HOST_IP = "127.0.0.1";
+/** The log rotation settings, checked as the kubelet checks its configuration. */
+export function logRotation(
+  options: Pick<KubeletOptions, "containerLogMaxSize" | "containerLogMaxFiles">,
+): LogRotation {
+  const size = options.containerLogMaxSize ?? DEFAULT_LOG_ROTATION.maxSize;
+  let maxSize: number;
+  try {
+    maxSize = Math.floor(parseQuantity(size));
+  } catch {
+    maxSize = Number.NaN;
+  }
+  if (!Number.isFinite(maxSize)) {
+    throw new Error(`containerLogMaxSize ${JSON.stringify(size)} is not a quantity such as 10Mi`);
+  }
+  const maxFiles = options.containerLogMaxFiles ?? DEFAULT_LOG_ROTATION.maxFiles;
+  if (!Number.isInteger(maxFiles) || maxFiles < 2) {
+    throw new Error(`containerLogMaxFiles ${maxFiles} must be a whole number of at least 2`);
+  }
+  return { maxSize, maxFiles };
+}
+
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const { client, informers, nodeName, dataDir } = options;
   const now = options.now ?? (() => new Date());
   const onError = options.onError ?? (() => {});
-  const podCidr = options.podCidr ?? "127.244.0.0/16";
-  const clusterDns = options.clusterDns ?? { ip: "127.96.0.10", domain: "cluster.local" };
+  const warn = options.onWarning ?? (() => {});
+  const rotation = logRotation(options);
+  const logFs = options.logFileSystem ?? nodeLogFileSystem;
+  const podCidr = options.podCidr ?? DEFAULT_PLAN.podCidr;
+  const nodeIP = options.nodeIP ?? DEFAULT_PLAN.nodeIP;
+  const clusterDns = options.clusterDns ?? DEFAULT_PLAN.dnsServiceIP;
+  const clusterDomain = options.clusterDomain ?? DEFAULT_PLAN.clusterDomain;
   const workingDir = options.workingDir ?? process.cwd();
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   const names = nodeNames(nodeName, options.nodes ?? 1);
   const cidrs = nodePodCidrs(podCidr, names.length);
   /** node name → its IPAM, all recorded in one journal. */
-  const journal = openIpJournal(dataDir);
+  const journal = openIpJournal(dataDir, {
+    onError: (e) =>
+      warn(
+        `recording pod IPs in ${dataDir} failed (${e.message}): they are kept in memory and written when the disk allows`,
+      ),
+  });
   const nodeCidrs = names.map((_, i) => cidrs[i] ?? podCidr);
   const saved = entriesByCidr(journal.entries(), nodeCidrs);
   const ipams = new Map<string, Ipam>(
@@ -152,6 +214,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     startNodeAgent(client, {
       nodeName: name,
       podCidr: cidrs[i] ?? podCidr,
+      nodeIP,
       dataDir,
       now,
       onError,
@@ -167,6 +230,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   await services.waitForSync();
   await pods.waitForSync();
 
+  const tokens = createTokenManager({ request: requestTokenOf(client), onError });
   const workers = new Map<string, PodWorker>();
   const finishing = new Set<Promise<void>>();
   let stopped = false;
@@ -229,7 +293,17 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       (async () => {
         if (w) {
           await w.terminate();
-          await w.finishDeletion();
+          // The IP goes with the sandbox, before the pod object does (kube tears down the pod's
+          // network in killPod). A failed status write is retried once the back-off allows.
+          const release = () => {
+            if (workers.get(key) === w) ipamOf(pod)?.release(key);
+          };
+          for (
+            let wait = 200;
+            !(await w.finishDeletion(release));
+            wait = Math.min(wait * 2, 10_000)
+          )
+            await new Promise((r) => setTimeout(r, wait));
         } else {
           const meta = pod.metadata ?? {};
           await client
@@ -273,22 +347,23 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     const phase = pod.status?.phase;
     if (phase === "Succeeded" || phase === "Failed") return;
     // hostNetwork pods share the node's address, as on a real node.
-    const podIP = pod.spec?.hostNetwork ? HOST_IP : ipam.allocate(key, pod.status?.podIP);
+    const podIP = pod.spec?.hostNetwork ? nodeIP : ipam.allocate(key, pod.status?.podIP);
     const worker = new PodWorker(pod, {
       workingDir,
       client,
       recorder,
       runtime: runtimeOf(pod),
       podIP,
-      hostIP: HOST_IP,
+      hostIP: nodeIP,
       podDirOf: podDir,
       envSources,
       volumeSources: (p: Pod) => ({
         ...envSources(p),
         client,
         podIP,
-        hostIP: HOST_IP,
+        hostIP: nodeIP,
         dataDir,
+        tokens,
       }),
       ...(useSandbox
         ? {
@@ -302,6 +377,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
                 podDir: podDir(p),
                 podIP,
                 clusterDns,
+                clusterDomain,
                 volumes,
                 onSkip,
                 workingDir,
@@ -313,6 +389,10 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       ...(options.volumeRefreshMs ? { volumeRefreshMs: options.volumeRefreshMs } : {}),
       now,
       onError,
+      warn,
+      openLog: (path, onLogError) =>
+        openContainerLog(path, { rotation, fs: logFs, now, onError: onLogError }),
+      logFs,
     });
     workers.set(key, worker);
     worker.start();

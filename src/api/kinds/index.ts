@@ -6,10 +6,12 @@
  */
 import { configMapStrategy, secretStrategy, serviceAccountStrategy } from "./config.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
+import { cronJobStrategy } from "./cronjob.ts";
 import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
 import { eventStrategy } from "./event.ts";
+import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
 import { namespaceStrategy } from "./namespace.ts";
 import { nodeStrategy } from "./node.ts";
@@ -25,12 +27,20 @@ import {
 import type { KindStrategy } from "./types.ts";
 
 export {
+  CONTROLLER_UID_LABEL,
+  JOB_NAME_LABEL,
+  jobStatusCell,
+  LEGACY_CONTROLLER_UID_LABEL,
+  LEGACY_JOB_NAME_LABEL,
+} from "./job.ts";
+export {
   validateAnnotations,
   validateLabels,
   validateObjectMeta,
   validateObjectMetaUpdate,
 } from "./meta.ts";
 export { defaultPullPolicy } from "./pod_defaults.ts";
+export { DISABLED_POD_FIELDS, dropDisabledPodFields } from "./pod_gates.ts";
 export { podSummary } from "./pod_printer.ts";
 export type { KindStrategy, TableColumn, TableRowCondition } from "./types.ts";
 
@@ -50,6 +60,8 @@ export const kindStrategies: KindStrategy[] = [
   replicaSetStrategy,
   statefulSetStrategy,
   controllerRevisionStrategy,
+  jobStrategy,
+  cronJobStrategy,
   endpointSliceStrategy,
   leaseStrategy,
   storageClassStrategy,
