@@ -7,8 +7,6 @@
  *
  * @module
  */
-import { readlinkSync } from "node:fs";
-import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
 import { createOpenApi } from "../openapi/index.ts";
 import { RESOURCES } from "../resources.ts";
@@ -17,28 +15,10 @@ import { type BodyJob, runBodyJob } from "./_bodyjob.ts";
 const port = parentPort;
 if (!port) throw new Error("the body worker runs only as a worker thread");
 
-/**
- * How much less CPU priority the thread takes than the event loop's (a nice value): enough that
- * the loop comes first when the cores are busy, not so much that a body starves on a shared
- * machine (at 10 a 3 MiB body took half a minute beside a loaded test run).
- */
-const NICENESS = 5;
-
-/**
- * On Linux, this thread alone runs at a lower CPU priority: a nice value set on a thread's id
- * applies to that thread only (`/proc/thread-self` names it). So where the cores are busy, a
- * stream of big bodies takes the CPU the event loop leaves, not the CPU the API, DNS and the
- * controllers need. Elsewhere, or if it is not allowed, the thread runs as it is.
- */
-function yieldCpu(): void {
-  try {
-    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) setPriority(tid, NICENESS);
-  } catch {
-    // Not Linux, or no /proc.
-  }
-}
-yieldCpu();
+// The thread runs at the process's CPU priority. A lower one (a nice value on the thread) kept
+// the event loop first on a busy machine, but there it starved the thread: a valid 2.6 MB pod
+// that kube refuses with etcd's 500 got the job timeout's 504 instead (over 60 s at load 25 on
+// 2 cores, for ~1.5 s of CPU).
 
 const openapi = createOpenApi(
   RESOURCES.map((r) => ({ ...r, subresources: r.subresources.map((s) => s.name) })),
