@@ -21,7 +21,10 @@ export interface TestApiServer {
   dir: string;
   kubeconfigPath: string;
   kubeconfig: string;
-  kubectl(args: string[], options?: { bin?: string; input?: string }): Promise<RunResult>;
+  kubectl(
+    args: string[],
+    options?: { bin?: string; input?: string; timeoutMs?: number },
+  ): Promise<RunResult>;
   stop(): Promise<void>;
 }
 
@@ -85,6 +88,7 @@ export async function startTestApiServer(
       return run(bin, ["--kubeconfig", kubeconfigPath, "--cache-dir", cacheDir, ...args], {
         env: { ...process.env, KUBECONFIG: kubeconfigPath, HOME: dir },
         ...(o.input !== undefined ? { input: o.input } : {}),
+        ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
       });
     },
     stop: async () => {
