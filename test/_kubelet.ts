@@ -1,13 +1,15 @@
 /**
  * Helpers for the node agent's end-to-end tests: polling with a deadline, pod manifests for the
- * fixture programs, and plain HTTP GETs to pod IPs.
+ * fixture programs, plain HTTP GETs to pod IPs, and address ranges leased as a cluster's are.
  *
  * @module
  */
 import { request } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { Pod } from "kubernetes-types/core/v1.js";
+import { type AddressPlan, addressPlan } from "../src/api/addressplan.ts";
 import type { KubeObject } from "../src/api/types.ts";
+import { leaseRanges } from "../src/cluster/index.ts";
 
 export const HTTP_SERVER = fileURLToPath(new URL("./fixtures/http-server.js", import.meta.url));
 export const NODE = process.execPath;
@@ -94,4 +96,14 @@ export function kubeletWebPod(
       ],
     },
   } as KubeObject & Pod;
+}
+
+/**
+ * An address plan of a test's own, leased from the machine's registry as `startCluster` leases
+ * one, for tests that run a node agent without a cluster: their pods never share an IP with
+ * another cluster's. `release()` gives it back (a killed process's lease is taken over).
+ */
+export async function leaseTestPlan(name: string): Promise<{ plan: AddressPlan; release(): void }> {
+  const lease = await leaseRanges({ name, dataDir: "" });
+  return { plan: addressPlan(lease.ranges), release: () => lease.release() };
 }

@@ -18,9 +18,6 @@ import { KUBECTL, run as kubectlRun, NO_KUBECTL } from "./_kubectl.ts";
 const ROOT = join(import.meta.dirname, "..");
 const EXAMPLE = join(ROOT, "examples", "brokers");
 const CLIENT = join(EXAMPLE, "client.js");
-// Ranges of its own, so pods and ClusterIP listeners never clash with other test files' clusters.
-const POD_CIDR = "127.241.0.0/17";
-const SERVICE_CIDR = "127.105.0.0/17";
 const IS_ROOT = process.getuid?.() === 0;
 
 const run = promisify(execFile);
@@ -63,8 +60,6 @@ describe("examples/brokers", () => {
       ephemeral: true,
       apiPort: 0,
       dnsPort: 0,
-      podCidr: POD_CIDR,
-      serviceCidr: SERVICE_CIDR,
       updateKubeconfig: false,
     });
     dns = `${c.dnsAddress.host}:${c.dnsAddress.port}`;

@@ -1,17 +1,20 @@
 /**
  * `startCluster` end to end: the real kubectl sees the bootstrap Services, Node's own DNS resolver
- * resolves cluster names through the cluster's DNS server, two clusters run side by side, and a
- * restart on the same data dir keeps objects and Service IPs. Pods are bound and made ready by
+ * resolves cluster names through the cluster's DNS server, two clusters run side by side on
+ * ranges of their own, and a restart on the same data dir keeps objects, Service IPs and ranges.
+ * Addresses are read from the cluster (`addresses`): other clusters may run on this machine. Pods are bound and made ready by
  * hand through the status subresource (the node agent is not part of this test).
  */
 import assert from "node:assert/strict";
 import { Resolver } from "node:dns/promises";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { get as httpGet } from "node:http";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { rangeOverlaps } from "../src/api/addressplan.ts";
+import { cidrContains, nthAddress, parseCidr } from "../src/api/cidr.ts";
 import { REFS, sub } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { type Cluster, ClusterError, startCluster } from "../src/index.ts";
@@ -32,6 +35,10 @@ function resolverFor(c: Cluster): Resolver {
   r.setServers([`${c.dnsAddress.host}:${c.dnsAddress.port}`]);
   return r;
 }
+
+/** The n-th address of the cluster's pod range. */
+const podIP = (c: Cluster, n: number) => nthAddress(parseCidr(c.addresses.podCidr), n);
+const dotted = (s: string) => s.replace(/[.]/g, "\\.");
 
 async function resolve4Sorted(r: Resolver, name: string): Promise<string[]> {
   try {
@@ -62,7 +69,7 @@ async function readyPod(c: Cluster, name: string, ip: string, extra: object = {}
       phase: "Running",
       podIP: ip,
       podIPs: [{ ip }],
-      hostIP: "127.0.0.1",
+      hostIP: c.addresses.nodeIP,
       conditions: [{ type: "Ready", status: "True", lastTransitionTime: now }],
     },
   });
@@ -90,10 +97,18 @@ describe("startCluster", () => {
       "-A",
     ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /default\s+kubernetes\s+ClusterIP\s+127\.96\.0\.1\s+<none>\s+443\/TCP/);
+    const { kubernetesServiceIP, dnsServiceIP } = c.addresses;
     assert.match(
       r.stdout,
-      /kube-system\s+kube-dns\s+ClusterIP\s+127\.96\.0\.10\s+<none>\s+53\/UDP,53\/TCP/,
+      new RegExp(
+        `default\\s+kubernetes\\s+ClusterIP\\s+${dotted(kubernetesServiceIP)}\\s+<none>\\s+443/TCP`,
+      ),
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `kube-system\\s+kube-dns\\s+ClusterIP\\s+${dotted(dnsServiceIP)}\\s+<none>\\s+53/UDP,53/TCP`,
+      ),
     );
   });
 
@@ -156,7 +171,9 @@ describe("startCluster", () => {
 
   test("Node's resolver finds kubernetes.default through the cluster DNS", async () => {
     const r = resolverFor(c);
-    assert.deepEqual(await r.resolve4("kubernetes.default.svc.cluster.local"), ["127.96.0.1"]);
+    assert.deepEqual(await r.resolve4("kubernetes.default.svc.cluster.local"), [
+      c.addresses.kubernetesServiceIP,
+    ]);
   });
 
   test("a headless Service resolves to its ready pods' IPs and each pod's stable name", async () => {
@@ -172,16 +189,16 @@ describe("startCluster", () => {
         },
       },
     ]);
-    await readyPod(c, "web-0", "127.244.0.10", { hostname: "web-0", subdomain: "web" });
-    await readyPod(c, "web-1", "127.244.0.11", { hostname: "web-1", subdomain: "web" });
+    const [ip0, ip1] = [podIP(c, 10), podIP(c, 11)];
+    await readyPod(c, "web-0", ip0, { hostname: "web-0", subdomain: "web" });
+    await readyPod(c, "web-1", ip1, { hostname: "web-1", subdomain: "web" });
     const r = resolverFor(c);
     const name = "web.default.svc.cluster.local";
     await waitFor(
-      async () =>
-        (await resolve4Sorted(r, name)).join() === "127.244.0.10,127.244.0.11" ? true : undefined,
+      async () => ((await resolve4Sorted(r, name)).join() === `${ip0},${ip1}` ? true : undefined),
       `${name} to resolve to both pods`,
     );
-    assert.deepEqual(await r.resolve4("web-1.web.default.svc.cluster.local"), ["127.244.0.11"]);
+    assert.deepEqual(await r.resolve4("web-1.web.default.svc.cluster.local"), [ip1]);
   });
 
   test("a LoadBalancer Service gets a loopback ingress IP in its status", async () => {
@@ -199,7 +216,7 @@ describe("startCluster", () => {
       };
       return svc.status?.loadBalancer?.ingress?.[0]?.ip;
     }, "the LoadBalancer ingress IP");
-    assert.match(ingress, /^127\.100\.0\.\d+$/);
+    assert.ok(cidrContains(parseCidr(c.addresses.loadBalancerCidr), ingress), ingress);
   });
 
   test("apply rejects an invalid object with one sentence naming its source", async () => {
@@ -305,6 +322,7 @@ describe("two clusters side by side", () => {
     try {
       assert.notEqual(a.apiUrl, b.apiUrl);
       assert.notEqual(a.dnsAddress.port, b.dnsAddress.port);
+      assert.deepEqual(rangeOverlaps(a.addresses, b.addresses), [], "ranges of their own");
       await a.apply([
         {
           apiVersion: "v1",
@@ -318,7 +336,7 @@ describe("two clusters side by side", () => {
         const ips = await resolve4Sorted(ra, "only-in-one.default.svc.cluster.local");
         return ips[0];
       }, "only-in-one in cluster one");
-      assert.match(ip, /^127\.96\./);
+      assert.ok(cidrContains(parseCidr(a.addresses.serviceCidr), ip), ip);
       assert.deepEqual(
         await resolve4Sorted(resolverFor(b), "only-in-one.default.svc.cluster.local"),
         [],
@@ -341,9 +359,10 @@ describe("a cluster on a data dir", () => {
     await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
     const port = (busy.address() as { port: number }).port;
     try {
+      // The holder is this process: the sentence names it, and the flag to use.
       await assert.rejects(startCluster({ dataDir: dir, apiPort: port, dnsPort: 0 }), {
         name: "ClusterError",
-        message: `API port ${port} on 127.0.0.1 is already in use; stop what uses it or choose another port (0 picks a free one)`,
+        message: `API port ${port} on 127.0.0.1 is already in use by this process (pid ${process.pid}); stop it or choose another port with --api-port (0 picks a free one)`,
       });
     } finally {
       busy.close();
@@ -355,6 +374,7 @@ describe("a cluster on a data dir", () => {
   test("is locked while it runs and keeps objects and Service IPs across a restart", async () => {
     const opts = { dataDir: dir, apiPort: 0, dnsPort: 0 };
     const first = await startCluster(opts);
+    const ranges = first.addresses;
     let ip: string;
     try {
       const [svc] = await first.apply([
@@ -386,12 +406,33 @@ describe("a cluster on a data dir", () => {
       )) as KubeObject & {
         spec: { clusterIP: string };
       };
-      assert.equal(kube.spec.clusterIP, "127.96.0.1");
+      assert.deepEqual(second.addresses, ranges, "the data dir keeps its ranges");
+      assert.equal(kube.spec.clusterIP, ranges.kubernetesServiceIP);
     } finally {
       await second.stop();
     }
   });
 });
+
+test("await using stops the cluster when its scope ends", async () => {
+  let port: number;
+  {
+    await using c = await startCluster({ ephemeral: true, apiPort: 0, dnsPort: 0 });
+    port = Number(new URL(c.apiUrl).port);
+    assert.equal(await canConnect(port), true);
+  }
+  assert.equal(await canConnect(port), false);
+});
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
 
 test("an ephemeral cluster adds its context to the user's kubeconfig and removes it on stop", async () => {
   const dir = mkdtempSync(join(tmpdir(), "loopkube-ctx-"));

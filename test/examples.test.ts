@@ -10,9 +10,6 @@ import { after, before, describe, test } from "node:test";
 import { REFS } from "../src/api/refs.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 
-// A pod range of its own, so pods of clusters in test files running at the same time never share an IP.
-const POD_CIDR = "127.249.0.0/16";
-
 const ROOT_ONLY =
   process.getuid?.() === 0
     ? false
@@ -44,7 +41,7 @@ function fetchText(ip: string, port: number): Promise<string> {
 describe("examples/statefulset", { skip: ROOT_ONLY }, () => {
   let c: Cluster;
   before(async () => {
-    c = await startCluster({ ephemeral: true, apiPort: 0, dnsPort: 0, podCidr: POD_CIDR });
+    c = await startCluster({ ephemeral: true, apiPort: 0, dnsPort: 0 });
   });
   after(async () => {
     await c?.stop();

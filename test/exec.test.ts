@@ -20,8 +20,6 @@ import { which } from "../src/kubelet/process.ts";
 import { KUBECTL, kubectlVersions, NO_KUBECTL, run } from "./_kubectl.ts";
 import { HTTP_SERVER, kubeletHttpGet, kubeletWaitFor, NODE } from "./_kubelet.ts";
 
-const POD_CIDR = "127.243.0.0/16";
-const SERVICE_CIDR = "127.103.0.0/16";
 const AS_ROOT = process.getuid?.() === 0;
 const NO_SCRIPT = which("script", process.env.PATH ?? "")
   ? false
@@ -158,8 +156,6 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
       apiPort: 0,
       dnsPort: 0,
       updateKubeconfig: false,
-      podCidr: POD_CIDR,
-      serviceCidr: SERVICE_CIDR,
     });
     await cluster.client.create(REFS.pods, "default", webPod("web-0"));
     await cluster.client.create(REFS.pods, "default", echoPod("echo-0"));

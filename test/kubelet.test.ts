@@ -11,6 +11,7 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Pod } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
+import { cidrContains, parseCidr } from "../src/api/cidr.ts";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { createInformerFactory } from "../src/client/factory.ts";
@@ -20,13 +21,13 @@ import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts
 import { NO_KUBECTL } from "./_kubectl.ts";
 import {
   kubeletHttpGet as httpGet,
+  leaseTestPlan,
   kubeletWaitFor as waitFor,
   kubeletWebPod as webPod,
 } from "./_kubelet.ts";
 
 const NODE_NAME = "loopkube";
-// A range of our own, so that other suites binding 127.244.x.y never collide with our pods.
-const POD_CIDR = "127.247.0.0/16";
+let ranges: Awaited<ReturnType<typeof leaseTestPlan>>;
 let cp: TestControlPlane;
 let kubelet: Kubelet;
 let dataDir: string;
@@ -72,6 +73,7 @@ before(async () => {
   markerDir = mkdtempSync(join(tmpdir(), "loopkube-marker-"));
   orphan = startOrphanScript();
   orphan.catch(() => {});
+  ranges = await leaseTestPlan("kubelet-test");
   cp = await startTestControlPlane({ controllers: ["endpointslice"] });
   dataDir = mkdtempSync(join(tmpdir(), "loopkube-kubelet-"));
   kubelet = await startKubelet({
@@ -79,7 +81,9 @@ before(async () => {
     informers: cp.informers,
     nodeName: NODE_NAME,
     dataDir,
-    podCidr: POD_CIDR,
+    podCidr: ranges.plan.podCidr,
+    nodeIP: ranges.plan.nodeIP,
+    clusterDns: ranges.plan.dnsServiceIP,
     backoff: { initialMs: 200, maxMs: 5000 },
     leaseRenewMs: 500,
   });
@@ -94,6 +98,7 @@ after(async () => {
   o?.child.kill("SIGKILL");
   await kubelet?.stop();
   await cp?.stop();
+  ranges?.release();
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(markerDir, { recursive: true, force: true });
 });
@@ -129,7 +134,8 @@ test("three pods of the HTTP fixture get distinct IPs, answer HTTP, and probes d
   );
   const ips = pods.map((p) => p.status?.podIP ?? "");
   assert.equal(new Set(ips).size, 3);
-  for (const ip of ips) assert.match(ip, /^127\.247\.\d+\.\d+$/);
+  const range = parseCidr(ranges.plan.podCidr);
+  for (const ip of ips) assert.ok(cidrContains(range, ip), `${ip} in ${range.text}`);
   for (const [i, ip] of ips.entries()) {
     assert.deepEqual(await httpGet(ip, 8080), { status: 200, body: names[i] });
   }
@@ -576,7 +582,7 @@ test("init containers run first; the pod's sandbox has its hostname, resolv.conf
   if (process.getuid?.() !== 0) return; // no sandbox without root
   assert.deepEqual(lines, [
     "sandboxed",
-    "nameserver 127.96.0.10",
+    `nameserver ${ranges.plan.dnsServiceIP}`,
     "search default.svc.cluster.local svc.cluster.local cluster.local",
     "options ndots:5",
     "hi",
@@ -636,7 +642,9 @@ test("an agent restart stops pods gracefully and brings them back with the same 
     informers: cp.informers,
     nodeName: NODE_NAME,
     dataDir,
-    podCidr: POD_CIDR,
+    podCidr: ranges.plan.podCidr,
+    nodeIP: ranges.plan.nodeIP,
+    clusterDns: ranges.plan.dnsServiceIP,
     backoff: { initialMs: 200, maxMs: 5000 },
   });
   const back = await waitFor("web-2 back", async () => {
@@ -652,13 +660,14 @@ test("the agent runs as well over HTTPS with a kubeconfig (a real API server)", 
   const informers = createInformerFactory(client);
   informers.start();
   const dir = mkdtempSync(join(tmpdir(), "loopkube-kubelet-http-"));
+  const own = await leaseTestPlan("kubelet-http-test");
   const agent = await startKubelet({
     client,
     informers,
     nodeName: "http-node",
     dataDir: dir,
     runtime: "simulated",
-    podCidr: "127.248.0.0/16",
+    podCidr: own.plan.podCidr,
   });
   try {
     await cp.client.create(REFS.pods, "default", {
@@ -671,12 +680,13 @@ test("the agent runs as well over HTTPS with a kubeconfig (a real API server)", 
       const p = await getPod("over-http");
       return isReady(p) ? p : undefined;
     });
-    assert.match(p.status?.podIP ?? "", /^127\.248\./);
+    assert.ok(cidrContains(parseCidr(own.plan.podCidr), p.status?.podIP ?? ""), p.status?.podIP);
     const r = await cp.api.kubectl(["get", "node", "http-node", "--no-headers"]);
     assert.match(r.stdout, /^http-node\s+Ready\s/);
   } finally {
     await agent.stop();
     await informers.stop();
+    own.release();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -15,10 +15,6 @@ import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 import { KUBECTL, kubectlVersions, NO_KUBECTL, run } from "./_kubectl.ts";
 import { HTTP_SERVER, kubeletWaitFor, NODE } from "./_kubelet.ts";
 
-// Address ranges of this file's own, so clusters of test files running at once never clash.
-const POD_CIDR = "127.242.0.0/16";
-const SERVICE_CIDR = "127.104.0.0/16";
-
 // About a fifth of a core: enough for a nonzero rate, little enough for a shared test machine.
 const SPIN = "setInterval(() => { const end = Date.now() + 20; while (Date.now() < end); }, 100);";
 
@@ -95,8 +91,6 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
       apiPort: 0,
       dnsPort: 0,
       updateKubeconfig: false,
-      podCidr: POD_CIDR,
-      serviceCidr: SERVICE_CIDR,
     });
     if (!c.hasNodeAgent) return;
     await c.apply(manifests);

@@ -55,8 +55,6 @@ describe("a cluster of three simulated nodes", () => {
       nodes: 3,
       apiPort: 0,
       dnsPort: 0,
-      podCidr: "127.160.0.0/11",
-      serviceCidr: "127.107.0.0/16",
       updateKubeconfig: false,
     });
   });
@@ -71,6 +69,9 @@ describe("a cluster of three simulated nodes", () => {
       assert.equal(ready?.status, "True");
     }
     assert.equal(new Set(nodes.map((n) => n.spec?.podCIDR)).size, 3);
+    // Each node's block lies in the range the cluster was given.
+    const range = parseCidr(c.addresses.podCidr);
+    for (const n of nodes) assert.ok(cidrContains(range, n.spec?.podCIDR?.split("/")[0] ?? ""));
     const leases = await waitFor(async () => {
       const l = (await c.client.list(REFS.leases, "kube-node-lease")).items;
       return l.length === 3 ? l : undefined;

@@ -1,7 +1,7 @@
 /**
  * The service proxy against a running cluster with real pods (issue 6's live acceptance): curl
  * (Node http where curl is missing) through a ClusterIP:80 reaches pods on targetPort 8080 and
- * every replica in turn; a NodePort answers on 127.0.0.1; a LoadBalancer's ingress IP shows in
+ * every replica in turn; a NodePort answers on the node IP; a LoadBalancer's ingress IP shows in
  * `kubectl get svc` and answers; ClientIP affinity pins each client; a Service without endpoints
  * resets; UDP echo answers from the Service address; 100 MB come back byte-identical; failing
  * connections leave the others alone; a deleted endpoint's connections are closed, a terminating
@@ -13,8 +13,8 @@
  *
  * The 300-connection spread over three replicas lives in `cluster.test.ts` (the quickstart).
  * Ports below 1024 (80, 443, 53) need root; those tests skip with the reason otherwise, and every
- * other test uses ports above 1024. One cluster for the whole file, with its own pod and service
- * ranges so it runs beside other test files.
+ * other test uses ports above 1024. One cluster for the whole file, on the ranges it is given
+ * (other clusters may run beside it); addresses are read from `c.addresses`.
  */
 import assert from "node:assert/strict";
 import { createHash, randomFillSync } from "node:crypto";
@@ -33,8 +33,6 @@ import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
 import { HTTP_SERVER, kubeletWaitFor, NODE } from "./_kubelet.ts";
 
 const ECHO_SERVER = join(import.meta.dirname, "fixtures", "echo-server.js");
-const POD_CIDR = "127.251.0.0/16";
-const SERVICE_CIDR = "127.101.0.0/16";
 /** LoadBalancer ingress IPs come from the proxy's default range; a port no other test uses. */
 const LB_PORT = 18481;
 /** Lowest port anyone may bind (Linux); 1024 where the setting cannot be read. */
@@ -430,8 +428,6 @@ describe("the service proxy with real pods", () => {
       apiPort: 0,
       dnsPort: 0,
       updateKubeconfig: false,
-      podCidr: POD_CIDR,
-      serviceCidr: SERVICE_CIDR,
     });
     if (!c.hasNodeAgent) {
       noPods = "no node agent in this build: pods cannot run";
@@ -459,12 +455,14 @@ describe("the service proxy with real pods", () => {
     assert.deepEqual([...pods].sort(), [...names].sort(), answers.join("|"));
   });
 
-  test("a NodePort answers on 127.0.0.1", async (t) => {
+  test("a NodePort answers on the node IP", async (t) => {
     if (noPods) return t.skip(noPods);
     const nodePort = svcs.get("web-np")?.spec.ports[0]?.nodePort;
-    assert.ok(nodePort !== undefined && nodePort >= 30000 && nodePort <= 32767, String(nodePort));
-    const answer = await kubeletWaitFor(`127.0.0.1:${nodePort} to answer`, async () =>
-      podOf(await httpGet("127.0.0.1", nodePort).catch(() => "")),
+    const { min, max } = c.addresses.nodePortRange;
+    assert.ok(nodePort !== undefined && nodePort >= min && nodePort <= max, String(nodePort));
+    const node = c.addresses.nodeIP;
+    const answer = await kubeletWaitFor(`${node}:${nodePort} to answer`, async () =>
+      podOf(await httpGet(node, nodePort).catch(() => "")),
     );
     assert.match(answer, /^web-/);
   });
@@ -503,7 +501,7 @@ describe("the service proxy with real pods", () => {
     const nodePort = svcs.get("web-local")?.spec.ports[0]?.nodePort ?? 0;
     for (const [host, port] of [
       [ip("web-local"), 8085],
-      ["127.0.0.1", nodePort],
+      [c.addresses.nodeIP, nodePort],
     ] as const) {
       const answer = await kubeletWaitFor(`${host}:${port} to answer`, async () =>
         podOf(await httpGet(host, port).catch(() => "")),
@@ -520,8 +518,9 @@ describe("the service proxy with real pods", () => {
     // The API server allocates one from the node port range, as kube-apiserver does.
     const port = svc.spec.healthCheckNodePort;
     assert.ok(port, "spec.healthCheckNodePort is allocated");
-    const body = await kubeletWaitFor(`127.0.0.1:${port} to answer`, () =>
-      httpGet("127.0.0.1", port).catch(() => undefined),
+    const node = c.addresses.nodeIP;
+    const body = await kubeletWaitFor(`${node}:${port} to answer`, () =>
+      httpGet(node, port).catch(() => undefined),
     );
     assert.equal(JSON.parse(body).localEndpoints, 3, body);
   });
@@ -750,7 +749,7 @@ describe("the service proxy with real pods", () => {
     if (noPods) return t.skip(noPods);
     const kubeIP = ((await c.client.get(REFS.services, "default", "kubernetes")) as Svc).spec
       .clusterIP;
-    assert.equal(kubeIP, "127.101.0.1");
+    assert.equal(kubeIP, c.addresses.kubernetesServiceIP);
     const ca = Buffer.from(
       /certificate-authority-data: (\S+)/.exec(c.kubeconfig)?.[1] ?? "",
       "base64",
@@ -775,7 +774,7 @@ describe("the service proxy with real pods", () => {
     if (noPods) return t.skip(noPods);
     const dnsIP = ((await c.client.get(REFS.services, "kube-system", "kube-dns")) as Svc).spec
       .clusterIP;
-    assert.equal(dnsIP, "127.101.0.10");
+    assert.equal(dnsIP, c.addresses.dnsServiceIP);
     const name = "web.default.svc.cluster.local";
     const r = new Resolver({ timeout: 1000, tries: 2 });
     r.setServers([`${dnsIP}:53`]);

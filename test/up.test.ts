@@ -1,8 +1,9 @@
 /**
  * `loopkube up -f` as a newcomer runs it, over the quickstart and the StatefulSet example: the
  * table of Services, DNS names and endpoints; the headless name resolving (Node's resolver) to
- * exactly the pods in the table; Ctrl-C stopping every pod process; and a second `up` on the same
- * data dir bringing back the same pods with the same IPs and the StatefulSet's volume data.
+ * exactly the pods in the table; the address ranges it printed holding its Services and pods;
+ * Ctrl-C stopping every pod process; and a second `up` on the same data dir bringing back the
+ * same ranges, the same pods with the same IPs and the StatefulSet's volume data.
  */
 import assert from "node:assert/strict";
 import { Resolver } from "node:dns/promises";
@@ -11,14 +12,13 @@ import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { cidrContains, parseCidr } from "../src/api/cidr.ts";
 import { REFS } from "../src/api/refs.ts";
 import { createHttpClient, loadKubeconfig } from "../src/client/index.ts";
 import { cliEnv, startUp } from "./_cli.ts";
 import { kubeletWaitFor } from "./_kubelet.ts";
 import { descendants } from "./_proc.ts";
 
-// Ranges of its own, so pods and ClusterIP listeners never clash with other test files' clusters.
-const CIDRS = ["--pod-cidr", "127.236.0.0/16", "--service-cidr", "127.106.0.0/16"];
 const ROOT = process.getuid?.() === 0;
 
 let home: string;
@@ -50,6 +50,16 @@ function fetchText(ip: string, port: number): Promise<string> {
   });
 }
 
+/** The ranges `up` printed (`pods:`, `services:`, …), each as the line's value. */
+function printedRanges(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const label of ["pods", "services", "LB ingress", "node IP"]) {
+    const m = new RegExp(`^  ${label}: +(\\S+)`, "m").exec(text);
+    if (m?.[1]) out[label] = m[1];
+  }
+  return out;
+}
+
 async function podIPs(): Promise<Map<string, string>> {
   const client = createHttpClient(
     loadKubeconfig(readFileSync(join(dataDir, "kubeconfig"), "utf8")),
@@ -70,10 +80,13 @@ describe("loopkube up -f examples/quickstart -f examples/statefulset", () => {
     "--dns-port",
     "0",
     "--no-kubeconfig-update",
-    ...CIDRS,
     ...manifests,
   ];
-  const first: { ips?: Map<string, string>; identities?: Map<string, string> } = {};
+  const first: {
+    ips?: Map<string, string>;
+    identities?: Map<string, string>;
+    ranges?: Record<string, string>;
+  } = {};
 
   test("prints the table, resolves the headless name to its pods, and Ctrl-C stops every pod", async () => {
     args[1] = dataDir;
@@ -81,16 +94,26 @@ describe("loopkube up -f examples/quickstart -f examples/statefulset", () => {
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     try {
       const text = out();
+      // The ranges this cluster was given (other clusters may run on this machine).
+      const ranges = printedRanges(text);
+      assert.deepEqual(Object.keys(ranges), ["pods", "services", "LB ingress", "node IP"], text);
+      first.ranges = ranges;
+      const podRange = parseCidr(ranges.pods ?? "");
       assert.match(
         text,
         /default\/my-headless-service\s+ClusterIP\s+None\s+my-headless-service\.default\.svc\.cluster\.local/,
       );
-      assert.match(
-        text,
-        /default\/my-service\s+ClusterIP\s+127\.106\.\d+\.\d+\s+my-service\.default\.svc\.cluster\.local/,
+      const serviceIP =
+        /default\/my-service\s+ClusterIP\s+(\S+)\s+my-service\.default\.svc\.cluster\.local/.exec(
+          text,
+        )?.[1];
+      assert.ok(cidrContains(parseCidr(ranges.services ?? ""), serviceIP ?? ""), text);
+      const tableIPs = [...text.matchAll(/my-app-\S+ (127\.\d+\.\d+\.\d+) ready/g)].map(
+        (m) => m[1] ?? "",
       );
-      const tableIPs = [...text.matchAll(/my-app-\S+ (127\.236\.\d+\.\d+) ready/g)].map(
-        (m) => m[1],
+      assert.ok(
+        tableIPs.every((ip) => cidrContains(podRange, ip)),
+        `${tableIPs.join()} in ${ranges.pods}`,
       );
       // Each pod appears once per Service (my-service and my-headless-service).
       const mine = [...new Set(tableIPs)].sort();
@@ -142,9 +165,10 @@ describe("loopkube up -f examples/quickstart -f examples/statefulset", () => {
     assert.ok(first.ips, "the first test ran");
     // No -f this time: everything comes back from the data dir.
     const again = args.filter((a, i) => a !== "-f" && args[i - 1] !== "-f");
-    const { child } = await startUp(again, /Press Ctrl-C to stop\.\n/, cliEnv(home));
+    const { child, out } = await startUp(again, /Press Ctrl-C to stop\.\n/, cliEnv(home));
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     try {
+      assert.deepEqual(printedRanges(out()), first.ranges, "the data dir keeps its ranges");
       const ips = await podIPs();
       assert.deepEqual(ips, first.ips, "same pod names and IPs");
       if (ROOT) {

@@ -225,7 +225,7 @@ async function main(): Promise<void> {
     fillView(view, svcs);
     const server = await startDnsServer({
       view,
-      zone: "cluster.local",
+      clusterDomain: "cluster.local",
       listen: [{ host: "127.0.0.1", port: 0 }],
       upstream: { servers: [], timeoutMs: 100 },
     });

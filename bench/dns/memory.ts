@@ -220,7 +220,10 @@ function child(services: number, pods: number, samples: number): SizeResult {
     ["ClusterIP A (UDP)", queryBytes("svc-1.ns-1.svc.cluster.local", RRType.A, 1232)],
   ];
   for (const cached of [false, true]) {
-    const h = createQueryHandler(view, { zone: "cluster.local", cacheSize: cached ? 20000 : 0 });
+    const h = createQueryHandler(view, {
+      clusterDomain: "cluster.local",
+      cacheSize: cached ? 20000 : 0,
+    });
     for (const [what, q] of cases) {
       const transport = what.includes("TCP") ? "tcp" : "udp";
       let bytes = 0;
@@ -237,7 +240,7 @@ function child(services: number, pods: number, samples: number): SizeResult {
 
   // A full answer cache, as CoreDNS's formula assumes one (10,000 entries): one A answer per
   // Service, kept by a handler that stays alive for the measurement.
-  const h = createQueryHandler(view, { zone: "cluster.local" });
+  const h = createQueryHandler(view, { clusterDomain: "cluster.local" });
   for (let i = 0; i < Math.min(services, 10000); i++) {
     const name = i === 0 ? "big" : `svc-${i}`;
     h.handle(queryBytes(`${name}.ns-${i % NAMESPACES}.svc.cluster.local`, RRType.A, 1232), "udp");

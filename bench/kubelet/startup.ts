@@ -20,6 +20,7 @@ import { REFS } from "../../src/api/refs.ts";
 import type { KubeObject } from "../../src/api/types.ts";
 import { startKubelet } from "../../src/kubelet/index.ts";
 import { startTestControlPlane } from "../../test/_controlplane.ts";
+import { leaseTestPlan } from "../../test/_kubelet.ts";
 import { type Line, percentile, startResult } from "../_result.ts";
 
 const args = process.argv.slice(2);
@@ -32,6 +33,8 @@ const SLO = { value: 5000, source: "published: Kubernetes pod startup SLO, p99 â
 
 async function run(sandbox: boolean, runtime: "process" | "simulated", oneAtATime: boolean) {
   const cp = await startTestControlPlane({ controllers: [] });
+  // Pod addresses of this run's own: a cluster may run beside the benchmark.
+  const { plan, release } = await leaseTestPlan("bench-startup");
   const dataDir = mkdtempSync(join(tmpdir(), "loopkube-bench-"));
   const kubelet = await startKubelet({
     client: cp.client,
@@ -40,7 +43,8 @@ async function run(sandbox: boolean, runtime: "process" | "simulated", oneAtATim
     dataDir,
     sandbox,
     runtime,
-    podCidr: "127.246.0.0/16",
+    podCidr: plan.podCidr,
+    nodeIP: plan.nodeIP,
   });
   global.gc?.();
   const before = process.memoryUsage();
@@ -124,6 +128,7 @@ async function run(sandbox: boolean, runtime: "process" | "simulated", oneAtATim
   await kubelet.stop();
   console.log(JSON.stringify({ stopAllMs: Math.round(performance.now() - t) }));
   await cp.stop();
+  release();
   rmSync(dataDir, { recursive: true, force: true });
 }
 

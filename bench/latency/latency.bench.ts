@@ -16,6 +16,7 @@
  *
  * Run: node --import tsx bench/latency/latency.bench.ts [--quick] [--flips N]
  */
+import { nthAddress, parseCidr } from "../../src/api/cidr.ts";
 import { startCluster } from "../../src/cluster/index.ts";
 import { type Line, percentile, startResult } from "../_result.ts";
 import {
@@ -36,12 +37,6 @@ const flipsArg = args.indexOf("--flips");
 const FLIPS = flipsArg >= 0 ? Number(args[flipsArg + 1]) : quick ? 30 : 200;
 const ROLLOUTS = quick ? [100] : [100, 1000];
 const NS = "latency";
-const POD_CIDR = "127.238.0.0/16";
-const SERVICE_CIDR = "127.108.0.0/16";
-// Unmanaged pods take addresses far above the ones the node agent hands out from the pod CIDR.
-const STABLE_IP = "127.238.250.1";
-const FLIP_IP = "127.238.250.2";
-const TCP_IP = "127.238.250.3";
 const TIMEOUT_MS = 5000;
 const GAP_MS = 3;
 
@@ -103,11 +98,14 @@ const cluster = await startCluster({
   runtime: "simulated",
   // A node takes 110 pods (kubelet's maxPods): enough simulated nodes for the largest rollout.
   nodes: Math.ceil((Math.max(...ROLLOUTS) + 20) / 110),
-  podCidr: POD_CIDR,
-  serviceCidr: SERVICE_CIDR,
   updateKubeconfig: false,
   logLevel: "error",
 });
+// Unmanaged pods take addresses far above the ones the node agent hands out from the pod range.
+const unmanagedIP = (n: number) => nthAddress(parseCidr(cluster.addresses.podCidr), 250 * 256 + n);
+const STABLE_IP = unmanagedIP(1);
+const FLIP_IP = unmanagedIP(2);
+const TCP_IP = unmanagedIP(3);
 const client = cluster.client;
 const lines: Line[] = [];
 const failures: string[] = [];

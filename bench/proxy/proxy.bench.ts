@@ -20,7 +20,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { nthAddress, parseCidr } from "../../src/api/cidr.ts";
 import { createServiceProxy } from "../../src/proxy/index.ts";
+import { leaseTestPlan } from "../../test/_kubelet.ts";
 import { type Line, RESULTS_DIR, startResult } from "../_result.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -56,8 +58,11 @@ function medianBy(runs: HttpFigures[]): HttpFigures {
   };
 }
 
-const BACKEND = "127.244.250.1";
-const SERVICE = "127.96.250.1";
+// Addresses of this run's own, leased as a cluster's are: a cluster may run beside the benchmark.
+const { plan, release } = await leaseTestPlan("bench-proxy");
+process.once("exit", release);
+const BACKEND = nthAddress(parseCidr(plan.podCidr), 250 * 256 + 1);
+const SERVICE = nthAddress(parseCidr(plan.serviceCidr), 250 * 256 + 1);
 const HTTP_PORT = 18080;
 const BULK_PORT = 19000;
 
@@ -146,7 +151,11 @@ async function bulk(ip: string, port: number, direction: "up" | "down"): Promise
 }
 
 const backend = await startBackend();
-const proxy = createServiceProxy({ nodeName: "bench" });
+const proxy = createServiceProxy({
+  nodeName: "bench",
+  nodeIP: plan.nodeIP,
+  loadBalancerCidr: plan.loadBalancerCidr,
+});
 try {
   proxy.upsertService({
     metadata: { namespace: "default", name: "bench" },

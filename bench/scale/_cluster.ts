@@ -36,8 +36,8 @@ const cluster = await startCluster({
   nodes,
   apiPort: 0,
   dnsPort: 0,
+  // Explicit: thousands of nodes of 128 addresses need more than an automatic /16 (512 nodes).
   podCidr: "127.160.0.0/11",
-  serviceCidr: "127.107.0.0/16",
   updateKubeconfig: false,
   logLevel: "error",
 });

@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:https";
 import { arch, platform } from "node:os";
+import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { strategyFor } from "../api/kinds/index.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
@@ -50,6 +51,7 @@ export interface ApiServerOptions {
   tls: TlsMaterial;
   /** Bearer tokens that authenticate (e.g. the admin token). */
   tokens?: string[];
+  /** The address plan's service range and NodePort range (defaults: its lone-cluster values). */
   serviceCidr?: string;
   nodePortRange?: { min: number; max: number };
   now?: () => Date;
@@ -88,8 +90,8 @@ export interface ApiServer {
 export const API_DEFAULTS = {
   host: "127.0.0.1",
   port: 6443,
-  serviceCidr: "127.96.0.0/16",
-  nodePortRange: { min: 30000, max: 32767 },
+  serviceCidr: DEFAULT_PLAN.serviceCidr,
+  nodePortRange: DEFAULT_PLAN.nodePortRange,
 };
 
 export function versionInfo(): object {
@@ -180,19 +182,26 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   // Every request after authentication passes here: counted, timed, and `/metrics` served.
   const requestMetrics = new RequestMetrics();
-  const server: Server = await listen(
-    {
-      host,
-      port,
-      tls: options.tls,
-      tokens: () => tokens,
-      ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
-    },
-    instrumentRequests(handler, requestMetrics, () =>
-      renderApiMetrics(requestMetrics, options.store),
-    ),
-    instrumentUpgrades(createUpgradeHandler({ registry, upgrades }), requestMetrics),
-  );
+  let server: Server;
+  try {
+    server = await listen(
+      {
+        host,
+        port,
+        tls: options.tls,
+        tokens: () => tokens,
+        ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+      },
+      instrumentRequests(handler, requestMetrics, () =>
+        renderApiMetrics(requestMetrics, options.store),
+      ),
+      instrumentUpgrades(createUpgradeHandler({ registry, upgrades }), requestMetrics),
+    );
+  } catch (err) {
+    // A port in use: nothing of this server may outlive the failed start.
+    eventTtl.stop();
+    throw err;
+  }
   // Every raw socket, including those still in the TLS handshake (closeAllConnections only sees
   // sockets that reached HTTP), so that close() never waits on a half-open connection.
   const sockets = new Set<import("node:net").Socket>();

@@ -3,7 +3,8 @@
  * its state, API URL, data dir, address ranges, node count and age — like `k3d cluster list` and
  * `minikube profile list`. `-o json|yaml` prints a `ClusterList` whose items all have the same
  * keys (src/cluster/clusters.ts); `-o name` prints the names alone, one a line, as `kind get
- * clusters` does (the shell completions read it).
+ * clusters` does (the shell completions read it). Running clusters whose data dir lies elsewhere
+ * (`--data-dir`, `--ephemeral`, a library's) come from the address range registry.
  *
  * The node count of a running cluster is asked of its API server (a list of Nodes, 5 s at most);
  * a stopped cluster's is unknown.
@@ -14,7 +15,7 @@ import { Argument, type Command } from "commander";
 import { sinceTimestamp } from "../api/duration.ts";
 import { REFS } from "../api/refs.ts";
 import { createHttpClient, loadKubeconfigFile } from "../client/index.ts";
-import { type ClusterRecord, collectClusters } from "../cluster/index.ts";
+import { type ClusterRecord, collectClusters, leasedClusters } from "../cluster/index.ts";
 import {
   API_VERSION,
   formatColumns,
@@ -44,7 +45,7 @@ export function addListCommand(program: Command, io: Io): void {
 }
 
 async function listClusters(output: OutputFormat | "name" | undefined, io: Io): Promise<void> {
-  const records = await withNodeCounts(collectClusters());
+  const records = await withNodeCounts(collectClusters({ registered: leasedClusters }));
   if (output === "json" || output === "yaml") {
     printObject(io, output, { apiVersion: API_VERSION, kind: "ClusterList", items: records });
     return;

@@ -11,6 +11,7 @@
 import type { Command } from "commander";
 import {
   countObjects,
+  describeRanges,
   probeReadyz,
   readClusterKubeconfig,
   readClusterRecord,
@@ -85,6 +86,7 @@ export function addStatusCommand(program: Command, io: Io): void {
       io.out(`  API server:  ${info.apiUrl}`);
       io.out(`  kubeconfig:  ${info.kubeconfigPath}`);
       io.out(`  DNS:         ${info.dns.host}:${info.dns.port}`);
+      for (const line of describeRanges(info)) io.out(`  ${line}`);
       io.out(`  metrics:     ${info.apiUrl}/metrics (kubectl get --raw /metrics)`);
       if (info.dnsMetricsUrl) io.out(`  DNS metrics: ${info.dnsMetricsUrl}`);
       io.out(`  node agent:  ${info.nodeAgent ? "running" : "not running (pods stay Pending)"}`);

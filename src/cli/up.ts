@@ -10,12 +10,14 @@
  */
 import type { Command } from "commander";
 import { InvalidArgumentError, Option } from "commander";
+import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_RANGES } from "../api/addressplan.ts";
 import {
   type Cluster,
   ClusterError,
   type ClusterOptions,
   contextName,
   defaultUserKubeconfig,
+  describeRanges,
   describeServices,
   formatServiceTable,
   isClusterError,
@@ -36,11 +38,11 @@ export interface UpOptions {
   ephemeral?: boolean;
   runtime: "process" | "simulated";
   nodes: number;
-  apiPort: number;
+  apiPort?: number;
   dnsPort?: number;
   clusterDomain: string;
-  serviceCidr: string;
-  podCidr: string;
+  serviceCidr?: string;
+  podCidr?: string;
   filename: string[];
   wait?: boolean;
   detach?: boolean;
@@ -73,15 +75,25 @@ export function addUpCommand(program: Command, io: Io): void {
       parseCount,
       1,
     )
-    .option("--api-port <port>", "API server port (0: any free port)", parsePort, 6443)
     .option(
-      "--dns-port <port>",
-      "DNS port (default 53 when bindable, else a free port; 0: any free port)",
+      "--api-port <port>",
+      "API server port (default 6443, or a free one when 6443 is taken; 0: any free port)",
       parsePort,
     )
-    .option("--cluster-domain <domain>", "cluster DNS domain", "cluster.local")
-    .option("--service-cidr <cidr>", "Service ClusterIP range", "127.96.0.0/16")
-    .option("--pod-cidr <cidr>", "pod IP range", "127.244.0.0/16")
+    .option(
+      "--dns-port <port>",
+      "DNS port on 127.0.0.1 (default 53, or a free one when 53 is taken or needs root; 0: any free port)",
+      parsePort,
+    )
+    .option("--cluster-domain <domain>", "cluster DNS domain", DEFAULT_CLUSTER_DOMAIN)
+    .option(
+      "--service-cidr <cidr>",
+      `Service ClusterIP range (default: the first free one from ${DEFAULT_RANGES.serviceCidr}, or the data dir's)`,
+    )
+    .option(
+      "--pod-cidr <cidr>",
+      `pod IP range (default: the first free one from ${DEFAULT_RANGES.podCidr}, or the data dir's)`,
+    )
     .option(
       "-f, --filename <path>",
       "manifest file or folder to apply once ready (repeatable)",
@@ -182,11 +194,11 @@ function clusterOptions(o: UpOptions, log: ClusterOptions["log"]): ClusterOption
     ...(o.ephemeral ? { ephemeral: true } : { dataDir: dataDirOf(o) }),
     runtime: o.runtime,
     nodes: o.nodes,
-    apiPort: o.apiPort,
+    ...(o.apiPort !== undefined ? { apiPort: o.apiPort } : {}),
     ...(o.dnsPort !== undefined ? { dnsPort: o.dnsPort } : {}),
     clusterDomain: o.clusterDomain,
-    serviceCidr: o.serviceCidr,
-    podCidr: o.podCidr,
+    ...(o.serviceCidr !== undefined ? { serviceCidr: o.serviceCidr } : {}),
+    ...(o.podCidr !== undefined ? { podCidr: o.podCidr } : {}),
     updateKubeconfig: o.kubeconfigUpdate,
     ...(isLogLevel(o.logLevel) ? { logLevel: o.logLevel } : {}),
     ...(log ? { log } : {}),
@@ -213,6 +225,7 @@ async function runForeground(o: UpOptions, io: Io, log: ClusterOptions["log"]): 
       );
     }
     io.out(`  DNS:         ${cluster.dnsAddress.host}:${cluster.dnsAddress.port}`);
+    for (const line of describeRanges(cluster.addresses)) io.out(`  ${line}`);
     if (!cluster.hasNodeAgent) {
       io.out("  node agent:  not running in this build: pods stay Pending");
     }
@@ -253,7 +266,9 @@ async function applyAndSummarize(
     .filter((x) => x.kind === "Service")
     .map((x) => ({ namespace: x.metadata.namespace ?? "default", name: x.metadata.name ?? "" }));
   if (services.length === 0) return;
-  const rows = await describeServices(cluster.client, services, { clusterDomain: o.clusterDomain });
+  const rows = await describeServices(cluster.client, services, {
+    clusterDomain: cluster.addresses.clusterDomain,
+  });
   io.out("");
   io.out(formatServiceTable(rows));
   io.out("");

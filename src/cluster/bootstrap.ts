@@ -6,7 +6,8 @@
  *
  * Contract: idempotent. Every start re-applies them (server-side apply, field manager
  * `loopkube`, forced), so a new API or DNS port after a restart is reflected while the Service
- * IPs, fixed here, never change.
+ * IPs, fixed here, never change. Returns the two Services as stored, so that the proxy can
+ * open their listeners before the informers deliver them.
  *
  * @module
  */
@@ -35,8 +36,8 @@ interface PortSpec {
 export async function ensureBootstrapServices(
   client: ApiVerbs,
   addresses: BootstrapAddresses,
-): Promise<void> {
-  await ensureService(client, {
+): Promise<KubeObject[]> {
+  const kubernetes = await ensureService(client, {
     namespace: "default",
     name: "kubernetes",
     ip: addresses.kubernetesServiceIP,
@@ -44,7 +45,7 @@ export async function ensureBootstrapServices(
     host: addresses.api.host,
     ports: [{ name: "https", protocol: "TCP", port: 443, targetPort: addresses.api.port }],
   });
-  await ensureService(client, {
+  const kubeDns = await ensureService(client, {
     namespace: "kube-system",
     name: "kube-dns",
     ip: addresses.dnsServiceIP,
@@ -55,6 +56,7 @@ export async function ensureBootstrapServices(
       { name: "dns-tcp", protocol: "TCP", port: 53, targetPort: addresses.dns.port },
     ],
   });
+  return [kubernetes, kubeDns];
 }
 
 async function ensureService(
@@ -67,14 +69,14 @@ async function ensureService(
     host: string;
     ports: PortSpec[];
   },
-): Promise<void> {
+): Promise<KubeObject> {
   const apply = (ref: ResourceRef, obj: KubeObject) =>
     client.patch(ref, s.namespace, s.name, "apply", obj, {
       fieldManager: FIELD_MANAGER,
       force: true,
     });
   const metadata = { name: s.name, namespace: s.namespace, labels: s.labels };
-  await apply(REFS.services, {
+  const service = await apply(REFS.services, {
     apiVersion: "v1",
     kind: "Service",
     metadata,
@@ -114,4 +116,5 @@ async function ensureService(
       },
     ],
   });
+  return service;
 }

@@ -22,6 +22,7 @@ import { type Dirent, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { parseKubeconfig } from "../apiserver/kubeconfig.ts";
 import { defaultDataDir } from "./options.ts";
+import { listLeases } from "./ranges.ts";
 import { isProcessAlive, readRunInfo, runInfoPaths } from "./runinfo.ts";
 
 export type ClusterState = "running" | "stopped" | "stale";
@@ -58,6 +59,22 @@ export interface CollectOptions {
   isAlive?: (pid: number) => boolean;
   /** Running clusters registered elsewhere (default: none). */
   registered?: () => RegisteredCluster[];
+}
+
+/**
+ * The running clusters of the address range registry (ranges.ts), as `registered` takes them:
+ * wherever their data dir is, ephemeral ones included (a test's lease without one is left out).
+ */
+export function leasedClusters(): RegisteredCluster[] {
+  return listLeases()
+    .filter((l) => l.dataDir !== "")
+    .map((l) => ({
+      pid: l.pid,
+      name: l.name,
+      dataDir: l.dataDir,
+      podCidr: l.ranges.podCidr,
+      serviceCidr: l.ranges.serviceCidr,
+    }));
 }
 
 /** The folder holding one data dir per cluster name: `$XDG_DATA_HOME/loopkube`. */

@@ -1,15 +1,17 @@
 /**
- * The composition root: `startCluster` starts store → PKI → API server → kubeconfig → shared
- * informers → controllers → DNS → proxy → node agent, in that order, and `stop()` stops the
- * controllers first, then the rest in reverse. Each step is reported with its duration through
- * `onStep`.
+ * The composition root: `startCluster` takes address ranges of its own (ranges.ts), derives the
+ * address plan once and passes it down, then starts store → PKI → API server → kubeconfig →
+ * shared informers → controllers → DNS → proxy → node agent, in that order; `stop()` stops the
+ * controllers first, then the rest in reverse, and gives the ranges back last. Each step is
+ * reported with its duration through `onStep`.
  *
  * Invariants: `<dataDir>/kubeconfig` is written before any component but the API server starts;
- * `/readyz` answers ok only once every component is ready; a start that fails part-way stops
- * what it had started and leaves the data dir as it found it (ephemeral ones are removed). The
- * SQLite store locks its file exclusively, which is the data dir's lock: a second cluster on the
- * same dir fails with a sentence naming the running one's pid. Everything is per instance, so
- * several clusters run side by side in one process (free ports, ephemeral stores).
+ * `/readyz` answers ok only once every component is ready, and a listener that cannot bind is
+ * never reported ok; a start that fails part-way stops what it had started and leaves the data
+ * dir as it found it (ephemeral ones are removed). The range registry and the SQLite store's
+ * exclusive lock both refuse a second cluster on the same dir with a sentence naming the running
+ * one's pid. Everything is per instance, so several clusters run side by side in one process and
+ * on one machine (free ports, ranges of their own).
  *
  * @module
  */
@@ -17,6 +19,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type AddressPlan, type AddressRanges, addressPlan } from "../api/addressplan.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import { createInProcessClient, type HealthCheck, startApiServer } from "../apiserver/index.ts";
@@ -28,11 +31,9 @@ import {
 import { ensurePki } from "../apiserver/pki.ts";
 import { createInformerFactory } from "../client/factory.ts";
 import { startControllers } from "../controllers/index.ts";
-import { type DnsServer, DnsView, startDnsMetricsServer, startDnsServer } from "../dns/index.ts";
-import { feedDnsView } from "../dns/informers.ts";
-import { startInformerProxy } from "../proxy/informers.ts";
 import { openStore, type Store, type StoreTuning } from "../store/index.ts";
 import { ensureBootstrapServices } from "./bootstrap.ts";
+import { startClusterDns } from "./dns.ts";
 import { ClusterError, listenError } from "./errors.ts";
 import { startNodeAgent } from "./kubelet.ts";
 import { applyManifests, type Manifest, readManifests } from "./manifests.ts";
@@ -45,20 +46,22 @@ import {
   contextName,
   defaultDataDir,
   defaultUserKubeconfig,
-  type LogLevel,
   logAtLevel,
-  nthAddress,
 } from "./options.ts";
-import { canBind } from "./ports.ts";
+import { choosePort, whoHolds } from "./ports.ts";
+import { startClusterProxy } from "./proxy.ts";
+import { leaseRanges, readRecordedRanges, recordRanges } from "./ranges.ts";
 import { type RunInfo, readRunInfo, removeRunInfo, writeRunInfo } from "./runinfo.ts";
 import { type WaitOptions, waitReady as waitObjectsReady } from "./wait.ts";
 
+export type { AddressPlan, AddressRanges } from "../api/addressplan.ts";
 export { KUBERNETES_VERSION } from "../apiserver/index.ts";
 export {
   type ClusterRecord,
   type ClusterState,
   clustersBaseDir,
   collectClusters,
+  leasedClusters,
   readClusterRecord,
 } from "./clusters.ts";
 export { ClusterError, isClusterError } from "./errors.ts";
@@ -73,9 +76,19 @@ export {
   type LogLevel,
   type RuntimeKind,
 } from "./options.ts";
+export {
+  describeHolder,
+  type LeaseHolder,
+  type LeaseRequest,
+  leaseRanges,
+  listLeases,
+  type RangeLease,
+  registryDir,
+} from "./ranges.ts";
 export { countObjects, forgetUserContext, probeReadyz } from "./remote.ts";
 export { isProcessAlive, type RunInfo, readRunInfo, runInfoPaths } from "./runinfo.ts";
 export {
+  describeRanges,
   describeServices,
   formatServiceTable,
   type ServiceRow,
@@ -89,7 +102,11 @@ export interface ComponentStatus {
   detail?: string;
 }
 
-export interface Cluster {
+/**
+ * A running cluster. `await using cluster = await startCluster(…)` stops it when the scope ends
+ * (`Symbol.asyncDispose` is `stop()`).
+ */
+export interface Cluster extends AsyncDisposable {
   name: string;
   dataDir: string;
   ephemeral: boolean;
@@ -97,6 +114,11 @@ export interface Cluster {
   kubeconfigPath: string;
   apiUrl: string;
   dnsAddress: { host: string; port: number };
+  /**
+   * The cluster's address plan: pod and service ranges, the `kubernetes` and `kube-dns`
+   * Service IPs, NodePort range, cluster domain, load balancer range and node IP.
+   */
+  addresses: AddressPlan;
   /** The DNS server's Prometheus metrics (`http://127.0.0.1:<port>/metrics`, as CoreDNS's :9153). */
   dnsMetricsUrl: string;
   /** An in-process client with the API server's full behaviour (no HTTP round trip). */
@@ -113,11 +135,14 @@ export interface Cluster {
 
 type Stopper = () => Promise<void> | void;
 
+/** Node 20 has `Symbol.asyncDispose`; its 18.18 polyfill used this registered symbol. */
+const asyncDispose: typeof Symbol.asyncDispose =
+  Symbol.asyncDispose ?? (Symbol.for("nodejs.asyncDispose") as typeof Symbol.asyncDispose);
+
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const name = options.name ?? CLUSTER_DEFAULTS.name;
   checkClusterName(name);
-  const apiPortWanted = options.apiPort ?? CLUSTER_DEFAULTS.apiPort;
-  checkPort("API port", apiPortWanted);
+  if (options.apiPort !== undefined) checkPort("API port", options.apiPort);
   if (options.dnsPort !== undefined) checkPort("DNS port", options.dnsPort);
   const dnsMetricsPort = options.dnsMetricsPort ?? 0;
   checkPort("DNS metrics port", dnsMetricsPort);
@@ -125,14 +150,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const nodes = options.nodes ?? CLUSTER_DEFAULTS.nodes;
   checkNodes(nodes, runtime);
   const ephemeral = options.ephemeral === true;
-  const clusterDomain = options.clusterDomain ?? CLUSTER_DEFAULTS.clusterDomain;
-  const serviceCidr = options.serviceCidr ?? CLUSTER_DEFAULTS.serviceCidr;
-  const podCidr = options.podCidr ?? CLUSTER_DEFAULTS.podCidr;
+  const explicit = {
+    ...(options.podCidr !== undefined ? { podCidr: options.podCidr } : {}),
+    ...(options.serviceCidr !== undefined ? { serviceCidr: options.serviceCidr } : {}),
+  };
   const log = options.log ?? logAtLevel(options.logLevel ?? CLUSTER_DEFAULTS.logLevel);
   const onStep = options.onStep ?? (() => {});
+  // Where the API server and the DNS server listen for the host (the plan's addresses are for
+  // the cluster's own Services and pods).
   const host = "127.0.0.1";
-  const kubernetesIP = nthAddress(serviceCidr, 1);
-  const dnsIP = nthAddress(serviceCidr, 10);
 
   const dataDir = ephemeral
     ? mkdtempSync(join(tmpdir(), `loopkube-${name}-`))
@@ -159,6 +185,25 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
 
   try {
+    // 0. Address ranges of our own on this machine, held until stop (see ranges.ts).
+    const lease = await step("address ranges", () =>
+      leaseRanges({
+        name,
+        dataDir,
+        ephemeral,
+        explicit,
+        recorded: ephemeral ? undefined : readRecordedRanges(dataDir),
+      }),
+    );
+    stack.push(() => lease.release());
+    const plan = planOf(lease.ranges, options.clusterDomain);
+    const kubernetesIP = plan.kubernetesServiceIP;
+    const dnsIP = plan.dnsServiceIP;
+    log(
+      "info",
+      `address ranges: pods ${plan.podCidr}, services ${plan.serviceCidr}, load balancers ${plan.loadBalancerCidr}, node ${plan.nodeIP}${lease.slot === undefined ? "" : ` (slot ${lease.slot})`}`,
+    );
+
     // 1. Store.
     const store: Store = await step(ephemeral ? "store (memory)" : "store (sqlite)", async () => {
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -180,7 +225,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           "kubernetes",
           "kubernetes.default",
           "kubernetes.default.svc",
-          `kubernetes.default.svc.${clusterDomain}`,
+          `kubernetes.default.svc.${plan.clusterDomain}`,
         ],
       }),
     );
@@ -198,18 +243,30 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         : { name: "startup", ok: false, reason: "still starting" },
     ];
     const api = await step("api server", async () => {
+      const port = await choosePort(
+        "API",
+        "tcp",
+        host,
+        options.apiPort,
+        CLUSTER_DEFAULTS.apiPort,
+        (m) => log("info", m),
+      );
       try {
         return await startApiServer({
           store,
           host,
-          port: apiPortWanted,
+          port,
           tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
           tokens: [pki.token],
-          serviceCidr,
+          serviceCidr: plan.serviceCidr,
+          nodePortRange: plan.nodePortRange,
           readiness,
         });
       } catch (err) {
-        throw listenError(err, "API", host, apiPortWanted);
+        throw listenError(err, "API", host, port, {
+          flag: "--api-port",
+          holder: port === 0 ? undefined : whoHolds("tcp", host, port),
+        });
       }
     });
     stack.push(() => api.close());
@@ -272,52 +329,27 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       detail: controllers.controllers.map((c) => c.name).join(","),
     }));
 
-    // 6. DNS, on 127.0.0.1 and, when possible, on the kube-dns ClusterIP itself.
-    const dnsPort =
-      options.dnsPort ?? ((await canBind(host, 53)) && (await canBind(dnsIP, 53)) ? 53 : 0);
-    const view = new DnsView();
-    const { dns, onClusterIP, metricsUrl } = await step("dns", async () => {
-      // The cluster serves the default `insecure` pods mode, which never looks pods up.
-      const feed = feedDnsView(view, informers, { pods: false });
-      stack.push(() => feed.stop());
-      const dnsOptions = {
-        zone: clusterDomain,
-        dnsServiceIP: dnsIP,
-        reverseCIDRs: [serviceCidr, podCidr],
-      };
-      const server = await startDns(view, { host, port: dnsPort }, dnsOptions, log);
-      stack.push(() => server.close());
-      const port = server.addresses[0]?.port ?? dnsPort;
-      let second: DnsServer | undefined;
-      try {
-        second = await startDns(view, { host: dnsIP, port }, dnsOptions, log);
-        stack.push(() => second?.close());
-      } catch (err) {
-        log("info", `dns: not listening on ${dnsIP}:${port}: ${describe(err)}`);
-      }
-      const metrics = await startDnsMetricsServer({
+    // 6. DNS, for the host on 127.0.0.1 and on its own kube-dns ClusterIP:53 (see dns.ts).
+    const clusterDns = await step("dns", () =>
+      startClusterDns({
+        informers,
+        plan,
         host,
-        port: dnsMetricsPort,
-        servers: () => (second ? [server, second] : [server]),
-      }).catch((err: unknown) => {
-        throw listenError(err, "DNS metrics", host, dnsMetricsPort);
-      });
-      stack.push(() => metrics.close());
-      await feed.synced;
-      return {
-        dns: { host, port },
-        onClusterIP: second !== undefined && port === 53,
-        metricsUrl: metrics.url,
-      };
-    });
+        port: options.dnsPort,
+        metricsPort: dnsMetricsPort,
+        log,
+      }),
+    );
+    stack.push(() => clusterDns.stop());
+    const { address: dns, onClusterIP, metricsUrl } = clusterDns;
     components.set("dns", () => ({
       name: "dns",
-      ready: view.synced,
+      ready: clusterDns.ready(),
       detail: `${dns.host}:${dns.port}`,
     }));
 
     // 7. Bootstrap Services (need the API and DNS addresses), then the proxy.
-    await step("bootstrap services", () =>
+    const bootstrap = await step("bootstrap services", () =>
       ensureBootstrapServices(client, {
         kubernetesServiceIP: kubernetesIP,
         dnsServiceIP: dnsIP,
@@ -326,19 +358,18 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       }),
     );
     const proxy = await step("proxy", () =>
-      startInformerProxy(client, informers, {
+      startClusterProxy({
+        client,
+        informers,
         nodeName: name,
-        // When the DNS server answers on kube-dns's own address:port, the proxy must not.
-        skip: (svc) =>
-          onClusterIP &&
-          svc.metadata?.namespace === "kube-system" &&
-          svc.metadata?.name === "kube-dns",
-        onError: (err) => log("debug", `proxy: ${describe(err)}`),
-        log: (m) => log("debug", `proxy: ${m}`),
+        plan,
+        bootstrap,
+        dnsOnClusterIP: onClusterIP,
+        log,
       }),
     );
     stack.push(() => proxy.stop());
-    components.set("proxy", () => ({ name: "proxy", ready: informersSynced }));
+    components.set("proxy", () => proxy.status(informersSynced));
 
     // 8. Node agent (absent until src/kubelet is wired in; see kubelet.ts).
     const agent = await step("node agent", () =>
@@ -350,9 +381,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         maxPods: options.maxPods,
         runtime,
         dataDir,
-        clusterDns: dnsIP,
-        clusterDomain,
-        podCidr,
+        plan,
         handleSubresource: (key, handler) => api.handleSubresource(key, handler),
         serveMetrics: (provider) => api.serveMetrics(provider),
         handleUpgrade: (key, handler) => api.handleUpgrade(key, handler),
@@ -374,10 +403,27 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       dns,
       dnsMetricsUrl: metricsUrl,
       nodeAgent: agent !== undefined,
+      podCidr: plan.podCidr,
+      serviceCidr: plan.serviceCidr,
+      nodeIP: plan.nodeIP,
+      loadBalancerCidr: plan.loadBalancerCidr,
     };
-    if (!ephemeral) await writeRunInfo(dataDir, info);
+    if (!ephemeral) {
+      recordRanges(dataDir, plan);
+      await writeRunInfo(dataDir, info);
+    }
 
     let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        started = false;
+        // Controllers first: while the node agent stops every pod they would react to each
+        // one (slices, endpoints, replica counts), work that the stop throws away.
+        await controllers.stop().catch((err: unknown) => log("warn", `stopping: ${describe(err)}`));
+        await unwind();
+      })();
+      return stopping;
+    };
     return {
       name,
       dataDir,
@@ -386,6 +432,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       kubeconfigPath,
       apiUrl: api.url,
       dnsAddress: dns,
+      addresses: plan,
       dnsMetricsUrl: metricsUrl,
       client,
       hasNodeAgent: agent !== undefined,
@@ -404,22 +451,21 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         if (!agent) out.push({ name: "node-agent", ready: false, detail: "not running" });
         return out;
       },
-      stop() {
-        stopping ??= (async () => {
-          started = false;
-          // Controllers first: while the node agent stops every pod they would react to each
-          // one (slices, endpoints, replica counts), work that the stop throws away.
-          await controllers
-            .stop()
-            .catch((err: unknown) => log("warn", `stopping: ${describe(err)}`));
-          await unwind();
-        })();
-        return stopping;
-      },
+      stop,
+      [asyncDispose]: stop,
     };
   } catch (err) {
     await unwind();
     throw err;
+  }
+}
+
+/** The plan of these ranges; a bad range or domain is the user's to fix (one sentence). */
+function planOf(ranges: AddressRanges, clusterDomain: string | undefined): AddressPlan {
+  try {
+    return addressPlan(ranges, { clusterDomain });
+  } catch (err) {
+    throw new ClusterError(describe(err));
   }
 }
 
@@ -444,24 +490,6 @@ function openSqlite(dataDir: string, tuning: StoreTuning): Store {
       );
     }
     throw err;
-  }
-}
-
-async function startDns(
-  view: DnsView,
-  address: { host: string; port: number },
-  answer: { zone: string; dnsServiceIP: string; reverseCIDRs: string[] },
-  log: (level: LogLevel, message: string) => void,
-): Promise<DnsServer> {
-  try {
-    return await startDnsServer({
-      view,
-      ...answer,
-      listen: [address],
-      onError: (err) => log("debug", `dns: ${describe(err)}`),
-    });
-  } catch (err) {
-    throw listenError(err, "DNS", address.host, address.port);
   }
 }
 

@@ -13,6 +13,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
+import type { AddressPlan } from "../api/addressplan.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import {
@@ -36,10 +37,8 @@ export interface NodeAgentContext {
   runtime: RuntimeKind;
   /** The cluster's data dir; the agent keeps pod IPs, logs and volumes under it. */
   dataDir: string;
-  /** The kube-dns Service IP, written into each pod's resolv.conf. */
-  clusterDns: string;
-  clusterDomain: string;
-  podCidr: string;
+  /** The cluster's address plan: pod range, node IP, kube-dns IP and cluster domain. */
+  plan: AddressPlan;
   /** Registers a streaming subresource such as `pods/log` on the API server. */
   handleSubresource(
     key: string,
@@ -96,9 +95,11 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     nodes: ctx.nodes,
     ...(ctx.maxPods !== undefined ? { maxPods: ctx.maxPods } : {}),
     dataDir,
-    podCidr: ctx.podCidr,
+    podCidr: ctx.plan.podCidr,
+    nodeIP: ctx.plan.nodeIP,
     runtime: ctx.runtime,
-    clusterDns: { ip: ctx.clusterDns, domain: ctx.clusterDomain },
+    clusterDns: ctx.plan.dnsServiceIP,
+    clusterDomain: ctx.plan.clusterDomain,
     workingDir: process.cwd(),
     onError: (err) =>
       ctx.log("debug", `kubelet: ${err instanceof Error ? err.message : String(err)}`),

@@ -1,28 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  checkNodes,
-  contextName,
-  defaultDataDir,
-  defaultUserKubeconfig,
-  nthAddress,
-} from "./options.ts";
-
-describe("nthAddress", () => {
-  const cases: Array<[string, number, string]> = [
-    ["127.96.0.0/16", 1, "127.96.0.1"],
-    ["127.96.0.0/16", 10, "127.96.0.10"],
-    ["10.96.0.0/12", 10, "10.96.0.10"],
-    ["127.97.5.7/24", 1, "127.97.5.1"],
-  ];
-  for (const [cidr, n, want] of cases) {
-    test(`address ${n} of ${cidr} is ${want}`, () => assert.equal(nthAddress(cidr, n), want));
-  }
-  test("rejects what is not an IPv4 CIDR", () => {
-    assert.throws(() => nthAddress("fd00::/108", 1), { name: "ClusterError" });
-    assert.throws(() => nthAddress("127.96.0.0/30", 1), { name: "ClusterError" });
-  });
-});
+import { checkNodes, contextName, defaultDataDir, defaultUserKubeconfig } from "./options.ts";
 
 describe("defaults", () => {
   test("the data dir follows XDG_DATA_HOME, per cluster name", () => {

@@ -1,6 +1,6 @@
 /**
  * The options of a cluster, shared by `startCluster` and `loopkube up`, and the one place their
- * defaults live. The data dir defaults to `$XDG_DATA_HOME/loopkube/<name>` (or
+ * defaults live (the address plan's are in `src/api/addressplan.ts`). The data dir defaults to `$XDG_DATA_HOME/loopkube/<name>` (or
  * `~/.local/share/loopkube/<name>`), as the XDG base directory specification asks.
  *
  * @module
@@ -29,17 +29,27 @@ export interface ClusterOptions {
    * Pending with kube's "Too many pods". Library only; e.g. a test that needs 300 pods on one node.
    */
   maxPods?: number;
-  /** Default 6443; 0 picks a free port. */
+  /** Default 6443, or a free port when 6443 is taken (said at info level); 0 picks a free port. */
   apiPort?: number;
-  /** Default 53 when this process may bind it, else a free high port; 0 picks a free port. */
+  /**
+   * The DNS server's port on 127.0.0.1: default 53 when this process may bind it, else a free
+   * high port (said at info level); 0 picks a free port. It also listens on its kube-dns
+   * ClusterIP:53 where it may.
+   */
   dnsPort?: number;
   /**
    * Port of the DNS server's Prometheus `/metrics` on 127.0.0.1 (CoreDNS serves :9153); default
    * 0, a free port, so that clusters side by side never collide. `Cluster.dnsMetricsUrl` tells it.
    */
   dnsMetricsPort?: number;
+  /** The DNS domain of Services and pods; default `cluster.local`. */
   clusterDomain?: string;
+  /**
+   * Service ClusterIP range inside 127.0.0.0/8. Default: chosen at start (127.96.0.0/16 for a
+   * lone cluster; see `src/api/addressplan.ts`).
+   */
   serviceCidr?: string;
+  /** Pod IP range inside 127.0.0.0/8. Default: chosen at start (127.244.0.0/16 when alone). */
   podCidr?: string;
   /** Merge a `loopkube-<name>` context into the user's kubeconfig (default false here). */
   updateKubeconfig?: boolean;
@@ -56,9 +66,6 @@ export const CLUSTER_DEFAULTS = {
   name: "loopkube",
   runtime: "process" as RuntimeKind,
   apiPort: 6443,
-  clusterDomain: "cluster.local",
-  serviceCidr: "127.96.0.0/16",
-  podCidr: "127.244.0.0/16",
   logLevel: "warn" as LogLevel,
   nodeName: "loopkube",
   nodes: 1,
@@ -116,21 +123,4 @@ export function checkPort(what: string, port: number): void {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new ClusterError(`${what} ${port} is not a port number (0-65535; 0 picks a free one)`);
   }
-}
-
-/**
- * The `n`-th address of an IPv4 CIDR: the `kubernetes` Service takes the first (`.1`) and
- * kube-dns the tenth (`.10`) of the service CIDR, as kubeadm picks them.
- */
-export function nthAddress(cidr: string, n: number): string {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
-  const octets = m ? m.slice(1, 5).map(Number) : [];
-  const bits = m ? Number(m[5]) : -1;
-  if (!m || octets.some((o) => o > 255) || bits < 0 || bits > 28) {
-    throw new ClusterError(`service CIDR "${cidr}" is not an IPv4 CIDR of /28 or larger`);
-  }
-  const base = octets.reduce((acc, o) => acc * 256 + o, 0);
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  const ip = ((base & mask) >>> 0) + n;
-  return [24, 16, 8, 0].map((shift) => (ip >>> shift) & 255).join(".");
 }

@@ -21,6 +21,14 @@ export interface RunInfo {
   /** The DNS server's Prometheus `/metrics` (absent in files written before it existed). */
   dnsMetricsUrl?: string;
   nodeAgent: boolean;
+  /**
+   * The address ranges the cluster holds (see `src/api/addressplan.ts`); absent from the run
+   * info of a cluster started by a loopkube older than the address registry.
+   */
+  podCidr?: string;
+  serviceCidr?: string;
+  nodeIP?: string;
+  loadBalancerCidr?: string;
 }
 
 export function runInfoPaths(dataDir: string): { pid: string; info: string; log: string } {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { formatServiceTable, suggestedCommands } from "./summary.ts";
+import { rangeSlot } from "../api/addressplan.ts";
+import { describeRanges, formatServiceTable, suggestedCommands } from "./summary.ts";
 
 const rows = [
   {
@@ -43,4 +44,14 @@ test("suggestedCommands points kubectl at the kubeconfig and dig at the DNS addr
   });
   assert.equal(cmds[0], "kubectl --kubeconfig /d/kubeconfig get pods -o wide");
   assert.ok(cmds.includes("dig @127.0.0.1 -p 5353 +short nginx.default.svc.cluster.local"));
+});
+
+test("describeRanges prints each range the cluster holds on an aligned line", () => {
+  assert.deepEqual(describeRanges(rangeSlot(1)), [
+    "pods:        127.245.0.0/16",
+    "services:    127.97.0.0/16",
+    "LB ingress:  127.100.1.0/24",
+    "node IP:     127.100.255.1 (NodePorts listen here)",
+  ]);
+  assert.deepEqual(describeRanges({}), []);
 });

@@ -3,12 +3,14 @@
  * and ClusterIP (`None` when headless), its DNS names (for headless Services also each endpoint's
  * own name: `<hostname>.<svc>.<ns>.svc.<zone>` when the pod has a hostname, as StatefulSet pods
  * do, else `<dashed-ip>.<svc>…` as CoreDNS answers), and the endpoints behind it (pod, IP,
- * ready); then the kubectl and dig commands to try.
+ * ready); then the kubectl and dig commands to try. Also the address ranges a cluster holds, as
+ * `up` and `status` print them.
  *
  * @module
  */
 import type { Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
+import type { AddressRanges } from "../api/addressplan.ts";
 import { REFS } from "../api/refs.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 
@@ -100,4 +102,15 @@ export function suggestedCommands(
     out.push(`dig @${options.dns.host} -p ${options.dns.port} +short ${r.dnsNames[0]}`);
   }
   return out;
+}
+
+/** The ranges a cluster holds, one aligned line each (those it knows; a run info may lack them). */
+export function describeRanges(ranges: Partial<AddressRanges>): string[] {
+  const lines: [string, string | undefined][] = [
+    ["pods:", ranges.podCidr],
+    ["services:", ranges.serviceCidr],
+    ["LB ingress:", ranges.loadBalancerCidr],
+    ["node IP:", ranges.nodeIP && `${ranges.nodeIP} (NodePorts listen here)`],
+  ];
+  return lines.flatMap(([label, value]) => (value ? [`${label.padEnd(13)}${value}`] : []));
 }

@@ -684,7 +684,7 @@ async function run(
   q: Message,
   options: Partial<AnswerOptions> = {},
 ): Promise<Message> {
-  return await answer(q, view, { zone: Z, ...options });
+  return await answer(q, view, { clusterDomain: Z, ...options });
 }
 
 describe("answer", () => {

@@ -107,7 +107,7 @@ function checkAnswer(packet: Buffer, out: Buffer | null): void {
 describe("fuzzing", () => {
   it("survives 100,000 random and mutated packets through decoder and answerer", async () => {
     const r = rng(0xdecade);
-    const h = createQueryHandler(fixtureView(), { zone: "cluster.local" });
+    const h = createQueryHandler(fixtureView(), { clusterDomain: "cluster.local" });
     const seeds = corpus();
     let answered = 0;
     for (let i = 0; i < 100_000; i++) {
@@ -124,7 +124,7 @@ describe("fuzzing", () => {
     const r = rng(42);
     const server = await startDnsServer({
       view: fixtureView(),
-      zone: "cluster.local",
+      clusterDomain: "cluster.local",
       listen: [{ host: "127.0.0.1", port: 0 }],
       upstream: { servers: [], timeoutMs: 100 },
     });

@@ -37,7 +37,7 @@ function headless(n: number) {
 describe("query handler", () => {
   it("serves a cached answer with the new query's ID, RD bit and current serial", async () => {
     const view = fixtureView();
-    const h = createQueryHandler(view, { zone: "cluster.local" });
+    const h = createQueryHandler(view, { clusterDomain: "cluster.local" });
     const q1 = query("svc0.testns.svc.cluster.local", RRType.A);
     const a1 = await ask(h, q1);
     assert.equal(h.cache.size, 1);
@@ -57,7 +57,7 @@ describe("query handler", () => {
 
   it("never serves a stale answer: service, slice and namespace changes drop what they affect", async () => {
     const view = fixtureView();
-    const h = createQueryHandler(view, { zone: "cluster.local" });
+    const h = createQueryHandler(view, { clusterDomain: "cluster.local" });
     const q = query("late.testns.svc.cluster.local", RRType.A);
     assert.equal((await ask(h, q)).header.rcode, Rcode.NXDOMAIN);
     const svc = {
@@ -96,7 +96,7 @@ describe("query handler", () => {
   });
 
   it("keeps the query's case in a cached answer for a differently cased query", async () => {
-    const h = createQueryHandler(fixtureView(), { zone: "cluster.local" });
+    const h = createQueryHandler(fixtureView(), { clusterDomain: "cluster.local" });
     await ask(h, query("svc1.testns.svc.cluster.local", RRType.A));
     const a = await ask(h, query("SVC1.testns.svc.cluster.local", RRType.A));
     assert.equal(a.answers[0]?.name, "SVC1.testns.svc.cluster.local");
@@ -107,7 +107,7 @@ describe("query handler", () => {
     const { svc, slice } = headless(300);
     view.upsertService(svc);
     view.upsertEndpointSlice(slice);
-    const h = createQueryHandler(view, { zone: "cluster.local" });
+    const h = createQueryHandler(view, { clusterDomain: "cluster.local" });
     for (let round = 0; round < 2; round++) {
       const plain = await h.handle(
         encodeMessage(query("big.testns.svc.cluster.local", RRType.A)).bytes,
@@ -130,7 +130,7 @@ describe("query handler", () => {
   });
 
   it("answers FORMERR with the ID to a malformed query and drops what has no header or is a response", async () => {
-    const h = createQueryHandler(fixtureView(), { zone: "cluster.local" });
+    const h = createQueryHandler(fixtureView(), { clusterDomain: "cluster.local" });
     const good = encodeMessage(query("svc1.testns.svc.cluster.local", RRType.A)).bytes;
     const cut = good.subarray(0, good.length - 3);
     const out = await h.handle(Buffer.from(cut), "udp");
@@ -145,7 +145,7 @@ describe("query handler", () => {
   });
 
   it("answers SERVFAIL for names outside the cluster when there is no upstream", async () => {
-    const h = createQueryHandler(fixtureView(), { zone: "cluster.local" });
+    const h = createQueryHandler(fixtureView(), { clusterDomain: "cluster.local" });
     const a = await ask(h, query("example.com", RRType.A));
     assert.equal(a.header.rcode, Rcode.SERVFAIL);
   });
@@ -153,7 +153,7 @@ describe("query handler", () => {
   it("forwards names outside the cluster zones and relays the upstream answer", async () => {
     const seen: Buffer[] = [];
     const h = createQueryHandler(fixtureView(), {
-      zone: "cluster.local",
+      clusterDomain: "cluster.local",
       forwarder: {
         async forward(q) {
           seen.push(q);

@@ -42,7 +42,7 @@ const cache = (name: string, type?: string) =>
 
 describe("DNS metrics", () => {
   it("count requests by transport and type, responses by rcode and who answered, and the cache", async () => {
-    const h = createQueryHandler(fixtureView(), { zone: "cluster.local" });
+    const h = createQueryHandler(fixtureView(), { clusterDomain: "cluster.local" });
     const a = query("svc1.testns.svc.cluster.local", RRType.A);
     assert.equal((await ask(h, a)).header.rcode, Rcode.NOERROR); // computed, then cached
     await ask(h, a); // fast path
@@ -84,7 +84,7 @@ describe("DNS metrics", () => {
 
   it("name the upstream's answers forward and count queries the server drops not at all", async () => {
     const h = createQueryHandler(fixtureView(), {
-      zone: "cluster.local",
+      clusterDomain: "cluster.local",
       forwarder: {
         async forward(q) {
           const m = decodeMessage(q).message;
@@ -126,7 +126,7 @@ describe("DNS metrics", () => {
   it("are served over HTTP with the server label of the bound address", async () => {
     const dns = await startDnsServer({
       view: fixtureView(),
-      zone: "cluster.local",
+      clusterDomain: "cluster.local",
       listen: [{ host: "127.0.0.1", port: 0 }],
       upstream: { servers: [], timeoutMs: 100 },
     });

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import type { ResourceRecord } from "./wire/message.ts";
 import { lowerName } from "./wire/name.ts";
 import { parseRequest, relativeTo, reverseZones } from "./zones.ts";
@@ -15,23 +16,27 @@ export type PodsMode = "disabled" | "insecure" | "verified";
 export type ExternalResolver = (name: string, type: number) => Promise<ResourceRecord[]>;
 
 export interface AnswerOptions {
-  /** Cluster domain, e.g. "cluster.local". */
-  zone: string;
+  /** The cluster domain, e.g. "cluster.local": the zone answered from the view. */
+  clusterDomain: string;
   /** TTL of every record, 0–3600; default 5. */
   ttl?: number;
   /** Default "insecure", as kubeadm's Corefile. */
   podsMode?: PodsMode;
-  /** CIDRs whose reverse zones are answered here; default service and pod CIDRs. */
+  /** CIDRs whose reverse zones are answered here; default the address plan's service and pod
+   *  CIDRs of a lone cluster. */
   reverseCIDRs?: string[];
-  /** The DNS service's own IP (for `ns.dns.<zone>`); default 127.96.0.10. */
+  /** The DNS service's own IP (for `ns.dns.<zone>`); default the lone cluster's kube-dns IP. */
   dnsServiceIP?: string;
   /** UDP payload size advertised in our OPT; default 1232. */
   ednsUdpSize?: number;
   resolve?: ExternalResolver;
 }
 
-export const DEFAULT_REVERSE_CIDRS = ["127.96.0.0/16", "127.244.0.0/16"];
-export const DEFAULT_DNS_SERVICE_IP = "127.96.0.10";
+export const DEFAULT_REVERSE_CIDRS: readonly string[] = [
+  DEFAULT_PLAN.serviceCidr,
+  DEFAULT_PLAN.podCidr,
+];
+export const DEFAULT_DNS_SERVICE_IP = DEFAULT_PLAN.dnsServiceIP;
 export const DEFAULT_TTL = 5;
 export const DEFAULT_EDNS_UDP_SIZE = 1232;
 export const SCHEMA_VERSION = "1.1.0";
@@ -56,7 +61,7 @@ export function resolveOptions(options: AnswerOptions): ResolvedOptions {
   if (!(Number.isInteger(ttl) && ttl >= 0 && ttl <= 3600))
     throw new RangeError("ttl must be 0–3600");
   const r: ResolvedOptions = {
-    zone: lowerName(options.zone.replace(/\.$/, "")),
+    zone: lowerName(options.clusterDomain.replace(/\.$/, "")),
     ttl,
     podsMode: options.podsMode ?? "insecure",
     reverse: (options.reverseCIDRs ?? DEFAULT_REVERSE_CIDRS).flatMap(reverseZones),

@@ -56,7 +56,7 @@ describe("DNS server", () => {
     upstream = await startFakeUpstream("127.0.0.53");
     server = await startDnsServer({
       view,
-      zone: "cluster.local",
+      clusterDomain: "cluster.local",
       listen: [{ host: "127.0.0.1", port: 0 }],
       upstream: { servers: [`${upstream.host}:${upstream.port}`], timeoutMs: 500 },
     });
@@ -206,7 +206,7 @@ describe("DNS server", () => {
       await new Promise<void>((r) => probe.close(() => r()));
       looped = await startDnsServer({
         view,
-        zone: "cluster.local",
+        clusterDomain: "cluster.local",
         listen: [{ host: "127.0.0.1", port: selfPort }],
         upstream: { servers: [`127.0.0.1:${selfPort}`], timeoutMs: 300 },
       }).catch(() => undefined);
@@ -231,7 +231,7 @@ describe("DNS server", () => {
   it("closes idle TCP connections", async () => {
     const idle = await startDnsServer({
       view,
-      zone: "cluster.local",
+      clusterDomain: "cluster.local",
       listen: [{ host: "127.0.0.1", port: 0 }],
       upstream: { servers: [], timeoutMs: 100 },
       tcpIdleTimeoutMs: 100,

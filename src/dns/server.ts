@@ -27,9 +27,8 @@ export interface ListenAddress {
   port: number;
 }
 
-export interface DnsServerOptions extends Omit<AnswerOptions, "zone"> {
+export interface DnsServerOptions extends AnswerOptions {
   view: DnsView;
-  zone: string;
   listen: ListenAddress[];
   /** Upstream resolvers for other names; default: /etc/resolv.conf without our own addresses. */
   upstream?: UpstreamConfig;

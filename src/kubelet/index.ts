@@ -23,6 +23,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type { Container, Pod, Service } from "kubernetes-types/core/v1.js";
+import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { isStatusError } from "../api/errors.ts";
 import { REFS } from "../api/refs.ts";
 import type { KubeObject } from "../api/types.ts";
@@ -60,12 +61,17 @@ export interface KubeletOptions {
   /** Pods each node takes (kubelet's `--max-pods`, default 110), its `pods` allocatable. */
   maxPods?: number;
   dataDir: string;
-  /** Default 127.244.0.0/16. */
+  /** The pod range (default: the address plan's, for a lone cluster). */
   podCidr?: string;
+  /** The node's address: its InternalIP and hostNetwork pods' IP (default: the plan's). */
+  nodeIP?: string;
   /** The default runtime; default `process`. */
   runtime?: RuntimeName;
-  /** For the pods' resolv.conf (sandbox). Default 127.96.0.10, cluster.local. */
-  clusterDns?: { ip: string; domain: string };
+  /** The kube-dns Service IP, for the pods' resolv.conf (sandbox); kubelet's `--cluster-dns`.
+   *  Default: the address plan's. */
+  clusterDns?: string;
+  /** kubelet's `--cluster-domain`; default: the address plan's. */
+  clusterDomain?: string;
   now?: () => Date;
   onError?: (error: unknown) => void;
   /** Crash-loop back-off; default 10 s doubling to 300 s, reset after 10 min. */
@@ -122,15 +128,16 @@ export interface Kubelet {
   stop(options?: { silent?: boolean }): Promise<void>;
 }
 
-const HOST_IP = "127.0.0.1";
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const { client, informers, nodeName, dataDir } = options;
   const now = options.now ?? (() => new Date());
   const onError = options.onError ?? (() => {});
-  const podCidr = options.podCidr ?? "127.244.0.0/16";
-  const clusterDns = options.clusterDns ?? { ip: "127.96.0.10", domain: "cluster.local" };
+  const podCidr = options.podCidr ?? DEFAULT_PLAN.podCidr;
+  const nodeIP = options.nodeIP ?? DEFAULT_PLAN.nodeIP;
+  const clusterDns = options.clusterDns ?? DEFAULT_PLAN.dnsServiceIP;
+  const clusterDomain = options.clusterDomain ?? DEFAULT_PLAN.clusterDomain;
   const workingDir = options.workingDir ?? process.cwd();
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   const names = nodeNames(nodeName, options.nodes ?? 1);
@@ -152,6 +159,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     startNodeAgent(client, {
       nodeName: name,
       podCidr: cidrs[i] ?? podCidr,
+      nodeIP,
       dataDir,
       now,
       onError,
@@ -273,21 +281,21 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     const phase = pod.status?.phase;
     if (phase === "Succeeded" || phase === "Failed") return;
     // hostNetwork pods share the node's address, as on a real node.
-    const podIP = pod.spec?.hostNetwork ? HOST_IP : ipam.allocate(key, pod.status?.podIP);
+    const podIP = pod.spec?.hostNetwork ? nodeIP : ipam.allocate(key, pod.status?.podIP);
     const worker = new PodWorker(pod, {
       workingDir,
       client,
       recorder,
       runtime: runtimeOf(pod),
       podIP,
-      hostIP: HOST_IP,
+      hostIP: nodeIP,
       podDirOf: podDir,
       envSources,
       volumeSources: (p: Pod) => ({
         ...envSources(p),
         client,
         podIP,
-        hostIP: HOST_IP,
+        hostIP: nodeIP,
         dataDir,
       }),
       ...(useSandbox
@@ -302,6 +310,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
                 podDir: podDir(p),
                 podIP,
                 clusterDns,
+                clusterDomain,
                 volumes,
                 onSkip,
                 workingDir,

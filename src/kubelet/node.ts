@@ -23,6 +23,8 @@ export const KUBELET_VERSION = `v1.32.0+loopkube-${VERSION}`;
 export interface NodeAgentOptions {
   nodeName: string;
   podCidr: string;
+  /** The node's InternalIP. */
+  nodeIP: string;
   dataDir: string;
   now: () => Date;
   onError: (e: unknown) => void;
@@ -97,7 +99,7 @@ export function nodeStatus(o: NodeAgentOptions, since: Date): Record<string, unk
       cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
     ],
     addresses: [
-      { type: "InternalIP", address: "127.0.0.1" },
+      { type: "InternalIP", address: o.nodeIP },
       { type: "Hostname", address: o.nodeName },
     ],
     daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },

@@ -64,7 +64,10 @@ const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 export interface SandboxOptions {
   podDir: string;
   podIP: string;
-  clusterDns: { ip: string; domain: string };
+  /** The kube-dns Service IP, the pod's nameserver (kubelet's `--cluster-dns`). */
+  clusterDns: string;
+  /** The cluster domain, for the pod's search path (kubelet's `--cluster-domain`). */
+  clusterDomain: string;
   /** Volume name → host path, from materializeVolumes. */
   volumes: Map<string, string>;
   /** Told about each mount that cannot be made without touching the host. */
@@ -86,8 +89,8 @@ export function sandboxPrefix(pod: Pod, container: Container, o: SandboxOptions)
   const etc = join(o.podDir, "etc");
   mkdirSync(etc, { recursive: true });
   const ns = pod.metadata?.namespace ?? "default";
-  writeFileSync(join(etc, "hosts"), hostsFile(pod, o.podIP, o.clusterDns.domain));
-  writeFileSync(join(etc, "resolv.conf"), resolvConf(ns, o.clusterDns.domain, o.clusterDns.ip));
+  writeFileSync(join(etc, "hosts"), hostsFile(pod, o.podIP, o.clusterDomain));
+  writeFileSync(join(etc, "resolv.conf"), resolvConf(ns, o.clusterDomain, o.clusterDns));
   const lines = [
     "set -e",
     `hostname ${q(podHostname(pod))}`,

@@ -1,12 +1,13 @@
 /**
  * The service proxy (kube-proxy's job): listeners on every ClusterIP:port, NodePort
- * (`127.0.0.1:<nodePort>`) and LoadBalancer ingress IP, load-balancing connections over the
+ * (`<nodeIP>:<nodePort>`) and LoadBalancer ingress IP, load-balancing connections over the
  * Service's endpoints the way kube-proxy chooses them.
  *
  * It is fed plain Service and EndpointSlice objects (from informers in the cluster); it never
- * reads the API itself. LoadBalancer Services get a loopback ingress IP from `loadBalancerRange`;
+ * reads the API itself. LoadBalancer Services get a loopback ingress IP from `loadBalancerCidr`;
  * the caller writes it to `status.loadBalancer.ingress` (see `onLoadBalancerIngress`). Local
- * LoadBalancer Services also get kube-proxy's health check on `127.0.0.1:<healthCheckNodePort>`.
+ * LoadBalancer Services also get kube-proxy's health check on `<nodeIP>:<healthCheckNodePort>`.
+ * Both addresses come from the cluster's address plan (`src/api/addressplan.ts`).
  *
  * File descriptors: each proxied TCP connection holds two, each UDP flow one. Node already
  * raises the soft RLIMIT_NOFILE to the hard limit at startup; the hard limit is the ceiling
@@ -16,17 +17,18 @@
  */
 import type { LoadBalancerIngress, Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
+import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { type ListenerStatus, Proxier, type ProxierOptions } from "./proxier.ts";
 
 export { type FdLimits, readFdLimits } from "./fd-limit.ts";
 export type { EventSink, EventType, ListenerStatus } from "./proxier.ts";
 export type { Frontend, FrontendKind, Protocol } from "./state.ts";
 
-export const DEFAULT_LOAD_BALANCER_RANGE = "127.100.0.0/24";
-
-export interface ServiceProxyOptions extends Omit<ProxierOptions, "loadBalancerRange"> {
-  /** IPv4 CIDR for LoadBalancer ingress IPs (default 127.100.0.0/24); null disables them. */
-  loadBalancerRange?: string | null;
+export interface ServiceProxyOptions extends Omit<ProxierOptions, "loadBalancerCidr" | "nodeIP"> {
+  /** IPv4 CIDR for LoadBalancer ingress IPs (default: the address plan's); null disables them. */
+  loadBalancerCidr?: string | null;
+  /** Where NodePorts and health checks listen (default: the address plan's node IP). */
+  nodeIP?: string;
 }
 
 type ObjectRef = { metadata?: { namespace?: string; name?: string } | undefined };
@@ -47,8 +49,12 @@ export interface ServiceProxy {
 
 export function createServiceProxy(options: ServiceProxyOptions): ServiceProxy {
   const range =
-    options.loadBalancerRange === null
+    options.loadBalancerCidr === null
       ? undefined
-      : (options.loadBalancerRange ?? DEFAULT_LOAD_BALANCER_RANGE);
-  return new Proxier({ ...options, loadBalancerRange: range });
+      : (options.loadBalancerCidr ?? DEFAULT_PLAN.loadBalancerCidr);
+  return new Proxier({
+    ...options,
+    loadBalancerCidr: range,
+    nodeIP: options.nodeIP ?? DEFAULT_PLAN.nodeIP,
+  });
 }

@@ -16,7 +16,7 @@
  * - Problems of a Service (unsupported protocol, …) are reported when they change, not on every
  *   endpoint update.
  * - A LoadBalancer Service with `externalTrafficPolicy: Local` and a `healthCheckNodePort` gets
- *   kube-proxy's health check on 127.0.0.1:<that port>, its count kept current like the rest.
+ *   kube-proxy's health check on <nodeIP>:<that port>, its count kept current like the rest.
  *
  * @module
  */
@@ -42,7 +42,9 @@ export type EventSink = (svc: Service, type: EventType, reason: string, message:
 
 export interface ProxierOptions {
   nodeName: string;
-  loadBalancerRange?: string | undefined;
+  /** The node's address: NodePorts and health checks listen there. */
+  nodeIP: string;
+  loadBalancerCidr?: string | undefined;
   onEvent?: EventSink | undefined;
   /** Called when a LoadBalancer Service's ingress changes (empty when it loses its IP). */
   onLoadBalancerIngress?: ((svc: Service, ingress: LoadBalancerIngress[]) => void) | undefined;
@@ -61,6 +63,8 @@ export interface ListenerStatus {
   service: string;
   state: "opening" | "open" | "failed";
   error?: string;
+  /** The bind error's code when it failed (`EADDRINUSE`, `EACCES`, …). */
+  code?: string;
 }
 
 interface ListenerRecord {
@@ -69,6 +73,7 @@ interface ListenerRecord {
   portKey: string;
   state: "opening" | "open" | "failed";
   error?: string;
+  code?: string;
   handle?: TcpFrontend | UdpFrontend;
   opening?: Promise<void>;
   removed: boolean;
@@ -124,7 +129,8 @@ export class Proxier {
     this.#retryTimer.unref();
     this.#state = new ProxyState({
       nodeName: options.nodeName,
-      loadBalancerRange: options.loadBalancerRange,
+      nodeIP: options.nodeIP,
+      loadBalancerCidr: options.loadBalancerCidr,
     });
   }
 
@@ -157,6 +163,7 @@ export class Proxier {
       service: r.serviceKey,
       state: r.state,
       ...(r.error === undefined ? {} : { error: r.error }),
+      ...(r.code === undefined ? {} : { code: r.code }),
     }));
   }
 
@@ -355,6 +362,8 @@ export class Proxier {
         delete record.opening;
         record.state = "failed";
         record.error = (err as Error).message;
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === "string") record.code = code;
         if (record.removed) return;
         this.#retry.add(serviceKey);
         if (this.#lastFailure.get(`${serviceKey}|${fk}`) === record.error) return;
@@ -379,7 +388,7 @@ export class Proxier {
       const ns = view.service.metadata?.namespace ?? "";
       const name = view.service.metadata?.name ?? "";
       rec.opening = listenHealthCheck(
-        { ip: "127.0.0.1", port: want },
+        { ip: this.#options.nodeIP, port: want },
         { namespace: ns, name },
       ).then(
         (handle) => {

@@ -456,7 +456,7 @@ describe("service proxy listeners", { timeout: 10_000 }, () => {
     const events: string[] = [];
     const proxy = createServiceProxy({
       nodeName: "node-a",
-      loadBalancerRange: "127.101.7.0/30",
+      loadBalancerCidr: "127.101.7.0/30",
       onLoadBalancerIngress: (svc, ingress) =>
         published.push(`${svc.metadata?.name}=${ingress.map((i) => i.ip).join(",")}`),
       onEvent: (svc, type, reason) => events.push(`${svc.metadata?.name} ${type} ${reason}`),

@@ -6,7 +6,11 @@ import { endpoint, service, slice } from "./_testing/kit.ts";
 import { type Frontend, ProxyState, type ServicePortState } from "./state.ts";
 
 function stateWith(svc: Service, slices: EndpointSlice[] = []): ProxyState {
-  const s = new ProxyState({ nodeName: "node-a", loadBalancerRange: "127.100.0.0/24" });
+  const s = new ProxyState({
+    nodeName: "node-a",
+    nodeIP: "127.0.0.1",
+    loadBalancerCidr: "127.100.0.0/24",
+  });
   s.upsertService(svc);
   for (const sl of slices) s.upsertEndpointSlice(sl);
   return s;
@@ -120,7 +124,11 @@ describe("ProxyState frontends", () => {
   });
 
   it("releases the ingress IP when the Service stops being a LoadBalancer", () => {
-    const s = new ProxyState({ nodeName: "node-a", loadBalancerRange: "127.100.0.0/30" }); // 2 IPs
+    const s = new ProxyState({
+      nodeName: "node-a",
+      nodeIP: "127.0.0.1",
+      loadBalancerCidr: "127.100.0.0/30",
+    }); // 2 IPs
     const lb = (name: string) =>
       service(name, { type: "LoadBalancer", clusterIP: "127.96.0.5", ports: [{ port: 80 }] });
     s.upsertService(lb("a"));
@@ -290,7 +298,7 @@ describe("ProxyState endpoints", () => {
   });
 
   it("keeps slices that arrive before their Service", () => {
-    const s = new ProxyState({ nodeName: "node-a" });
+    const s = new ProxyState({ nodeName: "node-a", nodeIP: "127.0.0.1" });
     s.upsertEndpointSlice(
       slice("web-1", "web", [{ name: "http", port: 8080 }], [endpoint("127.244.0.1")]),
     );

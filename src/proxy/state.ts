@@ -6,7 +6,7 @@
  * - A service port is identified by `namespace/name:portName` (port names are unique within a
  *   Service; the only unnamed port has the empty name).
  * - Frontends: one per IPv4 cluster IP (none for headless or ExternalName Services), one on
- *   `127.0.0.1:<nodePort>` for NodePort and LoadBalancer Services, one on the allocated loopback
+ *   `<nodeIP>:<nodePort>` for NodePort and LoadBalancer Services, one on the allocated loopback
  *   ingress IP for LoadBalancer Services without a `loadBalancerClass`, one per loopback
  *   `externalIPs` entry. SCTP ports get none and are reported as a problem.
  * - Endpoints come from every slice labelled `kubernetes.io/service-name=<name>` in the same
@@ -95,12 +95,15 @@ export function endpointKey(e: Pick<EndpointInfo, "ip" | "port">): string {
 
 export interface ProxyStateOptions {
   nodeName: string;
+  /** The node's address, where NodePorts listen. */
+  nodeIP: string;
   /** IPv4 CIDR for LoadBalancer ingress IPs; without it LoadBalancer Services get none. */
-  loadBalancerRange?: string | undefined;
+  loadBalancerCidr?: string | undefined;
 }
 
 export class ProxyState {
   readonly #nodeName: string;
+  readonly #nodeIP: string;
   readonly #lb: LoadBalancerIpAllocator | undefined;
   readonly #services = new Map<string, Service>();
   readonly #slices = new Map<string, EndpointSlice>();
@@ -110,10 +113,11 @@ export class ProxyState {
 
   constructor(options: ProxyStateOptions) {
     this.#nodeName = options.nodeName;
+    this.#nodeIP = options.nodeIP;
     this.#lb =
-      options.loadBalancerRange === undefined
+      options.loadBalancerCidr === undefined
         ? undefined
-        : new LoadBalancerIpAllocator(options.loadBalancerRange);
+        : new LoadBalancerIpAllocator(options.loadBalancerCidr);
   }
 
   /** Returns the key of the Service whose view changed. */
@@ -260,7 +264,7 @@ export class ProxyState {
         kind: "ClusterIP",
       }));
       if (hasNodePorts && port.nodePort) {
-        frontends.push({ ip: "127.0.0.1", port: port.nodePort, protocol, kind: "NodePort" });
+        frontends.push({ ip: this.#nodeIP, port: port.nodePort, protocol, kind: "NodePort" });
       }
       if (loadBalancerIp !== undefined) {
         frontends.push({ ip: loadBalancerIp, port: port.port, protocol, kind: "LoadBalancer" });

@@ -1,6 +1,7 @@
 /**
  * core/v1 configmaps, secrets and serviceaccounts: key rules, the 1 MiB size limit, `immutable`,
- * secret types and their required keys, and their `kubectl get` columns.
+ * secret types and their required keys, `stringData` merged into `data`, and their `kubectl get`
+ * columns.
  *
  * @module
  */
@@ -120,6 +121,22 @@ function validateSecret(obj: KubeObject): FieldError[] {
   return errs;
 }
 
+/**
+ * What kube's v1 → internal conversion does with `stringData`, before defaulting and validation:
+ * each entry goes into `data` base64-encoded, replacing a `data` entry of the same key, and
+ * `stringData` itself is dropped (it is write-only; the stored Secret never has it).
+ */
+export function mergeStringData(secret: KubeObject): void {
+  const stringData = secret.stringData;
+  delete secret.stringData;
+  if (!isObj(stringData) || Object.keys(stringData).length === 0) return;
+  const data = isObj(secret.data) ? { ...secret.data } : {};
+  for (const [k, v] of Object.entries(stringData)) {
+    data[k] = Buffer.from(str(v), "utf8").toString("base64");
+  }
+  secret.data = data;
+}
+
 export const secretStrategy: KindStrategy = {
   group: "",
   version: "v1",
@@ -132,6 +149,8 @@ export const secretStrategy: KindStrategy = {
   applyDefaults(obj) {
     if (obj.type === undefined || obj.type === null || obj.type === "") obj.type = "Opaque";
   },
+  prepareForCreate: mergeStringData,
+  prepareForUpdate: mergeStringData,
   ...simpleValidators({
     namespaced: true,
     nameRule: nameIsDNSSubdomain,

@@ -67,6 +67,45 @@ test("secrets default to Opaque, count their keys and keep their type", () => {
   assert.deepEqual(secretStrategy.selectableFields?.(s), { type: "Opaque" });
 });
 
+test("secret stringData is merged into data (base64, over data) and dropped before validation", () => {
+  const cases: { name: string; secret: Record<string, unknown>; data?: Record<string, string> }[] =
+    [
+      {
+        name: "the docs' basic-auth example",
+        secret: {
+          type: "kubernetes.io/basic-auth",
+          stringData: { username: "admin", password: "t0p-Secret" },
+        },
+        data: { username: "YWRtaW4=", password: "dDBwLVNlY3JldA==" },
+      },
+      {
+        name: "stringData wins over data for the same key, other data keys stay",
+        secret: { data: { a: "eA==", b: "eQ==" }, stringData: { a: "z" } },
+        data: { a: "eg==", b: "eQ==" },
+      },
+      { name: "empty stringData leaves no data", secret: { stringData: {} } },
+      {
+        name: "UTF-8 text is encoded as bytes",
+        secret: { stringData: { k: "é" } },
+        data: { k: "w6k=" },
+      },
+    ];
+  for (const { name, secret, data } of cases) {
+    const created = obj("s", secret, "default");
+    secretStrategy.applyDefaults(created);
+    secretStrategy.prepareForCreate?.(created);
+    assert.deepEqual(created.data, data, name);
+    assert.equal(created.stringData, undefined, name);
+    assert.deepEqual(lines(secretStrategy.validate(created)), [], name);
+    const updated = obj("s", secret, "default");
+    secretStrategy.prepareForUpdate?.(updated, created);
+    assert.deepEqual(updated.data, data, `${name} (update)`);
+  }
+  const badKey = obj("s", { stringData: { "bad key": "x" } }, "default");
+  secretStrategy.prepareForCreate?.(badKey);
+  assert.match(lines(secretStrategy.validate(badKey))[0] ?? "", /^data\[bad key\]: Invalid value/);
+});
+
 test("configmap keys follow IsConfigMapKey and the row counts data and binaryData", () => {
   const cm = obj("c", { data: { "bad key": "x", ok: "y" }, binaryData: { ok: "eA==" } }, "default");
   assert.deepEqual(lines(configMapStrategy.validate(cm)), [

@@ -31,6 +31,7 @@ export {
   validateObjectMetaUpdate,
 } from "./meta.ts";
 export { defaultPullPolicy } from "./pod_defaults.ts";
+export { DISABLED_POD_FIELDS, dropDisabledPodFields } from "./pod_gates.ts";
 export { podSummary } from "./pod_printer.ts";
 export type { KindStrategy, TableColumn, TableRowCondition } from "./types.ts";
 

@@ -1,6 +1,7 @@
 /**
- * core/v1 pods: defaults (SetDefaults_Pod), create-time status (Pending plus QoS class),
- * validation with the pod update restriction, `kubectl get pods` columns and the field
+ * core/v1 pods: defaults (SetDefaults_Pod), fields of disabled feature gates dropped
+ * (pod_gates.ts), create-time status (Pending plus QoS class), validation with the pod update
+ * restriction, `kubectl get pods` columns and the field
  * selectors kube supports for pods.
  *
  * @module
@@ -9,6 +10,7 @@ import type { KubeObject } from "../types.ts";
 import { at, child, isObj, type Obj, objs, str } from "./_util.ts";
 import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
 import { defaultPod } from "./pod_defaults.ts";
+import { dropDisabledPodFields } from "./pod_gates.ts";
 import { podColumns, podRow, podRowConditions } from "./pod_printer.ts";
 import { validatePodSpec, validatePodSpecUpdate } from "./pod_validation.ts";
 import type { KindStrategy } from "./types.ts";
@@ -49,6 +51,7 @@ export const podStrategy: KindStrategy = {
     defaultPod(obj as Obj);
   },
   prepareForCreate(obj) {
+    dropDisabledPodFields(obj as Obj);
     const spec = child(obj as Obj, "spec");
     const status: Obj = { phase: "Pending", qosClass: podQOSClass(spec) };
     if (objs(spec.schedulingGates).length > 0) {
@@ -62,6 +65,9 @@ export const podStrategy: KindStrategy = {
       ];
     }
     obj.status = status;
+  },
+  prepareForUpdate(obj, old) {
+    dropDisabledPodFields(obj as Obj, old as Obj);
   },
   validate(obj) {
     return [

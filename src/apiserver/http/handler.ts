@@ -61,11 +61,12 @@ export type SubresourceHandler = (
 ) => void | Promise<void>;
 
 export interface OpenApiProvider {
-  /** Answers a request under `/openapi/v3`; undefined when the path is not served. */
+  /** Answers a request under `/openapi/v3` or for `/openapi/v2`; undefined when not served. */
   respond(
     pathname: string,
     query: URLSearchParams,
-  ): { status: number; headers: Record<string, string>; body: string } | undefined;
+    accept?: string,
+  ): { status: number; headers: Record<string, string>; body: string | Uint8Array } | undefined;
 }
 
 export interface HandlerOptions {
@@ -361,17 +362,19 @@ export function createHandler(options: HandlerOptions) {
         case "version":
           sendJson(res, 200, options.version);
           return;
+        case "openapiV2":
         case "openapiV3Root":
         case "openapiV3": {
-          const answer = options.openapi?.respond(url.pathname, url.searchParams);
+          const answer = options.openapi?.respond(
+            url.pathname,
+            url.searchParams,
+            req.headers.accept,
+          );
           if (!answer) throw resourceNotServed();
           res.writeHead(answer.status, answer.headers);
           res.end(answer.body);
           return;
         }
-        case "openapiV2":
-          // kubectl accepts only protobuf for v2; without it, it uses v3.
-          throw resourceNotServed();
         case "resource": {
           const metrics = r.group === METRICS_GROUP ? options.metrics?.() : undefined;
           if (metrics) {

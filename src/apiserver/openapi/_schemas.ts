@@ -33,6 +33,11 @@ export const SCHEMAS: Readonly<Record<string, Schema>> = (
 
 export const SCHEMA_SOURCE: string = (generated as unknown as { source: string }).source;
 
+/** The group-versions a stock kube-apiserver of the version the schemas come from serves. */
+export const STOCK_GROUP_VERSIONS: readonly string[] = (
+  generated as unknown as { groupVersions: string[] }
+).groupVersions;
+
 const REF_PREFIX = "#/components/schemas/";
 
 const byGvk = new Map<string, string>();

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createOpenApi, type OpenApiResource, strictDecodingMessage } from "./index.ts";
+import {
+  createOpenApi,
+  type OpenApiResource,
+  STOCK_GROUP_VERSIONS,
+  strictDecodingMessage,
+} from "./index.ts";
 
 const res = (
   group: string,
@@ -153,7 +158,7 @@ describe("createOpenApi", () => {
     const root = api.respond("/openapi/v3", new URLSearchParams());
     assert.equal(root?.status, 200);
     assert.equal(root?.headers["content-type"], "application/json");
-    assert.deepEqual(JSON.parse(root?.body ?? ""), api.root());
+    assert.deepEqual(JSON.parse(String(root?.body ?? "")), api.root());
     const hash = api.hash("api/v1") ?? "";
     const fresh = api.respond("/openapi/v3/api/v1", new URLSearchParams({ hash }));
     assert.equal(fresh?.status, 200);
@@ -164,6 +169,51 @@ describe("createOpenApi", () => {
     assert.equal(stale?.headers["location"], `/openapi/v3/api/v1?hash=${hash}`);
     assert.equal(api.respond("/openapi/v3/apis/batch/v1", new URLSearchParams()), undefined);
     assert.equal(api.respond("/api/v1", new URLSearchParams()), undefined);
+  });
+
+  test("root lists only served group-versions, though schemas cover every stock one", () => {
+    const api = createOpenApi(RESOURCES);
+    assert.equal(api.root().paths["apis/batch/v1"], undefined);
+    assert.equal(api.document("apis/batch/v1"), undefined);
+    assert.ok(STOCK_GROUP_VERSIONS.includes("batch/v1"));
+    assert.ok(api.decoder({ group: "batch", version: "v1", kind: "Job" }));
+  });
+
+  test("/openapi/v2 holds the served kinds' definitions, in JSON and protobuf", () => {
+    const api = createOpenApi(RESOURCES);
+    const json = api.respond("/openapi/v2", new URLSearchParams(), "application/json");
+    assert.equal(json?.headers["content-type"], "application/json");
+    const v2 = JSON.parse(String(json?.body)) as {
+      swagger: string;
+      definitions: Record<string, Record<string, unknown>>;
+    };
+    assert.equal(v2.swagger, "2.0");
+    const pod = v2.definitions["io.k8s.api.core.v1.Pod"];
+    assert.deepEqual(pod?.["x-kubernetes-group-version-kind"], [
+      { group: "", kind: "Pod", version: "v1" },
+    ]);
+    const spec = (pod?.["properties"] as Record<string, Record<string, unknown>> | undefined)?.[
+      "spec"
+    ];
+    assert.equal(spec?.["$ref"], "#/definitions/io.k8s.api.core.v1.PodSpec");
+    assert.match(String(spec?.["description"]), /Specification of the desired behavior/);
+    const intOrString = v2.definitions["io.k8s.apimachinery.pkg.util.intstr.IntOrString"];
+    assert.equal(intOrString?.["type"], "string");
+    assert.equal(intOrString?.["format"], "int-or-string");
+    assert.equal(v2.definitions["io.k8s.api.batch.v1.Job"], undefined, "Job is not served");
+    const pb = api.respond(
+      "/openapi/v2",
+      new URLSearchParams(),
+      "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+    );
+    assert.equal(
+      pb?.headers["content-type"],
+      "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+    );
+    const bytes = Buffer.from(pb?.body as Uint8Array);
+    // Document { swagger = 1: "2.0" } first, then every definition's name somewhere after.
+    assert.deepEqual([...bytes.subarray(0, 5)], [0x0a, 3, 0x32, 0x2e, 0x30]);
+    assert.ok(bytes.includes(Buffer.from("io.k8s.api.apps.v1.DeploymentSpec")));
   });
 
   test("knownFields lists a kind's top-level fields", () => {

@@ -18,22 +18,23 @@ import type { GroupVersionKind } from "../../api/types.ts";
 import { compileDecoder, type Decoder, type DecoderCache } from "./_decode.ts";
 import { buildGroupVersionDocument, type OpenApiResource } from "./_document.ts";
 import { findUnknownFields, strictDecodingMessage } from "./_fields.ts";
-import { resolve, SCHEMAS, type Schema, schemaNameOf } from "./_schemas.ts";
+import { closure, resolve, SCHEMAS, type Schema, schemaNameOf } from "./_schemas.ts";
+import { buildV2Document, encodeV2Document, OPENAPI_V2_PROTOBUF } from "./_v2.ts";
 
 export { DecodeDepthError, type Decoder, DecodeTypeError, nestsDeeper } from "./_decode.ts";
 export type { OpenApiResource } from "./_document.ts";
-export type { Schema } from "./_schemas.ts";
+export { type Schema, STOCK_GROUP_VERSIONS } from "./_schemas.ts";
 export { strictDecodingMessage };
 
 export interface OpenApiRoot {
   paths: Record<string, { serverRelativeURL: string }>;
 }
 
-/** What an HTTP handler sends for a `/openapi/v3…` request. */
+/** What an HTTP handler sends for a `/openapi/v3…` or `/openapi/v2` request. */
 export interface OpenApiResponse {
   status: number;
   headers: Record<string, string>;
-  body: string;
+  body: string | Uint8Array;
 }
 
 export interface OpenApi {
@@ -44,8 +45,11 @@ export interface OpenApi {
   /** The document serialized once, for serving. */
   documentJson(groupVersionPath: string): string | undefined;
   hash(groupVersionPath: string): string | undefined;
-  /** Answers a request under `/openapi/v3`; undefined when the path is not one of ours. */
-  respond(pathname: string, query: URLSearchParams): OpenApiResponse | undefined;
+  /**
+   * Answers a request under `/openapi/v3`, or for `/openapi/v2` (protobuf when `accept` asks for
+   * it, else JSON); undefined when the path is not one of ours.
+   */
+  respond(pathname: string, query: URLSearchParams, accept?: string): OpenApiResponse | undefined;
   /** Top-level field names of a kind (`apiVersion`, `kind`, `metadata`, `spec`, …). */
   knownFields(gvk: GroupVersionKind): string[] | undefined;
   /** Fields of `obj` its kind's schema does not declare, kube-style (`spec.foo`, `a[0].b`). */
@@ -67,6 +71,7 @@ export interface OpenApi {
 export const MAX_OBJECT_DEPTH = 500;
 
 const ROOT_PATH = "/openapi/v3";
+const V2_PATH = "/openapi/v2";
 
 function groupVersionPath(group: string, version: string): string {
   return group === "" ? `api/${version}` : `apis/${group}/${version}`;
@@ -121,6 +126,23 @@ export function createOpenApi(resources: OpenApiResource[]): OpenApi {
   }
 
   const lookup = (name: string) => SCHEMAS[name];
+  let v2: { json: string; protobuf: Uint8Array } | undefined;
+  function v2Document() {
+    if (v2 === undefined) {
+      const roots = new Set(["io.k8s.apimachinery.pkg.apis.meta.v1.Status"]);
+      for (const r of resources) {
+        for (const kind of [r.kind, `${r.kind}List`]) {
+          const name = schemaNameOf({ group: r.group, version: r.version, kind });
+          if (name !== undefined) roots.add(name);
+        }
+      }
+      const schemas: Record<string, Schema> = {};
+      for (const name of closure(roots, lookup)) schemas[name] = lookup(name)!;
+      const doc = buildV2Document(schemas, "unversioned") as Parameters<typeof encodeV2Document>[0];
+      v2 = { json: JSON.stringify(doc), protobuf: encodeV2Document(doc) };
+    }
+    return v2;
+  }
   const decoders = new Map<string, Decoder | undefined>();
   const nodes: DecoderCache = new Map();
 
@@ -129,7 +151,18 @@ export function createOpenApi(resources: OpenApiResource[]): OpenApi {
     document: (path) => get(path)?.doc,
     documentJson: (path) => get(path)?.json,
     hash: (path) => get(path)?.hash,
-    respond(pathname, query) {
+    respond(pathname, query, accept) {
+      if (pathname === V2_PATH) {
+        const doc = v2Document();
+        if (accept?.includes("com.github.proto-openapi.spec.v2")) {
+          return {
+            status: 200,
+            headers: { "content-type": OPENAPI_V2_PROTOBUF },
+            body: doc.protobuf,
+          };
+        }
+        return json(200, doc.json, {});
+      }
       if (pathname === ROOT_PATH || pathname === `${ROOT_PATH}/`) {
         return json(200, JSON.stringify(root()), {});
       }

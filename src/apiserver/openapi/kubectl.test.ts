@@ -137,7 +137,7 @@ describe("kubectl with our OpenAPI v3", {
           res.writeHead(status, { "content-type": type });
           res.end(typeof obj === "string" ? obj : JSON.stringify(obj));
         };
-        const answer = openapi.respond(url.pathname, url.searchParams);
+        const answer = openapi.respond(url.pathname, url.searchParams, req.headers.accept);
         if (answer !== undefined) {
           res.writeHead(answer.status, answer.headers);
           res.end(answer.body);
@@ -313,6 +313,30 @@ describe("kubectl with our OpenAPI v3", {
     );
   });
 
+  test("apply -f of a kind the server does not serve says no matches for kind, as kube does", async () => {
+    const file = join(dir, "job.yaml");
+    await writeFile(file, JOB);
+    const out = await kubectl(["apply", "-f", file]);
+    assert.notEqual(out.code, 0);
+    assert.match(
+      out.stderr,
+      /resource mapping not found for name: "pi" namespace: "" from ".*job.yaml": no matches for kind "Job" in version "batch\/v1"/,
+    );
+    assert.doesNotMatch(out.stderr, /failed to download|error validating/);
+  });
+
+  test("apply -f of a List validates its items client-side against /openapi/v2", async () => {
+    const file = join(dir, "list.yaml");
+    const items = DEPLOYMENT.replace("  replicas: 2", "  replicass: 2").replace(/^/gm, "  ");
+    await writeFile(file, `apiVersion: v1\nkind: List\nitems:\n-${items.slice(1)}`);
+    const out = await kubectl(["apply", "-f", file]);
+    assert.notEqual(out.code, 0);
+    assert.match(
+      out.stderr,
+      /ValidationError\(Deployment.spec\): unknown field "replicass" in io.k8s.api.apps.v1.DeploymentSpec/,
+    );
+  });
+
   test("edit sends its patch with fieldValidation=Strict", async () => {
     live = structuredClone(LIVE_DEPLOYMENT);
     const from = seen.length;
@@ -389,6 +413,19 @@ const LIVE_DEPLOYMENT = {
     },
   },
 };
+
+const JOB = `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: pi
+spec:
+  template:
+    spec:
+      containers:
+      - name: pi
+        image: perl:5.34.0
+      restartPolicy: Never
+`;
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
