@@ -379,6 +379,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         nodeName: name,
         nodes,
         maxPods: options.maxPods,
+        containerLogMaxSize: options.containerLogMaxSize,
+        containerLogMaxFiles: options.containerLogMaxFiles,
         runtime,
         dataDir,
         plan,

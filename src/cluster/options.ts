@@ -29,6 +29,13 @@ export interface ClusterOptions {
    * Pending with kube's "Too many pods". Library only; e.g. a test that needs 300 pods on one node.
    */
   maxPods?: number;
+  /**
+   * The kubelet's `containerLogMaxSize` and `containerLogMaxFiles`: a container's log is rotated
+   * at this size (a quantity such as `10Mi`; negative: never) and this many files are kept
+   * (at least 2). Defaults: the kubelet's, 10Mi and 5.
+   */
+  containerLogMaxSize?: string | number;
+  containerLogMaxFiles?: number;
   /** Default 6443, or a free port when 6443 is taken (said at info level); 0 picks a free port. */
   apiPort?: number;
   /**
