@@ -15,8 +15,13 @@ import type { PersistentVolumeClaim, Pod } from "kubernetes-types/core/v1.js";
 import type { OwnerReference } from "kubernetes-types/meta/v1.js";
 import { isStatusError } from "../../api/errors.ts";
 import { splitKey } from "../../api/types.ts";
+import {
+  applyRevision,
+  type HistoryDeps,
+  resolveRevisions,
+  revisionsToTruncate,
+} from "../_history.ts";
 import { type Claimed, claimPods, claimRevisions } from "./_adopt.ts";
-import { type HistoryDeps, resolveRevisions } from "./_history.ts";
 import {
   controllerRef,
   ordinalOf,
@@ -26,7 +31,7 @@ import {
   withStorage,
 } from "./_identity.ts";
 import { type Action, planStatefulSet } from "./_plan.ts";
-import { applyRevision, revisionsToTruncate } from "./_revision.ts";
+import { newRevision } from "./_revision.ts";
 
 export interface StatefulSetDeps extends HistoryDeps {
   getSet(namespace: string, name: string): StatefulSet | undefined;
@@ -110,7 +115,11 @@ export async function reconcileStatefulSet(
     claimRevisions(set, deps.candidateRevisions(set)),
     (r, o) => deps.setRevisionOwners(r, o),
   );
-  const revisions = await resolveRevisions(set, ownedRevisions, deps);
+  const revisions = await resolveRevisions(ownedRevisions, deps, {
+    make: (revision, collisionCount) => newRevision(set, revision, collisionCount),
+    collisionCount: set.status?.collisionCount,
+    current: set.status?.currentRevision,
+  });
   const pods = await claimAll(set, claimPods(set, deps.candidatePods(set)), (p, o) =>
     deps.setPodOwners(p, o),
   );
