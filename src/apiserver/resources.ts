@@ -149,6 +149,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
       subresources: [STATUS, SCALE],
     },
     { kind: "ControllerRevision" },
+    { kind: "DaemonSet", shortNames: ["ds"], categories: ["all"], subresources: [STATUS] },
   ]),
   ...group("discovery.k8s.io", "v1", [{ kind: "EndpointSlice" }]),
   ...group("coordination.k8s.io", "v1", [{ kind: "Lease" }]),

@@ -72,6 +72,10 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "standard" },
     provisioner: "loopkube.io/hostpath",
   } as KubeObject,
+  daemonsets: {
+    metadata: { name: "agent", namespace: "default" },
+    spec: { selector: { matchLabels: { app: "web" } }, template },
+  },
 };
 
 test("strategyFor finds every resource by group and plural, and nothing else", () => {
@@ -80,7 +84,8 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("discovery.k8s.io", "endpointslices")?.kind, "EndpointSlice");
   assert.equal(strategyFor("", "deployments"), undefined);
   assert.equal(strategyFor("apps", "pods"), undefined);
-  assert.equal(kindStrategies.length, 18);
+  assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
+  assert.equal(kindStrategies.length, 19);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

@@ -6,6 +6,7 @@
  */
 import { configMapStrategy, secretStrategy, serviceAccountStrategy } from "./config.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
+import { daemonSetStrategy } from "./daemonset.ts";
 import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
@@ -24,6 +25,7 @@ import {
 } from "./storage.ts";
 import type { KindStrategy } from "./types.ts";
 
+export { TEMPLATE_GENERATION, templateGeneration } from "./daemonset.ts";
 export {
   validateAnnotations,
   validateLabels,
@@ -54,6 +56,7 @@ export const kindStrategies: KindStrategy[] = [
   endpointSliceStrategy,
   leaseStrategy,
   storageClassStrategy,
+  daemonSetStrategy,
 ];
 
 const byKey = new Map(kindStrategies.map((s) => [`${s.group}/${s.resource}`, s]));

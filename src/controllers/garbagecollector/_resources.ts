@@ -31,6 +31,7 @@ export const GC_RESOURCES: readonly GcResource[] = [
   { ref: REFS.controllerrevisions, kind: "ControllerRevision", namespaced: true },
   { ref: REFS.endpointslices, kind: "EndpointSlice", namespaced: true },
   { ref: REFS.leases, kind: "Lease", namespaced: true },
+  { ref: REFS.daemonsets, kind: "DaemonSet", namespaced: true },
 ];
 
 /** `apiVersion` (`v1`, `apps/v1`) + kind → resource; undefined when not served. */

@@ -34,6 +34,7 @@ export const NAMESPACED_RESOURCES: readonly ResourceRef[] = [
   REFS.controllerrevisions,
   REFS.endpointslices,
   REFS.leases,
+  REFS.daemonsets,
   REFS.events,
 ];
 
