@@ -6,6 +6,7 @@
  * @module
  */
 import type { ControllerContext, StartedController } from "./_context.ts";
+import { startDaemonSetController } from "./daemonset/index.ts";
 import { startDeploymentController } from "./deployment/index.ts";
 import { startEndpointsController } from "./endpoints/index.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
@@ -38,6 +39,7 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "deployment", start: (ctx) => startDeploymentController(ctx) },
   { name: "statefulset", start: (ctx) => startStatefulSetController(ctx) },
   { name: "volume", start: (ctx) => startVolumeController(ctx) },
+  { name: "daemonset", start: (ctx) => startDaemonSetController(ctx) },
 ];
 
 export function startControllers(

@@ -15,9 +15,9 @@ import { splitKey } from "../../api/types.ts";
 import type { ReconcileResult } from "../../client/runner.ts";
 import type { Expectations } from "../_expectations.ts";
 import { controllerOf, ownerRef } from "../_owners.ts";
-import { isActive, untilAvailable } from "./_pods.ts";
+import { isActive, untilAvailable } from "../_podutil.ts";
+import { slowStartBatch } from "../_slowstart.ts";
 import { podsToDelete } from "./_rank.ts";
-import { slowStartBatch } from "./_slowstart.ts";
 import { type ManageError, replicaSetStatus } from "./_status.ts";
 
 /** kube's burstReplicas: at most this many creates or deletes per sync. */
