@@ -133,6 +133,12 @@ export const RESOURCES: readonly ResourceInfo[] = [
     { kind: "Node", namespaced: false, shortNames: ["no"], subresources: [STATUS] },
     { kind: "PersistentVolumeClaim", shortNames: ["pvc"], subresources: [STATUS] },
     { kind: "PersistentVolume", namespaced: false, shortNames: ["pv"], subresources: [STATUS] },
+    {
+      kind: "ReplicationController",
+      shortNames: ["rc"],
+      categories: ["all"],
+      subresources: [STATUS, SCALE],
+    },
   ]),
   ...group("apps", "v1", [
     {

@@ -12,7 +12,7 @@ import { startEndpointsController } from "./endpoints/index.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
 import { startGarbageCollector } from "./garbagecollector/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
-import { startReplicaSetController } from "./replicaset/index.ts";
+import { startReplicaSetController, startReplicationController } from "./replicaset/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
 import { startStatefulSetController } from "./statefulset/index.ts";
 import { startVolumeController } from "./volume/index.ts";
@@ -40,6 +40,7 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "statefulset", start: (ctx) => startStatefulSetController(ctx) },
   { name: "volume", start: (ctx) => startVolumeController(ctx) },
   { name: "daemonset", start: (ctx) => startDaemonSetController(ctx) },
+  { name: "replicationcontroller", start: (ctx) => startReplicationController(ctx) },
 ];
 
 export function startControllers(

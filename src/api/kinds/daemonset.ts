@@ -140,8 +140,13 @@ export const daemonSetStrategy: KindStrategy = {
     defaultDaemonSet(obj as Obj);
   },
   prepareForCreate(obj) {
-    // Users cannot create status; the controller fills it in.
-    delete obj.status;
+    // Users cannot create status; the controller fills it in. Go writes these four even at 0.
+    obj.status = {
+      currentNumberScheduled: 0,
+      numberMisscheduled: 0,
+      desiredNumberScheduled: 0,
+      numberReady: 0,
+    };
     const spec = child(obj as Obj, "spec");
     if (isObj(spec.template)) dropDisabledPodFields(spec.template);
     setTemplateGeneration(obj as Obj, Math.max(1, templateGeneration(obj)));

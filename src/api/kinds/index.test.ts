@@ -76,6 +76,10 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "agent", namespace: "default" },
     spec: { selector: { matchLabels: { app: "web" } }, template },
   },
+  replicationcontrollers: {
+    metadata: { name: "nginx", namespace: "default" },
+    spec: { template },
+  },
 };
 
 test("strategyFor finds every resource by group and plural, and nothing else", () => {
@@ -85,7 +89,8 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("", "deployments"), undefined);
   assert.equal(strategyFor("apps", "pods"), undefined);
   assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
-  assert.equal(kindStrategies.length, 19);
+  assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
+  assert.equal(kindStrategies.length, 20);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

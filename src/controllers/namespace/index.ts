@@ -35,6 +35,7 @@ export const NAMESPACED_RESOURCES: readonly ResourceRef[] = [
   REFS.endpointslices,
   REFS.leases,
   REFS.daemonsets,
+  REFS.replicationcontrollers,
   REFS.events,
 ];
 
