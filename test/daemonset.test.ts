@@ -1,0 +1,360 @@
+/**
+ * DaemonSets and ReplicationControllers on a cluster of three simulated nodes, judged by the real
+ * kubectl: the Kubernetes documentation's DaemonSet runs one pod per node and rolls node by node
+ * on an image change (`kubectl rollout status`, `history`, `undo`); a node tainted NoSchedule gets
+ * no pod of a DaemonSet that does not tolerate the taint; the documentation's ReplicationController
+ * runs its replicas and scales with `kubectl scale rc`.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { DaemonSet } from "kubernetes-types/apps/v1.js";
+import type { Pod } from "kubernetes-types/core/v1.js";
+import { REFS } from "../src/api/refs.ts";
+import { type KubeObject, typed } from "../src/api/types.ts";
+import { type Cluster, startCluster } from "../src/index.ts";
+import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
+
+async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The DaemonSet example of the Kubernetes documentation (concepts/workloads/controllers/daemonset). */
+const FLUENTD = `
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: fluentd-elasticsearch
+  namespace: kube-system
+  labels:
+    k8s-app: fluentd-logging
+spec:
+  selector:
+    matchLabels:
+      name: fluentd-elasticsearch
+  template:
+    metadata:
+      labels:
+        name: fluentd-elasticsearch
+    spec:
+      tolerations:
+      # these tolerations are to have the daemonset runnable on control plane nodes
+      # remove them if your control plane nodes should not run pods
+      - key: node-role.kubernetes.io/control-plane
+        operator: Exists
+        effect: NoSchedule
+      - key: node-role.kubernetes.io/master
+        operator: Exists
+        effect: NoSchedule
+      containers:
+      - name: fluentd-elasticsearch
+        image: quay.io/fluentd_elasticsearch/fluentd:v2.5.2
+        resources:
+          limits:
+            memory: 200Mi
+          requests:
+            cpu: 100m
+            memory: 200Mi
+        volumeMounts:
+        - name: varlog
+          mountPath: /var/log
+      # it may be desirable to set a high priority class to ensure that a DaemonSet Pod
+      # preempts running Pods
+      # priorityClassName: important
+      terminationGracePeriodSeconds: 30
+      volumes:
+      - name: varlog
+        hostPath:
+          path: /var/log
+`;
+
+/** The ReplicationController example of the Kubernetes documentation. */
+const NGINX_RC = `
+apiVersion: v1
+kind: ReplicationController
+metadata:
+  name: nginx
+spec:
+  replicas: 3
+  selector:
+    app: nginx
+  template:
+    metadata:
+      name: nginx
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - name: nginx
+        image: nginx
+        ports:
+        - containerPort: 80
+`;
+
+const FLUENTD_IMAGE = "quay.io/fluentd_elasticsearch/fluentd";
+
+describe("DaemonSets and ReplicationControllers on three simulated nodes", {
+  skip: NO_KUBECTL,
+}, () => {
+  let c: Cluster;
+  let home: string;
+  const kubectl = async (...args: string[]) => {
+    const r = await run(KUBECTL ?? "kubectl", ["--kubeconfig", c.kubeconfigPath, ...args], {
+      env: { ...process.env, HOME: home, KUBECONFIG: c.kubeconfigPath },
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const apply = (yaml: string) => {
+    const file = join(home, `manifest-${Date.now()}.yaml`);
+    writeFileSync(file, yaml);
+    return kubectl("apply", "-f", file);
+  };
+  const podsOf = async (ns: string, selector: string) =>
+    (await c.client.list(REFS.pods, ns, { labelSelector: selector })).items
+      .map((p) => typed<Pod>(p))
+      .filter((p) => !p.metadata?.deletionTimestamp);
+  const ready = (p: Pod) =>
+    p.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True") === true;
+  const nodeNames = async () =>
+    (await c.client.list(REFS.nodes, "")).items.map((n) => n.metadata.name ?? "").sort();
+
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), "loopkube-ds-"));
+    c = await startCluster({
+      name: "ds",
+      ephemeral: true,
+      runtime: "simulated",
+      nodes: 3,
+      apiPort: 0,
+      dnsPort: 0,
+      updateKubeconfig: false,
+    });
+  });
+  after(async () => {
+    await c?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  test("the documentation's DaemonSet runs one ready pod on each node", async () => {
+    await apply(FLUENTD);
+    const nodes = await nodeNames();
+    assert.equal(nodes.length, 3);
+    const pods = await waitFor(async () => {
+      const ps = await podsOf("kube-system", "name=fluentd-elasticsearch");
+      return ps.length === 3 && ps.every(ready) ? ps : undefined;
+    }, "three ready pods");
+    assert.deepEqual(pods.map((p) => p.spec?.nodeName).sort(), nodes);
+    for (const p of pods) {
+      const terms =
+        p.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
+          ?.nodeSelectorTerms;
+      assert.deepEqual(terms, [
+        { matchFields: [{ key: "metadata.name", operator: "In", values: [p.spec?.nodeName] }] },
+      ]);
+    }
+    const status = await kubectl(
+      "rollout",
+      "status",
+      "ds/fluentd-elasticsearch",
+      "-n",
+      "kube-system",
+      "--timeout=60s",
+    );
+    assert.match(status, /daemon set "fluentd-elasticsearch" successfully rolled out/);
+    const table = await kubectl("get", "ds", "-n", "kube-system", "-o", "wide");
+    const [header, row] = table.trim().split("\n");
+    assert.deepEqual(header?.split(/\s{2,}/), [
+      "NAME",
+      "DESIRED",
+      "CURRENT",
+      "READY",
+      "UP-TO-DATE",
+      "AVAILABLE",
+      "NODE SELECTOR",
+      "AGE",
+      "CONTAINERS",
+      "IMAGES",
+      "SELECTOR",
+    ]);
+    assert.match(
+      row ?? "",
+      /^fluentd-elasticsearch\s+3\s+3\s+3\s+3\s+3\s+<none>\s+\S+\s+fluentd-elasticsearch\s+quay\.io\/fluentd_elasticsearch\/fluentd:v2\.5\.2\s+name=fluentd-elasticsearch$/,
+    );
+  });
+
+  test("an image change rolls node by node; rollout status, history and undo work", async () => {
+    // Watch the pods: with maxUnavailable 1, two of three nodes keep a ready pod throughout.
+    const readyNodes = new Map<string, Set<string>>();
+    const note = (type: string, p: Pod) => {
+      const set = readyNodes.get(p.spec?.nodeName ?? "") ?? new Set<string>();
+      if (type !== "DELETED" && ready(p) && !p.metadata?.deletionTimestamp)
+        set.add(p.metadata?.name ?? "");
+      else set.delete(p.metadata?.name ?? "");
+      readyNodes.set(p.spec?.nodeName ?? "", set);
+    };
+    const start = await c.client.list(REFS.pods, "kube-system", {
+      labelSelector: "name=fluentd-elasticsearch",
+    });
+    for (const p of start.items) note("ADDED", typed<Pod>(p));
+    assert.equal(readyNodes.size, 3);
+    let fewest = 3;
+    const watch = c.client.watch(
+      REFS.pods,
+      "kube-system",
+      {
+        labelSelector: "name=fluentd-elasticsearch",
+        ...(start.metadata.resourceVersion
+          ? { resourceVersion: start.metadata.resourceVersion }
+          : {}),
+      },
+      (e) => {
+        if (e.type !== "ADDED" && e.type !== "MODIFIED" && e.type !== "DELETED") return;
+        note(e.type, typed<Pod>(e.object));
+        const serving = [...readyNodes.values()].filter((s) => s.size > 0).length;
+        fewest = Math.min(fewest, serving);
+      },
+    );
+    try {
+      await kubectl(
+        "set",
+        "image",
+        "ds/fluentd-elasticsearch",
+        "-n",
+        "kube-system",
+        `fluentd-elasticsearch=${FLUENTD_IMAGE}:v2.6.0`,
+      );
+      const status = await kubectl(
+        "rollout",
+        "status",
+        "ds/fluentd-elasticsearch",
+        "-n",
+        "kube-system",
+        "--timeout=60s",
+      );
+      assert.match(status, /successfully rolled out/);
+      const pods = await podsOf("kube-system", "name=fluentd-elasticsearch");
+      assert.equal(pods.length, 3);
+      for (const p of pods) assert.equal(p.spec?.containers[0]?.image, `${FLUENTD_IMAGE}:v2.6.0`);
+      assert.deepEqual(pods.map((p) => p.spec?.nodeName).sort(), await nodeNames());
+      assert.ok(fewest >= 2, `a moment with only ${fewest} node(s) serving`);
+    } finally {
+      watch.stop();
+    }
+
+    const history = await kubectl(
+      "rollout",
+      "history",
+      "ds/fluentd-elasticsearch",
+      "-n",
+      "kube-system",
+    );
+    assert.match(history, /REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>/);
+    const two = await kubectl(
+      "rollout",
+      "history",
+      "ds/fluentd-elasticsearch",
+      "-n",
+      "kube-system",
+      "--revision=2",
+    );
+    assert.match(two, /Image:\s+quay\.io\/fluentd_elasticsearch\/fluentd:v2\.6\.0/);
+
+    const undo = await kubectl("rollout", "undo", "ds/fluentd-elasticsearch", "-n", "kube-system");
+    assert.match(undo, /daemonset\.apps\/fluentd-elasticsearch rolled back/);
+    await kubectl(
+      "rollout",
+      "status",
+      "ds/fluentd-elasticsearch",
+      "-n",
+      "kube-system",
+      "--timeout=60s",
+    );
+    const back = await waitFor(async () => {
+      const ps = await podsOf("kube-system", "name=fluentd-elasticsearch");
+      return ps.length === 3 &&
+        ps.every((p) => p.spec?.containers[0]?.image === `${FLUENTD_IMAGE}:v2.5.2` && ready(p))
+        ? ps
+        : undefined;
+    }, "the pods back on v2.5.2");
+    assert.equal(back.length, 3);
+    const after = await kubectl(
+      "rollout",
+      "history",
+      "ds/fluentd-elasticsearch",
+      "-n",
+      "kube-system",
+    );
+    assert.match(after, /REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>/);
+  });
+
+  test("a node tainted NoSchedule gets no pod of a DaemonSet without the toleration", async () => {
+    const [tainted] = await nodeNames();
+    await kubectl("taint", "nodes", tainted ?? "", "dedicated=db:NoSchedule");
+    try {
+      const ds: DaemonSet & KubeObject = {
+        apiVersion: "apps/v1",
+        kind: "DaemonSet",
+        metadata: { name: "agent", namespace: "default" },
+        spec: {
+          selector: { matchLabels: { app: "agent" } },
+          template: {
+            metadata: { labels: { app: "agent" } },
+            spec: { containers: [{ name: "agent", image: "busybox" }] },
+          },
+        },
+      };
+      await c.client.create(REFS.daemonsets, "default", ds);
+      await kubectl("rollout", "status", "ds/agent", "-n", "default", "--timeout=60s");
+      const pods = await podsOf("default", "app=agent");
+      const others = (await nodeNames()).filter((n) => n !== tainted);
+      assert.deepEqual(pods.map((p) => p.spec?.nodeName).sort(), others);
+      const got = typed<DaemonSet>(await c.client.get(REFS.daemonsets, "default", "agent"));
+      assert.equal(got.status?.desiredNumberScheduled, 2);
+      // The documentation's DaemonSet, already there, stays on the tainted node (NoSchedule).
+      const fluentd = await podsOf("kube-system", "name=fluentd-elasticsearch");
+      assert.ok(fluentd.some((p) => p.spec?.nodeName === tainted));
+    } finally {
+      await kubectl("taint", "nodes", tainted ?? "", "dedicated=db:NoSchedule-");
+    }
+    // Untainted, the node gets its pod.
+    await waitFor(async () => {
+      const ps = await podsOf("default", "app=agent");
+      return ps.length === 3 && ps.every(ready) ? ps : undefined;
+    }, "a pod on the untainted node");
+  });
+
+  test("the documentation's ReplicationController runs its replicas and scales", async () => {
+    await apply(NGINX_RC);
+    await waitFor(async () => {
+      const ps = await podsOf("default", "app=nginx");
+      return ps.length === 3 && ps.every(ready) ? ps : undefined;
+    }, "three nginx pods");
+    const table = await kubectl("get", "rc", "nginx", "-n", "default");
+    const [header, row] = table.trim().split("\n");
+    assert.deepEqual(header?.split(/\s{2,}/), ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]);
+    assert.match(row ?? "", /^nginx\s+3\s+3\s+3\s+\S+$/);
+
+    const scaled = await kubectl("scale", "rc/nginx", "--replicas=5", "-n", "default");
+    assert.match(scaled, /replicationcontroller\/nginx scaled/);
+    await waitFor(async () => {
+      const ps = await podsOf("default", "app=nginx");
+      return ps.length === 5 && ps.every(ready) ? ps : undefined;
+    }, "five nginx pods");
+    await kubectl("scale", "rc/nginx", "--replicas=1", "-n", "default");
+    const one = await waitFor(async () => {
+      const ps = await podsOf("default", "app=nginx");
+      return ps.length === 1 ? ps : undefined;
+    }, "one nginx pod");
+    assert.equal(one[0]?.metadata?.ownerReferences?.[0]?.kind, "ReplicationController");
+  });
+});
