@@ -2,7 +2,8 @@
  * What Deployments, ReplicaSets and StatefulSets share: the selector rules (required, valid,
  * non-empty, matching the template's labels), the pod template rules for controllers
  * (restartPolicy Always, no activeDeadlineSeconds), the apps/v1 selector immutability and
- * the wide-table cells, and the count-or-percentage fields of rolling updates.
+ * the wide-table cells, the count-or-percentage fields of rolling updates, and the gated pod
+ * fields dropped from templates.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import { invalidRaw } from "./_errors.ts";
 import { goIntOrString, goLabelSelector, goStringMap } from "./_gofmt.ts";
 import { selectorIsEmpty, selectorMatches, validateLabelSelector } from "./_selector.ts";
 import { at, isObj, num, type Obj, semanticEqual } from "./_util.ts";
+import { dropDisabledPodFields } from "./pod_gates.ts";
 import { validatePodTemplate } from "./pod_validation.ts";
 
 export function nonNegative(value: unknown, path: string): FieldError[] {
@@ -105,4 +107,15 @@ export function validatePositiveIntOrPercent(v: unknown, path: string): FieldErr
   if (!p.percent && p.value < 0)
     return [fieldInvalid(path, p.value, "must be greater than or equal to 0")];
   return [];
+}
+
+/**
+ * kube's DropDisabledTemplateFields: the pod template (`spec.template`) loses the fields of gates
+ * 1.32 has off, unless the stored object's template (`old`, on update) already uses them.
+ */
+export function dropDisabledTemplateFields(obj: unknown, old?: unknown): void {
+  const template = at(obj, "spec", "template");
+  const oldTemplate = at(old, "spec", "template");
+  if (isObj(template))
+    dropDisabledPodFields(template, isObj(oldTemplate) ? oldTemplate : undefined);
 }

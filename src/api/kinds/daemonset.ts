@@ -8,7 +8,7 @@
  * create (or the client's value when higher), the stored value on update, plus one when the pod
  * template changes. The controller labels its pods with it (`pod-template-generation`).
  *
- * Gated pod fields are dropped from the template as from pods (`dropDisabledPodFields`).
+ * Gated pod fields are dropped from the template as from pods (`dropDisabledTemplateFields`).
  *
  * @module
  */
@@ -31,6 +31,7 @@ import {
   setDefault,
 } from "./_util.ts";
 import {
+  dropDisabledTemplateFields,
   intOrPercent,
   nonNegative,
   selectorImmutable,
@@ -39,7 +40,6 @@ import {
 } from "./_workload.ts";
 import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
 import { defaultPodTemplate } from "./pod_defaults.ts";
-import { dropDisabledPodFields } from "./pod_gates.ts";
 import type { KindStrategy } from "./types.ts";
 
 /** The annotation that carries a DaemonSet's template generation on apps/v1. */
@@ -147,18 +147,14 @@ export const daemonSetStrategy: KindStrategy = {
       desiredNumberScheduled: 0,
       numberReady: 0,
     };
-    const spec = child(obj as Obj, "spec");
-    if (isObj(spec.template)) dropDisabledPodFields(spec.template);
+    dropDisabledTemplateFields(obj);
     setTemplateGeneration(obj as Obj, Math.max(1, templateGeneration(obj)));
   },
   prepareForUpdate(obj, old) {
     // Defaulted first, so that a client omitting defaults does not look like a template change.
     defaultDaemonSet(obj as Obj);
-    const spec = child(obj as Obj, "spec");
-    const oldTemplate = at(old, "spec", "template");
-    if (isObj(spec.template))
-      dropDisabledPodFields(spec.template, isObj(oldTemplate) ? oldTemplate : undefined);
-    const changed = !semanticEqual(spec.template, oldTemplate);
+    dropDisabledTemplateFields(obj, old);
+    const changed = !semanticEqual(at(obj, "spec", "template"), at(old, "spec", "template"));
     setTemplateGeneration(obj as Obj, Math.max(1, templateGeneration(old)) + (changed ? 1 : 0));
   },
   validate(obj) {

@@ -29,6 +29,7 @@ import {
   setDefault,
 } from "./_util.ts";
 import {
+  dropDisabledTemplateFields,
   intOrPercent,
   nonNegative,
   selectorImmutable,
@@ -150,6 +151,10 @@ export const deploymentStrategy: KindStrategy = {
   prepareForCreate(obj) {
     // Users cannot create status; the controller fills it in.
     delete obj.status;
+    dropDisabledTemplateFields(obj);
+  },
+  prepareForUpdate(obj, old) {
+    dropDisabledTemplateFields(obj, old);
   },
   generationChanged(obj, old) {
     return (

@@ -24,10 +24,9 @@ import {
   setDefault,
   strMap,
 } from "./_util.ts";
-import { nonNegative } from "./_workload.ts";
+import { dropDisabledTemplateFields, nonNegative } from "./_workload.ts";
 import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
 import { defaultPodTemplate } from "./pod_defaults.ts";
-import { dropDisabledPodFields } from "./pod_gates.ts";
 import { validatePodTemplate } from "./pod_validation.ts";
 import type { KindStrategy } from "./types.ts";
 
@@ -97,14 +96,10 @@ export const replicationControllerStrategy: KindStrategy = {
   prepareForCreate(obj) {
     // Users cannot create status; Go writes `replicas` even at 0.
     obj.status = { replicas: 0 };
-    const template = at(obj, "spec", "template");
-    if (isObj(template)) dropDisabledPodFields(template);
+    dropDisabledTemplateFields(obj);
   },
   prepareForUpdate(obj, old) {
-    const template = at(obj, "spec", "template");
-    const oldTemplate = at(old, "spec", "template");
-    if (isObj(template))
-      dropDisabledPodFields(template, isObj(oldTemplate) ? oldTemplate : undefined);
+    dropDisabledTemplateFields(obj, old);
   },
   validate(obj) {
     return [
