@@ -90,6 +90,12 @@ export const BENCHES: Bench[] = [
     limitSeconds: 240,
   },
   {
+    name: "jobs",
+    script: "bench/jobs/jobs.bench.ts",
+    about: "Job of 1,000 completions, parallelism 100: time to Complete",
+    limitSeconds: 240,
+  },
+  {
     name: "time-to-k8s",
     script: "bench/cluster/time-to-k8s.bench.ts",
     about: "time to a working cluster, idle RSS",

@@ -8,6 +8,7 @@ import type { ResourceRef } from "./verbs.ts";
 
 const core = (resource: string): ResourceRef => ({ group: "", version: "v1", resource });
 const apps = (resource: string): ResourceRef => ({ group: "apps", version: "v1", resource });
+const batch = (resource: string): ResourceRef => ({ group: "batch", version: "v1", resource });
 
 export const REFS = {
   namespaces: core("namespaces"),
@@ -25,6 +26,8 @@ export const REFS = {
   replicasets: apps("replicasets"),
   statefulsets: apps("statefulsets"),
   controllerrevisions: apps("controllerrevisions"),
+  jobs: batch("jobs"),
+  cronjobs: batch("cronjobs"),
   endpointslices: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices" },
   leases: { group: "coordination.k8s.io", version: "v1", resource: "leases" },
   storageclasses: { group: "storage.k8s.io", version: "v1", resource: "storageclasses" },

@@ -308,6 +308,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         informers,
         dataDir,
         now: () => new Date(),
+        ...(options.scheduleClock ? { scheduleClock: options.scheduleClock } : {}),
         onError: (err, c) =>
           log(c.terminal ? "warn" : "debug", `${c.controller} ${c.key}: ${describe(err)}`),
       });

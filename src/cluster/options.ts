@@ -7,6 +7,7 @@
  */
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import type { Clock } from "../client/index.ts";
 import { ClusterError } from "./errors.ts";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
@@ -67,6 +68,11 @@ export interface ClusterOptions {
   onStep?: (step: string, durationMs: number) => void;
   /** Where logs go (default: stderr, filtered by `logLevel`). */
   log?: (level: LogLevel, message: string) => void;
+  /**
+   * Library only, for tests: the clock CronJob schedules run on (its time and its delays), so a
+   * test can move a schedule on by hand instead of waiting minutes. Default: real time.
+   */
+  scheduleClock?: Clock;
 }
 
 export const CLUSTER_DEFAULTS = {

@@ -12,6 +12,7 @@
  */
 import { asKube, type KubeObject } from "../api/types.ts";
 import {
+  type Clock,
   createEventRecorder,
   createWorkQueue,
   type EventHandlers,
@@ -50,6 +51,8 @@ export interface ControllerDefinition<O> {
   component?: string;
   /** Concurrent workers unless the options say otherwise; default 1. */
   workers?: number;
+  /** The clock of the queue's delays (e.g. schedules a test drives by hand); default real time. */
+  clock?: (ctx: ControllerContext) => Clock | undefined;
   setup(kit: ControllerKit, options: O): (key: string) => Promise<ReconcileResult>;
 }
 
@@ -64,7 +67,8 @@ export function defineController<O extends object = Record<never, never>>(
 ): (ctx: ControllerContext, options?: O & StartOptions) => StartedController {
   const { name } = definition;
   return (ctx, options = {} as O & StartOptions) => {
-    const queue = createWorkQueue<string>();
+    const clock = definition.clock?.(ctx);
+    const queue = createWorkQueue<string>(clock ? { clock } : {});
     const recorder = createEventRecorder(ctx.client, {
       component: definition.component ?? name,
       ...(ctx.onError

@@ -564,7 +564,11 @@ export class PodWorker {
       if (runtime === "simulated") {
         if (this.deps.simulatedDelayMs > 0) await this.sleep(this.deps.simulatedDelayMs);
         if (this.stopping) return undefined;
-        handle = startSimulated({ completes: c.init && !isSidecar(c) });
+        // As kwok's pod-complete stage: a Job's pods run to completion (exit 0).
+        const ownedByJob = pod.metadata?.ownerReferences?.some(
+          (r) => r.controller === true && r.kind === "Job" && r.apiVersion === "batch/v1",
+        );
+        handle = startSimulated({ completes: (c.init && !isSidecar(c)) || ownedByJob === true });
       } else {
         const lookup = (n: string) => env[n];
         const argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) =>

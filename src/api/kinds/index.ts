@@ -6,11 +6,13 @@
  */
 import { configMapStrategy, secretStrategy, serviceAccountStrategy } from "./config.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
+import { cronJobStrategy } from "./cronjob.ts";
 import { daemonSetStrategy } from "./daemonset.ts";
 import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
 import { eventStrategy } from "./event.ts";
+import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
 import { namespaceStrategy } from "./namespace.ts";
 import { nodeStrategy } from "./node.ts";
@@ -27,6 +29,13 @@ import {
 import type { KindStrategy } from "./types.ts";
 
 export { TEMPLATE_GENERATION, templateGeneration } from "./daemonset.ts";
+export {
+  CONTROLLER_UID_LABEL,
+  JOB_NAME_LABEL,
+  jobStatusCell,
+  LEGACY_CONTROLLER_UID_LABEL,
+  LEGACY_JOB_NAME_LABEL,
+} from "./job.ts";
 export {
   validateAnnotations,
   validateLabels,
@@ -54,6 +63,8 @@ export const kindStrategies: KindStrategy[] = [
   replicaSetStrategy,
   statefulSetStrategy,
   controllerRevisionStrategy,
+  jobStrategy,
+  cronJobStrategy,
   endpointSliceStrategy,
   leaseStrategy,
   storageClassStrategy,

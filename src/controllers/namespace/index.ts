@@ -32,6 +32,8 @@ export const NAMESPACED_RESOURCES: readonly ResourceRef[] = [
   REFS.replicasets,
   REFS.statefulsets,
   REFS.controllerrevisions,
+  REFS.cronjobs,
+  REFS.jobs,
   REFS.endpointslices,
   REFS.leases,
   REFS.daemonsets,
