@@ -16,6 +16,7 @@ import { startJobController } from "./job/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
 import { startReplicaSetController, startReplicationController } from "./replicaset/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
+import { startRootCaPublisher, startServiceAccountController } from "./serviceaccount/index.ts";
 import { startStatefulSetController } from "./statefulset/index.ts";
 import { startTtlAfterFinishedController } from "./ttlafterfinished/index.ts";
 import { startVolumeController } from "./volume/index.ts";
@@ -47,6 +48,8 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "volume", start: (ctx) => startVolumeController(ctx) },
   { name: "daemonset", start: (ctx) => startDaemonSetController(ctx) },
   { name: "replicationcontroller", start: (ctx) => startReplicationController(ctx) },
+  { name: "serviceaccount", start: (ctx) => startServiceAccountController(ctx) },
+  { name: "root-ca-cert-publisher", start: (ctx) => startRootCaPublisher(ctx) },
 ];
 
 export function startControllers(
