@@ -2,7 +2,9 @@
  * DaemonSets and ReplicationControllers on a cluster of three simulated nodes, judged by the real
  * kubectl: the Kubernetes documentation's DaemonSet runs one pod per node and rolls node by node
  * on an image change (`kubectl rollout status`, `history`, `undo`); a node tainted NoSchedule gets
- * no pod of a DaemonSet that does not tolerate the taint; the documentation's ReplicationController
+ * no pod of a DaemonSet that does not tolerate the taint; a nodeSelector follows node labels, a
+ * maxSurge update starts each new pod beside the old one and OnDelete replaces only deleted pods;
+ * the documentation's ReplicationController
  * runs its replicas and scales with `kubectl scale rc`.
  */
 import assert from "node:assert/strict";
@@ -12,20 +14,11 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { DaemonSet } from "kubernetes-types/apps/v1.js";
 import type { Pod } from "kubernetes-types/core/v1.js";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import { type KubeObject, typed } from "../src/api/types.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
-
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The DaemonSet example of the Kubernetes documentation (concepts/workloads/controllers/daemonset). */
 const FLUENTD = `
@@ -149,10 +142,13 @@ describe("DaemonSets and ReplicationControllers on three simulated nodes", {
     await apply(FLUENTD);
     const nodes = await nodeNames();
     assert.equal(nodes.length, 3);
-    const pods = await waitFor(async () => {
-      const ps = await podsOf("kube-system", "name=fluentd-elasticsearch");
-      return ps.length === 3 && ps.every(ready) ? ps : undefined;
-    }, "three ready pods");
+    const pods = await waitFor(
+      async () => {
+        const ps = await podsOf("kube-system", "name=fluentd-elasticsearch");
+        return ps.length === 3 && ps.every(ready) ? ps : undefined;
+      },
+      { what: "three ready pods", timeoutMs: 30_000 },
+    );
     assert.deepEqual(pods.map((p) => p.spec?.nodeName).sort(), nodes);
     for (const p of pods) {
       const terms =
@@ -279,13 +275,16 @@ describe("DaemonSets and ReplicationControllers on three simulated nodes", {
       "kube-system",
       "--timeout=60s",
     );
-    const back = await waitFor(async () => {
-      const ps = await podsOf("kube-system", "name=fluentd-elasticsearch");
-      return ps.length === 3 &&
-        ps.every((p) => p.spec?.containers[0]?.image === `${FLUENTD_IMAGE}:v2.5.2` && ready(p))
-        ? ps
-        : undefined;
-    }, "the pods back on v2.5.2");
+    const back = await waitFor(
+      async () => {
+        const ps = await podsOf("kube-system", "name=fluentd-elasticsearch");
+        return ps.length === 3 &&
+          ps.every((p) => p.spec?.containers[0]?.image === `${FLUENTD_IMAGE}:v2.5.2` && ready(p))
+          ? ps
+          : undefined;
+      },
+      { what: "the pods back on v2.5.2", timeoutMs: 30_000 },
+    );
     assert.equal(back.length, 3);
     const after = await kubectl(
       "rollout",
@@ -327,18 +326,160 @@ describe("DaemonSets and ReplicationControllers on three simulated nodes", {
       await kubectl("taint", "nodes", tainted ?? "", "dedicated=db:NoSchedule-");
     }
     // Untainted, the node gets its pod.
-    await waitFor(async () => {
-      const ps = await podsOf("default", "app=agent");
-      return ps.length === 3 && ps.every(ready) ? ps : undefined;
-    }, "a pod on the untainted node");
+    await waitFor(
+      async () => {
+        const ps = await podsOf("default", "app=agent");
+        return ps.length === 3 && ps.every(ready) ? ps : undefined;
+      },
+      { what: "a pod on the untainted node", timeoutMs: 30_000 },
+    );
+  });
+
+  test("a nodeSelector follows node labels; maxSurge starts each new pod beside the old; OnDelete waits", async () => {
+    const [first, second, third] = await nodeNames();
+    assert.ok(first && second && third);
+    const label = "loopkube.test/edge";
+    const images = (ps: Pod[]) => ps.map((p) => p.spec?.containers[0]?.image).sort();
+    const onNodes = (nodes: string[], image?: string) =>
+      waitFor(
+        async () => {
+          const ps = await podsOf("default", "app=edge");
+          const placed = ps.map((p) => p.spec?.nodeName ?? "").sort();
+          const fine = ps.every(
+            (p) => ready(p) && (!image || p.spec?.containers[0]?.image === image),
+          );
+          return fine && placed.join() === [...nodes].sort().join() && ps;
+        },
+        {
+          what: `edge pods ready on ${nodes.join(", ")}${image ? ` with ${image}` : ""}`,
+          timeoutMs: 30_000,
+        },
+      );
+    await kubectl("label", "nodes", first, second, `${label}=true`);
+    await apply(`
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: edge
+  namespace: default
+spec:
+  selector:
+    matchLabels: {app: edge}
+  updateStrategy:
+    type: RollingUpdate
+    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}
+  template:
+    metadata:
+      labels: {app: edge}
+    spec:
+      nodeSelector: {${label}: "true"}
+      containers:
+      - {name: edge, image: "edge:v1"}
+`);
+    await onNodes([first, second]);
+    await kubectl("label", "nodes", third, `${label}=true`);
+    await onNodes([first, second, third]);
+    await kubectl("label", "nodes", first, `${label}-`);
+    await onNodes([second, third]);
+    const table = await kubectl("get", "ds", "edge", "-n", "default");
+    assert.match(
+      table.trim().split("\n")[1] ?? "",
+      /^edge\s+2\s+2\s+2\s+2\s+2\s+loopkube\.test\/edge=true\s+\S+$/,
+    );
+
+    // maxSurge 1, maxUnavailable 0: a node never lacks a ready pod, and one has two at a time.
+    const live = new Map<string, Pod>();
+    let most = 0;
+    let unserved = "";
+    const seen = await c.client.list(REFS.pods, "default", { labelSelector: "app=edge" });
+    const watch = c.client.watch(
+      REFS.pods,
+      "default",
+      {
+        labelSelector: "app=edge",
+        ...(seen.metadata.resourceVersion
+          ? { resourceVersion: seen.metadata.resourceVersion }
+          : {}),
+      },
+      (e) => {
+        if (e.type !== "ADDED" && e.type !== "MODIFIED" && e.type !== "DELETED") return;
+        const p = typed<Pod>(e.object);
+        if (e.type === "DELETED") live.delete(p.metadata?.name ?? "");
+        else live.set(p.metadata?.name ?? "", p);
+        for (const node of [second, third]) {
+          const here = [...live.values()].filter((x) => x.spec?.nodeName === node);
+          most = Math.max(most, here.length);
+          if (!here.some((x) => ready(x) && !x.metadata?.deletionTimestamp)) unserved = node;
+        }
+      },
+    );
+    for (const p of seen.items) live.set(p.metadata.name ?? "", typed<Pod>(p));
+    try {
+      await kubectl("set", "image", "ds/edge", "-n", "default", "edge=edge:v2");
+      await kubectl("rollout", "status", "ds/edge", "-n", "default", "--timeout=60s");
+      await onNodes([second, third], "edge:v2");
+    } finally {
+      watch.stop();
+    }
+    assert.equal(unserved, "", `node ${unserved} had no ready edge pod during the surge`);
+    assert.equal(most, 2, "a node ran its old and new pod side by side");
+
+    // OnDelete: a new template reaches a node only when its pod is deleted.
+    await kubectl(
+      "patch",
+      "ds/edge",
+      "-n",
+      "default",
+      "--type=merge",
+      "-p",
+      '{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null}}}',
+    );
+    await kubectl("set", "image", "ds/edge", "-n", "default", "edge=edge:v3");
+    await waitFor(
+      async () => {
+        const ds = typed<DaemonSet>(await c.client.get(REFS.daemonsets, "default", "edge"));
+        return ds.status?.observedGeneration === ds.metadata?.generation && ds;
+      },
+      { what: "the OnDelete template observed" },
+    );
+    assert.deepEqual(images(await podsOf("default", "app=edge")), ["edge:v2", "edge:v2"]);
+    const [onSecond] = (await podsOf("default", "app=edge")).filter(
+      (p) => p.spec?.nodeName === second,
+    );
+    await kubectl("delete", "pod", onSecond?.metadata?.name ?? "", "-n", "default", "--wait=false");
+    const after = await waitFor(
+      async () => {
+        const ps = await podsOf("default", "app=edge");
+        const renewed = ps.find((p) => p.spec?.nodeName === second);
+        return (
+          ps.length === 2 &&
+          renewed?.spec?.containers[0]?.image === "edge:v3" &&
+          ready(renewed) &&
+          ps
+        );
+      },
+      { what: "a v3 pod on the node whose pod was deleted", timeoutMs: 30_000 },
+    );
+    assert.equal(
+      after.find((p) => p.spec?.nodeName === third)?.spec?.containers[0]?.image,
+      "edge:v2",
+    );
+    await kubectl("label", "nodes", second, third, `${label}-`);
+    await waitFor(async () => (await podsOf("default", "app=edge")).length === 0, {
+      what: "no edge pods once no node is labelled",
+      timeoutMs: 30_000,
+    });
   });
 
   test("the documentation's ReplicationController runs its replicas and scales", async () => {
     await apply(NGINX_RC);
-    await waitFor(async () => {
-      const ps = await podsOf("default", "app=nginx");
-      return ps.length === 3 && ps.every(ready) ? ps : undefined;
-    }, "three nginx pods");
+    await waitFor(
+      async () => {
+        const ps = await podsOf("default", "app=nginx");
+        return ps.length === 3 && ps.every(ready) ? ps : undefined;
+      },
+      { what: "three nginx pods", timeoutMs: 30_000 },
+    );
     const table = await kubectl("get", "rc", "nginx", "-n", "default");
     const [header, row] = table.trim().split("\n");
     assert.deepEqual(header?.split(/\s{2,}/), ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]);
@@ -346,15 +487,21 @@ describe("DaemonSets and ReplicationControllers on three simulated nodes", {
 
     const scaled = await kubectl("scale", "rc/nginx", "--replicas=5", "-n", "default");
     assert.match(scaled, /replicationcontroller\/nginx scaled/);
-    await waitFor(async () => {
-      const ps = await podsOf("default", "app=nginx");
-      return ps.length === 5 && ps.every(ready) ? ps : undefined;
-    }, "five nginx pods");
+    await waitFor(
+      async () => {
+        const ps = await podsOf("default", "app=nginx");
+        return ps.length === 5 && ps.every(ready) ? ps : undefined;
+      },
+      { what: "five nginx pods", timeoutMs: 30_000 },
+    );
     await kubectl("scale", "rc/nginx", "--replicas=1", "-n", "default");
-    const one = await waitFor(async () => {
-      const ps = await podsOf("default", "app=nginx");
-      return ps.length === 1 ? ps : undefined;
-    }, "one nginx pod");
+    const one = await waitFor(
+      async () => {
+        const ps = await podsOf("default", "app=nginx");
+        return ps.length === 1 ? ps : undefined;
+      },
+      { what: "one nginx pod", timeoutMs: 30_000 },
+    );
     assert.equal(one[0]?.metadata?.ownerReferences?.[0]?.kind, "ReplicationController");
   });
 });

@@ -108,11 +108,14 @@ test("a ReplicationController is kept at its replicas by the same controller, ow
   await informers.waitForSync();
   const ctl = startReplicationController({ client: api, informers, now: () => new Date() });
   try {
-    const deadline = Date.now() + 5000;
     const pods = async () => (await api.list(REFS.pods, "a")).items as Array<Pod & KubeObject>;
-    while ((await pods()).length < 3 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    const made = await pods();
+    const made = await waitFor(
+      async () => {
+        const all = await pods();
+        return all.length >= 3 && all;
+      },
+      { what: "three pods of the ReplicationController" },
+    );
     assert.equal(made.length, 3);
     for (const p of made) {
       assert.match(p.metadata.name ?? "", /^nginx-/);
@@ -127,16 +130,14 @@ test("a ReplicationController is kept at its replicas by the same controller, ow
         },
       ]);
     }
-    let status: Record<string, unknown> | undefined;
-    while (Date.now() < deadline) {
-      status = (await api.get(REFS.replicationcontrollers, "a", "nginx")).status as Record<
-        string,
-        unknown
-      >;
-      if (status?.replicas === 3) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.equal(status?.replicas, 3);
+    const status = await waitFor(
+      async () => {
+        const got = await api.get(REFS.replicationcontrollers, "a", "nginx");
+        const s = got.status as Record<string, unknown> | undefined;
+        return s?.replicas === 3 && s;
+      },
+      { what: "the ReplicationController's status to count three replicas" },
+    );
     assert.equal(status?.fullyLabeledReplicas, 3);
   } finally {
     await ctl.stop();
