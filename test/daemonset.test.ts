@@ -294,6 +294,16 @@ describe("DaemonSets and ReplicationControllers on three simulated nodes", {
       "kube-system",
     );
     assert.match(after, /REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>/);
+    // kubectl compares the revision's bytes with the patch it builds from the DaemonSet.
+    const same = await kubectl(
+      "rollout",
+      "undo",
+      "ds/fluentd-elasticsearch",
+      "-n",
+      "kube-system",
+      "--to-revision=3",
+    );
+    assert.match(same, /skipped rollback \(current template already matches revision 3\)/);
   });
 
   test("a node tainted NoSchedule gets no pod of a DaemonSet without the toleration", async () => {

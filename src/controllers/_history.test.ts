@@ -55,16 +55,22 @@ test("sortedJson sorts keys at every level, as Go marshals a map", () => {
   );
 });
 
-test("revisionData holds the template as a replace patch", () => {
-  assert.deepEqual(revisionData(owner("nginx:1")), {
+test("revisionData holds the template as a replace patch, byte for byte as kubectl builds it", () => {
+  const data = revisionData(owner("nginx:1"));
+  assert.deepEqual(data, {
     spec: {
       template: {
         $patch: "replace",
-        metadata: { labels: { app: "web" } },
-        spec: { containers: [{ image: "nginx:1", name: "c" }] },
+        metadata: { creationTimestamp: null, labels: { app: "web" } },
+        spec: { containers: [{ image: "nginx:1", name: "c", resources: {} }] },
       },
     },
   });
+  // What kubectl's daemonSetMatch/statefulSetMatch compare the stored data with.
+  assert.equal(
+    JSON.stringify(data),
+    '{"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,"labels":{"app":"web"}},"spec":{"containers":[{"image":"nginx:1","name":"c","resources":{}}]}}}}',
+  );
 });
 
 test("equalRevisions compares data only", () => {
@@ -72,11 +78,29 @@ test("equalRevisions compares data only", () => {
   assert.ok(!equalRevisions(newRevision(set("x"), 1, 0), newRevision(set("y"), 1, 0)));
 });
 
+test("equalRevisions finds a revision stored without Go's always-written fields equal", () => {
+  const stored: ControllerRevision = {
+    metadata: { name: "web-old" },
+    revision: 1,
+    data: {
+      spec: {
+        template: {
+          $patch: "replace",
+          metadata: { labels: { app: "web" } },
+          spec: { containers: [{ image: "x", name: "c" }] },
+        },
+      },
+    },
+  };
+  assert.ok(equalRevisions(stored, newRevision(set("x"), 2, 0)));
+  assert.ok(!equalRevisions(stored, newRevision(set("y"), 2, 0)));
+});
+
 test("applyRevision restores the recorded template", () => {
   const restored = applyRevision(set("nginx:2"), newRevision(set("nginx:1"), 1, 0));
   assert.deepEqual(restored.spec?.template, {
     metadata: { labels: { app: "web" } },
-    spec: { containers: [{ image: "nginx:1", name: "c" }] },
+    spec: { containers: [{ image: "nginx:1", name: "c", resources: {} }] },
   });
   assert.deepEqual(restored.spec?.selector, { matchLabels: { app: "web" } });
 });

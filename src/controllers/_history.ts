@@ -3,9 +3,13 @@
  * `pkg/controller/history` and the two controllers' use of it):
  *
  * - a revision's `data` is the strategic-merge patch `{"spec":{"template":{…,"$patch":"replace"}}}`
- *   with keys sorted (Go marshals maps sorted); `kubectl rollout undo` sends it back as is, and
- *   {@link applyRevision} is its effect on the owner;
- * - two revisions are equal when their data is;
+ *   with keys sorted (Go marshals maps sorted) and the fields Go's typed marshalling always writes
+ *   (`metadata.creationTimestamp: null`, each container's `resources: {}`), so that kubectl, which
+ *   builds the same patch from the owner it reads, finds the revision equal byte for byte
+ *   (`rollout undo --to-revision` of the current template is skipped as on kube); `kubectl rollout
+ *   undo` sends it back as is, and {@link applyRevision} is its effect on the owner;
+ * - two revisions are equal when their data is, up to those always-written fields (revisions
+ *   stored without them stay equal to their template);
  * - {@link resolveRevisions} finds or makes the revision of the owner's template: the newest equal
  *   one is reused; an older equal one (a rollback) is renumbered to be the newest; otherwise a new
  *   one is created, with the collision count raised while its name is taken by different data.
@@ -32,15 +36,48 @@ export function sortedJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * A pod template as Go's encoding/json writes the typed object: `metadata.creationTimestamp` (a
+ * struct, so never omitted) as `null`, and every container's `resources` (a struct) as `{}` when
+ * unset. Changes `template` in place.
+ */
+function withGoZeroFields(template: Json): Json {
+  const metadata = isObject(template.metadata) ? template.metadata : {};
+  if (metadata.creationTimestamp === undefined) metadata.creationTimestamp = null;
+  template.metadata = metadata;
+  const spec = template.spec;
+  if (isObject(spec)) {
+    for (const list of [spec.initContainers, spec.containers]) {
+      if (!Array.isArray(list)) continue;
+      for (const container of list)
+        if (isObject(container) && container.resources === undefined) container.resources = {};
+    }
+  }
+  return template;
+}
+
 /** The revision data for the owner's current template. */
 export function revisionData(owner: Templated): Record<string, unknown> {
-  const template = structuredClone(owner.spec?.template ?? {}) as Record<string, unknown>;
+  const template = withGoZeroFields(structuredClone(owner.spec?.template ?? {}) as Json);
   template.$patch = "replace";
   return JSON.parse(sortedJson({ spec: { template } }));
 }
 
+/** A revision's data with the always-written fields in place (older revisions lack them). */
+function comparable(data: unknown): string {
+  const template = isObject(data) && isObject(data.spec) ? data.spec.template : undefined;
+  if (!isObject(template)) return sortedJson(data ?? null);
+  const copy = structuredClone(data) as { spec: { template: Json } };
+  withGoZeroFields(copy.spec.template);
+  return sortedJson(copy);
+}
+
 export function equalRevisions(a: ControllerRevision, b: ControllerRevision): boolean {
-  return sortedJson(a.data ?? null) === sortedJson(b.data ?? null);
+  return comparable(a.data) === comparable(b.data);
 }
 
 /** Ascending by `revision`, then by name (kube's SortControllerRevisions). */
@@ -62,6 +99,9 @@ export function applyRevision<T extends Templated>(owner: T, revision: Controlle
   const raw = data?.spec?.template;
   if (!raw) return owner;
   const { $patch: _patch, ...template } = structuredClone(raw);
+  // Go's zero time, written as null, is no timestamp at all.
+  const metadata = template.metadata;
+  if (isObject(metadata) && metadata.creationTimestamp === null) delete metadata.creationTimestamp;
   return { ...owner, spec: { ...(owner.spec ?? {}), template } };
 }
 

@@ -24,8 +24,8 @@ test("newRevision holds the template as a replace patch, named and labelled by i
     spec: {
       template: {
         $patch: "replace",
-        metadata: { labels: { app: "web" } },
-        spec: { containers: [{ image: "nginx:1", name: "c" }] },
+        metadata: { creationTimestamp: null, labels: { app: "web" } },
+        spec: { containers: [{ image: "nginx:1", name: "c", resources: {} }] },
       },
     },
   });
