@@ -495,6 +495,17 @@ spec:
     assert.deepEqual(header?.split(/\s{2,}/), ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]);
     assert.match(row ?? "", /^nginx\s+3\s+3\s+3\s+\S+$/);
 
+    // kubectl describe finds the controller's events by the ReplicationController's kind.
+    await waitFor(
+      async () => {
+        const described = await kubectl("describe", "rc", "nginx", "-n", "default");
+        return /SuccessfulCreate\s+\S+\s+replication-controller\s+Created pod: nginx-/.test(
+          described,
+        );
+      },
+      { what: "kubectl describe rc showing the SuccessfulCreate events", timeoutMs: 30_000 },
+    );
+
     const scaled = await kubectl("scale", "rc/nginx", "--replicas=5", "-n", "default");
     assert.match(scaled, /replicationcontroller\/nginx scaled/);
     await waitFor(

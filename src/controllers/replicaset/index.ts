@@ -23,7 +23,7 @@ import { type ControllerKit, defineController } from "../_define.ts";
 import { Expectations } from "../_expectations.ts";
 import { controllerOf, type ObjectType, patchOwners } from "../_owners.ts";
 import { REPLICATIONCONTROLLER, replicaSetOf } from "./_replication.ts";
-import { REPLICASET, reconcileReplicaSet } from "./reconcile.ts";
+import { REPLICASET, type ReplicaSetDeps, reconcileReplicaSet } from "./reconcile.ts";
 
 export { Expectations } from "../_expectations.ts";
 export { compareForDeletion, podsToDelete } from "./_rank.ts";
@@ -133,7 +133,11 @@ function setupSets<S extends KubeObject>(
     },
   });
 
-  const event = eventsFor(kind.type);
+  const write = eventsFor(kind.type);
+  // The involved object is the set's own kind (a ReplicationController seen as a ReplicaSet is
+  // still a ReplicationController to `kubectl describe`): only its metadata is passed on.
+  const event: ReplicaSetDeps["event"] = (rs, type, reason, message) =>
+    write({ metadata: rs.metadata }, type, reason, message);
   return (key) =>
     reconcileReplicaSet(key, {
       getReplicaSet: (ns, name) => sets.get(ns, name),
