@@ -2,10 +2,9 @@
  * DaemonSets and ReplicationControllers on a cluster of three simulated nodes, judged by the real
  * kubectl: the Kubernetes documentation's DaemonSet runs one pod per node and rolls node by node
  * on an image change (`kubectl rollout status`, `history`, `undo`); a node tainted NoSchedule gets
- * no pod of a DaemonSet that does not tolerate the taint; a nodeSelector follows node labels, a
+ * no pod of a DaemonSet that does not tolerate the taint, a cordoned one does; a nodeSelector follows node labels, a
  * maxSurge update starts each new pod beside the old one and OnDelete replaces only deleted pods;
- * the documentation's ReplicationController
- * runs its replicas and scales with `kubectl scale rc`.
+ * the documentation's ReplicationController runs its replicas and scales with `kubectl scale rc`.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -306,9 +305,11 @@ describe("DaemonSets and ReplicationControllers on three simulated nodes", {
     assert.match(same, /skipped rollback \(current template already matches revision 3\)/);
   });
 
-  test("a node tainted NoSchedule gets no pod of a DaemonSet without the toleration", async () => {
-    const [tainted] = await nodeNames();
+  test("a node tainted NoSchedule gets no pod of a DaemonSet without the toleration; a cordoned one does", async () => {
+    const [tainted, cordoned] = await nodeNames();
     await kubectl("taint", "nodes", tainted ?? "", "dedicated=db:NoSchedule");
+    // Daemon pods tolerate node.kubernetes.io/unschedulable, as kube adds to every one.
+    await kubectl("cordon", cordoned ?? "");
     try {
       const ds: DaemonSet & KubeObject = {
         apiVersion: "apps/v1",
@@ -332,8 +333,10 @@ describe("DaemonSets and ReplicationControllers on three simulated nodes", {
       // The documentation's DaemonSet, already there, stays on the tainted node (NoSchedule).
       const fluentd = await podsOf("kube-system", "name=fluentd-elasticsearch");
       assert.ok(fluentd.some((p) => p.spec?.nodeName === tainted));
+      assert.ok(pods.every(ready), "the pod on the cordoned node runs");
     } finally {
       await kubectl("taint", "nodes", tainted ?? "", "dedicated=db:NoSchedule-");
+      await kubectl("uncordon", cordoned ?? "");
     }
     // Untainted, the node gets its pod.
     await waitFor(
