@@ -85,6 +85,8 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "standard" },
     provisioner: "loopkube.io/hostpath",
   } as KubeObject,
+  priorityclasses: { metadata: { name: "high" }, value: 1000 } as KubeObject,
+  runtimeclasses: { metadata: { name: "fast" }, handler: "simulated" } as KubeObject,
 };
 
 test("strategyFor finds every resource by group and plural, and nothing else", () => {
@@ -94,7 +96,7 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("", "deployments"), undefined);
   assert.equal(strategyFor("apps", "pods"), undefined);
   assert.equal(strategyFor("batch", "cronjobs")?.kind, "CronJob");
-  assert.equal(kindStrategies.length, 20);
+  assert.equal(kindStrategies.length, 22);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {
