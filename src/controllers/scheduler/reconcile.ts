@@ -1,6 +1,6 @@
 /**
  * One scheduling attempt for one pod (key `namespace/name`): a pending pod of the default
- * scheduler without a node is bound to the fitting node with the fewest pods, with a `Scheduled`
+ * scheduler without a node is bound to the best fitting node (see _fit.ts), with a `Scheduled`
  * event; a pod that fits nowhere gets `PodScheduled=False` reason `Unschedulable` and a
  * `FailedScheduling` event, and is tried again when nodes change (the wiring enqueues it).
  *
@@ -9,6 +9,7 @@
 import type { Pod, PodCondition } from "kubernetes-types/core/v1.js";
 import { splitKey } from "../../api/types.ts";
 import { type Candidate, place } from "./_fit.ts";
+import type { PodsView } from "./_pods.ts";
 
 export const SCHEDULER_NAME = "default-scheduler";
 
@@ -16,6 +17,8 @@ export interface SchedulerDeps {
   getPod(namespace: string, name: string): Pod | undefined;
   /** Every node with its load (non-terminal pods, including those this scheduler just bound). */
   nodes(): readonly Candidate[];
+  /** The pods on nodes, for inter-pod affinity and topology spread (none when left out). */
+  pods?(): PodsView;
   /** Where the search for a node starts, and how far the last one went (kube's nextStartNodeIndex). */
   searchFrom(): number;
   searched(examined: number): void;
@@ -43,7 +46,10 @@ export async function reconcilePod(key: string, deps: SchedulerDeps): Promise<vo
   const { namespace, name } = splitKey(key);
   const pod = deps.getPod(namespace, name);
   if (!wantsScheduling(pod)) return;
-  const placement = place(pod, deps.nodes(), deps.searchFrom());
+  const placement = place(pod, deps.nodes(), {
+    start: deps.searchFrom(),
+    ...(deps.pods ? { pods: deps.pods() } : {}),
+  });
   deps.searched(placement.examined);
   if ("node" in placement) {
     await deps.bind(pod, placement.node);
