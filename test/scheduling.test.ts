@@ -187,4 +187,56 @@ spec:
     for (const n of nodes) perZone[zoneOf[n] ?? "?"] = (perZone[zoneOf[n] ?? "?"] ?? 0) + 1;
     assert.deepEqual(perZone, { z1: 2, z2: 2 });
   });
+
+  test("a pod of a higher PriorityClass preempts a lower-priority pod when no node has room", async () => {
+    const nodes = (await c.client.list(REFS.nodes, "")).items;
+    const cores = Number(
+      (nodes[0] as { status?: { allocatable?: { cpu?: string } } }).status?.allocatable?.cpu ?? "0",
+    );
+    assert.ok(cores >= 1, `allocatable cpu ${cores}`);
+    const cpu = `${cores * 750}m`;
+    const pod = (name: string, extra: string) => `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, labels: {app: ${name.replace(/-\d$/, "")}}}
+spec:
+  ${extra}
+  containers: [{name: c, image: simulated, resources: {requests: {cpu: ${cpu}}}}]
+`;
+    await kubectl(
+      ["apply", "-f", "-"],
+      ["filler-1", "filler-2", "filler-3"]
+        .map((n) => pod(n, "terminationGracePeriodSeconds: 0"))
+        .join("---\n"),
+    );
+    await waitFor(
+      async () =>
+        (await podsOf("filler")).filter((p) => p.spec?.nodeName).length === 3 ? true : undefined,
+      { what: "three fillers placed" },
+    );
+    await kubectl(["apply", "-f", "-"], pod("urgent", "priorityClassName: high"));
+    const urgent = await waitFor(
+      async () => (await podsOf("urgent")).find((p) => p.spec?.nodeName),
+      { what: "the urgent pod placed after preemption" },
+    );
+    const fillers = await podsOf("filler");
+    assert.equal(
+      fillers.filter((p) => !p.metadata?.deletionTimestamp).length,
+      2,
+      "one filler preempted",
+    );
+    const events = await kubectl([
+      "get",
+      "events",
+      "--field-selector",
+      "reason=Preempted",
+      "-o",
+      'jsonpath={range .items[*]}{.involvedObject.name} {.message}{"\\n"}{end}',
+    ]);
+    assert.match(
+      events.trim(),
+      new RegExp(
+        `^filler-\\d Preempted by pod ${urgent.metadata?.uid} on node ${urgent.spec?.nodeName}$`,
+      ),
+    );
+  });
 });

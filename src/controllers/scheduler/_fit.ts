@@ -15,9 +15,8 @@
  * - PodTopologySpread (see _spread.ts) and InterPodAffinity (see _interpod.ts).
  * The nodes that pass are scored (see _score.ts).
  *
- * Pure functions; the fit error message is built as kube's FitError prints it. loopkube does not
- * preempt yet: the verdict after "preemption:" is the one kube gives when no lower-priority pod
- * could make room.
+ * Pure functions; the fit error message is built as kube's FitError prints it, with the
+ * verdict of preemption (see _preempt.ts) after "preemption:", or the victims to evict.
  *
  * @module
  */
@@ -29,7 +28,8 @@ import {
   tolerates,
 } from "../_placement.ts";
 import { compileInterPod, INTERPOD_REASON, type InterPod } from "./_interpod.ts";
-import { NO_PODS, type PodsView } from "./_pods.ts";
+import { NO_PODS, type PodsView, type ScheduledPod } from "./_pods.ts";
+import { findPreemption, NO_VICTIMS, NOT_HELPFUL } from "./_preempt.ts";
 import {
   allocatable,
   NO_RESOURCES,
@@ -153,7 +153,10 @@ function misfitFacts(pod: Pod, node: NodeFacts, affinity: AffinityCheck): string
   return undefined;
 }
 
-export type Placement = ({ node: string } | { message: string }) & {
+export type Placement = (
+  | { node: string }
+  | { message: string; preempt?: { node: string; victims: ScheduledPod[] } }
+) & {
   /** Nodes looked at, fitting or not: the next search starts that far on (kube's nextStartNodeIndex). */
   examined: number;
 };
@@ -202,6 +205,44 @@ export function place(
   if (nodes.length === 0) return { message: "no nodes available to schedule pods", examined: 0 };
   const { start = 0, pods = NO_PODS } = options;
   const wanted = feasibleNodesToFind(nodes.length);
+  const filters = compileFilters(pod, nodes, pods);
+  const reasons = new Map<string, number>();
+  const resolvableNodes = new Set<string>();
+  const count = (why: string) => reasons.set(why, (reasons.get(why) ?? 0) + 1);
+  const feasible: Candidate[] = [];
+  let examined = 0;
+  for (; examined < nodes.length && feasible.length < wanted; examined++) {
+    const candidate = nodes[(start + examined) % nodes.length] as Candidate;
+    const why = filters.check(candidate);
+    if (why.length === 0) feasible.push(candidate);
+    else {
+      for (const r of why) count(r);
+      if (why.every(resolvable)) resolvableNodes.add(candidate.facts.name);
+    }
+  }
+  if (feasible.length > 0) return { node: best(pod, feasible, filters), examined };
+  const outcome = findPreemption(pod, nodes, {
+    pods,
+    resolvable: resolvableNodes,
+    fits: (node, view) => compileFilters(pod, nodes, view).check(node),
+  });
+  const failed = fitError(nodes.length, reasons);
+  if ("victims" in outcome)
+    return { message: failed, examined, preempt: { node: outcome.node, victims: outcome.victims } };
+  const verdict =
+    "ineligible" in outcome ? outcome.ineligible : `${fitError(nodes.length, outcome.verdicts)}`;
+  return { message: `${failed} preemption: ${verdict}`, examined };
+}
+
+interface Filters {
+  interPod: InterPod | undefined;
+  spread: Spread | undefined;
+  /** Why the pod does not fit the node (every resource it lacks), empty when it fits. */
+  check(candidate: Candidate): string[];
+}
+
+/** The pod's filters, compiled once for a search over `nodes` with these pods on them. */
+function compileFilters(pod: Pod, nodes: readonly Candidate[], pods: PodsView): Filters {
   const request = podRequests(pod);
   const affinity = compileNodeAffinity(pod);
   const tolerations = pod.spec?.tolerations ?? [];
@@ -222,39 +263,18 @@ export function place(
       },
     },
   );
-  const reasons = new Map<string, number>();
-  let helpless = 0;
-  const count = (why: string) => reasons.set(why, (reasons.get(why) ?? 0) + 1);
-  const feasible: Candidate[] = [];
-  let examined = 0;
-  for (; examined < nodes.length && feasible.length < wanted; examined++) {
-    const candidate = nodes[(start + examined) % nodes.length] as Candidate;
-    const { facts, load } = candidate;
+  const check = ({ facts, load }: Candidate): string[] => {
     const why = misfitFacts(pod, facts, affinity);
-    if (why) {
-      count(why);
-      helpless++;
-      continue;
-    }
+    if (why) return [why];
     // NodeResourcesFit: the pod count and every resource the pod requests, all reported.
     const lacking =
       request === NO_RESOURCES ? [] : shortfalls(request, facts.allocatable, load.requested);
     if (load.pods >= facts.capacity) lacking.unshift(REASON.tooManyPods);
-    if (lacking.length > 0) {
-      for (const r of lacking) count(r);
-      continue;
-    }
+    if (lacking.length > 0) return lacking;
     const other = spread?.filter(facts) ?? interPod?.filter(facts.labels);
-    if (other) {
-      count(other);
-      if (!resolvable(other)) helpless++;
-      continue;
-    }
-    feasible.push(candidate);
-  }
-  if (feasible.length === 0)
-    return { message: fitErrorMessage(nodes.length, reasons, nodes.length - helpless), examined };
-  return { node: best(pod, feasible, { interPod, spread }), examined };
+    return other ? [other] : [];
+  };
+  return { interPod, spread, check };
 }
 
 /** The feasible node with the highest weighted score (ties: fewer pods, then name). */
@@ -307,27 +327,23 @@ function best(
   return (feasible[winner] as Candidate).facts.name;
 }
 
+/** kube's FitError text: "0/N nodes are available: " and the reasons sorted as strings (count first). */
+export function fitError(total: number, reasons: ReadonlyMap<string, number>): string {
+  const parts = [...reasons].map(([r, n]) => `${n} ${r}`).sort();
+  return `0/${total} nodes are available: ${parts.join(", ")}.`;
+}
+
 /**
- * kube's FitError text: reasons sorted as strings (count first), then the preemption verdicts,
- * sorted the same way. loopkube does not preempt
- * yet: nodes that failed for what removing pods could cure (capacity, anti-affinity, spread)
- * answer "No preemption victims found for incoming pod", every other "Preemption is not helpful
- * for scheduling".
+ * The FitError with the preemption verdict when no pod can be preempted: `noVictims` nodes
+ * failed for what removing pods could cure, the others are beyond preemption's help.
  */
 export function fitErrorMessage(
   total: number,
   reasons: ReadonlyMap<string, number>,
   noVictims = reasons.get(REASON.tooManyPods) ?? 0,
 ): string {
-  const parts = [...reasons].map(([r, n]) => `${n} ${r}`).sort();
-  const verdicts = [
-    ...(noVictims > 0 ? [`${noVictims} No preemption victims found for incoming pod`] : []),
-    ...(total - noVictims > 0
-      ? [`${total - noVictims} Preemption is not helpful for scheduling`]
-      : []),
-  ].sort();
-  return (
-    `0/${total} nodes are available: ${parts.join(", ")}. ` +
-    `preemption: 0/${total} nodes are available: ${verdicts.join(", ")}.`
-  );
+  const verdicts = new Map<string, number>();
+  if (noVictims > 0) verdicts.set(NO_VICTIMS, noVictims);
+  if (total - noVictims > 0) verdicts.set(NOT_HELPFUL, total - noVictims);
+  return `${fitError(total, reasons)} preemption: ${fitError(total, verdicts)}`;
 }

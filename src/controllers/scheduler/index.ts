@@ -243,7 +243,35 @@ export const startScheduler = defineController({
           // Deleted while binding: the delete handler has already forgotten it.
           if (pods.get(ns, name)?.metadata.uid !== pod.metadata?.uid) setPlaced(key, undefined);
         },
-        setConditions: async (pod, conditions) => {
+        preempt: async (pod, node, victims) => {
+          for (const victim of victims) {
+            const vns = victim.metadata?.namespace ?? "";
+            const vname = victim.metadata?.name ?? "";
+            const conditions = (victim.status?.conditions ?? []).filter(
+              (c) => c.type !== "DisruptionTarget",
+            );
+            conditions.push({
+              type: "DisruptionTarget",
+              status: "True",
+              reason: "PreemptionByScheduler",
+              message: `${SCHEDULER_NAME}: preempting to accommodate a higher priority pod`,
+              lastTransitionTime: `${ctx.now().toISOString().slice(0, 19)}Z`,
+            });
+            await ctx.client.patch(sub(REFS.pods, "status"), vns, vname, "merge", {
+              status: { conditions },
+            });
+            event(
+              victim,
+              "Normal",
+              "Preempted",
+              `Preempted by pod ${pod.metadata?.uid ?? ""} on node ${node}`,
+            );
+            await ctx.client.delete(REFS.pods, vns, vname, {
+              preconditions: { uid: victim.metadata?.uid ?? "" },
+            });
+          }
+        },
+        setConditions: async (pod, conditions, nominatedNodeName) => {
           await ctx.client.patch(
             sub(REFS.pods, "status"),
             pod.metadata?.namespace ?? "",
@@ -251,7 +279,7 @@ export const startScheduler = defineController({
             "merge",
             {
               metadata: { resourceVersion: pod.metadata?.resourceVersion },
-              status: { conditions },
+              status: { conditions, ...(nominatedNodeName ? { nominatedNodeName } : {}) },
             },
           );
         },
