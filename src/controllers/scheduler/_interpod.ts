@@ -49,6 +49,35 @@ export interface InterPod {
 const bump = (counts: Map<string, number>, key: string, by: number) =>
   counts.set(key, (counts.get(key) ?? 0) + by);
 
+interface PodTerms {
+  affinity: Term[];
+  anti: Term[];
+  preferred: Term[];
+  preferredAnti: Term[];
+}
+
+/** Each placed pod's terms, compiled once per pod object (and view), not once per search. */
+const compiled = new WeakMap<PodsView, WeakMap<Pod, PodTerms>>();
+
+function termsOf(pod: Pod, view: PodsView): PodTerms {
+  let byPod = compiled.get(view);
+  if (!byPod) {
+    byPod = new WeakMap();
+    compiled.set(view, byPod);
+  }
+  let terms = byPod.get(pod);
+  if (!terms) {
+    terms = {
+      affinity: requiredTerms(pod, "podAffinity", view),
+      anti: requiredTerms(pod, "podAntiAffinity", view),
+      preferred: preferredTerms(pod, "podAffinity", view),
+      preferredAnti: preferredTerms(pod, "podAntiAffinity", view),
+    };
+    byPod.set(pod, terms);
+  }
+  return terms;
+}
+
 /**
  * The pod's inter-pod check against the pods on nodes; `nodeLabels` gives a pod's node's labels.
  * Undefined when neither the pod nor any pod on a node has pod (anti-)affinity.
@@ -58,18 +87,22 @@ export function compileInterPod(
   view: PodsView,
   nodeLabels: (node: string) => Labels | undefined,
 ): InterPod | undefined {
-  const affinity = requiredTerms(pod, "podAffinity", view);
-  const anti = requiredTerms(pod, "podAntiAffinity", view);
-  const preferred = preferredTerms(pod, "podAffinity", view);
-  const preferredAnti = preferredTerms(pod, "podAntiAffinity", view);
+  const { affinity, anti, preferred, preferredAnti } = termsOf(pod, view);
   const affinityCounts = new Map<string, number>();
   const antiCounts = new Map<string, number>();
   const existingAnti = new Map<string, number>();
   const scores = new Map<string, number>();
   let any = hasPodAffinity(pod);
 
-  const inDomain = (terms: Term[], labels: Labels, counts: Map<string, number>, by: number) => {
+  const inDomain = (
+    terms: readonly Term[],
+    target: Pod,
+    labels: Labels,
+    counts: Map<string, number>,
+    by: number,
+  ) => {
     for (const t of terms) {
+      if (!t.selects(target)) continue;
       const value = labels[t.topologyKey];
       if (value !== undefined) bump(counts, domain(t.topologyKey, value), by * t.weight);
     }
@@ -80,36 +113,21 @@ export function compileInterPod(
       const labels = nodeLabels(node);
       if (!labels) continue;
       if (affinity.length > 0 && affinity.every((t) => t.selects(other)))
-        inDomain(affinity, labels, affinityCounts, 1);
-      inDomain(
-        anti.filter((t) => t.selects(other)),
-        labels,
-        antiCounts,
-        1,
-      );
-      inDomain(
-        preferred.filter((t) => t.selects(other)),
-        labels,
-        scores,
-        1,
-      );
-      inDomain(
-        preferredAnti.filter((t) => t.selects(other)),
-        labels,
-        scores,
-        -1,
-      );
+        inDomain(affinity, other, labels, affinityCounts, 1);
+      inDomain(anti, other, labels, antiCounts, 1);
+      inDomain(preferred, other, labels, scores, 1);
+      inDomain(preferredAnti, other, labels, scores, -1);
     }
   }
   for (const { pod: other, node } of view.withAffinity()) {
     const labels = nodeLabels(node);
     if (!labels) continue;
     any = true;
-    const matching = (terms: Term[]) => terms.filter((t) => t.selects(pod));
-    inDomain(matching(requiredTerms(other, "podAntiAffinity", view)), labels, existingAnti, 1);
-    inDomain(matching(requiredTerms(other, "podAffinity", view)), labels, scores, 1);
-    inDomain(matching(preferredTerms(other, "podAffinity", view)), labels, scores, 1);
-    inDomain(matching(preferredTerms(other, "podAntiAffinity", view)), labels, scores, -1);
+    const terms = termsOf(other, view);
+    inDomain(terms.anti, pod, labels, existingAnti, 1);
+    inDomain(terms.affinity, pod, labels, scores, 1);
+    inDomain(terms.preferred, pod, labels, scores, 1);
+    inDomain(terms.preferredAnti, pod, labels, scores, -1);
   }
   if (!any) return undefined;
 
