@@ -239,4 +239,36 @@ spec:
       ),
     );
   });
+
+  test("loopkube's runtimes are RuntimeClasses, and runtimeClassName picks one", async () => {
+    const table = await kubectl(["get", "runtimeclasses"]);
+    assert.deepEqual(
+      table
+        .trim()
+        .split("\n")
+        .map((l) => l.split(/\s{2,}/).slice(0, 2)),
+      [
+        ["NAME", "HANDLER"],
+        ["process", "process"],
+        ["simulated", "simulated"],
+      ],
+    );
+    // The cluster's default runtime is `simulated`; this pod asks for a real process.
+    await kubectl(
+      ["apply", "-f", "-"],
+      `apiVersion: v1
+kind: Pod
+metadata: {name: real, labels: {app: real}}
+spec:
+  runtimeClassName: process
+  restartPolicy: Never
+  containers: [{name: c, image: busybox, command: ["sh", "-c", "echo from a process"]}]
+`,
+    );
+    await waitFor(
+      async () => ((await podsOf("real"))[0]?.status?.phase === "Succeeded" ? true : undefined),
+      { what: "the process pod succeeded" },
+    );
+    assert.equal((await kubectl(["logs", "real"])).trim(), "from a process");
+  });
 });
