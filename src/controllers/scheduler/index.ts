@@ -154,7 +154,12 @@ export const startScheduler = defineController({
     const enqueueWaiting = () => {
       rescan ??= setImmediate(() => {
         rescan = undefined;
-        for (const p of pods.byIndex(PENDING_INDEX, "")) queue.add(objectKey(p));
+        // Highest priority first, as kube's PrioritySort orders its queue (the work queue itself
+        // is first in, first out).
+        const waiting = pods
+          .byIndex(PENDING_INDEX, "")
+          .sort((a, b) => (b.spec?.priority ?? 0) - (a.spec?.priority ?? 0));
+        for (const p of waiting) queue.add(objectKey(p));
       });
     };
     // Pods with required pod affinity may wait for another pod to be placed.
