@@ -7,6 +7,7 @@
 import { configMapStrategy, secretStrategy, serviceAccountStrategy } from "./config.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
 import { cronJobStrategy } from "./cronjob.ts";
+import { daemonSetStrategy } from "./daemonset.ts";
 import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
@@ -19,6 +20,7 @@ import { podStrategy } from "./pod.ts";
 // scheduling.k8s.io PriorityClass and node.k8s.io RuntimeClass (issue #15, scheduling).
 import { priorityClassStrategy } from "./priorityclass.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
+import { replicationControllerStrategy } from "./replicationcontroller.ts";
 import { runtimeClassStrategy } from "./runtimeclass.ts";
 import { serviceStrategy } from "./service.ts";
 import { statefulSetStrategy } from "./statefulset.ts";
@@ -29,6 +31,7 @@ import {
 } from "./storage.ts";
 import type { KindStrategy } from "./types.ts";
 
+export { TEMPLATE_GENERATION, templateGeneration } from "./daemonset.ts";
 export {
   CONTROLLER_UID_LABEL,
   JOB_NAME_LABEL,
@@ -75,6 +78,8 @@ export const kindStrategies: KindStrategy[] = [
   storageClassStrategy,
   priorityClassStrategy,
   runtimeClassStrategy,
+  daemonSetStrategy,
+  replicationControllerStrategy,
 ];
 
 const byKey = new Map(kindStrategies.map((s) => [`${s.group}/${s.resource}`, s]));
