@@ -85,6 +85,8 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "standard" },
     provisioner: "loopkube.io/hostpath",
   } as KubeObject,
+  priorityclasses: { metadata: { name: "high" }, value: 1000 } as KubeObject,
+  runtimeclasses: { metadata: { name: "fast" }, handler: "simulated" } as KubeObject,
   daemonsets: {
     metadata: { name: "agent", namespace: "default" },
     spec: { selector: { matchLabels: { app: "web" } }, template },
@@ -104,7 +106,7 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("batch", "cronjobs")?.kind, "CronJob");
   assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
   assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
-  assert.equal(kindStrategies.length, 22);
+  assert.equal(kindStrategies.length, 24);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {
