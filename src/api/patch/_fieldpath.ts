@@ -23,6 +23,29 @@ export function decodePath(key: string): Path {
   return key === "" ? [] : key.split(SEP);
 }
 
+/** The encoded path of `pe` below the encoded non-root path `prefix`: `encodePath([...prefix,
+ *  pe])` without building the array, as the field-set walks do once per leaf. */
+export function childPath(prefix: string, pe: PathElement): string {
+  return `${prefix}${SEP}${pe}`;
+}
+
+/**
+ * Every encoded path some member of `paths` lies strictly below (the root `""` included when a
+ * member is not the root): `ancestors(s).has(encodePath(p))` is `[...s].some((o) =>
+ * isBelow(decodePath(o), p))`, in time linear in the paths' total length.
+ */
+export function ancestors(paths: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const p of paths) {
+    if (p === "") continue;
+    out.add("");
+    for (let i = p.indexOf(SEP); i >= 0; i = p.indexOf(SEP, i + 1)) {
+      out.add(p.slice(0, i));
+    }
+  }
+  return out;
+}
+
 export function fieldPE(name: string): PathElement {
   return `f:${name}`;
 }
@@ -100,18 +123,18 @@ export function toFieldsV1(set: Set<string>): Record<string, unknown> {
 /** Parses a `fieldsV1` object back to a set; unknown shapes are skipped, not fatal. */
 export function fromFieldsV1(fields: unknown): Set<string> {
   const set = new Set<string>();
-  const walk = (node: unknown, prefix: Path): void => {
+  const walk = (node: unknown, prefix: string, root: boolean): void => {
     if (node === null || typeof node !== "object" || Array.isArray(node)) return;
-    const entries = Object.entries(node as Record<string, unknown>);
-    if (entries.length === 0 && prefix.length > 0) {
-      set.add(encodePath(prefix));
+    const keys = Object.keys(node);
+    if (keys.length === 0 && !root) {
+      set.add(prefix);
       return;
     }
-    for (const [pe, child] of entries) {
-      if (pe === ".") set.add(encodePath(prefix));
-      else walk(child, [...prefix, pe]);
+    for (const pe of keys) {
+      if (pe === ".") set.add(prefix);
+      else walk((node as Record<string, unknown>)[pe], root ? pe : childPath(prefix, pe), false);
     }
   };
-  walk(fields, []);
+  walk(fields, "", true);
   return set;
 }

@@ -11,7 +11,15 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import { badRequest } from "../errors.ts";
-import { decodePath, encodePath, fieldPE, keyPE, type Path, valuePE } from "./_fieldpath.ts";
+import {
+  childPath,
+  decodePath,
+  encodePath,
+  fieldPE,
+  keyPE,
+  type Path,
+  valuePE,
+} from "./_fieldpath.ts";
 import { childField, type SchemaNode } from "./_schema.ts";
 
 type Obj = Record<string, unknown>;
@@ -75,26 +83,28 @@ export function elementKey(element: unknown, schema: SchemaNode | undefined): Ob
   return key;
 }
 
+// Paths are built as encoded strings (`childPath`), never as arrays joined per leaf: a
+// ConfigMap of 20,000 keys is 20,000 leaves, and the walk runs several times per write.
 function collect(
   value: unknown,
   schema: SchemaNode | undefined,
-  prefix: Path,
+  prefix: string,
   out: Leaves,
   strict: boolean,
 ): void {
   if (schema?.rule?.atomic) {
-    out.set(encodePath(prefix), value);
+    out.set(prefix, value);
     return;
   }
   if (isObj(value)) {
-    const entries = Object.entries(value).filter(([, v]) => v !== null && v !== undefined);
-    if (entries.length === 0) {
-      out.set(encodePath(prefix), value);
-      return;
+    let members = 0;
+    for (const k of Object.keys(value)) {
+      const v = value[k];
+      if (v === null || v === undefined) continue;
+      members++;
+      collect(v, childField(schema, k), childPath(prefix, fieldPE(k)), out, strict);
     }
-    for (const [k, v] of entries) {
-      collect(v, childField(schema, k), [...prefix, fieldPE(k)], out, strict);
-    }
+    if (members === 0) out.set(prefix, value);
     return;
   }
   if (Array.isArray(value) && value.length > 0 && schema?.rule?.mergeKey) {
@@ -108,19 +118,18 @@ function collect(
           `associative list with keys has an element that omits key field ${JSON.stringify(missing)} (and doesn't have default value)`,
         );
       }
-      const path = [...prefix, keyPE(key)];
-      const encoded = encodePath(path);
-      if (out.has(encoded)) continue;
-      out.set(encoded, ITEM);
+      const path = childPath(prefix, keyPE(key));
+      if (out.has(path)) continue;
+      out.set(path, ITEM);
       collect(element, schema.items, path, out, strict);
     }
     return;
   }
   if (Array.isArray(value) && value.length > 0 && schema?.rule?.primitiveMerge) {
-    for (const element of value) out.set(encodePath([...prefix, valuePE(element)]), element);
+    for (const element of value) out.set(childPath(prefix, valuePE(element)), element);
     return;
   }
-  out.set(encodePath(prefix), value);
+  out.set(prefix, value);
 }
 
 /** Every tracked leaf and list element of `obj` with its value. */
@@ -131,14 +140,15 @@ export function leavesOf(obj: unknown, schema: SchemaNode, opts: WalkOptions): L
   for (const [k, v] of Object.entries(obj)) {
     if (v === null || v === undefined || isUntracked(k, undefined, opts)) continue;
     if (k === "metadata" && isObj(v)) {
+      const metaSchema = childField(schema, "metadata");
       for (const [mk, mv] of Object.entries(v)) {
         if (mv === null || mv === undefined || isUntracked(k, mk, opts)) continue;
-        const metaSchema = childField(schema, "metadata");
-        collect(mv, childField(metaSchema, mk), [fieldPE("metadata"), fieldPE(mk)], out, strict);
+        const path = encodePath([fieldPE("metadata"), fieldPE(mk)]);
+        collect(mv, childField(metaSchema, mk), path, out, strict);
       }
       continue;
     }
-    collect(v, childField(schema, k), [fieldPE(k)], out, strict);
+    collect(v, childField(schema, k), encodePath([fieldPE(k)]), out, strict);
   }
   return out;
 }
@@ -154,7 +164,11 @@ export function compare(before: Leaves, after: Leaves): Comparison {
   const c: Comparison = { added: new Set(), removed: new Set(), modified: new Set() };
   for (const [path, v] of after) {
     if (!before.has(path)) c.added.add(path);
-    else if (v !== ITEM && !isDeepStrictEqual(before.get(path), v)) c.modified.add(path);
+    else if (v === ITEM) continue;
+    else {
+      const old = before.get(path);
+      if (!Object.is(old, v) && !isDeepStrictEqual(old, v)) c.modified.add(path);
+    }
   }
   for (const path of before.keys()) if (!after.has(path)) c.removed.add(path);
   return c;

@@ -28,7 +28,7 @@ import { isDeepStrictEqual } from "node:util";
 import { badRequest, StatusError } from "../errors.ts";
 import { setOwn } from "../own.ts";
 import type { KubeObject } from "../types.ts";
-import { decodePath, displayPath, isBelow } from "./_fieldpath.ts";
+import { ancestors, decodePath, displayPath } from "./_fieldpath.ts";
 import { compare, elementKey, isUntracked, leavesOf, removePaths } from "./_fieldset.ts";
 import { childField, type GroupKind, type SchemaNode, schemaFor } from "./_schema.ts";
 import {
@@ -126,7 +126,7 @@ function mergeList(live: unknown[], applied: unknown[], schema: SchemaNode): unk
     if (l < live.length) {
       const lid = lIds[l]!;
       if (!appliedIds.has(lid)) {
-        out.push(structuredClone(live[l]));
+        out.push(live[l]);
         l++;
         continue;
       }
@@ -146,8 +146,12 @@ function mergeList(live: unknown[], applied: unknown[], schema: SchemaNode): unk
   return out;
 }
 
+// Ownership, which lets the merge take values as they are instead of copying them: `live` here is
+// always part of mergeObject's own copy of the stored object, and `applied` part of the
+// configuration dropNulls copied, used for nothing after the merge. Every value lands in the
+// result once, so the result shares nothing with the caller's objects.
 function mergeValue(live: unknown, applied: unknown, schema: SchemaNode | undefined): unknown {
-  if (schema?.rule?.atomic) return structuredClone(applied);
+  if (schema?.rule?.atomic) return applied;
   if (isObj(applied) && isObj(live)) {
     const out: Obj = { ...live };
     for (const [k, v] of Object.entries(applied))
@@ -162,7 +166,7 @@ function mergeValue(live: unknown, applied: unknown, schema: SchemaNode | undefi
   ) {
     return mergeList(live, applied, schema);
   }
-  return structuredClone(applied);
+  return applied;
 }
 
 /** Merges the applied configuration into the live object, leaving untracked fields alone. */
@@ -280,19 +284,14 @@ export function serverSideApply(
     applier.apiVersion = id.apiVersion;
   }
 
-  const merged = live
-    ? mergeObject(live, config, schema, resetFields)
-    : (structuredClone(config) as KubeObject);
+  const merged = live ? mergeObject(live, config, schema, resetFields) : (config as KubeObject);
 
   // Prune what the applier dropped, unless someone (the applier included) still owns it or
   // something below it.
-  const owned = managers.flatMap((m) => [...m.set].map(decodePath));
-  const ownedKeys = new Set(managers.flatMap((m) => [...m.set]));
-  const toRemove = [...lastSet].filter((p) => {
-    if (ownedKeys.has(p)) return false;
-    const path = decodePath(p);
-    return !owned.some((o) => isBelow(o, path));
-  });
+  const ownedKeys = new Set<string>();
+  for (const m of managers) for (const p of m.set) ownedKeys.add(p);
+  const ownedBelow = ancestors(ownedKeys);
+  const toRemove = [...lastSet].filter((p) => !ownedKeys.has(p) && !ownedBelow.has(p));
   removePaths(merged as Obj, toRemove, schema, ownedKeys);
 
   const c = compare(liveLeaves, leavesOf(merged, schema, walk));
@@ -313,7 +312,7 @@ export function serverSideApply(
   const changed = !isDeepStrictEqual(withoutManagedFields(live), withoutManagedFields(merged));
   if (changed || isNewEntry || !applier.time) applier.time = now;
   const managedFields = encodeManagedFields(managers);
-  const object = structuredClone(merged);
+  const object = merged;
   if (managedFields.length > 0) object.metadata = { ...object.metadata, managedFields };
   else if (object.metadata) delete object.metadata.managedFields;
   return { object, managedFields };

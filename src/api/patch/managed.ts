@@ -118,7 +118,8 @@ export function defaultResetFields(subresource: string | undefined): readonly st
 }
 
 /**
- * Returns a copy of `updated` whose `metadata.managedFields` records this write. `live` is the
+ * Returns a copy of `updated` whose `metadata.managedFields` records this write; apart from
+ * `metadata` the copy shares its values with `updated`. `live` is the
  * stored object (undefined on create). When `updated` carries no managedFields, the live ones
  * are the starting point; when it carries a list (even empty), that list is, as kube does.
  */
@@ -129,7 +130,9 @@ export function recordUpdate(
 ): KubeObject {
   const schema = schemaFor(options.kind);
   const walk = { resetFields: options.resetFields ?? defaultResetFields(options.subresource) };
-  const out = structuredClone(updated);
+  // Only metadata.managedFields changes: a shallow copy keeps `updated` untouched without
+  // copying its data (a deep copy of a 1 MiB ConfigMap per write was measurable).
+  const out: KubeObject = { ...updated, metadata: { ...updated.metadata } };
   const managers = decodeManagedFields(
     updated.metadata.managedFields !== undefined
       ? updated.metadata.managedFields

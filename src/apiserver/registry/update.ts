@@ -57,7 +57,9 @@ function merge(
     if (incoming.metadata.annotations === undefined) delete next.metadata.annotations;
     else next.metadata.annotations = structuredClone(incoming.metadata.annotations);
   } else {
-    next = structuredClone(incoming);
+    // `incoming` is writeUpdate's own: every caller hands over a fresh object (a decoded body,
+    // an apply or scale result), so it becomes the next object without a deep copy.
+    next = incoming;
     if (strategy.hasStatus) {
       if (old.status === undefined) delete next.status;
       else next.status = structuredClone(old.status);
@@ -90,6 +92,7 @@ function merge(
 /**
  * Stores `incoming` over the current object, checking `expectedRevision` when given (the
  * client's resourceVersion). Returns the stored object (or the unchanged one for a no-op).
+ * `incoming` is taken over: it may be changed and stored, so pass an object no one else holds.
  */
 export function writeUpdate(
   ctx: RegistryContext,
