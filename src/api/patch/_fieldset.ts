@@ -210,8 +210,35 @@ function locate(obj: Obj, path: Path, schema: SchemaNode): Located | undefined {
   return found;
 }
 
-function isEmptyContainer(v: unknown): boolean {
-  return Array.isArray(v) ? v.length === 0 : isObj(v) && Object.keys(v).length === 0;
+/**
+ * Key counts of the maps a removal touches, counted once and then kept up to date, so that
+ * asking whether a map of n keys became empty after each of its n removals stays linear.
+ */
+class MapSizes {
+  readonly #sizes = new Map<Obj, number>();
+
+  isEmpty(v: unknown): boolean {
+    if (Array.isArray(v)) return v.length === 0;
+    if (!isObj(v)) return false;
+    let n = this.#sizes.get(v);
+    if (n === undefined) {
+      n = Object.keys(v).length;
+      this.#sizes.set(v, n);
+    }
+    return n === 0;
+  }
+
+  remove(loc: Located): void {
+    if (Array.isArray(loc.parent)) {
+      loc.parent.splice(loc.at as number, 1);
+      return;
+    }
+    const n = this.#sizes.get(loc.parent);
+    if (n !== undefined && Object.hasOwn(loc.parent, loc.at as string)) {
+      this.#sizes.set(loc.parent, n - 1);
+    }
+    delete loc.parent[loc.at as string];
+  }
 }
 
 /**
@@ -227,10 +254,11 @@ export function removePaths(
   owned: ReadonlySet<string>,
 ): void {
   const sorted = [...paths].map(decodePath).sort((a, b) => a.length - b.length);
+  const sizes = new MapSizes();
   for (const path of sorted) {
     const loc = locate(obj, path, schema);
     if (!loc) continue;
-    remove(loc);
+    sizes.remove(loc);
     for (let depth = path.length - 1; depth > 0; depth--) {
       const prefix = path.slice(0, depth);
       if (owned.has(encodePath(prefix))) break;
@@ -239,13 +267,8 @@ export function removePaths(
       const value = Array.isArray(up.parent)
         ? up.parent[up.at as number]
         : up.parent[up.at as string];
-      if (!isEmptyContainer(value)) break;
-      remove(up);
+      if (!sizes.isEmpty(value)) break;
+      sizes.remove(up);
     }
   }
-}
-
-function remove(loc: Located): void {
-  if (Array.isArray(loc.parent)) loc.parent.splice(loc.at as number, 1);
-  else delete loc.parent[loc.at as string];
 }
