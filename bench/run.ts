@@ -72,6 +72,12 @@ export const BENCHES: Bench[] = [
     limitSeconds: 900,
   },
   {
+    name: "bigwrites",
+    script: "bench/api/bigwrites.bench.ts",
+    about: "event-loop ms of valid big create/update/patch/apply, probe GET p99 beside them",
+    limitSeconds: 600,
+  },
+  {
     name: "dns",
     script: "bench/dns/dns.bench.ts",
     about: "DNS qps vs Knot and bare Node",
