@@ -13,6 +13,7 @@ import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { strategyFor } from "../api/kinds/index.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
+import { defaultIngressClassAdmission } from "./admission/ingressclass.ts";
 import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { ensureSystemNamespaces } from "./bootstrap.ts";
@@ -127,7 +128,11 @@ export function createRegistry(
   const openapi = createOpenApi(
     RESOURCES.map((r) => ({ ...r, subresources: r.subresources.map((s) => s.name) })),
   );
-  const admission: Admission[] = [services.admission(), defaultStorageClassAdmission(store)];
+  const admission: Admission[] = [
+    services.admission(),
+    defaultStorageClassAdmission(store),
+    defaultIngressClassAdmission(store),
+  ];
   const registry = new Registry(
     {
       store,

@@ -72,6 +72,13 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "standard" },
     provisioner: "loopkube.io/hostpath",
   } as KubeObject,
+  // networking.k8s.io
+  ingresses: {
+    metadata: { name: "web", namespace: "default" },
+    spec: { defaultBackend: { service: { name: "web", port: { number: 80 } } } },
+  },
+  ingressclasses: { metadata: { name: "loopkube" }, spec: { controller: "loopkube.dev/ingress" } },
+  networkpolicies: { metadata: { name: "deny", namespace: "default" }, spec: { podSelector: {} } },
 };
 
 test("strategyFor finds every resource by group and plural, and nothing else", () => {
@@ -80,7 +87,7 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("discovery.k8s.io", "endpointslices")?.kind, "EndpointSlice");
   assert.equal(strategyFor("", "deployments"), undefined);
   assert.equal(strategyFor("apps", "pods"), undefined);
-  assert.equal(kindStrategies.length, 18);
+  assert.equal(kindStrategies.length, 21);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

@@ -10,8 +10,11 @@ import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
 import { eventStrategy } from "./event.ts";
+import { ingressStrategy } from "./ingress.ts";
+import { ingressClassStrategy } from "./ingressclass.ts";
 import { leaseStrategy } from "./lease.ts";
 import { namespaceStrategy } from "./namespace.ts";
+import { networkPolicyStrategy } from "./networkpolicy.ts";
 import { nodeStrategy } from "./node.ts";
 import { podStrategy } from "./pod.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
@@ -24,6 +27,8 @@ import {
 } from "./storage.ts";
 import type { KindStrategy } from "./types.ts";
 
+export { INGRESS_CLASS_ANNOTATION } from "./ingress.ts";
+export { DEFAULT_INGRESS_CLASS_ANNOTATION, isDefaultIngressClass } from "./ingressclass.ts";
 export {
   validateAnnotations,
   validateLabels,
@@ -54,6 +59,10 @@ export const kindStrategies: KindStrategy[] = [
   endpointSliceStrategy,
   leaseStrategy,
   storageClassStrategy,
+  // networking.k8s.io
+  ingressStrategy,
+  ingressClassStrategy,
+  networkPolicyStrategy,
 ];
 
 const byKey = new Map(kindStrategies.map((s) => [`${s.group}/${s.resource}`, s]));

@@ -31,6 +31,10 @@ export const GC_RESOURCES: readonly GcResource[] = [
   { ref: REFS.controllerrevisions, kind: "ControllerRevision", namespaced: true },
   { ref: REFS.endpointslices, kind: "EndpointSlice", namespaced: true },
   { ref: REFS.leases, kind: "Lease", namespaced: true },
+  // networking.k8s.io (issue 15, Ingress)
+  { ref: REFS.ingressclasses, kind: "IngressClass", namespaced: false },
+  { ref: REFS.ingresses, kind: "Ingress", namespaced: true },
+  { ref: REFS.networkpolicies, kind: "NetworkPolicy", namespaced: true },
 ];
 
 /** `apiVersion` (`v1`, `apps/v1`) + kind → resource; undefined when not served. */

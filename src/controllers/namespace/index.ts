@@ -36,6 +36,8 @@ export const NAMESPACED_RESOURCES: readonly ResourceRef[] = [
   REFS.controllerrevisions,
   REFS.endpointslices,
   REFS.leases,
+  REFS.ingresses,
+  REFS.networkpolicies,
   REFS.events,
 ];
 
