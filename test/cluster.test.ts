@@ -158,6 +158,7 @@ describe("startCluster", () => {
         "[+]controllers ok",
         "[+]dns ok",
         "[+]proxy ok",
+        "[+]ingress ok",
         "[+]node-agent ok",
         "[+]startup ok",
         "readyz check passed",
