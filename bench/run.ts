@@ -59,6 +59,12 @@ export const BENCHES: Bench[] = [
     limitSeconds: 180,
   },
   {
+    name: "logs-load",
+    script: "bench/kubelet/logs-load.bench.ts",
+    about: "API and DNS p99 while kubectl logs --tail=1 reads a 100 MB log",
+    limitSeconds: 300,
+  },
+  {
     name: "dns",
     script: "bench/dns/dns.bench.ts",
     about: "DNS qps vs Knot and bare Node",
@@ -87,6 +93,12 @@ export const BENCHES: Bench[] = [
     name: "latency",
     script: "bench/latency/latency.bench.ts",
     about: "programming latency: slices, DNS, proxy",
+    limitSeconds: 240,
+  },
+  {
+    name: "jobs",
+    script: "bench/jobs/jobs.bench.ts",
+    about: "Job of 1,000 completions, parallelism 100: time to Complete",
     limitSeconds: 240,
   },
   {

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -223,7 +223,13 @@ test("a crashing container shows CrashLoopBackOff with a growing back-off", asyn
   assert.equal(s?.lastState?.terminated?.reason, "Error");
   const r = await cp.api.kubectl(["get", "pod", "crash", "--no-headers"]);
   assert.match(r.stdout, /^crash\s+0\/1\s+(CrashLoopBackOff|Error|Running)\s+\d+/);
-  const log = readFileSync(join(kubelet.podDir(p), "c", "0.log"), "utf8");
+  // The kubelet's container GC keeps one dead container, and its log, per container.
+  const dir = join(kubelet.podDir(p), "c");
+  const runs = readdirSync(dir)
+    .filter((f) => /^\d+\.log$/.test(f))
+    .sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10));
+  assert.equal(runs.length, 2, runs.join(" "));
+  const log = readFileSync(join(dir, runs[0] ?? ""), "utf8");
   assert.match(log, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout F bye\n$/);
 });
 

@@ -13,6 +13,7 @@ const networking = (resource: string): ResourceRef => ({
   version: "v1",
   resource,
 });
+const batch = (resource: string): ResourceRef => ({ group: "batch", version: "v1", resource });
 
 export const REFS = {
   namespaces: core("namespaces"),
@@ -30,6 +31,8 @@ export const REFS = {
   replicasets: apps("replicasets"),
   statefulsets: apps("statefulsets"),
   controllerrevisions: apps("controllerrevisions"),
+  jobs: batch("jobs"),
+  cronjobs: batch("cronjobs"),
   endpointslices: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices" },
   leases: { group: "coordination.k8s.io", version: "v1", resource: "leases" },
   storageclasses: { group: "storage.k8s.io", version: "v1", resource: "storageclasses" },

@@ -150,6 +150,10 @@ export const RESOURCES: readonly ResourceInfo[] = [
     },
     { kind: "ControllerRevision" },
   ]),
+  ...group("batch", "v1", [
+    { kind: "Job", categories: ["all"], subresources: [STATUS] },
+    { kind: "CronJob", shortNames: ["cj"], categories: ["all"], subresources: [STATUS] },
+  ]),
   ...group("discovery.k8s.io", "v1", [{ kind: "EndpointSlice" }]),
   ...group("coordination.k8s.io", "v1", [{ kind: "Lease" }]),
   ...group("storage.k8s.io", "v1", [

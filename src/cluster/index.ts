@@ -309,6 +309,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         informers,
         dataDir,
         now: () => new Date(),
+        ...(options.scheduleClock ? { scheduleClock: options.scheduleClock } : {}),
         onError: (err, c) =>
           log(c.terminal ? "warn" : "debug", `${c.controller} ${c.key}: ${describe(err)}`),
       });
@@ -388,6 +389,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         nodeName: name,
         nodes,
         maxPods: options.maxPods,
+        containerLogMaxSize: options.containerLogMaxSize,
+        containerLogMaxFiles: options.containerLogMaxFiles,
         runtime,
         dataDir,
         plan,

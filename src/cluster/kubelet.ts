@@ -22,8 +22,10 @@ import {
   createLogHandler,
   createPortForwardHandler,
   type Kubelet,
+  logRotation,
   startKubelet,
 } from "../kubelet/index.ts";
+import { ClusterError } from "./errors.ts";
 import type { LogLevel, RuntimeKind } from "./options.ts";
 
 export interface NodeAgentContext {
@@ -34,6 +36,9 @@ export interface NodeAgentContext {
   nodes: number;
   /** Pods per node (kubelet's --max-pods); undefined: the kubelet's default. */
   maxPods?: number | undefined;
+  /** The kubelet's log rotation (see ClusterOptions); undefined: its defaults. */
+  containerLogMaxSize?: string | number | undefined;
+  containerLogMaxFiles?: number | undefined;
   runtime: RuntimeKind;
   /** The cluster's data dir; the agent keeps pod IPs, logs and volumes under it. */
   dataDir: string;
@@ -88,12 +93,26 @@ export interface NodeAgent {
 
 export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent | undefined> {
   const dataDir = join(ctx.dataDir, "kubelet");
+  const rotation = {
+    ...(ctx.containerLogMaxSize !== undefined
+      ? { containerLogMaxSize: ctx.containerLogMaxSize }
+      : {}),
+    ...(ctx.containerLogMaxFiles !== undefined
+      ? { containerLogMaxFiles: ctx.containerLogMaxFiles }
+      : {}),
+  };
+  try {
+    logRotation(rotation); // checked here, so that a bad value is the user's error to fix
+  } catch (e) {
+    throw new ClusterError(e instanceof Error ? e.message : String(e));
+  }
   const kubelet = await startKubelet({
     client: ctx.client,
     informers: ctx.informers,
     nodeName: ctx.nodeName,
     nodes: ctx.nodes,
     ...(ctx.maxPods !== undefined ? { maxPods: ctx.maxPods } : {}),
+    ...rotation,
     dataDir,
     podCidr: ctx.plan.podCidr,
     nodeIP: ctx.plan.nodeIP,
@@ -103,6 +122,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     workingDir: process.cwd(),
     onError: (err) =>
       ctx.log("debug", `kubelet: ${err instanceof Error ? err.message : String(err)}`),
+    onWarning: (message) => ctx.log("warn", `kubelet: ${message}`),
   });
   ctx.handleSubresource("pods/log", createLogHandler({ client: ctx.client, dataDir }));
   const locate = (ns: string, name: string, container: string) =>

@@ -7,6 +7,7 @@
  */
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import type { Clock } from "../client/index.ts";
 import { ClusterError } from "./errors.ts";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
@@ -29,6 +30,13 @@ export interface ClusterOptions {
    * Pending with kube's "Too many pods". Library only; e.g. a test that needs 300 pods on one node.
    */
   maxPods?: number;
+  /**
+   * The kubelet's `containerLogMaxSize` and `containerLogMaxFiles`: a container's log is rotated
+   * at this size (a quantity such as `10Mi`; negative: never) and this many files are kept
+   * (at least 2). Defaults: the kubelet's, 10Mi and 5.
+   */
+  containerLogMaxSize?: string | number;
+  containerLogMaxFiles?: number;
   /** Default 6443, or a free port when 6443 is taken (said at info level); 0 picks a free port. */
   apiPort?: number;
   /**
@@ -60,6 +68,11 @@ export interface ClusterOptions {
   onStep?: (step: string, durationMs: number) => void;
   /** Where logs go (default: stderr, filtered by `logLevel`). */
   log?: (level: LogLevel, message: string) => void;
+  /**
+   * Library only, for tests: the clock CronJob schedules run on (its time and its delays), so a
+   * test can move a schedule on by hand instead of waiting minutes. Default: real time.
+   */
+  scheduleClock?: Clock;
 }
 
 export const CLUSTER_DEFAULTS = {

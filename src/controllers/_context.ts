@@ -6,11 +6,17 @@
  */
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
+import type { Clock } from "../client/index.ts";
 
 export interface ControllerContext {
   client: ApiVerbs;
   informers: InformerFactory;
   now: () => Date;
+  /**
+   * The clock of schedules (the CronJob controller's time and delays); default `now` and real
+   * timers. Tests inject a manual clock to run schedules without waiting.
+   */
+  scheduleClock?: Clock;
   /** Where controllers keep local state (the volume provisioner's `volumes/`); optional. */
   dataDir?: string;
   /** Told about failed reconciles (they are retried with back-off by the runner). */

@@ -6,14 +6,17 @@
  * @module
  */
 import type { ControllerContext, StartedController } from "./_context.ts";
+import { startCronJobController } from "./cronjob/index.ts";
 import { startDeploymentController } from "./deployment/index.ts";
 import { startEndpointsController } from "./endpoints/index.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
 import { startGarbageCollector } from "./garbagecollector/index.ts";
+import { startJobController } from "./job/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
 import { startReplicaSetController } from "./replicaset/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
 import { startStatefulSetController } from "./statefulset/index.ts";
+import { startTtlAfterFinishedController } from "./ttlafterfinished/index.ts";
 import { startVolumeController } from "./volume/index.ts";
 
 export type { ControllerContext, StartedController } from "./_context.ts";
@@ -37,6 +40,9 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "replicaset", start: (ctx) => startReplicaSetController(ctx) },
   { name: "deployment", start: (ctx) => startDeploymentController(ctx) },
   { name: "statefulset", start: (ctx) => startStatefulSetController(ctx) },
+  { name: "job", start: (ctx) => startJobController(ctx) },
+  { name: "ttlafterfinished", start: (ctx) => startTtlAfterFinishedController(ctx) },
+  { name: "cronjob", start: (ctx) => startCronJobController(ctx) },
   { name: "volume", start: (ctx) => startVolumeController(ctx) },
 ];
 

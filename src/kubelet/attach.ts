@@ -11,8 +11,7 @@
  *
  * @module
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import type { Duplex, Writable } from "node:stream";
@@ -29,6 +28,7 @@ import {
   StreamRequestError,
 } from "./exec_protocol.ts";
 import { chooseContainer, getPod, type LocateContainer } from "./exec_target.ts";
+import { LogCursor, parseCriLine } from "./logread.ts";
 import { acceptWebSocket, offeredProtocols } from "./websocket.ts";
 
 export interface AttachHandlerOptions {
@@ -47,12 +47,15 @@ export interface AttachHandlerOptions {
 
 type Target = { namespace: string; name: string; query: URLSearchParams };
 
-const RECORD = /^\S+ (stdout|stderr) ([PF]) (.*)$/;
-
 /** The newest log file of a container, by restart number. */
-function currentLog(dir: string): string | undefined {
-  if (!existsSync(dir)) return undefined;
-  const n = readdirSync(dir)
+async function currentLog(dir: string): Promise<string | undefined> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return undefined;
+  }
+  const n = names
     .map((f) => /^(\d+)\.log$/.exec(f)?.[1])
     .filter((x): x is string => x !== undefined)
     .map(Number)
@@ -68,7 +71,7 @@ export function createAttachHandler(
   return async (req, socket, head, { namespace, name, query }) => {
     const request = parseExecQuery(query);
     let protocol: string;
-    let file: string;
+    let cursor: LogCursor;
     let pid: number;
     let container: string;
     let input: { stream: Writable; once: boolean } | undefined;
@@ -99,7 +102,7 @@ export function createAttachHandler(
         `${namespace}_${name}_${pod.metadata?.uid ?? ""}`,
         container,
       );
-      const log = currentLog(dir);
+      const log = await currentLog(dir);
       if (!located || !log) {
         throw new StreamRequestError(500, "InternalError", `container not found ("${container}")`);
       }
@@ -112,16 +115,20 @@ export function createAttachHandler(
         );
       }
       protocol = picked;
-      file = log;
       pid = located.pid;
+      // Output from here on: the mark is taken before any stdin is forwarded, so an answer to the
+      // first input is not skipped.
+      cursor = await LogCursor.open(log, "end").catch((e: Error) => {
+        throw new StreamRequestError(500, "InternalError", `failed to open log file: ${e.message}`);
+      });
     } catch (e) {
       if (e instanceof StreamRequestError) return refuse(socket, e);
       throw e;
     }
-    // Output from here on: the mark is taken before any stdin is forwarded, so an answer to the
-    // first input (written while the log file opens) is not skipped.
-    let offset = statSync(file).size;
-    const ws = await acceptWebSocket(req, socket, head, protocol);
+    const ws = await acceptWebSocket(req, socket, head, protocol).catch(async (e) => {
+      await cursor.close();
+      throw e;
+    });
     let open_ = true;
     ws.on("close", () => {
       open_ = false;
@@ -138,24 +145,15 @@ export function createAttachHandler(
       // stdinOnce: this attach was the one; the program reads EOF now.
       if (once) ws.on("close", () => stream.end());
     }
-    const fh = await open(file, "r");
-    let pending = "";
-    const pump = async () => {
-      const size = statSync(file).size;
-      if (size <= offset) return;
-      const buf = Buffer.alloc(size - offset);
-      await fh.read(buf, 0, buf.length, offset);
-      offset = size;
-      const text = pending + buf.toString("utf8");
-      const cut = text.lastIndexOf("\n") + 1;
-      pending = text.slice(cut);
-      for (const line of text.slice(0, cut).split("\n")) {
-        const m = RECORD.exec(line);
-        if (!m) continue;
-        const [, stream, tag, body = ""] = m;
-        const channel = stream === "stdout" ? CHANNEL.stdout : CHANNEL.stderr;
-        if (channel === CHANNEL.stdout ? !request.stdout : !request.stderr) continue;
-        if (open_) ws.send(frame(channel, tag === "F" ? `${body}\n` : body));
+    const pump = async (flush = false) => {
+      for (let lines = await cursor.next(flush); lines.length; lines = await cursor.next(flush)) {
+        for (const line of lines) {
+          const r = parseCriLine(line);
+          if (!r) continue;
+          const channel = r.stream === "stdout" ? CHANNEL.stdout : CHANNEL.stderr;
+          if (channel === CHANNEL.stdout ? !request.stdout : !request.stderr) continue;
+          if (open_) ws.send(frame(channel, r.partial ? r.text : `${r.text}\n`));
+        }
       }
     };
     const alive = () => options.locate(namespace, name, container)?.pid === pid;
@@ -164,9 +162,11 @@ export function createAttachHandler(
         await pump();
         await new Promise((r) => setTimeout(r, pollMs));
       }
-      await pump();
+      await pump(true);
+    } catch {
+      // The log went away under us (the pod was deleted): the attach ends here.
     } finally {
-      await fh.close();
+      await cursor.close();
     }
     if (open_) {
       ws.send(frame(CHANNEL.error, JSON.stringify(exitStatus(0, []))));

@@ -239,7 +239,10 @@ function run(p: Prepared, out: ExecOutput): ExecInput {
       if (request.stderr && !request.tty) out.stderr(d);
       else if (request.tty) out.stdout(d);
     });
+    // A pipe that breaks ends that stream only; the command's exit still answers.
     c.stdin?.on("error", () => {});
+    c.stdout?.on("error", () => {});
+    c.stderr?.on("error", () => {});
     for (const f of queued.splice(0)) f(c);
   };
 

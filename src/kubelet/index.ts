@@ -25,6 +25,7 @@ import type { Writable } from "node:stream";
 import type { Container, Pod, Service } from "kubernetes-types/core/v1.js";
 import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { isStatusError } from "../api/errors.ts";
+import { parseQuantity } from "../api/quantity.ts";
 import { REFS } from "../api/refs.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
@@ -33,6 +34,13 @@ import { createEventRecorder } from "../client/index.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
 import { entriesByCidr, type Ipam, openIpam } from "./ipam.ts";
 import { openIpJournal } from "./ipjournal.ts";
+import {
+  DEFAULT_LOG_ROTATION,
+  type LogFileSystem,
+  type LogRotation,
+  nodeLogFileSystem,
+  openContainerLog,
+} from "./logfile.ts";
 import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
 import { startNodeAgent } from "./node.ts";
 import { DEFAULT_MAX_PODS, nodeNames, nodePodCidrs } from "./nodes.ts";
@@ -41,7 +49,13 @@ import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
 export { type AttachHandlerOptions, createAttachHandler } from "./attach.ts";
 export { createExecHandler, type ExecHandlerOptions } from "./exec.ts";
-export { createLogHandler, type LogHandlerOptions, parseCri } from "./logs.ts";
+export {
+  DEFAULT_LOG_ROTATION,
+  type LogFileSystem,
+  type LogRotation,
+  nodeLogFileSystem,
+} from "./logfile.ts";
+export { createLogHandler, type LogHandlerOptions } from "./logs.ts";
 export type { KubeletMetrics } from "./metrics.ts";
 export { KUBELET_VERSION } from "./node.ts";
 export { DEFAULT_MAX_PODS, NodesError, nodeNames, nodePodCidrs } from "./nodes.ts";
@@ -74,6 +88,17 @@ export interface KubeletOptions {
   clusterDomain?: string;
   now?: () => Date;
   onError?: (error: unknown) => void;
+  /** What an operator should hear of: a container whose log cannot be written, and why. */
+  onWarning?: (message: string) => void;
+  /**
+   * The kubelet's `containerLogMaxSize`: a container's log is rotated once it holds this much
+   * (a quantity such as `10Mi`, or bytes; negative: never). Default 10Mi.
+   */
+  containerLogMaxSize?: string | number;
+  /** The kubelet's `containerLogMaxFiles`: log files kept per container (at least 2); default 5. */
+  containerLogMaxFiles?: number;
+  /** The file system container logs are written to (tests inject faults here). */
+  logFileSystem?: LogFileSystem;
   /** Crash-loop back-off; default 10 s doubling to 300 s, reset after 10 min. */
   backoff?: Partial<BackoffPolicy>;
   /** Delay before a simulated container runs; default 0. */
@@ -128,12 +153,36 @@ export interface Kubelet {
   stop(options?: { silent?: boolean }): Promise<void>;
 }
 
+/** The log rotation settings, checked as the kubelet checks its configuration. */
+export function logRotation(
+  options: Pick<KubeletOptions, "containerLogMaxSize" | "containerLogMaxFiles">,
+): LogRotation {
+  const size = options.containerLogMaxSize ?? DEFAULT_LOG_ROTATION.maxSize;
+  let maxSize: number;
+  try {
+    maxSize = Math.floor(parseQuantity(size));
+  } catch {
+    maxSize = Number.NaN;
+  }
+  if (!Number.isFinite(maxSize)) {
+    throw new Error(`containerLogMaxSize ${JSON.stringify(size)} is not a quantity such as 10Mi`);
+  }
+  const maxFiles = options.containerLogMaxFiles ?? DEFAULT_LOG_ROTATION.maxFiles;
+  if (!Number.isInteger(maxFiles) || maxFiles < 2) {
+    throw new Error(`containerLogMaxFiles ${maxFiles} must be a whole number of at least 2`);
+  }
+  return { maxSize, maxFiles };
+}
+
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const { client, informers, nodeName, dataDir } = options;
   const now = options.now ?? (() => new Date());
   const onError = options.onError ?? (() => {});
+  const warn = options.onWarning ?? (() => {});
+  const rotation = logRotation(options);
+  const logFs = options.logFileSystem ?? nodeLogFileSystem;
   const podCidr = options.podCidr ?? DEFAULT_PLAN.podCidr;
   const nodeIP = options.nodeIP ?? DEFAULT_PLAN.nodeIP;
   const clusterDns = options.clusterDns ?? DEFAULT_PLAN.dnsServiceIP;
@@ -143,7 +192,12 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const names = nodeNames(nodeName, options.nodes ?? 1);
   const cidrs = nodePodCidrs(podCidr, names.length);
   /** node name → its IPAM, all recorded in one journal. */
-  const journal = openIpJournal(dataDir);
+  const journal = openIpJournal(dataDir, {
+    onError: (e) =>
+      warn(
+        `recording pod IPs in ${dataDir} failed (${e.message}): they are kept in memory and written when the disk allows`,
+      ),
+  });
   const nodeCidrs = names.map((_, i) => cidrs[i] ?? podCidr);
   const saved = entriesByCidr(journal.entries(), nodeCidrs);
   const ipams = new Map<string, Ipam>(
@@ -237,7 +291,17 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       (async () => {
         if (w) {
           await w.terminate();
-          await w.finishDeletion();
+          // The IP goes with the sandbox, before the pod object does (kube tears down the pod's
+          // network in killPod). A failed status write is retried once the back-off allows.
+          const release = () => {
+            if (workers.get(key) === w) ipamOf(pod)?.release(key);
+          };
+          for (
+            let wait = 200;
+            !(await w.finishDeletion(release));
+            wait = Math.min(wait * 2, 10_000)
+          )
+            await new Promise((r) => setTimeout(r, wait));
         } else {
           const meta = pod.metadata ?? {};
           await client
@@ -322,6 +386,10 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       ...(options.volumeRefreshMs ? { volumeRefreshMs: options.volumeRefreshMs } : {}),
       now,
       onError,
+      warn,
+      openLog: (path, onLogError) =>
+        openContainerLog(path, { rotation, fs: logFs, now, onError: onLogError }),
+      logFs,
     });
     workers.set(key, worker);
     worker.start();

@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import {
   appendFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -103,5 +105,43 @@ test(
     assert.equal(j.entries().get("ns/old"), "127.244.0.7");
     assert.equal(existsSync(join(dir, "pod-ips.json")), false);
     assert.equal(openIpJournal(dir).entries().get("ns/old"), "127.244.0.7");
+  }),
+);
+
+test(
+  "a journal whose file cannot be written (a full disk: /dev/full) keeps its entries, reports once, and writes them when it can",
+  { skip: existsSync("/dev/full") ? false : "no /dev/full here" },
+  withDir(async (dir) => {
+    const errors: string[] = [];
+    const j = openIpJournal(dir, { onError: (e) => errors.push(String(e.code)) });
+    const file = join(dir, "pod-ips.log");
+    rmSync(file);
+    symlinkSync("/dev/full", file);
+    j.set("ns/a", "127.244.0.2");
+    j.flush();
+    j.set("ns/b", "127.244.0.3");
+    await new Promise((r) => setTimeout(r, FLUSH_MS + 100));
+    assert.deepEqual(errors, ["ENOSPC"]);
+    assert.equal(j.entries().get("ns/b"), "127.244.0.3");
+    // The disk has room again: everything pending is written, in order.
+    rmSync(file);
+    writeFileSync(file, "");
+    j.flush();
+    assert.deepEqual(lines(dir), ["+ ns/a 127.244.0.2", "+ ns/b 127.244.0.3"]);
+    assert.equal(openIpJournal(dir).entries().get("ns/b"), "127.244.0.3");
+  }),
+);
+
+test(
+  "a journal that cannot compact at open (the temporary file is a directory) opens all the same",
+  withDir((dir) => {
+    const j = openIpJournal(dir);
+    j.set("ns/a", "127.244.0.2");
+    j.flush();
+    mkdirSync(join(dir, "pod-ips.log.tmp"));
+    const errors: string[] = [];
+    const again = openIpJournal(dir, { onError: (e) => errors.push(String(e.code)) });
+    assert.equal(again.entries().get("ns/a"), "127.244.0.2");
+    assert.deepEqual(errors, ["EISDIR"]);
   }),
 );

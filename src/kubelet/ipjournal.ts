@@ -18,6 +18,10 @@
  *   1,000), it is compacted: the live entries are written to a temporary file that replaces
  *   the log by rename, atomically.
  *
+ * - a write that fails (a full or read-only disk) loses nothing: the journal keeps its entries
+ *   in memory and its pending lines, tells `onError` once per failure episode, and appends them
+ *   at the next flush that works (a compaction that fails leaves the log as it was).
+ *
  * A data dir from before the log (`pod-ips.json`, a map of key → IP) is read once and folded in.
  *
  * @module
@@ -60,7 +64,10 @@ export function memoryIpJournal(): IpJournal {
   };
 }
 
-export function openIpJournal(dataDir: string): IpJournal {
+export function openIpJournal(
+  dataDir: string,
+  options: { onError?: (e: NodeJS.ErrnoException) => void } = {},
+): IpJournal {
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, "pod-ips.log");
   const legacy = join(dataDir, "pod-ips.json");
@@ -74,17 +81,37 @@ export function openIpJournal(dataDir: string): IpJournal {
   let pending: string[] = [];
   let timer: NodeJS.Timeout | undefined;
 
+  let failing = false;
+  const failed = (e: unknown) => {
+    if (!failing) options.onError?.(e as NodeJS.ErrnoException);
+    failing = true;
+  };
   const compact = () => {
     const tmp = `${file}.tmp`;
-    writeFileSync(tmp, [...live].map(([k, ip]) => `+ ${k} ${ip}\n`).join(""));
-    renameSync(tmp, file);
-    lines = live.size;
+    try {
+      writeFileSync(tmp, [...live].map(([k, ip]) => `+ ${k} ${ip}\n`).join(""));
+      renameSync(tmp, file);
+      lines = live.size;
+    } catch (e) {
+      failed(e);
+    }
   };
   const flush = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (pending.length === 0) return;
-    appendFileSync(file, pending.join(""));
+    try {
+      // After a failure the last append may have left a partial line: end it first (the lines
+      // that follow repeat what it said).
+      appendFileSync(file, (failing ? "\n" : "") + pending.join(""));
+    } catch (e) {
+      failed(e);
+      // Kept, and tried again a little later.
+      timer = setTimeout(flush, FLUSH_MS);
+      timer.unref?.();
+      return;
+    }
+    failing = false;
     lines += pending.length;
     pending = [];
     if (lines > COMPACT_MIN_LINES && lines > 2 * live.size) compact();
@@ -98,7 +125,7 @@ export function openIpJournal(dataDir: string): IpJournal {
   };
 
   compact();
-  if (existsSync(legacy)) rmSync(legacy);
+  if (existsSync(legacy) && !failing) rmSync(legacy);
 
   return {
     entries: () => live,
@@ -123,7 +150,7 @@ function replay(text: string, live: Map<string, string>): number {
   let count = 0;
   for (const line of text.slice(0, end).split("\n")) {
     const [op, key, ip] = line.split(" ");
-    if (!key || !ip) continue;
+    if (!key || !ip || !/^\d+\.\d+\.\d+\.\d+$/.test(ip)) continue;
     count++;
     if (op === "+") live.set(key, ip);
     else if (op === "-" && live.get(key) === ip) live.delete(key);

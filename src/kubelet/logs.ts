@@ -2,20 +2,26 @@
  * The `pods/log` subresource served from the node agent's CRI log files, as the kubelet serves
  * `kubectl logs`: `container` (default: the only container, or the
  * `kubectl.kubernetes.io/default-container` annotation), `previous`, `follow`, `tailLines`,
- * `timestamps`, `sinceSeconds`/`sinceTime`, `limitBytes`. Plain text, one record per line as
- * written by the program (partial `P` records are joined).
+ * `timestamps`, `sinceSeconds`/`sinceTime`, `limitBytes`. Plain text, each record as written by
+ * the program (a `P` record adds no newline, so a line cut into records comes out whole).
  *
- * `follow` polls the current file every `pollMs` and ends when the client goes away, the pod's
- * directory disappears (pod deleted), a newer restart's file appears, or the pod's status no
- * longer shows the container running: a follow ends with the container, as on a real node.
+ * Like the kubelet, it reads the container's current log file only, never the rotated ones
+ * (logfile.ts; kube's ReadLogs: "It will not retrieve logs in rotated log file"), and `tailLines`
+ * counts records. Reading is asynchronous and a block at a time (logread.ts): `tailLines` starts
+ * from the end of the file, `limitBytes` stops early, and the response is written as the client
+ * takes it, so a request for the last line of a huge log costs one block.
+ *
+ * `follow` polls the file every `pollMs`, goes on into the new file when the log is rotated, and
+ * ends when the client goes away, the pod's directory disappears (pod deleted), a newer restart's
+ * file appears, or the pod's status no longer shows the container running: a follow ends with
+ * the container, as on a real node.
  *
  * Errors answer a Kubernetes Status with kube's messages (400 for a bad container choice or a
  * container that never ran, 404 for an unknown pod).
  *
  * @module
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import type { Pod } from "kubernetes-types/core/v1.js";
@@ -23,6 +29,7 @@ import { isStatusError } from "../api/errors.ts";
 import { queryFlag } from "../api/query.ts";
 import { REFS } from "../api/refs.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
+import { type CriRecord, LogCursor, parseCriLine } from "./logread.ts";
 
 export interface LogHandlerOptions {
   client: ApiVerbs;
@@ -47,38 +54,52 @@ function fail(res: ServerResponse, code: number, reason: string, message: string
   );
 }
 
-interface Record_ {
-  time: string;
-  text: string;
-}
-
-/** Parses CRI log text into records, joining `P` partial records with what follows. */
-export function parseCri(text: string): Record_[] {
-  const out: Record_[] = [];
-  let partial: Record_ | undefined;
-  for (const line of text.split("\n")) {
-    const m = /^(\S+) (stdout|stderr) ([PF]) (.*)$/.exec(line);
-    if (!m) continue;
-    const [, time = "", , tag, body = ""] = m;
-    if (partial) partial.text += body;
-    else partial = { time, text: body };
-    if (tag === "F") {
-      out.push(partial);
-      partial = undefined;
-    }
+/** Restart numbers that have a current log file (`<n>.log`), in order. */
+async function restarts(dir: string): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
   }
-  if (partial) out.push(partial);
-  return out;
+  return names
+    .map((f) => /^(\d+)\.log$/.exec(f)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
-const restarts = (dir: string): number[] =>
-  existsSync(dir)
-    ? readdirSync(dir)
-        .map((f) => /^(\d+)\.log$/.exec(f)?.[1])
-        .filter((n): n is string => n !== undefined)
-        .map(Number)
-        .sort((a, b) => a - b)
-    : [];
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
+
+/** How the records of one request are chosen and shaped (kube's LogOptions). */
+interface Shape {
+  timestamps: boolean;
+  since: number | undefined;
+  /** Bytes still allowed (kube's limitBytes). */
+  remain: number;
+  /** Records still allowed (tailLines without follow), else infinite. */
+  records: number;
+}
+
+/** The text of one record under `shape`, and whether the response is done after it. */
+function render(r: CriRecord, shape: Shape): { text: string; done: boolean } {
+  shape.records--;
+  if (shape.since !== undefined && Date.parse(r.time) < shape.since) {
+    return { text: "", done: shape.records <= 0 };
+  }
+  let text = `${shape.timestamps ? `${r.time} ` : ""}${r.text}${r.partial ? "" : "\n"}`;
+  let bytes = Buffer.byteLength(text);
+  if (bytes > shape.remain) {
+    text = Buffer.from(text).subarray(0, shape.remain).toString();
+    bytes = shape.remain;
+  }
+  shape.remain -= bytes;
+  return { text, done: shape.remain <= 0 || shape.records <= 0 };
+}
 
 export function createLogHandler(
   options: LogHandlerOptions,
@@ -116,7 +137,7 @@ export function createLogHandler(
     }
     const podDir = join(options.dataDir, "pods", `${namespace}_${name}_${pod.metadata?.uid ?? ""}`);
     const dir = join(podDir, container);
-    const runs = restarts(dir);
+    const runs = await restarts(dir);
     const previous = queryFlag(query, "previous");
     const pick = previous ? runs.at(-2) : runs.at(-1);
     if (pick === undefined) {
@@ -141,50 +162,67 @@ export function createLogHandler(
       );
     }
     const file = join(dir, `${pick}.log`);
-    const timestamps = queryFlag(query, "timestamps");
-    const tail = query.has("tailLines") ? Number(query.get("tailLines")) : undefined;
-    let limit = query.has("limitBytes")
-      ? Number(query.get("limitBytes"))
-      : Number.POSITIVE_INFINITY;
+    const follow = queryFlag(query, "follow") && !previous;
+    const tail = query.has("tailLines") ? Number(query.get("tailLines")) : -1;
     const sinceSeconds = query.get("sinceSeconds");
     const sinceTime = query.get("sinceTime");
-    const since = sinceSeconds
-      ? Date.now() - Number(sinceSeconds) * 1000
-      : sinceTime
-        ? Date.parse(sinceTime)
-        : undefined;
-
-    res.writeHead(200, { "content-type": "text/plain", "transfer-encoding": "chunked" });
-    const write = (records: Record_[]): boolean => {
-      for (const r of records) {
-        if (since !== undefined && Date.parse(r.time) < since) continue;
-        let line = `${timestamps ? `${r.time} ` : ""}${r.text}\n`;
-        if (Buffer.byteLength(line) > limit) line = Buffer.from(line).subarray(0, limit).toString();
-        limit -= Buffer.byteLength(line);
-        res.write(line);
-        if (limit <= 0) return false;
-      }
-      return true;
+    const shape: Shape = {
+      timestamps: queryFlag(query, "timestamps"),
+      since: sinceSeconds
+        ? Date.now() - Number(sinceSeconds) * 1000
+        : sinceTime
+          ? Date.parse(sinceTime)
+          : undefined,
+      remain: query.has("limitBytes") ? Number(query.get("limitBytes")) : Number.POSITIVE_INFINITY,
+      records: tail >= 0 && !follow ? tail : Number.POSITIVE_INFINITY,
     };
-    const text = readFileSync(file, "utf8");
-    let offset = Buffer.byteLength(text);
-    // Keep an unfinished last line for the next read.
-    const cut = text.lastIndexOf("\n") + 1;
-    let pending = text.slice(cut);
-    let records = parseCri(text.slice(0, cut));
-    if (tail !== undefined && tail >= 0) records = tail === 0 ? [] : records.slice(-tail);
-    if (!write(records) || !queryFlag(query, "follow") || previous) {
-      res.end();
-      return;
+
+    let cursor: LogCursor;
+    try {
+      cursor = await openCursor(file, tail);
+    } catch (e) {
+      return fail(
+        res,
+        500,
+        "InternalError",
+        `failed to open log file "${file}": ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
     let closed = false;
-    req.once("close", () => {
+    const onClose = () => {
       closed = true;
-    });
-    res.once("close", () => {
-      closed = true;
-    });
-    let idle = 0;
+    };
+    req.once("close", onClose);
+    res.once("close", onClose);
+    /** Writes `text`, waiting while the client is slower than the file. */
+    const send = async (text: string) => {
+      if (!text || closed || res.write(text)) return;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.once("drain", done);
+        res.once("close", done);
+      });
+    };
+    /** Sends the lines; true when the response is complete (limit reached). */
+    const emit = async (lines: string[]) => {
+      let out = "";
+      for (const line of lines) {
+        const r = parseCriLine(line);
+        if (!r) continue;
+        const { text, done } = render(r, shape);
+        out += text;
+        if (done) {
+          await send(out);
+          return true;
+        }
+      }
+      await send(out);
+      return false;
+    };
     const running = async () => {
       try {
         const p = (await options.client.get(REFS.pods, namespace, name)) as Pod;
@@ -198,30 +236,56 @@ export function createLogHandler(
         return false;
       }
     };
-    const fh = await open(file, "r");
+
+    res.writeHead(200, { "content-type": "text/plain", "transfer-encoding": "chunked" });
     try {
+      if (shape.records <= 0 || shape.remain <= 0) return;
+      // What is there now.
+      for (
+        let lines = await cursor.next(!follow);
+        lines.length;
+        lines = await cursor.next(!follow)
+      ) {
+        if (closed || (await emit(lines))) return;
+      }
+      if (!follow) return;
+      let idle = 0;
       while (!closed) {
         await new Promise((r) => setTimeout(r, pollMs));
-        const size = existsSync(file) ? statSync(file).size : -1;
-        if (size > offset) {
-          const buf = Buffer.alloc(size - offset);
-          await fh.read(buf, 0, buf.length, offset);
-          offset = size;
-          const chunk = pending + buf.toString("utf8");
-          const c = chunk.lastIndexOf("\n") + 1;
-          pending = chunk.slice(c);
-          if (!write(parseCri(chunk.slice(0, c)))) break;
+        const lines = await cursor.next();
+        if (lines.length) {
+          idle = 0;
+          if (await emit(lines)) return;
           continue;
         }
-        if (!existsSync(podDir) || (restarts(dir).at(-1) ?? pick) > pick) break;
+        if (!(await exists(podDir)) || ((await restarts(dir)).at(-1) ?? pick) > pick) break;
         if (++idle % Math.max(1, Math.round(1000 / pollMs)) === 0 && !(await running())) {
-          // One more read so nothing written just before the exit is lost.
-          if (statSync(file).size === offset) break;
+          // One more read, so nothing written just before the exit is lost.
+          for (let more = await cursor.next(true); more.length; more = await cursor.next(true))
+            if (await emit(more)) return;
+          break;
         }
       }
+    } catch {
+      // A read that fails midway (the pod's files removed under us) ends the response: what was
+      // sent stands, as a stream cut short.
     } finally {
-      await fh.close();
+      req.off("close", onClose);
+      res.off("close", onClose);
+      await cursor.close();
       res.end();
     }
   };
+}
+
+/** Opens the log at its tail; a rotation between the listing and the open is waited out. */
+async function openCursor(file: string, tail: number): Promise<LogCursor> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await LogCursor.open(file, { tail });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
 }

@@ -204,7 +204,13 @@ export function startProbeWorker(o: ProbeWorkerOptions): { stop(): void } {
 
   const tick = async () => {
     if (stopped) return;
-    const outcome = await runCheck(o.probe, o.container, o.target);
+    // A check that throws (a spawn refused for EMFILE) is a failed check, never an unhandled error.
+    const outcome = await runCheck(o.probe, o.container, o.target).catch(
+      (e: unknown): ProbeOutcome => ({
+        ok: false,
+        message: e instanceof Error ? e.message : String(e),
+      }),
+    );
     if (stopped) return;
     streak = lastOk === outcome.ok ? streak + 1 : 1;
     lastOk = outcome.ok;

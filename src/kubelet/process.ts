@@ -8,16 +8,19 @@
  * which the kernel delivers even when the agent is killed with SIGKILL; without `setpriv` a
  * background loop polls the agent's pid once a second. Hence: no container outlives the agent.
  *
- * stdout and stderr are written to `logPath` in the CRI log format the kubelet reads
- * (`<RFC3339Nano> <stream> <P|F> <text>`): one `F` record per line, `P` for a line cut at 16 KiB.
+ * stdout and stderr are written to the container's log (logfile.ts) in the CRI log format the
+ * kubelet reads (`<RFC3339Nano> <stream> <P|F> <text>`): one `F` record per line, `P` for a line
+ * cut at 16 KiB. When the log falls behind, the pipes are paused (the program then blocks on its
+ * own writes); when it fails, its lines are dropped and the program runs on.
  *
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, createWriteStream, existsSync, mkdirSync, statSync } from "node:fs";
-import { delimiter, dirname, isAbsolute, join } from "node:path";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { delimiter, isAbsolute, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
+import type { ContainerLog } from "./logfile.ts";
 
 export interface ContainerExit {
   exitCode: number;
@@ -40,7 +43,8 @@ export interface ProcessSpec {
   argv: string[];
   env: Record<string, string>;
   cwd: string;
-  logPath: string;
+  /** Where stdout and stderr go; closed when the program has exited. */
+  log: ContainerLog;
   /** A prefix (e.g. an `unshare …` sandbox) run before the supervisor. */
   wrap?: string[];
   /** Keep a pipe to the program's stdin open (the container's `stdin: true`); else /dev/null. */
@@ -108,8 +112,7 @@ export function startProcess(spec: ProcessSpec): ContainerHandle {
   if (!spec.wrap && (!isAbsolute(spec.cwd) || !existsSync(spec.cwd))) {
     throw new StartError(`chdir ${spec.cwd}: no such file or directory`);
   }
-  mkdirSync(dirname(spec.logPath), { recursive: true });
-  const log = createWriteStream(spec.logPath, { flags: "a" });
+  const log = spec.log;
   const setpriv = findSetpriv();
   const env = { ...spec.env };
   if (!setpriv) env.LOOPKUBE_AGENT_PID = String(process.pid);
@@ -137,8 +140,8 @@ export function startProcess(spec: ProcessSpec): ContainerHandle {
       spawnError = e;
     });
     child.once("close", (code, signal) => {
-      void Promise.all(pending).then(() => {
-        log.end();
+      void Promise.all(pending).then(async () => {
+        await log.close();
         if (spawnError && code === null && signal === null) resolve({ exitCode: 128 });
         else if (signal) resolve({ exitCode: 128 + signalNumber(signal), signal });
         else resolve({ exitCode: code ?? 0 });
@@ -167,29 +170,37 @@ const signalNumber = (s: string) => SIGNALS[s] ?? 9;
 
 const MAX_LINE = 16 * 1024;
 
-function pipeCri(
-  stream: Readable,
-  name: "stdout" | "stderr",
-  out: NodeJS.WritableStream,
-): Promise<void> {
+function pipeCri(stream: Readable, name: "stdout" | "stderr", log: ContainerLog): Promise<void> {
   let rest = "";
+  let paused = false;
   const emit = (text: string, tag: "P" | "F") => {
-    out.write(`${new Date().toISOString().replace("Z", "000000Z")} ${name} ${tag} ${text}\n`);
+    const fits = log.append(
+      `${new Date().toISOString().replace("Z", "000000Z")} ${name} ${tag} ${text}\n`,
+    );
+    if (fits || paused) return;
+    paused = true;
+    stream.pause();
+    void log.drained().then(() => {
+      paused = false;
+      stream.resume();
+    });
   };
   stream.setEncoding("utf8");
   stream.on("data", (chunk: string) => {
     rest += chunk;
-    let nl = rest.indexOf("\n");
-    while (nl >= 0) {
-      emit(rest.slice(0, nl), "F");
-      rest = rest.slice(nl + 1);
-      nl = rest.indexOf("\n");
+    let start = 0;
+    for (let nl = rest.indexOf("\n"); nl >= 0; nl = rest.indexOf("\n", start)) {
+      emit(rest.slice(start, nl), "F");
+      start = nl + 1;
     }
+    rest = rest.slice(start);
     while (rest.length > MAX_LINE) {
       emit(rest.slice(0, MAX_LINE), "P");
       rest = rest.slice(MAX_LINE);
     }
   });
+  // A read error of the pipe ends this stream's output; the container is not the agent's to lose.
+  stream.on("error", () => {});
   return new Promise((resolve) => {
     stream.once("close", () => {
       if (rest) emit(rest, "F");

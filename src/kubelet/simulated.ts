@@ -1,7 +1,8 @@
 /**
  * The simulated runtime (like kwok): a container is a promise that "exits" when signalled. No
  * process, no log output; used for scale and controller tests. A container that `completes` (a
- * regular init container) exits 0 at once, as kwok's init containers do, so the pod goes on.
+ * regular init container, or any container of a Job's pod) exits 0 at once, as kwok's init
+ * containers and its pod-complete stage do, so the pod goes on or succeeds.
  *
  * @module
  */

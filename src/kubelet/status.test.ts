@@ -23,7 +23,16 @@ const backoff: ContainerStatus = {
   lastState: { terminated: { exitCode: 1 } },
 };
 
-const cases: [string, ContainerStatus[], string, boolean, string][] = [
+const sidecarRunning: ContainerStatus = { ...running, name: "side", started: true };
+const sidecarStopped: ContainerStatus = {
+  ...sidecarRunning,
+  state: { terminated: { exitCode: 143 } },
+};
+const sidecarFirstStart: ContainerStatus = { ...waiting, name: "side" };
+const sidecarRestarting: ContainerStatus = { ...backoff, name: "side" };
+
+type Case = [what: string, main: ContainerStatus[], policy: string, init: boolean, want: string];
+const cases: Case[] = [
   ["init not done", [running], "Always", false, "Pending"],
   ["all running", [running], "Always", true, "Running"],
   ["one creating", [running, waiting], "Always", true, "Pending"],
@@ -33,11 +42,41 @@ const cases: [string, ContainerStatus[], string, boolean, string][] = [
   ["one failed, OnFailure", [failed], "OnFailure", true, "Running"],
   ["succeeded, OnFailure", [ok], "OnFailure", true, "Succeeded"],
 ];
-for (const [what, statuses, policy, init, want] of cases) {
+for (const [what, statuses, restartPolicy, initDone, want] of cases) {
   test(`podPhase is ${want} when ${what}`, () => {
-    assert.equal(podPhase(statuses, policy, init), want);
+    assert.equal(podPhase(statuses, { restartPolicy, initDone }), want);
   });
 }
+
+// kube's getPhase: a running sidecar (restartable init container) counts as a running container,
+// a stopped one is ignored; a pod being deleted whose containers all stopped is terminal.
+type SidecarCase = [
+  what: string,
+  main: ContainerStatus[],
+  sidecars: ContainerStatus[],
+  want: string,
+];
+const sidecarCases: SidecarCase[] = [
+  ["the app succeeded and the sidecar still runs (Never)", [ok], [sidecarRunning], "Running"],
+  ["the app succeeded and the sidecar stopped (Never)", [ok], [sidecarStopped], "Succeeded"],
+  ["the app failed and the sidecar still runs (Never)", [failed], [sidecarRunning], "Running"],
+  ["the app failed and the sidecar stopped (Never)", [failed], [sidecarStopped], "Failed"],
+  ["the sidecar restarts beside a running app", [running], [sidecarRestarting], "Running"],
+  ["a sidecar has not started yet", [running], [sidecarFirstStart], "Pending"],
+];
+for (const [what, main, sidecars, want] of sidecarCases) {
+  test(`podPhase is ${want} when ${what}`, () => {
+    assert.equal(podPhase(main, { restartPolicy: "Never", initDone: true, sidecars }), want);
+  });
+}
+
+test("podPhase of a pod being deleted whose containers all stopped is terminal, whatever its restart policy", () => {
+  const opts = { restartPolicy: "Always", initDone: true, terminal: true };
+  assert.equal(podPhase([ok, ok], opts), "Succeeded");
+  assert.equal(podPhase([ok, failed], opts), "Failed");
+  assert.equal(podPhase([running], opts), "Running");
+  assert.equal(podPhase([ok], { ...opts, terminal: false }), "Running");
+});
 
 test("podConditions keeps the transition time of an unchanged condition and names unready containers", () => {
   const pod = {

@@ -8,17 +8,33 @@ import type { ContainerStatus, Pod, PodCondition } from "kubernetes-types/core/v
 
 export type Phase = "Pending" | "Running" | "Succeeded" | "Failed";
 
-/** getPhase over the regular containers, once init containers are done. */
-export function podPhase(
-  statuses: ContainerStatus[],
-  restartPolicy: string,
-  initDone: boolean,
-): Phase {
-  if (!initDone) return "Pending";
+export interface PhaseInputs {
+  restartPolicy: string;
+  /** The regular init containers have all completed. */
+  initDone: boolean;
+  /** Statuses of the restartable init containers (sidecars). */
+  sidecars?: ContainerStatus[];
+  /** The pod is being deleted and none of its containers will run again. */
+  terminal?: boolean;
+}
+
+/**
+ * The kubelet's getPhase, once the regular init containers are done. A running sidecar counts
+ * as a running container (so a pod never reports Succeeded while a sidecar still runs: the
+ * phase and the sidecar's terminated state are written together); a stopped sidecar is ignored;
+ * a sidecar that never ran yet keeps the pod Pending. A terminal pod (deleted, every container
+ * stopped) is Succeeded or Failed whatever its restart policy.
+ */
+export function podPhase(statuses: ContainerStatus[], inputs: PhaseInputs): Phase {
+  if (!inputs.initDone) return "Pending";
   let waiting = 0;
   let running = 0;
   let stopped = 0;
   let succeeded = 0;
+  for (const s of inputs.sidecars ?? []) {
+    if (s.state?.running) running++;
+    else if (!s.state?.terminated && !s.lastState?.terminated) waiting++;
+  }
   for (const s of statuses) {
     if (s.state?.running) running++;
     else if (s.state?.terminated) {
@@ -30,9 +46,10 @@ export function podPhase(
   if (waiting > 0) return "Pending";
   if (running > 0) return "Running";
   if (stopped > 0) {
-    if (restartPolicy === "Always") return "Running";
+    if (inputs.terminal) return stopped === succeeded ? "Succeeded" : "Failed";
+    if (inputs.restartPolicy === "Always") return "Running";
     if (stopped === succeeded) return "Succeeded";
-    if (restartPolicy === "Never") return "Failed";
+    if (inputs.restartPolicy === "Never") return "Failed";
     return "Running";
   }
   return "Pending";

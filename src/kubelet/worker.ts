@@ -11,7 +11,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type {
@@ -29,6 +30,7 @@ import type { EventRecorder } from "../client/index.ts";
 import { type BackoffPolicy, CrashBackoff, goDuration } from "./backoff.ts";
 import { containerEnv, EnvError, type EnvSources } from "./env.ts";
 import { expandVars } from "./expand.ts";
+import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./logfile.ts";
 import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
 import { type ContainerExit, type ContainerHandle, StartError, startProcess } from "./process.ts";
 import { startSimulated } from "./simulated.ts";
@@ -65,6 +67,15 @@ export interface WorkerDeps {
   volumeRefreshMs?: number;
   now(): Date;
   onError(e: unknown): void;
+  /** Something an operator should hear of (a container's log cannot be written). */
+  warn(message: string): void;
+  /** Opens a container's log (logfile.ts, with the kubelet's rotation settings). */
+  openLog(
+    path: string,
+    onError: (e: NodeJS.ErrnoException, what: "write" | "rotate" | "tidy") => void,
+  ): Promise<ContainerLog>;
+  /** The file system the logs are on (for the clean-up of old restarts' logs). */
+  logFs?: LogFileSystem;
   /** Where a container without `workingDir` starts (the host is the image: loopkube's cwd). */
   workingDir: string;
 }
@@ -78,6 +89,8 @@ interface CState {
   ready: boolean;
   started: boolean;
   containerID?: string;
+  /** A container of this name ran before (here or before the agent restarted): the next start is a restart. */
+  ran: boolean;
   handle?: ContainerHandle | undefined;
   backoff: CrashBackoff;
   stopProbes?: (() => void) | undefined;
@@ -89,6 +102,8 @@ const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 /** A restartable init container (`restartPolicy: Always`): it runs beside the app containers. */
 const isSidecar = (c: CState) => c.init && c.spec.restartPolicy === "Always";
 const SIG_GRACE_EXTENSION_MS = 2000;
+/** How long a terminated pod stays before its final delete (see `finishDeletion`). */
+export const TERMINATED_SETTLE_MS = 300;
 const digest = (text: string) => createHash("sha1").update(text).digest("base64");
 
 export class PodWorker {
@@ -115,6 +130,8 @@ export class PodWorker {
   private silent = false;
   private running: Promise<void> = Promise.resolve();
   private terminating: Promise<void> | undefined;
+  /** When every container had stopped (ms). */
+  private terminatedAt = 0;
   private readonly deps: WorkerDeps;
 
   constructor(pod: Pod, deps: WorkerDeps) {
@@ -127,15 +144,18 @@ export class PodWorker {
       ),
     );
     const add = (c: Container, init: boolean) => {
+      const before = prior.get(c.name);
       const s: CState = {
         spec: c,
         init,
-        restartCount: prior.get(c.name)?.restartCount ?? 0,
+        restartCount: before?.restartCount ?? 0,
         state: { waiting: { reason: "ContainerCreating" } },
-        lastState: prior.get(c.name)?.lastState ?? {},
+        lastState: before ? previousState(before, stamp(deps.now())) : {},
         ready: false,
         started: false,
         backoff: new CrashBackoff(deps.backoff),
+        ran: Boolean(before?.containerID),
+        ...(before?.containerID ? { containerID: before.containerID } : {}),
       };
       this.cs.set(c.name, s);
       (init ? this.initOrder : this.mainOrder).push(s);
@@ -233,6 +253,7 @@ export class PodWorker {
           ),
         );
         await this.running;
+        this.terminatedAt = Date.now();
         this.pushStatus();
         await this.writing;
       })();
@@ -240,18 +261,63 @@ export class PodWorker {
     return this.terminating;
   }
 
-  /** After termination for deletion: removes the pod object and its directory. */
-  async finishDeletion(): Promise<void> {
+  /**
+   * After termination for deletion, in the kubelet's order (syncTerminatingPod, then
+   * syncTerminatedPod and the status manager's last sync): the terminal status is written first
+   * (by `terminate`); then the pod's resources go (`teardown`: its directory with volumes and
+   * logs; the caller releases the IP there); then the pod is read back from the API server and
+   * deleted with grace 0 and a UID precondition only when it is still this pod, marked for
+   * deletion, with a terminal phase stored (kube's `canBeDeleted`). Resolves `false` when the
+   * stored phase is not terminal yet (the status write failed): the caller tries again.
+   *
+   * The pace is kube's too: its syncTerminatedPod waits for the volume manager (a reconciler
+   * every 100 ms, WaitForUnmount checking every 300 ms), so on a real node a terminated pod
+   * stays readable, with its terminal status, for some 300 ms before it goes. Clients rely on
+   * that: `kubectl delete --wait` (1.32 as 1.34) reads the pod, then lists and watches it by
+   * name for its DELETED event, and waits forever if by then the pod is gone and a StatefulSet
+   * made its successor (kubernetes/kubernetes#135562). Our teardown takes milliseconds, so the
+   * final delete waits out `TERMINATED_SETTLE_MS` from the end of the containers.
+   */
+  async finishDeletion(teardown: () => void = () => {}): Promise<boolean> {
     const meta = this.pod.metadata ?? {};
+    try {
+      await rm(this.podDir, { recursive: true, force: true });
+    } catch (e) {
+      this.deps.warn(
+        `pod ${this.name}: removing its directory failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    teardown();
+    const settle = this.terminatedAt + TERMINATED_SETTLE_MS - Date.now();
+    if (settle > 0) await new Promise((r) => setTimeout(r, settle));
+    let stored: Pod;
+    try {
+      stored = (await this.deps.client.get(
+        REFS.pods,
+        meta.namespace ?? "",
+        meta.name ?? "",
+      )) as Pod;
+    } catch (e) {
+      if (isStatusError(e, "NotFound")) return true;
+      throw e;
+    }
+    if (stored.metadata?.uid !== this.uid || !stored.metadata?.deletionTimestamp) return true;
+    const phase = stored.status?.phase;
+    if (phase !== "Succeeded" && phase !== "Failed") {
+      this.lastWritten = "";
+      this.pushStatus();
+      await this.writing;
+      return false;
+    }
     try {
       await this.deps.client.delete(REFS.pods, meta.namespace ?? "", meta.name ?? "", {
         gracePeriodSeconds: 0,
-        ...(meta.uid ? { preconditions: { uid: meta.uid } } : {}),
+        preconditions: { uid: this.uid },
       });
     } catch (e) {
       if (!isStatusError(e, "NotFound") && !isStatusError(e, "Conflict")) throw e;
     }
-    rmSync(this.podDir, { recursive: true, force: true });
+    return true;
   }
 
   private sleep(ms: number): Promise<void> {
@@ -283,7 +349,8 @@ export class PodWorker {
     const pod = this.pod;
     this.startTime ??= stamp(this.deps.now());
     // A simulated pod writes no logs and mounts no volumes: it needs no directory.
-    if (this.deps.runtime === "process") mkdirSync(this.podDir, { recursive: true });
+    if (this.deps.runtime === "process" && !(await this.makePodDir())) return;
+    if (this.deps.runtime === "process") await this.countRunsFromLogs();
     if (this.deps.runtime === "process" && !(await this.setUpVolumes())) return;
     if (this.deps.runtime === "process" && !this.deps.sandbox) {
       this.event("Warning", "NoSandbox", NO_SANDBOX_MESSAGE);
@@ -350,19 +417,71 @@ export class PodWorker {
     }
   }
 
+  /**
+   * Retries until the pod's directory exists (a read-only or full disk: the kubelet's Warning
+   * `Failed` "error making pod data directories" meanwhile); false if stopped.
+   */
+  private async makePodDir(): Promise<boolean> {
+    return this.retrying(
+      "Failed",
+      (e) => `error making pod data directories: ${e}`,
+      () => {
+        mkdirSync(this.podDir, { recursive: true });
+      },
+    );
+  }
+
+  /**
+   * The runtime's own record of the containers that ran: a log file `<n>.log` (a file it wrote,
+   * not a link) means run n happened, even when the agent was killed before it could write that
+   * run's status.
+   */
+  private async countRunsFromLogs(): Promise<void> {
+    for (const c of this.cs.values()) {
+      let names: string[];
+      try {
+        const entries = await readdir(join(this.podDir, c.spec.name), { withFileTypes: true });
+        names = entries.filter((e) => e.isFile()).map((e) => e.name);
+      } catch {
+        continue;
+      }
+      const runs = names.map((f) => /^(\d+)\.log/.exec(f)?.[1]).filter((n) => n !== undefined);
+      if (runs.length === 0) continue;
+      const last = Math.max(...runs.map(Number));
+      if (c.ran && c.restartCount >= last) continue;
+      c.restartCount = last;
+      c.ran = true;
+    }
+  }
+
   /** Retries until the volumes are set up (FailedMount events meanwhile); false if stopped. */
   private async setUpVolumes(): Promise<boolean> {
-    let last = "";
-    while (!this.stopping) {
-      try {
+    return this.retrying(
+      "FailedMount",
+      (e) => e,
+      async () => {
         this.volumes = await materializeVolumes(this.pod, this.podDir, {
           ...this.deps.volumeSources(this.pod),
         });
+      },
+    );
+  }
+
+  /** Runs `step` until it succeeds, a Warning per new message meanwhile; false if stopped. */
+  private async retrying(
+    reason: string,
+    message: (error: string) => string,
+    step: () => void | Promise<void>,
+  ): Promise<boolean> {
+    let last = "";
+    while (!this.stopping) {
+      try {
+        await step();
         return true;
       } catch (e) {
-        if (!(e instanceof VolumeError)) throw e;
-        if (e.message !== last) this.event("Warning", "FailedMount", e.message);
-        last = e.message;
+        const text = message(e instanceof Error ? e.message : String(e));
+        if (text !== last) this.event("Warning", reason, text);
+        last = text;
         await this.sleep(2000);
       }
     }
@@ -445,7 +564,11 @@ export class PodWorker {
       if (runtime === "simulated") {
         if (this.deps.simulatedDelayMs > 0) await this.sleep(this.deps.simulatedDelayMs);
         if (this.stopping) return undefined;
-        handle = startSimulated({ completes: c.init && !isSidecar(c) });
+        // As kwok's pod-complete stage: a Job's pods run to completion (exit 0).
+        const ownedByJob = pod.metadata?.ownerReferences?.some(
+          (r) => r.controller === true && r.kind === "Job" && r.apiVersion === "batch/v1",
+        );
+        handle = startSimulated({ completes: (c.init && !isSidecar(c)) || ownedByJob === true });
       } else {
         const lookup = (n: string) => env[n];
         const argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) =>
@@ -454,14 +577,24 @@ export class PodWorker {
         const wrap = this.deps.sandbox?.(pod, spec, this.volumes, (m) =>
           this.event("Warning", "FailedMount", m, c),
         );
-        handle = startProcess({
-          argv,
-          env,
-          cwd: spec.workingDir || this.deps.workingDir,
-          logPath: join(this.podDir, spec.name, `${c.restartCount + (c.containerID ? 1 : 0)}.log`),
-          ...(wrap ? { wrap } : {}),
-          ...(spec.stdin ? { stdin: true } : {}),
-        });
+        const log = await this.openLog(c);
+        if (this.stopping) {
+          await log.close();
+          return undefined;
+        }
+        try {
+          handle = startProcess({
+            argv,
+            env,
+            cwd: spec.workingDir || this.deps.workingDir,
+            log,
+            ...(wrap ? { wrap } : {}),
+            ...(spec.stdin ? { stdin: true } : {}),
+          });
+        } catch (e) {
+          await log.close();
+          throw e;
+        }
       }
     } catch (e) {
       if (e instanceof EnvError) {
@@ -489,7 +622,8 @@ export class PodWorker {
     }
 
     if (c.state.terminated) c.lastState = c.state;
-    if (c.containerID) c.restartCount++;
+    if (c.ran) c.restartCount++;
+    c.ran = true;
     c.handle = handle;
     c.containerID = handle.containerID;
     c.state = { running: { startedAt: stamp(startedAt) } };
@@ -510,6 +644,36 @@ export class PodWorker {
     // Returned, not awaited: this frame (env, argv, …) is freed while the container runs, which
     // for a simulated pod is its whole life.
     return this.untilExit(c, handle, startedAt);
+  }
+
+  /**
+   * Opens the log of the container's next run, `<container>/<restart>.log`, after removing the
+   * logs of runs before the previous one (the kubelet keeps one dead container). A log that cannot
+   * be created fails the start (StartError, as containerd's "failed to create and open log
+   * file"); one that fails later drops lines and the container runs on, with a warning.
+   */
+  private async openLog(c: CState): Promise<ContainerLog> {
+    const restart = c.restartCount + (c.ran ? 1 : 0);
+    const dir = join(this.podDir, c.spec.name);
+    const path = join(dir, `${restart}.log`);
+    const where = `pod ${this.name} container ${c.spec.name}`;
+    await removeOldRestartLogs(dir, restart, {
+      ...(this.deps.logFs ? { fs: this.deps.logFs } : {}),
+      onError: (e) => this.deps.warn(`${where}: removing old logs: ${e.message}`),
+    });
+    try {
+      return await this.deps.openLog(path, (e, what) => {
+        const message =
+          what === "write"
+            ? `writing its log failed (${e.message}): its output is dropped until the log can be written again`
+            : `${what === "rotate" ? "rotating" : "cleaning up"} its log failed: ${e.message}`;
+        this.deps.warn(`${where}: ${message}`);
+      });
+    } catch (e) {
+      throw new StartError(
+        `failed to create and open log file: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
   }
 
   /** Waits for the container's exit and records it. */
@@ -697,6 +861,10 @@ export class PodWorker {
     });
   }
 
+  private anyRunning(): boolean {
+    return [...this.cs.values()].some((c) => c.state.running);
+  }
+
   private containerStatus(c: CState): ContainerStatus {
     const s: ContainerStatus = {
       name: c.spec.name,
@@ -715,7 +883,13 @@ export class PodWorker {
   buildStatus(): Record<string, unknown> {
     const main = this.mainOrder.map((c) => this.containerStatus(c));
     const init = this.initOrder.map((c) => this.containerStatus(c));
-    let phase = podPhase(main, this.restartPolicy(), this.initDone);
+    let phase = podPhase(main, {
+      restartPolicy: this.restartPolicy(),
+      initDone: this.initDone,
+      sidecars: this.initOrder.filter(isSidecar).map((c) => this.containerStatus(c)),
+      // Deleted and every container stopped: nothing runs again, the phase is final.
+      terminal: this.deleting && this.stopping && !this.anyRunning(),
+    });
     const initFailed = this.initOrder.some(
       (c) => !isSidecar(c) && c.state.terminated && c.state.terminated.exitCode !== 0,
     );
@@ -756,6 +930,28 @@ export class PodWorker {
     if (this.pod.status?.qosClass) status.qosClass = this.pod.status.qosClass;
     return status;
   }
+}
+
+/**
+ * What a container that ran before this worker (the agent was stopped or killed meanwhile) left
+ * as its last state, as the runtime reports a container of a node that went down: its own
+ * terminated state after a graceful stop; exit code 255, reason `Unknown` (containerd's words
+ * for a container whose task vanished) if it was still running; else the last state it had.
+ */
+function previousState(s: ContainerStatus, now: string): ContainerState {
+  if (s.state?.terminated) return { terminated: { ...s.state.terminated } };
+  if (s.state?.running) {
+    return {
+      terminated: {
+        exitCode: 255,
+        reason: "Unknown",
+        startedAt: s.state.running.startedAt ?? now,
+        finishedAt: now,
+        ...(s.containerID ? { containerID: s.containerID } : {}),
+      },
+    };
+  }
+  return s.lastState ?? {};
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };

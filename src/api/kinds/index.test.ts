@@ -53,6 +53,19 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "db", namespace: "default" },
     spec: { serviceName: "db", selector: { matchLabels: { app: "web" } }, template },
   },
+  jobs: {
+    metadata: { name: "pi", namespace: "default", uid: "u1" },
+    spec: { template: { spec: { containers: [container], restartPolicy: "Never" } } },
+  },
+  cronjobs: {
+    metadata: { name: "hello", namespace: "default" },
+    spec: {
+      schedule: "*/5 * * * *",
+      jobTemplate: {
+        spec: { template: { spec: { containers: [container], restartPolicy: "OnFailure" } } },
+      },
+    },
+  },
   controllerrevisions: {
     metadata: { name: "db-1", namespace: "default" },
     data: { spec: {} },
@@ -87,7 +100,8 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("discovery.k8s.io", "endpointslices")?.kind, "EndpointSlice");
   assert.equal(strategyFor("", "deployments"), undefined);
   assert.equal(strategyFor("apps", "pods"), undefined);
-  assert.equal(kindStrategies.length, 21);
+  assert.equal(strategyFor("batch", "cronjobs")?.kind, "CronJob");
+  assert.equal(kindStrategies.length, 23);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

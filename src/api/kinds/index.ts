@@ -6,12 +6,14 @@
  */
 import { configMapStrategy, secretStrategy, serviceAccountStrategy } from "./config.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
+import { cronJobStrategy } from "./cronjob.ts";
 import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
 import { eventStrategy } from "./event.ts";
 import { ingressStrategy } from "./ingress.ts";
 import { ingressClassStrategy } from "./ingressclass.ts";
+import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
 import { namespaceStrategy } from "./namespace.ts";
 import { networkPolicyStrategy } from "./networkpolicy.ts";
@@ -29,6 +31,13 @@ import type { KindStrategy } from "./types.ts";
 
 export { INGRESS_CLASS_ANNOTATION } from "./ingress.ts";
 export { DEFAULT_INGRESS_CLASS_ANNOTATION, isDefaultIngressClass } from "./ingressclass.ts";
+export {
+  CONTROLLER_UID_LABEL,
+  JOB_NAME_LABEL,
+  jobStatusCell,
+  LEGACY_CONTROLLER_UID_LABEL,
+  LEGACY_JOB_NAME_LABEL,
+} from "./job.ts";
 export {
   validateAnnotations,
   validateLabels,
@@ -56,6 +65,8 @@ export const kindStrategies: KindStrategy[] = [
   replicaSetStrategy,
   statefulSetStrategy,
   controllerRevisionStrategy,
+  jobStrategy,
+  cronJobStrategy,
   endpointSliceStrategy,
   leaseStrategy,
   storageClassStrategy,

@@ -220,13 +220,17 @@ export function watch(
 
   const scheduleBookmark = (deadline: number | undefined) => {
     const now = Date.now();
-    let at = now + tuning.bookmarkIntervalMs;
-    if (deadline !== undefined) at = Math.min(at, deadline - BOOKMARK_BEFORE_TIMEOUT_MS);
+    const last = deadline === undefined ? undefined : deadline - BOOKMARK_BEFORE_TIMEOUT_MS;
+    const periodic = now + tuning.bookmarkIntervalMs;
+    // The one before the timeout is the last: a timer may fire a millisecond early by the wall
+    // clock, so "is it due yet" is not asked again after it.
+    const isLast = last !== undefined && last <= periodic;
+    const at = isLast ? last : periodic;
     if (at < now) return;
     bookmarkTimer = setTimeout(() => {
       // Skipped while the client is behind: a bookmark only helps one that keeps up.
       if (!ended && !paused && initialDone && storeWatch) send(bookmark(storeWatch.progress()));
-      scheduleBookmark(deadline);
+      if (!isLast) scheduleBookmark(deadline);
     }, at - now);
   };
 

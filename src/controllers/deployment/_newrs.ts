@@ -7,7 +7,7 @@
  * @module
  */
 import type { Deployment, ReplicaSet } from "kubernetes-types/apps/v1.js";
-import type { OwnerReference } from "kubernetes-types/meta/v1.js";
+import { ownerRef } from "../_owners.ts";
 import { byCreation } from "./_arith.ts";
 import { computeHash } from "./_hash.ts";
 import { equalIgnoreHash, HASH_LABEL, setNewReplicaSetAnnotations } from "./_revision.ts";
@@ -21,16 +21,7 @@ export function findNewReplicaSet(
     .find((rs) => equalIgnoreHash(rs.spec?.template, d.spec?.template));
 }
 
-export function deploymentOwnerRef(d: Deployment): OwnerReference {
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    name: d.metadata?.name ?? "",
-    uid: d.metadata?.uid ?? "",
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
+export const DEPLOYMENT = { apiVersion: "apps/v1", kind: "Deployment" } as const;
 
 /** The ReplicaSet to create for `d`'s current template, with `replicas` pods. */
 export function newReplicaSetFor(
@@ -55,7 +46,7 @@ export function newReplicaSetFor(
       namespace: d.metadata?.namespace ?? "",
       labels: { ...(template.metadata.labels ?? {}) },
       annotations,
-      ownerReferences: [deploymentOwnerRef(d)],
+      ownerReferences: [ownerRef(d, DEPLOYMENT)],
     },
     spec: {
       replicas: options.replicas,

@@ -12,11 +12,9 @@ import type { Pod } from "kubernetes-types/core/v1.js";
 import { matches, selectorFromLabelSelector } from "../../api/labels.ts";
 import { REFS, sub } from "../../api/refs.ts";
 import { asKube, type KubeObject, objectKey, typed } from "../../api/types.ts";
-import { createEventRecorder } from "../../client/events.ts";
-import { runController } from "../../client/runner.ts";
-import { createWorkQueue } from "../../client/workqueue.ts";
-import type { ControllerContext, StartedController } from "../_context.ts";
-import { controllerOf } from "./_owner.ts";
+import { defineController } from "../_define.ts";
+import { controllerOf, patchOwners } from "../_owners.ts";
+import { DEPLOYMENT } from "./_newrs.ts";
 import { REVISION } from "./_revision.ts";
 import { reconcileDeployment } from "./reconcile.ts";
 
@@ -26,74 +24,62 @@ export { type DeploymentDeps, reconcileDeployment } from "./reconcile.ts";
 
 export const NAME = "deployment-controller";
 
-export function startDeploymentController(
-  ctx: ControllerContext,
-  options: { workers?: number } = {},
-): StartedController {
-  const deployments = ctx.informers.get<Deployment & KubeObject>(REFS.deployments);
-  const sets = ctx.informers.get<ReplicaSet & KubeObject>(REFS.replicasets);
-  const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
-  const queue = createWorkQueue<string>();
-  const errCtx = { controller: NAME, key: "", terminal: true };
-  const recorder = createEventRecorder(ctx.client, {
-    component: NAME,
-    ...(ctx.onError ? { onError: (e) => ctx.onError?.(e, errCtx) } : {}),
-  });
+export const startDeploymentController = defineController({
+  name: NAME,
+  workers: 2,
+  setup({ ctx, queue, watch, eventsFor }) {
+    const deployments = ctx.informers.get<Deployment & KubeObject>(REFS.deployments);
+    const sets = ctx.informers.get<ReplicaSet & KubeObject>(REFS.replicasets);
+    const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
 
-  const ownerOf = (rs: ReplicaSet): Deployment | undefined => {
-    const ref = controllerOf(rs);
-    if (ref?.kind !== "Deployment") return undefined;
-    const d = deployments.get(rs.metadata?.namespace ?? "", ref.name);
-    return d?.metadata?.uid === ref.uid ? d : undefined;
-  };
-  const enqueueSet = (rs: ReplicaSet) => {
-    if (controllerOf(rs)) {
-      const d = ownerOf(rs);
-      if (d) queue.add(objectKey(d));
-      return;
-    }
-    for (const d of deployments.list(rs.metadata?.namespace ?? ""))
-      if (matches(selectorFromLabelSelector(d.spec?.selector), rs.metadata?.labels ?? {}))
-        queue.add(objectKey(d));
-  };
-  const enqueuePod = (p: Pod) => {
-    const ref = controllerOf(p);
-    if (ref?.kind !== "ReplicaSet") return;
-    const rs = sets.get(p.metadata?.namespace ?? "", ref.name);
-    if (rs && rs.metadata?.uid === ref.uid) {
-      const d = ownerOf(rs);
-      if (d?.spec?.strategy?.type === "Recreate") queue.add(objectKey(d));
-    }
-  };
+    const ownerOf = (rs: ReplicaSet): Deployment | undefined => {
+      const ref = controllerOf(rs);
+      if (ref?.kind !== "Deployment") return undefined;
+      const d = deployments.get(rs.metadata?.namespace ?? "", ref.name);
+      return d?.metadata?.uid === ref.uid ? d : undefined;
+    };
+    const enqueueSet = (rs: ReplicaSet) => {
+      if (controllerOf(rs)) {
+        const d = ownerOf(rs);
+        if (d) queue.add(objectKey(d));
+        return;
+      }
+      for (const d of deployments.list(rs.metadata?.namespace ?? ""))
+        if (matches(selectorFromLabelSelector(d.spec?.selector), rs.metadata?.labels ?? {}))
+          queue.add(objectKey(d));
+    };
+    const enqueuePod = (p: Pod) => {
+      const ref = controllerOf(p);
+      if (ref?.kind !== "ReplicaSet") return;
+      const rs = sets.get(p.metadata?.namespace ?? "", ref.name);
+      if (rs && rs.metadata?.uid === ref.uid) {
+        const d = ownerOf(rs);
+        if (d?.spec?.strategy?.type === "Recreate") queue.add(objectKey(d));
+      }
+    };
 
-  const removers = [
-    deployments.addHandlers({
+    watch(deployments, {
       onAdd: (d) => queue.add(objectKey(d)),
       onUpdate: (_o, d) => queue.add(objectKey(d)),
       onDelete: (d) => queue.add(objectKey(d)),
-    }),
-    sets.addHandlers({
+    });
+    watch(sets, {
       onAdd: enqueueSet,
       onUpdate: (o, rs) => {
         if (controllerOf(o)?.uid !== controllerOf(rs)?.uid) enqueueSet(o);
         enqueueSet(rs);
       },
       onDelete: enqueueSet,
-    }),
-    pods.addHandlers({
+    });
+    watch(pods, {
       onUpdate: (_o, p) => {
         if (p.metadata?.deletionTimestamp) enqueuePod(p);
       },
       onDelete: enqueuePod,
-    }),
-  ];
+    });
 
-  const running = runController({
-    name: NAME,
-    queue,
-    workers: options.workers ?? 2,
-    ...(ctx.onError ? { onError: ctx.onError } : {}),
-    reconcile: (key) =>
+    const event = eventsFor(DEPLOYMENT);
+    return (key) =>
       reconcileDeployment(key, {
         getDeployment: (ns, name) => deployments.get(ns, name),
         listReplicaSets: (ns) => sets.list(ns),
@@ -115,18 +101,7 @@ export function startDeploymentController(
           );
         },
         setReplicaSetOwners: async (rs, owners) => {
-          await ctx.client.patch(
-            REFS.replicasets,
-            rs.metadata?.namespace ?? "",
-            rs.metadata?.name ?? "",
-            "merge",
-            {
-              metadata: {
-                ownerReferences: owners.length ? owners : null,
-                resourceVersion: rs.metadata?.resourceVersion,
-              },
-            },
-          );
+          await patchOwners(ctx.client, REFS.replicasets, rs, owners);
         },
         setDeploymentRevision: async (d, revision) => {
           await ctx.client.patch(
@@ -159,24 +134,8 @@ export function startDeploymentController(
             { status: patch },
           );
         },
-        event: (d, type, reason, message) =>
-          recorder.event(
-            asKube({ apiVersion: "apps/v1", kind: "Deployment", ...d }),
-            type,
-            reason,
-            message,
-          ),
+        event,
         now: () => ctx.now().getTime(),
-      }),
-  });
-
-  return {
-    name: NAME,
-    async stop() {
-      for (const r of removers) r();
-      queue.shutDown();
-      await running.done;
-      await recorder.flush();
-    },
-  };
-}
+      });
+  },
+});

@@ -15,6 +15,7 @@ import { isStatusError } from "../../api/errors.ts";
 import { matches, selectorFromLabelSelector } from "../../api/labels.ts";
 import { splitKey } from "../../api/types.ts";
 import type { ReconcileResult } from "../../client/runner.ts";
+import { controllerOf, ownerRef } from "../_owners.ts";
 import {
   byCreation,
   cleanupUnhealthy,
@@ -31,8 +32,7 @@ import {
   sumStatus,
 } from "./_arith.ts";
 import { canonicalJson } from "./_hash.ts";
-import { findNewReplicaSet, newReplicaSetFor } from "./_newrs.ts";
-import { controllerOf } from "./_owner.ts";
+import { DEPLOYMENT, findNewReplicaSet, newReplicaSetFor } from "./_newrs.ts";
 import {
   equalIgnoreHash,
   maxRevision,
@@ -117,17 +117,7 @@ class Sync {
         continue;
       }
       if (deleting || !match || rs.metadata?.deletionTimestamp) continue;
-      await this.deps.setReplicaSetOwners(rs, [
-        ...owners,
-        {
-          apiVersion: "apps/v1",
-          kind: "Deployment",
-          name: nameOf(this.d),
-          uid: uid ?? "",
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ]);
+      await this.deps.setReplicaSetOwners(rs, [...owners, ownerRef(this.d, DEPLOYMENT)]);
       this.sets.push(rs);
     }
   }

@@ -10,9 +10,7 @@ import type { Endpoints, Pod, Service } from "kubernetes-types/core/v1.js";
 import { isStatusError } from "../../api/errors.ts";
 import { REFS } from "../../api/refs.ts";
 import { asKube, type KubeObject, objectKey } from "../../api/types.ts";
-import { runController } from "../../client/runner.ts";
-import { createWorkQueue } from "../../client/workqueue.ts";
-import type { ControllerContext, StartedController } from "../_context.ts";
+import { defineController } from "../_define.ts";
 import { enqueueServicesOfPods, selectPods } from "../_servicepods.ts";
 import { TriggerTimeTracker } from "../_triggertime.ts";
 import { reconcileEndpoints } from "./reconcile.ts";
@@ -22,50 +20,42 @@ export { desiredSubsets } from "./_subsets.ts";
 
 export const NAME = "endpoint-controller";
 
-export function startEndpointsController(
-  ctx: ControllerContext,
-  options: { maxAddresses?: number; workers?: number } = {},
-): StartedController {
-  const services = ctx.informers.get<Service & KubeObject>(REFS.services);
-  const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
-  const endpoints = ctx.informers.get<Endpoints & KubeObject>(REFS.endpoints);
-  const queue = createWorkQueue<string>();
-  /** What this controller last wrote, until the informer shows it (avoids a duplicate create). */
-  const written = new Map<string, Endpoints>();
-  const triggers = new TriggerTimeTracker();
+export const startEndpointsController = defineController<{ maxAddresses?: number }>({
+  name: NAME,
+  workers: 2,
+  setup({ ctx, queue, watch, onStop }, options) {
+    const services = ctx.informers.get<Service & KubeObject>(REFS.services);
+    const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
+    const endpoints = ctx.informers.get<Endpoints & KubeObject>(REFS.endpoints);
+    /** What this controller last wrote, until the informer shows it (avoids a duplicate create). */
+    const written = new Map<string, Endpoints>();
+    const triggers = new TriggerTimeTracker();
 
-  const removers = [
-    ...enqueueServicesOfPods(services, pods, (k) => queue.add(k)),
-    services.addHandlers({ onDelete: (s) => triggers.forget(objectKey(s)) }),
-    endpoints.addHandlers({
+    for (const remove of enqueueServicesOfPods(services, pods, (k) => queue.add(k))) onStop(remove);
+    watch(services, { onDelete: (s) => triggers.forget(objectKey(s)) });
+    watch(endpoints, {
       onAdd: (e) => queue.add(objectKey(e)),
       onUpdate: (_o, e) => queue.add(objectKey(e)),
       onDelete: (e) => queue.add(objectKey(e)),
-    }),
-  ];
+    });
 
-  const current = (ns: string, name: string): Endpoints | undefined => {
-    const key = `${ns}/${name}`;
-    const cached = endpoints.get(ns, name);
-    const mine = written.get(key);
-    if (!mine) return cached;
-    if (
-      cached &&
-      Number(cached.metadata?.resourceVersion) >= Number(mine.metadata?.resourceVersion)
-    ) {
-      written.delete(key);
-      return cached;
-    }
-    return mine;
-  };
-  const remember = (e: KubeObject) => written.set(objectKey(e), e as Endpoints);
+    const current = (ns: string, name: string): Endpoints | undefined => {
+      const key = `${ns}/${name}`;
+      const cached = endpoints.get(ns, name);
+      const mine = written.get(key);
+      if (!mine) return cached;
+      if (
+        cached &&
+        Number(cached.metadata?.resourceVersion) >= Number(mine.metadata?.resourceVersion)
+      ) {
+        written.delete(key);
+        return cached;
+      }
+      return mine;
+    };
+    const remember = (e: KubeObject) => written.set(objectKey(e), e as Endpoints);
 
-  const running = runController({
-    name: NAME,
-    queue,
-    workers: options.workers ?? 2,
-    ...(ctx.onError ? { onError: ctx.onError } : {}),
-    reconcile: (key) =>
+    return (key) =>
       reconcileEndpoints(key, {
         getService: (ns, name) => services.get(ns, name),
         selectPods: (ns, selector) => selectPods(pods, ns, selector),
@@ -88,15 +78,6 @@ export function startEndpointsController(
         },
         triggerTime: (service, selected) => triggers.annotation(key, service, selected),
         ...(options.maxAddresses ? { maxAddresses: options.maxAddresses } : {}),
-      }),
-  });
-
-  return {
-    name: NAME,
-    async stop() {
-      for (const r of removers) r();
-      queue.shutDown();
-      await running.done;
-    },
-  };
-}
+      });
+  },
+});

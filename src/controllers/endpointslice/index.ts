@@ -10,9 +10,7 @@ import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { isStatusError } from "../../api/errors.ts";
 import { REFS } from "../../api/refs.ts";
 import { asKube, type KubeObject, objectKey, typed } from "../../api/types.ts";
-import { runController } from "../../client/runner.ts";
-import { createWorkQueue } from "../../client/workqueue.ts";
-import type { ControllerContext, StartedController } from "../_context.ts";
+import { defineController } from "../_define.ts";
 import { enqueueServicesOfPods, selectPods } from "../_servicepods.ts";
 import { TriggerTimeTracker } from "../_triggertime.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, SERVICE_NAME_LABEL } from "./_plan.ts";
@@ -22,49 +20,41 @@ import { reconcileEndpointSlices } from "./reconcile.ts";
 export const NAME = "endpointslice-controller";
 const SLICE_BY_SERVICE = "by-service";
 
-export function startEndpointSliceController(
-  ctx: ControllerContext,
-  options: { maxEndpointsPerSlice?: number; workers?: number } = {},
-): StartedController {
-  const services = ctx.informers.get<Service & KubeObject>(REFS.services);
-  const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
-  const slices = ctx.informers.get<EndpointSlice & KubeObject>(REFS.endpointslices);
-  slices.index(SLICE_BY_SERVICE, (s) => {
-    const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
-    const managed = s.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
-    return svc && managed ? [`${s.metadata?.namespace ?? ""}/${svc}`] : [];
-  });
-  const queue = createWorkQueue<string>();
-  const tracker = new SliceTracker();
-  const triggers = new TriggerTimeTracker();
+export const startEndpointSliceController = defineController<{ maxEndpointsPerSlice?: number }>({
+  name: NAME,
+  workers: 2,
+  setup({ ctx, queue, watch, onStop }, options) {
+    const services = ctx.informers.get<Service & KubeObject>(REFS.services);
+    const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
+    const slices = ctx.informers.get<EndpointSlice & KubeObject>(REFS.endpointslices);
+    slices.index(SLICE_BY_SERVICE, (s) => {
+      const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+      const managed = s.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
+      return svc && managed ? [`${s.metadata?.namespace ?? ""}/${svc}`] : [];
+    });
+    const tracker = new SliceTracker();
+    const triggers = new TriggerTimeTracker();
 
-  const removers = [
-    ...enqueueServicesOfPods(services, pods, (k) => queue.add(k)),
-    slices.addHandlers({
+    for (const remove of enqueueServicesOfPods(services, pods, (k) => queue.add(k))) onStop(remove);
+    watch(slices, {
       onAdd: (s) => enqueueSlice(s, false),
       onUpdate: (_o, s) => enqueueSlice(s, false),
       onDelete: (s) => enqueueSlice(s, true),
-    }),
-    services.addHandlers({ onDelete: (s) => triggers.forget(objectKey(s)) }),
-  ];
-  function enqueueSlice(s: EndpointSlice, deleted: boolean) {
-    const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
-    if (!svc || s.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return;
-    const key = `${s.metadata?.namespace ?? ""}/${svc}`;
-    // The echo of our own write changes nothing: reconciling again would cost a full pass over
-    // the Service's pods for every slice written (O(N²) over a rollout of N pods).
-    if (!tracker.isOwnEcho(key, s, deleted)) queue.add(key);
-  }
+    });
+    watch(services, { onDelete: (s) => triggers.forget(objectKey(s)) });
+    function enqueueSlice(s: EndpointSlice, deleted: boolean) {
+      const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+      if (!svc || s.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return;
+      const key = `${s.metadata?.namespace ?? ""}/${svc}`;
+      // The echo of our own write changes nothing: reconciling again would cost a full pass over
+      // the Service's pods for every slice written (O(N²) over a rollout of N pods).
+      if (!tracker.isOwnEcho(key, s, deleted)) queue.add(key);
+    }
 
-  const ignoreNotFound = (e: unknown) => {
-    if (!isStatusError(e, "NotFound")) throw e;
-  };
-  const running = runController({
-    name: NAME,
-    queue,
-    workers: options.workers ?? 2,
-    ...(ctx.onError ? { onError: ctx.onError } : {}),
-    reconcile: (key) =>
+    const ignoreNotFound = (e: unknown) => {
+      if (!isStatusError(e, "NotFound")) throw e;
+    };
+    return (key) =>
       reconcileEndpointSlices(key, {
         getService: (ns, name) => services.get(ns, name),
         selectPods: (ns, selector) => selectPods(pods, ns, selector),
@@ -94,15 +84,6 @@ export function startEndpointSliceController(
         },
         triggerTime: (service, selected) => triggers.annotation(key, service, selected),
         maxEndpointsPerSlice: options.maxEndpointsPerSlice ?? 100,
-      }),
-  });
-
-  return {
-    name: NAME,
-    async stop() {
-      for (const r of removers) r();
-      queue.shutDown();
-      await running.done;
-    },
-  };
-}
+      });
+  },
+});

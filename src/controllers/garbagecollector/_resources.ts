@@ -29,6 +29,8 @@ export const GC_RESOURCES: readonly GcResource[] = [
   { ref: REFS.replicasets, kind: "ReplicaSet", namespaced: true },
   { ref: REFS.statefulsets, kind: "StatefulSet", namespaced: true },
   { ref: REFS.controllerrevisions, kind: "ControllerRevision", namespaced: true },
+  { ref: REFS.jobs, kind: "Job", namespaced: true },
+  { ref: REFS.cronjobs, kind: "CronJob", namespaced: true },
   { ref: REFS.endpointslices, kind: "EndpointSlice", namespaced: true },
   { ref: REFS.leases, kind: "Lease", namespaced: true },
   // networking.k8s.io (issue 15, Ingress)

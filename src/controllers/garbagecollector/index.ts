@@ -13,9 +13,8 @@
 import { isStatusError } from "../../api/errors.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { Informer } from "../../client/informer.ts";
-import { runController } from "../../client/runner.ts";
-import { createWorkQueue } from "../../client/workqueue.ts";
-import type { ControllerContext, StartedController } from "../_context.ts";
+import { defineController } from "../_define.ts";
+import { patchOwners } from "../_owners.ts";
 import { isWaiting } from "./_plan.ts";
 import { GC_RESOURCES, type GcResource, itemKey, resourceForKind } from "./_resources.ts";
 import { type Dependent, reconcileItem } from "./reconcile.ts";
@@ -26,58 +25,55 @@ export { GC_RESOURCES } from "./_resources.ts";
 export const NAME = "garbage-collector-controller";
 const BY_OWNER = "gc-owner-uid";
 
-export function startGarbageCollector(
-  ctx: ControllerContext,
-  options: { resources?: readonly GcResource[]; workers?: number } = {},
-): StartedController {
-  const resources = options.resources ?? GC_RESOURCES;
-  const queue = createWorkQueue<string>();
-  /** uid → the object and its resource, for every cached object. */
-  const byUid = new Map<string, Dependent>();
-  const informers = new Map<GcResource, Informer>();
+export const startGarbageCollector = defineController<{ resources?: readonly GcResource[] }>({
+  name: NAME,
+  workers: 2,
+  setup({ ctx, queue, watch }, options) {
+    const resources = options.resources ?? GC_RESOURCES;
+    /** uid → the object and its resource, for every cached object. */
+    const byUid = new Map<string, Dependent>();
+    const informers = new Map<GcResource, Informer>();
 
-  const enqueue = (d: Dependent) =>
-    queue.add(itemKey(d.res, d.obj.metadata.namespace ?? "", d.obj.metadata.name ?? ""));
-  const dependents = (uid: string): Dependent[] => {
-    const out: Dependent[] = [];
-    for (const [res, inf] of informers)
-      for (const obj of inf.byIndex(BY_OWNER, uid)) out.push({ res, obj });
-    return out;
-  };
-  const ownersWaiting = (obj: KubeObject) => {
-    for (const r of obj.metadata.ownerReferences ?? []) {
-      const owner = byUid.get(r.uid);
-      if (owner?.obj.metadata.deletionTimestamp) enqueue(owner);
-    }
-  };
-  const needsLook = (obj: KubeObject) => {
-    const m = obj.metadata;
-    if (
-      m.deletionTimestamp &&
-      (m.finalizers ?? []).some((f) => f === "orphan" || f === "foregroundDeletion")
-    )
-      return true;
-    return (m.ownerReferences ?? []).some((r) => {
-      const owner = byUid.get(r.uid);
-      return !owner || isWaiting(owner.obj);
-    });
-  };
-
-  const removers: Array<() => void> = [];
-  for (const res of resources) {
-    const inf = ctx.informers.get(res.ref);
-    inf.index(BY_OWNER, (o) => (o.metadata.ownerReferences ?? []).map((r) => r.uid));
-    informers.set(res, inf);
-    const seen = (obj: KubeObject) => {
-      const d = { res, obj };
-      if (obj.metadata.uid) byUid.set(obj.metadata.uid, d);
-      if (needsLook(obj)) enqueue(d);
-      ownersWaiting(obj);
-      // An owner turning to foreground deletion: its dependents must react.
-      if (isWaiting(obj)) for (const dep of dependents(obj.metadata.uid ?? "")) enqueue(dep);
+    const enqueue = (d: Dependent) =>
+      queue.add(itemKey(d.res, d.obj.metadata.namespace ?? "", d.obj.metadata.name ?? ""));
+    const dependents = (uid: string): Dependent[] => {
+      const out: Dependent[] = [];
+      for (const [res, inf] of informers)
+        for (const obj of inf.byIndex(BY_OWNER, uid)) out.push({ res, obj });
+      return out;
     };
-    removers.push(
-      inf.addHandlers({
+    const ownersWaiting = (obj: KubeObject) => {
+      for (const r of obj.metadata.ownerReferences ?? []) {
+        const owner = byUid.get(r.uid);
+        if (owner?.obj.metadata.deletionTimestamp) enqueue(owner);
+      }
+    };
+    const needsLook = (obj: KubeObject) => {
+      const m = obj.metadata;
+      if (
+        m.deletionTimestamp &&
+        (m.finalizers ?? []).some((f) => f === "orphan" || f === "foregroundDeletion")
+      )
+        return true;
+      return (m.ownerReferences ?? []).some((r) => {
+        const owner = byUid.get(r.uid);
+        return !owner || isWaiting(owner.obj);
+      });
+    };
+
+    for (const res of resources) {
+      const inf = ctx.informers.get(res.ref);
+      inf.index(BY_OWNER, (o) => (o.metadata.ownerReferences ?? []).map((r) => r.uid));
+      informers.set(res, inf);
+      const seen = (obj: KubeObject) => {
+        const d = { res, obj };
+        if (obj.metadata.uid) byUid.set(obj.metadata.uid, d);
+        if (needsLook(obj)) enqueue(d);
+        ownersWaiting(obj);
+        // An owner turning to foreground deletion: its dependents must react.
+        if (isWaiting(obj)) for (const dep of dependents(obj.metadata.uid ?? "")) enqueue(dep);
+      };
+      watch(inf, {
         onAdd: seen,
         onUpdate: (_o, n) => seen(n),
         onDelete: (obj) => {
@@ -86,22 +82,16 @@ export function startGarbageCollector(
           for (const d of dependents(uid)) enqueue(d);
           ownersWaiting(obj);
         },
-      }),
-    );
-  }
+      });
+    }
 
-  const ignoreNotFound = (e: unknown) => {
-    if (!isStatusError(e, "NotFound")) throw e;
-  };
-  const nsOf = (d: Dependent) => d.obj.metadata.namespace ?? "";
-  const nameOf = (d: Dependent) => d.obj.metadata.name ?? "";
+    const ignoreNotFound = (e: unknown) => {
+      if (!isStatusError(e, "NotFound")) throw e;
+    };
+    const nsOf = (d: Dependent) => d.obj.metadata.namespace ?? "";
+    const nameOf = (d: Dependent) => d.obj.metadata.name ?? "";
 
-  const running = runController({
-    name: NAME,
-    queue,
-    workers: options.workers ?? 2,
-    ...(ctx.onError ? { onError: ctx.onError } : {}),
-    reconcile: (key) =>
+    return (key) =>
       reconcileItem(key, {
         synced: () => [...informers.values()].every((i) => i.hasSynced()),
         get: (res, ns, name) => informers.get(res)?.get(ns, name),
@@ -130,14 +120,7 @@ export function startGarbageCollector(
             .catch(ignoreNotFound);
         },
         setOwnerReferences: async (d, refs) => {
-          await ctx.client
-            .patch(d.res.ref, nsOf(d), nameOf(d), "merge", {
-              metadata: {
-                resourceVersion: d.obj.metadata.resourceVersion,
-                ownerReferences: refs.length > 0 ? refs : null,
-              },
-            })
-            .catch(ignoreNotFound);
+          await patchOwners(ctx.client, d.res.ref, d.obj, refs).catch(ignoreNotFound);
         },
         removeFinalizer: async (d, finalizer) => {
           const finalizers = (d.obj.metadata.finalizers ?? []).filter((f) => f !== finalizer);
@@ -151,15 +134,6 @@ export function startGarbageCollector(
             .catch(ignoreNotFound);
         },
         enqueue,
-      }),
-  });
-
-  return {
-    name: NAME,
-    async stop() {
-      for (const r of removers) r();
-      queue.shutDown();
-      await running.done;
-    },
-  };
-}
+      });
+  },
+});

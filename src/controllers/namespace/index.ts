@@ -11,9 +11,7 @@ import { isStatusError } from "../../api/errors.ts";
 import { REFS, sub } from "../../api/refs.ts";
 import { asKube, type KubeObject } from "../../api/types.ts";
 import type { ResourceRef } from "../../api/verbs.ts";
-import { runController } from "../../client/runner.ts";
-import { createWorkQueue } from "../../client/workqueue.ts";
-import type { ControllerContext, StartedController } from "../_context.ts";
+import { defineController } from "../_define.ts";
 import { reconcileNamespace } from "./reconcile.ts";
 
 export { deletionConditions } from "./_conditions.ts";
@@ -34,6 +32,8 @@ export const NAMESPACED_RESOURCES: readonly ResourceRef[] = [
   REFS.replicasets,
   REFS.statefulsets,
   REFS.controllerrevisions,
+  REFS.cronjobs,
+  REFS.jobs,
   REFS.endpointslices,
   REFS.leases,
   REFS.ingresses,
@@ -41,25 +41,22 @@ export const NAMESPACED_RESOURCES: readonly ResourceRef[] = [
   REFS.events,
 ];
 
-export function startNamespaceController(
-  ctx: ControllerContext,
-  options: { resources?: readonly ResourceRef[]; recheckMs?: number } = {},
-): StartedController {
-  const namespaces = ctx.informers.get<Namespace & KubeObject>(REFS.namespaces);
-  const queue = createWorkQueue<string>();
-  const enqueue = (n: Namespace) => {
-    if (n.metadata?.deletionTimestamp) queue.add(n.metadata.name ?? "");
-  };
-  const remove = namespaces.addHandlers({ onAdd: enqueue, onUpdate: (_o, n) => enqueue(n) });
-  const ignoreNotFound = (e: unknown) => {
-    if (!isStatusError(e, "NotFound")) throw e;
-  };
+export const startNamespaceController = defineController<{
+  resources?: readonly ResourceRef[];
+  recheckMs?: number;
+}>({
+  name: NAME,
+  setup({ ctx, queue, watch }, options) {
+    const namespaces = ctx.informers.get<Namespace & KubeObject>(REFS.namespaces);
+    const enqueue = (n: Namespace) => {
+      if (n.metadata?.deletionTimestamp) queue.add(n.metadata.name ?? "");
+    };
+    watch(namespaces, { onAdd: enqueue, onUpdate: (_o, n) => enqueue(n) });
+    const ignoreNotFound = (e: unknown) => {
+      if (!isStatusError(e, "NotFound")) throw e;
+    };
 
-  const running = runController({
-    name: NAME,
-    queue,
-    ...(ctx.onError ? { onError: ctx.onError } : {}),
-    reconcile: (key) =>
+    return (key) =>
       reconcileNamespace(key, {
         getNamespace: (name) => namespaces.get("", name),
         resources: options.resources ?? NAMESPACED_RESOURCES,
@@ -88,15 +85,6 @@ export function startNamespaceController(
         },
         now: ctx.now,
         recheckMs: options.recheckMs ?? 500,
-      }),
-  });
-
-  return {
-    name: NAME,
-    async stop() {
-      remove();
-      queue.shutDown();
-      await running.done;
-    },
-  };
-}
+      });
+  },
+});

@@ -1,12 +1,11 @@
 /**
  * Pod facts the workload controllers share with kube's `podutil`: active (counted toward a set),
- * ready, available after minReadySeconds, controller references. Pure functions of the pod and a
+ * ready, available after minReadySeconds. Pure functions of the pod and a
  * time; timestamps are RFC 3339 strings as the API serves them.
  *
  * @module
  */
 import type { Pod } from "kubernetes-types/core/v1.js";
-import type { OwnerReference } from "kubernetes-types/meta/v1.js";
 
 /** A pod counts toward its set unless it has finished or is being deleted. */
 export function isActive(pod: Pod): boolean {
@@ -48,10 +47,4 @@ export function untilAvailable(pod: Pod, minReadySeconds: number, now: number): 
   if (since === undefined) return undefined;
   const at = since + minReadySeconds * 1000;
   return at < now ? undefined : at - now + 1000;
-}
-
-export function controllerOf(obj: {
-  metadata?: { ownerReferences?: OwnerReference[] | undefined } | undefined;
-}): OwnerReference | undefined {
-  return obj.metadata?.ownerReferences?.find((r) => r.controller === true);
 }

@@ -10,16 +10,13 @@ import type { Pod } from "kubernetes-types/core/v1.js";
 import { matches, selectorFromLabelSelector } from "../../api/labels.ts";
 import { REFS, sub } from "../../api/refs.ts";
 import { asKube, type KubeObject, objectKey, typed } from "../../api/types.ts";
-import { createEventRecorder } from "../../client/events.ts";
-import { CONTROLLER_UID_INDEX, controllerUidIndex } from "../../client/indexes.ts";
-import { runController } from "../../client/runner.ts";
-import { createWorkQueue } from "../../client/workqueue.ts";
-import type { ControllerContext, StartedController } from "../_context.ts";
-import { Expectations } from "./_expectations.ts";
-import { controllerOf } from "./_pods.ts";
-import { reconcileReplicaSet } from "./reconcile.ts";
+import { CONTROLLER_UID_INDEX, controllerUidIndex } from "../../client/index.ts";
+import { defineController } from "../_define.ts";
+import { Expectations } from "../_expectations.ts";
+import { controllerOf, patchOwners } from "../_owners.ts";
+import { REPLICASET, reconcileReplicaSet } from "./reconcile.ts";
 
-export { Expectations } from "./_expectations.ts";
+export { Expectations } from "../_expectations.ts";
 export { compareForDeletion, podsToDelete } from "./_rank.ts";
 export { podFromTemplate, type ReplicaSetDeps, reconcileReplicaSet } from "./reconcile.ts";
 
@@ -32,60 +29,53 @@ function orphanIndex(p: Pod & KubeObject): string[] {
   return controllerOf(p) ? [] : [p.metadata.namespace ?? ""];
 }
 
-export function startReplicaSetController(
-  ctx: ControllerContext,
-  options: { workers?: number } = {},
-): StartedController {
-  const sets = ctx.informers.get<ReplicaSet & KubeObject>(REFS.replicasets);
-  const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
-  pods.index(CONTROLLER_UID_INDEX, controllerUidIndex);
-  pods.index(ORPHAN_INDEX, orphanIndex);
-  sets.index(CONTROLLER_UID_INDEX, controllerUidIndex);
-  const queue = createWorkQueue<string>();
-  const now = () => ctx.now().getTime();
-  const expectations = new Expectations(now);
-  const recorder = createEventRecorder(ctx.client, {
-    component: NAME,
-    ...(ctx.onError ? { onError: (e) => ctx.onError?.(e, eventErr) } : {}),
-  });
-  const eventErr = { controller: NAME, key: "", terminal: true };
+export const startReplicaSetController = defineController({
+  name: NAME,
+  workers: 2,
+  setup({ ctx, queue, watch, eventsFor }) {
+    const sets = ctx.informers.get<ReplicaSet & KubeObject>(REFS.replicasets);
+    const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
+    pods.index(CONTROLLER_UID_INDEX, controllerUidIndex);
+    pods.index(ORPHAN_INDEX, orphanIndex);
+    sets.index(CONTROLLER_UID_INDEX, controllerUidIndex);
+    const now = () => ctx.now().getTime();
+    const expectations = new Expectations(now);
 
-  /** The set a pod's controller reference names, if it is in the cache with that UID. */
-  const ownerOf = (pod: Pod): ReplicaSet | undefined => {
-    const ref = controllerOf(pod);
-    if (ref?.kind !== "ReplicaSet") return undefined;
-    const rs = sets.get(pod.metadata?.namespace ?? "", ref.name);
-    return rs?.metadata?.uid === ref.uid ? rs : undefined;
-  };
-  const matchingSets = (pod: Pod) =>
-    sets
-      .list(pod.metadata?.namespace ?? "")
-      .filter((rs) =>
-        matches(selectorFromLabelSelector(rs.spec?.selector), pod.metadata?.labels ?? {}),
-      );
-  const enqueueFor = (pod: Pod) => {
-    if (controllerOf(pod)) {
+    /** The set a pod's controller reference names, if it is in the cache with that UID. */
+    const ownerOf = (pod: Pod): ReplicaSet | undefined => {
+      const ref = controllerOf(pod);
+      if (ref?.kind !== "ReplicaSet") return undefined;
+      const rs = sets.get(pod.metadata?.namespace ?? "", ref.name);
+      return rs?.metadata?.uid === ref.uid ? rs : undefined;
+    };
+    const matchingSets = (pod: Pod) =>
+      sets
+        .list(pod.metadata?.namespace ?? "")
+        .filter((rs) =>
+          matches(selectorFromLabelSelector(rs.spec?.selector), pod.metadata?.labels ?? {}),
+        );
+    const enqueueFor = (pod: Pod) => {
+      if (controllerOf(pod)) {
+        const rs = ownerOf(pod);
+        if (rs) queue.add(objectKey(rs));
+        return;
+      }
+      for (const rs of matchingSets(pod)) queue.add(objectKey(rs));
+    };
+    const observeDeletion = (pod: Pod) => {
       const rs = ownerOf(pod);
-      if (rs) queue.add(objectKey(rs));
-      return;
-    }
-    for (const rs of matchingSets(pod)) queue.add(objectKey(rs));
-  };
-  const observeDeletion = (pod: Pod) => {
-    const rs = ownerOf(pod);
-    if (rs) expectations.deletionObserved(objectKey(rs), objectKey(pod));
-  };
+      if (rs) expectations.deletionObserved(objectKey(rs), objectKey(pod));
+    };
 
-  const removers = [
-    sets.addHandlers({
+    watch(sets, {
       onAdd: (rs) => queue.add(objectKey(rs)),
       onUpdate: (_o, rs) => queue.add(objectKey(rs)),
       onDelete: (rs) => {
         expectations.forget(objectKey(rs));
         queue.add(objectKey(rs));
       },
-    }),
-    pods.addHandlers({
+    });
+    watch(pods, {
       onAdd: (p) => {
         const rs = ownerOf(p);
         if (p.metadata?.deletionTimestamp) observeDeletion(p);
@@ -103,15 +93,10 @@ export function startReplicaSetController(
         observeDeletion(p);
         enqueueFor(p);
       },
-    }),
-  ];
+    });
 
-  const running = runController({
-    name: NAME,
-    queue,
-    workers: options.workers ?? 2,
-    ...(ctx.onError ? { onError: ctx.onError } : {}),
-    reconcile: (key) =>
+    const event = eventsFor(REPLICASET);
+    return (key) =>
       reconcileReplicaSet(key, {
         getReplicaSet: (ns, name) => sets.get(ns, name),
         // A set's own pods and the namespace's orphans, not the whole namespace: with 1,500
@@ -134,18 +119,7 @@ export function startReplicaSetController(
           await ctx.client.delete(REFS.pods, ns, name);
         },
         setPodOwners: async (pod, owners) => {
-          await ctx.client.patch(
-            REFS.pods,
-            pod.metadata?.namespace ?? "",
-            pod.metadata?.name ?? "",
-            "merge",
-            {
-              metadata: {
-                ownerReferences: owners.length ? owners : null,
-                resourceVersion: pod.metadata?.resourceVersion,
-              },
-            },
-          );
+          await patchOwners(ctx.client, REFS.pods, pod, owners);
         },
         writeStatus: async (rs, status) => {
           await ctx.client.update(
@@ -154,25 +128,9 @@ export function startReplicaSetController(
             asKube({ ...rs, status }),
           );
         },
-        event: (rs, type, reason, message) =>
-          recorder.event(
-            asKube({ apiVersion: "apps/v1", kind: "ReplicaSet", ...rs }),
-            type,
-            reason,
-            message,
-          ),
+        event,
         expectations,
         now,
-      }),
-  });
-
-  return {
-    name: NAME,
-    async stop() {
-      for (const r of removers) r();
-      queue.shutDown();
-      await running.done;
-      await recorder.flush();
-    },
-  };
-}
+      });
+  },
+});

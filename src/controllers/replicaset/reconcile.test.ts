@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import type { ReplicaSet } from "kubernetes-types/apps/v1.js";
 import type { Pod } from "kubernetes-types/core/v1.js";
 import type { OwnerReference } from "kubernetes-types/meta/v1.js";
-import { Expectations } from "./_expectations.ts";
+import { Expectations } from "../_expectations.ts";
 import { slowStartBatch } from "./_slowstart.ts";
 import { podFromTemplate, type ReplicaSetDeps, reconcileReplicaSet } from "./reconcile.ts";
 

@@ -13,8 +13,9 @@ import { isStatusError } from "../../api/errors.ts";
 import { matches, selectorFromLabelSelector } from "../../api/labels.ts";
 import { splitKey } from "../../api/types.ts";
 import type { ReconcileResult } from "../../client/runner.ts";
-import type { Expectations } from "./_expectations.ts";
-import { controllerOf, isActive, untilAvailable } from "./_pods.ts";
+import type { Expectations } from "../_expectations.ts";
+import { controllerOf, ownerRef } from "../_owners.ts";
+import { isActive, untilAvailable } from "./_pods.ts";
 import { podsToDelete } from "./_rank.ts";
 import { slowStartBatch } from "./_slowstart.ts";
 import { type ManageError, replicaSetStatus } from "./_status.ts";
@@ -42,16 +43,7 @@ export interface ReplicaSetDeps {
   burstReplicas?: number;
 }
 
-export function ownerRefFor(rs: ReplicaSet): OwnerReference {
-  return {
-    apiVersion: "apps/v1",
-    kind: "ReplicaSet",
-    name: rs.metadata?.name ?? "",
-    uid: rs.metadata?.uid ?? "",
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
+export const REPLICASET = { apiVersion: "apps/v1", kind: "ReplicaSet" } as const;
 
 /** The pod a set creates: its template, `generateName: <set>-`, owned by the set. */
 export function podFromTemplate(rs: ReplicaSet): Pod {
@@ -66,7 +58,7 @@ export function podFromTemplate(rs: ReplicaSet): Pod {
       ...(meta.labels ? { labels: { ...meta.labels } } : {}),
       ...(meta.annotations ? { annotations: { ...meta.annotations } } : {}),
       ...(meta.finalizers ? { finalizers: [...meta.finalizers] } : {}),
-      ownerReferences: [ownerRefFor(rs)],
+      ownerReferences: [ownerRef(rs, REPLICASET)],
     },
     spec: structuredClone(t?.spec ?? { containers: [] }),
   };
@@ -97,7 +89,7 @@ async function claimPods(rs: ReplicaSet, pods: Pod[], deps: ReplicaSetDeps): Pro
       continue;
     }
     if (deleting || !match || pod.metadata?.deletionTimestamp) continue;
-    const adopted = await ignoreGone(deps.setPodOwners(pod, [...owners, ownerRefFor(rs)]));
+    const adopted = await ignoreGone(deps.setPodOwners(pod, [...owners, ownerRef(rs, REPLICASET)]));
     if (adopted) claimed.push(pod);
   }
   return claimed;

@@ -14,11 +14,8 @@
  */
 import type { Node, Pod } from "kubernetes-types/core/v1.js";
 import { REFS, sub } from "../../api/refs.ts";
-import { asKube, type KubeObject, objectKey } from "../../api/types.ts";
-import { createEventRecorder } from "../../client/events.ts";
-import { runController } from "../../client/runner.ts";
-import { createWorkQueue } from "../../client/workqueue.ts";
-import type { ControllerContext, StartedController } from "../_context.ts";
+import { type KubeObject, objectKey } from "../../api/types.ts";
+import { defineController } from "../_define.ts";
 import { type Candidate, type NodeLoad, nodeFacts } from "./_fit.ts";
 import { NO_RESOURCES, podRequests, type Resources } from "./_resources.ts";
 import { reconcilePod, SCHEDULER_NAME, wantsScheduling } from "./reconcile.ts";
@@ -34,72 +31,74 @@ function fitView(n: Node): string {
   return JSON.stringify([n.spec, n.metadata?.labels, conditions, n.status?.allocatable?.pods]);
 }
 
-export function startScheduler(ctx: ControllerContext): StartedController {
-  const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
-  const nodes = ctx.informers.get<Node & KubeObject>(REFS.nodes);
-  // Pods waiting for a node, so that a node change rescans those and not every pod.
-  pods.index(PENDING_INDEX, (p) => (wantsScheduling(p) ? [""] : []));
-  const queue = createWorkQueue<string>();
-  const recorder = createEventRecorder(ctx.client, { component: SCHEDULER_NAME });
-  /**
-   * pod key → node (and the pod's requests) for every non-terminal pod on a node, including pods
-   * bound here whose binding the informer has not shown yet (kube's "assumed pods"), with a load
-   * per node (pods, summed requests): checking a node is then O(1), not a walk over its pods.
-   */
-  const placed = new Map<string, { node: string; requests: Resources }>();
-  const perNode = new Map<string, NodeLoad>();
-  const loadOf = (node: string) => {
-    let load = perNode.get(node);
-    if (!load) {
-      load = { pods: 0, requested: {} };
-      perNode.set(node, load);
-    }
-    return load;
-  };
-  const count = (node: string, requests: Resources, by: 1 | -1) => {
-    const load = loadOf(node);
-    load.pods += by;
-    for (const [k, v] of Object.entries(requests))
-      load.requested[k] = (load.requested[k] ?? 0) + by * v;
-  };
-  const setPlaced = (key: string, node: string | undefined, pod?: Pod) => {
-    const had = placed.get(key);
-    if (had?.node === node) return;
-    if (had !== undefined) count(had.node, had.requests, -1);
-    if (node === undefined) placed.delete(key);
-    else {
-      const requests = had?.requests ?? (pod ? podRequests(pod) : NO_RESOURCES);
-      placed.set(key, { node, requests });
-      count(node, requests, 1);
-    }
-  };
-  const track = (p: Pod & KubeObject) => {
-    const key = objectKey(p);
-    const phase = p.status?.phase;
-    if (phase === "Succeeded" || phase === "Failed") {
-      // A finished pod frees its place and its requests: a waiting pod may fit now.
-      if (placed.has(key)) enqueueWaiting();
-      setPlaced(key, undefined);
-    }
-    // A pod without a node keeps its assumed node until the informer shows the binding.
-    else setPlaced(key, p.spec?.nodeName ?? placed.get(key)?.node, p);
-  };
+export const startScheduler = defineController({
+  name: SCHEDULER_NAME,
+  // Bindings run concurrently (kube binds in goroutines): one worker awaiting each binding
+  // made a 1,000-pod rollout bind one pod at a time.
+  workers: 16,
+  setup({ ctx, queue, watch, onStop, eventsFor }) {
+    const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
+    const nodes = ctx.informers.get<Node & KubeObject>(REFS.nodes);
+    // Pods waiting for a node, so that a node change rescans those and not every pod.
+    pods.index(PENDING_INDEX, (p) => (wantsScheduling(p) ? [""] : []));
+    /**
+     * pod key → node (and the pod's requests) for every non-terminal pod on a node, including pods
+     * bound here whose binding the informer has not shown yet (kube's "assumed pods"), with a load
+     * per node (pods, summed requests): checking a node is then O(1), not a walk over its pods.
+     */
+    const placed = new Map<string, { node: string; requests: Resources }>();
+    const perNode = new Map<string, NodeLoad>();
+    const loadOf = (node: string) => {
+      let load = perNode.get(node);
+      if (!load) {
+        load = { pods: 0, requested: {} };
+        perNode.set(node, load);
+      }
+      return load;
+    };
+    const count = (node: string, requests: Resources, by: 1 | -1) => {
+      const load = loadOf(node);
+      load.pods += by;
+      for (const [k, v] of Object.entries(requests))
+        load.requested[k] = (load.requested[k] ?? 0) + by * v;
+    };
+    const setPlaced = (key: string, node: string | undefined, pod?: Pod) => {
+      const had = placed.get(key);
+      if (had?.node === node) return;
+      if (had !== undefined) count(had.node, had.requests, -1);
+      if (node === undefined) placed.delete(key);
+      else {
+        const requests = had?.requests ?? (pod ? podRequests(pod) : NO_RESOURCES);
+        placed.set(key, { node, requests });
+        count(node, requests, 1);
+      }
+    };
+    const track = (p: Pod & KubeObject) => {
+      const key = objectKey(p);
+      const phase = p.status?.phase;
+      if (phase === "Succeeded" || phase === "Failed") {
+        // A finished pod frees its place and its requests: a waiting pod may fit now.
+        if (placed.has(key)) enqueueWaiting();
+        setPlaced(key, undefined);
+      }
+      // A pod without a node keeps its assumed node until the informer shows the binding.
+      else setPlaced(key, p.spec?.nodeName ?? placed.get(key)?.node, p);
+    };
 
-  // The nodes as searches see them (facts and load), rebuilt only when a node changes: each
-  // pod's search walks hundreds of them. And where the next search starts.
-  let nodeList: Candidate[] | undefined;
-  let nextStart = 0;
+    // The nodes as searches see them (facts and load), rebuilt only when a node changes: each
+    // pod's search walks hundreds of them. And where the next search starts.
+    let nodeList: Candidate[] | undefined;
+    let nextStart = 0;
 
-  // One rescan of the waiting pods per burst of node or pod-deletion events.
-  let rescan: NodeJS.Immediate | undefined;
-  const enqueueWaiting = () => {
-    rescan ??= setImmediate(() => {
-      rescan = undefined;
-      for (const p of pods.byIndex(PENDING_INDEX, "")) queue.add(objectKey(p));
-    });
-  };
-  const removers = [
-    pods.addHandlers({
+    // One rescan of the waiting pods per burst of node or pod-deletion events.
+    let rescan: NodeJS.Immediate | undefined;
+    const enqueueWaiting = () => {
+      rescan ??= setImmediate(() => {
+        rescan = undefined;
+        for (const p of pods.byIndex(PENDING_INDEX, "")) queue.add(objectKey(p));
+      });
+    };
+    watch(pods, {
       onAdd: (p) => {
         track(p);
         if (wantsScheduling(p)) queue.add(objectKey(p));
@@ -114,8 +113,8 @@ export function startScheduler(ctx: ControllerContext): StartedController {
         // A freed node may now fit a waiting pod.
         if (wasPlaced) enqueueWaiting();
       },
-    }),
-    nodes.addHandlers({
+    });
+    watch(nodes, {
       onAdd: () => {
         nodeList = undefined;
         enqueueWaiting();
@@ -127,17 +126,13 @@ export function startScheduler(ctx: ControllerContext): StartedController {
       onDelete: () => {
         nodeList = undefined;
       },
-    }),
-  ];
+    });
+    onStop(() => {
+      if (rescan) clearImmediate(rescan);
+    });
 
-  const running = runController({
-    name: SCHEDULER_NAME,
-    queue,
-    // Bindings run concurrently (kube binds in goroutines): one worker awaiting each binding
-    // made a 1,000-pod rollout bind one pod at a time.
-    workers: 16,
-    ...(ctx.onError ? { onError: ctx.onError } : {}),
-    reconcile: (key) =>
+    const event = eventsFor({ apiVersion: "v1", kind: "Pod" });
+    return (key) =>
       reconcilePod(key, {
         getPod: (ns, name) => {
           const p = pods.get(ns, name);
@@ -190,20 +185,8 @@ export function startScheduler(ctx: ControllerContext): StartedController {
             },
           );
         },
-        event: (pod, type, reason, message) =>
-          recorder.event(asKube({ apiVersion: "v1", kind: "Pod", ...pod }), type, reason, message),
+        event,
         now: ctx.now,
-      }),
-  });
-
-  return {
-    name: SCHEDULER_NAME,
-    async stop() {
-      for (const r of removers) r();
-      if (rescan) clearImmediate(rescan);
-      queue.shutDown();
-      await running.done;
-      await recorder.flush();
-    },
-  };
-}
+      });
+  },
+});

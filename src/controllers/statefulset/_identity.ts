@@ -12,6 +12,7 @@
 import type { StatefulSet } from "kubernetes-types/apps/v1.js";
 import type { PersistentVolumeClaim, Pod, Volume } from "kubernetes-types/core/v1.js";
 import type { OwnerReference } from "kubernetes-types/meta/v1.js";
+import { ownerRef } from "../_owners.ts";
 
 export const POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name";
 export const POD_INDEX_LABEL = "apps.kubernetes.io/pod-index";
@@ -51,15 +52,10 @@ export function claimName(set: StatefulSet, template: string, ordinal: number): 
   return `${template}-${set.metadata?.name ?? ""}-${ordinal}`;
 }
 
+export const STATEFULSET = { apiVersion: "apps/v1", kind: "StatefulSet" } as const;
+
 export function controllerRef(set: StatefulSet): OwnerReference {
-  return {
-    apiVersion: "apps/v1",
-    kind: "StatefulSet",
-    name: set.metadata?.name ?? "",
-    uid: set.metadata?.uid ?? "",
-    controller: true,
-    blockOwnerDeletion: true,
-  };
+  return ownerRef(set, STATEFULSET);
 }
 
 /** The claims a pod of `set` at `ordinal` mounts, keyed by template name, in template order. */

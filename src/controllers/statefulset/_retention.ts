@@ -11,6 +11,7 @@
 import type { StatefulSet } from "kubernetes-types/apps/v1.js";
 import type { PersistentVolumeClaim, Pod } from "kubernetes-types/core/v1.js";
 import type { OwnerReference } from "kubernetes-types/meta/v1.js";
+import { ownerRef } from "../_owners.ts";
 import { controllerRef, inOrdinalRange } from "./_identity.ts";
 
 export function desiredClaimOwners(
@@ -44,14 +45,7 @@ export function setOwnerRef(set: StatefulSet): OwnerReference {
 }
 
 export function podOwnerRef(pod: Pod): OwnerReference {
-  return {
-    apiVersion: "v1",
-    kind: "Pod",
-    name: pod.metadata?.name ?? "",
-    uid: pod.metadata?.uid ?? "",
-    controller: true,
-    blockOwnerDeletion: true,
-  };
+  return ownerRef(pod, { apiVersion: "v1", kind: "Pod" });
 }
 
 /**

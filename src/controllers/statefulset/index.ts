@@ -10,8 +10,8 @@ import type { PersistentVolumeClaim, Pod } from "kubernetes-types/core/v1.js";
 import { isStatusError } from "../../api/errors.ts";
 import { REFS, sub } from "../../api/refs.ts";
 import { asKube, type KubeObject, objectKey, splitKey, typed } from "../../api/types.ts";
-import { createEventRecorder, createWorkQueue, runController } from "../../client/index.ts";
-import type { ControllerContext, StartedController } from "../_context.ts";
+import { defineController } from "../_define.ts";
+import { patchOwners } from "../_owners.ts";
 import { claimPods } from "./_adopt.ts";
 import { reconcileStatefulSet } from "./reconcile.ts";
 
@@ -32,77 +32,67 @@ function controllerUid(obj: KubeObject): string[] {
   return ref.kind === "StatefulSet" && ref.uid ? [ref.uid] : [];
 }
 
-export function startStatefulSetController(
-  ctx: ControllerContext,
-  options: { workers?: number } = {},
-): StartedController {
-  const sets = ctx.informers.get<StatefulSet & KubeObject>(REFS.statefulsets);
-  const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
-  const revisions = ctx.informers.get<ControllerRevision & KubeObject>(REFS.controllerrevisions);
-  const claims = ctx.informers.get<PersistentVolumeClaim & KubeObject>(REFS.persistentvolumeclaims);
-  pods.index(BY_CONTROLLER, controllerUid);
-  revisions.index(BY_CONTROLLER, controllerUid);
-  const queue = createWorkQueue<string>();
-  const recorder = createEventRecorder(ctx.client, {
-    component: NAME,
-    onError: (e) => ctx.onError?.(e, { controller: NAME, key: "events", terminal: true }),
-  });
+export const startStatefulSetController = defineController({
+  name: NAME,
+  workers: 2,
+  setup({ ctx, queue, watch, recorder }) {
+    const sets = ctx.informers.get<StatefulSet & KubeObject>(REFS.statefulsets);
+    const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
+    const revisions = ctx.informers.get<ControllerRevision & KubeObject>(REFS.controllerrevisions);
+    const claims = ctx.informers.get<PersistentVolumeClaim & KubeObject>(
+      REFS.persistentvolumeclaims,
+    );
+    pods.index(BY_CONTROLLER, controllerUid);
+    revisions.index(BY_CONTROLLER, controllerUid);
 
-  const setOfPod = (pod: Pod | undefined) => {
-    if (!pod?.metadata) return;
-    const controller = pod.metadata.ownerReferences?.find((r) => r.controller === true);
-    if (!controller) {
-      // An orphan wakes the sets that would adopt it.
-      for (const set of sets.list(pod.metadata.namespace ?? "")) {
-        if (claimPods(set, [pod]).adopt.length > 0) queue.add(objectKey(set));
+    const setOfPod = (pod: Pod | undefined) => {
+      if (!pod?.metadata) return;
+      const controller = pod.metadata.ownerReferences?.find((r) => r.controller === true);
+      if (!controller) {
+        // An orphan wakes the sets that would adopt it.
+        for (const set of sets.list(pod.metadata.namespace ?? "")) {
+          if (claimPods(set, [pod]).adopt.length > 0) queue.add(objectKey(set));
+        }
+        return;
       }
-      return;
-    }
-    const ref = controller.kind === "StatefulSet" ? controller : undefined;
-    if (!ref) return;
-    const set = sets.get(pod.metadata.namespace ?? "", ref.name);
-    if (set && set.metadata.uid === ref.uid) queue.add(objectKey(set));
-  };
+      const ref = controller.kind === "StatefulSet" ? controller : undefined;
+      if (!ref) return;
+      const set = sets.get(pod.metadata.namespace ?? "", ref.name);
+      if (set && set.metadata.uid === ref.uid) queue.add(objectKey(set));
+    };
 
-  const setsOfClaim = (claim: PersistentVolumeClaim) => {
-    const name = claim.metadata?.name ?? "";
-    for (const set of sets.list(claim.metadata?.namespace ?? "")) {
-      const prefixes = (set.spec?.volumeClaimTemplates ?? []).map(
-        (t) => `${t.metadata?.name ?? ""}-${set.metadata.name ?? ""}-`,
-      );
-      if (prefixes.some((p) => name.startsWith(p))) queue.add(objectKey(set));
-    }
-  };
+    const setsOfClaim = (claim: PersistentVolumeClaim) => {
+      const name = claim.metadata?.name ?? "";
+      for (const set of sets.list(claim.metadata?.namespace ?? "")) {
+        const prefixes = (set.spec?.volumeClaimTemplates ?? []).map(
+          (t) => `${t.metadata?.name ?? ""}-${set.metadata.name ?? ""}-`,
+        );
+        if (prefixes.some((p) => name.startsWith(p))) queue.add(objectKey(set));
+      }
+    };
 
-  const removers = [
-    sets.addHandlers({
+    watch(sets, {
       onAdd: (s) => queue.add(objectKey(s)),
       onUpdate: (_o, s) => queue.add(objectKey(s)),
       onDelete: (s) => queue.add(objectKey(s)),
-    }),
+    });
     // A claim going away may unblock a pod waiting on a stale claim (whenScaled: Delete).
-    claims.addHandlers({ onDelete: (c) => setsOfClaim(c) }),
-    pods.addHandlers({
+    watch(claims, { onDelete: (c) => setsOfClaim(c) });
+    watch(pods, {
       onAdd: (p) => setOfPod(p),
       onUpdate: (o, p) => {
         setOfPod(o);
         setOfPod(p);
       },
       onDelete: (p) => setOfPod(p),
-    }),
-  ];
+    });
 
-  const ignoreNotFound = (e: unknown) => {
-    if (!isStatusError(e, "NotFound")) throw e;
-  };
-  const nsOf = (o: { metadata?: { namespace?: string } }) => o.metadata?.namespace ?? "";
+    const ignoreNotFound = (e: unknown) => {
+      if (!isStatusError(e, "NotFound")) throw e;
+    };
+    const nsOf = (o: { metadata?: { namespace?: string } }) => o.metadata?.namespace ?? "";
 
-  const running = runController({
-    name: NAME,
-    queue,
-    workers: options.workers ?? 2,
-    ...(ctx.onError ? { onError: ctx.onError } : {}),
-    reconcile: (key) =>
+    return (key) =>
       reconcileStatefulSet(key, {
         getSet: (ns, name) => sets.get(ns, name),
         candidatePods: (set) => [
@@ -114,20 +104,12 @@ export function startStatefulSetController(
           ...revisions.byIndex(BY_CONTROLLER, orphanKey(nsOf(set))),
         ],
         setPodOwners: async (pod, owners) =>
-          typed<Pod>(
-            await ctx.client.patch(REFS.pods, nsOf(pod), pod.metadata?.name ?? "", "merge", {
-              metadata: { ownerReferences: owners, uid: pod.metadata?.uid },
-            }),
-          ),
+          typed<Pod>(await patchOwners(ctx.client, REFS.pods, pod, owners, { guard: "uid" })),
         setRevisionOwners: async (revision, owners) =>
           typed<ControllerRevision>(
-            await ctx.client.patch(
-              REFS.controllerrevisions,
-              nsOf(revision),
-              revision.metadata?.name ?? "",
-              "merge",
-              { metadata: { ownerReferences: owners, uid: revision.metadata?.uid } },
-            ),
+            await patchOwners(ctx.client, REFS.controllerrevisions, revision, owners, {
+              guard: "uid",
+            }),
           ),
         getClaim: (ns, name) => claims.get(ns, name),
         getPod: (ns, name) => pods.get(ns, name),
@@ -149,13 +131,9 @@ export function startStatefulSetController(
           await ctx.client.create(REFS.persistentvolumeclaims, nsOf(claim), asKube(claim));
         },
         setClaimOwners: async (claim, owners) => {
-          await ctx.client.patch(
-            REFS.persistentvolumeclaims,
-            nsOf(claim),
-            claim.metadata?.name ?? "",
-            "merge",
-            { metadata: { ownerReferences: owners, uid: claim.metadata?.uid } },
-          );
+          await patchOwners(ctx.client, REFS.persistentvolumeclaims, claim, owners, {
+            guard: "uid",
+          });
         },
         createRevision: async (revision) => {
           try {
@@ -219,16 +197,6 @@ export function startStatefulSetController(
         },
         event: (set, type, reason, message) => recorder.event(asKube(set), type, reason, message),
         now: ctx.now,
-      }),
-  });
-
-  return {
-    name: NAME,
-    async stop() {
-      for (const r of removers) r();
-      queue.shutDown();
-      await running.done;
-      await recorder.flush();
-    },
-  };
-}
+      });
+  },
+});

@@ -1,7 +1,8 @@
 /**
- * kube's ControllerExpectations (UID-tracking flavour): what a controller has asked the API for
- * and not yet seen in its informer. While a set's creations or deletions are outstanding it must
- * not act on its (stale) cache, or it would create or delete twice. Expectations expire after
+ * kube's ControllerExpectations (UID-tracking flavour), shared by the workload controllers: what
+ * a controller has asked the API for and not yet seen in its informer. While an owner's creations
+ * or deletions are outstanding it must not act on its (stale) cache, or it would create or delete
+ * twice. Expectations expire after
  * five minutes so that a lost watch event cannot wedge a set forever.
  *
  * @module
