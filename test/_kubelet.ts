@@ -1,6 +1,7 @@
 /**
- * Helpers for the node agent's end-to-end tests: polling with a deadline, pod manifests for the
- * fixture programs, plain HTTP GETs to pod IPs, and address ranges leased as a cluster's are.
+ * Helpers for the node agent's end-to-end tests: pod manifests for the fixture programs, plain
+ * HTTP GETs to pod IPs, and address ranges leased as a cluster's are. Waits go through
+ * `waitFor` from `src/_testing`.
  *
  * @module
  */
@@ -13,28 +14,6 @@ import { leaseRanges } from "../src/cluster/index.ts";
 
 export const HTTP_SERVER = fileURLToPath(new URL("./fixtures/http-server.js", import.meta.url));
 export const NODE = process.execPath;
-
-/** Polls `fn` until it returns a value other than undefined/false; throws after `timeoutMs`. */
-export async function kubeletWaitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 export function kubeletHttpGet(
   host: string,

@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { KUBECTL, run as kubectlRun, NO_KUBECTL } from "./_kubectl.ts";
@@ -22,23 +23,6 @@ const IS_ROOT = process.getuid?.() === 0;
 
 const run = promisify(execFile);
 const fqdn = (n: number) => `broker-${n}.broker.default.svc.cluster.local`;
-
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface BrokerStatus {
   broker: string;
@@ -87,10 +71,18 @@ describe("examples/brokers", () => {
       const others = [0, 1, 2].filter((x) => x !== n).map(fqdn);
       // broker-0 joined alone (it started first) and connects to later brokers on its next
       // look at DNS, about a second on.
-      const s = await waitFor(async () => {
-        const s = await status(n);
-        return s.peers.length === 2 ? s : undefined;
-      }, `broker-${n} to be connected to both peers`);
+      const s = await waitFor(
+        async () => {
+          const s = await status(n);
+          return s.peers.length === 2 ? s : undefined;
+        },
+        {
+          what: `broker-${n} to be connected to both peers`,
+          timeoutMs: 30_000,
+          intervalMs: 100,
+          retryErrors: true,
+        },
+      );
       assert.equal(s.broker, fqdn(n));
       assert.equal(s.joined, true);
       assert.deepEqual(s.peers, others);
@@ -131,15 +123,18 @@ describe("examples/brokers", () => {
     await client("send", fqdn(2), value);
     const uid = (await podOf(1)).metadata.uid;
     await c.client.delete(REFS.pods, "default", "broker-1");
-    await waitFor(async () => {
-      const pod = await podOf(1);
-      const ready = (
-        (pod.status as { conditions?: Array<{ type: string; status: string }> })?.conditions ?? []
-      ).some((x) => x.type === "Ready" && x.status === "True");
-      return pod.metadata.uid !== uid && ready && !pod.metadata.deletionTimestamp
-        ? true
-        : undefined;
-    }, "a new broker-1 to be ready");
+    await waitFor(
+      async () => {
+        const pod = await podOf(1);
+        const ready = (
+          (pod.status as { conditions?: Array<{ type: string; status: string }> })?.conditions ?? []
+        ).some((x) => x.type === "Ready" && x.status === "True");
+        return pod.metadata.uid !== uid && ready && !pod.metadata.deletionTimestamp
+          ? true
+          : undefined;
+      },
+      { what: "a new broker-1 to be ready", timeoutMs: 30_000, intervalMs: 100, retryErrors: true },
+    );
 
     const back = await status(1);
     assert.equal(back.joined, true);
@@ -149,10 +144,18 @@ describe("examples/brokers", () => {
       "the new broker-1 copied the log from its peers",
     );
     for (const n of [0, 2]) {
-      await waitFor(async () => {
-        const s = await status(n);
-        return s.peers.includes(fqdn(1)) ? true : undefined;
-      }, `broker-${n} to reconnect to broker-1 by name`);
+      await waitFor(
+        async () => {
+          const s = await status(n);
+          return s.peers.includes(fqdn(1)) ? true : undefined;
+        },
+        {
+          what: `broker-${n} to reconnect to broker-1 by name`,
+          timeoutMs: 30_000,
+          intervalMs: 100,
+          retryErrors: true,
+        },
+      );
     }
   });
 });

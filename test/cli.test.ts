@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse as parseYaml } from "yaml";
+import { waitFor } from "../src/_testing/index.ts";
 import { VERSION } from "../src/api/version.ts";
 import type { Io } from "../src/cli/_shared.ts";
 import { main } from "../src/cli/index.ts";
@@ -559,7 +560,7 @@ describe("loopkube", () => {
 
       await startDetached();
       process.kill(pid, "SIGKILL");
-      while (isProcessAlive(pid)) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => !isProcessAlive(pid), { what: `pid ${pid} to be gone` });
       const stale = row((await inProcess(["list"])).stdout, "listed");
       assert.deepEqual([stale[1], stale[2]], ["stale", "<none>"]);
       const status = await inProcess(["status", ...target]);

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as k8s from "@kubernetes/client-node";
+import { waitFor } from "../src/_testing/index.ts";
 import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 
 describe("@kubernetes/client-node", () => {
@@ -97,7 +98,7 @@ describe("@kubernetes/client-node", () => {
         k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
       );
       await core.deleteNamespacedConfigMap({ name: "w", namespace: "default" });
-      await waitFor(() => events.length >= 3);
+      await waitFor(() => events.length >= 3, { what: "three watch events" });
       assert.deepEqual(events, ["ADDED", "MODIFIED", "DELETED"]);
     } finally {
       req.abort();
@@ -125,7 +126,7 @@ describe("@kubernetes/client-node", () => {
         namespace: "default",
         body: { metadata: { name: "before" } },
       });
-      await waitFor(() => seen.has("before"));
+      await waitFor(() => seen.has("before"), { what: "the informer to add before" });
       // Cut every connection, then write more than the event window holds before the informer
       // reconnects: its resourceVersion is now too old and the server answers 410 Expired.
       api.server.dropConnections();
@@ -135,7 +136,9 @@ describe("@kubernetes/client-node", () => {
           metadata: { name: `burst-${i}` },
         });
       }
-      await waitFor(() => seen.has("burst-49"), 20_000);
+      await waitFor(() => seen.has("burst-49"), {
+        what: "the informer to re-list and add burst-49",
+      });
       assert.equal([...seen].filter((n) => n.startsWith("burst-")).length, 50);
       assert.ok(restarts >= 1, "the dropped connection was seen");
       assert.ok(api.server.registry.ctx.store.oldestWatchableRevision() > 1);
@@ -167,7 +170,7 @@ describe("@kubernetes/client-node", () => {
         namespace: "default",
         body: { metadata: { name: "first" } },
       });
-      await waitFor(() => seen.has("first"));
+      await waitFor(() => seen.has("first"), { what: "the informer to add first" });
       await informer.stop();
       const value = "x".repeat(900 * 1024);
       for (let i = 0; i < 20; i++) {
@@ -177,7 +180,10 @@ describe("@kubernetes/client-node", () => {
         });
       }
       await informer.start();
-      await waitFor(() => seen.has("big-19"), 30_000);
+      await waitFor(() => seen.has("big-19"), {
+        what: "the restarted informer to add big-19",
+        timeoutMs: 30_000,
+      });
       assert.equal([...seen].filter((n) => n.startsWith("big-")).length, 20);
       // The one error is our own stop(): client-node reports the aborted request.
       assert.deepEqual(
@@ -190,11 +196,3 @@ describe("@kubernetes/client-node", () => {
     }
   });
 });
-
-async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

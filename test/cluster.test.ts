@@ -13,22 +13,13 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../src/_testing/index.ts";
 import { rangeOverlaps } from "../src/api/addressplan.ts";
 import { cidrContains, nthAddress, parseCidr } from "../src/api/cidr.ts";
 import { REFS, sub } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { type Cluster, ClusterError, startCluster } from "../src/index.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
-
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function resolverFor(c: Cluster): Resolver {
   const r = new Resolver({ timeout: 1000, tries: 2 });
@@ -197,7 +188,7 @@ describe("startCluster", () => {
     const name = "web.default.svc.cluster.local";
     await waitFor(
       async () => ((await resolve4Sorted(r, name)).join() === `${ip0},${ip1}` ? true : undefined),
-      `${name} to resolve to both pods`,
+      { what: `${name} to resolve to both pods` },
     );
     assert.deepEqual(await r.resolve4("web-1.web.default.svc.cluster.local"), [ip1]);
   });
@@ -211,12 +202,15 @@ describe("startCluster", () => {
         spec: { type: "LoadBalancer", selector: { app: "web" }, ports: [{ port: 18080 }] },
       },
     ]);
-    const ingress = await waitFor(async () => {
-      const svc = (await c.client.get(REFS.services, "default", "lb")) as KubeObject & {
-        status?: { loadBalancer?: { ingress?: Array<{ ip: string }> } };
-      };
-      return svc.status?.loadBalancer?.ingress?.[0]?.ip;
-    }, "the LoadBalancer ingress IP");
+    const ingress = await waitFor(
+      async () => {
+        const svc = (await c.client.get(REFS.services, "default", "lb")) as KubeObject & {
+          status?: { loadBalancer?: { ingress?: Array<{ ip: string }> } };
+        };
+        return svc.status?.loadBalancer?.ingress?.[0]?.ip;
+      },
+      { what: "the LoadBalancer ingress IP" },
+    );
     assert.ok(cidrContains(parseCidr(c.addresses.loadBalancerCidr), ingress), ingress);
   });
 
@@ -256,7 +250,7 @@ describe("startCluster", () => {
     const name = "my-headless-service.default.svc.cluster.local";
     await waitFor(
       async () => ((await resolve4Sorted(r, name)).join() === ips.join() ? true : undefined),
-      `${name} to resolve to ${ips.join()}`,
+      { what: `${name} to resolve to ${ips.join()}` },
     );
   });
 
@@ -286,10 +280,9 @@ describe("startCluster", () => {
         req.on("error", reject);
       });
     // The proxy opens its listener as soon as the Service and its slice reach it.
-    await waitFor(
-      async () => (await get().catch(() => "")).startsWith("hello from") || undefined,
-      `${ip}:80 to answer`,
-    );
+    await waitFor(async () => (await get().catch(() => "")).startsWith("hello from") || undefined, {
+      what: `${ip}:80 to answer`,
+    });
     const counts = new Map<string, number>();
     for (let i = 0; i < 300; i++) {
       const pod = /hello from (\S+)/.exec(await get())?.[1] ?? "?";
@@ -333,10 +326,13 @@ describe("two clusters side by side", () => {
         },
       ]);
       const ra = resolverFor(a);
-      const ip = await waitFor(async () => {
-        const ips = await resolve4Sorted(ra, "only-in-one.default.svc.cluster.local");
-        return ips[0];
-      }, "only-in-one in cluster one");
+      const ip = await waitFor(
+        async () => {
+          const ips = await resolve4Sorted(ra, "only-in-one.default.svc.cluster.local");
+          return ips[0];
+        },
+        { what: "only-in-one in cluster one" },
+      );
       assert.ok(cidrContains(parseCidr(a.addresses.serviceCidr), ip), ip);
       assert.deepEqual(
         await resolve4Sorted(resolverFor(b), "only-in-one.default.svc.cluster.local"),

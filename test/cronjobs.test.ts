@@ -8,21 +8,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { CronJob, Job } from "kubernetes-types/batch/v1.js";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import { typed } from "../src/api/types.ts";
 import { FakeClock } from "../src/client/testing.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
-
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const MINUTE = 60_000;
 
@@ -79,8 +70,9 @@ spec:
     const applied = await kubectl(["apply", "-f", "-"], manifest);
     assert.equal(applied.code, 0, applied.stderr);
     const created = await cronJob();
-    // Nothing runs before the first activation.
-    await new Promise((r) => setTimeout(r, 300));
+    // Nothing runs before the first activation. Proof that the controller has looked: the next
+    // activation is set on the schedule clock.
+    await waitFor(() => clock.pending() > 0, { what: "the CronJob's next activation to be set" });
     assert.equal((await jobs()).length, 0);
 
     const names: string[] = [];
@@ -94,24 +86,30 @@ spec:
       await waitFor(
         async () =>
           (await jobs()).some((j) => j.metadata?.name === name && complete(j)) ? true : undefined,
-        `job ${name} to complete`,
+        { what: `job ${name} to complete`, timeoutMs: 60_000 },
       );
-      const cj = await waitFor(async () => {
-        const now = await cronJob();
-        return now.status?.lastScheduleTime ===
-          `${new Date(scheduled).toISOString().slice(0, 19)}Z` &&
-          (now.status.active ?? []).length === 0 &&
-          now.status.lastSuccessfulTime
-          ? now
-          : undefined;
-      }, `the CronJob's status after ${name}`);
+      const cj = await waitFor(
+        async () => {
+          const now = await cronJob();
+          return now.status?.lastScheduleTime ===
+            `${new Date(scheduled).toISOString().slice(0, 19)}Z` &&
+            (now.status.active ?? []).length === 0 &&
+            now.status.lastSuccessfulTime
+            ? now
+            : undefined;
+        },
+        { what: `the CronJob's status after ${name}`, timeoutMs: 60_000 },
+      );
       assert.equal(cj.metadata?.uid, created.metadata?.uid);
     }
     // Two successful Jobs are kept: the last two.
-    const kept = await waitFor(async () => {
-      const left = (await jobs()).map((j) => j.metadata?.name ?? "").sort();
-      return left.length === 2 ? left : undefined;
-    }, "the history limit");
+    const kept = await waitFor(
+      async () => {
+        const left = (await jobs()).map((j) => j.metadata?.name ?? "").sort();
+        return left.length === 2 ? left : undefined;
+      },
+      { what: "the history limit", timeoutMs: 60_000 },
+    );
     assert.deepEqual(kept, names.slice(2).sort());
     const job = (await jobs()).find((j) => j.metadata?.name === names[3]);
     assert.equal(
@@ -132,10 +130,13 @@ spec:
     const r = await kubectl(["create", "job", "--from=cronjob/tick", "tick-manual"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), "job.batch/tick-manual created");
-    const done = await waitFor(async () => {
-      const j = typed<Job>(await c.client.get(REFS.jobs, "default", "tick-manual"));
-      return complete(j) ? j : undefined;
-    }, "the manual job");
+    const done = await waitFor(
+      async () => {
+        const j = typed<Job>(await c.client.get(REFS.jobs, "default", "tick-manual"));
+        return complete(j) ? j : undefined;
+      },
+      { what: "the manual job", timeoutMs: 60_000 },
+    );
     assert.equal(done.metadata?.annotations?.["cronjob.kubernetes.io/instantiate"], "manual");
     assert.equal(done.metadata?.ownerReferences?.[0]?.name, "tick");
     const logs = await kubectl(["logs", "job/tick-manual"]);

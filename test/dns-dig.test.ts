@@ -15,12 +15,13 @@ import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import type { Pod } from "kubernetes-types/core/v1.js";
+import { waitFor } from "../src/_testing/index.ts";
 import { cidrContains, parseCidr } from "../src/api/cidr.ts";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { RUNTIME_ANNOTATION } from "../src/kubelet/index.ts";
-import { HTTP_SERVER, kubeletWaitFor, NODE } from "./_kubelet.ts";
+import { HTTP_SERVER, NODE } from "./_kubelet.ts";
 
 const run = promisify(execFile);
 const BIG = 300;
@@ -219,10 +220,13 @@ describe("cluster DNS asked by dig", { skip: NO_DIG }, () => {
     await c.apply(manifests);
     // The 300 pods' Service comes once they are Ready: one EndpointSlice sync instead of one per
     // pod start, which keeps this in-process cluster (and the test's event loop) far less busy.
-    await kubeletWaitFor(
-      "both StatefulSet pods and all simulated pods Ready",
+    await waitFor(
       async () => (await readyIPs("web")).length === 2 && (await readyIPs("many")).length === BIG,
-      60_000,
+      {
+        what: "both StatefulSet pods and all simulated pods Ready",
+        timeoutMs: 60_000,
+        retryErrors: true,
+      },
     );
     await c.apply([headless("many", "many", 9000)]);
   });
@@ -233,10 +237,13 @@ describe("cluster DNS asked by dig", { skip: NO_DIG }, () => {
   test("the headless name answers exactly the ready pods over UDP and TCP, authoritatively", async (t) => {
     if (noAgent) return t.skip(noAgent);
     const ips = await readyIPs("web");
-    const udp = await kubeletWaitFor("dig to list both pods", async () => {
-      const d = await dig("A", "web.default.svc.cluster.local");
-      return addresses(d).join() === ips.join() ? d : undefined;
-    });
+    const udp = await waitFor(
+      async () => {
+        const d = await dig("A", "web.default.svc.cluster.local");
+        return addresses(d).join() === ips.join() ? d : undefined;
+      },
+      { what: "dig to list both pods", retryErrors: true },
+    );
     assert.equal(udp.status, "NOERROR");
     assert.ok(udp.flags.includes("aa"), `flags ${udp.flags.join(" ")}`);
     assert.equal(udp.transport, "UDP");
@@ -298,9 +305,12 @@ describe("cluster DNS asked by dig", { skip: NO_DIG }, () => {
     assert.equal(ips.length, BIG);
     assert.equal(new Set(ips).size, BIG, "every simulated pod has an IP of its own");
     const name = "many.default.svc.cluster.local";
-    await kubeletWaitFor("DNS to list all 300 pods", async () => {
-      return addresses(await dig("+tcp", "A", name)).length === BIG;
-    });
+    await waitFor(
+      async () => {
+        return addresses(await dig("+tcp", "A", name)).length === BIG;
+      },
+      { what: "DNS to list all 300 pods", retryErrors: true },
+    );
 
     for (const args of [["+noedns"], ["+bufsize=1232"]]) {
       const tc = await dig("+notcp", "+ignore", ...args, "A", name);

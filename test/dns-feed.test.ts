@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import { DnsView } from "../src/dns/index.ts";
 import { feedDnsView } from "../src/dns/informers.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
-import { kubeletWaitFor } from "./_kubelet.ts";
 
 let cp: TestControlPlane;
 before(async () => {
@@ -31,11 +31,17 @@ test("feedDnsView keeps pods by default and leaves them out with pods: false", a
       metadata: { name: "p", namespace: "default" },
       spec: { containers: [{ name: "c", image: "x", command: ["x"] }] },
     });
-    const ip = await kubeletWaitFor("the pod's IP", async () => {
-      const pod = await cp.client.get(REFS.pods, "default", "p");
-      return (pod.status as { podIP?: string } | undefined)?.podIP;
+    const ip = await waitFor(
+      async () => {
+        const pod = await cp.client.get(REFS.pods, "default", "p");
+        return (pod.status as { podIP?: string } | undefined)?.podIP;
+      },
+      { what: "the pod's IP", retryErrors: true },
+    );
+    await waitFor(() => withPods.podExists("default", ip), {
+      what: "the pod in the default view",
+      retryErrors: true,
     });
-    await kubeletWaitFor("the pod in the default view", () => withPods.podExists("default", ip));
     assert.equal(withoutPods.podExists("default", ip), false);
     assert.ok(withoutPods.hasNamespace("default"), "namespaces are still fed");
   } finally {

@@ -9,21 +9,12 @@ import { Resolver } from "node:dns/promises";
 import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "http-server.js");
-
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function fetchText(ip: string, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -108,23 +99,26 @@ describe("cluster DNS with real pods", () => {
       return;
     }
     await c.apply(manifests);
-    const ips = await waitFor(async () => {
-      const ready = await readyIPs();
-      return ready.length === 3 ? ready : undefined;
-    }, "three ready pods");
-    await waitFor(
-      async () => ((await answer()).join() === ips.join() ? true : undefined),
-      "DNS to list the three pods",
+    const ips = await waitFor(
+      async () => {
+        const ready = await readyIPs();
+        return ready.length === 3 ? ready : undefined;
+      },
+      { what: "three ready pods", retryErrors: true },
     );
+    await waitFor(async () => ((await answer()).join() === ips.join() ? true : undefined), {
+      what: "DNS to list the three pods",
+      retryErrors: true,
+    });
 
     // Make one pod unready through its own readiness endpoint: it leaves the answer.
     const gone = ips[1]!;
     await fetchText(gone, "/toggle-ready");
     const t0 = Date.now();
-    await waitFor(
-      async () => (!(await answer()).includes(gone) ? true : undefined),
-      `${gone} to leave the answer`,
-    );
+    await waitFor(async () => (!(await answer()).includes(gone) ? true : undefined), {
+      what: `${gone} to leave the answer`,
+      retryErrors: true,
+    });
     const leftAfterMs = Date.now() - t0;
     assert.deepEqual(
       await answer(),
@@ -134,10 +128,10 @@ describe("cluster DNS with real pods", () => {
     assert.ok(leftAfterMs < 10_000, `left the answer after ${leftAfterMs} ms`);
 
     await fetchText(gone, "/toggle-ready");
-    await waitFor(
-      async () => ((await answer()).join() === ips.join() ? true : undefined),
-      `${gone} to come back`,
-    );
+    await waitFor(async () => ((await answer()).join() === ips.join() ? true : undefined), {
+      what: `${gone} to come back`,
+      retryErrors: true,
+    });
   });
 
   test("SRV names each pod and PTR maps a pod IP back to its name", async (t) => {

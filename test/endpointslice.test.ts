@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import { type KubeObject, typed } from "../src/api/types.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
@@ -30,20 +31,6 @@ function pod(
       ...extra,
     },
   };
-}
-
-async function waitFor<T>(
-  fn: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("EndpointSlice controller", () => {
@@ -72,11 +59,14 @@ describe("EndpointSlice controller", () => {
     for (const n of ["web-a", "web-b", "web-c"])
       await cp.client.create(REFS.pods, "default", pod(n, { app: "web" }));
     await cp.client.create(REFS.pods, "default", pod("other", { app: "other" }));
-    const slice = await waitFor(async () => {
-      const s = await slicesOf("web");
-      const ready = s.flatMap((x) => x.endpoints ?? []).filter((e) => e.conditions?.ready);
-      return s.length === 1 && ready.length === 3 ? s[0] : undefined;
-    }, "three ready endpoints");
+    const slice = await waitFor(
+      async () => {
+        const s = await slicesOf("web");
+        const ready = s.flatMap((x) => x.endpoints ?? []).filter((e) => e.conditions?.ready);
+        return s.length === 1 && ready.length === 3 ? s[0] : undefined;
+      },
+      { what: "three ready endpoints" },
+    );
     assert.deepEqual(slice.ports, [{ name: "http", port: 8080, protocol: "TCP" }]);
     assert.equal(slice.addressType, "IPv4");
     assert.equal(
@@ -93,18 +83,24 @@ describe("EndpointSlice controller", () => {
 
   test("a pod turning unready is marked not ready, and ready again", async () => {
     await cp.node!.setReady("default", "web-b", false);
-    await waitFor(async () => {
-      const eps = (await slicesOf("web")).flatMap((s) => s.endpoints);
-      const b = eps.find((e) => e.targetRef?.name === "web-b");
-      return b && b.conditions?.ready === false && b.conditions.serving === false
-        ? true
-        : undefined;
-    }, "web-b not ready");
+    await waitFor(
+      async () => {
+        const eps = (await slicesOf("web")).flatMap((s) => s.endpoints);
+        const b = eps.find((e) => e.targetRef?.name === "web-b");
+        return b && b.conditions?.ready === false && b.conditions.serving === false
+          ? true
+          : undefined;
+      },
+      { what: "web-b not ready" },
+    );
     await cp.node!.setReady("default", "web-b", true);
-    await waitFor(async () => {
-      const eps = (await slicesOf("web")).flatMap((s) => s.endpoints);
-      return eps.find((e) => e.targetRef?.name === "web-b")?.conditions?.ready ? true : undefined;
-    }, "web-b ready again");
+    await waitFor(
+      async () => {
+        const eps = (await slicesOf("web")).flatMap((s) => s.endpoints);
+        return eps.find((e) => e.targetRef?.name === "web-b")?.conditions?.ready ? true : undefined;
+      },
+      { what: "web-b ready again" },
+    );
   });
 
   test("a headless Service gets hostnames for pods whose subdomain names it", async () => {
@@ -124,16 +120,19 @@ describe("EndpointSlice controller", () => {
     const ep = await waitFor(
       async () =>
         (await slicesOf("db")).flatMap((s) => s.endpoints).find((e) => e.conditions?.ready),
-      "db-0 ready",
+      { what: "db-0 ready" },
     );
     assert.equal(ep.hostname, "db-0");
   });
 
   test("deleting pods empties the slice to a placeholder", async () => {
     for (const n of ["web-a", "web-b", "web-c"]) await cp.client.delete(REFS.pods, "default", n);
-    await waitFor(async () => {
-      const s = await slicesOf("web");
-      return s.length === 1 && s[0]!.endpoints.length === 0 ? true : undefined;
-    }, "an empty placeholder slice");
+    await waitFor(
+      async () => {
+        const s = await slicesOf("web");
+        return s.length === 1 && s[0]!.endpoints.length === 0 ? true : undefined;
+      },
+      { what: "an empty placeholder slice" },
+    );
   });
 });

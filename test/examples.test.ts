@@ -7,6 +7,7 @@ import { Resolver } from "node:dns/promises";
 import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 
@@ -14,16 +15,6 @@ const ROOT_ONLY =
   process.getuid?.() === 0
     ? false
     : "the example mounts each pod's volume at /www, which needs root (a mount namespace)";
-
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function fetchText(ip: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -66,20 +57,30 @@ describe("examples/statefulset", { skip: ROOT_ONLY }, () => {
     }
     const r = new Resolver({ timeout: 1000, tries: 2 });
     r.setServers([`${c.dnsAddress.host}:${c.dnsAddress.port}`]);
-    const ip1 = await waitFor(() => podIP("web-1"), "web-1 ready");
+    const ip1 = await waitFor(() => podIP("web-1"), {
+      what: "web-1 ready",
+      timeoutMs: 30_000,
+      retryErrors: true,
+    });
     assert.deepEqual(await r.resolve4("web-1.nginx.default.svc.cluster.local"), [ip1]);
-    const first = await waitFor(async () => {
-      const t = await fetchText(ip1, 8080);
-      return t.startsWith("web-1: web-1 first started at") ? t : undefined;
-    }, "web-1 to serve its identity");
+    const first = await waitFor(
+      async () => {
+        const t = await fetchText(ip1, 8080);
+        return t.startsWith("web-1: web-1 first started at") ? t : undefined;
+      },
+      { what: "web-1 to serve its identity", timeoutMs: 30_000, retryErrors: true },
+    );
 
     const uid = (await c.client.get(REFS.pods, "default", "web-1")).metadata.uid;
     await c.client.delete(REFS.pods, "default", "web-1");
-    const again = await waitFor(async () => {
-      const pod = await c.client.get(REFS.pods, "default", "web-1");
-      if (pod.metadata.uid === uid) return undefined;
-      return podIP("web-1");
-    }, "a new web-1 to be ready");
+    const again = await waitFor(
+      async () => {
+        const pod = await c.client.get(REFS.pods, "default", "web-1");
+        if (pod.metadata.uid === uid) return undefined;
+        return podIP("web-1");
+      },
+      { what: "a new web-1 to be ready", timeoutMs: 30_000, retryErrors: true },
+    );
     assert.equal(
       await fetchText(again, 8080),
       first,

@@ -13,12 +13,13 @@ import { request } from "node:https";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { Pod } from "kubernetes-types/core/v1.js";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { which } from "../src/kubelet/process.ts";
 import { KUBECTL, kubectlVersions, NO_KUBECTL, run } from "./_kubectl.ts";
-import { HTTP_SERVER, kubeletHttpGet, kubeletWaitFor, NODE } from "./_kubelet.ts";
+import { HTTP_SERVER, kubeletHttpGet, NODE } from "./_kubelet.ts";
 
 const AS_ROOT = process.getuid?.() === 0;
 const NO_SCRIPT = which("script", process.env.PATH ?? "")
@@ -83,7 +84,12 @@ async function portForward(
   bin: string,
   kubeconfig: string,
   args: string[],
-): Promise<{ port: number; stop: () => Promise<{ stdout: string; stderr: string }> }> {
+): Promise<{
+  port: number;
+  /** kubectl's standard error so far. */
+  stderr: () => string;
+  stop: () => Promise<{ stdout: string; stderr: string }>;
+}> {
   const child = spawn(bin, ["--kubeconfig", kubeconfig, "port-forward", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -102,16 +108,15 @@ async function portForward(
     return { stdout, stderr };
   };
   try {
-    const port = await kubeletWaitFor(
-      "kubectl port-forward to listen",
+    const port = await waitFor(
       () => {
         if (child.exitCode !== null) throw new Error(`kubectl exited: ${stderr}`);
         const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(stdout);
         return m ? Number(m[1]) : undefined;
       },
-      15_000,
+      { what: "kubectl port-forward to listen" },
     );
-    return { port, stop };
+    return { port, stderr: () => stderr, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -139,10 +144,13 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
   let cluster: Cluster;
   /** Waits until the pod in default reaches the phase. */
   const inPhase = (name: string, phase: string) =>
-    kubeletWaitFor(`${name} ${phase}`, async () => {
-      const p = (await cluster.client.get(REFS.pods, "default", name)) as Pod;
-      return p.status?.phase === phase;
-    });
+    waitFor(
+      async () => {
+        const p = (await cluster.client.get(REFS.pods, "default", name)) as Pod;
+        return p.status?.phase === phase;
+      },
+      { what: `${name} ${phase}`, retryErrors: true },
+    );
   const kubectl = (bin: string, args: string[], input?: string) =>
     run(bin, ["--kubeconfig", cluster.kubeconfigPath, ...args], {
       env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath },
@@ -160,13 +168,12 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
     await cluster.client.create(REFS.pods, "default", webPod("web-0"));
     await cluster.client.create(REFS.pods, "default", echoPod("echo-0"));
     for (const name of ["web-0", "echo-0"]) {
-      await kubeletWaitFor(
-        `${name} Ready`,
+      await waitFor(
         async () => {
           const p = (await cluster.client.get(REFS.pods, "default", name)) as Pod;
           return p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
         },
-        20_000,
+        { what: `${name} Ready`, retryErrors: true },
       );
     }
   });
@@ -245,8 +252,14 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
       stderr += d.toString();
     });
     try {
-      await kubeletWaitFor("two ticks through attach", () => /tick \d+\ntick \d+\n/.test(stdout));
-      await kubeletWaitFor("a tock on stderr", () => /tock \d+\n/.test(stderr));
+      await waitFor(() => /tick \d+\ntick \d+\n/.test(stdout), {
+        what: "two ticks through attach",
+        retryErrors: true,
+      });
+      await waitFor(() => /tock \d+\n/.test(stderr), {
+        what: "a tock on stderr",
+        retryErrors: true,
+      });
     } finally {
       child.kill("SIGKILL");
     }
@@ -314,11 +327,11 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
       }
     };
     try {
-      await kubeletWaitFor("the exec'd sleep to run", running, 15_000);
+      await waitFor(running, { what: "the exec'd sleep to run", retryErrors: true });
     } finally {
       child.kill("SIGKILL");
     }
-    await kubeletWaitFor("the exec'd sleep to be killed", () => !running(), 15_000);
+    await waitFor(() => !running(), { what: "the exec'd sleep to be killed", retryErrors: true });
   });
 
   for (const [version, bin] of Object.entries(BINARIES)) {
@@ -408,11 +421,10 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
         const pf = await portForward(bin, cluster.kubeconfigPath, ["pod/web-0", ":8089"]);
         const r = await kubeletHttpGet("127.0.0.1", pf.port, "/").catch((e: Error) => e);
         assert.ok(r instanceof Error, "no HTTP answer expected");
-        const out = await kubeletWaitFor("the error in kubectl's output", async () => {
-          await new Promise((res) => setTimeout(res, 200));
-          const o = await pf.stop();
-          return /error forwarding port 8089 to pod web-0_default/.test(o.stderr) ? o : undefined;
+        await waitFor(() => /error forwarding port 8089 to pod web-0_default/.test(pf.stderr()), {
+          what: "the error in kubectl's output",
         });
+        const out = await pf.stop();
         assert.match(out.stderr, /connection refused|ECONNREFUSED/);
       });
 

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Pod } from "kubernetes-types/core/v1.js";
+import { waitFor } from "../src/_testing/index.ts";
 import { isStatusError } from "../src/api/errors.ts";
 import { REFS } from "../src/api/refs.ts";
 import { type KubeObject, typed } from "../src/api/types.ts";
@@ -15,20 +16,6 @@ import type { StartedController } from "../src/controllers/index.ts";
 import { startVolumeController } from "../src/controllers/volume/index.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
 import { NO_KUBECTL } from "./_kubectl.ts";
-
-async function waitFor<T>(
-  fn: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const cm = (name: string, extra: Record<string, unknown> = {}): KubeObject => ({
   apiVersion: "v1",
@@ -91,7 +78,7 @@ describe("garbage collector and namespace controller", { skip: NO_KUBECTL }, () 
         (await exists(cp, "default", "bg-a")) || (await exists(cp, "default", "bg-b"))
           ? undefined
           : true,
-      "dependents collected",
+      { what: "dependents collected" },
     );
   });
 
@@ -111,37 +98,47 @@ describe("garbage collector and namespace controller", { skip: NO_KUBECTL }, () 
       assert.ok(owner.metadata.deletionTimestamp);
       assert.ok(owner.metadata.finalizers?.includes("foregroundDeletion"));
     }
-    await waitFor(
-      async () => ((await exists(cp, "default", "fg-owner")) ? undefined : true),
-      "owner gone",
-    );
+    await waitFor(async () => ((await exists(cp, "default", "fg-owner")) ? undefined : true), {
+      what: "owner gone",
+    });
     assert.equal(
       await exists(cp, "default", "fg-a"),
       undefined,
       "blocking dependent gone before the owner",
     );
-    await waitFor(
-      async () => ((await exists(cp, "default", "fg-b")) ? undefined : true),
-      "non-blocking dependent gone",
-    );
+    await waitFor(async () => ((await exists(cp, "default", "fg-b")) ? undefined : true), {
+      what: "non-blocking dependent gone",
+    });
   });
 
   test("kubectl delete --cascade=orphan leaves the dependents without the owner reference", async () => {
     await family("or");
     const r = await cp.api.kubectl(["delete", "configmap", "or-owner", "--cascade=orphan"]);
     assert.equal(r.code, 0, r.stderr);
-    await waitFor(
-      async () => ((await exists(cp, "default", "or-owner")) ? undefined : true),
-      "owner gone",
-    );
+    await waitFor(async () => ((await exists(cp, "default", "or-owner")) ? undefined : true), {
+      what: "owner gone",
+    });
     for (const n of ["or-a", "or-b"]) {
       const d = await exists(cp, "default", n);
       assert.ok(d, `${n} kept`);
       assert.deepEqual(d.metadata.ownerReferences ?? [], [], `${n} orphaned`);
     }
-    // Still there a moment later: nobody collects an orphan.
-    await new Promise((r) => setTimeout(r, 200));
+    // Still there once the collector has caught up: nobody collects an orphan. The proof of
+    // catching up is a dependent of a never-existing owner, created after and collected.
+    await cp.client.create(
+      REFS.configmaps,
+      "default",
+      cm("or-barrier", {
+        ownerReferences: [
+          { apiVersion: "v1", kind: "ConfigMap", name: "or-ghost", uid: "no-such-uid-or" },
+        ],
+      }),
+    );
+    await waitFor(async () => ((await exists(cp, "default", "or-barrier")) ? undefined : true), {
+      what: "the collector to catch up (or-barrier collected)",
+    });
     assert.ok(await exists(cp, "default", "or-a"));
+    assert.ok(await exists(cp, "default", "or-b"));
   });
 
   test("a dependent whose owner uid never existed is collected", async () => {
@@ -154,10 +151,9 @@ describe("garbage collector and namespace controller", { skip: NO_KUBECTL }, () 
         ],
       }),
     );
-    await waitFor(
-      async () => ((await exists(cp, "default", "ghost-child")) ? undefined : true),
-      "orphan of a ghost gone",
-    );
+    await waitFor(async () => ((await exists(cp, "default", "ghost-child")) ? undefined : true), {
+      what: "orphan of a ghost gone",
+    });
   });
 
   test("kubectl delete ns removes everything in it, then the namespace", async () => {
@@ -210,21 +206,27 @@ describe("scheduler", { skip: NO_KUBECTL }, () => {
   test("a pod is bound to the ready node with PodScheduled=True and a Scheduled event", async () => {
     const r = await cp.api.kubectl(["run", "web-0", "--image=node", "--restart=Never"]);
     assert.equal(r.code, 0, r.stderr);
-    const pod = await waitFor(async () => {
-      const p = await podOf("web-0");
-      return p.spec?.nodeName ? p : undefined;
-    }, "binding");
+    const pod = await waitFor(
+      async () => {
+        const p = await podOf("web-0");
+        return p.spec?.nodeName ? p : undefined;
+      },
+      { what: "binding" },
+    );
     assert.equal(pod.spec?.nodeName, "loopkube");
     assert.equal(scheduled(pod)?.status, "True");
-    const ev = await waitFor(async () => {
-      const e = await cp.api.kubectl([
-        "get",
-        "events",
-        "--field-selector",
-        "involvedObject.name=web-0",
-      ]);
-      return /Scheduled/.test(e.stdout) ? e.stdout : undefined;
-    }, "Scheduled event");
+    const ev = await waitFor(
+      async () => {
+        const e = await cp.api.kubectl([
+          "get",
+          "events",
+          "--field-selector",
+          "involvedObject.name=web-0",
+        ]);
+        return /Scheduled/.test(e.stdout) ? e.stdout : undefined;
+      },
+      { what: "Scheduled event" },
+    );
     assert.match(ev, /Successfully assigned default\/web-0 to loopkube/);
   });
 
@@ -240,17 +242,23 @@ describe("scheduler", { skip: NO_KUBECTL }, () => {
     assert.equal(r.code, 0, r.stderr);
     const message =
       "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
-    const pod = await waitFor(async () => {
-      const p = await podOf("picky");
-      return scheduled(p)?.status === "False" ? p : undefined;
-    }, "PodScheduled=False");
+    const pod = await waitFor(
+      async () => {
+        const p = await podOf("picky");
+        return scheduled(p)?.status === "False" ? p : undefined;
+      },
+      { what: "PodScheduled=False" },
+    );
     assert.equal(pod.spec?.nodeName, undefined);
     assert.equal(scheduled(pod)?.reason, "Unschedulable");
     assert.equal(scheduled(pod)?.message, message);
-    const d = await waitFor(async () => {
-      const out = (await cp.api.kubectl(["describe", "pod", "picky"])).stdout;
-      return /FailedScheduling/.test(out) ? out : undefined;
-    }, "FailedScheduling event");
+    const d = await waitFor(
+      async () => {
+        const out = (await cp.api.kubectl(["describe", "pod", "picky"])).stdout;
+        return /FailedScheduling/.test(out) ? out : undefined;
+      },
+      { what: "FailedScheduling event" },
+    );
     assert.match(d, /Status:\s+Pending/);
     assert.match(d, /PodScheduled\s+False/);
     assert.match(d, /Warning\s+FailedScheduling\s+.*default-scheduler\s+0\/1 nodes are available/);
@@ -259,7 +267,7 @@ describe("scheduler", { skip: NO_KUBECTL }, () => {
     assert.equal((await cp.api.kubectl(["label", "node", "loopkube", "disk=ssd"])).code, 0);
     await waitFor(
       async () => ((await podOf("picky")).spec?.nodeName === "loopkube" ? true : undefined),
-      "picky bound",
+      { what: "picky bound" },
     );
   });
 });
@@ -287,10 +295,15 @@ describe("endpoints controller", { skip: NO_KUBECTL }, () => {
         metadata: { name: n, labels: { app: "web" } },
         spec: { containers: [{ name: "c", image: "node" }] },
       });
-    const out = await waitFor(async () => {
-      const r = await cp.api.kubectl(["get", "endpoints", "web"]);
-      return (r.stdout.match(/127\.244\.\d+\.\d+:8080/g) ?? []).length === 2 ? r.stdout : undefined;
-    }, "two endpoints in kubectl get endpoints");
+    const out = await waitFor(
+      async () => {
+        const r = await cp.api.kubectl(["get", "endpoints", "web"]);
+        return (r.stdout.match(/127\.244\.\d+\.\d+:8080/g) ?? []).length === 2
+          ? r.stdout
+          : undefined;
+      },
+      { what: "two endpoints in kubectl get endpoints" },
+    );
     assert.match(out, /^NAME\s+ENDPOINTS\s+AGE/);
     assert.match(out, /^web\s+127\.244\.\d+\.\d+:8080,127\.244\.\d+\.\d+:8080\s+/m);
     const ep = await cp.client.get(REFS.endpoints, "default", "web");
@@ -298,18 +311,26 @@ describe("endpoints controller", { skip: NO_KUBECTL }, () => {
     assert.ok(ep.metadata.annotations?.["endpoints.kubernetes.io/last-change-trigger-time"]);
 
     await cp.node?.setReady("default", "web-b", false);
-    await waitFor(async () => {
-      const e = (await cp.client.get(REFS.endpoints, "default", "web")) as KubeObject & {
-        subsets?: Array<{ notReadyAddresses?: Array<{ targetRef?: { name?: string } }> }>;
-      };
-      return e.subsets?.[0]?.notReadyAddresses?.[0]?.targetRef?.name === "web-b" ? true : undefined;
-    }, "web-b not ready");
+    await waitFor(
+      async () => {
+        const e = (await cp.client.get(REFS.endpoints, "default", "web")) as KubeObject & {
+          subsets?: Array<{ notReadyAddresses?: Array<{ targetRef?: { name?: string } }> }>;
+        };
+        return e.subsets?.[0]?.notReadyAddresses?.[0]?.targetRef?.name === "web-b"
+          ? true
+          : undefined;
+      },
+      { what: "web-b not ready" },
+    );
 
     assert.equal((await cp.api.kubectl(["delete", "service", "web"])).code, 0);
-    await waitFor(async () => {
-      const r = await cp.api.kubectl(["get", "endpoints", "web"]);
-      return r.code !== 0 && /not found/.test(r.stderr) ? true : undefined;
-    }, "Endpoints deleted with the Service");
+    await waitFor(
+      async () => {
+        const r = await cp.api.kubectl(["get", "endpoints", "web"]);
+        return r.code !== 0 && /not found/.test(r.stderr) ? true : undefined;
+      },
+      { what: "Endpoints deleted with the Service" },
+    );
   });
 });
 
@@ -332,10 +353,13 @@ describe("volume controller", { skip: NO_KUBECTL }, () => {
   });
 
   test("the default StorageClass exists, and a claim is bound to a provisioned PV whose directory goes with it", async () => {
-    const sc = await waitFor(async () => {
-      const r = await cp.api.kubectl(["get", "storageclass"]);
-      return /standard \(default\)/.test(r.stdout) ? r.stdout : undefined;
-    }, "default StorageClass");
+    const sc = await waitFor(
+      async () => {
+        const r = await cp.api.kubectl(["get", "storageclass"]);
+        return /standard \(default\)/.test(r.stdout) ? r.stdout : undefined;
+      },
+      { what: "default StorageClass" },
+    );
     assert.match(sc, /standard \(default\)\s+loopkube\.dev\/local-path\s+Delete\s+Immediate/);
 
     const manifest = [
@@ -351,10 +375,13 @@ describe("volume controller", { skip: NO_KUBECTL }, () => {
     ].join("\n");
     const applied = await cp.api.kubectl(["apply", "-f", "-"], { input: manifest });
     assert.equal(applied.code, 0, applied.stderr);
-    const line = await waitFor(async () => {
-      const r = await cp.api.kubectl(["get", "pvc", "data"]);
-      return /\bBound\b/.test(r.stdout) ? r.stdout : undefined;
-    }, "claim Bound");
+    const line = await waitFor(
+      async () => {
+        const r = await cp.api.kubectl(["get", "pvc", "data"]);
+        return /\bBound\b/.test(r.stdout) ? r.stdout : undefined;
+      },
+      { what: "claim Bound" },
+    );
     assert.match(line, /data\s+Bound\s+pvc-[0-9a-f-]+\s+1Gi\s+RWO\s+/);
     const pvc = await cp.client.get(REFS.persistentvolumeclaims, "default", "data");
     const pvName = (pvc.spec as { volumeName?: string }).volumeName ?? "";
@@ -373,10 +400,13 @@ describe("volume controller", { skip: NO_KUBECTL }, () => {
     assert.match(pvLine, /1Gi\s+RWO\s+Delete\s+Bound\s+default\/data\s+standard/);
 
     assert.equal((await cp.api.kubectl(["delete", "pvc", "data"])).code, 0);
-    await waitFor(async () => (existsSync(path) ? undefined : true), "directory removed");
-    await waitFor(async () => {
-      const r = await cp.api.kubectl(["get", "pv", pvName]);
-      return r.code !== 0 && /not found/.test(r.stderr) ? true : undefined;
-    }, "PV deleted");
+    await waitFor(async () => (existsSync(path) ? undefined : true), { what: "directory removed" });
+    await waitFor(
+      async () => {
+        const r = await cp.api.kubectl(["get", "pv", pvName]);
+        return r.code !== 0 && /not found/.test(r.stderr) ? true : undefined;
+      },
+      { what: "PV deleted" },
+    );
   });
 });

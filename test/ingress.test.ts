@@ -17,11 +17,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../src/_testing/index.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { selfSignedCert } from "../src/apiserver/pki.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
-import { HTTP_SERVER, kubeletWaitFor, NODE } from "./_kubelet.ts";
+import { HTTP_SERVER, NODE } from "./_kubelet.ts";
 
 function onPath(name: string): string | undefined {
   const dirs = (process.env.PATH ?? "").split(delimiter).filter((d) => d !== "");
@@ -200,26 +201,31 @@ describe("Ingress with the real kubectl, curl and openssl", { skip: NO_TOOLS }, 
     const r = await kubectl(["apply", "-f", "-"], INGRESS);
     assert.equal(r.code, 0, r.stderr);
     // The controller writes the address once it serves the Ingress.
-    const status = await kubeletWaitFor("the Ingress's status to name its address", async () => {
-      const got = await kubectl([
-        "get",
-        "ingress",
-        "shop",
-        "-o",
-        "jsonpath={.status.loadBalancer.ingress[0]}",
-      ]);
-      return got.stdout === ""
-        ? undefined
-        : (JSON.parse(got.stdout) as { ip: string; ports?: { port: number }[] });
-    });
+    const status = await waitFor(
+      async () => {
+        const got = await kubectl([
+          "get",
+          "ingress",
+          "shop",
+          "-o",
+          "jsonpath={.status.loadBalancer.ingress[0]}",
+        ]);
+        return got.stdout === ""
+          ? undefined
+          : (JSON.parse(got.stdout) as { ip: string; ports?: { port: number }[] });
+      },
+      { what: "the Ingress's status to name its address", retryErrors: true },
+    );
     address = {
       ip: status.ip,
       http: status.ports?.[0]?.port ?? 80,
       https: status.ports?.[1]?.port ?? 443,
     };
     // Endpoints reach the controller through its informers: wait until the first route answers.
-    await kubeletWaitFor("a.example.com to answer through the ingress", async () =>
-      (await curl("http", "a.example.com")).startsWith("200 web-a") ? true : undefined,
+    await waitFor(
+      async () =>
+        (await curl("http", "a.example.com")).startsWith("200 web-a") ? true : undefined,
+      { what: "a.example.com to answer through the ingress", retryErrors: true },
     );
   });
   after(async () => {
@@ -268,8 +274,10 @@ describe("Ingress with the real kubectl, curl and openssl", { skip: NO_TOOLS }, 
     });
     const r = await kubectl(["patch", "ingress", "shop", "--type=merge", "-p", patch]);
     assert.equal(r.code, 0, r.stderr);
-    await kubeletWaitFor("the default backend to answer", async () =>
-      (await curl("http", "nobody.example.com")).startsWith("200 web-b") ? true : undefined,
+    await waitFor(
+      async () =>
+        (await curl("http", "nobody.example.com")).startsWith("200 web-b") ? true : undefined,
+      { what: "the default backend to answer", retryErrors: true },
     );
   });
 
@@ -323,8 +331,12 @@ describe("Ingress with the real kubectl, curl and openssl", { skip: NO_TOOLS }, 
       "jsonpath={.spec.ingressClassName}",
     ]);
     assert.equal(cls.stdout, "loopkube");
-    await kubeletWaitFor("quick.example.com to answer", async () =>
-      (await curl("http", "quick.example.com", "/any")).startsWith("200 web-a") ? true : undefined,
+    await waitFor(
+      async () =>
+        (await curl("http", "quick.example.com", "/any")).startsWith("200 web-a")
+          ? true
+          : undefined,
+      { what: "quick.example.com to answer", retryErrors: true },
     );
     const events = await kubectl([
       "get",

@@ -11,20 +11,11 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Job } from "kubernetes-types/batch/v1.js";
 import type { Pod } from "kubernetes-types/core/v1.js";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import { typed } from "../src/api/types.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
-
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("Jobs", { skip: NO_KUBECTL }, () => {
   let c: Cluster;
@@ -165,15 +156,19 @@ spec:
     const resolver = new Resolver({ timeout: 1000, tries: 2 });
     resolver.setServers([`${c.dnsAddress.host}:${c.dnsAddress.port}`]);
     for (const index of [0, 1]) {
-      const pod = await waitFor(async () => {
-        const p = (await podsOf("indexed")).find(
-          (x) =>
-            x.metadata?.annotations?.["batch.kubernetes.io/job-completion-index"] === `${index}` &&
-            x.status?.podIP &&
-            x.status.conditions?.some((cd) => cd.type === "Ready" && cd.status === "True"),
-        );
-        return p;
-      }, `indexed pod ${index} ready`);
+      const pod = await waitFor(
+        async () => {
+          const p = (await podsOf("indexed")).find(
+            (x) =>
+              x.metadata?.annotations?.["batch.kubernetes.io/job-completion-index"] ===
+                `${index}` &&
+              x.status?.podIP &&
+              x.status.conditions?.some((cd) => cd.type === "Ready" && cd.status === "True"),
+          );
+          return p;
+        },
+        { what: `indexed pod ${index} ready`, timeoutMs: 60_000 },
+      );
       assert.equal(pod.spec?.hostname, `indexed-${index}`);
       assert.equal(pod.metadata?.labels?.["batch.kubernetes.io/job-completion-index"], `${index}`);
       const name = `indexed-${index}.workers.default.svc.cluster.local`;
@@ -182,21 +177,23 @@ spec:
           const ips = await resolver.resolve4(name).catch(() => [] as string[]);
           return ips.length > 0 ? ips : undefined;
         },
-        `DNS answer for ${name}`,
-        20_000,
+        { what: `DNS answer for ${name}` },
       );
       assert.deepEqual(answer, [pod.status?.podIP]);
-      const logs = await waitFor(async () => {
-        const r = await kubectl(["logs", pod.metadata?.name ?? ""]);
-        return r.stdout.includes("index=") ? r.stdout : undefined;
-      }, "the pod's log");
+      const logs = await waitFor(
+        async () => {
+          const r = await kubectl(["logs", pod.metadata?.name ?? ""]);
+          return r.stdout.includes("index=") ? r.stdout : undefined;
+        },
+        { what: "the pod's log", timeoutMs: 60_000 },
+      );
       assert.equal(logs, `index=${index} host=indexed-${index}\n`);
     }
     const deleted = await kubectl(["delete", "job", "indexed", "--wait=true", "--timeout=60s"]);
     assert.equal(deleted.code, 0, deleted.stderr);
-    await waitFor(
-      async () => ((await podsOf("indexed")).length === 0 ? true : undefined),
-      "the Job's pods to go",
-    );
+    await waitFor(async () => ((await podsOf("indexed")).length === 0 ? true : undefined), {
+      what: "the Job's pods to go",
+      timeoutMs: 60_000,
+    });
   });
 });

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../src/_testing/index.ts";
 import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 import { KUBECTL, kubectlVersions, NO_KUBECTL } from "./_kubectl.ts";
 
@@ -191,14 +192,13 @@ for (const [label, bin] of versions) {
         out += String(d);
       });
       try {
-        await waitFor(() => out.includes("NAME"), "the list header");
+        await waitFor(() => out.includes("NAME"), { what: "the list header" });
         await ok(["create", "configmap", "watched", "--from-literal=x=y"]);
-        await waitFor(() => /\nwatched\s+1\s+/.test(out), "a row for the new configmap");
+        await waitFor(() => /\nwatched\s+1\s+/.test(out), { what: "a row for the new configmap" });
         await ok(["label", "configmap", "watched", "seen=yes"]);
-        await waitFor(
-          () => out.split("\n").filter((l) => l.startsWith("watched")).length >= 2,
-          "a row for the change",
-        );
+        await waitFor(() => out.split("\n").filter((l) => l.startsWith("watched")).length >= 2, {
+          what: "a row for the change",
+        });
       } finally {
         child.kill();
       }
@@ -329,12 +329,4 @@ for (const [label, bin] of versions) {
       assert.match(gone.stderr, /NotFound/);
     });
   });
-}
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import type { Event, Pod } from "kubernetes-types/core/v1.js";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import { type KubeObject, typed } from "../src/api/types.ts";
 import { createHttpClient, loadKubeconfig } from "../src/client/index.ts";
@@ -37,7 +38,7 @@ import {
 import { cliEnv, startUp } from "./_cli.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
-import { leaseTestPlan, kubeletWaitFor as waitFor } from "./_kubelet.ts";
+import { leaseTestPlan } from "./_kubelet.ts";
 
 const NODE_NAME = "hardening";
 let cp: TestControlPlane;
@@ -78,12 +79,11 @@ const shPod = (name: string, script: string, extra: Partial<Pod["spec"]> = {}) =
 });
 const running = (name: string) =>
   waitFor(
-    `${name} running`,
     async () => {
       const p = await getPod(name);
       return p.status?.containerStatuses?.[0]?.state?.running ? p : undefined;
     },
-    20_000,
+    { what: `${name} running`, retryErrors: true },
   );
 
 before(async () => {
@@ -135,26 +135,32 @@ test("a container whose log cannot be written runs on, the agent serves on, and 
   await cp.client.create(REFS.pods, "default", shPod("healthy", "echo fine; sleep 3600"));
 
   await running("full");
-  await waitFor("the warning about full's log", () =>
-    warnings.find((w) => w.startsWith("pod default/full container app: writing its log failed")),
+  await waitFor(
+    () =>
+      warnings.find((w) => w.startsWith("pod default/full container app: writing its log failed")),
+    { what: "the warning about full's log", retryErrors: true },
   );
   assert.match(
     warnings.find((w) => w.includes("default/full")) ?? "",
     /ENOSPC.*its output is dropped until the log can be written again/,
   );
-  // The container keeps running: same process, no restart.
+  // The container keeps running: same process, no restart. A fixed time: nothing announces that
+  // the kubelet has decided not to restart it.
   const [pid] = kubelet.pids("default", "full");
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(kubelet.pids("default", "full"), [pid]);
   assert.equal((await getPod("full")).status?.containerStatuses?.[0]?.restartCount, 0);
 
   // A log that cannot be created fails the container's start, as containerd's does, and only it.
-  const readonly = await waitFor("readonly's StartError", async () => {
-    const p = await getPod("readonly");
-    const s = p.status?.containerStatuses?.[0];
-    const t = s?.state?.terminated ?? s?.lastState?.terminated;
-    return t?.reason === "StartError" ? t : undefined;
-  });
+  const readonly = await waitFor(
+    async () => {
+      const p = await getPod("readonly");
+      const s = p.status?.containerStatuses?.[0];
+      const t = s?.state?.terminated ?? s?.lastState?.terminated;
+      return t?.reason === "StartError" ? t : undefined;
+    },
+    { what: "readonly's StartError", retryErrors: true },
+  );
   assert.match(readonly.message ?? "", /failed to create and open log file: EROFS/);
   const events = (await cp.client.list(REFS.events, "default")).items.map((e) => typed<Event>(e));
   assert.ok(
@@ -191,7 +197,10 @@ test("logs rotate at containerLogMaxSize × containerLogMaxFiles; kubectl logs r
   const numbers = (text: string) => [...text.matchAll(/^line (\d+)$/gm)].map((m) => Number(m[1]));
   const consecutive = (ns: number[]) => ns.every((v, i) => i === 0 || v === (ns[i - 1] ?? 0) + 1);
   await running("chatty");
-  await waitFor("the last line", async () => (await logs("chatty", "--tail=1")) === "line 2999\n");
+  await waitFor(async () => (await logs("chatty", "--tail=1")) === "line 2999\n", {
+    what: "the last line",
+    retryErrors: true,
+  });
   assert.equal(await logs("chatty", "--tail=2"), "line 2998\nline 2999\n");
   // Only the current file, as the kubelet reads: the end of the output, in order.
   const current = await logs("chatty");
@@ -202,10 +211,13 @@ test("logs rotate at containerLogMaxSize × containerLogMaxFiles; kubectl logs r
   assert.equal(await logs("chatty", "--limit-bytes=7"), current.slice(0, 7));
   // On disk: the current file and at most two rotated ones, the older compressed.
   const dir = join(podDir(await getPod("chatty")), "app");
-  const files = await waitFor("the rotated files tidied", () => {
-    const names = readdirSync(dir).sort();
-    return names.length <= 3 && !names.some((f) => f.endsWith(".tmp")) ? names : undefined;
-  });
+  const files = await waitFor(
+    () => {
+      const names = readdirSync(dir).sort();
+      return names.length <= 3 && !names.some((f) => f.endsWith(".tmp")) ? names : undefined;
+    },
+    { what: "the rotated files tidied", retryErrors: true },
+  );
   assert.equal(files[0], "0.log");
   assert.match(files[1] ?? "", /^0\.log\.\d{8}-\d{6}(-\d+)?\.gz$/);
   assert.match(files[2] ?? "", /^0\.log\.\d{8}-\d{6}(-\d+)?$/);
@@ -243,7 +255,10 @@ test("a client that resets its kubectl logs -f connection ends that stream only:
         return false;
       }
     }).length;
-  const writerOnly = await waitFor("the writer's own descriptor", () => openLogs() || undefined);
+  const writerOnly = await waitFor(() => openLogs() || undefined, {
+    what: "the writer's own descriptor",
+    retryErrors: true,
+  });
   const { pki, server } = cp.api;
   const url = new URL(`${server.url}/api/v1/namespaces/default/pods/ticker/log?follow=true`);
   // The TCP socket under the TLS one is ours, so that it can be reset (RST), as a client that
@@ -267,7 +282,10 @@ test("a client that resets its kubectl logs -f connection ends that stream only:
     req.on("error", (e) => (/reset|hang up/.test(e.message) ? resolve() : reject(e)));
     req.end();
   });
-  await waitFor("the follower's file closed", () => openLogs() === writerOnly);
+  await waitFor(() => openLogs() === writerOnly, {
+    what: "the follower's file closed",
+    retryErrors: true,
+  });
   const r = await cp.client.get(REFS.pods, "default", "ticker");
   assert.equal(r.metadata.name, "ticker");
   await cp.client.delete(REFS.pods, "default", "ticker");
@@ -295,12 +313,15 @@ test("kubectl delete pod of a StatefulSet pod returns every time, 20 in a row", 
   });
   let uid = "";
   for (let i = 0; i < 20; i++) {
-    const pod = await waitFor(`web-1 running (round ${i})`, async () => {
-      const p = await getPod("web-1");
-      return p.metadata?.uid !== uid && p.status?.containerStatuses?.[0]?.state?.running
-        ? p
-        : undefined;
-    });
+    const pod = await waitFor(
+      async () => {
+        const p = await getPod("web-1");
+        return p.metadata?.uid !== uid && p.status?.containerStatuses?.[0]?.state?.running
+          ? p
+          : undefined;
+      },
+      { what: `web-1 running (round ${i})`, retryErrors: true },
+    );
     uid = pod.metadata?.uid ?? "";
     const started = Date.now();
     const r = await cp.api.kubectl(["delete", "pod", "web-1", "--timeout=30s"]);
@@ -337,13 +358,12 @@ test("after kill -9 of the whole cluster and a new start on its data dir, each c
     createHttpClient(loadKubeconfig(readFileSync(join(clusterDir, "kubeconfig"), "utf8")));
   const survivor = async (uidOf?: string) =>
     waitFor(
-      "survivor running",
       async () => {
         const p = (await client().get(REFS.pods, "default", "survivor")) as KubeObject & Pod;
         const s = p.status?.containerStatuses?.[0];
         return s?.state?.running && s.containerID !== uidOf ? s : undefined;
       },
-      30_000,
+      { what: "survivor running", timeoutMs: 30_000, retryErrors: true },
     );
   const up = (extra: string[]) =>
     startUp([...args, ...extra], /Press Ctrl-C to stop\.\n/, cliEnv(home));

@@ -11,6 +11,7 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Pod } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
+import { waitFor } from "../src/_testing/index.ts";
 import { cidrContains, parseCidr } from "../src/api/cidr.ts";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
@@ -19,12 +20,7 @@ import { createHttpClient, loadKubeconfig } from "../src/client/index.ts";
 import { createLogHandler, type Kubelet, startKubelet } from "../src/kubelet/index.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
 import { NO_KUBECTL } from "./_kubectl.ts";
-import {
-  kubeletHttpGet as httpGet,
-  leaseTestPlan,
-  kubeletWaitFor as waitFor,
-  kubeletWebPod as webPod,
-} from "./_kubelet.ts";
+import { kubeletHttpGet as httpGet, leaseTestPlan, kubeletWebPod as webPod } from "./_kubelet.ts";
 
 const NODE_NAME = "loopkube";
 let ranges: Awaited<ReturnType<typeof leaseTestPlan>>;
@@ -40,12 +36,11 @@ const isReady = (p: Pod) =>
 /** The pod once its first container runs. */
 const running = (name: string) =>
   waitFor(
-    `${name} running`,
     async () => {
       const p = await getPod(name);
       return p.status?.containerStatuses?.[0]?.state?.running ? p : undefined;
     },
-    20_000,
+    { what: `${name} running`, retryErrors: true },
   );
 
 /** Started first so its slow start (a second process with its own control plane) overlaps. */
@@ -126,10 +121,13 @@ test("three pods of the HTTP fixture get distinct IPs, answer HTTP, and probes d
   for (const n of names) await cp.client.create(REFS.pods, "default", webPod(n, NODE_NAME));
   const pods = await Promise.all(
     names.map((n) =>
-      waitFor(`${n} ready`, async () => {
-        const p = await getPod(n);
-        return p.status?.phase === "Running" && isReady(p) ? p : undefined;
-      }),
+      waitFor(
+        async () => {
+          const p = await getPod(n);
+          return p.status?.phase === "Running" && isReady(p) ? p : undefined;
+        },
+        { what: `${n} ready`, retryErrors: true },
+      ),
     ),
   );
   const ips = pods.map((p) => p.status?.podIP ?? "");
@@ -152,21 +150,33 @@ test("three pods of the HTTP fixture get distinct IPs, answer HTTP, and probes d
     return undefined;
   };
   const ip0 = ips[0] as string;
-  await waitFor("endpoint ready", async () => (await endpointReady(ip0)) === true);
+  await waitFor(async () => (await endpointReady(ip0)) === true, {
+    what: "endpoint ready",
+    retryErrors: true,
+  });
   await httpGet(ip0, 8080, "/toggle-ready");
-  await waitFor("endpoint not ready", async () => (await endpointReady(ip0)) === false);
+  await waitFor(async () => (await endpointReady(ip0)) === false, {
+    what: "endpoint not ready",
+    retryErrors: true,
+  });
   assert.equal(isReady(await getPod("web-0")), false);
   await httpGet(ip0, 8080, "/toggle-ready");
-  await waitFor("endpoint ready again", async () => (await endpointReady(ip0)) === true);
+  await waitFor(async () => (await endpointReady(ip0)) === true, {
+    what: "endpoint ready again",
+    retryErrors: true,
+  });
 
   // Liveness: make the second pod sick; the kubelet kills and restarts its container.
   const ip1 = ips[1] as string;
   await httpGet(ip1, 8080, "/sick");
-  const restarted = await waitFor("web-1 restarted", async () => {
-    const p = await getPod("web-1");
-    const s = p.status?.containerStatuses?.[0];
-    return (s?.restartCount ?? 0) >= 1 && s?.state?.running && isReady(p) ? s : undefined;
-  });
+  const restarted = await waitFor(
+    async () => {
+      const p = await getPod("web-1");
+      const s = p.status?.containerStatuses?.[0];
+      return (s?.restartCount ?? 0) >= 1 && s?.state?.running && isReady(p) ? s : undefined;
+    },
+    { what: "web-1 restarted", retryErrors: true },
+  );
   // The fixture exits 0 on SIGTERM, so its killed run reads Completed, as on a real node.
   assert.equal(restarted.lastState?.terminated?.reason, "Completed");
   assert.deepEqual(await httpGet(ip1, 8080), { status: 200, body: "web-1" });
@@ -179,13 +189,16 @@ test("three pods of the HTTP fixture get distinct IPs, answer HTTP, and probes d
     /^Created: Created container: web$/,
   ];
   let reasons: string[] = [];
-  await waitFor(`events of web-1 (${wanted.join(", ")})`, async () => {
-    const events = await cp.client.list(REFS.events, "default");
-    reasons = events.items
-      .filter((e) => (e.involvedObject as { name: string }).name === "web-1")
-      .map((e) => `${e.reason}: ${e.message}`);
-    return wanted.every((w) => reasons.some((r) => w.test(r)));
-  }).catch((e: Error) => {
+  await waitFor(
+    async () => {
+      const events = await cp.client.list(REFS.events, "default");
+      reasons = events.items
+        .filter((e) => (e.involvedObject as { name: string }).name === "web-1")
+        .map((e) => `${e.reason}: ${e.message}`);
+      return wanted.every((w) => reasons.some((r) => w.test(r)));
+    },
+    { what: `events of web-1 (${wanted.join(", ")})`, retryErrors: true },
+  ).catch((e: Error) => {
     throw new Error(`${e.message}\n${reasons.join("\n")}`);
   });
 });
@@ -211,7 +224,9 @@ test("a crashing container shows CrashLoopBackOff with a growing back-off", asyn
       }
     },
   });
-  await waitFor("three back-offs", () => seen.length >= 3).finally(off);
+  await waitFor(() => seen.length >= 3, { what: "three back-offs", retryErrors: true }).finally(
+    off,
+  );
   const delays = seen.map(
     (m) => /^back-off (\S+) restarting failed container=c pod=crash_default\(/.exec(m)?.[1],
   );
@@ -251,7 +266,10 @@ test("deleting a pod sends SIGTERM to its process, then the pod object goes away
     preStop: { exec: { command: ["sh", "-c", 'echo "preStop $(hostname)" >> "$TERM_MARKER"'] } },
   };
   await cp.client.create(REFS.pods, "default", doomed);
-  await waitFor("doomed ready", async () => isReady(await getPod("doomed")));
+  await waitFor(async () => isReady(await getPod("doomed")), {
+    what: "doomed ready",
+    retryErrors: true,
+  });
   const [pid] = kubelet.pids("default", "doomed");
   assert.ok(pid);
   const r = await cp.api.kubectl(["delete", "pod", "doomed", "--wait=true"]);
@@ -270,7 +288,6 @@ test("kill -9 of the process running the kubelet leaves no pod process behind", 
   child.kill("SIGKILL");
   await exited;
   await waitFor(
-    "the pod process to die",
     () => {
       try {
         process.kill(pid, 0);
@@ -279,7 +296,7 @@ test("kill -9 of the process running the kubelet leaves no pod process behind", 
         return true;
       }
     },
-    5000,
+    { what: "the pod process to die", retryErrors: true },
   );
 });
 
@@ -300,17 +317,23 @@ test("a simulated pod runs and turns Ready without a process; a process pod with
     metadata: { name: "nocmd", namespace: "default" },
     spec: { nodeName: NODE_NAME, containers: [{ name: "app", image: "nginx" }] },
   });
-  const sim = await waitFor("sim ready", async () => {
-    const p = await getPod("sim");
-    return isReady(p) ? p : undefined;
-  });
+  const sim = await waitFor(
+    async () => {
+      const p = await getPod("sim");
+      return isReady(p) ? p : undefined;
+    },
+    { what: "sim ready", retryErrors: true },
+  );
   assert.equal(sim.status?.phase, "Running");
   assert.ok(sim.status?.containerStatuses?.[0]?.state?.running);
   assert.deepEqual(kubelet.pids("default", "sim"), []);
-  const waiting = await waitFor("nocmd waiting", async () => {
-    const w = (await getPod("nocmd")).status?.containerStatuses?.[0]?.state?.waiting;
-    return w?.reason === "CreateContainerConfigError" ? w : undefined;
-  });
+  const waiting = await waitFor(
+    async () => {
+      const w = (await getPod("nocmd")).status?.containerStatuses?.[0]?.state?.waiting;
+      return w?.reason === "CreateContainerConfigError" ? w : undefined;
+    },
+    { what: "nocmd waiting", retryErrors: true },
+  );
   assert.equal(waiting.message, "loopkube runs host programs: the container needs a command");
   const r = await cp.api.kubectl(["get", "pod", "nocmd", "--no-headers"]);
   assert.match(r.stdout, /^nocmd\s+0\/1\s+CreateContainerConfigError\s+0/);
@@ -337,11 +360,10 @@ test("a readiness probe that fails at first checks again soon, so the pod is Rea
       ],
     },
   });
-  await waitFor(
-    "ready-soon Ready",
-    async () => isReady(await getPod("ready-soon")) || undefined,
-    20_000,
-  );
+  await waitFor(async () => isReady(await getPod("ready-soon")) || undefined, {
+    what: "ready-soon Ready",
+    retryErrors: true,
+  });
   await cp.client.delete(REFS.pods, "default", "ready-soon");
 });
 
@@ -374,10 +396,25 @@ test("a gRPC readiness probe asks the pod's standard health service (grpc-js), a
   });
   await cp.client.create(REFS.pods, "default", pod("grpc-ok", ""));
   await cp.client.create(REFS.pods, "default", pod("grpc-db", "db"));
-  await waitFor("grpc-ok Ready", async () => isReady(await getPod("grpc-ok")) || undefined, 20_000);
-  // The other asks for a service that is NOT_SERVING: running, never Ready.
+  await waitFor(async () => isReady(await getPod("grpc-ok")) || undefined, {
+    what: "grpc-ok Ready",
+    retryErrors: true,
+  });
+  // The other asks for a service that is NOT_SERVING: running, never Ready. Proof that its probe
+  // has reached the server: the Unhealthy event with the gRPC status.
   const db = await running("grpc-db");
-  await new Promise((r) => setTimeout(r, 1500));
+  await waitFor(
+    async () => {
+      const events = await cp.client.list(REFS.events, "default", {
+        fieldSelector: "involvedObject.name=grpc-db,reason=Unhealthy",
+      });
+      return events.items.some(
+        (e) =>
+          e.message === 'Readiness probe failed: service unhealthy (responded with "NOT_SERVING")',
+      );
+    },
+    { what: "grpc-db's readiness probe to fail with NOT_SERVING" },
+  );
   assert.equal(isReady(await getPod("grpc-db")), false, `${db.metadata?.name} stays unready`);
   await cp.client.delete(REFS.pods, "default", "grpc-ok");
   await cp.client.delete(REFS.pods, "default", "grpc-db");
@@ -403,12 +440,11 @@ test("kubectl set image restarts the container with the new spec, as the kubelet
   assert.equal(r.code, 0, r.stderr);
   // Restarted although restartPolicy is Never: a changed spec restarts whatever the policy.
   const after = await waitFor(
-    "reimaged running sh:2",
     async () => {
       const s = (await getPod("reimaged")).status?.containerStatuses?.[0];
       return s?.image === "sh:2" && s.state?.running ? s : undefined;
     },
-    20_000,
+    { what: "reimaged running sh:2", retryErrors: true },
   );
   assert.equal(after.restartCount, 1);
   assert.notEqual(after.containerID, before.status?.containerStatuses?.[0]?.containerID);
@@ -472,18 +508,20 @@ test("a sidecar (restartable init container) runs beside the app, counts for rea
       containers: [{ name: "work", image: "sh", command: ["sh", "-c", "sleep 0.3"] }],
     },
   });
-  const sim = await waitFor("sim-init Ready", async () => {
-    const p = await getPod("sim-init");
-    return isReady(p) ? p : undefined;
-  });
+  const sim = await waitFor(
+    async () => {
+      const p = await getPod("sim-init");
+      return isReady(p) ? p : undefined;
+    },
+    { what: "sim-init Ready", retryErrors: true },
+  );
   assert.equal(sim.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode, 0);
   const pod = await waitFor(
-    "with-sidecar Ready",
     async () => {
       const p = await getPod("with-sidecar");
       return isReady(p) ? p : undefined;
     },
-    20_000,
+    { what: "with-sidecar Ready", retryErrors: true },
   );
   const inits = pod.status?.initContainerStatuses ?? [];
   assert.ok(inits.find((s) => s.name === "proxy")?.state?.running, "the sidecar runs");
@@ -491,12 +529,11 @@ test("a sidecar (restartable init container) runs beside the app, counts for rea
   assert.equal(pod.status?.conditions?.find((c) => c.type === "Initialized")?.status, "True");
   assert.equal(kubelet.pids("default", "with-sidecar").length, 2, "sidecar and app processes");
   const done = await waitFor(
-    "job-sidecar Succeeded",
     async () => {
       const p = await getPod("job-sidecar");
       return p.status?.phase === "Succeeded" ? p : undefined;
     },
-    20_000,
+    { what: "job-sidecar Succeeded", retryErrors: true },
   );
   assert.ok(done.status?.initContainerStatuses?.[0]?.state?.terminated, "the sidecar stopped");
   assert.deepEqual(kubelet.pids("default", "job-sidecar"), []);
@@ -574,11 +611,14 @@ test("init containers run first; the pod's sandbox has its hostname, resolv.conf
       ],
     },
   });
-  const p = await waitFor("sandboxed done", async () => {
-    const p = await getPod("sandboxed");
-    const phase = p.status?.phase;
-    return phase === "Succeeded" || phase === "Failed" ? p : undefined;
-  });
+  const p = await waitFor(
+    async () => {
+      const p = await getPod("sandboxed");
+      const phase = p.status?.phase;
+      return phase === "Succeeded" || phase === "Failed" ? p : undefined;
+    },
+    { what: "sandboxed done", retryErrors: true },
+  );
   const lines = readFileSync(join(kubelet.podDir(p), "main", "0.log"), "utf8")
     .split("\n")
     .filter(Boolean)
@@ -653,10 +693,13 @@ test("an agent restart stops pods gracefully and brings them back with the same 
     clusterDns: ranges.plan.dnsServiceIP,
     backoff: { initialMs: 200, maxMs: 5000 },
   });
-  const back = await waitFor("web-2 back", async () => {
-    const p = await getPod("web-2");
-    return p.status?.containerStatuses?.[0]?.state?.running && isReady(p) ? p : undefined;
-  });
+  const back = await waitFor(
+    async () => {
+      const p = await getPod("web-2");
+      return p.status?.containerStatuses?.[0]?.state?.running && isReady(p) ? p : undefined;
+    },
+    { what: "web-2 back", retryErrors: true },
+  );
   assert.equal(back.status?.podIP, ip);
   assert.deepEqual(await httpGet(ip, 8080), { status: 200, body: "web-2" });
 });
@@ -682,10 +725,13 @@ test("the agent runs as well over HTTPS with a kubeconfig (a real API server)", 
       metadata: { name: "over-http", namespace: "default" },
       spec: { nodeName: "http-node", containers: [{ name: "app", image: "nginx" }] },
     });
-    const p = await waitFor("over-http ready", async () => {
-      const p = await getPod("over-http");
-      return isReady(p) ? p : undefined;
-    });
+    const p = await waitFor(
+      async () => {
+        const p = await getPod("over-http");
+        return isReady(p) ? p : undefined;
+      },
+      { what: "over-http ready", retryErrors: true },
+    );
     assert.ok(cidrContains(parseCidr(own.plan.podCidr), p.status?.podIP ?? ""), p.status?.podIP);
     const r = await cp.api.kubectl(["get", "node", "http-node", "--no-headers"]);
     assert.match(r.stdout, /^http-node\s+Ready\s/);

@@ -19,6 +19,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../src/_testing/index.ts";
 import { rangeOverlaps } from "../src/api/addressplan.ts";
 import { cidrContains, parseCidr } from "../src/api/cidr.ts";
 import { REFS } from "../src/api/refs.ts";
@@ -27,7 +28,7 @@ import { listLeases } from "../src/cluster/index.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { cliEnv, runLoopkube, startUp } from "./_cli.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
-import { HTTP_SERVER, kubeletHttpGet, kubeletWaitFor, NODE } from "./_kubelet.ts";
+import { HTTP_SERVER, kubeletHttpGet, NODE } from "./_kubelet.ts";
 
 const ROOT_USER = process.getuid?.() === 0;
 const NEEDS_ROOT = ROOT_USER ? false : "ports below 1024 need root";
@@ -215,9 +216,9 @@ describe("two clusters started with no range options, both running pods", () => 
       );
       assert.equal(dns, c.addresses.dnsServiceIP);
       const names = (await c.client.list(REFS.pods, "default")).items.map((p) => p.metadata.name);
-      const answer = await kubeletWaitFor(
-        `${ip}:8080 to answer`,
+      const answer = await waitFor(
         async () => (await kubeletHttpGet(ip, 8080).catch(() => undefined))?.body,
+        { what: `${ip}:8080 to answer`, retryErrors: true },
       );
       assert.ok(names.includes(answer), `${ip} answered ${answer}, not a pod of its cluster`);
     }
@@ -229,8 +230,12 @@ describe("two clusters started with no range options, both running pods", () => 
     for (const c of [a, b]) {
       // Only this cluster's CA is trusted: the other's API server would fail the handshake.
       assert.equal(
-        await kubeletWaitFor(`${c.name}'s kubernetes Service`, () =>
-          httpsGetWithCa(c, c.addresses.kubernetesServiceIP, 443, "/readyz").catch(() => undefined),
+        await waitFor(
+          () =>
+            httpsGetWithCa(c, c.addresses.kubernetesServiceIP, 443, "/readyz").catch(
+              () => undefined,
+            ),
+          { what: `${c.name}'s kubernetes Service`, retryErrors: true },
         ),
         "200 ok",
       );
@@ -411,10 +416,13 @@ describe("a listener that cannot bind its address", () => {
       ]);
       const readyz = () =>
         httpsGetWithCa(c, "127.0.0.1", Number(new URL(c.apiUrl).port), "/readyz?verbose");
-      const failing = await kubeletWaitFor("the proxy to report the held address", async () => {
-        const body = await readyz();
-        return body.includes("[-]proxy failed") ? body : undefined;
-      });
+      const failing = await waitFor(
+        async () => {
+          const body = await readyz();
+          return body.includes("[-]proxy failed") ? body : undefined;
+        },
+        { what: "the proxy to report the held address", retryErrors: true },
+      );
       assert.match(failing, /^500 /);
       assert.match(
         failing,
@@ -432,13 +440,12 @@ describe("a listener that cannot bind its address", () => {
       );
       squatter.close();
       // The proxy tries failed listeners again every 10 s.
-      const healed = await kubeletWaitFor(
-        "readyz to pass once the address is free",
+      const healed = await waitFor(
         async () => {
           const body = await readyz();
           return body.startsWith("200 ") ? body : undefined;
         },
-        30_000,
+        { what: "readyz to pass once the address is free", timeoutMs: 30_000, retryErrors: true },
       );
       assert.match(healed, /\[\+\]proxy ok/);
     } finally {

@@ -7,13 +7,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import type { MetricsProvider } from "../src/apiserver/index.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 import { KUBECTL, kubectlVersions, NO_KUBECTL, run } from "./_kubectl.ts";
-import { HTTP_SERVER, kubeletWaitFor, NODE } from "./_kubelet.ts";
+import { HTTP_SERVER, NODE } from "./_kubelet.ts";
 
 // About a fifth of a core: enough for a nonzero rate, little enough for a shared test machine.
 const SPIN = "setInterval(() => { const end = Date.now() + 20; while (Date.now() < end); }, 100);";
@@ -94,8 +95,7 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
     });
     if (!c.hasNodeAgent) return;
     await c.apply(manifests);
-    await kubeletWaitFor(
-      "every container of both pods running",
+    await waitFor(
       async () => {
         const pods = (await c.client.list(REFS.pods, "default")).items;
         // Every container running, not just the first (phase Running needs only one).
@@ -108,7 +108,7 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
         };
         return running("busy") && running("sim");
       },
-      20_000,
+      { what: "every container of both pods running", retryErrors: true },
     );
     node = (await c.client.list(REFS.nodes, "")).items[0]?.metadata.name ?? "";
   });

@@ -7,22 +7,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Node, Pod } from "kubernetes-types/core/v1.js";
+import { waitFor } from "../src/_testing/index.ts";
 import { cidrContains, parseCidr } from "../src/api/cidr.ts";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { type Cluster, ClusterError, startCluster } from "../src/index.ts";
 
 const NS = "default";
-
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function deployment(name: string, replicas: number): KubeObject {
   return {
@@ -72,22 +63,28 @@ describe("a cluster of three simulated nodes", () => {
     // Each node's block lies in the range the cluster was given.
     const range = parseCidr(c.addresses.podCidr);
     for (const n of nodes) assert.ok(cidrContains(range, n.spec?.podCIDR?.split("/")[0] ?? ""));
-    const leases = await waitFor(async () => {
-      const l = (await c.client.list(REFS.leases, "kube-node-lease")).items;
-      return l.length === 3 ? l : undefined;
-    }, "three leases");
+    const leases = await waitFor(
+      async () => {
+        const l = (await c.client.list(REFS.leases, "kube-node-lease")).items;
+        return l.length === 3 ? l : undefined;
+      },
+      { what: "three leases" },
+    );
     assert.deepEqual(leases.map((l) => l.metadata.name).sort(), ["nodes", "nodes-2", "nodes-3"]);
   });
 
   test("spreads a Deployment's pods evenly, each pod on an IP of its node's block", async () => {
     await c.client.create(REFS.deployments, NS, deployment("spread", 9));
-    const pods = await waitFor(async () => {
-      const ps = await podsOf(c, "spread");
-      const ready = ps.filter((p) =>
-        p.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True"),
-      );
-      return ready.length === 9 ? ready : undefined;
-    }, "nine ready pods");
+    const pods = await waitFor(
+      async () => {
+        const ps = await podsOf(c, "spread");
+        const ready = ps.filter((p) =>
+          p.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True"),
+        );
+        return ready.length === 9 ? ready : undefined;
+      },
+      { what: "nine ready pods" },
+    );
     const perNode = new Map<string, number>();
     for (const p of pods)
       perNode.set(p.spec?.nodeName ?? "", (perNode.get(p.spec?.nodeName ?? "") ?? 0) + 1);
@@ -129,16 +126,19 @@ describe("a cluster of three simulated nodes", () => {
     });
     for (const name of ["big-1", "big-2", "big-3", "big-4"])
       await c.client.create(REFS.pods, NS, big(name));
-    const pending = await waitFor(async () => {
-      const ps = await podsOf(c, "big");
-      const bound = ps.filter((p) => p.spec?.nodeName);
-      const stuck = ps.find((p) =>
-        p.status?.conditions?.some(
-          (x) => x.type === "PodScheduled" && x.reason === "Unschedulable",
-        ),
-      );
-      return bound.length === 3 && stuck ? { bound, stuck } : undefined;
-    }, "three big pods bound, one unschedulable");
+    const pending = await waitFor(
+      async () => {
+        const ps = await podsOf(c, "big");
+        const bound = ps.filter((p) => p.spec?.nodeName);
+        const stuck = ps.find((p) =>
+          p.status?.conditions?.some(
+            (x) => x.type === "PodScheduled" && x.reason === "Unschedulable",
+          ),
+        );
+        return bound.length === 3 && stuck ? { bound, stuck } : undefined;
+      },
+      { what: "three big pods bound, one unschedulable" },
+    );
     assert.equal(new Set(pending.bound.map((p) => p.spec?.nodeName)).size, 3, "one a node");
     assert.equal(
       pending.stuck.status?.conditions?.find((x) => x.type === "PodScheduled")?.message,
@@ -148,12 +148,15 @@ describe("a cluster of three simulated nodes", () => {
     const freed = pending.bound[0];
     assert.ok(freed);
     await c.client.delete(REFS.pods, NS, freed.metadata.name ?? "", { gracePeriodSeconds: 0 });
-    const moved = await waitFor(async () => {
-      const p = (await podsOf(c, "big")).find(
-        (x) => x.metadata.name === pending.stuck.metadata.name,
-      );
-      return p?.spec?.nodeName;
-    }, "the waiting pod scheduled");
+    const moved = await waitFor(
+      async () => {
+        const p = (await podsOf(c, "big")).find(
+          (x) => x.metadata.name === pending.stuck.metadata.name,
+        );
+        return p?.spec?.nodeName;
+      },
+      { what: "the waiting pod scheduled" },
+    );
     assert.equal(moved, freed.spec?.nodeName);
     await c.client.deleteCollection(REFS.pods, NS, {
       labelSelector: "app=big",
@@ -172,8 +175,7 @@ describe("a cluster of three simulated nodes", () => {
         );
         return ps.length === 2 ? ps : undefined;
       },
-      "two unschedulable pods",
-      60_000,
+      { what: "two unschedulable pods", timeoutMs: 60_000 },
     );
     const cond = pending[0]?.status?.conditions?.find((x) => x.type === "PodScheduled");
     assert.equal(

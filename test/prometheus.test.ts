@@ -14,9 +14,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { getMetricsFromIterator, type PromMetric, type PromMetrics } from "prom2javascript";
+import { waitFor } from "../src/_testing/index.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
-import { kubeletWaitFor } from "./_kubelet.ts";
 
 // Address ranges of this file's own, so clusters of test files running at once never clash.
 const POD_CIDR = "127.237.0.0/16";
@@ -234,17 +234,23 @@ describe("Prometheus /metrics of a running cluster", { skip: SKIP }, () => {
       { stdio: "ignore" },
     );
     try {
-      await kubeletWaitFor("the watch to be open", async () => {
-        const page = await scrapeApi();
-        return sum(page, "apiserver_longrunning_requests", watching) === 1;
-      });
+      await waitFor(
+        async () => {
+          const page = await scrapeApi();
+          return sum(page, "apiserver_longrunning_requests", watching) === 1;
+        },
+        { what: "the watch to be open", retryErrors: true },
+      );
     } finally {
       child.kill("SIGTERM");
     }
-    const page = await kubeletWaitFor("the watch to be counted", async () => {
-      const p = await scrapeApi();
-      return sum(p, "apiserver_longrunning_requests", watching) === 0 ? p : undefined;
-    });
+    const page = await waitFor(
+      async () => {
+        const p = await scrapeApi();
+        return sum(p, "apiserver_longrunning_requests", watching) === 0 ? p : undefined;
+      },
+      { what: "the watch to be counted", retryErrors: true },
+    );
     const ended = { ...watching, code: "200" };
     assert.equal(
       sum(page, "apiserver_request_total", ended) - sum(before, "apiserver_request_total", ended),

@@ -26,11 +26,12 @@ import { get as httpsGet } from "node:https";
 import net from "node:net";
 import { delimiter, join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
-import { HTTP_SERVER, kubeletWaitFor, NODE } from "./_kubelet.ts";
+import { HTTP_SERVER, NODE } from "./_kubelet.ts";
 
 const ECHO_SERVER = join(import.meta.dirname, "fixtures", "echo-server.js");
 /** LoadBalancer ingress IPs come from the proxy's default range; a port no other test uses. */
@@ -446,9 +447,10 @@ describe("the service proxy with real pods", () => {
   }, async (t) => {
     if (noPods) return t.skip(noPods);
     // The proxy opens its listener as soon as the Service and its slice reach it.
-    await kubeletWaitFor(`${ip("web")}:80 to answer`, async () =>
-      podOf(await httpGet(ip("web"), 80).catch(() => "")),
-    );
+    await waitFor(async () => podOf(await httpGet(ip("web"), 80).catch(() => "")), {
+      what: `${ip("web")}:80 to answer`,
+      retryErrors: true,
+    });
     const answers = await getMany(ip("web"), 80, 30);
     const pods = new Set(answers.map(podOf));
     const names = new Set((await webPods()).map((p) => p.metadata.name));
@@ -461,9 +463,10 @@ describe("the service proxy with real pods", () => {
     const { min, max } = c.addresses.nodePortRange;
     assert.ok(nodePort !== undefined && nodePort >= min && nodePort <= max, String(nodePort));
     const node = c.addresses.nodeIP;
-    const answer = await kubeletWaitFor(`${node}:${nodePort} to answer`, async () =>
-      podOf(await httpGet(node, nodePort).catch(() => "")),
-    );
+    const answer = await waitFor(async () => podOf(await httpGet(node, nodePort).catch(() => "")), {
+      what: `${node}:${nodePort} to answer`,
+      retryErrors: true,
+    });
     assert.match(answer, /^web-/);
   });
 
@@ -471,10 +474,13 @@ describe("the service proxy with real pods", () => {
     skip: NO_KUBECTL,
   }, async (t) => {
     if (noPods) return t.skip(noPods);
-    const ingress = await kubeletWaitFor("the LoadBalancer ingress IP", async () => {
-      const svc = (await c.client.get(REFS.services, "default", "web-lb")) as Svc;
-      return svc.status?.loadBalancer?.ingress?.[0]?.ip;
-    });
+    const ingress = await waitFor(
+      async () => {
+        const svc = (await c.client.get(REFS.services, "default", "web-lb")) as Svc;
+        return svc.status?.loadBalancer?.ingress?.[0]?.ip;
+      },
+      { what: "the LoadBalancer ingress IP", retryErrors: true },
+    );
     const r = await run(KUBECTL ?? "", [
       "--kubeconfig",
       c.kubeconfigPath,
@@ -490,8 +496,9 @@ describe("the service proxy with real pods", () => {
       "m",
     );
     assert.match(r.stdout, row);
-    const answer = await kubeletWaitFor(`${ingress}:${LB_PORT} to answer`, async () =>
-      podOf(await httpGet(ingress, LB_PORT).catch(() => "")),
+    const answer = await waitFor(
+      async () => podOf(await httpGet(ingress, LB_PORT).catch(() => "")),
+      { what: `${ingress}:${LB_PORT} to answer`, retryErrors: true },
     );
     assert.match(answer, /^web-/);
   });
@@ -503,9 +510,10 @@ describe("the service proxy with real pods", () => {
       [ip("web-local"), 8085],
       [c.addresses.nodeIP, nodePort],
     ] as const) {
-      const answer = await kubeletWaitFor(`${host}:${port} to answer`, async () =>
-        podOf(await httpGet(host, port).catch(() => "")),
-      );
+      const answer = await waitFor(async () => podOf(await httpGet(host, port).catch(() => "")), {
+        what: `${host}:${port} to answer`,
+        retryErrors: true,
+      });
       assert.match(answer, /^web-/);
     }
   });
@@ -519,18 +527,20 @@ describe("the service proxy with real pods", () => {
     const port = svc.spec.healthCheckNodePort;
     assert.ok(port, "spec.healthCheckNodePort is allocated");
     const node = c.addresses.nodeIP;
-    const body = await kubeletWaitFor(`${node}:${port} to answer`, () =>
-      httpGet(node, port).catch(() => undefined),
-    );
+    const body = await waitFor(() => httpGet(node, port).catch(() => undefined), {
+      what: `${node}:${port} to answer`,
+      retryErrors: true,
+    });
     assert.equal(JSON.parse(body).localEndpoints, 3, body);
   });
 
   test("ClientIP affinity pins each client address to one pod", async (t) => {
     if (noPods) return t.skip(noPods);
     const sticky = ip("web-sticky");
-    await kubeletWaitFor(`${sticky}:8083 to answer`, async () =>
-      podOf(await httpGet(sticky, 8083).catch(() => "")),
-    );
+    await waitFor(async () => podOf(await httpGet(sticky, 8083).catch(() => "")), {
+      what: `${sticky}:8083 to answer`,
+      retryErrors: true,
+    });
     // Six client addresses; new clients take the next endpoint in turn, so all three are used.
     const seen = new Set<string>();
     for (let i = 2; i < 8; i++) {
@@ -558,9 +568,10 @@ describe("the service proxy with real pods", () => {
   test("a UDP echo Service answers from the Service address", async (t) => {
     if (noPods) return t.skip(noPods);
     const echo = ip("echo");
-    const first = await kubeletWaitFor(`UDP ${echo}:7000 to echo`, () =>
-      udpEcho(echo, 7000, "ping-0"),
-    );
+    const first = await waitFor(() => udpEcho(echo, 7000, "ping-0"), {
+      what: `UDP ${echo}:7000 to echo`,
+      retryErrors: true,
+    });
     assert.deepEqual(first, { reply: "ping-0", from: `${echo}:7000` });
     for (let i = 1; i < 20; i++) {
       assert.deepEqual(await udpEcho(echo, 7000, `ping-${i}`), {
@@ -587,14 +598,17 @@ describe("the service proxy with real pods", () => {
   test("a 100 MB transfer through the proxy comes back byte-identical", async (t) => {
     if (noPods) return t.skip(noPods);
     const echo = ip("echo");
-    await kubeletWaitFor(`TCP ${echo}:7000 to echo`, async () => {
-      const s = await connect(echo, 7000);
-      try {
-        return (await roundTrip(s, "hi")) === "hi";
-      } finally {
-        s.destroy();
-      }
-    });
+    await waitFor(
+      async () => {
+        const s = await connect(echo, 7000);
+        try {
+          return (await roundTrip(s, "hi")) === "hi";
+        } finally {
+          s.destroy();
+        }
+      },
+      { what: `TCP ${echo}:7000 to echo`, retryErrors: true },
+    );
     const t0 = Date.now();
     const r = await echoTransfer(echo, 7000, 100 * MB);
     t.diagnostic(`100 MB each way in ${Date.now() - t0} ms`);
@@ -605,14 +619,17 @@ describe("the service proxy with real pods", () => {
   test("connections that a ready endpoint refuses go on to the next one, 200 at once", async (t) => {
     if (noPods) return t.skip(noPods);
     const mixed = ip("mixed");
-    await kubeletWaitFor(`${mixed}:7000 to echo`, async () => {
-      const s = await connect(mixed, 7000);
-      try {
-        return (await roundTrip(s, "hi")) === "hi";
-      } finally {
-        s.destroy();
-      }
-    });
+    await waitFor(
+      async () => {
+        const s = await connect(mixed, 7000);
+        try {
+          return (await roundTrip(s, "hi")) === "hi";
+        } finally {
+          s.destroy();
+        }
+      },
+      { what: `${mixed}:7000 to echo`, retryErrors: true },
+    );
     const one = async (i: number) => {
       const s = await connect(mixed, 7000);
       try {
@@ -669,12 +686,15 @@ describe("the service proxy with real pods", () => {
   test("a connection to an endpoint that is deleted is closed, though its pod still runs", async (t) => {
     if (noPods) return t.skip(noPods);
     const lone = ip("lone");
-    const conn = await kubeletWaitFor(`${lone}:7000 to echo`, async () => {
-      const s = await connect(lone, 7000);
-      if ((await roundTrip(s, "hello").catch(() => "")) === "hello") return s;
-      s.destroy();
-      return undefined;
-    });
+    const conn = await waitFor(
+      async () => {
+        const s = await connect(lone, 7000);
+        if ((await roundTrip(s, "hello").catch(() => "")) === "hello") return s;
+        s.destroy();
+        return undefined;
+      },
+      { what: `${lone}:7000 to echo`, retryErrors: true },
+    );
     let closed = false;
     conn.on("error", () => {});
     // The peer's FIN ('end': the socket is half-open) or a reset ('close').
@@ -687,7 +707,7 @@ describe("the service proxy with real pods", () => {
     await c.client.patch(REFS.pods, "default", "lone", "merge", {
       metadata: { labels: { app: "lone-elsewhere" } },
     });
-    await kubeletWaitFor("the proxy to close the connection", () => closed, 10_000);
+    await waitFor(() => closed, { what: "the proxy to close the connection", retryErrors: true });
     const pod = (await c.client.get(REFS.pods, "default", "lone")) as KubeObject & {
       status: { podIP: string };
     };
@@ -699,12 +719,15 @@ describe("the service proxy with real pods", () => {
   test("a connection to a terminating endpoint is kept until its pod is gone", async (t) => {
     if (noPods) return t.skip(noPods);
     const linger = ip("linger");
-    const conn = await kubeletWaitFor(`${linger}:7000 to echo`, async () => {
-      const s = await connect(linger, 7000);
-      if ((await roundTrip(s, "hello").catch(() => "")) === "hello") return s;
-      s.destroy();
-      return undefined;
-    });
+    const conn = await waitFor(
+      async () => {
+        const s = await connect(linger, 7000);
+        if ((await roundTrip(s, "hello").catch(() => "")) === "hello") return s;
+        s.destroy();
+        return undefined;
+      },
+      { what: `${linger}:7000 to echo`, retryErrors: true },
+    );
     let closed = false;
     conn.on("error", () => {});
     // The peer's FIN ('end': the socket is half-open) or a reset ('close').
@@ -727,11 +750,13 @@ describe("the service proxy with real pods", () => {
       );
     };
     // The pod still answers its probe while it drains: serving, terminating, not ready.
-    const terminating = await kubeletWaitFor("the endpoint to be terminating", async () =>
-      (await conditions()).find((e) => e.terminating === true),
+    const terminating = await waitFor(
+      async () => (await conditions()).find((e) => e.terminating === true),
+      { what: "the endpoint to be terminating", retryErrors: true },
     );
     assert.deepEqual(terminating, { ready: false, serving: true, terminating: true });
-    // Give the proxy (fed by the same informers) time to act wrongly, then use the connection.
+    // Give the proxy (fed by the same informers) time to act wrongly, then use the connection. A
+    // fixed time: the proxy shows nothing per endpoint, so no signal says it has seen the change.
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(closed, false, "closed while the endpoint was terminating");
     assert.equal(await roundTrip(conn, "draining"), "draining");
@@ -740,7 +765,7 @@ describe("the service proxy with real pods", () => {
     assert.equal(await roundTrip(late, "late"), "late");
     late.destroy();
     // The process exits after draining; the connection ends with it.
-    await kubeletWaitFor("the connection to end with the pod", () => closed, 15_000);
+    await waitFor(() => closed, { what: "the connection to end with the pod", retryErrors: true });
   });
 
   test("the kubernetes Service's first IP of the service range reaches the API server", {
@@ -765,7 +790,10 @@ describe("the service proxy with real pods", () => {
         }).on("error", reject);
       });
     assert.equal(
-      await kubeletWaitFor(`${kubeIP}:443 to answer`, () => readyz().catch(() => undefined)),
+      await waitFor(() => readyz().catch(() => undefined), {
+        what: `${kubeIP}:443 to answer`,
+        retryErrors: true,
+      }),
       "200 ok",
     );
   });
@@ -778,9 +806,13 @@ describe("the service proxy with real pods", () => {
     const name = "web.default.svc.cluster.local";
     const r = new Resolver({ timeout: 1000, tries: 2 });
     r.setServers([`${dnsIP}:53`]);
-    assert.deepEqual(await kubeletWaitFor(`${dnsIP}:53/UDP to answer`, () => r.resolve4(name)), [
-      ip("web"),
-    ]);
+    assert.deepEqual(
+      await waitFor(() => r.resolve4(name), {
+        what: `${dnsIP}:53/UDP to answer`,
+        retryErrors: true,
+      }),
+      [ip("web")],
+    );
     if (DIG === undefined) return t.diagnostic("dig is not installed: TCP not checked");
     for (const transport of ["+notcp", "+tcp"]) {
       const out = await run(DIG, [`@${dnsIP}`, "-p", "53", transport, "+short", "+tries=2", name]);
@@ -801,14 +833,17 @@ describe("the service proxy with real pods", () => {
     // Round robin over the two others: 20 answers in a row without it mean it is out.
     let lastHit = toggledAt;
     let missesInRow = 0;
-    await kubeletWaitFor(`${name} to stop getting connections`, async () => {
-      const pod = podOf(await httpGet(front, 8081));
-      if (pod === name) {
-        lastHit = Date.now();
-        missesInRow = 0;
-      } else missesInRow++;
-      return missesInRow >= 20;
-    });
+    await waitFor(
+      async () => {
+        const pod = podOf(await httpGet(front, 8081));
+        if (pod === name) {
+          lastHit = Date.now();
+          missesInRow = 0;
+        } else missesInRow++;
+        return missesInRow >= 20;
+      },
+      { what: `${name} to stop getting connections`, retryErrors: true },
+    );
     // periodSeconds 1, failureThreshold 1: out after one probe period plus the status and slice
     // round trip. A loaded test machine gets five periods.
     const outAfterMs = lastHit - toggledAt;
@@ -821,10 +856,13 @@ describe("the service proxy with real pods", () => {
     assert.ok(!more.map(podOf).includes(name), more.join("|"));
 
     await httpGet(target.status.podIP, 8080, { path: "/toggle-ready" });
-    await kubeletWaitFor(`${name} to get connections again`, async () => {
-      const answers = await getMany(front, 8081, 6);
-      return answers.map(podOf).includes(name);
-    });
+    await waitFor(
+      async () => {
+        const answers = await getMany(front, 8081, 6);
+        return answers.map(podOf).includes(name);
+      },
+      { what: `${name} to get connections again`, retryErrors: true },
+    );
   });
 
   test("scaling to 0 resets new connections", async (t) => {
@@ -832,15 +870,15 @@ describe("the service proxy with real pods", () => {
     const front = ip("web");
     assert.match(await httpGet(front, 8081), /^web-/);
     await c.client.patch(REFS.deployments, "default", "web", "merge", { spec: { replicas: 0 } });
-    await kubeletWaitFor(
-      "every web pod to be gone",
-      async () => (await webPods()).length === 0,
-      30_000,
-    );
-    await kubeletWaitFor(
-      "the proxy to reset new connections",
-      async () => (await probeConnection(front, 8081)) === "reset",
-    );
+    await waitFor(async () => (await webPods()).length === 0, {
+      what: "every web pod to be gone",
+      timeoutMs: 30_000,
+      retryErrors: true,
+    });
+    await waitFor(async () => (await probeConnection(front, 8081)) === "reset", {
+      what: "the proxy to reset new connections",
+      retryErrors: true,
+    });
     for (let i = 0; i < 5; i++) assert.equal(await probeConnection(front, 8081), "reset");
     if (CURL !== undefined) {
       const r = await run(CURL, ["-sS", "--max-time", "5", `http://${front}:8081/`]);

@@ -12,11 +12,12 @@ import { execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { Pod } from "kubernetes-types/core/v1.js";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { run } from "./_kubectl.ts";
-import { kubeletWaitFor, NODE } from "./_kubelet.ts";
+import { NODE } from "./_kubelet.ts";
 
 const SCRIPT = fileURLToPath(new URL("./fixtures/python-client.py", import.meta.url));
 const POD_CIDR = "127.240.0.0/16";
@@ -89,13 +90,12 @@ describe("the official Python client", { skip: NO_PYTHON }, () => {
     );
     await cluster.client.create(REFS.pods, "default", pod("echo", [NODE, "-e", ECHO]));
     for (const name of ["ticker", "echo"]) {
-      await kubeletWaitFor(
-        `${name} Running`,
+      await waitFor(
         async () => {
           const p = (await cluster.client.get(REFS.pods, "default", name)) as Pod;
           return p.status?.phase === "Running";
         },
-        20_000,
+        { what: `${name} Running`, retryErrors: true },
       );
     }
   });

@@ -25,6 +25,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Command } from "commander";
+import { waitFor } from "../src/_testing/index.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { readClusterConfig } from "../src/cli/_config.ts";
 import { buildProgram } from "../src/cli/index.ts";
@@ -233,14 +234,17 @@ function expectOk(r: RunResult, what: string): void {
 }
 
 async function checkKubectl(args: string[], ctx: Context): Promise<void> {
-  if (!KUBECTL) return ctx.skip(String(NO_KUBECTL));
+  const kubectl = KUBECTL;
+  if (!kubectl) return ctx.skip(String(NO_KUBECTL));
   const env = { ...process.env, KUBECONFIG: ctx.cluster.kubeconfigPath };
   // A line may name a pod the line before deleted: its StatefulSet brings it back in a moment.
-  let r = await run(KUBECTL, args, { env, timeoutMs: 20_000 });
-  for (let i = 0; i < 50 && /\(NotFound\)/.test(r.stderr); i++) {
-    await new Promise((done) => setTimeout(done, 200));
-    r = await run(KUBECTL, args, { env, timeoutMs: 20_000 });
-  }
+  const r = await waitFor(
+    async () => {
+      const out = await run(kubectl, args, { env, timeoutMs: 20_000 });
+      return !/\(NotFound\)/.test(out.stderr) && out;
+    },
+    { what: `kubectl ${args.join(" ")} to find what it names`, intervalMs: 200 },
+  );
   // Simulated containers write no log: the server answering so for the named pod and container
   // is as far as `kubectl logs` can get here.
   if (

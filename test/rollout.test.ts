@@ -7,25 +7,12 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Deployment, ReplicaSet } from "kubernetes-types/apps/v1.js";
 import type { Pod } from "kubernetes-types/core/v1.js";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import { typed } from "../src/api/types.ts";
 import { CONTROLLERS } from "../src/controllers/index.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
 import { NO_KUBECTL } from "./_kubectl.ts";
-
-async function waitFor<T>(
-  fn: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe("Deployment rollouts driven by kubectl", { skip: NO_KUBECTL }, () => {
   let cp: TestControlPlane;
@@ -51,7 +38,7 @@ describe("Deployment rollouts driven by kubectl", { skip: NO_KUBECTL }, () => {
         );
         return ps.length === n && ok.length === n ? ps : undefined;
       },
-      `${n} running pods${image ? ` of ${image}` : ""}`,
+      { what: `${n} running pods${image ? ` of ${image}` : ""}` },
     );
 
   before(async () => {
@@ -138,13 +125,16 @@ describe("Deployment rollouts driven by kubectl", { skip: NO_KUBECTL }, () => {
     await kubectl("rollout", "undo", "deployment/web");
     await kubectl("rollout", "status", "deployment/web", "--timeout=30s");
     await running(5, "nginx:1");
-    const after = await waitFor(async () => {
-      const all = await sets();
-      const s = all.find((x) => x.metadata?.name === rev1?.metadata?.name);
-      return s?.metadata?.annotations?.["deployment.kubernetes.io/revision"] === "3"
-        ? all
-        : undefined;
-    }, "revision 3 on the first ReplicaSet");
+    const after = await waitFor(
+      async () => {
+        const all = await sets();
+        const s = all.find((x) => x.metadata?.name === rev1?.metadata?.name);
+        return s?.metadata?.annotations?.["deployment.kubernetes.io/revision"] === "3"
+          ? all
+          : undefined;
+      },
+      { what: "revision 3 on the first ReplicaSet" },
+    );
     assert.equal(after.length, 2);
     const rs = after.find((x) => x.metadata?.name === rev1?.metadata?.name);
     assert.equal(rs?.metadata?.annotations?.["deployment.kubernetes.io/revision-history"], "1");
@@ -170,10 +160,13 @@ describe("Deployment rollouts driven by kubectl", { skip: NO_KUBECTL }, () => {
     await kubectl("rollout", "pause", "deployment/web");
     const before = (await sets()).length;
     await kubectl("set", "image", "deployment/web", "*=nginx:3");
-    const d = await waitFor(async () => {
-      const x = typed<Deployment>(await cp.client.get(REFS.deployments, "default", "web"));
-      return (x.status?.observedGeneration ?? 0) >= (x.metadata?.generation ?? 1) ? x : undefined;
-    }, "the paused change observed");
+    const d = await waitFor(
+      async () => {
+        const x = typed<Deployment>(await cp.client.get(REFS.deployments, "default", "web"));
+        return (x.status?.observedGeneration ?? 0) >= (x.metadata?.generation ?? 1) ? x : undefined;
+      },
+      { what: "the paused change observed" },
+    );
     assert.equal(
       d.status?.conditions?.find((c) => c.type === "Progressing")?.reason,
       "DeploymentPaused",
@@ -239,19 +232,25 @@ describe("Deployment rollouts driven by kubectl", { skip: NO_KUBECTL }, () => {
     const r = await cp.api.kubectl(["apply", "-f", "-"], { input: JSON.stringify(rs) });
     assert.equal(r.code, 0, r.stderr);
     const bare = async (n: number) =>
-      waitFor(async () => {
-        const ps = (await livePods()).filter((p) => p.metadata?.labels?.app === "bare");
-        return ps.length === n ? ps : undefined;
-      }, `${n} bare pods`);
+      waitFor(
+        async () => {
+          const ps = (await livePods()).filter((p) => p.metadata?.labels?.app === "bare");
+          return ps.length === n ? ps : undefined;
+        },
+        { what: `${n} bare pods` },
+      );
     await bare(2);
     await kubectl("scale", "rs", "bare", "--replicas=4");
     await bare(4);
     await kubectl("scale", "rs", "bare", "--replicas=1");
     await bare(1);
-    const got = await waitFor(async () => {
-      const x = typed<ReplicaSet>(await cp.client.get(REFS.replicasets, "default", "bare"));
-      return x.status?.readyReplicas === 1 && x.status.replicas === 1 ? x : undefined;
-    }, "status of one ready replica");
+    const got = await waitFor(
+      async () => {
+        const x = typed<ReplicaSet>(await cp.client.get(REFS.replicasets, "default", "bare"));
+        return x.status?.readyReplicas === 1 && x.status.replicas === 1 ? x : undefined;
+      },
+      { what: "status of one ready replica" },
+    );
     assert.equal(got.status?.availableReplicas, 1);
     const table = await kubectl("get", "rs", "bare");
     assert.match(table, /bare\s+1\s+1\s+1\s/);
@@ -300,7 +299,7 @@ describe("Deployment rollouts driven by kubectl", { skip: NO_KUBECTL }, () => {
         )
           ? true
           : undefined,
-      "web's ReplicaSets and pods gone",
+      { what: "web's ReplicaSets and pods gone" },
     );
   });
 });

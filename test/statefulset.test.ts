@@ -8,26 +8,13 @@ import { after, before, describe, test } from "node:test";
 import type { ControllerRevision, StatefulSet } from "kubernetes-types/apps/v1.js";
 import type { PersistentVolumeClaim, Pod } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import { type KubeObject, typed, type WatchEvent } from "../src/api/types.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
 import { NO_KUBECTL } from "./_kubectl.ts";
 
 const NS = "default";
-
-async function waitFor<T>(
-  fn: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function statefulSet(name: string, extra: Record<string, unknown> = {}): KubeObject {
   return {
@@ -86,7 +73,7 @@ describe("StatefulSet controller", () => {
           (image === undefined || ps.every((p) => p.spec?.containers[0]?.image === image))
         );
       },
-      `${n} ready ${app} pods${image ? ` on ${image}` : ""}`,
+      { what: `${n} ready ${app} pods${image ? ` on ${image}` : ""}` },
     );
 
   before(async () => {
@@ -121,9 +108,20 @@ describe("StatefulSet controller", () => {
           ],
         }),
       );
-      await waitFor(async () => (await pod("web-1")).status?.phase === "Running", "web-1 running");
-      // web-1 is Running but not Ready: the controller must not go on to web-2.
-      await new Promise((r) => setTimeout(r, 500));
+      await waitFor(async () => (await pod("web-1")).status?.phase === "Running", {
+        what: "web-1 running",
+      });
+      // web-1 is Running but not Ready: the controller must not go on to web-2. Proof that it has
+      // looked since: a spec change that creates no pod, acknowledged in status.observedGeneration.
+      const bumped = await cp.client.patch(REFS.statefulsets, NS, "web", "merge", {
+        spec: { revisionHistoryLimit: 11 },
+      });
+      await waitFor(
+        async () =>
+          ((await getSet("web")).status?.observedGeneration ?? 0) >=
+          (bumped.metadata.generation ?? 1),
+        { what: "the controller to observe the bumped generation" },
+      );
       assert.equal((await pod("web-2")).metadata?.name, undefined, "web-2 created too early");
       held.delete("web-1");
       await cp.node?.setReady(NS, "web-1", true);
@@ -175,10 +173,13 @@ describe("StatefulSet controller", () => {
   });
 
   test("the status counts ready pods and kubectl rollout status completes", async (t) => {
-    const set = await waitFor(async () => {
-      const s = await getSet("web");
-      return s.status?.readyReplicas === 3 && s.status.currentReplicas === 3 ? s : undefined;
-    }, "status with 3 ready");
+    const set = await waitFor(
+      async () => {
+        const s = await getSet("web");
+        return s.status?.readyReplicas === 3 && s.status.currentReplicas === 3 ? s : undefined;
+      },
+      { what: "status with 3 ready" },
+    );
     assert.equal(set.status?.replicas, 3);
     assert.equal(set.status?.availableReplicas, 3);
     assert.equal(set.status?.updatedReplicas, 3);
@@ -192,26 +193,32 @@ describe("StatefulSet controller", () => {
   });
 
   test("the headless Service's EndpointSlice names web-0..2 by hostname", async () => {
-    const hostnames = await waitFor(async () => {
-      const slices = (
-        await cp.client.list(REFS.endpointslices, NS, {
-          labelSelector: "kubernetes.io/service-name=nginx",
-        })
-      ).items.map((s) => typed<EndpointSlice>(s));
-      const names = slices
-        .flatMap((s) => s.endpoints ?? [])
-        .map((e) => e.hostname ?? "")
-        .sort();
-      return names.length === 3 ? names : undefined;
-    }, "three endpoints");
+    const hostnames = await waitFor(
+      async () => {
+        const slices = (
+          await cp.client.list(REFS.endpointslices, NS, {
+            labelSelector: "kubernetes.io/service-name=nginx",
+          })
+        ).items.map((s) => typed<EndpointSlice>(s));
+        const names = slices
+          .flatMap((s) => s.endpoints ?? [])
+          .map((e) => e.hostname ?? "")
+          .sort();
+        return names.length === 3 ? names : undefined;
+      },
+      { what: "three endpoints" },
+    );
     assert.deepEqual(hostnames, ["web-0", "web-1", "web-2"]);
   });
 
   test("events say what was created, as kube words them", async () => {
-    const messages = await waitFor(async () => {
-      const ms = (await cp.client.list(REFS.events, NS)).items.map((e) => String(e.message));
-      return ms.includes("create Pod web-2 in StatefulSet web successful") ? ms : undefined;
-    }, "events");
+    const messages = await waitFor(
+      async () => {
+        const ms = (await cp.client.list(REFS.events, NS)).items.map((e) => String(e.message));
+        return ms.includes("create Pod web-2 in StatefulSet web successful") ? ms : undefined;
+      },
+      { what: "events" },
+    );
     assert.ok(messages.includes("create Pod web-0 in StatefulSet web successful"));
     assert.ok(messages.includes("create Claim www-web-0 Pod web-0 in StatefulSet web success"));
   });
@@ -222,7 +229,7 @@ describe("StatefulSet controller", () => {
     try {
       const r = await cp.api.kubectl(["scale", "sts/web", "--replicas=1"]);
       assert.equal(r.code, 0, r.stderr);
-      await waitFor(async () => (await podsOf("web")).length === 1, "one pod left");
+      await waitFor(async () => (await podsOf("web")).length === 1, { what: "one pod left" });
       const steps = rec.events
         .filter((e) => e.type === "DELETED" || e.pod.metadata?.deletionTimestamp)
         .map((e) => `${e.type === "DELETED" ? "gone" : "terminating"} ${e.pod.metadata?.name}`);
@@ -241,12 +248,15 @@ describe("StatefulSet controller", () => {
     const claim = await cp.client.get(REFS.persistentvolumeclaims, NS, "www-web-0");
     const before = await pod("web-0");
     await cp.client.delete(REFS.pods, NS, "web-0");
-    const back = await waitFor(async () => {
-      const p = await pod("web-0");
-      return p.metadata?.uid && p.metadata.uid !== before.metadata?.uid && isReady(p)
-        ? p
-        : undefined;
-    }, "web-0 back");
+    const back = await waitFor(
+      async () => {
+        const p = await pod("web-0");
+        return p.metadata?.uid && p.metadata.uid !== before.metadata?.uid && isReady(p)
+          ? p
+          : undefined;
+      },
+      { what: "web-0 back" },
+    );
     const claimAfter = await cp.client.get(REFS.persistentvolumeclaims, NS, "www-web-0");
     assert.equal(claimAfter.metadata.uid, claim.metadata.uid);
     assert.equal(
@@ -315,10 +325,13 @@ describe("StatefulSet controller", () => {
       NS,
       statefulSet("par", { podManagementPolicy: "Parallel" }),
     );
-    const ps = await waitFor(async () => {
-      const list = await podsOf("par");
-      return list.length === 3 ? list : undefined;
-    }, "three par pods");
+    const ps = await waitFor(
+      async () => {
+        const list = await podsOf("par");
+        return list.length === 3 ? list : undefined;
+      },
+      { what: "three par pods" },
+    );
     assert.ok(ps.every((p) => !isReady(p)));
     for (const i of [0, 1, 2]) {
       held.delete(`par-${i}`);
@@ -331,10 +344,13 @@ describe("StatefulSet controller", () => {
     const obj = statefulSet("solo", { replicas: 1 });
     delete (obj.spec as Record<string, unknown>).serviceName;
     await cp.client.create(REFS.statefulsets, NS, obj);
-    const p = await waitFor(async () => {
-      const x = await pod("solo-0");
-      return x.metadata?.name ? x : undefined;
-    }, "solo-0");
+    const p = await waitFor(
+      async () => {
+        const x = await pod("solo-0");
+        return x.metadata?.name ? x : undefined;
+      },
+      { what: "solo-0" },
+    );
     assert.equal(p.spec?.hostname, "solo-0");
     assert.equal(p.spec?.subdomain, undefined);
   });
@@ -356,12 +372,15 @@ describe("StatefulSet controller", () => {
               e.pod.metadata?.uid === orphan.metadata.uid &&
               e.pod.metadata?.ownerReferences?.some((r) => r.controller && r.name === "adopt"),
           ),
-        "the orphan adopted",
+        { what: "the orphan adopted" },
       );
-      const replaced = await waitFor(async () => {
-        const p = await pod("adopt-0");
-        return p.metadata?.uid !== orphan.metadata.uid && isReady(p) ? p : undefined;
-      }, "the adopted pod replaced by one on the update revision");
+      const replaced = await waitFor(
+        async () => {
+          const p = await pod("adopt-0");
+          return p.metadata?.uid !== orphan.metadata.uid && isReady(p) ? p : undefined;
+        },
+        { what: "the adopted pod replaced by one on the update revision" },
+      );
       const set = await getSet("adopt");
       assert.equal(
         replaced.metadata?.labels?.["controller-revision-hash"],
@@ -396,7 +415,7 @@ describe("StatefulSet controller", () => {
     assert.deepEqual(await ownersOf("data-gc-0"), ["StatefulSet/gc/true"]);
     const gc1 = await pod("gc-1");
     await cp.client.patch(REFS.statefulsets, NS, "gc", "merge", { spec: { replicas: 1 } });
-    await waitFor(async () => (await podsOf("gc")).length === 1, "gc-1 gone");
+    await waitFor(async () => (await podsOf("gc")).length === 1, { what: "gc-1 gone" });
     const refs = (await cp.client.get(REFS.persistentvolumeclaims, NS, "data-gc-1")).metadata
       .ownerReferences;
     assert.deepEqual(
@@ -447,10 +466,9 @@ describe("StatefulSet controller", () => {
         NS,
         statefulSet("min", { replicas: 2, minReadySeconds: 1 }),
       );
-      await waitFor(
-        async () => (await getSet("min")).status?.availableReplicas === 2,
-        "2 available",
-      );
+      await waitFor(async () => (await getSet("min")).status?.availableReplicas === 2, {
+        what: "2 available",
+      });
       const added = seen.find((e) => e.type === "ADDED" && e.pod.metadata?.name === "min-1");
       const readySince = (await pod("min-0")).status?.conditions?.find(
         (c) => c.type === "Ready",

@@ -12,11 +12,11 @@ import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../src/_testing/index.ts";
 import { cidrContains, parseCidr } from "../src/api/cidr.ts";
 import { REFS } from "../src/api/refs.ts";
 import { createHttpClient, loadKubeconfig } from "../src/client/index.ts";
 import { cliEnv, startUp } from "./_cli.ts";
-import { kubeletWaitFor } from "./_kubelet.ts";
 import { descendants } from "./_proc.ts";
 
 const ROOT = process.getuid?.() === 0;
@@ -150,11 +150,10 @@ describe("loopkube up -f examples/quickstart -f examples/statefulset", () => {
       assert.equal(await exited, 0);
       assert.match(out(), /SIGINT: stopping cluster/);
       // Killed children are reaped an instant after loopkube exits: allow that instant.
-      await kubeletWaitFor(
-        "every pod process gone",
-        () => pods.filter(alive).length === 0,
-        5_000,
-      ).catch(() => undefined);
+      await waitFor(() => pods.filter(alive).length === 0, {
+        what: "every pod process gone",
+        retryErrors: true,
+      }).catch(() => undefined);
       assert.deepEqual(pods.filter(alive), [], "no pod process outlives a Ctrl-C");
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");
@@ -173,8 +172,9 @@ describe("loopkube up -f examples/quickstart -f examples/statefulset", () => {
       assert.deepEqual(ips, first.ips, "same pod names and IPs");
       if (ROOT) {
         for (const [name, identity] of first.identities ?? []) {
-          const body = await kubeletWaitFor(`${name} serving again`, () =>
-            fetchText(ips.get(name) ?? "", 8080).catch(() => undefined),
+          const body = await waitFor(
+            () => fetchText(ips.get(name) ?? "", 8080).catch(() => undefined),
+            { what: `${name} serving again`, retryErrors: true },
           );
           assert.equal(body, identity, `${name} kept what it wrote on its first start`);
         }

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import type { IncomingMessage } from "node:http";
 import { request } from "node:https";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../src/_testing/index.ts";
 import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 import { KUBECTL, NO_KUBECTL } from "./_kubectl.ts";
 
@@ -88,22 +89,17 @@ function post(api: TestApiServer, path: string, body: unknown): Promise<number> 
   });
 }
 
-/** Waits for `check` on a stream's events; fails at once if the stream ends first. */
-async function until(w: Stream, check: () => boolean, what: string): Promise<void> {
+/** `check` on a stream's events, for `waitFor`: fails the wait at once if the stream ends first. */
+function onStream(w: Stream, check: () => boolean): () => boolean {
   let ended = false;
   void w.ended.then(() => {
     ended = true;
   });
-  await waitFor(() => check() || ended, what);
-  assert.ok(check(), `the watch ended before ${what} (${w.events.length} events)`);
-}
-
-async function waitFor(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return () => {
+    if (check()) return true;
+    assert.ok(!ended, `the watch ended first (${w.events.length} events)`);
+    return false;
+  };
 }
 
 describe("watch over HTTP", () => {
@@ -150,10 +146,9 @@ describe("watch over HTTP", () => {
     for (const from of [String(rv), "0"]) {
       const w = await open(api, `${CM}?watch=true&resourceVersion=${from}&timeoutSeconds=30`);
       assert.equal(w.status, 200);
-      await waitFor(
-        () => w.events.filter((e) => e.type === "ADDED").length >= 20,
-        `20 ADDED from ${from}`,
-      );
+      await waitFor(() => w.events.filter((e) => e.type === "ADDED").length >= 20, {
+        what: `20 ADDED from ${from}`,
+      });
       w.res.destroy();
       // From a revision: in revision order; the initial state ("0"): in key order.
       const names = Array.from({ length: 20 }, (_, i) => `big-${i}`);
@@ -175,9 +170,13 @@ describe("watch over HTTP", () => {
     }
     const w = await open(api, `${CM}?watch=true&resourceVersion=${rv}&timeoutSeconds=30`);
     w.res.pause();
+    // The input is a reader that does not read for a while, not an outcome to wait for.
     await new Promise((r) => setTimeout(r, 300));
     w.res.resume();
-    await until(w, () => w.events.length >= 12, "12 events");
+    await waitFor(
+      onStream(w, () => w.events.length >= 12),
+      { what: "12 events" },
+    );
     w.res.destroy();
     assert.deepEqual(
       w.events.map((e) => e.object.metadata?.name),
@@ -226,7 +225,10 @@ describe("a watcher cut for slowness", () => {
 
     const last = w.events.at(-1)?.object.metadata?.resourceVersion ?? String(rv);
     const again = await open(api, `${CM}?watch=true&resourceVersion=${last}&timeoutSeconds=60`);
-    await until(again, () => first.length + again.events.length >= names.length, "the rest");
+    await waitFor(
+      onStream(again, () => first.length + again.events.length >= names.length),
+      { what: "the rest" },
+    );
     again.res.destroy();
     assert.deepEqual([...first, ...again.events.map((e) => e.object.metadata?.name)], names);
   });
@@ -249,9 +251,15 @@ describe("bookmarks and WatchList", () => {
       api,
       `${CM}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=30`,
     );
-    await until(w, () => w.events.length >= 3, "two objects and a bookmark");
+    await waitFor(
+      onStream(w, () => w.events.length >= 3),
+      { what: "two objects and a bookmark" },
+    );
     registry.createSync(CM_REF, "default", { metadata: { name: "c" } });
-    await until(w, () => w.events.length >= 4, "the change after");
+    await waitFor(
+      onStream(w, () => w.events.length >= 4),
+      { what: "the change after" },
+    );
     w.res.destroy();
     assert.deepEqual(
       w.events.map((e) => `${e.type} ${e.object.metadata?.name ?? ""}`),
@@ -271,7 +279,10 @@ describe("bookmarks and WatchList", () => {
       `${CM}?watch=1&sendInitialEvents=false&resourceVersionMatch=NotOlderThan&timeoutSeconds=30`,
     );
     api.server.registry.createSync(CM_REF, "default", { metadata: { name: "only-new" } });
-    await until(w, () => w.events.length >= 1, "the new object");
+    await waitFor(
+      onStream(w, () => w.events.length >= 1),
+      { what: "the new object" },
+    );
     w.res.destroy();
     assert.deepEqual(
       w.events.map((e) => e.object.metadata?.name),
@@ -375,7 +386,7 @@ for (const watchList of [false, true]) {
       });
       const exited = new Promise<number | null>((r) => child.on("exit", r));
       try {
-        await waitFor(() => /watch=true\S* 200 OK/.test(log), "kubectl's watch");
+        await waitFor(() => /watch=true\S* 200 OK/.test(log), { what: "kubectl's watch" });
         if (watchList) assert.match(log, /sendInitialEvents=true/);
         // After a second (a shorter watch is one client-go re-lists after anyway, as "very short
         // watch"), 50 writes in one go: more than the 5 that may wait, and they push the
@@ -385,7 +396,7 @@ for (const watchList of [false, true]) {
           registry.createSync(CM_REF, "default", { metadata: { name: `burst-${i}` } });
         }
         const relists = () => log.match(/Listing and watching/g)?.length ?? 0;
-        await waitFor(() => relists() >= 2, "a re-list").catch((e: Error) => {
+        await waitFor(() => relists() >= 2, { what: "a re-list" }).catch((e: Error) => {
           throw new Error(`${e.message}\n${log.slice(-4000)}`);
         });
         assert.match(log, /too old resource version|very short watch/);

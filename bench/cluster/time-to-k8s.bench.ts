@@ -31,6 +31,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "../../src/_testing/index.ts";
 import { REFS } from "../../src/api/refs.ts";
 import { createHttpClient, loadKubeconfig } from "../../src/client/index.ts";
 import { KUBECTL } from "../../test/_kubectl.ts";
@@ -69,18 +70,14 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Polls `fn` every 2 ms until it returns true; the time it became true, since `t0`. */
-async function until(t0: number, what: string, fn: () => Promise<boolean>): Promise<number> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if (await fn()) return performance.now() - t0;
-    } catch {
-      // Not yet.
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within 60 s`);
-    await sleep(2);
-  }
+/** The time `fn` first held (polled every 2 ms; an error is "not yet"), since `t0`. */
+function until(t0: number, what: string, fn: () => Promise<boolean>): Promise<number> {
+  return waitFor(async () => (await fn()) && performance.now() - t0, {
+    what,
+    timeoutMs: 60_000,
+    intervalMs: 2,
+    retryErrors: true,
+  });
 }
 
 function resolver(port: number): Resolver {

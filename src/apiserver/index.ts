@@ -7,6 +7,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Server } from "node:https";
 import { arch, platform } from "node:os";
 import { DEFAULT_PLAN } from "../api/addressplan.ts";
@@ -14,8 +15,10 @@ import { strategyFor } from "../api/kinds/index.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
 import { defaultIngressClassAdmission } from "./admission/ingressclass.ts";
+import { serviceAccountAdmission } from "./admission/serviceaccount.ts";
 import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
+import { createAuthenticator, staticTokens } from "./authn.ts";
 import { ensureSystemNamespaces } from "./bootstrap.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
@@ -30,9 +33,18 @@ import { decodeKubeProtobuf } from "./protobuf/index.ts";
 import { type Admission, genericStrategy, Registry, type WatchTuning } from "./registry/index.ts";
 import { findResource, RESOURCES, storePrefix } from "./resources.ts";
 import { listen, type TlsMaterial } from "./server.ts";
+import {
+  createIssuer,
+  type IssuerOptions,
+  issuerDiscovery,
+  type ServiceAccountIssuer,
+  serviceAccountTokens,
+  tokenCreator,
+} from "./serviceaccount/index.ts";
 import { renderApiMetrics } from "./telemetry.ts";
 
 export { ServiceAllocator } from "./admission/services.ts";
+export { requestUser, type UserInfo } from "./authn.ts";
 export type { SubresourceHandler } from "./http/handler.ts";
 export type { HealthCheck } from "./http/health.ts";
 export type { UpgradeHandler } from "./http/upgrade.ts";
@@ -68,6 +80,17 @@ export interface ApiServerOptions {
   /** Events are deleted this long after their last write (kube-apiserver's `--event-ttl`,
    *  default 1 h); 0 keeps them forever. */
   eventTtlMs?: number;
+  /**
+   * Service-account tokens: the signing key (PEM; a fresh one per start when absent), the issuer
+   * (default `https://kubernetes.default.svc.cluster.local`) and the API audiences.
+   */
+  serviceAccounts?: IssuerOptions;
+  /**
+   * kube's ServiceAccount admission on pods (default account, existence check, token volume).
+   * Off unless asked: it needs the controller that keeps a `default` account in each namespace,
+   * which an API server alone (as in envtest, which turns the plugin off too) does not run.
+   */
+  serviceAccountAdmission?: boolean;
 }
 
 export interface ApiServer {
@@ -83,6 +106,8 @@ export interface ApiServer {
   /** Registers the handler of upgraded (WebSocket/SPDY) requests such as `pods/exec`. */
   handleUpgrade(key: string, handler: UpgradeHandler): void;
   addToken(token: string): void;
+  /** The service-account token issuer (its key, issuer URL, audiences). */
+  serviceAccountIssuer: ServiceAccountIssuer;
   /** Cuts every open connection (watches included); clients reconnect. For tests and shutdown. */
   dropConnections(): void;
   close(): Promise<void>;
@@ -115,9 +140,20 @@ export function createRegistry(
   store: Store,
   options: Pick<
     ApiServerOptions,
-    "serviceCidr" | "nodePortRange" | "now" | "random" | "watchTuning"
+    | "serviceCidr"
+    | "nodePortRange"
+    | "now"
+    | "random"
+    | "watchTuning"
+    | "serviceAccounts"
+    | "serviceAccountAdmission"
   > = {},
-): { registry: Registry; services: ServiceAllocator; openapi: ReturnType<typeof createOpenApi> } {
+): {
+  registry: Registry;
+  services: ServiceAllocator;
+  openapi: ReturnType<typeof createOpenApi>;
+  issuer: ServiceAccountIssuer;
+} {
   const services = new ServiceAllocator({
     serviceCidr: options.serviceCidr ?? API_DEFAULTS.serviceCidr,
     nodePortRange: options.nodePortRange ?? API_DEFAULTS.nodePortRange,
@@ -133,6 +169,15 @@ export function createRegistry(
     defaultStorageClassAdmission(store),
     defaultIngressClassAdmission(store),
   ];
+  if (options.serviceAccountAdmission) {
+    admission.push(
+      serviceAccountAdmission(store, options.random ? { random: options.random } : {}),
+    );
+  }
+  const issuer = createIssuer({
+    ...(options.now ? { now: options.now } : {}),
+    ...options.serviceAccounts,
+  });
   const registry = new Registry(
     {
       store,
@@ -143,11 +188,12 @@ export function createRegistry(
       admission,
       patchers,
       decoder: (gvk) => openapi.decoder(gvk),
+      creators: new Map([["serviceaccounts/token", tokenCreator(issuer)]]),
     },
     options.watchTuning,
   );
   ensureSystemNamespaces(registry);
-  return { registry, services, openapi };
+  return { registry, services, openapi, issuer };
 }
 
 /**
@@ -163,7 +209,7 @@ function storageCheck(store: Store): HealthCheck {
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const { registry, services, openapi } = createRegistry(options.store, options);
+  const { registry, services, openapi, issuer } = createRegistry(options.store, options);
   const eventTtl = startEventTtl(registry, {
     ttlMs: options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS,
     now: () => (options.now ?? (() => new Date()))().getTime(),
@@ -185,6 +231,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     subresources,
     metrics: () => metrics,
   });
+  const serverUrl = () => `https://${host}:${port}`;
+  // Service account issuer discovery sits beside the API paths, as kube-apiserver's mux has it.
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
+    const answer = issuerDiscovery(issuer, (req.url ?? "/").split("?")[0] ?? "/", serverUrl);
+    if (!answer) return handler(req, res);
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
+  };
+  const authenticate = createAuthenticator([
+    staticTokens(() => tokens),
+    serviceAccountTokens(issuer, options.store),
+  ]);
   // Every request after authentication passes here: counted, timed, and `/metrics` served.
   const requestMetrics = new RequestMetrics();
   let server: Server;
@@ -194,10 +252,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         host,
         port,
         tls: options.tls,
-        tokens: () => tokens,
+        authenticate,
         ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
       },
-      instrumentRequests(handler, requestMetrics, () =>
+      instrumentRequests(serve, requestMetrics, () =>
         renderApiMetrics(requestMetrics, options.store),
       ),
       instrumentUpgrades(createUpgradeHandler({ registry, upgrades }), requestMetrics),
@@ -232,6 +290,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     },
     handleUpgrade: (key, h) => upgrades.set(key, h),
     addToken: (t) => tokens.add(t),
+    serviceAccountIssuer: issuer,
     dropConnections: dropAll,
     close: () =>
       new Promise<void>((resolve) => {

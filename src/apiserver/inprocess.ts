@@ -45,6 +45,8 @@ export function createInProcessClient(
       object: KubeObject,
       options?: WriteOptions,
     ): Promise<KubeObject> {
+      const wait = registry.admissionReady(ref, namespace, object);
+      if (wait !== undefined) await wait;
       return copy(registry.createSync(ref, namespace, object, options));
     },
     async update(

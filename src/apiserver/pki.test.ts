@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
-import { X509Certificate } from "node:crypto";
-import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { createPublicKey, X509Certificate } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -87,6 +87,20 @@ describe("ensurePki", () => {
   test("second call loads the same material", async () => {
     const again = await ensurePki(join(dir, "pki"), { clusterName: "loopkube", hosts: HOSTS });
     assert.deepEqual(again, pki);
+  });
+
+  test("keeps the service-account signing key across starts; sa.pub is its public half", async () => {
+    const sub = join(dir, "sa");
+    const first = await ensurePki(sub, { clusterName: "c", hosts: ["127.0.0.1"] });
+    assert.equal(
+      createPublicKey(first.serviceAccountKey).export({ type: "spki", format: "pem" }),
+      first.serviceAccountPublicKey,
+    );
+    assert.equal(await readFile(join(sub, "sa.pub"), "utf8"), first.serviceAccountPublicKey);
+    await rm(join(sub, "sa.pub"));
+    const second = await ensurePki(sub, { clusterName: "c", hosts: ["127.0.0.1"] });
+    assert.equal(second.serviceAccountKey, first.serviceAccountKey);
+    assert.equal(await readFile(join(sub, "sa.pub"), "utf8"), first.serviceAccountPublicKey);
   });
 
   test("re-issues only the serving certificate when a host is added", async () => {

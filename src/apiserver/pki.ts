@@ -3,7 +3,9 @@
  *
  * Contract: {@link ensurePki} creates on first use a CA (`loopkube-ca`, 10 years), an API serving
  * certificate signed by it whose SANs cover the given hosts (DNS names and IP addresses), an admin
- * client certificate (`kubernetes-admin` in `system:masters`) and a random admin bearer token.
+ * client certificate (`kubernetes-admin` in `system:masters`), a random admin bearer token, and
+ * the service-account signing key pair (`sa.key`, `sa.pub`, as kubeadm names them), which signs
+ * every service-account token and so is kept as long as the data dir.
  * Later calls load the files; the serving certificate alone is re-issued when its SANs no longer
  * cover the hosts or it is about to expire. The CA is never replaced once written, because every
  * kubeconfig handed out pins it.
@@ -22,6 +24,7 @@
 
 import {
   createPrivateKey,
+  createPublicKey,
   generateKeyPair,
   type KeyObject,
   randomBytes,
@@ -58,6 +61,9 @@ export interface Pki {
   adminCert: string;
   adminKey: string;
   token: string;
+  /** The service-account token signing key (PKCS#8 PEM) and its public half (SPKI PEM). */
+  serviceAccountKey: string;
+  serviceAccountPublicKey: string;
 }
 
 export interface EnsurePkiOptions {
@@ -95,6 +101,8 @@ const FILES = {
   adminCert: "admin.crt",
   adminKey: "admin.key",
   token: "admin.token",
+  serviceAccountKey: "sa.key",
+  serviceAccountPublicKey: "sa.pub",
 } as const satisfies Record<keyof Pki, string>;
 
 /** Loads the PKI in `dir`, creating whatever is missing and re-issuing a stale serving cert. */
@@ -137,6 +145,17 @@ export async function ensurePki(dir: string, options: EnsurePkiOptions): Promise
     await writeSecret(join(dir, FILES.token), `${token}\n`);
   }
 
+  let serviceAccount = await readServiceAccountKey(dir);
+  if (serviceAccount === undefined) {
+    const keys = await newKeyPair();
+    serviceAccount = {
+      key: exportKeyPem(keys.privateKey),
+      pub: keys.publicKey.export({ type: "spki", format: "pem" }).toString(),
+    };
+    await writeSecret(join(dir, FILES.serviceAccountKey), serviceAccount.key);
+    await writeAtomic(join(dir, FILES.serviceAccountPublicKey), serviceAccount.pub, 0o644);
+  }
+
   return {
     caCert: caPair.cert,
     caKey: caPair.key,
@@ -145,7 +164,21 @@ export async function ensurePki(dir: string, options: EnsurePkiOptions): Promise
     adminCert: admin.cert,
     adminKey: admin.key,
     token,
+    serviceAccountKey: serviceAccount.key,
+    serviceAccountPublicKey: serviceAccount.pub,
   };
+}
+
+/** The kept signing key, its public half re-derived when `sa.pub` is missing or differs. */
+async function readServiceAccountKey(dir: string) {
+  const key = await readOptional(join(dir, FILES.serviceAccountKey));
+  if (key === undefined) return undefined;
+  const pub = createPublicKey(createPrivateKey(key)).export({ type: "spki", format: "pem" });
+  const text = pub.toString();
+  if ((await readOptional(join(dir, FILES.serviceAccountPublicKey))) !== text) {
+    await writeAtomic(join(dir, FILES.serviceAccountPublicKey), text, 0o644);
+  }
+  return { key, pub: text };
 }
 
 /**

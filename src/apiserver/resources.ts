@@ -128,7 +128,17 @@ export const RESOURCES: readonly ResourceInfo[] = [
     { kind: "Endpoints", resource: "endpoints", shortNames: ["ep"] },
     { kind: "ConfigMap", shortNames: ["cm"] },
     { kind: "Secret" },
-    { kind: "ServiceAccount", shortNames: ["sa"] },
+    {
+      kind: "ServiceAccount",
+      shortNames: ["sa"],
+      subresources: [
+        {
+          name: "token",
+          kind: { group: "authentication.k8s.io", version: "v1", kind: "TokenRequest" },
+          verbs: ["create"],
+        },
+      ],
+    },
     { kind: "Event", shortNames: ["ev"] },
     { kind: "Node", namespaced: false, shortNames: ["no"], subresources: [STATUS] },
     { kind: "PersistentVolumeClaim", shortNames: ["pvc"], subresources: [STATUS] },

@@ -1,6 +1,7 @@
 /**
- * The HTTPS listener: TLS with the cluster CA, authentication (a client certificate signed by the
- * cluster CA, or a known bearer token), then the request handler. `/healthz`, `/livez`, `/readyz`
+ * The HTTPS listener: TLS with the cluster CA, authentication (`authn.ts`: a client certificate
+ * signed by the cluster CA, or a bearer token some authenticator accepts; anything else is 401),
+ * then the request handler. `/healthz`, `/livez`, `/readyz`
  * and `/version` answer without credentials, as kube-apiserver's default RBAC allows; `/metrics`
  * needs them, as there (kube grants the non-resource URL to `system:monitoring`; here every
  * authenticated client is an admin).
@@ -11,8 +12,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { Duplex } from "node:stream";
-import type { TLSSocket } from "node:tls";
 import { unauthorized } from "../api/errors.ts";
+import { type Authenticate, setRequestUser } from "./authn.ts";
 import { createInFlightGate, type InFlightLimits } from "./http/inflight.ts";
 import { sendError } from "./http/respond.ts";
 import { writeRawJson } from "./http/upgrade.ts";
@@ -30,18 +31,16 @@ export interface ListenOptions {
   host: string;
   port: number;
   tls: TlsMaterial;
-  /** Bearer tokens accepted as authenticated. */
-  tokens: () => ReadonlySet<string>;
+  /** Who sent a request; undefined refuses it with 401. */
+  authenticate: Authenticate;
   /** Max requests in flight (kube's defaults 400 read-only, 200 mutating). */
   maxInFlight?: InFlightLimits;
 }
 
-function authenticated(req: IncomingMessage, tokens: ReadonlySet<string>): boolean {
-  const socket = req.socket as TLSSocket;
-  if (socket.authorized) return true;
-  const auth = req.headers.authorization;
-  if (auth?.startsWith("Bearer ")) return tokens.has(auth.slice(7).trim());
-  return false;
+function authenticated(req: IncomingMessage, authenticate: Authenticate): boolean {
+  const user = authenticate(req);
+  if (user) setRequestUser(req, user);
+  return user !== undefined;
 }
 
 export async function listen(
@@ -60,7 +59,7 @@ export async function listen(
       keepAliveTimeout: 120_000,
     },
     (req, res) => {
-      if (!PUBLIC_PATHS.test(req.url ?? "/") && !authenticated(req, options.tokens())) {
+      if (!PUBLIC_PATHS.test(req.url ?? "/") && !authenticated(req, options.authenticate)) {
         req.resume();
         sendError(res, unauthorized());
         return;
@@ -72,7 +71,7 @@ export async function listen(
   if (upgrade) {
     // Streaming subresources (exec, attach, port-forward) arrive as upgrade requests.
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (!authenticated(req, options.tokens())) {
+      if (!authenticated(req, options.authenticate)) {
         const err = unauthorized().toStatus();
         writeRawJson(socket, 401, err);
         return;

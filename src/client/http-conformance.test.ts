@@ -2,6 +2,7 @@
 // in-memory fake served on the Kubernetes REST paths (`_testing/fake-server.ts`).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { waitFor } from "../_testing/index.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ResourceRef } from "../api/verbs.ts";
 import { FakeClock } from "./_testing/clock.ts";
@@ -41,26 +42,32 @@ describe("informer over the HTTP client", () => {
       await fake.create(cm, "ns", mk("before"));
       informer.start();
       await informer.waitForSync();
-      await until(() => fake.watcherCount() === 1, "watching");
+      await waitFor(() => fake.watcherCount() === 1, { what: "watching" });
       await fake.create(cm, "ns", mk("live"));
-      await until(() => informer.get("ns", "live") !== undefined, "live event");
+      await waitFor(() => informer.get("ns", "live") !== undefined, { what: "live event" });
 
       // Keep the informer from re-watching until the history is gone, then let it.
       fake.failNext("watch", new Error("held"));
       fake.closeWatches();
-      await until(() => informer.stats().watchErrors === 1, "held watch");
+      await waitFor(() => informer.stats().watchErrors === 1, { what: "held watch" });
       await fake.delete(cm, "ns", "before");
       await fake.create(cm, "ns", mk("after"));
       fake.compact();
       await clock.advance(1000);
-      await until(() => informer.stats().relistsAfterExpired === 1, "relist");
+      await waitFor(() => informer.stats().relistsAfterExpired === 1, { what: "relist" });
       const names = () =>
         informer
           .list()
           .map((o) => o.metadata.name)
           .sort()
           .join(",");
-      await until(() => names() === "after,live", `cache after relist (${names()})`);
+      await waitFor(
+        () => {
+          assert.equal(names(), "after,live");
+          return true;
+        },
+        { what: "the cache after the relist", retryErrors: true },
+      );
       assert.equal(informer.stats().lists, 2);
     } finally {
       await informer.stop();
@@ -70,11 +77,3 @@ describe("informer over the HTTP client", () => {
     }
   });
 });
-
-async function until(pred: () => boolean, what: string): Promise<void> {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > 5000) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { after, before, describe, it } from "node:test";
+import { waitFor } from "../_testing/index.ts";
 import { isStatusError, notFound, StatusError } from "../api/errors.ts";
 import type { KubeObject, WatchEvent } from "../api/types.ts";
 import type { ApiVerbs, PatchType, ResourceRef } from "../api/verbs.ts";
@@ -20,15 +21,6 @@ const clusterroles: ResourceRef = {
 
 function obj(name: string): KubeObject {
   return { metadata: { name } };
-}
-
-/** Resolves once `pred` holds, polling on the event loop; fails after `ms` of real time. */
-async function until(pred: () => boolean, what: string, ms = 5000): Promise<void> {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > ms) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 describe("HttpClient requests", () => {
@@ -372,15 +364,15 @@ describe("HttpClient watch", () => {
     });
     const events: WatchEvent[] = [];
     const h = client.watch(pods, "ns", {}, (e) => events.push(e));
-    await until(() => res !== undefined, "request");
+    await waitFor(() => res !== undefined, { what: "request" });
     const second = Buffer.from(line("MODIFIED", "pö", "2"));
     const cut = second.indexOf(Buffer.from("ö")) + 1; // inside the two bytes of "ö"
     res!.write(Buffer.concat([Buffer.from(line("ADDED", "a", "1")), second.subarray(0, cut)]));
     // The first event arriving proves the first chunk was read before the rest was written.
-    await until(() => events.length === 1, "first event");
+    await waitFor(() => events.length === 1, { what: "first event" });
     res!.write(second.subarray(cut));
     res!.write(line("BOOKMARK", "", "3").slice(0, 10));
-    await until(() => events.length === 2, "second event");
+    await waitFor(() => events.length === 2, { what: "second event" });
     res!.end(line("BOOKMARK", "", "3").slice(10));
     await h.done;
     assert.deepEqual(
@@ -476,11 +468,11 @@ describe("HttpClient watch", () => {
     });
     const events: WatchEvent[] = [];
     const h = client.watch(pods, "ns", {}, (e) => events.push(e));
-    await until(() => events.length === 1, "first event");
+    await waitFor(() => events.length === 1, { what: "first event" });
     h.stop();
     await h.done;
     res!.write(line("ADDED", "b", "2"));
-    await until(() => serverSawClose, "server sees the connection close");
+    await waitFor(() => serverSawClose, { what: "server sees the connection close" });
     assert.equal(events.length, 1);
   });
 });

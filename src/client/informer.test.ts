@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { waitFor } from "../_testing/index.ts";
 import { internalError } from "../api/errors.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ResourceRef } from "../api/verbs.ts";
@@ -16,15 +17,6 @@ function configMap(ns: string, name: string, labels: Record<string, string> = {}
     metadata: { name, namespace: ns, labels },
     data: {},
   };
-}
-
-/** Lets the fake and the informer run until `pred` holds (they only need microtasks). */
-async function eventually(pred: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (pred()) return;
-    await settle();
-  }
-  assert.fail(`never happened: ${what}`);
 }
 
 type Seen = [string, string, string?];
@@ -78,7 +70,7 @@ describe("informer initial sync", () => {
     assert.equal(informer.get("b", "other")?.metadata.name, "other");
     assert.equal(informer.get("b", "other")?.kind, "ConfigMap", "list items get their kind");
     assert.equal(informer.lastSyncResourceVersion(), api.currentRevision());
-    await eventually(() => watchCalls(api).length === 1, "watch started");
+    await waitFor(() => watchCalls(api).length === 1, { what: "watch started" });
     const w = watchCalls(api)[0]!.args[0] as {
       resourceVersion: string;
       allowWatchBookmarks: boolean;
@@ -96,7 +88,7 @@ describe("informer initial sync", () => {
     });
     informer.start();
     await informer.waitForSync();
-    await eventually(() => watchCalls(api).length === 1, "watch started");
+    await waitFor(() => watchCalls(api).length === 1, { what: "watch started" });
     const list = api.calls.find((c) => c.verb === "list")!;
     assert.equal(list.namespace, "a");
     assert.deepEqual(list.args[0], {
@@ -118,11 +110,11 @@ describe("informer watch events", () => {
     const { api, informer, seen } = setup();
     informer.start();
     await informer.waitForSync();
-    await eventually(() => api.watcherCount() === 1, "watching");
+    await waitFor(() => api.watcherCount() === 1, { what: "watching" });
     const created = await api.create(cm, "ns", configMap("ns", "x"));
     const updated = await api.update(cm, "ns", { ...created, data: { k: "v" } });
     await api.delete(cm, "ns", "x");
-    await eventually(() => seen.length === 3, "three events");
+    await waitFor(() => seen.length === 3, { what: "three events" });
     assert.deepEqual(seen, [
       ["add", "ns/x"],
       [
@@ -140,11 +132,11 @@ describe("informer watch events", () => {
     const { api, informer } = setup({ namespace: "mine" });
     informer.start();
     await informer.waitForSync();
-    await eventually(() => api.watcherCount() === 1, "watching");
+    await waitFor(() => api.watcherCount() === 1, { what: "watching" });
     await api.create(cm, "other", configMap("other", "y"));
     const before = informer.lastSyncResourceVersion();
     api.sendBookmarks();
-    await eventually(() => informer.lastSyncResourceVersion() !== before, "bookmark seen");
+    await waitFor(() => informer.lastSyncResourceVersion() !== before, { what: "bookmark seen" });
     assert.equal(informer.lastSyncResourceVersion(), api.currentRevision());
     await informer.stop();
   });
@@ -153,12 +145,12 @@ describe("informer watch events", () => {
     const { api, informer } = setup();
     informer.start();
     await informer.waitForSync();
-    await eventually(() => api.watcherCount() === 1, "watching");
+    await waitFor(() => api.watcherCount() === 1, { what: "watching" });
     await api.create(cm, "ns", configMap("ns", "x"));
-    await eventually(() => informer.get("ns", "x") !== undefined, "x cached");
+    await waitFor(() => informer.get("ns", "x") !== undefined, { what: "x cached" });
     const rv = informer.lastSyncResourceVersion();
     api.closeWatches();
-    await eventually(() => watchCalls(api).length === 2, "second watch");
+    await waitFor(() => watchCalls(api).length === 2, { what: "second watch" });
     assert.equal((watchCalls(api)[1]!.args[0] as { resourceVersion: string }).resourceVersion, rv);
     assert.equal(informer.stats().lists, 1);
     await informer.stop();
@@ -173,20 +165,20 @@ describe("informer relist after 410 Expired", () => {
     const change = await api.create(cm, "ns", configMap("ns", "change"));
     informer.start();
     await informer.waitForSync();
-    await eventually(() => api.watcherCount() === 1, "watching");
+    await waitFor(() => api.watcherCount() === 1, { what: "watching" });
     seen.length = 0;
 
     // The watch closes with no event, so the informer waits (back-off) before watching again;
     // meanwhile the world changes and the server forgets the history.
     api.closeWatches();
-    await eventually(() => api.watcherCount() === 0, "watch closed");
+    await waitFor(() => api.watcherCount() === 0, { what: "watch closed" });
     await api.delete(cm, "ns", "gone");
     const changed = await api.update(cm, "ns", { ...change, data: { v: "2" } });
     await api.create(cm, "ns", configMap("ns", "new"));
     api.compact();
     await clock.advance(1000);
-    await eventually(() => informer.stats().lists === 2, "relisted");
-    await eventually(() => seen.length === 3, "synthesized events");
+    await waitFor(() => informer.stats().lists === 2, { what: "relisted" });
+    await waitFor(() => seen.length === 3, { what: "synthesized events" });
 
     assert.deepEqual([...seen].sort(), [
       ["add", "ns/new"],
@@ -222,7 +214,7 @@ describe("informer relist after 410 Expired", () => {
     const inf = createInformer(throwing, cm, { backoff: () => 1000, clock: new FakeClock() });
     inf.start();
     await inf.waitForSync();
-    await eventually(() => inf.stats().lists === 2, "relisted after the thrown 410");
+    await waitFor(() => inf.stats().lists === 2, { what: "relisted after the thrown 410" });
     assert.equal(inf.stats().relistsAfterExpired, 1);
     await inf.stop();
   });
@@ -234,7 +226,7 @@ describe("informer error handling", () => {
     api.failNext("list", internalError("etcd is on fire"));
     await api.create(cm, "ns", configMap("ns", "x"));
     informer.start();
-    await eventually(() => errors.length === 1, "list error reported");
+    await waitFor(() => errors.length === 1, { what: "list error reported" });
     assert.equal(informer.hasSynced(), false);
     assert.equal(errors[0]!.phase, "list");
     await clock.advance(999);
@@ -249,20 +241,20 @@ describe("informer error handling", () => {
     const { api, clock, informer, errors } = setup();
     informer.start();
     await informer.waitForSync();
-    await eventually(() => api.watcherCount() === 1, "watching");
+    await waitFor(() => api.watcherCount() === 1, { what: "watching" });
     await api.create(cm, "ns", configMap("ns", "x"));
-    await eventually(() => informer.list().length === 1, "x cached");
+    await waitFor(() => informer.list().length === 1, { what: "x cached" });
     api.failNext("watch", internalError("boom"));
     api.closeWatches();
-    await eventually(() => errors.length === 1, "watch error reported");
+    await waitFor(() => errors.length === 1, { what: "watch error reported" });
     assert.equal(errors[0]!.phase, "watch");
     assert.equal(watchCalls(api).length, 2);
     await clock.advance(1000);
-    await eventually(() => api.watcherCount() === 1, "watching again");
+    await waitFor(() => api.watcherCount() === 1, { what: "watching again" });
     assert.equal(watchCalls(api).length, 3);
     assert.equal(informer.stats().lists, 1);
     await api.create(cm, "ns", configMap("ns", "y"));
-    await eventually(() => informer.list().length === 2, "y cached");
+    await waitFor(() => informer.list().length === 2, { what: "y cached" });
     await informer.stop();
   });
 
@@ -275,10 +267,10 @@ describe("informer error handling", () => {
     });
     informer.start();
     await informer.waitForSync();
-    await eventually(() => api.watcherCount() === 1, "watching");
+    await waitFor(() => api.watcherCount() === 1, { what: "watching" });
     await api.create(cm, "ns", configMap("ns", "bad"));
     await api.create(cm, "ns", configMap("ns", "good"));
-    await eventually(() => seen.length === 2, "both events handled by the other handler");
+    await waitFor(() => seen.length === 2, { what: "both events handled by the other handler" });
     assert.equal(informer.stats().handlerErrors, 1);
     assert.equal(errors.length, 1);
     assert.equal(errors[0]!.phase, "handler");
@@ -301,10 +293,12 @@ describe("informer lister and indexes", () => {
     assert.deepEqual(names(informer.byIndex("byNamespace", "a")), ["1", "2"]);
     assert.deepEqual(names(informer.listBySelector("a", (l) => l.app === "web")), ["1"]);
     assert.deepEqual(names(informer.listBySelector("", (l) => l.app === "web")), ["1", "3"]);
-    await eventually(() => api.watcherCount() === 1, "watching");
+    await waitFor(() => api.watcherCount() === 1, { what: "watching" });
     const two = informer.get("a", "2")!;
     await api.update(cm, "a", { ...two, metadata: { ...two.metadata, labels: { app: "web" } } });
-    await eventually(() => informer.byIndex("app", "web").length === 3, "index follows updates");
+    await waitFor(() => informer.byIndex("app", "web").length === 3, {
+      what: "index follows updates",
+    });
     assert.deepEqual(informer.byIndex("app", "db"), []);
     await informer.stop();
   });
@@ -317,10 +311,10 @@ describe("informer lister and indexes", () => {
     });
     informer.start();
     await informer.waitForSync();
-    await eventually(() => api.watcherCount() === 1, "watching");
+    await waitFor(() => api.watcherCount() === 1, { what: "watching" });
     await api.create(cm, "a", configMap("a", "bad"));
     await api.create(cm, "a", configMap("a", "good"));
-    await eventually(() => informer.list().length === 2, "both cached");
+    await waitFor(() => informer.list().length === 2, { what: "both cached" });
     assert.deepEqual(
       informer.byIndex("strict", "all").map((o) => o.metadata.name),
       ["good"],
@@ -384,7 +378,7 @@ describe("informer stop", () => {
     const { api, informer } = setup();
     informer.start();
     await informer.waitForSync();
-    await eventually(() => api.watcherCount() === 1, "watching");
+    await waitFor(() => api.watcherCount() === 1, { what: "watching" });
     await informer.stop();
     assert.equal(api.watcherCount(), 0);
   });

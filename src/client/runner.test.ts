@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { waitFor } from "../_testing/index.ts";
 import { FakeClock, settle } from "./_testing/clock.ts";
 import { TerminalError } from "./errors.ts";
 import { exponentialRateLimiter } from "./ratelimit.ts";
@@ -205,7 +206,7 @@ describe("runController under a long burst", () => {
     for (const k of keys) queue.add(k);
     const seen = await timerSawDone;
     assert.ok(seen < keys.length, `a 0 ms timer ran only after all ${seen} reconciles`);
-    while (done < keys.length) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => done >= keys.length, { what: `all ${keys.length} keys reconciled` });
     queue.shutDown();
   });
 });

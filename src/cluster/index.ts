@@ -20,6 +20,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AddressPlan, type AddressRanges, addressPlan } from "../api/addressplan.ts";
+import { defaultIssuer } from "../api/serviceaccount.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import { createInProcessClient, type HealthCheck, startApiServer } from "../apiserver/index.ts";
@@ -262,6 +263,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           serviceCidr: plan.serviceCidr,
           nodePortRange: plan.nodePortRange,
           readiness,
+          serviceAccounts: {
+            signingKey: pki.serviceAccountKey,
+            issuer: defaultIssuer(plan.clusterDomain),
+          },
+          serviceAccountAdmission: true,
         });
       } catch (err) {
         throw listenError(err, "API", host, port, {
@@ -308,6 +314,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         client,
         informers,
         dataDir,
+        rootCA: pki.caCert,
         now: () => new Date(),
         ...(options.scheduleClock ? { scheduleClock: options.scheduleClock } : {}),
         onError: (err, c) =>

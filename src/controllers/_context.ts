@@ -19,6 +19,8 @@ export interface ControllerContext {
   scheduleClock?: Clock;
   /** Where controllers keep local state (the volume provisioner's `volumes/`); optional. */
   dataDir?: string;
+  /** The cluster CA (PEM) the root-ca-cert-publisher puts in every namespace; optional. */
+  rootCA?: string;
   /** Told about failed reconciles (they are retried with back-off by the runner). */
   onError?: (
     error: unknown,

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { waitFor } from "../_testing/index.ts";
 import { REFS } from "../api/refs.ts";
 import type { KubeObject } from "../api/types.ts";
 import { createInformerFactory } from "../client/factory.ts";
-import { FakeApi } from "../client/testing.ts";
+import { FakeApi, settle } from "../client/testing.ts";
 import { defineController } from "./_define.ts";
 
 const configMap = (name: string): KubeObject => ({
@@ -37,12 +38,13 @@ test("defineController runs the reconcile for watched keys and stops in order: h
   await informers.waitForSync();
   await api.create(REFS.configmaps, "a", configMap("one"));
   await api.create(REFS.configmaps, "a", configMap("two"));
-  while (seen.length < 2) await new Promise((r) => setTimeout(r, 5));
+  await waitFor(() => seen.length >= 2, { what: "two keys reconciled" });
   assert.deepEqual(seen, ["t:one", "t:two"]);
   assert.equal(ctl.name, "test-controller");
 
   const stopped = ctl.stop().then(() => steps.push("stopped"));
-  await new Promise((r) => setTimeout(r, 20));
+  // Everything here is I/O-free: once settled, a stop that did not wait for the worker is done.
+  await settle();
   // The worker still runs "two": stop waits for it.
   assert.deepEqual(steps, ["hook, queue shut down: false"]);
   await api.create(REFS.configmaps, "a", configMap("three"));

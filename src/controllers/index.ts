@@ -15,6 +15,7 @@ import { startJobController } from "./job/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
 import { startReplicaSetController } from "./replicaset/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
+import { startRootCaPublisher, startServiceAccountController } from "./serviceaccount/index.ts";
 import { startStatefulSetController } from "./statefulset/index.ts";
 import { startTtlAfterFinishedController } from "./ttlafterfinished/index.ts";
 import { startVolumeController } from "./volume/index.ts";
@@ -44,6 +45,8 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "ttlafterfinished", start: (ctx) => startTtlAfterFinishedController(ctx) },
   { name: "cronjob", start: (ctx) => startCronJobController(ctx) },
   { name: "volume", start: (ctx) => startVolumeController(ctx) },
+  { name: "serviceaccount", start: (ctx) => startServiceAccountController(ctx) },
+  { name: "root-ca-cert-publisher", start: (ctx) => startRootCaPublisher(ctx) },
 ];
 
 export function startControllers(

@@ -45,6 +45,7 @@ import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
 import { startNodeAgent } from "./node.ts";
 import { DEFAULT_MAX_PODS, nodeNames, nodePodCidrs } from "./nodes.ts";
 import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
+import { createTokenManager, requestTokenOf } from "./tokens.ts";
 import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
 export { type AttachHandlerOptions, createAttachHandler } from "./attach.ts";
@@ -229,6 +230,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   await services.waitForSync();
   await pods.waitForSync();
 
+  const tokens = createTokenManager({ request: requestTokenOf(client), onError });
   const workers = new Map<string, PodWorker>();
   const finishing = new Set<Promise<void>>();
   let stopped = false;
@@ -361,6 +363,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
         podIP,
         hostIP: nodeIP,
         dataDir,
+        tokens,
       }),
       ...(useSandbox
         ? {

@@ -11,7 +11,8 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { mock, test } from "node:test";
+import { waitFor } from "../_testing/index.ts";
 import { FLUSH_MS, openIpJournal } from "./ipjournal.ts";
 
 function withDir(fn: (dir: string) => void | Promise<void>) {
@@ -35,7 +36,8 @@ test(
     for (let i = 0; i < 110; i++) j.set(`ns/p${i}`, `127.244.0.${i + 2}`);
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(lines(dir), [], "nothing appended at once");
-    await new Promise((r) => setTimeout(r, FLUSH_MS + 100));
+    // The burst is appended in one write: the first lines to appear are all of them.
+    await waitFor(() => lines(dir).length > 0, { what: `the journal's flush (${FLUSH_MS} ms)` });
     assert.equal(lines(dir).length, 110);
     const again = openIpJournal(dir);
     assert.equal(again.entries().size, 110);
@@ -117,10 +119,17 @@ test(
     const file = join(dir, "pod-ips.log");
     rmSync(file);
     symlinkSync("/dev/full", file);
-    j.set("ns/a", "127.244.0.2");
-    j.flush();
-    j.set("ns/b", "127.244.0.3");
-    await new Promise((r) => setTimeout(r, FLUSH_MS + 100));
+    // Mocked timers: the retry after the failed flush (which fails again, with ns/b) runs at
+    // once, not a second later.
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      j.set("ns/a", "127.244.0.2");
+      j.flush();
+      j.set("ns/b", "127.244.0.3");
+      mock.timers.tick(FLUSH_MS);
+    } finally {
+      mock.timers.reset();
+    }
     assert.deepEqual(errors, ["ENOSPC"]);
     assert.equal(j.entries().get("ns/b"), "127.244.0.3");
     // The disk has room again: everything pending is written, in order.

@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { gunzipSync } from "node:zlib";
+import { waitFor } from "../_testing/index.ts";
 import {
   type ContainerLog,
   HIGH_WATER_BYTES,
@@ -133,23 +134,26 @@ for (const [what, setUp] of failingWrites) {
       now: () => new Date(clock),
       onError: (e, where) => errors.push(`${where} ${e.code}`),
     });
+    const text = () => readFileSync(path, "utf8");
     log.append(line(1));
     await log.drained();
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => text() === line(1), { what: "line 1 written" });
     log.append(line(2)); // fails
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => errors.length > 0, { what: "the failure of line 2 reported" });
     log.append(line(3)); // dropped without a try: within a second of the failure
+    assert.equal(log.dropped, 2);
     clock += 1500;
-    await new Promise((r) => setTimeout(r, 10));
     log.append(line(4)); // tried again (the third write fails for ENOSPC, not for EIO)
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => log.dropped === 3 || text().endsWith(line(4)), {
+      what: "the write of line 4 to fail or succeed",
+    });
     clock += 1500;
     log.append(line(5));
     await log.close();
-    const text = readFileSync(path, "utf8");
-    assert.ok(text.startsWith(line(1)));
-    assert.ok(text.endsWith(line(5)));
-    assert.ok(!text.includes("line 2") && !text.includes("line 3"));
+    const written = text();
+    assert.ok(written.startsWith(line(1)));
+    assert.ok(written.endsWith(line(5)));
+    assert.ok(!written.includes("line 2") && !written.includes("line 3"));
     assert.deepEqual(errors, [what.startsWith("ENOSPC") ? "write ENOSPC" : "write EIO"]);
     assert.ok(log.dropped >= 2);
   });
@@ -185,7 +189,9 @@ test("append asks the caller to wait past the high-water mark, and drained() res
   const waiting = log.drained().then(() => {
     drained = true;
   });
-  await new Promise((r) => setTimeout(r, 20));
+  // The one write is held at the gate and the rest is I/O-free: a turn would let a wrong
+  // resolve through.
+  await new Promise((r) => setImmediate(r));
   assert.equal(drained, false);
   release();
   await waiting;
@@ -204,19 +210,22 @@ test("rotation keeps maxFiles files: the current one, the newest rotated one pla
   // 60 lines of ~100 bytes: a rotation every ~10 lines, two of them within one second.
   for (let i = 0; i < 60; i++) {
     await feed(log, [line(i, 50)]);
+    // A fixed pause, so that the clock's steps fall between writes: an idle writer gives no signal.
     await new Promise((r) => setTimeout(r, 1));
     if (i % 10 === 9 && i !== 19) clock += 1000;
   }
   await log.close();
   // Tidying runs after the rotation, in the background.
-  let files: string[] = [];
-  for (let tries = 0; tries < 200; tries++) {
-    files = readdirSync(dir).sort();
-    if (files.length === 4 && !files.some((f) => f.endsWith(".tmp"))) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  const files = await waitFor(
+    () => {
+      const now = readdirSync(dir).sort();
+      assert.equal(now.length, 4, now.join(" "));
+      assert.ok(!now.some((f) => f.endsWith(".tmp")), now.join(" "));
+      return now;
+    },
+    { what: "the rotated files tidied", retryErrors: true },
+  );
   const rotated = rotatedFiles("0.log", files).inUse;
-  assert.equal(files.length, 4, files.join(" "));
   assert.ok(files.includes("0.log"));
   assert.equal(rotated.length, 3);
   assert.ok(

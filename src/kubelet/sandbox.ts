@@ -9,7 +9,15 @@
  *
  * @module
  */
-import { existsSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Container, Pod } from "kubernetes-types/core/v1.js";
 import { podHostname } from "./env.ts";
@@ -61,6 +69,54 @@ export function hostsFile(pod: Pod, podIP: string, zone: string): string {
 
 const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
+/**
+ * The deepest directory of `path` that exists on the host, with symlinks resolved (so
+ * `/var/run/x` on a host where `/var/run → /run` gives `/run`), and the missing rest.
+ */
+export function existingPrefix(path: string): { anchor: string; rest: string[] } {
+  const parts = path.split("/").filter(Boolean);
+  let at = "/";
+  let i = 0;
+  while (i < parts.length && existsSync(join(at, parts[i] ?? ""))) at = join(at, parts[i++] ?? "");
+  return { anchor: realpathSync(at), rest: parts.slice(i) };
+}
+
+/**
+ * The script lines that shadow host directory `dir` (inside root `R`, empty without a chroot)
+ * in the container's private mount namespace: the original is kept reachable at `keep` (a bind),
+ * a tmpfs with the directory's mode and owner covers it, and each entry is put back, a directory
+ * as a recursive bind, a file as a bind, a symlink as a copy. Nothing is written to the host.
+ */
+function shadowLines(dir: string, R: string, keep: string): string[] {
+  const st = statSync(dir);
+  const at = `${R}${q(dir)}`;
+  const mode = (st.mode & 0o7777).toString(8).padStart(4, "0");
+  const lines = [
+    `mkdir -p ${q(keep)}`,
+    `mount --rbind ${at} ${q(keep)}`,
+    `mount -t tmpfs -o mode=${mode},uid=${st.uid},gid=${st.gid} tmpfs ${at}`,
+  ];
+  // Mount points made with one `mkdir` and one `touch`: each command is a process start.
+  const dirs: string[] = [];
+  const files: string[] = [];
+  const mounts: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const to = `${at}/${q(e.name)}`;
+    const from = q(join(keep, e.name));
+    if (e.isSymbolicLink()) lines.push(`ln -s ${q(readlinkSync(join(dir, e.name)))} ${to}`);
+    else if (e.isDirectory()) {
+      dirs.push(to);
+      mounts.push(`mount --rbind ${from} ${to}`);
+    } else {
+      files.push(to);
+      mounts.push(`mount --bind ${from} ${to}`);
+    }
+  }
+  if (dirs.length > 0) lines.push(`mkdir -p ${dirs.join(" ")}`);
+  if (files.length > 0) lines.push(`touch ${files.join(" ")}`);
+  return [...lines, ...mounts];
+}
+
 export interface SandboxOptions {
   podDir: string;
   podIP: string;
@@ -82,8 +138,11 @@ export interface SandboxOptions {
  * recursive binds (or symlinks) of the host's, with the pod's hosts/resolv.conf bound over the
  * host's and each volume bound at its mountPath; a mountPath whose top-level directory does not
  * exist on the host is created in that root (i.e. under the data dir). A mountPath missing
- * *inside* an existing host directory cannot be made without writing to the host: skipped and
- * reported through `onSkip`.
+ * *inside* an existing host directory (the service-account token's
+ * `/var/run/secrets/kubernetes.io/serviceaccount` on most hosts) is made by shadowing the
+ * deepest existing directory on its way, in the container's own mount namespace only: a tmpfs
+ * over it holding binds (and symlinks) of everything it held, in which the missing directories
+ * are created. The host's directory is never written.
  */
 export function sandboxPrefix(pod: Pod, container: Container, o: SandboxOptions): string[] {
   const etc = join(o.podDir, "etc");
@@ -114,6 +173,7 @@ export function sandboxPrefix(pod: Pod, container: Container, o: SandboxOptions)
         lines.push(`mkdir -p ${at}`, `mount --rbind ${q(`/${e.name}`)} ${at}`);
     }
   }
+  const shadowed = new Set<string>();
   for (const m of container.volumeMounts ?? []) {
     const base = o.volumes.get(m.name);
     if (!base) {
@@ -122,19 +182,30 @@ export function sandboxPrefix(pod: Pod, container: Container, o: SandboxOptions)
     }
     const src = m.subPath ? join(base, m.subPath) : base;
     const top = topOf(m.mountPath);
-    const at = `${R}${q(m.mountPath)}`;
+    let at = `${R}${q(m.mountPath)}`;
     if (!top) {
       o.onSkip(`cannot mount volume "${m.name}" at /`);
       continue;
     }
+    const isFile = () => existsSync(src) && statSync(src).isFile();
     if (!existsSync(`/${top}`)) {
-      const isFile = existsSync(src) && statSync(src).isFile();
-      lines.push(isFile ? `mkdir -p "$(dirname ${at})" && touch ${at}` : `mkdir -p ${at}`);
+      lines.push(isFile() ? `mkdir -p "$(dirname ${at})" && touch ${at}` : `mkdir -p ${at}`);
     } else if (!existsSync(m.mountPath)) {
-      o.onSkip(
-        `volume "${m.name}" not mounted: ${m.mountPath} does not exist on the host and loopkube never creates paths there`,
-      );
-      continue;
+      const { anchor, rest } = existingPrefix(m.mountPath);
+      const keep = join(o.podDir, "sandbox", "shadow", container.name, String(shadowed.size));
+      if (anchor === "/" || keep.startsWith(`${anchor}/`)) {
+        o.onSkip(
+          `volume "${m.name}" not mounted: ${m.mountPath} would shadow ${anchor}, which holds the pod's own directory`,
+        );
+        continue;
+      }
+      if (!shadowed.has(anchor)) {
+        const dir = keep;
+        lines.push(...shadowLines(anchor, R, dir));
+        shadowed.add(anchor);
+      }
+      at = `${R}${q(join(anchor, ...rest))}`;
+      lines.push(isFile() ? `mkdir -p "$(dirname ${at})" && touch ${at}` : `mkdir -p ${at}`);
     }
     lines.push(`mount --bind ${q(src)} ${at}`);
     if (m.readOnly) lines.push(`mount -o remount,bind,ro ${at}`);

@@ -1,38 +1,36 @@
 /**
  * Pod volumes materialized under the pod directory (`<podDir>/volumes/<kind>/<name>`), as the
  * kubelet's volume plugins set them up: emptyDir (a directory), configMap and secret (one file
- * per key or per `items` entry, with `defaultMode`/`mode`; rewritten in place by `refresh` so
- * that a change of the object reaches running containers),
- * downwardAPI (fieldRef/resourceFieldRef files), hostPath (the host path itself, never created),
+ * per key or per `items` entry, with `defaultMode`/`mode`), downwardAPI (fieldRef/
+ * resourceFieldRef files), hostPath (the host path itself, never created),
  * persistentVolumeClaim (the bound PersistentVolume's `hostPath`/`local` path). Projected volumes
- * combine configMap, secret and downwardAPI sources.
+ * combine configMap, secret, downwardAPI and serviceAccountToken sources; the token comes from
+ * the TokenRequest API through the token manager (`tokens.ts`), bound to the pod. ConfigMap,
+ * secret, downward API and projected volumes are written by the atomic writer
+ * (`atomicwriter.ts`) and rewritten on every refresh pass, so that a changed object or a renewed
+ * token reaches running containers without a reader ever seeing half of an update.
  *
  * Nothing outside `podDir` is written, except inside a PV's own directory when it lies under the
  * agent's data dir (created if missing). Errors are `VolumeError`, with kube's MountVolume wording.
  *
  * @module
  */
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type {
   Container,
   DownwardAPIVolumeFile,
   KeyToPath,
   Pod,
+  ServiceAccountTokenProjection,
   Volume,
 } from "kubernetes-types/core/v1.js";
 import { isStatusError } from "../api/errors.ts";
 import { REFS } from "../api/refs.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
+import { type FileProjection, PayloadError, writeAtomically } from "./atomicwriter.ts";
 import { fieldValue, resourceValue } from "./env.ts";
+import type { TokenManager } from "./tokens.ts";
 
 export class VolumeError extends Error {
   override name = "VolumeError";
@@ -46,34 +44,21 @@ export interface VolumeSources {
   hostIP: string;
   allocatable: { cpu: number; memory: number };
   dataDir: string;
+  /** Service-account tokens for projected `serviceAccountToken` sources. */
+  tokens?: TokenManager;
+  /** The clock of the atomic writer's directory names. */
+  now?: () => Date;
 }
 
-/**
- * Makes `dir` hold exactly `files`. The directory itself is kept (a running container has it
- * bind-mounted), unchanged files are not rewritten, stale ones are removed.
- */
-const writeFiles = (dir: string, files: { path: string; content: string; mode: number }[]) => {
-  mkdirSync(dir, { recursive: true });
-  const root = resolve(dir);
-  const keep = new Set<string>();
-  for (const f of files) {
-    const p = resolve(dir, f.path);
-    if (!p.startsWith(`${root}/`)) throw new VolumeError(`invalid path ${f.path}`);
-    keep.add(p);
-    mkdirSync(dirname(p), { recursive: true });
-    const same = existsSync(p) && readFileSync(p, "utf8") === f.content;
-    if (!same) writeFileSync(p, f.content);
-    chmodSync(p, f.mode);
+/** Writes a volume's payload atomically; a bad path is the pod's error, as kube reports it. */
+function writeFiles(dir: string, files: FileProjection[], src: VolumeSources): void {
+  try {
+    writeAtomically(dir, files, src.now?.() ?? new Date());
+  } catch (e) {
+    if (e instanceof PayloadError) throw new VolumeError(e.message);
+    throw e;
   }
-  const prune = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) prune(p);
-      else if (!keep.has(p)) rmSync(p, { force: true });
-    }
-  };
-  prune(root);
-};
+}
 
 function keyFiles(
   data: Record<string, string>,
@@ -120,6 +105,33 @@ function downwardFiles(
     }
     return { path: i.path, content, mode: i.mode ?? mode };
   });
+}
+
+/** The pod-bound token of a projected `serviceAccountToken` source. */
+async function serviceAccountToken(
+  pod: Pod,
+  projection: ServiceAccountTokenProjection,
+  src: VolumeSources,
+): Promise<string> {
+  if (!src.tokens) throw new VolumeError("failed to fetch token: no token manager");
+  try {
+    return await src.tokens.get(
+      pod.metadata?.namespace ?? "default",
+      pod.spec?.serviceAccountName || "default",
+      {
+        ...(projection.audience ? { audiences: [projection.audience] } : {}),
+        expirationSeconds: projection.expirationSeconds ?? 3600,
+        boundObjectRef: {
+          apiVersion: "v1",
+          kind: "Pod",
+          name: pod.metadata?.name ?? "",
+          uid: pod.metadata?.uid ?? "",
+        },
+      },
+    );
+  } catch (e) {
+    throw new VolumeError(`failed to fetch token: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 async function pvcPath(pod: Pod, claim: string, src: VolumeSources): Promise<string> {
@@ -198,13 +210,13 @@ async function setUp(
     const mode = (isCm ? v.configMap?.defaultMode : v.secret?.defaultMode) ?? 0o644;
     const dir = base(isCm ? "configmap" : "secret");
     const items = isCm ? v.configMap?.items : v.secret?.items;
-    writeFiles(dir, keyFiles(data ?? {}, items, mode, name));
+    writeFiles(dir, keyFiles(data ?? {}, items, mode, name), src);
     return dir;
   }
   if (v.downwardAPI) {
     const dir = base("downward-api");
     const mode = v.downwardAPI.defaultMode ?? 0o644;
-    writeFiles(dir, downwardFiles(pod, v.downwardAPI.items ?? [], mode, src));
+    writeFiles(dir, downwardFiles(pod, v.downwardAPI.items ?? [], mode, src), src);
     return dir;
   }
   if (v.projected) {
@@ -224,9 +236,15 @@ async function setUp(
         files.push(...keyFiles(data ?? {}, s.secret.items, mode, s.secret.name ?? ""));
       } else if (s.downwardAPI) {
         files.push(...downwardFiles(pod, s.downwardAPI.items ?? [], mode, src));
+      } else if (s.serviceAccountToken) {
+        const token = await serviceAccountToken(pod, s.serviceAccountToken, src);
+        // The kubelet narrows the token to its owner when the pod sets a user or group.
+        const ctx = pod.spec?.securityContext;
+        const own = ctx?.runAsUser !== undefined || ctx?.fsGroup !== undefined;
+        files.push({ path: s.serviceAccountToken.path, content: token, mode: own ? 0o600 : mode });
       }
     }
-    writeFiles(dir, files);
+    writeFiles(dir, files, src);
     return dir;
   }
   return undefined;

@@ -67,6 +67,8 @@ export interface ListenerStatus {
   error?: string;
   /** The bind error's code when it failed (`EADDRINUSE`, `EACCES`, …). */
   code?: string;
+  /** UDP frontends: the flows (client address:port → endpoint) tracked now. */
+  flows?: number;
 }
 
 interface ListenerRecord {
@@ -167,6 +169,7 @@ export class Proxier {
       state: r.state,
       ...(r.error === undefined ? {} : { error: r.error }),
       ...(r.code === undefined ? {} : { code: r.code }),
+      ...(r.handle !== undefined && "flowCount" in r.handle ? { flows: r.handle.flowCount } : {}),
     }));
   }
 

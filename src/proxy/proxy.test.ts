@@ -5,6 +5,7 @@ import dgram from "node:dgram";
 import net from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import type { Service } from "kubernetes-types/core/v1.js";
+import { waitFor } from "../_testing/index.ts";
 import {
   type Backend,
   connect,
@@ -84,12 +85,6 @@ function counts(answers: string[]): Map<string, number> {
   const m = new Map<string, number>();
   for (const a of answers) m.set(a, (m.get(a) ?? 0) + 1);
   return m;
-}
-
-/** Waits (bounded) until `check` holds; for conditions driven by another process or a timer. */
-async function eventually(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(check(), `timed out waiting for ${what}`);
 }
 
 /** Resolves when the peer has finished the connection (FIN or reset). */
@@ -412,6 +407,10 @@ describe("service proxy listeners", { timeout: 10_000 }, () => {
   it("binds a failed frontend once its address becomes free", async (t) => {
     const events: string[] = [];
     const taken = freshIp("127.96");
+    const listen = t.mock.method(net.Server.prototype, "listen");
+    const binds = () =>
+      listen.mock.calls.filter((c) => (c.arguments[0] as { host?: unknown })?.host === taken)
+        .length;
     const squatter = net.createServer();
     await new Promise<void>((r) => squatter.listen(PORT, taken, () => r()));
     t.after(() => new Promise<void>((r) => (squatter.listening ? squatter.close(() => r()) : r())));
@@ -424,12 +423,13 @@ describe("service proxy listeners", { timeout: 10_000 }, () => {
     watched.upsertService(service("late", { clusterIP: taken, ports: [{ port: PORT }] }));
     await watched.settled();
     assert.equal(watched.listeners()[0]?.state, "failed");
-    // Retries that fail the same way stay quiet.
-    await new Promise((r) => setTimeout(r, 100));
+    // Retries that fail the same way stay quiet: once the proxy has begun a third bind of the
+    // address, two retries have failed and been handled.
+    await waitFor(() => binds() >= 3, { what: "two retries of the taken address" });
     await watched.settled();
     assert.deepEqual(events, ["ListenFailed"]);
     await new Promise<void>((r) => squatter.close(() => r()));
-    await eventually(() => watched.listeners()[0]?.state === "open", "the listener to open");
+    await waitFor(() => watched.listeners()[0]?.state === "open", { what: "the listener to open" });
   });
 
   it("gives a contested address to the second Service when the first lets go", async (t) => {
@@ -448,7 +448,9 @@ describe("service proxy listeners", { timeout: 10_000 }, () => {
       proxy.listeners().find((l) => l.frontend.ip === shared && l.state === "open")?.service;
     assert.equal(owner(), "default/first");
     proxy.deleteService(service("first", {}));
-    await eventually(() => owner() === "default/second", "the second Service to take the address");
+    await waitFor(() => owner() === "default/second", {
+      what: "the second Service to take the address",
+    });
   });
 
   it("publishes the ingress when a Service becomes a LoadBalancer and clears it when it stops", async (t) => {
@@ -484,7 +486,7 @@ describe("service proxy listeners", { timeout: 10_000 }, () => {
     ]);
     assert.deepEqual(proxy.loadBalancerIngressFor("default/a"), []);
     // a's address was released with its listener: c, waiting, gets it.
-    await eventually(() => published.length === 4, "c to get an ingress IP");
+    await waitFor(() => published.length === 4, { what: "c to get an ingress IP" });
     assert.deepEqual(published[3], `c=${ipA}`);
     assert.equal(events.at(-1), "c Normal EnsuredLoadBalancer");
   });
@@ -656,7 +658,9 @@ describe("service proxy over UDP", { timeout: 10_000 }, () => {
       });
     const first = await ask("1");
     assert.equal(await ask("2"), first, "a live flow keeps its endpoint");
-    await new Promise((r) => setTimeout(r, 2500)); // 2.5 idle timeouts
+    const flows = () => proxy.listeners().find((l) => l.frontend.ip === ip)?.flows;
+    assert.equal(flows(), 1);
+    await waitFor(() => flows() === 0, { what: "the idle flow to be forgotten" });
     assert.notEqual(await ask("3"), first, "round robin moved on for the new flow");
   });
 });

@@ -89,6 +89,24 @@ test("pod defaults match what kube-apiserver stores for a bare pod", () => {
   });
 });
 
+test("a pod's deprecated serviceAccount fills serviceAccountName and reads back as it", () => {
+  const cases: Array<[Record<string, unknown>, { name?: string; alias?: string }]> = [
+    [{ serviceAccount: "old" }, { name: "old", alias: "old" }],
+    [{ serviceAccountName: "new" }, { name: "new", alias: "new" }],
+    [
+      { serviceAccountName: "new", serviceAccount: "old" },
+      { name: "new", alias: "new" },
+    ],
+    [{}, {}],
+  ];
+  for (const [spec, want] of cases) {
+    const p = defaulted({ containers: [{ name: "a", image: "x" }], ...spec });
+    const s = p.spec as { serviceAccountName?: string; serviceAccount?: string };
+    assert.equal(s.serviceAccountName, want.name, JSON.stringify(spec));
+    assert.equal(s.serviceAccount, want.alias, JSON.stringify(spec));
+  }
+});
+
 test("pod defaults keep values the user set", () => {
   const p = defaulted({
     containers: [{ name: "a", image: "x:1", imagePullPolicy: "Never" }],
@@ -210,6 +228,27 @@ test("pod validation reports kube's messages", () => {
         ],
       },
       want: ['spec.volumes[1].name: Duplicate value: "v"'],
+    },
+    {
+      spec: {
+        containers: [{ name: "a", image: "x" }],
+        volumes: [
+          {
+            name: "t",
+            projected: {
+              sources: [
+                { serviceAccountToken: { path: "token", expirationSeconds: 599 } },
+                { serviceAccountToken: { expirationSeconds: 2 ** 32 + 1 } },
+              ],
+            },
+          },
+        ],
+      },
+      want: [
+        "spec.volumes[0].projected.sources[0].serviceAccountToken.expirationSeconds: Invalid value: 599: may not specify a duration less than 10 minutes",
+        "spec.volumes[0].projected.sources[1].serviceAccountToken.expirationSeconds: Invalid value: 4294967297: may not specify a duration larger than 2^32 seconds",
+        "spec.volumes[0].projected.sources[1].serviceAccountToken.path: Required value",
+      ],
     },
     {
       spec: { containers: [{ name: "a", image: "x" }], subdomain: "My_Svc" },

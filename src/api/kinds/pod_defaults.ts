@@ -3,7 +3,8 @@
  * shared by Pods and by the pod templates inside workloads. `defaultPodSpec` is what every pod
  * template gets; `defaultPod` adds what only a Pod gets (enableServiceLinks, requests copied
  * from limits). IPs, service accounts, priorities and tolerations are admission's or the
- * scheduler's job and are not set here.
+ * scheduler's job and are not set here; only the deprecated `serviceAccount` alias is kept equal
+ * to `serviceAccountName`, as kube's conversion does.
  *
  * @module
  */
@@ -120,6 +121,12 @@ function defaultVolume(v: Obj): void {
 
 /** SetDefaults_PodSpec plus the container, probe, port and volume defaulters it triggers. */
 export function defaultPodSpec(spec: Obj): void {
+  // The v1 ↔ internal conversion: the deprecated `serviceAccount` fills an empty
+  // `serviceAccountName`, and always reads back as a copy of it.
+  if (!str(spec.serviceAccountName) && str(spec.serviceAccount))
+    spec.serviceAccountName = spec.serviceAccount;
+  if (str(spec.serviceAccountName)) spec.serviceAccount = spec.serviceAccountName;
+  else delete spec.serviceAccount;
   setDefault(spec, "dnsPolicy", "ClusterFirst");
   setDefault(spec, "restartPolicy", "Always");
   if (!isObj(spec.securityContext)) spec.securityContext = {};

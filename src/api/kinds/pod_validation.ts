@@ -232,6 +232,32 @@ export function validatePodSpec(spec: unknown, path: string): FieldError[] {
     if (isObj(v.persistentVolumeClaim) && str(v.persistentVolumeClaim.claimName) === "") {
       errs.push(fieldRequired(`${vp}.persistentVolumeClaim.claimName`));
     }
+    if (isObj(v.projected)) {
+      objs(v.projected.sources).forEach((src, j) => {
+        if (!isObj(src.serviceAccountToken)) return;
+        const tp = `${vp}.projected.sources[${j}].serviceAccountToken`;
+        const seconds = src.serviceAccountToken.expirationSeconds;
+        if (typeof seconds === "number" && seconds < 600) {
+          errs.push(
+            fieldInvalid(
+              `${tp}.expirationSeconds`,
+              seconds,
+              "may not specify a duration less than 10 minutes",
+            ),
+          );
+        }
+        if (typeof seconds === "number" && seconds > 2 ** 32) {
+          errs.push(
+            fieldInvalid(
+              `${tp}.expirationSeconds`,
+              seconds,
+              "may not specify a duration larger than 2^32 seconds",
+            ),
+          );
+        }
+        if (str(src.serviceAccountToken.path) === "") errs.push(fieldRequired(`${tp}.path`));
+      });
+    }
   });
 
   const containers = objs(s.containers);

@@ -167,7 +167,10 @@ describe("splitEnvelope", () => {
   });
 });
 
-/** Polls until `read()` stops changing for `quietMs`, then returns its value. */
+/**
+ * Polls until `read()` stops changing for `quietMs`, then returns its value. A quiet period, not
+ * a signal: nothing tells from outside that a writer has stopped for good, only a still count.
+ */
 async function settle(read: () => number, quietMs = 300): Promise<number> {
   let last = -1;
   for (;;) {

@@ -228,6 +228,8 @@ export function createHandler(options: HandlerOptions) {
             req.headers["content-type"],
             options.protobuf,
           ) as KubeObject;
+          const wait = registry.admissionReady(ref, ns, obj);
+          if (wait !== undefined) await wait;
           const created = registry.createSync(ref, ns, obj, writeOptions(q, res));
           sendJson(res, 201, renderObject(created, viewOptions()), { yaml });
           return;

@@ -8,6 +8,7 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../../_testing/index.ts";
 import { PROMETHEUS_CONTENT_TYPE, PrometheusWriter } from "../../api/prometheus.ts";
 import {
   instrumentRequests,
@@ -201,19 +202,20 @@ describe("instrumentRequests around a handler", () => {
       'apiserver_longrunning_requests{component="apiserver",group="",resource="pods",scope="namespace",subresource="",verb="WATCH",version="v1"}';
     const total =
       'apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="pods",scope="namespace",subresource="",verb="WATCH",version="v1"}';
-    for (let i = 0; release === undefined && i < 500; i++)
-      await new Promise((r) => setTimeout(r, 2));
+    await waitFor(() => release !== undefined, { what: "the watch to be served" });
     const during = (await get("/metrics")).body;
     assert.equal(sampleValue(during, gauge), 1);
     assert.equal(sampleValue(during, total), undefined);
     release?.();
     await watching;
     // The response's close event follows its end; wait for the count rather than a fixed time.
-    let afterText = "";
-    for (let i = 0; i < 500; i++) {
-      afterText = (await get("/metrics")).body;
-      if (sampleValue(afterText, total) === 1) break;
-    }
+    const afterText = await waitFor(
+      async () => {
+        const body = (await get("/metrics")).body;
+        return sampleValue(body, total) === 1 && body;
+      },
+      { what: "the watch to be counted" },
+    );
     assert.equal(sampleValue(afterText, gauge), 0);
     assert.equal(sampleValue(afterText, total), 1);
     const sizes = gauge.replace("apiserver_longrunning_requests{", "apiserver_response_sizes_sum{");
@@ -274,12 +276,13 @@ test("instrumentUpgrades keeps an exec stream long-running and counts it with it
     hangUp?.();
     socket.end();
     await closed;
-    let page = "";
-    for (let i = 0; i < 500; i++) {
-      page = render(metrics);
-      if (sampleValue(page, `apiserver_longrunning_requests{${labels}}`) === 0) break;
-      await new Promise((r) => setTimeout(r, 2));
-    }
+    const page = await waitFor(
+      () => {
+        const text = render(metrics);
+        return sampleValue(text, `apiserver_longrunning_requests{${labels}}`) === 0 && text;
+      },
+      { what: "the exec stream to stop being long-running" },
+    );
     assert.equal(sampleValue(page, `apiserver_longrunning_requests{${labels}}`), 0);
     const total = labels.replace('group=""', 'dry_run="",group=""');
     assert.equal(sampleValue(page, `apiserver_request_total{code="101",${total}}`), 1);

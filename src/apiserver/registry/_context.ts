@@ -13,7 +13,7 @@ import {
   StatusError,
 } from "../../api/errors.ts";
 import type { GroupVersionKind, KubeObject } from "../../api/types.ts";
-import type { PatchType } from "../../api/verbs.ts";
+import type { PatchType, WriteOptions } from "../../api/verbs.ts";
 import { type Store, StoreError } from "../../store/types.ts";
 import type { Decoder } from "../openapi/index.ts";
 import type { ResourceInfo } from "../resources.ts";
@@ -35,7 +35,25 @@ export interface Admission {
   ): (() => void) | undefined;
   /** Called after an object left the store (release what it held). */
   deleted?(info: ResourceInfo, obj: KubeObject): void;
+  /**
+   * Called before a create on the asynchronous paths (HTTP and `Registry.create`), with the body
+   * as sent: resolves once what `create` needs exists or has been waited for long enough (kube's
+   * ServiceAccount admission waits for the `default` account of a new namespace this way).
+   * Undefined when there is nothing to wait for, so a create costs no extra turn of the loop.
+   */
+  ready?(info: ResourceInfo, namespace: string, body: KubeObject): Promise<void> | undefined;
 }
+
+/**
+ * A `create` on a subresource with its own REST semantics (`serviceaccounts/token`): it gets the
+ * body decoded as the subresource's kind and answers with the object to return.
+ */
+export type SubresourceCreate = (
+  ctx: RegistryContext,
+  target: { info: ResourceInfo; namespace: string; name: string },
+  body: KubeObject,
+  options: WriteOptions | undefined,
+) => KubeObject;
 
 export interface PatchInput {
   type: PatchType;
@@ -82,6 +100,8 @@ export interface RegistryContext {
    * fields dropped); undefined (or no decoder for a kind) skips decoding.
    */
   decoder?: (gvk: GroupVersionKind) => Decoder | undefined;
+  /** Creates on subresources with their own semantics, keyed `<resource>/<subresource>`. */
+  creators?: ReadonlyMap<string, SubresourceCreate>;
 }
 
 /** Turns a store failure into the Status a client sees, named after the resource. */

@@ -23,6 +23,7 @@ import type {
 } from "../../api/verbs.ts";
 import { findResource, type ResourceInfo } from "../resources.ts";
 import type { RegistryContext } from "./_context.ts";
+import { decodeBody } from "./_prepare.ts";
 import { create } from "./create.ts";
 import { del, deleteCollection } from "./delete.ts";
 import { patch } from "./patch.ts";
@@ -38,8 +39,8 @@ import {
   watch,
 } from "./watch.ts";
 
-export type { Admission, Patchers, RegistryContext } from "./_context.ts";
-export { rfc3339 } from "./_meta.ts";
+export type { Admission, Patchers, RegistryContext, SubresourceCreate } from "./_context.ts";
+export { randomSuffix, rfc3339 } from "./_meta.ts";
 export { genericStrategy, type StrategyLookup } from "./_strategy.ts";
 export type { RegistryWatch, WatchSink, WatchTuning } from "./watch.ts";
 
@@ -99,8 +100,37 @@ export class Registry implements ApiVerbs {
         options,
       );
     }
+    const custom = ref.subresource
+      ? this.ctx.creators?.get(`${info.resource}/${ref.subresource}`)
+      : undefined;
+    if (custom) {
+      const kind = info.subresources.find((s) => s.name === ref.subresource)?.kind;
+      const body = kind ? decodeBody(this.ctx, kind, object, options) : object;
+      const name = options?.name ?? object.metadata?.name ?? "";
+      return custom(this.ctx, { info, namespace: ns, name }, body, options);
+    }
     if (ref.subresource) throw methodNotAllowed("POST", `${info.resource}/${ref.subresource}`);
     return create(this.ctx, info, ns, object, options);
+  }
+
+  /**
+   * What admission waits for before a create of `object` (see `Admission.ready`), undefined when
+   * nothing; the asynchronous create paths await it before `createSync`.
+   */
+  admissionReady(
+    ref: ResourceRef,
+    namespace: string,
+    object: KubeObject,
+  ): Promise<void> | undefined {
+    if (ref.subresource || object === null || typeof object !== "object") return undefined;
+    const info = findResource(ref.group, ref.resource);
+    if (!info) return undefined;
+    const waits: Promise<void>[] = [];
+    for (const a of this.ctx.admission) {
+      const wait = a.ready?.(info, info.namespaced ? namespace : "", object);
+      if (wait !== undefined) waits.push(wait);
+    }
+    return waits.length > 0 ? Promise.all(waits).then(() => {}) : undefined;
   }
 
   updateSync(
@@ -192,6 +222,8 @@ export class Registry implements ApiVerbs {
     object: KubeObject,
     options?: WriteOptions,
   ): Promise<KubeObject> {
+    const wait = this.admissionReady(ref, namespace, object);
+    if (wait !== undefined) await wait;
     return this.createSync(ref, namespace, object, options);
   }
 

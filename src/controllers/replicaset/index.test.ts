@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Pod } from "kubernetes-types/core/v1.js";
+import { waitFor } from "../../_testing/index.ts";
 import { REFS } from "../../api/refs.ts";
 import type { KubeObject } from "../../api/types.ts";
 import { createInformerFactory } from "../../client/factory.ts";
@@ -71,9 +72,7 @@ test("a set claims its own pods and adopts the namespace's orphans, never anothe
       ((await api.list(REFS.pods, "a")).items as Array<Pod & KubeObject>).filter((p) =>
         p.metadata.ownerReferences?.some((r) => r.uid === rs.metadata.uid && r.controller),
       );
-    const deadline = Date.now() + 5000;
-    while ((await owned()).length < 2 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
+    await waitFor(async () => (await owned()).length >= 2, { what: "two pods owned by the set" });
     const mine = (await owned()).map((p) => p.metadata.name);
     assert.equal(mine.length, 2, `owned: ${mine}`);
     assert.ok(

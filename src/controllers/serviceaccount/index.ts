@@ -1,0 +1,88 @@
+/**
+ * Service-account plumbing of every namespace, as kube-controller-manager's `serviceaccount` and
+ * `root-ca-cert-publisher` controllers keep it: a `default` ServiceAccount, and the ConfigMap
+ * `kube-root-ca.crt` holding the cluster CA (what a pod's token volume projects as `ca.crt`).
+ * Both are keyed by namespace and put back when deleted. The publisher does nothing unless the
+ * context carries the cluster CA (`rootCA`), as kube's needs `--root-ca-file`.
+ *
+ * @module
+ */
+import type { ConfigMap, Namespace, ServiceAccount } from "kubernetes-types/core/v1.js";
+import { REFS } from "../../api/refs.ts";
+import { ROOT_CA_CONFIGMAP } from "../../api/serviceaccount.ts";
+import { asKube, type KubeObject } from "../../api/types.ts";
+import { defineController } from "../_define.ts";
+import { ENSURED_ACCOUNTS, reconcileRootCa, reconcileServiceAccounts } from "./reconcile.ts";
+
+export {
+  ENSURED_ACCOUNTS,
+  reconcileRootCa,
+  reconcileServiceAccounts,
+  rootCaConfigMap,
+} from "./reconcile.ts";
+
+export const SERVICE_ACCOUNT_CONTROLLER = "serviceaccount-controller";
+export const ROOT_CA_PUBLISHER = "root-ca-cert-publisher";
+
+export const startServiceAccountController = defineController({
+  name: SERVICE_ACCOUNT_CONTROLLER,
+  setup({ ctx, queue, watch }) {
+    const namespaces = ctx.informers.get<Namespace & KubeObject>(REFS.namespaces);
+    const accounts = ctx.informers.get<ServiceAccount & KubeObject>(REFS.serviceaccounts);
+    watch(namespaces, {
+      onAdd: (ns) => queue.add(ns.metadata.name ?? ""),
+      onUpdate: (_old, ns) => queue.add(ns.metadata.name ?? ""),
+    });
+    watch(accounts, {
+      onDelete: (sa) => {
+        if (ENSURED_ACCOUNTS.includes(sa.metadata.name ?? ""))
+          queue.add(sa.metadata.namespace ?? "");
+      },
+    });
+    return (namespace) =>
+      reconcileServiceAccounts(namespace, {
+        getNamespace: (name) => namespaces.get("", name),
+        getServiceAccount: (ns, name) => accounts.get(ns, name),
+        createServiceAccount: async (sa) => {
+          await ctx.client.create(REFS.serviceaccounts, sa.metadata?.namespace ?? "", asKube(sa));
+        },
+      });
+  },
+});
+
+export const startRootCaPublisher = defineController({
+  name: ROOT_CA_PUBLISHER,
+  setup({ ctx, queue, watch }) {
+    const rootCA = ctx.rootCA;
+    if (rootCA === undefined) return async () => {};
+    const namespaces = ctx.informers.get<Namespace & KubeObject>(REFS.namespaces);
+    const configMaps = ctx.informers.get<ConfigMap & KubeObject>(REFS.configmaps);
+    const ours = (cm: KubeObject) => cm.metadata.name === ROOT_CA_CONFIGMAP;
+    watch(namespaces, {
+      onAdd: (ns) => queue.add(ns.metadata.name ?? ""),
+      onUpdate: (_old, ns) => {
+        if ((ns.status?.phase ?? "Active") === "Active") queue.add(ns.metadata.name ?? "");
+      },
+    });
+    watch(configMaps, {
+      onUpdate: (_old, cm) => {
+        if (ours(cm)) queue.add(cm.metadata.namespace ?? "");
+      },
+      onDelete: (cm) => {
+        if (ours(cm)) queue.add(cm.metadata.namespace ?? "");
+      },
+    });
+    return (namespace) =>
+      reconcileRootCa(namespace, {
+        rootCA,
+        getNamespace: (name) => namespaces.get("", name),
+        getConfigMap: (ns, name) => configMaps.get(ns, name),
+        createConfigMap: async (cm) => {
+          await ctx.client.create(REFS.configmaps, cm.metadata?.namespace ?? "", asKube(cm));
+        },
+        updateConfigMap: async (cm) => {
+          await ctx.client.update(REFS.configmaps, cm.metadata?.namespace ?? "", asKube(cm));
+        },
+      });
+  },
+});
