@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import tls from "node:tls";
 import type { Secret } from "kubernetes-types/core/v1.js";
 import type { Ingress, IngressLoadBalancerIngress } from "kubernetes-types/networking/v1.js";
+import { waitFor } from "../../_testing/index.ts";
 import { type KeyPairPem, selfSignedCert } from "../../apiserver/pki.ts";
 import { endpoint, freshIp, service, slice } from "../_testing/kit.ts";
 import { IngressController, type IngressControllerOptions } from "./controller.ts";
@@ -450,9 +451,7 @@ describe("IngressController", () => {
         ingress("web", { defaultBackend: { service: { name: "a", port: { number: 80 } } } }),
       );
       h.statuses.clear();
-      for (let i = 0; i < 100 && !h.statuses.has("web"); i++)
-        await new Promise((r) => setTimeout(r, 10));
-      assert.ok(h.statuses.has("web"), "the status write was retried");
+      await waitFor(() => h.statuses.has("web"), { what: "the status write to be retried" });
     } finally {
       await h.controller.close();
     }
