@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { waitFor } from "../src/_testing/index.ts";
+import { cidrContains, nthAddress, parseCidr } from "../src/api/cidr.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { selfSignedCert } from "../src/apiserver/pki.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
@@ -101,6 +102,20 @@ spec:
             name: web-b
             port:
               name: http
+      - path: /exact
+        pathType: Exact
+        backend:
+          service:
+            name: web-b
+            port:
+              number: 80
+      - path: /impl
+        pathType: ImplementationSpecific
+        backend:
+          service:
+            name: web-b
+            port:
+              number: 80
   - host: b.example.com
     http:
       paths:
@@ -250,7 +265,23 @@ describe("Ingress with the real kubectl, curl and openssl", { skip: NO_TOOLS }, 
       address.ip,
       ports,
     ]);
-    assert.ok(c.addresses.loadBalancerCidr, "the address comes from the load balancer range");
+    // The address is the last usable one of this cluster's own load balancer range (loopback).
+    const range = parseCidr(c.addresses.loadBalancerCidr);
+    assert.ok(cidrContains(range, address.ip), `${address.ip} in ${range.text}`);
+    assert.equal(address.ip, nthAddress(range, range.total - 2));
+    assert.match(address.ip, /^127\./);
+  });
+
+  test("kubectl describe ingress lists each rule's backends with their endpoints", async (t) => {
+    if (noPods) return t.skip(noPods);
+    const r = await kubectl(["describe", "ingress", "shop"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^Ingress Class:\s+loopkube$/m);
+    assert.match(r.stdout, new RegExp(`^Address:\\s+${address.ip.replaceAll(".", "\\.")}$`, "m"));
+    assert.match(r.stdout, /^\s+a\.example\.com\s*$/m);
+    assert.match(r.stdout, /^\s+\/\s+web-a:80 \(127\.[\d.]+:8080\)$/m);
+    assert.match(r.stdout, /^\s+\/exact\s+web-b:80 \(127\.[\d.]+:8080\)$/m);
+    assert.match(r.stdout, /^\s+a-tls terminates a\.example\.com$/m);
   });
 
   test("two hosts reach two Services (curl --resolve)", async (t) => {
@@ -259,11 +290,14 @@ describe("Ingress with the real kubectl, curl and openssl", { skip: NO_TOOLS }, 
     assert.match(await curl("http", "b.example.com"), /^200 web-b-/);
   });
 
-  test("path rules pick the Service by path segment", async (t) => {
+  test("path rules pick the Service: Prefix by segment, Exact, ImplementationSpecific as Prefix", async (t) => {
     if (noPods) return t.skip(noPods);
     assert.match(await curl("http", "a.example.com", "/b"), /^200 web-b-/);
     assert.match(await curl("http", "a.example.com", "/b/deeper"), /^200 web-b-/);
     assert.match(await curl("http", "a.example.com", "/bee"), /^200 web-a-/);
+    assert.match(await curl("http", "a.example.com", "/exact"), /^200 web-b-/);
+    assert.match(await curl("http", "a.example.com", "/exact/more"), /^200 web-a-/);
+    assert.match(await curl("http", "a.example.com", "/impl/more"), /^200 web-b-/);
   });
 
   test("a request no rule matches gets 404, then the default backend once there is one", async (t) => {
