@@ -11,9 +11,10 @@
  * - Routing follows `routes.ts`, certificates `certs.ts`, forwarding `forward.ts`. Endpoints are
  *   chosen as the service proxy chooses them (`choose.ts`: ready ones, else serving and
  *   terminating ones; round robin), straight to the pods, as ingress controllers do.
- * - Answers of its own: 404 when no rule and no default backend matches; 503 when the backend's
- *   Service, port or endpoints are missing (or the backend is a resource, which loopkube does not
- *   serve).
+ * - Answers of its own, worded as Traefik (k3s's ingress controller) words them: 404 `404 page
+ *   not found` when no rule and no default backend matches; 503 `no available server` when the
+ *   backend's Service, port or endpoints are missing (or the backend is a resource, which
+ *   loopkube does not serve).
  * - Listeners open at construction on `ip`, HTTP on the first free of `httpPorts`, HTTPS of
  *   `httpsPorts`. Once open, every served Ingress gets `status.loadBalancer.ingress: [{ip}]`
  *   through `onStatus`, with `ports` when they are not 80 (and 443 for Ingresses with TLS); an
