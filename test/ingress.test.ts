@@ -5,8 +5,8 @@
  * default backend once the Ingress names one), TLS answers each SNI name with its Secret's
  * certificate (checked with `openssl s_client`) and unknown names with the fake one, an Ingress of
  * another class is not served, and `kubectl get ingress` shows the ADDRESS. Also: loopkube's
- * IngressClass is there and default, `kubectl create ingress` gets it, and NetworkPolicies are
- * stored and listed.
+ * IngressClass is there and default, `kubectl create ingress` gets it, `kubectl describe` and
+ * `kubectl explain` work, and NetworkPolicies are defaulted, validated, stored and listed.
  *
  * One cluster for the whole file, on the ranges it is given (others may run beside it). The
  * ingress listens on 80/443 when they can be bound, else on the ports its status names: the
@@ -394,5 +394,32 @@ describe("Ingress with the real kubectl, curl and openssl", { skip: NO_TOOLS }, 
     assert.equal((await kubectl(["apply", "-f", "-"], policy)).code, 0);
     const r = await kubectl(["get", "netpol"]);
     assert.match(r.stdout, /^NAME\s+POD-SELECTOR\s+AGE\ndeny-web\s+app=web-a\s+/);
+    // kube's default: a policy without egress rules is of type Ingress only.
+    const types = await kubectl([
+      "get",
+      "netpol",
+      "deny-web",
+      "-o",
+      "jsonpath={.spec.policyTypes}",
+    ]);
+    assert.equal(types.stdout, '["Ingress"]');
+    const bad = JSON.stringify({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "bad" },
+      spec: { podSelector: {}, policyTypes: ["Sideways"] },
+    });
+    const refused = await kubectl(["apply", "-f", "-"], bad);
+    assert.notEqual(refused.code, 0);
+    assert.match(
+      refused.stderr,
+      /^The NetworkPolicy "bad" is invalid: spec\.policyTypes\[0\]: Unsupported value: "Sideways"/,
+    );
+  });
+
+  test("kubectl explain knows the Ingress fields (OpenAPI of 1.32)", async () => {
+    const r = await kubectl(["explain", "ingress.spec.rules.http.paths.pathType"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /ImplementationSpecific/);
   });
 });
