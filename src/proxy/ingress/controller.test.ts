@@ -604,6 +604,15 @@ describe("IngressController", () => {
       );
     }));
 
+  test("an address outside 127.0.0.0/8 is refused", () => {
+    for (const ip of ["10.0.0.1", "0.0.0.0", "::1", "not-an-ip"]) {
+      assert.throws(
+        () => new IngressController({ controllerName: CONTROLLER, ip, defaultCertificate: fake }),
+        /is not in 127\.0\.0\.0\/8/,
+      );
+    }
+  });
+
   test("listeners take the next port of their list when one is taken", async () => {
     const ip = freshIp("127.99");
     const blocker = net.createServer();

@@ -15,11 +15,11 @@
  *   not found` when no rule and no default backend matches; 503 `no available server` when the
  *   backend's Service, port or endpoints are missing (or the backend is a resource, which
  *   loopkube does not serve).
- * - Listeners open at construction on `ip`, HTTP on the first free of `httpPorts`, HTTPS of
- *   `httpsPorts`. Once open, every served Ingress gets `status.loadBalancer.ingress: [{ip}]`
- *   through `onStatus`, with `ports` when they are not 80 (and 443 for Ingresses with TLS); an
- *   Ingress that stops being served has the address it got from here removed again. A status
- *   write that fails is retried every `retryIntervalMs`.
+ * - Listeners open at construction on `ip` (in 127.0.0.0/8, else it throws), HTTP on the first
+ *   free of `httpPorts`, HTTPS of `httpsPorts`. Once open, every served Ingress gets
+ *   `status.loadBalancer.ingress: [{ip}]` through `onStatus`, with `ports` when they are not 80
+ *   (and 443 for Ingresses with TLS); an Ingress that stops being served has the address it got
+ *   from here removed again. A status write that fails is retried every `retryIntervalMs`.
  * - Events, as ingress controllers emit them: Normal `Sync` ("Scheduled for sync") when a served
  *   Ingress appears or its spec changes; Warnings for what cannot be served as written (TLS
  *   Secrets, resource backends), once per distinct set of problems.
@@ -44,6 +44,7 @@ import type {
   IngressLoadBalancerIngress,
 } from "kubernetes-types/networking/v1.js";
 import { Balancer, categorize } from "../choose.ts";
+import { isLoopbackV4 } from "../lb-ips.ts";
 import { keyOf, ProxyState } from "../state.ts";
 import { Certificates, type PemPair } from "./certs.ts";
 import { forwardRequest, forwardUpgrade, sendError } from "./forward.ts";
@@ -114,6 +115,11 @@ export class IngressController {
   #closed = false;
 
   constructor(options: IngressControllerOptions) {
+    // Network safety: every address loopkube listens on lies in 127.0.0.0/8, never routed off
+    // the machine.
+    if (!isLoopbackV4(options.ip)) {
+      throw new Error(`the ingress address ${options.ip} is not in 127.0.0.0/8`);
+    }
     this.#options = options;
     this.#state = new ProxyState({ nodeName: "", nodeIP: options.ip });
     this.#certs = new Certificates(options.defaultCertificate);
