@@ -40,6 +40,8 @@ export const REFS = {
   ingresses: networking("ingresses"),
   ingressclasses: networking("ingressclasses"),
   networkpolicies: networking("networkpolicies"),
+  daemonsets: apps("daemonsets"),
+  replicationcontrollers: core("replicationcontrollers"),
 } as const satisfies Record<string, ResourceRef>;
 
 /** The same reference, addressing a subresource. */

@@ -92,6 +92,14 @@ const minimal: Record<string, KubeObject> = {
   },
   ingressclasses: { metadata: { name: "loopkube" }, spec: { controller: "loopkube.dev/ingress" } },
   networkpolicies: { metadata: { name: "deny", namespace: "default" }, spec: { podSelector: {} } },
+  daemonsets: {
+    metadata: { name: "agent", namespace: "default" },
+    spec: { selector: { matchLabels: { app: "web" } }, template },
+  },
+  replicationcontrollers: {
+    metadata: { name: "nginx", namespace: "default" },
+    spec: { template },
+  },
 };
 
 test("strategyFor finds every resource by group and plural, and nothing else", () => {
@@ -101,7 +109,9 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("", "deployments"), undefined);
   assert.equal(strategyFor("apps", "pods"), undefined);
   assert.equal(strategyFor("batch", "cronjobs")?.kind, "CronJob");
-  assert.equal(kindStrategies.length, 23);
+  assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
+  assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
+  assert.equal(kindStrategies.length, 25);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

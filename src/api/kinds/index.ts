@@ -7,6 +7,7 @@
 import { configMapStrategy, secretStrategy, serviceAccountStrategy } from "./config.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
 import { cronJobStrategy } from "./cronjob.ts";
+import { daemonSetStrategy } from "./daemonset.ts";
 import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
@@ -20,6 +21,7 @@ import { networkPolicyStrategy } from "./networkpolicy.ts";
 import { nodeStrategy } from "./node.ts";
 import { podStrategy } from "./pod.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
+import { replicationControllerStrategy } from "./replicationcontroller.ts";
 import { serviceStrategy } from "./service.ts";
 import { statefulSetStrategy } from "./statefulset.ts";
 import {
@@ -29,6 +31,7 @@ import {
 } from "./storage.ts";
 import type { KindStrategy } from "./types.ts";
 
+export { TEMPLATE_GENERATION, templateGeneration } from "./daemonset.ts";
 export { INGRESS_CLASS_ANNOTATION } from "./ingress.ts";
 export { DEFAULT_INGRESS_CLASS_ANNOTATION, isDefaultIngressClass } from "./ingressclass.ts";
 export {
@@ -74,6 +77,8 @@ export const kindStrategies: KindStrategy[] = [
   ingressStrategy,
   ingressClassStrategy,
   networkPolicyStrategy,
+  daemonSetStrategy,
+  replicationControllerStrategy,
 ];
 
 const byKey = new Map(kindStrategies.map((s) => [`${s.group}/${s.resource}`, s]));

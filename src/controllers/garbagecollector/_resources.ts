@@ -37,6 +37,8 @@ export const GC_RESOURCES: readonly GcResource[] = [
   { ref: REFS.ingressclasses, kind: "IngressClass", namespaced: false },
   { ref: REFS.ingresses, kind: "Ingress", namespaced: true },
   { ref: REFS.networkpolicies, kind: "NetworkPolicy", namespaced: true },
+  { ref: REFS.daemonsets, kind: "DaemonSet", namespaced: true },
+  { ref: REFS.replicationcontrollers, kind: "ReplicationController", namespaced: true },
 ];
 
 /** `apiVersion` (`v1`, `apps/v1`) + kind → resource; undefined when not served. */

@@ -38,6 +38,8 @@ export const NAMESPACED_RESOURCES: readonly ResourceRef[] = [
   REFS.leases,
   REFS.ingresses,
   REFS.networkpolicies,
+  REFS.daemonsets,
+  REFS.replicationcontrollers,
   REFS.events,
 ];
 
