@@ -40,6 +40,8 @@ export const REFS = {
   ingresses: networking("ingresses"),
   ingressclasses: networking("ingressclasses"),
   networkpolicies: networking("networkpolicies"),
+  priorityclasses: { group: "scheduling.k8s.io", version: "v1", resource: "priorityclasses" },
+  runtimeclasses: { group: "node.k8s.io", version: "v1", resource: "runtimeclasses" },
   daemonsets: apps("daemonsets"),
   replicationcontrollers: core("replicationcontrollers"),
 } as const satisfies Record<string, ResourceRef>;

@@ -15,11 +15,12 @@ import { strategyFor } from "../api/kinds/index.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
 import { defaultIngressClassAdmission } from "./admission/ingressclass.ts";
+import { schedulingAdmission } from "./admission/scheduling.ts";
 import { serviceAccountAdmission } from "./admission/serviceaccount.ts";
 import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { createAuthenticator, staticTokens } from "./authn.ts";
-import { ensureSystemNamespaces } from "./bootstrap.ts";
+import { ensureSystemNamespaces, ensureSystemPriorityClasses } from "./bootstrap.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import type { HealthCheck } from "./http/health.ts";
@@ -178,6 +179,8 @@ export function createRegistry(
     ...(options.now ? { now: options.now } : {}),
     ...options.serviceAccounts,
   });
+  // Pods' scheduling fields (issue #15): Priority, DefaultTolerationSeconds, RuntimeClass.
+  admission.push(...schedulingAdmission(store));
   const registry = new Registry(
     {
       store,
@@ -193,6 +196,7 @@ export function createRegistry(
     options.watchTuning,
   );
   ensureSystemNamespaces(registry);
+  ensureSystemPriorityClasses(registry);
   return { registry, services, openapi, issuer };
 }
 

@@ -182,6 +182,10 @@ export const RESOURCES: readonly ResourceInfo[] = [
     { kind: "IngressClass", resource: "ingressclasses", namespaced: false },
     { kind: "NetworkPolicy", resource: "networkpolicies", shortNames: ["netpol"] },
   ]),
+  ...group("scheduling.k8s.io", "v1", [
+    { kind: "PriorityClass", namespaced: false, shortNames: ["pc"] },
+  ]),
+  ...group("node.k8s.io", "v1", [{ kind: "RuntimeClass", namespaced: false }]),
 ];
 
 const byGroupResource = new Map<string, ResourceInfo>();
