@@ -5,16 +5,53 @@
 // node:sqlite is built into Node, and better-sqlite3 (optional, for Node 20) loads a native addon
 // and is required only at first use, so the bundle runs where it is not installed. The library
 // (`import ... from "loopkube"`) keeps the per-module build.
+//
+// Large generated JSON (the OpenAPI schemas, about a megabyte) stays out of the bundle: it is
+// copied beside it and read and parsed on the first read of one of its top-level keys. In the
+// bundle, as an object literal or even as one string, V8 would read and compile it at every
+// start (some 50 ms of CPU on a busy 2-core machine), and a cluster's start needs none of it.
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
 import { build } from "esbuild";
+
+const OUTFILE = "dist/loopkube.mjs";
+
+/** Files beside OUTFILE, by the name of their source (dist/src/...) and the name they get. */
+const LAZY_JSON = { "_schemas.generated.json": "loopkube-openapi.json" };
+
+/** An object of getters, one per top-level key, over one read and JSON.parse on first use. */
+const lazyJson = {
+  name: "lazy-json",
+  setup(b) {
+    b.onLoad({ filter: /\.json$/ }, ({ path }) => {
+      const target = LAZY_JSON[basename(path)];
+      if (target === undefined) return undefined;
+      const value = JSON.parse(readFileSync(path, "utf8"));
+      writeFileSync(`dist/${target}`, JSON.stringify(value));
+      const keys = Object.keys(value);
+      const getters = keys.map(
+        (k) => `  get ${JSON.stringify(k)}() { return load()[${JSON.stringify(k)}]; },`,
+      );
+      const contents = [
+        'import { readFileSync } from "node:fs";',
+        "let value;",
+        `const load = () => (value ??= JSON.parse(readFileSync(new URL(${JSON.stringify(`./${target}`)}, import.meta.url), "utf8")));`,
+        `export default {\n${getters.join("\n")}\n};`,
+      ].join("\n");
+      return { contents, loader: "js" };
+    });
+  },
+};
 
 await build({
   entryPoints: ["dist/src/cli/index.js"],
-  outfile: "dist/loopkube.mjs",
+  outfile: OUTFILE,
   bundle: true,
   platform: "node",
   format: "esm",
   target: "node20",
   external: ["better-sqlite3"],
+  plugins: [lazyJson],
   // CommonJS dependencies (ws, commander) call require() for Node's built-ins.
   banner: {
     js: "import { createRequire as __loopkubeRequire } from 'node:module';\nconst require = __loopkubeRequire(import.meta.url);",
