@@ -6,10 +6,14 @@
 // and is required only at first use, so the bundle runs where it is not installed. The library
 // (`import ... from "loopkube"`) keeps the per-module build.
 //
-// Large generated JSON (the OpenAPI schemas, about a megabyte) stays out of the bundle: it is
-// copied beside it and read and parsed on the first read of one of its top-level keys. In the
-// bundle, as an object literal or even as one string, V8 would read and compile it at every
-// start (some 50 ms of CPU on a busy 2-core machine), and a cluster's start needs none of it.
+// Two things keep the start cheap as the bundle grows:
+// - Large generated JSON (the OpenAPI schemas, about a megabyte) stays out of the bundle: it is
+//   written beside it and read and parsed on the first read of one of its top-level keys. In the
+//   bundle, as an object literal or even as one string, V8 would read and compile it at every
+//   start (some 50 ms of CPU on a busy 2-core machine), and a cluster's start needs none of it.
+// - The output is ASCII only (non-ASCII characters of comments and regular expressions become
+//   \u escapes, which mean the same there): Node decodes a module's UTF-8 source into a string,
+//   and one character above 0x7f makes the whole bundle a two-byte string, decoded on a slow path.
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { build } from "esbuild";
@@ -52,6 +56,7 @@ await build({
   target: "node20",
   external: ["better-sqlite3"],
   plugins: [lazyJson],
+  charset: "ascii",
   // CommonJS dependencies (ws, commander) call require() for Node's built-ins.
   banner: {
     js: "import { createRequire as __loopkubeRequire } from 'node:module';\nconst require = __loopkubeRequire(import.meta.url);",
@@ -59,3 +64,11 @@ await build({
   legalComments: "linked",
   logLevel: "warning",
 });
+
+// esbuild escapes strings but keeps comments and regular expression literals as written.
+const out = readFileSync(OUTFILE, "utf8");
+const ascii = out.replace(
+  /[^\x00-\x7f]/g,
+  (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+);
+if (ascii !== out) writeFileSync(OUTFILE, ascii);
