@@ -10,7 +10,8 @@
 // - Large generated JSON (the OpenAPI schemas, about a megabyte) stays out of the bundle: it is
 //   written beside it and read and parsed on the first read of one of its top-level keys. In the
 //   bundle, as an object literal or even as one string, V8 would read and compile it at every
-//   start (some 50 ms of CPU on a busy 2-core machine), and a cluster's start needs none of it.
+//   start of every command (some 50 ms of CPU on a busy 2-core machine); JSON.parse reads it
+//   faster, and only when something looks a schema up (a cluster's start does, once).
 // - The output is ASCII only (non-ASCII characters of comments and regular expressions become
 //   \u escapes, which mean the same there): Node decodes a module's UTF-8 source into a string,
 //   and one character above 0x7f makes the whole bundle a two-byte string, decoded on a slow path.

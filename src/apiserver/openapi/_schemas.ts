@@ -4,8 +4,9 @@
  * Invariant: schema names are kube-apiserver's (`io.k8s.api.core.v1.Pod`), references are
  * `#/components/schemas/<name>`, and a top-level kind carries `x-kubernetes-group-version-kind`.
  *
- * Nothing here reads the generated file at import: it is about a megabyte, and a cluster's start
- * needs none of it (the bundled CLI parses it on the first lookup; see scripts/bundle.mjs).
+ * Nothing here reads the generated file at import: it is about a megabyte, and most CLI commands
+ * need none of it (the bundled CLI reads it from a file beside the bundle on the first lookup,
+ * see scripts/bundle.mjs; a cluster's start makes one when it creates the system namespaces).
  *
  * @module
  */
