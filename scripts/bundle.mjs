@@ -6,6 +6,10 @@
 // and is required only at first use, so the bundle runs where it is not installed. The library
 // (`import ... from "loopkube"`) keeps the per-module build.
 //
+// The API server's body worker thread (src/apiserver/http/_bodyworker.ts) needs a file of its
+// own to load: it is bundled beside the CLI as dist/loopkube-bodyworker.mjs, and the CLI bundle is
+// told its name through LOOPKUBE_BODY_WORKER (src/apiserver/http/bodypool.ts).
+//
 // Two things keep the start cheap as the bundle grows:
 // - Large generated JSON (the OpenAPI schemas, about a megabyte) stays out of the bundle: it is
 //   written beside it and read and parsed on the first read of one of its top-level keys. In the
@@ -19,9 +23,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { build } from "esbuild";
 
-const OUTFILE = "dist/loopkube.mjs";
+const WORKER = "loopkube-bodyworker.mjs";
 
-/** Files beside OUTFILE, by the name of their source (dist/src/...) and the name they get. */
+/** Files beside the bundles, by the name of their source (dist/src/...) and the name they get. */
 const LAZY_JSON = { "_schemas.generated.json": "loopkube-openapi.json" };
 
 /** An object of getters, one per top-level key, over one read and JSON.parse on first use. */
@@ -48,9 +52,7 @@ const lazyJson = {
   },
 };
 
-await build({
-  entryPoints: ["dist/src/cli/index.js"],
-  outfile: OUTFILE,
+const common = {
   bundle: true,
   platform: "node",
   format: "esm",
@@ -64,12 +66,26 @@ await build({
   },
   legalComments: "linked",
   logLevel: "warning",
+};
+
+await build({
+  ...common,
+  entryPoints: ["dist/src/cli/index.js"],
+  outfile: "dist/loopkube.mjs",
+  define: { LOOPKUBE_BODY_WORKER: JSON.stringify(`./${WORKER}`) },
+});
+await build({
+  ...common,
+  entryPoints: ["dist/src/apiserver/http/_bodyworker.js"],
+  outfile: `dist/${WORKER}`,
 });
 
 // esbuild escapes strings but keeps comments and regular expression literals as written.
-const out = readFileSync(OUTFILE, "utf8");
-const ascii = out.replace(
-  /[^\x00-\x7f]/g,
-  (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-);
-if (ascii !== out) writeFileSync(OUTFILE, ascii);
+for (const file of ["dist/loopkube.mjs", `dist/${WORKER}`]) {
+  const out = readFileSync(file, "utf8");
+  const ascii = out.replace(
+    /[^\x00-\x7f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  if (ascii !== out) writeFileSync(file, ascii);
+}

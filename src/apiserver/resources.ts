@@ -143,6 +143,12 @@ export const RESOURCES: readonly ResourceInfo[] = [
     { kind: "Node", namespaced: false, shortNames: ["no"], subresources: [STATUS] },
     { kind: "PersistentVolumeClaim", shortNames: ["pvc"], subresources: [STATUS] },
     { kind: "PersistentVolume", namespaced: false, shortNames: ["pv"], subresources: [STATUS] },
+    {
+      kind: "ReplicationController",
+      shortNames: ["rc"],
+      categories: ["all"],
+      subresources: [STATUS, SCALE],
+    },
   ]),
   ...group("apps", "v1", [
     {
@@ -159,6 +165,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
       subresources: [STATUS, SCALE],
     },
     { kind: "ControllerRevision" },
+    { kind: "DaemonSet", shortNames: ["ds"], categories: ["all"], subresources: [STATUS] },
   ]),
   ...group("batch", "v1", [
     { kind: "Job", categories: ["all"], subresources: [STATUS] },
@@ -169,6 +176,10 @@ export const RESOURCES: readonly ResourceInfo[] = [
   ...group("storage.k8s.io", "v1", [
     { kind: "StorageClass", namespaced: false, shortNames: ["sc"] },
   ]),
+  ...group("scheduling.k8s.io", "v1", [
+    { kind: "PriorityClass", namespaced: false, shortNames: ["pc"] },
+  ]),
+  ...group("node.k8s.io", "v1", [{ kind: "RuntimeClass", namespaced: false }]),
 ];
 
 const byGroupResource = new Map<string, ResourceInfo>();

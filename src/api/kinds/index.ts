@@ -7,6 +7,7 @@
 import { configMapStrategy, secretStrategy, serviceAccountStrategy } from "./config.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
 import { cronJobStrategy } from "./cronjob.ts";
+import { daemonSetStrategy } from "./daemonset.ts";
 import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
@@ -16,7 +17,11 @@ import { leaseStrategy } from "./lease.ts";
 import { namespaceStrategy } from "./namespace.ts";
 import { nodeStrategy } from "./node.ts";
 import { podStrategy } from "./pod.ts";
+// scheduling.k8s.io PriorityClass and node.k8s.io RuntimeClass (issue #15, scheduling).
+import { priorityClassStrategy } from "./priorityclass.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
+import { replicationControllerStrategy } from "./replicationcontroller.ts";
+import { runtimeClassStrategy } from "./runtimeclass.ts";
 import { serviceStrategy } from "./service.ts";
 import { statefulSetStrategy } from "./statefulset.ts";
 import {
@@ -26,6 +31,7 @@ import {
 } from "./storage.ts";
 import type { KindStrategy } from "./types.ts";
 
+export { TEMPLATE_GENERATION, templateGeneration } from "./daemonset.ts";
 export {
   CONTROLLER_UID_LABEL,
   JOB_NAME_LABEL,
@@ -42,6 +48,11 @@ export {
 export { defaultPullPolicy } from "./pod_defaults.ts";
 export { DISABLED_POD_FIELDS, dropDisabledPodFields } from "./pod_gates.ts";
 export { podSummary } from "./pod_printer.ts";
+export {
+  HIGHEST_USER_DEFINABLE_PRIORITY,
+  PREEMPTION_POLICIES,
+  SYSTEM_PRIORITY_CLASSES,
+} from "./priorityclass.ts";
 export type { KindStrategy, TableColumn, TableRowCondition } from "./types.ts";
 
 export const kindStrategies: KindStrategy[] = [
@@ -65,6 +76,10 @@ export const kindStrategies: KindStrategy[] = [
   endpointSliceStrategy,
   leaseStrategy,
   storageClassStrategy,
+  priorityClassStrategy,
+  runtimeClassStrategy,
+  daemonSetStrategy,
+  replicationControllerStrategy,
 ];
 
 const byKey = new Map(kindStrategies.map((s) => [`${s.group}/${s.resource}`, s]));
