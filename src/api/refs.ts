@@ -31,6 +31,9 @@ export const REFS = {
   endpointslices: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices" },
   leases: { group: "coordination.k8s.io", version: "v1", resource: "leases" },
   storageclasses: { group: "storage.k8s.io", version: "v1", resource: "storageclasses" },
+  poddisruptionbudgets: { group: "policy", version: "v1", resource: "poddisruptionbudgets" },
+  resourcequotas: core("resourcequotas"),
+  limitranges: core("limitranges"),
 } as const satisfies Record<string, ResourceRef>;
 
 /** The same reference, addressing a subresource. */

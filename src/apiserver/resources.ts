@@ -169,6 +169,13 @@ export const RESOURCES: readonly ResourceInfo[] = [
   ...group("storage.k8s.io", "v1", [
     { kind: "StorageClass", namespaced: false, shortNames: ["sc"] },
   ]),
+  ...group("policy", "v1", [
+    { kind: "PodDisruptionBudget", shortNames: ["pdb"], subresources: [STATUS] },
+  ]),
+  ...group("", "v1", [
+    { kind: "ResourceQuota", shortNames: ["quota"], subresources: [STATUS] },
+    { kind: "LimitRange", shortNames: ["limits"] },
+  ]),
 ];
 
 const byGroupResource = new Map<string, ResourceInfo>();
