@@ -14,6 +14,8 @@ import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { strategyFor } from "../api/kinds/index.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
+import { limitRangerAdmission } from "./admission/limitranger.ts";
+import { resourceQuotaAdmission } from "./admission/resourcequota.ts";
 import { serviceAccountAdmission } from "./admission/serviceaccount.ts";
 import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
@@ -29,7 +31,13 @@ import type { MetricsProvider } from "./metrics.ts";
 import { createOpenApi } from "./openapi/index.ts";
 import { patchers } from "./patchers.ts";
 import { decodeKubeProtobuf } from "./protobuf/index.ts";
-import { type Admission, genericStrategy, Registry, type WatchTuning } from "./registry/index.ts";
+import {
+  type Admission,
+  evictPod,
+  genericStrategy,
+  Registry,
+  type WatchTuning,
+} from "./registry/index.ts";
 import { findResource, RESOURCES, storePrefix } from "./resources.ts";
 import { listen, type TlsMaterial } from "./server.ts";
 import {
@@ -169,6 +177,11 @@ export function createRegistry(
       serviceAccountAdmission(store, options.random ? { random: options.random } : {}),
     );
   }
+  // kube's order: LimitRanger defaults before ResourceQuota charges.
+  admission.push(
+    limitRangerAdmission(store),
+    resourceQuotaAdmission(store, options.now ?? (() => new Date())),
+  );
   const issuer = createIssuer({
     ...(options.now ? { now: options.now } : {}),
     ...options.serviceAccounts,
@@ -183,7 +196,10 @@ export function createRegistry(
       admission,
       patchers,
       decoder: (gvk) => openapi.decoder(gvk),
-      creators: new Map([["serviceaccounts/token", tokenCreator(issuer)]]),
+      creators: new Map([
+        ["serviceaccounts/token", tokenCreator(issuer)],
+        ["pods/eviction", evictPod],
+      ]),
     },
     options.watchTuning,
   );
