@@ -85,6 +85,18 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "standard" },
     provisioner: "loopkube.io/hostpath",
   } as KubeObject,
+  poddisruptionbudgets: {
+    metadata: { name: "web", namespace: "default" },
+    spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } },
+  },
+  resourcequotas: {
+    metadata: { name: "q", namespace: "default" },
+    spec: { hard: { pods: "10", "requests.cpu": "2" } },
+  },
+  limitranges: {
+    metadata: { name: "l", namespace: "default" },
+    spec: { limits: [{ type: "Container", default: { cpu: "500m" } }] },
+  },
 };
 
 test("strategyFor finds every resource by group and plural, and nothing else", () => {
@@ -94,7 +106,8 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("", "deployments"), undefined);
   assert.equal(strategyFor("apps", "pods"), undefined);
   assert.equal(strategyFor("batch", "cronjobs")?.kind, "CronJob");
-  assert.equal(kindStrategies.length, 20);
+  assert.equal(strategyFor("policy", "poddisruptionbudgets")?.kind, "PodDisruptionBudget");
+  assert.equal(kindStrategies.length, 23);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {
