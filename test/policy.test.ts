@@ -68,6 +68,8 @@ describe("policy: disruption budgets, quotas and limit ranges", { skip: NO_KUBEC
       conditions.map((c) => [c.type, c.status, c.reason]),
       [["DisruptionAllowed", "False", "InsufficientPods"]],
     );
+    const explained = await ok(["explain", "pdb.spec.unhealthyPodEvictionPolicy"]);
+    assert.match(explained, /GROUP:\s+policy\nKIND:\s+PodDisruptionBudget\nVERSION:\s+v1/);
     const table = await ok(["get", "pdb", "-n", "pdb"]);
     assert.match(table, /^NAME\s+MIN AVAILABLE\s+MAX UNAVAILABLE\s+ALLOWED DISRUPTIONS\s+AGE\n/);
     assert.match(table, /\nweb\s+2\s+N\/A\s+0\s+\d+s\n/);
@@ -166,6 +168,35 @@ describe("policy: disruption budgets, quotas and limit ranges", { skip: NO_KUBEC
     const table = await ok(["get", "quota", "-n", "quota"]);
     assert.match(table, /^NAME\s+AGE\s+REQUEST\s+LIMIT\n/);
     assert.match(table, /\nq\s+\d+s\s+count\/deployments\.apps: 1\/1, pods: 1\/1\s*\n/);
+
+    await ok(["create", "quota", "svc", "-n", "quota", "--hard=services=1,services.nodeports=0"]);
+    await waitFor(
+      async () =>
+        Object.hasOwn(
+          (await cp.client.get(REFS.resourcequotas, "quota", "svc")).status ?? {},
+          "used",
+        ),
+      { what: "the service quota counted" },
+    );
+    const nodePort = await kubectl([
+      "create",
+      "service",
+      "nodeport",
+      "np",
+      "-n",
+      "quota",
+      "--tcp=80",
+    ]);
+    assert.match(
+      nodePort.stderr,
+      /services "np" is forbidden: exceeded quota: svc, requested: services\.nodeports=1, used: services\.nodeports=0, limited: services\.nodeports=0/,
+    );
+    await ok(["create", "service", "clusterip", "one", "-n", "quota", "--tcp=80"]);
+    const two = await kubectl(["create", "service", "clusterip", "two", "-n", "quota", "--tcp=80"]);
+    assert.match(
+      two.stderr,
+      /services "two" is forbidden: exceeded quota: svc, requested: services=1/,
+    );
 
     // Compute quotas make every container state what they limit.
     await ok(["create", "quota", "compute", "-n", "quota", "--hard=requests.cpu=1"]);
