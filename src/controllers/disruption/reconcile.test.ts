@@ -61,7 +61,16 @@ test("budgetStatus keeps live evictions out of the healthy count and drops expir
   const recent = new Date(NOW - 1000).toISOString();
   const old = new Date(NOW - DELETION_TIMEOUT_MS - 1).toISOString();
   const { status, recheckAt } = budgetStatus(
-    budget({ minAvailable: 1 }, { disruptedPods: { a: recent, b: old, c: recent, gone: recent } }),
+    budget(
+      { minAvailable: 1 },
+      {
+        disruptedPods: { a: recent, b: old, c: recent, gone: recent },
+        currentHealthy: 3,
+        desiredHealthy: 1,
+        disruptionsAllowed: 2,
+        expectedPods: 3,
+      },
+    ),
     pods,
     scale5,
     NOW,
