@@ -4,14 +4,17 @@
  * agent: the budget's status and `kubectl get pdb` columns, an eviction the budget forbids
  * answered with kube's 429 (`kubectl create --raw` of a policy/v1 Eviction), `kubectl drain`
  * evicting what the budget allows and retrying the rest; quota refusals in kube's words and
- * `kubectl get quota`; LimitRange defaults appearing in a pod and its max refusing one.
+ * `kubectl get quota`; LimitRange defaults appearing in a pod and its max refusing one. Then on a
+ * whole cluster of two simulated nodes, `kubectl drain` moves a Deployment's pods under a budget.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
+import { type Cluster, startCluster } from "../src/index.ts";
 import { startTestControlPlane, type TestControlPlane } from "./_controlplane.ts";
-import { NO_KUBECTL } from "./_kubectl.ts";
+import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
 
 const pod = (ns: string, name: string, labels: Record<string, string>, resources = "") => `
 apiVersion: v1
@@ -258,5 +261,63 @@ spec:
       big.stderr,
       /pods "big" is forbidden: maximum cpu usage per Container is 1, but limit is 2/,
     );
+  });
+});
+
+describe("kubectl drain on a whole cluster", { skip: NO_KUBECTL }, () => {
+  let c: Cluster;
+  const kubectl = (args: string[]) =>
+    run(
+      KUBECTL ?? "",
+      ["--kubeconfig", c.kubeconfigPath, "--cache-dir", join(c.dataDir, "kube-cache"), ...args],
+      { timeoutMs: 120_000 },
+    );
+
+  before(async () => {
+    c = await startCluster({
+      ephemeral: true,
+      apiPort: 0,
+      dnsPort: 0,
+      updateKubeconfig: false,
+      runtime: "simulated",
+      nodes: 2,
+    });
+  });
+  after(async () => {
+    await c?.stop();
+  });
+
+  test("kubectl drain evicts a simulated node's Deployment pods under a budget; they come back on the other node", async () => {
+    for (const args of [
+      ["create", "deployment", "web", "--image=busybox", "--replicas=4"],
+      ["create", "pdb", "web", "--selector=app=web", "--max-unavailable=1"],
+      ["rollout", "status", "deploy/web", "--timeout=60s"],
+    ]) {
+      const r = await kubectl(args);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    await waitFor(
+      async () => {
+        const pdb = await c.client.get(REFS.poddisruptionbudgets, "default", "web");
+        return (pdb.status as { disruptionsAllowed?: number })?.disruptionsAllowed === 1;
+      },
+      { what: "the budget to allow one disruption" },
+    );
+    const drained = await kubectl(["drain", "loopkube", "--timeout=90s"]);
+    assert.equal(drained.code, 0, drained.stderr);
+    assert.match(drained.stdout, /node\/loopkube cordoned\n/);
+    assert.match(drained.stdout, /evicting pod default\/web-/, "through pods/eviction");
+    assert.match(drained.stdout, /node\/loopkube drained\n/);
+    const pods = await waitFor(
+      async () => {
+        const items = (await c.client.list(REFS.pods, "default")).items;
+        const running = items.filter(
+          (p) => !p.metadata.deletionTimestamp && (p.spec as { nodeName?: string }).nodeName,
+        );
+        return running.length === 4 ? running : undefined;
+      },
+      { what: "four pods placed again" },
+    );
+    for (const p of pods) assert.equal((p.spec as { nodeName?: string }).nodeName, "loopkube-2");
   });
 });
