@@ -31,7 +31,8 @@ interface Scalable extends KubeObject {
 
 export const startDisruptionController = defineController({
   name: NAME,
-  setup({ ctx, queue, watch }) {
+  setup({ ctx, queue, watch, eventsFor }) {
+    const event = eventsFor(PDB);
     const budgets = ctx.informers.get<PodDisruptionBudget & KubeObject>(REFS.poddisruptionbudgets);
     const pods = ctx.informers.get<Pod & KubeObject>(REFS.pods);
     const replicaSets = ctx.informers.get<Scalable>(REFS.replicasets);
@@ -95,6 +96,7 @@ export const startDisruptionController = defineController({
             asKube({ ...PDB, ...pdb }),
           );
         },
+        event,
         now: () => ctx.now().getTime(),
       });
   },

@@ -97,8 +97,9 @@ test("budgetStatus fails safe with SyncFailed when a pod's controller cannot be 
   );
 });
 
-test("reconcileBudget writes the status only when it changed", async () => {
+test("reconcileBudget writes the status only when it changed, and says when no pod matches", async () => {
   const writes: PodDisruptionBudget[] = [];
+  const events: string[] = [];
   let stored = budget({ minAvailable: 1 });
   const deps = {
     getBudget: () => stored,
@@ -108,10 +109,16 @@ test("reconcileBudget writes the status only when it changed", async () => {
       writes.push(b);
       stored = b;
     },
+    event: (_b: unknown, type: string, reason: string, message: string) => {
+      events.push(`${type} ${reason} ${message}`);
+    },
     now: () => NOW,
   };
   await reconcileBudget("ns/b", deps);
   await reconcileBudget("ns/b", deps);
   assert.equal(writes.length, 1);
   assert.equal(writes[0]?.status?.disruptionsAllowed, 1);
+  assert.deepEqual(events, []);
+  await reconcileBudget("ns/b", { ...deps, podsIn: () => [] });
+  assert.deepEqual(events, ["Normal NoPods No matching pods found"]);
 });

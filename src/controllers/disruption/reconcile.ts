@@ -13,7 +13,7 @@
  *   error and no disruptions when a controller cannot be found), `observedGeneration`;
  * - `disruptedPods` (written by the eviction subresource) without pods that are gone, being
  *   deleted or older than two minutes; the budget comes back when the next entry expires.
- * Writes status only when it changed.
+ * Writes status only when it changed; a budget selecting no pods gets kube's `NoPods` Event.
  *
  * @module
  */
@@ -37,6 +37,13 @@ export interface DisruptionDeps {
   /** The scale of a pod's controller; undefined when the pod has none; throws when unknown. */
   scaleOf(pod: Pod): ControllerScale | undefined;
   writeStatus(pdb: PodDisruptionBudget): Promise<void>;
+  /** Records an Event on the budget. */
+  event(
+    pdb: PodDisruptionBudget,
+    type: "Normal" | "Warning",
+    reason: string,
+    message: string,
+  ): void;
   now: () => number;
 }
 
@@ -216,7 +223,10 @@ export async function reconcileBudget(
   const pdb = deps.getBudget(namespace, name);
   if (!pdb) return {};
   const now = deps.now();
-  const { status, recheckAt } = budgetStatus(pdb, deps.podsIn(namespace), deps.scaleOf, now);
+  const pods = deps.podsIn(namespace);
+  const { status, recheckAt } = budgetStatus(pdb, pods, deps.scaleOf, now);
+  if (selected(pdb, pods).length === 0)
+    deps.event(pdb, "Normal", "NoPods", "No matching pods found");
   if (canonical(status) !== canonical(pdb.status ?? {})) await deps.writeStatus({ ...pdb, status });
   return recheckAt !== undefined ? { requeueAfter: Math.max(0, recheckAt - now) } : {};
 }
