@@ -42,7 +42,7 @@ describe("policy: disruption budgets, quotas and limit ranges", { skip: NO_KUBEC
 
   before(async () => {
     cp = await startTestControlPlane({
-      controllers: ["disruption", "resourcequota"],
+      controllers: ["disruption", "resourcequota", "namespace"],
       fakeNode: true,
     });
     await ok(["create", "-f", "-"], "apiVersion: v1\nkind: Node\nmetadata: {name: test-node}\n");
@@ -224,6 +224,10 @@ describe("policy: disruption budgets, quotas and limit ranges", { skip: NO_KUBEC
       unstated.stderr,
       /pods "c" is forbidden: failed quota: compute: must specify requests\.cpu for: app/,
     );
+
+    // Deleting the namespace deletes its quotas too (a namespace made again starts without them).
+    await ok(["delete", "namespace", "quota", "--timeout=60s"]);
+    assert.deepEqual((await cp.client.list(REFS.resourcequotas, "quota")).items, []);
   });
 
   test("a LimitRange's defaults appear in a pod, and its max refuses a container over it", async () => {

@@ -36,6 +36,9 @@ export const NAMESPACED_RESOURCES: readonly ResourceRef[] = [
   REFS.jobs,
   REFS.endpointslices,
   REFS.leases,
+  REFS.poddisruptionbudgets,
+  REFS.resourcequotas,
+  REFS.limitranges,
   REFS.events,
 ];
 
