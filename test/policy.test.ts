@@ -324,4 +324,41 @@ describe("kubectl drain on a whole cluster", { skip: NO_KUBECTL }, () => {
     );
     for (const p of pods) assert.equal((p.spec as { nodeName?: string }).nodeName, "loopkube-2");
   });
+
+  test("a budget owned by a Deployment is garbage-collected with it", async () => {
+    const made = await kubectl([
+      "create",
+      "deployment",
+      "owner",
+      "--image=busybox",
+      "--replicas=0",
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const deployment = await c.client.get(REFS.deployments, "default", "owner");
+    await c.client.create(REFS.poddisruptionbudgets, "default", {
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: {
+        name: "owned",
+        ownerReferences: [
+          {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            name: "owner",
+            uid: deployment.metadata.uid ?? "",
+          },
+        ],
+      },
+      spec: { maxUnavailable: 1, selector: { matchLabels: { app: "owner" } } },
+    });
+    const r = await kubectl(["delete", "deployment", "owner"]);
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(
+      async () =>
+        !(await c.client.list(REFS.poddisruptionbudgets, "default")).items.some(
+          (b) => b.metadata.name === "owned",
+        ),
+      { what: "the owned budget deleted" },
+    );
+  });
 });

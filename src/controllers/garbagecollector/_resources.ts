@@ -33,6 +33,9 @@ export const GC_RESOURCES: readonly GcResource[] = [
   { ref: REFS.cronjobs, kind: "CronJob", namespaced: true },
   { ref: REFS.endpointslices, kind: "EndpointSlice", namespaced: true },
   { ref: REFS.leases, kind: "Lease", namespaced: true },
+  { ref: REFS.poddisruptionbudgets, kind: "PodDisruptionBudget", namespaced: true },
+  { ref: REFS.resourcequotas, kind: "ResourceQuota", namespaced: true },
+  { ref: REFS.limitranges, kind: "LimitRange", namespaced: true },
 ];
 
 /** `apiVersion` (`v1`, `apps/v1`) + kind → resource; undefined when not served. */
