@@ -85,6 +85,14 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "standard" },
     provisioner: "loopkube.io/hostpath",
   } as KubeObject,
+  daemonsets: {
+    metadata: { name: "agent", namespace: "default" },
+    spec: { selector: { matchLabels: { app: "web" } }, template },
+  },
+  replicationcontrollers: {
+    metadata: { name: "nginx", namespace: "default" },
+    spec: { template },
+  },
   poddisruptionbudgets: {
     metadata: { name: "web", namespace: "default" },
     spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } },
@@ -106,8 +114,10 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("", "deployments"), undefined);
   assert.equal(strategyFor("apps", "pods"), undefined);
   assert.equal(strategyFor("batch", "cronjobs")?.kind, "CronJob");
+  assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
+  assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
   assert.equal(strategyFor("policy", "poddisruptionbudgets")?.kind, "PodDisruptionBudget");
-  assert.equal(kindStrategies.length, 23);
+  assert.equal(kindStrategies.length, 25);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

@@ -1,8 +1,8 @@
 /**
  * The disruption controller: keeps every PodDisruptionBudget's status (`reconcile.ts`). A budget
  * is reconciled when it changes, when a pod in its namespace changes, and when a ReplicaSet,
- * Deployment or StatefulSet there is scaled; an eviction's `disruptedPods` entry brings it back
- * when it expires.
+ * Deployment, StatefulSet or ReplicationController there is scaled; an eviction's
+ * `disruptedPods` entry brings it back when it expires.
  *
  * @module
  */
@@ -38,6 +38,7 @@ export const startDisruptionController = defineController({
     const replicaSets = ctx.informers.get<Scalable>(REFS.replicasets);
     const deployments = ctx.informers.get<Scalable>(REFS.deployments);
     const statefulSets = ctx.informers.get<Scalable>(REFS.statefulsets);
+    const replicationControllers = ctx.informers.get<Scalable>(REFS.replicationcontrollers);
     const enqueueNamespace = (obj: KubeObject) => {
       for (const b of budgets.list(obj.metadata.namespace ?? "")) queue.add(objectKey(b));
     };
@@ -54,6 +55,7 @@ export const startDisruptionController = defineController({
     watch(replicaSets, onChange);
     watch(deployments, onChange);
     watch(statefulSets, onChange);
+    watch(replicationControllers, onChange);
 
     const scale = (obj: Scalable): ControllerScale => ({
       uid: obj.metadata.uid ?? "",
@@ -80,6 +82,11 @@ export const startDisruptionController = defineController({
         const sts = statefulSets.get(ns, ref.name);
         if (!sts || sts.metadata.uid !== ref.uid) throw missing();
         return scale(sts);
+      }
+      if (ref.kind === "ReplicationController" && ref.apiVersion === "v1") {
+        const rc = replicationControllers.get(ns, ref.name);
+        if (!rc || rc.metadata.uid !== ref.uid) throw missing();
+        return scale(rc);
       }
       throw missing();
     };

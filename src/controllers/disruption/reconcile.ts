@@ -4,7 +4,7 @@
  * selector selects all, none selects nothing) and the scale of their controllers it computes
  * - `expectedPods`: the pods' count for an integer `minAvailable`, else the summed
  *   `spec.replicas` of their controllers (Deployment for a ReplicaSet it owns, ReplicaSet,
- *   StatefulSet); pods without a controller are left out;
+ *   StatefulSet, ReplicationController); pods without a controller are left out;
  * - `desiredHealthy`: `minAvailable` (a percentage of expected, rounded up), or expected minus
  *   `maxUnavailable` (a percentage rounded up), never below zero;
  * - `currentHealthy`: Ready pods not being deleted and not in `disruptedPods`;

@@ -33,6 +33,8 @@ export const GC_RESOURCES: readonly GcResource[] = [
   { ref: REFS.cronjobs, kind: "CronJob", namespaced: true },
   { ref: REFS.endpointslices, kind: "EndpointSlice", namespaced: true },
   { ref: REFS.leases, kind: "Lease", namespaced: true },
+  { ref: REFS.daemonsets, kind: "DaemonSet", namespaced: true },
+  { ref: REFS.replicationcontrollers, kind: "ReplicationController", namespaced: true },
   { ref: REFS.poddisruptionbudgets, kind: "PodDisruptionBudget", namespaced: true },
   { ref: REFS.resourcequotas, kind: "ResourceQuota", namespaced: true },
   { ref: REFS.limitranges, kind: "LimitRange", namespaced: true },
