@@ -45,6 +45,12 @@ test("checkQuota refuses in kube's words or names each quota's new usage", () =>
       "status unknown for quota: q, resources: pods",
     ],
     [
+      "a quota counted for some of its resources only",
+      [quota("q", { pods: "1", "requests.cpu": "1" }, { pods: "0" })],
+      pod("a", { requests: { cpu: "1" } }),
+      "status unknown for quota: q, resources: requests.cpu",
+    ],
+    [
       "a BestEffort quota ignores a pod with requests",
       [quota("b", { pods: "0" }, { pods: "0" }, { scopes: ["BestEffort"] })],
       pod("a", { requests: { cpu: "1" }, limits: { cpu: "1" } }),

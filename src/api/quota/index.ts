@@ -109,9 +109,10 @@ export function checkQuota(
     const failed = evaluator.constraints(restricted, write.object);
     if (failed) return { refused: `failed quota: ${quota.metadata.name}: ${failed}` };
     const used = parseResourceList((quota.status as Obj | undefined)?.used);
-    if (restricted.some((r) => !used[r])) {
+    const unknown = restricted.filter((r) => !used[r]);
+    if (unknown.length > 0) {
       return {
-        refused: `status unknown for quota: ${quota.metadata.name}, resources: ${[...restricted].sort().join(",")}`,
+        refused: `status unknown for quota: ${quota.metadata.name}, resources: ${unknown.sort().join(",")}`,
       };
     }
     interesting.push(quota);
