@@ -68,6 +68,30 @@ test("evicting a pod no budget selects deletes it and answers Success", () => {
   assert.equal(exists("a"), false);
 });
 
+test("an evicted pod that terminates gracefully carries kube's DisruptionTarget condition", () => {
+  const { evict, registry } = setup();
+  registry.createSync(
+    sub(REFS.pods, "binding"),
+    "default",
+    {
+      apiVersion: "v1",
+      kind: "Binding",
+      metadata: { name: "b" },
+      target: { kind: "Node", name: "n" },
+    } as KubeObject,
+    { name: "b" },
+  );
+  evict("b");
+  const pod = registry.getSync(REFS.pods, "default", "b");
+  assert.ok(pod.metadata.deletionTimestamp, "deleted gracefully");
+  const conditions = (pod.status as { conditions: Array<Record<string, unknown>> }).conditions;
+  const target = conditions.find((c) => c.type === "DisruptionTarget");
+  assert.deepEqual(
+    [target?.status, target?.reason, target?.message],
+    ["True", "EvictionByEvictionAPI", "Eviction API: evicting"],
+  );
+});
+
 test("a budget with no disruptions left refuses with kube's 429 and cause", () => {
   const { evict, exists } = setup({
     spec: { minAvailable: 2 },

@@ -13,7 +13,8 @@
  *   disruption budget.` with a DisruptionBudget cause; else its `disruptionsAllowed` is lowered
  *   and the pod recorded in `disruptedPods` (so the controller does not count it healthy while
  *   it goes) in the same synchronous step as the delete.
- * Answers a Success Status (201).
+ * The pod gets kube's `DisruptionTarget` condition before it is deleted. Answers a Success
+ * Status (201).
  *
  * @module
  */
@@ -125,6 +126,7 @@ export const evictPod: SubresourceCreate = (ctx, target, body, options) => {
   const pod = ctx.store.get(storeKey(info, namespace, name));
   if (!pod) throw notFound(info.resource, info.group, name);
   const remove = () => {
+    if (!deleteOptions.dryRun) markDisruptionTarget(ctx, storeKey(info, namespace, name));
     del(ctx, info, namespace, name, deleteOptions);
     return SUCCESS;
   };
@@ -159,6 +161,32 @@ export const evictPod: SubresourceCreate = (ctx, target, body, options) => {
     throw e;
   }
 };
+
+/**
+ * The pod's `DisruptionTarget` condition (PodDisruptionConditions, GA in 1.31), set before the
+ * delete as kube's eviction does, so the pod's controllers and the kubelet see why it goes.
+ */
+function markDisruptionTarget(ctx: RegistryContext, key: string): void {
+  const pod = ctx.store.get(key);
+  if (!pod || pod.metadata.deletionTimestamp) return;
+  const status = (pod.status ?? {}) as { phase?: string; conditions?: Array<{ type?: string }> };
+  if (status.phase === "Succeeded" || status.phase === "Failed") return;
+  const next = structuredClone(pod) as KubeObject & { status?: Record<string, unknown> };
+  next.status = {
+    ...status,
+    conditions: [
+      ...(status.conditions ?? []).filter((c) => c.type !== "DisruptionTarget"),
+      {
+        type: "DisruptionTarget",
+        status: "True",
+        lastTransitionTime: rfc3339(ctx.now()),
+        reason: "EvictionByEvictionAPI",
+        message: "Eviction API: evicting",
+      },
+    ],
+  };
+  ctx.store.update(key, next, Number(pod.metadata.resourceVersion));
+}
 
 function budgetsOf(ctx: RegistryContext, namespace: string, pod: KubeObject): Budget[] {
   return (ctx.store.list(storePrefix(PDBS!, namespace)).items as Budget[]).filter((b) =>
