@@ -230,7 +230,7 @@ describe("policy: disruption budgets, quotas and limit ranges", { skip: NO_KUBEC
     assert.deepEqual((await cp.client.list(REFS.resourcequotas, "quota")).items, []);
   });
 
-  test("a LimitRange's defaults appear in a pod, and its max refuses a container over it", async () => {
+  test("a LimitRange's defaults appear in a pod, and its max refuses a container, and a claim, over it", async () => {
     await ok(["create", "namespace", "limits"]);
     await ok(
       ["create", "-f", "-"],
@@ -264,6 +264,31 @@ spec:
     assert.match(
       big.stderr,
       /pods "big" is forbidden: maximum cpu usage per Container is 1, but limit is 2/,
+    );
+
+    await ok(
+      ["create", "-f", "-"],
+      `apiVersion: v1
+kind: LimitRange
+metadata: {name: storage, namespace: limits}
+spec:
+  limits:
+  - type: PersistentVolumeClaim
+    max: {storage: 1Gi}
+`,
+    );
+    const claim = (name: string, size: string) => `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: ${name}, namespace: limits}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: ${size}}}
+`;
+    await ok(["create", "-f", "-"], claim("small", "512Mi"));
+    const bigClaim = await kubectl(["create", "-f", "-"], claim("huge", "5Gi"));
+    assert.match(
+      bigClaim.stderr,
+      /persistentvolumeclaims "huge" is forbidden: maximum storage usage per PersistentVolumeClaim is 1Gi, but request is 5Gi/,
     );
   });
 });
