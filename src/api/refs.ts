@@ -31,6 +31,8 @@ export const REFS = {
   endpointslices: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices" },
   leases: { group: "coordination.k8s.io", version: "v1", resource: "leases" },
   storageclasses: { group: "storage.k8s.io", version: "v1", resource: "storageclasses" },
+  priorityclasses: { group: "scheduling.k8s.io", version: "v1", resource: "priorityclasses" },
+  runtimeclasses: { group: "node.k8s.io", version: "v1", resource: "runtimeclasses" },
   daemonsets: apps("daemonsets"),
   replicationcontrollers: core("replicationcontrollers"),
   poddisruptionbudgets: { group: "policy", version: "v1", resource: "poddisruptionbudgets" },

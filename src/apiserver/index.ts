@@ -16,11 +16,12 @@ import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
 import { limitRangerAdmission } from "./admission/limitranger.ts";
 import { resourceQuotaAdmission } from "./admission/resourcequota.ts";
+import { schedulingAdmission } from "./admission/scheduling.ts";
 import { serviceAccountAdmission } from "./admission/serviceaccount.ts";
 import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { createAuthenticator, staticTokens } from "./authn.ts";
-import { ensureSystemNamespaces } from "./bootstrap.ts";
+import { ensureSystemNamespaces, ensureSystemPriorityClasses } from "./bootstrap.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import type { HealthCheck } from "./http/health.ts";
@@ -177,15 +178,17 @@ export function createRegistry(
       serviceAccountAdmission(store, options.random ? { random: options.random } : {}),
     );
   }
-  // kube's order: LimitRanger defaults before ResourceQuota charges.
-  admission.push(
-    limitRangerAdmission(store),
-    resourceQuotaAdmission(store, options.now ?? (() => new Date())),
-  );
   const issuer = createIssuer({
     ...(options.now ? { now: options.now } : {}),
     ...options.serviceAccounts,
   });
+  // Pods' scheduling fields (issue #15): Priority, DefaultTolerationSeconds, RuntimeClass.
+  admission.push(...schedulingAdmission(store));
+  // kube's order: LimitRanger defaults, then ResourceQuota charges last (RuntimeClass overhead too).
+  admission.push(
+    limitRangerAdmission(store),
+    resourceQuotaAdmission(store, options.now ?? (() => new Date())),
+  );
   const registry = new Registry(
     {
       store,
@@ -204,6 +207,7 @@ export function createRegistry(
     options.watchTuning,
   );
   ensureSystemNamespaces(registry);
+  ensureSystemPriorityClasses(registry);
   return { registry, services, openapi, issuer };
 }
 

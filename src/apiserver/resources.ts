@@ -176,6 +176,10 @@ export const RESOURCES: readonly ResourceInfo[] = [
   ...group("storage.k8s.io", "v1", [
     { kind: "StorageClass", namespaced: false, shortNames: ["sc"] },
   ]),
+  ...group("scheduling.k8s.io", "v1", [
+    { kind: "PriorityClass", namespaced: false, shortNames: ["pc"] },
+  ]),
+  ...group("node.k8s.io", "v1", [{ kind: "RuntimeClass", namespaced: false }]),
   ...group("policy", "v1", [
     { kind: "PodDisruptionBudget", shortNames: ["pdb"], subresources: [STATUS] },
   ]),

@@ -53,6 +53,7 @@ import { choosePort, whoHolds } from "./ports.ts";
 import { startClusterProxy } from "./proxy.ts";
 import { leaseRanges, readRecordedRanges, recordRanges } from "./ranges.ts";
 import { type RunInfo, readRunInfo, removeRunInfo, writeRunInfo } from "./runinfo.ts";
+import { ensureRuntimeClasses } from "./runtimeclasses.ts";
 import { type WaitOptions, waitReady as waitObjectsReady } from "./wait.ts";
 
 export type { AddressPlan, AddressRanges } from "../api/addressplan.ts";
@@ -365,6 +366,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         dns,
       }),
     );
+    await step("runtime classes", () => ensureRuntimeClasses(client));
     const proxy = await step("proxy", () =>
       startClusterProxy({
         client,

@@ -85,6 +85,8 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "standard" },
     provisioner: "loopkube.io/hostpath",
   } as KubeObject,
+  priorityclasses: { metadata: { name: "high" }, value: 1000 } as KubeObject,
+  runtimeclasses: { metadata: { name: "fast" }, handler: "simulated" } as KubeObject,
   daemonsets: {
     metadata: { name: "agent", namespace: "default" },
     spec: { selector: { matchLabels: { app: "web" } }, template },
@@ -117,7 +119,7 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
   assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
   assert.equal(strategyFor("policy", "poddisruptionbudgets")?.kind, "PodDisruptionBudget");
-  assert.equal(kindStrategies.length, 25);
+  assert.equal(kindStrategies.length, 27);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

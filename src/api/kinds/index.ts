@@ -19,9 +19,12 @@ import { namespaceStrategy } from "./namespace.ts";
 import { nodeStrategy } from "./node.ts";
 import { podDisruptionBudgetStrategy } from "./pdb.ts";
 import { podStrategy } from "./pod.ts";
+// scheduling.k8s.io PriorityClass and node.k8s.io RuntimeClass (issue #15, scheduling).
+import { priorityClassStrategy } from "./priorityclass.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
 import { replicationControllerStrategy } from "./replicationcontroller.ts";
 import { resourceQuotaStrategy } from "./resourcequota.ts";
+import { runtimeClassStrategy } from "./runtimeclass.ts";
 import { serviceStrategy } from "./service.ts";
 import { statefulSetStrategy } from "./statefulset.ts";
 import {
@@ -48,6 +51,11 @@ export {
 export { defaultPullPolicy } from "./pod_defaults.ts";
 export { DISABLED_POD_FIELDS, dropDisabledPodFields } from "./pod_gates.ts";
 export { podSummary } from "./pod_printer.ts";
+export {
+  HIGHEST_USER_DEFINABLE_PRIORITY,
+  PREEMPTION_POLICIES,
+  SYSTEM_PRIORITY_CLASSES,
+} from "./priorityclass.ts";
 export type { KindStrategy, TableColumn, TableRowCondition } from "./types.ts";
 
 export const kindStrategies: KindStrategy[] = [
@@ -71,6 +79,8 @@ export const kindStrategies: KindStrategy[] = [
   endpointSliceStrategy,
   leaseStrategy,
   storageClassStrategy,
+  priorityClassStrategy,
+  runtimeClassStrategy,
   daemonSetStrategy,
   replicationControllerStrategy,
   podDisruptionBudgetStrategy,
