@@ -65,6 +65,13 @@ export const BENCHES: Bench[] = [
     limitSeconds: 300,
   },
   {
+    name: "hostile",
+    script: "bench/api/hostile.bench.ts",
+    about:
+      "kubectl-like and DNS p99 while hostile bodies hit the API, with and without body workers",
+    limitSeconds: 900,
+  },
+  {
     name: "dns",
     script: "bench/dns/dns.bench.ts",
     about: "DNS qps vs Knot and bare Node",

@@ -23,6 +23,7 @@ import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { createAuthenticator, staticTokens } from "./authn.ts";
 import { ensureSystemNamespaces, ensureSystemPriorityClasses } from "./bootstrap.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
+import { BodyPool } from "./http/bodypool.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import type { HealthCheck } from "./http/health.ts";
 import type { InFlightLimits } from "./http/inflight.ts";
@@ -99,6 +100,9 @@ export interface ApiServerOptions {
    * which an API server alone (as in envtest, which turns the plugin off too) does not run.
    */
   serviceAccountAdmission?: boolean;
+  /** Worker threads that parse and check request bodies over 64 KiB off the event loop
+   *  (default: one less than the cores, 1 to 2); 0 parses every body on the event loop. */
+  bodyWorkers?: number;
 }
 
 export interface ApiServer {
@@ -235,6 +239,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const host = options.host ?? API_DEFAULTS.host;
   let port = options.port ?? API_DEFAULTS.port;
   let metrics = options.metrics;
+  const bodies =
+    options.bodyWorkers === 0
+      ? undefined
+      : new BodyPool(options.bodyWorkers ? { workers: options.bodyWorkers } : {});
   const handler = createHandler({
     registry,
     version: versionInfo(),
@@ -245,6 +253,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     protobuf: decodeKubeProtobuf,
     subresources,
     metrics: () => metrics,
+    ...(bodies ? { bodies } : {}),
   });
   const serverUrl = () => `https://${host}:${port}`;
   // Service account issuer discovery sits beside the API paths, as kube-apiserver's mux has it.
@@ -307,11 +316,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     addToken: (t) => tokens.add(t),
     serviceAccountIssuer: issuer,
     dropConnections: dropAll,
-    close: () =>
-      new Promise<void>((resolve) => {
-        eventTtl.stop();
-        server.close(() => resolve());
-        dropAll();
-      }),
+    close: async () => {
+      eventTtl.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      dropAll();
+      await Promise.all([closed, bodies?.close()]);
+    },
   };
 }

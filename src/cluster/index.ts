@@ -268,6 +268,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             issuer: defaultIssuer(plan.clusterDomain),
           },
           serviceAccountAdmission: true,
+          ...(options.apiBodyWorkers !== undefined ? { bodyWorkers: options.apiBodyWorkers } : {}),
         });
       } catch (err) {
         throw listenError(err, "API", host, port, {
