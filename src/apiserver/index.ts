@@ -14,6 +14,7 @@ import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { strategyFor } from "../api/kinds/index.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
+import { defaultIngressClassAdmission } from "./admission/ingressclass.ts";
 import { limitRangerAdmission } from "./admission/limitranger.ts";
 import { resourceQuotaAdmission } from "./admission/resourcequota.ts";
 import { schedulingAdmission } from "./admission/scheduling.ts";
@@ -176,7 +177,11 @@ export function createRegistry(
   const openapi = createOpenApi(
     RESOURCES.map((r) => ({ ...r, subresources: r.subresources.map((s) => s.name) })),
   );
-  const admission: Admission[] = [services.admission(), defaultStorageClassAdmission(store)];
+  const admission: Admission[] = [
+    services.admission(),
+    defaultStorageClassAdmission(store),
+    defaultIngressClassAdmission(store),
+  ];
   if (options.serviceAccountAdmission) {
     admission.push(
       serviceAccountAdmission(store, options.random ? { random: options.random } : {}),

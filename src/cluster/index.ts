@@ -36,6 +36,7 @@ import { openStore, type Store, type StoreTuning } from "../store/index.ts";
 import { ensureBootstrapServices } from "./bootstrap.ts";
 import { startClusterDns } from "./dns.ts";
 import { ClusterError, listenError } from "./errors.ts";
+import { startClusterIngress } from "./ingress.ts";
 import { startNodeAgent } from "./kubelet.ts";
 import { applyManifests, type Manifest, readManifests } from "./manifests.ts";
 import {
@@ -381,6 +382,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     );
     stack.push(() => proxy.stop());
     components.set("proxy", () => proxy.status(informersSynced));
+    // The ingress controller, on the load balancer range's last address (see ingress.ts).
+    const ingress = await step("ingress", () =>
+      startClusterIngress({ client, informers, plan, log }),
+    );
+    if (ingress) {
+      stack.push(() => ingress.stop());
+      components.set("ingress", () => ingress.status());
+    }
 
     // 8. Node agent (absent until src/kubelet is wired in; see kubelet.ts).
     const agent = await step("node agent", () =>

@@ -12,10 +12,13 @@ import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
 import { eventStrategy } from "./event.ts";
+import { ingressStrategy } from "./ingress.ts";
+import { ingressClassStrategy } from "./ingressclass.ts";
 import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
 import { limitRangeStrategy } from "./limitrange.ts";
 import { namespaceStrategy } from "./namespace.ts";
+import { networkPolicyStrategy } from "./networkpolicy.ts";
 import { nodeStrategy } from "./node.ts";
 import { podDisruptionBudgetStrategy } from "./pdb.ts";
 import { podStrategy } from "./pod.ts";
@@ -35,6 +38,8 @@ import {
 import type { KindStrategy } from "./types.ts";
 
 export { TEMPLATE_GENERATION, templateGeneration } from "./daemonset.ts";
+export { INGRESS_CLASS_ANNOTATION } from "./ingress.ts";
+export { DEFAULT_INGRESS_CLASS_ANNOTATION, isDefaultIngressClass } from "./ingressclass.ts";
 export {
   CONTROLLER_UID_LABEL,
   JOB_NAME_LABEL,
@@ -79,6 +84,10 @@ export const kindStrategies: KindStrategy[] = [
   endpointSliceStrategy,
   leaseStrategy,
   storageClassStrategy,
+  // networking.k8s.io
+  ingressStrategy,
+  ingressClassStrategy,
+  networkPolicyStrategy,
   priorityClassStrategy,
   runtimeClassStrategy,
   daemonSetStrategy,
