@@ -44,6 +44,9 @@ export const REFS = {
   runtimeclasses: { group: "node.k8s.io", version: "v1", resource: "runtimeclasses" },
   daemonsets: apps("daemonsets"),
   replicationcontrollers: core("replicationcontrollers"),
+  poddisruptionbudgets: { group: "policy", version: "v1", resource: "poddisruptionbudgets" },
+  resourcequotas: core("resourcequotas"),
+  limitranges: core("limitranges"),
 } as const satisfies Record<string, ResourceRef>;
 
 /** The same reference, addressing a subresource. */

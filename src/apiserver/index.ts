@@ -15,6 +15,8 @@ import { strategyFor } from "../api/kinds/index.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
 import { defaultIngressClassAdmission } from "./admission/ingressclass.ts";
+import { limitRangerAdmission } from "./admission/limitranger.ts";
+import { resourceQuotaAdmission } from "./admission/resourcequota.ts";
 import { schedulingAdmission } from "./admission/scheduling.ts";
 import { serviceAccountAdmission } from "./admission/serviceaccount.ts";
 import { ServiceAllocator } from "./admission/services.ts";
@@ -32,7 +34,13 @@ import type { MetricsProvider } from "./metrics.ts";
 import { createOpenApi } from "./openapi/index.ts";
 import { patchers } from "./patchers.ts";
 import { decodeKubeProtobuf } from "./protobuf/index.ts";
-import { type Admission, genericStrategy, Registry, type WatchTuning } from "./registry/index.ts";
+import {
+  type Admission,
+  evictPod,
+  genericStrategy,
+  Registry,
+  type WatchTuning,
+} from "./registry/index.ts";
 import { findResource, RESOURCES, storePrefix } from "./resources.ts";
 import { listen, type TlsMaterial } from "./server.ts";
 import {
@@ -185,6 +193,11 @@ export function createRegistry(
   });
   // Pods' scheduling fields (issue #15): Priority, DefaultTolerationSeconds, RuntimeClass.
   admission.push(...schedulingAdmission(store));
+  // kube's order: LimitRanger defaults, then ResourceQuota charges last (RuntimeClass overhead too).
+  admission.push(
+    limitRangerAdmission(store),
+    resourceQuotaAdmission(store, options.now ?? (() => new Date())),
+  );
   const registry = new Registry(
     {
       store,
@@ -195,7 +208,10 @@ export function createRegistry(
       admission,
       patchers,
       decoder: (gvk) => openapi.decoder(gvk),
-      creators: new Map([["serviceaccounts/token", tokenCreator(issuer)]]),
+      creators: new Map([
+        ["serviceaccounts/token", tokenCreator(issuer)],
+        ["pods/eviction", evictPod],
+      ]),
     },
     options.watchTuning,
   );

@@ -186,6 +186,13 @@ export const RESOURCES: readonly ResourceInfo[] = [
     { kind: "PriorityClass", namespaced: false, shortNames: ["pc"] },
   ]),
   ...group("node.k8s.io", "v1", [{ kind: "RuntimeClass", namespaced: false }]),
+  ...group("policy", "v1", [
+    { kind: "PodDisruptionBudget", shortNames: ["pdb"], subresources: [STATUS] },
+  ]),
+  ...group("", "v1", [
+    { kind: "ResourceQuota", shortNames: ["quota"], subresources: [STATUS] },
+    { kind: "LimitRange", shortNames: ["limits"] },
+  ]),
 ];
 
 const byGroupResource = new Map<string, ResourceInfo>();

@@ -102,6 +102,18 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "nginx", namespace: "default" },
     spec: { template },
   },
+  poddisruptionbudgets: {
+    metadata: { name: "web", namespace: "default" },
+    spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } },
+  },
+  resourcequotas: {
+    metadata: { name: "q", namespace: "default" },
+    spec: { hard: { pods: "10", "requests.cpu": "2" } },
+  },
+  limitranges: {
+    metadata: { name: "l", namespace: "default" },
+    spec: { limits: [{ type: "Container", default: { cpu: "500m" } }] },
+  },
 };
 
 test("strategyFor finds every resource by group and plural, and nothing else", () => {
@@ -113,7 +125,8 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("batch", "cronjobs")?.kind, "CronJob");
   assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
   assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
-  assert.equal(kindStrategies.length, 27);
+  assert.equal(strategyFor("policy", "poddisruptionbudgets")?.kind, "PodDisruptionBudget");
+  assert.equal(kindStrategies.length, 30);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

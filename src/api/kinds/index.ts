@@ -16,14 +16,17 @@ import { ingressStrategy } from "./ingress.ts";
 import { ingressClassStrategy } from "./ingressclass.ts";
 import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
+import { limitRangeStrategy } from "./limitrange.ts";
 import { namespaceStrategy } from "./namespace.ts";
 import { networkPolicyStrategy } from "./networkpolicy.ts";
 import { nodeStrategy } from "./node.ts";
+import { podDisruptionBudgetStrategy } from "./pdb.ts";
 import { podStrategy } from "./pod.ts";
 // scheduling.k8s.io PriorityClass and node.k8s.io RuntimeClass (issue #15, scheduling).
 import { priorityClassStrategy } from "./priorityclass.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
 import { replicationControllerStrategy } from "./replicationcontroller.ts";
+import { resourceQuotaStrategy } from "./resourcequota.ts";
 import { runtimeClassStrategy } from "./runtimeclass.ts";
 import { serviceStrategy } from "./service.ts";
 import { statefulSetStrategy } from "./statefulset.ts";
@@ -89,6 +92,9 @@ export const kindStrategies: KindStrategy[] = [
   runtimeClassStrategy,
   daemonSetStrategy,
   replicationControllerStrategy,
+  podDisruptionBudgetStrategy,
+  resourceQuotaStrategy,
+  limitRangeStrategy,
 ];
 
 const byKey = new Map(kindStrategies.map((s) => [`${s.group}/${s.resource}`, s]));

@@ -43,6 +43,7 @@ export type { Admission, Patchers, RegistryContext, SubresourceCreate } from "./
 export { randomSuffix, rfc3339 } from "./_meta.ts";
 export { decodeBody, fitForStorage, markDecoded } from "./_prepare.ts";
 export { genericStrategy, type StrategyLookup } from "./_strategy.ts";
+export { EVICTION_REFUSED, evictPod } from "./eviction.ts";
 export type { RegistryWatch, WatchSink, WatchTuning } from "./watch.ts";
 
 /** 404 for a resource the server does not serve, worded as kube-apiserver's. */

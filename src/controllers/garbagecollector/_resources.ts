@@ -39,6 +39,9 @@ export const GC_RESOURCES: readonly GcResource[] = [
   { ref: REFS.networkpolicies, kind: "NetworkPolicy", namespaced: true },
   { ref: REFS.daemonsets, kind: "DaemonSet", namespaced: true },
   { ref: REFS.replicationcontrollers, kind: "ReplicationController", namespaced: true },
+  { ref: REFS.poddisruptionbudgets, kind: "PodDisruptionBudget", namespaced: true },
+  { ref: REFS.resourcequotas, kind: "ResourceQuota", namespaced: true },
+  { ref: REFS.limitranges, kind: "LimitRange", namespaced: true },
 ];
 
 /** `apiVersion` (`v1`, `apps/v1`) + kind → resource; undefined when not served. */

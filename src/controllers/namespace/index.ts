@@ -40,6 +40,9 @@ export const NAMESPACED_RESOURCES: readonly ResourceRef[] = [
   REFS.networkpolicies,
   REFS.daemonsets,
   REFS.replicationcontrollers,
+  REFS.poddisruptionbudgets,
+  REFS.resourcequotas,
+  REFS.limitranges,
   REFS.events,
 ];
 
