@@ -31,6 +31,11 @@ export const REFS = {
   endpointslices: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices" },
   leases: { group: "coordination.k8s.io", version: "v1", resource: "leases" },
   storageclasses: { group: "storage.k8s.io", version: "v1", resource: "storageclasses" },
+  horizontalpodautoscalers: {
+    group: "autoscaling",
+    version: "v2",
+    resource: "horizontalpodautoscalers",
+  },
 } as const satisfies Record<string, ResourceRef>;
 
 /** The same reference, addressing a subresource. */

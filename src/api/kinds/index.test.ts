@@ -85,6 +85,13 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "standard" },
     provisioner: "loopkube.io/hostpath",
   } as KubeObject,
+  horizontalpodautoscalers: {
+    metadata: { name: "web", namespace: "default" },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+      maxReplicas: 5,
+    },
+  },
 };
 
 test("strategyFor finds every resource by group and plural, and nothing else", () => {
@@ -94,7 +101,11 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("", "deployments"), undefined);
   assert.equal(strategyFor("apps", "pods"), undefined);
   assert.equal(strategyFor("batch", "cronjobs")?.kind, "CronJob");
-  assert.equal(kindStrategies.length, 20);
+  assert.equal(
+    strategyFor("autoscaling", "horizontalpodautoscalers")?.kind,
+    "HorizontalPodAutoscaler",
+  );
+  assert.equal(kindStrategies.length, 21);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {
