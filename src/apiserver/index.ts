@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Server } from "node:https";
 import { arch, platform } from "node:os";
 import { DEFAULT_PLAN } from "../api/addressplan.ts";
-import { strategyFor } from "../api/kinds/index.ts";
+import { convertObject, strategyFor } from "../api/kinds/index.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
 import { serviceAccountAdmission } from "./admission/serviceaccount.ts";
@@ -184,6 +184,7 @@ export function createRegistry(
       patchers,
       decoder: (gvk) => openapi.decoder(gvk),
       creators: new Map([["serviceaccounts/token", tokenCreator(issuer)]]),
+      convert: convertObject,
     },
     options.watchTuning,
   );
