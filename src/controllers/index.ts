@@ -11,6 +11,7 @@ import { startDeploymentController } from "./deployment/index.ts";
 import { startEndpointsController } from "./endpoints/index.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
 import { startGarbageCollector } from "./garbagecollector/index.ts";
+import { startHpaController } from "./hpa/index.ts";
 import { startJobController } from "./job/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
 import { startReplicaSetController } from "./replicaset/index.ts";
@@ -47,6 +48,7 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "volume", start: (ctx) => startVolumeController(ctx) },
   { name: "serviceaccount", start: (ctx) => startServiceAccountController(ctx) },
   { name: "root-ca-cert-publisher", start: (ctx) => startRootCaPublisher(ctx) },
+  { name: "horizontalpodautoscaling", start: (ctx) => startHpaController(ctx) },
 ];
 
 export function startControllers(

@@ -28,7 +28,7 @@ import {
 import type { KindStrategy } from "./types.ts";
 
 export { ConversionError, convertObject } from "./conversions.ts";
-export { formatHpaTargets } from "./hpa.ts";
+export { DEFAULT_SCALE_DOWN_RULES, DEFAULT_SCALE_UP_RULES, formatHpaTargets } from "./hpa.ts";
 export {
   CONTROLLER_UID_LABEL,
   JOB_NAME_LABEL,
