@@ -36,6 +36,8 @@ export const REFS = {
     version: "v2",
     resource: "horizontalpodautoscalers",
   },
+  daemonsets: apps("daemonsets"),
+  replicationcontrollers: core("replicationcontrollers"),
 } as const satisfies Record<string, ResourceRef>;
 
 /** The same reference, addressing a subresource. */

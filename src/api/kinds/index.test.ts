@@ -92,6 +92,14 @@ const minimal: Record<string, KubeObject> = {
       maxReplicas: 5,
     },
   },
+  daemonsets: {
+    metadata: { name: "agent", namespace: "default" },
+    spec: { selector: { matchLabels: { app: "web" } }, template },
+  },
+  replicationcontrollers: {
+    metadata: { name: "nginx", namespace: "default" },
+    spec: { template },
+  },
 };
 
 test("strategyFor finds every resource by group and plural, and nothing else", () => {
@@ -105,7 +113,9 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
     strategyFor("autoscaling", "horizontalpodautoscalers")?.kind,
     "HorizontalPodAutoscaler",
   );
-  assert.equal(kindStrategies.length, 21);
+  assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
+  assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
+  assert.equal(kindStrategies.length, 23);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

@@ -7,6 +7,7 @@
 import { configMapStrategy, secretStrategy, serviceAccountStrategy } from "./config.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
 import { cronJobStrategy } from "./cronjob.ts";
+import { daemonSetStrategy } from "./daemonset.ts";
 import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
@@ -18,6 +19,7 @@ import { namespaceStrategy } from "./namespace.ts";
 import { nodeStrategy } from "./node.ts";
 import { podStrategy } from "./pod.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
+import { replicationControllerStrategy } from "./replicationcontroller.ts";
 import { serviceStrategy } from "./service.ts";
 import { statefulSetStrategy } from "./statefulset.ts";
 import {
@@ -28,6 +30,7 @@ import {
 import type { KindStrategy } from "./types.ts";
 
 export { ConversionError, convertObject } from "./conversions.ts";
+export { TEMPLATE_GENERATION, templateGeneration } from "./daemonset.ts";
 export { DEFAULT_SCALE_DOWN_RULES, DEFAULT_SCALE_UP_RULES, formatHpaTargets } from "./hpa.ts";
 export {
   CONTROLLER_UID_LABEL,
@@ -69,6 +72,8 @@ export const kindStrategies: KindStrategy[] = [
   leaseStrategy,
   storageClassStrategy,
   hpaStrategy,
+  daemonSetStrategy,
+  replicationControllerStrategy,
 ];
 
 const byKey = new Map(kindStrategies.map((s) => [`${s.group}/${s.resource}`, s]));

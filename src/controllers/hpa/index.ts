@@ -27,6 +27,7 @@ const SCALABLE: Record<string, ResourceRef> = {
   "apps/Deployment": REFS.deployments,
   "apps/ReplicaSet": REFS.replicasets,
   "apps/StatefulSet": REFS.statefulsets,
+  "/ReplicationController": REFS.replicationcontrollers,
 };
 
 function scaleRef(ref: TargetRef): ResourceRef {
