@@ -201,6 +201,16 @@ export const RESOURCES: readonly ResourceInfo[] = [
       storageVersion: "v2",
     },
   ]),
+  // networking.k8s.io (issue 15, Ingress)
+  ...group("networking.k8s.io", "v1", [
+    { kind: "Ingress", resource: "ingresses", shortNames: ["ing"], subresources: [STATUS] },
+    { kind: "IngressClass", resource: "ingressclasses", namespaced: false },
+    { kind: "NetworkPolicy", resource: "networkpolicies", shortNames: ["netpol"] },
+  ]),
+  ...group("scheduling.k8s.io", "v1", [
+    { kind: "PriorityClass", namespaced: false, shortNames: ["pc"] },
+  ]),
+  ...group("node.k8s.io", "v1", [{ kind: "RuntimeClass", namespaced: false }]),
 ];
 
 const byGroupResource = new Map<string, ResourceInfo>();
