@@ -32,7 +32,6 @@ const CORPUS = resolve(import.meta.dirname, "..", "..", "shared", "corpus");
 const NOT_YET_SERVED = new Set([
   "apiextensions.k8s.io/CustomResourceDefinition",
   "apiregistration.k8s.io/APIService",
-  "autoscaling/HorizontalPodAutoscaler",
   "rbac.authorization.k8s.io/ClusterRole",
   "rbac.authorization.k8s.io/ClusterRoleBinding",
   "rbac.authorization.k8s.io/Role",

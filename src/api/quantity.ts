@@ -175,3 +175,29 @@ export function quantityValue(q: Quantity): bigint {
 
 /** The zero quantity kube's quota code starts its sums from. */
 export const ZERO_QUANTITY: Quantity = { nanos: 0n, format: "DecimalSI" };
+/**
+ * `Quantity.MilliValue()`: the value in thousandths, rounded up as apimachinery's `ScaledValue`
+ * rounds (`1.0001m` → 2); float noise (`0.1` × 1000) is not mistaken for a fraction.
+ */
+export function milliValue(q: string | number): number {
+  const v = parseQuantity(q) * 1000;
+  const r = Math.round(v);
+  return Math.abs(v - r) < 1e-6 ? r : Math.ceil(v);
+}
+
+const DECIMAL_SUFFIXES = ["m", "", "k", "M", "G", "T", "P", "E"];
+
+/**
+ * `resource.NewMilliQuantity(milli, DecimalSI).String()`: the integer with the largest decimal
+ * suffix that keeps it whole (`1500` → `1500m`, `2000` → `2`, `3000000` → `3k`).
+ */
+export function formatMilliQuantity(milli: number): string {
+  let v = Math.round(milli);
+  if (v === 0) return "0";
+  let i = 0;
+  while (v % 1000 === 0 && i < DECIMAL_SUFFIXES.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v}${DECIMAL_SUFFIXES[i]}`;
+}

@@ -36,6 +36,11 @@ export const REFS = {
   endpointslices: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices" },
   leases: { group: "coordination.k8s.io", version: "v1", resource: "leases" },
   storageclasses: { group: "storage.k8s.io", version: "v1", resource: "storageclasses" },
+  horizontalpodautoscalers: {
+    group: "autoscaling",
+    version: "v2",
+    resource: "horizontalpodautoscalers",
+  },
   // networking.k8s.io (issue 15, Ingress)
   ingresses: networking("ingresses"),
   ingressclasses: networking("ingressclasses"),

@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Server } from "node:https";
 import { arch, platform } from "node:os";
 import { DEFAULT_PLAN } from "../api/addressplan.ts";
-import { strategyFor } from "../api/kinds/index.ts";
+import { convertObject, strategyFor } from "../api/kinds/index.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
 import { defaultIngressClassAdmission } from "./admission/ingressclass.ts";
@@ -212,6 +212,7 @@ export function createRegistry(
         ["serviceaccounts/token", tokenCreator(issuer)],
         ["pods/eviction", evictPod],
       ]),
+      convert: convertObject,
     },
     options.watchTuning,
   );

@@ -23,7 +23,12 @@ import { type AddressPlan, type AddressRanges, addressPlan } from "../api/addres
 import { defaultIssuer } from "../api/serviceaccount.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
-import { createInProcessClient, type HealthCheck, startApiServer } from "../apiserver/index.ts";
+import {
+  createInProcessClient,
+  type HealthCheck,
+  type MetricsProvider,
+  startApiServer,
+} from "../apiserver/index.ts";
 import {
   buildKubeconfig,
   mergeKubeconfigContext,
@@ -311,6 +316,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       },
     );
     stack.push(() => informers.stop());
+    // The node agent, started later, serves pod usage; the HPA controller reads the same figures.
+    let metrics: MetricsProvider | undefined;
     const controllers = await step("controllers", () => {
       const manager = startControllers({
         client,
@@ -319,6 +326,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         rootCA: pki.caCert,
         now: () => new Date(),
         ...(options.scheduleClock ? { scheduleClock: options.scheduleClock } : {}),
+        ...(options.hpa ? { hpa: options.hpa } : {}),
+        resourceMetrics: () => {
+          if (!metrics) {
+            throw new Error(
+              "the server could not find the requested resource (get pods.metrics.k8s.io)",
+            );
+          }
+          return metrics.collect();
+        },
         onError: (err, c) =>
           log(c.terminal ? "warn" : "debug", `${c.controller} ${c.key}: ${describe(err)}`),
       });
@@ -405,7 +421,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         dataDir,
         plan,
         handleSubresource: (key, handler) => api.handleSubresource(key, handler),
-        serveMetrics: (provider) => api.serveMetrics(provider),
+        serveMetrics: (provider) => {
+          metrics = provider;
+          api.serveMetrics(provider);
+        },
         handleUpgrade: (key, handler) => api.handleUpgrade(key, handler),
         log,
       }),

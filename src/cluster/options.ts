@@ -79,6 +79,11 @@ export interface ClusterOptions {
    * test can move a schedule on by hand instead of waiting minutes. Default: real time.
    */
   scheduleClock?: Clock;
+  /**
+   * Library only, for tests: the HPA controller's sync period and downscale stabilization window
+   * (kube-controller-manager's `--horizontal-pod-autoscaler-*` flags; defaults 15 s and 5 min).
+   */
+  hpa?: { syncPeriodMs?: number; downscaleStabilizationMs?: number };
 }
 
 export const CLUSTER_DEFAULTS = {

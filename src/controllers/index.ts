@@ -13,6 +13,7 @@ import { startDisruptionController } from "./disruption/index.ts";
 import { startEndpointsController } from "./endpoints/index.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
 import { startGarbageCollector } from "./garbagecollector/index.ts";
+import { startHpaController } from "./hpa/index.ts";
 import { startJobController } from "./job/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
 import { startReplicaSetController, startReplicationController } from "./replicaset/index.ts";
@@ -54,6 +55,7 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "root-ca-cert-publisher", start: (ctx) => startRootCaPublisher(ctx) },
   { name: "disruption", start: (ctx) => startDisruptionController(ctx) },
   { name: "resourcequota", start: (ctx) => startResourceQuotaController(ctx) },
+  { name: "horizontalpodautoscaling", start: (ctx) => startHpaController(ctx) },
 ];
 
 export function startControllers(

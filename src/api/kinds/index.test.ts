@@ -85,6 +85,13 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "standard" },
     provisioner: "loopkube.io/hostpath",
   } as KubeObject,
+  horizontalpodautoscalers: {
+    metadata: { name: "web", namespace: "default" },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+      maxReplicas: 5,
+    },
+  },
   // networking.k8s.io
   ingresses: {
     metadata: { name: "web", namespace: "default" },
@@ -123,10 +130,14 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("", "deployments"), undefined);
   assert.equal(strategyFor("apps", "pods"), undefined);
   assert.equal(strategyFor("batch", "cronjobs")?.kind, "CronJob");
+  assert.equal(
+    strategyFor("autoscaling", "horizontalpodautoscalers")?.kind,
+    "HorizontalPodAutoscaler",
+  );
   assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
   assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
   assert.equal(strategyFor("policy", "poddisruptionbudgets")?.kind, "PodDisruptionBudget");
-  assert.equal(kindStrategies.length, 30);
+  assert.equal(kindStrategies.length, 31);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

@@ -12,6 +12,7 @@ import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
 import { eventStrategy } from "./event.ts";
+import { hpaStrategy } from "./hpa.ts";
 import { ingressStrategy } from "./ingress.ts";
 import { ingressClassStrategy } from "./ingressclass.ts";
 import { jobStrategy } from "./job.ts";
@@ -37,7 +38,9 @@ import {
 } from "./storage.ts";
 import type { KindStrategy } from "./types.ts";
 
+export { ConversionError, convertObject } from "./conversions.ts";
 export { TEMPLATE_GENERATION, templateGeneration } from "./daemonset.ts";
+export { DEFAULT_SCALE_DOWN_RULES, DEFAULT_SCALE_UP_RULES, formatHpaTargets } from "./hpa.ts";
 export { INGRESS_CLASS_ANNOTATION } from "./ingress.ts";
 export { DEFAULT_INGRESS_CLASS_ANNOTATION, isDefaultIngressClass } from "./ingressclass.ts";
 export {
@@ -84,6 +87,7 @@ export const kindStrategies: KindStrategy[] = [
   endpointSliceStrategy,
   leaseStrategy,
   storageClassStrategy,
+  hpaStrategy,
   // networking.k8s.io
   ingressStrategy,
   ingressClassStrategy,
