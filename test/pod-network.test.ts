@@ -253,7 +253,7 @@ describe("pods in their own network namespaces", { skip: SKIP }, () => {
     const [a, b] = webPods();
     const from = a?.metadata?.name ?? "";
     const bIP = b?.status?.podIP ?? "";
-    for (const ip of [bIP, clusterIP, cluster.plan.dnsServiceIP]) {
+    for (const ip of [bIP, clusterIP, cluster.addresses.dnsServiceIP]) {
       assert.equal(await podRoute(from, ip), "eth0", `${ip} leaves the pod on eth0`);
     }
     assert.equal(await exec(from, "web", inPodFetch(bIP, 8080)), b?.metadata?.name);
@@ -290,7 +290,7 @@ describe("pods in their own network namespaces", { skip: SKIP }, () => {
         `console.log(require("fs").readlinkSync("/proc/self/ns/net"))`,
       );
     const onHost = pods.find((p) => p.metadata?.name === "on-host");
-    assert.equal(onHost?.status?.podIP, cluster.plan.nodeIP);
+    assert.equal(onHost?.status?.podIP, cluster.addresses.nodeIP);
     assert.equal(await nsOf("on-host"), hostNs);
     assert.notEqual(await nsOf(webPods()[0]?.metadata?.name ?? ""), hostNs);
   });
