@@ -42,7 +42,7 @@ describe("setUpScript", () => {
   test("routes the pod IP through its link in the local table, from the gateway", () => {
     assert.match(
       script,
-      /ip route add 127\.244\.0\.5\/32 dev lk3fa2f40005 src 127\.244\.0\.1 table local/,
+      /route add 127\.244\.0\.5\/32 dev lk3fa2f40005 src 127\.244\.0\.1 table local/,
     );
   });
   test("gives the pod 127.0.0.0/8 through the gateway and no default route", () => {
@@ -52,8 +52,8 @@ describe("setUpScript", () => {
   });
   test("removes names of the same IP left by a dead run first", () => {
     const first = script.split("\n").slice(0, 2).join("\n");
-    assert.match(first, /ip link del lk3fa2f40005/);
-    assert.match(first, /ip netns del loopkube-3fa2-127\.244\.0\.5/);
+    assert.match(first, /then ip link del lk3fa2f40005; fi/);
+    assert.match(first, /then ip netns del loopkube-3fa2-127\.244\.0\.5; fi/);
   });
 });
 

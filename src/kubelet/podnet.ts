@@ -46,6 +46,8 @@ export const NETNS_DIR = "/run/netns";
 const NS_PREFIX = "loopkube-";
 const NS_NAME = /^loopkube-([0-9a-f]{4})-\d+\.\d+\.\d+\.\d+$/;
 const LINK_NAME = /^lk([0-9a-f]{4})[0-9a-f]{6}$/;
+/** How long `stop()` lets the kernel destroy deleted namespaces' links before deleting them. */
+const LINK_GONE_MS = 5000;
 
 export interface PodNetNames {
   /** The namespace's name (`ip netns`), and its path under /run/netns. */
@@ -101,18 +103,19 @@ export function setUpScript(names: PodNetNames, ip: string, gateway: string): st
     "EOF",
   ].join("\n");
   return [
-    `ip link del ${names.hostLink} 2>/dev/null || true`,
-    `ip netns del ${names.netns} 2>/dev/null || true`,
+    // Shell tests are builtins: no process is started for them when nothing is left over.
+    `if [ -e /sys/class/net/${names.hostLink} ]; then ip link del ${names.hostLink}; fi`,
+    `if [ -e ${names.path} ]; then ip netns del ${names.netns}; fi`,
     "set -e",
     "ip -batch - <<'EOF'",
     `netns add ${names.netns}`,
     `link add ${names.hostLink} type veth peer name eth0 netns ${names.netns}`,
+    `link set ${names.hostLink} up`,
+    `route add ${ip}/32 dev ${names.hostLink} src ${gateway} table local`,
     "EOF",
     `echo 1 > ${conf(names.hostLink, "route_localnet")}`,
     `echo 1 > ${conf(names.hostLink, "forwarding")}`,
-    `ip link set ${names.hostLink} up`,
-    `ip route add ${ip}/32 dev ${names.hostLink} src ${gateway} table local`,
-    `nsenter --net=${names.path} sh -c ${q(inner)}`,
+    `exec nsenter --net=${names.path} sh -c ${q(inner)}`,
     "",
   ].join("\n");
 }
@@ -222,22 +225,44 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
     { pid: process.pid, startTime: startTimeOf("self"), podCidr: o.podCidr, dataDir: o.dataDir },
     o.registry,
   );
-  const removeTags = async (tags: string[]) => {
+  const namesOf = (tags: string[], kind: "links" | "netns") => {
     const onMachine = namesOnMachine(list(NETNS_DIR), list("/sys/class/net"));
-    const links: string[] = [];
-    const netns: string[] = [];
-    for (const t of tags) {
-      links.push(...(onMachine.get(t)?.links ?? []));
-      netns.push(...(onMachine.get(t)?.netns ?? []));
+    return tags.flatMap((t) => onMachine.get(t)?.[kind] ?? []);
+  };
+  /** Removes the tags' namespaces, then (once the kernel has had a moment) any link left. */
+  const removeTags = async (tags: string[]) => {
+    const netns = namesOf(tags, "netns");
+    if (netns.length > 0) {
+      await run("ip", ["-force", "-batch", "-"], tearDownBatch([], netns)).catch(o.onError);
     }
-    if (links.length + netns.length > 0) {
-      await run("ip", ["-force", "-batch", "-"], tearDownBatch(links, netns)).catch(o.onError);
+    for (let waited = 0; waited < LINK_GONE_MS && namesOf(tags, "links").length > 0; waited += 20) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const links = namesOf(tags, "links");
+    if (links.length > 0) {
+      await run("ip", ["-force", "-batch", "-"], tearDownBatch(links, [])).catch(o.onError);
     }
   };
   const onMachine = namesOnMachine(list(NETNS_DIR), list("/sys/class/net"));
   const dead = deadTags(onMachine.keys(), o.registry, tag);
   await removeTags([...dead, tag]);
   for (const t of dead) releaseTag(t, o.registry);
+  /**
+   * Namespaces to delete, gathered for one `ip -batch` run per turn of the event loop: a burst
+   * of deletions (a scale-down, `stop()`) costs one process start, not one each.
+   */
+  let doomed: string[] = [];
+  let flushing: Promise<void> | undefined;
+  const deleteNetns = (netns: string): Promise<void> => {
+    doomed.push(netns);
+    flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => {
+      const batch = tearDownBatch([], doomed);
+      doomed = [];
+      flushing = undefined;
+      return run("ip", ["-force", "-batch", "-"], batch);
+    });
+    return flushing;
+  };
   /** Per IP: the pod network now holding it, and the queue of work on it. */
   const holders = new Map<string, PodNetwork>();
   const queues = new Map<string, Promise<void>>();
@@ -265,8 +290,10 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
           if (released || holders.get(ip) !== net) return Promise.resolve();
           released = true;
           holders.delete(ip);
-          const batch = tearDownBatch([names.hostLink], [names.netns]);
-          return queue(ip, () => run("ip", ["-force", "-batch", "-"], batch));
+          // The namespace only: the kernel then destroys it, its veth pair (so the host end and
+          // its route) with it, in the background and in batches, where deleting the link
+          // itself waits for the network stack to quiesce, link by link. `stop()` checks.
+          return queue(ip, () => deleteNetns(names.netns));
         },
       };
       net.ready.catch(() => {});
