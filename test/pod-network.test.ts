@@ -4,7 +4,8 @@
  * IPs and through their ClusterIP; containers of a pod share 127.0.0.1 and other pods cannot reach
  * it; from inside a pod other pods, ClusterIPs (also the pod's own Service) and the cluster DNS
  * answer; hostNetwork pods share the host's namespace; nothing is left after stop, and a dead
- * cluster's leftovers are removed at the next start.
+ * cluster's leftovers are removed at the next start (a made-up dead owner, and a real
+ * `loopkube up` killed with SIGKILL, whose pod comes back on its IP; Ctrl-C leaves nothing).
  *
  * Network safety: before anything is sent to an address, `ip route get` shows where it goes: a
  * pod IP through a link of this cluster (`lk<tag>…`), a ClusterIP to `lo`, and from inside a pod
@@ -15,19 +16,26 @@ import { execFileSync, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
+  rmSync,
   unlinkSync,
   writeFileSync,
 } from "node:fs";
 import { get as httpGet } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Pod, Service } from "kubernetes-types/core/v1.js";
 import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
+import { createHttpClient, loadKubeconfig } from "../src/client/index.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { routeDevice } from "../src/kubelet/index.ts";
+import { cliEnv, startUp } from "./_cli.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
 
 const NODE = process.execPath;
@@ -302,5 +310,69 @@ describe("pods in their own network namespaces", { skip: SKIP }, () => {
     assert.deepEqual(namesOf(tag), []);
     assert.equal(existsSync(`${REGISTRY}/${tag}`), false);
     for (const ip of ips) assert.equal(await routeDevice(ip), "lo");
+  });
+});
+
+describe("pod networks after kill -9 and Ctrl-C of loopkube up", { skip: SKIP }, () => {
+  test("kill -9 leaves names that the next up removes, the pod keeps its IP, and Ctrl-C leaves nothing", async () => {
+    const home = mkdtempSync(join(tmpdir(), "loopkube-podnet-"));
+    const clusterDir = join(home, "cluster");
+    const manifest = join(home, "pod.json");
+    writeFileSync(
+      manifest,
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "survivor", namespace: "default" },
+        spec: { containers: [{ name: "app", image: "sh", command: ["sleep", "3600"] }] },
+      }),
+    );
+    const args = [
+      ...["--data-dir", clusterDir, "--api-port", "0", "--dns-port", "0"],
+      ...["--pod-network", "netns", "--no-kubeconfig-update"],
+    ];
+    const up = (extra: string[]) =>
+      startUp([...args, ...extra], /Press Ctrl-C to stop\.\n/, cliEnv(home));
+    const client = () =>
+      createHttpClient(loadKubeconfig(readFileSync(join(clusterDir, "kubeconfig"), "utf8")));
+    /** The running pod's IP and the tag of the namespace holding it. */
+    const running = (notContainer?: string) =>
+      waitFor(
+        async () => {
+          const p = (await client().get(REFS.pods, "default", "survivor")) as KubeObject & Pod;
+          const s = p.status?.containerStatuses?.[0];
+          const ip = p.status?.podIP;
+          if (!s?.state?.running || s.containerID === notContainer || !ip) return undefined;
+          const ns = readdirSync("/run/netns").find((n) => n.endsWith(`-${ip}`));
+          const tag = /^loopkube-([0-9a-f]{4})-/.exec(ns ?? "")?.[1];
+          return tag ? { ip, tag, containerID: s.containerID } : undefined;
+        },
+        { what: "survivor running in its namespace", timeoutMs: 60_000, retryErrors: true },
+      );
+    let { child } = await up(["-f", manifest]);
+    try {
+      const first = await running();
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGKILL");
+      await exited;
+      assert.ok(namesOf(first.tag).length >= 2, "kill -9 leaves the namespace and link behind");
+      ({ child } = await up([]));
+      const second = await running(first.containerID);
+      assert.equal(second.ip, first.ip, "the pod keeps its IP");
+      if (second.tag !== first.tag) {
+        assert.deepEqual(namesOf(first.tag), []);
+        assert.equal(existsSync(`${REGISTRY}/${first.tag}`), false);
+      } else {
+        assert.equal(namesOf(first.tag).length, 2, "one namespace and one link, the new ones");
+      }
+      const stopped = new Promise((r) => child.once("exit", r));
+      child.kill("SIGINT");
+      await stopped;
+      assert.deepEqual(namesOf(second.tag), []);
+      assert.equal(existsSync(`${REGISTRY}/${second.tag}`), false);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
