@@ -43,6 +43,24 @@ spec:
     - {name: scratch, mountPath: /scratch}
 `;
 
+const GATED_DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: gated
+spec:
+  selector:
+    matchLabels: {app: gated}
+  template:
+    metadata:
+      labels: {app: gated}
+    spec:
+      resources:
+        limits: {cpu: "1", memory: 200Mi}
+      containers:
+      - name: app
+        image: nginx:1.27
+`;
+
 describe("kubectl apply of manifests using 1.32's write-only and gated fields", {
   skip: NO_KUBECTL,
 }, () => {
@@ -86,5 +104,20 @@ describe("kubectl apply of manifests using 1.32's write-only and gated fields", 
       pod.spec.containers[0].volumeMounts.map((m: { name: string }) => m.name),
       ["scratch"],
     );
+  });
+
+  test("a Deployment whose pod template has fields of disabled gates is stored without them", async () => {
+    assert.match(
+      await ok(["apply", "-f", "-"], GATED_DEPLOYMENT),
+      /deployment.apps\/gated created/,
+    );
+    const d = JSON.parse(await ok(["get", "deployment", "gated", "-o", "json"]));
+    assert.equal(d.spec.template.spec.resources, undefined, "spec.template.spec.resources");
+    // Applied again, the patch puts the field back and the server drops it again: the spec and
+    // its generation stay as they were.
+    await ok(["apply", "-f", "-"], GATED_DEPLOYMENT);
+    const again = JSON.parse(await ok(["get", "deployment", "gated", "-o", "json"]));
+    assert.equal(again.spec.template.spec.resources, undefined);
+    assert.equal(again.metadata.generation, d.metadata.generation);
   });
 });

@@ -176,7 +176,18 @@ describe("loopkube", () => {
   test("up --detach runs in the background; status, kubeconfig, down and delete find it", async () => {
     const dir = join(home, "detached");
     const target = ["--name", "bg", "--data-dir", dir];
-    const up = await loopkube(["up", "--detach", ...target, "--api-port", "0", "--dns-port", "0"]);
+    const metricsPort = await freePort();
+    const up = await loopkube([
+      "up",
+      "--detach",
+      ...target,
+      "--api-port",
+      "0",
+      "--dns-port",
+      "0",
+      "--dns-metrics-port",
+      String(metricsPort),
+    ]);
     assert.equal(up.code, 0, up.stderr);
     const pid = Number(/running in the background \(pid (\d+)\)/.exec(up.stdout)?.[1]);
     assert.ok(isProcessAlive(pid));
@@ -192,8 +203,11 @@ describe("loopkube", () => {
       assert.match(status.stdout, new RegExp(`cluster "bg" is running \\(pid ${pid}\\)`));
       assert.match(status.stdout, /readyz: {6}ok\n/);
       assert.match(status.stdout, /metrics: {5}https:\/\/127\.0\.0\.1:\d+\/metrics /);
-      const dnsMetrics = /DNS metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)\n/.exec(status.stdout);
+      const dnsMetrics = /DNS metrics: (http:\/\/127\.0\.0\.1:(\d+)\/metrics)\n/.exec(
+        status.stdout,
+      );
       assert.ok(dnsMetrics, status.stdout);
+      assert.equal(Number(dnsMetrics[2]), metricsPort, "--dns-metrics-port is the port served");
       assert.match(await (await fetch(dnsMetrics[1]!)).text(), /^coredns_build_info\{/m);
       assert.match(status.stdout, /objects: {5}nodes [01], namespaces 4, pods 0, services 2,/);
 
@@ -570,3 +584,15 @@ describe("loopkube", () => {
     });
   });
 });
+
+/** A port free on 127.0.0.1 a moment ago (the OS's choice for port 0). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      s.close(() =>
+        typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}

@@ -28,7 +28,9 @@ const missing = (shell: Shell): string | false =>
 
 function sh(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd: ROOT, env, timeout: 30_000 }, (err, stdout, stderr) => {
+    // Generous: a shell here starts `loopkube` from source (tsx) for each script and cluster
+    // name it needs, which takes tens of seconds on a loaded 2-core machine.
+    execFile(file, args, { cwd: ROOT, env, timeout: 120_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${file} ${args.join(" ")}: ${err.message}\n${stderr}`));
       else resolve(String(stdout));
     });

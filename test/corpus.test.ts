@@ -30,7 +30,6 @@ const CORPUS = resolve(import.meta.dirname, "..", "..", "shared", "corpus");
 
 /** `group/Kind` (core: `/Kind`) of the kinds loopkube does not serve yet. */
 const NOT_YET_SERVED = new Set([
-  "/ReplicationController",
   "apiextensions.k8s.io/CustomResourceDefinition",
   "apiregistration.k8s.io/APIService",
   "autoscaling/HorizontalPodAutoscaler",

@@ -31,6 +31,8 @@ export const REFS = {
   endpointslices: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices" },
   leases: { group: "coordination.k8s.io", version: "v1", resource: "leases" },
   storageclasses: { group: "storage.k8s.io", version: "v1", resource: "storageclasses" },
+  daemonsets: apps("daemonsets"),
+  replicationcontrollers: core("replicationcontrollers"),
 } as const satisfies Record<string, ResourceRef>;
 
 /** The same reference, addressing a subresource. */

@@ -143,6 +143,12 @@ export const RESOURCES: readonly ResourceInfo[] = [
     { kind: "Node", namespaced: false, shortNames: ["no"], subresources: [STATUS] },
     { kind: "PersistentVolumeClaim", shortNames: ["pvc"], subresources: [STATUS] },
     { kind: "PersistentVolume", namespaced: false, shortNames: ["pv"], subresources: [STATUS] },
+    {
+      kind: "ReplicationController",
+      shortNames: ["rc"],
+      categories: ["all"],
+      subresources: [STATUS, SCALE],
+    },
   ]),
   ...group("apps", "v1", [
     {
@@ -159,6 +165,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
       subresources: [STATUS, SCALE],
     },
     { kind: "ControllerRevision" },
+    { kind: "DaemonSet", shortNames: ["ds"], categories: ["all"], subresources: [STATUS] },
   ]),
   ...group("batch", "v1", [
     { kind: "Job", categories: ["all"], subresources: [STATUS] },

@@ -14,7 +14,8 @@
  * ```
  *
  * - `metadata.name` is `--name`; every `spec` field is the camelCase name of `startCluster`'s
- *   option (`dataDir`, `ephemeral`, `runtime`, `nodes`, `apiPort`, `dnsPort`, `clusterDomain`,
+ *   option (`dataDir`, `ephemeral`, `runtime`, `nodes`, `apiPort`, `dnsPort`,
+ *   `dnsMetricsPort`, `clusterDomain`,
  *   `podCidr`, `serviceCidr`, `updateKubeconfig`, `logLevel`), plus `manifests` (`-f`), `wait`
  *   and `logFormat`. kind's `kind.x-k8s.io/v1alpha4` Cluster and k3d's `SimpleConfig` name things
  *   per tool; here one setting has one name, in the library, the file and (kebab-cased) the flag.
@@ -43,6 +44,7 @@ export interface ConfigValues {
   nodes?: number;
   apiPort?: number;
   dnsPort?: number;
+  dnsMetricsPort?: number;
   clusterDomain?: string;
   podCidr?: string;
   serviceCidr?: string;
@@ -98,6 +100,7 @@ const SPEC: Record<string, [keyof ConfigValues, Check]> = {
   nodes: ["nodes", wholeNumber(1, 10_000)],
   apiPort: ["apiPort", wholeNumber(0, 65_535)],
   dnsPort: ["dnsPort", wholeNumber(0, 65_535)],
+  dnsMetricsPort: ["dnsMetricsPort", wholeNumber(0, 65_535)],
   clusterDomain: ["clusterDomain", domain],
   podCidr: ["podCidr", cidr],
   serviceCidr: ["serviceCidr", cidr],

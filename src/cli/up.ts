@@ -41,6 +41,7 @@ export interface UpOptions {
   nodes: number;
   apiPort?: number;
   dnsPort?: number;
+  dnsMetricsPort?: number;
   clusterDomain: string;
   serviceCidr?: string;
   podCidr?: string;
@@ -90,6 +91,11 @@ export function addUpCommand(program: Command, io: Io): void {
     .option(
       "--dns-port <port>",
       "DNS port on 127.0.0.1 (default 53, or a free one when 53 is taken or needs root; 0: any free port)",
+      parsePort,
+    )
+    .option(
+      "--dns-metrics-port <port>",
+      "port of the DNS server's Prometheus /metrics on 127.0.0.1 (default 0: any free port)",
       parsePort,
     )
     .option("--cluster-domain <domain>", "cluster DNS domain", DEFAULT_CLUSTER_DOMAIN)
@@ -204,6 +210,7 @@ function clusterOptions(o: UpOptions, log: ClusterOptions["log"]): ClusterOption
     nodes: o.nodes,
     ...(o.apiPort !== undefined ? { apiPort: o.apiPort } : {}),
     ...(o.dnsPort !== undefined ? { dnsPort: o.dnsPort } : {}),
+    ...(o.dnsMetricsPort !== undefined ? { dnsMetricsPort: o.dnsMetricsPort } : {}),
     clusterDomain: o.clusterDomain,
     ...(o.serviceCidr !== undefined ? { serviceCidr: o.serviceCidr } : {}),
     ...(o.podCidr !== undefined ? { podCidr: o.podCidr } : {}),

@@ -57,6 +57,39 @@ describe("isReady", () => {
       true,
     ],
     ["a Pod without conditions", obj("Pod", {}, {}), false],
+    [
+      "a DaemonSet updated and available on every node",
+      obj(
+        "DaemonSet",
+        {},
+        {
+          observedGeneration: 1,
+          desiredNumberScheduled: 3,
+          updatedNumberScheduled: 3,
+          numberAvailable: 3,
+        },
+      ),
+      true,
+    ],
+    [
+      "a DaemonSet with one node still on the old template",
+      obj(
+        "DaemonSet",
+        {},
+        {
+          observedGeneration: 1,
+          desiredNumberScheduled: 3,
+          updatedNumberScheduled: 2,
+          numberAvailable: 3,
+        },
+      ),
+      false,
+    ],
+    [
+      "a ReplicationController with 1 of 2 ready",
+      obj("ReplicationController", { replicas: 2 }, { observedGeneration: 1, readyReplicas: 1 }),
+      false,
+    ],
     ["a ConfigMap", obj("ConfigMap", {}, {}), true],
   ];
   for (const [what, o, ready] of cases) {

@@ -1,8 +1,10 @@
 /**
  * Waiting for applied objects to become ready, as `kubectl wait`/`rollout status` judge it:
  * a Deployment when its observed generation is current and every replica is updated and
- * available; a StatefulSet when every replica is ready and updated; a Pod when its Ready
- * condition is True. Other kinds are ready once they exist.
+ * available; a StatefulSet when every replica is ready and updated; a DaemonSet when every node
+ * that should run it has an updated, available pod; a ReplicaSet or ReplicationController when
+ * every replica is ready; a Pod when its Ready condition is True. Other kinds are ready once they
+ * exist.
  *
  * It re-reads the objects every `intervalMs` until all are ready or `timeoutMs` passes, then
  * throws a `ClusterError` naming what is still not ready.
@@ -30,6 +32,9 @@ interface Status {
   currentRevision?: string;
   updateRevision?: string;
   conditions?: Array<{ type?: string; status?: string }>;
+  desiredNumberScheduled?: number;
+  updatedNumberScheduled?: number;
+  numberAvailable?: number;
 }
 
 /** Whether one object, as read from the server, counts as ready. */
@@ -53,7 +58,16 @@ export function isReady(obj: KubeObject): boolean {
         (status.updatedReplicas ?? 0) >= want
       );
     case "ReplicaSet":
+    case "ReplicationController":
       return generationSeen && (status.readyReplicas ?? 0) >= want;
+    case "DaemonSet": {
+      const desired = status.desiredNumberScheduled ?? 0;
+      return (
+        generationSeen &&
+        (status.updatedNumberScheduled ?? 0) >= desired &&
+        (status.numberAvailable ?? 0) >= desired
+      );
+    }
     case "Pod":
       return (status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
     default:

@@ -41,6 +41,11 @@ export class Expectations {
     this.#items.set(key, { adds: 0, deletes: new Set(podKeys), at: this.#now() });
   }
 
+  /** Creations and deletions at once (kube's SetExpectations; the DaemonSet controller's). */
+  expect(key: string, adds: number, podKeys: readonly string[]): void {
+    this.#items.set(key, { adds, deletes: new Set(podKeys), at: this.#now() });
+  }
+
   creationObserved(key: string): void {
     const e = this.#items.get(key);
     if (e) e.adds--;

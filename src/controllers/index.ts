@@ -7,13 +7,14 @@
  */
 import type { ControllerContext, StartedController } from "./_context.ts";
 import { startCronJobController } from "./cronjob/index.ts";
+import { startDaemonSetController } from "./daemonset/index.ts";
 import { startDeploymentController } from "./deployment/index.ts";
 import { startEndpointsController } from "./endpoints/index.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
 import { startGarbageCollector } from "./garbagecollector/index.ts";
 import { startJobController } from "./job/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
-import { startReplicaSetController } from "./replicaset/index.ts";
+import { startReplicaSetController, startReplicationController } from "./replicaset/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
 import { startRootCaPublisher, startServiceAccountController } from "./serviceaccount/index.ts";
 import { startStatefulSetController } from "./statefulset/index.ts";
@@ -45,6 +46,8 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "ttlafterfinished", start: (ctx) => startTtlAfterFinishedController(ctx) },
   { name: "cronjob", start: (ctx) => startCronJobController(ctx) },
   { name: "volume", start: (ctx) => startVolumeController(ctx) },
+  { name: "daemonset", start: (ctx) => startDaemonSetController(ctx) },
+  { name: "replicationcontroller", start: (ctx) => startReplicationController(ctx) },
   { name: "serviceaccount", start: (ctx) => startServiceAccountController(ctx) },
   { name: "root-ca-cert-publisher", start: (ctx) => startRootCaPublisher(ctx) },
 ];

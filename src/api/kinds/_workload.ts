@@ -2,7 +2,8 @@
  * What Deployments, ReplicaSets and StatefulSets share: the selector rules (required, valid,
  * non-empty, matching the template's labels), the pod template rules for controllers
  * (restartPolicy Always, no activeDeadlineSeconds), the apps/v1 selector immutability and
- * the wide-table cells.
+ * the wide-table cells, the count-or-percentage fields of rolling updates, and the gated pod
+ * fields dropped from templates.
  *
  * @module
  */
@@ -14,9 +15,10 @@ import {
   fieldRequired,
 } from "../errors.ts";
 import { invalidRaw } from "./_errors.ts";
-import { goLabelSelector, goStringMap } from "./_gofmt.ts";
+import { goIntOrString, goLabelSelector, goStringMap } from "./_gofmt.ts";
 import { selectorIsEmpty, selectorMatches, validateLabelSelector } from "./_selector.ts";
-import { at, isObj, type Obj, semanticEqual } from "./_util.ts";
+import { at, isObj, num, type Obj, semanticEqual } from "./_util.ts";
+import { dropDisabledPodFields } from "./pod_gates.ts";
 import { validatePodTemplate } from "./pod_validation.ts";
 
 export function nonNegative(value: unknown, path: string): FieldError[] {
@@ -83,4 +85,37 @@ export function selectorImmutable(spec: unknown, oldSpec: unknown): FieldError[]
   const before = at(oldSpec, "selector");
   if (semanticEqual(now, before)) return [];
   return [invalidRaw("spec.selector", goLabelSelector(now), "field is immutable")];
+}
+
+/** An IntOrString as kube reads a count or a percentage (`"25%"`). */
+export function intOrPercent(v: unknown): { value: number; percent: boolean; valid: boolean } {
+  if (typeof v === "string") {
+    const m = /^([0-9]+)%$/.exec(v);
+    return m
+      ? { value: Number(m[1]), percent: true, valid: true }
+      : { value: 0, percent: true, valid: false };
+  }
+  return { value: num(v), percent: false, valid: true };
+}
+
+/** apps validation's ValidatePositiveIntOrPercent. */
+export function validatePositiveIntOrPercent(v: unknown, path: string): FieldError[] {
+  if (v === undefined || v === null) return [];
+  const p = intOrPercent(v);
+  if (!p.valid)
+    return [invalidRaw(path, goIntOrString(v), "must be an integer or percentage (e.g '5%')")];
+  if (!p.percent && p.value < 0)
+    return [fieldInvalid(path, p.value, "must be greater than or equal to 0")];
+  return [];
+}
+
+/**
+ * kube's DropDisabledTemplateFields: the pod template (`spec.template`) loses the fields of gates
+ * 1.32 has off, unless the stored object's template (`old`, on update) already uses them.
+ */
+export function dropDisabledTemplateFields(obj: unknown, old?: unknown): void {
+  const template = at(obj, "spec", "template");
+  const oldTemplate = at(old, "spec", "template");
+  if (isObj(template))
+    dropDisabledPodFields(template, isObj(oldTemplate) ? oldTemplate : undefined);
 }

@@ -28,7 +28,14 @@ import {
   semanticEqual,
   setDefault,
 } from "./_util.ts";
-import { nonNegative, selectorImmutable, validateSelectorAndTemplate } from "./_workload.ts";
+import {
+  dropDisabledTemplateFields,
+  intOrPercent,
+  nonNegative,
+  selectorImmutable,
+  validatePositiveIntOrPercent,
+  validateSelectorAndTemplate,
+} from "./_workload.ts";
 import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
 import { defaultPodTemplate } from "./pod_defaults.ts";
 import type { KindStrategy } from "./types.ts";
@@ -46,26 +53,6 @@ export function defaultDeployment(d: Obj): void {
   setDefault(spec, "revisionHistoryLimit", 10);
   setDefault(spec, "progressDeadlineSeconds", 600);
   defaultPodTemplate(spec.template);
-}
-
-function intOrPercent(v: unknown): { value: number; percent: boolean; valid: boolean } {
-  if (typeof v === "string") {
-    const m = /^([0-9]+)%$/.exec(v);
-    return m
-      ? { value: Number(m[1]), percent: true, valid: true }
-      : { value: 0, percent: true, valid: false };
-  }
-  return { value: num(v), percent: false, valid: true };
-}
-
-function validatePositiveIntOrPercent(v: unknown, path: string): FieldError[] {
-  if (v === undefined || v === null) return [];
-  const p = intOrPercent(v);
-  if (!p.valid)
-    return [invalidRaw(path, goIntOrString(v), "must be an integer or percentage (e.g '5%')")];
-  if (!p.percent && p.value < 0)
-    return [fieldInvalid(path, p.value, "must be greater than or equal to 0")];
-  return [];
 }
 
 function validateStrategy(strategy: unknown): FieldError[] {
@@ -164,6 +151,10 @@ export const deploymentStrategy: KindStrategy = {
   prepareForCreate(obj) {
     // Users cannot create status; the controller fills it in.
     delete obj.status;
+    dropDisabledTemplateFields(obj);
+  },
+  prepareForUpdate(obj, old) {
+    dropDisabledTemplateFields(obj, old);
   },
   generationChanged(obj, old) {
     return (

@@ -85,6 +85,14 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "standard" },
     provisioner: "loopkube.io/hostpath",
   } as KubeObject,
+  daemonsets: {
+    metadata: { name: "agent", namespace: "default" },
+    spec: { selector: { matchLabels: { app: "web" } }, template },
+  },
+  replicationcontrollers: {
+    metadata: { name: "nginx", namespace: "default" },
+    spec: { template },
+  },
 };
 
 test("strategyFor finds every resource by group and plural, and nothing else", () => {
@@ -94,7 +102,9 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("", "deployments"), undefined);
   assert.equal(strategyFor("apps", "pods"), undefined);
   assert.equal(strategyFor("batch", "cronjobs")?.kind, "CronJob");
-  assert.equal(kindStrategies.length, 20);
+  assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
+  assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
+  assert.equal(kindStrategies.length, 22);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

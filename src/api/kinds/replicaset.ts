@@ -10,7 +10,12 @@ import type { FieldError } from "../errors.ts";
 import { AGE, CONTAINERS, column, IMAGES, NAME } from "./_columns.ts";
 import { selectorString } from "./_selector.ts";
 import { at, child, containerCells, isObj, num, type Obj, setDefault } from "./_util.ts";
-import { nonNegative, selectorImmutable, validateSelectorAndTemplate } from "./_workload.ts";
+import {
+  dropDisabledTemplateFields,
+  nonNegative,
+  selectorImmutable,
+  validateSelectorAndTemplate,
+} from "./_workload.ts";
 import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
 import { defaultPodTemplate } from "./pod_defaults.ts";
 import type { KindStrategy } from "./types.ts";
@@ -42,6 +47,10 @@ export const replicaSetStrategy: KindStrategy = {
   prepareForCreate(obj) {
     // Users cannot create status; the controller fills it in.
     delete obj.status;
+    dropDisabledTemplateFields(obj);
+  },
+  prepareForUpdate(obj, old) {
+    dropDisabledTemplateFields(obj, old);
   },
   validate(obj) {
     return [

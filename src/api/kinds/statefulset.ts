@@ -26,7 +26,11 @@ import {
   setDefault,
   str,
 } from "./_util.ts";
-import { nonNegative, validateSelectorAndTemplate } from "./_workload.ts";
+import {
+  dropDisabledTemplateFields,
+  nonNegative,
+  validateSelectorAndTemplate,
+} from "./_workload.ts";
 import {
   nameIsDNSSubdomain,
   validateLabels,
@@ -194,6 +198,10 @@ export const statefulSetStrategy: KindStrategy = {
   prepareForCreate(obj) {
     // Users cannot create status; the controller fills it in.
     delete obj.status;
+    dropDisabledTemplateFields(obj);
+  },
+  prepareForUpdate(obj, old) {
+    dropDisabledTemplateFields(obj, old);
   },
   validate(obj) {
     return [

@@ -3,8 +3,10 @@ import { test } from "node:test";
 import type { FieldError } from "../errors.ts";
 import type { KubeObject } from "../types.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
+import { daemonSetStrategy } from "./daemonset.ts";
 import { deploymentStrategy } from "./deployment.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
+import { replicationControllerStrategy } from "./replicationcontroller.ts";
 import { STATEFULSET_UPDATE_FORBIDDEN, statefulSetStrategy } from "./statefulset.ts";
 import type { KindStrategy } from "./types.ts";
 
@@ -406,4 +408,54 @@ test("statefulset validation lets containers mount a volumeClaimTemplate by name
     statefulSetStrategy.validate(bad).map((e) => `${e.field}: ${e.message}`),
     ['spec.template.spec.containers[0].volumeMounts[0].name: Not found: "nope"'],
   );
+});
+
+test("workload strategies drop gated pod fields from their templates unless the stored one uses them", () => {
+  const gated = () => ({
+    metadata: { labels: { app: "web" } },
+    spec: {
+      resources: { limits: { cpu: "1" } },
+      hostUsers: false,
+      containers: [{ name: "web", image: "nginx:1.27" }],
+    },
+  });
+  const cases: Array<[string, KindStrategy, KubeObject]> = [
+    ["Deployment", deploymentStrategy, workload("Deployment", { template: gated() })],
+    ["ReplicaSet", replicaSetStrategy, workload("ReplicaSet", { template: gated() })],
+    [
+      "StatefulSet",
+      statefulSetStrategy,
+      workload("StatefulSet", { serviceName: "web", template: gated() }),
+    ],
+    ["DaemonSet", daemonSetStrategy, workload("DaemonSet", { template: gated() })],
+    [
+      "ReplicationController",
+      replicationControllerStrategy,
+      {
+        apiVersion: "v1",
+        kind: "ReplicationController",
+        metadata: { name: "web", namespace: "default" },
+        spec: { selector: { app: "web" }, template: gated() },
+      },
+    ],
+  ];
+  const templateSpec = (o: KubeObject) =>
+    (o.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+  for (const [kind, strategy, obj] of cases) {
+    const created = structuredClone(obj);
+    strategy.applyDefaults(created);
+    strategy.prepareForCreate?.(created);
+    assert.equal(templateSpec(created).resources, undefined, `${kind} create`);
+    assert.equal(templateSpec(created).hostUsers, undefined, `${kind} create`);
+    assert.deepEqual(lines(strategy.validate(created)), [], kind);
+    // An object stored while a gate was on keeps its field on update.
+    const stored = structuredClone(obj);
+    const updated = structuredClone(obj);
+    strategy.prepareForUpdate?.(updated, stored);
+    assert.deepEqual(templateSpec(updated).resources, { limits: { cpu: "1" } }, `${kind} update`);
+    // And a stored object without it does not get it.
+    const next = structuredClone(obj);
+    strategy.prepareForUpdate?.(next, created);
+    assert.equal(templateSpec(next).resources, undefined, `${kind} update without`);
+  }
 });

@@ -1,12 +1,12 @@
 /**
- * The scale subresource of deployments, replicasets and statefulsets, answered as an
- * `autoscaling/v1` Scale: spec.replicas from the parent's spec, status.replicas and the
- * selector (as a string) from its status and spec.
+ * The scale subresource of deployments, replicasets, statefulsets and replicationcontrollers,
+ * answered as an `autoscaling/v1` Scale: spec.replicas from the parent's spec, status.replicas
+ * and the selector (as a string) from its status and spec.
  *
  * @module
  */
 import { badRequest, notFound } from "../../api/errors.ts";
-import { selectorFromLabelSelector, selectorToString } from "../../api/labels.ts";
+import { selectorFromLabelSelector, selectorFromSet, selectorToString } from "../../api/labels.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { PatchOptions, PatchType, WriteOptions } from "../../api/verbs.ts";
 import { MAX_OBJECT_DEPTH, nestsDeeper } from "../openapi/index.ts";
@@ -25,11 +25,16 @@ export function toScale(obj: KubeObject): KubeObject {
   for (const k of ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] as const) {
     if (meta[k] !== undefined) (scaleMeta as Record<string, unknown>)[k] = meta[k];
   }
-  const selector = spec.selector
-    ? selectorToString(
-        selectorFromLabelSelector(spec.selector as Parameters<typeof selectorFromLabelSelector>[0]),
-      )
-    : "";
+  // A ReplicationController's selector is a plain label map, the others a LabelSelector.
+  const selector = !spec.selector
+    ? ""
+    : obj.kind === "ReplicationController"
+      ? selectorToString(selectorFromSet(spec.selector as Record<string, string>))
+      : selectorToString(
+          selectorFromLabelSelector(
+            spec.selector as Parameters<typeof selectorFromLabelSelector>[0],
+          ),
+        );
   return {
     kind: "Scale",
     apiVersion: "autoscaling/v1",

@@ -7,9 +7,9 @@
  * @module
  */
 import type { Deployment, ReplicaSet } from "kubernetes-types/apps/v1.js";
+import { computeHash } from "../_hash.ts";
 import { ownerRef } from "../_owners.ts";
 import { byCreation } from "./_arith.ts";
-import { computeHash } from "./_hash.ts";
 import { equalIgnoreHash, HASH_LABEL, setNewReplicaSetAnnotations } from "./_revision.ts";
 
 export function findNewReplicaSet(

@@ -9,8 +9,8 @@
  */
 import type { Deployment, ReplicaSet } from "kubernetes-types/apps/v1.js";
 import type { PodTemplateSpec } from "kubernetes-types/core/v1.js";
+import { canonicalJson } from "../_hash.ts";
 import { DESIRED_REPLICAS, MAX_REPLICAS, maxSurge } from "./_arith.ts";
-import { canonicalJson } from "./_hash.ts";
 
 export const REVISION = "deployment.kubernetes.io/revision";
 export const REVISION_HISTORY = "deployment.kubernetes.io/revision-history";

@@ -18,8 +18,8 @@ import { DEPLOYMENT } from "./_newrs.ts";
 import { REVISION } from "./_revision.ts";
 import { reconcileDeployment } from "./reconcile.ts";
 
+export { computeHash } from "../_hash.ts";
 export { maxSurge, maxUnavailable, proportionalSizes, resolveFenceposts } from "./_arith.ts";
-export { computeHash } from "./_hash.ts";
 export { type DeploymentDeps, reconcileDeployment } from "./reconcile.ts";
 
 export const NAME = "deployment-controller";

@@ -15,6 +15,7 @@ import { isStatusError } from "../../api/errors.ts";
 import { matches, selectorFromLabelSelector } from "../../api/labels.ts";
 import { splitKey } from "../../api/types.ts";
 import type { ReconcileResult } from "../../client/runner.ts";
+import { canonicalJson } from "../_hash.ts";
 import { controllerOf, ownerRef } from "../_owners.ts";
 import {
   byCreation,
@@ -31,7 +32,6 @@ import {
   sumSpec,
   sumStatus,
 } from "./_arith.ts";
-import { canonicalJson } from "./_hash.ts";
 import { DEPLOYMENT, findNewReplicaSet, newReplicaSetFor } from "./_newrs.ts";
 import {
   equalIgnoreHash,

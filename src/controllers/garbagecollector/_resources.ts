@@ -33,6 +33,8 @@ export const GC_RESOURCES: readonly GcResource[] = [
   { ref: REFS.cronjobs, kind: "CronJob", namespaced: true },
   { ref: REFS.endpointslices, kind: "EndpointSlice", namespaced: true },
   { ref: REFS.leases, kind: "Lease", namespaced: true },
+  { ref: REFS.daemonsets, kind: "DaemonSet", namespaced: true },
+  { ref: REFS.replicationcontrollers, kind: "ReplicationController", namespaced: true },
 ];
 
 /** `apiVersion` (`v1`, `apps/v1`) + kind → resource; undefined when not served. */

@@ -17,7 +17,7 @@
  * @module
  */
 import type { Pod } from "kubernetes-types/core/v1.js";
-import { isReady, readySince } from "./_pods.ts";
+import { isReady, readySince } from "../_podutil.ts";
 
 export const DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost";
 

@@ -13,7 +13,7 @@ import type {
   ReplicaSetStatus,
 } from "kubernetes-types/apps/v1.js";
 import type { Pod } from "kubernetes-types/core/v1.js";
-import { isAvailable, isReady } from "./_pods.ts";
+import { isAvailable, isReady } from "../_podutil.ts";
 
 export interface ManageError {
   reason: "FailedCreate" | "FailedDelete";

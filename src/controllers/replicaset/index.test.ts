@@ -6,7 +6,7 @@ import { REFS } from "../../api/refs.ts";
 import type { KubeObject } from "../../api/types.ts";
 import { createInformerFactory } from "../../client/factory.ts";
 import { FakeApi } from "../../client/testing.ts";
-import { startReplicaSetController } from "./index.ts";
+import { startReplicaSetController, startReplicationController } from "./index.ts";
 
 const template = {
   metadata: { labels: { app: "web" } },
@@ -87,6 +87,58 @@ test("a set claims its own pods and adopts the namespace's orphans, never anothe
     );
     const elsewhere = await api.get(REFS.pods, "b", "elsewhere");
     assert.equal(elsewhere.metadata.ownerReferences, undefined);
+  } finally {
+    await ctl.stop();
+    await informers.stop();
+  }
+});
+
+test("a ReplicationController is kept at its replicas by the same controller, owning its pods", async () => {
+  const api = new FakeApi();
+  const rc = await api.create(REFS.replicationcontrollers, "a", {
+    apiVersion: "v1",
+    kind: "ReplicationController",
+    metadata: { name: "nginx", namespace: "a", generation: 1 },
+    spec: { replicas: 3, selector: { app: "web" }, template },
+  });
+  const informers = createInformerFactory(api);
+  informers.get(REFS.pods);
+  informers.get(REFS.replicationcontrollers);
+  informers.start();
+  await informers.waitForSync();
+  const ctl = startReplicationController({ client: api, informers, now: () => new Date() });
+  try {
+    const pods = async () => (await api.list(REFS.pods, "a")).items as Array<Pod & KubeObject>;
+    const made = await waitFor(
+      async () => {
+        const all = await pods();
+        return all.length >= 3 && all;
+      },
+      { what: "three pods of the ReplicationController" },
+    );
+    assert.equal(made.length, 3);
+    for (const p of made) {
+      assert.match(p.metadata.name ?? "", /^nginx-/);
+      assert.deepEqual(p.metadata.ownerReferences, [
+        {
+          apiVersion: "v1",
+          kind: "ReplicationController",
+          name: "nginx",
+          uid: rc.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
+    }
+    const status = await waitFor(
+      async () => {
+        const got = await api.get(REFS.replicationcontrollers, "a", "nginx");
+        const s = got.status as Record<string, unknown> | undefined;
+        return s?.replicas === 3 && s;
+      },
+      { what: "the ReplicationController's status to count three replicas" },
+    );
+    assert.equal(status?.fullyLabeledReplicas, 3);
   } finally {
     await ctl.stop();
     await informers.stop();

@@ -4,7 +4,7 @@ import type { ReplicaSet } from "kubernetes-types/apps/v1.js";
 import type { Pod } from "kubernetes-types/core/v1.js";
 import type { OwnerReference } from "kubernetes-types/meta/v1.js";
 import { Expectations } from "../_expectations.ts";
-import { slowStartBatch } from "./_slowstart.ts";
+import { slowStartBatch } from "../_slowstart.ts";
 import { podFromTemplate, type ReplicaSetDeps, reconcileReplicaSet } from "./reconcile.ts";
 
 const NOW = Date.parse("2026-01-01T12:00:00Z");

@@ -14,10 +14,10 @@ import { matches, selectorFromLabelSelector } from "../../api/labels.ts";
 import { splitKey } from "../../api/types.ts";
 import type { ReconcileResult } from "../../client/runner.ts";
 import type { Expectations } from "../_expectations.ts";
-import { controllerOf, ownerRef } from "../_owners.ts";
-import { isActive, untilAvailable } from "./_pods.ts";
+import { controllerOf, type ObjectType, ownerRef } from "../_owners.ts";
+import { isActive, untilAvailable } from "../_podutil.ts";
+import { slowStartBatch } from "../_slowstart.ts";
 import { podsToDelete } from "./_rank.ts";
-import { slowStartBatch } from "./_slowstart.ts";
 import { type ManageError, replicaSetStatus } from "./_status.ts";
 
 /** kube's burstReplicas: at most this many creates or deletes per sync. */
@@ -41,12 +41,17 @@ export interface ReplicaSetDeps {
   expectations: Expectations;
   now(): number;
   burstReplicas?: number;
+  /**
+   * The kind pods are owned by: ReplicaSet, or ReplicationController when this sync runs for one
+   * converted to a ReplicaSet (kube runs the same controller for both).
+   */
+  owner?: ObjectType;
 }
 
 export const REPLICASET = { apiVersion: "apps/v1", kind: "ReplicaSet" } as const;
 
 /** The pod a set creates: its template, `generateName: <set>-`, owned by the set. */
-export function podFromTemplate(rs: ReplicaSet): Pod {
+export function podFromTemplate(rs: ReplicaSet, owner: ObjectType = REPLICASET): Pod {
   const t = rs.spec?.template;
   const meta = t?.metadata ?? {};
   return {
@@ -58,7 +63,7 @@ export function podFromTemplate(rs: ReplicaSet): Pod {
       ...(meta.labels ? { labels: { ...meta.labels } } : {}),
       ...(meta.annotations ? { annotations: { ...meta.annotations } } : {}),
       ...(meta.finalizers ? { finalizers: [...meta.finalizers] } : {}),
-      ownerReferences: [ownerRef(rs, REPLICASET)],
+      ownerReferences: [ownerRef(rs, owner)],
     },
     spec: structuredClone(t?.spec ?? { containers: [] }),
   };
@@ -89,7 +94,8 @@ async function claimPods(rs: ReplicaSet, pods: Pod[], deps: ReplicaSetDeps): Pro
       continue;
     }
     if (deleting || !match || pod.metadata?.deletionTimestamp) continue;
-    const adopted = await ignoreGone(deps.setPodOwners(pod, [...owners, ownerRef(rs, REPLICASET)]));
+    const mine = ownerRef(rs, deps.owner ?? REPLICASET);
+    const adopted = await ignoreGone(deps.setPodOwners(pod, [...owners, mine]));
     if (adopted) claimed.push(pod);
   }
   return claimed;
@@ -126,7 +132,7 @@ async function manageReplicas(
     const { error } = await slowStartBatch(count, async () => {
       attempted++;
       try {
-        const created = await deps.createPod(ns, podFromTemplate(rs));
+        const created = await deps.createPod(ns, podFromTemplate(rs, deps.owner));
         deps.event(
           rs,
           "Normal",

@@ -5,7 +5,7 @@
  * - `spec.nodeName` preset → only that node ("node(s) didn't match the requested node name");
  * - `spec.unschedulable` → "node(s) were unschedulable" unless the pod tolerates
  *   `node.kubernetes.io/unschedulable:NoSchedule`;
- * - `spec.nodeSelector`, and the required node affinity (see _affinity.ts) → "node(s) didn't
+ * - `spec.nodeSelector`, and the required node affinity (see ../_placement.ts) → "node(s) didn't
  *   match Pod's node affinity/selector";
  * - NoSchedule/NoExecute taints not tolerated → "node(s) had untolerated taint {key: value}".
  *   A node whose Ready condition is not True counts as tainted `node.kubernetes.io/not-ready`,
@@ -20,8 +20,13 @@
  *
  * @module
  */
-import type { Node, Pod, Taint, Toleration } from "kubernetes-types/core/v1.js";
-import { type AffinityCheck, compileNodeAffinity } from "./_affinity.ts";
+import type { Node, Pod, Taint } from "kubernetes-types/core/v1.js";
+import {
+  type AffinityCheck,
+  compileNodeAffinity,
+  matchesNodeSelector,
+  tolerates,
+} from "../_placement.ts";
 import {
   allocatable,
   NO_RESOURCES,
@@ -44,16 +49,6 @@ export const REASON = {
 export function podCapacity(node: Node): number {
   const v = Number(node.status?.allocatable?.pods ?? Number.NaN);
   return Number.isInteger(v) && v >= 0 ? v : Number.POSITIVE_INFINITY;
-}
-
-export function tolerates(tolerations: readonly Toleration[], taint: Taint): boolean {
-  return tolerations.some((t) => {
-    if (t.effect && t.effect !== taint.effect) return false;
-    if (!t.key) return t.operator === "Exists";
-    if (t.key !== taint.key) return false;
-    if (t.operator === "Exists") return true;
-    return (t.value ?? "") === (taint.value ?? "");
-  });
 }
 
 export function nodeReady(node: Node): boolean {
@@ -133,9 +128,7 @@ function misfitFacts(pod: Pod, node: NodeFacts, affinity: AffinityCheck): string
     !tolerates(tolerations, { key: UNSCHEDULABLE_TAINT, effect: "NoSchedule" })
   )
     return REASON.unschedulable;
-  if (spec.nodeSelector)
-    for (const [k, v] of Object.entries(spec.nodeSelector))
-      if (node.labels[k] !== v) return REASON.selector;
+  if (!matchesNodeSelector(pod, node.labels)) return REASON.selector;
   if (!affinity(node.labels, node.name)) return REASON.selector;
   const taints = node.taints;
   const bad = taints.length === 0 ? undefined : taints.find((t) => !tolerates(tolerations, t));

@@ -1,18 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ControllerRevision, StatefulSet } from "kubernetes-types/apps/v1.js";
-import {
-  applyRevision,
-  equalRevisions,
-  fnv32,
-  HASH_LABEL,
-  newRevision,
-  revisionHash,
-  revisionsToTruncate,
-  safeEncode,
-  sortedJson,
-  sortRevisions,
-} from "./_revision.ts";
+import type { StatefulSet } from "kubernetes-types/apps/v1.js";
+import { safeEncodeString } from "../_hash.ts";
+import { fnv32, HASH_LABEL, newRevision, revisionHash } from "./_revision.ts";
 
 function set(image: string): StatefulSet {
   return {
@@ -28,25 +18,14 @@ function set(image: string): StatefulSet {
   };
 }
 
-test("sortedJson sorts keys at every level, as Go marshals a map", () => {
-  assert.equal(
-    sortedJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: null } }),
-    '{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}',
-  );
-});
-
-test("safeEncode maps decimal digits into kube's vowel-free alphabet", () => {
-  assert.equal(safeEncode("0123456789"), "456789bcdf");
-});
-
 test("newRevision holds the template as a replace patch, named and labelled by its hash", () => {
   const r = newRevision(set("nginx:1"), 1, 0);
   assert.deepEqual(r.data, {
     spec: {
       template: {
         $patch: "replace",
-        metadata: { labels: { app: "web" } },
-        spec: { containers: [{ image: "nginx:1", name: "c" }] },
+        metadata: { creationTimestamp: null, labels: { app: "web" } },
+        spec: { containers: [{ image: "nginx:1", name: "c", resources: {} }] },
       },
     },
   });
@@ -69,49 +48,6 @@ test("newRevision names differ with the template and with the collision count", 
   assert.notEqual(newRevision(set("nginx:1"), 1, 1).metadata?.name, a);
 });
 
-test("equalRevisions compares data only", () => {
-  assert.ok(equalRevisions(newRevision(set("x"), 1, 0), newRevision(set("x"), 2, 5)));
-  assert.ok(!equalRevisions(newRevision(set("x"), 1, 0), newRevision(set("y"), 1, 0)));
-});
-
-test("applyRevision restores the recorded template", () => {
-  const restored = applyRevision(set("nginx:2"), newRevision(set("nginx:1"), 1, 0));
-  assert.deepEqual(restored.spec?.template, {
-    metadata: { labels: { app: "web" } },
-    spec: { containers: [{ image: "nginx:1", name: "c" }] },
-  });
-  assert.equal(restored.spec?.serviceName, "nginx");
-});
-
-const rev = (name: string, revision: number): ControllerRevision => ({
-  metadata: { name },
-  revision,
-});
-
-test("sortRevisions orders by revision number", () => {
-  assert.deepEqual(
-    sortRevisions([rev("c", 3), rev("a", 1), rev("b", 2)]).map((r) => r.metadata?.name),
-    ["a", "b", "c"],
-  );
-});
-
-test("revisionsToTruncate drops the oldest non-live revisions beyond the limit", () => {
-  const all = [rev("r1", 1), rev("r2", 2), rev("r3", 3), rev("r4", 4), rev("r5", 5)];
-  const cases: Array<[string[], number, string[]]> = [
-    [["r5"], 2, ["r1", "r2"]],
-    [["r5", "r1"], 2, ["r2"]],
-    [["r5"], 10, []],
-    [["r4", "r5"], 0, ["r1", "r2", "r3"]],
-  ];
-  for (const [live, limit, want] of cases) {
-    assert.deepEqual(
-      revisionsToTruncate(all, new Set(live), limit).map((r) => r.metadata?.name),
-      want,
-      `live ${live} limit ${limit}`,
-    );
-  }
-});
-
 test("fnv32 is FNV-1 (Go's fnv.New32), as kube's history package hashes", () => {
   const enc = new TextEncoder();
   const cases: Array<[string, number]> = [
@@ -124,6 +60,6 @@ test("fnv32 is FNV-1 (Go's fnv.New32), as kube's history package hashes", () => 
 
 test("revisionHash hashes the sorted data then the collision count, safe-encoded", () => {
   const enc = new TextEncoder();
-  const want = safeEncode(String(fnv32(enc.encode('{"a":1,"b":2}7'))));
+  const want = safeEncodeString(String(fnv32(enc.encode('{"a":1,"b":2}7'))));
   assert.equal(revisionHash({ b: 2, a: 1 }, 7), want);
 });

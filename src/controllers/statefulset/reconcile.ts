@@ -15,8 +15,14 @@ import type { PersistentVolumeClaim, Pod } from "kubernetes-types/core/v1.js";
 import type { OwnerReference } from "kubernetes-types/meta/v1.js";
 import { isStatusError } from "../../api/errors.ts";
 import { splitKey } from "../../api/types.ts";
-import { type Claimed, claimPods, claimRevisions } from "./_adopt.ts";
-import { type HistoryDeps, resolveRevisions } from "./_history.ts";
+import { applyClaim } from "../_claim.ts";
+import {
+  applyRevision,
+  type HistoryDeps,
+  resolveRevisions,
+  revisionsToTruncate,
+} from "../_history.ts";
+import { claimPods, claimRevisions } from "./_adopt.ts";
 import {
   controllerRef,
   ordinalOf,
@@ -26,7 +32,7 @@ import {
   withStorage,
 } from "./_identity.ts";
 import { type Action, planStatefulSet } from "./_plan.ts";
-import { applyRevision, revisionsToTruncate } from "./_revision.ts";
+import { newRevision } from "./_revision.ts";
 
 export interface StatefulSetDeps extends HistoryDeps {
   getSet(namespace: string, name: string): StatefulSet | undefined;
@@ -75,27 +81,6 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Adopts and releases as claimed; resolves to the objects the set now owns. */
-async function claimAll<T extends Pod | ControllerRevision>(
-  set: StatefulSet,
-  claimed: Claimed<T>,
-  setOwners: (o: T, owners: OwnerReference[]) => Promise<T>,
-): Promise<T[]> {
-  const uid = set.metadata?.uid;
-  const owned = [...claimed.keep];
-  for (const o of claimed.adopt) {
-    const refs = [...(o.metadata?.ownerReferences ?? []), controllerRef(set)];
-    owned.push(await setOwners(o, refs));
-  }
-  for (const o of claimed.release) {
-    await setOwners(
-      o,
-      (o.metadata?.ownerReferences ?? []).filter((r) => r.uid !== uid),
-    );
-  }
-  return owned;
-}
-
 export async function reconcileStatefulSet(
   key: string,
   deps: StatefulSetDeps,
@@ -105,14 +90,20 @@ export async function reconcileStatefulSet(
   if (!set) return {};
   const setName = set.metadata?.name ?? "";
 
-  const ownedRevisions = await claimAll(
-    set,
+  const ownedRevisions = await applyClaim(
     claimRevisions(set, deps.candidateRevisions(set)),
+    controllerRef(set),
     (r, o) => deps.setRevisionOwners(r, o),
   );
-  const revisions = await resolveRevisions(set, ownedRevisions, deps);
-  const pods = await claimAll(set, claimPods(set, deps.candidatePods(set)), (p, o) =>
-    deps.setPodOwners(p, o),
+  const revisions = await resolveRevisions(ownedRevisions, deps, {
+    make: (revision, collisionCount) => newRevision(set, revision, collisionCount),
+    collisionCount: set.status?.collisionCount,
+    current: set.status?.currentRevision,
+  });
+  const pods = await applyClaim(
+    claimPods(set, deps.candidatePods(set)),
+    controllerRef(set),
+    (p, o) => deps.setPodOwners(p, o),
   );
   const plan = planStatefulSet({
     set,

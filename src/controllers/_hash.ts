@@ -1,5 +1,6 @@
 /**
- * The pod-template-hash: kube's `controller.ComputeHash` in spirit — FNV-32a over a deterministic
+ * The template hash (the Deployment's pod-template-hash, the DaemonSet's revision names): kube's
+ * `controller.ComputeHash` in spirit — FNV-32a over a deterministic
  * serialization of the pod template, then the collision count (4 bytes, little endian) when set,
  * rendered as the decimal of the hash through `rand.SafeEncodeString` (a consonant-and-digit
  * alphabet, so no word and no ambiguous character appears in names). Not byte-identical to

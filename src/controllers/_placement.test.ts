@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { NodeSelectorTerm, Pod } from "kubernetes-types/core/v1.js";
-import { compileNodeAffinity } from "./_affinity.ts";
+import { compileNodeAffinity } from "./_placement.ts";
 
 const withTerms = (nodeSelectorTerms: NodeSelectorTerm[]): Pod => ({
   spec: {
