@@ -3,7 +3,7 @@
  * with kubectl and Node's HTTP client: two replicas binding 0.0.0.0:8080 both serve at their pod
  * IPs and through their ClusterIP; containers of a pod share 127.0.0.1 and other pods cannot reach
  * it; from inside a pod other pods, ClusterIPs (also the pod's own Service) and the cluster DNS
- * answer; hostNetwork pods share the host's namespace; nothing is left after stop, and a dead
+ * answer; kubectl port-forward reaches the pod's own 127.0.0.1; hostNetwork pods share the host's namespace; nothing is left after stop, and a dead
  * cluster's leftovers are removed at the next start (a made-up dead owner, and a real
  * `loopkube up` killed with SIGKILL, whose pod comes back on its IP; Ctrl-C leaves nothing).
  *
@@ -12,7 +12,7 @@
  * every 127.x address through the pod's `eth0` (which leads only to the host).
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -287,6 +287,28 @@ describe("pods in their own network namespaces", { skip: SKIP }, () => {
         .sort()
         .join(" "),
     );
+  });
+
+  test("kubectl port-forward reaches a server bound to the pod's own 127.0.0.1", async () => {
+    const child = spawn(KUBECTL ?? "kubectl", [
+      ...["--kubeconfig", cluster.kubeconfigPath, "port-forward", "pod/duo", ":9090"],
+    ]);
+    try {
+      let out = "";
+      child.stdout.on("data", (d) => {
+        out += String(d);
+      });
+      const port = await waitFor(
+        () => Number(/127\.0\.0\.1:(\d+) ->/.exec(out)?.[1]) || undefined,
+        {
+          what: "kubectl port-forward to listen",
+        },
+      );
+      assert.equal(await routeDevice("127.0.0.1"), "lo");
+      assert.equal(await fetchText("127.0.0.1", port), "app on the pod's loopback");
+    } finally {
+      child.kill();
+    }
   });
 
   test("a hostNetwork pod shares the host's network namespace; the others do not", async () => {

@@ -147,7 +147,11 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
   );
   ctx.handleUpgrade?.(
     "pods/portforward",
-    createPortForwardHandler({ client: ctx.client, onError }),
+    createPortForwardHandler({
+      client: ctx.client,
+      onError,
+      podNetns: (ns, name) => kubelet.podNetns(ns, name),
+    }),
   );
   ctx.serveMetrics?.({ collect: () => kubelet.collectMetrics() });
   return {

@@ -156,6 +156,8 @@ export interface Kubelet {
     name: string,
     container: string,
   ): { pid: number; sandboxed: boolean } | undefined;
+  /** The path of the pod's own network namespace, when it has one (port-forward dials in it). */
+  podNetns(namespace: string, name: string): string | undefined;
   /** A running container's stdin when its spec keeps one open (`stdin: true`), for attach. */
   containerStdin(
     namespace: string,
@@ -484,6 +486,11 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     containerProcess: (ns, name, container) => {
       const pid = workers.get(`${ns}/${name}`)?.containerPid(container);
       return pid ? { pid, sandboxed: useSandbox } : undefined;
+    },
+    podNetns: (ns, name) => {
+      const w = workers.get(`${ns}/${name}`);
+      const net = w && networks.get(w);
+      return net?.built ? net.path : undefined;
     },
     containerStdin: (ns, name, container) =>
       workers.get(`${ns}/${name}`)?.containerStdin(container),

@@ -195,6 +195,9 @@ function run(cmd: string, args: string[], input: string): Promise<void> {
 export interface PodNetwork {
   /** Resolves, once built, to the `nsenter` prefix that enters it; rejects with why not. */
   ready: Promise<string[]>;
+  /** The namespace's path (`/run/netns/…`), and whether it has been built. */
+  path: string;
+  built: boolean;
   /** Removes its namespace, link and route (unless a newer pod has the IP now); idempotent. */
   release(): Promise<void>;
 }
@@ -281,14 +284,16 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
       const names = podNetNames(tag, ip);
       let released = false;
       const net: PodNetwork = {
-        ready: queue(ip, () => run("sh", ["-s"], setUpScript(names, ip, gateway))).then(() => [
-          "nsenter",
-          `--net=${names.path}`,
-          "--",
-        ]),
+        path: names.path,
+        built: false,
+        ready: queue(ip, () => run("sh", ["-s"], setUpScript(names, ip, gateway))).then(() => {
+          net.built = true;
+          return ["nsenter", `--net=${names.path}`, "--"];
+        }),
         release() {
           if (released || holders.get(ip) !== net) return Promise.resolve();
           released = true;
+          net.built = false;
           holders.delete(ip);
           // The namespace only: the kernel then destroys it, its veth pair (so the host end and
           // its route) with it, in the background and in batches, where deleting the link
