@@ -2,9 +2,10 @@
  * `pods/portforward` as kubectl 1.31+ speaks it: a WebSocket with subprotocol
  * `SPDY/3.1+portforward.k8s.io` whose binary messages carry a SPDY/3.1 byte stream (see spdy.ts).
  * For each local connection kubectl opens two SPDY streams with headers `streamType`
- * (`error`/`data`), `port` and `requestID`; once both exist the agent connects to the pod's
- * `<podIP>:<port>` (not 127.0.0.1, which here is the host's loopback, shared by every pod and by
- * loopkube itself; hostNetwork pods have that address anyway) and copies bytes both ways on the
+ * (`error`/`data`), `port` and `requestID`; once both exist the agent connects: for a pod in its
+ * own network namespace, to its 127.0.0.1 in that namespace as the kubelet does (then its pod IP,
+ * see netns_dial.ts); else to the pod's `<podIP>:<port>` (127.0.0.1 would be the host's loopback,
+ * shared by every such pod and by loopkube itself) and copies bytes both ways on the
  * data stream. When the pod side closes, the data stream is finished (FIN); a failure to connect is
  * written on the error stream in the kubelet's words; the error stream is then finished, which is
  * what kubectl waits for. Every SYN_STREAM gets a SYN_REPLY (kubectl waits for it); PINGs are
