@@ -65,6 +65,13 @@ export const BENCHES: Bench[] = [
     limitSeconds: 300,
   },
   {
+    name: "hostile",
+    script: "bench/api/hostile.bench.ts",
+    about:
+      "kubectl-like and DNS p99 while hostile bodies hit the API, with and without body workers",
+    limitSeconds: 900,
+  },
+  {
     name: "dns",
     script: "bench/dns/dns.bench.ts",
     about: "DNS qps vs Knot and bare Node",
@@ -81,6 +88,12 @@ export const BENCHES: Bench[] = [
     name: "proxy",
     script: "bench/proxy/proxy.bench.ts",
     about: "service proxy vs direct",
+    limitSeconds: 180,
+  },
+  {
+    name: "ingress",
+    script: "bench/ingress/ingress.bench.ts",
+    about: "ingress controller vs direct",
     limitSeconds: 180,
   },
   {

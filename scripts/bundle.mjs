@@ -5,11 +5,15 @@
 // node:sqlite is built into Node, and better-sqlite3 (optional, for Node 20) loads a native addon
 // and is required only at first use, so the bundle runs where it is not installed. The library
 // (`import ... from "loopkube"`) keeps the per-module build.
+//
+// The API server's body worker thread (src/apiserver/http/_bodyworker.ts) needs a file of its
+// own to load: it is bundled beside the CLI as dist/loopkube-bodyworker.mjs, and the CLI bundle is
+// told its name through LOOPKUBE_BODY_WORKER (src/apiserver/http/bodypool.ts).
 import { build } from "esbuild";
 
-await build({
-  entryPoints: ["dist/src/cli/index.js"],
-  outfile: "dist/loopkube.mjs",
+const WORKER = "loopkube-bodyworker.mjs";
+
+const common = {
   bundle: true,
   platform: "node",
   format: "esm",
@@ -21,4 +25,16 @@ await build({
   },
   legalComments: "linked",
   logLevel: "warning",
+};
+
+await build({
+  ...common,
+  entryPoints: ["dist/src/cli/index.js"],
+  outfile: "dist/loopkube.mjs",
+  define: { LOOPKUBE_BODY_WORKER: JSON.stringify(`./${WORKER}`) },
+});
+await build({
+  ...common,
+  entryPoints: ["dist/src/apiserver/http/_bodyworker.js"],
+  outfile: `dist/${WORKER}`,
 });

@@ -21,7 +21,10 @@ export interface TestApiServer {
   dir: string;
   kubeconfigPath: string;
   kubeconfig: string;
-  kubectl(args: string[], options?: { bin?: string; input?: string }): Promise<RunResult>;
+  kubectl(
+    args: string[],
+    options?: { bin?: string; input?: string; timeoutMs?: number },
+  ): Promise<RunResult>;
   stop(): Promise<void>;
 }
 
@@ -31,6 +34,8 @@ export async function startTestApiServer(
     eventWindow?: number;
     maxBacklog?: number;
     maxInFlight?: { readOnly: number; mutating: number };
+    /** Body worker threads (0: every body parsed on the event loop). */
+    bodyWorkers?: number;
     sqlite?: { quotaBytes?: number };
   } = {},
 ): Promise<TestApiServer> {
@@ -56,6 +61,7 @@ export async function startTestApiServer(
     tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
     tokens: [pki.token],
     ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
+    ...(options.bodyWorkers !== undefined ? { bodyWorkers: options.bodyWorkers } : {}),
     ...(options.watchBookmarkMs
       ? { watchTuning: { bookmarkIntervalMs: options.watchBookmarkMs } }
       : {}),
@@ -82,6 +88,7 @@ export async function startTestApiServer(
       return run(bin, ["--kubeconfig", kubeconfigPath, "--cache-dir", cacheDir, ...args], {
         env: { ...process.env, KUBECONFIG: kubeconfigPath, HOME: dir },
         ...(o.input !== undefined ? { input: o.input } : {}),
+        ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
       });
     },
     stop: async () => {

@@ -246,6 +246,111 @@ describe("typed decode of every write", () => {
     });
   }
 
+  const PROTO_WRITES: Array<{ name: string; write: (api: TestApiServer) => Promise<Reply> }> = [
+    {
+      name: "a JSON create",
+      write: (api) =>
+        send(api, "POST", CM, '{"metadata":{"name":"pj"},"data":{"__proto__":"x","a":"b"}}'),
+    },
+    {
+      name: "a YAML create",
+      write: (api) =>
+        send(api, "POST", CM, "metadata:\n  name: py\ndata:\n  __proto__: x\n  a: b\n", {
+          headers: { "Content-Type": "application/yaml" },
+        }),
+    },
+    {
+      name: "an apply",
+      write: (api) =>
+        send(
+          api,
+          "PATCH",
+          `${CM}/pa?fieldManager=m`,
+          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pa\ndata:\n  __proto__: x\n  a: b\n",
+          { headers: { "Content-Type": "application/apply-patch+yaml" } },
+        ),
+    },
+    ...(["merge", "strategic-merge"] as const).map((type) => ({
+      name: `a ${type} patch`,
+      write: async (api: TestApiServer) => {
+        const name = `p-${type}`;
+        const created = await send(
+          api,
+          "POST",
+          CM,
+          JSON.stringify({ metadata: { name }, data: { a: "b" } }),
+        );
+        assert.equal(created.status, 201, created.body);
+        return send(api, "PATCH", `${CM}/${name}`, '{"data":{"__proto__":"x"}}', {
+          headers: { "Content-Type": `application/${type}-patch+json` },
+        });
+      },
+    })),
+    {
+      name: "a JSON patch",
+      write: async (api) => {
+        const created = await send(api, "POST", CM, '{"metadata":{"name":"pjp"},"data":{"a":"b"}}');
+        assert.equal(created.status, 201, created.body);
+        return send(
+          api,
+          "PATCH",
+          `${CM}/pjp`,
+          '[{"op":"add","path":"/data/__proto__","value":"x"}]',
+          { headers: { "Content-Type": "application/json-patch+json" } },
+        );
+      },
+    },
+    {
+      name: "an update",
+      write: async (api) => {
+        const created = await send(api, "POST", CM, '{"metadata":{"name":"pu"},"data":{"a":"b"}}');
+        assert.equal(created.status, 201, created.body);
+        return send(
+          api,
+          "PUT",
+          `${CM}/pu`,
+          '{"metadata":{"name":"pu"},"data":{"__proto__":"x","a":"b"}}',
+        );
+      },
+    },
+  ];
+  for (const c of PROTO_WRITES) {
+    test(`a ConfigMap data key __proto__ (a valid key) written by ${c.name} is kept and read back`, async () => {
+      const r = await c.write(api);
+      assert.ok(r.status === 200 || r.status === 201, r.body);
+      const name = (r.json!["metadata"] as { name: string }).name;
+      for (const got of [r, await send(api, "GET", `${CM}/${name}`)]) {
+        const data = got.json!["data"] as Record<string, unknown>;
+        assert.equal(Object.hasOwn(data, "__proto__"), true, got.body);
+        assert.equal(Object.getOwnPropertyDescriptor(data, "__proto__")?.value, "x", got.body);
+      }
+      const list = await send(api, "GET", CM);
+      const item = (
+        list.json!["items"] as Array<{ metadata: { name: string }; data: object }>
+      ).find((i) => i.metadata.name === name);
+      assert.equal(Object.hasOwn(item!.data, "__proto__"), true, list.body);
+    });
+  }
+
+  test("kubectl creates a ConfigMap with a __proto__ key and reads it back", async (t) => {
+    if (!(await kubectlAvailable(api))) return t.skip("kubectl is not installed");
+    const r = await api.kubectl([
+      "create",
+      "configmap",
+      "proto-kubectl",
+      "--from-literal=__proto__=x",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const got = await api.kubectl([
+      "get",
+      "cm",
+      "proto-kubectl",
+      "-o",
+      "jsonpath={.data.__proto__}",
+    ]);
+    assert.equal(got.stdout, "x");
+  });
+
   test("kubectl prints the unknown-field warning and stores the object without the field", async (t) => {
     if (!(await kubectlAvailable(api))) return t.skip("kubectl is not installed");
     const manifest = JSON.stringify({

@@ -33,8 +33,6 @@ const NOT_YET_SERVED = new Set([
   "apiextensions.k8s.io/CustomResourceDefinition",
   "apiregistration.k8s.io/APIService",
   "autoscaling/HorizontalPodAutoscaler",
-  "networking.k8s.io/Ingress",
-  "networking.k8s.io/NetworkPolicy",
   "rbac.authorization.k8s.io/ClusterRole",
   "rbac.authorization.k8s.io/ClusterRoleBinding",
   "rbac.authorization.k8s.io/Role",

@@ -11,7 +11,8 @@
  * writes a heap snapshot (answered `{ heapSnapshot: path }`); `"stop"` stops the cluster
  * (pods stop, data kept) and exits 0.
  *
- * Run only by the parent: `node --import tsx bench/scale/_cluster.ts <dir> <nodes>`.
+ * Run only by the parent: `node --import tsx bench/scale/_cluster.ts <dir> <nodes> [bodyWorkers]`
+ * (the API server's body worker threads; default its own).
  *
  * @module
  */
@@ -22,6 +23,7 @@ import { startCluster } from "../../src/index.ts";
 
 const dir = process.argv[2];
 const nodes = Number(process.argv[3]);
+const bodyWorkers = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
 if (!dir || !(nodes >= 1) || !process.send) {
   console.error("usage: run by scale.bench.ts: _cluster.ts <dir> <nodes> (with IPC)");
   process.exit(2);
@@ -40,6 +42,7 @@ const cluster = await startCluster({
   podCidr: "127.160.0.0/11",
   updateKubeconfig: false,
   logLevel: "error",
+  ...(bodyWorkers !== undefined ? { apiBodyWorkers: bodyWorkers } : {}),
 });
 send({
   ready: true,

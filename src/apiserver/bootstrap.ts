@@ -1,11 +1,12 @@
 /**
  * What a new cluster has before anyone writes: the namespaces `default`, `kube-system`,
- * `kube-public` and `kube-node-lease`. Created through the registry (defaulting and validation
+ * `kube-public` and `kube-node-lease`, and the system PriorityClasses. Created through the registry (defaulting and validation
  * apply) and only when missing, so a restart keeps what is there.
  *
  * @module
  */
 import { isStatusError } from "../api/errors.ts";
+import { SYSTEM_PRIORITY_CLASSES } from "../api/kinds/index.ts";
 import type { Registry } from "./registry/index.ts";
 
 export const SYSTEM_NAMESPACES = [
@@ -23,6 +24,30 @@ export function ensureSystemNamespaces(registry: Registry): void {
         kind: "Namespace",
         metadata: { name, labels: { "kubernetes.io/metadata.name": name } },
       });
+    } catch (e) {
+      if (!isStatusError(e, "AlreadyExists")) throw e;
+    }
+  }
+}
+
+/**
+ * The system PriorityClasses (`system-node-critical`, `system-cluster-critical`), created when
+ * missing, as kube-apiserver's `scheduling/bootstrap-system-priority-classes` hook does.
+ */
+export function ensureSystemPriorityClasses(registry: Registry): void {
+  for (const pc of SYSTEM_PRIORITY_CLASSES) {
+    try {
+      registry.createSync(
+        { group: "scheduling.k8s.io", version: "v1", resource: "priorityclasses" },
+        "",
+        {
+          apiVersion: "scheduling.k8s.io/v1",
+          kind: "PriorityClass",
+          metadata: { name: pc.name },
+          value: pc.value,
+          description: pc.description,
+        },
+      );
     } catch (e) {
       if (!isStatusError(e, "AlreadyExists")) throw e;
     }

@@ -14,12 +14,15 @@ import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { strategyFor } from "../api/kinds/index.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
+import { defaultIngressClassAdmission } from "./admission/ingressclass.ts";
+import { schedulingAdmission } from "./admission/scheduling.ts";
 import { serviceAccountAdmission } from "./admission/serviceaccount.ts";
 import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { createAuthenticator, staticTokens } from "./authn.ts";
-import { ensureSystemNamespaces } from "./bootstrap.ts";
+import { ensureSystemNamespaces, ensureSystemPriorityClasses } from "./bootstrap.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
+import { BodyPool } from "./http/bodypool.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import type { HealthCheck } from "./http/health.ts";
 import type { InFlightLimits } from "./http/inflight.ts";
@@ -90,6 +93,9 @@ export interface ApiServerOptions {
    * which an API server alone (as in envtest, which turns the plugin off too) does not run.
    */
   serviceAccountAdmission?: boolean;
+  /** Worker threads that parse and check request bodies over 64 KiB off the event loop
+   *  (default: one less than the cores, 1 to 2); 0 parses every body on the event loop. */
+  bodyWorkers?: number;
 }
 
 export interface ApiServer {
@@ -163,7 +169,11 @@ export function createRegistry(
   const openapi = createOpenApi(
     RESOURCES.map((r) => ({ ...r, subresources: r.subresources.map((s) => s.name) })),
   );
-  const admission: Admission[] = [services.admission(), defaultStorageClassAdmission(store)];
+  const admission: Admission[] = [
+    services.admission(),
+    defaultStorageClassAdmission(store),
+    defaultIngressClassAdmission(store),
+  ];
   if (options.serviceAccountAdmission) {
     admission.push(
       serviceAccountAdmission(store, options.random ? { random: options.random } : {}),
@@ -173,6 +183,8 @@ export function createRegistry(
     ...(options.now ? { now: options.now } : {}),
     ...options.serviceAccounts,
   });
+  // Pods' scheduling fields (issue #15): Priority, DefaultTolerationSeconds, RuntimeClass.
+  admission.push(...schedulingAdmission(store));
   const registry = new Registry(
     {
       store,
@@ -188,6 +200,7 @@ export function createRegistry(
     options.watchTuning,
   );
   ensureSystemNamespaces(registry);
+  ensureSystemPriorityClasses(registry);
   return { registry, services, openapi, issuer };
 }
 
@@ -215,6 +228,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const host = options.host ?? API_DEFAULTS.host;
   let port = options.port ?? API_DEFAULTS.port;
   let metrics = options.metrics;
+  const bodies =
+    options.bodyWorkers === 0
+      ? undefined
+      : new BodyPool(options.bodyWorkers ? { workers: options.bodyWorkers } : {});
   const handler = createHandler({
     registry,
     version: versionInfo(),
@@ -225,6 +242,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     protobuf: decodeKubeProtobuf,
     subresources,
     metrics: () => metrics,
+    ...(bodies ? { bodies } : {}),
   });
   const serverUrl = () => `https://${host}:${port}`;
   // Service account issuer discovery sits beside the API paths, as kube-apiserver's mux has it.
@@ -287,11 +305,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     addToken: (t) => tokens.add(t),
     serviceAccountIssuer: issuer,
     dropConnections: dropAll,
-    close: () =>
-      new Promise<void>((resolve) => {
-        eventTtl.stop();
-        server.close(() => resolve());
-        dropAll();
-      }),
+    close: async () => {
+      eventTtl.stop();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      dropAll();
+      await Promise.all([closed, bodies?.close()]);
+    },
   };
 }

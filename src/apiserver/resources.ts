@@ -176,6 +176,16 @@ export const RESOURCES: readonly ResourceInfo[] = [
   ...group("storage.k8s.io", "v1", [
     { kind: "StorageClass", namespaced: false, shortNames: ["sc"] },
   ]),
+  // networking.k8s.io (issue 15, Ingress)
+  ...group("networking.k8s.io", "v1", [
+    { kind: "Ingress", resource: "ingresses", shortNames: ["ing"], subresources: [STATUS] },
+    { kind: "IngressClass", resource: "ingressclasses", namespaced: false },
+    { kind: "NetworkPolicy", resource: "networkpolicies", shortNames: ["netpol"] },
+  ]),
+  ...group("scheduling.k8s.io", "v1", [
+    { kind: "PriorityClass", namespaced: false, shortNames: ["pc"] },
+  ]),
+  ...group("node.k8s.io", "v1", [{ kind: "RuntimeClass", namespaced: false }]),
 ];
 
 const byGroupResource = new Map<string, ResourceInfo>();

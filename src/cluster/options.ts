@@ -43,6 +43,12 @@ export interface ClusterOptions {
    */
   containerLogMaxSize?: string | number;
   containerLogMaxFiles?: number;
+  /**
+   * The API server's body worker threads, which parse and check request bodies over 64 KiB off
+   * the event loop (default: one less than the cores, 1 to 2); 0 parses every body on the event
+   * loop. Library only (benchmarks compare both).
+   */
+  apiBodyWorkers?: number;
   /** Default 6443, or a free port when 6443 is taken (said at info level); 0 picks a free port. */
   apiPort?: number;
   /**

@@ -2,7 +2,8 @@
  * The node agent (kubelet): registers the Node and keeps its Lease, and runs the pods bound to
  * it, each on its own IP from the pod CIDR, through a runtime: `process` (containers are host
  * processes, see process.ts) or `simulated` (no process, like kwok). A pod picks its runtime with
- * the annotation `loopkube.dev/runtime`.
+ * `spec.runtimeClassName` (a RuntimeClass whose handler is `process` or `simulated`) or the
+ * annotation `loopkube.dev/runtime`.
  *
  * The agent sees the cluster only through `ApiVerbs` and shared informers, so it runs as well
  * against a real API server. State it keeps itself lives in `dataDir`: `pod-ips.log` (so a
@@ -308,7 +309,13 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     };
   };
 
+  // RuntimeClasses name runtimes by their handler (`process`, `simulated`); a class whose
+  // handler is no runtime of ours, or not seen yet, leaves the choice to the annotation.
+  const runtimeClasses = informers.get<KubeObject & { handler?: string }>(REFS.runtimeclasses);
   const runtimeOf = (pod: Pod): RuntimeName => {
+    const className = pod.spec?.runtimeClassName;
+    const handler = className ? runtimeClasses.get("", className)?.handler : undefined;
+    if (handler === "simulated" || handler === "process") return handler;
     const a = pod.metadata?.annotations?.[RUNTIME_ANNOTATION];
     return a === "simulated" || a === "process" ? a : (options.runtime ?? "process");
   };

@@ -34,6 +34,10 @@ const cases: Array<[string, unknown]> = [
   ],
   ["a top-level array", [1, "a", { b: 2 }]],
   ["a top-level string", "x"],
+  [
+    "a __proto__ key (a valid ConfigMap data key), as a string and as an object",
+    JSON.parse('{"data":{"__proto__":"x","a":"b"},"spec":{"__proto__":{"polluted":true}}}'),
+  ],
 ];
 
 for (const [name, value] of cases) {
@@ -67,4 +71,15 @@ test("interning strings leaves every value as it was: arrays, nested objects, lo
   assert.deepEqual(one, JSON.parse(text));
   assert.deepEqual(two, JSON.parse(text));
   assert.deepEqual(internStrings(two), JSON.parse(text));
+});
+
+test("cloneJson keeps a __proto__ key as an own property and never sets a prototype", () => {
+  const value = JSON.parse('{"data":{"__proto__":{"polluted":true}}}') as {
+    data: Record<string, unknown>;
+  };
+  const clone = cloneJson(value);
+  assert.deepEqual(Object.keys(clone.data), ["__proto__"]);
+  assert.equal(Object.getPrototypeOf(clone.data), Object.prototype);
+  assert.equal((clone.data as { polluted?: unknown }).polluted, undefined);
+  assert.equal(JSON.stringify(clone), JSON.stringify(value));
 });

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { setOwn } from "../api/own.ts";
 
 const MAX_DEPTH = 1000;
 const INTERN_MAX_LENGTH = 64;
@@ -57,7 +58,7 @@ function copy(v: unknown, depth: number): unknown {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(v)) {
     const e: unknown = (v as Record<string, unknown>)[k];
-    if (!skipped(e)) out[k] = copy(e, depth + 1);
+    if (!skipped(e)) setOwn(out, k, copy(e, depth + 1));
   }
   return out;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { setOwn } from "../own.ts";
 
 export type Obj = Record<string, unknown>;
 
@@ -85,7 +86,7 @@ function canonical(v: unknown): unknown {
     const out: Obj = {};
     for (const k of Object.keys(v).sort()) {
       const c = canonical(v[k]);
-      if (c !== undefined) out[k] = c;
+      if (c !== undefined) setOwn(out, k, c);
     }
     return Object.keys(out).length === 0 ? undefined : out;
   }

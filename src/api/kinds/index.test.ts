@@ -85,6 +85,15 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "standard" },
     provisioner: "loopkube.io/hostpath",
   } as KubeObject,
+  // networking.k8s.io
+  ingresses: {
+    metadata: { name: "web", namespace: "default" },
+    spec: { defaultBackend: { service: { name: "web", port: { number: 80 } } } },
+  },
+  ingressclasses: { metadata: { name: "loopkube" }, spec: { controller: "loopkube.dev/ingress" } },
+  networkpolicies: { metadata: { name: "deny", namespace: "default" }, spec: { podSelector: {} } },
+  priorityclasses: { metadata: { name: "high" }, value: 1000 } as KubeObject,
+  runtimeclasses: { metadata: { name: "fast" }, handler: "simulated" } as KubeObject,
   daemonsets: {
     metadata: { name: "agent", namespace: "default" },
     spec: { selector: { matchLabels: { app: "web" } }, template },
@@ -104,7 +113,7 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("batch", "cronjobs")?.kind, "CronJob");
   assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
   assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
-  assert.equal(kindStrategies.length, 22);
+  assert.equal(kindStrategies.length, 27);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

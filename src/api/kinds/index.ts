@@ -12,13 +12,19 @@ import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
 import { eventStrategy } from "./event.ts";
+import { ingressStrategy } from "./ingress.ts";
+import { ingressClassStrategy } from "./ingressclass.ts";
 import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
 import { namespaceStrategy } from "./namespace.ts";
+import { networkPolicyStrategy } from "./networkpolicy.ts";
 import { nodeStrategy } from "./node.ts";
 import { podStrategy } from "./pod.ts";
+// scheduling.k8s.io PriorityClass and node.k8s.io RuntimeClass (issue #15, scheduling).
+import { priorityClassStrategy } from "./priorityclass.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
 import { replicationControllerStrategy } from "./replicationcontroller.ts";
+import { runtimeClassStrategy } from "./runtimeclass.ts";
 import { serviceStrategy } from "./service.ts";
 import { statefulSetStrategy } from "./statefulset.ts";
 import {
@@ -29,6 +35,8 @@ import {
 import type { KindStrategy } from "./types.ts";
 
 export { TEMPLATE_GENERATION, templateGeneration } from "./daemonset.ts";
+export { INGRESS_CLASS_ANNOTATION } from "./ingress.ts";
+export { DEFAULT_INGRESS_CLASS_ANNOTATION, isDefaultIngressClass } from "./ingressclass.ts";
 export {
   CONTROLLER_UID_LABEL,
   JOB_NAME_LABEL,
@@ -45,6 +53,11 @@ export {
 export { defaultPullPolicy } from "./pod_defaults.ts";
 export { DISABLED_POD_FIELDS, dropDisabledPodFields } from "./pod_gates.ts";
 export { podSummary } from "./pod_printer.ts";
+export {
+  HIGHEST_USER_DEFINABLE_PRIORITY,
+  PREEMPTION_POLICIES,
+  SYSTEM_PRIORITY_CLASSES,
+} from "./priorityclass.ts";
 export type { KindStrategy, TableColumn, TableRowCondition } from "./types.ts";
 
 export const kindStrategies: KindStrategy[] = [
@@ -68,6 +81,12 @@ export const kindStrategies: KindStrategy[] = [
   endpointSliceStrategy,
   leaseStrategy,
   storageClassStrategy,
+  // networking.k8s.io
+  ingressStrategy,
+  ingressClassStrategy,
+  networkPolicyStrategy,
+  priorityClassStrategy,
+  runtimeClassStrategy,
   daemonSetStrategy,
   replicationControllerStrategy,
 ];

@@ -11,6 +11,7 @@ import { type FieldError, fieldForbidden, fieldInvalid } from "../errors.ts";
 import type { KubeObject } from "../types.ts";
 import { AGE, column, NAME } from "./_columns.ts";
 import { simpleValidators } from "./_simple.ts";
+import { validateTaints } from "./_taints.ts";
 import { arr, at, isObj, objs, str, strMap } from "./_util.ts";
 import { nameIsDNSSubdomain } from "./meta.ts";
 import type { KindStrategy } from "./types.ts";
@@ -25,7 +26,7 @@ function isCIDR(s: string): boolean {
 }
 
 function validateNode(node: KubeObject): FieldError[] {
-  const errs: FieldError[] = [];
+  const errs: FieldError[] = validateTaints(at(node, "spec", "taints"), "spec.taints");
   arr(at(node, "spec", "podCIDRs")).forEach((c, i) => {
     if (!isCIDR(str(c)))
       errs.push(

@@ -12,6 +12,7 @@ import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from
 import { defaultPod } from "./pod_defaults.ts";
 import { dropDisabledPodFields } from "./pod_gates.ts";
 import { podColumns, podRow, podRowConditions } from "./pod_printer.ts";
+import { keepPriority, mergeAffinityLabelKeys } from "./pod_scheduling.ts";
 import { validatePodSpec, validatePodSpecUpdate } from "./pod_validation.ts";
 import type { KindStrategy } from "./types.ts";
 
@@ -52,6 +53,7 @@ export const podStrategy: KindStrategy = {
   },
   prepareForCreate(obj) {
     dropDisabledPodFields(obj as Obj);
+    mergeAffinityLabelKeys(obj as Obj);
     const spec = child(obj as Obj, "spec");
     const status: Obj = { phase: "Pending", qosClass: podQOSClass(spec) };
     if (objs(spec.schedulingGates).length > 0) {
@@ -68,6 +70,7 @@ export const podStrategy: KindStrategy = {
   },
   prepareForUpdate(obj, old) {
     dropDisabledPodFields(obj as Obj, old as Obj);
+    keepPriority(obj.spec, old.spec);
   },
   validate(obj) {
     return [

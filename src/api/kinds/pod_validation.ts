@@ -19,6 +19,7 @@ import { fieldNotFound } from "./_errors.ts";
 import { arr, isObj, type Obj, objs, semanticEqual, str } from "./_util.ts";
 import { validateAnnotations, validateLabels } from "./meta.ts";
 import { volumeSourceCount } from "./pod_defaults.ts";
+import { validatePodScheduling } from "./pod_scheduling.ts";
 
 export function isValidPortNum(port: unknown): string[] {
   return typeof port === "number" && Number.isInteger(port) && port >= 1 && port <= 65535
@@ -325,6 +326,7 @@ export function validatePodSpec(spec: unknown, path: string): FieldError[] {
     for (const m of isDNS1123Subdomain(sa))
       errs.push(fieldInvalid(`${path}.serviceAccountName`, sa, m));
   }
+  errs.push(...validatePodScheduling(s, path));
   return errs;
 }
 

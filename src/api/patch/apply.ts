@@ -26,6 +26,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import { badRequest, StatusError } from "../errors.ts";
+import { setOwn } from "../own.ts";
 import type { KubeObject } from "../types.ts";
 import { decodePath, displayPath, isBelow } from "./_fieldpath.ts";
 import { compare, elementKey, isUntracked, leavesOf, removePaths } from "./_fieldset.ts";
@@ -72,7 +73,8 @@ function dropNulls(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(dropNulls);
   if (!isObj(v)) return v;
   const out: Obj = {};
-  for (const [k, e] of Object.entries(v)) if (e !== null && e !== undefined) out[k] = dropNulls(e);
+  for (const [k, e] of Object.entries(v))
+    if (e !== null && e !== undefined) setOwn(out, k, dropNulls(e));
   return out;
 }
 
@@ -149,7 +151,7 @@ function mergeValue(live: unknown, applied: unknown, schema: SchemaNode | undefi
   if (isObj(applied) && isObj(live)) {
     const out: Obj = { ...live };
     for (const [k, v] of Object.entries(applied))
-      out[k] = mergeValue(live[k], v, childField(schema, k));
+      setOwn(out, k, mergeValue(live[k], v, childField(schema, k)));
     return out;
   }
   if (
@@ -179,12 +181,12 @@ function mergeObject(
       const metaSchema = childField(schema, "metadata");
       for (const [mk, mv] of Object.entries(v)) {
         if (isUntracked(k, mk, walk)) continue;
-        meta[mk] = mergeValue(meta[mk], mv, childField(metaSchema, mk));
+        setOwn(meta, mk, mergeValue(meta[mk], mv, childField(metaSchema, mk)));
       }
       out.metadata = meta;
       continue;
     }
-    out[k] = mergeValue(out[k], v, childField(schema, k));
+    setOwn(out, k, mergeValue(out[k], v, childField(schema, k)));
   }
   return out as KubeObject;
 }

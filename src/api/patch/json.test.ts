@@ -127,3 +127,45 @@ describe("applyJsonPatch", () => {
     );
   });
 });
+
+describe("applyJsonPatch with a __proto__ map key (valid in a ConfigMap's data)", () => {
+  const cm = (): KubeObject =>
+    JSON.parse('{"metadata":{"name":"c"},"data":{"__proto__":"x","a":"b"}}') as KubeObject;
+  const cases: Array<[string, unknown, string]> = [
+    [
+      "adds it",
+      [{ op: "add", path: "/data/__proto__", value: "y" }],
+      '{"metadata":{"name":"c"},"data":{"__proto__":"y","a":"b"}}',
+    ],
+    [
+      "removes it",
+      [{ op: "remove", path: "/data/__proto__" }],
+      '{"metadata":{"name":"c"},"data":{"a":"b"}}',
+    ],
+    [
+      "moves it, and tests it",
+      [
+        { op: "test", path: "/data/__proto__", value: "x" },
+        { op: "move", from: "/data/__proto__", path: "/data/c" },
+      ],
+      '{"metadata":{"name":"c"},"data":{"a":"b","c":"x"}}',
+    ],
+    [
+      "adds a value that holds it",
+      JSON.parse('[{"op":"add","path":"/data","value":{"__proto__":"z"}}]'),
+      '{"metadata":{"name":"c"},"data":{"__proto__":"z"}}',
+    ],
+    [
+      "keeps it when the patch touches other keys",
+      [{ op: "add", path: "/data/d", value: "e" }],
+      '{"metadata":{"name":"c"},"data":{"__proto__":"x","a":"b","d":"e"}}',
+    ],
+  ];
+  for (const [name, patch, want] of cases) {
+    it(name, () => {
+      const out = applyJsonPatch(cm(), patch);
+      assert.equal(JSON.stringify(out), want);
+      assert.equal(Object.getPrototypeOf(out.data), Object.prototype);
+    });
+  }
+});

@@ -12,6 +12,7 @@
  */
 import jsonpatch from "fast-json-patch";
 import { badRequest, StatusError } from "../errors.ts";
+import { setOwn } from "../own.ts";
 import type { KubeObject } from "../types.ts";
 
 /** kube-apiserver's cap on the number of operations in one JSON patch. */
@@ -84,12 +85,52 @@ export function parseJsonPatch(body: string | unknown): jsonpatch.Operation[] {
   return value as jsonpatch.Operation[];
 }
 
+const PROTO = "__proto__";
+/**
+ * fast-json-patch sets keys by assignment and refuses a `__proto__` path outright, yet
+ * `__proto__` is a valid map key (a ConfigMap's data, say) that kube patches like any other: for
+ * a patch that names it, the key travels under this stand-in, which no JSON pointer from a
+ * client can hold unescaped, and is renamed back after.
+ */
+const STAND_IN = "\u0000__proto__";
+
+function namesProto(op: RawOperation): boolean {
+  return [op.path, op.from].some((p) => typeof p === "string" && p.split("/").includes(PROTO));
+}
+
+/** A copy of a JSON value with every key `from` renamed `to`. */
+function renameKey(v: unknown, from: string, to: string): unknown {
+  if (Array.isArray(v)) return v.map((e) => renameKey(e, from, to));
+  if (v === null || typeof v !== "object") return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, e] of Object.entries(v)) setOwn(out, k === from ? to : k, renameKey(e, from, to));
+  return out;
+}
+
+function renamePointer(p: unknown, from: string, to: string): unknown {
+  return typeof p === "string"
+    ? p
+        .split("/")
+        .map((s) => (s === from ? to : s))
+        .join("/")
+    : p;
+}
+
 /** Applies a JSON patch to a copy of `original`; see the module header for the errors. */
 export function applyJsonPatch(original: KubeObject, patch: string | unknown): KubeObject {
   const ops = parseJsonPatch(patch);
-  let doc: unknown = structuredClone(original);
-  for (const [i, op] of ops.entries()) {
-    const raw = op as RawOperation;
+  const proto = ops.some((op) => namesProto(op as RawOperation));
+  let doc: unknown = proto ? renameKey(original, PROTO, STAND_IN) : structuredClone(original);
+  for (const [i, given] of ops.entries()) {
+    const raw = given as RawOperation;
+    const op = proto
+      ? ({
+          ...given,
+          path: renamePointer(raw.path, PROTO, STAND_IN),
+          ...("from" in given ? { from: renamePointer(raw.from, PROTO, STAND_IN) } : {}),
+          ...("value" in given ? { value: renameKey(raw.value, PROTO, STAND_IN) } : {}),
+        } as jsonpatch.Operation)
+      : given;
     if (typeof raw.path !== "string") {
       throw rejected(
         `${String(raw.op)} operation does not apply: doc is missing path: "": missing value`,
@@ -107,5 +148,5 @@ export function applyJsonPatch(original: KubeObject, patch: string | unknown): K
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
     throw badRequest("the patched object is not a JSON object");
   }
-  return doc as KubeObject;
+  return (proto ? renameKey(doc, STAND_IN, PROTO) : doc) as KubeObject;
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import { badRequest } from "../errors.ts";
+import { setOwn } from "../own.ts";
 import type { KubeObject } from "../types.ts";
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -19,7 +20,7 @@ export function mergePatchValue(target: unknown, patch: unknown): unknown {
   const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatchValue(out[k], v);
+    else setOwn(out, k, mergePatchValue(out[k], v));
   }
   return out;
 }

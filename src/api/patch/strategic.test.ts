@@ -420,6 +420,14 @@ describe("applyStrategicMergePatch on other kinds", () => {
   });
 });
 
+/**
+ * kube-apiserver's patch handler (interpretStrategicMergePatchError) turns apimachinery's
+ * malformed-directive errors into 400 BadRequest and lists of lists or a patch outside
+ * retainKeys into 422 Invalid; every other merge error passes through unclassified, which its
+ * error writer answers as 500 with no reason (StatusReasonUnknown).
+ */
+const REASON: Record<number, string> = { 400: "BadRequest", 422: "Invalid", 500: "" };
+
 describe("applyStrategicMergePatch errors", () => {
   const cases: Array<{ name: string; patch: unknown; code: number; message: string | RegExp }> = [
     {
@@ -487,6 +495,7 @@ describe("applyStrategicMergePatch errors", () => {
         (e: unknown) => {
           assert.ok(isStatusError(e), String(e));
           assert.equal(e.code, c.code);
+          assert.equal(e.reason, REASON[c.code]);
           if (typeof c.message === "string") assert.equal(e.message, c.message);
           else assert.match(e.message, c.message);
           return true;

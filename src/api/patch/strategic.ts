@@ -24,6 +24,7 @@
  * @module
  */
 import { badRequest, StatusError } from "../errors.ts";
+import { setOwn } from "../own.ts";
 import type { KubeObject } from "../types.ts";
 import {
   builtinSchema,
@@ -78,7 +79,7 @@ function removeDirectives(v: unknown): unknown {
       continue;
     }
     const r = removeDirectives(e);
-    if (r !== undefined) out[k] = r;
+    if (r !== undefined) setOwn(out, k, r);
   }
   return out;
 }
@@ -272,17 +273,17 @@ function mergeMap(original: Obj, patch: Obj, schema: SchemaNode | undefined): Ob
         // kube drops a new map that carries `$patch`; others are merged into nothing so
         // nested directives and nulls disappear.
         if (DIRECTIVE in pv) delete out[k];
-        else out[k] = mergeMap({}, pv, child);
+        else setOwn(out, k, mergeMap({}, pv, child));
       } else if (Array.isArray(pv)) {
-        out[k] = removeDirectives(pv);
+        setOwn(out, k, removeDirectives(pv));
       } else {
-        out[k] = pv;
+        setOwn(out, k, pv);
       }
       continue;
     }
-    if (isObj(pv)) out[k] = mergeMap(ov as Obj, pv, child);
-    else if (Array.isArray(pv)) out[k] = mergeList(ov as unknown[], pv, child, isDeleteList);
-    else out[k] = pv;
+    if (isObj(pv)) setOwn(out, k, mergeMap(ov as Obj, pv, child));
+    else if (Array.isArray(pv)) setOwn(out, k, mergeList(ov as unknown[], pv, child, isDeleteList));
+    else setOwn(out, k, pv);
   }
   return out;
 }
@@ -297,7 +298,9 @@ function toStatusError(e: MergeFailure): StatusError {
       { causes: [{ reason: "UnexpectedServerResponse", message: e.message }] },
     );
   }
-  return new StatusError(500, "InternalError", e.message);
+  // kube-apiserver passes the other merge errors through unclassified: its error writer answers
+  // such an error with 500 and no reason (StatusReasonUnknown), the error's text as message.
+  return new StatusError(500, "", e.message);
 }
 
 function decodePatch(patch: string | unknown): Obj {

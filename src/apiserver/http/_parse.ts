@@ -8,8 +8,10 @@
  *   minutes), with the YAML 1.2 core schema (no timestamps or merge keys, as before), duplicate
  *   keys taking the last value (sigs.k8s.io/yaml's non-strict conversion), nesting limited to
  *   {@link MAX_YAML_DEPTH} (js-yaml recurses; deeper would overflow the stack). Aliases are
- *   expanded into a tree (an alias is a copy in JSON), refused when the expansion holds more
- *   values than the body has bytes ("billion laughs"), as go-yaml refuses excessive aliasing.
+ *   expanded into a tree (an alias is a copy in JSON), refused when the expansion's values and
+ *   characters outgrow twice the body ("billion laughs", or a long string aliased thousands of
+ *   times), as go-yaml refuses excessive aliasing. A body without `&` has no anchor, so nothing
+ *   to expand or check.
  *
  * @module
  */
@@ -20,9 +22,20 @@ export const MAX_JSON_DEPTH = 10_000;
 /** js-yaml recurses per level; about 2,000 levels overflow Node's default stack. */
 export const MAX_YAML_DEPTH = 1_000;
 
+/** A body that does not parse: a client's mistake, answered as a Status, so built without a stack. */
 export class BodyParseError extends Error {
-  override readonly name = "BodyParseError";
+  constructor(message: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(message);
+    Error.stackTraceLimit = limit;
+    this.name = "BodyParseError";
+  }
 }
+
+const AMPERSAND = 0x26;
+/** Room for aliases in a small body: an anchor used a few times is ordinary YAML. */
+const MIN_EXPANSION = 64 * 1024;
 
 const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
@@ -71,12 +84,14 @@ export function parseYamlText(body: Buffer): unknown {
       throw new BodyParseError(`yaml: exceeded max depth of ${MAX_YAML_DEPTH}`);
     throw new BodyParseError(`yaml: ${(e as Error).message.split("\n")[0]}`);
   }
-  return asTree(value, body.length);
+  if (!body.includes(AMPERSAND)) return value;
+  return asTree(value, Math.max(2 * body.length, MIN_EXPANSION));
 }
 
 /**
  * The value as a tree: shared subtrees (YAML aliases) are copied apart, as JSON would have
- * them, unless the copies would hold more than `budget` values or nest past the YAML limit.
+ * them, unless the copies would hold more than `budget` values and characters (keys and strings,
+ * counted at each place an alias puts them) or nest past the YAML limit.
  */
 function asTree(value: unknown, budget: number): unknown {
   if (value === null || typeof value !== "object") return value;
@@ -91,8 +106,12 @@ function asTree(value: unknown, budget: number): unknown {
     if (depth > MAX_YAML_DEPTH) {
       throw new BodyParseError(`yaml: exceeded max depth of ${MAX_YAML_DEPTH}`);
     }
-    for (const child of Array.isArray(v) ? v : Object.values(v)) {
-      if (++count > budget) throw new BodyParseError("yaml: document contains excessive aliasing");
+    const keys = Array.isArray(v) ? undefined : Object.keys(v);
+    const children: unknown[] = keys === undefined ? (v as unknown[]) : Object.values(v);
+    if (keys !== undefined) for (const k of keys) count += k.length;
+    for (const child of children) {
+      count += typeof child === "string" ? child.length + 1 : 1;
+      if (count > budget) throw new BodyParseError("yaml: document contains excessive aliasing");
       if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
     }
   }

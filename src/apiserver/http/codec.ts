@@ -91,11 +91,8 @@ const PATCH_TYPES: Record<string, PatchType> = {
   "application/apply-patch+cbor": "apply",
 };
 
-/** Decodes a PATCH body: its type from the Content-Type, JSON (or YAML for apply). */
-export function decodePatch(
-  body: Buffer,
-  contentType: string | undefined,
-): { type: PatchType; patch: unknown } {
+/** A PATCH's type from its Content-Type; 415 for a type kube does not take. */
+export function patchTypeOf(contentType: string | undefined): PatchType {
   const media = mediaType(contentType);
   const type = PATCH_TYPES[media];
   if (!type || media.endsWith("+cbor")) {
@@ -105,6 +102,15 @@ export function decodePatch(
       `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
     );
   }
+  return type;
+}
+
+/** Decodes a PATCH body: its type from the Content-Type, JSON (or YAML for apply). */
+export function decodePatch(
+  body: Buffer,
+  contentType: string | undefined,
+): { type: PatchType; patch: unknown } {
+  const type = patchTypeOf(contentType);
   return { type, patch: type === "apply" ? parseYamlBody(body) : parseJson(body) };
 }
 

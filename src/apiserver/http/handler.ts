@@ -21,13 +21,16 @@ import type {
 import { METRICS_GROUP, METRICS_RESOURCES, type MetricsProvider } from "../metrics.ts";
 import type { Registry } from "../registry/index.ts";
 import { resourceNotServed } from "../registry/index.ts";
+import type { BodyJob, JobOptions } from "./_bodyjob.ts";
 import { warningsTo } from "./_warnings.ts";
+import { type BodyPool, BodyPoolSaturated } from "./bodypool.ts";
 import {
   decodeObject,
   decodePatch,
   negotiate,
   type ProtobufDecoder,
   parseJson,
+  patchTypeOf,
   readBody,
   wantsYaml,
 } from "./codec.ts";
@@ -41,7 +44,9 @@ import {
   wantsAggregated,
 } from "./discovery.ts";
 import { answerHealth, type HealthCheck } from "./health.ts";
+import { tooManyRequests } from "./inflight.ts";
 import { serveMetrics } from "./metrics.ts";
+import { OFFLOAD_BYTES, offloadBody } from "./offload.ts";
 import { sendError, sendJson, sendJsonList, sendText } from "./respond.ts";
 import { route } from "./route.ts";
 import {
@@ -82,6 +87,8 @@ export interface HandlerOptions {
   subresources?: Map<string, SubresourceHandler>;
   /** Serves `metrics.k8s.io` while it answers a provider (set once the node agent runs). */
   metrics?: () => MetricsProvider | undefined;
+  /** Worker threads for bodies over {@link OFFLOAD_BYTES}; without, every body is parsed here. */
+  bodies?: Pick<BodyPool, "run" | "saturated">;
 }
 
 function intParam(q: URLSearchParams, name: string): number | undefined {
@@ -141,10 +148,20 @@ function writeOptions(q: URLSearchParams, res: ServerResponse): WriteOptions {
   return o;
 }
 
-function deleteOptions(q: URLSearchParams, body: Buffer): DeleteOptions {
+/** What of a write's options travels to a body worker. */
+function jobOptions(o: PatchOptions): JobOptions {
+  const j: JobOptions = {};
+  if (o.dryRun) j.dryRun = true;
+  if (o.fieldManager) j.fieldManager = o.fieldManager;
+  if (o.fieldValidation) j.fieldValidation = o.fieldValidation;
+  if (o.force) j.force = true;
+  return j;
+}
+
+function deleteOptions(q: URLSearchParams, body: unknown): DeleteOptions {
   const o: DeleteOptions = {};
-  if (body.length > 0) {
-    const parsed = parseJson(body) as Record<string, unknown>;
+  if (body !== undefined) {
+    const parsed = body as Record<string, unknown>;
     if (parsed && typeof parsed === "object") {
       const pp = parsed["propagationPolicy"];
       if (pp === "Background" || pp === "Foreground" || pp === "Orphan") o.propagationPolicy = pp;
@@ -173,6 +190,37 @@ function deleteOptions(q: URLSearchParams, body: Buffer): DeleteOptions {
 export function createHandler(options: HandlerOptions) {
   const { registry } = options;
   const extra = () => (options.metrics?.() ? METRICS_RESOURCES : []);
+
+  /**
+   * A request's body, parsed (and for a create or update, typed-decoded) as `job` says: on this
+   * thread when small, by the body pool when over {@link OFFLOAD_BYTES}. A DeleteOptions body
+   * (`parse`) may be empty (undefined).
+   */
+  async function bodyOf(
+    req: IncomingMessage,
+    job: Omit<BodyJob, "body" | "contentType" | "snapshot">,
+    warn?: (message: string) => void,
+  ): Promise<unknown> {
+    const pool = options.bodies;
+    if (pool && Number(req.headers["content-length"] ?? 0) > OFFLOAD_BYTES && pool.saturated()) {
+      throw new BodyPoolSaturated("body workers are busy");
+    }
+    const body = await readBody(req);
+    const contentType = req.headers["content-type"];
+    if (job.verb === "parse" && body.length === 0) return undefined;
+    const parse = () => {
+      switch (job.verb) {
+        case "parse":
+          return parseJson(body);
+        case "patch":
+          return decodePatch(body, contentType).patch;
+        default:
+          return decodeObject(body, contentType, options.protobuf);
+      }
+    };
+    if (!pool || body.length <= OFFLOAD_BYTES) return parse();
+    return offloadBody(pool, registry, { ...job, body, contentType }, { parse, warn });
+  }
 
   async function handleResource(
     req: IncomingMessage,
@@ -222,20 +270,20 @@ export function createHandler(options: HandlerOptions) {
           return;
         }
         case "POST": {
-          const body = await readBody(req);
-          const obj = decodeObject(
-            body,
-            req.headers["content-type"],
-            options.protobuf,
-          ) as KubeObject;
+          const wo = writeOptions(q, res);
+          const obj = (await bodyOf(
+            req,
+            { verb: "create", ref, namespace: ns, options: jobOptions(wo) },
+            wo.warn,
+          )) as KubeObject;
           const wait = registry.admissionReady(ref, ns, obj);
           if (wait !== undefined) await wait;
-          const created = registry.createSync(ref, ns, obj, writeOptions(q, res));
+          const created = registry.createSync(ref, ns, obj, wo);
           sendJson(res, 201, renderObject(created, viewOptions()), { yaml });
           return;
         }
         case "DELETE": {
-          const body = await readBody(req);
+          const body = await bodyOf(req, { verb: "parse", ref, namespace: ns, options: {} });
           registry.deleteCollectionSync(ref, ns, { ...listOptions(q), ...deleteOptions(q, body) });
           sendJson(res, 200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success" });
           return;
@@ -253,17 +301,27 @@ export function createHandler(options: HandlerOptions) {
         return;
       }
       case "PUT": {
-        const body = await readBody(req);
-        const obj = decodeObject(body, req.headers["content-type"], options.protobuf) as KubeObject;
-        const updated = registry.updateSync(ref, ns, obj, { ...writeOptions(q, res), name });
+        const wo = writeOptions(q, res);
+        const obj = (await bodyOf(
+          req,
+          { verb: "update", ref, namespace: ns, name, options: jobOptions(wo) },
+          wo.warn,
+        )) as KubeObject;
+        const updated = registry.updateSync(ref, ns, obj, { ...wo, name });
         sendJson(res, 200, renderObject(updated, viewOptions()), { yaml });
         return;
       }
       case "PATCH": {
-        const body = await readBody(req);
-        const { type, patch } = decodePatch(body, req.headers["content-type"]);
+        const type = patchTypeOf(req.headers["content-type"]);
         const po: PatchOptions = writeOptions(q, res);
         if (queryFlag(q, "force")) po.force = true;
+        const patch = await bodyOf(req, {
+          verb: "patch",
+          ref,
+          namespace: ns,
+          name,
+          options: jobOptions(po),
+        });
         const existed = type === "apply" && !r.subresource ? exists(ref, ns, name) : true;
         const patched = registry.patchSync(ref, ns, name, type, patch, po);
         sendJson(res, existed ? 200 : 201, renderObject(patched, viewOptions()), { yaml });
@@ -271,17 +329,18 @@ export function createHandler(options: HandlerOptions) {
       }
       case "POST": {
         if (!r.subresource) throw methodNotAllowed(method, `${info.resource}/${name}`);
-        const body = await readBody(req);
-        const obj = decodeObject(body, req.headers["content-type"], options.protobuf) as KubeObject;
-        const result = registry.createSync(ref, ns, obj, {
-          ...writeOptions(q, res),
-          name,
-        } as WriteOptions);
+        const wo = writeOptions(q, res);
+        const obj = (await bodyOf(
+          req,
+          { verb: "create", ref, namespace: ns, name, options: jobOptions(wo) },
+          wo.warn,
+        )) as KubeObject;
+        const result = registry.createSync(ref, ns, obj, { ...wo, name } as WriteOptions);
         sendJson(res, 201, result);
         return;
       }
       case "DELETE": {
-        const body = await readBody(req);
+        const body = await bodyOf(req, { verb: "parse", ref, namespace: ns, options: {} });
         const gone = registry.deleteSync(ref, ns, name, deleteOptions(q, body));
         const pending = gone.metadata.deletionTimestamp !== undefined && exists(ref, ns, name);
         sendJson(res, pending ? 202 : 200, renderObject(gone, viewOptions()), { yaml });
@@ -394,7 +453,10 @@ export function createHandler(options: HandlerOptions) {
           if (!handleDiscovery(req, res, r)) throw resourceNotServed();
       }
     } catch (e) {
-      sendError(res, e);
+      if (e instanceof BodyPoolSaturated) {
+        req.resume();
+        tooManyRequests(res);
+      } else sendError(res, e);
     }
   };
 }

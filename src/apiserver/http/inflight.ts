@@ -39,6 +39,21 @@ export interface InFlightGate {
   inFlight(): InFlightLimits;
 }
 
+/**
+ * kube's answer when it cannot take a request now (max-in-flight, or no room in a priority
+ * level's queues): 429, `Retry-After: 1` and a plain-text body.
+ */
+export function tooManyRequests(res: ServerResponse): void {
+  const body = "Too many requests, please try again later.\n";
+  res.writeHead(429, {
+    "Content-Type": "text/plain; charset=utf-8",
+    "X-Content-Type-Options": "nosniff",
+    "Retry-After": "1",
+    "Content-Length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
 export function createInFlightGate(limits: InFlightLimits = DEFAULT_IN_FLIGHT): InFlightGate {
   const current: InFlightLimits = { readOnly: 0, mutating: 0 };
   return {
@@ -53,14 +68,7 @@ export function createInFlightGate(limits: InFlightLimits = DEFAULT_IN_FLIGHT): 
         method === "GET" || method === "HEAD" ? "readOnly" : "mutating";
       if (current[kind] >= limits[kind]) {
         req.resume();
-        const body = "Too many requests, please try again later.\n";
-        res.writeHead(429, {
-          "Content-Type": "text/plain; charset=utf-8",
-          "X-Content-Type-Options": "nosniff",
-          "Retry-After": "1",
-          "Content-Length": Buffer.byteLength(body),
-        });
-        res.end(body);
+        tooManyRequests(res);
         return false;
       }
       current[kind]++;

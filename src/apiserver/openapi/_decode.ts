@@ -42,13 +42,26 @@ const QUANTITY_SUFFIX = /^(|[numkMGTPE]|[KMGTPE]i|[eE][-+]?[0-9]+)$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const TIME_LAYOUT = "2006-01-02T15:04:05Z07:00";
 
+/**
+ * A client's mistake, caught and answered as a Status: built without a stack trace, whose
+ * capture was most of the cost of decoding a body with a wrong type (26 µs against 2 µs).
+ */
+class ClientError extends Error {
+  constructor(message: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(message);
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** A value of the wrong JSON type; the message is Go's. */
-export class DecodeTypeError extends Error {
+export class DecodeTypeError extends ClientError {
   override readonly name = "DecodeTypeError";
 }
 
 /** A free-form value nested deeper than the decoder allows. */
-export class DecodeDepthError extends Error {
+export class DecodeDepthError extends ClientError {
   override readonly name = "DecodeDepthError";
 }
 

@@ -38,6 +38,18 @@ export function checkTypeMeta(info: ResourceInfo, obj: unknown): asserts obj is 
   o.kind = info.kind;
 }
 
+const decodedBodies = new WeakSet<object>();
+
+/**
+ * Marks a body as the result of {@link decodeBody} already (the body worker decoded it, and its
+ * warnings were sent), so the write that receives it takes it as it is instead of decoding it a
+ * second time. The mark is used up by that write.
+ */
+export function markDecoded<T extends object>(body: T): T {
+  decodedBodies.add(body);
+  return body;
+}
+
 /**
  * The typed decode of a body of kind `gvk` into a copy, as kube-apiserver decodes into its types:
  * a value of the wrong type is 400 BadRequest (`Pod in version "v1" cannot be handled as a Pod:
@@ -54,6 +66,7 @@ export function decodeBody(
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw badRequest("the body of the request was not a JSON object");
   }
+  if (decodedBodies.delete(body)) return body as KubeObject;
   const decode = ctx.decoder?.(gvk);
   if (!decode) return structuredClone(body) as KubeObject;
   let decoded: ReturnType<typeof decode>;

@@ -10,6 +10,7 @@
  * @module
  */
 import { conflict, forbidden, notFound } from "../../api/errors.ts";
+import { SYSTEM_PRIORITY_CLASSES } from "../../api/kinds/index.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { DeleteOptions, ListOptions } from "../../api/verbs.ts";
 import { type ResourceInfo, storeKey } from "../resources.ts";
@@ -20,6 +21,14 @@ import { list } from "./read.ts";
 /** A grace period whose deadline still is a valid date (about 31,000 years). */
 const MAX_GRACE_SECONDS = 1e12;
 const IMMORTAL_NAMESPACES = new Set(["default", "kube-system", "kube-public"]);
+const SYSTEM_CLASSES = new Set(SYSTEM_PRIORITY_CLASSES.map((c) => c.name));
+
+/** The system PriorityClasses stay, as kube-apiserver's priorityclasses storage keeps them. */
+function isSystemPriorityClass(info: ResourceInfo, name: string): boolean {
+  return (
+    info.group === "scheduling.k8s.io" && info.kind === "PriorityClass" && SYSTEM_CLASSES.has(name)
+  );
+}
 
 function podGracePeriod(pod: KubeObject, options: DeleteOptions): number {
   const spec = (pod.spec ?? {}) as { nodeName?: string; terminationGracePeriodSeconds?: number };
@@ -69,6 +78,11 @@ export function del(
   if (info.kind === "Namespace" && IMMORTAL_NAMESPACES.has(name)) {
     throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`);
   }
+  if (isSystemPriorityClass(info, name)) {
+    throw forbidden(
+      `priorityclasses.scheduling.k8s.io "${name}" is forbidden: this is a system priority class and cannot be deleted`,
+    );
+  }
 
   const finalizers = [...(old.metadata.finalizers ?? [])];
   const addFinalizer = (f: string) => {
@@ -116,6 +130,7 @@ export function deleteCollection(
 ): void {
   const items = list(ctx, info, namespace, options).items;
   for (const obj of items) {
+    if (isSystemPriorityClass(info, obj.metadata.name ?? "")) continue;
     try {
       del(ctx, info, obj.metadata.namespace ?? "", obj.metadata.name ?? "", options);
     } catch (e) {

@@ -41,6 +41,7 @@ import {
 
 export type { Admission, Patchers, RegistryContext, SubresourceCreate } from "./_context.ts";
 export { randomSuffix, rfc3339 } from "./_meta.ts";
+export { decodeBody, fitForStorage, markDecoded } from "./_prepare.ts";
 export { genericStrategy, type StrategyLookup } from "./_strategy.ts";
 export type { RegistryWatch, WatchSink, WatchTuning } from "./watch.ts";
 

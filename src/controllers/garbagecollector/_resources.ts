@@ -33,6 +33,10 @@ export const GC_RESOURCES: readonly GcResource[] = [
   { ref: REFS.cronjobs, kind: "CronJob", namespaced: true },
   { ref: REFS.endpointslices, kind: "EndpointSlice", namespaced: true },
   { ref: REFS.leases, kind: "Lease", namespaced: true },
+  // networking.k8s.io (issue 15, Ingress)
+  { ref: REFS.ingressclasses, kind: "IngressClass", namespaced: false },
+  { ref: REFS.ingresses, kind: "Ingress", namespaced: true },
+  { ref: REFS.networkpolicies, kind: "NetworkPolicy", namespaced: true },
   { ref: REFS.daemonsets, kind: "DaemonSet", namespaced: true },
   { ref: REFS.replicationcontrollers, kind: "ReplicationController", namespaced: true },
 ];

@@ -36,6 +36,8 @@ export const NAMESPACED_RESOURCES: readonly ResourceRef[] = [
   REFS.jobs,
   REFS.endpointslices,
   REFS.leases,
+  REFS.ingresses,
+  REFS.networkpolicies,
   REFS.daemonsets,
   REFS.replicationcontrollers,
   REFS.events,

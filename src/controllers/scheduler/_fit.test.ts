@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Node, Pod, Taint } from "kubernetes-types/core/v1.js";
 import { candidates, feasibleNodesToFind, misfit, place } from "./_fit.ts";
+import { podsOn, testNode, testPod } from "./_testing.ts";
 
 /** `place` over plain nodes with the given pod counts. */
 const placeOn = (p: Pod, nodes: readonly Node[], podCount: (n: string) => number, start = 0) =>
-  place(p, candidates(nodes, podCount), start);
+  place(p, candidates(nodes, podCount), { start });
 
 function node(
   name: string,
@@ -208,7 +209,7 @@ test("place stops once enough nodes fit, from where the last search ended, and s
   const byName = new Map(kept.map((c) => [c.facts.name, c]));
   let start = 0;
   for (let i = 0; i < 10_000; i++) {
-    const got = place(pod(), kept, start);
+    const got = place(pod(), kept, { start });
     assert.ok("node" in got);
     assert.equal(got.examined, 420, "kube looks at 420 of 1,000 fitting nodes");
     start = (start + got.examined) % nodes.length;
@@ -289,4 +290,143 @@ test("place honours required node affinity with kube's selector message", () => 
       examined: 1,
     },
   );
+});
+
+test("place words taints and anti-affinity together as kube's FitError, with the preemption verdicts", () => {
+  const nodes = [
+    testNode("a", { taints: [{ key: "dedicated", value: "gpu", effect: "NoSchedule" }] }),
+    testNode("b"),
+    testNode("c"),
+  ];
+  const web = (name: string) =>
+    testPod(name, {
+      labels: { app: "web" },
+      spec: {
+        affinity: {
+          podAntiAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: [
+              {
+                labelSelector: { matchLabels: { app: "web" } },
+                topologyKey: "kubernetes.io/hostname",
+              },
+            ],
+          },
+        },
+      },
+    });
+  const got = place(
+    web("new"),
+    candidates(nodes, () => 1),
+    {
+      pods: podsOn([
+        [web("w1"), "b"],
+        [web("w2"), "c"],
+      ]),
+    },
+  );
+  assert.deepEqual(got, {
+    message:
+      "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 node(s) didn't match pod anti-affinity rules. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.",
+    examined: 3,
+  });
+});
+
+test("place runs every filter and score over a run of pods as kube-scheduler would place them", () => {
+  const ZONE = "topology.kubernetes.io/zone";
+  const zoned = [
+    testNode("a", { labels: { [ZONE]: "z1" } }),
+    testNode("b", { labels: { [ZONE]: "z1" } }),
+    testNode("c", { labels: { [ZONE]: "z2" } }),
+  ];
+  const antiHost = {
+    podAntiAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: [
+        { labelSelector: { matchLabels: { app: "web" } }, topologyKey: "kubernetes.io/hostname" },
+      ],
+    },
+  };
+  const zoneSpread = [
+    {
+      maxSkew: 1,
+      topologyKey: ZONE,
+      whenUnsatisfiable: "DoNotSchedule",
+      labelSelector: { matchLabels: { app: "web" } },
+    },
+  ];
+  // [case, nodes, pod spec, owner, pods to place, where each went (or the last one's message)]
+  const cases: Array<
+    [string, Node[], Partial<NonNullable<Pod["spec"]>>, string | undefined, number, string[]]
+  > = [
+    [
+      "required anti-affinity by host: one a node, then none left",
+      zoned,
+      { affinity: antiHost },
+      undefined,
+      4,
+      ["a", "b", "c", "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."],
+    ],
+    [
+      "zone spread with maxSkew 1 alternates zones",
+      zoned,
+      { topologySpreadConstraints: zoneSpread },
+      undefined,
+      4,
+      ["a", "c", "b", "c"],
+    ],
+    [
+      "a PreferNoSchedule taint is avoided while other nodes fit",
+      [testNode("a", { taints: [{ key: "spot", effect: "PreferNoSchedule" }] }), testNode("b")],
+      {},
+      undefined,
+      3,
+      ["b", "b", "b"],
+    ],
+    [
+      "preferred node affinity outweighs pod count",
+      [testNode("a"), testNode("b", { labels: { disk: "ssd" } })],
+      {
+        affinity: {
+          nodeAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [
+              {
+                weight: 50,
+                preference: {
+                  matchExpressions: [{ key: "disk", operator: "In", values: ["ssd"] }],
+                },
+              },
+            ],
+          },
+        },
+      },
+      undefined,
+      3,
+      ["b", "b", "b"],
+    ],
+    [
+      "pods of one controller spread by host by default; a PreferNoSchedule node (weight 3) stays empty",
+      [
+        testNode("a"),
+        testNode("b"),
+        testNode("c", { taints: [{ key: "spot", effect: "PreferNoSchedule" }] }),
+      ],
+      {},
+      "rs1",
+      6,
+      ["a", "b", "a", "b", "a", "b"],
+    ],
+  ];
+  for (const [name, nodes, spec, owner, count, want] of cases) {
+    const placed: Array<[Pod, string]> = [];
+    const got: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const p = testPod(`p${i}`, { labels: { app: "web" }, spec, ...(owner ? { owner } : {}) });
+      const perNode = (n: string) => placed.filter(([, at]) => at === n).length;
+      const r = place(p, candidates(nodes, perNode), { pods: podsOn(placed) });
+      if ("node" in r) {
+        placed.push([p, r.node]);
+        got.push(r.node);
+      } else got.push(r.message.slice(0, r.message.indexOf(" preemption:")));
+    }
+    assert.deepEqual(got, want, name);
+  }
 });

@@ -1,7 +1,9 @@
 /**
  * The scheduler: binds each pending pod of `default-scheduler` to a node through the pods/binding
- * subresource, spreading pods over the fitting nodes by fewest pods. Pods are keyed
- * `namespace/name`; node changes re-enqueue every pod still waiting for a node.
+ * subresource, filtering and scoring nodes as kube-scheduler's default profile does (taints,
+ * node and inter-pod affinity, topology spread, resources; see _fit.ts). Pods are keyed
+ * `namespace/name`; node changes re-enqueue every pod still waiting for a node, a freed place
+ * too, and a newly placed pod the waiting pods with pod affinity.
  *
  * Pods it bound are counted on their node at once (kube's "assumed pods"), until the informer
  * shows the binding, so back-to-back pods spread even before the watch catches up. A node takes
@@ -12,11 +14,12 @@
  *
  * @module
  */
-import type { Node, Pod } from "kubernetes-types/core/v1.js";
+import type { Namespace, Node, Pod } from "kubernetes-types/core/v1.js";
 import { REFS, sub } from "../../api/refs.ts";
 import { type KubeObject, objectKey } from "../../api/types.ts";
 import { defineController } from "../_define.ts";
 import { type Candidate, type NodeLoad, nodeFacts } from "./_fit.ts";
+import { controllerUid, hasPodAffinity, type PodsView, type ScheduledPod } from "./_pods.ts";
 import { NO_RESOURCES, podRequests, type Resources } from "./_resources.ts";
 import { reconcilePod, SCHEDULER_NAME, wantsScheduling } from "./reconcile.ts";
 
@@ -24,6 +27,7 @@ export { candidates, fitErrorMessage, misfit, place } from "./_fit.ts";
 export { SCHEDULER_NAME } from "./reconcile.ts";
 
 const PENDING_INDEX = "scheduler-pending";
+const PENDING_AFFINITY_INDEX = "scheduler-pending-affinity";
 
 /** What of a node can change where pods fit (heartbeat times and other status do not). */
 function fitView(n: Node): string {
@@ -41,12 +45,20 @@ export const startScheduler = defineController({
     const nodes = ctx.informers.get<Node & KubeObject>(REFS.nodes);
     // Pods waiting for a node, so that a node change rescans those and not every pod.
     pods.index(PENDING_INDEX, (p) => (wantsScheduling(p) ? [""] : []));
+    // Those of them that may wait for another pod to be placed (required pod affinity).
+    pods.index(PENDING_AFFINITY_INDEX, (p) =>
+      wantsScheduling(p) && p.spec?.affinity?.podAffinity ? [""] : [],
+    );
+    const namespaces = ctx.informers.get<Namespace & KubeObject>(REFS.namespaces);
     /**
      * pod key → node (and the pod's requests) for every non-terminal pod on a node, including pods
      * bound here whose binding the informer has not shown yet (kube's "assumed pods"), with a load
      * per node (pods, summed requests): checking a node is then O(1), not a walk over its pods.
      */
-    const placed = new Map<string, { node: string; requests: Resources }>();
+    const placed = new Map<string, { node: string; requests: Resources; pod: Pod }>();
+    /** Keys of placed pods with pod (anti-)affinity, and placed pods by controller uid. */
+    const withAffinity = new Set<string>();
+    const byOwner = new Map<string, Set<string>>();
     const perNode = new Map<string, NodeLoad>();
     const loadOf = (node: string) => {
       let load = perNode.get(node);
@@ -62,16 +74,63 @@ export const startScheduler = defineController({
       for (const [k, v] of Object.entries(requests))
         load.requested[k] = (load.requested[k] ?? 0) + by * v;
     };
+    const index = (key: string, pod: Pod | undefined, add: boolean) => {
+      if (!pod) return;
+      if (hasPodAffinity(pod)) {
+        if (add) withAffinity.add(key);
+        else withAffinity.delete(key);
+      }
+      const uid = controllerUid(pod);
+      if (!uid) return;
+      let keys = byOwner.get(uid);
+      if (add) {
+        if (!keys) {
+          keys = new Set();
+          byOwner.set(uid, keys);
+        }
+        keys.add(key);
+      } else if (keys) {
+        keys.delete(key);
+        if (keys.size === 0) byOwner.delete(uid);
+      }
+    };
     const setPlaced = (key: string, node: string | undefined, pod?: Pod) => {
       const had = placed.get(key);
-      if (had?.node === node) return;
-      if (had !== undefined) count(had.node, had.requests, -1);
+      if (had?.node === node) {
+        // Same node: keep the newest object (labels may change what it matches).
+        if (had && pod && had.pod !== pod) {
+          index(key, had.pod, false);
+          had.pod = pod;
+          index(key, pod, true);
+        }
+        return;
+      }
+      if (had !== undefined) {
+        count(had.node, had.requests, -1);
+        index(key, had.pod, false);
+      }
       if (node === undefined) placed.delete(key);
       else {
         const requests = had?.requests ?? (pod ? podRequests(pod) : NO_RESOURCES);
-        placed.set(key, { node, requests });
+        const object = pod ?? had?.pod;
+        if (!object) return;
+        placed.set(key, { node, requests, pod: object });
         count(node, requests, 1);
+        index(key, object, true);
+        if (had === undefined) enqueueAffinityWaiting();
       }
+    };
+    const entries = function* (keys: Iterable<string>): Iterable<ScheduledPod> {
+      for (const key of keys) {
+        const e = placed.get(key);
+        if (e) yield e;
+      }
+    };
+    const podsView: PodsView = {
+      all: () => placed.values(),
+      withAffinity: () => entries(withAffinity),
+      ownedBy: (uid) => entries(byOwner.get(uid) ?? []),
+      namespaceLabels: (ns) => namespaces.get("", ns)?.metadata.labels,
     };
     const track = (p: Pod & KubeObject) => {
       const key = objectKey(p);
@@ -95,7 +154,21 @@ export const startScheduler = defineController({
     const enqueueWaiting = () => {
       rescan ??= setImmediate(() => {
         rescan = undefined;
-        for (const p of pods.byIndex(PENDING_INDEX, "")) queue.add(objectKey(p));
+        // Highest priority first, as kube's PrioritySort orders its queue (the work queue itself
+        // is first in, first out).
+        const waiting = pods
+          .byIndex(PENDING_INDEX, "")
+          .sort((a, b) => (b.spec?.priority ?? 0) - (a.spec?.priority ?? 0));
+        for (const p of waiting) queue.add(objectKey(p));
+      });
+    };
+    // Pods with required pod affinity may wait for another pod to be placed.
+    let affinityRescan: NodeJS.Immediate | undefined;
+    const enqueueAffinityWaiting = () => {
+      if (pods.byIndex(PENDING_AFFINITY_INDEX, "").length === 0) return;
+      affinityRescan ??= setImmediate(() => {
+        affinityRescan = undefined;
+        for (const p of pods.byIndex(PENDING_AFFINITY_INDEX, "")) queue.add(objectKey(p));
       });
     };
     watch(pods, {
@@ -129,6 +202,7 @@ export const startScheduler = defineController({
     });
     onStop(() => {
       if (rescan) clearImmediate(rescan);
+      if (affinityRescan) clearImmediate(affinityRescan);
     });
 
     const event = eventsFor({ apiVersion: "v1", kind: "Pod" });
@@ -146,6 +220,7 @@ export const startScheduler = defineController({
           });
           return nodeList;
         },
+        pods: () => podsView,
         searchFrom: () => nextStart,
         searched: (examined) => {
           const total = nodeList?.length ?? 0;
@@ -173,7 +248,35 @@ export const startScheduler = defineController({
           // Deleted while binding: the delete handler has already forgotten it.
           if (pods.get(ns, name)?.metadata.uid !== pod.metadata?.uid) setPlaced(key, undefined);
         },
-        setConditions: async (pod, conditions) => {
+        preempt: async (pod, node, victims) => {
+          for (const victim of victims) {
+            const vns = victim.metadata?.namespace ?? "";
+            const vname = victim.metadata?.name ?? "";
+            const conditions = (victim.status?.conditions ?? []).filter(
+              (c) => c.type !== "DisruptionTarget",
+            );
+            conditions.push({
+              type: "DisruptionTarget",
+              status: "True",
+              reason: "PreemptionByScheduler",
+              message: `${SCHEDULER_NAME}: preempting to accommodate a higher priority pod`,
+              lastTransitionTime: `${ctx.now().toISOString().slice(0, 19)}Z`,
+            });
+            await ctx.client.patch(sub(REFS.pods, "status"), vns, vname, "merge", {
+              status: { conditions },
+            });
+            event(
+              victim,
+              "Normal",
+              "Preempted",
+              `Preempted by pod ${pod.metadata?.uid ?? ""} on node ${node}`,
+            );
+            await ctx.client.delete(REFS.pods, vns, vname, {
+              preconditions: { uid: victim.metadata?.uid ?? "" },
+            });
+          }
+        },
+        setConditions: async (pod, conditions, nominatedNodeName) => {
           await ctx.client.patch(
             sub(REFS.pods, "status"),
             pod.metadata?.namespace ?? "",
@@ -181,7 +284,7 @@ export const startScheduler = defineController({
             "merge",
             {
               metadata: { resourceVersion: pod.metadata?.resourceVersion },
-              status: { conditions },
+              status: { conditions, ...(nominatedNodeName ? { nominatedNodeName } : {}) },
             },
           );
         },

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Node, Pod, PodCondition } from "kubernetes-types/core/v1.js";
 import { candidates } from "./_fit.ts";
+import { podsOn } from "./_testing.ts";
 import { reconcilePod, type SchedulerDeps } from "./reconcile.ts";
 
 const ready = (name: string, labels: Record<string, string> = {}): Node => ({
@@ -76,4 +77,36 @@ test("reconcilePod marks an unschedulable pod once, and not again for the same r
   ]);
   await reconcilePod("default/web-0", again.deps);
   assert.deepEqual(again.log, []);
+});
+
+test("reconcilePod preempts a lower-priority pod, then records the nomination and FailedScheduling", async () => {
+  const node: Node = {
+    ...ready("a"),
+    status: { ...ready("a").status, allocatable: { pods: "1" } },
+  };
+  const low: Pod = {
+    metadata: { name: "low", namespace: "default", uid: "u-low" },
+    spec: { containers: [], priority: 0 },
+  };
+  const high = pod({ priority: 100 });
+  const h = harness(high, [node], { a: 1 });
+  const nominated: string[] = [];
+  const deps: SchedulerDeps = {
+    ...h.deps,
+    pods: () => podsOn([[low, "a"]]),
+    preempt: async (_p, at, victims) => {
+      h.log.push(`preempt ${victims.map((v) => v.metadata?.name).join(",")} on ${at}`);
+    },
+    setConditions: async (_p, _c, nominatedNodeName) => {
+      nominated.push(nominatedNodeName ?? "");
+      h.log.push("conditions");
+    },
+  };
+  await reconcilePod("default/web-0", deps);
+  assert.deepEqual(h.log, [
+    "preempt low on a",
+    "conditions",
+    "Warning FailedScheduling: 0/1 nodes are available: 1 Too many pods.",
+  ]);
+  assert.deepEqual(nominated, ["a"]);
 });

@@ -1,14 +1,17 @@
 /**
  * One scheduling attempt for one pod (key `namespace/name`): a pending pod of the default
- * scheduler without a node is bound to the fitting node with the fewest pods, with a `Scheduled`
+ * scheduler without a node is bound to the best fitting node (see _fit.ts), with a `Scheduled`
  * event; a pod that fits nowhere gets `PodScheduled=False` reason `Unschedulable` and a
- * `FailedScheduling` event, and is tried again when nodes change (the wiring enqueues it).
+ * `FailedScheduling` event, and is tried again when nodes change (the wiring enqueues it); when
+ * evicting lower-priority pods would make room, they are preempted first (see _preempt.ts) and
+ * the pod is nominated to their node.
  *
  * @module
  */
 import type { Pod, PodCondition } from "kubernetes-types/core/v1.js";
 import { splitKey } from "../../api/types.ts";
 import { type Candidate, place } from "./_fit.ts";
+import type { PodsView } from "./_pods.ts";
 
 export const SCHEDULER_NAME = "default-scheduler";
 
@@ -16,12 +19,22 @@ export interface SchedulerDeps {
   getPod(namespace: string, name: string): Pod | undefined;
   /** Every node with its load (non-terminal pods, including those this scheduler just bound). */
   nodes(): readonly Candidate[];
+  /** The pods on nodes, for inter-pod affinity and topology spread (none when left out). */
+  pods?(): PodsView;
   /** Where the search for a node starts, and how far the last one went (kube's nextStartNodeIndex). */
   searchFrom(): number;
   searched(examined: number): void;
   bind(pod: Pod, node: string): Promise<void>;
-  /** Writes the pod's status conditions (optimistic on the pod's resourceVersion). */
-  setConditions(pod: Pod, conditions: PodCondition[]): Promise<void>;
+  /**
+   * Preempts for the pod on `node`: marks each victim (DisruptionTarget condition, `Preempted`
+   * event) and deletes it.
+   */
+  preempt?(pod: Pod, node: string, victims: readonly Pod[]): Promise<void>;
+  /**
+   * Writes the pod's status conditions (optimistic on the pod's resourceVersion), and the node
+   * it was nominated to by preemption when given.
+   */
+  setConditions(pod: Pod, conditions: PodCondition[], nominatedNodeName?: string): Promise<void>;
   event(pod: Pod, type: "Normal" | "Warning", reason: string, message: string): void;
   now(): Date;
 }
@@ -43,7 +56,10 @@ export async function reconcilePod(key: string, deps: SchedulerDeps): Promise<vo
   const { namespace, name } = splitKey(key);
   const pod = deps.getPod(namespace, name);
   if (!wantsScheduling(pod)) return;
-  const placement = place(pod, deps.nodes(), deps.searchFrom());
+  const placement = place(pod, deps.nodes(), {
+    start: deps.searchFrom(),
+    ...(deps.pods ? { pods: deps.pods() } : {}),
+  });
   deps.searched(placement.examined);
   if ("node" in placement) {
     await deps.bind(pod, placement.node);
@@ -55,9 +71,17 @@ export async function reconcilePod(key: string, deps: SchedulerDeps): Promise<vo
     );
     return;
   }
+  const preempt = deps.preempt ? placement.preempt : undefined;
+  if (preempt && deps.preempt)
+    await deps.preempt(
+      pod,
+      preempt.node,
+      preempt.victims.map((v) => v.pod),
+    );
   const conditions = pod.status?.conditions ?? [];
   const current = conditions.find((c) => c.type === "PodScheduled");
   if (
+    preempt ||
     current?.status !== "False" ||
     current.reason !== "Unschedulable" ||
     current.message !== placement.message
@@ -72,7 +96,9 @@ export async function reconcilePod(key: string, deps: SchedulerDeps): Promise<vo
           ? current.lastTransitionTime
           : rfc3339(deps.now()),
     };
-    await deps.setConditions(pod, [...conditions.filter((c) => c.type !== "PodScheduled"), next]);
+    const rest = conditions.filter((c) => c.type !== "PodScheduled");
+    if (preempt) await deps.setConditions(pod, [...rest, next], preempt.node);
+    else await deps.setConditions(pod, [...rest, next]);
     deps.event(pod, "Warning", "FailedScheduling", placement.message);
   }
 }
