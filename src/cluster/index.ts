@@ -418,6 +418,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         containerLogMaxSize: options.containerLogMaxSize,
         containerLogMaxFiles: options.containerLogMaxFiles,
         runtime,
+        ...(options.podNetwork ? { podNetwork: options.podNetwork } : {}),
         dataDir,
         plan,
         handleSubresource: (key, handler) => api.handleSubresource(key, handler),
