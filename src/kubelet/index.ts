@@ -16,7 +16,9 @@
  *
  * Deletion: a pod with a deletionTimestamp is stopped (preStop, SIGTERM, SIGKILL at the grace
  * deadline), then deleted with gracePeriodSeconds 0 and its IP released. `stop()` stops every
- * pod gracefully (capped by `shutdownGraceMs`) and leaves the pod objects in place.
+ * pod gracefully (capped by `shutdownGraceMs`, pods already terminating too) and leaves the pod
+ * objects in place, but for pods being deleted: their deletion is finished. Every await of the
+ * stop is bounded: the grace cap for the containers, then `STOP_API_BUDGET_MS` for API calls.
  *
  * @module
  */
@@ -125,7 +127,10 @@ export interface KubeletOptions {
   statusReportMs?: number;
   /** How often ConfigMap/Secret/downward API volume files are rewritten; default 10 s. */
   volumeRefreshMs?: number;
-  /** Cap on each pod's grace period when the agent stops; default 30 s. */
+  /**
+   * Cap on each pod's grace period when the agent stops, also of a pod already terminating with a
+   * longer one (as graceful node shutdown's `shutdownGracePeriod`); default 30 s.
+   */
   shutdownGraceMs?: number;
   /** Run pods in mount+UTS namespaces when possible (root and `unshare`); default true. */
   sandbox?: boolean;
