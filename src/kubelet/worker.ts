@@ -110,6 +110,7 @@ const isSidecar = (c: CState) => c.init && c.spec.restartPolicy === "Always";
 const SIG_GRACE_EXTENSION_MS = 2000;
 /** How long a terminated pod stays before its final delete (see `finishDeletion`). */
 export const TERMINATED_SETTLE_MS = 300;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const digest = (text: string) => createHash("sha1").update(text).digest("base64");
 
 export class PodWorker {
@@ -370,7 +371,8 @@ export class PodWorker {
       await Promise.race([
         finished,
         new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, at - Date.now());
+          // setTimeout fires at once beyond 2^31-1 ms: a very long grace is waited in steps.
+          timer = setTimeout(resolve, Math.min(at - Date.now(), MAX_TIMER_MS));
           timer.unref?.();
         }),
         new Promise<void>((resolve) => {
