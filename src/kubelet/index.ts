@@ -16,7 +16,9 @@
  *
  * Deletion: a pod with a deletionTimestamp is stopped (preStop, SIGTERM, SIGKILL at the grace
  * deadline), then deleted with gracePeriodSeconds 0 and its IP released. `stop()` stops every
- * pod gracefully (capped by `shutdownGraceMs`) and leaves the pod objects in place.
+ * pod gracefully (capped by `shutdownGraceMs`, pods already terminating too) and leaves the pod
+ * objects in place, but for pods being deleted: their deletion is finished. Every await of the
+ * stop is bounded: the grace cap for the containers, then `STOP_API_BUDGET_MS` for API calls.
  *
  * @module
  */
@@ -125,7 +127,10 @@ export interface KubeletOptions {
   statusReportMs?: number;
   /** How often ConfigMap/Secret/downward API volume files are rewritten; default 10 s. */
   volumeRefreshMs?: number;
-  /** Cap on each pod's grace period when the agent stops; default 30 s. */
+  /**
+   * Cap on each pod's grace period when the agent stops, also of a pod already terminating with a
+   * longer one (as graceful node shutdown's `shutdownGracePeriod`); default 30 s.
+   */
   shutdownGraceMs?: number;
   /** Run pods in mount+UTS namespaces when possible (root and `unshare`); default true. */
   sandbox?: boolean;
@@ -266,6 +271,8 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   };
   const finishing = new Set<Promise<void>>();
   let stopped = false;
+  /** Aborted when the agent stops: wakes every back-off of a pod deletion in flight. */
+  const stopping = new AbortController();
 
   const keyOf = (pod: Pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`;
   const ipamOf = (pod: Pod) => ipams.get(pod.spec?.nodeName ?? "");
@@ -337,12 +344,14 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
           const release = () => {
             if (workers.get(key) === w) ipamOf(pod)?.release(key);
           };
+          // Once the agent stops, one try is left: a pod it cannot finish stays Terminating, and
+          // the agent's next start deletes it (as a node going down leaves its pods to the next).
           for (
             let wait = 200;
-            !(await w.finishDeletion(release));
+            !(await w.finishDeletion(release)) && !stopped;
             wait = Math.min(wait * 2, 10_000)
           )
-            await new Promise((r) => setTimeout(r, wait));
+            await abortableDelay(wait, stopping.signal);
         } else {
           const meta = pod.metadata ?? {};
           await client
@@ -505,19 +514,68 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     collectMetrics: () => metrics.collect(),
     async stop(stopOptions = {}) {
       stopped = true;
+      stopping.abort();
       metrics.stop();
       removeHandlers();
       for (const a of agents) a.stop();
       const cap = options.shutdownGraceMs ?? 30_000;
       const silent = stopOptions.silent === true;
-      await Promise.all([...workers.values()].map((w) => w.terminate({ maxGraceMs: cap, silent })));
-      await Promise.all([...finishing]);
+      // Every pod gets at most `cap`, pods already terminating too (their grace is cut to it).
+      // A pod being deleted is not silenced: its terminal status and final delete still go out
+      // (bounded below), so that a scaled-down pod does not come back as Terminating.
+      await Promise.all(
+        [...workers.values()].map((w) =>
+          w.terminate({ maxGraceMs: cap, silent: silent && !w.deleting }),
+        ),
+      );
+      // The containers are down. What is left is API calls (final deletes, events); they get a
+      // bounded time, so that an API server that no longer answers cannot hold the stop.
+      await settleWithin(Promise.all([...finishing]), STOP_API_BUDGET_MS, () =>
+        warn(
+          `${finishing.size} pod deletions were not finished at stop; the next start finishes them`,
+        ),
+      );
       await Promise.all([...networks.keys()].map(dropNetwork));
       await podnets?.stop().catch(onError);
       journal.flush();
-      await recorder.flush();
+      await settleWithin(recorder.flush(), STOP_API_BUDGET_MS, () =>
+        warn("events not sent at stop were dropped"),
+      );
     },
   };
+}
+
+/** How long the agent's stop waits for its last API calls once every container is down. */
+const STOP_API_BUDGET_MS = 5_000;
+
+/** Resolves after `ms`, or at once when `signal` is aborted. */
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Waits for `work` (its failure ignored: it reports its own), at most `ms`; `late` if cut off. */
+async function settleWithin(work: Promise<unknown>, ms: number, late: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const cut = await Promise.race([
+    work.then(
+      () => false,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (cut) late();
 }
 
 /** Opens the pod networks when the mode asks for them and they can be used; else says why. */

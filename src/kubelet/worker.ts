@@ -110,6 +110,7 @@ const isSidecar = (c: CState) => c.init && c.spec.restartPolicy === "Always";
 const SIG_GRACE_EXTENSION_MS = 2000;
 /** How long a terminated pod stays before its final delete (see `finishDeletion`). */
 export const TERMINATED_SETTLE_MS = 300;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const digest = (text: string) => createHash("sha1").update(text).digest("base64");
 
 export class PodWorker {
@@ -140,6 +141,13 @@ export class PodWorker {
   private terminating: Promise<void> | undefined;
   /** When every container had stopped (ms). */
   private terminatedAt = 0;
+  /**
+   * The latest moment (ms) any container of the pod may still run once it is being stopped:
+   * set by `terminate`, and only ever moved earlier (a later, shorter grace period wins).
+   */
+  private killBy = Number.POSITIVE_INFINITY;
+  /** Waiters told when `killBy` moves earlier. */
+  private killByMoved: (() => void)[] = [];
   private readonly deps: WorkerDeps;
 
   constructor(pod: Pod, deps: WorkerDeps) {
@@ -245,15 +253,21 @@ export class PodWorker {
    */
   terminate(options: { maxGraceMs?: number; silent?: boolean } = {}): Promise<void> {
     if (options.silent) this.silent = true;
-    if (!this.terminating) {
+    const cap = options.maxGraceMs ?? Number.POSITIVE_INFINITY;
+    if (this.terminating !== undefined) {
+      // Already stopping (deleted, say, with its own grace period): a shorter grace period
+      // asked for now (the agent shutting down) cuts it short; a longer one never extends it,
+      // as the kubelet's pod workers only ever lower a terminating pod's grace period.
+      this.moveKillBy(Date.now() + cap);
+    } else {
       this.stopping = true;
       for (const w of this.wake.splice(0)) w();
       const graceS =
         this.pod.metadata?.deletionGracePeriodSeconds ??
         this.pod.spec?.terminationGracePeriodSeconds ??
         30;
-      const graceMs = Math.min(graceS * 1000, options.maxGraceMs ?? Number.POSITIVE_INFINITY);
-      const deadline = Date.now() + graceMs;
+      const deadline = Date.now() + Math.min(graceS * 1000, cap);
+      this.moveKillBy(deadline);
       this.terminating = (async () => {
         await Promise.all(
           [...this.cs.values()].map((c) =>
@@ -326,6 +340,51 @@ export class PodWorker {
       if (!isStatusError(e, "NotFound") && !isStatusError(e, "Conflict")) throw e;
     }
     return true;
+  }
+
+  /** Moves `killBy` to `at` if that is earlier, waking every wait on it. */
+  private moveKillBy(at: number): void {
+    if (!(at < this.killBy)) return;
+    this.killBy = at;
+    for (const w of this.killByMoved.splice(0)) w();
+  }
+
+  /**
+   * Resolves `true` at `deadline` or at `killBy`, whichever comes first (following `killBy` as
+   * it moves), or `false` as soon as `done` settles.
+   */
+  private async untilDeadline(deadline: number, done: Promise<unknown>): Promise<boolean> {
+    let settled = false;
+    const finished = done.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    while (!settled) {
+      const at = Math.min(deadline, this.killBy);
+      if (at <= Date.now()) return true;
+      let timer: NodeJS.Timeout | undefined;
+      let moved: (() => void) | undefined;
+      await Promise.race([
+        finished,
+        new Promise<void>((resolve) => {
+          // setTimeout fires at once beyond 2^31-1 ms: a very long grace is waited in steps.
+          timer = setTimeout(resolve, Math.min(at - Date.now(), MAX_TIMER_MS));
+          timer.unref?.();
+        }),
+        new Promise<void>((resolve) => {
+          moved = resolve;
+          this.killByMoved.push(resolve);
+        }),
+      ]);
+      clearTimeout(timer);
+      const i = moved ? this.killByMoved.indexOf(moved) : -1;
+      if (i >= 0) this.killByMoved.splice(i, 1);
+    }
+    return false;
   }
 
   private sleep(ms: number): Promise<void> {
@@ -838,18 +897,22 @@ export class PodWorker {
         podIP: this.deps.podIP,
         hostIP: this.deps.hostIP,
       }).catch(() => ({}) as Record<string, string>);
-      const r = await this.runHook(preStop, c, c.spec, env, Math.max(0, deadline - Date.now()));
-      if (!r.ok) this.event("Warning", "FailedPreStopHook", r.message, c);
-      // kubelet gives a one-time 2 s extension when preStop used up the grace period.
-      if (deadline - Date.now() <= 0) deadline = Date.now() + SIG_GRACE_EXTENSION_MS;
+      const hook = this.runHook(preStop, c, c.spec, env, Math.max(0, deadline - Date.now()));
+      // The hook ends at the grace deadline, or sooner when the grace period is cut short.
+      if (!(await this.untilDeadline(deadline, hook))) {
+        const r = await hook;
+        if (!r.ok) this.event("Warning", "FailedPreStopHook", r.message, c);
+      }
+      // kubelet gives a one-time 2 s extension when preStop used up the grace period (not when
+      // the grace period was cut short meanwhile).
+      if (deadline - Date.now() <= 0) {
+        const extended = Date.now() + SIG_GRACE_EXTENSION_MS;
+        if (this.killBy >= deadline) this.killBy = Math.max(this.killBy, extended);
+        deadline = extended;
+      }
     }
     handle.kill("SIGTERM");
-    const left = deadline - Date.now();
-    const timedOut = await Promise.race([
-      handle.exited.then(() => false),
-      new Promise<boolean>((r) => setTimeout(() => r(true), Math.max(0, left)).unref?.()),
-    ]);
-    if (timedOut) handle.kill("SIGKILL");
+    if (await this.untilDeadline(deadline, handle.exited)) handle.kill("SIGKILL");
     await handle.exited;
   }
 
