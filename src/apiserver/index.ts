@@ -20,6 +20,7 @@ import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { createAuthenticator, staticTokens } from "./authn.ts";
 import { ensureSystemNamespaces, ensureSystemPriorityClasses } from "./bootstrap.ts";
+import { CRD_GROUP, CustomResources, crdStrategy } from "./crd/index.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
 import { BodyPool } from "./http/bodypool.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
@@ -157,6 +158,7 @@ export function createRegistry(
   services: ServiceAllocator;
   openapi: ReturnType<typeof createOpenApi>;
   issuer: ServiceAccountIssuer;
+  custom: CustomResources;
 } {
   const services = new ServiceAllocator({
     serviceCidr: options.serviceCidr ?? API_DEFAULTS.serviceCidr,
@@ -180,13 +182,20 @@ export function createRegistry(
   });
   // Pods' scheduling fields (issue #15): Priority, DefaultTolerationSeconds, RuntimeClass.
   admission.push(...schedulingAdmission(store));
+  // CustomResourceDefinitions (issue #16): the served set follows the CRDs in the store.
+  const custom = new CustomResources(options.now ? { now: options.now } : {});
   const registry = new Registry(
     {
       store,
       now: options.now ?? (() => new Date()),
       random: options.random ?? Math.random,
       uid: randomUUID,
-      strategy: (info) => strategyFor(info.group, info.resource) ?? genericStrategy(info),
+      strategy: (info) =>
+        (info.custom ? custom.strategy(info) : undefined) ??
+        strategyFor(info.group, info.resource) ??
+        (info.group === CRD_GROUP ? crdStrategy : undefined) ??
+        genericStrategy(info),
+      custom,
       admission,
       patchers,
       decoder: (gvk) => openapi.decoder(gvk),
@@ -196,7 +205,8 @@ export function createRegistry(
   );
   ensureSystemNamespaces(registry);
   ensureSystemPriorityClasses(registry);
-  return { registry, services, openapi, issuer };
+  custom.start(store, registry);
+  return { registry, services, openapi, issuer, custom };
 }
 
 /**
@@ -212,7 +222,7 @@ function storageCheck(store: Store): HealthCheck {
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const { registry, services, openapi, issuer } = createRegistry(options.store, options);
+  const { registry, services, openapi, issuer, custom } = createRegistry(options.store, options);
   const eventTtl = startEventTtl(registry, {
     ttlMs: options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS,
     now: () => (options.now ?? (() => new Date()))().getTime(),
@@ -237,6 +247,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     protobuf: decodeKubeProtobuf,
     subresources,
     metrics: () => metrics,
+    custom: () => custom.resources(),
     ...(bodies ? { bodies } : {}),
   });
   const serverUrl = () => `https://${host}:${port}`;
@@ -271,6 +282,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   } catch (err) {
     // A port in use: nothing of this server may outlive the failed start.
     eventTtl.stop();
+    custom.stop();
     throw err;
   }
   // Every raw socket, including those still in the TLS handshake (closeAllConnections only sees
@@ -302,6 +314,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     dropConnections: dropAll,
     close: async () => {
       eventTtl.stop();
+      custom.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       dropAll();
       await Promise.all([closed, bodies?.close()]);

@@ -26,6 +26,18 @@ export interface ResourceInfo {
   categories: string[];
   verbs: string[];
   subresources: SubresourceInfo[];
+  /**
+   * Set for a custom resource (served from a CustomResourceDefinition): where its scale
+   * subresource reads and writes replicas, as the CRD's `subresources.scale` says.
+   */
+  custom?: { scale?: CustomScalePaths };
+}
+
+/** A CRD's `subresources.scale` paths, dotted (`.spec.replicas`). */
+export interface CustomScalePaths {
+  specReplicasPath: string;
+  statusReplicasPath: string;
+  labelSelectorPath?: string;
 }
 
 const ALL_VERBS = [
@@ -180,6 +192,15 @@ export const RESOURCES: readonly ResourceInfo[] = [
     { kind: "PriorityClass", namespaced: false, shortNames: ["pc"] },
   ]),
   ...group("node.k8s.io", "v1", [{ kind: "RuntimeClass", namespaced: false }]),
+  ...group("apiextensions.k8s.io", "v1", [
+    {
+      kind: "CustomResourceDefinition",
+      namespaced: false,
+      shortNames: ["crd", "crds"],
+      categories: ["api-extensions"],
+      subresources: [STATUS],
+    },
+  ]),
 ];
 
 const byGroupResource = new Map<string, ResourceInfo>();

@@ -61,8 +61,12 @@ export class Registry implements ApiVerbs {
 
   /** The resource table entry a reference names, or 404. */
   resolve(ref: ResourceRef): ResourceInfo {
-    const info = findResource(ref.group, ref.resource);
-    if (!info || info.version !== ref.version) throw resourceNotServed();
+    const builtIn = findResource(ref.group, ref.resource);
+    const info =
+      builtIn && builtIn.version === ref.version
+        ? builtIn
+        : this.ctx.custom?.find(ref.group, ref.version, ref.resource);
+    if (!info) throw resourceNotServed();
     if (ref.subresource && !info.subresources.some((s) => s.name === ref.subresource))
       throw resourceNotServed();
     return info;

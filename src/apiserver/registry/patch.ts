@@ -17,6 +17,15 @@ import { checkTypeMeta, decodeBody, kindOf } from "./_prepare.ts";
 import { create } from "./create.ts";
 import { type UpdateTarget, writeUpdate } from "./update.ts";
 
+/** kube refuses strategic merge patches on custom resources: they have no patch metadata. */
+export function strategicRefused(): StatusError {
+  return new StatusError(
+    415,
+    "UnsupportedMediaType",
+    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+  );
+}
+
 export function patch(
   ctx: RegistryContext,
   target: UpdateTarget,
@@ -25,6 +34,7 @@ export function patch(
   options: PatchOptions = {},
 ): KubeObject {
   const { info, namespace, name } = target;
+  if (info.custom && type === "strategic") throw strategicRefused();
   // The patch algorithms recurse over the body; a body no stored object could have is refused.
   if (nestsDeeper(body, MAX_OBJECT_DEPTH)) {
     throw badRequest(`the patch nests deeper than ${MAX_OBJECT_DEPTH} levels`);

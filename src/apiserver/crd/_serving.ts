@@ -1,0 +1,215 @@
+/**
+ * The live set of custom resources the API server serves, kept from the CRDs in the store, and
+ * the work kube's apiextensions controllers do inside kube-apiserver: status conditions
+ * (naming and establishing controllers) and, for a deleted CRD, removing every object of it
+ * before its `customresourcecleanup` finalizer goes (finalizing controller).
+ *
+ * Invariant: a resource is served exactly while its CRD is Established (a Terminating CRD
+ * stays served, so its objects can be listed and deleted). Lookups are synchronous map reads;
+ * the set is rebuilt after each batch of CRD changes, one turn of the event loop after them.
+ *
+ * @module
+ */
+import type { KindStrategy } from "../../api/kinds/index.ts";
+import type { KubeObject } from "../../api/types.ts";
+import type { Store, StoreWatch } from "../../store/types.ts";
+import type { ResourceInfo } from "../resources.ts";
+import { desiredStatuses } from "./_conditions.ts";
+import { servedResource, servedStrategy } from "./_served.ts";
+import { CRD_CLEANUP_FINALIZER, isEstablished, specOf } from "./_types.ts";
+import { compareVersions } from "./_versions.ts";
+
+const CRD_PREFIX = "/apiextensions.k8s.io/customresourcedefinitions/";
+const CRD_REF = {
+  group: "apiextensions.k8s.io",
+  version: "v1",
+  resource: "customresourcedefinitions",
+};
+/** How soon a cleanup that found objects still finalizing looks again. */
+const CLEANUP_RETRY_MS = 500;
+
+/** The verbs the controllers need, implemented by the registry. */
+export interface CrdVerbs {
+  updateSync(
+    ref: { group: string; version: string; resource: string; subresource?: string },
+    namespace: string,
+    object: KubeObject,
+  ): KubeObject;
+  listSync(
+    ref: { group: string; version: string; resource: string },
+    namespace: string,
+  ): {
+    items: KubeObject[];
+  };
+  deleteSync(
+    ref: { group: string; version: string; resource: string },
+    namespace: string,
+    name: string,
+  ): unknown;
+}
+
+interface Served {
+  info: ResourceInfo;
+  strategy: KindStrategy;
+}
+
+export class CustomResources {
+  #served = new Map<string, Served>(); // group/version/resource
+  #list: ResourceInfo[] = [];
+  #store: Store | undefined;
+  #verbs: CrdVerbs | undefined;
+  #watch: StoreWatch | undefined;
+  #pending = false;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #now: () => Date;
+  #listeners = new Set<() => void>();
+
+  constructor(options: { now?: () => Date } = {}) {
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** The served custom resource `group/version/resource`, if any. */
+  find(group: string, version: string, resource: string): ResourceInfo | undefined {
+    return this.#served.get(`${group}/${version}/${resource}`)?.info;
+  }
+
+  /** Any served version of `group/resource` (the first in kube's version priority). */
+  findAnyVersion(group: string, resource: string): ResourceInfo | undefined {
+    return this.#list.find((r) => r.group === group && r.resource === resource);
+  }
+
+  strategy(info: ResourceInfo): KindStrategy | undefined {
+    return this.#served.get(`${info.group}/${info.version}/${info.resource}`)?.strategy;
+  }
+
+  /** Every served custom resource version, for discovery, preferred versions first. */
+  resources(): readonly ResourceInfo[] {
+    return this.#list;
+  }
+
+  /** Called after each change of the served set (OpenAPI caches, tests). */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Starts following the CRDs in `store`, writing their status through `verbs`. */
+  start(store: Store, verbs: CrdVerbs): void {
+    this.#store = store;
+    this.#verbs = verbs;
+    const listed = store.list(CRD_PREFIX);
+    this.#watch = store.watch(CRD_PREFIX, {
+      fromRevision: listed.revision,
+      onEvent: () => this.#schedule(),
+      onClose: () => this.#restartWatch(),
+    });
+    this.#sync();
+  }
+
+  stop(): void {
+    this.#watch?.stop();
+    this.#watch = undefined;
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = undefined;
+  }
+
+  #restartWatch(): void {
+    if (!this.#store || !this.#verbs) return;
+    this.#watch = undefined;
+    this.start(this.#store, this.#verbs);
+  }
+
+  #schedule(): void {
+    if (this.#pending) return;
+    this.#pending = true;
+    setImmediate(() => {
+      this.#pending = false;
+      if (this.#watch) this.#sync();
+    });
+  }
+
+  #sync(): void {
+    const store = this.#store;
+    const verbs = this.#verbs;
+    if (!store || !verbs) return;
+    let crds = store.list(CRD_PREFIX).items;
+    const now = this.#now()
+      .toISOString()
+      .replace(/\.\d+Z$/, "Z");
+    for (const [name, status] of desiredStatuses(crds, now)) {
+      const crd = crds.find((c) => c.metadata.name === name);
+      if (!crd) continue;
+      try {
+        verbs.updateSync({ ...CRD_REF, subresource: "status" }, "", {
+          ...structuredClone(crd),
+          status,
+        });
+      } catch {
+        // Changed meanwhile: the watch brings the new state and another sync.
+      }
+    }
+    crds = store.list(CRD_PREFIX).items;
+    this.#rebuild(crds);
+    for (const crd of crds) if (crd.metadata.deletionTimestamp) this.#cleanup(crd);
+  }
+
+  #rebuild(crds: readonly KubeObject[]): void {
+    const served = new Map<string, Served>();
+    const list: ResourceInfo[] = [];
+    for (const crd of crds) {
+      if (!isEstablished(crd)) continue;
+      const versions = [...(specOf(crd).versions ?? [])]
+        .filter((v) => v.served)
+        .sort((a, b) => compareVersions(a.name, b.name));
+      for (const version of versions) {
+        const info = servedResource(crd, version);
+        served.set(`${info.group}/${info.version}/${info.resource}`, {
+          info,
+          strategy: servedStrategy(crd, version),
+        });
+        list.push(info);
+      }
+    }
+    this.#served = served;
+    this.#list = list;
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** The finalizing controller: delete every object, then drop the finalizer. */
+  #cleanup(crd: KubeObject): void {
+    const verbs = this.#verbs!;
+    if (!(crd.metadata.finalizers ?? []).includes(CRD_CLEANUP_FINALIZER)) return;
+    const spec = specOf(crd);
+    const info = this.findAnyVersion(spec.group, spec.names.plural);
+    let remaining = 0;
+    if (info) {
+      const ref = { group: info.group, version: info.version, resource: info.resource };
+      for (const obj of verbs.listSync(ref, "").items) {
+        remaining++;
+        if (obj.metadata.deletionTimestamp) continue;
+        try {
+          verbs.deleteSync(ref, obj.metadata.namespace ?? "", obj.metadata.name ?? "");
+        } catch {
+          // Gone meanwhile, or refused: counted as remaining, retried below.
+        }
+      }
+      remaining = verbs.listSync(ref, "").items.length;
+    }
+    if (remaining > 0) {
+      this.#retry ??= setTimeout(() => {
+        this.#retry = undefined;
+        if (this.#watch) this.#sync();
+      }, CLEANUP_RETRY_MS);
+      return;
+    }
+    const next = structuredClone(crd);
+    next.metadata.finalizers = (next.metadata.finalizers ?? []).filter(
+      (f) => f !== CRD_CLEANUP_FINALIZER,
+    );
+    try {
+      verbs.updateSync(CRD_REF, "", next);
+    } catch {
+      // Changed meanwhile: the next sync tries again.
+    }
+  }
+}
