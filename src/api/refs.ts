@@ -35,6 +35,11 @@ export const REFS = {
   runtimeclasses: { group: "node.k8s.io", version: "v1", resource: "runtimeclasses" },
   daemonsets: apps("daemonsets"),
   replicationcontrollers: core("replicationcontrollers"),
+  customresourcedefinitions: {
+    group: "apiextensions.k8s.io",
+    version: "v1",
+    resource: "customresourcedefinitions",
+  },
 } as const satisfies Record<string, ResourceRef>;
 
 /** The same reference, addressing a subresource. */
