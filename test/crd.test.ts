@@ -143,6 +143,42 @@ spec:
     assert.match(resources, /crontabs\s+ct\s+stable\.example\.com\/v1\s+true\s+CronTab/);
   });
 
+  test("the schema defaults, refuses bad values with kube's 422 and unknown fields as Strict does", async () => {
+    await ok(
+      ["apply", "-f", "-"],
+      `apiVersion: ${GROUP}/v1\nkind: CronTab\nmetadata: {name: defaulted}\nspec: {cronSpec: "@hourly"}\n`,
+    );
+    assert.equal(await ok(["get", "ct", "defaulted", "-o", "jsonpath={.spec.replicas}"]), "1");
+    const bad = await kubectl(
+      ["apply", "-f", "-"],
+      `apiVersion: ${GROUP}/v1\nkind: CronTab\nmetadata: {name: bad}\nspec: {replicas: 20, image: 3}\n`,
+    );
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.out, /The CronTab "bad" is invalid: \n/);
+    assert.match(
+      bad.out,
+      /spec\.image: Invalid value: "integer": spec\.image in body must be of type string: "integer"/,
+    );
+    assert.match(
+      bad.out,
+      /spec\.replicas: Invalid value: 20: spec\.replicas in body should be less than or equal to 10/,
+    );
+    const unknown = await kubectl(
+      ["apply", "-f", "-"],
+      `apiVersion: ${GROUP}/v1\nkind: CronTab\nmetadata: {name: unknown}\nspec: {color: red}\n`,
+    );
+    assert.notEqual(unknown.code, 0);
+    assert.match(
+      unknown.out,
+      /CronTab in version "v1" cannot be handled as a CronTab: strict decoding error: unknown field "spec\.color"/,
+    );
+    await ok(
+      ["apply", "--validate=false", "-f", "-"],
+      `apiVersion: ${GROUP}/v1\nkind: CronTab\nmetadata: {name: pruned}\nspec: {color: red}\n`,
+    );
+    assert.equal(await ok(["get", "ct", "pruned", "-o", "jsonpath={.spec}"]), '{"replicas":1}');
+  });
+
   test("kubectl scale sets the replicas through the scale subresource", async () => {
     await ok(["apply", "-f", "-"], cronTab("scaled"));
     await ok(["scale", "crontab/scaled", "--replicas=3"]);

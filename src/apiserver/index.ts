@@ -198,7 +198,7 @@ export function createRegistry(
       custom,
       admission,
       patchers,
-      decoder: (gvk) => openapi.decoder(gvk),
+      decoder: (gvk) => openapi.decoder(gvk) ?? custom.decoder(gvk),
       creators: new Map([["serviceaccounts/token", tokenCreator(issuer)]]),
     },
     options.watchTuning,

@@ -18,6 +18,7 @@ import type { KubeObject } from "../../api/types.ts";
 import { isDNS1123Subdomain } from "../../api/validation.ts";
 import type { ResourceInfo, SubresourceInfo } from "../resources.ts";
 import { evaluateJsonPath, parseJsonPath } from "./_jsonpath.ts";
+import { type JsonSchema, pruneAndDefault, validateSchema } from "./_schema.ts";
 import { type CrdVersion, type PrinterColumn, specOf } from "./_types.ts";
 
 const VERBS = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"];
@@ -106,8 +107,11 @@ export function servedStrategy(crd: KubeObject, version: CrdVersion): KindStrate
       priority: c.priority ?? 0,
     })),
   ];
-  const validate = (obj: KubeObject): FieldError[] =>
-    validateObjectMeta(obj.metadata, { namespaced: info.namespaced, nameRule });
+  const schema = version.schema?.openAPIV3Schema as JsonSchema | undefined;
+  const validate = (obj: KubeObject): FieldError[] => [
+    ...validateObjectMeta(obj.metadata, { namespaced: info.namespaced, nameRule }),
+    ...validateSchema(obj, schema),
+  ];
   return {
     group: info.group,
     version: info.version,
@@ -119,9 +123,12 @@ export function servedStrategy(crd: KubeObject, version: CrdVersion): KindStrate
     namespaced: info.namespaced,
     hasGeneration: true,
     hasStatus,
-    applyDefaults() {},
+    applyDefaults: (obj) => pruneAndDefault(obj, schema, true),
     validate,
-    validateUpdate: (obj, old) => validateObjectMetaUpdate(obj.metadata, old.metadata),
+    validateUpdate: (obj, old) => [
+      ...validateObjectMetaUpdate(obj.metadata, old.metadata),
+      ...validateSchema(obj, schema),
+    ],
     generationChanged: (obj, old) =>
       withoutMetadata(obj, hasStatus) !== withoutMetadata(old, hasStatus),
     columns,

@@ -15,6 +15,7 @@ import type { KubeObject } from "../../api/types.ts";
 import type { Store, StoreWatch } from "../../store/types.ts";
 import type { ResourceInfo } from "../resources.ts";
 import { desiredStatuses } from "./_conditions.ts";
+import { type JsonSchema, pruneAndDefault } from "./_schema.ts";
 import { servedResource, servedStrategy } from "./_served.ts";
 import { CRD_CLEANUP_FINALIZER, isEstablished, specOf } from "./_types.ts";
 import { compareVersions } from "./_versions.ts";
@@ -51,10 +52,18 @@ export interface CrdVerbs {
 interface Served {
   info: ResourceInfo;
   strategy: KindStrategy;
+  decoder: CustomDecoder;
 }
+
+/** Prunes what the schema does not declare and reports it (the registry's typed decoder). */
+export type CustomDecoder = (obj: Record<string, unknown>) => {
+  object: Record<string, unknown>;
+  unknown: string[];
+};
 
 export class CustomResources {
   #served = new Map<string, Served>(); // group/version/resource
+  #byKind = new Map<string, Served>(); // group/version/kind
   #list: ResourceInfo[] = [];
   #store: Store | undefined;
   #verbs: CrdVerbs | undefined;
@@ -76,6 +85,11 @@ export class CustomResources {
   /** Any served version of `group/resource` (the first in kube's version priority). */
   findAnyVersion(group: string, resource: string): ResourceInfo | undefined {
     return this.#list.find((r) => r.group === group && r.resource === resource);
+  }
+
+  /** The decoder of a served custom kind, for `fieldValidation` (Strict: unknown fields refused). */
+  decoder(gvk: { group: string; version: string; kind: string }): CustomDecoder | undefined {
+    return this.#byKind.get(`${gvk.group}/${gvk.version}/${gvk.kind}`)?.decoder;
   }
 
   strategy(info: ResourceInfo): KindStrategy | undefined {
@@ -155,6 +169,7 @@ export class CustomResources {
 
   #rebuild(crds: readonly KubeObject[]): void {
     const served = new Map<string, Served>();
+    const byKind = new Map<string, Served>();
     const list: ResourceInfo[] = [];
     for (const crd of crds) {
       if (!isEstablished(crd)) continue;
@@ -163,14 +178,24 @@ export class CustomResources {
         .sort((a, b) => compareVersions(a.name, b.name));
       for (const version of versions) {
         const info = servedResource(crd, version);
-        served.set(`${info.group}/${info.version}/${info.resource}`, {
+        const schema = version.schema?.openAPIV3Schema as JsonSchema | undefined;
+        const entry: Served = {
           info,
           strategy: servedStrategy(crd, version),
-        });
+          decoder: (obj) => {
+            const object = structuredClone(obj);
+            const unknown: string[] = [];
+            pruneAndDefault(object, schema, true, { path: "", out: unknown });
+            return { object, unknown };
+          },
+        };
+        served.set(`${info.group}/${info.version}/${info.resource}`, entry);
+        byKind.set(`${info.group}/${info.version}/${info.kind}`, entry);
         list.push(info);
       }
     }
     this.#served = served;
+    this.#byKind = byKind;
     this.#list = list;
     for (const listener of this.#listeners) listener();
   }
