@@ -179,6 +179,13 @@ spec:
     assert.equal(await ok(["get", "ct", "pruned", "-o", "jsonpath={.spec}"]), '{"replicas":1}');
   });
 
+  test("kubectl explain reads the CRD's schema from /openapi/v3", async () => {
+    const out = await ok(["explain", "crontab.spec"]);
+    assert.match(out, /KIND:\s+CronTab/);
+    assert.match(out, /cronSpec\s+<string>/);
+    assert.match(out, /replicas\s+<integer>/);
+  });
+
   test("kubectl scale sets the replicas through the scale subresource", async () => {
     await ok(["apply", "-f", "-"], cronTab("scaled"));
     await ok(["scale", "crontab/scaled", "--replicas=3"]);

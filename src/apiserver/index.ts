@@ -20,7 +20,7 @@ import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { createAuthenticator, staticTokens } from "./authn.ts";
 import { ensureSystemNamespaces, ensureSystemPriorityClasses } from "./bootstrap.ts";
-import { CRD_GROUP, CustomResources, crdStrategy } from "./crd/index.ts";
+import { CRD_GROUP, CustomResources, crdStrategy, withCustomResources } from "./crd/index.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
 import { BodyPool } from "./http/bodypool.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
@@ -243,7 +243,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     serverAddress: () => `${host}:${port}`,
     now: () => Date.now(),
     readiness: () => [storageCheck(options.store), ...(options.readiness?.() ?? [])],
-    openapi,
+    openapi: withCustomResources(openapi, custom),
     protobuf: decodeKubeProtobuf,
     subresources,
     metrics: () => metrics,

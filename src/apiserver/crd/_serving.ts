@@ -53,6 +53,7 @@ interface Served {
   info: ResourceInfo;
   strategy: KindStrategy;
   decoder: CustomDecoder;
+  schema: JsonSchema | undefined;
 }
 
 /** Prunes what the schema does not declare and reports it (the registry's typed decoder). */
@@ -90,6 +91,11 @@ export class CustomResources {
   /** The decoder of a served custom kind, for `fieldValidation` (Strict: unknown fields refused). */
   decoder(gvk: { group: string; version: string; kind: string }): CustomDecoder | undefined {
     return this.#byKind.get(`${gvk.group}/${gvk.version}/${gvk.kind}`)?.decoder;
+  }
+
+  /** The `openAPIV3Schema` of a served custom resource version. */
+  schemaOf(info: ResourceInfo): JsonSchema | undefined {
+    return this.#served.get(`${info.group}/${info.version}/${info.resource}`)?.schema;
   }
 
   strategy(info: ResourceInfo): KindStrategy | undefined {
@@ -182,6 +188,7 @@ export class CustomResources {
         const entry: Served = {
           info,
           strategy: servedStrategy(crd, version),
+          schema,
           decoder: (obj) => {
             const object = structuredClone(obj);
             const unknown: string[] = [];
