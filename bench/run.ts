@@ -91,6 +91,12 @@ export const BENCHES: Bench[] = [
     limitSeconds: 180,
   },
   {
+    name: "ingress",
+    script: "bench/ingress/ingress.bench.ts",
+    about: "ingress controller vs direct",
+    limitSeconds: 180,
+  },
+  {
     name: "latency",
     script: "bench/latency/latency.bench.ts",
     about: "programming latency: slices, DNS, proxy",

@@ -9,9 +9,48 @@
 // The API server's body worker thread (src/apiserver/http/_bodyworker.ts) needs a file of its
 // own to load: it is bundled beside the CLI as dist/loopkube-bodyworker.mjs, and the CLI bundle is
 // told its name through LOOPKUBE_BODY_WORKER (src/apiserver/http/bodypool.ts).
+//
+// Two things keep the start cheap as the bundle grows:
+// - Large generated JSON (the OpenAPI schemas, about a megabyte) stays out of the bundle: it is
+//   written beside it and read and parsed on the first read of one of its top-level keys. In the
+//   bundle, as an object literal or even as one string, V8 would read and compile it at every
+//   start of every command (some 50 ms of CPU on a busy 2-core machine); JSON.parse reads it
+//   faster, and only when something looks a schema up (a cluster's start does, once).
+// - The output is ASCII only (non-ASCII characters of comments and regular expressions become
+//   \u escapes, which mean the same there): Node decodes a module's UTF-8 source into a string,
+//   and one character above 0x7f makes the whole bundle a two-byte string, decoded on a slow path.
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
 import { build } from "esbuild";
 
 const WORKER = "loopkube-bodyworker.mjs";
+
+/** Files beside the bundles, by the name of their source (dist/src/...) and the name they get. */
+const LAZY_JSON = { "_schemas.generated.json": "loopkube-openapi.json" };
+
+/** An object of getters, one per top-level key, over one read and JSON.parse on first use. */
+const lazyJson = {
+  name: "lazy-json",
+  setup(b) {
+    b.onLoad({ filter: /\.json$/ }, ({ path }) => {
+      const target = LAZY_JSON[basename(path)];
+      if (target === undefined) return undefined;
+      const value = JSON.parse(readFileSync(path, "utf8"));
+      writeFileSync(`dist/${target}`, JSON.stringify(value));
+      const keys = Object.keys(value);
+      const getters = keys.map(
+        (k) => `  get ${JSON.stringify(k)}() { return load()[${JSON.stringify(k)}]; },`,
+      );
+      const contents = [
+        'import { readFileSync } from "node:fs";',
+        "let value;",
+        `const load = () => (value ??= JSON.parse(readFileSync(new URL(${JSON.stringify(`./${target}`)}, import.meta.url), "utf8")));`,
+        `export default {\n${getters.join("\n")}\n};`,
+      ].join("\n");
+      return { contents, loader: "js" };
+    });
+  },
+};
 
 const common = {
   bundle: true,
@@ -19,6 +58,8 @@ const common = {
   format: "esm",
   target: "node20",
   external: ["better-sqlite3"],
+  plugins: [lazyJson],
+  charset: "ascii",
   // CommonJS dependencies (ws, commander) call require() for Node's built-ins.
   banner: {
     js: "import { createRequire as __loopkubeRequire } from 'node:module';\nconst require = __loopkubeRequire(import.meta.url);",
@@ -38,3 +79,13 @@ await build({
   entryPoints: ["dist/src/apiserver/http/_bodyworker.js"],
   outfile: `dist/${WORKER}`,
 });
+
+// esbuild escapes strings but keeps comments and regular expression literals as written.
+for (const file of ["dist/loopkube.mjs", `dist/${WORKER}`]) {
+  const out = readFileSync(file, "utf8");
+  const ascii = out.replace(
+    /[^\x00-\x7f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  if (ascii !== out) writeFileSync(file, ascii);
+}

@@ -515,7 +515,17 @@ describe("loopkube", () => {
         );
         assert.deepEqual(
           status.checks.filter((c) => c.ok).map((c) => c.name),
-          ["ping", "etcd", "apiserver", "controllers", "dns", "proxy", "node-agent", "startup"],
+          [
+            "ping",
+            "etcd",
+            "apiserver",
+            "controllers",
+            "dns",
+            "proxy",
+            "ingress",
+            "node-agent",
+            "startup",
+          ],
         );
         assert.equal(status.objects.namespaces, 4);
         assert.match(String(status.dnsMetricsUrl), /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);

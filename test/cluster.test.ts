@@ -149,6 +149,7 @@ describe("startCluster", () => {
         "[+]controllers ok",
         "[+]dns ok",
         "[+]proxy ok",
+        "[+]ingress ok",
         "[+]node-agent ok",
         "[+]startup ok",
         "readyz check passed",

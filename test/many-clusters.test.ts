@@ -1,8 +1,9 @@
 /**
  * Many clusters on one machine (issue 13's acceptance): two clusters started with no range
  * options each get ranges of their own, and with real pods running in both, each one's pod IPs,
- * DNS answers (dig against each DNS server; a headless name answers only that cluster's pods)
- * and ClusterIPs (kubectl against each) are its own; stopping one leaves the other answering. A
+ * DNS answers (dig against each DNS server; a headless name answers only that cluster's pods),
+ * ClusterIPs (kubectl against each) and ingress addresses (each from its own load balancer range,
+ * reached with a Host header) are its own; stopping one leaves the other answering. A
  * cluster process killed with SIGKILL leaks no lease: the next `up` on its data dir gets its
  * ranges back. Explicit ranges that overlap a running cluster's are refused with one sentence
  * naming it. A listener that cannot bind its address fails the start (the cluster's own
@@ -14,6 +15,7 @@
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -137,6 +139,21 @@ function httpsGetWithCa(c: Cluster, host: string, port: number, path: string): P
   });
 }
 
+/** GET / with a Host header (Node's http, as a browser would ask an ingress); the body on 200. */
+function hostGet(ip: string, port: number, host: string): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    httpRequest({ host: ip, port, path: "/", headers: { host }, timeout: 5000 }, (res) => {
+      let s = "";
+      res.on("data", (d) => {
+        s += String(d);
+      });
+      res.on("end", () => resolve(res.statusCode === 200 ? s : undefined));
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
 describe("two clusters started with no range options, both running pods", () => {
   let a: Cluster;
   let b: Cluster;
@@ -247,6 +264,55 @@ describe("two clusters started with no range options, both running pods", () => 
       ]);
       assert.deepEqual(r.stdout.split("\n").filter(Boolean).sort(), await podIPsOf(c, "web"));
     }
+  });
+
+  test("each cluster's ingress controller serves its own Ingresses from its own load balancer range", async () => {
+    const seen: string[] = [];
+    for (const c of [a, b]) {
+      await c.apply([
+        {
+          apiVersion: "networking.k8s.io/v1",
+          kind: "Ingress",
+          metadata: { name: "front", namespace: "default" },
+          spec: {
+            rules: [
+              {
+                host: "front.example.com",
+                http: {
+                  paths: [
+                    {
+                      path: "/",
+                      pathType: "Prefix",
+                      backend: { service: { name: "front", port: { number: 8080 } } },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+        } as KubeObject,
+      ]);
+      const point = await waitFor(
+        async () => {
+          const ing = await c.client.get(REFS.ingresses, "default", "front");
+          const status = ing.status as
+            | { loadBalancer?: { ingress?: { ip: string; ports?: { port: number }[] }[] } }
+            | undefined;
+          return status?.loadBalancer?.ingress?.[0];
+        },
+        { what: `${c.name}'s Ingress to get an address` },
+      );
+      assert.ok(inRange(c.addresses.loadBalancerCidr, point.ip), `${point.ip} of ${c.name}`);
+      seen.push(point.ip);
+      const names = (await c.client.list(REFS.pods, "default")).items.map((p) => p.metadata.name);
+      const port = point.ports?.[0]?.port ?? 80;
+      const answer = await waitFor(() => hostGet(point.ip, port, "front.example.com"), {
+        what: `${c.name}'s ingress to answer for front.example.com`,
+        retryErrors: true,
+      });
+      assert.ok(names.includes(answer), `${point.ip} answered ${answer}, not a pod of ${c.name}`);
+    }
+    assert.notEqual(seen[0], seen[1]);
   });
 
   test("stopping one leaves the other answering", { skip: NO_DIG }, async () => {

@@ -1,7 +1,8 @@
 /**
  * Pod startup latency of the node agent: create → Ready observed through the pod informer (a
  * watch), for N pods of a trivial program (`sleep`) with no probes, in the process runtime, with
- * and without the sandbox; plus the agent's memory per running pod (heap and RSS growth of this
+ * and without the sandbox, and as root sandboxed with and without a network namespace per pod
+ * (`podNetwork`); plus the agent's memory per running pod (heap and RSS growth of this
  * process, which also holds the API server: an upper bound).
  *
  * Two modes: one at a time (create, wait Ready, next: the latency of one start) and burst
@@ -31,7 +32,12 @@ const result = startResult("pod-startup", { quick });
 const lines: Line[] = [];
 const SLO = { value: 5000, source: "published: Kubernetes pod startup SLO, p99 ≤ 5 s" };
 
-async function run(sandbox: boolean, runtime: "process" | "simulated", oneAtATime: boolean) {
+async function run(
+  sandbox: boolean,
+  runtime: "process" | "simulated",
+  oneAtATime: boolean,
+  podNetwork: "host" | "netns" = "host",
+) {
   const cp = await startTestControlPlane({ controllers: [] });
   // Pod addresses of this run's own: a cluster may run beside the benchmark.
   const { plan, release } = await leaseTestPlan("bench-startup");
@@ -42,6 +48,7 @@ async function run(sandbox: boolean, runtime: "process" | "simulated", oneAtATim
     nodeName: "bench",
     dataDir,
     sandbox,
+    podNetwork,
     runtime,
     podCidr: plan.podCidr,
     nodeIP: plan.nodeIP,
@@ -96,6 +103,7 @@ async function run(sandbox: boolean, runtime: "process" | "simulated", oneAtATim
     JSON.stringify({
       runtime,
       sandbox,
+      podNetwork,
       mode: oneAtATime ? "one at a time" : "burst",
       pods: N,
       p50Ms: Math.round(pct(latency, 50)),
@@ -106,7 +114,7 @@ async function run(sandbox: boolean, runtime: "process" | "simulated", oneAtATim
       rssPerPodKiB: Math.round((after.rss - before.rss) / N / 1024),
     }),
   );
-  const label = `${runtime}${runtime === "process" ? (sandbox ? ", sandboxed" : ", no sandbox") : ""}, ${oneAtATime ? "one at a time" : `burst of ${N}`}`;
+  const label = `${runtime}${runtime === "process" ? (sandbox ? `, sandboxed${podNetwork === "netns" ? ", own netns" : ""}` : ", no sandbox") : ""}, ${oneAtATime ? "one at a time" : `burst of ${N}`}`;
   lines.push({
     measure: `pod startup p99 (${label})`,
     value: pct(latency, 99),
@@ -135,6 +143,7 @@ async function run(sandbox: boolean, runtime: "process" | "simulated", oneAtATim
 for (const oneAtATime of [true, false]) {
   await run(false, "process", oneAtATime);
   if (process.getuid?.() === 0) await run(true, "process", oneAtATime);
+  if (process.getuid?.() === 0) await run(true, "process", oneAtATime, "netns");
   await run(false, "simulated", oneAtATime);
 }
 console.log(`wrote ${result.done(lines)}`);

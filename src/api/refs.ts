@@ -8,6 +8,11 @@ import type { ResourceRef } from "./verbs.ts";
 
 const core = (resource: string): ResourceRef => ({ group: "", version: "v1", resource });
 const apps = (resource: string): ResourceRef => ({ group: "apps", version: "v1", resource });
+const networking = (resource: string): ResourceRef => ({
+  group: "networking.k8s.io",
+  version: "v1",
+  resource,
+});
 const batch = (resource: string): ResourceRef => ({ group: "batch", version: "v1", resource });
 
 export const REFS = {
@@ -31,10 +36,22 @@ export const REFS = {
   endpointslices: { group: "discovery.k8s.io", version: "v1", resource: "endpointslices" },
   leases: { group: "coordination.k8s.io", version: "v1", resource: "leases" },
   storageclasses: { group: "storage.k8s.io", version: "v1", resource: "storageclasses" },
+  horizontalpodautoscalers: {
+    group: "autoscaling",
+    version: "v2",
+    resource: "horizontalpodautoscalers",
+  },
+  // networking.k8s.io (issue 15, Ingress)
+  ingresses: networking("ingresses"),
+  ingressclasses: networking("ingressclasses"),
+  networkpolicies: networking("networkpolicies"),
   priorityclasses: { group: "scheduling.k8s.io", version: "v1", resource: "priorityclasses" },
   runtimeclasses: { group: "node.k8s.io", version: "v1", resource: "runtimeclasses" },
   daemonsets: apps("daemonsets"),
   replicationcontrollers: core("replicationcontrollers"),
+  poddisruptionbudgets: { group: "policy", version: "v1", resource: "poddisruptionbudgets" },
+  resourcequotas: core("resourcequotas"),
+  limitranges: core("limitranges"),
   customresourcedefinitions: {
     group: "apiextensions.k8s.io",
     version: "v1",

@@ -12,6 +12,9 @@ const DNS1035_LABEL = "[a-z]([-a-z0-9]*[a-z0-9])?";
 const QUALIFIED_NAME = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 const LABEL_VALUE = `(${QUALIFIED_NAME})?`;
 
+const WILDCARD_DNS1123_SUBDOMAIN = `\\*\\.${DNS1123_SUBDOMAIN}`;
+
+const wildcardSubdomainRe = new RegExp(`^${WILDCARD_DNS1123_SUBDOMAIN}$`);
 const dns1123LabelRe = new RegExp(`^${DNS1123_LABEL}$`);
 const dns1123SubdomainRe = new RegExp(`^${DNS1123_SUBDOMAIN}$`);
 const dns1035LabelRe = new RegExp(`^${DNS1035_LABEL}$`);
@@ -55,6 +58,22 @@ export function isDNS1123Subdomain(value: string): string[] {
         "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
         DNS1123_SUBDOMAIN,
         ["example.com"],
+      ),
+    );
+  }
+  return errs;
+}
+
+/** IsWildcardDNS1123Subdomain: `*.` then a DNS subdomain (Ingress hosts, TLS hosts). */
+export function isWildcardDNS1123Subdomain(value: string): string[] {
+  const errs: string[] = [];
+  if (value.length > DNS1123_SUBDOMAIN_MAX) errs.push(maxLen(DNS1123_SUBDOMAIN_MAX));
+  if (!wildcardSubdomainRe.test(value)) {
+    errs.push(
+      regexMsg(
+        "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, which must consist of lower case alphanumeric characters, '-' or '.' and end with an alphanumeric character",
+        WILDCARD_DNS1123_SUBDOMAIN,
+        ["*.example.com"],
       ),
     );
   }

@@ -11,9 +11,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Server } from "node:https";
 import { arch, platform } from "node:os";
 import { DEFAULT_PLAN } from "../api/addressplan.ts";
-import { strategyFor } from "../api/kinds/index.ts";
+import { convertObject, strategyFor } from "../api/kinds/index.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
+import { defaultIngressClassAdmission } from "./admission/ingressclass.ts";
+import { limitRangerAdmission } from "./admission/limitranger.ts";
+import { resourceQuotaAdmission } from "./admission/resourcequota.ts";
 import { schedulingAdmission } from "./admission/scheduling.ts";
 import { serviceAccountAdmission } from "./admission/serviceaccount.ts";
 import { ServiceAllocator } from "./admission/services.ts";
@@ -32,7 +35,13 @@ import type { MetricsProvider } from "./metrics.ts";
 import { createOpenApi } from "./openapi/index.ts";
 import { patchers } from "./patchers.ts";
 import { decodeKubeProtobuf } from "./protobuf/index.ts";
-import { type Admission, genericStrategy, Registry, type WatchTuning } from "./registry/index.ts";
+import {
+  type Admission,
+  evictPod,
+  genericStrategy,
+  Registry,
+  type WatchTuning,
+} from "./registry/index.ts";
 import { findResource, RESOURCES, storePrefix } from "./resources.ts";
 import { listen, type TlsMaterial } from "./server.ts";
 import {
@@ -170,7 +179,11 @@ export function createRegistry(
   const openapi = createOpenApi(
     RESOURCES.map((r) => ({ ...r, subresources: r.subresources.map((s) => s.name) })),
   );
-  const admission: Admission[] = [services.admission(), defaultStorageClassAdmission(store)];
+  const admission: Admission[] = [
+    services.admission(),
+    defaultStorageClassAdmission(store),
+    defaultIngressClassAdmission(store),
+  ];
   if (options.serviceAccountAdmission) {
     admission.push(
       serviceAccountAdmission(store, options.random ? { random: options.random } : {}),
@@ -182,6 +195,11 @@ export function createRegistry(
   });
   // Pods' scheduling fields (issue #15): Priority, DefaultTolerationSeconds, RuntimeClass.
   admission.push(...schedulingAdmission(store));
+  // kube's order: LimitRanger defaults, then ResourceQuota charges last (RuntimeClass overhead too).
+  admission.push(
+    limitRangerAdmission(store),
+    resourceQuotaAdmission(store, options.now ?? (() => new Date())),
+  );
   // CustomResourceDefinitions (issue #16): the served set follows the CRDs in the store.
   const custom = new CustomResources(options.now ? { now: options.now } : {});
   const registry = new Registry(
@@ -199,7 +217,11 @@ export function createRegistry(
       admission,
       patchers,
       decoder: (gvk) => openapi.decoder(gvk) ?? custom.decoder(gvk),
-      creators: new Map([["serviceaccounts/token", tokenCreator(issuer)]]),
+      creators: new Map([
+        ["serviceaccounts/token", tokenCreator(issuer)],
+        ["pods/eviction", evictPod],
+      ]),
+      convert: convertObject,
     },
     options.watchTuning,
   );

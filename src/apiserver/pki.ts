@@ -197,6 +197,49 @@ export async function issueClientCert(pki: Pki, options: ClientCertOptions): Pro
   );
 }
 
+export interface SelfSignedOptions {
+  commonName: string;
+  organizations?: string[];
+  /** DNS names and IP addresses for the subjectAltName extension. */
+  hosts?: string[];
+  days?: number;
+  now?: () => Date;
+}
+
+/**
+ * A self-signed serving certificate (issuer = subject, signed by its own key): what an ingress
+ * controller serves to clients whose SNI name no Ingress names, and what tests use as a Secret's
+ * certificate.
+ */
+export async function selfSignedCert(options: SelfSignedOptions): Promise<KeyPairPem> {
+  const keys = await newKeyPair();
+  const now = (options.now ?? (() => new Date()))();
+  const subject: Name = {
+    commonName: options.commonName,
+    organizations: options.organizations ?? [],
+  };
+  const extensions = [
+    basicConstraints(false),
+    keyUsage([KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment]),
+    extKeyUsage([OID.serverAuth]),
+    subjectKeyIdentifier(keys.publicKey),
+  ];
+  if (options.hosts !== undefined && options.hosts.length > 0)
+    extensions.push(subjectAltName(options.hosts));
+  const der = signCertificate(
+    {
+      serial: randomSerial(),
+      subject,
+      notBefore: new Date(now.getTime() - BACKDATE_MS),
+      notAfter: new Date(now.getTime() + (options.days ?? LEAF_DAYS) * DAY_MS),
+      publicKey: keys.publicKey,
+      extensions,
+    },
+    { key: keys.privateKey, name: encodeName(subject) },
+  );
+  return { cert: toPem(der, "CERTIFICATE"), key: exportKeyPem(keys.privateKey) };
+}
+
 /** The CA's CN is fixed (`loopkube-ca`); the cluster name goes into O to tell clusters apart. */
 async function createCa(clusterName: string, now: Date): Promise<KeyPairPem> {
   const keys = await newKeyPair();

@@ -27,6 +27,11 @@ export interface ResourceInfo {
   verbs: string[];
   subresources: SubresourceInfo[];
   /**
+   * Set on a version served as a view of another: objects are stored in this version and
+   * converted on the way in and out (`autoscaling/v1` HorizontalPodAutoscalers, stored as v2).
+   */
+  storageVersion?: string;
+  /**
    * Set for a custom resource (served from a CustomResourceDefinition): where its scale
    * subresource reads and writes replicas, as the CRD's `subresources.scale` says.
    */
@@ -65,6 +70,7 @@ interface Entry {
   categories?: string[];
   verbs?: string[];
   subresources?: SubresourceInfo[];
+  storageVersion?: string;
 }
 
 function plural(kind: string): string {
@@ -87,6 +93,7 @@ function group(groupName: string, version: string, entries: Entry[]): ResourceIn
     categories: e.categories ?? [],
     verbs: e.verbs ?? ALL_VERBS,
     subresources: e.subresources ?? [],
+    ...(e.storageVersion ? { storageVersion: e.storageVersion } : {}),
   }));
 }
 
@@ -188,10 +195,41 @@ export const RESOURCES: readonly ResourceInfo[] = [
   ...group("storage.k8s.io", "v1", [
     { kind: "StorageClass", namespaced: false, shortNames: ["sc"] },
   ]),
+  // autoscaling: v2 first (the preferred and stored version), v1 a view converted to and from it.
+  ...group("autoscaling", "v2", [
+    {
+      kind: "HorizontalPodAutoscaler",
+      shortNames: ["hpa"],
+      categories: ["all"],
+      subresources: [STATUS],
+    },
+  ]),
+  ...group("autoscaling", "v1", [
+    {
+      kind: "HorizontalPodAutoscaler",
+      shortNames: ["hpa"],
+      categories: ["all"],
+      subresources: [STATUS],
+      storageVersion: "v2",
+    },
+  ]),
+  // networking.k8s.io (issue 15, Ingress)
+  ...group("networking.k8s.io", "v1", [
+    { kind: "Ingress", resource: "ingresses", shortNames: ["ing"], subresources: [STATUS] },
+    { kind: "IngressClass", resource: "ingressclasses", namespaced: false },
+    { kind: "NetworkPolicy", resource: "networkpolicies", shortNames: ["netpol"] },
+  ]),
   ...group("scheduling.k8s.io", "v1", [
     { kind: "PriorityClass", namespaced: false, shortNames: ["pc"] },
   ]),
   ...group("node.k8s.io", "v1", [{ kind: "RuntimeClass", namespaced: false }]),
+  ...group("policy", "v1", [
+    { kind: "PodDisruptionBudget", shortNames: ["pdb"], subresources: [STATUS] },
+  ]),
+  ...group("", "v1", [
+    { kind: "ResourceQuota", shortNames: ["quota"], subresources: [STATUS] },
+    { kind: "LimitRange", shortNames: ["limits"] },
+  ]),
   ...group("apiextensions.k8s.io", "v1", [
     {
       kind: "CustomResourceDefinition",
@@ -204,11 +242,24 @@ export const RESOURCES: readonly ResourceInfo[] = [
 ];
 
 const byGroupResource = new Map<string, ResourceInfo>();
-for (const r of RESOURCES) byGroupResource.set(`${r.group}/${r.resource}`, r);
+const byGroupVersionResource = new Map<string, ResourceInfo>();
+for (const r of RESOURCES) {
+  if (!r.storageVersion) byGroupResource.set(`${r.group}/${r.resource}`, r);
+  byGroupVersionResource.set(`${r.group}/${r.version}/${r.resource}`, r);
+}
 
-/** The entry for a group and plural resource name, if served. */
+/** The entry of a group and plural resource name in its stored version, if served. */
 export function findResource(groupName: string, resource: string): ResourceInfo | undefined {
   return byGroupResource.get(`${groupName}/${resource}`);
+}
+
+/** The entry of a group, version and plural resource name, if that version is served. */
+export function findResourceVersion(
+  groupName: string,
+  version: string,
+  resource: string,
+): ResourceInfo | undefined {
+  return byGroupVersionResource.get(`${groupName}/${version}/${resource}`);
 }
 
 /** Group versions in discovery order: core first, then the named groups. */

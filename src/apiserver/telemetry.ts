@@ -18,16 +18,19 @@ export function writeStorageObjects(w: PrometheusWriter, store: Store): void {
     "gauge",
     "[STABLE] Number of stored objects at the time of last check split by kind. In case of a fetching error, the value will be -1.",
   );
-  const rows = RESOURCES.map((info) => {
-    const resource = info.group ? `${info.resource}.${info.group}` : info.resource;
-    let count: number;
-    try {
-      count = store.count(storePrefix(info, ""));
-    } catch {
-      count = -1;
-    }
-    return { resource, count };
-  }).sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
+  // One row per stored resource: a version served as a view of another stores nothing itself.
+  const rows = RESOURCES.filter((info) => !info.storageVersion)
+    .map((info) => {
+      const resource = info.group ? `${info.resource}.${info.group}` : info.resource;
+      let count: number;
+      try {
+        count = store.count(storePrefix(info, ""));
+      } catch {
+        count = -1;
+      }
+      return { resource, count };
+    })
+    .sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
   for (const { resource, count } of rows) {
     w.sample("apiserver_storage_objects", [["resource", resource]], count);
   }

@@ -44,10 +44,12 @@ export function addLogsCommand(program: Command, io: Io): void {
       const out = { io, decoder: new StringDecoder("utf8") };
       offset = copy(file, offset, out);
       if (!o.follow) return;
-      // Follow while the cluster that writes the log runs; then print what it wrote last.
+      // Follow while the cluster that writes the log runs; then print what it wrote last. Its
+      // pid is remembered: a stopping cluster removes its run info before its last line.
+      let pid: number | undefined;
       for (;;) {
-        const info = readRunInfo(dir);
-        const running = info !== undefined && isProcessAlive(info.pid);
+        pid = readRunInfo(dir)?.pid ?? pid;
+        const running = pid !== undefined && isProcessAlive(pid);
         offset = copy(file, offset, out);
         if (!running) return;
         await new Promise((r) => setTimeout(r, POLL_MS));

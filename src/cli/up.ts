@@ -37,6 +37,7 @@ export interface UpOptions {
   dataDir?: string;
   ephemeral?: boolean;
   runtime: "process" | "simulated";
+  podNetwork?: "netns" | "host" | "auto";
   nodes: number;
   apiPort?: number;
   dnsPort?: number;
@@ -69,6 +70,12 @@ export function addUpCommand(program: Command, io: Io): void {
       new Option("--runtime <runtime>", "how pods run")
         .choices(["process", "simulated"])
         .default("process"),
+    )
+    .addOption(
+      new Option(
+        "--pod-network <mode>",
+        "netns: a network namespace per pod (root); host: pods share the host's; auto: netns where it works",
+      ).choices(["auto", "netns", "host"]),
     )
     .option(
       "--nodes <n>",
@@ -199,6 +206,7 @@ function clusterOptions(o: UpOptions, log: ClusterOptions["log"]): ClusterOption
     name: o.name,
     ...(o.ephemeral ? { ephemeral: true } : { dataDir: dataDirOf(o) }),
     runtime: o.runtime,
+    ...(o.podNetwork ? { podNetwork: o.podNetwork } : {}),
     nodes: o.nodes,
     ...(o.apiPort !== undefined ? { apiPort: o.apiPort } : {}),
     ...(o.dnsPort !== undefined ? { dnsPort: o.dnsPort } : {}),

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { isStatusError } from "../api/errors.ts";
+import { DEFAULT_INGRESS_CLASS_ANNOTATION } from "../api/kinds/index.ts";
 import { REFS } from "../api/refs.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs, ResourceRef } from "../api/verbs.ts";
@@ -117,4 +119,34 @@ async function ensureService(
     ],
   });
   return service;
+}
+
+/**
+ * loopkube's IngressClass (`loopkube`, controller `loopkube.dev/ingress`), marked default as k3s
+ * marks its Traefik class, so Ingresses without a class are served. Created when absent only: a
+ * user who removes the default mark or edits it keeps the change across restarts.
+ */
+export async function ensureIngressClass(
+  client: ApiVerbs,
+  names: { className: string; controller: string },
+): Promise<void> {
+  try {
+    await client.get(REFS.ingressclasses, "", names.className);
+  } catch (err) {
+    if (!isStatusError(err, "NotFound")) throw err;
+    await client
+      .create(REFS.ingressclasses, "", {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "IngressClass",
+        metadata: {
+          name: names.className,
+          labels: { "app.kubernetes.io/managed-by": MANAGED_BY },
+          annotations: { [DEFAULT_INGRESS_CLASS_ANNOTATION]: "true" },
+        },
+        spec: { controller: names.controller },
+      } as KubeObject)
+      .catch((e: unknown) => {
+        if (!isStatusError(e, "AlreadyExists")) throw e;
+      });
+  }
 }

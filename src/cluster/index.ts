@@ -23,7 +23,12 @@ import { type AddressPlan, type AddressRanges, addressPlan } from "../api/addres
 import { defaultIssuer } from "../api/serviceaccount.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
-import { createInProcessClient, type HealthCheck, startApiServer } from "../apiserver/index.ts";
+import {
+  createInProcessClient,
+  type HealthCheck,
+  type MetricsProvider,
+  startApiServer,
+} from "../apiserver/index.ts";
 import {
   buildKubeconfig,
   mergeKubeconfigContext,
@@ -36,6 +41,7 @@ import { openStore, type Store, type StoreTuning } from "../store/index.ts";
 import { ensureBootstrapServices } from "./bootstrap.ts";
 import { startClusterDns } from "./dns.ts";
 import { ClusterError, listenError } from "./errors.ts";
+import { startClusterIngress } from "./ingress.ts";
 import { startNodeAgent } from "./kubelet.ts";
 import { applyManifests, type Manifest, readManifests } from "./manifests.ts";
 import {
@@ -310,6 +316,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       },
     );
     stack.push(() => informers.stop());
+    // The node agent, started later, serves pod usage; the HPA controller reads the same figures.
+    let metrics: MetricsProvider | undefined;
     const controllers = await step("controllers", () => {
       const manager = startControllers({
         client,
@@ -318,6 +326,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         rootCA: pki.caCert,
         now: () => new Date(),
         ...(options.scheduleClock ? { scheduleClock: options.scheduleClock } : {}),
+        ...(options.hpa ? { hpa: options.hpa } : {}),
+        resourceMetrics: () => {
+          if (!metrics) {
+            throw new Error(
+              "the server could not find the requested resource (get pods.metrics.k8s.io)",
+            );
+          }
+          return metrics.collect();
+        },
         onError: (err, c) =>
           log(c.terminal ? "warn" : "debug", `${c.controller} ${c.key}: ${describe(err)}`),
       });
@@ -381,6 +398,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     );
     stack.push(() => proxy.stop());
     components.set("proxy", () => proxy.status(informersSynced));
+    // The ingress controller, on the load balancer range's last address (see ingress.ts).
+    const ingress = await step("ingress", () =>
+      startClusterIngress({ client, informers, plan, log }),
+    );
+    if (ingress) {
+      stack.push(() => ingress.stop());
+      components.set("ingress", () => ingress.status());
+    }
 
     // 8. Node agent (absent until src/kubelet is wired in; see kubelet.ts).
     const agent = await step("node agent", () =>
@@ -393,10 +418,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         containerLogMaxSize: options.containerLogMaxSize,
         containerLogMaxFiles: options.containerLogMaxFiles,
         runtime,
+        ...(options.podNetwork ? { podNetwork: options.podNetwork } : {}),
         dataDir,
         plan,
         handleSubresource: (key, handler) => api.handleSubresource(key, handler),
-        serveMetrics: (provider) => api.serveMetrics(provider),
+        serveMetrics: (provider) => {
+          metrics = provider;
+          api.serveMetrics(provider);
+        },
         handleUpgrade: (key, handler) => api.handleUpgrade(key, handler),
         log,
       }),

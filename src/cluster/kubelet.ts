@@ -40,6 +40,8 @@ export interface NodeAgentContext {
   containerLogMaxSize?: string | number | undefined;
   containerLogMaxFiles?: number | undefined;
   runtime: RuntimeKind;
+  /** Where pods' networks live (see ClusterOptions.podNetwork); undefined: `auto`. */
+  podNetwork?: "netns" | "host" | "auto";
   /** The cluster's data dir; the agent keeps pod IPs, logs and volumes under it. */
   dataDir: string;
   /** The cluster's address plan: pod range, node IP, kube-dns IP and cluster domain. */
@@ -117,6 +119,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     podCidr: ctx.plan.podCidr,
     nodeIP: ctx.plan.nodeIP,
     runtime: ctx.runtime,
+    ...(ctx.podNetwork ? { podNetwork: ctx.podNetwork } : {}),
     clusterDns: ctx.plan.dnsServiceIP,
     clusterDomain: ctx.plan.clusterDomain,
     workingDir: process.cwd(),
@@ -144,7 +147,11 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
   );
   ctx.handleUpgrade?.(
     "pods/portforward",
-    createPortForwardHandler({ client: ctx.client, onError }),
+    createPortForwardHandler({
+      client: ctx.client,
+      onError,
+      podNetns: (ns, name) => kubelet.podNetns(ns, name),
+    }),
   );
   ctx.serveMetrics?.({ collect: () => kubelet.collectMetrics() });
   return {

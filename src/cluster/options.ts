@@ -21,6 +21,12 @@ export interface ClusterOptions {
   ephemeral?: boolean;
   runtime?: RuntimeKind;
   /**
+   * Where pods' networks live: `netns`, a network namespace per pod with its pod IP and its own
+   * loopback (root); `host`, the host's namespace shared by every pod; `auto` (default): `netns`
+   * where it can be used, else `host`. hostNetwork pods always share the host's.
+   */
+  podNetwork?: "netns" | "host" | "auto";
+  /**
    * Simulated nodes (default 1), each with its Lease, 110 pods and a block of the pod CIDR:
    * `<name>`, `<name>-2`, … Several nodes need the simulated runtime.
    */
@@ -79,6 +85,11 @@ export interface ClusterOptions {
    * test can move a schedule on by hand instead of waiting minutes. Default: real time.
    */
   scheduleClock?: Clock;
+  /**
+   * Library only, for tests: the HPA controller's sync period and downscale stabilization window
+   * (kube-controller-manager's `--horizontal-pod-autoscaler-*` flags; defaults 15 s and 5 min).
+   */
+  hpa?: { syncPeriodMs?: number; downscaleStabilizationMs?: number };
 }
 
 export const CLUSTER_DEFAULTS = {

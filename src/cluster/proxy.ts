@@ -22,7 +22,7 @@ import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import { createEventRecorder } from "../client/index.ts";
-import type { ListenerStatus } from "../proxy/index.ts";
+import { ingressAddress, type ListenerStatus } from "../proxy/index.ts";
 import { startInformerProxy } from "../proxy/informers.ts";
 import { ClusterError } from "./errors.ts";
 import type { LogLevel } from "./options.ts";
@@ -61,6 +61,8 @@ export async function startClusterProxy(ctx: ClusterProxyContext): Promise<Clust
     nodeName: ctx.nodeName,
     nodeIP: plan.nodeIP,
     loadBalancerCidr: plan.loadBalancerCidr,
+    // The ingress controller's address (see ingress.ts) is never a Service's.
+    reservedLoadBalancerIPs: [ingressAddress(plan.loadBalancerCidr) ?? ""].filter((ip) => ip),
     skip,
     onEvent: (svc, type, reason, message) => {
       recorder.event(svc as unknown as KubeObject, type, reason, message);

@@ -288,3 +288,71 @@ function assertDisjoint(all: AddressRanges[]): void {
     }
   }
 }
+
+describe("reservations of stopped clusters", () => {
+  /** A data dir that exists and records `ranges`, as one whose cluster ran and stopped. */
+  function stoppedDataDir(ranges: AddressRanges): string {
+    const dataDir = tempDir();
+    recordRanges(dataDir, ranges);
+    return dataDir;
+  }
+  const opts = (dir: string, pid: number) => ({
+    dir,
+    pid,
+    startTime: undefined,
+    isAlive: () => true,
+  });
+
+  it("a stopped cluster's ranges are passed over while its data dir exists, and given out once it is deleted", async () => {
+    const dir = tempDir();
+    const dataDir = tempDir();
+    const first = await leaseRanges({ name: "a", dataDir }, opts(dir, 40));
+    recordRanges(dataDir, first.ranges);
+    first.release();
+    assert.deepEqual(listLeases({ dir }), [], "no live lease is left");
+
+    const other = await leaseRanges({ name: "b", dataDir: "" }, opts(dir, 41));
+    assert.equal(other.slot, (first.slot ?? 0) + 1, "the stopped cluster's slot is kept for it");
+    const again = await leaseRanges({ name: "a", dataDir, recorded: first.ranges }, opts(dir, 42));
+    assert.deepEqual(again.ranges, first.ranges, "its data dir gets its ranges back");
+    again.release();
+    other.release();
+
+    rmSync(dataDir, { recursive: true, force: true });
+    const third = await leaseRanges({ name: "c", dataDir: "" }, opts(dir, 43));
+    assert.equal(third.slot, first.slot, "a deleted data dir keeps nothing");
+    third.release();
+  });
+
+  it("a reserved slot is given out when every other slot is held", async () => {
+    const dir = tempDir();
+    const reservedDir = stoppedDataDir(rangeSlot(5));
+    const owner = await leaseRanges(
+      { name: "kept", dataDir: reservedDir, recorded: rangeSlot(5) },
+      opts(dir, 50),
+    );
+    owner.release();
+    const others = [];
+    for (let i = 0; i < 59; i++) {
+      others.push(await leaseRanges({ name: `c${i}`, dataDir: "" }, opts(dir, 100 + i)));
+    }
+    assert.ok(!others.some((l) => l.slot === 5), "slot 5 passed over while others were free");
+    const last = await leaseRanges({ name: "last", dataDir: "" }, opts(dir, 200));
+    assert.equal(last.slot, 5);
+    for (const l of [...others, last]) l.release();
+  });
+
+  it("a data dir started since with other ranges keeps no reservation of the old ones", async () => {
+    const dir = tempDir();
+    const dataDir = tempDir();
+    const first = await leaseRanges(
+      { name: "a", dataDir, explicit: { podCidr: "127.230.0.0/16" } },
+      opts(dir, 60),
+    );
+    first.release();
+    recordRanges(dataDir, rangeSlot(9)); // its last run chose other ranges
+    const next = await leaseRanges({ name: "b", dataDir: "" }, opts(dir, 61));
+    assert.equal(next.slot, 0, "slot 0's service range is free again");
+    next.release();
+  });
+});

@@ -20,10 +20,16 @@
  *   run (so pod IPs stay stable; refused likewise when now held by another), else the first
  *   free slot of the address plan's table (slot 0, the documented defaults, for a lone cluster).
  * - `release()` removes the file only while it is still this lease's.
+ * - A cluster with a data dir of its own also leaves a reservation (`reserved/<hash>.json`: the
+ *   data dir and its ranges) that outlives it: while that data dir exists and records those
+ *   ranges, a new cluster's automatic choice passes over them, so a stopped or crashed cluster
+ *   started again on its data dir finds its ranges free (as kind and minikube keep a stopped
+ *   cluster's network). Only when every other slot is taken is a reserved one given out. Deleting
+ *   the data dir (`loopkube delete`) ends the reservation.
  *
  * @module
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   closeSync,
   linkSync,
@@ -124,9 +130,11 @@ export async function leaseRanges(
 ): Promise<RangeLease> {
   const r = resolve(options);
   prepareDir(r.dir);
+  const owns = !request.ephemeral && request.dataDir !== "";
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const live = readLive(r);
-    const { ranges, slot } = choose(request, live);
+    const reserved = readReservations(r).filter((x) => !owns || x.dataDir !== request.dataDir);
+    const { ranges, slot } = choose(request, live, reserved);
     const holder: LeaseHolder = {
       pid: r.pid,
       ...(r.startTime !== undefined ? { startTime: r.startTime } : {}),
@@ -138,7 +146,10 @@ export async function leaseRanges(
     const rival = readLive(r).find(
       (l) => l.file !== file && (clash(request, l.holder) || overlaps(ranges, l.holder.ranges)),
     );
-    if (rival === undefined) return lease(file, holder, ranges, slot);
+    if (rival === undefined) {
+      if (owns && isDirectory(request.dataDir)) reserve(r, request.dataDir, ranges);
+      return lease(file, holder, ranges, slot);
+    }
     removeIfOurs(file, holder);
     await r.sleep(1 + Math.floor(r.random() * 10 * (attempt + 1)));
   }
@@ -301,6 +312,7 @@ function parseHolder(file: string): LeaseHolder | undefined {
 function choose(
   request: LeaseRequest,
   live: LiveLease[],
+  reserved: Reservation[],
 ): { ranges: AddressRanges; slot: number | undefined } {
   for (const l of live) {
     if (clash(request, l.holder)) {
@@ -333,15 +345,90 @@ function choose(
     }
     return { ranges, slot: undefined };
   }
-  for (let slot = 0; slot < RANGE_SLOTS; slot++) {
-    const ranges = { ...rangeSlot(slot), ...explicit };
-    // A slot whose other ranges meet the explicit ones would not make a valid plan.
-    if (rangeOverlaps(rangeSlot(slot), explicit).some(([a, b]) => a !== b)) continue;
-    if (live.some((l) => overlaps(ranges, l.holder.ranges))) continue;
-    return { ranges, slot };
+  // First a slot nobody holds or keeps for a stopped cluster's data dir; then one only kept.
+  for (const honourReservations of [true, false]) {
+    for (let slot = 0; slot < RANGE_SLOTS; slot++) {
+      const ranges = { ...rangeSlot(slot), ...explicit };
+      // A slot whose other ranges meet the explicit ones would not make a valid plan.
+      if (rangeOverlaps(rangeSlot(slot), explicit).some(([a, b]) => a !== b)) continue;
+      if (live.some((l) => overlaps(ranges, l.holder.ranges))) continue;
+      if (honourReservations && reserved.some((x) => overlaps(ranges, x.ranges))) continue;
+      return { ranges, slot };
+    }
   }
   throw new ClusterError(
     `all ${RANGE_SLOTS} address slots are held by running clusters (${live.length} of them); stop one, or give --pod-cidr and --service-cidr ranges of your own`,
+  );
+}
+
+/** A stopped (or running) cluster's claim on the ranges its data dir records. */
+interface Reservation {
+  dataDir: string;
+  ranges: AddressRanges;
+}
+
+function reservationDir(r: Resolved): string {
+  return join(r.dir, "reserved");
+}
+
+function reservationFile(r: Resolved, dataDir: string): string {
+  const id = createHash("sha256").update(dataDir).digest("hex").slice(0, 20);
+  return join(reservationDir(r), `${id}.json`);
+}
+
+/** Writes (or replaces) the data dir's reservation: write, then rename. */
+function reserve(r: Resolved, dataDir: string, ranges: AddressRanges): void {
+  try {
+    mkdirSync(reservationDir(r), { recursive: true, mode: 0o700 });
+    const file = reservationFile(r, dataDir);
+    const tmp = `${file}.${r.pid}-${randomBytes(4).toString("hex")}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify({ dataDir, ranges })}\n`, { mode: 0o600 });
+    renameSync(tmp, file);
+  } catch {
+    // A reservation is a courtesy to the next start; the live lease is what keeps ranges apart.
+  }
+}
+
+/**
+ * The reservations still standing: each one's data dir exists and records the same ranges (or
+ * none yet). The others (data dir deleted, or started since with other ranges) are removed.
+ */
+function readReservations(r: Resolved): Reservation[] {
+  let names: string[];
+  try {
+    names = readdirSync(reservationDir(r));
+  } catch {
+    return [];
+  }
+  const out: Reservation[] = [];
+  for (const name of names) {
+    const file = join(reservationDir(r), name);
+    if (!name.endsWith(".json")) {
+      // A reservation being written, left behind only by a process that died mid-write.
+      const pid = Number(name.split(".").at(-2)?.split("-")[0]);
+      if (Number.isInteger(pid) && pid > 0 && !r.isAlive({ pid })) unlinkQuietly(file);
+      continue;
+    }
+    let x: Reservation;
+    try {
+      x = JSON.parse(readFileSync(file, "utf8")) as Reservation;
+    } catch {
+      continue; // Unreadable: left alone, and not counted.
+    }
+    const exists = typeof x.dataDir === "string" && isDirectory(x.dataDir);
+    const recorded = exists ? readRecordedRanges(x.dataDir) : undefined;
+    if (exists && (recorded === undefined || sameRanges(recorded, x.ranges))) out.push(x);
+    else unlinkQuietly(file);
+  }
+  return out;
+}
+
+function sameRanges(a: AddressRanges, b: AddressRanges): boolean {
+  return (
+    a.podCidr === b.podCidr &&
+    a.serviceCidr === b.serviceCidr &&
+    a.loadBalancerCidr === b.loadBalancerCidr &&
+    a.nodeIP === b.nodeIP
   );
 }
 

@@ -21,6 +21,28 @@ export interface ControllerContext {
   dataDir?: string;
   /** The cluster CA (PEM) the root-ca-cert-publisher puts in every namespace; optional. */
   rootCA?: string;
+  /**
+   * Pod usage as `metrics.k8s.io` serves it (the node agent's measurements), for the HPA
+   * controller; undefined or throwing: no resource metrics API.
+   */
+  resourceMetrics?: () => Promise<{
+    pods: ReadonlyMap<
+      string,
+      {
+        timestamp: Date;
+        windowMs: number;
+        containers: ReadonlyArray<{ name: string; cpuNanoCores: number; memoryBytes: number }>;
+      }
+    >;
+  }>;
+  /** The HPA controller's flags (sync period, downscale stabilization, tolerance); tests. */
+  hpa?: {
+    syncPeriodMs?: number;
+    downscaleStabilizationMs?: number;
+    tolerance?: number;
+    cpuInitializationPeriodMs?: number;
+    delayOfInitialReadinessStatusMs?: number;
+  };
   /** Told about failed reconciles (they are retried with back-off by the runner). */
   onError?: (
     error: unknown,

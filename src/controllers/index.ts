@@ -9,12 +9,15 @@ import type { ControllerContext, StartedController } from "./_context.ts";
 import { startCronJobController } from "./cronjob/index.ts";
 import { startDaemonSetController } from "./daemonset/index.ts";
 import { startDeploymentController } from "./deployment/index.ts";
+import { startDisruptionController } from "./disruption/index.ts";
 import { startEndpointsController } from "./endpoints/index.ts";
 import { startEndpointSliceController } from "./endpointslice/index.ts";
 import { startGarbageCollector } from "./garbagecollector/index.ts";
+import { startHpaController } from "./hpa/index.ts";
 import { startJobController } from "./job/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
 import { startReplicaSetController, startReplicationController } from "./replicaset/index.ts";
+import { startResourceQuotaController } from "./resourcequota/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
 import { startRootCaPublisher, startServiceAccountController } from "./serviceaccount/index.ts";
 import { startStatefulSetController } from "./statefulset/index.ts";
@@ -50,6 +53,9 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "replicationcontroller", start: (ctx) => startReplicationController(ctx) },
   { name: "serviceaccount", start: (ctx) => startServiceAccountController(ctx) },
   { name: "root-ca-cert-publisher", start: (ctx) => startRootCaPublisher(ctx) },
+  { name: "disruption", start: (ctx) => startDisruptionController(ctx) },
+  { name: "resourcequota", start: (ctx) => startResourceQuotaController(ctx) },
+  { name: "horizontalpodautoscaling", start: (ctx) => startHpaController(ctx) },
 ];
 
 export function startControllers(

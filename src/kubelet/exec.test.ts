@@ -18,7 +18,7 @@ test("shellJoin quotes only what sh would split or expand", () => {
 });
 
 test("execArgv adds the death signal, enters the sandbox with nsenter and wraps a tty in script", () => {
-  const enter = ["nsenter", "-t", "7", "-m", "-u", "-r", "-w", "--"];
+  const enter = ["nsenter", "-t", "7", "-m", "-u", "-n", "-r", "-w", "--"];
   const cases: [Parameters<typeof execArgv>[1], string[]][] = [
     [{ pid: 7, sandboxed: false, tty: false }, ["ls", "-l"]],
     [{ pid: 7, sandboxed: true, tty: false }, [...enter, "ls", "-l"]],

@@ -1,7 +1,8 @@
 /**
  * `pods/exec` over WebSocket, as the kubelet serves `kubectl exec`: the command runs next to the
- * container's process — inside the pod's sandbox when there is one (`nsenter -t <pid> -m -u -r -w`:
- * its mount and UTS namespaces, root and working directory, so `hostname` prints the pod's), else
+ * container's process — inside the pod's sandbox when there is one (`nsenter -t <pid> -m -u -n -r
+ * -w`: its mount, UTS and network namespaces, root and working directory, so `hostname` prints the
+ * pod's and 127.0.0.1 is the pod's loopback), else
  * as a plain process in the container's working directory — with the container's environment
  * (read from the container process, so it is exactly what the container got). stdin, stdout and
  * stderr travel on channels 0/1/2, the closing `Status` on channel 3 (see exec_protocol.ts).
@@ -88,7 +89,7 @@ export function execArgv(
 ): string[] {
   const inner = where.tty ? ["script", "-qfec", shellJoin(command), "/dev/null"] : command;
   const entered = where.sandboxed
-    ? ["nsenter", "-t", String(where.pid), "-m", "-u", "-r", "-w", "--", ...inner]
+    ? ["nsenter", "-t", String(where.pid), "-m", "-u", "-n", "-r", "-w", "--", ...inner]
     : inner;
   return where.setpriv ? [where.setpriv, "--pdeathsig", "KILL", "--", ...entered] : entered;
 }

@@ -45,6 +45,14 @@ import {
 import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
 import { startNodeAgent } from "./node.ts";
 import { DEFAULT_MAX_PODS, nodeNames, nodePodCidrs } from "./nodes.ts";
+import {
+  gatewayOf,
+  openPodNetworks,
+  type PodNetwork,
+  type PodNetworks,
+  podNetworkUnsupported,
+} from "./podnet.ts";
+import { DEFAULT_OWNER_DIR } from "./podnet_owner.ts";
 import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { createTokenManager, requestTokenOf } from "./tokens.ts";
 import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
@@ -61,8 +69,16 @@ export { createLogHandler, type LogHandlerOptions } from "./logs.ts";
 export type { KubeletMetrics } from "./metrics.ts";
 export { KUBELET_VERSION } from "./node.ts";
 export { DEFAULT_MAX_PODS, NodesError, nodeNames, nodePodCidrs } from "./nodes.ts";
+export { routeDevice } from "./podnet.ts";
 export { createPortForwardHandler, type PortForwardHandlerOptions } from "./portforward.ts";
 export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
+
+/**
+ * Where pods' networks live: `netns`, a network namespace per pod (root; podnet.ts); `host`, the
+ * host's namespace shared by every pod (each binds its own 127.x pod IP); `auto` (the default):
+ * `netns` where it can be used (root, iproute2, the pod sandbox on), else `host`.
+ */
+export type PodNetworkMode = "netns" | "host" | "auto";
 
 export interface KubeletOptions {
   client: ApiVerbs;
@@ -113,6 +129,10 @@ export interface KubeletOptions {
   shutdownGraceMs?: number;
   /** Run pods in mount+UTS namespaces when possible (root and `unshare`); default true. */
   sandbox?: boolean;
+  /** Pods' networks (see {@link PodNetworkMode}); default `auto`. Needs the sandbox. */
+  podNetwork?: PodNetworkMode;
+  /** Where pod network tags are claimed (podnet_owner.ts); default `/run/loopkube-podnet`. */
+  podNetworkRegistry?: string;
   /**
    * Where a container without `workingDir` starts. An image's default is its WORKDIR; here the
    * host is the image, so the default is the directory loopkube was started in.
@@ -137,6 +157,8 @@ export interface Kubelet {
     name: string,
     container: string,
   ): { pid: number; sandboxed: boolean } | undefined;
+  /** The path of the pod's own network namespace, when it has one (port-forward dials in it). */
+  podNetns(namespace: string, name: string): string | undefined;
   /** A running container's stdin when its spec keeps one open (`stdin: true`), for attach. */
   containerStdin(
     namespace: string,
@@ -210,6 +232,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   );
   const recorder = createEventRecorder(client, { component: "kubelet", host: nodeName, onError });
   const useSandbox = (options.sandbox ?? true) && sandboxSupported();
+  const podnets = await openNetworks(options, useSandbox, { podCidr, dataDir, warn, onError });
 
   const agents = names.map((name, i) =>
     startNodeAgent(client, {
@@ -233,6 +256,14 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
 
   const tokens = createTokenManager({ request: requestTokenOf(client), onError });
   const workers = new Map<string, PodWorker>();
+  /** Each worker's network namespace, removed once its containers have stopped. */
+  const networks = new Map<PodWorker, PodNetwork>();
+  const dropNetwork = async (w: PodWorker | undefined) => {
+    const net = w && networks.get(w);
+    if (!w || !net) return;
+    networks.delete(w);
+    await net.release().catch(onError);
+  };
   const finishing = new Set<Promise<void>>();
   let stopped = false;
 
@@ -300,6 +331,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       (async () => {
         if (w) {
           await w.terminate();
+          await dropNetwork(w);
           // The IP goes with the sandbox, before the pod object does (kube tears down the pod's
           // network in killPod). A failed status write is retried once the back-off allows.
           const release = () => {
@@ -338,7 +370,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       // Same name, new pod: the old one is gone; stop its containers at once.
       const old = w;
       workers.delete(key);
-      track(old.terminate({ maxGraceMs: 0 }));
+      track(old.terminate({ maxGraceMs: 0 }).then(() => dropNetwork(old)));
       w = undefined;
     }
     if (pod.metadata?.deletionTimestamp) {
@@ -355,7 +387,11 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     if (phase === "Succeeded" || phase === "Failed") return;
     // hostNetwork pods share the node's address, as on a real node.
     const podIP = pod.spec?.hostNetwork ? nodeIP : ipam.allocate(key, pod.status?.podIP);
+    const ownNetwork = podnets && !pod.spec?.hostNetwork && runtimeOf(pod) === "process";
+    const gateway = gatewayOf(nodeCidrs[names.indexOf(pod.spec?.nodeName ?? "")] ?? podCidr);
+    const net = ownNetwork ? podnets.setUp(podIP, gateway) : undefined;
     const worker = new PodWorker(pod, {
+      ...(net ? { network: () => net.ready } : {}),
       workingDir,
       client,
       recorder,
@@ -402,6 +438,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       logFs,
     });
     workers.set(key, worker);
+    if (net) networks.set(worker, net);
     worker.start();
   };
 
@@ -413,7 +450,12 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       const w = workers.get(key);
       if (!w || w.uid !== pod.metadata?.uid) return;
       workers.delete(key);
-      track(w.terminate({ maxGraceMs: 0 }).then(() => ipamOf(pod)?.release(key)));
+      track(
+        w
+          .terminate({ maxGraceMs: 0 })
+          .then(() => dropNetwork(w))
+          .then(() => ipamOf(pod)?.release(key)),
+      );
     },
   });
 
@@ -452,6 +494,11 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       const pid = workers.get(`${ns}/${name}`)?.containerPid(container);
       return pid ? { pid, sandboxed: useSandbox } : undefined;
     },
+    podNetns: (ns, name) => {
+      const w = workers.get(`${ns}/${name}`);
+      const net = w && networks.get(w);
+      return net?.built ? net.path : undefined;
+    },
     containerStdin: (ns, name, container) =>
       workers.get(`${ns}/${name}`)?.containerStdin(container),
     podDir,
@@ -465,8 +512,39 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       const silent = stopOptions.silent === true;
       await Promise.all([...workers.values()].map((w) => w.terminate({ maxGraceMs: cap, silent })));
       await Promise.all([...finishing]);
+      await Promise.all([...networks.keys()].map(dropNetwork));
+      await podnets?.stop().catch(onError);
       journal.flush();
       await recorder.flush();
     },
   };
+}
+
+/** Opens the pod networks when the mode asks for them and they can be used; else says why. */
+async function openNetworks(
+  options: KubeletOptions,
+  sandbox: boolean,
+  o: { podCidr: string; dataDir: string; warn(m: string): void; onError(e: unknown): void },
+): Promise<PodNetworks | undefined> {
+  const mode = options.podNetwork ?? "auto";
+  if (mode === "host") return undefined;
+  const why = sandbox
+    ? podNetworkUnsupported()
+    : "pod network namespaces need the pod sandbox (root and util-linux)";
+  if (why) {
+    if (mode === "netns") o.warn(`${why}: pods share the host's network namespace`);
+    return undefined;
+  }
+  try {
+    return await openPodNetworks({
+      podCidr: o.podCidr,
+      dataDir: o.dataDir,
+      registry: { dir: options.podNetworkRegistry ?? DEFAULT_OWNER_DIR },
+      onError: o.onError,
+    });
+  } catch (e) {
+    const m = e instanceof Error ? e.message : String(e);
+    o.warn(`pod network namespaces cannot be used (${m}): pods share the host's network namespace`);
+    return undefined;
+  }
 }

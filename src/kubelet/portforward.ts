@@ -2,9 +2,10 @@
  * `pods/portforward` as kubectl 1.31+ speaks it: a WebSocket with subprotocol
  * `SPDY/3.1+portforward.k8s.io` whose binary messages carry a SPDY/3.1 byte stream (see spdy.ts).
  * For each local connection kubectl opens two SPDY streams with headers `streamType`
- * (`error`/`data`), `port` and `requestID`; once both exist the agent connects to the pod's
- * `<podIP>:<port>` (not 127.0.0.1, which here is the host's loopback, shared by every pod and by
- * loopkube itself; hostNetwork pods have that address anyway) and copies bytes both ways on the
+ * (`error`/`data`), `port` and `requestID`; once both exist the agent connects: for a pod in its
+ * own network namespace, to its 127.0.0.1 in that namespace as the kubelet does (then its pod IP,
+ * see netns_dial.ts); else to the pod's `<podIP>:<port>` (127.0.0.1 would be the host's loopback,
+ * shared by every such pod and by loopkube itself) and copies bytes both ways on the
  * data stream. When the pod side closes, the data stream is finished (FIN); a failure to connect is
  * written on the error stream in the kubelet's words; the error stream is then finished, which is
  * what kubectl waits for. Every SYN_STREAM gets a SYN_REPLY (kubectl waits for it); PINGs are
@@ -26,6 +27,7 @@ import type { Pod } from "kubernetes-types/core/v1.js";
 import type { ApiVerbs } from "../api/verbs.ts";
 import { refuse, StreamRequestError } from "./exec_protocol.ts";
 import { getPod } from "./exec_target.ts";
+import { dialInNetns } from "./netns_dial.ts";
 import { CHANNEL_PROTOCOL, parsePorts, serveChannelPortForward } from "./portforward_ws.ts";
 import { type Carrier, overSocket, overWebSocket, SpdySession } from "./spdy_session.ts";
 import { acceptWebSocket, offeredProtocols } from "./websocket.ts";
@@ -47,6 +49,11 @@ function wantsSpdy(req: IncomingMessage): boolean {
 export interface PortForwardHandlerOptions {
   client: ApiVerbs;
   onError?: (e: unknown) => void;
+  /**
+   * The pod's own network namespace (its path), when it has one: connections are then made in
+   * it, to its 127.0.0.1 as the kubelet's are, else to the pod IP (netns_dial.ts).
+   */
+  podNetns?(namespace: string, name: string): string | undefined;
 }
 
 type Target = { namespace: string; name: string; query: URLSearchParams };
@@ -57,6 +64,8 @@ interface Pair {
   error?: number;
   data?: number;
   socket?: Socket;
+  /** Bytes and a half-close from kubectl while the connection is being made in the pod. */
+  early?: { chunks: Buffer[]; ended: boolean; reset: boolean } | undefined;
   errorClosed?: boolean;
   dataClosed?: boolean;
 }
@@ -122,9 +131,11 @@ export function createPortForwardHandler(
       );
       carrier = overSocket(socket, head);
     }
+    const netns = options.podNetns?.(namespace, name);
     serveTunnel(carrier, {
       podIP,
       podLabel,
+      ...(netns ? { netns } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
     });
   };
@@ -132,7 +143,7 @@ export function createPortForwardHandler(
 
 function serveTunnel(
   carrier: Carrier,
-  o: { podIP: string; podLabel: string; onError?: (e: unknown) => void },
+  o: { podIP: string; podLabel: string; netns?: string; onError?: (e: unknown) => void },
 ): void {
   const pairs = new Map<string, Pair>();
   const streams = new Map<number, { requestId: string; type: string }>();
@@ -158,11 +169,9 @@ function serveTunnel(
     if (p.data !== undefined) streams.delete(p.data);
   };
 
-  const dial = (p: Pair, host: string) => {
+  const attach = (p: Pair, s: Socket, connected: boolean) => {
     const dataId = p.data as number;
-    const s = connect({ host, port: p.port });
     p.socket = s;
-    let connected = false;
     s.on("connect", () => {
       connected = true;
     });
@@ -179,6 +188,35 @@ function serveTunnel(
       finishError(p);
       forgetIfDone(p);
     });
+    const early = p.early;
+    p.early = undefined;
+    for (const chunk of early?.chunks ?? []) s.write(chunk);
+    if (early?.ended) s.end();
+    if (early?.reset) s.destroy();
+    s.resume();
+  };
+
+  const dial = (p: Pair, host: string) => {
+    const netns = o.netns;
+    if (!netns) {
+      attach(p, connect({ host, port: p.port }), false);
+      return;
+    }
+    // What kubectl sends while the helper connects waits here.
+    p.early = { chunks: [], ended: false, reset: false };
+    dialInNetns(netns, p.port, ["127.0.0.1", host]).then(
+      (s) => attach(p, s, true),
+      (e: unknown) => {
+        p.early = undefined;
+        const why = e instanceof Error ? e.message : String(e);
+        finishError(
+          p,
+          `error forwarding port ${p.port} to pod ${o.podLabel}: failed to connect to localhost:${p.port} inside namespace "${netns}": ${why}`,
+        );
+        finishData(p);
+        forgetIfDone(p);
+      },
+    );
   };
 
   const pairOf = (id: number) => {
@@ -209,11 +247,15 @@ function serveTunnel(
     },
     data(id, bytes) {
       const at = pairOf(id);
-      if (at?.s.type === "data") at.p?.socket?.write(bytes);
+      if (at?.s.type !== "data") return;
+      if (at.p?.early) at.p.early.chunks.push(Buffer.from(bytes));
+      else at.p?.socket?.write(bytes);
     },
     halfClose(id) {
       const at = pairOf(id);
-      if (at?.s.type === "data") at.p?.socket?.end();
+      if (at?.s.type !== "data") return;
+      if (at.p?.early) at.p.early.ended = true;
+      else at.p?.socket?.end();
     },
     reset(id) {
       const at = pairOf(id);
@@ -221,6 +263,7 @@ function serveTunnel(
       streams.delete(id);
       if (at.s.type === "data") {
         at.p.dataClosed = true;
+        if (at.p.early) at.p.early.reset = true;
         at.p.socket?.destroy();
       } else at.p.errorClosed = true;
       forgetIfDone(at.p);

@@ -61,6 +61,12 @@ export interface WorkerDeps {
     volumes: Map<string, string>,
     onSkip: (message: string) => void,
   ): string[] | undefined;
+  /**
+   * Builds the pod's own network namespace (podnet.ts), resolving to the prefix that enters it;
+   * absent when the pod shares the host's. A failure is a Warning event, and the pod then shares
+   * the host's namespace.
+   */
+  network?(): Promise<string[]>;
   backoff: BackoffPolicy;
   simulatedDelayMs: number;
   /** How often ConfigMap/Secret/downward API volume files are rewritten; default 10 s. */
@@ -118,6 +124,8 @@ export class PodWorker {
   private stopping = false;
   private wake: (() => void)[] = [];
   private sandboxReady = false;
+  /** The prefix entering the pod's network namespace, when it has one. */
+  private netns: string[] = [];
   private volumes = new Map<string, string>();
   private containersDone = false;
   private initDone = false;
@@ -355,6 +363,19 @@ export class PodWorker {
     if (this.deps.runtime === "process" && !this.deps.sandbox) {
       this.event("Warning", "NoSandbox", NO_SANDBOX_MESSAGE);
     }
+    if (this.deps.network) {
+      try {
+        this.netns = await this.deps.network();
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        this.event(
+          "Warning",
+          "PodNetworkUnavailable",
+          `the pod's network namespace could not be made (${why}): the pod shares the host's network namespace`,
+        );
+      }
+      if (this.stopping) return;
+    }
     this.sandboxReady = true;
     this.pushStatus();
     // Init containers in order; a sidecar (restartable init container) keeps running beside the
@@ -574,9 +595,10 @@ export class PodWorker {
         const argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) =>
           expandVars(a, lookup),
         );
-        const wrap = this.deps.sandbox?.(pod, spec, this.volumes, (m) =>
+        const sandbox = this.deps.sandbox?.(pod, spec, this.volumes, (m) =>
           this.event("Warning", "FailedMount", m, c),
         );
+        const wrap = sandbox ? [...this.netns, ...sandbox] : undefined;
         const log = await this.openLog(c);
         if (this.stopping) {
           await log.close();
@@ -802,7 +824,7 @@ export class PodWorker {
   private enter(c: CState): string[] | undefined {
     const pid = c.handle?.pid;
     if (!this.deps.sandbox || !pid) return undefined;
-    return ["nsenter", "-t", String(pid), "-m", "-u", "-r", "-w", "--"];
+    return ["nsenter", "-t", String(pid), "-m", "-u", "-n", "-r", "-w", "--"];
   }
 
   private async killContainer(c: CState, deadline: number, message: string): Promise<void> {

@@ -21,6 +21,18 @@ import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { type ListenerStatus, Proxier, type ProxierOptions } from "./proxier.ts";
 
 export { type FdLimits, readFdLimits } from "./fd-limit.ts";
+export {
+  type InformerIngress,
+  IngressController,
+  type IngressControllerOptions,
+  type IngressEventType,
+  type IngressListener,
+  LOOPKUBE_INGRESS_CLASS,
+  LOOPKUBE_INGRESS_CONTROLLER,
+  type PemPair,
+  startInformerIngress,
+} from "./ingress/index.ts";
+export { ingressAddress } from "./lb-ips.ts";
 export type { EventSink, EventType, ListenerStatus } from "./proxier.ts";
 export type { Frontend, FrontendKind, Protocol } from "./state.ts";
 

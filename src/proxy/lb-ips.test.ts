@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { InvalidRangeError, LoadBalancerIpAllocator } from "./lb-ips.ts";
+import { InvalidRangeError, ingressAddress, LoadBalancerIpAllocator } from "./lb-ips.ts";
 
 describe("LoadBalancerIpAllocator", () => {
   it("gives a key the IP its hash names, whatever the order keys arrive in, when hashes do not collide", () => {
@@ -39,5 +39,20 @@ describe("LoadBalancerIpAllocator", () => {
     for (const bad of ["127.100.0.0", "127.100.0/24", "::1/128", "127.100.0.0/33"]) {
       assert.throws(() => new LoadBalancerIpAllocator(bad), InvalidRangeError, bad);
     }
+  });
+
+  it("never hands out a reserved IP, even when asked for it", () => {
+    const a = new LoadBalancerIpAllocator("127.100.0.0/30", { reserved: ["127.100.0.2"] });
+    assert.equal(a.allocate("ns/a", { prefer: ["127.100.0.2"] }), "127.100.0.1");
+    assert.equal(a.allocate("ns/b"), undefined);
+  });
+});
+
+describe("ingressAddress", () => {
+  it("is the last usable address of the range", () => {
+    assert.equal(ingressAddress("127.100.0.0/24"), "127.100.0.254");
+    assert.equal(ingressAddress("127.100.7.0/24"), "127.100.7.254");
+    assert.equal(ingressAddress("127.101.7.0/30"), "127.101.7.2");
+    assert.equal(ingressAddress("127.101.7.0/31"), undefined);
   });
 });

@@ -37,14 +37,32 @@ function fnv1a(text: string): number {
   return h;
 }
 
+/**
+ * The address of the ingress controller in a load balancer range: its last usable address
+ * (`127.100.0.254` in `127.100.0.0/24`), which the Service allocator keeps for it. Undefined for
+ * a range too small to spare one (a /31 or /32).
+ */
+export function ingressAddress(cidr: string): string | undefined {
+  const [addr, bits] = cidr.split("/");
+  const base = addr === undefined ? undefined : ipv4ToInt(addr);
+  const prefix = Number(bits);
+  if (base === undefined || !Number.isInteger(prefix) || prefix < 8 || prefix > 30)
+    return undefined;
+  const total = 2 ** (32 - prefix);
+  return intToIpv4(base - (base % total) + total - 2);
+}
+
 export class LoadBalancerIpAllocator {
   readonly #first: number;
   readonly #size: number;
   readonly #byKey = new Map<string, number>();
   readonly #byIp = new Map<number, string>();
 
-  /** @param cidr an IPv4 range such as `127.100.0.0/24`; network and broadcast are skipped. */
-  constructor(cidr: string) {
+  /**
+   * @param cidr an IPv4 range such as `127.100.0.0/24`; network and broadcast are skipped.
+   * @param options.reserved addresses never handed out (the ingress controller's).
+   */
+  constructor(cidr: string, options: { reserved?: readonly string[] } = {}) {
     const [addr, bits] = cidr.split("/");
     const base = addr === undefined ? undefined : ipv4ToInt(addr);
     const prefix = Number(bits);
@@ -57,6 +75,10 @@ export class LoadBalancerIpAllocator {
     const skip = total > 2 ? 1 : 0;
     this.#first = network + skip;
     this.#size = total - 2 * skip;
+    for (const ip of options.reserved ?? []) {
+      const n = ipv4ToInt(ip);
+      if (n !== undefined && this.contains(ip)) this.#byIp.set(n, "");
+    }
   }
 
   contains(ip: string): boolean {

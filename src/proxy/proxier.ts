@@ -45,6 +45,8 @@ export interface ProxierOptions {
   /** The node's address: NodePorts and health checks listen there. */
   nodeIP: string;
   loadBalancerCidr?: string | undefined;
+  /** Addresses of the load balancer range no Service gets (the ingress controller's). */
+  reservedLoadBalancerIPs?: readonly string[] | undefined;
   onEvent?: EventSink | undefined;
   /** Called when a LoadBalancer Service's ingress changes (empty when it loses its IP). */
   onLoadBalancerIngress?: ((svc: Service, ingress: LoadBalancerIngress[]) => void) | undefined;
@@ -133,6 +135,7 @@ export class Proxier {
       nodeName: options.nodeName,
       nodeIP: options.nodeIP,
       loadBalancerCidr: options.loadBalancerCidr,
+      reservedLoadBalancerIPs: options.reservedLoadBalancerIPs,
     });
   }
 

@@ -99,6 +99,8 @@ export interface ProxyStateOptions {
   nodeIP: string;
   /** IPv4 CIDR for LoadBalancer ingress IPs; without it LoadBalancer Services get none. */
   loadBalancerCidr?: string | undefined;
+  /** Addresses of that range no Service gets (the ingress controller's). */
+  reservedLoadBalancerIPs?: readonly string[] | undefined;
 }
 
 export class ProxyState {
@@ -117,7 +119,9 @@ export class ProxyState {
     this.#lb =
       options.loadBalancerCidr === undefined
         ? undefined
-        : new LoadBalancerIpAllocator(options.loadBalancerCidr);
+        : new LoadBalancerIpAllocator(options.loadBalancerCidr, {
+            reserved: options.reservedLoadBalancerIPs ?? [],
+          });
   }
 
   /** Returns the key of the Service whose view changed. */

@@ -85,6 +85,20 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "standard" },
     provisioner: "loopkube.io/hostpath",
   } as KubeObject,
+  horizontalpodautoscalers: {
+    metadata: { name: "web", namespace: "default" },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+      maxReplicas: 5,
+    },
+  },
+  // networking.k8s.io
+  ingresses: {
+    metadata: { name: "web", namespace: "default" },
+    spec: { defaultBackend: { service: { name: "web", port: { number: 80 } } } },
+  },
+  ingressclasses: { metadata: { name: "loopkube" }, spec: { controller: "loopkube.dev/ingress" } },
+  networkpolicies: { metadata: { name: "deny", namespace: "default" }, spec: { podSelector: {} } },
   priorityclasses: { metadata: { name: "high" }, value: 1000 } as KubeObject,
   runtimeclasses: { metadata: { name: "fast" }, handler: "simulated" } as KubeObject,
   daemonsets: {
@@ -95,6 +109,18 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "nginx", namespace: "default" },
     spec: { template },
   },
+  poddisruptionbudgets: {
+    metadata: { name: "web", namespace: "default" },
+    spec: { minAvailable: 1, selector: { matchLabels: { app: "web" } } },
+  },
+  resourcequotas: {
+    metadata: { name: "q", namespace: "default" },
+    spec: { hard: { pods: "10", "requests.cpu": "2" } },
+  },
+  limitranges: {
+    metadata: { name: "l", namespace: "default" },
+    spec: { limits: [{ type: "Container", default: { cpu: "500m" } }] },
+  },
 };
 
 test("strategyFor finds every resource by group and plural, and nothing else", () => {
@@ -104,9 +130,14 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("", "deployments"), undefined);
   assert.equal(strategyFor("apps", "pods"), undefined);
   assert.equal(strategyFor("batch", "cronjobs")?.kind, "CronJob");
+  assert.equal(
+    strategyFor("autoscaling", "horizontalpodautoscalers")?.kind,
+    "HorizontalPodAutoscaler",
+  );
   assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
   assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
-  assert.equal(kindStrategies.length, 24);
+  assert.equal(strategyFor("policy", "poddisruptionbudgets")?.kind, "PodDisruptionBudget");
+  assert.equal(kindStrategies.length, 31);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

@@ -12,15 +12,22 @@ import { deploymentStrategy } from "./deployment.ts";
 import { endpointsStrategy } from "./endpoints.ts";
 import { endpointSliceStrategy } from "./endpointslice.ts";
 import { eventStrategy } from "./event.ts";
+import { hpaStrategy } from "./hpa.ts";
+import { ingressStrategy } from "./ingress.ts";
+import { ingressClassStrategy } from "./ingressclass.ts";
 import { jobStrategy } from "./job.ts";
 import { leaseStrategy } from "./lease.ts";
+import { limitRangeStrategy } from "./limitrange.ts";
 import { namespaceStrategy } from "./namespace.ts";
+import { networkPolicyStrategy } from "./networkpolicy.ts";
 import { nodeStrategy } from "./node.ts";
+import { podDisruptionBudgetStrategy } from "./pdb.ts";
 import { podStrategy } from "./pod.ts";
 // scheduling.k8s.io PriorityClass and node.k8s.io RuntimeClass (issue #15, scheduling).
 import { priorityClassStrategy } from "./priorityclass.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
 import { replicationControllerStrategy } from "./replicationcontroller.ts";
+import { resourceQuotaStrategy } from "./resourcequota.ts";
 import { runtimeClassStrategy } from "./runtimeclass.ts";
 import { serviceStrategy } from "./service.ts";
 import { statefulSetStrategy } from "./statefulset.ts";
@@ -31,7 +38,11 @@ import {
 } from "./storage.ts";
 import type { KindStrategy } from "./types.ts";
 
+export { ConversionError, convertObject } from "./conversions.ts";
 export { TEMPLATE_GENERATION, templateGeneration } from "./daemonset.ts";
+export { DEFAULT_SCALE_DOWN_RULES, DEFAULT_SCALE_UP_RULES, formatHpaTargets } from "./hpa.ts";
+export { INGRESS_CLASS_ANNOTATION } from "./ingress.ts";
+export { DEFAULT_INGRESS_CLASS_ANNOTATION, isDefaultIngressClass } from "./ingressclass.ts";
 export {
   CONTROLLER_UID_LABEL,
   JOB_NAME_LABEL,
@@ -76,10 +87,18 @@ export const kindStrategies: KindStrategy[] = [
   endpointSliceStrategy,
   leaseStrategy,
   storageClassStrategy,
+  hpaStrategy,
+  // networking.k8s.io
+  ingressStrategy,
+  ingressClassStrategy,
+  networkPolicyStrategy,
   priorityClassStrategy,
   runtimeClassStrategy,
   daemonSetStrategy,
   replicationControllerStrategy,
+  podDisruptionBudgetStrategy,
+  resourceQuotaStrategy,
+  limitRangeStrategy,
 ];
 
 const byKey = new Map(kindStrategies.map((s) => [`${s.group}/${s.resource}`, s]));

@@ -17,7 +17,7 @@
  */
 
 import type { GroupVersionKind } from "../../api/types.ts";
-import { closure, refTo, SCHEMAS, type Schema, schemaNameOf } from "./_schemas.ts";
+import { closure, refTo, type Schema, schemaNamed, schemaNameOf } from "./_schemas.ts";
 
 /** One served resource, as the API server's registry knows it. */
 export interface OpenApiResource {
@@ -225,7 +225,7 @@ export function buildGroupVersionDocument(
   resources: OpenApiResource[],
 ): object {
   const extra = new Map<string, Schema>();
-  const lookup = (name: string) => SCHEMAS[name] ?? extra.get(name);
+  const lookup = (name: string) => schemaNamed(name) ?? extra.get(name);
   const schemaFor = (gvk: GroupVersionKind, list = false, given?: Schema): string => {
     const known = given ? undefined : schemaNameOf(gvk);
     if (known !== undefined) return known;

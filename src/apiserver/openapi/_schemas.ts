@@ -4,6 +4,10 @@
  * Invariant: schema names are kube-apiserver's (`io.k8s.api.core.v1.Pod`), references are
  * `#/components/schemas/<name>`, and a top-level kind carries `x-kubernetes-group-version-kind`.
  *
+ * Nothing here reads the generated file at import: it is about a megabyte, and most CLI commands
+ * need none of it (the bundled CLI reads it from a file beside the bundle on the first lookup,
+ * see scripts/bundle.mjs; a cluster's start makes one when it creates the system namespaces).
+ *
  * @module
  */
 
@@ -27,24 +31,37 @@ export type Schema = {
   [keyword: string]: unknown;
 };
 
-export const SCHEMAS: Readonly<Record<string, Schema>> = (
-  generated as unknown as { schemas: Record<string, Schema> }
-).schemas;
+type Generated = { schemas: Record<string, Schema>; source: string; groupVersions: string[] };
+const data = generated as unknown as Generated;
 
-export const SCHEMA_SOURCE: string = (generated as unknown as { source: string }).source;
+/** The generated schema of this name (`io.k8s.api.core.v1.Pod`), if any. */
+export function schemaNamed(name: string): Schema | undefined {
+  return Object.hasOwn(data.schemas, name) ? data.schemas[name] : undefined;
+}
+
+/** Where the schemas come from (the Kubernetes release of their OpenAPI documents). */
+export function schemaSource(): string {
+  return data.source;
+}
 
 /** The group-versions a stock kube-apiserver of the version the schemas come from serves. */
-export const STOCK_GROUP_VERSIONS: readonly string[] = (
-  generated as unknown as { groupVersions: string[] }
-).groupVersions;
+export function stockGroupVersions(): readonly string[] {
+  return data.groupVersions;
+}
 
 const REF_PREFIX = "#/components/schemas/";
 
-const byGvk = new Map<string, string>();
-for (const [name, schema] of Object.entries(SCHEMAS)) {
-  for (const gvk of schema["x-kubernetes-group-version-kind"] ?? []) {
-    byGvk.set(gvkKey(gvk), name);
+let byGvk: Map<string, string> | undefined;
+function schemaNamesByGvk(): Map<string, string> {
+  if (byGvk === undefined) {
+    byGvk = new Map();
+    for (const [name, schema] of Object.entries(data.schemas)) {
+      for (const gvk of schema["x-kubernetes-group-version-kind"] ?? []) {
+        byGvk.set(gvkKey(gvk), name);
+      }
+    }
   }
+  return byGvk;
 }
 
 export function gvkKey(gvk: GroupVersionKind): string {
@@ -53,7 +70,7 @@ export function gvkKey(gvk: GroupVersionKind): string {
 
 /** Name of the generated schema of a top-level kind, if the generator knows it. */
 export function schemaNameOf(gvk: GroupVersionKind): string | undefined {
-  return byGvk.get(gvkKey(gvk));
+  return schemaNamesByGvk().get(gvkKey(gvk));
 }
 
 export function refTo(name: string): Schema {

@@ -18,12 +18,12 @@ import type { GroupVersionKind } from "../../api/types.ts";
 import { compileDecoder, type Decoder, type DecoderCache } from "./_decode.ts";
 import { buildGroupVersionDocument, type OpenApiResource } from "./_document.ts";
 import { findUnknownFields, strictDecodingMessage } from "./_fields.ts";
-import { closure, resolve, SCHEMAS, type Schema, schemaNameOf } from "./_schemas.ts";
+import { closure, resolve, type Schema, schemaNamed, schemaNameOf } from "./_schemas.ts";
 import { buildV2Document, encodeV2Document, OPENAPI_V2_PROTOBUF } from "./_v2.ts";
 
 export { DecodeDepthError, type Decoder, DecodeTypeError, nestsDeeper } from "./_decode.ts";
 export type { OpenApiResource } from "./_document.ts";
-export { type Schema, STOCK_GROUP_VERSIONS } from "./_schemas.ts";
+export { type Schema, stockGroupVersions } from "./_schemas.ts";
 export { strictDecodingMessage };
 
 export interface OpenApiRoot {
@@ -122,10 +122,10 @@ export function createOpenApi(resources: OpenApiResource[]): OpenApi {
 
   function schemaOf(gvk: GroupVersionKind): Schema | undefined {
     const name = schemaNameOf(gvk);
-    return name === undefined ? undefined : SCHEMAS[name];
+    return name === undefined ? undefined : schemaNamed(name);
   }
 
-  const lookup = (name: string) => SCHEMAS[name];
+  const lookup = schemaNamed;
   let v2: { json: string; protobuf: Uint8Array } | undefined;
   function v2Document() {
     if (v2 === undefined) {

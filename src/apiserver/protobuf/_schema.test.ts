@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { SCHEMA } from "./_kinds.ts";
+import { schema } from "./_kinds.ts";
 import { compileSchema, type FieldSpec, parseField } from "./_schema.ts";
 
 describe("parseField", () => {
@@ -45,7 +45,7 @@ describe("compileSchema", () => {
   });
 
   it("compiles the built-in tables with the fields kubectl's generators fill", () => {
-    const field = (msg: string, n: number) => SCHEMA.get(msg)?.get(n)?.json;
+    const field = (msg: string, n: number) => schema().get(msg)?.get(n)?.json;
     assert.equal(field("ObjectMeta", 1), "name");
     assert.equal(field("ObjectMeta", 11), "labels");
     assert.equal(field("DeploymentSpec", 1), "replicas");

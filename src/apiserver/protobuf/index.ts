@@ -19,7 +19,7 @@ import { badRequest, isStatusError, type StatusError } from "../../api/errors.ts
 import type { KubeObject } from "../../api/types.ts";
 import { type DecodeContext, decodeInto, type UnknownField } from "./_decode.ts";
 import { readEnvelope } from "./_envelope.ts";
-import { messageOfKind, registeredKinds, SCHEMA } from "./_kinds.ts";
+import { messageOfKind, registeredKinds, schema } from "./_kinds.ts";
 import { WireError, WireReader } from "./_wire.ts";
 
 export type { UnknownField } from "./_decode.ts";
@@ -94,7 +94,7 @@ function decode(body: Uint8Array, opts: DecodeOptions): DecodedBody {
       `no kind ${JSON.stringify(kind)} is registered for version ${JSON.stringify(apiVersion)}`,
     );
   }
-  const ctx: DecodeContext = { schema: SCHEMA, unknown: [] };
+  const ctx: DecodeContext = { schema: schema(), unknown: [] };
   const fields: Record<string, unknown> = {};
   decodeInto(fields, new WireReader(body, env.raw.start, env.raw.end), message, ctx, "");
   const object: KubeObject = {

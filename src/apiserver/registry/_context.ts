@@ -104,6 +104,11 @@ export interface RegistryContext {
   custom?: { find(group: string, version: string, resource: string): ResourceInfo | undefined };
   /** Creates on subresources with their own semantics, keyed `<resource>/<subresource>`. */
   creators?: ReadonlyMap<string, SubresourceCreate>;
+  /**
+   * Converts an object of a kind served in several versions to the version `to` names (see
+   * `_view.ts`); throws when it cannot. Undefined: every kind is served in one version only.
+   */
+  convert?: (obj: KubeObject, to: GroupVersionKind) => KubeObject;
 }
 
 /** Turns a store failure into the Status a client sees, named after the resource. */

@@ -11,6 +11,7 @@
  */
 import { methodNotAllowed, StatusError } from "../../api/errors.ts";
 import type { KubeList, KubeObject } from "../../api/types.ts";
+import { apiVersionOf } from "../../api/types.ts";
 import type {
   ApiVerbs,
   DeleteOptions,
@@ -21,9 +22,10 @@ import type {
   WatchOptions,
   WriteOptions,
 } from "../../api/verbs.ts";
-import { findResource, type ResourceInfo } from "../resources.ts";
+import { findResource, findResourceVersion, type ResourceInfo } from "../resources.ts";
 import type { RegistryContext } from "./_context.ts";
 import { decodeBody } from "./_prepare.ts";
+import { type VersionView, versionView } from "./_view.ts";
 import { create } from "./create.ts";
 import { del, deleteCollection } from "./delete.ts";
 import { patch } from "./patch.ts";
@@ -43,6 +45,7 @@ export type { Admission, Patchers, RegistryContext, SubresourceCreate } from "./
 export { randomSuffix, rfc3339 } from "./_meta.ts";
 export { decodeBody, fitForStorage, markDecoded } from "./_prepare.ts";
 export { genericStrategy, type StrategyLookup } from "./_strategy.ts";
+export { EVICTION_REFUSED, evictPod } from "./eviction.ts";
 export type { RegistryWatch, WatchSink, WatchTuning } from "./watch.ts";
 
 /** 404 for a resource the server does not serve, worded as kube-apiserver's. */
@@ -61,11 +64,9 @@ export class Registry implements ApiVerbs {
 
   /** The resource table entry a reference names, or 404. */
   resolve(ref: ResourceRef): ResourceInfo {
-    const builtIn = findResource(ref.group, ref.resource);
     const info =
-      builtIn && builtIn.version === ref.version
-        ? builtIn
-        : this.ctx.custom?.find(ref.group, ref.version, ref.resource);
+      findResourceVersion(ref.group, ref.version, ref.resource) ??
+      this.ctx.custom?.find(ref.group, ref.version, ref.resource);
     if (!info) throw resourceNotServed();
     if (ref.subresource && !info.subresources.some((s) => s.name === ref.subresource))
       throw resourceNotServed();
@@ -78,12 +79,29 @@ export class Registry implements ApiVerbs {
     if (ref.subresource === "scale") return getScale(this.ctx, info, ns, name);
     if (ref.subresource && ref.subresource !== "status")
       throw methodNotAllowed("GET", `${info.resource}/${ref.subresource}`);
+    const view = this.view(info);
+    if (view) return view.fromStorage(get(this.ctx, view.storage, ns, name));
     return get(this.ctx, info, ns, name);
+  }
+
+  /** How a version served as a view of another converts; undefined for a stored version. */
+  private view(info: ResourceInfo): VersionView | undefined {
+    return info.storageVersion ? versionView(this.ctx, info) : undefined;
   }
 
   listSync(ref: ResourceRef, namespace: string, options?: ListOptions): KubeList {
     const info = this.resolve(ref);
     if (ref.subresource) throw methodNotAllowed("GET", `${info.resource}/${ref.subresource}`);
+    const view = this.view(info);
+    if (view) {
+      const stored = list(this.ctx, view.storage, info.namespaced ? namespace : "", options);
+      return {
+        ...stored,
+        apiVersion: apiVersionOf(info.group, info.version),
+        kind: info.listKind,
+        items: stored.items.map(view.fromStorage),
+      };
+    }
     return list(this.ctx, info, info.namespaced ? namespace : "", options);
   }
 
@@ -115,6 +133,11 @@ export class Registry implements ApiVerbs {
       return custom(this.ctx, { info, namespace: ns, name }, body, options);
     }
     if (ref.subresource) throw methodNotAllowed("POST", `${info.resource}/${ref.subresource}`);
+    const view = this.view(info);
+    if (view) {
+      const stored = view.decodeIn(object, options);
+      return view.fromStorage(create(this.ctx, view.storage, ns, stored, options));
+    }
     return create(this.ctx, info, ns, object, options);
   }
 
@@ -147,6 +170,13 @@ export class Registry implements ApiVerbs {
     const info = this.resolve(ref);
     const ns = info.namespaced ? namespace : "";
     const name = options?.name ?? object.metadata?.name ?? "";
+    const view = this.view(info);
+    if (view && (ref.subresource === undefined || ref.subresource === "status")) {
+      const stored = view.decodeIn(object, options);
+      const subresource = ref.subresource === "status" ? ("status" as const) : undefined;
+      const target = { info: view.storage, namespace: ns, subresource };
+      return view.fromStorage(update(this.ctx, target, stored, { ...options, name }));
+    }
     switch (ref.subresource) {
       case undefined:
         return update(this.ctx, { info, namespace: ns }, object, { ...options, name });
@@ -174,6 +204,12 @@ export class Registry implements ApiVerbs {
   ): KubeObject {
     const info = this.resolve(ref);
     const ns = info.namespaced ? namespace : "";
+    const view = this.view(info);
+    if (view && (ref.subresource === undefined || ref.subresource === "status")) {
+      const subresource = ref.subresource === "status" ? ("status" as const) : undefined;
+      const target = { info: view.storage, namespace: ns, name, subresource };
+      return view.fromStorage(patch(this.ctx, target, type, body, options, view));
+    }
     switch (ref.subresource) {
       case undefined:
         return patch(this.ctx, { info, namespace: ns, name }, type, body, options);
@@ -200,6 +236,12 @@ export class Registry implements ApiVerbs {
   ): KubeObject {
     const info = this.resolve(ref);
     if (ref.subresource) throw methodNotAllowed("DELETE", `${info.resource}/${ref.subresource}`);
+    const view = this.view(info);
+    if (view) {
+      return view.fromStorage(
+        del(this.ctx, view.storage, info.namespaced ? namespace : "", name, options),
+      );
+    }
     return del(this.ctx, info, info.namespaced ? namespace : "", name, options);
   }
 
@@ -210,7 +252,8 @@ export class Registry implements ApiVerbs {
   ): void {
     const info = this.resolve(ref);
     if (ref.subresource) throw methodNotAllowed("DELETE", `${info.resource}/${ref.subresource}`);
-    deleteCollection(this.ctx, info, info.namespaced ? namespace : "", options);
+    const stored = this.view(info)?.storage ?? info;
+    deleteCollection(this.ctx, stored, info.namespaced ? namespace : "", options);
   }
 
   async get(ref: ResourceRef, namespace: string, name: string): Promise<KubeObject> {
@@ -277,12 +320,23 @@ export class Registry implements ApiVerbs {
   ): RegistryWatch {
     const info = this.resolve(ref);
     if (ref.subresource) throw methodNotAllowed("GET", `${info.resource}/${ref.subresource}`);
+    const view = this.view(info);
+    const sink: WatchSink = view
+      ? (event) => {
+          if (event.type === "ERROR") return onEvent(event);
+          if (event.type === "BOOKMARK") {
+            const apiVersion = apiVersionOf(info.group, info.version);
+            return onEvent({ type: event.type, object: { ...event.object, apiVersion } });
+          }
+          return onEvent({ type: event.type, object: view.fromStorage(event.object) });
+        }
+      : onEvent;
     return watch(
       this.ctx,
-      info,
+      view?.storage ?? info,
       info.namespaced ? namespace : "",
       options,
-      onEvent,
+      sink,
       this.watchTuning,
     );
   }

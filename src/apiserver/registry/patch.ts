@@ -14,6 +14,7 @@ import { MAX_OBJECT_DEPTH, nestsDeeper } from "../openapi/index.ts";
 import { storeKey } from "../resources.ts";
 import type { RegistryContext } from "./_context.ts";
 import { checkTypeMeta, decodeBody, kindOf } from "./_prepare.ts";
+import type { VersionView } from "./_view.ts";
 import { create } from "./create.ts";
 import { type UpdateTarget, writeUpdate } from "./update.ts";
 
@@ -32,9 +33,14 @@ export function patch(
   type: PatchType,
   body: unknown,
   options: PatchOptions = {},
+  view?: VersionView,
 ): KubeObject {
   const { info, namespace, name } = target;
   if (info.custom && type === "strategic") throw strategicRefused();
+  // The version the patch speaks: the stored object is shown in it, the result converted back.
+  const shown = view?.info ?? info;
+  const fromStorage = view ? view.fromStorage : (o: KubeObject) => o;
+  const toStorage = view ? view.toStorage : (o: KubeObject) => o;
   // The patch algorithms recurse over the body; a body no stored object could have is refused.
   if (nestsDeeper(body, MAX_OBJECT_DEPTH)) {
     throw badRequest(`the patch nests deeper than ${MAX_OBJECT_DEPTH} levels`);
@@ -45,22 +51,24 @@ export function patch(
     if (!options.fieldManager) {
       throw badRequest("PATCH requests with apply content type must have a fieldManager");
     }
-    const applied = decodeBody(ctx, kindOf(info), body, options);
-    checkTypeMeta(info, applied);
+    const applied = decodeBody(ctx, kindOf(shown), body, options);
+    checkTypeMeta(shown, applied);
     if (applied.metadata.name && applied.metadata.name !== name) {
       throw badRequest(
         `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`,
       );
     }
     applied.metadata.name = name;
-    const merged = ctx.patchers.apply({
-      live: current,
-      applied,
-      manager: options.fieldManager,
-      force: options.force === true,
-      info,
-      subresource: target.subresource,
-    });
+    const merged = toStorage(
+      ctx.patchers.apply({
+        live: current && fromStorage(current),
+        applied,
+        manager: options.fieldManager,
+        force: options.force === true,
+        info: shown,
+        subresource: target.subresource,
+      }),
+    );
     // Apply recorded its own ownership; the write path must not add an Update entry on top.
     const { fieldManager: _applied, ...writeOptions } = options;
     if (!current) {
@@ -74,13 +82,19 @@ export function patch(
   if (!current) throw notFound(info.resource, info.group, name);
   let patched: KubeObject;
   try {
-    patched = ctx.patchers.patch({ type, patch: body, original: current, info });
+    patched = ctx.patchers.patch({
+      type,
+      patch: body,
+      original: fromStorage(current),
+      info: shown,
+    });
   } catch (e) {
     if (e instanceof StatusError) throw e;
     throw badRequest(e instanceof Error ? e.message : String(e));
   }
-  patched = decodeBody(ctx, kindOf(info), patched, options);
-  checkTypeMeta(info, patched);
+  patched = decodeBody(ctx, kindOf(shown), patched, options);
+  checkTypeMeta(shown, patched);
+  patched = toStorage(patched);
   // A resourceVersion the patch sets is a precondition; one it leaves alone is the current one.
   if (!patched.metadata.resourceVersion)
     patched.metadata.resourceVersion = current.metadata.resourceVersion ?? "";

@@ -33,8 +33,15 @@ export const GC_RESOURCES: readonly GcResource[] = [
   { ref: REFS.cronjobs, kind: "CronJob", namespaced: true },
   { ref: REFS.endpointslices, kind: "EndpointSlice", namespaced: true },
   { ref: REFS.leases, kind: "Lease", namespaced: true },
+  // networking.k8s.io (issue 15, Ingress)
+  { ref: REFS.ingressclasses, kind: "IngressClass", namespaced: false },
+  { ref: REFS.ingresses, kind: "Ingress", namespaced: true },
+  { ref: REFS.networkpolicies, kind: "NetworkPolicy", namespaced: true },
   { ref: REFS.daemonsets, kind: "DaemonSet", namespaced: true },
   { ref: REFS.replicationcontrollers, kind: "ReplicationController", namespaced: true },
+  { ref: REFS.poddisruptionbudgets, kind: "PodDisruptionBudget", namespaced: true },
+  { ref: REFS.resourcequotas, kind: "ResourceQuota", namespaced: true },
+  { ref: REFS.limitranges, kind: "LimitRange", namespaced: true },
 ];
 
 /** `apiVersion` (`v1`, `apps/v1`) + kind → resource; undefined when not served. */

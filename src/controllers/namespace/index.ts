@@ -36,8 +36,13 @@ export const NAMESPACED_RESOURCES: readonly ResourceRef[] = [
   REFS.jobs,
   REFS.endpointslices,
   REFS.leases,
+  REFS.ingresses,
+  REFS.networkpolicies,
   REFS.daemonsets,
   REFS.replicationcontrollers,
+  REFS.poddisruptionbudgets,
+  REFS.resourcequotas,
+  REFS.limitranges,
   REFS.events,
 ];
 

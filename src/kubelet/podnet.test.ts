@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { gatewayOf, namesOnMachine, podNetNames, setUpScript, tearDownBatch } from "./podnet.ts";
+import { claimTag, deadTags, preferredTag, releaseTag } from "./podnet_owner.ts";
+
+describe("podNetNames", () => {
+  for (const [tag, ip, netns, link] of [
+    ["3fa2", "127.244.0.2", "loopkube-3fa2-127.244.0.2", "lk3fa2f40002"],
+    ["0001", "127.245.255.254", "loopkube-0001-127.245.255.254", "lk0001f5fffe"],
+  ] as const) {
+    test(`names ${ip} of tag ${tag} ${netns} and ${link}, a link name within 15 bytes`, () => {
+      const n = podNetNames(tag, ip);
+      assert.deepEqual(n, { netns, path: `/run/netns/${netns}`, hostLink: link });
+      assert.ok(n.hostLink.length <= 15);
+    });
+  }
+  test("refuses an address outside 127.0.0.0/8", () => {
+    assert.throws(() => podNetNames("0000", "10.0.0.1"), /not in 127\.0\.0\.0\/8/);
+  });
+});
+
+describe("gatewayOf", () => {
+  for (const [cidr, gw] of [
+    ["127.244.0.0/16", "127.244.0.1"],
+    ["127.244.1.0/24", "127.244.1.1"],
+    ["127.96.7.9/20", "127.96.0.1"],
+  ] as const) {
+    test(`is ${gw} for ${cidr}`, () => assert.equal(gatewayOf(cidr), gw));
+  }
+});
+
+describe("setUpScript", () => {
+  const script = setUpScript(podNetNames("3fa2", "127.244.0.5"), "127.244.0.5", "127.244.0.1");
+  test("sets route_localnet and forwarding on the pod's own host link only", () => {
+    assert.match(script, /\/proc\/sys\/net\/ipv4\/conf\/lk3fa2f40005\/route_localnet/);
+    assert.match(script, /\/proc\/sys\/net\/ipv4\/conf\/lk3fa2f40005\/forwarding/);
+    assert.doesNotMatch(script, /ip_forward|conf\/(all|default)\/forwarding/);
+  });
+  test("routes the pod IP through its link in the local table, from the gateway", () => {
+    assert.match(
+      script,
+      /route add 127\.244\.0\.5\/32 dev lk3fa2f40005 src 127\.244\.0\.1 table local/,
+    );
+  });
+  test("gives the pod 127.0.0.0/8 through the gateway and no default route", () => {
+    assert.match(script, /route add 127\.0\.0\.0\/8 via 127\.244\.0\.1 dev eth0/);
+    assert.match(script, /route del local 127\.0\.0\.0\/8 dev lo table local/);
+    assert.doesNotMatch(script, /default|0\.0\.0\.0\/0/);
+  });
+  test("removes names of the same IP left by a dead run first", () => {
+    const first = script.split("\n").slice(0, 2).join("\n");
+    assert.match(first, /then ip link del lk3fa2f40005; fi/);
+    assert.match(first, /then ip netns del loopkube-3fa2-127\.244\.0\.5; fi/);
+  });
+});
+
+test("tearDownBatch deletes links, then namespaces", () => {
+  assert.equal(
+    tearDownBatch(["lkaaaa000002"], ["loopkube-aaaa-127.0.0.2"]),
+    ["link del lkaaaa000002", "netns del loopkube-aaaa-127.0.0.2", ""].join("\n"),
+  );
+});
+
+test("namesOnMachine groups loopkube names by tag and ignores everyone else's", () => {
+  const byTag = namesOnMachine(
+    ["loopkube-00aa-127.244.0.2", "other", "loopkube-x-1", "loopkube-00bb-127.245.0.9"],
+    ["lo", "eth0", "lk00aaf40002", "lk00aa", "lkzzzz123456", "veth123"],
+  );
+  assert.deepEqual(Object.fromEntries(byTag), {
+    "00aa": { netns: ["loopkube-00aa-127.244.0.2"], links: ["lk00aaf40002"] },
+    "00bb": { netns: ["loopkube-00bb-127.245.0.9"], links: [] },
+  });
+});
+
+describe("pod network tags", () => {
+  const owner = (pid: number) => ({ pid, podCidr: "127.244.0.0/16", dataDir: "d" });
+  const withDir = (fn: (dir: string) => void) => {
+    const dir = mkdtempSync(join(tmpdir(), "podnet-"));
+    try {
+      fn(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  test("claimTag takes the pod range's preferred tag, and the next when it is held", () =>
+    withDir((dir) => {
+      const alive = () => true;
+      const first = claimTag(owner(1), { dir, isAlive: alive });
+      assert.equal(first, preferredTag("127.244.0.0/16"));
+      const second = claimTag(owner(2), { dir, isAlive: alive });
+      assert.equal(Number.parseInt(second, 16), (Number.parseInt(first, 16) + 1) % 0x10000);
+      assert.equal(JSON.parse(readFileSync(join(dir, second), "utf8")).pid, 2);
+      assert.deepEqual(readdirSync(dir).sort(), [first, second].sort(), "no temporary file left");
+    }));
+
+  test("deadTags names tags of dead owners and of names without an owner, never a live one's or our own", () =>
+    withDir((dir) => {
+      writeFileSync(join(dir, "0001"), JSON.stringify(owner(1)));
+      writeFileSync(join(dir, "0002"), JSON.stringify(owner(2)));
+      writeFileSync(join(dir, "0003"), "{"); // being written: taken as alive
+      const isAlive = (o: { pid: number }) => o.pid === 2;
+      assert.deepEqual(deadTags(["0004", "0002", "0005"], { dir, isAlive }, "0005"), [
+        "0001",
+        "0004",
+      ]);
+    }));
+
+  test("releaseTag removes the owner file, and twice is harmless", () =>
+    withDir((dir) => {
+      const tag = claimTag(owner(1), { dir, isAlive: () => true });
+      releaseTag(tag, { dir });
+      releaseTag(tag, { dir });
+      assert.deepEqual(readdirSync(dir), []);
+    }));
+});

@@ -1,0 +1,328 @@
+/**
+ * Pod networks as root: each pod (but hostNetwork ones) in a network namespace of its own, with
+ * its pod IP on `eth0` and its own `lo`, shared by all its containers (they enter it with
+ * `nsenter --net`, as exec, attach and exec probes do with `nsenter -t <pid> -n`).
+ *
+ * Layout: a veth pair per pod, its host end in the host's namespace. Chosen over a bridge in a
+ * per-cluster "node" namespace because the host (the user's shell, the userspace proxy, probes,
+ * port-forward) then reaches a pod IP directly, with one kernel hop and no socket hand-over;
+ * removing a pod's network is removing one link (its routes and per-link sysctls go with it);
+ * and nothing machine-wide is changed. The bridge layout is the one that also works rootless (in
+ * a user namespace), which this module does not do yet.
+ *
+ * Pod IPs stay in 127.0.0.0/8, which the kernel never sends off the machine:
+ * - host side, per pod: link `lk<tag><ip>` with `route_localnet` and `forwarding` set on that
+ *   link only (not the machine's `ip_forward`), and a /32 route to the pod IP through it in the
+ *   `local` table (the `local 127.0.0.0/8 dev lo` route there would otherwise win), whose source
+ *   is the node's gateway address (`.1` of the node's pod range, which IPAM never hands out);
+ * - pod side: `eth0` with the pod IP (scope global) and `route_localnet`; `lo` up with only
+ *   127.0.0.1 local (the namespace's `local 127.0.0.0/8` is removed, else every other 127.x
+ *   address would be the pod itself); all of 127.0.0.0/8 through the gateway on `eth0`. No
+ *   default route: nothing outside 127.0.0.0/8 is reachable from a pod namespace.
+ * So from a pod, other pods' IPs, every ClusterIP (the proxy's and DNS's listeners on the host's
+ * 127.x addresses) and the node's own 127.x addresses answer; from the host, pod IPs answer as
+ * before. 127.0.0.1 in a pod is the pod's own loopback.
+ *
+ * Names: namespace `loopkube-<tag>-<pod IP>`, host link `lk<tag><ip hex>` (≤ 15 bytes), where
+ * `<tag>` is this cluster's (podnet_owner.ts). Every pod's names are removed when its network is
+ * torn down, all of them on `stop()`, and a dead cluster's at the next start of any cluster.
+ * Set-up costs one `sh` spawn per pod (a few `ip` calls inside), tear-down one `ip -batch`.
+ *
+ * @module
+ */
+import { execFile, spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import {
+  claimTag,
+  deadTags,
+  type OwnerRegistry,
+  releaseTag,
+  startTimeOf,
+  type TagOwner,
+} from "./podnet_owner.ts";
+import { which } from "./process.ts";
+
+export const NETNS_DIR = "/run/netns";
+const NS_PREFIX = "loopkube-";
+const NS_NAME = /^loopkube-([0-9a-f]{4})-\d+\.\d+\.\d+\.\d+$/;
+const LINK_NAME = /^lk([0-9a-f]{4})[0-9a-f]{6}$/;
+/** How long `stop()` lets the kernel destroy deleted namespaces' links before deleting them. */
+const LINK_GONE_MS = 5000;
+
+export interface PodNetNames {
+  /** The namespace's name (`ip netns`), and its path under /run/netns. */
+  netns: string;
+  path: string;
+  /** The host end of the veth pair. */
+  hostLink: string;
+}
+
+const hex2 = (n: number) => n.toString(16).padStart(2, "0");
+
+export function podNetNames(tag: string, ip: string): PodNetNames {
+  const o = ip.split(".").map(Number);
+  if (o.length !== 4 || o[0] !== 127 || o.some((n) => !Number.isInteger(n) || n < 0 || n > 255)) {
+    throw new Error(`pod IP ${ip} is not in 127.0.0.0/8`);
+  }
+  const netns = `${NS_PREFIX}${tag}-${ip}`;
+  return {
+    netns,
+    path: `${NETNS_DIR}/${netns}`,
+    hostLink: `lk${tag}${hex2(o[1] ?? 0)}${hex2(o[2] ?? 0)}${hex2(o[3] ?? 0)}`,
+  };
+}
+
+/** The gateway of a node's pod range: its `.1` (network address + 1), never a pod's. */
+export function gatewayOf(cidr: string): string {
+  const [base = "", bits = "32"] = cidr.split("/");
+  const n = base.split(".").reduce((a, p) => a * 256 + Number(p), 0);
+  const size = 2 ** (32 - Number(bits));
+  const gw = n - (n % size) + 1;
+  return [24, 16, 8, 0].map((s) => Math.floor(gw / 2 ** s) % 256).join(".");
+}
+
+const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+const conf = (link: string, key: string) => `/proc/sys/net/ipv4/conf/${link}/${key}`;
+
+/**
+ * The shell script that builds one pod's network (see the module header); it first removes
+ * names of the same pod IP left by a dead run of this cluster (the IP is this cluster's).
+ */
+export function setUpScript(names: PodNetNames, ip: string, gateway: string): string {
+  const inner = [
+    "set -e",
+    `echo 1 > ${conf("all", "route_localnet")}`,
+    `echo 1 > ${conf("eth0", "route_localnet")}`,
+    "ip -batch - <<'EOF'",
+    "link set lo up",
+    "link set eth0 up",
+    `addr add ${ip}/32 dev eth0 scope global`,
+    "route del local 127.0.0.0/8 dev lo table local",
+    `route add ${gateway} dev eth0 scope link src ${ip}`,
+    `route add 127.0.0.0/8 via ${gateway} dev eth0 src ${ip}`,
+    "EOF",
+  ].join("\n");
+  return [
+    // Shell tests are builtins: no process is started for them when nothing is left over.
+    `if [ -e /sys/class/net/${names.hostLink} ]; then ip link del ${names.hostLink}; fi`,
+    `if [ -e ${names.path} ]; then ip netns del ${names.netns}; fi`,
+    "set -e",
+    "ip -batch - <<'EOF'",
+    `netns add ${names.netns}`,
+    `link add ${names.hostLink} type veth peer name eth0 netns ${names.netns}`,
+    `link set ${names.hostLink} up`,
+    `route add ${ip}/32 dev ${names.hostLink} src ${gateway} table local`,
+    "EOF",
+    `echo 1 > ${conf(names.hostLink, "route_localnet")}`,
+    `echo 1 > ${conf(names.hostLink, "forwarding")}`,
+    `exec nsenter --net=${names.path} sh -c ${q(inner)}`,
+    "",
+  ].join("\n");
+}
+
+/** `ip -force -batch -` input removing these namespaces and host links (routes go with them). */
+export function tearDownBatch(links: string[], namespaces: string[]): string {
+  return [
+    ...links.map((l) => `link del ${l}`),
+    ...namespaces.map((n) => `netns del ${n}`),
+    "",
+  ].join("\n");
+}
+
+/** The loopkube names on the machine, by tag: namespaces (from /run/netns) and host links. */
+export function namesOnMachine(
+  netnsEntries: string[],
+  linkEntries: string[],
+): Map<string, { netns: string[]; links: string[] }> {
+  const byTag = new Map<string, { netns: string[]; links: string[] }>();
+  const of = (tag: string) => {
+    const e = byTag.get(tag) ?? { netns: [], links: [] };
+    byTag.set(tag, e);
+    return e;
+  };
+  for (const n of netnsEntries) {
+    const m = NS_NAME.exec(n);
+    if (m?.[1]) of(m[1]).netns.push(n);
+  }
+  for (const l of linkEntries) {
+    const m = LINK_NAME.exec(l);
+    if (m?.[1]) of(m[1]).links.push(l);
+  }
+  return byTag;
+}
+
+const list = (dir: string) => {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+};
+
+/** Why pod network namespaces cannot be used here, or undefined when they can. */
+export function podNetworkUnsupported(): string | undefined {
+  if (process.platform !== "linux") return "pod network namespaces need Linux";
+  if (process.getuid?.() !== 0) {
+    return "pod network namespaces need root (rootless pod networks are not done yet)";
+  }
+  const path = process.env.PATH ?? "";
+  for (const cmd of ["ip", "nsenter", "sh"]) {
+    if (!which(cmd, path)) return `pod network namespaces need \`${cmd}\` (iproute2, util-linux)`;
+  }
+  if (!existsSync("/proc/sys/net/ipv4/conf/all/route_localnet")) {
+    return "the kernel has no route_localnet setting";
+  }
+  return undefined;
+}
+
+function run(cmd: string, args: string[], input: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["pipe", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      err += d;
+    });
+    child.once("error", reject);
+    child.once("close", (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(err.trim() || `${cmd} exited with ${code}`));
+    });
+    child.stdin.end(input);
+  });
+}
+
+/** One pod's network namespace. */
+export interface PodNetwork {
+  /** Resolves, once built, to the `nsenter` prefix that enters it; rejects with why not. */
+  ready: Promise<string[]>;
+  /** The namespace's path (`/run/netns/…`), and whether it has been built. */
+  path: string;
+  built: boolean;
+  /** Removes its namespace, link and route (unless a newer pod has the IP now); idempotent. */
+  release(): Promise<void>;
+}
+
+export interface PodNetworks {
+  /** This cluster's tag, carried by every name it creates. */
+  tag: string;
+  /**
+   * Builds a pod's network namespace, `gateway` being its node's (see `gatewayOf`). Work on one
+   * IP is done in order: a pod that takes the IP of one being torn down waits for that.
+   */
+  setUp(ip: string, gateway: string): PodNetwork;
+  /** Removes every name of this cluster, then gives its tag up. */
+  stop(): Promise<void>;
+}
+
+export interface PodNetworkOptions extends Omit<TagOwner, "pid" | "startTime"> {
+  registry: OwnerRegistry;
+  onError(e: unknown): void;
+}
+
+/**
+ * Claims this cluster's tag, removes dead clusters' leftovers (and this tag's, from a crash), and
+ * returns the pod network manager.
+ */
+export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks> {
+  const tag = claimTag(
+    { pid: process.pid, startTime: startTimeOf("self"), podCidr: o.podCidr, dataDir: o.dataDir },
+    o.registry,
+  );
+  const namesOf = (tags: string[], kind: "links" | "netns") => {
+    const onMachine = namesOnMachine(list(NETNS_DIR), list("/sys/class/net"));
+    return tags.flatMap((t) => onMachine.get(t)?.[kind] ?? []);
+  };
+  /** Removes the tags' namespaces, then (once the kernel has had a moment) any link left. */
+  const removeTags = async (tags: string[]) => {
+    const netns = namesOf(tags, "netns");
+    if (netns.length > 0) {
+      await run("ip", ["-force", "-batch", "-"], tearDownBatch([], netns)).catch(o.onError);
+    }
+    for (let waited = 0; waited < LINK_GONE_MS && namesOf(tags, "links").length > 0; waited += 20) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const links = namesOf(tags, "links");
+    if (links.length > 0) {
+      await run("ip", ["-force", "-batch", "-"], tearDownBatch(links, [])).catch(o.onError);
+    }
+  };
+  const onMachine = namesOnMachine(list(NETNS_DIR), list("/sys/class/net"));
+  const dead = deadTags(onMachine.keys(), o.registry, tag);
+  await removeTags([...dead, tag]);
+  for (const t of dead) releaseTag(t, o.registry);
+  /**
+   * Namespaces to delete, gathered for one `ip -batch` run per turn of the event loop: a burst
+   * of deletions (a scale-down, `stop()`) costs one process start, not one each.
+   */
+  let doomed: string[] = [];
+  let flushing: Promise<void> | undefined;
+  const deleteNetns = (netns: string): Promise<void> => {
+    doomed.push(netns);
+    flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => {
+      const batch = tearDownBatch([], doomed);
+      doomed = [];
+      flushing = undefined;
+      return run("ip", ["-force", "-batch", "-"], batch);
+    });
+    return flushing;
+  };
+  /** Per IP: the pod network now holding it, and the queue of work on it. */
+  const holders = new Map<string, PodNetwork>();
+  const queues = new Map<string, Promise<void>>();
+  const queue = (ip: string, work: () => Promise<void>) => {
+    const next = (queues.get(ip) ?? Promise.resolve()).then(work);
+    const settled = next.catch(() => {});
+    queues.set(ip, settled);
+    void settled.then(() => {
+      if (queues.get(ip) === settled) queues.delete(ip);
+    });
+    return next;
+  };
+  return {
+    tag,
+    setUp(ip, gateway) {
+      const names = podNetNames(tag, ip);
+      let released = false;
+      const net: PodNetwork = {
+        path: names.path,
+        built: false,
+        ready: queue(ip, () => run("sh", ["-s"], setUpScript(names, ip, gateway))).then(() => {
+          net.built = true;
+          return ["nsenter", `--net=${names.path}`, "--"];
+        }),
+        release() {
+          if (released || holders.get(ip) !== net) return Promise.resolve();
+          released = true;
+          net.built = false;
+          holders.delete(ip);
+          // The namespace only: the kernel then destroys it, its veth pair (so the host end and
+          // its route) with it, in the background and in batches, where deleting the link
+          // itself waits for the network stack to quiesce, link by link. `stop()` checks.
+          return queue(ip, () => deleteNetns(names.netns));
+        },
+      };
+      net.ready.catch(() => {});
+      holders.set(ip, net);
+      return net;
+    },
+    async stop() {
+      holders.clear();
+      await Promise.all([...queues.values()]);
+      await removeTags([tag]);
+      releaseTag(tag, o.registry);
+    },
+  };
+}
+
+/** Runs `ip route get <ip>` and returns the device the kernel would send to it on. */
+export function routeDevice(ip: string, netns?: string): Promise<string> {
+  const args = [...(netns ? ["-n", netns] : []), "-o", "route", "get", ip];
+  return new Promise((resolve, reject) =>
+    execFile("ip", args, (e, out) => {
+      if (e) return reject(e);
+      const m = / dev (\S+)/.exec(out);
+      if (!m?.[1]) return reject(new Error(`no device in: ${out.trim()}`));
+      resolve(m[1]);
+    }),
+  );
+}
