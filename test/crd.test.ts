@@ -318,12 +318,37 @@ describe("CustomResourceDefinitions with @kubernetes/client-node", () => {
     }
   });
 
-  test("deleting the CRD deletes its objects, then the CRD", async () => {
-    await custom.createClusterCustomObject({
-      ...ref,
-      body: { apiVersion: "widgets.example.com/v1", kind: "Widget", metadata: { name: "w2" } },
+  test("deleting the CRD deletes its objects, then the CRD; creates are refused meanwhile", async () => {
+    const widget = (name: string, finalizers?: string[]) => ({
+      apiVersion: "widgets.example.com/v1",
+      kind: "Widget",
+      metadata: { name, ...(finalizers ? { finalizers } : {}) },
     });
+    await custom.createClusterCustomObject({ ...ref, body: widget("w2", ["example.com/hold"]) });
     await ext.deleteCustomResourceDefinition({ name: "widgets.widgets.example.com" });
+    const terminating = await waitFor(
+      async () => {
+        const crd = await ext.readCustomResourceDefinition({ name: "widgets.widgets.example.com" });
+        return crd.status?.conditions?.find(
+          (c) => c.type === "Terminating" && c.reason === "InstanceDeletionInProgress",
+        );
+      },
+      { what: "the CRD to be Terminating with deletion in progress" },
+    );
+    assert.equal(terminating.status, "True");
+    await assert.rejects(custom.createClusterCustomObject({ ...ref, body: widget("w3") }), (e) => {
+      const body = JSON.parse((e as { body: string }).body) as { code: number; message: string };
+      assert.equal(body.code, 405);
+      assert.equal(
+        body.message,
+        "create not allowed while custom resource definition is terminating",
+      );
+      return true;
+    });
+    await custom.patchClusterCustomObject(
+      { ...ref, name: "w2", body: { metadata: { finalizers: null } } },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
     await waitFor(
       async () => {
         try {

@@ -54,6 +54,7 @@ interface Served {
   strategy: KindStrategy;
   decoder: CustomDecoder;
   schema: JsonSchema | undefined;
+  terminating: boolean;
 }
 
 /** Prunes what the schema does not declare and reports it (the registry's typed decoder). */
@@ -91,6 +92,11 @@ export class CustomResources {
   /** The decoder of a served custom kind, for `fieldValidation` (Strict: unknown fields refused). */
   decoder(gvk: { group: string; version: string; kind: string }): CustomDecoder | undefined {
     return this.#byKind.get(`${gvk.group}/${gvk.version}/${gvk.kind}`)?.decoder;
+  }
+
+  /** Whether the CRD serving `info` is being deleted. */
+  terminating(info: ResourceInfo): boolean {
+    return this.#served.get(`${info.group}/${info.version}/${info.resource}`)?.terminating === true;
   }
 
   /** The `openAPIV3Schema` of a served custom resource version. */
@@ -189,6 +195,7 @@ export class CustomResources {
           info,
           strategy: servedStrategy(crd, version),
           schema,
+          terminating: !!crd.metadata.deletionTimestamp,
           decoder: (obj) => {
             const object = structuredClone(obj);
             const unknown: string[] = [];

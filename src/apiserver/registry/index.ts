@@ -113,6 +113,13 @@ export class Registry implements ApiVerbs {
   ): KubeObject {
     const info = this.resolve(ref);
     const ns = info.namespaced ? namespace : "";
+    if (info.custom && !ref.subresource && this.ctx.custom?.terminating(info)) {
+      throw new StatusError(
+        405,
+        "MethodNotAllowed",
+        "create not allowed while custom resource definition is terminating",
+      );
+    }
     if (ref.subresource === "binding") {
       return bindPod(
         this.ctx,
