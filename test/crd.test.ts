@@ -318,6 +318,58 @@ describe("CustomResourceDefinitions with @kubernetes/client-node", () => {
     }
   });
 
+  test("several served versions share one storage version (None conversion)", async () => {
+    const schema = {
+      openAPIV3Schema: { type: "object", x_kubernetes_preserve_unknown_fields: true },
+    };
+    await ext.createCustomResourceDefinition({
+      body: {
+        apiVersion: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        metadata: { name: "gadgets.widgets.example.com" },
+        spec: {
+          group: "widgets.example.com",
+          scope: "Namespaced",
+          names: { plural: "gadgets", kind: "Gadget" },
+          versions: [
+            { name: "v1beta1", served: true, storage: false, schema },
+            { name: "v1", served: true, storage: true, schema },
+          ],
+        },
+      },
+    });
+    const gadgets = (version: string) => ({
+      group: "widgets.example.com",
+      version,
+      plural: "gadgets",
+    });
+    const created = await waitFor(
+      () =>
+        custom.createNamespacedCustomObject({
+          ...gadgets("v1beta1"),
+          namespace: "default",
+          body: {
+            apiVersion: "widgets.example.com/v1beta1",
+            kind: "Gadget",
+            metadata: { name: "g" },
+            size: 1,
+          },
+        }),
+      { what: "a Gadget created at v1beta1", retryErrors: true },
+    );
+    assert.equal((created as { apiVersion: string }).apiVersion, "widgets.example.com/v1beta1");
+    const stored = api.server.registry.ctx.store.get("/widgets.example.com/gadgets/default/g");
+    assert.equal(stored?.apiVersion, "widgets.example.com/v1");
+    for (const version of ["v1", "v1beta1"]) {
+      const got = (await custom.getNamespacedCustomObject({
+        ...gadgets(version),
+        namespace: "default",
+        name: "g",
+      })) as { apiVersion: string; size: number };
+      assert.deepEqual([got.apiVersion, got.size], [`widgets.example.com/${version}`, 1]);
+    }
+  });
+
   test("deleting the CRD deletes its objects, then the CRD; creates are refused meanwhile", async () => {
     const widget = (name: string, finalizers?: string[]) => ({
       apiVersion: "widgets.example.com/v1",

@@ -221,7 +221,7 @@ export function createRegistry(
         ["serviceaccounts/token", tokenCreator(issuer)],
         ["pods/eviction", evictPod],
       ]),
-      convert: convertObject,
+      convert: (obj, to) => custom.convert(obj, to) ?? convertObject(obj, to),
     },
     options.watchTuning,
   );

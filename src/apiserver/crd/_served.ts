@@ -37,6 +37,7 @@ const DEFAULT_COLUMNS: PrinterColumn[] = [
 /** The resource-table entry of `version` of `crd`. */
 export function servedResource(crd: KubeObject, version: CrdVersion): ResourceInfo {
   const spec = specOf(crd);
+  const storage = spec.versions?.find((v) => v.storage)?.name;
   const subresources: SubresourceInfo[] = [];
   if (version.subresources?.status)
     subresources.push({ name: "status", verbs: ["get", "patch", "update"] });
@@ -60,6 +61,8 @@ export function servedResource(crd: KubeObject, version: CrdVersion): ResourceIn
     categories: spec.names.categories ?? [],
     verbs: VERBS,
     subresources,
+    // Other served versions are views of the storage version (`None` conversion).
+    ...(storage && storage !== version.name ? { storageVersion: storage } : {}),
     custom: scale ? { scale } : {},
   };
 }

@@ -94,6 +94,18 @@ export class CustomResources {
     return this.#byKind.get(`${gvk.group}/${gvk.version}/${gvk.kind}`)?.decoder;
   }
 
+  /**
+   * `None` conversion between the served versions of a custom kind: the object with its
+   * apiVersion changed; undefined for a kind that is not a served custom resource.
+   */
+  convert(
+    obj: KubeObject,
+    to: { group: string; version: string; kind: string },
+  ): KubeObject | undefined {
+    if (!this.#byKind.has(`${to.group}/${to.version}/${to.kind}`)) return undefined;
+    return { ...structuredClone(obj), apiVersion: `${to.group}/${to.version}` };
+  }
+
   /** Whether the CRD serving `info` is being deleted. */
   terminating(info: ResourceInfo): boolean {
     return this.#served.get(`${info.group}/${info.version}/${info.resource}`)?.terminating === true;
