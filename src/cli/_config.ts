@@ -15,7 +15,7 @@
  *
  * - `metadata.name` is `--name`; every `spec` field is the camelCase name of `startCluster`'s
  *   option (`dataDir`, `ephemeral`, `runtime`, `nodes`, `apiPort`, `dnsPort`,
- *   `dnsMetricsPort`, `clusterDomain`,
+ *   `dnsMetricsPort`, `podNetwork`, `clusterDomain`,
  *   `podCidr`, `serviceCidr`, `updateKubeconfig`, `logLevel`), plus `manifests` (`-f`), `wait`
  *   and `logFormat`. kind's `kind.x-k8s.io/v1alpha4` Cluster and k3d's `SimpleConfig` name things
  *   per tool; here one setting has one name, in the library, the file and (kebab-cased) the flag.
@@ -45,6 +45,7 @@ export interface ConfigValues {
   apiPort?: number;
   dnsPort?: number;
   dnsMetricsPort?: number;
+  podNetwork?: string;
   clusterDomain?: string;
   podCidr?: string;
   serviceCidr?: string;
@@ -103,6 +104,7 @@ const SPEC: Record<string, [keyof ConfigValues, Check]> = {
   dnsMetricsPort: ["dnsMetricsPort", wholeNumber(0, 65_535)],
   clusterDomain: ["clusterDomain", domain],
   podCidr: ["podCidr", cidr],
+  podNetwork: ["podNetwork", oneOf("auto", "netns", "host")],
   serviceCidr: ["serviceCidr", cidr],
   manifests: ["filename", paths],
   wait: ["wait", bool],
