@@ -93,3 +93,22 @@ test("VERSION is the package.json version", async () => {
   };
   assert.equal(VERSION, pkg.version);
 });
+
+/** Folders whose only public entry is their `index.ts`: nothing outside imports another file. */
+const SEALED = ["apiserver/crd"];
+
+test("sealed folders are entered only through their index.ts", () => {
+  const problems: string[] = [];
+  for (const folder of SEALED) {
+    const root = join(SRC, folder);
+    for (const file of sourceFiles(SRC)) {
+      if (file.startsWith(root + sep)) continue;
+      for (const m of readFileSync(file, "utf8").matchAll(IMPORT)) {
+        const target = resolve(dirname(file), m[1]!);
+        if (target.startsWith(root + sep) && target !== join(root, "index.ts"))
+          problems.push(`${relative(SRC, file)} imports ${relative(SRC, target)}`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+});

@@ -30,7 +30,6 @@ const CORPUS = resolve(import.meta.dirname, "..", "..", "shared", "corpus");
 
 /** `group/Kind` (core: `/Kind`) of the kinds loopkube does not serve yet. */
 const NOT_YET_SERVED = new Set([
-  "apiextensions.k8s.io/CustomResourceDefinition",
   "apiregistration.k8s.io/APIService",
   "rbac.authorization.k8s.io/ClusterRole",
   "rbac.authorization.k8s.io/ClusterRoleBinding",
@@ -143,6 +142,10 @@ describe("the corpus of real manifests", { skip: SKIP }, () => {
       results.set(e, { ok: r.code === 0, output: `${r.stdout}${r.stderr}`.trim() });
     };
     for (const e of crds) await apply(e);
+    if (crds.length > 0) {
+      const r = await api.kubectl(["wait", "--for=condition=Established", "crd", "--all"]);
+      assert.equal(r.code, 0, r.stderr);
+    }
 
     const namespaces = new Set(rest.map((e) => e.obj.metadata?.namespace ?? e.namespace));
     for (const ns of [...namespaces].sort()) {

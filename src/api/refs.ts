@@ -52,6 +52,11 @@ export const REFS = {
   poddisruptionbudgets: { group: "policy", version: "v1", resource: "poddisruptionbudgets" },
   resourcequotas: core("resourcequotas"),
   limitranges: core("limitranges"),
+  customresourcedefinitions: {
+    group: "apiextensions.k8s.io",
+    version: "v1",
+    resource: "customresourcedefinitions",
+  },
 } as const satisfies Record<string, ResourceRef>;
 
 /** The same reference, addressing a subresource. */

@@ -23,6 +23,7 @@ import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
 import { createAuthenticator, staticTokens } from "./authn.ts";
 import { ensureSystemNamespaces, ensureSystemPriorityClasses } from "./bootstrap.ts";
+import { CRD_GROUP, CustomResources, crdStrategy, withCustomResources } from "./crd/index.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
 import { BodyPool } from "./http/bodypool.ts";
 import { createHandler, type SubresourceHandler } from "./http/handler.ts";
@@ -166,6 +167,7 @@ export function createRegistry(
   services: ServiceAllocator;
   openapi: ReturnType<typeof createOpenApi>;
   issuer: ServiceAccountIssuer;
+  custom: CustomResources;
 } {
   const services = new ServiceAllocator({
     serviceCidr: options.serviceCidr ?? API_DEFAULTS.serviceCidr,
@@ -198,27 +200,35 @@ export function createRegistry(
     limitRangerAdmission(store),
     resourceQuotaAdmission(store, options.now ?? (() => new Date())),
   );
+  // CustomResourceDefinitions (issue #16): the served set follows the CRDs in the store.
+  const custom = new CustomResources(options.now ? { now: options.now } : {});
   const registry = new Registry(
     {
       store,
       now: options.now ?? (() => new Date()),
       random: options.random ?? Math.random,
       uid: randomUUID,
-      strategy: (info) => strategyFor(info.group, info.resource) ?? genericStrategy(info),
+      strategy: (info) =>
+        (info.custom ? custom.strategy(info) : undefined) ??
+        strategyFor(info.group, info.resource) ??
+        (info.group === CRD_GROUP ? crdStrategy : undefined) ??
+        genericStrategy(info),
+      custom,
       admission,
       patchers,
-      decoder: (gvk) => openapi.decoder(gvk),
+      decoder: (gvk) => openapi.decoder(gvk) ?? custom.decoder(gvk),
       creators: new Map([
         ["serviceaccounts/token", tokenCreator(issuer)],
         ["pods/eviction", evictPod],
       ]),
-      convert: convertObject,
+      convert: (obj, to) => custom.convert(obj, to) ?? convertObject(obj, to),
     },
     options.watchTuning,
   );
   ensureSystemNamespaces(registry);
   ensureSystemPriorityClasses(registry);
-  return { registry, services, openapi, issuer };
+  custom.start(store, registry);
+  return { registry, services, openapi, issuer, custom };
 }
 
 /**
@@ -234,7 +244,7 @@ function storageCheck(store: Store): HealthCheck {
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const { registry, services, openapi, issuer } = createRegistry(options.store, options);
+  const { registry, services, openapi, issuer, custom } = createRegistry(options.store, options);
   const eventTtl = startEventTtl(registry, {
     ttlMs: options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS,
     now: () => (options.now ?? (() => new Date()))().getTime(),
@@ -255,10 +265,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     serverAddress: () => `${host}:${port}`,
     now: () => Date.now(),
     readiness: () => [storageCheck(options.store), ...(options.readiness?.() ?? [])],
-    openapi,
+    openapi: withCustomResources(openapi, custom),
     protobuf: decodeKubeProtobuf,
     subresources,
     metrics: () => metrics,
+    custom: () => custom.resources(),
     ...(bodies ? { bodies } : {}),
   });
   const serverUrl = () => `https://${host}:${port}`;
@@ -293,6 +304,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   } catch (err) {
     // A port in use: nothing of this server may outlive the failed start.
     eventTtl.stop();
+    custom.stop();
     throw err;
   }
   // Every raw socket, including those still in the TLS handshake (closeAllConnections only sees
@@ -324,6 +336,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     dropConnections: dropAll,
     close: async () => {
       eventTtl.stop();
+      custom.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       dropAll();
       await Promise.all([closed, bodies?.close()]);

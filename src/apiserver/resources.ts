@@ -31,6 +31,18 @@ export interface ResourceInfo {
    * converted on the way in and out (`autoscaling/v1` HorizontalPodAutoscalers, stored as v2).
    */
   storageVersion?: string;
+  /**
+   * Set for a custom resource (served from a CustomResourceDefinition): where its scale
+   * subresource reads and writes replicas, as the CRD's `subresources.scale` says.
+   */
+  custom?: { scale?: CustomScalePaths };
+}
+
+/** A CRD's `subresources.scale` paths, dotted (`.spec.replicas`). */
+export interface CustomScalePaths {
+  specReplicasPath: string;
+  statusReplicasPath: string;
+  labelSelectorPath?: string;
 }
 
 const ALL_VERBS = [
@@ -217,6 +229,15 @@ export const RESOURCES: readonly ResourceInfo[] = [
   ...group("", "v1", [
     { kind: "ResourceQuota", shortNames: ["quota"], subresources: [STATUS] },
     { kind: "LimitRange", shortNames: ["limits"] },
+  ]),
+  ...group("apiextensions.k8s.io", "v1", [
+    {
+      kind: "CustomResourceDefinition",
+      namespaced: false,
+      shortNames: ["crd", "crds"],
+      categories: ["api-extensions"],
+      subresources: [STATUS],
+    },
   ]),
 ];
 

@@ -21,6 +21,7 @@ import type {
 import { METRICS_GROUP, METRICS_RESOURCES, type MetricsProvider } from "../metrics.ts";
 import type { Registry } from "../registry/index.ts";
 import { resourceNotServed } from "../registry/index.ts";
+import type { ResourceInfo } from "../resources.ts";
 import type { BodyJob, JobOptions } from "./_bodyjob.ts";
 import { warningsTo } from "./_warnings.ts";
 import { type BodyPool, BodyPoolSaturated } from "./bodypool.ts";
@@ -87,6 +88,8 @@ export interface HandlerOptions {
   subresources?: Map<string, SubresourceHandler>;
   /** Serves `metrics.k8s.io` while it answers a provider (set once the node agent runs). */
   metrics?: () => MetricsProvider | undefined;
+  /** The custom resources served from CRDs, for discovery. */
+  custom?: () => readonly ResourceInfo[];
   /** Worker threads for bodies over {@link OFFLOAD_BYTES}; without, every body is parsed here. */
   bodies?: Pick<BodyPool, "run" | "saturated">;
 }
@@ -189,7 +192,10 @@ function deleteOptions(q: URLSearchParams, body: unknown): DeleteOptions {
 
 export function createHandler(options: HandlerOptions) {
   const { registry } = options;
-  const extra = () => (options.metrics?.() ? METRICS_RESOURCES : []);
+  const extra = (): readonly ResourceInfo[] => [
+    ...(options.metrics?.() ? METRICS_RESOURCES : []),
+    ...(options.custom?.() ?? []),
+  ];
 
   /**
    * A request's body, parsed (and for a create or update, typed-decoded) as `job` says: on this

@@ -29,6 +29,8 @@ export interface OpenApiResource {
   namespaced: boolean;
   /** Subresource names (`status`, `scale`, `log`, …). */
   subresources: string[];
+  /** The kind's schema when not generated (a CRD version's `openAPIV3Schema`). */
+  schema?: Schema;
 }
 
 type PathItem = Record<string, unknown>;
@@ -181,7 +183,20 @@ function fallbackSchemaName(gvk: GroupVersionKind): string {
   return `${reversed === "" ? "io.k8s.api.core" : reversed}.${gvk.version}.${gvk.kind}`;
 }
 
-function fallbackSchema(gvk: GroupVersionKind, list: boolean): Schema {
+function fallbackSchema(gvk: GroupVersionKind, list: boolean, given?: Schema): Schema {
+  if (given && !list) {
+    // A CRD's schema, with the type and object metadata kube-apiserver adds to it.
+    return {
+      ...given,
+      properties: {
+        ...(given.properties ?? {}),
+        apiVersion: { type: "string" },
+        kind: { type: "string" },
+        metadata: { allOf: [refTo(`${META}.ObjectMeta`)] },
+      },
+      "x-kubernetes-group-version-kind": [gvk],
+    };
+  }
   const properties: Record<string, Schema> = {
     apiVersion: { type: "string" },
     kind: { type: "string" },
@@ -211,11 +226,11 @@ export function buildGroupVersionDocument(
 ): object {
   const extra = new Map<string, Schema>();
   const lookup = (name: string) => schemaNamed(name) ?? extra.get(name);
-  const schemaFor = (gvk: GroupVersionKind, list = false): string => {
-    const known = schemaNameOf(gvk);
+  const schemaFor = (gvk: GroupVersionKind, list = false, given?: Schema): string => {
+    const known = given ? undefined : schemaNameOf(gvk);
     if (known !== undefined) return known;
     const name = fallbackSchemaName(gvk);
-    if (!extra.has(name)) extra.set(name, fallbackSchema(gvk, list));
+    if (!extra.has(name)) extra.set(name, fallbackSchema(gvk, list, given));
     return name;
   };
 
@@ -227,7 +242,7 @@ export function buildGroupVersionDocument(
   const sorted = [...resources].sort((a, b) => a.resource.localeCompare(b.resource, "en"));
   for (const r of sorted) {
     const gvk = { group, version, kind: r.kind };
-    const kindSchema = schemaFor(gvk);
+    const kindSchema = schemaFor(gvk, false, r.schema);
     const listSchema = schemaFor({ ...gvk, kind: `${r.kind}List` }, true);
     roots.add(kindSchema);
     roots.add(listSchema);

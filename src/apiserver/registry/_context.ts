@@ -100,6 +100,12 @@ export interface RegistryContext {
    * fields dropped); undefined (or no decoder for a kind) skips decoding.
    */
   decoder?: (gvk: GroupVersionKind) => Decoder | undefined;
+  /** The custom resources served from CustomResourceDefinitions (see `apiserver/crd`). */
+  custom?: {
+    find(group: string, version: string, resource: string): ResourceInfo | undefined;
+    /** Whether the CRD of a custom resource is being deleted (creates are refused then). */
+    terminating(info: ResourceInfo): boolean;
+  };
   /** Creates on subresources with their own semantics, keyed `<resource>/<subresource>`. */
   creators?: ReadonlyMap<string, SubresourceCreate>;
   /**

@@ -29,7 +29,9 @@ export interface VersionView {
 /** The view of `info`, or undefined for a version that is stored as itself. */
 export function versionView(ctx: RegistryContext, info: ResourceInfo): VersionView | undefined {
   if (!info.storageVersion) return undefined;
-  const storage = findResourceVersion(info.group, info.storageVersion, info.resource);
+  const storage =
+    findResourceVersion(info.group, info.storageVersion, info.resource) ??
+    ctx.custom?.find(info.group, info.storageVersion, info.resource);
   const convert = ctx.convert;
   if (!storage || !convert) return undefined;
   const convertTo = (target: ResourceInfo, obj: KubeObject) => {

@@ -13,6 +13,7 @@ import { conflict, forbidden, notFound } from "../../api/errors.ts";
 import { SYSTEM_PRIORITY_CLASSES } from "../../api/kinds/index.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { DeleteOptions, ListOptions } from "../../api/verbs.ts";
+import { CRD_CLEANUP_FINALIZER, CRD_GROUP, TERMINATING_PENDING } from "../crd/index.ts";
 import { type ResourceInfo, storeKey } from "../resources.ts";
 import { type RegistryContext, removeStored, storeCall } from "./_context.ts";
 import { rfc3339 } from "./_meta.ts";
@@ -28,6 +29,20 @@ function isSystemPriorityClass(info: ResourceInfo, name: string): boolean {
   return (
     info.group === "scheduling.k8s.io" && info.kind === "PriorityClass" && SYSTEM_CLASSES.has(name)
   );
+}
+
+function isCrd(info: ResourceInfo): boolean {
+  return info.group === CRD_GROUP && info.kind === "CustomResourceDefinition";
+}
+
+/** The condition kube's CRD storage sets on delete, before the finalizing controller starts. */
+function markCrdTerminating(crd: KubeObject, now: string): void {
+  const status = {
+    ...(crd.status as { conditions?: Array<{ type: string; [k: string]: unknown }> } | undefined),
+  };
+  const conditions = (status.conditions ?? []).filter((c) => c.type !== "Terminating");
+  conditions.push({ ...TERMINATING_PENDING, lastTransitionTime: now });
+  crd.status = { ...status, conditions };
 }
 
 function podGracePeriod(pod: KubeObject, options: DeleteOptions): number {
@@ -90,6 +105,9 @@ export function del(
   };
   if (options.propagationPolicy === "Foreground") addFinalizer("foregroundDeletion");
   if (options.propagationPolicy === "Orphan") addFinalizer("orphan");
+  // kube's CRD storage: the CRD stays, Terminating, until its objects are gone (apiserver/crd).
+  const crd = isCrd(info) && !old.metadata.deletionTimestamp;
+  if (crd) addFinalizer(CRD_CLEANUP_FINALIZER);
 
   let grace = 0;
   if (info.kind === "Pod") grace = podGracePeriod(old, options);
@@ -116,6 +134,7 @@ export function del(
   }
   if (finalizers.length > 0) meta.finalizers = finalizers;
   if (info.kind === "Namespace") next.status = { ...(next.status as object), phase: "Terminating" };
+  if (crd) markCrdTerminating(next, meta.deletionTimestamp ?? "");
   if (options.dryRun) return next;
   return storeCall(info, name, () =>
     ctx.store.update(key, next, Number(old.metadata.resourceVersion)),

@@ -64,7 +64,9 @@ export class Registry implements ApiVerbs {
 
   /** The resource table entry a reference names, or 404. */
   resolve(ref: ResourceRef): ResourceInfo {
-    const info = findResourceVersion(ref.group, ref.version, ref.resource);
+    const info =
+      findResourceVersion(ref.group, ref.version, ref.resource) ??
+      this.ctx.custom?.find(ref.group, ref.version, ref.resource);
     if (!info) throw resourceNotServed();
     if (ref.subresource && !info.subresources.some((s) => s.name === ref.subresource))
       throw resourceNotServed();
@@ -111,6 +113,13 @@ export class Registry implements ApiVerbs {
   ): KubeObject {
     const info = this.resolve(ref);
     const ns = info.namespaced ? namespace : "";
+    if (info.custom && !ref.subresource && this.ctx.custom?.terminating(info)) {
+      throw new StatusError(
+        405,
+        "MethodNotAllowed",
+        "create not allowed while custom resource definition is terminating",
+      );
+    }
     if (ref.subresource === "binding") {
       return bindPod(
         this.ctx,

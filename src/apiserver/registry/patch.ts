@@ -18,6 +18,15 @@ import type { VersionView } from "./_view.ts";
 import { create } from "./create.ts";
 import { type UpdateTarget, writeUpdate } from "./update.ts";
 
+/** kube refuses strategic merge patches on custom resources: they have no patch metadata. */
+export function strategicRefused(): StatusError {
+  return new StatusError(
+    415,
+    "UnsupportedMediaType",
+    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+  );
+}
+
 export function patch(
   ctx: RegistryContext,
   target: UpdateTarget,
@@ -27,6 +36,7 @@ export function patch(
   view?: VersionView,
 ): KubeObject {
   const { info, namespace, name } = target;
+  if (info.custom && type === "strategic") throw strategicRefused();
   // The version the patch speaks: the stored object is shown in it, the result converted back.
   const shown = view?.info ?? info;
   const fromStorage = view ? view.fromStorage : (o: KubeObject) => o;

@@ -10,21 +10,64 @@ import { selectorFromLabelSelector, selectorFromSet, selectorToString } from "..
 import type { KubeObject } from "../../api/types.ts";
 import type { PatchOptions, PatchType, WriteOptions } from "../../api/verbs.ts";
 import { MAX_OBJECT_DEPTH, nestsDeeper } from "../openapi/index.ts";
-import { type ResourceInfo, storeKey } from "../resources.ts";
+import { type CustomScalePaths, type ResourceInfo, storeKey } from "../resources.ts";
 import type { RegistryContext } from "./_context.ts";
 import { decodeBody } from "./_prepare.ts";
+import { strategicRefused } from "./patch.ts";
 import { writeUpdate } from "./update.ts";
 
 const SCALE = { group: "autoscaling", version: "v1", kind: "Scale" };
 
-export function toScale(obj: KubeObject): KubeObject {
-  const spec = (obj.spec ?? {}) as { replicas?: number; selector?: unknown };
-  const status = (obj.status ?? {}) as { replicas?: number };
+/** The value at a dotted path (`.spec.replicas`) of a custom resource's scale paths. */
+function atPath(obj: unknown, path: string): unknown {
+  let v: unknown = obj;
+  for (const part of path.split(".").filter(Boolean)) {
+    v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[part] : undefined;
+  }
+  return v;
+}
+
+function setAtPath(obj: KubeObject, path: string, value: unknown): void {
+  const parts = path.split(".").filter(Boolean);
+  let v = obj as unknown as Record<string, unknown>;
+  for (const part of parts.slice(0, -1)) {
+    if (v[part] === null || typeof v[part] !== "object") v[part] = {};
+    v = v[part] as Record<string, unknown>;
+  }
+  v[parts[parts.length - 1]!] = value;
+}
+
+/** A custom resource's Scale, read through its CRD's `subresources.scale` paths. */
+function customScale(obj: KubeObject, paths: CustomScalePaths): KubeObject {
+  const num = (v: unknown) => (typeof v === "number" ? v : 0);
+  const selector = paths.labelSelectorPath ? atPath(obj, paths.labelSelectorPath) : undefined;
+  return {
+    kind: "Scale",
+    apiVersion: "autoscaling/v1",
+    metadata: scaleMetadata(obj),
+    spec: { replicas: num(atPath(obj, paths.specReplicasPath)) },
+    status: {
+      replicas: num(atPath(obj, paths.statusReplicasPath)),
+      ...(typeof selector === "string" && selector ? { selector } : {}),
+    },
+  };
+}
+
+function scaleMetadata(obj: KubeObject): KubeObject["metadata"] {
   const meta = obj.metadata;
   const scaleMeta: KubeObject["metadata"] = {};
   for (const k of ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"] as const) {
     if (meta[k] !== undefined) (scaleMeta as Record<string, unknown>)[k] = meta[k];
   }
+  return scaleMeta;
+}
+
+export function toScale(obj: KubeObject, info?: ResourceInfo): KubeObject {
+  const custom = info?.custom?.scale;
+  if (custom) return customScale(obj, custom);
+  const spec = (obj.spec ?? {}) as { replicas?: number; selector?: unknown };
+  const status = (obj.status ?? {}) as { replicas?: number };
+  const scaleMeta = scaleMetadata(obj);
   // A ReplicationController's selector is a plain label map, the others a LabelSelector.
   const selector = !spec.selector
     ? ""
@@ -61,7 +104,7 @@ export function getScale(
   namespace: string,
   name: string,
 ): KubeObject {
-  return toScale(current(ctx, info, namespace, name));
+  return toScale(current(ctx, info, namespace, name), info);
 }
 
 export function updateScale(
@@ -79,10 +122,12 @@ export function updateScale(
     throw badRequest(`spec.replicas: must be an integer, got ${JSON.stringify(replicas)}`);
   }
   const next = structuredClone(obj);
-  (next.spec as Record<string, unknown>).replicas = replicas ?? 0;
+  const specPath = info.custom?.scale?.specReplicasPath;
+  if (specPath) setAtPath(next, specPath, replicas ?? 0);
+  else (next.spec as Record<string, unknown>).replicas = replicas ?? 0;
   const rv = body.metadata?.resourceVersion;
   if (rv) next.metadata.resourceVersion = rv;
-  return toScale(writeUpdate(ctx, { info, namespace, name }, next, options));
+  return toScale(writeUpdate(ctx, { info, namespace, name }, next, options), info);
 }
 
 export function patchScale(
@@ -96,6 +141,7 @@ export function patchScale(
   if (nestsDeeper(patch.body, MAX_OBJECT_DEPTH)) {
     throw badRequest(`the patch nests deeper than ${MAX_OBJECT_DEPTH} levels`);
   }
+  if (info.custom && patch.type === "strategic") throw strategicRefused();
   const scale = getScale(ctx, info, namespace, name);
   const scaleInfo = { ...info, group: "autoscaling", version: "v1", kind: "Scale" };
   const patched =

@@ -46,6 +46,34 @@ export const NAMESPACED_RESOURCES: readonly ResourceRef[] = [
   REFS.events,
 ];
 
+interface CrdShape {
+  spec?: {
+    group?: string;
+    scope?: string;
+    names?: { plural?: string };
+    versions?: Array<{ name?: string; served?: boolean; storage?: boolean }>;
+  };
+  status?: { conditions?: Array<{ type?: string; status?: string }> };
+}
+
+/** The served, namespaced resources of the Established CRDs (at a served version). */
+export function namespacedCustomResources(crds: readonly KubeObject[]): ResourceRef[] {
+  const out: ResourceRef[] = [];
+  for (const crd of crds as ReadonlyArray<KubeObject & CrdShape>) {
+    const spec = crd.spec;
+    const established = crd.status?.conditions?.some(
+      (c) => c.type === "Established" && c.status === "True",
+    );
+    if (!spec?.group || !spec.names?.plural || spec.scope !== "Namespaced" || !established)
+      continue;
+    const served = (spec.versions ?? []).filter((v) => v.served && v.name);
+    const version = served.find((v) => v.storage) ?? served[0];
+    if (version?.name)
+      out.push({ group: spec.group, version: version.name, resource: spec.names.plural });
+  }
+  return out;
+}
+
 export const startNamespaceController = defineController<{
   resources?: readonly ResourceRef[];
   recheckMs?: number;
@@ -53,6 +81,8 @@ export const startNamespaceController = defineController<{
   name: NAME,
   setup({ ctx, queue, watch }, options) {
     const namespaces = ctx.informers.get<Namespace & KubeObject>(REFS.namespaces);
+    // Custom resources too, as kube's controller finds them through discovery (issue #16).
+    const crds = options.resources ? undefined : ctx.informers.get(REFS.customresourcedefinitions);
     const enqueue = (n: Namespace) => {
       if (n.metadata?.deletionTimestamp) queue.add(n.metadata.name ?? "");
     };
@@ -64,8 +94,24 @@ export const startNamespaceController = defineController<{
     return (key) =>
       reconcileNamespace(key, {
         getNamespace: (name) => namespaces.get("", name),
-        resources: options.resources ?? NAMESPACED_RESOURCES,
-        listObjects: async (ref, ns) => (await ctx.client.list(ref, ns)).items,
+        resources: options.resources ?? [
+          ...namespacedCustomResources(crds?.list() ?? []),
+          ...NAMESPACED_RESOURCES,
+        ],
+        listObjects: async (ref, ns) => {
+          try {
+            return (await ctx.client.list(ref, ns)).items;
+          } catch (e) {
+            // A custom resource whose CRD went meanwhile has nothing left to delete.
+            if (
+              isStatusError(e, "NotFound") &&
+              ref.group !== "" &&
+              !NAMESPACED_RESOURCES.includes(ref)
+            )
+              return [];
+            throw e;
+          }
+        },
         deleteObject: async (ref, obj) => {
           await ctx.client
             .delete(ref, obj.metadata.namespace ?? "", obj.metadata.name ?? "", {
