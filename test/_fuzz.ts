@@ -115,20 +115,28 @@ function base(info: ResourceInfo, name: string): Record<string, unknown> {
   };
 }
 
-/** Every object and list node of a value, with a setter, to mutate one at random. */
+/** Slots deeper than this are not mutated: a deep value stays as deep as `nested` made it. */
+const MAX_SLOT_DEPTH = 50;
+
+/**
+ * Every object and list node of a value down to {@link MAX_SLOT_DEPTH}, with a setter, to
+ * mutate one at random. (Without the bound, a second mutation could nest a 3,000-level value
+ * inside the first one's, and the test's own JSON.stringify would overflow its stack.)
+ */
 function slots(
   obj: unknown,
 ): Array<{ parent: Record<string, unknown> | unknown[]; key: string | number }> {
   const out: Array<{ parent: Record<string, unknown> | unknown[]; key: string | number }> = [];
-  const stack: unknown[] = [obj];
+  const stack: Array<[unknown, number]> = [[obj, 0]];
   while (stack.length > 0) {
-    const v = stack.pop();
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (depth > MAX_SLOT_DEPTH) continue;
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) out.push({ parent: v, key: i });
-      stack.push(...v);
+      for (const x of v) stack.push([x, depth + 1]);
     } else if (v !== null && typeof v === "object") {
       for (const k of Object.keys(v)) out.push({ parent: v as Record<string, unknown>, key: k });
-      stack.push(...Object.values(v));
+      for (const x of Object.values(v)) stack.push([x, depth + 1]);
     }
   }
   return out;
