@@ -123,7 +123,16 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
   };
 
   test("the raw API lists the running pods' containers with their usage", async () => {
-    const list = await raw("/apis/metrics.k8s.io/v1beta1/namespaces/default/pods");
+    // CPU is a rate over a window of samples: a container that started a moment ago may show 0
+    // at first (its process had not run yet), as metrics-server's first scrape does.
+    const list = await waitFor(
+      async () => {
+        const l = await raw("/apis/metrics.k8s.io/v1beta1/namespaces/default/pods");
+        const spin = l.items[0]?.containers.find((x) => x.name === "spin");
+        return spin && nanocores(spin.usage.cpu) > 0 ? l : undefined;
+      },
+      { what: "the spinner's CPU above 0 in the raw PodMetricsList", retryErrors: true },
+    );
     assert.equal(list.kind, "PodMetricsList");
     assert.deepEqual(
       list.items.map((i) => i.metadata.name),

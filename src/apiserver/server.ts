@@ -57,6 +57,10 @@ export async function listen(
       requestCert: true,
       rejectUnauthorized: false,
       keepAliveTimeout: 120_000,
+      // kube-apiserver takes a request line and headers up to Go's http.DefaultMaxHeaderBytes
+      // (1 MiB); Node's default (16 KiB) refused the URL of an object whose name, a valid path
+      // segment of any length for many kinds, is longer, and Node 24 resets the connection.
+      maxHeaderSize: 1 << 20,
     },
     (req, res) => {
       if (!PUBLIC_PATHS.test(req.url ?? "/") && !authenticated(req, options.authenticate)) {
