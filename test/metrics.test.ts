@@ -129,7 +129,11 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
       async () => {
         const l = await raw("/apis/metrics.k8s.io/v1beta1/namespaces/default/pods");
         const spin = l.items[0]?.containers.find((x) => x.name === "spin");
-        return spin && nanocores(spin.usage.cpu) > 0 ? l : undefined;
+        if (spin && nanocores(spin.usage.cpu) > 0) return l;
+        // What was seen, for the timeout's message: which containers, which figures, which window.
+        throw new Error(
+          `not yet: ${JSON.stringify(l.items.map((i) => [i.metadata.name, i.window, i.containers]))}`,
+        );
       },
       { what: "the spinner's CPU above 0 in the raw PodMetricsList", retryErrors: true },
     );
