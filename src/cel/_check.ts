@@ -136,6 +136,7 @@ const STRING_TRAVERSAL = new Set([
 ]);
 const REGEX_FUNCS = new Set(["matches", "find", "findAll"]);
 const LIST_TRAVERSAL = new Set(["isSorted", "sum", "min", "max", "indexOf", "lastIndexOf"]);
+const SET_FUNCS = new Set(["sets.contains", "sets.equivalent", "sets.intersects"]);
 const NUMERIC = new Set(["int", "uint", "double"]);
 const KNOWN_PRIMS = new Set(["int", "uint", "double", "string", "bool", "bytes", "null"]);
 
@@ -294,6 +295,7 @@ function analyzeCall(
   )
     cost += traverse(sizeOf(subject));
   if (LIST_TRAVERSAL.has(fn) && subject?.name === "list") cost += sizeOf(subject);
+  if (SET_FUNCS.has(fn)) cost += sizeOf(a) * sizeOf(b);
   return { type, cost: cost + 1 };
 }
 

@@ -1,6 +1,6 @@
 /**
  * Kubernetes' CEL environment on `@bufbuild/cel`: the standard library, the strings extension,
- * and kube's libraries (lists, regex, URLs, IP/CIDR, quantity, semver, optional values).
+ * and kube's libraries (lists, regex, URLs, IP/CIDR, quantity, semver, optional values, sets, base64).
  *
  * @module
  */
@@ -12,6 +12,7 @@ import { OPTIONALS } from "./_lib/optional.ts";
 import { QUANTITIES } from "./_lib/quantity.ts";
 import { REGEX } from "./_lib/regex.ts";
 import { SEMVERS } from "./_lib/semver.ts";
+import { SETS } from "./_lib/sets.ts";
 import { URLS } from "./_lib/urls.ts";
 import { OPAQUE_REGISTRY } from "./_opaque.ts";
 
@@ -25,12 +26,17 @@ export const KUBE_FUNCS: CelFunc[] = [
   ...QUANTITIES,
   ...SEMVERS,
   ...OPTIONALS,
+  ...SETS,
 ];
 
 let shared: CelEnv | undefined;
 
-/** The environment kube's CRD validation rules, admission policies and match conditions see. */
-export function kubeEnv(): CelEnv {
+/**
+ * The environment kube's CRD validation rules, admission policies and match conditions see;
+ * `namespace` is CEL's container (none in kube).
+ */
+export function kubeEnv(namespace?: string): CelEnv {
+  if (namespace) return celEnv({ namespace, funcs: KUBE_FUNCS, registry: OPAQUE_REGISTRY });
   shared ??= celEnv({ funcs: KUBE_FUNCS, registry: OPAQUE_REGISTRY });
   return shared;
 }
