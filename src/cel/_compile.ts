@@ -117,8 +117,8 @@ export function compile(
 
 /** Rewords `@bufbuild/cel`'s runtime errors as cel-go words them, where they differ. */
 function celGoMessage(message: string): string {
-  const key = /^key "?(.*?)"? not found/.exec(message);
-  if (key) return `no such key: ${key[1]}`;
+  const key = /^(?:key "?(.*?)"? not found|field not found: (.*))$/.exec(message);
+  if (key) return `no such key: ${key[1] ?? key[2]}`;
   if (/unresolved attribute|no such attribute/.test(message)) return "no such attribute";
   if (message.startsWith("int divide by zero") || message === "divide by zero")
     return "division by zero";
