@@ -6,7 +6,8 @@
  * `oldSelf` (on update only) and `optionalOldSelf`.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
@@ -14,6 +15,10 @@ import { NO_KUBECTL } from "./_kubectl.ts";
 
 const WIDGET_CRD = join(import.meta.dirname, "fixtures", "crd", "widget-rules.yaml");
 const GROUP = "cel.example.com";
+const CERT_MANAGER = resolve(import.meta.dirname, "..", "..", "shared", "corpus", "cert-manager");
+const NO_CORPUS = existsSync(CERT_MANAGER)
+  ? false
+  : "../shared/corpus is not beside the repository";
 
 function crd(name: string, schema: string): string {
   return `apiVersion: apiextensions.k8s.io/v1
@@ -255,5 +260,37 @@ describe("CRD validation rules with kubectl", { skip: NO_KUBECTL }, () => {
       "FieldValueForbidden spec.host",
       "FieldValueInvalid spec.replicas",
     ]);
+  });
+
+  test("cert-manager's Issuer CRD applies and its venafi rule refuses two providers", {
+    skip: NO_CORPUS,
+  }, async () => {
+    await ok(["apply", "--server-side", "-f", join(CERT_MANAGER, "cert-manager.io_issuers.yaml")]);
+    await ok([
+      "wait",
+      "--for=condition=Established",
+      "crd/issuers.cert-manager.io",
+      "--timeout=20s",
+    ]);
+    const issuer = (name: string, venafi: Record<string, unknown>) =>
+      JSON.stringify({
+        apiVersion: "cert-manager.io/v1",
+        kind: "Issuer",
+        metadata: { name },
+        spec: { venafi: { zone: "z", ...venafi } },
+      });
+    const tpp = { url: "https://tpp.example.com/vedsdk", credentialsRef: { name: "tpp" } };
+    const cloud = { apiTokenSecretRef: { name: "cloud" } };
+    await ok(["create", "-f", "-"], issuer("one", { tpp }));
+    const err = await refused(["create", "-f", "-"], issuer("two", { tpp, cloud }));
+    assert.match(
+      err,
+      /The Issuer "two" is invalid: spec\.venafi: Invalid value: "object": exactly one of tpp, cloud, or ngts must be configured/,
+    );
+    const none = await refused(["create", "-f", "-"], issuer("none", {}));
+    assert.match(
+      none,
+      /spec\.venafi: Invalid value: "object": exactly one of tpp, cloud, or ngts must be configured/,
+    );
   });
 });
