@@ -429,14 +429,20 @@ function walk(e: Expr, scope: Scope, ctx: Ctx): { type: DeclType; cost: number }
   return { type: DYN, cost: 0 };
 }
 
+const BY_NAME = new WeakMap<readonly CelFunc[], Map<string, CelFunc[]>>();
+
 /** Type-checks `expr` against `vars` and estimates its worst-case cost. */
 export function analyze(
   expr: Expr,
   vars: ReadonlyMap<string, DeclType>,
   funcs: readonly CelFunc[],
 ): Analysis {
-  const byName = new Map<string, CelFunc[]>();
-  for (const f of funcs) byName.set(f.name, [...(byName.get(f.name) ?? []), f]);
+  let byName = BY_NAME.get(funcs);
+  if (!byName) {
+    byName = new Map<string, CelFunc[]>();
+    for (const f of funcs) byName.set(f.name, [...(byName.get(f.name) ?? []), f]);
+    BY_NAME.set(funcs, byName);
+  }
   const ctx: Ctx = { funcs: byName, issues: [], refs: new Set() };
   const { type, cost } = walk(expr, vars, ctx);
   return { type, cost, issues: ctx.issues, refs: ctx.refs };

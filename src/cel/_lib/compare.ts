@@ -3,7 +3,15 @@
  *
  * @module
  */
-import { type CelValue, isCelUint } from "@bufbuild/cel";
+import {
+  type CelResult,
+  type CelValue,
+  celEnv,
+  isCelError,
+  isCelUint,
+  parse,
+  plan,
+} from "@bufbuild/cel";
 
 function key(v: CelValue): bigint | number | string | boolean {
   if (typeof v === "bigint" || typeof v === "number" || typeof v === "string") return v;
@@ -30,4 +38,20 @@ export function compareCel(a: CelValue, b: CelValue): number {
   const nx = typeof x === "bigint" && typeof y === "number" ? Number(x) : x;
   const ny = typeof y === "bigint" && typeof x === "number" ? Number(y) : y;
   return nx < ny ? -1 : nx > ny ? 1 : 0;
+}
+
+const env = celEnv();
+const EQ = plan(env, parse("a == b")) as (b: Record<string, CelValue>) => CelResult;
+const ADD = plan(env, parse("a + b")) as (b: Record<string, CelValue>) => CelResult;
+
+/** CEL's `==` (heterogeneous numbers equal by value, lists and maps deeply). */
+export function celEquals(a: CelValue, b: CelValue): boolean {
+  return EQ({ a, b }) === true;
+}
+
+/** CEL's `+`, throwing its error. */
+export function celAdd(a: CelValue, b: CelValue): CelValue {
+  const r = ADD({ a, b });
+  if (isCelError(r)) throw r;
+  return r;
 }

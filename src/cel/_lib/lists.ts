@@ -10,21 +10,16 @@ import {
   CelScalar,
   type CelValue,
   celMethod,
+  celUint,
   isCelUint,
   listType,
-  run,
 } from "@bufbuild/cel";
-import { compareCel } from "./compare.ts";
+import { celAdd, celEquals, compareCel } from "./compare.ts";
 
 const LIST = listType(CelScalar.DYN);
 
 function items(list: CelList): CelValue[] {
   return [...list];
-}
-
-function equal(a: CelValue, b: CelValue): boolean {
-  const r = run("a == b", { a, b });
-  return r === true;
 }
 
 function extreme(list: CelList, sign: number): CelValue {
@@ -44,11 +39,9 @@ function sum(list: CelList): CelValue {
     return all.reduce((a, b) => (a as number) + (b as number), 0);
   if (all.every((v) => isCelUint(v))) {
     const total = all.reduce((a, b) => (a as bigint) + (isCelUint(b) ? b.value : 0n), 0n);
-    return run(`${total}u`) as CelValue;
+    return celUint(total);
   }
-  const r = all.reduce((a, b) => run("a + b", { a, b }) as CelValue);
-  if (r instanceof Error) throw r;
-  return r;
+  return all.reduce((a, b) => celAdd(a, b));
 }
 
 export const LISTS: CelFunc[] = [
@@ -66,9 +59,9 @@ export const LISTS: CelFunc[] = [
     return extreme(this, 1);
   }),
   celMethod("indexOf", LIST, [CelScalar.DYN], CelScalar.INT, function (x) {
-    return BigInt(items(this).findIndex((v) => equal(v, x)));
+    return BigInt(items(this).findIndex((v) => celEquals(v, x)));
   }),
   celMethod("lastIndexOf", LIST, [CelScalar.DYN], CelScalar.INT, function (x) {
-    return BigInt(items(this).findLastIndex((v) => equal(v, x)));
+    return BigInt(items(this).findLastIndex((v) => celEquals(v, x)));
   }),
 ];

@@ -12,11 +12,11 @@ import {
   type CelValue,
   celFunc,
   listType,
-  run,
 } from "@bufbuild/cel";
+import { celEquals } from "./compare.ts";
 
 const LIST = listType(CelScalar.DYN);
-const eq = (a: CelValue, b: CelValue) => run("a == b", { a, b }) === true;
+const eq = celEquals;
 const has = (list: CelList, x: CelValue) => [...list].some((y) => eq(x, y));
 const contains = (a: CelList, b: CelList) => [...b].every((x) => has(a, x));
 
