@@ -77,6 +77,17 @@ const CASES: Array<[string, unknown]> = [
   ["sets.equivalent([1, 2], [2, 1, 1])", true],
   ["sets.intersects([1], [2])", false],
   ["base64.encode(b'hi')", "aGk="],
+  // format
+  ["format.dns1123Label().validate('ok-name').hasValue()", false],
+  [
+    "format.dns1123Label().validate('Not_OK').value()",
+    [
+      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+    ],
+  ],
+  ["format.named('labelValue').hasValue()", true],
+  ["format.named('nope').hasValue()", false],
+  ["format.named('uuid').value().validate('x').hasValue()", true],
   // optional values
   ["optional.of(1).hasValue()", true],
   ["optional.none().hasValue()", false],

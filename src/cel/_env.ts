@@ -1,11 +1,12 @@
 /**
  * Kubernetes' CEL environment on `@bufbuild/cel`: the standard library, the strings extension,
- * and kube's libraries (lists, regex, URLs, IP/CIDR, quantity, semver, optional values, sets, base64).
+ * and kube's libraries (lists, regex, URLs, IP/CIDR, quantity, semver, format, optional values, sets, base64).
  *
  * @module
  */
 import { type CelEnv, type CelFunc, celEnv } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
+import { FORMAT_FUNCS } from "./_lib/format.ts";
 import { LISTS } from "./_lib/lists.ts";
 import { NET } from "./_lib/net.ts";
 import { OPTIONALS } from "./_lib/optional.ts";
@@ -27,6 +28,7 @@ export const KUBE_FUNCS: CelFunc[] = [
   ...SEMVERS,
   ...OPTIONALS,
   ...SETS,
+  ...FORMAT_FUNCS,
 ];
 
 let shared: CelEnv | undefined;

@@ -1,6 +1,6 @@
 /**
  * Kubernetes' CEL object types that are not JSON (`Quantity`, `IP`, `CIDR`, `URL`, `Semver`,
- * `optional_type`), as protobuf message types of a small registry, so that `@bufbuild/cel` can
+ * `optional_type`, `Format`), as protobuf message types of a small registry, so that `@bufbuild/cel` can
  * pass them to functions, compare them with `==` and name them in `type()`. Each message holds the
  * value's canonical text; an optional's payload is any CEL value, kept in a
  * WeakMap beside its message.
@@ -22,7 +22,7 @@ import {
   FileDescriptorProtoSchema,
 } from "@bufbuild/protobuf/wkt";
 
-const NAMES = ["Quantity", "IP", "CIDR", "URL", "Semver", "Optional"] as const;
+const NAMES = ["Quantity", "IP", "CIDR", "URL", "Semver", "Optional", "Format"] as const;
 type Name = (typeof NAMES)[number];
 
 const file = createFileRegistry(
@@ -61,6 +61,7 @@ export const CIDR: CelObjectType = objectType(desc("CIDR"));
 export const URL_TYPE: CelObjectType = objectType(desc("URL"));
 export const SEMVER: CelObjectType = objectType(desc("Semver"));
 export const OPTIONAL: CelObjectType = objectType(desc("Optional"));
+export const FORMAT: CelObjectType = objectType(desc("Format"));
 
 /** A message of one of these types holding `text`. */
 export function opaque(type: CelObjectType, text: string) {
