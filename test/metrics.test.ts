@@ -129,7 +129,16 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
       async () => {
         const l = await raw("/apis/metrics.k8s.io/v1beta1/namespaces/default/pods");
         const spin = l.items[0]?.containers.find((x) => x.name === "spin");
-        if (spin && nanocores(spin.usage.cpu) > 0) return l;
+        const server = l.items[0]?.containers.find((x) => x.name === "server");
+        // A container is running once its sandbox's shell runs; the node program it then starts
+        // holds tens of MiB resident.
+        if (
+          spin &&
+          nanocores(spin.usage.cpu) > 0 &&
+          server &&
+          bytes(server.usage.memory) > 5 * 2 ** 20
+        )
+          return l;
         // What was seen, for the timeout's message: which containers, which figures, which window.
         throw new Error(
           `not yet: ${JSON.stringify(l.items.map((i) => [i.metadata.name, i.window, i.containers]))}`,
@@ -138,7 +147,7 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
       // When the first readings show nothing, the rate comes from the next periodic sample (every
       // 10 s) once it is half an interval old: up to 15 s by design, plus a loaded machine's delays.
       {
-        what: "the spinner's CPU above 0 in the raw PodMetricsList",
+        what: "the spinner's CPU above 0 and the server's program resident in the PodMetricsList",
         retryErrors: true,
         timeoutMs: 45_000,
       },
