@@ -57,3 +57,37 @@ test("transition rules on map-list items correlate old items by their keys", () 
   // ratcheting: an unchanged failing value is not reported on update
   assert.deepEqual(validate(obj(0, 5), obj(0, 5), []), []);
 });
+
+test("rule fields are checked at CRD create with kube's paths and messages", () => {
+  const schema = (rules: unknown[]) => ({
+    type: "object",
+    properties: {
+      spec: {
+        type: "object",
+        properties: { a: { type: "integer" } },
+        "x-kubernetes-validations": rules,
+      },
+    },
+  });
+  const errs = (rules: unknown[]) =>
+    checkRules(schema(rules), "s").map((e) =>
+      `${e.field}: ${e.message}`.replace(/apiextensions\.ValidationRule\{[^}]*\}/, "RULE"),
+    );
+  const at = "s.properties[spec].x-kubernetes-validations[0]";
+  assert.deepEqual(errs([{ rule: "" }]), [`${at}.rule: Required value: rule is not specified`]);
+  assert.deepEqual(errs([{ rule: "true", message: "a\nb" }]), [
+    `${at}.message: Invalid value: "a\\nb": message must not contain line breaks`,
+  ]);
+  assert.deepEqual(errs([{ rule: "self.a >\n 0" }]), [
+    `${at}.message: Required value: message must be specified if rule contains line breaks`,
+  ]);
+  assert.deepEqual(errs([{ rule: "true", messageExpression: "self.a" }]), [
+    `${at}.messageExpression: Invalid value: RULE: messageExpression must evaluate to a string`,
+  ]);
+  assert.deepEqual(errs([{ rule: "true", messageExpression: "self.b" }]), [
+    `${at}.messageExpression: Invalid value: RULE: messageExpression compilation failed: ERROR: <input>:1:5: undefined field 'b'\n | self.b\n | ....^`,
+  ]);
+  assert.deepEqual(errs([{ rule: "self.a > 0", optionalOldSelf: true }]), [
+    `${at}.optionalOldSelf: Invalid value: true: may not be set if oldSelf is not used in rule`,
+  ]);
+});
