@@ -45,16 +45,19 @@ import {
   openContainerLog,
 } from "./logfile.ts";
 import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
+import { startPolicyEnforcer } from "./netpol_nft.ts";
 import { startNodeAgent } from "./node.ts";
 import { DEFAULT_MAX_PODS, nodeNames, nodePodCidrs } from "./nodes.ts";
 import {
   gatewayOf,
+  nftTableOf,
   openPodNetworks,
   type PodNetwork,
   type PodNetworks,
   podNetworkUnsupported,
 } from "./podnet.ts";
 import { DEFAULT_OWNER_DIR } from "./podnet_owner.ts";
+import { which } from "./process.ts";
 import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { createTokenManager, requestTokenOf } from "./tokens.ts";
 import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
@@ -268,7 +271,30 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     if (!w || !net) return;
     networks.delete(w);
     await net.release().catch(onError);
+    policy.changed();
   };
+  // NetworkPolicy: in nftables on the pods' veths where pods have namespaces and nft is here.
+  const nftHere = podnets !== undefined && which("nft", process.env.PATH ?? "") !== undefined;
+  if (podnets && !nftHere)
+    warn("nft (nftables) is not installed: NetworkPolicies are not enforced");
+  const policy = await startPolicyEnforcer({
+    table: podnets && nftHere ? nftTableOf(podnets.tag) : undefined,
+    sharedReason: podnets
+      ? nftHere
+        ? "it has no network namespace of its own"
+        : "nftables is not installed on the node"
+      : "pods share the host's network namespace on this node",
+    informers,
+    recorder,
+    nodeIPs: [nodeIP, ...nodeCidrs.map(gatewayOf)],
+    dnsIP: clusterDns,
+    linkOf: (pod) => {
+      const w = workers.get(`${pod.metadata?.namespace}/${pod.metadata?.name}`);
+      const net = w && networks.get(w);
+      return net?.built ? net.hostLink : undefined;
+    },
+    onError,
+  });
   const finishing = new Set<Promise<void>>();
   let stopped = false;
   /** Aborted when the agent stops: wakes every back-off of a pod deletion in flight. */
@@ -447,7 +473,13 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       logFs,
     });
     workers.set(key, worker);
-    if (net) networks.set(worker, net);
+    if (net) {
+      networks.set(worker, net);
+      void net.ready.then(
+        () => policy.changed(),
+        () => {},
+      );
+    }
     worker.start();
   };
 
@@ -536,6 +568,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
         ),
       );
       await Promise.all([...networks.keys()].map(dropNetwork));
+      await policy.stop().catch(onError);
       await podnets?.stop().catch(onError);
       journal.flush();
       await settleWithin(recorder.flush(), STOP_API_BUDGET_MS, () =>

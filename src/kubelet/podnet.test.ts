@@ -68,10 +68,23 @@ test("namesOnMachine groups loopkube names by tag and ignores everyone else's", 
   const byTag = namesOnMachine(
     ["loopkube-00aa-127.244.0.2", "other", "loopkube-x-1", "loopkube-00bb-127.245.0.9"],
     ["lo", "eth0", "lk00aaf40002", "lk00aa", "lkzzzz123456", "veth123"],
+    [
+      "table ip loopkube-00aa",
+      "table inet loopkube-00cc",
+      "table ip loopkube-00cc-x",
+      "table ip filter",
+      "table ip loopkube-00dd",
+      "",
+    ],
   );
   assert.deepEqual(Object.fromEntries(byTag), {
-    "00aa": { netns: ["loopkube-00aa-127.244.0.2"], links: ["lk00aaf40002"] },
-    "00bb": { netns: ["loopkube-00bb-127.245.0.9"], links: [] },
+    "00aa": {
+      netns: ["loopkube-00aa-127.244.0.2"],
+      links: ["lk00aaf40002"],
+      tables: ["loopkube-00aa"],
+    },
+    "00bb": { netns: ["loopkube-00bb-127.245.0.9"], links: [], tables: [] },
+    "00dd": { netns: [], links: [], tables: ["loopkube-00dd"] },
   });
 });
 

@@ -46,6 +46,11 @@ export const NETNS_DIR = "/run/netns";
 const NS_PREFIX = "loopkube-";
 const NS_NAME = /^loopkube-([0-9a-f]{4})-\d+\.\d+\.\d+\.\d+$/;
 const LINK_NAME = /^lk([0-9a-f]{4})[0-9a-f]{6}$/;
+/** This cluster's nftables table (NetworkPolicy, netpol_nft.ts), in family `ip`. */
+const TABLE_NAME = /^table ip (loopkube-([0-9a-f]{4}))$/;
+
+/** The name of the nftables table of a tag. */
+export const nftTableOf = (tag: string) => `loopkube-${tag}`;
 /** How long `stop()` lets the kernel destroy deleted namespaces' links before deleting them. */
 const LINK_GONE_MS = 5000;
 
@@ -129,14 +134,18 @@ export function tearDownBatch(links: string[], namespaces: string[]): string {
   ].join("\n");
 }
 
-/** The loopkube names on the machine, by tag: namespaces (from /run/netns) and host links. */
+/**
+ * The loopkube names on the machine, by tag: namespaces (from /run/netns), host links and
+ * nftables tables (lines of `nft list tables`).
+ */
 export function namesOnMachine(
   netnsEntries: string[],
   linkEntries: string[],
-): Map<string, { netns: string[]; links: string[] }> {
-  const byTag = new Map<string, { netns: string[]; links: string[] }>();
+  tableLines: string[] = [],
+): Map<string, { netns: string[]; links: string[]; tables: string[] }> {
+  const byTag = new Map<string, { netns: string[]; links: string[]; tables: string[] }>();
   const of = (tag: string) => {
-    const e = byTag.get(tag) ?? { netns: [], links: [] };
+    const e = byTag.get(tag) ?? { netns: [], links: [], tables: [] };
     byTag.set(tag, e);
     return e;
   };
@@ -147,6 +156,10 @@ export function namesOnMachine(
   for (const l of linkEntries) {
     const m = LINK_NAME.exec(l);
     if (m?.[1]) of(m[1]).links.push(l);
+  }
+  for (const t of tableLines) {
+    const m = TABLE_NAME.exec(t.trim());
+    if (m?.[1] && m[2]) of(m[2]).tables.push(m[1]);
   }
   return byTag;
 }
@@ -175,6 +188,14 @@ export function podNetworkUnsupported(): string | undefined {
   return undefined;
 }
 
+/** `nft list tables`, line by line; none where nft is missing or fails. */
+function nftTables(): Promise<string[]> {
+  if (!which("nft", process.env.PATH ?? "")) return Promise.resolve([]);
+  return new Promise((resolve) =>
+    execFile("nft", ["list", "tables"], (e, out) => resolve(e ? [] : out.split("\n"))),
+  );
+}
+
 function run(cmd: string, args: string[], input: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ["pipe", "ignore", "pipe"] });
@@ -198,6 +219,8 @@ export interface PodNetwork {
   /** The namespace's path (`/run/netns/…`), and whether it has been built. */
   path: string;
   built: boolean;
+  /** The host end of its veth pair. */
+  hostLink: string;
   /** Removes its namespace, link and route (unless a newer pod has the IP now); idempotent. */
   release(): Promise<void>;
 }
@@ -232,8 +255,14 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
     const onMachine = namesOnMachine(list(NETNS_DIR), list("/sys/class/net"));
     return tags.flatMap((t) => onMachine.get(t)?.[kind] ?? []);
   };
-  /** Removes the tags' namespaces, then (once the kernel has had a moment) any link left. */
+  /** Removes the tags' nftables tables and namespaces, then (after a moment) any link left. */
   const removeTags = async (tags: string[]) => {
+    const tables = namesOnMachine([], [], await nftTables()).entries();
+    const doomedTables = [...tables].filter(([t]) => tags.includes(t)).flatMap(([, e]) => e.tables);
+    if (doomedTables.length > 0) {
+      const script = doomedTables.map((t) => `delete table ip ${t}\n`).join("");
+      await run("nft", ["-f", "-"], script).catch(o.onError);
+    }
     const netns = namesOf(tags, "netns");
     if (netns.length > 0) {
       await run("ip", ["-force", "-batch", "-"], tearDownBatch([], netns)).catch(o.onError);
@@ -246,7 +275,7 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
       await run("ip", ["-force", "-batch", "-"], tearDownBatch(links, [])).catch(o.onError);
     }
   };
-  const onMachine = namesOnMachine(list(NETNS_DIR), list("/sys/class/net"));
+  const onMachine = namesOnMachine(list(NETNS_DIR), list("/sys/class/net"), await nftTables());
   const dead = deadTags(onMachine.keys(), o.registry, tag);
   await removeTags([...dead, tag]);
   for (const t of dead) releaseTag(t, o.registry);
@@ -286,6 +315,7 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
       const net: PodNetwork = {
         path: names.path,
         built: false,
+        hostLink: names.hostLink,
         ready: queue(ip, () => run("sh", ["-s"], setUpScript(names, ip, gateway))).then(() => {
           net.built = true;
           return ["nsenter", `--net=${names.path}`, "--"];
