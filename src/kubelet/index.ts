@@ -175,6 +175,11 @@ export interface Kubelet {
   ): { stream: Writable; once: boolean } | undefined;
   /** The directory holding the pod's volumes and logs. */
   podDir(pod: Pod): string;
+  /**
+   * The pod networks, when pods have namespaces of their own: the cluster's tag (its links are
+   * `lk<tag>…`, its nftables tables `loopkube-<tag>…`) and each node's pod range and gateway.
+   */
+  podNetwork: { tag: string; nodes: { cidr: string; gateway: string }[] } | undefined;
   /** CPU and memory of the node and of each running pod, measured now (see metrics.ts). */
   collectMetrics(): Promise<KubeletMetrics>;
   /**
@@ -543,6 +548,9 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     containerStdin: (ns, name, container) =>
       workers.get(`${ns}/${name}`)?.containerStdin(container),
     podDir,
+    podNetwork: podnets
+      ? { tag: podnets.tag, nodes: nodeCidrs.map((cidr) => ({ cidr, gateway: gatewayOf(cidr) })) }
+      : undefined,
     collectMetrics: () => metrics.collect(),
     async stop(stopOptions = {}) {
       stopped = true;

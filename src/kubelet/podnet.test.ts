@@ -74,6 +74,7 @@ test("namesOnMachine groups loopkube names by tag and ignores everyone else's", 
       "table ip loopkube-00cc-x",
       "table ip filter",
       "table ip loopkube-00dd",
+      "table ip loopkube-00dd-svc",
       "",
     ],
   );
@@ -84,7 +85,7 @@ test("namesOnMachine groups loopkube names by tag and ignores everyone else's", 
       tables: ["loopkube-00aa"],
     },
     "00bb": { netns: ["loopkube-00bb-127.245.0.9"], links: [], tables: [] },
-    "00dd": { netns: [], links: [], tables: ["loopkube-00dd"] },
+    "00dd": { netns: [], links: [], tables: ["loopkube-00dd", "loopkube-00dd-svc"] },
   });
 });
 

@@ -46,8 +46,11 @@ export const NETNS_DIR = "/run/netns";
 const NS_PREFIX = "loopkube-";
 const NS_NAME = /^loopkube-([0-9a-f]{4})-\d+\.\d+\.\d+\.\d+$/;
 const LINK_NAME = /^lk([0-9a-f]{4})[0-9a-f]{6}$/;
-/** This cluster's nftables table (NetworkPolicy, netpol_nft.ts), in family `ip`. */
-const TABLE_NAME = /^table ip (loopkube-([0-9a-f]{4}))$/;
+/**
+ * This cluster's nftables tables, in family `ip`: `loopkube-<tag>` (NetworkPolicy,
+ * netpol_nft.ts) and `loopkube-<tag>-svc` (kernel ClusterIPs, the proxy's nftables mode).
+ */
+const TABLE_NAME = /^table ip (loopkube-([0-9a-f]{4})(?:-svc)?)$/;
 
 /** The name of the nftables table of a tag. */
 export const nftTableOf = (tag: string) => `loopkube-${tag}`;
