@@ -26,12 +26,15 @@
  * Names: namespace `loopkube-<tag>-<pod IP>`, host link `lk<tag><ip hex>` (≤ 15 bytes), where
  * `<tag>` is this cluster's (podnet_owner.ts). Every pod's names are removed when its network is
  * torn down, all of them on `stop()`, and a dead cluster's at the next start of any cluster.
- * Set-up costs one `sh` spawn per pod (a few `ip` calls inside), tear-down one `ip -batch`.
+ * Set-up costs one `ip -batch` spawn per pod (three programs: ip, sh, ip; see `setUpPlan`),
+ * tear-down one `ip -batch` per burst.
  *
  * @module
  */
 import { execFile, spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   claimTag,
   deadTags,
@@ -89,43 +92,54 @@ export function gatewayOf(cidr: string): string {
   return [24, 16, 8, 0].map((s) => Math.floor(gw / 2 ** s) % 256).join(".");
 }
 
-const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 const conf = (link: string, key: string) => `/proc/sys/net/ipv4/conf/${link}/${key}`;
 
+/** How one pod's network is built (see the module header) with one process start. */
+export interface SetUpPlan {
+  /** `ip -batch -` input run in the host's namespace; its last line enters the pod's. */
+  hostBatch: string;
+  /** The `ip -batch` file run inside the pod's namespace (written to `podBatchPath`). */
+  podBatch: string;
+  /** Sysctls of the host link, written by the agent itself once the link exists. */
+  hostSysctls: string[];
+}
+
 /**
- * The shell script that builds one pod's network (see the module header); it first removes
- * names of the same pod IP left by a dead run of this cluster (the IP is this cluster's).
+ * One pod's network in one `ip -batch` run: the host side, then (`netns exec`, which forks a
+ * shell in the new namespace) the pod side's two sysctls as shell builtins and its addresses
+ * and routes by one more `ip -batch`: three programs started (ip, sh, ip) where there were five.
+ * Names of the same pod IP left by a dead run of this cluster are removed first (`leftovers`).
  */
-export function setUpScript(names: PodNetNames, ip: string, gateway: string): string {
-  const inner = [
-    "set -e",
-    `echo 1 > ${conf("all", "route_localnet")}`,
-    `echo 1 > ${conf("eth0", "route_localnet")}`,
-    "ip -batch - <<'EOF'",
-    "link set lo up",
-    "link set eth0 up",
-    `addr add ${ip}/32 dev eth0 scope global`,
-    "route del local 127.0.0.0/8 dev lo table local",
-    `route add ${gateway} dev eth0 scope link src ${ip}`,
-    `route add 127.0.0.0/8 via ${gateway} dev eth0 src ${ip}`,
-    "EOF",
-  ].join("\n");
-  return [
-    // Shell tests are builtins: no process is started for them when nothing is left over.
-    `if [ -e /sys/class/net/${names.hostLink} ]; then ip link del ${names.hostLink}; fi`,
-    `if [ -e ${names.path} ]; then ip netns del ${names.netns}; fi`,
-    "set -e",
-    "ip -batch - <<'EOF'",
-    `netns add ${names.netns}`,
-    `link add ${names.hostLink} type veth peer name eth0 netns ${names.netns}`,
-    `link set ${names.hostLink} up`,
-    `route add ${ip}/32 dev ${names.hostLink} src ${gateway} table local`,
-    "EOF",
-    `echo 1 > ${conf(names.hostLink, "route_localnet")}`,
-    `echo 1 > ${conf(names.hostLink, "forwarding")}`,
-    `exec nsenter --net=${names.path} sh -c ${q(inner)}`,
-    "",
-  ].join("\n");
+export function setUpPlan(
+  names: PodNetNames,
+  ip: string,
+  gateway: string,
+  o: { podBatchPath: string; leftovers: { link: boolean; netns: boolean } },
+): SetUpPlan {
+  const podSysctls = [conf("all", "route_localnet"), conf("eth0", "route_localnet")];
+  const enter = [...podSysctls.map((p) => `echo 1 > ${p}`), `exec ip -batch ${o.podBatchPath}`];
+  return {
+    hostBatch: [
+      ...(o.leftovers.link ? [`link del ${names.hostLink}`] : []),
+      ...(o.leftovers.netns ? [`netns del ${names.netns}`] : []),
+      `netns add ${names.netns}`,
+      `link add ${names.hostLink} type veth peer name eth0 netns ${names.netns}`,
+      `link set ${names.hostLink} up`,
+      `route add ${ip}/32 dev ${names.hostLink} src ${gateway} table local`,
+      `netns exec ${names.netns} sh -c "${enter.join(" && ")}"`,
+      "",
+    ].join("\n"),
+    podBatch: [
+      "link set lo up",
+      "link set eth0 up",
+      `addr add ${ip}/32 dev eth0 scope global`,
+      "route del local 127.0.0.0/8 dev lo table local",
+      `route add ${gateway} dev eth0 scope link src ${ip}`,
+      `route add 127.0.0.0/8 via ${gateway} dev eth0 src ${ip}`,
+      "",
+    ].join("\n"),
+    hostSysctls: [conf(names.hostLink, "route_localnet"), conf(names.hostLink, "forwarding")],
+  };
 }
 
 /** `ip -force -batch -` input removing these namespaces and host links (routes go with them). */
@@ -298,6 +312,25 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
     });
     return flushing;
   };
+  /** Where the pods' `ip -batch` files are written for a moment (see `setUpPlan`). */
+  const batchDir = mkdtempSync(join(tmpdir(), "loopkube-podnet-"));
+  const build = async (names: PodNetNames, ip: string, gateway: string) => {
+    const podBatchPath = join(batchDir, `${ip}.batch`);
+    const plan = setUpPlan(names, ip, gateway, {
+      podBatchPath,
+      leftovers: {
+        link: existsSync(`/sys/class/net/${names.hostLink}`),
+        netns: existsSync(names.path),
+      },
+    });
+    writeFileSync(podBatchPath, plan.podBatch);
+    try {
+      await run("ip", ["-batch", "-"], plan.hostBatch);
+    } finally {
+      unlinkSync(podBatchPath);
+    }
+    for (const path of plan.hostSysctls) writeFileSync(path, "1");
+  };
   /** Per IP: the pod network now holding it, and the queue of work on it. */
   const holders = new Map<string, PodNetwork>();
   const queues = new Map<string, Promise<void>>();
@@ -319,7 +352,7 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
         path: names.path,
         built: false,
         hostLink: names.hostLink,
-        ready: queue(ip, () => run("sh", ["-s"], setUpScript(names, ip, gateway))).then(() => {
+        ready: queue(ip, () => build(names, ip, gateway)).then(() => {
           net.built = true;
           return ["nsenter", `--net=${names.path}`, "--"];
         }),
@@ -343,6 +376,7 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
       await Promise.all([...queues.values()]);
       await removeTags([tag]);
       releaseTag(tag, o.registry);
+      rmSync(batchDir, { recursive: true, force: true });
     },
   };
 }
