@@ -305,6 +305,29 @@ describe("NetworkPolicy enforced with nftables", { skip: SKIP }, () => {
     await expect("prod", "web", clusterIP, 80, /^db$/);
   });
 
+  test("a new pod a policy selects is isolated from its first connection", async () => {
+    await apply([
+      policy("blocked", {
+        podSelector: { matchLabels: { app: "blocked" } },
+        policyTypes: ["Egress"],
+      }),
+    ]);
+    const early = pod("prod", "early", { app: "blocked" }, false);
+    early.spec.containers[0] = {
+      ...early.spec.containers[0],
+      command: [NODE, "-e", `${inPodFetch(ips.db ?? "", 8080)};setInterval(()=>{},1e9)`],
+    } as (typeof early.spec.containers)[0];
+    await apply([early]);
+    const log = await waitFor(
+      async () => {
+        const r = await kubectl(["logs", "-n", "prod", "early"]);
+        return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+      },
+      { what: "early's first connection logged", timeoutMs: 30_000, retryErrors: true },
+    );
+    assert.match(log, REFUSED);
+  });
+
   test("stop deletes the cluster's table", async () => {
     await cluster.stop();
     assert.doesNotMatch(tables(), new RegExp(`loopkube-${tag}\\b`));

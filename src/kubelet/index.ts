@@ -294,9 +294,11 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     nodeIPs: [nodeIP, ...nodeCidrs.map(gatewayOf)],
     dnsIP: clusterDns,
     linkOf: (pod) => {
-      const w = workers.get(`${pod.metadata?.namespace}/${pod.metadata?.name}`);
+      const key = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+      const w = workers.get(key);
       const net = w && networks.get(w);
-      return net?.built ? net.hostLink : undefined;
+      const ip = ipams.get(pod.spec?.nodeName ?? "")?.get(key);
+      return net?.built && ip ? { link: net.hostLink, ip } : undefined;
     },
     onError,
   });
@@ -431,7 +433,17 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     const gateway = gatewayOf(nodeCidrs[names.indexOf(pod.spec?.nodeName ?? "")] ?? podCidr);
     const net = ownNetwork ? podnets.setUp(podIP, gateway) : undefined;
     const worker = new PodWorker(pod, {
-      ...(net ? { network: () => net.ready } : {}),
+      // The containers start once the pod's NetworkPolicy rules are in the kernel too.
+      ...(net
+        ? {
+            network: () =>
+              net.ready.then(async (prefix) => {
+                policy.changed();
+                await policy.settled();
+                return prefix;
+              }),
+          }
+        : {}),
       workingDir,
       client,
       recorder,
@@ -478,13 +490,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       logFs,
     });
     workers.set(key, worker);
-    if (net) {
-      networks.set(worker, net);
-      void net.ready.then(
-        () => policy.changed(),
-        () => {},
-      );
-    }
+    if (net) networks.set(worker, net);
     worker.start();
   };
 

@@ -43,8 +43,8 @@ export interface PolicyEnforcerOptions {
   /** The node's addresses (node IP, gateways): always reachable from pods. */
   nodeIPs: string[];
   dnsIP: string;
-  /** The host end of a pod's veth, when the pod has its own network namespace now. */
-  linkOf(pod: Pod): string | undefined;
+  /** The host end of a pod's veth and its IP, when the pod has its own network namespace now. */
+  linkOf(pod: Pod): { link: string; ip: string } | undefined;
   onError(e: unknown): void;
 }
 
@@ -114,14 +114,14 @@ export async function startPolicyEnforcer(o: PolicyEnforcerOptions): Promise<Pol
   const inputs = (): PolicyInputs => {
     const policyPods: PolicyPod[] = [];
     for (const p of pods.list()) {
-      const ip = p.status?.podIP;
-      const link = o.linkOf(p);
-      if (terminal(p) || (!ip && !link)) continue;
+      const own = o.linkOf(p);
+      const ip = own?.ip ?? p.status?.podIP;
+      if (terminal(p) || !ip) continue;
       policyPods.push({
         namespace: p.metadata?.namespace ?? "",
         name: p.metadata?.name ?? "",
         labels: p.metadata?.labels ?? {},
-        ip: ip ?? "",
+        ip,
         ports: (p.spec?.containers ?? []).flatMap((c) =>
           (c.ports ?? [])
             .filter((cp) => cp.name)
@@ -131,7 +131,7 @@ export async function startPolicyEnforcer(o: PolicyEnforcerOptions): Promise<Pol
               protocol: cp.protocol ?? "TCP",
             })),
         ),
-        ...(link ? { link } : {}),
+        ...(own ? { link: own.link } : {}),
       });
     }
     return {
