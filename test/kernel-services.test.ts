@@ -1,7 +1,8 @@
 /**
  * `proxyMode: "nftables"` (issue 17): pods reach ClusterIPs through kernel DNAT, end to end
  * with the real kubectl and connections made from inside pods (`kubectl exec`): the spread over
- * both replicas with the client's own pod IP seen by the server, ClientIP affinity, hairpin,
+ * both replicas with the client's own pod IP seen by the server, ClientIP affinity, hairpin, a
+ * NodePort at the pod's gateway,
  * REJECT for a Service without endpoints, an EndpointSlice change followed, a NetworkPolicy
  * applying to a connection made through a ClusterIP, the host still served by the userspace
  * listeners, and the table gone after stop.
@@ -76,6 +77,7 @@ const MANIFESTS = [
   service("echo", { app: "echo" }),
   service("sticky", { app: "echo" }, { sessionAffinity: "ClientIP" }),
   service("empty", { app: "nobody" }),
+  service("echo-np", { app: "echo" }, { type: "NodePort" }),
 ];
 
 const inPodFetch = (host: string, port: number) =>
@@ -174,6 +176,18 @@ describe("kernel ClusterIPs (proxy mode nftables)", { skip: SKIP }, () => {
       for (const a of await many(self, ip.echo ?? "", 6)) seen.add(a.split(" ")[0] ?? "");
     }
     assert.ok(seen.has(self), `${self} answered itself (${[...seen].join(", ")})`);
+  });
+
+  test("a NodePort answers a pod at its gateway, the node as the pod sees it", async () => {
+    const r = await kubectl(["exec", "client", "--", "ip", "-o", "route", "get", ip.echo ?? ""]);
+    const gateway = / via (\S+)/.exec(r.stdout)?.[1] ?? "";
+    assert.match(gateway, /^127\./);
+    const svc = (await cluster.client.get(REFS.services, "default", "echo-np")) as Service;
+    const nodePort = svc.spec?.ports?.[0]?.nodePort ?? 0;
+    await routedOut("client", gateway);
+    const answers = (await exec("client", inPodFetchMany(gateway, nodePort, 4))).split("\n");
+    for (const a of answers)
+      assert.match(a, new RegExp(`^echo-\\S+ ${ip.client}$`), answers.join("; "));
   });
 
   test("a Service without endpoints is refused at once", async () => {

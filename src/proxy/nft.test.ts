@@ -26,7 +26,7 @@ const port = (
   protocol: "TCP",
   frontends: [
     { ip: clusterIP, port: 80, protocol: "TCP", kind: "ClusterIP" },
-    { ip: "127.0.0.1", port: 30080, protocol: "TCP", kind: "NodePort" },
+    { ip: "127.0.0.1", port: 30000 + name.length, protocol: "TCP", kind: "NodePort" },
   ],
   endpoints,
   affinityTimeoutSeconds: undefined,
@@ -51,16 +51,20 @@ const PORTS = [
 ];
 
 describe("kernelPorts", () => {
-  test("ClusterIP frontends only; ready endpoints; ports with an endpoint off the pod range are left to userspace", () => {
-    const got = kernelPorts(PORTS, OPTIONS.podCidr).map((p) => [
-      p.ip,
+  test("ClusterIPs, and NodePorts at the gateway (not at 127.0.0.1); ready endpoints; ports with an endpoint off the pod range are left to userspace", () => {
+    const got = kernelPorts(PORTS, OPTIONS).map((p) => [
+      `${p.ip}:${p.frontPort}`,
       p.endpoints.map((e) => e.ip),
     ]);
     assert.deepEqual(got, [
-      ["127.96.0.22", []],
-      ["127.96.0.21", ["127.244.0.2"]],
-      ["127.96.0.20", ["127.244.0.2", "127.244.0.3"]],
-      ["127.96.0.23", []],
+      ["127.244.0.1:30004", []],
+      ["127.96.0.22:80", []],
+      ["127.244.0.1:30006", ["127.244.0.2"]],
+      ["127.96.0.21:80", ["127.244.0.2"]],
+      ["127.244.0.1:30003", ["127.244.0.2", "127.244.0.3"]],
+      ["127.96.0.20:80", ["127.244.0.2", "127.244.0.3"]],
+      ["127.244.0.1:30007", []],
+      ["127.96.0.23:80", []],
     ]);
   });
 });
@@ -84,13 +88,18 @@ describe("kernelServicesScript", () => {
   test("spreads with numgen, keeps affinity in a timed set, rejects without endpoints", () => {
     assert.match(
       script,
+      /127\.244\.0\.1 \. tcp \. 30003 : goto svc-\d+/,
+      "the NodePort at the gateway",
+    );
+    assert.match(
+      script,
       /numgen random mod 2 vmap \{ 0 : goto svc-\d+-ep-0, 1 : goto svc-\d+-ep-1 \}/,
     );
     assert.match(script, /timeout 600s;/);
     assert.match(script, /update @svc-\d+-ep-0-affinity \{ ip saddr \}/);
     assert.match(
       script,
-      /elements = \{ 127\.96\.0\.22 \. tcp \. 80, 127\.96\.0\.23 \. tcp \. 80 \}/,
+      /elements = \{ 127\.244\.0\.1 \. tcp \. 30004, 127\.96\.0\.22 \. tcp \. 80, 127\.244\.0\.1 \. tcp \. 30007, 127\.96\.0\.23 \. tcp \. 80 \}/,
     );
     assert.doesNotMatch(script, /127\.96\.0\.1 \./, "the API server stays with userspace");
   });

@@ -9,6 +9,9 @@
  * Usable endpoints are kube-proxy's (choose.ts `categorize`: ready ones, else serving
  * terminating ones; internalTrafficPolicy Local keeps this node's).
  *
+ * NodePorts are served the same way at each node's gateway address, which is the node as a pod
+ * sees it (127.0.0.1 in a pod is the pod's own), and at the node IP when that is not 127.0.0.1.
+ *
  * Scope, and why: only packets that come from pods (in on the host ends of this cluster's
  * veths, `iifname "lk<tag>*"`) are DNATed, so a pod's source address reaches the endpoint
  * (NetworkPolicy sees the real client) and no userspace hop is taken. The host's own
@@ -42,27 +45,48 @@ export interface KernelServiceOptions {
 
 const PROTO: Record<string, string> = { TCP: "tcp", UDP: "udp" };
 
-/** The service ports the kernel serves and how (exported for tests). */
-export function kernelPorts(ports: readonly ServicePortState[], podCidr: string) {
-  const range = parseCidr(podCidr);
-  const out: { port: ServicePortState; ip: string; endpoints: { ip: string; port: number }[] }[] =
-    [];
+/**
+ * The frontends the kernel serves and their endpoints (exported for tests): ClusterIPs with
+ * internalTrafficPolicy's endpoints; NodePorts, with externalTrafficPolicy's, at each node's
+ * gateway (from a pod, the node is its gateway: 127.0.0.1 there is the pod's own) and at the
+ * node IP unless that is 127.0.0.1.
+ */
+export function kernelPorts(
+  ports: readonly ServicePortState[],
+  o: Pick<KernelServiceOptions, "podCidr" | "nodes">,
+) {
+  const range = parseCidr(o.podCidr);
+  const out: {
+    port: ServicePortState;
+    ip: string;
+    frontPort: number;
+    endpoints: { ip: string; port: number }[];
+  }[] = [];
   for (const port of ports) {
-    const { usable } = categorize(port.endpoints, { local: port.internalLocal });
     if (!port.endpoints.every((e) => cidrContains(range, e.ip))) continue;
+    const usable = (local: boolean) =>
+      categorize(port.endpoints, { local }).usable.map((e) => ({ ip: e.ip, port: e.port }));
     for (const f of port.frontends) {
-      if (f.kind !== "ClusterIP" || !PROTO[f.protocol]) continue;
-      out.push({ port, ip: f.ip, endpoints: usable.map((e) => ({ ip: e.ip, port: e.port })) });
+      if (!PROTO[f.protocol]) continue;
+      if (f.kind === "ClusterIP") {
+        out.push({ port, ip: f.ip, frontPort: f.port, endpoints: usable(port.internalLocal) });
+      } else if (f.kind === "NodePort") {
+        const ips = [...o.nodes.map((n) => n.gateway), ...(f.ip === "127.0.0.1" ? [] : [f.ip])];
+        for (const ip of ips) {
+          out.push({ port, ip, frontPort: f.port, endpoints: usable(port.externalLocal) });
+        }
+      }
     }
   }
-  return out.sort((a, b) => (a.port.key < b.port.key ? -1 : a.port.key > b.port.key ? 1 : 0));
+  const order = (x: (typeof out)[0]) => `${x.port.key} ${x.ip}`;
+  return out.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 }
 
 export function kernelServicesScript(
   ports: readonly ServicePortState[],
   o: KernelServiceOptions,
 ): string {
-  const served = kernelPorts(ports, o.podCidr);
+  const served = kernelPorts(ports, o);
   const map: string[] = [];
   const rejected: string[] = [];
   const hairpin = new Set<string>();
@@ -70,8 +94,7 @@ export function kernelServicesScript(
   const sets: string[] = [];
   served.forEach((s, i) => {
     const proto = PROTO[s.port.protocol] ?? "tcp";
-    const front = s.port.frontends.find((f) => f.ip === s.ip && f.kind === "ClusterIP");
-    const key = `${s.ip} . ${proto} . ${front?.port ?? 0}`;
+    const key = `${s.ip} . ${proto} . ${s.frontPort}`;
     if (s.endpoints.length === 0) {
       rejected.push(key);
       return;
