@@ -452,11 +452,22 @@ describe("rulesetOf", () => {
       ["db"],
     );
   });
+  test("with the links' prefix, a pod's packets from another address than its own are dropped", () => {
+    const guarded = rulesetOf("loopkube-ab12", inputs([ingressDb]), { linkPrefix: "lkab12" });
+    assert.match(guarded, /elements = \{ "lkabdb0000" \. 127\.244\.0\.2, /);
+    assert.match(guarded, /iifname "lkab12\*" iifname \. ip saddr != @pod-sources drop/);
+    assert.doesNotMatch(script, /pod-sources/);
+  });
   const nftChecks = process.getuid?.() === 0 && spawnSync("nft", ["--version"]).status === 0;
   test("nft -c accepts the script (checks only: nothing is changed)", {
     skip: nftChecks ? false : "needs root and nft",
   }, () => {
-    const r = spawnSync("nft", ["-c", "-f", "-"], { input: script, encoding: "utf8" });
-    assert.equal(r.status, 0, r.stderr);
+    for (const s of [
+      script,
+      rulesetOf("loopkube-ab12", inputs([egressToDb, ingressDb]), { linkPrefix: "lkab12" }),
+    ]) {
+      const r = spawnSync("nft", ["-c", "-f", "-"], { input: s, encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+    }
   });
 });

@@ -357,7 +357,11 @@ export function unpoliceable(inputs: PolicyInputs): { pod: PolicyPod; policy: Ne
  * The `nft -f` script that replaces table `ip <table>` in one transaction (created empty
  * first, so that the delete never fails).
  */
-export function rulesetOf(table: string, inputs: PolicyInputs): string {
+export function rulesetOf(
+  table: string,
+  inputs: PolicyInputs,
+  o: { linkPrefix?: string } = {},
+): string {
   const pods = peersOf(inputs);
   const chains: string[] = [];
   const forward: string[] = [];
@@ -401,8 +405,20 @@ export function rulesetOf(table: string, inputs: PolicyInputs): string {
     }
   }
   const lines = [`table ip ${table}`, `delete table ip ${table}`, `table ip ${table} {`];
+  // A pod sends from its own address only: a pod's root cannot pass for another pod (an
+  // address a policy allows) by adding that address to its eth0.
+  const sources = sorted.flatMap((p) => (p.link && p.ip ? [`${q(p.link)} . ${p.ip}`] : []));
+  const spoofed = o.linkPrefix
+    ? [`iifname "${o.linkPrefix}*" iifname . ip saddr != @pod-sources drop`]
+    : [];
+  if (o.linkPrefix) {
+    lines.push("  set pod-sources {", "    type ifname . ipv4_addr;");
+    if (sources.length > 0) lines.push(`    elements = { ${sources.join(", ")} }`);
+    lines.push("  }");
+  }
   const base = (name: string, hook: string, rules: string[]) => {
     lines.push(`  chain ${name} {`, `    type filter hook ${hook} priority filter; policy accept;`);
+    for (const r of spoofed) lines.push(`    ${r}`);
     if (rules.length > 0) lines.push("    ct state established,related accept");
     for (const r of rules) lines.push(`    ${r}`);
     lines.push("  }");

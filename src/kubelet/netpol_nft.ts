@@ -179,7 +179,7 @@ export async function startPolicyEnforcer(o: PolicyEnforcerOptions): Promise<Pol
       warn(i);
       // No table until a policy exists: a cluster without policies costs no nft run.
       if (!o.table || (applied === "" && i.policies.length === 0)) continue;
-      const script = rulesetOf(o.table, i);
+      const script = rulesetOf(o.table, i, { linkPrefix: o.table.replace(/^loopkube-/, "lk") });
       if (script === applied) continue;
       try {
         await nft(script);
