@@ -5,7 +5,8 @@
  * namespaceSelector, ipBlock with except, named ports, egress with the DNS rule users write,
  * a ClusterIP judged by its endpoints, the node always reaching its pods, a Warning event for a
  * hostNetwork pod a policy selects, and the table gone after stop (and a dead cluster's table
- * removed at start).
+ * removed at start). Without root (pods sharing the host's namespace) only the last suite runs:
+ * the Warning event a selected pod gets there.
  *
  * Network safety: every destination is checked first with `ip route get` inside the sending pod
  * (it leaves on the pod's `eth0`, which leads only to the host) or on the host (a pod IP through
@@ -331,6 +332,48 @@ describe("NetworkPolicy enforced with nftables", { skip: SKIP }, () => {
   test("stop deletes the cluster's table", async () => {
     await cluster.stop();
     assert.doesNotMatch(tables(), new RegExp(`loopkube-${tag}\\b`));
+  });
+});
+
+describe("NetworkPolicy where pods share the host's network namespace", () => {
+  test("a pod a policy selects gets a Warning event saying the policy cannot apply", async () => {
+    const cluster = await startCluster({
+      name: "netpol-host",
+      ephemeral: true,
+      apiPort: 0,
+      dnsPort: 0,
+      updateKubeconfig: false,
+      podNetwork: "host",
+    });
+    try {
+      await cluster.client.create(
+        REFS.pods,
+        "default",
+        pod("default", "shared", { app: "x" }, false),
+      );
+      await cluster.client.create(REFS.networkpolicies, "default", {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { name: "deny-x" },
+        spec: { podSelector: { matchLabels: { app: "x" } } },
+      });
+      const event = await waitFor(
+        async () =>
+          (await cluster.client.list(REFS.events, "default")).items.find(
+            (e) =>
+              (e as { involvedObject?: { name?: string } }).involvedObject?.name === "shared" &&
+              e.reason === "NetworkPolicyNotApplied",
+          ),
+        { what: "a NetworkPolicyNotApplied event for the pod", timeoutMs: 30_000 },
+      );
+      assert.equal(event.type, "Warning");
+      assert.match(
+        String(event.message),
+        /^NetworkPolicy deny-x selects this pod but cannot apply to it: pods share the host's network namespace/,
+      );
+    } finally {
+      await cluster.stop();
+    }
   });
 });
 
