@@ -407,6 +407,10 @@ describe("pod networks after kill -9 and Ctrl-C of loopkube up", { skip: SKIP },
       await stopped;
       assert.deepEqual(namesOf(second.tag), []);
       assert.deepEqual(tablesOf(second.tag), []);
+      for (const t of [first.tag, second.tag]) {
+        const files = readdirSync(REGISTRY).filter((f) => f.startsWith(`.${t}-`));
+        assert.deepEqual(files, [], "no set-up file of the cluster is left");
+      }
       assert.equal(existsSync(`${REGISTRY}/${second.tag}`), false);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

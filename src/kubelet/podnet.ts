@@ -32,8 +32,7 @@
  * @module
  */
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   claimTag,
@@ -272,8 +271,16 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
     const onMachine = namesOnMachine(list(NETNS_DIR), list("/sys/class/net"));
     return tags.flatMap((t) => onMachine.get(t)?.[kind] ?? []);
   };
-  /** Removes the tags' nftables tables and namespaces, then (after a moment) any link left. */
+  /**
+   * Removes the tags' nftables tables, `ip -batch` files and namespaces, then (after a moment)
+   * any link left.
+   */
   const removeTags = async (tags: string[]) => {
+    for (const f of list(o.registry.dir)) {
+      if (tags.some((t) => f.startsWith(`.${t}-`) && f.endsWith(".batch"))) {
+        rmSync(join(o.registry.dir, f), { force: true });
+      }
+    }
     const tables = namesOnMachine([], [], await nftTables()).entries();
     const doomedTables = [...tables].filter(([t]) => tags.includes(t)).flatMap(([, e]) => e.tables);
     if (doomedTables.length > 0) {
@@ -312,10 +319,9 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
     });
     return flushing;
   };
-  /** Where the pods' `ip -batch` files are written for a moment (see `setUpPlan`). */
-  const batchDir = mkdtempSync(join(tmpdir(), "loopkube-podnet-"));
   const build = async (names: PodNetNames, ip: string, gateway: string) => {
-    const podBatchPath = join(batchDir, `${ip}.batch`);
+    // Written for a moment beside the owner files (see `setUpPlan`); a crash's is swept.
+    const podBatchPath = join(o.registry.dir, `.${tag}-${ip}.batch`);
     const plan = setUpPlan(names, ip, gateway, {
       podBatchPath,
       leftovers: {
@@ -376,7 +382,6 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
       await Promise.all([...queues.values()]);
       await removeTags([tag]);
       releaseTag(tag, o.registry);
-      rmSync(batchDir, { recursive: true, force: true });
     },
   };
 }
