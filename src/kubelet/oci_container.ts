@@ -123,7 +123,7 @@ export async function startOciContainer(
       netnsPath: o.netnsPath,
       ...(o.container.stdin ? { stdin: true } : {}),
     });
-    return withGetters(handle, (tty) => runtime.execPrefix(handle.id, tty));
+    return withGetters(handle, handle.enter);
   } catch (e) {
     if (e instanceof OciConfigError || e instanceof SpecError) throw new EnvError(e.message);
     throw e;

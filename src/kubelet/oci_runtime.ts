@@ -154,13 +154,31 @@ export class OciRuntime {
     }
   }
 
-  /** The command prefix that runs a command inside a running container (exec, probes). */
-  execPrefix(id: string, tty = false): string[] {
-    return [this.support.binary, "--root", this.stateRoot, "exec", ...(tty ? ["-t"] : []), id];
+  /**
+   * The command prefix that runs a command inside a running container (exec, probes), as its
+   * user and in its working directory, as the CRI's exec does (crun's own default is root in /).
+   */
+  execPrefix(
+    id: string,
+    tty: boolean,
+    process: { cwd: string; user: { uid: number; gid: number } },
+  ): string[] {
+    return [
+      this.support.binary,
+      "--root",
+      this.stateRoot,
+      "exec",
+      "--cwd",
+      process.cwd,
+      "--user",
+      `${process.user.uid}:${process.user.gid}`,
+      ...(tty ? ["-t"] : []),
+      id,
+    ];
   }
 
   /** Creates the bundle and starts the container; the handle's `exited` settles at its end. */
-  start(o: OciStart): ContainerHandle & { id: string } {
+  start(o: OciStart): ContainerHandle & { id: string; enter: (tty: boolean) => string[] } {
     const id = `${this.prefix}-${randomBytes(8).toString("hex")}`;
     const bundle = this.bundleOf(id);
     const rootfs = join(bundle, "rootfs");
@@ -276,8 +294,10 @@ export class OciRuntime {
     });
     let pid: number | undefined;
     const self = this;
+    const cwd = (spec.process as { cwd: string }).cwd;
     return {
       id,
+      enter: (tty) => this.execPrefix(id, tty, { cwd, user }),
       containerID: `${this.support.kind}://${id}`,
       get pid() {
         if (pid === undefined) {
