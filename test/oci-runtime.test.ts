@@ -97,6 +97,13 @@ describe("the oci runtime runs pods from their image's root", { skip: SKIP }, ()
                 args: ['hostname > index.html; echo "serving $(hostname)"; exec httpd -f -p 80'],
                 ports: [{ containerPort: 80 }],
                 readinessProbe: { httpGet: { path: "/", port: 80 }, periodSeconds: 1 },
+                // Runs inside the container: on the host there is no /IMAGE-ROOT.
+                livenessProbe: {
+                  exec: { command: ["cat", "/IMAGE-ROOT"] },
+                  periodSeconds: 1,
+                  failureThreshold: 1,
+                },
+                resources: { limits: { memory: "64Mi", cpu: "500m" } },
               },
             ],
           },
@@ -159,6 +166,34 @@ describe("the oci runtime runs pods from their image's root", { skip: SKIP }, ()
     const r = await run("script", ["-qfec", cmd, "/dev/null"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^/dev/pts/\\d+\r\n20 90\r\n${IMAGE}\r\n$`));
+  });
+
+  test("an exec liveness probe runs inside the container: no restart", async () => {
+    await new Promise((r) => setTimeout(r, 2500));
+    for (const p of await podsOf("app=web")) {
+      assert.equal(p.status?.containerStatuses?.[0]?.restartCount, 0, p.metadata?.name);
+    }
+  });
+
+  test("the container's cgroup has its memory limit and kubectl top measures it", async () => {
+    const [p] = (await podsOf("app=web")).filter(isReady);
+    const name = p?.metadata?.name ?? "";
+    const r = await kubectl(["exec", name, "--", "cat", "/proc/1/cgroup"]);
+    const path = /(?:^|\n)\d+:memory:(\S+)/.exec(r.stdout)?.[1];
+    const v2 = /(?:^|\n)0::(\S+)/.exec(r.stdout)?.[1];
+    const file = path
+      ? `/sys/fs/cgroup/memory${path}/memory.limit_in_bytes`
+      : `/sys/fs/cgroup${v2}/memory.max`;
+    assert.match(path ?? v2 ?? "", /^\/loopkube-[0-9a-f]{8}\//, r.stdout);
+    assert.equal(execFileSync("cat", [file], { encoding: "utf8" }).trim(), String(64 * 2 ** 20));
+    const top = await waitFor(
+      async () => {
+        const t = await kubectl(["top", "pod", name, "--no-headers"]);
+        return t.code === 0 ? t : undefined;
+      },
+      { what: "kubectl top answering", timeoutMs: 30_000 },
+    );
+    assert.match(top.stdout, new RegExp(`^${name}\\s+\\d+m\\s+\\d+Mi`));
   });
 
   test("kubectl logs shows what the container wrote", async () => {
