@@ -8,17 +8,20 @@
  * after the cluster stops. The images are busybox roots the test builds (test/_busybox.ts).
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import type { Pod, Service } from "kubernetes-types/core/v1.js";
 import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
+import { detectOci } from "../src/kubelet/oci_detect.ts";
+import { OciRuntime } from "../src/kubelet/oci_runtime.ts";
 import { BUSYBOX, busyboxImage, imageSource, NO_OCI } from "./_busybox.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
 
@@ -304,5 +307,54 @@ describe("the oci runtime runs pods from their image's root", { skip: SKIP }, ()
     const mounts = execFileSync("cat", ["/proc/self/mountinfo"], { encoding: "utf8" });
     assert.equal(mounts.includes(dataDir), false, "no mount under the data dir on the host");
     void BUSYBOX;
+  });
+});
+
+describe("no container outlives a kill -9 of the agent", { skip: NO_OCI }, () => {
+  test("the container dies with the agent, and nothing is left for the next start", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "loopkube-oci-orphan-"));
+    try {
+      const script = fileURLToPath(new URL("./fixtures/oci-orphan.ts", import.meta.url));
+      const child = spawn(process.execPath, ["--import", "tsx", script], {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, ORPHAN_DIR: dir, TMPDIR: dir },
+      });
+      let out = "";
+      child.stdout?.setEncoding("utf8");
+      const pid = await new Promise<number>((resolve, reject) => {
+        child.stdout?.on("data", (c: string) => {
+          out += c;
+          const m = /pod-pid (\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        child.once("exit", () => reject(new Error(`the script ended early: ${out}`)));
+      });
+      const alive = () => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      assert.ok(alive());
+      child.kill("SIGKILL");
+      await waitFor(() => !alive(), {
+        what: "the container gone with its agent",
+        timeoutMs: 20_000,
+      });
+      const support = await detectOci(join(dir, "scratch"));
+      const runtime = new OciRuntime(
+        { ...support, binary: support.binary as string },
+        join(dir, "kubelet"),
+      );
+      await waitFor(() => readdirSync(runtime.stateRoot).length === 0, {
+        what: "crun's state of the container removed",
+      });
+      await runtime.reconcile();
+      assert.deepEqual(readdirSync(join(runtime.base, "containers")), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
