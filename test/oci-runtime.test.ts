@@ -20,10 +20,13 @@ import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
+import { startKubelet } from "../src/kubelet/index.ts";
 import { detectOci } from "../src/kubelet/oci_detect.ts";
 import { OciRuntime } from "../src/kubelet/oci_runtime.ts";
 import { BUSYBOX, busyboxImage, imageSource, NO_OCI } from "./_busybox.ts";
+import { startTestControlPlane } from "./_controlplane.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
+import { leaseTestPlan } from "./_kubelet.ts";
 
 const SKIP = NO_OCI || NO_KUBECTL;
 if (SKIP) console.log(`# oci-runtime.test.ts skipped: ${SKIP}`);
@@ -357,4 +360,57 @@ describe("no container outlives a kill -9 of the agent", { skip: NO_OCI }, () =>
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+test("a pod asking for the oci runtime where it cannot run waits with one Warning saying why", async () => {
+  const cp = await startTestControlPlane({ controllers: [] });
+  const { plan, release } = await leaseTestPlan("oci-unavailable");
+  const dir = mkdtempSync(join(tmpdir(), "loopkube-oci-off-"));
+  const kubelet = await startKubelet({
+    client: cp.client,
+    informers: cp.informers,
+    nodeName: "off",
+    dataDir: dir,
+    podCidr: plan.podCidr,
+    nodeIP: plan.nodeIP,
+    oci: false,
+    backoff: { initialMs: 100, maxMs: 200 },
+  });
+  try {
+    assert.equal(kubelet.ociSupport.binary, undefined);
+    const why = kubelet.ociSupport.reason ?? "";
+    await cp.client.create(REFS.pods, "default", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "img", annotations: { "loopkube.dev/runtime": "oci" } },
+      spec: { nodeName: "off", containers: [{ name: "c", image: "busybox" }] },
+    });
+    const waiting = await waitFor(
+      async () => {
+        const p = (await cp.client.get(REFS.pods, "default", "img")) as Pod;
+        return p.status?.containerStatuses?.[0]?.state?.waiting?.message ? p : undefined;
+      },
+      { what: "the container waiting with a message" },
+    );
+    assert.deepEqual(waiting.status?.containerStatuses?.[0]?.state?.waiting, {
+      reason: "CreateContainerConfigError",
+      message: why,
+    });
+    // The worker retries a second later: still one event.
+    await new Promise((r) => setTimeout(r, 2500));
+    const events = (await cp.client.list(REFS.events, "default")).items as Array<{
+      reason?: string;
+      message?: string;
+      count?: number;
+    }>;
+    const failed = events.filter((e) => e.reason === "Failed");
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0]?.message, `Error: ${why}`);
+    assert.equal(failed[0]?.count ?? 1, 1);
+  } finally {
+    await kubelet.stop();
+    await cp.stop();
+    release();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
