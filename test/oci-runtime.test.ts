@@ -202,6 +202,38 @@ describe("the oci runtime runs pods from their image's root", { skip: SKIP }, ()
     assert.match(top.stdout, new RegExp(`^${name}\\s+\\d+m\\s+\\d+Mi`));
   });
 
+  test("kubectl attach -i feeds the container's stdin; stdinOnce's end is its EOF", async () => {
+    await cluster.client.create(REFS.pods, "default", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "upper" },
+      spec: {
+        runtimeClassName: "oci",
+        restartPolicy: "Never",
+        containers: [
+          {
+            name: "u",
+            image: IMAGE,
+            stdin: true,
+            stdinOnce: true,
+            command: ["sh", "-c", "tr a-z A-Z; echo done"],
+          },
+        ],
+      },
+    });
+    const phase = (want: string) =>
+      waitFor(
+        async () =>
+          ((await cluster.client.get(REFS.pods, "default", "upper")) as Pod).status?.phase === want,
+        { what: `upper ${want}`, timeoutMs: 30_000 },
+      );
+    await phase("Running");
+    const r = await kubectl(["attach", "-i", "upper"], "hello\nworld\n");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /HELLO\nWORLD\ndone\n/);
+    await phase("Succeeded");
+  });
+
   test("kubectl logs shows what the container wrote", async () => {
     const [p] = (await podsOf("app=web")).filter(isReady);
     const r = await kubectl(["logs", p?.metadata?.name ?? ""]);
