@@ -94,6 +94,8 @@ export interface NodeAgent {
   ready(): boolean;
   /** What the `oci` runtime found at start (for `/readyz?verbose`). */
   oci: string;
+  /** The pod networks' tag and nodes, when pods have network namespaces (see Kubelet). */
+  podNetwork: Kubelet["podNetwork"];
   /** Stops every pod gracefully (SIGTERM, grace period, SIGKILL), then the agent; the cluster
    *  goes down with it, so no status or event is written per pod. */
   stop(): Promise<void>;
@@ -164,6 +166,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
   return {
     ready: () => true,
     oci: describeSupport(kubelet.ociSupport),
+    podNetwork: kubelet.podNetwork,
     stop: () => {
       ctx.serveMetrics?.(undefined);
       // The agent stops with the whole cluster: no status write or event per pod.
