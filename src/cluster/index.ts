@@ -108,6 +108,8 @@ export interface ComponentStatus {
   name: string;
   ready: boolean;
   detail?: string;
+  /** Shown on `/readyz?verbose` even when ready (what a component found on this machine). */
+  info?: string;
 }
 
 /**
@@ -243,7 +245,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       ...[...components.values()].map((c) => {
         const s = c();
         return s.ready
-          ? { name: s.name, ok: true }
+          ? { name: s.name, ok: true, ...(s.info ? { info: s.info } : {}) }
           : { name: s.name, ok: false, reason: s.detail ?? "not ready" };
       }),
       started
@@ -419,6 +421,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         containerLogMaxFiles: options.containerLogMaxFiles,
         runtime,
         ...(options.podNetwork ? { podNetwork: options.podNetwork } : {}),
+        ...(options.images ? { images: options.images } : {}),
         dataDir,
         plan,
         handleSubresource: (key, handler) => api.handleSubresource(key, handler),
@@ -433,6 +436,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     if (agent) {
       stack.push(() => agent.stop());
       components.set("node-agent", () => ({ name: "node-agent", ready: agent.ready() }));
+      components.set("oci-runtime", () => ({ name: "oci-runtime", ready: true, info: agent.oci }));
     }
     if (options.proxyMode === "nftables") {
       const kernel = await step("kernel services", () =>
