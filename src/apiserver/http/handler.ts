@@ -18,6 +18,7 @@ import type {
   WatchOptions,
   WriteOptions,
 } from "../../api/verbs.ts";
+import { requestUser } from "../authn.ts";
 import { METRICS_GROUP, METRICS_RESOURCES, type MetricsProvider } from "../metrics.ts";
 import type { Registry } from "../registry/index.ts";
 import { resourceNotServed } from "../registry/index.ts";
@@ -282,9 +283,7 @@ export function createHandler(options: HandlerOptions) {
             { verb: "create", ref, namespace: ns, options: jobOptions(wo) },
             wo.warn,
           )) as KubeObject;
-          const wait = registry.admissionReady(ref, ns, obj);
-          if (wait !== undefined) await wait;
-          const created = registry.createSync(ref, ns, obj, wo);
+          const created = await registry.create(ref, ns, obj, { ...wo, user: requestUser(req) });
           sendJson(res, 201, renderObject(created, viewOptions()), { yaml });
           return;
         }
@@ -313,7 +312,11 @@ export function createHandler(options: HandlerOptions) {
           { verb: "update", ref, namespace: ns, name, options: jobOptions(wo) },
           wo.warn,
         )) as KubeObject;
-        const updated = registry.updateSync(ref, ns, obj, { ...wo, name });
+        const updated = await registry.update(ref, ns, obj, {
+          ...wo,
+          name,
+          user: requestUser(req),
+        });
         sendJson(res, 200, renderObject(updated, viewOptions()), { yaml });
         return;
       }
@@ -329,7 +332,10 @@ export function createHandler(options: HandlerOptions) {
           options: jobOptions(po),
         });
         const existed = type === "apply" && !r.subresource ? exists(ref, ns, name) : true;
-        const patched = registry.patchSync(ref, ns, name, type, patch, po);
+        const patched = await registry.patch(ref, ns, name, type, patch, {
+          ...po,
+          user: requestUser(req),
+        });
         sendJson(res, existed ? 200 : 201, renderObject(patched, viewOptions()), { yaml });
         return;
       }
@@ -347,7 +353,11 @@ export function createHandler(options: HandlerOptions) {
       }
       case "DELETE": {
         const body = await bodyOf(req, { verb: "parse", ref, namespace: ns, options: {} });
-        const gone = registry.deleteSync(ref, ns, name, deleteOptions(q, body));
+        const gone = await registry.delete(ref, ns, name, {
+          ...deleteOptions(q, body),
+          user: requestUser(req),
+          warn: warningsTo(res),
+        });
         const pending = gone.metadata.deletionTimestamp !== undefined && exists(ref, ns, name);
         sendJson(res, pending ? 202 : 200, renderObject(gone, viewOptions()), { yaml });
         return;

@@ -23,9 +23,10 @@ import type {
   WriteOptions,
 } from "../../api/verbs.ts";
 import { findResource, findResourceVersion, type ResourceInfo } from "../resources.ts";
-import type { RegistryContext } from "./_context.ts";
+import type { AdmitHook, RegistryContext, RequestUser, WriteAttributes } from "./_context.ts";
 import { decodeBody } from "./_prepare.ts";
 import { type VersionView, versionView } from "./_view.ts";
+import { admitted, type VersionShift } from "./admitted.ts";
 import { create } from "./create.ts";
 import { del, deleteCollection } from "./delete.ts";
 import { patch } from "./patch.ts";
@@ -41,12 +42,26 @@ import {
   watch,
 } from "./watch.ts";
 
-export type { Admission, Patchers, RegistryContext, SubresourceCreate } from "./_context.ts";
+export type {
+  Admission,
+  Patchers,
+  RegistryContext,
+  RequestUser,
+  SubresourceCreate,
+  WebhookAdmission,
+  WriteAttributes,
+} from "./_context.ts";
 export { randomSuffix, rfc3339 } from "./_meta.ts";
 export { decodeBody, fitForStorage, markDecoded } from "./_prepare.ts";
 export { genericStrategy, type StrategyLookup } from "./_strategy.ts";
 export { EVICTION_REFUSED, evictPod } from "./eviction.ts";
 export type { RegistryWatch, WatchSink, WatchTuning } from "./watch.ts";
+
+/** What a request carries beyond the verb's options: who makes it (for admission webhooks). */
+export interface RequestOptions {
+  user?: RequestUser | undefined;
+  warn?: ((message: string) => void) | undefined;
+}
 
 /** 404 for a resource the server does not serve, worded as kube-apiserver's. */
 export function resourceNotServed(): StatusError {
@@ -109,7 +124,7 @@ export class Registry implements ApiVerbs {
     ref: ResourceRef,
     namespace: string,
     object: KubeObject,
-    options?: WriteOptions & { name?: string },
+    options?: WriteOptions & { name?: string; admit?: AdmitHook },
   ): KubeObject {
     const info = this.resolve(ref);
     const ns = info.namespaced ? namespace : "";
@@ -172,7 +187,7 @@ export class Registry implements ApiVerbs {
     ref: ResourceRef,
     namespace: string,
     object: KubeObject,
-    options?: WriteOptions & { name?: string },
+    options?: WriteOptions & { name?: string; admit?: AdmitHook },
   ): KubeObject {
     const info = this.resolve(ref);
     const ns = info.namespaced ? namespace : "";
@@ -207,7 +222,7 @@ export class Registry implements ApiVerbs {
     name: string,
     type: PatchType,
     body: unknown,
-    options?: PatchOptions,
+    options?: PatchOptions & { admit?: AdmitHook },
   ): KubeObject {
     const info = this.resolve(ref);
     const ns = info.namespaced ? namespace : "";
@@ -271,24 +286,97 @@ export class Registry implements ApiVerbs {
     return this.listSync(ref, namespace, options);
   }
 
+  /** The attributes admission webhooks see of a write (see `admitted.ts`). */
+  private attributes(
+    operation: WriteAttributes["operation"],
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    options: (WriteOptions & RequestOptions) | DeleteOptions | undefined,
+  ): { attrs: WriteAttributes; shift: VersionShift | undefined } {
+    const info = this.resolve(ref);
+    const o = (options ?? {}) as WriteOptions & RequestOptions;
+    const kind = { CREATE: "CreateOptions", UPDATE: "UpdateOptions", DELETE: "DeleteOptions" }[
+      operation
+    ];
+    const sent: Record<string, unknown> = { kind, apiVersion: "meta.k8s.io/v1" };
+    if (o.dryRun) sent.dryRun = ["All"];
+    if (o.fieldManager) sent.fieldManager = o.fieldManager;
+    if (o.fieldValidation) sent.fieldValidation = o.fieldValidation;
+    const del = options as DeleteOptions | undefined;
+    if (operation === "DELETE") {
+      if (del?.propagationPolicy) sent.propagationPolicy = del.propagationPolicy;
+      if (del?.gracePeriodSeconds !== undefined) sent.gracePeriodSeconds = del.gracePeriodSeconds;
+    }
+    const view = this.view(info);
+    return {
+      attrs: {
+        operation,
+        info,
+        subresource: ref.subresource ?? "",
+        namespace: info.namespaced ? namespace : "",
+        name,
+        dryRun: o.dryRun === true,
+        user: o.user,
+        options: sent,
+        warn: o.warn,
+      },
+      shift: view && { toRequest: view.fromStorage, toStorage: view.toStorage },
+    };
+  }
+
+  /** Whether admission webhooks see writes of this reference (the object and its status). */
+  private hooked(ref: ResourceRef): boolean {
+    return this.ctx.webhooks !== undefined && (!ref.subresource || ref.subresource === "status");
+  }
+
   async create(
     ref: ResourceRef,
     namespace: string,
     object: KubeObject,
-    options?: WriteOptions,
+    options?: WriteOptions & RequestOptions & { name?: string },
   ): Promise<KubeObject> {
     const wait = this.admissionReady(ref, namespace, object);
     if (wait !== undefined) await wait;
-    return this.createSync(ref, namespace, object, options);
+    if (!this.hooked(ref) || ref.subresource)
+      return this.createSync(ref, namespace, object, options);
+    const name = options?.name ?? object?.metadata?.name ?? "";
+    const { attrs, shift } = this.attributes("CREATE", ref, namespace, name, options);
+    return admitted(
+      this.ctx,
+      attrs,
+      (admit) =>
+        this.createSync(
+          ref,
+          namespace,
+          structuredClone(object),
+          admit ? { ...options, admit } : options,
+        ),
+      shift,
+    );
   }
 
   async update(
     ref: ResourceRef,
     namespace: string,
     object: KubeObject,
-    options?: WriteOptions,
+    options?: WriteOptions & RequestOptions & { name?: string },
   ): Promise<KubeObject> {
-    return this.updateSync(ref, namespace, object, options);
+    if (!this.hooked(ref)) return this.updateSync(ref, namespace, object, options);
+    const name = options?.name ?? object?.metadata?.name ?? "";
+    const { attrs, shift } = this.attributes("UPDATE", ref, namespace, name, options);
+    return admitted(
+      this.ctx,
+      attrs,
+      (admit) =>
+        this.updateSync(
+          ref,
+          namespace,
+          structuredClone(object),
+          admit ? { ...options, admit } : options,
+        ),
+      shift,
+    );
   }
 
   async patch(
@@ -297,17 +385,58 @@ export class Registry implements ApiVerbs {
     name: string,
     type: PatchType,
     body: unknown,
-    options?: PatchOptions,
+    options?: PatchOptions & RequestOptions,
   ): Promise<KubeObject> {
-    return this.patchSync(ref, namespace, name, type, body, options);
+    if (!this.hooked(ref)) return this.patchSync(ref, namespace, name, type, body, options);
+    // An apply that creates the object is a CREATE to admission, as on kube.
+    const creates = type === "apply" && !ref.subresource && !this.exists(ref, namespace, name);
+    const { attrs, shift } = this.attributes(
+      creates ? "CREATE" : "UPDATE",
+      ref,
+      namespace,
+      name,
+      options,
+    );
+    return admitted(
+      this.ctx,
+      attrs,
+      (admit) =>
+        this.patchSync(
+          ref,
+          namespace,
+          name,
+          type,
+          structuredClone(body),
+          admit ? { ...options, admit } : options,
+        ),
+      shift,
+    );
+  }
+
+  private exists(ref: ResourceRef, namespace: string, name: string): boolean {
+    try {
+      this.getSync(ref, namespace, name);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async delete(
     ref: ResourceRef,
     namespace: string,
     name: string,
-    options?: DeleteOptions,
+    options?: DeleteOptions & RequestOptions,
   ): Promise<KubeObject> {
+    if (!this.hooked(ref) || ref.subresource) return this.deleteSync(ref, namespace, name, options);
+    const { attrs } = this.attributes("DELETE", ref, namespace, name, options);
+    const webhooks = this.ctx.webhooks;
+    if (webhooks?.interested(attrs)) {
+      // kube shows a delete to webhooks with the stored object as oldObject and no object.
+      const old = structuredClone(this.getSync(ref, namespace, name));
+      await webhooks.mutate(attrs, undefined, old);
+      await webhooks.validate(attrs, undefined, old);
+    }
     return this.deleteSync(ref, namespace, name, options);
   }
 
