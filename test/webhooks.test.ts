@@ -357,6 +357,28 @@ webhooks:
     await ok(["delete", "mutatingwebhookconfiguration", "untrusted"]);
   });
 
+  test("a configuration with matchConditions is taken with a warning that they are not evaluated", async () => {
+    const r = await ok(
+      ["apply", "-f", "-"],
+      `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: { name: conditional }
+webhooks:
+  - name: conditional.example.com
+    clientConfig: { url: "https://127.0.0.1:${hooks.port}/allow", caBundle: ${caBundle} }
+    rules: [{ operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [limitranges] }]
+    matchConditions: [{ name: never, expression: "false" }]
+    sideEffects: None
+    admissionReviewVersions: [v1]
+`,
+    );
+    assert.match(
+      r.stderr,
+      /Warning: loopkube does not evaluate matchConditions yet \(no CEL\): webhook "conditional\.example\.com" is called for every request its rules and selectors cover/,
+    );
+    await ok(["delete", "validatingwebhookconfiguration", "conditional"]);
+  });
+
   test("webhooks are never called for webhook configurations themselves", async () => {
     const before = hooks.reviews.length;
     await ok(["label", "validatingwebhookconfiguration", "deny", "touched=yes"]);

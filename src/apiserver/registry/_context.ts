@@ -124,6 +124,8 @@ export interface WebhookAdmission {
     old: KubeObject | undefined,
   ): Promise<KubeObject | undefined>;
   /** Runs the validating webhooks in parallel; rejects with the first refusal. */
+  /** Told of every object written on the asynchronous paths (warnings about configurations). */
+  written?(attrs: WriteAttributes, obj: KubeObject): void;
   validate(
     attrs: WriteAttributes,
     obj: KubeObject | undefined,

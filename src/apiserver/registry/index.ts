@@ -342,17 +342,20 @@ export class Registry implements ApiVerbs {
       return this.createSync(ref, namespace, object, options);
     const name = options?.name ?? object?.metadata?.name ?? "";
     const { attrs, shift } = this.attributes("CREATE", ref, namespace, name, options);
-    return admitted(
-      this.ctx,
+    return this.told(
       attrs,
-      (admit) =>
-        this.createSync(
-          ref,
-          namespace,
-          structuredClone(object),
-          admit ? { ...options, admit } : options,
-        ),
-      shift,
+      admitted(
+        this.ctx,
+        attrs,
+        (admit) =>
+          this.createSync(
+            ref,
+            namespace,
+            structuredClone(object),
+            admit ? { ...options, admit } : options,
+          ),
+        shift,
+      ),
     );
   }
 
@@ -365,17 +368,20 @@ export class Registry implements ApiVerbs {
     if (!this.hooked(ref)) return this.updateSync(ref, namespace, object, options);
     const name = options?.name ?? object?.metadata?.name ?? "";
     const { attrs, shift } = this.attributes("UPDATE", ref, namespace, name, options);
-    return admitted(
-      this.ctx,
+    return this.told(
       attrs,
-      (admit) =>
-        this.updateSync(
-          ref,
-          namespace,
-          structuredClone(object),
-          admit ? { ...options, admit } : options,
-        ),
-      shift,
+      admitted(
+        this.ctx,
+        attrs,
+        (admit) =>
+          this.updateSync(
+            ref,
+            namespace,
+            structuredClone(object),
+            admit ? { ...options, admit } : options,
+          ),
+        shift,
+      ),
     );
   }
 
@@ -397,20 +403,30 @@ export class Registry implements ApiVerbs {
       name,
       options,
     );
-    return admitted(
-      this.ctx,
+    return this.told(
       attrs,
-      (admit) =>
-        this.patchSync(
-          ref,
-          namespace,
-          name,
-          type,
-          structuredClone(body),
-          admit ? { ...options, admit } : options,
-        ),
-      shift,
+      admitted(
+        this.ctx,
+        attrs,
+        (admit) =>
+          this.patchSync(
+            ref,
+            namespace,
+            name,
+            type,
+            structuredClone(body),
+            admit ? { ...options, admit } : options,
+          ),
+        shift,
+      ),
     );
+  }
+
+  /** Tells the webhooks of a written object once the write is done. */
+  private async told(attrs: WriteAttributes, write: Promise<KubeObject>): Promise<KubeObject> {
+    const obj = await write;
+    this.ctx.webhooks?.written?.(attrs, obj);
+    return obj;
   }
 
   private exists(ref: ResourceRef, namespace: string, name: string): boolean {

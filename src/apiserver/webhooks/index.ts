@@ -140,6 +140,18 @@ export class Webhooks implements WebhookAdmission {
     return attrs.info.group === ADMISSION_GROUP && EXEMPT.has(attrs.info.resource);
   }
 
+  /** A configuration with matchConditions is accepted, with a warning that they are not evaluated. */
+  written(attrs: WriteAttributes, obj: KubeObject): void {
+    if (!this.exempt(attrs) || !attrs.warn) return;
+    for (const hook of (obj as { webhooks?: Webhook[] }).webhooks ?? []) {
+      if (hook.matchConditions?.length) {
+        attrs.warn(
+          `loopkube does not evaluate matchConditions yet (no CEL): webhook "${hook.name}" is called for every request its rules and selectors cover`,
+        );
+      }
+    }
+  }
+
   interested(attrs: WriteAttributes): boolean {
     if (this.hooks.mutating.length === 0 && this.hooks.validating.length === 0) return false;
     if (this.exempt(attrs)) return false;
