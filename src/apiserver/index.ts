@@ -215,6 +215,9 @@ export function createRegistry(
       ),
     convert,
   });
+  custom.setConversionCaller((clientConfig, timeoutSeconds, review) =>
+    webhooks.post(clientConfig, timeoutSeconds, review),
+  );
   const registry = new Registry(
     {
       store,

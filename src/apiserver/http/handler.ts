@@ -19,6 +19,7 @@ import type {
   WriteOptions,
 } from "../../api/verbs.ts";
 import { requestUser } from "../authn.ts";
+import { ConversionPending } from "../crd/index.ts";
 import { METRICS_GROUP, METRICS_RESOURCES, type MetricsProvider } from "../metrics.ts";
 import type { Registry } from "../registry/index.ts";
 import { resourceNotServed } from "../registry/index.ts";
@@ -271,7 +272,7 @@ export function createHandler(options: HandlerOptions) {
             serveWatch(req, res, { registry, ref, namespace: ns, options: w, view: viewOptions() });
             return;
           }
-          const list = registry.listSync(ref, ns, listOptions(q));
+          const list = await registry.list(ref, ns, listOptions(q));
           if (yaml) sendJson(res, 200, renderList(list, viewOptions()), { yaml });
           else await sendJsonList(res, 200, streamList(list, viewOptions()));
           return;
@@ -301,7 +302,7 @@ export function createHandler(options: HandlerOptions) {
     const name = r.name;
     switch (method) {
       case "GET": {
-        const obj = registry.getSync(ref, ns, name);
+        const obj = await registry.get(ref, ns, name);
         sendJson(res, 200, renderObject(obj, viewOptions()), { yaml });
         return;
       }
@@ -376,6 +377,7 @@ export function createHandler(options: HandlerOptions) {
       );
       return true;
     } catch (e) {
+      if (e instanceof ConversionPending) return true;
       if (e instanceof StatusError && e.code === 404) return false;
       throw e;
     }

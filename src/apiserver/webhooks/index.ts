@@ -278,7 +278,7 @@ export class Webhooks implements WebhookAdmission {
     if (!version) return fail("webhook does not accept v1 or v1beta1 AdmissionReview");
     let target: CallTarget;
     try {
-      target = this.resolve(hook);
+      target = this.resolve(hook.clientConfig, hook.timeoutSeconds ?? 10);
     } catch (e) {
       return fail(`failed to call webhook: ${(e as Error).message}`);
     }
@@ -300,11 +300,21 @@ export class Webhooks implements WebhookAdmission {
     return response;
   }
 
+  /**
+   * POSTs a review to a webhook's clientConfig (a CRD's conversion webhook); rejects with the
+   * call's error in Go's words.
+   */
+  async post(clientConfig: unknown, timeoutSeconds: number, review: object): Promise<unknown> {
+    return this.client.post(
+      this.resolve(clientConfig as Webhook["clientConfig"], timeoutSeconds),
+      review,
+    );
+  }
+
   /** Where a webhook is reached: its URL, or its Service through the Service's endpoints. */
-  private resolve(hook: Webhook): CallTarget {
-    const cc = hook.clientConfig;
-    const timeoutMs = (hook.timeoutSeconds ?? 10) * 1000;
-    const timeout = `timeout=${hook.timeoutSeconds ?? 10}s`;
+  private resolve(cc: Webhook["clientConfig"], timeoutSeconds: number): CallTarget {
+    const timeoutMs = timeoutSeconds * 1000;
+    const timeout = `timeout=${timeoutSeconds}s`;
     if (cc.url) {
       const url = new URL(cc.url);
       url.search = timeout;
