@@ -15,8 +15,10 @@ import { isIP } from "node:net";
 export class CallError extends Error {}
 
 export interface CallTarget {
-  /** The URL kube shows in its errors (with `?timeout=`). */
+  /** The URL called (with `?timeout=`). */
   url: URL;
+  /** The URL as kube shows it in errors, when it differs from `url`'s normal form (`:443`). */
+  shown?: string;
   /** Where to connect (a resolved endpoint); the URL's host when absent. */
   address?: { host: string; port: number };
   caBundle?: string | undefined;
@@ -74,7 +76,7 @@ export class WebhookClient {
     const host = url.hostname.replace(/^\[|\]$/g, "");
     const servername = isIP(host) ? undefined : host;
     const connect = target.address ?? { host, port: Number(url.port || 443) };
-    const shown = `Post "${url.toString()}"`;
+    const shown = `Post "${target.shown ?? url.toString()}"`;
     const payload = Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       let settled = false;

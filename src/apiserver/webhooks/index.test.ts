@@ -253,3 +253,31 @@ test("matchPolicy Equivalent sends an autoscaling/v1 write to a v2 webhook as v2
   assert.equal(request.object.apiVersion, "autoscaling/v2");
   assert.equal(request.requestKind.version, "v1");
 });
+
+test("a webhook whose Service does not exist fails the call in kube's words", async () => {
+  const registry = freshRegistry();
+  const rules = [
+    { operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps"] },
+  ];
+  await configure(registry, VWC, "gone", [
+    {
+      ...hook("gone.example.com", "/x", rules),
+      clientConfig: { service: { name: "gone", namespace: "default", path: "/check" } },
+    },
+  ]);
+  await assert.rejects(
+    registry.create(CMS, "default", {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "c" },
+    } as KubeObject),
+    (e: { code: number; message: string }) => {
+      assert.equal(e.code, 500);
+      assert.equal(
+        e.message,
+        'Internal error occurred: failed calling webhook "gone.example.com": failed to call webhook: Post "https://gone.default.svc:443/check?timeout=10s": service "gone" not found',
+      );
+      return true;
+    },
+  );
+});

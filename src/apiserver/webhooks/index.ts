@@ -325,16 +325,15 @@ export class Webhooks implements WebhookAdmission {
     const port = svc.port ?? 443;
     const url = new URL(`https://${svc.name}.${svc.namespace}.svc:${port}${svc.path ?? ""}`);
     url.search = timeout;
-    const base: CallTarget = { url, caBundle: cc.caBundle, timeoutMs };
+    const shown = `https://${svc.name}.${svc.namespace}.svc:${port}${svc.path ?? ""}?${timeout}`;
+    const base: CallTarget = { url, shown, caBundle: cc.caBundle, timeoutMs };
+    // Resolution fails as Go's dial would, after the request line.
+    const unresolved = (reason: string) => new Error(`Post "${shown}": ${reason}`);
     const service = this.store.get(storeKey(SERVICES, svc.namespace, svc.name));
-    if (!service) return { ...base, address: unreachable(`service "${svc.name}" not found`) };
+    if (!service) throw unresolved(`service "${svc.name}" not found`);
     const ports = (service.spec as { ports?: ServicePort[] } | undefined)?.ports ?? [];
     const sp = ports.find((p) => p.port === port);
-    if (!sp)
-      return {
-        ...base,
-        address: unreachable(`no service port ${port} found for service "${svc.name}"`),
-      };
+    if (!sp) throw unresolved(`no service port ${port} found for service "${svc.name}"`);
     const endpoints = this.store.get(storeKey(ENDPOINTS, svc.namespace, svc.name));
     for (const subset of (endpoints as { subsets?: Subset[] } | undefined)?.subsets ?? []) {
       const ep = (subset.ports ?? []).find((p) => (sp.name ? p.name === sp.name : true));
@@ -343,7 +342,7 @@ export class Webhooks implements WebhookAdmission {
     }
     const clusterIP = (service.spec as { clusterIP?: string } | undefined)?.clusterIP;
     if (clusterIP && clusterIP !== "None") return { ...base, address: { host: clusterIP, port } };
-    return { ...base, address: unreachable(`no endpoints available for service "${svc.name}"`) };
+    throw unresolved(`no endpoints available for service "${svc.name}"`);
   }
 }
 
@@ -354,9 +353,4 @@ interface ServicePort {
 interface Subset {
   addresses?: Array<{ ip: string }>;
   ports?: Array<{ name?: string; port: number }>;
-}
-
-/** A target that fails with `reason` (resolution errors surface as the call's error). */
-function unreachable(reason: string): never {
-  throw new Error(reason);
 }
