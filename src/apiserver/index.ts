@@ -12,6 +12,7 @@ import type { Server } from "node:https";
 import { arch, platform } from "node:os";
 import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { convertObject, strategyFor } from "../api/kinds/index.ts";
+import type { GroupVersionKind, KubeObject } from "../api/types.ts";
 import { VERSION } from "../api/version.ts";
 import type { Store } from "../store/types.ts";
 import { defaultIngressClassAdmission } from "./admission/ingressclass.ts";
@@ -53,6 +54,7 @@ import {
   tokenCreator,
 } from "./serviceaccount/index.ts";
 import { renderApiMetrics } from "./telemetry.ts";
+import { Webhooks } from "./webhooks/index.ts";
 
 export { ServiceAllocator } from "./admission/services.ts";
 export { requestUser, type UserInfo } from "./authn.ts";
@@ -168,6 +170,7 @@ export function createRegistry(
   openapi: ReturnType<typeof createOpenApi>;
   issuer: ServiceAccountIssuer;
   custom: CustomResources;
+  webhooks: Webhooks;
 } {
   const services = new ServiceAllocator({
     serviceCidr: options.serviceCidr ?? API_DEFAULTS.serviceCidr,
@@ -202,6 +205,19 @@ export function createRegistry(
   );
   // CustomResourceDefinitions (issue #16): the served set follows the CRDs in the store.
   const custom = new CustomResources(options.now ? { now: options.now } : {});
+  const convert = (obj: KubeObject, to: GroupVersionKind) =>
+    custom.convert(obj, to) ?? convertObject(obj, to);
+  // Admission webhooks (issue #16), called on the asynchronous write paths.
+  const webhooks = new Webhooks(store, {
+    versionsOf: (info) =>
+      [...RESOURCES, ...custom.resources()].filter(
+        (r) => r.group === info.group && r.resource === info.resource,
+      ),
+    convert,
+  });
+  custom.setConversionCaller((clientConfig, timeoutSeconds, review) =>
+    webhooks.post(clientConfig, timeoutSeconds, review),
+  );
   const registry = new Registry(
     {
       store,
@@ -221,14 +237,16 @@ export function createRegistry(
         ["serviceaccounts/token", tokenCreator(issuer)],
         ["pods/eviction", evictPod],
       ]),
-      convert: (obj, to) => custom.convert(obj, to) ?? convertObject(obj, to),
+      convert,
+      webhooks,
     },
     options.watchTuning,
   );
   ensureSystemNamespaces(registry);
   ensureSystemPriorityClasses(registry);
   custom.start(store, registry);
-  return { registry, services, openapi, issuer, custom };
+  webhooks.start();
+  return { registry, services, openapi, issuer, custom, webhooks };
 }
 
 /**
@@ -244,7 +262,10 @@ function storageCheck(store: Store): HealthCheck {
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const { registry, services, openapi, issuer, custom } = createRegistry(options.store, options);
+  const { registry, services, openapi, issuer, custom, webhooks } = createRegistry(
+    options.store,
+    options,
+  );
   const eventTtl = startEventTtl(registry, {
     ttlMs: options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS,
     now: () => (options.now ?? (() => new Date()))().getTime(),
@@ -305,6 +326,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     // A port in use: nothing of this server may outlive the failed start.
     eventTtl.stop();
     custom.stop();
+    webhooks.stop();
     throw err;
   }
   // Every raw socket, including those still in the TLS handshake (closeAllConnections only sees
@@ -337,6 +359,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     close: async () => {
       eventTtl.stop();
       custom.stop();
+      webhooks.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       dropAll();
       await Promise.all([closed, bodies?.close()]);

@@ -45,9 +45,7 @@ export function createInProcessClient(
       object: KubeObject,
       options?: WriteOptions,
     ): Promise<KubeObject> {
-      const wait = registry.admissionReady(ref, namespace, object);
-      if (wait !== undefined) await wait;
-      return copy(registry.createSync(ref, namespace, object, options));
+      return copy(await registry.create(ref, namespace, object, options));
     },
     async update(
       ref: ResourceRef,
@@ -55,7 +53,7 @@ export function createInProcessClient(
       object: KubeObject,
       options?: WriteOptions,
     ): Promise<KubeObject> {
-      return copy(registry.updateSync(ref, namespace, object, options));
+      return copy(await registry.update(ref, namespace, object, options));
     },
     async patch(
       ref: ResourceRef,
@@ -65,7 +63,7 @@ export function createInProcessClient(
       patch: unknown,
       options?: PatchOptions,
     ): Promise<KubeObject> {
-      return copy(registry.patchSync(ref, namespace, name, type, patch, options));
+      return copy(await registry.patch(ref, namespace, name, type, patch, options));
     },
     async delete(
       ref: ResourceRef,
@@ -73,7 +71,7 @@ export function createInProcessClient(
       name: string,
       options?: DeleteOptions,
     ): Promise<KubeObject> {
-      return copy(registry.deleteSync(ref, namespace, name, options));
+      return copy(await registry.delete(ref, namespace, name, options));
     },
     async deleteCollection(
       ref: ResourceRef,

@@ -230,6 +230,10 @@ export const RESOURCES: readonly ResourceInfo[] = [
     { kind: "ResourceQuota", shortNames: ["quota"], subresources: [STATUS] },
     { kind: "LimitRange", shortNames: ["limits"] },
   ]),
+  ...group("admissionregistration.k8s.io", "v1", [
+    { kind: "MutatingWebhookConfiguration", namespaced: false, categories: ["api-extensions"] },
+    { kind: "ValidatingWebhookConfiguration", namespaced: false, categories: ["api-extensions"] },
+  ]),
   ...group("apiextensions.k8s.io", "v1", [
     {
       kind: "CustomResourceDefinition",

@@ -117,6 +117,28 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "q", namespace: "default" },
     spec: { hard: { pods: "10", "requests.cpu": "2" } },
   },
+  mutatingwebhookconfigurations: {
+    metadata: { name: "inject" },
+    webhooks: [
+      {
+        name: "inject.example.com",
+        clientConfig: { url: "https://127.0.0.1:9443/mutate" },
+        sideEffects: "None",
+        admissionReviewVersions: ["v1"],
+      },
+    ],
+  } as KubeObject,
+  validatingwebhookconfigurations: {
+    metadata: { name: "check" },
+    webhooks: [
+      {
+        name: "check.example.com",
+        clientConfig: { service: { name: "hooks", namespace: "default" } },
+        sideEffects: "None",
+        admissionReviewVersions: ["v1"],
+      },
+    ],
+  } as KubeObject,
   limitranges: {
     metadata: { name: "l", namespace: "default" },
     spec: { limits: [{ type: "Container", default: { cpu: "500m" } }] },
@@ -137,7 +159,7 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
   assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
   assert.equal(strategyFor("policy", "poddisruptionbudgets")?.kind, "PodDisruptionBudget");
-  assert.equal(kindStrategies.length, 31);
+  assert.equal(kindStrategies.length, 33);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

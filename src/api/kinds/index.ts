@@ -37,6 +37,10 @@ import {
   storageClassStrategy,
 } from "./storage.ts";
 import type { KindStrategy } from "./types.ts";
+import {
+  mutatingWebhookConfigurationStrategy,
+  validatingWebhookConfigurationStrategy,
+} from "./webhookconfig.ts";
 
 export { ConversionError, convertObject } from "./conversions.ts";
 export { TEMPLATE_GENERATION, templateGeneration } from "./daemonset.ts";
@@ -99,6 +103,8 @@ export const kindStrategies: KindStrategy[] = [
   podDisruptionBudgetStrategy,
   resourceQuotaStrategy,
   limitRangeStrategy,
+  mutatingWebhookConfigurationStrategy,
+  validatingWebhookConfigurationStrategy,
 ];
 
 const byKey = new Map(kindStrategies.map((s) => [`${s.group}/${s.resource}`, s]));

@@ -129,6 +129,8 @@ const KINDS: Record<string, Rules> = {
   "batch/Job": WORKLOAD,
   "batch/CronJob": template("spec.jobTemplate.spec.template"),
   "coordination.k8s.io/Lease": {},
+  "admissionregistration.k8s.io/MutatingWebhookConfiguration": { webhooks: { mergeKey: "name" } },
+  "admissionregistration.k8s.io/ValidatingWebhookConfiguration": { webhooks: { mergeKey: "name" } },
 };
 
 function insert(root: SchemaNode, path: string, rule: FieldRule): void {

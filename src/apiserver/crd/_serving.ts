@@ -15,6 +15,7 @@ import type { KubeObject } from "../../api/types.ts";
 import type { Store, StoreWatch } from "../../store/types.ts";
 import type { ResourceInfo } from "../resources.ts";
 import { desiredStatuses } from "./_conditions.ts";
+import { type ConversionCaller, type ConversionConfig, WebhookConverter } from "./_conversion.ts";
 import { type JsonSchema, pruneAndDefault } from "./_schema.ts";
 import { servedResource, servedStrategy } from "./_served.ts";
 import { CRD_CLEANUP_FINALIZER, isEstablished, specOf } from "./_types.ts";
@@ -51,10 +52,27 @@ export interface CrdVerbs {
 
 interface Served {
   info: ResourceInfo;
+  /** Set when the CRD converts through a webhook (`spec.conversion.strategy: Webhook`). */
+  conversion?: ConversionConfig;
   strategy: KindStrategy;
   decoder: CustomDecoder;
   schema: JsonSchema | undefined;
   terminating: boolean;
+}
+
+/** The webhook a CRD converts through, if its conversion strategy is `Webhook`. */
+function webhookConversion(crd: KubeObject): ConversionConfig | undefined {
+  const conversion = specOf(crd).conversion as
+    | {
+        strategy: string;
+        webhook?: { clientConfig?: unknown; conversionReviewVersions?: string[] };
+      }
+    | undefined;
+  if (conversion?.strategy !== "Webhook" || !conversion.webhook?.clientConfig) return undefined;
+  return {
+    clientConfig: conversion.webhook.clientConfig,
+    reviewVersions: conversion.webhook.conversionReviewVersions ?? [],
+  };
 }
 
 /** Prunes what the schema does not declare and reports it (the registry's typed decoder). */
@@ -74,6 +92,7 @@ export class CustomResources {
   #retry: ReturnType<typeof setTimeout> | undefined;
   #now: () => Date;
   #listeners = new Set<() => void>();
+  #webhooks = new WebhookConverter();
 
   constructor(options: { now?: () => Date } = {}) {
     this.#now = options.now ?? (() => new Date());
@@ -102,8 +121,17 @@ export class CustomResources {
     obj: KubeObject,
     to: { group: string; version: string; kind: string },
   ): KubeObject | undefined {
-    if (!this.#byKind.has(`${to.group}/${to.version}/${to.kind}`)) return undefined;
-    return { ...structuredClone(obj), apiVersion: `${to.group}/${to.version}` };
+    const served = this.#byKind.get(`${to.group}/${to.version}/${to.kind}`);
+    if (!served) return undefined;
+    const apiVersion = `${to.group}/${to.version}`;
+    if (served.conversion && obj.apiVersion !== apiVersion)
+      return this.#webhooks.convert(served.conversion, obj, apiVersion);
+    return { ...structuredClone(obj), apiVersion };
+  }
+
+  /** How conversion webhooks are called (the API server's webhook client). */
+  setConversionCaller(caller: ConversionCaller): void {
+    this.#webhooks.setCaller(caller);
   }
 
   /** Whether the CRD serving `info` is being deleted. */
@@ -203,7 +231,9 @@ export class CustomResources {
       for (const version of versions) {
         const info = servedResource(crd, version);
         const schema = version.schema?.openAPIV3Schema as JsonSchema | undefined;
+        const conversion = webhookConversion(crd);
         const entry: Served = {
+          ...(conversion ? { conversion } : {}),
           info,
           strategy: servedStrategy(crd, version),
           schema,

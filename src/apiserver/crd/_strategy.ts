@@ -8,6 +8,7 @@
  */
 import {
   type FieldError,
+  fieldForbidden,
   fieldInvalid,
   fieldNotSupported,
   fieldRequired,
@@ -217,6 +218,32 @@ function validateSpec(crd: KubeObject): FieldError[] {
   const strategy = spec.conversion?.strategy;
   if (strategy !== undefined && !CONVERSIONS.includes(strategy))
     errs.push(fieldNotSupported("spec.conversion.strategy", strategy, CONVERSIONS));
+  const webhook = (spec.conversion as { webhook?: { conversionReviewVersions?: unknown[] } })
+    ?.webhook;
+  if (strategy === "Webhook") {
+    if (!webhook) {
+      errs.push(
+        fieldRequired("spec.conversion.webhook", "required when strategy is set to Webhook"),
+      );
+    } else {
+      const versions = (webhook.conversionReviewVersions ?? []).map(String);
+      if (!versions.some((v) => v === "v1" || v === "v1beta1")) {
+        errs.push(
+          fieldRequired(
+            "spec.conversion.webhook.conversionReviewVersions",
+            "must include at least one of v1, v1beta1",
+          ),
+        );
+      }
+    }
+  } else if (strategy !== undefined && webhook) {
+    errs.push(
+      fieldForbidden(
+        "spec.conversion.webhook",
+        "should not be set when strategy is not set to Webhook",
+      ),
+    );
+  }
   return errs;
 }
 

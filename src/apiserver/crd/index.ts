@@ -8,6 +8,7 @@
  */
 
 export { TERMINATING_PENDING } from "./_conditions.ts";
+export { AfterWrite, type ConversionCaller, ConversionPending } from "./_conversion.ts";
 export { withCustomResources } from "./_openapi.ts";
 export { type CrdVerbs, CustomResources } from "./_serving.ts";
 export { crdStrategy } from "./_strategy.ts";

@@ -18,6 +18,8 @@ import type {
   WatchOptions,
   WriteOptions,
 } from "../../api/verbs.ts";
+import { requestUser } from "../authn.ts";
+import { ConversionPending } from "../crd/index.ts";
 import { METRICS_GROUP, METRICS_RESOURCES, type MetricsProvider } from "../metrics.ts";
 import type { Registry } from "../registry/index.ts";
 import { resourceNotServed } from "../registry/index.ts";
@@ -270,7 +272,7 @@ export function createHandler(options: HandlerOptions) {
             serveWatch(req, res, { registry, ref, namespace: ns, options: w, view: viewOptions() });
             return;
           }
-          const list = registry.listSync(ref, ns, listOptions(q));
+          const list = await registry.list(ref, ns, listOptions(q));
           if (yaml) sendJson(res, 200, renderList(list, viewOptions()), { yaml });
           else await sendJsonList(res, 200, streamList(list, viewOptions()));
           return;
@@ -282,9 +284,7 @@ export function createHandler(options: HandlerOptions) {
             { verb: "create", ref, namespace: ns, options: jobOptions(wo) },
             wo.warn,
           )) as KubeObject;
-          const wait = registry.admissionReady(ref, ns, obj);
-          if (wait !== undefined) await wait;
-          const created = registry.createSync(ref, ns, obj, wo);
+          const created = await registry.create(ref, ns, obj, { ...wo, user: requestUser(req) });
           sendJson(res, 201, renderObject(created, viewOptions()), { yaml });
           return;
         }
@@ -302,7 +302,7 @@ export function createHandler(options: HandlerOptions) {
     const name = r.name;
     switch (method) {
       case "GET": {
-        const obj = registry.getSync(ref, ns, name);
+        const obj = await registry.get(ref, ns, name);
         sendJson(res, 200, renderObject(obj, viewOptions()), { yaml });
         return;
       }
@@ -313,7 +313,11 @@ export function createHandler(options: HandlerOptions) {
           { verb: "update", ref, namespace: ns, name, options: jobOptions(wo) },
           wo.warn,
         )) as KubeObject;
-        const updated = registry.updateSync(ref, ns, obj, { ...wo, name });
+        const updated = await registry.update(ref, ns, obj, {
+          ...wo,
+          name,
+          user: requestUser(req),
+        });
         sendJson(res, 200, renderObject(updated, viewOptions()), { yaml });
         return;
       }
@@ -329,7 +333,10 @@ export function createHandler(options: HandlerOptions) {
           options: jobOptions(po),
         });
         const existed = type === "apply" && !r.subresource ? exists(ref, ns, name) : true;
-        const patched = registry.patchSync(ref, ns, name, type, patch, po);
+        const patched = await registry.patch(ref, ns, name, type, patch, {
+          ...po,
+          user: requestUser(req),
+        });
         sendJson(res, existed ? 200 : 201, renderObject(patched, viewOptions()), { yaml });
         return;
       }
@@ -347,7 +354,11 @@ export function createHandler(options: HandlerOptions) {
       }
       case "DELETE": {
         const body = await bodyOf(req, { verb: "parse", ref, namespace: ns, options: {} });
-        const gone = registry.deleteSync(ref, ns, name, deleteOptions(q, body));
+        const gone = await registry.delete(ref, ns, name, {
+          ...deleteOptions(q, body),
+          user: requestUser(req),
+          warn: warningsTo(res),
+        });
         const pending = gone.metadata.deletionTimestamp !== undefined && exists(ref, ns, name);
         sendJson(res, pending ? 202 : 200, renderObject(gone, viewOptions()), { yaml });
         return;
@@ -366,6 +377,7 @@ export function createHandler(options: HandlerOptions) {
       );
       return true;
     } catch (e) {
+      if (e instanceof ConversionPending) return true;
       if (e instanceof StatusError && e.code === 404) return false;
       throw e;
     }

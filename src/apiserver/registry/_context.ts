@@ -87,6 +87,64 @@ export interface Patchers {
   }): KubeObject;
 }
 
+/** Who makes a request, as AdmissionReview's `userInfo` carries it. */
+export interface RequestUser {
+  name: string;
+  uid?: string;
+  groups: string[];
+  extra?: Record<string, string[]>;
+}
+
+/** The attributes of one write that admission webhooks see (kube's admission.Attributes). */
+export interface WriteAttributes {
+  operation: "CREATE" | "UPDATE" | "DELETE";
+  /** The resource as requested (its version: the object is shown to webhooks in it). */
+  info: ResourceInfo;
+  subresource: string;
+  namespace: string;
+  name: string;
+  dryRun: boolean;
+  user?: RequestUser | undefined;
+  /** CreateOptions / UpdateOptions / DeleteOptions as the request had them. */
+  options: Record<string, unknown>;
+  warn?: ((message: string) => void) | undefined;
+}
+
+/**
+ * Admission webhooks (see `apiserver/webhooks`): asynchronous, so the registry's asynchronous
+ * write paths call them around its synchronous verbs. Objects are in the request's version.
+ */
+export interface WebhookAdmission {
+  /** Whether any webhook's rules cover the request (cheap; selectors are checked later). */
+  interested(attrs: WriteAttributes): boolean;
+  /** Runs the mutating webhooks; resolves with the object they made (the same when unchanged). */
+  mutate(
+    attrs: WriteAttributes,
+    obj: KubeObject | undefined,
+    old: KubeObject | undefined,
+  ): Promise<KubeObject | undefined>;
+  /** Runs the validating webhooks in parallel; rejects with the first refusal. */
+  /** Told of every object written on the asynchronous paths (warnings about configurations). */
+  written?(attrs: WriteAttributes, obj: KubeObject): void;
+  validate(
+    attrs: WriteAttributes,
+    obj: KubeObject | undefined,
+    old: KubeObject | undefined,
+  ): Promise<void>;
+}
+
+/**
+ * Where a write stops for admission webhooks (internal to the registry): `mutate` sees the
+ * object after defaulting and may replace it (kube's mutating admission point), `validate` sees
+ * the object about to be stored (kube's validating admission point); either may throw to stop
+ * the write. `uid` pins the uid a create gives the object.
+ */
+export interface AdmitHook {
+  mutate?(obj: KubeObject, old: KubeObject | undefined): KubeObject | undefined;
+  validate?(obj: KubeObject, old: KubeObject | undefined): void;
+  uid?: string;
+}
+
 export interface RegistryContext {
   store: Store;
   now: () => Date;
@@ -113,6 +171,8 @@ export interface RegistryContext {
    * `_view.ts`); throws when it cannot. Undefined: every kind is served in one version only.
    */
   convert?: (obj: KubeObject, to: GroupVersionKind) => KubeObject;
+  /** Admission webhooks, called on the asynchronous write paths (see `admitted.ts`). */
+  webhooks?: WebhookAdmission;
 }
 
 /** Turns a store failure into the Status a client sees, named after the resource. */

@@ -17,7 +17,7 @@ import type { KubeObject } from "../../api/types.ts";
 import { isDNS1123Subdomain } from "../../api/validation.ts";
 import type { WriteOptions } from "../../api/verbs.ts";
 import { findResource, type ResourceInfo, storeKey } from "../resources.ts";
-import { type RegistryContext, storeCall } from "./_context.ts";
+import { type AdmitHook, type RegistryContext, storeCall } from "./_context.ts";
 import { randomSuffix, rfc3339 } from "./_meta.ts";
 import {
   checkTypeMeta,
@@ -49,12 +49,19 @@ export function create(
   info: ResourceInfo,
   namespace: string,
   body: unknown,
-  options?: WriteOptions,
+  options?: WriteOptions & { admit?: AdmitHook },
 ): KubeObject {
   const decoded = decodeBody(ctx, kindOf(info), body, options);
   checkTypeMeta(info, decoded);
   let obj: KubeObject = decoded;
   const strategy = ctx.strategy(info);
+  const admit = options?.admit;
+  if (admit?.mutate) {
+    // kube's mutating admission sees the decoded, defaulted object before the server's metadata.
+    if (info.namespaced) obj.metadata.namespace = namespace || obj.metadata.namespace || "";
+    strategy.applyDefaults(obj);
+    obj = admit.mutate(obj, undefined) ?? obj;
+  }
   const meta = obj.metadata;
 
   if (info.namespaced) {
@@ -82,7 +89,7 @@ export function create(
   }
 
   const now = ctx.now();
-  meta.uid = ctx.uid();
+  meta.uid = admit?.uid ?? ctx.uid();
   meta.creationTimestamp = rfc3339(now);
   delete meta.resourceVersion;
   delete meta.deletionTimestamp;
@@ -108,6 +115,7 @@ export function create(
       if (u) undo.push(u);
     }
     obj = recordOwnership(ctx, info, undefined, obj, { manager: options?.fieldManager });
+    admit?.validate?.(obj, undefined);
     if (dryRun) return obj;
     const stored = fitForStorage(obj);
     return storeCall(info, name, () => ctx.store.create(key, stored));

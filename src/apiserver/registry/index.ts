@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { methodNotAllowed, StatusError } from "../../api/errors.ts";
+import { internalError, methodNotAllowed, StatusError } from "../../api/errors.ts";
 import type { KubeList, KubeObject } from "../../api/types.ts";
 import { apiVersionOf } from "../../api/types.ts";
 import type {
@@ -22,10 +22,12 @@ import type {
   WatchOptions,
   WriteOptions,
 } from "../../api/verbs.ts";
+import { AfterWrite, ConversionPending } from "../crd/index.ts";
 import { findResource, findResourceVersion, type ResourceInfo } from "../resources.ts";
-import type { RegistryContext } from "./_context.ts";
+import type { AdmitHook, RegistryContext, RequestUser, WriteAttributes } from "./_context.ts";
 import { decodeBody } from "./_prepare.ts";
 import { type VersionView, versionView } from "./_view.ts";
+import { admitted, type VersionShift } from "./admitted.ts";
 import { create } from "./create.ts";
 import { del, deleteCollection } from "./delete.ts";
 import { patch } from "./patch.ts";
@@ -41,12 +43,58 @@ import {
   watch,
 } from "./watch.ts";
 
-export type { Admission, Patchers, RegistryContext, SubresourceCreate } from "./_context.ts";
+export type {
+  Admission,
+  Patchers,
+  RegistryContext,
+  RequestUser,
+  SubresourceCreate,
+  WebhookAdmission,
+  WriteAttributes,
+} from "./_context.ts";
 export { randomSuffix, rfc3339 } from "./_meta.ts";
 export { decodeBody, fitForStorage, markDecoded } from "./_prepare.ts";
 export { genericStrategy, type StrategyLookup } from "./_strategy.ts";
 export { EVICTION_REFUSED, evictPod } from "./eviction.ts";
 export type { RegistryWatch, WatchSink, WatchTuning } from "./watch.ts";
+
+/** A written object shown in the request's version; a conversion still to fetch is AfterWrite. */
+function written(view: VersionView, obj: KubeObject): KubeObject {
+  try {
+    return view.fromStorage(obj);
+  } catch (e) {
+    if (e instanceof ConversionPending) throw new AfterWrite(e, () => view.fromStorage(obj));
+    throw e;
+  }
+}
+
+/** Most webhook conversions one request waits for in turn (a body in, the result out). */
+const MAX_CONVERSION_ROUNDS = 8;
+
+/**
+ * Runs a verb until it no longer waits for a webhook conversion: each round fetches the
+ * conversions the last one lacked (see `crd/_conversion.ts`).
+ */
+async function converting<T>(verb: () => T | Promise<T>): Promise<T> {
+  for (let round = 1; ; round++) {
+    try {
+      return await verb();
+    } catch (e) {
+      if (e instanceof AfterWrite) {
+        await e.pending.resolve();
+        return converting(e.finish as () => T);
+      }
+      if (!(e instanceof ConversionPending) || round >= MAX_CONVERSION_ROUNDS) throw e;
+      await e.resolve();
+    }
+  }
+}
+
+/** What a request carries beyond the verb's options: who makes it (for admission webhooks). */
+export interface RequestOptions {
+  user?: RequestUser | undefined;
+  warn?: ((message: string) => void) | undefined;
+}
 
 /** 404 for a resource the server does not serve, worded as kube-apiserver's. */
 export function resourceNotServed(): StatusError {
@@ -95,11 +143,27 @@ export class Registry implements ApiVerbs {
     const view = this.view(info);
     if (view) {
       const stored = list(this.ctx, view.storage, info.namespaced ? namespace : "", options);
+      // Every item's pending webhook conversion at once (see `crd/_conversion.ts`).
+      const pending: ConversionPending[] = [];
+      const items = stored.items.map((item) => {
+        try {
+          return view.fromStorage(item);
+        } catch (e) {
+          if (!(e instanceof ConversionPending)) throw e;
+          pending.push(e);
+          return item;
+        }
+      });
+      if (pending.length > 0) {
+        throw new ConversionPending(async () => {
+          await Promise.all(pending.map((p) => p.resolve()));
+        });
+      }
       return {
         ...stored,
         apiVersion: apiVersionOf(info.group, info.version),
         kind: info.listKind,
-        items: stored.items.map(view.fromStorage),
+        items,
       };
     }
     return list(this.ctx, info, info.namespaced ? namespace : "", options);
@@ -109,7 +173,7 @@ export class Registry implements ApiVerbs {
     ref: ResourceRef,
     namespace: string,
     object: KubeObject,
-    options?: WriteOptions & { name?: string },
+    options?: WriteOptions & { name?: string; admit?: AdmitHook },
   ): KubeObject {
     const info = this.resolve(ref);
     const ns = info.namespaced ? namespace : "";
@@ -143,7 +207,7 @@ export class Registry implements ApiVerbs {
     const view = this.view(info);
     if (view) {
       const stored = view.decodeIn(object, options);
-      return view.fromStorage(create(this.ctx, view.storage, ns, stored, options));
+      return written(view, create(this.ctx, view.storage, ns, stored, options));
     }
     return create(this.ctx, info, ns, object, options);
   }
@@ -172,7 +236,7 @@ export class Registry implements ApiVerbs {
     ref: ResourceRef,
     namespace: string,
     object: KubeObject,
-    options?: WriteOptions & { name?: string },
+    options?: WriteOptions & { name?: string; admit?: AdmitHook },
   ): KubeObject {
     const info = this.resolve(ref);
     const ns = info.namespaced ? namespace : "";
@@ -182,7 +246,7 @@ export class Registry implements ApiVerbs {
       const stored = view.decodeIn(object, options);
       const subresource = ref.subresource === "status" ? ("status" as const) : undefined;
       const target = { info: view.storage, namespace: ns, subresource };
-      return view.fromStorage(update(this.ctx, target, stored, { ...options, name }));
+      return written(view, update(this.ctx, target, stored, { ...options, name }));
     }
     switch (ref.subresource) {
       case undefined:
@@ -207,7 +271,7 @@ export class Registry implements ApiVerbs {
     name: string,
     type: PatchType,
     body: unknown,
-    options?: PatchOptions,
+    options?: PatchOptions & { admit?: AdmitHook },
   ): KubeObject {
     const info = this.resolve(ref);
     const ns = info.namespaced ? namespace : "";
@@ -215,7 +279,7 @@ export class Registry implements ApiVerbs {
     if (view && (ref.subresource === undefined || ref.subresource === "status")) {
       const subresource = ref.subresource === "status" ? ("status" as const) : undefined;
       const target = { info: view.storage, namespace: ns, name, subresource };
-      return view.fromStorage(patch(this.ctx, target, type, body, options, view));
+      return written(view, patch(this.ctx, target, type, body, options, view));
     }
     switch (ref.subresource) {
       case undefined:
@@ -245,7 +309,8 @@ export class Registry implements ApiVerbs {
     if (ref.subresource) throw methodNotAllowed("DELETE", `${info.resource}/${ref.subresource}`);
     const view = this.view(info);
     if (view) {
-      return view.fromStorage(
+      return written(
+        view,
         del(this.ctx, view.storage, info.namespaced ? namespace : "", name, options),
       );
     }
@@ -264,31 +329,199 @@ export class Registry implements ApiVerbs {
   }
 
   async get(ref: ResourceRef, namespace: string, name: string): Promise<KubeObject> {
-    return this.getSync(ref, namespace, name);
+    return converting(() => this.getSync(ref, namespace, name));
   }
 
   async list(ref: ResourceRef, namespace: string, options?: ListOptions): Promise<KubeList> {
-    return this.listSync(ref, namespace, options);
+    return converting(() => this.listSync(ref, namespace, options));
+  }
+
+  /** The attributes admission webhooks see of a write (see `admitted.ts`). */
+  private attributes(
+    operation: WriteAttributes["operation"],
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    options: (WriteOptions & RequestOptions) | DeleteOptions | undefined,
+  ): { attrs: WriteAttributes; shift: VersionShift | undefined } {
+    const info = this.resolve(ref);
+    const o = (options ?? {}) as WriteOptions & RequestOptions;
+    const kind = { CREATE: "CreateOptions", UPDATE: "UpdateOptions", DELETE: "DeleteOptions" }[
+      operation
+    ];
+    const sent: Record<string, unknown> = { kind, apiVersion: "meta.k8s.io/v1" };
+    if (o.dryRun) sent.dryRun = ["All"];
+    if (o.fieldManager) sent.fieldManager = o.fieldManager;
+    if (o.fieldValidation) sent.fieldValidation = o.fieldValidation;
+    const del = options as DeleteOptions | undefined;
+    if (operation === "DELETE") {
+      if (del?.propagationPolicy) sent.propagationPolicy = del.propagationPolicy;
+      if (del?.gracePeriodSeconds !== undefined) sent.gracePeriodSeconds = del.gracePeriodSeconds;
+    }
+    const view = this.view(info);
+    return {
+      attrs: {
+        operation,
+        info,
+        subresource: ref.subresource ?? "",
+        namespace: info.namespaced ? namespace : "",
+        name,
+        dryRun: o.dryRun === true,
+        user: o.user,
+        options: sent,
+        warn: o.warn,
+      },
+      shift: view && { toRequest: view.fromStorage, toStorage: view.toStorage },
+    };
+  }
+
+  /** Whether admission webhooks see writes of this reference (the object and its status). */
+  private hooked(ref: ResourceRef): boolean {
+    return this.ctx.webhooks !== undefined && (!ref.subresource || ref.subresource === "status");
+  }
+
+  private async createOnce(
+    ref: ResourceRef,
+    namespace: string,
+    object: KubeObject,
+    options?: WriteOptions & RequestOptions & { name?: string },
+  ): Promise<KubeObject> {
+    const wait = this.admissionReady(ref, namespace, object);
+    if (wait !== undefined) await wait;
+    if (!this.hooked(ref) || ref.subresource)
+      return this.createSync(ref, namespace, object, options);
+    const name = options?.name ?? object?.metadata?.name ?? "";
+    const { attrs, shift } = this.attributes("CREATE", ref, namespace, name, options);
+    return this.told(
+      attrs,
+      admitted(
+        this.ctx,
+        attrs,
+        (admit) =>
+          this.createSync(
+            ref,
+            namespace,
+            structuredClone(object),
+            admit ? { ...options, admit } : options,
+          ),
+        shift,
+      ),
+    );
+  }
+
+  private async updateOnce(
+    ref: ResourceRef,
+    namespace: string,
+    object: KubeObject,
+    options?: WriteOptions & RequestOptions & { name?: string },
+  ): Promise<KubeObject> {
+    if (!this.hooked(ref)) return this.updateSync(ref, namespace, object, options);
+    const name = options?.name ?? object?.metadata?.name ?? "";
+    const { attrs, shift } = this.attributes("UPDATE", ref, namespace, name, options);
+    return this.told(
+      attrs,
+      admitted(
+        this.ctx,
+        attrs,
+        (admit) =>
+          this.updateSync(
+            ref,
+            namespace,
+            structuredClone(object),
+            admit ? { ...options, admit } : options,
+          ),
+        shift,
+      ),
+    );
+  }
+
+  private async patchOnce(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    type: PatchType,
+    body: unknown,
+    options?: PatchOptions & RequestOptions,
+  ): Promise<KubeObject> {
+    if (!this.hooked(ref)) return this.patchSync(ref, namespace, name, type, body, options);
+    // An apply that creates the object is a CREATE to admission, as on kube.
+    const creates = type === "apply" && !ref.subresource && !this.exists(ref, namespace, name);
+    const { attrs, shift } = this.attributes(
+      creates ? "CREATE" : "UPDATE",
+      ref,
+      namespace,
+      name,
+      options,
+    );
+    return this.told(
+      attrs,
+      admitted(
+        this.ctx,
+        attrs,
+        (admit) =>
+          this.patchSync(
+            ref,
+            namespace,
+            name,
+            type,
+            structuredClone(body),
+            admit ? { ...options, admit } : options,
+          ),
+        shift,
+      ),
+    );
+  }
+
+  /** Tells the webhooks of a written object once the write is done. */
+  private async told(attrs: WriteAttributes, write: Promise<KubeObject>): Promise<KubeObject> {
+    const obj = await write;
+    this.ctx.webhooks?.written?.(attrs, obj);
+    return obj;
+  }
+
+  private exists(ref: ResourceRef, namespace: string, name: string): boolean {
+    try {
+      this.getSync(ref, namespace, name);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async deleteOnce(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    options?: DeleteOptions & RequestOptions,
+  ): Promise<KubeObject> {
+    if (!this.hooked(ref) || ref.subresource) return this.deleteSync(ref, namespace, name, options);
+    const { attrs } = this.attributes("DELETE", ref, namespace, name, options);
+    const webhooks = this.ctx.webhooks;
+    if (webhooks?.interested(attrs)) {
+      // kube shows a delete to webhooks with the stored object as oldObject and no object.
+      const old = structuredClone(this.getSync(ref, namespace, name));
+      await webhooks.mutate(attrs, undefined, old);
+      await webhooks.validate(attrs, undefined, old);
+    }
+    return this.deleteSync(ref, namespace, name, options);
   }
 
   async create(
     ref: ResourceRef,
     namespace: string,
     object: KubeObject,
-    options?: WriteOptions,
+    options?: WriteOptions & RequestOptions & { name?: string },
   ): Promise<KubeObject> {
-    const wait = this.admissionReady(ref, namespace, object);
-    if (wait !== undefined) await wait;
-    return this.createSync(ref, namespace, object, options);
+    return converting(() => this.createOnce(ref, namespace, object, options));
   }
 
   async update(
     ref: ResourceRef,
     namespace: string,
     object: KubeObject,
-    options?: WriteOptions,
+    options?: WriteOptions & RequestOptions & { name?: string },
   ): Promise<KubeObject> {
-    return this.updateSync(ref, namespace, object, options);
+    return converting(() => this.updateOnce(ref, namespace, object, options));
   }
 
   async patch(
@@ -297,18 +530,18 @@ export class Registry implements ApiVerbs {
     name: string,
     type: PatchType,
     body: unknown,
-    options?: PatchOptions,
+    options?: PatchOptions & RequestOptions,
   ): Promise<KubeObject> {
-    return this.patchSync(ref, namespace, name, type, body, options);
+    return converting(() => this.patchOnce(ref, namespace, name, type, body, options));
   }
 
   async delete(
     ref: ResourceRef,
     namespace: string,
     name: string,
-    options?: DeleteOptions,
+    options?: DeleteOptions & RequestOptions,
   ): Promise<KubeObject> {
-    return this.deleteSync(ref, namespace, name, options);
+    return converting(() => this.deleteOnce(ref, namespace, name, options));
   }
 
   async deleteCollection(
@@ -328,14 +561,50 @@ export class Registry implements ApiVerbs {
     const info = this.resolve(ref);
     if (ref.subresource) throw methodNotAllowed("GET", `${info.resource}/${ref.subresource}`);
     const view = this.view(info);
+    const shown = (event: Parameters<WatchSink>[0]): Parameters<WatchSink>[0] => {
+      if (!view || event.type === "ERROR") return event;
+      if (event.type === "BOOKMARK") {
+        const apiVersion = apiVersionOf(info.group, info.version);
+        return { type: event.type, object: { ...event.object, apiVersion } };
+      }
+      return { type: event.type, object: view.fromStorage(event.object) };
+    };
+    // Events behind a webhook conversion wait, in order, until it is fetched.
+    let backlog: Array<Parameters<WatchSink>[0]> | undefined;
+    const drain = async () => {
+      while (backlog && backlog.length > 0) {
+        const event = backlog[0]!;
+        try {
+          onEvent(shown(event));
+          backlog.shift();
+        } catch (e) {
+          try {
+            if (!(e instanceof ConversionPending)) throw e;
+            await e.resolve();
+          } catch (failed) {
+            // kube ends the event with the conversion's error; the watch goes on.
+            const status = failed instanceof StatusError ? failed : internalError(String(failed));
+            onEvent({ type: "ERROR", object: status.toStatus() as unknown as KubeObject });
+            backlog.shift();
+          }
+        }
+      }
+      backlog = undefined;
+    };
     const sink: WatchSink = view
       ? (event) => {
-          if (event.type === "ERROR") return onEvent(event);
-          if (event.type === "BOOKMARK") {
-            const apiVersion = apiVersionOf(info.group, info.version);
-            return onEvent({ type: event.type, object: { ...event.object, apiVersion } });
+          if (backlog) {
+            backlog.push(event);
+            return undefined;
           }
-          return onEvent({ type: event.type, object: view.fromStorage(event.object) });
+          try {
+            return onEvent(shown(event));
+          } catch (e) {
+            if (!(e instanceof ConversionPending)) throw e;
+            backlog = [event];
+            void drain();
+            return undefined;
+          }
         }
       : onEvent;
     return watch(

@@ -12,7 +12,7 @@ import { badRequest, conflict, notFound } from "../../api/errors.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { WriteOptions } from "../../api/verbs.ts";
 import { type ResourceInfo, storeKey } from "../resources.ts";
-import { type RegistryContext, removeStored, storeCall } from "./_context.ts";
+import { type AdmitHook, type RegistryContext, removeStored, storeCall } from "./_context.ts";
 import { sameObject, specChanged } from "./_meta.ts";
 import {
   checkTypeMeta,
@@ -98,7 +98,7 @@ export function writeUpdate(
   ctx: RegistryContext,
   target: UpdateTarget,
   incoming: KubeObject,
-  options: WriteOptions | undefined,
+  options: (WriteOptions & { admit?: AdmitHook }) | undefined,
 ): KubeObject {
   const { info, namespace, name } = target;
   const key = storeKey(info, namespace, name);
@@ -111,6 +111,14 @@ export function writeUpdate(
   const strategy = ctx.strategy(info);
   let next = merge(ctx, target, incoming, old);
   strategy.applyDefaults(next);
+  const admit = options?.admit;
+  const mutated = admit?.mutate?.(next, old);
+  if (mutated) {
+    // What a webhook may not change (server metadata, status of a main-resource write) is
+    // taken from the stored object again.
+    next = merge(ctx, target, mutated, old);
+    strategy.applyDefaults(next);
+  }
   throwIfInvalid(strategy, next, strategy.validateUpdate(next, old));
 
   if (sameObject(next, old)) return old;
@@ -126,6 +134,7 @@ export function writeUpdate(
       const u = a.update?.(info, next, old, dryRun);
       if (u) undo.push(u);
     }
+    admit?.validate?.(next, old);
     if (dryRun) return next;
     const expected = Number(old.metadata.resourceVersion);
     if (finishesDeletion(next)) return removeStored(ctx, info, key, name, expected);
@@ -141,7 +150,7 @@ export function update(
   ctx: RegistryContext,
   target: Omit<UpdateTarget, "name">,
   body: unknown,
-  options?: WriteOptions & { name?: string },
+  options?: WriteOptions & { name?: string; admit?: AdmitHook },
 ): KubeObject {
   const obj = decodeBody(ctx, kindOf(target.info), body, options);
   checkTypeMeta(target.info, obj);
