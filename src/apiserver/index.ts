@@ -21,7 +21,7 @@ import { schedulingAdmission } from "./admission/scheduling.ts";
 import { serviceAccountAdmission } from "./admission/serviceaccount.ts";
 import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
-import { createAuthenticator, staticTokens } from "./authn.ts";
+import { createAuthenticator, requestUser, staticTokens, type UserInfo } from "./authn.ts";
 import { ensureSystemNamespaces, ensureSystemPriorityClasses } from "./bootstrap.ts";
 import { CRD_GROUP, CustomResources, crdStrategy, withCustomResources } from "./crd/index.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
@@ -30,11 +30,19 @@ import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import type { HealthCheck } from "./http/health.ts";
 import type { InFlightLimits } from "./http/inflight.ts";
 import { instrumentRequests, instrumentUpgrades, RequestMetrics } from "./http/instrument.ts";
+import { sendError } from "./http/respond.ts";
 import { createUpgradeHandler, type UpgradeHandler } from "./http/upgrade.ts";
 import type { MetricsProvider } from "./metrics.ts";
 import { createOpenApi } from "./openapi/index.ts";
 import { patchers } from "./patchers.ts";
 import { decodeKubeProtobuf } from "./protobuf/index.ts";
+import {
+  createRbac,
+  ensureBootstrapPolicy,
+  type Rbac,
+  requestingUser,
+  serveReview,
+} from "./rbac/index.ts";
 import {
   type Admission,
   evictPod,
@@ -61,6 +69,7 @@ export type { HealthCheck } from "./http/health.ts";
 export type { UpgradeHandler } from "./http/upgrade.ts";
 export { createInProcessClient } from "./inprocess.ts";
 export type { MetricsProvider, MetricsSnapshot } from "./metrics.ts";
+export { MASTERS_GROUP } from "./rbac/index.ts";
 export { Registry } from "./registry/index.ts";
 export { findResource, RESOURCES, type ResourceInfo } from "./resources.ts";
 
@@ -105,6 +114,12 @@ export interface ApiServerOptions {
   /** Worker threads that parse and check request bodies over 64 KiB off the event loop
    *  (default: one less than the cores, 1 to 2); 0 parses every body on the event loop. */
   bodyWorkers?: number;
+  /**
+   * kube-apiserver's `--authorization-mode`: `RBAC` (the default; anonymous requests allowed to
+   * what the bootstrap policy gives `system:unauthenticated`) or `AlwaysAllow` (every
+   * authenticated client may do everything; no anonymous access beyond health and version).
+   */
+  authorization?: "RBAC" | "AlwaysAllow";
 }
 
 export interface ApiServer {
@@ -168,6 +183,7 @@ export function createRegistry(
   openapi: ReturnType<typeof createOpenApi>;
   issuer: ServiceAccountIssuer;
   custom: CustomResources;
+  rbac: Rbac;
 } {
   const services = new ServiceAllocator({
     serviceCidr: options.serviceCidr ?? API_DEFAULTS.serviceCidr,
@@ -200,6 +216,9 @@ export function createRegistry(
     limitRangerAdmission(store),
     resourceQuotaAdmission(store, options.now ?? (() => new Date())),
   );
+  // RBAC (issue #16): escalation checks on role and binding writes made over HTTP.
+  const rbac = createRbac(store);
+  admission.push(rbac.admission);
   // CustomResourceDefinitions (issue #16): the served set follows the CRDs in the store.
   const custom = new CustomResources(options.now ? { now: options.now } : {});
   const registry = new Registry(
@@ -227,8 +246,9 @@ export function createRegistry(
   );
   ensureSystemNamespaces(registry);
   ensureSystemPriorityClasses(registry);
+  ensureBootstrapPolicy(registry);
   custom.start(store, registry);
-  return { registry, services, openapi, issuer, custom };
+  return { registry, services, openapi, issuer, custom, rbac };
 }
 
 /**
@@ -244,7 +264,11 @@ function storageCheck(store: Store): HealthCheck {
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const { registry, services, openapi, issuer, custom } = createRegistry(options.store, options);
+  const { registry, services, openapi, issuer, custom, rbac } = createRegistry(
+    options.store,
+    options,
+  );
+  const useRbac = (options.authorization ?? "RBAC") === "RBAC";
   const eventTtl = startEventTtl(registry, {
     ttlMs: options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS,
     now: () => (options.now ?? (() => new Date()))().getTime(),
@@ -274,16 +298,43 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   const serverUrl = () => `https://${host}:${port}`;
   // Service account issuer discovery sits beside the API paths, as kube-apiserver's mux has it.
-  const serve = async (req: IncomingMessage, res: ServerResponse) => {
-    const answer = issuerDiscovery(issuer, (req.url ?? "/").split("?")[0] ?? "/", serverUrl);
-    if (!answer) return handler(req, res);
-    res.writeHead(answer.status, answer.headers);
-    res.end(answer.body);
-  };
-  const authenticate = createAuthenticator([
+  const tokenAuthenticators = [
     staticTokens(() => tokens),
     serviceAccountTokens(issuer, options.store),
-  ]);
+  ];
+  const reviewToken = (token: string) => {
+    for (const authenticate of tokenAuthenticators) {
+      const answer = authenticate(token);
+      if (answer) return answer;
+    }
+    return undefined;
+  };
+  const serveAs = async (req: IncomingMessage, res: ServerResponse, user: UserInfo | undefined) => {
+    const answer = issuerDiscovery(issuer, (req.url ?? "/").split("?")[0] ?? "/", serverUrl);
+    if (answer) {
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
+      return;
+    }
+    if (user) {
+      try {
+        const reviewOptions = { user, authorizer: rbac.authorizer, tokens: reviewToken };
+        if (await serveReview(req, res, reviewOptions)) return;
+      } catch (e) {
+        sendError(res, e);
+        return;
+      }
+    }
+    return handler(req, res);
+  };
+  // The request's user travels with it (AsyncLocalStorage) to the escalation checks of RBAC writes.
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    const user = requestUser(req);
+    return user && useRbac
+      ? requestingUser.run(user, () => serveAs(req, res, user))
+      : serveAs(req, res, user);
+  };
+  const authenticate = createAuthenticator(tokenAuthenticators, { anonymous: useRbac });
   // Every request after authentication passes here: counted, timed, and `/metrics` served.
   const requestMetrics = new RequestMetrics();
   let server: Server;
@@ -294,6 +345,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         port,
         tls: options.tls,
         authenticate,
+        ...(useRbac ? { authorize: rbac.authorizeRequest } : {}),
         ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
       },
       instrumentRequests(serve, requestMetrics, () =>
@@ -337,6 +389,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     close: async () => {
       eventTtl.stop();
       custom.stop();
+      rbac.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       dropAll();
       await Promise.all([closed, bodies?.close()]);
