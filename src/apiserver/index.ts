@@ -42,6 +42,7 @@ import {
   type Rbac,
   requestingUser,
   serveReview,
+  startAggregation,
 } from "./rbac/index.ts";
 import {
   type Admission,
@@ -269,6 +270,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     options,
   );
   const useRbac = (options.authorization ?? "RBAC") === "RBAC";
+  const stopAggregation = startAggregation(options.store, registry);
   const eventTtl = startEventTtl(registry, {
     ttlMs: options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS,
     now: () => (options.now ?? (() => new Date()))().getTime(),
@@ -357,6 +359,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     // A port in use: nothing of this server may outlive the failed start.
     eventTtl.stop();
     custom.stop();
+    rbac.stop();
+    stopAggregation();
     throw err;
   }
   // Every raw socket, including those still in the TLS handshake (closeAllConnections only sees
@@ -390,6 +394,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       eventTtl.stop();
       custom.stop();
       rbac.stop();
+      stopAggregation();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       dropAll();
       await Promise.all([closed, bodies?.close()]);

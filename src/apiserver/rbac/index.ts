@@ -24,6 +24,7 @@ import { impersonate } from "./impersonation.ts";
 
 export type { Attributes, PolicyRule } from "./_rules.ts";
 export { ruleAllows } from "./_rules.ts";
+export { aggregatedRules, startAggregation } from "./aggregation.ts";
 export { requestAttributes } from "./attributes.ts";
 export {
   type Authorizer,

@@ -11,9 +11,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type FieldError, fieldInvalid, invalid, methodNotAllowed } from "../../api/errors.ts";
 import type { UserInfo } from "../authn.ts";
-import { parseJson, readBody } from "../http/codec.ts";
+import { decodeObject, readBody } from "../http/codec.ts";
 import { sendJson } from "../http/respond.ts";
 import { route } from "../http/route.ts";
+import { decodeKubeProtobuf } from "../protobuf/index.ts";
 import type { Attributes, PolicyRule } from "./_rules.ts";
 import type { Authorizer } from "./authorizer.ts";
 
@@ -138,7 +139,9 @@ export async function serveReview(
   const review = REVIEWS[`${r.group}/${r.resource}`];
   if (!review || (review.namespaced ?? false) !== (r.namespace !== "")) return false;
   if (req.method !== "POST") throw methodNotAllowed(req.method ?? "GET", r.resource);
-  const body = parseJson(await readBody(req));
+  const body = decodeObject(await readBody(req), req.headers["content-type"], (b) =>
+    decodeKubeProtobuf(b),
+  );
   const obj: Obj = isObj(body) ? body : {};
   const metadata = isObj(obj.metadata) ? obj.metadata : {};
   const spec = isObj(obj.spec) ? obj.spec : {};
