@@ -40,7 +40,11 @@ export class PolicyCache implements PolicySource {
         this.watch = undefined;
       },
     });
-    const list = (resource: string) => this.store.list(`${PREFIX}${resource}/`).items;
+    // Plain copies: objects read from the store may be lazily decoded views, slower to walk.
+    const list = (resource: string) =>
+      this.store
+        .list(`${PREFIX}${resource}/`)
+        .items.map((o) => JSON.parse(JSON.stringify(o)) as KubeObject);
     const roleBindings = new Map<string, KubeObject[]>();
     for (const rb of list("rolebindings")) {
       const ns = rb.metadata.namespace ?? "";
