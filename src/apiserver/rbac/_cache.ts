@@ -12,9 +12,38 @@ import type { PolicySource } from "./authorizer.ts";
 
 const PREFIX = "/rbac.authorization.k8s.io/";
 
+/** Bindings of one scope by subject: `u:<user>` (service accounts as their user) and `g:<group>`. */
+type BySubject = Map<string, KubeObject[]>;
+
+function bySubject(bindings: readonly KubeObject[], namespace: string): BySubject {
+  const out: BySubject = new Map();
+  const add = (key: string, b: KubeObject) => {
+    const at = out.get(key);
+    if (!at) out.set(key, [b]);
+    else if (at[at.length - 1] !== b) at.push(b);
+  };
+  for (const b of bindings) {
+    const subjects = Array.isArray(b.subjects)
+      ? (b.subjects as Array<Record<string, unknown>>)
+      : [];
+    for (const s of subjects) {
+      if (!s || typeof s.name !== "string") continue;
+      if (s.kind === "User") add(`u:${s.name}`, b);
+      else if (s.kind === "Group") add(`g:${s.name}`, b);
+      else if (s.kind === "ServiceAccount") {
+        const ns = typeof s.namespace === "string" && s.namespace ? s.namespace : namespace;
+        if (ns) add(`u:system:serviceaccount:${ns}:${s.name}`, b);
+      }
+    }
+  }
+  return out;
+}
+
 interface Index {
   clusterRoleBindings: KubeObject[];
   roleBindings: Map<string, KubeObject[]>;
+  subjects: Map<string, BySubject>;
+  order: Map<KubeObject, number>;
   clusterRoles: Map<string, KubeObject>;
   roles: Map<string, KubeObject>;
 }
@@ -52,9 +81,18 @@ export class PolicyCache implements PolicySource {
       if (at) at.push(rb);
       else roleBindings.set(ns, [rb]);
     }
+    const clusterRoleBindings = list("clusterrolebindings");
+    const subjects = new Map<string, BySubject>([["", bySubject(clusterRoleBindings, "")]]);
+    for (const [ns, bindings] of roleBindings) subjects.set(ns, bySubject(bindings, ns));
+    const order = new Map<KubeObject, number>();
+    for (const b of clusterRoleBindings) order.set(b, order.size);
+    for (const bindings of roleBindings.values())
+      for (const b of bindings) order.set(b, order.size);
     this.index = {
-      clusterRoleBindings: list("clusterrolebindings"),
+      clusterRoleBindings,
       roleBindings,
+      subjects,
+      order,
       clusterRoles: new Map(list("clusterroles").map((r) => [r.metadata.name ?? "", r])),
       roles: new Map(list("roles").map((r) => [`${r.metadata.namespace}/${r.metadata.name}`, r])),
     };
@@ -66,6 +104,33 @@ export class PolicyCache implements PolicySource {
   }
   roleBindings(namespace: string): readonly KubeObject[] {
     return this.current().roleBindings.get(namespace) ?? NONE;
+  }
+  bindingsFor(
+    namespace: string,
+    user: { name: string; groups: readonly string[] },
+  ): readonly KubeObject[] {
+    const index = this.current();
+    const scope = index.subjects.get(namespace);
+    if (!scope) return NONE;
+    const byUser = scope.get(`u:${user.name}`);
+    let found: KubeObject[] | undefined;
+    let merged = false;
+    if (byUser) found = byUser;
+    for (const group of user.groups) {
+      const byGroup = scope.get(`g:${group}`);
+      if (!byGroup) continue;
+      if (!found) found = byGroup;
+      else {
+        found = [...found, ...byGroup];
+        merged = true;
+      }
+    }
+    if (!found) return NONE;
+    if (!merged) return found;
+    // kube walks bindings in list order; the first that allows names the reason.
+    return [...new Set(found)].sort(
+      (a, b) => (index.order.get(a) ?? 0) - (index.order.get(b) ?? 0),
+    );
   }
   clusterRole(name: string): KubeObject | undefined {
     return this.current().clusterRoles.get(name);
