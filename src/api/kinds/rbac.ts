@@ -185,7 +185,7 @@ function subjectCells(obj: KubeObject): [string, string, string] {
     if (s.kind === "User") users.push(str(s.name));
     else if (s.kind === "Group") groups.push(str(s.name));
     else if (s.kind === "ServiceAccount") {
-      accounts.push(s.namespace ? `${str(s.namespace)}/${str(s.name)}` : str(s.name));
+      accounts.push(`${str(s.namespace)}/${str(s.name)}`);
     }
   }
   return [users.join(", "), groups.join(", "), accounts.join(", ")];
