@@ -15,6 +15,7 @@ import * as k8s from "@kubernetes/client-node";
 import { waitFor } from "../src/_testing/index.ts";
 import { buildKubeconfig } from "../src/apiserver/kubeconfig.ts";
 import { issueClientCert } from "../src/apiserver/pki.ts";
+import { userKubeconfig } from "../src/cluster/index.ts";
 import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 import { NO_KUBECTL } from "./_kubectl.ts";
 
@@ -312,6 +313,21 @@ rules:
       assert.deepEqual(body.details, { kind: "secrets" });
       return true;
     });
+  });
+
+  test("userKubeconfig (loopkube kubeconfig --user) gives a user in groups that bindings apply to", async () => {
+    const path = join(api.dir, "dave.kubeconfig");
+    writeFileSync(path, await userKubeconfig(api.dir, { name: "dave", groups: ["dev", "qa"] }), {
+      mode: 0o600,
+    });
+    const who = await api.kubectl(["--kubeconfig", path, "auth", "whoami", "-o", "json"]);
+    assert.deepEqual(JSON.parse(who.stdout).status.userInfo, {
+      username: "dave",
+      groups: ["dev", "qa", "system:authenticated"],
+    });
+    // The group `dev` is bound to `reconciled` (configmaps get) by the reconcile test above.
+    const canI = await api.kubectl(["--kubeconfig", path, "auth", "can-i", "get", "configmaps"]);
+    assert.equal(canI.stdout.trim(), "yes");
   });
 
   test("anonymous requests reach health and version but not the API", async () => {
