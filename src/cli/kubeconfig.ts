@@ -15,7 +15,7 @@ export function addKubeconfigCommand(program: Command, io: Io): void {
     .option("--name <name>", "cluster name", DEFAULT_NAME)
     .option("--data-dir <dir>", "data directory (default: under the XDG data home, per name)")
     .option(
-      "--user <name>",
+      "--user <user>",
       "a kubeconfig for this user (client certificate CN) instead of the admin",
     )
     .option(
