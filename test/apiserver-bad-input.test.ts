@@ -237,12 +237,15 @@ describe("API server bad input", () => {
       message: /field label not supported: spec\.foo/,
     },
     {
+      // kube's --anonymous-auth: no credentials is system:anonymous, whom RBAC refuses.
       name: "no credentials",
       method: "GET",
       path: CM,
       auth: false,
-      code: 401,
-      reason: "Unauthorized",
+      code: 403,
+      reason: "Forbidden",
+      message:
+        /^configmaps is forbidden: User "system:anonymous" cannot list resource "configmaps" in API group "" in the namespace "default"$/,
     },
     {
       name: "a wrong bearer token",

@@ -31,10 +31,6 @@ const CORPUS = resolve(import.meta.dirname, "..", "..", "shared", "corpus");
 /** `group/Kind` (core: `/Kind`) of the kinds loopkube does not serve yet. */
 const NOT_YET_SERVED = new Set([
   "apiregistration.k8s.io/APIService",
-  "rbac.authorization.k8s.io/ClusterRole",
-  "rbac.authorization.k8s.io/ClusterRoleBinding",
-  "rbac.authorization.k8s.io/Role",
-  "rbac.authorization.k8s.io/RoleBinding",
 ]);
 
 /** The largest object client-side apply can record in its last-applied annotation. */

@@ -192,7 +192,7 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
     assert.match(r.stderr, /Upgrade request required/);
   });
 
-  test("an upgrade request without credentials is refused with 401", async () => {
+  test("an upgrade request without credentials is refused with 403 (system:anonymous)", async () => {
     const url = new URL(`${cluster.apiUrl}/api/v1/namespaces/default/pods/web-0/exec?command=true`);
     const code = await new Promise<number>((resolve, reject) => {
       const req = request(url, {
@@ -213,7 +213,7 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
       req.on("error", reject);
       req.end();
     });
-    assert.equal(code, 401);
+    assert.equal(code, 403);
   });
 
   test("kubectl attach shows the container's output from then on", async () => {

@@ -2,7 +2,8 @@
  * Service accounts end to end, with the real kubectl against a whole cluster (`startCluster`):
  * every namespace gets `default` and `kube-root-ca.crt` (and gets them back), `kubectl create
  * token` prints a JWT with kube's claims that a third-party library verifies through the
- * cluster's OIDC discovery, the API server authenticates such tokens and refuses unknown ones
+ * cluster's OIDC discovery, the API server authenticates such tokens (kube's 403 until a RoleBinding
+ * allows them) and refuses unknown ones
  * with 401, pods get kube's token volume (or are refused with kube's message when their account
  * is missing), and a pod's own process reaches the API with @kubernetes/client-node's in-cluster
  * config. That last test needs root (the pod sandbox mounts the volume at its absolute path) and
@@ -166,7 +167,7 @@ describe("service accounts", { skip: NO_KUBECTL }, () => {
     assert.match(missing.stderr, /serviceaccounts "nobody" not found/);
   });
 
-  test("the API server accepts a service-account token and refuses unknown or revoked ones with 401", async () => {
+  test("a service-account token is forbidden until a RoleBinding allows it, and unknown or revoked ones get 401", async () => {
     await waitFor("default", () => getJson(["get", "sa", "default", "-n", NS]));
     assert.equal((await kubectl(["create", "sa", "robot", "-n", NS])).code, 0);
     const token = (await kubectl(["create", "token", "robot", "-n", NS])).stdout.trim();
@@ -188,6 +189,22 @@ describe("service accounts", { skip: NO_KUBECTL }, () => {
         "name",
       ]);
     writeFileSync(join(c.dataDir, "empty-kubeconfig"), "apiVersion: v1\nkind: Config\n");
+    const denied = await as(token);
+    assert.notEqual(denied.code, 0);
+    assert.match(
+      denied.stderr,
+      new RegExp(
+        `Error from server \\(Forbidden\\): serviceaccounts is forbidden: User "system:serviceaccount:${NS}:robot" cannot list resource "serviceaccounts" in API group "" in the namespace "${NS}"`,
+      ),
+    );
+    const bind = [
+      "create",
+      "rolebinding",
+      "robot-view",
+      "--clusterrole=view",
+      `--serviceaccount=${NS}:robot`,
+    ];
+    assert.equal((await kubectl([...bind, "-n", NS])).code, 0);
     const ok = await as(token);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /serviceaccount\/robot/);
@@ -271,6 +288,9 @@ describe("service accounts", { skip: NO_KUBECTL }, () => {
       : "needs root and util-linux: without the pod sandbox the token volume is not mounted at /var/run/secrets/kubernetes.io/serviceaccount, where in-cluster clients read it",
   }, async () => {
     await waitFor("default", () => getJson(["get", "sa", "default", "-n", NS]));
+    // As on a real cluster, the pod's account may list pods only once a binding allows it.
+    const bind = ["create", "rolebinding", "default-view", "--clusterrole=view"];
+    assert.equal((await kubectl([...bind, `--serviceaccount=${NS}:default`, "-n", NS])).code, 0);
     await c.client.create(REFS.pods, NS, {
       apiVersion: "v1",
       kind: "Pod",

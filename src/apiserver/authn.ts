@@ -6,9 +6,9 @@
  * accepts is refused (401), never treated as anonymous. Every authenticated user also gets the
  * group `system:authenticated`.
  *
- * This is the seam for authorization (RBAC, issue #16): `listen` records the user of each
- * request, read back with {@link requestUser}. Until RBAC exists every authenticated user may do
- * everything, as an admin.
+ * With `anonymous` (kube's `--anonymous-auth`, on with RBAC), a request that presents no
+ * credential at all is `system:anonymous` in `system:unauthenticated`; authorization decides what
+ * it may do. `listen` records the user of each request, read back with {@link requestUser}.
  *
  * @module
  */
@@ -61,15 +61,30 @@ export function bearerToken(req: IncomingMessage): string | undefined {
   return m?.[1];
 }
 
+export const ANONYMOUS: UserInfo = { name: "system:anonymous", groups: ["system:unauthenticated"] };
+
+function presentsCertificate(req: IncomingMessage): boolean {
+  const socket = req.socket as Partial<TLSSocket>;
+  if (typeof socket.getPeerCertificate !== "function") return false;
+  const cert = socket.getPeerCertificate();
+  return cert !== null && typeof cert === "object" && Object.keys(cert).length > 0;
+}
+
 export function createAuthenticator(
   tokenAuthenticators: readonly TokenAuthenticator[],
-  options: { onRefused?: (reason: string) => void } = {},
+  options: { onRefused?: (reason: string) => void; anonymous?: boolean } = {},
 ): Authenticate {
   return (req) => {
     const fromCert = certificateUser(req);
     if (fromCert) return withAuthenticatedGroup(fromCert);
     const token = bearerToken(req);
-    if (token === undefined) return undefined;
+    if (token === undefined) {
+      return options.anonymous &&
+        req.headers.authorization === undefined &&
+        !presentsCertificate(req)
+        ? ANONYMOUS
+        : undefined;
+    }
     for (const authenticate of tokenAuthenticators) {
       const result = authenticate(token);
       if (result === undefined) continue;

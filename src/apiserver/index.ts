@@ -22,7 +22,7 @@ import { schedulingAdmission } from "./admission/scheduling.ts";
 import { serviceAccountAdmission } from "./admission/serviceaccount.ts";
 import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
-import { createAuthenticator, staticTokens } from "./authn.ts";
+import { createAuthenticator, requestUser, staticTokens, type UserInfo } from "./authn.ts";
 import { ensureSystemNamespaces, ensureSystemPriorityClasses } from "./bootstrap.ts";
 import { CRD_GROUP, CustomResources, crdStrategy, withCustomResources } from "./crd/index.ts";
 import { DEFAULT_EVENT_TTL_MS, startEventTtl } from "./eventttl.ts";
@@ -31,11 +31,20 @@ import { createHandler, type SubresourceHandler } from "./http/handler.ts";
 import type { HealthCheck } from "./http/health.ts";
 import type { InFlightLimits } from "./http/inflight.ts";
 import { instrumentRequests, instrumentUpgrades, RequestMetrics } from "./http/instrument.ts";
+import { sendError } from "./http/respond.ts";
 import { createUpgradeHandler, type UpgradeHandler } from "./http/upgrade.ts";
 import type { MetricsProvider } from "./metrics.ts";
 import { createOpenApi } from "./openapi/index.ts";
 import { patchers } from "./patchers.ts";
 import { decodeKubeProtobuf } from "./protobuf/index.ts";
+import {
+  createRbac,
+  ensureBootstrapPolicy,
+  type Rbac,
+  requestingUser,
+  serveReview,
+  startAggregation,
+} from "./rbac/index.ts";
 import {
   type Admission,
   evictPod,
@@ -63,6 +72,7 @@ export type { HealthCheck } from "./http/health.ts";
 export type { UpgradeHandler } from "./http/upgrade.ts";
 export { createInProcessClient } from "./inprocess.ts";
 export type { MetricsProvider, MetricsSnapshot } from "./metrics.ts";
+export { MASTERS_GROUP } from "./rbac/index.ts";
 export { Registry } from "./registry/index.ts";
 export { findResource, RESOURCES, type ResourceInfo } from "./resources.ts";
 
@@ -107,6 +117,12 @@ export interface ApiServerOptions {
   /** Worker threads that parse and check request bodies over 64 KiB off the event loop
    *  (default: one less than the cores, 1 to 2); 0 parses every body on the event loop. */
   bodyWorkers?: number;
+  /**
+   * kube-apiserver's `--authorization-mode`: `RBAC` (the default; anonymous requests allowed to
+   * what the bootstrap policy gives `system:unauthenticated`) or `AlwaysAllow` (every
+   * authenticated client may do everything; no anonymous access beyond health and version).
+   */
+  authorization?: "RBAC" | "AlwaysAllow";
 }
 
 export interface ApiServer {
@@ -171,6 +187,7 @@ export function createRegistry(
   issuer: ServiceAccountIssuer;
   custom: CustomResources;
   webhooks: Webhooks;
+  rbac: Rbac;
 } {
   const services = new ServiceAllocator({
     serviceCidr: options.serviceCidr ?? API_DEFAULTS.serviceCidr,
@@ -203,6 +220,9 @@ export function createRegistry(
     limitRangerAdmission(store),
     resourceQuotaAdmission(store, options.now ?? (() => new Date())),
   );
+  // RBAC (issue #16): escalation checks on role and binding writes made over HTTP.
+  const rbac = createRbac(store);
+  admission.push(rbac.admission);
   // CustomResourceDefinitions (issue #16): the served set follows the CRDs in the store.
   const custom = new CustomResources(options.now ? { now: options.now } : {});
   const convert = (obj: KubeObject, to: GroupVersionKind) =>
@@ -244,9 +264,10 @@ export function createRegistry(
   );
   ensureSystemNamespaces(registry);
   ensureSystemPriorityClasses(registry);
+  ensureBootstrapPolicy(registry);
   custom.start(store, registry);
   webhooks.start();
-  return { registry, services, openapi, issuer, custom, webhooks };
+  return { registry, services, openapi, issuer, custom, webhooks, rbac };
 }
 
 /**
@@ -262,10 +283,12 @@ function storageCheck(store: Store): HealthCheck {
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const { registry, services, openapi, issuer, custom, webhooks } = createRegistry(
+  const { registry, services, openapi, issuer, custom, webhooks, rbac } = createRegistry(
     options.store,
     options,
   );
+  const useRbac = (options.authorization ?? "RBAC") === "RBAC";
+  const stopAggregation = startAggregation(options.store, registry);
   const eventTtl = startEventTtl(registry, {
     ttlMs: options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS,
     now: () => (options.now ?? (() => new Date()))().getTime(),
@@ -295,16 +318,43 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   const serverUrl = () => `https://${host}:${port}`;
   // Service account issuer discovery sits beside the API paths, as kube-apiserver's mux has it.
-  const serve = async (req: IncomingMessage, res: ServerResponse) => {
-    const answer = issuerDiscovery(issuer, (req.url ?? "/").split("?")[0] ?? "/", serverUrl);
-    if (!answer) return handler(req, res);
-    res.writeHead(answer.status, answer.headers);
-    res.end(answer.body);
-  };
-  const authenticate = createAuthenticator([
+  const tokenAuthenticators = [
     staticTokens(() => tokens),
     serviceAccountTokens(issuer, options.store),
-  ]);
+  ];
+  const reviewToken = (token: string) => {
+    for (const authenticate of tokenAuthenticators) {
+      const answer = authenticate(token);
+      if (answer) return answer;
+    }
+    return undefined;
+  };
+  const serveAs = async (req: IncomingMessage, res: ServerResponse, user: UserInfo | undefined) => {
+    const answer = issuerDiscovery(issuer, (req.url ?? "/").split("?")[0] ?? "/", serverUrl);
+    if (answer) {
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
+      return;
+    }
+    if (user) {
+      try {
+        const reviewOptions = { user, authorizer: rbac.authorizer, tokens: reviewToken };
+        if (await serveReview(req, res, reviewOptions)) return;
+      } catch (e) {
+        sendError(res, e);
+        return;
+      }
+    }
+    return handler(req, res);
+  };
+  // The request's user travels with it (AsyncLocalStorage) to the escalation checks of RBAC writes.
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    const user = requestUser(req);
+    return user && useRbac
+      ? requestingUser.run(user, () => serveAs(req, res, user))
+      : serveAs(req, res, user);
+  };
+  const authenticate = createAuthenticator(tokenAuthenticators, { anonymous: useRbac });
   // Every request after authentication passes here: counted, timed, and `/metrics` served.
   const requestMetrics = new RequestMetrics();
   let server: Server;
@@ -315,6 +365,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         port,
         tls: options.tls,
         authenticate,
+        ...(useRbac ? { authorize: rbac.authorizeRequest } : {}),
         ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
       },
       instrumentRequests(serve, requestMetrics, () =>
@@ -327,6 +378,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     eventTtl.stop();
     custom.stop();
     webhooks.stop();
+    rbac.stop();
+    stopAggregation();
     throw err;
   }
   // Every raw socket, including those still in the TLS handshake (closeAllConnections only sees
@@ -360,6 +413,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       eventTtl.stop();
       custom.stop();
       webhooks.stop();
+      rbac.stop();
+      stopAggregation();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       dropAll();
       await Promise.all([closed, bodies?.close()]);

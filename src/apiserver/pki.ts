@@ -185,7 +185,10 @@ async function readServiceAccountKey(dir: string) {
  * Issues a client certificate signed by the cluster CA (clientAuth EKU). The API server maps the
  * CN to the user name and each O to a group, as kube-apiserver's x509 authenticator does.
  */
-export async function issueClientCert(pki: Pki, options: ClientCertOptions): Promise<KeyPairPem> {
+export async function issueClientCert(
+  pki: Pick<Pki, "caCert" | "caKey">,
+  options: ClientCertOptions,
+): Promise<KeyPairPem> {
   return issueCert(
     { cert: pki.caCert, key: pki.caKey },
     {

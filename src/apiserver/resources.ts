@@ -234,6 +234,22 @@ export const RESOURCES: readonly ResourceInfo[] = [
     { kind: "MutatingWebhookConfiguration", namespaced: false, categories: ["api-extensions"] },
     { kind: "ValidatingWebhookConfiguration", namespaced: false, categories: ["api-extensions"] },
   ]),
+  ...group("rbac.authorization.k8s.io", "v1", [
+    { kind: "ClusterRoleBinding", namespaced: false },
+    { kind: "ClusterRole", namespaced: false },
+    { kind: "RoleBinding" },
+    { kind: "Role" },
+  ]),
+  ...group("authentication.k8s.io", "v1", [
+    { kind: "SelfSubjectReview", namespaced: false, verbs: ["create"] },
+    { kind: "TokenReview", namespaced: false, verbs: ["create"] },
+  ]),
+  ...group("authorization.k8s.io", "v1", [
+    { kind: "LocalSubjectAccessReview", verbs: ["create"] },
+    { kind: "SelfSubjectAccessReview", namespaced: false, verbs: ["create"] },
+    { kind: "SelfSubjectRulesReview", namespaced: false, verbs: ["create"] },
+    { kind: "SubjectAccessReview", namespaced: false, verbs: ["create"] },
+  ]),
   ...group("apiextensions.k8s.io", "v1", [
     {
       kind: "CustomResourceDefinition",

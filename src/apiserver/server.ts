@@ -1,10 +1,10 @@
 /**
  * The HTTPS listener: TLS with the cluster CA, authentication (`authn.ts`: a client certificate
  * signed by the cluster CA, or a bearer token some authenticator accepts; anything else is 401),
- * then the request handler. `/healthz`, `/livez`, `/readyz`
- * and `/version` answer without credentials, as kube-apiserver's default RBAC allows; `/metrics`
- * needs them, as there (kube grants the non-resource URL to `system:monitoring`; here every
- * authenticated client is an admin).
+ * then authorization (`authorize`, RBAC: impersonation and kube's 403), then the request handler.
+ * With RBAC a request without credentials is `system:anonymous`, and the bootstrap policy lets it
+ * reach `/healthz`, `/livez`, `/readyz` and `/version` only; without an authorizer those paths
+ * answer without credentials and every authenticated client may do everything.
  *
  * @module
  */
@@ -12,8 +12,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { Duplex } from "node:stream";
-import { unauthorized } from "../api/errors.ts";
-import { type Authenticate, setRequestUser } from "./authn.ts";
+import { StatusError, unauthorized } from "../api/errors.ts";
+import { type Authenticate, setRequestUser, type UserInfo } from "./authn.ts";
 import { createInFlightGate, type InFlightLimits } from "./http/inflight.ts";
 import { sendError } from "./http/respond.ts";
 import { writeRawJson } from "./http/upgrade.ts";
@@ -33,14 +33,28 @@ export interface ListenOptions {
   tls: TlsMaterial;
   /** Who sent a request; undefined refuses it with 401. */
   authenticate: Authenticate;
+  /**
+   * Authorization after authentication (RBAC): the user the request acts as (after
+   * impersonation), or the error that refuses it. Without it every authenticated user may do
+   * everything, and health and version answer without credentials.
+   */
+  authorize?: (req: IncomingMessage, user: UserInfo, upgrade: boolean) => UserInfo | StatusError;
   /** Max requests in flight (kube's defaults 400 read-only, 200 mutating). */
   maxInFlight?: InFlightLimits;
 }
 
-function authenticated(req: IncomingMessage, authenticate: Authenticate): boolean {
-  const user = authenticate(req);
-  if (user) setRequestUser(req, user);
-  return user !== undefined;
+/** Who the request acts as, or the error (401, 403, 400) that refuses it. */
+function admit(
+  req: IncomingMessage,
+  options: ListenOptions,
+  upgrade: boolean,
+): StatusError | undefined {
+  const user = options.authenticate(req);
+  if (!user) return unauthorized();
+  const acting = options.authorize ? options.authorize(req, user, upgrade) : user;
+  if (acting instanceof StatusError) return acting;
+  setRequestUser(req, acting);
+  return undefined;
 }
 
 export async function listen(
@@ -63,9 +77,11 @@ export async function listen(
       maxHeaderSize: 1 << 20,
     },
     (req, res) => {
-      if (!PUBLIC_PATHS.test(req.url ?? "/") && !authenticated(req, options.authenticate)) {
+      const publicPath = !options.authorize && PUBLIC_PATHS.test(req.url ?? "/");
+      const refused = publicPath ? undefined : admit(req, options, false);
+      if (refused) {
         req.resume();
-        sendError(res, unauthorized());
+        sendError(res, refused);
         return;
       }
       if (!gate.admit(req, res)) return;
@@ -75,9 +91,9 @@ export async function listen(
   if (upgrade) {
     // Streaming subresources (exec, attach, port-forward) arrive as upgrade requests.
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (!authenticated(req, options.authenticate)) {
-        const err = unauthorized().toStatus();
-        writeRawJson(socket, 401, err);
+      const refused = admit(req, options, true);
+      if (refused) {
+        writeRawJson(socket, refused.code, refused.toStatus());
         return;
       }
       void upgrade(req, socket, head);

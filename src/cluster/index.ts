@@ -60,6 +60,7 @@ import { startClusterProxy, startKernelServices } from "./proxy.ts";
 import { leaseRanges, readRecordedRanges, recordRanges } from "./ranges.ts";
 import { type RunInfo, readRunInfo, removeRunInfo, writeRunInfo } from "./runinfo.ts";
 import { ensureRuntimeClasses } from "./runtimeclasses.ts";
+import { type UserSpec, userKubeconfig } from "./users.ts";
 import { type WaitOptions, waitReady as waitObjectsReady } from "./wait.ts";
 
 export type { AddressPlan, AddressRanges } from "../api/addressplan.ts";
@@ -102,6 +103,7 @@ export {
   type ServiceRow,
   suggestedCommands,
 } from "./summary.ts";
+export { type UserSpec, userKubeconfig } from "./users.ts";
 export { isReady, type WaitOptions } from "./wait.ts";
 
 export interface ComponentStatus {
@@ -140,6 +142,11 @@ export interface Cluster extends AsyncDisposable {
   /** Deployments/StatefulSets available, Pods ready; throws after `timeoutMs` (default 120 s). */
   waitReady(objects: readonly KubeObject[], options?: WaitOptions): Promise<void>;
   status(): ComponentStatus[];
+  /**
+   * A kubeconfig for a user in groups (a client certificate signed by the cluster CA, envtest's
+   * `AddUser`); what the user may do is up to RBAC bindings.
+   */
+  addUser(user: UserSpec): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -505,6 +512,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         return applyManifests(client, manifests);
       },
       waitReady: (objects, waitOptions) => waitObjectsReady(client, objects, waitOptions),
+      addUser: (user) => userKubeconfig(dataDir, user),
       status: () => {
         const out = [...components.values()].map((c) => c());
         if (!agent) out.push({ name: "node-agent", ready: false, detail: "not running" });

@@ -143,6 +143,24 @@ const minimal: Record<string, KubeObject> = {
     metadata: { name: "l", namespace: "default" },
     spec: { limits: [{ type: "Container", default: { cpu: "500m" } }] },
   },
+  roles: {
+    metadata: { name: "reader", namespace: "default" },
+    rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }],
+  } as KubeObject,
+  clusterroles: {
+    metadata: { name: "reader" },
+    rules: [{ nonResourceURLs: ["/healthz"], verbs: ["get"] }],
+  } as KubeObject,
+  rolebindings: {
+    metadata: { name: "read", namespace: "default" },
+    roleRef: { kind: "Role", name: "reader" },
+    subjects: [{ kind: "User", name: "alice" }],
+  } as KubeObject,
+  clusterrolebindings: {
+    metadata: { name: "read" },
+    roleRef: { kind: "ClusterRole", name: "reader" },
+    subjects: [{ kind: "ServiceAccount", name: "default", namespace: "default" }],
+  } as KubeObject,
 };
 
 test("strategyFor finds every resource by group and plural, and nothing else", () => {
@@ -159,7 +177,7 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
   assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
   assert.equal(strategyFor("policy", "poddisruptionbudgets")?.kind, "PodDisruptionBudget");
-  assert.equal(kindStrategies.length, 33);
+  assert.equal(kindStrategies.length, 37);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

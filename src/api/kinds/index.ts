@@ -25,6 +25,12 @@ import { podDisruptionBudgetStrategy } from "./pdb.ts";
 import { podStrategy } from "./pod.ts";
 // scheduling.k8s.io PriorityClass and node.k8s.io RuntimeClass (issue #15, scheduling).
 import { priorityClassStrategy } from "./priorityclass.ts";
+import {
+  clusterRoleBindingStrategy,
+  clusterRoleStrategy,
+  roleBindingStrategy,
+  roleStrategy,
+} from "./rbac.ts";
 import { replicaSetStrategy } from "./replicaset.ts";
 import { replicationControllerStrategy } from "./replicationcontroller.ts";
 import { resourceQuotaStrategy } from "./resourcequota.ts";
@@ -68,6 +74,7 @@ export {
   PREEMPTION_POLICIES,
   SYSTEM_PRIORITY_CLASSES,
 } from "./priorityclass.ts";
+export { RBAC_GROUP } from "./rbac.ts";
 export type { KindStrategy, TableColumn, TableRowCondition } from "./types.ts";
 
 export const kindStrategies: KindStrategy[] = [
@@ -105,6 +112,10 @@ export const kindStrategies: KindStrategy[] = [
   limitRangeStrategy,
   mutatingWebhookConfigurationStrategy,
   validatingWebhookConfigurationStrategy,
+  roleStrategy,
+  clusterRoleStrategy,
+  roleBindingStrategy,
+  clusterRoleBindingStrategy,
 ];
 
 const byKey = new Map(kindStrategies.map((s) => [`${s.group}/${s.resource}`, s]));
