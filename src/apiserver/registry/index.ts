@@ -53,6 +53,9 @@ export function resourceNotServed(): StatusError {
   return new StatusError(404, "NotFound", "the server could not find the requested resource");
 }
 
+/** Subresources whose GET answers the whole object (kube's status and ephemeral containers). */
+const WHOLE_OBJECT = new Set(["status", "ephemeralcontainers"]);
+
 export class Registry implements ApiVerbs {
   readonly ctx: RegistryContext;
   readonly watchTuning: WatchTuning;
@@ -77,7 +80,7 @@ export class Registry implements ApiVerbs {
     const info = this.resolve(ref);
     const ns = info.namespaced ? namespace : "";
     if (ref.subresource === "scale") return getScale(this.ctx, info, ns, name);
-    if (ref.subresource && ref.subresource !== "status")
+    if (ref.subresource && !WHOLE_OBJECT.has(ref.subresource))
       throw methodNotAllowed("GET", `${info.resource}/${ref.subresource}`);
     const view = this.view(info);
     if (view) return view.fromStorage(get(this.ctx, view.storage, ns, name));
@@ -192,6 +195,13 @@ export class Registry implements ApiVerbs {
           ...options,
           name,
         });
+      case "ephemeralcontainers":
+        return update(
+          this.ctx,
+          { info, namespace: ns, subresource: "ephemeralcontainers" },
+          object,
+          { ...options, name },
+        );
       case "scale":
         return updateScale(this.ctx, info, ns, name, object, options);
       case "finalize":
@@ -224,6 +234,14 @@ export class Registry implements ApiVerbs {
         return patch(
           this.ctx,
           { info, namespace: ns, name, subresource: "status" },
+          type,
+          body,
+          options,
+        );
+      case "ephemeralcontainers":
+        return patch(
+          this.ctx,
+          { info, namespace: ns, name, subresource: "ephemeralcontainers" },
           type,
           body,
           options,
