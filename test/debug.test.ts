@@ -70,6 +70,15 @@ describe("kubectl debug", { skip: NO_KUBECTL }, () => {
       { what: `${pod} ${container}` },
     );
 
+  const appRunning = (name: string) =>
+    waitFor(
+      async () => {
+        const p = (await cluster.client.get(REFS.pods, "default", name)) as Pod;
+        return p.status?.containerStatuses?.[0]?.state?.running !== undefined;
+      },
+      { what: `${name} running`, retryErrors: true },
+    );
+
   before(async () => {
     cluster = await startCluster({
       name: "debugtest",
@@ -79,13 +88,7 @@ describe("kubectl debug", { skip: NO_KUBECTL }, () => {
       updateKubeconfig: false,
     });
     await cluster.client.create(REFS.pods, "default", appPod("app"));
-    await waitFor(
-      async () => {
-        const p = (await cluster.client.get(REFS.pods, "default", "app")) as Pod;
-        return p.status?.containerStatuses?.[0]?.state?.running !== undefined;
-      },
-      { what: "app running", retryErrors: true },
-    );
+    await appRunning("app");
   });
 
   after(async () => {
@@ -303,13 +306,7 @@ describe("kubectl debug", { skip: NO_KUBECTL }, () => {
       "default",
       appPod("sim", { "loopkube.dev/runtime": "simulated" }),
     );
-    await waitFor(
-      async () => {
-        const p = (await cluster.client.get(REFS.pods, "default", "sim")) as Pod;
-        return p.status?.containerStatuses?.[0]?.state?.running !== undefined;
-      },
-      { what: "sim running", retryErrors: true },
-    );
+    await appRunning("sim");
     const r = await kubectl(["debug", "pod/sim", "--image=busybox", "-c", "dbg", "--", "sh"]);
     assert.equal(r.code, 0, r.stderr);
     const s = await until("sim", "dbg", (x) => x.state?.running !== undefined);

@@ -191,17 +191,13 @@ export class Registry implements ApiVerbs {
       case undefined:
         return update(this.ctx, { info, namespace: ns }, object, { ...options, name });
       case "status":
-        return update(this.ctx, { info, namespace: ns, subresource: "status" }, object, {
+      case "ephemeralcontainers": {
+        const subresource = ref.subresource;
+        return update(this.ctx, { info, namespace: ns, subresource }, object, {
           ...options,
           name,
         });
-      case "ephemeralcontainers":
-        return update(
-          this.ctx,
-          { info, namespace: ns, subresource: "ephemeralcontainers" },
-          object,
-          { ...options, name },
-        );
+      }
       case "scale":
         return updateScale(this.ctx, info, ns, name, object, options);
       case "finalize":
@@ -231,21 +227,10 @@ export class Registry implements ApiVerbs {
       case undefined:
         return patch(this.ctx, { info, namespace: ns, name }, type, body, options);
       case "status":
-        return patch(
-          this.ctx,
-          { info, namespace: ns, name, subresource: "status" },
-          type,
-          body,
-          options,
-        );
-      case "ephemeralcontainers":
-        return patch(
-          this.ctx,
-          { info, namespace: ns, name, subresource: "ephemeralcontainers" },
-          type,
-          body,
-          options,
-        );
+      case "ephemeralcontainers": {
+        const subresource = ref.subresource;
+        return patch(this.ctx, { info, namespace: ns, name, subresource }, type, body, options);
+      }
       case "scale":
         return patchScale(this.ctx, info, ns, name, { type, body }, options);
       default:
