@@ -115,6 +115,12 @@ export const BENCHES: Bench[] = [
     limitSeconds: 240,
   },
   {
+    name: "crd-rules",
+    script: "bench/crd/rules.bench.ts",
+    about: "custom-resource creates with and without CEL validation rules",
+    limitSeconds: 120,
+  },
+  {
     name: "time-to-k8s",
     script: "bench/cluster/time-to-k8s.bench.ts",
     about: "time to a working cluster, idle RSS",
