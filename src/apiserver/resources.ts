@@ -135,6 +135,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
           kind: { group: "policy", version: "v1", kind: "Eviction" },
           verbs: ["create"],
         },
+        { name: "ephemeralcontainers", verbs: ["get", "patch", "update"] },
       ],
     },
     {

@@ -16,6 +16,7 @@ import { startGarbageCollector } from "./garbagecollector/index.ts";
 import { startHpaController } from "./hpa/index.ts";
 import { startJobController } from "./job/index.ts";
 import { startNamespaceController } from "./namespace/index.ts";
+import { startNodeLifecycleController } from "./nodelifecycle/index.ts";
 import { startReplicaSetController, startReplicationController } from "./replicaset/index.ts";
 import { startResourceQuotaController } from "./resourcequota/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
@@ -56,6 +57,7 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "disruption", start: (ctx) => startDisruptionController(ctx) },
   { name: "resourcequota", start: (ctx) => startResourceQuotaController(ctx) },
   { name: "horizontalpodautoscaling", start: (ctx) => startHpaController(ctx) },
+  { name: "nodelifecycle", start: (ctx) => startNodeLifecycleController(ctx) },
 ];
 
 export function startControllers(

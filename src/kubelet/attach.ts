@@ -5,9 +5,10 @@
  *
  * stdin (`kubectl attach -i`): a container whose spec says `stdin: true` keeps a pipe to its stdin
  * open, and the attach forwards channel 0 into it; with `stdinOnce` the first attach that ends
- * (or closes its stdin) closes the container's stdin, as the container runtime does. Containers
- * here have no tty, so an attach asking for one is refused before the upgrade, and so is stdin
- * for a container started without it.
+ * (or closes its stdin) closes the container's stdin, as the container runtime does. A container
+ * has a tty when its spec asks for `tty` and `stdin` (util-linux `script` gives its program one,
+ * output merged on stdout); an attach asking for a tty of any other container is refused before
+ * the upgrade, and so is stdin for a container started without it. Resizes are not applied.
  *
  * @module
  */
@@ -29,6 +30,7 @@ import {
 } from "./exec_protocol.ts";
 import { chooseContainer, getPod, type LocateContainer } from "./exec_target.ts";
 import { LogCursor, parseCriLine } from "./logread.ts";
+import { withTty } from "./process.ts";
 import { acceptWebSocket, offeredProtocols } from "./websocket.ts";
 
 export interface AttachHandlerOptions {
@@ -78,7 +80,12 @@ export function createAttachHandler(
     try {
       const pod = await getPod(options.client, namespace, name);
       container = chooseContainer(pod, request.container);
-      if (request.tty) {
+      const spec = [
+        ...(pod.spec?.containers ?? []),
+        ...(pod.spec?.initContainers ?? []),
+        ...(pod.spec?.ephemeralContainers ?? []),
+      ].find((c) => c.name === container);
+      if (request.tty && !(spec && withTty(spec))) {
         throw new StreamRequestError(
           400,
           "BadRequest",

@@ -114,9 +114,11 @@ export function createLogHandler(
         return fail(res, 404, "NotFound", `pods "${name}" not found`);
       throw e;
     }
-    const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map(
-      (c) => c.name,
-    );
+    const all = [
+      ...(pod.spec?.initContainers ?? []),
+      ...(pod.spec?.containers ?? []),
+      ...(pod.spec?.ephemeralContainers ?? []),
+    ].map((c) => c.name);
     const main = (pod.spec?.containers ?? []).map((c) => c.name);
     let container = query.get("container") ?? "";
     if (!container) {
@@ -152,6 +154,7 @@ export function createLogHandler(
       const st = [
         ...(pod.status?.initContainerStatuses ?? []),
         ...(pod.status?.containerStatuses ?? []),
+        ...(pod.status?.ephemeralContainerStatuses ?? []),
       ].find((s) => s.name === container);
       const reason = st?.state?.waiting?.reason ?? "ContainerCreating";
       return fail(
@@ -230,6 +233,7 @@ export function createLogHandler(
         const all = [
           ...(p.status?.initContainerStatuses ?? []),
           ...(p.status?.containerStatuses ?? []),
+          ...(p.status?.ephemeralContainerStatuses ?? []),
         ];
         return Boolean(all.find((x) => x.name === container)?.state?.running);
       } catch {

@@ -99,6 +99,14 @@ export function which(cmd: string, path: string): string | undefined {
   return undefined;
 }
 
+let scriptFound: boolean | undefined;
+/** Whether a container runs on a terminal: its spec asks for a tty and stdin, and `script` is here. */
+export function withTty(spec: { tty?: boolean; stdin?: boolean }): boolean {
+  if (spec.tty !== true || spec.stdin !== true) return false;
+  scriptFound ??= which("script", process.env.PATH ?? "") !== undefined;
+  return scriptFound;
+}
+
 export function startProcess(spec: ProcessSpec): ContainerHandle {
   const [cmd, ...args] = spec.argv;
   if (!cmd) throw new StartError("the container has no command");

@@ -29,11 +29,18 @@ import type { ApiVerbs } from "../api/verbs.ts";
 import type { EventRecorder } from "../client/index.ts";
 import { type BackoffPolicy, CrashBackoff, goDuration } from "./backoff.ts";
 import { containerEnv, EnvError, type EnvSources } from "./env.ts";
+import { shellJoin } from "./exec.ts";
 import { expandVars } from "./expand.ts";
 import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./logfile.ts";
 import { type OciDeps, startOciContainer } from "./oci_container.ts";
 import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
-import { type ContainerExit, type ContainerHandle, StartError, startProcess } from "./process.ts";
+import {
+  type ContainerExit,
+  type ContainerHandle,
+  StartError,
+  startProcess,
+  withTty,
+} from "./process.ts";
 import { startSimulated } from "./simulated.ts";
 import { podConditions, podPhase } from "./status.ts";
 import { materializeVolumes, VolumeError, type VolumeSources } from "./volumes.ts";
@@ -107,6 +114,10 @@ interface CState {
   stopProbes?: (() => void) | undefined;
   /** Killed because its spec changed: it starts again at once, whatever the restart policy. */
   changed?: boolean;
+  /** An ephemeral container (`kubectl debug`): started once, never restarted, no probes. */
+  ephemeral?: boolean;
+  /** An ephemeral container's start has begun (it is started at most once). */
+  launched?: boolean;
 }
 
 const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
@@ -127,6 +138,7 @@ export class PodWorker {
   private readonly cs = new Map<string, CState>();
   private readonly initOrder: CState[] = [];
   private readonly mainOrder: CState[] = [];
+  private readonly ephemeralOrder: CState[] = [];
   private stopping = false;
   private wake: (() => void)[] = [];
   private sandboxReady = false;
@@ -160,10 +172,13 @@ export class PodWorker {
     this.uid = pod.metadata?.uid ?? "";
     this.deps = deps;
     const prior = new Map(
-      [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].map(
-        (s) => [s.name, s],
-      ),
+      [
+        ...(pod.status?.initContainerStatuses ?? []),
+        ...(pod.status?.containerStatuses ?? []),
+        ...(pod.status?.ephemeralContainerStatuses ?? []),
+      ].map((s) => [s.name, s]),
     );
+    this.prior = prior;
     const add = (c: Container, init: boolean) => {
       const before = prior.get(c.name);
       const s: CState = {
@@ -183,7 +198,61 @@ export class PodWorker {
     };
     for (const c of pod.spec?.initContainers ?? []) add(c, true);
     for (const c of pod.spec?.containers ?? []) add(c, false);
+    this.addEphemeral(pod);
     this.startTime = pod.status?.startTime;
+  }
+
+  /** Statuses the pod had when this worker began (the agent restarted meanwhile). */
+  private readonly prior: Map<string, ContainerStatus>;
+
+  /**
+   * Takes the pod's ephemeral containers not known yet. One that ran before the agent restarted
+   * is not run again (ephemeral containers never restart): it keeps its last state.
+   */
+  private addEphemeral(pod: Pod): CState[] {
+    const added: CState[] = [];
+    for (const ec of pod.spec?.ephemeralContainers ?? []) {
+      if (this.cs.has(ec.name)) continue;
+      const before = this.prior.get(ec.name);
+      const s: CState = {
+        spec: ec as Container,
+        init: false,
+        ephemeral: true,
+        restartCount: 0,
+        state: before?.containerID
+          ? previousState(before, stamp(this.deps.now()))
+          : { waiting: { reason: "ContainerCreating" } },
+        lastState: {},
+        ready: false,
+        started: false,
+        backoff: new CrashBackoff(this.deps.backoff),
+        ran: Boolean(before?.containerID),
+        launched: Boolean(before?.containerID),
+        ...(before?.containerID ? { containerID: before.containerID } : {}),
+      };
+      this.cs.set(ec.name, s);
+      this.ephemeralOrder.push(s);
+      added.push(s);
+    }
+    return added;
+  }
+
+  /**
+   * Starts the ephemeral containers not started yet, once the sandbox is there (kube starts them
+   * whether or not the pod's init containers are done). Each runs once; a configuration error
+   * (a missing command, say) is retried as the kubelet's sync loop does.
+   */
+  private startEphemerals(): void {
+    if (!this.sandboxReady || this.stopping) return;
+    for (const c of this.ephemeralOrder) {
+      if (c.launched || c.ran) continue;
+      c.launched = true;
+      void (async () => {
+        while (!this.stopping && (await this.startOnce(c)) === undefined) {
+          await this.sleep(Math.max(this.deps.backoff.initialMs, 1000));
+        }
+      })().catch(this.deps.onError);
+    }
   }
 
   private get podDir(): string {
@@ -240,6 +309,10 @@ export class PodWorker {
   update(pod: Pod): void {
     this.pod = pod;
     if (this.stopping) return;
+    if (this.addEphemeral(pod).length > 0) {
+      this.pushStatus();
+      this.startEphemerals();
+    }
     const specs = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
     for (const spec of specs) {
       const c = this.cs.get(spec.name);
@@ -417,9 +490,8 @@ export class PodWorker {
     const obj = asKube(this.pod);
     const withKind = { ...obj, kind: "Pod", apiVersion: "v1" };
     // A container's events point at it, as the kubelet's do: spec.containers{name}.
-    const fieldPath = c
-      ? `spec.${c.init ? "initContainers" : "containers"}{${c.spec.name}}`
-      : undefined;
+    const list = c?.ephemeral ? "ephemeralContainers" : c?.init ? "initContainers" : "containers";
+    const fieldPath = c ? `spec.${list}{${c.spec.name}}` : undefined;
     this.deps.recorder.event(withKind, type, reason, message, fieldPath ? { fieldPath } : {});
   }
 
@@ -449,6 +521,7 @@ export class PodWorker {
     }
     this.sandboxReady = true;
     this.pushStatus();
+    this.startEphemerals();
     // Init containers in order; a sidecar (restartable init container) keeps running beside the
     // rest, and the next one starts once it has started, as the kubelet does.
     const sidecars: Promise<boolean>[] = [];
@@ -691,13 +764,13 @@ export class PodWorker {
         }
       } else {
         const lookup = (n: string) => env[n];
-        const argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) =>
+        let argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) =>
           expandVars(a, lookup),
         );
-        const sandbox = this.deps.sandbox?.(pod, spec, this.volumes, (m) =>
-          this.event("Warning", "FailedMount", m, c),
-        );
-        const wrap = sandbox ? [...this.netns, ...sandbox] : undefined;
+        // `tty: true` with stdin (`kubectl debug -it`, `kubectl run -it`): the program gets a
+        // terminal from util-linux `script`, as exec gives one; attach -t then talks to it.
+        if (withTty(spec)) argv = ["script", "-qfec", shellJoin(argv), "/dev/null"];
+        const wrap = this.wrapFor(c);
         const log = await this.openLog(c);
         if (this.stopping) {
           await log.close();
@@ -752,7 +825,10 @@ export class PodWorker {
     this.event("Normal", "Created", `Created container: ${spec.name}`, c);
     this.event("Normal", "Started", `Started container ${spec.name}`, c);
     c.started = !spec.startupProbe || runtime === "simulated";
-    c.ready = c.init && !isSidecar(c) ? false : runtime === "simulated" || !spec.readinessProbe;
+    c.ready =
+      c.ephemeral || (c.init && !isSidecar(c))
+        ? false
+        : runtime === "simulated" || !spec.readinessProbe;
     this.pushStatus();
 
     if (spec.lifecycle?.postStart && runtime !== "simulated") {
@@ -762,10 +838,29 @@ export class PodWorker {
         await this.killContainer(c, Date.now() + this.graceMs(), `FailedPostStartHook`);
       }
     }
-    if (runtime !== "simulated" && (!c.init || isSidecar(c))) this.startProbes(c, env);
+    if (runtime !== "simulated" && !c.ephemeral && (!c.init || isSidecar(c)))
+      this.startProbes(c, env);
     // Returned, not awaited: this frame (env, argv, …) is freed while the container runs, which
     // for a simulated pod is its whole life.
     return this.untilExit(c, handle, startedAt);
+  }
+
+  /**
+   * The prefix a container's process starts under: the pod's network namespace and sandbox; for
+   * an ephemeral container with `targetContainerName`, the target's own namespaces (as exec
+   * enters them) while the target runs. Undefined: a plain host process.
+   */
+  private wrapFor(c: CState): string[] | undefined {
+    const target = (c.spec as { targetContainerName?: string }).targetContainerName;
+    if (c.ephemeral && target) {
+      const t = this.cs.get(target);
+      const entered = t?.state.running ? this.enter(t) : undefined;
+      if (entered) return entered;
+    }
+    const sandbox = this.deps.sandbox?.(this.pod, c.spec, this.volumes, (m) =>
+      this.event("Warning", "FailedMount", m, c),
+    );
+    return sandbox ? [...this.netns, ...sandbox] : undefined;
   }
 
   /**
@@ -1001,7 +1096,8 @@ export class PodWorker {
       restartCount: c.restartCount,
       image: c.spec.image ?? "",
       imageID: "",
-      started: c.started,
+      // The kubelet's prober reports `started` for regular and init containers only.
+      ...(c.ephemeral ? {} : { started: c.started }),
     };
     if (c.containerID) s.containerID = c.containerID;
     return s;
@@ -1054,6 +1150,9 @@ export class PodWorker {
       containerStatuses: main,
     };
     if (init.length) status.initContainerStatuses = init;
+    if (this.ephemeralOrder.length) {
+      status.ephemeralContainerStatuses = this.ephemeralOrder.map((c) => this.containerStatus(c));
+    }
     if (this.pod.status?.qosClass) status.qosClass = this.pod.status.qosClass;
     return status;
   }

@@ -1,12 +1,14 @@
 /**
- * What Deployments, ReplicaSets and StatefulSets share: the selector rules (required, valid,
- * non-empty, matching the template's labels), the pod template rules for controllers
- * (restartPolicy Always, no activeDeadlineSeconds), the apps/v1 selector immutability and
- * the wide-table cells, the count-or-percentage fields of rolling updates, and the gated pod
- * fields dropped from templates.
+ * What the pod-template workloads (Deployments, ReplicaSets, StatefulSets, DaemonSets,
+ * ReplicationControllers) share: `validate`/`validateUpdate` and the row's template cells, the
+ * selector rules (required, valid, non-empty, matching the template's labels), the pod template
+ * rules for controllers (restartPolicy Always, no activeDeadlineSeconds), the apps/v1 selector
+ * immutability and the wide-table cells, the count-or-percentage fields of rolling updates, and
+ * the gated pod fields dropped from templates.
  *
  * @module
  */
+import { sinceTimestamp } from "../duration.ts";
 import {
   type FieldError,
   fieldForbidden,
@@ -17,9 +19,11 @@ import {
 import { invalidRaw } from "./_errors.ts";
 import { goIntOrString, goLabelSelector, goStringMap } from "./_gofmt.ts";
 import { selectorIsEmpty, selectorMatches, validateLabelSelector } from "./_selector.ts";
-import { at, isObj, num, type Obj, semanticEqual } from "./_util.ts";
+import { at, containerCells, isObj, num, type Obj, semanticEqual } from "./_util.ts";
+import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
 import { dropDisabledPodFields } from "./pod_gates.ts";
 import { validatePodTemplate } from "./pod_validation.ts";
+import type { KindStrategy } from "./types.ts";
 
 export function nonNegative(value: unknown, path: string): FieldError[] {
   return typeof value === "number" && value < 0
@@ -118,4 +122,43 @@ export function dropDisabledTemplateFields(obj: unknown, old?: unknown): void {
   const oldTemplate = at(old, "spec", "template");
   if (isObj(template))
     dropDisabledPodFields(template, isObj(oldTemplate) ? oldTemplate : undefined);
+}
+
+/**
+ * A namespaced workload's `validate` and `validateUpdate`: object metadata and the kind's spec
+ * rules, plus, for apps/v1 kinds, the immutable selector (a ReplicationController's may change).
+ */
+export function workloadValidation(
+  validateSpec: (spec: Obj) => FieldError[],
+  options: { selectorImmutable: boolean },
+): Pick<KindStrategy, "validate" | "validateUpdate"> {
+  return {
+    validate: (obj) => [
+      ...validateObjectMeta(obj.metadata, { namespaced: true, nameRule: nameIsDNSSubdomain }),
+      ...validateSpec(isObj(obj.spec) ? obj.spec : {}),
+    ],
+    validateUpdate: (obj, old) => [
+      ...validateObjectMetaUpdate(obj.metadata, old.metadata),
+      ...validateSpec(isObj(obj.spec) ? obj.spec : {}),
+      ...(options.selectorImmutable ? selectorImmutable(obj.spec, old.spec) : []),
+    ],
+  };
+}
+
+/**
+ * The cells every pod-template kind ends its row with: AGE, then CONTAINERS, IMAGES and the
+ * selector (wide), the selector printed as the kind's printer prints it.
+ */
+export function templateRowTail(
+  obj: { metadata: { creationTimestamp?: string | undefined }; spec?: unknown },
+  now: number,
+  selector: (s: unknown) => string,
+): unknown[] {
+  const [containers, images] = containerCells(at(obj, "spec", "template", "spec"));
+  return [
+    sinceTimestamp(obj.metadata.creationTimestamp, now),
+    containers,
+    images,
+    selector(at(obj, "spec", "selector")),
+  ];
 }

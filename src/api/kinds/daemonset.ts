@@ -34,11 +34,10 @@ import {
   dropDisabledTemplateFields,
   intOrPercent,
   nonNegative,
-  selectorImmutable,
   validatePositiveIntOrPercent,
   validateSelectorAndTemplate,
+  workloadValidation,
 } from "./_workload.ts";
-import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
 import { defaultPodTemplate } from "./pod_defaults.ts";
 import type { KindStrategy } from "./types.ts";
 
@@ -157,19 +156,7 @@ export const daemonSetStrategy: KindStrategy = {
     const changed = !semanticEqual(at(obj, "spec", "template"), at(old, "spec", "template"));
     setTemplateGeneration(obj as Obj, Math.max(1, templateGeneration(old)) + (changed ? 1 : 0));
   },
-  validate(obj) {
-    return [
-      ...validateObjectMeta(obj.metadata, { namespaced: true, nameRule: nameIsDNSSubdomain }),
-      ...validateDaemonSetSpec(isObj(obj.spec) ? obj.spec : {}),
-    ];
-  },
-  validateUpdate(obj, old) {
-    return [
-      ...validateObjectMetaUpdate(obj.metadata, old.metadata),
-      ...validateDaemonSetSpec(isObj(obj.spec) ? obj.spec : {}),
-      ...selectorImmutable(obj.spec, old.spec),
-    ];
-  },
+  ...workloadValidation(validateDaemonSetSpec, { selectorImmutable: true }),
   columns: [
     NAME,
     column(

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { sinceTimestamp } from "../duration.ts";
 import {
   type FieldError,
   fieldForbidden,
@@ -18,25 +17,16 @@ import { AGE, CONTAINERS, column, IMAGES, NAME } from "./_columns.ts";
 import { invalidRaw } from "./_errors.ts";
 import { goIntOrString } from "./_gofmt.ts";
 import { selectorString } from "./_selector.ts";
-import {
-  at,
-  child,
-  containerCells,
-  isObj,
-  num,
-  type Obj,
-  semanticEqual,
-  setDefault,
-} from "./_util.ts";
+import { at, child, isObj, num, type Obj, semanticEqual, setDefault } from "./_util.ts";
 import {
   dropDisabledTemplateFields,
   intOrPercent,
   nonNegative,
-  selectorImmutable,
+  templateRowTail,
   validatePositiveIntOrPercent,
   validateSelectorAndTemplate,
+  workloadValidation,
 } from "./_workload.ts";
-import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
 import { defaultPodTemplate } from "./pod_defaults.ts";
 import type { KindStrategy } from "./types.ts";
 
@@ -162,19 +152,7 @@ export const deploymentStrategy: KindStrategy = {
       !semanticEqual(obj.metadata.annotations, old.metadata.annotations)
     );
   },
-  validate(obj) {
-    return [
-      ...validateObjectMeta(obj.metadata, { namespaced: true, nameRule: nameIsDNSSubdomain }),
-      ...validateDeploymentSpec(isObj(obj.spec) ? obj.spec : {}),
-    ];
-  },
-  validateUpdate(obj, old) {
-    return [
-      ...validateObjectMetaUpdate(obj.metadata, old.metadata),
-      ...validateDeploymentSpec(isObj(obj.spec) ? obj.spec : {}),
-      ...selectorImmutable(obj.spec, old.spec),
-    ];
-  },
+  ...workloadValidation(validateDeploymentSpec, { selectorImmutable: true }),
   columns: [
     NAME,
     column("Ready", "string", "Number of the pod with ready state"),
@@ -199,16 +177,12 @@ export const deploymentStrategy: KindStrategy = {
     ),
   ],
   row(obj, now) {
-    const [containers, images] = containerCells(at(obj, "spec", "template", "spec"));
     return [
       obj.metadata.name ?? "",
       `${num(at(obj, "status", "readyReplicas"))}/${num(at(obj, "spec", "replicas"))}`,
       num(at(obj, "status", "updatedReplicas")),
       num(at(obj, "status", "availableReplicas")),
-      sinceTimestamp(obj.metadata.creationTimestamp, now),
-      containers,
-      images,
-      selectorString(at(obj, "spec", "selector")),
+      ...templateRowTail(obj, now, selectorString),
     ];
   },
 };

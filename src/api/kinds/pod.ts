@@ -10,6 +10,7 @@ import type { KubeObject } from "../types.ts";
 import { at, child, isObj, type Obj, objs, str } from "./_util.ts";
 import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
 import { defaultPod } from "./pod_defaults.ts";
+import { validateEphemeralContainersUpdate, validateNoEphemeralOnCreate } from "./pod_ephemeral.ts";
 import { dropDisabledPodFields } from "./pod_gates.ts";
 import { podColumns, podRow, podRowConditions } from "./pod_printer.ts";
 import { keepPriority, mergeAffinityLabelKeys } from "./pod_scheduling.ts";
@@ -76,6 +77,7 @@ export const podStrategy: KindStrategy = {
     return [
       ...validateObjectMeta(obj.metadata, { namespaced: true, nameRule: nameIsDNSSubdomain }),
       ...validatePodSpec(obj.spec, "spec"),
+      ...validateNoEphemeralOnCreate(obj.spec, "spec"),
     ];
   },
   validateUpdate(obj, old) {
@@ -83,6 +85,13 @@ export const podStrategy: KindStrategy = {
       ...validateObjectMetaUpdate(obj.metadata, old.metadata),
       ...validatePodSpec(obj.spec, "spec"),
       ...validatePodSpecUpdate(obj.spec, old.spec, "spec"),
+    ];
+  },
+  validateEphemeralContainersUpdate(obj, old) {
+    return [
+      ...validateObjectMetaUpdate(obj.metadata, old.metadata),
+      ...validatePodSpec(obj.spec, "spec"),
+      ...validateEphemeralContainersUpdate(obj as Obj, old as Obj),
     ];
   },
   columns: podColumns,

@@ -19,6 +19,7 @@ import { fieldNotFound } from "./_errors.ts";
 import { arr, isObj, type Obj, objs, semanticEqual, str } from "./_util.ts";
 import { validateAnnotations, validateLabels } from "./meta.ts";
 import { volumeSourceCount } from "./pod_defaults.ts";
+import { validateEphemeralContainers, validateNoEphemeralInTemplate } from "./pod_ephemeral.ts";
 import { validatePodScheduling } from "./pod_scheduling.ts";
 
 export function isValidPortNum(port: unknown): string[] {
@@ -283,6 +284,14 @@ export function validatePodSpec(spec: unknown, path: string): FieldError[] {
     checkName(c, cp);
     errs.push(...validateContainer(c, cp, volumes, false));
   });
+  objs(s.ephemeralContainers).forEach((c, i) => {
+    const cp = `${path}.ephemeralContainers[${i}]`;
+    const name = str(c.name);
+    if (name === "") errs.push(fieldRequired(`${cp}.name`));
+    else errs.push(...dnsLabel(name, `${cp}.name`));
+    errs.push(...validateContainer(c, cp, volumes, false));
+  });
+  errs.push(...validateEphemeralContainers(s, path, names));
 
   const restartPolicy = str(s.restartPolicy);
   if (restartPolicy === "") errs.push(fieldRequired(`${path}.restartPolicy`));
@@ -338,6 +347,7 @@ export function validatePodTemplate(template: unknown, path: string): FieldError
     ...validateLabels(meta.labels, `${path}.labels`),
     ...validateAnnotations(meta.annotations, `${path}.annotations`),
     ...validatePodSpec(template.spec, `${path}.spec`),
+    ...validateNoEphemeralInTemplate(template.spec, `${path}.spec`),
   ];
 }
 

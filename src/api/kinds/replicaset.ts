@@ -5,18 +5,17 @@
  * @module
  */
 
-import { sinceTimestamp } from "../duration.ts";
 import type { FieldError } from "../errors.ts";
 import { AGE, CONTAINERS, column, IMAGES, NAME } from "./_columns.ts";
 import { selectorString } from "./_selector.ts";
-import { at, child, containerCells, isObj, num, type Obj, setDefault } from "./_util.ts";
+import { at, child, num, type Obj, setDefault } from "./_util.ts";
 import {
   dropDisabledTemplateFields,
   nonNegative,
-  selectorImmutable,
+  templateRowTail,
   validateSelectorAndTemplate,
+  workloadValidation,
 } from "./_workload.ts";
-import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
 import { defaultPodTemplate } from "./pod_defaults.ts";
 import type { KindStrategy } from "./types.ts";
 
@@ -52,19 +51,7 @@ export const replicaSetStrategy: KindStrategy = {
   prepareForUpdate(obj, old) {
     dropDisabledTemplateFields(obj, old);
   },
-  validate(obj) {
-    return [
-      ...validateObjectMeta(obj.metadata, { namespaced: true, nameRule: nameIsDNSSubdomain }),
-      ...validateReplicaSetSpec(isObj(obj.spec) ? obj.spec : {}),
-    ];
-  },
-  validateUpdate(obj, old) {
-    return [
-      ...validateObjectMetaUpdate(obj.metadata, old.metadata),
-      ...validateReplicaSetSpec(isObj(obj.spec) ? obj.spec : {}),
-      ...selectorImmutable(obj.spec, old.spec),
-    ];
-  },
+  ...workloadValidation(validateReplicaSetSpec, { selectorImmutable: true }),
   columns: [
     NAME,
     column(
@@ -93,16 +80,12 @@ export const replicaSetStrategy: KindStrategy = {
     ),
   ],
   row(obj, now) {
-    const [containers, images] = containerCells(at(obj, "spec", "template", "spec"));
     return [
       obj.metadata.name ?? "",
       num(at(obj, "spec", "replicas")),
       num(at(obj, "status", "replicas")),
       num(at(obj, "status", "readyReplicas")),
-      sinceTimestamp(obj.metadata.creationTimestamp, now),
-      containers,
-      images,
-      selectorString(at(obj, "spec", "selector")),
+      ...templateRowTail(obj, now, selectorString),
     ];
   },
   selectableFields(obj) {

@@ -8,24 +8,17 @@
  * @module
  */
 
-import { sinceTimestamp } from "../duration.ts";
 import { type FieldError, fieldForbidden, fieldNotSupported, fieldRequired } from "../errors.ts";
 import { AGE, CONTAINERS, column, IMAGES, NAME } from "./_columns.ts";
 import { invalidRaw } from "./_errors.ts";
 import { goStringMap } from "./_gofmt.ts";
+import { at, child, formatLabels, isObj, num, type Obj, setDefault, strMap } from "./_util.ts";
 import {
-  at,
-  child,
-  containerCells,
-  formatLabels,
-  isObj,
-  num,
-  type Obj,
-  setDefault,
-  strMap,
-} from "./_util.ts";
-import { dropDisabledTemplateFields, nonNegative } from "./_workload.ts";
-import { nameIsDNSSubdomain, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
+  dropDisabledTemplateFields,
+  nonNegative,
+  templateRowTail,
+  workloadValidation,
+} from "./_workload.ts";
 import { defaultPodTemplate } from "./pod_defaults.ts";
 import { validatePodTemplate } from "./pod_validation.ts";
 import type { KindStrategy } from "./types.ts";
@@ -101,18 +94,7 @@ export const replicationControllerStrategy: KindStrategy = {
   prepareForUpdate(obj, old) {
     dropDisabledTemplateFields(obj, old);
   },
-  validate(obj) {
-    return [
-      ...validateObjectMeta(obj.metadata, { namespaced: true, nameRule: nameIsDNSSubdomain }),
-      ...validateSpec(isObj(obj.spec) ? obj.spec : {}),
-    ];
-  },
-  validateUpdate(obj, old) {
-    return [
-      ...validateObjectMetaUpdate(obj.metadata, old.metadata),
-      ...validateSpec(isObj(obj.spec) ? obj.spec : {}),
-    ];
-  },
+  ...workloadValidation(validateSpec, { selectorImmutable: false }),
   columns: [
     NAME,
     column(
@@ -137,16 +119,12 @@ export const replicationControllerStrategy: KindStrategy = {
     ),
   ],
   row(obj, now) {
-    const [containers, images] = containerCells(at(obj, "spec", "template", "spec"));
     return [
       obj.metadata.name ?? "",
       num(at(obj, "spec", "replicas")),
       num(at(obj, "status", "replicas")),
       num(at(obj, "status", "readyReplicas")),
-      sinceTimestamp(obj.metadata.creationTimestamp, now),
-      containers,
-      images,
-      formatLabels(at(obj, "spec", "selector")),
+      ...templateRowTail(obj, now, formatLabels),
     ];
   },
   selectableFields(obj) {

@@ -69,6 +69,11 @@ export interface KindStrategy {
    */
   prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
   /**
+   * Pods: validates a write through `pods/ephemeralcontainers` (the spec as a whole, and the
+   * ephemeral containers only added); kinds without it do not serve that subresource.
+   */
+  validateEphemeralContainersUpdate?(obj: KubeObject, old: KubeObject): FieldError[];
+  /**
    * For kinds with `hasGeneration`: whether an update changes what metadata.generation tracks.
    * Absent means "`spec` differs". Deployments also count annotation changes; EndpointSlices,
    * which have no spec, count every change outside metadata plus label changes.

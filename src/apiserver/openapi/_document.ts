@@ -315,10 +315,10 @@ export function buildGroupVersionDocument(
     for (const sub of [...r.subresources].sort()) {
       const subPath = `${base}/{name}/${sub}`;
       const subWord = sub.charAt(0).toUpperCase() + sub.slice(1);
-      if (sub === "status") {
+      if (sub === "status" || sub === "ephemeralcontainers") {
         paths[subPath] = itemPath({
           kindSchema,
-          opSuffix: `${gw}${ns}${r.kind}Status`,
+          opSuffix: `${gw}${ns}${r.kind}${subWord}`,
           parameters: itemCommon,
           ext,
           gvk,

@@ -101,6 +101,9 @@ export function resourceNotServed(): StatusError {
   return new StatusError(404, "NotFound", "the server could not find the requested resource");
 }
 
+/** Subresources whose GET answers the whole object (kube's status and ephemeral containers). */
+const WHOLE_OBJECT = new Set(["status", "ephemeralcontainers"]);
+
 export class Registry implements ApiVerbs {
   readonly ctx: RegistryContext;
   readonly watchTuning: WatchTuning;
@@ -125,7 +128,7 @@ export class Registry implements ApiVerbs {
     const info = this.resolve(ref);
     const ns = info.namespaced ? namespace : "";
     if (ref.subresource === "scale") return getScale(this.ctx, info, ns, name);
-    if (ref.subresource && ref.subresource !== "status")
+    if (ref.subresource && !WHOLE_OBJECT.has(ref.subresource))
       throw methodNotAllowed("GET", `${info.resource}/${ref.subresource}`);
     const view = this.view(info);
     if (view) return view.fromStorage(get(this.ctx, view.storage, ns, name));
@@ -252,10 +255,13 @@ export class Registry implements ApiVerbs {
       case undefined:
         return update(this.ctx, { info, namespace: ns }, object, { ...options, name });
       case "status":
-        return update(this.ctx, { info, namespace: ns, subresource: "status" }, object, {
+      case "ephemeralcontainers": {
+        const subresource = ref.subresource;
+        return update(this.ctx, { info, namespace: ns, subresource }, object, {
           ...options,
           name,
         });
+      }
       case "scale":
         return updateScale(this.ctx, info, ns, name, object, options);
       case "finalize":
@@ -285,13 +291,10 @@ export class Registry implements ApiVerbs {
       case undefined:
         return patch(this.ctx, { info, namespace: ns, name }, type, body, options);
       case "status":
-        return patch(
-          this.ctx,
-          { info, namespace: ns, name, subresource: "status" },
-          type,
-          body,
-          options,
-        );
+      case "ephemeralcontainers": {
+        const subresource = ref.subresource;
+        return patch(this.ctx, { info, namespace: ns, name, subresource }, type, body, options);
+      }
       case "scale":
         return patchScale(this.ctx, info, ns, name, { type, body }, options);
       default:

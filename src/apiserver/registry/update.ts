@@ -27,8 +27,11 @@ export interface UpdateTarget {
   info: ResourceInfo;
   namespace: string;
   name: string;
-  /** `status` writes only status; undefined writes the main resource. */
-  subresource?: "status" | undefined;
+  /**
+   * `status` writes only status, `ephemeralcontainers` (pods) only `spec.ephemeralContainers`;
+   * undefined writes the main resource.
+   */
+  subresource?: "status" | "ephemeralcontainers" | undefined;
 }
 
 /** An object being deleted whose grace period is over and whose last finalizer is gone. */
@@ -56,6 +59,14 @@ function merge(
     else next.status = structuredClone(incoming.status);
     if (incoming.metadata.annotations === undefined) delete next.metadata.annotations;
     else next.metadata.annotations = structuredClone(incoming.metadata.annotations);
+  } else if (target.subresource === "ephemeralcontainers") {
+    // kube's dropNonEphemeralContainerUpdates: the stored pod with the request's list only.
+    next = structuredClone(old);
+    const spec = (next.spec ?? {}) as Record<string, unknown>;
+    const wanted = (incoming.spec as Record<string, unknown> | undefined)?.ephemeralContainers;
+    if (wanted === undefined) delete spec.ephemeralContainers;
+    else spec.ephemeralContainers = structuredClone(wanted);
+    next.spec = spec;
   } else {
     // `incoming` is writeUpdate's own: every caller hands over a fresh object (a decoded body,
     // an apply or scale result), so it becomes the next object without a deep copy.
@@ -119,7 +130,11 @@ export function writeUpdate(
     next = merge(ctx, target, mutated, old);
     strategy.applyDefaults(next);
   }
-  throwIfInvalid(strategy, next, strategy.validateUpdate(next, old));
+  const errors =
+    target.subresource === "ephemeralcontainers" && strategy.validateEphemeralContainersUpdate
+      ? strategy.validateEphemeralContainersUpdate(next, old)
+      : strategy.validateUpdate(next, old);
+  throwIfInvalid(strategy, next, errors);
 
   if (sameObject(next, old)) return old;
   next = recordOwnership(ctx, info, old, next, {
