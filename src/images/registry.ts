@@ -103,7 +103,7 @@ export class RegistryClient {
     const body = Buffer.from(await res.arrayBuffer());
     const digest = `sha256:${sha256Hex(body)}`;
     const expected = reference.includes(":") ? reference : res.headers.get("docker-content-digest");
-    if (expected && expected.startsWith("sha256:") && expected !== digest)
+    if (expected?.startsWith("sha256:") && expected !== digest)
       throw new RegistryError(
         `manifest digest mismatch: expected ${expected}, got ${digest}`,
         undefined,

@@ -26,8 +26,6 @@ type Entry = {
 async function tarOf(entries: Entry[]): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on("data", (c: Buffer) => chunks.push(c));
-  const ended = new Promise((r) => p.on("end", r));
   for (const e of entries) {
     const { body, ...header } = e;
     if (header.type === undefined || header.type === "file")
@@ -35,7 +33,7 @@ async function tarOf(entries: Entry[]): Promise<Buffer> {
     else p.entry(header);
   }
   p.finalize();
-  await ended;
+  for await (const chunk of p) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
 

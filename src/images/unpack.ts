@@ -31,7 +31,7 @@ import {
   rm,
   symlink,
 } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
