@@ -27,9 +27,11 @@ import { REFS, sub } from "../api/refs.ts";
 import { asKube } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { EventRecorder } from "../client/index.ts";
+import type { PreparedImage } from "../images/index.ts";
 import { type BackoffPolicy, CrashBackoff, goDuration } from "./backoff.ts";
 import { containerEnv, EnvError, type EnvSources } from "./env.ts";
 import { expandVars } from "./expand.ts";
+import type { PullResult } from "./imagepull.ts";
 import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./logfile.ts";
 import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
 import { type ContainerExit, type ContainerHandle, StartError, startProcess } from "./process.ts";
@@ -84,6 +86,15 @@ export interface WorkerDeps {
   logFs?: LogFileSystem;
   /** Where a container without `workingDir` starts (the host is the image: loopkube's cwd). */
   workingDir: string;
+  /**
+   * The image step (imagepull.ts) before each start, for runtimes that run containers from
+   * their images; absent for `process` and `simulated`, whose containers use no image.
+   */
+  pullImage?(
+    pod: Pod,
+    container: Container,
+    emit: (type: "Normal" | "Warning", reason: string, message: string) => void,
+  ): Promise<PullResult>;
 }
 
 interface CState {
@@ -102,6 +113,9 @@ interface CState {
   stopProbes?: (() => void) | undefined;
   /** Killed because its spec changed: it starts again at once, whatever the restart policy. */
   changed?: boolean;
+  /** The image the container runs from (image runtimes), and its `repository@digest`. */
+  image?: PreparedImage;
+  imageID?: string;
 }
 
 const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
@@ -641,6 +655,19 @@ export class PodWorker {
         });
       }
       if (this.stopping) return undefined;
+      if (this.deps.pullImage) {
+        const pulled = await this.deps.pullImage(pod, spec, (type, reason, message) =>
+          this.event(type, reason, message, c),
+        );
+        if ("waiting" in pulled) {
+          c.state = { waiting: pulled.waiting };
+          this.pushStatus();
+          return undefined;
+        }
+        c.image = pulled.image;
+        c.imageID = pulled.imageID;
+        if (this.stopping) return undefined;
+      }
       if (runtime === "simulated") {
         if (this.deps.simulatedDelayMs > 0) await this.sleep(this.deps.simulatedDelayMs);
         if (this.stopping) return undefined;
@@ -958,7 +985,7 @@ export class PodWorker {
       ready: c.ready,
       restartCount: c.restartCount,
       image: c.spec.image ?? "",
-      imageID: "",
+      imageID: c.imageID ?? "",
       started: c.started,
     };
     if (c.containerID) s.containerID = c.containerID;
