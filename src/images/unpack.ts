@@ -30,6 +30,7 @@ import {
   readlink,
   rm,
   symlink,
+  writeFile,
 } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform } from "node:stream";
@@ -122,10 +123,25 @@ interface DirMode {
 export interface UnpackState {
   /** Final modes of directories, applied by `finishUnpack`. */
   dirs: Map<string, DirMode>;
+  /** Resolved parent directories by entry path; cleared whenever a symlink or a removal could
+   *  change a resolution. */
+  parents: Map<string, string>;
 }
 
 export function newUnpackState(): UnpackState {
-  return { dirs: new Map() };
+  return { dirs: new Map(), parents: new Map() };
+}
+
+const UMASK = process.umask();
+const SMALL_FILE = 1 << 20;
+
+async function parentOf(root: string, parts: string[], state: UnpackState): Promise<string> {
+  const key = parts.join("/");
+  const hit = state.parents.get(key);
+  if (hit !== undefined) return hit;
+  const resolved = await resolveInRoot(root, parts, true);
+  state.parents.set(key, resolved);
+  return resolved;
 }
 
 /** Applies the layer blob `file` to `root`; returns its uncompressed digest. */
@@ -197,6 +213,7 @@ async function applyEntry(
   if (parts.length === 0) return; // the root itself
   const base = parts[parts.length - 1]!;
   const parentParts = parts.slice(0, -1);
+  if (base === ".wh..wh..opq" || base.startsWith(".wh.")) state.parents.clear();
   if (base === ".wh..wh..opq") {
     const dir = await resolveInRoot(root, parentParts, true);
     await removeLowerEntries(dir, written);
@@ -207,14 +224,16 @@ async function applyEntry(
     if (parent) await rm(join(parent, base.slice(4)), { recursive: true, force: true });
     return;
   }
-  const parent = await resolveInRoot(root, parentParts, true);
+  const parent = await parentOf(root, parentParts, state);
   const target = join(parent, base);
   written.add(target);
   const mode = (h.mode ?? 0o644) & (IS_ROOT ? 0o7777 : 0o777);
   const existing = await lstatOrNull(target);
   const type = h.type ?? "file";
-  if (existing && !(existing.isDirectory() && type === "directory"))
+  if (existing && !(existing.isDirectory() && type === "directory")) {
     await rm(target, { recursive: true, force: true });
+    state.parents.clear();
+  }
   switch (type) {
     case "directory":
       if (!existing?.isDirectory()) await mkdir(target, { mode: 0o755 });
@@ -223,11 +242,16 @@ async function applyEntry(
       break;
     case "file":
     case "contiguous-file":
-      await pipeline(body, createWriteStream(target, { mode: 0o600 }));
-      await chmod(target, mode);
+      if ((h.size ?? 0) <= SMALL_FILE) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of body) chunks.push(chunk);
+        await writeFile(target, Buffer.concat(chunks), { mode });
+      } else await pipeline(body, createWriteStream(target, { mode }));
+      if ((mode & UMASK) !== 0 || mode > 0o777) await chmod(target, mode);
       break;
     case "symlink":
       await symlink(h.linkname ?? "", target);
+      state.parents.clear();
       break;
     case "link": {
       const source = await resolveInRoot(root, components(h.linkname ?? ""), false);
@@ -259,7 +283,8 @@ async function applyEntry(
     default:
       return;
   }
-  if (IS_ROOT) await lchown(target, h.uid ?? 0, h.gid ?? 0);
+  if (IS_ROOT && ((h.uid ?? 0) !== 0 || (h.gid ?? 0) !== 0))
+    await lchown(target, h.uid ?? 0, h.gid ?? 0);
   if (type !== "directory" && h.mtime) await lutimes(target, h.mtime, h.mtime).catch(() => {});
 }
 
