@@ -18,20 +18,20 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
 import {
-  chmod,
-  lchown,
-  link,
-  lstat,
-  lutimes,
-  mkdir,
-  readdir,
-  readlink,
-  rm,
-  symlink,
-  writeFile,
-} from "node:fs/promises";
+  chmodSync,
+  createWriteStream,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -58,9 +58,9 @@ function components(name: string): string[] {
   return out;
 }
 
-async function lstatOrNull(p: string) {
+function lstatOrNull(p: string) {
   try {
-    return await lstat(p);
+    return lstatSync(p);
   } catch (e) {
     if (
       (e as NodeJS.ErrnoException).code === "ENOENT" ||
@@ -91,18 +91,18 @@ export async function resolveInRoot(
       continue;
     }
     const here = join(root, ...done, part);
-    const st = await lstatOrNull(here);
+    const st = lstatOrNull(here);
     if (st?.isSymbolicLink()) {
       if (++hops > MAX_LINKS)
         throw new UnpackError(`too many levels of symbolic links at /${done.join("/")}`);
-      const target = await readlink(here);
+      const target = readlinkSync(here);
       if (target.startsWith("/")) done.length = 0;
       for (const p of target.split("/").reverse()) stack.push(p);
       continue;
     }
     if (!st) {
       if (!create) throw new UnpackError(`/${[...done, part].join("/")} does not exist`);
-      await mkdir(here, { mode: 0o755 });
+      mkdirSync(here, { mode: 0o755 });
     } else if (!st.isDirectory()) {
       if (stack.length === 0) {
         done.push(part);
@@ -133,6 +133,12 @@ export function newUnpackState(): UnpackState {
 }
 
 const UMASK = process.umask();
+
+function tryLutimes(path: string, time: Date): void {
+  try {
+    lutimesSync(path, time, time);
+  } catch {}
+}
 const SMALL_FILE = 1 << 20;
 
 async function parentOf(root: string, parts: string[], state: UnpackState): Promise<string> {
@@ -191,14 +197,14 @@ export async function applyLayer(
 async function removeLowerEntries(dir: string, keep: Set<string>): Promise<void> {
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = readdirSync(dir);
   } catch {
     return;
   }
   for (const name of names) {
     const p = join(dir, name);
     if (!keep.has(p)) await rm(p, { recursive: true, force: true });
-    else if ((await lstat(p)).isDirectory()) await removeLowerEntries(p, keep);
+    else if (lstatSync(p).isDirectory()) await removeLowerEntries(p, keep);
   }
 }
 
@@ -228,7 +234,7 @@ async function applyEntry(
   const target = join(parent, base);
   written.add(target);
   const mode = (h.mode ?? 0o644) & (IS_ROOT ? 0o7777 : 0o777);
-  const existing = await lstatOrNull(target);
+  const existing = lstatOrNull(target);
   const type = h.type ?? "file";
   if (existing && !(existing.isDirectory() && type === "directory")) {
     await rm(target, { recursive: true, force: true });
@@ -236,8 +242,8 @@ async function applyEntry(
   }
   switch (type) {
     case "directory":
-      if (!existing?.isDirectory()) await mkdir(target, { mode: 0o755 });
-      await chmod(target, mode | 0o700);
+      if (!existing?.isDirectory()) mkdirSync(target, { mode: 0o755 });
+      chmodSync(target, mode | 0o700);
       state.dirs.set(target, { mode, mtime: h.mtime });
       break;
     case "file":
@@ -245,20 +251,20 @@ async function applyEntry(
       if ((h.size ?? 0) <= SMALL_FILE) {
         const chunks: Buffer[] = [];
         for await (const chunk of body) chunks.push(chunk);
-        await writeFile(target, Buffer.concat(chunks), { mode });
+        writeFileSync(target, Buffer.concat(chunks), { mode });
       } else await pipeline(body, createWriteStream(target, { mode }));
-      if ((mode & UMASK) !== 0 || mode > 0o777) await chmod(target, mode);
+      if ((mode & UMASK) !== 0 || mode > 0o777) chmodSync(target, mode);
       break;
     case "symlink":
-      await symlink(h.linkname ?? "", target);
+      symlinkSync(h.linkname ?? "", target);
       state.parents.clear();
       break;
     case "link": {
       const source = await resolveInRoot(root, components(h.linkname ?? ""), false);
-      const st = await lstatOrNull(source);
+      const st = lstatOrNull(source);
       if (!st || st.isDirectory())
         throw new UnpackError(`hardlink ${h.name} → ${h.linkname}: no such file`);
-      await link(source, target);
+      linkSync(source, target);
       return; // a hardlink shares its source's owner, mode and times
     }
     case "character-device":
@@ -284,18 +290,18 @@ async function applyEntry(
       return;
   }
   if (IS_ROOT && ((h.uid ?? 0) !== 0 || (h.gid ?? 0) !== 0))
-    await lchown(target, h.uid ?? 0, h.gid ?? 0);
-  if (type !== "directory" && h.mtime) await lutimes(target, h.mtime, h.mtime).catch(() => {});
+    lchownSync(target, h.uid ?? 0, h.gid ?? 0);
+  if (type !== "directory" && h.mtime) tryLutimes(target, h.mtime);
 }
 
 /** Gives directories their own modes and times once every layer is applied. */
 export async function finishUnpack(state: UnpackState): Promise<void> {
   const dirs = [...state.dirs.entries()].sort((a, b) => b[0].length - a[0].length);
   for (const [dir, { mode, mtime }] of dirs) {
-    const st = await lstatOrNull(dir);
+    const st = lstatOrNull(dir);
     if (!st?.isDirectory()) continue;
-    await chmod(dir, mode);
-    if (mtime) await lutimes(dir, mtime, mtime).catch(() => {});
+    chmodSync(dir, mode);
+    if (mtime) tryLutimes(dir, mtime);
   }
 }
 
