@@ -9,8 +9,15 @@
  * @module
  */
 import { execFile, execFileSync, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import {
+  createHash,
+  createPrivateKey,
+  sign as cryptoSign,
+  randomUUID,
+  X509Certificate,
+} from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,7 +53,7 @@ const APPLETS = [
 ];
 
 /** The tools these helpers need that are not installed (empty when all are). */
-export function imageToolsMissing(tools = ["docker-registry", "skopeo"]): string[] {
+export function imageToolsMissing(tools = ["docker-registry", "skopeo", "openssl", "python3"]): string[] {
   const missing = existsSync(BUSYBOX) ? [] : ["busybox-static"];
   for (const t of tools) {
     try {
@@ -278,12 +285,102 @@ function htpasswdLine(user: string, password: string): string {
   return `${user}:${hash}\n`;
 }
 
-/** Starts `docker-registry` on a free loopback port; with `basicAuth`, behind htpasswd. */
+/**
+ * A token server for `docker-registry`'s token auth: ES256 JWTs whose `x5c` header carries a
+ * self-signed certificate (openssl) that the registry trusts. Anonymous requests get `pull` on
+ * repositories under `publicPrefix`; the user gets every action asked for.
+ */
+async function startTokenServer(
+  dir: string,
+  o: { username: string; password: string; publicPrefix: string },
+): Promise<{ realm: string; certFile: string; close(): void }> {
+  const keyFile = join(dir, "token.key");
+  const certFile = join(dir, "token.crt");
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-subj",
+      "/CN=loopkube-test-token",
+      "-days",
+      "2",
+    ],
+    { stdio: "ignore" },
+  );
+  const key = createPrivateKey(readFileSync(keyFile));
+  const der = new X509Certificate(readFileSync(certFile)).raw.toString("base64");
+  const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url");
+  const server = createHttpServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    const auth = req.headers.authorization ?? "";
+    const user = auth.startsWith("Basic ") ? Buffer.from(auth.slice(6), "base64").toString() : "";
+    if (user && user !== `${o.username}:${o.password}`) {
+      res.writeHead(401).end();
+      return;
+    }
+    const access = url.searchParams.getAll("scope").flatMap((scope) => {
+      const [type, name = "", actions = ""] = scope.split(":");
+      const granted = user
+        ? actions.split(",")
+        : name.startsWith(o.publicPrefix)
+          ? actions.split(",").filter((a) => a === "pull")
+          : [];
+      return granted.length ? [{ type, name, actions: granted }] : [];
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const header = b64url(JSON.stringify({ alg: "ES256", typ: "JWT", x5c: [der] }));
+    const claims = b64url(
+      JSON.stringify({
+        iss: "loopkube-test",
+        sub: user.split(":")[0] ?? "",
+        aud: url.searchParams.get("service") ?? "",
+        exp: now + 300,
+        nbf: now - 10,
+        iat: now,
+        jti: randomUUID(),
+        access,
+      }),
+    );
+    const sig = cryptoSign("sha256", Buffer.from(`${header}.${claims}`), {
+      key,
+      dsaEncoding: "ieee-p1363",
+    });
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ token: `${header}.${claims}.${b64url(sig)}`, expires_in: 300 }));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  return { realm: `http://127.0.0.1:${port}/token`, certFile, close: () => server.close() };
+}
+
+/**
+ * Starts `docker-registry` on a free loopback port; with `basicAuth`, behind htpasswd; with
+ * `tokenAuth`, behind a token server (anonymous pulls of `publicPrefix*` repositories only).
+ */
 export async function startRegistry(
-  options: { basicAuth?: { username: string; password: string } } = {},
+  options: {
+    basicAuth?: { username: string; password: string };
+    tokenAuth?: { username: string; password: string; publicPrefix: string };
+  } = {},
 ): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), "lk-registry-"));
   let auth = "";
+  let tokens: { close(): void } | undefined;
+  if (options.tokenAuth) {
+    const t = await startTokenServer(dir, options.tokenAuth);
+    tokens = t;
+    auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: loopkube-test-registry\n    issuer: loopkube-test\n    rootcertbundle: ${t.certFile}\n`;
+  }
   if (options.basicAuth) {
     writeFileSync(
       join(dir, "htpasswd"),
@@ -328,11 +425,13 @@ export async function startRegistry(
             child.kill("SIGTERM");
             await gone;
           }
+          tokens?.close();
           rmSync(dir, { recursive: true, force: true });
         },
       };
     child.kill("SIGKILL");
     if (attempt >= 2) {
+      tokens?.close();
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`docker-registry did not start: ${stderr.slice(-500)}`);
     }

@@ -34,15 +34,17 @@ if (skip) console.log(`# SKIP image store tests: ${skip}`);
 let work: string;
 let registry: TestRegistry;
 let secured: TestRegistry;
+let tokened: TestRegistry;
 let layout: Layout;
 let indexLayout: Layout;
 
 before(async () => {
   if (skip) return;
   work = mkdtempSync(join(tmpdir(), "lk-images-"));
-  [registry, secured] = await Promise.all([
+  [registry, secured, tokened] = await Promise.all([
     startRegistry(),
     startRegistry({ basicAuth: { username: "alice", password: "wonder" } }),
+    startRegistry({ tokenAuth: { username: "bob", password: "builder", publicPrefix: "public/" } }),
   ]);
   layout = await buildBusyboxLayout(join(work, "layout"), {
     tag: "1",
@@ -58,12 +60,18 @@ before(async () => {
     skopeoCopy(`oci:${layout.dir}:1`, `docker://${secured.host}/private/app:1`, {
       destCreds: "alice:wonder",
     }),
+    skopeoCopy(`oci:${layout.dir}:1`, `docker://${tokened.host}/public/app:1`, {
+      destCreds: "bob:builder",
+    }),
+    skopeoCopy(`oci:${layout.dir}:1`, `docker://${tokened.host}/private/app:1`, {
+      destCreds: "bob:builder",
+    }),
   ]);
 });
 
 after(async () => {
   if (skip) return;
-  await Promise.all([registry?.stop(), secured?.stop()]);
+  await Promise.all([registry?.stop(), secured?.stop(), tokened?.stop()]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -273,4 +281,28 @@ test("load takes an OCI layout and a docker save archive", { skip }, async () =>
   assert.equal(readFileSync(join(fromArchive[0]!.rootfs, "www/index.html"), "utf8"), "layer two\n");
   const ran = await store.ensure("saved/app:2", { policy: "Never" });
   assert.equal(ran.rootfs, fromArchive[0]!.rootfs);
+});
+
+test("bearer-token auth: anonymous tokens for public repositories, credentials for private ones", {
+  skip,
+}, async () => {
+  const store = storeAt("s10");
+  const pub = await store.ensure(`${tokened.host}/public/app:1`, { policy: "Always" });
+  assert.equal(pub.digest, layout.manifestDigest);
+  await assert.rejects(
+    store.ensure(`${tokened.host}/private/app:1`, { policy: "Always" }),
+    (e: unknown) => {
+      assert.ok(e instanceof RegistryError);
+      assert.equal(e.code, "Unauthorized");
+      return true;
+    },
+  );
+  const credentials = [
+    { host: tokened.host, credential: { username: "bob", password: "builder" } },
+  ];
+  const priv = await store.ensure(`${tokened.host}/private/app:1`, {
+    policy: "Always",
+    credentials,
+  });
+  assert.equal(priv.id, layout.configDigest);
 });
