@@ -129,13 +129,28 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
       async () => {
         const l = await raw("/apis/metrics.k8s.io/v1beta1/namespaces/default/pods");
         const spin = l.items[0]?.containers.find((x) => x.name === "spin");
-        if (spin && nanocores(spin.usage.cpu) > 0) return l;
+        const server = l.items[0]?.containers.find((x) => x.name === "server");
+        // A container is running once its sandbox's shell runs; the node program it then starts
+        // holds tens of MiB resident.
+        if (
+          spin &&
+          nanocores(spin.usage.cpu) > 0 &&
+          server &&
+          bytes(server.usage.memory) > 5 * 2 ** 20
+        )
+          return l;
         // What was seen, for the timeout's message: which containers, which figures, which window.
         throw new Error(
           `not yet: ${JSON.stringify(l.items.map((i) => [i.metadata.name, i.window, i.containers]))}`,
         );
       },
-      { what: "the spinner's CPU above 0 in the raw PodMetricsList", retryErrors: true },
+      // When the first readings show nothing, the rate comes from the next periodic sample (every
+      // 10 s) once it is half an interval old: up to 15 s by design, plus a loaded machine's delays.
+      {
+        what: "the spinner's CPU above 0 and the server's program resident in the PodMetricsList",
+        retryErrors: true,
+        timeoutMs: 45_000,
+      },
     );
     assert.equal(list.kind, "PodMetricsList");
     assert.deepEqual(
@@ -146,7 +161,7 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
     const busy = list.items[0]!;
     assert.deepEqual(busy.metadata.labels, { app: "busy" });
     assert.match(busy.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    assert.match(busy.window, /^(\d+m)?\d+(\.\d+)?m?s$/);
+    assert.match(busy.window, /^(\d+h)?(\d+m)?\d+(\.\d+)?m?s$/, "a Go duration");
     const byName = new Map(busy.containers.map((x) => [x.name, x.usage]));
     assert.deepEqual([...byName.keys()].sort(), ["server", "spin"]);
     // A node process holds tens of MiB resident; the spinner uses CPU.
