@@ -53,7 +53,9 @@ const APPLETS = [
 ];
 
 /** The tools these helpers need that are not installed (empty when all are). */
-export function imageToolsMissing(tools = ["docker-registry", "skopeo", "openssl", "python3"]): string[] {
+export function imageToolsMissing(
+  tools = ["docker-registry", "skopeo", "openssl", "python3"],
+): string[] {
   const missing = existsSync(BUSYBOX) ? [] : ["busybox-static"];
   for (const t of tools) {
     try {
