@@ -127,6 +127,12 @@ export const BENCHES: Bench[] = [
     limitSeconds: 120,
   },
   {
+    name: "image-pull",
+    script: "bench/images/pull.bench.ts",
+    about: "image pull + unpack vs skopeo copy + umoci unpack",
+    limitSeconds: 240,
+  },
+  {
     name: "time-to-k8s",
     script: "bench/cluster/time-to-k8s.bench.ts",
     about: "time to a working cluster, idle RSS",

@@ -150,7 +150,7 @@ describe("loopkube completion", () => {
 
   const cases: Array<[string, () => string[]]> = [
     ["loopkube st", () => ["status"]],
-    ["loopkube lo", () => ["logs"]],
+    ["loopkube lo", () => ["load", "logs"]],
     ["loopkube up --", upFlags],
     ["loopkube up --runtime ", () => ["process", "simulated"]],
     ["loopkube up --log-level ", () => ["debug", "error", "info", "warn"]],

@@ -4,6 +4,16 @@
  *
  * @module
  */
+
+export {
+  buildBusyboxLayout,
+  imageToolsMissing,
+  type Layout,
+  type LayoutOptions,
+  skopeoCopy,
+  startRegistry,
+  type TestRegistry,
+} from "./images.ts";
 export {
   type NotYet,
   WAIT_INTERVAL_MS,

@@ -11,6 +11,7 @@ import { type Io, PROCESS_IO } from "./_shared.ts";
 import { addCompletionCommand } from "./completion.ts";
 import { addDeleteCommand } from "./delete.ts";
 import { addDownCommand } from "./down.ts";
+import { addImagesCommand } from "./images.ts";
 import { addKubeconfigCommand } from "./kubeconfig.ts";
 import { addListCommand } from "./list.ts";
 import { addLogsCommand } from "./logs.ts";
@@ -34,6 +35,7 @@ export function buildProgram(io: Io = PROCESS_IO): Command {
   addLogsCommand(program, io);
   addKubeconfigCommand(program, io);
   addDeleteCommand(program, io);
+  addImagesCommand(program, io);
   addCompletionCommand(program, io);
   addVersionCommand(program, io);
   return program;

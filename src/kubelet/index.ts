@@ -35,6 +35,13 @@ import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import { createEventRecorder } from "../client/index.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
+import {
+  type ImageEnsurer,
+  ImagePuller,
+  nodeImages,
+  type PullEmit,
+  pullSecretCredentials,
+} from "./imagepull.ts";
 import { entriesByCidr, type Ipam, openIpam } from "./ipam.ts";
 import { openIpJournal } from "./ipjournal.ts";
 import {
@@ -67,6 +74,7 @@ import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
 export { type AttachHandlerOptions, createAttachHandler } from "./attach.ts";
 export { createExecHandler, type ExecHandlerOptions } from "./exec.ts";
+export { type ImageEnsurer, nodeImages } from "./imagepull.ts";
 export {
   DEFAULT_LOG_ROTATION,
   type LogFileSystem,
@@ -165,6 +173,11 @@ export interface KubeletOptions {
   images?: ImageSource;
   /** Look for an OCI runtime (crun, runc) at start; default true. */
   oci?: boolean;
+  /**
+   * Image pulls before each container start (imagepull.ts), for the pods of the runtimes named
+   * here (an image runtime turns it on; `process` and `simulated` containers use no image).
+   */
+  imagePulls?: { store: ImageEnsurer; runtimes: readonly string[] };
 }
 
 export interface Kubelet {
@@ -263,6 +276,13 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     }),
   );
   const recorder = createEventRecorder(client, { component: "kubelet", host: nodeName, onError });
+  const puller = options.imagePulls
+    ? new ImagePuller({
+        store: options.imagePulls.store,
+        now: () => now().getTime(),
+        credentialsOf: (p) => pullSecretCredentials(client, p),
+      })
+    : undefined;
   const useSandbox = (options.sandbox ?? true) && sandboxSupported();
   const podnets = await openNetworks(options, useSandbox, { podCidr, dataDir, warn, onError });
   const ociSupport: OciSupport =
@@ -290,6 +310,10 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       maxPods: options.maxPods ?? DEFAULT_MAX_PODS,
       ...(options.leaseRenewMs ? { leaseRenewMs: options.leaseRenewMs } : {}),
       ...(options.statusReportMs ? { statusReportMs: options.statusReportMs } : {}),
+      ...(options.imagePulls && {
+        images: async () =>
+          nodeImages(await (options.imagePulls as { store: ImageEnsurer }).store.list()),
+      }),
     }),
   );
   await Promise.all(agents.map((a) => a.ready));
@@ -533,6 +557,9 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       openLog: (path, onLogError) =>
         openContainerLog(path, { rotation, fs: logFs, now, onError: onLogError }),
       logFs,
+      ...(puller && options.imagePulls?.runtimes.includes(runtimeOf(pod))
+        ? { pullImage: (p: Pod, c: Container, emit: PullEmit) => puller.pull(p, c, emit) }
+        : {}),
     });
     workers.set(key, worker);
     if (net) networks.set(worker, net);
@@ -547,6 +574,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       const w = workers.get(key);
       if (!w || w.uid !== pod.metadata?.uid) return;
       workers.delete(key);
+      puller?.forget(w.uid);
       track(
         w
           .terminate({ maxGraceMs: 0 })

@@ -31,6 +31,8 @@ export interface NodeAgentOptions {
   leaseRenewMs?: number;
   statusReportMs?: number;
   maxPods?: number;
+  /** The node's `status.images` (image runtimes), read at each status report. */
+  images?: () => Promise<{ names: string[]; sizeBytes: number }[]>;
 }
 
 const goArch = () => ({ x64: "amd64", arm64: "arm64", ia32: "386" })[arch() as string] ?? arch();
@@ -159,10 +161,12 @@ export function startNodeAgent(client: ApiVerbs, o: NodeAgentOptions): NodeAgent
     return reportStatus();
   };
 
-  const reportStatus = () =>
-    client.patch(sub(REFS.nodes, "status"), "", o.nodeName, "merge", {
-      status: nodeStatus(o, since),
+  const reportStatus = async () => {
+    const images = o.images ? await o.images().catch(() => undefined) : undefined;
+    return client.patch(sub(REFS.nodes, "status"), "", o.nodeName, "merge", {
+      status: { ...nodeStatus(o, since), ...(images && { images }) },
     });
+  };
 
   const renewLease = async () => {
     const spec = {

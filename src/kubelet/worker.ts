@@ -27,10 +27,12 @@ import { REFS, sub } from "../api/refs.ts";
 import { asKube } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { EventRecorder } from "../client/index.ts";
+import type { PreparedImage } from "../images/index.ts";
 import { type BackoffPolicy, CrashBackoff, goDuration } from "./backoff.ts";
 import { containerEnv, EnvError, type EnvSources } from "./env.ts";
 import { shellJoin } from "./exec.ts";
 import { expandVars } from "./expand.ts";
+import type { PullResult } from "./imagepull.ts";
 import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./logfile.ts";
 import { type OciDeps, startOciContainer } from "./oci_container.ts";
 import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
@@ -96,6 +98,15 @@ export interface WorkerDeps {
   oci?: OciDeps;
   /** The pod's network namespace path, once `network()` has built it. */
   netnsPath?: string;
+  /**
+   * The image step (imagepull.ts) before each start, for runtimes that run containers from
+   * their images; absent for `process` and `simulated`, whose containers use no image.
+   */
+  pullImage?(
+    pod: Pod,
+    container: Container,
+    emit: (type: "Normal" | "Warning", reason: string, message: string) => void,
+  ): Promise<PullResult>;
 }
 
 interface CState {
@@ -118,6 +129,9 @@ interface CState {
   ephemeral?: boolean;
   /** An ephemeral container's start has begun (it is started at most once). */
   launched?: boolean;
+  /** The image the container runs from (image runtimes), and its `repository@digest`. */
+  image?: PreparedImage;
+  imageID?: string;
 }
 
 const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
@@ -732,6 +746,19 @@ export class PodWorker {
         });
       }
       if (this.stopping) return undefined;
+      if (this.deps.pullImage) {
+        const pulled = await this.deps.pullImage(pod, spec, (type, reason, message) =>
+          this.event(type, reason, message, c),
+        );
+        if ("waiting" in pulled) {
+          c.state = { waiting: pulled.waiting };
+          this.pushStatus();
+          return undefined;
+        }
+        c.image = pulled.image;
+        c.imageID = pulled.imageID;
+        if (this.stopping) return undefined;
+      }
       if (runtime === "simulated") {
         if (this.deps.simulatedDelayMs > 0) await this.sleep(this.deps.simulatedDelayMs);
         if (this.stopping) return undefined;
@@ -1095,7 +1122,7 @@ export class PodWorker {
       ready: c.ready,
       restartCount: c.restartCount,
       image: c.spec.image ?? "",
-      imageID: "",
+      imageID: c.imageID ?? "",
       // The kubelet's prober reports `started` for regular and init containers only.
       ...(c.ephemeral ? {} : { started: c.started }),
     };

@@ -1,0 +1,217 @@
+/**
+ * The kubelet's image step before a container starts (its image manager), for runtimes that run
+ * containers from images: the pull policy, the events and the waiting reasons of a real kubelet.
+ *
+ * - `Never`: present → `Pulled` "Container image … already present on machine"; absent →
+ *   waiting `ErrImageNeverPull`, Warning `ErrImageNeverPull`.
+ * - `IfNotPresent` with the image present: `Pulled` "already present". Otherwise (and always
+ *   for `Always`): `Pulling` "Pulling image …", then `Pulled` "Successfully pulled image … in
+ *   …s (…s including waiting). Image size: N bytes." or waiting `ErrImagePull` with Warning
+ *   `Failed` "Failed to pull image …: …" and "Error: ErrImagePull".
+ * - After a failure the image is not pulled again for this pod until the back-off (10 s
+ *   doubling to 300 s, per pod and image, as the kubelet's) has passed; meanwhile the container
+ *   waits in `ImagePullBackOff` ("Back-off pulling image …"), with a `BackOff` event.
+ * - An image name the reference grammar rejects: waiting `InvalidImageName`, Warning
+ *   `InspectFailed`.
+ *
+ * The policy is the container's `imagePullPolicy` (the API server defaults it from the tag);
+ * credentials come from the pod's `imagePullSecrets`. Time comes from the injected `now`.
+ *
+ * @module
+ */
+import type { Container, Pod } from "kubernetes-types/core/v1.js";
+import { REFS } from "../api/refs.ts";
+import type { ApiVerbs } from "../api/verbs.ts";
+import {
+  type Credentials,
+  defaultPullPolicy,
+  type EnsureOptions,
+  formatReference,
+  ImageNotPresentError,
+  InvalidReferenceError,
+  type PreparedImage,
+  type PullPolicy,
+  parseReference,
+  RegistryError,
+  secretCredentials,
+} from "../images/index.ts";
+
+export interface ImageEnsurer {
+  ensure(image: string, options: EnsureOptions): Promise<PreparedImage>;
+  list(): Promise<{ refs: string[]; digest: string; size: number }[]>;
+}
+
+export type PullResult =
+  | { image: PreparedImage; imageID: string }
+  | { waiting: { reason: string; message: string } };
+
+export interface ImagePullDeps {
+  store: ImageEnsurer;
+  /** The credentials of the pod's imagePullSecrets (missing secrets are skipped). */
+  credentialsOf(pod: Pod): Promise<Credentials>;
+  now(): number;
+  /** Pull back-off; default 10 s doubling to 300 s. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export type PullEmit = (type: "Normal" | "Warning", reason: string, message: string) => void;
+type Emit = PullEmit;
+
+/** The credentials in the pod's imagePullSecrets (a secret that cannot be read is skipped, as
+ *  the kubelet does, with the pull then trying without it). */
+export async function pullSecretCredentials(client: ApiVerbs, pod: Pod): Promise<Credentials> {
+  const out: Credentials = [];
+  for (const ref of pod.spec?.imagePullSecrets ?? []) {
+    if (!ref.name) continue;
+    try {
+      const secret = (await client.get(
+        REFS.secrets,
+        pod.metadata?.namespace ?? "default",
+        ref.name,
+      )) as {
+        type?: string;
+        data?: Record<string, string>;
+      };
+      out.push(...secretCredentials(secret));
+    } catch {}
+  }
+  return out;
+}
+
+interface BackoffEntry {
+  until: number;
+  delay: number;
+  error: string;
+}
+
+/** `1.234s` as Go prints a time.Duration (kube's event texts do). */
+function seconds(ms: number): string {
+  if (ms < 1000) return `${Number(ms.toFixed(3))}ms`;
+  return `${Number((ms / 1000).toFixed(9))}s`;
+}
+
+/** What kube reports as a container's imageID: `repository@digest`. */
+export function imageIdOf(image: PreparedImage): string {
+  const ref = parseReference(image.ref);
+  return `${ref.domain}/${ref.path}@${image.digest}`;
+}
+
+/** A registry error as the kubelet shows a CRI pull failure. */
+export function pullErrorMessage(name: string, e: unknown): string {
+  if (e instanceof RegistryError) {
+    if (e.code === "NotFound")
+      return `rpc error: code = NotFound desc = failed to pull and unpack image "${name}": failed to resolve reference "${name}": ${name}: not found`;
+    if (e.code === "Unauthorized")
+      return `rpc error: code = Unknown desc = failed to pull and unpack image "${name}": failed to resolve reference "${name}": pull access denied, repository does not exist or may require authorization: ${e.message}`;
+  }
+  return `rpc error: code = Unknown desc = failed to pull and unpack image "${name}": ${e instanceof Error ? e.message : String(e)}`;
+}
+
+export class ImagePuller {
+  private readonly backoffs = new Map<string, BackoffEntry>();
+  private readonly initial: number;
+  private readonly max: number;
+
+  constructor(private readonly deps: ImagePullDeps) {
+    this.initial = deps.initialBackoffMs ?? 10_000;
+    this.max = deps.maxBackoffMs ?? 300_000;
+  }
+
+  /** Forgets a pod's back-offs (when it is gone). */
+  forget(podUid: string): void {
+    for (const key of this.backoffs.keys())
+      if (key.startsWith(`${podUid}_`)) this.backoffs.delete(key);
+  }
+
+  async pull(pod: Pod, container: Container, emit: Emit): Promise<PullResult> {
+    const image = container.image ?? "";
+    try {
+      parseReference(image);
+    } catch (e) {
+      if (!(e instanceof InvalidReferenceError)) throw e;
+      const message = `Failed to apply default image tag "${image}": couldn't parse image name "${image}": invalid reference format`;
+      emit("Warning", "InspectFailed", message);
+      emit("Warning", "Failed", "Error: InvalidImageName");
+      return { waiting: { reason: "InvalidImageName", message } };
+    }
+    const policy =
+      (container.imagePullPolicy as PullPolicy | undefined) ?? defaultPullPolicy(image);
+    const present = async () => {
+      try {
+        return await this.deps.store.ensure(image, { policy: "Never" });
+      } catch (e) {
+        if (e instanceof ImageNotPresentError) return undefined;
+        throw e;
+      }
+    };
+    if (policy !== "Always") {
+      const have = await present();
+      if (have) {
+        emit("Normal", "Pulled", `Container image "${image}" already present on machine`);
+        return { image: have, imageID: imageIdOf(have) };
+      }
+      if (policy === "Never") {
+        const message = `Container image "${image}" is not present with pull policy of Never`;
+        emit("Warning", "ErrImageNeverPull", message);
+        emit("Warning", "Failed", "Error: ErrImageNeverPull");
+        return { waiting: { reason: "ErrImageNeverPull", message } };
+      }
+    }
+    const key = `${pod.metadata?.uid ?? ""}_${image}`;
+    const now = this.deps.now();
+    const back = this.backoffs.get(key);
+    if (back && now < back.until) {
+      emit("Normal", "BackOff", `Back-off pulling image "${image}"`);
+      emit("Warning", "Failed", "Error: ImagePullBackOff");
+      return {
+        waiting: {
+          reason: "ImagePullBackOff",
+          message: `Back-off pulling image "${image}": ErrImagePull: ${back.error}`,
+        },
+      };
+    }
+    emit("Normal", "Pulling", `Pulling image "${image}"`);
+    const started = this.deps.now();
+    try {
+      const credentials = await this.deps.credentialsOf(pod);
+      const pulled = await this.deps.store.ensure(image, { policy: "Always", credentials });
+      this.backoffs.delete(key);
+      const took = seconds(this.deps.now() - started);
+      emit(
+        "Normal",
+        "Pulled",
+        `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${pulled.size} bytes.`,
+      );
+      return { image: pulled, imageID: imageIdOf(pulled) };
+    } catch (e) {
+      const message = pullErrorMessage(formatReference(parseReference(image)), e);
+      const delay = back ? Math.min(back.delay * 2, this.max) : this.initial;
+      this.backoffs.set(key, { until: this.deps.now() + delay, delay, error: message });
+      emit("Warning", "Failed", `Failed to pull image "${image}": ${message}`);
+      emit("Warning", "Failed", "Error: ErrImagePull");
+      return { waiting: { reason: "ErrImagePull", message } };
+    }
+  }
+}
+
+/**
+ * The node's `status.images` from the store's list, as the kubelet reports them: largest first,
+ * at most 50, each named by its references and `repository@digest`.
+ */
+export function nodeImages(
+  list: { refs: string[]; digest: string; size: number }[],
+): { names: string[]; sizeBytes: number }[] {
+  return list
+    .map((i) => {
+      const repos = new Set<string>();
+      for (const r of i.refs) {
+        const ref = parseReference(r);
+        repos.add(`${ref.domain}/${ref.path}@${i.digest}`);
+      }
+      return { names: [...repos, ...i.refs.filter((r) => !r.includes("@"))], sizeBytes: i.size };
+    })
+    .filter((i) => i.names.length > 0)
+    .sort((a, b) => b.sizeBytes - a.sizeBytes)
+    .slice(0, 50);
+}
