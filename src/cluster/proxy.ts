@@ -22,7 +22,7 @@ import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import { createEventRecorder } from "../client/index.ts";
-import { ingressAddress, type ListenerStatus } from "../proxy/index.ts";
+import { ingressAddress, type ListenerStatus, type TrafficCounter } from "../proxy/index.ts";
 import { startInformerProxy } from "../proxy/informers.ts";
 import { ClusterError } from "./errors.ts";
 import type { LogLevel } from "./options.ts";
@@ -43,6 +43,8 @@ export interface ClusterProxyContext {
 export interface ClusterProxy {
   /** The proxy's readiness: informers synced and no listener failed but for privileges. */
   status(informersSynced: boolean): { name: string; ready: boolean; detail?: string };
+  /** Connections sent to each endpoint over the last minute, per Service port. */
+  traffic: TrafficCounter;
   stop(): Promise<void>;
 }
 
@@ -113,6 +115,7 @@ export async function startClusterProxy(ctx: ClusterProxyContext): Promise<Clust
       const more = failed.length > 3 ? ` (and ${failed.length - 3} more)` : "";
       return { name: "proxy", ready: false, detail: `${shown.join("; ")}${more}` };
     },
+    traffic: proxy.proxy.traffic,
     stop,
   };
 }
