@@ -24,7 +24,8 @@ const ALLOWED: Record<string, string[]> = {
   kubelet: ["api", "client"],
   dns: ["api", "client"],
   proxy: ["api", "client"],
-  cluster: ["api", "client", "store", "apiserver", "controllers", "kubelet", "dns", "proxy"],
+  ui: ["api", "client", "dns", "proxy"],
+  cluster: ["api", "client", "store", "apiserver", "controllers", "kubelet", "dns", "proxy", "ui"],
   cli: ["api", "client", "cluster", "apiserver"],
   "": [
     "api",
@@ -37,6 +38,7 @@ const ALLOWED: Record<string, string[]> = {
     "dns",
     "proxy",
     "cli",
+    "ui",
   ],
 };
 
