@@ -24,13 +24,16 @@ table{border-collapse:collapse;width:100%}
 td,th{padding:3px 6px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{font-weight:600;color:var(--muted);font-size:12px}
 code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
-pre{background:var(--panel);border:1px solid var(--line);padding:8px;overflow:auto;margin:0;white-space:pre}
+pre{background:var(--panel);border:1px solid var(--line);padding:8px;overflow:auto;margin:0;white-space:pre-wrap;overflow-wrap:anywhere;tab-size:2}
 .faded{opacity:.45}
 .badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:11px;border:1px solid currentColor;margin-right:4px}
 .ok{color:var(--ok)}.bad{color:var(--bad)}.warn{color:var(--warn)}.muted{color:var(--muted)}
 .bars{display:grid;grid-template-columns:minmax(120px,auto) 1fr 48px;gap:3px 8px;align-items:center}
 .bar{height:14px;background:var(--bar);border-radius:2px;min-width:1px}
 .note{color:var(--muted);font-style:italic}
-#log{max-height:none}
-#log td{white-space:nowrap}
+#log{table-layout:fixed}
+#log td{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+#log th:first-child,#log td:first-child{width:55%}
+.linkish{border:none;background:none;padding:0;color:var(--accent);text-decoration:underline;text-align:left}
+#dig{display:flex;flex-wrap:wrap;gap:4px}#dig-name{flex:1 1 200px;min-width:0}
 `;
