@@ -130,6 +130,24 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 200));
 }
 
+/**
+ * The page's globals the functions run in the browser use (this file is typechecked for Node,
+ * without the DOM's types). Functions, not strings: the page's CSP forbids eval.
+ */
+interface PageElement {
+  textContent: string | null;
+  getAttribute(name: string): string | null;
+}
+interface PageGlobals {
+  document: {
+    getElementById(id: string): PageElement | null;
+    querySelector(selector: string): PageElement | null;
+    querySelectorAll(selector: string): { length: number };
+    getElementsByTagName(tag: string): { length: number };
+  };
+  performance: { memory: { usedJSHeapSize: number } };
+}
+
 /** The size of the stream's first event (the snapshot), read as the page reads it. */
 async function firstEventBytes(stream: URL, params: URLSearchParams): Promise<number> {
   stream.search = params.toString();
@@ -159,17 +177,24 @@ try {
   await fetch(new URL(`/app.js?${url.searchParams}`, url));
   const tLoad = performance.now();
   await page.goto(url.href);
-  // Page-side code as strings: this file is typechecked for Node, without the DOM's types.
   await page.waitForFunction(
-    `Number(/live · (\\d+) Services/.exec(document.getElementById("status")?.textContent ?? "")?.[1]) >= ${SERVICES} && document.querySelectorAll("#list .row").length > 0`,
-    undefined,
+    (n) => {
+      const d = (globalThis as unknown as PageGlobals).document;
+      const shown = /live · (\d+) Services/.exec(d.getElementById("status")?.textContent ?? "");
+      return Number(shown?.[1]) >= n && d.querySelectorAll("#list .row").length > 0;
+    },
+    SERVICES,
     { polling: "raf", timeout: 120_000 },
   );
   const loadMs = performance.now() - tLoad;
   const snapshotBytes = await firstEventBytes(new URL("/api/stream", url), url.searchParams);
-  const page2 = (await page.evaluate(
-    `({ heap: performance.memory.usedJSHeapSize, nodes: document.getElementsByTagName("*").length })`,
-  )) as { heap: number; nodes: number };
+  const page2 = await page.evaluate(() => {
+    const g = globalThis as unknown as PageGlobals;
+    return {
+      heap: g.performance.memory.usedJSHeapSize,
+      nodes: g.document.getElementsByTagName("*").length,
+    };
+  });
   const heapAfter = process.memoryUsage().heapUsed;
   console.log(
     `page load ${loadMs.toFixed(0)} ms, snapshot ${(snapshotBytes / 2 ** 20).toFixed(1)} MiB, JS heap ${(page2.heap / 2 ** 20).toFixed(1)} MiB, ${page2.nodes} DOM elements, cluster heap +${((heapAfter - heapBefore) / 2 ** 20).toFixed(1)} MiB`,
@@ -190,8 +215,11 @@ try {
     const tw = performance.now();
     await setReady(flipPod, flipN, ready);
     await page.waitForFunction(
-      `document.querySelector('#endpoints tr[data-ip="${ip}"]')?.getAttribute("data-ready") === "${ready}"`,
-      undefined,
+      ([ip, want]) =>
+        (globalThis as unknown as PageGlobals).document
+          .querySelector(`#endpoints tr[data-ip="${ip}"]`)
+          ?.getAttribute("data-ready") === want,
+      [ip, String(ready)] as const,
       { polling: "raf", timeout: 30_000 },
     );
     times.push(performance.now() - tw);
