@@ -59,7 +59,8 @@ const common = {
   platform: "node",
   format: "esm",
   target: "node20",
-  external: ["better-sqlite3"],
+  // esbuild: src/ui/assets.ts imports it only when run from the TypeScript sources.
+  external: ["better-sqlite3", "esbuild"],
   plugins: [lazyJson],
   charset: "ascii",
   // CommonJS dependencies (ws, commander) call require() for Node's built-ins.
