@@ -5,7 +5,8 @@
  * it; from inside a pod other pods, ClusterIPs (also the pod's own Service) and the cluster DNS
  * answer; kubectl port-forward reaches the pod's own 127.0.0.1; hostNetwork pods share the host's namespace; nothing is left after stop, and a dead
  * cluster's leftovers are removed at the next start (a made-up dead owner, and a real
- * `loopkube up` killed with SIGKILL, whose pod comes back on its IP; Ctrl-C leaves nothing).
+ * `loopkube up --proxy-mode nftables` killed with SIGKILL, whose pod comes back on its IP and
+ * whose nftables table is removed; Ctrl-C leaves nothing).
  *
  * Network safety: before anything is sent to an address, `ip route get` shows where it goes: a
  * pod IP through a link of this cluster (`lk<tag>…`), a ClusterIP to `lo`, and from inside a pod
@@ -144,12 +145,22 @@ function fetchText(host: string, port: number): Promise<string> {
 const inPodFetch = (host: string, port: number) =>
   `require("http").get({host:${JSON.stringify(host)},port:${port},agent:false},r=>{let b="";r.on("data",d=>b+=d);r.on("end",()=>console.log(b))}).on("error",e=>{console.log("error "+e.code);})`;
 
-/** The machine's loopkube pod network names (namespaces and host links) carrying a tag. */
+/** The machine's loopkube pod network names (namespaces, host links) carrying a tag. */
 function namesOf(tag: string): string[] {
   const ns = readdirSync("/run/netns").filter((n) => n.startsWith(`loopkube-${tag}-`));
   const links = readdirSync("/sys/class/net").filter((l) => l.startsWith(`lk${tag}`));
   return [...ns, ...links];
 }
+
+/** The cluster's nftables tables (`loopkube-<tag>`, `loopkube-<tag>-svc`); none without nft. */
+function tablesOf(tag: string): string[] {
+  const r = spawnSync("nft", ["list", "tables"], { encoding: "utf8" });
+  if (r.status !== 0) return [];
+  return r.stdout
+    .split("\n")
+    .filter((l) => new RegExp(`^table ip loopkube-${tag}(-svc)?$`).test(l));
+}
+const HAS_NFT = spawnSync("nft", ["--version"]).status === 0;
 
 describe("pods in their own network namespaces", { skip: SKIP }, () => {
   let cluster: Cluster;
@@ -351,7 +362,7 @@ describe("pod networks after kill -9 and Ctrl-C of loopkube up", { skip: SKIP },
     );
     const args = [
       ...["--data-dir", clusterDir, "--api-port", "0", "--dns-port", "0"],
-      ...["--pod-network", "netns", "--no-kubeconfig-update"],
+      ...["--pod-network", "netns", "--proxy-mode", "nftables", "--no-kubeconfig-update"],
     ];
     const up = (extra: string[]) =>
       startUp([...args, ...extra], /Press Ctrl-C to stop\.\n/, cliEnv(home));
@@ -378,11 +389,15 @@ describe("pod networks after kill -9 and Ctrl-C of loopkube up", { skip: SKIP },
       child.kill("SIGKILL");
       await exited;
       assert.ok(namesOf(first.tag).length >= 2, "kill -9 leaves the namespace and link behind");
+      if (HAS_NFT) {
+        assert.equal(tablesOf(first.tag).length, 1, "and the kernel services table");
+      }
       ({ child } = await up([]));
       const second = await running(first.containerID);
       assert.equal(second.ip, first.ip, "the pod keeps its IP");
       if (second.tag !== first.tag) {
         assert.deepEqual(namesOf(first.tag), []);
+        assert.deepEqual(tablesOf(first.tag), []);
         assert.equal(existsSync(`${REGISTRY}/${first.tag}`), false);
       } else {
         assert.equal(namesOf(first.tag).length, 2, "one namespace and one link, the new ones");
@@ -391,6 +406,11 @@ describe("pod networks after kill -9 and Ctrl-C of loopkube up", { skip: SKIP },
       child.kill("SIGINT");
       await stopped;
       assert.deepEqual(namesOf(second.tag), []);
+      assert.deepEqual(tablesOf(second.tag), []);
+      for (const t of [first.tag, second.tag]) {
+        const files = readdirSync(REGISTRY).filter((f) => f.startsWith(`.${t}-`));
+        assert.deepEqual(files, [], "no set-up file of the cluster is left");
+      }
       assert.equal(existsSync(`${REGISTRY}/${second.tag}`), false);
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

@@ -15,7 +15,7 @@
  *
  * - `metadata.name` is `--name`; every `spec` field is the camelCase name of `startCluster`'s
  *   option (`dataDir`, `ephemeral`, `runtime`, `nodes`, `apiPort`, `dnsPort`,
- *   `dnsMetricsPort`, `podNetwork`, `clusterDomain`,
+ *   `dnsMetricsPort`, `podNetwork`, `proxyMode`, `clusterDomain`,
  *   `podCidr`, `serviceCidr`, `updateKubeconfig`, `logLevel`), plus `manifests` (`-f`), `wait`
  *   and `logFormat`. kind's `kind.x-k8s.io/v1alpha4` Cluster and k3d's `SimpleConfig` name things
  *   per tool; here one setting has one name, in the library, the file and (kebab-cased) the flag.
@@ -46,6 +46,7 @@ export interface ConfigValues {
   dnsPort?: number;
   dnsMetricsPort?: number;
   podNetwork?: string;
+  proxyMode?: string;
   clusterDomain?: string;
   podCidr?: string;
   serviceCidr?: string;
@@ -105,6 +106,7 @@ const SPEC: Record<string, [keyof ConfigValues, Check]> = {
   clusterDomain: ["clusterDomain", domain],
   podCidr: ["podCidr", cidr],
   podNetwork: ["podNetwork", oneOf("auto", "netns", "host")],
+  proxyMode: ["proxyMode", oneOf("userspace", "nftables")],
   serviceCidr: ["serviceCidr", cidr],
   manifests: ["filename", paths],
   wait: ["wait", bool],

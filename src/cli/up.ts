@@ -38,6 +38,7 @@ export interface UpOptions {
   ephemeral?: boolean;
   runtime: "process" | "simulated";
   podNetwork?: "netns" | "host" | "auto";
+  proxyMode?: "userspace" | "nftables";
   nodes: number;
   apiPort?: number;
   dnsPort?: number;
@@ -78,6 +79,12 @@ export function addUpCommand(program: Command, io: Io): void {
         "--pod-network <mode>",
         "netns: a network namespace per pod (root); host: pods share the host's; auto: netns where it works",
       ).choices(["auto", "netns", "host"]),
+    )
+    .addOption(
+      new Option(
+        "--proxy-mode <mode>",
+        "userspace (default): listeners on the host; nftables: pods reach ClusterIPs through kernel DNAT (root, nft, pod network namespaces)",
+      ).choices(["userspace", "nftables"]),
     )
     .option(
       "--nodes <n>",
@@ -215,6 +222,7 @@ function clusterOptions(o: UpOptions, log: ClusterOptions["log"]): ClusterOption
     ...(o.ephemeral ? { ephemeral: true } : { dataDir: dataDirOf(o) }),
     runtime: o.runtime,
     ...(o.podNetwork ? { podNetwork: o.podNetwork } : {}),
+    ...(o.proxyMode ? { proxyMode: o.proxyMode } : {}),
     nodes: o.nodes,
     ...(o.apiPort !== undefined ? { apiPort: o.apiPort } : {}),
     ...(o.dnsPort !== undefined ? { dnsPort: o.dnsPort } : {}),

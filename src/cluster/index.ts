@@ -57,7 +57,7 @@ import {
   logAtLevel,
 } from "./options.ts";
 import { choosePort, whoHolds } from "./ports.ts";
-import { startClusterProxy } from "./proxy.ts";
+import { startClusterProxy, startKernelServices } from "./proxy.ts";
 import { leaseRanges, readRecordedRanges, recordRanges } from "./ranges.ts";
 import { type RunInfo, readRunInfo, removeRunInfo, writeRunInfo } from "./runinfo.ts";
 import { ensureRuntimeClasses } from "./runtimeclasses.ts";
@@ -436,6 +436,19 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     if (agent) {
       stack.push(() => agent.stop());
       components.set("node-agent", () => ({ name: "node-agent", ready: agent.ready() }));
+    }
+    if (options.proxyMode === "nftables") {
+      const kernel = await step("kernel services", () =>
+        startKernelServices({
+          informers,
+          nodeName: name,
+          plan,
+          podNetwork: agent?.podNetwork,
+          dnsOnClusterIP: onClusterIP,
+          log,
+        }),
+      );
+      if (kernel) stack.push(() => kernel.stop());
     }
 
     // 9. The web view, reading the informers, the DNS query log and the proxy's counters.

@@ -88,6 +88,8 @@ const upgradeRequired = (_req: IncomingMessage, res: ServerResponse) => {
 export interface NodeAgent {
   /** True once the node is registered and the agent is syncing pods. */
   ready(): boolean;
+  /** The pod networks' tag and nodes, when pods have network namespaces (see Kubelet). */
+  podNetwork: Kubelet["podNetwork"];
   /** Stops every pod gracefully (SIGTERM, grace period, SIGKILL), then the agent; the cluster
    *  goes down with it, so no status or event is written per pod. */
   stop(): Promise<void>;
@@ -156,6 +158,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
   ctx.serveMetrics?.({ collect: () => kubelet.collectMetrics() });
   return {
     ready: () => true,
+    podNetwork: kubelet.podNetwork,
     stop: () => {
       ctx.serveMetrics?.(undefined);
       // The agent stops with the whole cluster: no status write or event per pod.

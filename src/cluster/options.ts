@@ -27,6 +27,13 @@ export interface ClusterOptions {
    */
   podNetwork?: "netns" | "host" | "auto";
   /**
+   * How pods reach ClusterIPs: `userspace` (default), the proxy's listeners on the host;
+   * `nftables`, kernel DNAT of connections coming from pods, as kube-proxy's nftables mode (the
+   * pod's source address kept; needs pod network namespaces and `nft`, else userspace with a
+   * warning). The host's own connections go through the listeners in both modes.
+   */
+  proxyMode?: "userspace" | "nftables";
+  /**
    * Simulated nodes (default 1), each with its Lease, 110 pods and a block of the pod CIDR:
    * `<name>`, `<name>-2`, … Several nodes need the simulated runtime.
    */

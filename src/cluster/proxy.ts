@@ -16,13 +16,20 @@
  *
  * @module
  */
+import { spawnSync } from "node:child_process";
 import type { Service } from "kubernetes-types/core/v1.js";
 import type { AddressPlan } from "../api/addressplan.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import { createEventRecorder } from "../client/index.ts";
-import { ingressAddress, type ListenerStatus, type TrafficCounter } from "../proxy/index.ts";
+import {
+  ingressAddress,
+  type KernelProxy,
+  type ListenerStatus,
+  startKernelProxy,
+  type TrafficCounter,
+} from "../proxy/index.ts";
 import { startInformerProxy } from "../proxy/informers.ts";
 import { ClusterError } from "./errors.ts";
 import type { LogLevel } from "./options.ts";
@@ -134,4 +141,48 @@ function collisionError(l: ListenerStatus, plan: AddressPlan): ClusterError {
   return new ClusterError(
     `the ${l.service} Service's address ${address(l)} ${why}; another cluster may be using the service range ${plan.serviceCidr}: stop it, or give this cluster another range with --service-cidr`,
   );
+}
+
+export interface KernelServicesContext {
+  informers: InformerFactory;
+  nodeName: string;
+  plan: AddressPlan;
+  /** The node agent's pod networks (tag, nodes); undefined when pods share the host's. */
+  podNetwork: { tag: string; nodes: { cidr: string; gateway: string }[] } | undefined;
+  dnsOnClusterIP: boolean;
+  log: (level: LogLevel, message: string) => void;
+}
+
+/**
+ * `--proxy-mode nftables`: pods' connections to ClusterIPs DNATed in the kernel (see
+ * src/proxy/nft.ts); undefined, with a warning, where that cannot work (the userspace proxy then
+ * serves pods as it serves the host).
+ */
+export async function startKernelServices(
+  ctx: KernelServicesContext,
+): Promise<KernelProxy | undefined> {
+  const why = !ctx.podNetwork
+    ? "pods share the host's network namespace (pod network namespaces need root)"
+    : spawnSync("nft", ["--version"]).status !== 0
+      ? "nft (nftables) is not installed"
+      : undefined;
+  if (why || !ctx.podNetwork) {
+    ctx.log("warn", `proxy mode nftables: ${why}; the userspace proxy serves ClusterIPs`);
+    return undefined;
+  }
+  const { tag, nodes } = ctx.podNetwork;
+  return startKernelProxy(ctx.informers, {
+    table: `loopkube-${tag}-svc`,
+    linkPrefix: `lk${tag}`,
+    podCidr: ctx.plan.podCidr,
+    nodes,
+    nodeName: ctx.nodeName,
+    nodeIP: ctx.plan.nodeIP,
+    skip: (svc) =>
+      ctx.dnsOnClusterIP &&
+      svc.metadata?.namespace === "kube-system" &&
+      svc.metadata?.name === "kube-dns",
+    onError: (e) =>
+      ctx.log("warn", `kernel services: ${e instanceof Error ? e.message : String(e)}`),
+  });
 }

@@ -45,16 +45,19 @@ import {
   openContainerLog,
 } from "./logfile.ts";
 import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
+import { startPolicyEnforcer } from "./netpol_nft.ts";
 import { startNodeAgent } from "./node.ts";
 import { DEFAULT_MAX_PODS, nodeNames, nodePodCidrs } from "./nodes.ts";
 import {
   gatewayOf,
+  nftTableOf,
   openPodNetworks,
   type PodNetwork,
   type PodNetworks,
   podNetworkUnsupported,
 } from "./podnet.ts";
 import { DEFAULT_OWNER_DIR } from "./podnet_owner.ts";
+import { which } from "./process.ts";
 import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { createTokenManager, requestTokenOf } from "./tokens.ts";
 import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
@@ -172,6 +175,11 @@ export interface Kubelet {
   ): { stream: Writable; once: boolean } | undefined;
   /** The directory holding the pod's volumes and logs. */
   podDir(pod: Pod): string;
+  /**
+   * The pod networks, when pods have namespaces of their own: the cluster's tag (its links are
+   * `lk<tag>…`, its nftables tables `loopkube-<tag>…`) and each node's pod range and gateway.
+   */
+  podNetwork: { tag: string; nodes: { cidr: string; gateway: string }[] } | undefined;
   /** CPU and memory of the node and of each running pod, measured now (see metrics.ts). */
   collectMetrics(): Promise<KubeletMetrics>;
   /**
@@ -268,7 +276,32 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     if (!w || !net) return;
     networks.delete(w);
     await net.release().catch(onError);
+    policy.changed();
   };
+  // NetworkPolicy: in nftables on the pods' veths where pods have namespaces and nft is here.
+  const nftHere = podnets !== undefined && which("nft", process.env.PATH ?? "") !== undefined;
+  if (podnets && !nftHere)
+    warn("nft (nftables) is not installed: NetworkPolicies are not enforced");
+  const policy = await startPolicyEnforcer({
+    table: podnets && nftHere ? nftTableOf(podnets.tag) : undefined,
+    sharedReason: podnets
+      ? nftHere
+        ? "it has no network namespace of its own"
+        : "nftables is not installed on the node"
+      : "pods share the host's network namespace on this node",
+    informers,
+    recorder,
+    nodeIPs: [nodeIP, ...nodeCidrs.map(gatewayOf)],
+    dnsIP: clusterDns,
+    linkOf: (pod) => {
+      const key = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+      const w = workers.get(key);
+      const net = w && networks.get(w);
+      const ip = ipams.get(pod.spec?.nodeName ?? "")?.get(key);
+      return net?.built && ip ? { link: net.hostLink, ip } : undefined;
+    },
+    onError,
+  });
   const finishing = new Set<Promise<void>>();
   let stopped = false;
   /** Aborted when the agent stops: wakes every back-off of a pod deletion in flight. */
@@ -400,7 +433,17 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     const gateway = gatewayOf(nodeCidrs[names.indexOf(pod.spec?.nodeName ?? "")] ?? podCidr);
     const net = ownNetwork ? podnets.setUp(podIP, gateway) : undefined;
     const worker = new PodWorker(pod, {
-      ...(net ? { network: () => net.ready } : {}),
+      // The containers start once the pod's NetworkPolicy rules are in the kernel too.
+      ...(net
+        ? {
+            network: () =>
+              net.ready.then(async (prefix) => {
+                policy.changed();
+                await policy.settled();
+                return prefix;
+              }),
+          }
+        : {}),
       workingDir,
       client,
       recorder,
@@ -511,6 +554,9 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     containerStdin: (ns, name, container) =>
       workers.get(`${ns}/${name}`)?.containerStdin(container),
     podDir,
+    podNetwork: podnets
+      ? { tag: podnets.tag, nodes: nodeCidrs.map((cidr) => ({ cidr, gateway: gatewayOf(cidr) })) }
+      : undefined,
     collectMetrics: () => metrics.collect(),
     async stop(stopOptions = {}) {
       stopped = true;
@@ -536,6 +582,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
         ),
       );
       await Promise.all([...networks.keys()].map(dropNetwork));
+      await policy.stop().catch(onError);
       await podnets?.stop().catch(onError);
       journal.flush();
       await settleWithin(recorder.flush(), STOP_API_BUDGET_MS, () =>

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { gatewayOf, namesOnMachine, podNetNames, setUpScript, tearDownBatch } from "./podnet.ts";
+import { gatewayOf, namesOnMachine, podNetNames, setUpPlan, tearDownBatch } from "./podnet.ts";
 import { claimTag, deadTags, preferredTag, releaseTag } from "./podnet_owner.ts";
 
 describe("podNetNames", () => {
@@ -32,28 +32,49 @@ describe("gatewayOf", () => {
   }
 });
 
-describe("setUpScript", () => {
-  const script = setUpScript(podNetNames("3fa2", "127.244.0.5"), "127.244.0.5", "127.244.0.1");
+describe("setUpPlan", () => {
+  const names = podNetNames("3fa2", "127.244.0.5");
+  const plan = setUpPlan(names, "127.244.0.5", "127.244.0.1", {
+    podBatchPath: "/tmp/x/127.244.0.5.batch",
+    leftovers: { link: false, netns: false },
+  });
+  const all = `${plan.hostBatch}\n${plan.podBatch}`;
   test("sets route_localnet and forwarding on the pod's own host link only", () => {
-    assert.match(script, /\/proc\/sys\/net\/ipv4\/conf\/lk3fa2f40005\/route_localnet/);
-    assert.match(script, /\/proc\/sys\/net\/ipv4\/conf\/lk3fa2f40005\/forwarding/);
-    assert.doesNotMatch(script, /ip_forward|conf\/(all|default)\/forwarding/);
+    assert.deepEqual(plan.hostSysctls, [
+      "/proc/sys/net/ipv4/conf/lk3fa2f40005/route_localnet",
+      "/proc/sys/net/ipv4/conf/lk3fa2f40005/forwarding",
+    ]);
+    assert.doesNotMatch(all, /ip_forward|forwarding/);
   });
   test("routes the pod IP through its link in the local table, from the gateway", () => {
     assert.match(
-      script,
+      plan.hostBatch,
       /route add 127\.244\.0\.5\/32 dev lk3fa2f40005 src 127\.244\.0\.1 table local/,
     );
   });
-  test("gives the pod 127.0.0.0/8 through the gateway and no default route", () => {
-    assert.match(script, /route add 127\.0\.0\.0\/8 via 127\.244\.0\.1 dev eth0/);
-    assert.match(script, /route del local 127\.0\.0\.0\/8 dev lo table local/);
-    assert.doesNotMatch(script, /default|0\.0\.0\.0\/0/);
+  test("enters the pod's namespace last, there sets route_localnet and runs the pod's batch", () => {
+    const lines = plan.hostBatch.trim().split("\n");
+    assert.equal(
+      lines.at(-1),
+      'netns exec loopkube-3fa2-127.244.0.5 sh -c "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet && echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet && exec ip -batch /tmp/x/127.244.0.5.batch"',
+    );
   });
-  test("removes names of the same IP left by a dead run first", () => {
-    const first = script.split("\n").slice(0, 2).join("\n");
-    assert.match(first, /then ip link del lk3fa2f40005; fi/);
-    assert.match(first, /then ip netns del loopkube-3fa2-127\.244\.0\.5; fi/);
+  test("gives the pod 127.0.0.0/8 through the gateway and no default route", () => {
+    assert.match(plan.podBatch, /route add 127\.0\.0\.0\/8 via 127\.244\.0\.1 dev eth0/);
+    assert.match(plan.podBatch, /route del local 127\.0\.0\.0\/8 dev lo table local/);
+    assert.doesNotMatch(all, /default|0\.0\.0\.0\/0/);
+  });
+  test("removes names of the same IP left by a dead run first, only when there are some", () => {
+    assert.doesNotMatch(plan.hostBatch, /del/);
+    const again = setUpPlan(names, "127.244.0.5", "127.244.0.1", {
+      podBatchPath: "/p",
+      leftovers: { link: true, netns: true },
+    });
+    assert.deepEqual(again.hostBatch.split("\n").slice(0, 3), [
+      "link del lk3fa2f40005",
+      "netns del loopkube-3fa2-127.244.0.5",
+      "netns add loopkube-3fa2-127.244.0.5",
+    ]);
   });
 });
 
@@ -68,10 +89,24 @@ test("namesOnMachine groups loopkube names by tag and ignores everyone else's", 
   const byTag = namesOnMachine(
     ["loopkube-00aa-127.244.0.2", "other", "loopkube-x-1", "loopkube-00bb-127.245.0.9"],
     ["lo", "eth0", "lk00aaf40002", "lk00aa", "lkzzzz123456", "veth123"],
+    [
+      "table ip loopkube-00aa",
+      "table inet loopkube-00cc",
+      "table ip loopkube-00cc-x",
+      "table ip filter",
+      "table ip loopkube-00dd",
+      "table ip loopkube-00dd-svc",
+      "",
+    ],
   );
   assert.deepEqual(Object.fromEntries(byTag), {
-    "00aa": { netns: ["loopkube-00aa-127.244.0.2"], links: ["lk00aaf40002"] },
-    "00bb": { netns: ["loopkube-00bb-127.245.0.9"], links: [] },
+    "00aa": {
+      netns: ["loopkube-00aa-127.244.0.2"],
+      links: ["lk00aaf40002"],
+      tables: ["loopkube-00aa"],
+    },
+    "00bb": { netns: ["loopkube-00bb-127.245.0.9"], links: [], tables: [] },
+    "00dd": { netns: [], links: [], tables: ["loopkube-00dd", "loopkube-00dd-svc"] },
   });
 });
 

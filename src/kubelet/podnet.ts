@@ -26,12 +26,14 @@
  * Names: namespace `loopkube-<tag>-<pod IP>`, host link `lk<tag><ip hex>` (≤ 15 bytes), where
  * `<tag>` is this cluster's (podnet_owner.ts). Every pod's names are removed when its network is
  * torn down, all of them on `stop()`, and a dead cluster's at the next start of any cluster.
- * Set-up costs one `sh` spawn per pod (a few `ip` calls inside), tear-down one `ip -batch`.
+ * Set-up costs one `ip -batch` spawn per pod (three programs: ip, sh, ip; see `setUpPlan`),
+ * tear-down one `ip -batch` per burst.
  *
  * @module
  */
 import { execFile, spawn } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   claimTag,
   deadTags,
@@ -46,6 +48,14 @@ export const NETNS_DIR = "/run/netns";
 const NS_PREFIX = "loopkube-";
 const NS_NAME = /^loopkube-([0-9a-f]{4})-\d+\.\d+\.\d+\.\d+$/;
 const LINK_NAME = /^lk([0-9a-f]{4})[0-9a-f]{6}$/;
+/**
+ * This cluster's nftables tables, in family `ip`: `loopkube-<tag>` (NetworkPolicy,
+ * netpol_nft.ts) and `loopkube-<tag>-svc` (kernel ClusterIPs, the proxy's nftables mode).
+ */
+const TABLE_NAME = /^table ip (loopkube-([0-9a-f]{4})(?:-svc)?)$/;
+
+/** The name of the nftables table of a tag. */
+export const nftTableOf = (tag: string) => `loopkube-${tag}`;
 /** How long `stop()` lets the kernel destroy deleted namespaces' links before deleting them. */
 const LINK_GONE_MS = 5000;
 
@@ -81,43 +91,54 @@ export function gatewayOf(cidr: string): string {
   return [24, 16, 8, 0].map((s) => Math.floor(gw / 2 ** s) % 256).join(".");
 }
 
-const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 const conf = (link: string, key: string) => `/proc/sys/net/ipv4/conf/${link}/${key}`;
 
+/** How one pod's network is built (see the module header) with one process start. */
+export interface SetUpPlan {
+  /** `ip -batch -` input run in the host's namespace; its last line enters the pod's. */
+  hostBatch: string;
+  /** The `ip -batch` file run inside the pod's namespace (written to `podBatchPath`). */
+  podBatch: string;
+  /** Sysctls of the host link, written by the agent itself once the link exists. */
+  hostSysctls: string[];
+}
+
 /**
- * The shell script that builds one pod's network (see the module header); it first removes
- * names of the same pod IP left by a dead run of this cluster (the IP is this cluster's).
+ * One pod's network in one `ip -batch` run: the host side, then (`netns exec`, which forks a
+ * shell in the new namespace) the pod side's two sysctls as shell builtins and its addresses
+ * and routes by one more `ip -batch`: three programs started (ip, sh, ip) where there were five.
+ * Names of the same pod IP left by a dead run of this cluster are removed first (`leftovers`).
  */
-export function setUpScript(names: PodNetNames, ip: string, gateway: string): string {
-  const inner = [
-    "set -e",
-    `echo 1 > ${conf("all", "route_localnet")}`,
-    `echo 1 > ${conf("eth0", "route_localnet")}`,
-    "ip -batch - <<'EOF'",
-    "link set lo up",
-    "link set eth0 up",
-    `addr add ${ip}/32 dev eth0 scope global`,
-    "route del local 127.0.0.0/8 dev lo table local",
-    `route add ${gateway} dev eth0 scope link src ${ip}`,
-    `route add 127.0.0.0/8 via ${gateway} dev eth0 src ${ip}`,
-    "EOF",
-  ].join("\n");
-  return [
-    // Shell tests are builtins: no process is started for them when nothing is left over.
-    `if [ -e /sys/class/net/${names.hostLink} ]; then ip link del ${names.hostLink}; fi`,
-    `if [ -e ${names.path} ]; then ip netns del ${names.netns}; fi`,
-    "set -e",
-    "ip -batch - <<'EOF'",
-    `netns add ${names.netns}`,
-    `link add ${names.hostLink} type veth peer name eth0 netns ${names.netns}`,
-    `link set ${names.hostLink} up`,
-    `route add ${ip}/32 dev ${names.hostLink} src ${gateway} table local`,
-    "EOF",
-    `echo 1 > ${conf(names.hostLink, "route_localnet")}`,
-    `echo 1 > ${conf(names.hostLink, "forwarding")}`,
-    `exec nsenter --net=${names.path} sh -c ${q(inner)}`,
-    "",
-  ].join("\n");
+export function setUpPlan(
+  names: PodNetNames,
+  ip: string,
+  gateway: string,
+  o: { podBatchPath: string; leftovers: { link: boolean; netns: boolean } },
+): SetUpPlan {
+  const podSysctls = [conf("all", "route_localnet"), conf("eth0", "route_localnet")];
+  const enter = [...podSysctls.map((p) => `echo 1 > ${p}`), `exec ip -batch ${o.podBatchPath}`];
+  return {
+    hostBatch: [
+      ...(o.leftovers.link ? [`link del ${names.hostLink}`] : []),
+      ...(o.leftovers.netns ? [`netns del ${names.netns}`] : []),
+      `netns add ${names.netns}`,
+      `link add ${names.hostLink} type veth peer name eth0 netns ${names.netns}`,
+      `link set ${names.hostLink} up`,
+      `route add ${ip}/32 dev ${names.hostLink} src ${gateway} table local`,
+      `netns exec ${names.netns} sh -c "${enter.join(" && ")}"`,
+      "",
+    ].join("\n"),
+    podBatch: [
+      "link set lo up",
+      "link set eth0 up",
+      `addr add ${ip}/32 dev eth0 scope global`,
+      "route del local 127.0.0.0/8 dev lo table local",
+      `route add ${gateway} dev eth0 scope link src ${ip}`,
+      `route add 127.0.0.0/8 via ${gateway} dev eth0 src ${ip}`,
+      "",
+    ].join("\n"),
+    hostSysctls: [conf(names.hostLink, "route_localnet"), conf(names.hostLink, "forwarding")],
+  };
 }
 
 /** `ip -force -batch -` input removing these namespaces and host links (routes go with them). */
@@ -129,14 +150,18 @@ export function tearDownBatch(links: string[], namespaces: string[]): string {
   ].join("\n");
 }
 
-/** The loopkube names on the machine, by tag: namespaces (from /run/netns) and host links. */
+/**
+ * The loopkube names on the machine, by tag: namespaces (from /run/netns), host links and
+ * nftables tables (lines of `nft list tables`).
+ */
 export function namesOnMachine(
   netnsEntries: string[],
   linkEntries: string[],
-): Map<string, { netns: string[]; links: string[] }> {
-  const byTag = new Map<string, { netns: string[]; links: string[] }>();
+  tableLines: string[] = [],
+): Map<string, { netns: string[]; links: string[]; tables: string[] }> {
+  const byTag = new Map<string, { netns: string[]; links: string[]; tables: string[] }>();
   const of = (tag: string) => {
-    const e = byTag.get(tag) ?? { netns: [], links: [] };
+    const e = byTag.get(tag) ?? { netns: [], links: [], tables: [] };
     byTag.set(tag, e);
     return e;
   };
@@ -147,6 +172,10 @@ export function namesOnMachine(
   for (const l of linkEntries) {
     const m = LINK_NAME.exec(l);
     if (m?.[1]) of(m[1]).links.push(l);
+  }
+  for (const t of tableLines) {
+    const m = TABLE_NAME.exec(t.trim());
+    if (m?.[1] && m[2]) of(m[2]).tables.push(m[1]);
   }
   return byTag;
 }
@@ -175,6 +204,14 @@ export function podNetworkUnsupported(): string | undefined {
   return undefined;
 }
 
+/** `nft list tables`, line by line; none where nft is missing or fails. */
+function nftTables(): Promise<string[]> {
+  if (!which("nft", process.env.PATH ?? "")) return Promise.resolve([]);
+  return new Promise((resolve) =>
+    execFile("nft", ["list", "tables"], (e, out) => resolve(e ? [] : out.split("\n"))),
+  );
+}
+
 function run(cmd: string, args: string[], input: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ["pipe", "ignore", "pipe"] });
@@ -198,6 +235,8 @@ export interface PodNetwork {
   /** The namespace's path (`/run/netns/…`), and whether it has been built. */
   path: string;
   built: boolean;
+  /** The host end of its veth pair. */
+  hostLink: string;
   /** Removes its namespace, link and route (unless a newer pod has the IP now); idempotent. */
   release(): Promise<void>;
 }
@@ -232,8 +271,22 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
     const onMachine = namesOnMachine(list(NETNS_DIR), list("/sys/class/net"));
     return tags.flatMap((t) => onMachine.get(t)?.[kind] ?? []);
   };
-  /** Removes the tags' namespaces, then (once the kernel has had a moment) any link left. */
+  /**
+   * Removes the tags' nftables tables, `ip -batch` files and namespaces, then (after a moment)
+   * any link left.
+   */
   const removeTags = async (tags: string[]) => {
+    for (const f of list(o.registry.dir)) {
+      if (tags.some((t) => f.startsWith(`.${t}-`) && f.endsWith(".batch"))) {
+        rmSync(join(o.registry.dir, f), { force: true });
+      }
+    }
+    const tables = namesOnMachine([], [], await nftTables()).entries();
+    const doomedTables = [...tables].filter(([t]) => tags.includes(t)).flatMap(([, e]) => e.tables);
+    if (doomedTables.length > 0) {
+      const script = doomedTables.map((t) => `delete table ip ${t}\n`).join("");
+      await run("nft", ["-f", "-"], script).catch(o.onError);
+    }
     const netns = namesOf(tags, "netns");
     if (netns.length > 0) {
       await run("ip", ["-force", "-batch", "-"], tearDownBatch([], netns)).catch(o.onError);
@@ -246,7 +299,7 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
       await run("ip", ["-force", "-batch", "-"], tearDownBatch(links, [])).catch(o.onError);
     }
   };
-  const onMachine = namesOnMachine(list(NETNS_DIR), list("/sys/class/net"));
+  const onMachine = namesOnMachine(list(NETNS_DIR), list("/sys/class/net"), await nftTables());
   const dead = deadTags(onMachine.keys(), o.registry, tag);
   await removeTags([...dead, tag]);
   for (const t of dead) releaseTag(t, o.registry);
@@ -265,6 +318,24 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
       return run("ip", ["-force", "-batch", "-"], batch);
     });
     return flushing;
+  };
+  const build = async (names: PodNetNames, ip: string, gateway: string) => {
+    // Written for a moment beside the owner files (see `setUpPlan`); a crash's is swept.
+    const podBatchPath = join(o.registry.dir, `.${tag}-${ip}.batch`);
+    const plan = setUpPlan(names, ip, gateway, {
+      podBatchPath,
+      leftovers: {
+        link: existsSync(`/sys/class/net/${names.hostLink}`),
+        netns: existsSync(names.path),
+      },
+    });
+    writeFileSync(podBatchPath, plan.podBatch);
+    try {
+      await run("ip", ["-batch", "-"], plan.hostBatch);
+    } finally {
+      unlinkSync(podBatchPath);
+    }
+    for (const path of plan.hostSysctls) writeFileSync(path, "1");
   };
   /** Per IP: the pod network now holding it, and the queue of work on it. */
   const holders = new Map<string, PodNetwork>();
@@ -286,7 +357,8 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
       const net: PodNetwork = {
         path: names.path,
         built: false,
-        ready: queue(ip, () => run("sh", ["-s"], setUpScript(names, ip, gateway))).then(() => {
+        hostLink: names.hostLink,
+        ready: queue(ip, () => build(names, ip, gateway)).then(() => {
           net.built = true;
           return ["nsenter", `--net=${names.path}`, "--"];
         }),

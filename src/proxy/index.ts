@@ -33,6 +33,7 @@ export {
   type PemPair,
   startInformerIngress,
 } from "./ingress/index.ts";
+export { type KernelProxy, type KernelProxyOptions, startKernelProxy } from "./kernel.ts";
 export { ingressAddress } from "./lb-ips.ts";
 export type { EventSink, EventType, ListenerStatus } from "./proxier.ts";
 export type { Frontend, FrontendKind, Protocol } from "./state.ts";

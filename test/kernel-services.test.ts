@@ -1,0 +1,261 @@
+/**
+ * `proxyMode: "nftables"` (issue 17): pods reach ClusterIPs through kernel DNAT, end to end
+ * with the real kubectl and connections made from inside pods (`kubectl exec`): the spread over
+ * both replicas with the client's own pod IP seen by the server, ClientIP affinity, hairpin, a
+ * NodePort at the pod's gateway,
+ * REJECT for a Service without endpoints, an EndpointSlice change followed, a NetworkPolicy
+ * applying to a connection made through a ClusterIP, the host still served by the userspace
+ * listeners, and the table gone after stop.
+ *
+ * Network safety: `ip route get` inside the sending pod first (the ClusterIP leaves on `eth0`,
+ * which leads only to the host) and on the host (`lo`).
+ */
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { get as httpGet } from "node:http";
+import { after, before, describe, test } from "node:test";
+import type { Pod, Service } from "kubernetes-types/core/v1.js";
+import { waitFor } from "../src/_testing/index.ts";
+import { REFS } from "../src/api/refs.ts";
+import { type Cluster, startCluster } from "../src/index.ts";
+import { routeDevice } from "../src/kubelet/index.ts";
+import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
+
+const NODE = process.execPath;
+const SKIP =
+  process.platform !== "linux" || process.getuid?.() !== 0
+    ? "kernel ClusterIPs need root on Linux: run as root to test them"
+    : spawnSync("ip", ["-V"]).status !== 0
+      ? "iproute2 (ip) is not installed"
+      : spawnSync("nft", ["--version"]).status !== 0
+        ? "nftables (nft) is not installed"
+        : NO_KUBECTL;
+if (SKIP) console.log(`# kernel-services.test.ts skipped: ${SKIP}`);
+
+/** Answers `<pod name> <client address>`. */
+const SERVER = `require("http").createServer((q,s)=>s.end(process.env.POD_NAME+" "+q.socket.remoteAddress)).listen(8080,"0.0.0.0")`;
+
+const service = (name: string, selector: Record<string, string>, extra = {}) => ({
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: { name, namespace: "default" },
+  spec: { selector, ports: [{ port: 80, targetPort: 8080 }], ...extra },
+});
+
+const MANIFESTS = [
+  {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "echo", namespace: "default" },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: "echo" } },
+      template: {
+        metadata: { labels: { app: "echo" } },
+        spec: {
+          containers: [
+            {
+              name: "echo",
+              image: "node",
+              command: [NODE, "-e", SERVER],
+              env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+              readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    },
+  },
+  {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "client", namespace: "default", labels: { app: "client" } },
+    spec: {
+      containers: [{ name: "c", image: "node", command: [NODE, "-e", "setInterval(()=>{},1e9)"] }],
+    },
+  },
+  service("echo", { app: "echo" }),
+  service("sticky", { app: "echo" }, { sessionAffinity: "ClientIP" }),
+  service("empty", { app: "nobody" }),
+  service("echo-np", { app: "echo" }, { type: "NodePort" }),
+];
+
+const inPodFetch = (host: string, port: number) =>
+  `require("http").get({host:${JSON.stringify(host)},port:${port},agent:false,timeout:3000},r=>{let b="";r.on("data",d=>b+=d);r.on("end",()=>console.log(b))}).on("timeout",function(){this.destroy(Object.assign(new Error(),{code:"TIMEOUT"}))}).on("error",e=>console.log("error "+e.code))`;
+
+/** Several GETs in one exec: one answer per line. */
+const inPodFetchMany = (host: string, port: number, n: number) =>
+  `const h=require("http");const one=()=>new Promise(r=>h.get({host:${JSON.stringify(host)},port:${port},agent:false,timeout:3000},s=>{let b="";s.on("data",d=>b+=d);s.on("end",()=>r(b))}).on("error",e=>r("error "+e.code)));(async()=>{for(let i=0;i<${n};i++)console.log(await one())})()`;
+
+describe("kernel ClusterIPs (proxy mode nftables)", { skip: SKIP }, () => {
+  let cluster: Cluster;
+  let tag = "";
+  const ip: Record<string, string> = {};
+  let echoPods: string[] = [];
+
+  const kubectl = (args: string[], input?: string) =>
+    run(KUBECTL ?? "kubectl", ["--kubeconfig", cluster.kubeconfigPath, ...args], {
+      ...(input !== undefined ? { input } : {}),
+    });
+  const exec = async (pod: string, script: string) => {
+    const r = await kubectl(["exec", pod, "--", NODE, "-e", script]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const routedOut = async (pod: string, host: string) => {
+    const r = await kubectl(["exec", pod, "--", "ip", "-o", "route", "get", host]);
+    assert.equal(/ dev (\S+)/.exec(r.stdout)?.[1], "eth0", `${host} leaves ${pod} on eth0`);
+  };
+  const many = async (pod: string, host: string, n: number) => {
+    await routedOut(pod, host);
+    return (await exec(pod, inPodFetchMany(host, 80, n))).split("\n");
+  };
+  const table = () =>
+    spawnSync("nft", ["list", "table", "ip", `loopkube-${tag}-svc`], { encoding: "utf8" });
+
+  before(async () => {
+    cluster = await startCluster({
+      name: "kernelsvc",
+      ephemeral: true,
+      apiPort: 0,
+      dnsPort: 0,
+      updateKubeconfig: false,
+      podNetwork: "netns",
+      proxyMode: "nftables",
+    });
+    const r = await kubectl(
+      ["apply", "-f", "-"],
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: MANIFESTS }),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(
+      async () => {
+        const pods = (await cluster.client.list(REFS.pods, "default")).items as Pod[];
+        const ready = pods.filter((p) =>
+          p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+        );
+        if (ready.length < 3) return undefined;
+        for (const p of ready) ip[p.metadata?.name ?? ""] = p.status?.podIP ?? "";
+        echoPods = ready.map((p) => p.metadata?.name ?? "").filter((n) => n.startsWith("echo-"));
+        return true;
+      },
+      { what: "two echo pods and the client Ready", timeoutMs: 60_000 },
+    );
+    for (const name of ["echo", "sticky", "empty"]) {
+      ip[name] = ((await cluster.client.get(REFS.services, "default", name)) as Service).spec
+        ?.clusterIP as string;
+    }
+    tag = /^lk([0-9a-f]{4})/.exec(await routeDevice(ip.client ?? ""))?.[1] ?? "";
+    assert.ok(tag);
+    await waitFor(() => (/numgen random mod 2/.test(table().stdout) ? true : undefined), {
+      what: "the echo Service's two endpoints in the service table",
+    });
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  test("a pod's connections spread over both replicas, which see the pod's own address", async () => {
+    const answers = await many("client", ip.echo ?? "", 12);
+    const names = new Set(answers.map((a) => a.split(" ")[0]));
+    assert.deepEqual([...names].sort(), [...echoPods].sort(), answers.join("; "));
+    for (const a of answers) assert.equal(a.split(" ")[1], ip.client, "the source is kept");
+  });
+
+  test("ClientIP affinity keeps a client on one replica", async () => {
+    const answers = await many("client", ip.sticky ?? "", 8);
+    assert.equal(new Set(answers.map((a) => a.split(" ")[0])).size, 1, answers.join("; "));
+    assert.match(table().stdout, /timeout 3h|timeout 10800s/);
+  });
+
+  test("hairpin: a replica reaches itself through its own Service", async () => {
+    const self = echoPods[0] ?? "";
+    const seen = new Set<string>();
+    for (let i = 0; i < 5 && !seen.has(self); i++) {
+      for (const a of await many(self, ip.echo ?? "", 6)) seen.add(a.split(" ")[0] ?? "");
+    }
+    assert.ok(seen.has(self), `${self} answered itself (${[...seen].join(", ")})`);
+  });
+
+  test("a NodePort answers a pod at its gateway, the node as the pod sees it", async () => {
+    const r = await kubectl(["exec", "client", "--", "ip", "-o", "route", "get", ip.echo ?? ""]);
+    const gateway = / via (\S+)/.exec(r.stdout)?.[1] ?? "";
+    assert.match(gateway, /^127\./);
+    const svc = (await cluster.client.get(REFS.services, "default", "echo-np")) as Service;
+    const nodePort = svc.spec?.ports?.[0]?.nodePort ?? 0;
+    await routedOut("client", gateway);
+    const answers = (await exec("client", inPodFetchMany(gateway, nodePort, 4))).split("\n");
+    for (const a of answers)
+      assert.match(a, new RegExp(`^echo-\\S+ ${ip.client}$`), answers.join("; "));
+  });
+
+  test("a Service without endpoints is refused at once", async () => {
+    await routedOut("client", ip.empty ?? "");
+    assert.equal(await exec("client", inPodFetch(ip.empty ?? "", 80)), "error ECONNREFUSED");
+  });
+
+  test("the host still reaches ClusterIPs (userspace listeners)", async () => {
+    assert.equal(await routeDevice(ip.echo ?? ""), "lo");
+    const body = await new Promise<string>((resolve, reject) =>
+      httpGet({ host: ip.echo, port: 80, agent: false, timeout: 5000 }, (res) => {
+        let b = "";
+        res.on("data", (d) => {
+          b += String(d);
+        });
+        res.on("end", () => resolve(b));
+      }).on("error", reject),
+    );
+    assert.match(body, /^echo-/);
+  });
+
+  test("a NetworkPolicy applies to a connection made through a ClusterIP", async () => {
+    const r = await kubectl(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { name: "only-friends", namespace: "default" },
+        spec: {
+          podSelector: { matchLabels: { app: "echo" } },
+          ingress: [{ from: [{ podSelector: { matchLabels: { app: "friend" } } }] }],
+        },
+      }),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(
+      async () => {
+        await routedOut("client", ip.echo ?? "");
+        const got = await exec("client", inPodFetch(ip.echo ?? "", 80));
+        return /^error (EHOSTUNREACH|TIMEOUT)$/.test(got) ? got : undefined;
+      },
+      { what: "the client refused through the ClusterIP", timeoutMs: 20_000 },
+    );
+    const label = await kubectl(["label", "pod", "client", "app=friend", "--overwrite"]);
+    assert.equal(label.code, 0, label.stderr);
+    await waitFor(
+      async () => {
+        const got = await exec("client", inPodFetch(ip.echo ?? "", 80));
+        return /^echo-/.test(got) ? got : undefined;
+      },
+      { what: "the client, now a friend, let in", timeoutMs: 20_000 },
+    );
+  });
+
+  test("a scale-down is followed: only the remaining replica answers", async () => {
+    const r = await kubectl(["scale", "deployment", "echo", "--replicas=1"]);
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(() => (/numgen random/.test(table().stdout) ? undefined : true), {
+      what: "one endpoint left in the service table",
+      timeoutMs: 30_000,
+    });
+    const answers = await many("client", ip.echo ?? "", 6);
+    assert.equal(new Set(answers.map((a) => a.split(" ")[0])).size, 1, answers.join("; "));
+  });
+
+  test("stop deletes the service table", async () => {
+    await cluster.stop();
+    const tables = execFileSync("nft", ["list", "tables"], { encoding: "utf8" });
+    assert.doesNotMatch(tables, new RegExp(`loopkube-${tag}`));
+  });
+});
