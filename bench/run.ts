@@ -59,6 +59,12 @@ export const BENCHES: Bench[] = [
     limitSeconds: 180,
   },
   {
+    name: "oci",
+    script: "bench/kubelet/oci.ts",
+    about: "oci runtime: container start vs crun run alone, pod startup (root, crun)",
+    limitSeconds: 180,
+  },
+  {
     name: "logs-load",
     script: "bench/kubelet/logs-load.bench.ts",
     about: "API and DNS p99 while kubectl logs --tail=1 reads a 100 MB log",
@@ -113,6 +119,12 @@ export const BENCHES: Bench[] = [
     script: "bench/jobs/jobs.bench.ts",
     about: "Job of 1,000 completions, parallelism 100: time to Complete",
     limitSeconds: 240,
+  },
+  {
+    name: "crd-rules",
+    script: "bench/crd/rules.bench.ts",
+    about: "custom-resource creates with and without CEL validation rules",
+    limitSeconds: 120,
   },
   {
     name: "time-to-k8s",

@@ -17,8 +17,9 @@ const SRC = resolve(import.meta.dirname, "..", "src");
 const ALLOWED: Record<string, string[]> = {
   _testing: [],
   api: [],
+  cel: ["api"],
   store: ["api"],
-  apiserver: ["api", "store"],
+  apiserver: ["api", "store", "cel"],
   client: ["api"],
   controllers: ["api", "client"],
   kubelet: ["api", "client"],

@@ -203,6 +203,8 @@ describe("loopkube", () => {
       const status = await inProcess(["status", ...target]);
       assert.match(status.stdout, new RegExp(`cluster "bg" is running \\(pid ${pid}\\)`));
       assert.match(status.stdout, /readyz: {6}ok\n/);
+      // What the oci runtime found, or why image pods cannot run here.
+      assert.match(status.stdout, /\n {2}images: {6}\S.*\n/);
       assert.match(status.stdout, /metrics: {5}https:\/\/127\.0\.0\.1:\d+\/metrics /);
       const dnsMetrics = /DNS metrics: (http:\/\/127\.0\.0\.1:(\d+)\/metrics)\n/.exec(
         status.stdout,

@@ -249,6 +249,7 @@ spec:
         .map((l) => l.split(/\s{2,}/).slice(0, 2)),
       [
         ["NAME", "HANDLER"],
+        ["oci", "oci"],
         ["process", "process"],
         ["simulated", "simulated"],
       ],

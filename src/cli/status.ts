@@ -90,6 +90,8 @@ export function addStatusCommand(program: Command, io: Io): void {
       io.out(`  metrics:     ${info.apiUrl}/metrics (kubectl get --raw /metrics)`);
       if (info.dnsMetricsUrl) io.out(`  DNS metrics: ${info.dnsMetricsUrl}`);
       io.out(`  node agent:  ${info.nodeAgent ? "running" : "not running (pods stay Pending)"}`);
+      const oci = /^\[\+\]oci-runtime ok: (.*)$/m.exec(ready?.body ?? "")?.[1];
+      if (oci) io.out(`  images:      ${oci}`);
       io.out(`  readyz:      ${ready?.status === 200 ? "ok" : `not ready (${ready?.status})`}`);
       // Every check when one fails, as before; all ok is one word.
       if (ready?.status !== 200) {

@@ -109,6 +109,8 @@ export interface ComponentStatus {
   name: string;
   ready: boolean;
   detail?: string;
+  /** Shown on `/readyz?verbose` even when ready (what a component found on this machine). */
+  info?: string;
 }
 
 /**
@@ -246,7 +248,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       ...[...components.values()].map((c) => {
         const s = c();
         return s.ready
-          ? { name: s.name, ok: true }
+          ? { name: s.name, ok: true, ...(s.info ? { info: s.info } : {}) }
           : { name: s.name, ok: false, reason: s.detail ?? "not ready" };
       }),
       started
@@ -422,6 +424,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         containerLogMaxFiles: options.containerLogMaxFiles,
         runtime,
         ...(options.podNetwork ? { podNetwork: options.podNetwork } : {}),
+        ...(options.images ? { images: options.images } : {}),
         dataDir,
         plan,
         handleSubresource: (key, handler) => api.handleSubresource(key, handler),
@@ -436,6 +439,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     if (agent) {
       stack.push(() => agent.stop());
       components.set("node-agent", () => ({ name: "node-agent", ready: agent.ready() }));
+      components.set("oci-runtime", () => ({ name: "oci-runtime", ready: true, info: agent.oci }));
     }
     if (options.proxyMode === "nftables") {
       const kernel = await step("kernel services", () =>

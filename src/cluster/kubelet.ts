@@ -21,6 +21,8 @@ import {
   createExecHandler,
   createLogHandler,
   createPortForwardHandler,
+  describeSupport,
+  type ImageSource,
   type Kubelet,
   logRotation,
   startKubelet,
@@ -40,6 +42,8 @@ export interface NodeAgentContext {
   containerLogMaxSize?: string | number | undefined;
   containerLogMaxFiles?: number | undefined;
   runtime: RuntimeKind;
+  /** Where the `oci` runtime's images come from (see ClusterOptions.images). */
+  images?: ImageSource;
   /** Where pods' networks live (see ClusterOptions.podNetwork); undefined: `auto`. */
   podNetwork?: "netns" | "host" | "auto";
   /** The cluster's data dir; the agent keeps pod IPs, logs and volumes under it. */
@@ -88,6 +92,8 @@ const upgradeRequired = (_req: IncomingMessage, res: ServerResponse) => {
 export interface NodeAgent {
   /** True once the node is registered and the agent is syncing pods. */
   ready(): boolean;
+  /** What the `oci` runtime found at start (for `/readyz?verbose`). */
+  oci: string;
   /** The pod networks' tag and nodes, when pods have network namespaces (see Kubelet). */
   podNetwork: Kubelet["podNetwork"];
   /** Stops every pod gracefully (SIGTERM, grace period, SIGKILL), then the agent; the cluster
@@ -122,6 +128,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     nodeIP: ctx.plan.nodeIP,
     runtime: ctx.runtime,
     ...(ctx.podNetwork ? { podNetwork: ctx.podNetwork } : {}),
+    ...(ctx.images ? { images: ctx.images } : {}),
     clusterDns: ctx.plan.dnsServiceIP,
     clusterDomain: ctx.plan.clusterDomain,
     workingDir: process.cwd(),
@@ -158,6 +165,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
   ctx.serveMetrics?.({ collect: () => kubelet.collectMetrics() });
   return {
     ready: () => true,
+    oci: describeSupport(kubelet.ociSupport),
     podNetwork: kubelet.podNetwork,
     stop: () => {
       ctx.serveMetrics?.(undefined);

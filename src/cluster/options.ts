@@ -8,10 +8,11 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Clock } from "../client/index.ts";
+import type { ImageSource } from "../kubelet/index.ts";
 import { ClusterError } from "./errors.ts";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
-export type RuntimeKind = "process" | "simulated";
+export type RuntimeKind = "process" | "simulated" | "oci";
 
 export interface ClusterOptions {
   /** Default `loopkube`; names the kubeconfig context `loopkube-<name>`. */
@@ -20,6 +21,11 @@ export interface ClusterOptions {
   /** Memory store and a temporary data dir removed on stop. */
   ephemeral?: boolean;
   runtime?: RuntimeKind;
+  /**
+   * Where the `oci` runtime's images come from (library only, until the image store is wired in;
+   * tests hand in roots they built).
+   */
+  images?: ImageSource;
   /**
    * Where pods' networks live: `netns`, a network namespace per pod with its pod IP and its own
    * loopback (root); `host`, the host's namespace shared by every pod; `auto` (default): `netns`

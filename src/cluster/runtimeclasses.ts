@@ -1,7 +1,8 @@
 /**
  * loopkube's runtimes as `node.k8s.io/v1` RuntimeClasses, so that the portable
  * `spec.runtimeClassName` selects one (the `loopkube.dev/runtime` annotation still works):
- * `process` (containers are host processes) and `simulated` (no process, as kwok), each with the
+ * `process` (containers are host processes), `simulated` (no process, as kwok) and `oci`
+ * (containers from their images, run by crun or runc), each with the
  * handler of its own name, which the node agent maps to the runtime.
  *
  * Contract: idempotent; every start re-applies them (server-side apply, field manager
@@ -13,7 +14,7 @@ import { REFS } from "../api/refs.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import { FIELD_MANAGER } from "./bootstrap.ts";
 
-export const BUILT_IN_RUNTIME_CLASSES = ["process", "simulated"] as const;
+export const BUILT_IN_RUNTIME_CLASSES = ["process", "simulated", "oci"] as const;
 
 export async function ensureRuntimeClasses(client: ApiVerbs): Promise<void> {
   for (const name of BUILT_IN_RUNTIME_CLASSES) {

@@ -14,8 +14,15 @@ import type { Container, EnvVar, Pod, Service } from "kubernetes-types/core/v1.j
 import { parseQuantity } from "../api/quantity.ts";
 import { expandVars } from "./expand.ts";
 
+/** A container that cannot be configured: it waits with `reason` (default CreateContainerConfigError). */
 export class EnvError extends Error {
   override name = "EnvError";
+  constructor(
+    message: string,
+    readonly reason?: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface EnvSources {

@@ -85,12 +85,27 @@ export function shellJoin(argv: string[]): string {
  */
 export function execArgv(
   command: string[],
-  where: { pid: number; sandboxed: boolean; tty: boolean; setpriv?: string | undefined },
+  where: {
+    pid: number;
+    sandboxed: boolean;
+    tty: boolean;
+    setpriv?: string | undefined;
+    enter?: ((tty: boolean) => string[]) | undefined;
+  },
 ): string[] {
+  // A container of the oci runtime is entered by its runtime (`crun exec`); a tty is then the
+  // host's `script` around it, the runtime passing the terminal on (`exec -t`).
+  const byRuntime = where.enter
+    ? where.tty
+      ? ["script", "-qfec", shellJoin([...where.enter(true), ...command]), "/dev/null"]
+      : [...where.enter(false), ...command]
+    : undefined;
   const inner = where.tty ? ["script", "-qfec", shellJoin(command), "/dev/null"] : command;
-  const entered = where.sandboxed
-    ? ["nsenter", "-t", String(where.pid), "-m", "-u", "-n", "-r", "-w", "--", ...inner]
-    : inner;
+  const entered = byRuntime
+    ? byRuntime
+    : where.sandboxed
+      ? ["nsenter", "-t", String(where.pid), "-m", "-u", "-n", "-r", "-w", "--", ...inner]
+      : inner;
   return where.setpriv ? [where.setpriv, "--pdeathsig", "KILL", "--", ...entered] : entered;
 }
 
@@ -120,7 +135,7 @@ function resizePty(scriptPid: number, width: number, height: number, tries = 20)
 /** What the command's process needs, checked and resolved before the connection is upgraded. */
 interface Prepared {
   request: ExecRequest;
-  located: { pid: number; sandboxed: boolean };
+  located: { pid: number; sandboxed: boolean; enter?: (tty: boolean) => string[] };
   argv: string[];
   cwd: string;
   env: Record<string, string>;

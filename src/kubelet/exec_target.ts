@@ -18,7 +18,7 @@ export type LocateContainer = (
   namespace: string,
   name: string,
   container: string,
-) => { pid: number; sandboxed: boolean } | undefined;
+) => { pid: number; sandboxed: boolean; enter?: (tty: boolean) => string[] } | undefined;
 
 export async function getPod(client: ApiVerbs, namespace: string, name: string): Promise<Pod> {
   try {

@@ -48,6 +48,9 @@ import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
 import { startPolicyEnforcer } from "./netpol_nft.ts";
 import { startNodeAgent } from "./node.ts";
 import { DEFAULT_MAX_PODS, nodeNames, nodePodCidrs } from "./nodes.ts";
+import type { ImageSource } from "./oci_container.ts";
+import { detectOci, type OciSupport } from "./oci_detect.ts";
+import { OciRuntime } from "./oci_runtime.ts";
 import {
   gatewayOf,
   nftTableOf,
@@ -74,9 +77,19 @@ export { createLogHandler, type LogHandlerOptions } from "./logs.ts";
 export type { KubeletMetrics } from "./metrics.ts";
 export { KUBELET_VERSION } from "./node.ts";
 export { DEFAULT_MAX_PODS, NodesError, nodeNames, nodePodCidrs } from "./nodes.ts";
+export type { ImageSource } from "./oci_container.ts";
+export { describeSupport, type OciSupport } from "./oci_detect.ts";
+export type { ImageConfig, PreparedImage } from "./oci_spec.ts";
 export { routeDevice } from "./podnet.ts";
 export { createPortForwardHandler, type PortForwardHandlerOptions } from "./portforward.ts";
 export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
+
+/**
+ * The one switch that makes the image runtime (`oci`) the default wherever it can run (issue 18:
+ * once the image store is merged). Off: the default stays `process`, and `oci` is chosen per pod
+ * by RuntimeClass `oci` or the annotation.
+ */
+export const IMAGE_RUNTIME_BY_DEFAULT = false;
 
 /**
  * Where pods' networks live: `netns`, a network namespace per pod (root; podnet.ts); `host`, the
@@ -148,6 +161,10 @@ export interface KubeletOptions {
   workingDir?: string;
   /** How often resource usage is sampled for `metrics.k8s.io`; default 10 s. */
   metricsIntervalMs?: number;
+  /** Where the `oci` runtime's images come from (the image store; tests give their own roots). */
+  images?: ImageSource;
+  /** Look for an OCI runtime (crun, runc) at start; default true. */
+  oci?: boolean;
 }
 
 export interface Kubelet {
@@ -164,7 +181,7 @@ export interface Kubelet {
     namespace: string,
     name: string,
     container: string,
-  ): { pid: number; sandboxed: boolean } | undefined;
+  ): { pid: number; sandboxed: boolean; enter?: (tty: boolean) => string[] } | undefined;
   /** The path of the pod's own network namespace, when it has one (port-forward dials in it). */
   podNetns(namespace: string, name: string): string | undefined;
   /** A running container's stdin when its spec keeps one open (`stdin: true`), for attach. */
@@ -175,6 +192,8 @@ export interface Kubelet {
   ): { stream: Writable; once: boolean } | undefined;
   /** The directory holding the pod's volumes and logs. */
   podDir(pod: Pod): string;
+  /** What the `oci` runtime found at start (see oci_detect.ts). */
+  ociSupport: OciSupport;
   /**
    * The pod networks, when pods have namespaces of their own: the cluster's tag (its links are
    * `lk<tag>…`, its nftables tables `loopkube-<tag>…`) and each node's pod range and gateway.
@@ -246,6 +265,19 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const recorder = createEventRecorder(client, { component: "kubelet", host: nodeName, onError });
   const useSandbox = (options.sandbox ?? true) && sandboxSupported();
   const podnets = await openNetworks(options, useSandbox, { podCidr, dataDir, warn, onError });
+  const ociSupport: OciSupport =
+    options.oci === false
+      ? { cgroups: "none", overlay: false, reason: "the oci runtime is turned off on this node" }
+      : await detectOci(join(dataDir, "oci", "scratch"));
+  const oci = ociSupport.binary
+    ? new OciRuntime({ ...ociSupport, binary: ociSupport.binary }, dataDir, onError)
+    : undefined;
+  if (oci) {
+    const left = await oci.reconcile();
+    if (left > 0) warn(`removed ${left} containers or bundles left by an earlier run`);
+  }
+  const defaultRuntime: RuntimeName =
+    options.runtime ?? (IMAGE_RUNTIME_BY_DEFAULT && oci ? "oci" : "process");
 
   const agents = names.map((name, i) =>
     startNodeAgent(client, {
@@ -355,9 +387,9 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const runtimeOf = (pod: Pod): RuntimeName => {
     const className = pod.spec?.runtimeClassName;
     const handler = className ? runtimeClasses.get("", className)?.handler : undefined;
-    if (handler === "simulated" || handler === "process") return handler;
+    if (handler === "simulated" || handler === "process" || handler === "oci") return handler;
     const a = pod.metadata?.annotations?.[RUNTIME_ANNOTATION];
-    return a === "simulated" || a === "process" ? a : (options.runtime ?? "process");
+    return a === "simulated" || a === "process" || a === "oci" ? a : defaultRuntime;
   };
 
   const track = (p: Promise<void>) => {
@@ -429,7 +461,8 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     if (phase === "Succeeded" || phase === "Failed") return;
     // hostNetwork pods share the node's address, as on a real node.
     const podIP = pod.spec?.hostNetwork ? nodeIP : ipam.allocate(key, pod.status?.podIP);
-    const ownNetwork = podnets && !pod.spec?.hostNetwork && runtimeOf(pod) === "process";
+    const runtime = runtimeOf(pod);
+    const ownNetwork = podnets && !pod.spec?.hostNetwork && runtime !== "simulated";
     const gateway = gatewayOf(nodeCidrs[names.indexOf(pod.spec?.nodeName ?? "")] ?? podCidr);
     const net = ownNetwork ? podnets.setUp(podIP, gateway) : undefined;
     const worker = new PodWorker(pod, {
@@ -442,12 +475,24 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
                 await policy.settled();
                 return prefix;
               }),
+            netnsPath: net.path,
+          }
+        : {}),
+      ...(runtime === "oci"
+        ? {
+            oci: {
+              runtime: oci,
+              unavailable: ociSupport.reason,
+              images: options.images,
+              clusterDns,
+              clusterDomain,
+            },
           }
         : {}),
       workingDir,
       client,
       recorder,
-      runtime: runtimeOf(pod),
+      runtime,
       podIP,
       hostIP: nodeIP,
       podDirOf: podDir,
@@ -543,8 +588,11 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     },
     pids: (ns, name) => workers.get(`${ns}/${name}`)?.pids() ?? [],
     containerProcess: (ns, name, container) => {
-      const pid = workers.get(`${ns}/${name}`)?.containerPid(container);
-      return pid ? { pid, sandboxed: useSandbox } : undefined;
+      const w = workers.get(`${ns}/${name}`);
+      const pid = w?.containerPid(container);
+      const enter = w?.containerEnter(container);
+      if (!pid) return undefined;
+      return enter ? { pid, sandboxed: true, enter } : { pid, sandboxed: useSandbox };
     },
     podNetns: (ns, name) => {
       const w = workers.get(`${ns}/${name}`);
@@ -554,6 +602,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     containerStdin: (ns, name, container) =>
       workers.get(`${ns}/${name}`)?.containerStdin(container),
     podDir,
+    ociSupport,
     podNetwork: podnets
       ? { tag: podnets.tag, nodes: nodeCidrs.map((cidr) => ({ cidr, gateway: gatewayOf(cidr) })) }
       : undefined,
@@ -584,6 +633,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       await Promise.all([...networks.keys()].map(dropNetwork));
       await policy.stop().catch(onError);
       await podnets?.stop().catch(onError);
+      oci?.removeCgroups();
       journal.flush();
       await settleWithin(recorder.flush(), STOP_API_BUDGET_MS, () =>
         warn("events not sent at stop were dropped"),

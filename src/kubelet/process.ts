@@ -37,6 +37,8 @@ export interface ContainerHandle {
   kill(signal: NodeJS.Signals): void;
   /** The container's stdin, when its spec asks for one (`stdin: true`), for `kubectl attach -i`. */
   stdin?: Writable;
+  /** The prefix that runs a command inside the container, when its runtime has one (oci). */
+  enter?: (tty: boolean) => string[];
 }
 
 export interface ProcessSpec {
@@ -170,7 +172,11 @@ const signalNumber = (s: string) => SIGNALS[s] ?? 9;
 
 const MAX_LINE = 16 * 1024;
 
-function pipeCri(stream: Readable, name: "stdout" | "stderr", log: ContainerLog): Promise<void> {
+export function pipeCri(
+  stream: Readable,
+  name: "stdout" | "stderr",
+  log: ContainerLog,
+): Promise<void> {
   let rest = "";
   let paused = false;
   const emit = (text: string, tag: "P" | "F") => {

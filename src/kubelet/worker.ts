@@ -31,13 +31,14 @@ import { type BackoffPolicy, CrashBackoff, goDuration } from "./backoff.ts";
 import { containerEnv, EnvError, type EnvSources } from "./env.ts";
 import { expandVars } from "./expand.ts";
 import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./logfile.ts";
+import { type OciDeps, startOciContainer } from "./oci_container.ts";
 import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
 import { type ContainerExit, type ContainerHandle, StartError, startProcess } from "./process.ts";
 import { startSimulated } from "./simulated.ts";
 import { podConditions, podPhase } from "./status.ts";
 import { materializeVolumes, VolumeError, type VolumeSources } from "./volumes.ts";
 
-export type RuntimeName = "process" | "simulated";
+export type RuntimeName = "process" | "simulated" | "oci";
 export const RUNTIME_ANNOTATION = "loopkube.dev/runtime";
 export const NO_COMMAND_MESSAGE = "loopkube runs host programs: the container needs a command";
 export const NO_SANDBOX_MESSAGE =
@@ -84,6 +85,10 @@ export interface WorkerDeps {
   logFs?: LogFileSystem;
   /** Where a container without `workingDir` starts (the host is the image: loopkube's cwd). */
   workingDir: string;
+  /** The `oci` runtime (containers from their images), when the pod uses it. */
+  oci?: OciDeps;
+  /** The pod's network namespace path, once `network()` has built it. */
+  netnsPath?: string;
 }
 
 interface CState {
@@ -205,6 +210,12 @@ export class PodWorker {
   containerPid(name: string): number | undefined {
     const c = this.cs.get(name);
     return c?.state.running ? c.handle?.pid : undefined;
+  }
+
+  /** How a command enters a running container of its own runtime (oci: `crun exec`), if so. */
+  containerEnter(name: string): ((tty: boolean) => string[]) | undefined {
+    const c = this.cs.get(name);
+    return c?.state.running ? c.handle?.enter : undefined;
   }
 
   /**
@@ -416,9 +427,10 @@ export class PodWorker {
     const pod = this.pod;
     this.startTime ??= stamp(this.deps.now());
     // A simulated pod writes no logs and mounts no volumes: it needs no directory.
-    if (this.deps.runtime === "process" && !(await this.makePodDir())) return;
-    if (this.deps.runtime === "process") await this.countRunsFromLogs();
-    if (this.deps.runtime === "process" && !(await this.setUpVolumes())) return;
+    const real = this.deps.runtime !== "simulated";
+    if (real && !(await this.makePodDir())) return;
+    if (real) await this.countRunsFromLogs();
+    if (real && !(await this.setUpVolumes())) return;
     if (this.deps.runtime === "process" && !this.deps.sandbox) {
       this.event("Warning", "NoSandbox", NO_SANDBOX_MESSAGE);
     }
@@ -455,7 +467,7 @@ export class PodWorker {
     }
     this.initDone = true;
     this.pushStatus();
-    const refresh = this.deps.runtime === "process" ? this.refreshVolumes() : Promise.resolve();
+    const refresh = this.deps.runtime !== "simulated" ? this.refreshVolumes() : Promise.resolve();
     void pod;
     await Promise.all(this.mainOrder.map((c) => this.runContainer(c)));
     this.containersDone = true;
@@ -633,9 +645,15 @@ export class PodWorker {
     const startedAt = this.deps.now();
     try {
       if (runtime === "process" && !spec.command?.length) throw new EnvError(NO_COMMAND_MESSAGE);
-      if (runtime === "process") {
+      if (runtime === "oci" && this.deps.oci?.unavailable) {
+        throw new EnvError(this.deps.oci.unavailable);
+      }
+      if (runtime !== "simulated") {
+        const sources = this.deps.envSources(pod);
         env = await containerEnv(pod, spec, {
-          ...this.deps.envSources(pod),
+          ...sources,
+          // The image, not the host, gives PATH and HOME in a container from its image.
+          ...(runtime === "oci" ? { base: {} } : {}),
           podIP: this.deps.podIP,
           hostIP: this.deps.hostIP,
         });
@@ -649,6 +667,28 @@ export class PodWorker {
           (r) => r.controller === true && r.kind === "Job" && r.apiVersion === "batch/v1",
         );
         handle = startSimulated({ completes: (c.init && !isSidecar(c)) || ownedByJob === true });
+      } else if (runtime === "oci" && this.deps.oci) {
+        const log = await this.openLog(c);
+        if (this.stopping) {
+          await log.close();
+          return undefined;
+        }
+        try {
+          handle = await startOciContainer(this.deps.oci, {
+            pod,
+            container: spec,
+            env,
+            log,
+            volumes: this.volumes,
+            podDir: this.podDir,
+            podIP: this.deps.podIP,
+            netnsPath: this.netns.length > 0 ? this.deps.netnsPath : undefined,
+            onSkip: (m) => this.event("Warning", "FailedMount", m, c),
+          });
+        } catch (e) {
+          await log.close();
+          throw e;
+        }
       } else {
         const lookup = (n: string) => env[n];
         const argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) =>
@@ -679,8 +719,9 @@ export class PodWorker {
       }
     } catch (e) {
       if (e instanceof EnvError) {
-        const first = c.state.waiting?.reason !== "CreateContainerConfigError";
-        c.state = { waiting: { reason: "CreateContainerConfigError", message: e.message } };
+        const reason = e.reason ?? "CreateContainerConfigError";
+        const first = c.state.waiting?.reason !== reason;
+        c.state = { waiting: { reason, message: e.message } };
         this.pushStatus();
         if (first) this.event("Warning", "Failed", `Error: ${e.message}`, c);
         return undefined;
@@ -714,14 +755,14 @@ export class PodWorker {
     c.ready = c.init && !isSidecar(c) ? false : runtime === "simulated" || !spec.readinessProbe;
     this.pushStatus();
 
-    if (spec.lifecycle?.postStart && runtime === "process") {
+    if (spec.lifecycle?.postStart && runtime !== "simulated") {
       const r = await this.runHook(spec.lifecycle.postStart, c, spec, env, 30_000);
       if (!r.ok) {
         this.event("Warning", "FailedPostStartHook", r.message, c);
         await this.killContainer(c, Date.now() + this.graceMs(), `FailedPostStartHook`);
       }
     }
-    if (runtime === "process" && (!c.init || isSidecar(c))) this.startProbes(c, env);
+    if (runtime !== "simulated" && (!c.init || isSidecar(c))) this.startProbes(c, env);
     // Returned, not awaited: this frame (env, argv, …) is freed while the container runs, which
     // for a simulated pod is its whole life.
     return this.untilExit(c, handle, startedAt);
@@ -881,6 +922,7 @@ export class PodWorker {
 
   /** The prefix that runs a command in the container's namespaces, root and directory. */
   private enter(c: CState): string[] | undefined {
+    if (c.handle?.enter) return c.handle.enter(false);
     const pid = c.handle?.pid;
     if (!this.deps.sandbox || !pid) return undefined;
     return ["nsenter", "-t", String(pid), "-m", "-u", "-n", "-r", "-w", "--"];
@@ -891,7 +933,7 @@ export class PodWorker {
     if (!handle) return;
     this.event("Normal", "Killing", message, c);
     const preStop = c.spec.lifecycle?.preStop;
-    if (preStop && this.deps.runtime === "process" && this.stopping) {
+    if (preStop && this.deps.runtime !== "simulated" && this.stopping) {
       const env = await containerEnv(this.pod, c.spec, {
         ...this.deps.envSources(this.pod),
         podIP: this.deps.podIP,

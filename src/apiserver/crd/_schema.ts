@@ -6,7 +6,8 @@
  * validation of type, `x-kubernetes-int-or-string`, `required`, `enum`, bounds, `pattern`,
  * lengths and item counts, with kube's field paths and messages.
  *
- * Not yet: formats, `uniqueItems`, `allOf`/`anyOf`/`oneOf`/`not`, list-type/map-keys, CEL rules.
+ * Not yet: formats, `uniqueItems`, `allOf`/`anyOf`/`oneOf`/`not`, list-type/map-keys. CEL rules
+ * (`x-kubernetes-validations`) are `_rules.ts`.
  *
  * @module
  */

@@ -18,6 +18,7 @@ import type { KubeObject } from "../../api/types.ts";
 import { isDNS1123Subdomain } from "../../api/validation.ts";
 import type { ResourceInfo, SubresourceInfo } from "../resources.ts";
 import { evaluateJsonPath, parseJsonPath } from "./_jsonpath.ts";
+import { ruleValidator } from "./_rules.ts";
 import { type JsonSchema, pruneAndDefault, validateSchema } from "./_schema.ts";
 import { type CrdVersion, type PrinterColumn, specOf } from "./_types.ts";
 
@@ -111,9 +112,14 @@ export function servedStrategy(crd: KubeObject, version: CrdVersion): KindStrate
     })),
   ];
   const schema = version.schema?.openAPIV3Schema as JsonSchema | undefined;
+  const rules = ruleValidator(schema as Record<string, unknown> | undefined);
+  const validateBody = (obj: KubeObject, old?: KubeObject): FieldError[] => {
+    const errs = validateSchema(obj, schema);
+    return rules ? [...errs, ...rules(obj, old, errs)] : errs;
+  };
   const validate = (obj: KubeObject): FieldError[] => [
     ...validateObjectMeta(obj.metadata, { namespaced: info.namespaced, nameRule }),
-    ...validateSchema(obj, schema),
+    ...validateBody(obj),
   ];
   return {
     group: info.group,
@@ -130,7 +136,7 @@ export function servedStrategy(crd: KubeObject, version: CrdVersion): KindStrate
     validate,
     validateUpdate: (obj, old) => [
       ...validateObjectMetaUpdate(obj.metadata, old.metadata),
-      ...validateSchema(obj, schema),
+      ...validateBody(obj, old),
     ],
     generationChanged: (obj, old) =>
       withoutMetadata(obj, hasStatus) !== withoutMetadata(old, hasStatus),

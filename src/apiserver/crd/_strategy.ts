@@ -19,6 +19,7 @@ import {
 } from "../../api/kinds/index.ts";
 import type { KubeObject } from "../../api/types.ts";
 import { isDNS1035Label, isDNS1123Subdomain } from "../../api/validation.ts";
+import { checkRules } from "./_rules.ts";
 import { CRD_GROUP, type CrdSpec, type CrdVersion, specOf } from "./_types.ts";
 
 const SCOPES = ["Cluster", "Namespaced"];
@@ -180,6 +181,7 @@ function validateVersions(spec: CrdSpec, errs: FieldError[]): void {
       );
     seen.add(v.name);
     validateRootSchema(v, path, errs);
+    errs.push(...checkRules(v.schema?.openAPIV3Schema, `${path}.schema.openAPIV3Schema`));
     validateColumns(v, path, errs);
     validateScale(v, path, errs);
   });

@@ -13,6 +13,8 @@ export interface HealthCheck {
   ok: boolean;
   /** Why it fails, shown after `failed:`. */
   reason?: string;
+  /** What a passing check found, shown after `ok: ` with `?verbose` (e.g. the OCI runtime). */
+  info?: string;
 }
 
 export interface HealthAnswer {
@@ -39,7 +41,9 @@ export function answerHealth(
   const verbose = request.query.has("verbose");
   if (!failed && !verbose) return { status: 200, body: "ok" };
   const lines = run.map((c) =>
-    c.ok ? `[+]${c.name} ok` : `[-]${c.name} failed: ${c.reason ?? "not ready"}`,
+    c.ok
+      ? `[+]${c.name} ok${c.info ? `: ${c.info}` : ""}`
+      : `[-]${c.name} failed: ${c.reason ?? "not ready"}`,
   );
   for (const name of excluded) lines.push(`[+]${name} excluded: ok`);
   lines.push(`${endpoint} check ${failed ? "failed" : "passed"}`);

@@ -1,0 +1,91 @@
+/**
+ * Kubernetes' CEL object types that are not JSON (`Quantity`, `IP`, `CIDR`, `URL`, `Semver`,
+ * `optional_type`, `Format`), as protobuf message types of a small registry, so that `@bufbuild/cel` can
+ * pass them to functions, compare them with `==` and name them in `type()`. Each message holds the
+ * value's canonical text; an optional's payload is any CEL value, kept in a
+ * WeakMap beside its message.
+ *
+ * @module
+ */
+
+import { type CelObjectType, type CelValue, objectType } from "@bufbuild/cel";
+import {
+  create,
+  createFileRegistry,
+  createRegistry,
+  type DescMessage,
+  type Registry,
+} from "@bufbuild/protobuf";
+import {
+  FieldDescriptorProto_Label,
+  FieldDescriptorProto_Type,
+  FileDescriptorProtoSchema,
+} from "@bufbuild/protobuf/wkt";
+
+const NAMES = ["Quantity", "IP", "CIDR", "URL", "Semver", "Optional", "Format"] as const;
+type Name = (typeof NAMES)[number];
+
+const file = createFileRegistry(
+  create(FileDescriptorProtoSchema, {
+    name: "loopkube/cel.proto",
+    package: "kubernetes",
+    syntax: "proto3",
+    messageType: NAMES.map((name) => ({
+      name,
+      field: [
+        {
+          name: "text",
+          number: 1,
+          type: FieldDescriptorProto_Type.STRING,
+          label: FieldDescriptorProto_Label.OPTIONAL,
+          jsonName: "text",
+        },
+      ],
+    })),
+  }),
+  () => undefined,
+);
+
+const desc = (name: Name): DescMessage => {
+  const d = file.getMessage(`kubernetes.${name}`);
+  if (!d) throw new Error(`kubernetes.${name} missing`);
+  return d;
+};
+
+/** The registry `celEnv` needs to know these types. */
+export const OPAQUE_REGISTRY: Registry = createRegistry(file);
+
+export const QUANTITY: CelObjectType = objectType(desc("Quantity"));
+export const IP: CelObjectType = objectType(desc("IP"));
+export const CIDR: CelObjectType = objectType(desc("CIDR"));
+export const URL_TYPE: CelObjectType = objectType(desc("URL"));
+export const SEMVER: CelObjectType = objectType(desc("Semver"));
+export const OPTIONAL: CelObjectType = objectType(desc("Optional"));
+export const FORMAT: CelObjectType = objectType(desc("Format"));
+
+/** A message of one of these types holding `text`. */
+export function opaque(type: CelObjectType, text: string) {
+  if (!type.desc) throw new Error(`${type.name} has no descriptor`);
+  return create(type.desc, { text } as never);
+}
+
+/** The text a message of these types holds (`this` of a method, or an argument). */
+export function textOf(v: unknown): string {
+  const m = v as { text?: string; message?: { text?: string } };
+  return m.message?.text ?? m.text ?? "";
+}
+
+const payloads = new WeakMap<object, CelValue>();
+
+/** An optional holding `v`, or none (`optional.of`, `optional.none`). */
+export function optionalOf(v: CelValue | undefined) {
+  const m = create(desc("Optional"), { text: v === undefined ? "none" : "some" } as never);
+  if (v !== undefined) payloads.set(m, v);
+  return m;
+}
+
+/** The value of an optional, or undefined when it is none. */
+export function optionalValue(v: unknown): CelValue | undefined {
+  const m = v as { message?: object };
+  return payloads.get(m.message ?? (v as object));
+}
