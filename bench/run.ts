@@ -148,6 +148,12 @@ export const BENCHES: Bench[] = [
     limitSeconds: 420,
     args: { quick: ["--services", "100"], full: ["--services", "1000"] },
   },
+  {
+    name: "ui",
+    script: "bench/ui/ui.bench.ts",
+    about: "web view: Ready flip to page, load and memory with 1,000 Services (chromium)",
+    limitSeconds: 400,
+  },
 ];
 
 const TOOLS = [

@@ -24,6 +24,8 @@ import { basename } from "node:path";
 import { build } from "esbuild";
 
 const WORKER = "loopkube-bodyworker.mjs";
+// The web view's page script (src/ui/app), for the browser: built here, served by src/ui/assets.ts.
+const UI = "loopkube-ui.js";
 
 /** Files beside the bundles, by the name of their source (dist/src/...) and the name they get. */
 const LAZY_JSON = { "_schemas.generated.json": "loopkube-openapi.json" };
@@ -57,7 +59,8 @@ const common = {
   platform: "node",
   format: "esm",
   target: "node20",
-  external: ["better-sqlite3"],
+  // esbuild: src/ui/assets.ts imports it only when run from the TypeScript sources.
+  external: ["better-sqlite3", "esbuild"],
   plugins: [lazyJson],
   charset: "ascii",
   // CommonJS dependencies (ws, commander) call require() for Node's built-ins.
@@ -72,12 +75,27 @@ await build({
   ...common,
   entryPoints: ["dist/src/cli/index.js"],
   outfile: "dist/loopkube.mjs",
-  define: { LOOPKUBE_BODY_WORKER: JSON.stringify(`./${WORKER}`) },
+  define: {
+    LOOPKUBE_BODY_WORKER: JSON.stringify(`./${WORKER}`),
+    LOOPKUBE_UI_ASSET: JSON.stringify(`./${UI}`),
+  },
 });
 await build({
   ...common,
   entryPoints: ["dist/src/apiserver/http/_bodyworker.js"],
   outfile: `dist/${WORKER}`,
+});
+
+await build({
+  entryPoints: ["src/ui/app/main.ts"],
+  outfile: `dist/${UI}`,
+  bundle: true,
+  format: "iife",
+  platform: "browser",
+  target: "es2022",
+  minify: true,
+  charset: "ascii",
+  logLevel: "warning",
 });
 
 // esbuild escapes strings but keeps comments and regular expression literals as written.

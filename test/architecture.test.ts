@@ -26,6 +26,7 @@ const ALLOWED: Record<string, string[]> = {
   kubelet: ["api", "client", "images"],
   dns: ["api", "client"],
   proxy: ["api", "client"],
+  ui: ["api", "client", "dns", "proxy"],
   cluster: [
     "api",
     "client",
@@ -36,6 +37,7 @@ const ALLOWED: Record<string, string[]> = {
     "dns",
     "proxy",
     "images",
+    "ui",
   ],
   cli: ["api", "client", "cluster", "apiserver", "images"],
   "": [
@@ -50,6 +52,7 @@ const ALLOWED: Record<string, string[]> = {
     "proxy",
     "cli",
     "images",
+    "ui",
   ],
 };
 

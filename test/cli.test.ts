@@ -82,7 +82,7 @@ const startUp = (args: string[], line: RegExp) => startUpWith(args, line, env);
 
 describe("loopkube", () => {
   test("every command has --help", async () => {
-    const commands = ["up", "down", "status", "list", "get", "logs", "kubeconfig", "delete"];
+    const commands = ["up", "down", "status", "list", "get", "logs", "kubeconfig", "delete", "ui"];
     for (const cmd of [...commands, "completion", "version"]) {
       const r = await inProcess([cmd, "--help"]);
       assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
@@ -121,6 +121,7 @@ describe("loopkube", () => {
     }
     assert.match(out(), /API server: {2}https:\/\/127\.0\.0\.1:\d+\n/);
     assert.match(out(), /DNS: {9}127\.0\.0\.1:\d+\n/);
+    assert.match(out(), /web view: {4}http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48}\n/);
     const kubeconfigPath = /kubeconfig: {2}(\S+)\n/.exec(out())?.[1] ?? "";
     const ready = await probeReadyz(readFileSync(kubeconfigPath, "utf8"));
     assert.deepEqual(ready, { status: 200, body: "ok" });
@@ -213,6 +214,14 @@ describe("loopkube", () => {
       assert.match(await (await fetch(dnsMetrics[1]!)).text(), /^coredns_build_info\{/m);
       assert.match(status.stdout, /objects: {5}nodes [01], namespaces 4, pods 0, services 2,/);
 
+      const webView = /web view: {4}(\S+)\n/.exec(up.stdout)?.[1] ?? "";
+      const ui = await inProcess(["ui", ...target]);
+      assert.equal(ui.stdout, `${webView}\n`, "loopkube ui prints the address up printed");
+      assert.equal((await fetch(webView)).status, 200);
+      const bare = new URL(webView);
+      bare.search = "";
+      assert.equal((await fetch(bare)).status, 401, "no token, no page");
+
       const kc = await inProcess(["kubeconfig", ...target]);
       assert.equal(kc.stdout, readFileSync(join(dir, "kubeconfig"), "utf8"));
 
@@ -223,6 +232,7 @@ describe("loopkube", () => {
       const stopped = await inProcess(["status", ...target]);
       assert.match(stopped.stdout, /is not running/);
       assert.equal(stopped.code, 3);
+      assert.equal((await inProcess(["ui", ...target])).code, 3);
 
       const del = await inProcess(["delete", ...target]);
       assert.equal(del.code, 0, del.stderr);

@@ -14,6 +14,7 @@ import {
   probeReadyz,
   readClusterKubeconfig,
   readRunInfo,
+  readUiUrl,
   runInfoPaths,
 } from "../cluster/index.ts";
 import type { Io } from "./_shared.ts";
@@ -61,6 +62,8 @@ export async function detach(dataDir: string, name: string, io: Io): Promise<voi
         io.out(`  API server:  ${info.apiUrl}`);
         io.out(`  kubeconfig:  ${info.kubeconfigPath}`);
         io.out(`  DNS:         ${info.dns.host}:${info.dns.port}`);
+        const ui = readUiUrl(dataDir);
+        if (ui) io.out(`  web view:    ${ui}`);
         io.out(`  log:         ${paths.log}`);
         const target = `${name === "loopkube" ? "" : ` --name ${name}`}${dataDir === defaultDataDir(name) ? "" : ` --data-dir ${dataDir}`}`;
         io.out(`Stop it with: loopkube down${target}`);

@@ -16,6 +16,7 @@ import { addKubeconfigCommand } from "./kubeconfig.ts";
 import { addListCommand } from "./list.ts";
 import { addLogsCommand } from "./logs.ts";
 import { addStatusCommand } from "./status.ts";
+import { addUiCommand } from "./ui.ts";
 import { addUpCommand } from "./up.ts";
 import { addVersionCommand } from "./version.ts";
 
@@ -33,6 +34,7 @@ export function buildProgram(io: Io = PROCESS_IO): Command {
   addStatusCommand(program, io);
   addListCommand(program, io);
   addLogsCommand(program, io);
+  addUiCommand(program, io);
   addKubeconfigCommand(program, io);
   addDeleteCommand(program, io);
   addImagesCommand(program, io);

@@ -43,6 +43,8 @@ export interface UpOptions {
   apiPort?: number;
   dnsPort?: number;
   dnsMetricsPort?: number;
+  ui: boolean;
+  uiPort?: number;
   clusterDomain: string;
   serviceCidr?: string;
   podCidr?: string;
@@ -105,6 +107,12 @@ export function addUpCommand(program: Command, io: Io): void {
       "port of the DNS server's Prometheus /metrics on 127.0.0.1 (default 0: any free port)",
       parsePort,
     )
+    .option(
+      "--ui-port <port>",
+      "port of the read-only web view on 127.0.0.1 (default 0: any free port; its URL carries a token)",
+      parsePort,
+    )
+    .option("--no-ui", "do not serve the web view")
     .option("--cluster-domain <domain>", "cluster DNS domain", DEFAULT_CLUSTER_DOMAIN)
     .option(
       "--service-cidr <cidr>",
@@ -219,6 +227,7 @@ function clusterOptions(o: UpOptions, log: ClusterOptions["log"]): ClusterOption
     ...(o.apiPort !== undefined ? { apiPort: o.apiPort } : {}),
     ...(o.dnsPort !== undefined ? { dnsPort: o.dnsPort } : {}),
     ...(o.dnsMetricsPort !== undefined ? { dnsMetricsPort: o.dnsMetricsPort } : {}),
+    ui: o.ui === false ? false : { port: o.uiPort ?? 0 },
     clusterDomain: o.clusterDomain,
     ...(o.serviceCidr !== undefined ? { serviceCidr: o.serviceCidr } : {}),
     ...(o.podCidr !== undefined ? { podCidr: o.podCidr } : {}),
@@ -248,6 +257,7 @@ async function runForeground(o: UpOptions, io: Io, log: ClusterOptions["log"]): 
       );
     }
     io.out(`  DNS:         ${cluster.dnsAddress.host}:${cluster.dnsAddress.port}`);
+    if (cluster.uiUrl) io.out(`  web view:    ${cluster.uiUrl}`);
     for (const line of describeRanges(cluster.addresses)) io.out(`  ${line}`);
     if (!cluster.hasNodeAgent) {
       io.out("  node agent:  not running in this build: pods stay Pending");

@@ -16,7 +16,13 @@
  */
 import type { AddressPlan } from "../api/addressplan.ts";
 import type { InformerFactory } from "../client/factory.ts";
-import { type DnsServer, DnsView, startDnsMetricsServer, startDnsServer } from "../dns/index.ts";
+import {
+  type DnsServer,
+  DnsView,
+  QueryLog,
+  startDnsMetricsServer,
+  startDnsServer,
+} from "../dns/index.ts";
 import { feedDnsView } from "../dns/informers.ts";
 import { ClusterError, listenError } from "./errors.ts";
 import type { LogLevel } from "./options.ts";
@@ -39,6 +45,8 @@ export interface ClusterDns {
   /** The server itself answers on kube-dns's ClusterIP:53 (the proxy must not). */
   onClusterIP: boolean;
   metricsUrl: string;
+  /** The latest queries both listeners answered. */
+  queryLog: QueryLog;
   ready(): boolean;
   stop(): Promise<void>;
 }
@@ -55,6 +63,7 @@ export async function startClusterDns(ctx: ClusterDnsContext): Promise<ClusterDn
   try {
     const wanted = await choosePort("DNS", "both", host, ctx.port, DNS_PORT, (m) => log("info", m));
     const view = new DnsView();
+    const queryLog = new QueryLog();
     // The cluster serves the default `insecure` pods mode, which never looks pods up.
     const feed = feedDnsView(view, ctx.informers, { pods: false });
     stops.push(() => feed.stop());
@@ -65,6 +74,7 @@ export async function startClusterDns(ctx: ClusterDnsContext): Promise<ClusterDn
         dnsServiceIP: plan.dnsServiceIP,
         reverseCIDRs: [plan.serviceCidr, plan.podCidr],
         listen: [address],
+        queryLog,
         onError: (err) => log("debug", `dns: ${describe(err)}`),
       });
 
@@ -115,6 +125,7 @@ export async function startClusterDns(ctx: ClusterDnsContext): Promise<ClusterDn
       address: { host, port },
       onClusterIP: own !== undefined,
       metricsUrl: metrics.url,
+      queryLog,
       ready: () => view.synced,
       stop,
     };

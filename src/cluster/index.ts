@@ -38,6 +38,7 @@ import { ensurePki } from "../apiserver/pki.ts";
 import { createInformerFactory } from "../client/factory.ts";
 import { startControllers } from "../controllers/index.ts";
 import { openStore, type Store, type StoreTuning } from "../store/index.ts";
+import { startWebView } from "../ui/index.ts";
 import { ensureBootstrapServices } from "./bootstrap.ts";
 import { startClusterDns } from "./dns.ts";
 import { ClusterError, listenError } from "./errors.ts";
@@ -133,6 +134,8 @@ export interface Cluster extends AsyncDisposable {
   addresses: AddressPlan;
   /** The DNS server's Prometheus metrics (`http://127.0.0.1:<port>/metrics`, as CoreDNS's :9153). */
   dnsMetricsUrl: string;
+  /** The web view's address with its access token, when it is served (`options.ui`). */
+  uiUrl?: string;
   /** An in-process client with the API server's full behaviour (no HTTP round trip). */
   client: ApiVerbs;
   /** False until `src/kubelet` is wired in: pods are then never started. */
@@ -459,6 +462,39 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       if (kernel) stack.push(() => kernel.stop());
     }
 
+    // 9. The web view, reading the informers, the DNS query log and the proxy's counters.
+    let uiUrl: string | undefined;
+    if (options.ui) {
+      const uiPort = options.ui.port ?? 0;
+      checkPort("web view port", uiPort);
+      const view = await step("web view", async () => {
+        try {
+          return await startWebView({
+            informers,
+            clusterDomain: plan.clusterDomain,
+            dns,
+            queryLog: clusterDns.queryLog,
+            traffic: proxy.traffic,
+            host,
+            port: uiPort,
+            bearerTokens: [pki.token],
+          });
+        } catch (err) {
+          throw listenError(err, "web view", host, uiPort, {
+            flag: "--ui-port",
+            holder: uiPort === 0 ? undefined : whoHolds("tcp", host, uiPort),
+          });
+        }
+      });
+      stack.push(() => view.stop());
+      uiUrl = view.url;
+      if (!ephemeral) {
+        const path = join(dataDir, UI_URL_FILE);
+        await writeFile(path, `${uiUrl}\n`, { mode: 0o600 });
+        stack.push(() => rm(path, { force: true }));
+      }
+    }
+
     await informers.waitForSync();
     started = true;
     const info: RunInfo = {
@@ -500,6 +536,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       dnsAddress: dns,
       addresses: plan,
       dnsMetricsUrl: metricsUrl,
+      ...(uiUrl ? { uiUrl } : {}),
       client,
       hasNodeAgent: agent !== undefined,
       async apply(input) {
@@ -557,6 +594,18 @@ function openSqlite(dataDir: string, tuning: StoreTuning): Store {
       );
     }
     throw err;
+  }
+}
+
+/** Where a running cluster keeps its web view's URL (with the token: readable by its owner only). */
+const UI_URL_FILE = "ui-url";
+
+/** The web view's URL of a running cluster on `dataDir`, if it serves one. */
+export function readUiUrl(dataDir: string): string | undefined {
+  try {
+    return readFileSync(join(dataDir, UI_URL_FILE), "utf8").trim() || undefined;
+  } catch {
+    return undefined;
   }
 }
 

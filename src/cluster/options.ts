@@ -75,6 +75,11 @@ export interface ClusterOptions {
    * 0, a free port, so that clusters side by side never collide. `Cluster.dnsMetricsUrl` tells it.
    */
   dnsMetricsPort?: number;
+  /**
+   * The read-only web view (src/ui) on 127.0.0.1: `{ port }` serves it (port 0 or absent: a free
+   * one); absent or false: not served (the CLI's `up` serves it unless `--no-ui`).
+   */
+  ui?: false | { port?: number };
   /** The DNS domain of Services and pods; default `cluster.local`. */
   clusterDomain?: string;
   /**

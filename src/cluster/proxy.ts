@@ -28,6 +28,7 @@ import {
   type KernelProxy,
   type ListenerStatus,
   startKernelProxy,
+  type TrafficCounter,
 } from "../proxy/index.ts";
 import { startInformerProxy } from "../proxy/informers.ts";
 import { ClusterError } from "./errors.ts";
@@ -49,6 +50,8 @@ export interface ClusterProxyContext {
 export interface ClusterProxy {
   /** The proxy's readiness: informers synced and no listener failed but for privileges. */
   status(informersSynced: boolean): { name: string; ready: boolean; detail?: string };
+  /** Connections sent to each endpoint over the last minute, per Service port. */
+  traffic: TrafficCounter;
   stop(): Promise<void>;
 }
 
@@ -119,6 +122,7 @@ export async function startClusterProxy(ctx: ClusterProxyContext): Promise<Clust
       const more = failed.length > 3 ? ` (and ${failed.length - 3} more)` : "";
       return { name: "proxy", ready: false, detail: `${shown.join("; ")}${more}` };
     },
+    traffic: proxy.proxy.traffic,
     stop,
   };
 }

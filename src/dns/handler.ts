@@ -30,6 +30,7 @@ import {
 import { AnswerCache, type CacheEntry } from "./cache.ts";
 import type { Forwarder } from "./forward.ts";
 import { DnsMetrics, Plugin, type PluginIndex } from "./metrics.ts";
+import { DEFAULT_QUERY_LOG_SIZE, QueryLog } from "./querylog.ts";
 import type { DnsView } from "./view.ts";
 import { CLASSIC_UDP_SIZE, Opcode, Rcode, RRClass, RRType } from "./wire/constants.ts";
 import { decodeMessage } from "./wire/decode.ts";
@@ -48,12 +49,16 @@ export interface HandlerOptions extends AnswerOptions {
   forwarder?: Forwarder;
   /** Called with unexpected failures (a bug, not bad input); the query gets SERVFAIL. */
   onError?: (err: unknown) => void;
+  /** Where answered queries are logged (servers on several addresses share one); default: a new one. */
+  queryLog?: QueryLog;
 }
 
 export interface QueryHandler {
   handle(packet: Buffer, transport: Transport): Buffer | null | Promise<Buffer | null>;
   readonly cache: AnswerCache;
   readonly metrics: DnsMetrics;
+  /** The latest answered queries (the same ones `metrics` counts). */
+  readonly queryLog: QueryLog;
   close(): void;
 }
 
@@ -66,6 +71,7 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
   const unsubscribe = view.onChange((tags) => cache.invalidate(tags));
   const onError = options.onError ?? (() => {});
   const metrics = new DnsMetrics();
+  const queryLog = options.queryLog ?? new QueryLog(DEFAULT_QUERY_LOG_SIZE);
 
   const limitFor = (query: Message, transport: Transport): number => {
     if (transport === "tcp") return TCP_MAX;
@@ -135,6 +141,7 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
             out.length,
             start,
           );
+          queryLog.record(out, performance.now() - start);
           return out;
         }
       }
@@ -165,6 +172,7 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
     const qtype = q?.type ?? 0;
     const done = (out: Buffer, rcode: number, plugin: PluginIndex): Buffer => {
       metrics.answered(proto, qtype, rcode, plugin, packet.length, out.length, start);
+      queryLog.record(out, performance.now() - start);
       return out;
     };
     const servfail = () =>
@@ -268,6 +276,7 @@ export function createQueryHandler(view: DnsView, options: HandlerOptions): Quer
     handle,
     cache,
     metrics,
+    queryLog,
     close() {
       unsubscribe();
       cache.clear();

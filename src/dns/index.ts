@@ -35,6 +35,7 @@ export {
   renderDnsMetrics,
   startDnsMetricsServer,
 } from "./metricsserver.ts";
+export { DEFAULT_QUERY_LOG_SIZE, QueryLog, type QueryLogEntry } from "./querylog.ts";
 export {
   type DnsServer,
   type DnsServerOptions,

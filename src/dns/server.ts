@@ -20,6 +20,7 @@ import {
   type UpstreamConfig,
 } from "./forward.ts";
 import { createQueryHandler, type QueryHandler } from "./handler.ts";
+import type { QueryLog } from "./querylog.ts";
 import type { DnsView } from "./view.ts";
 
 export interface ListenAddress {
@@ -37,6 +38,8 @@ export interface DnsServerOptions extends AnswerOptions {
   maxUdpSize?: number;
   cacheSize?: number;
   tcpIdleTimeoutMs?: number;
+  /** Where answered queries are logged (see `querylog.ts`); default: one per server. */
+  queryLog?: QueryLog;
   onError?: (err: unknown) => void;
 }
 

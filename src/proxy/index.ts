@@ -19,6 +19,7 @@ import type { LoadBalancerIngress, Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { type ListenerStatus, Proxier, type ProxierOptions } from "./proxier.ts";
+import type { TrafficCounter } from "./traffic.ts";
 
 export { type FdLimits, readFdLimits } from "./fd-limit.ts";
 export {
@@ -36,6 +37,7 @@ export { type KernelProxy, type KernelProxyOptions, startKernelProxy } from "./k
 export { ingressAddress } from "./lb-ips.ts";
 export type { EventSink, EventType, ListenerStatus } from "./proxier.ts";
 export type { Frontend, FrontendKind, Protocol } from "./state.ts";
+export { type TrafficCounter, type TrafficRow, WINDOW_S as TRAFFIC_WINDOW_S } from "./traffic.ts";
 
 export interface ServiceProxyOptions extends Omit<ProxierOptions, "loadBalancerCidr" | "nodeIP"> {
   /** IPv4 CIDR for LoadBalancer ingress IPs (default: the address plan's); null disables them. */
@@ -54,6 +56,8 @@ export interface ServiceProxy {
   /** `status.loadBalancer.ingress` for a Service (`[]` when it has no ingress IP here). */
   loadBalancerIngressFor(svc: ObjectRef | string): LoadBalancerIngress[];
   listeners(): ListenerStatus[];
+  /** Connections sent to each endpoint over the last minute, per Service port. */
+  readonly traffic: TrafficCounter;
   /** Resolves once listeners being opened or closed have finished (bound or failed). */
   settled(): Promise<void>;
   /** Closes every listener and every proxied connection. */

@@ -35,6 +35,7 @@ import {
   type ServiceView,
 } from "./state.ts";
 import { listenTcp, type TcpFrontend } from "./tcp.ts";
+import { TrafficCounter } from "./traffic.ts";
 import { listenUdp, type UdpFrontend } from "./udp.ts";
 
 export type EventType = "Normal" | "Warning";
@@ -126,9 +127,12 @@ export class Proxier {
   #retryScheduled = false;
   readonly #closing = new Set<Promise<void>>();
   #closed = false;
+  /** Connections sent to each endpoint over the last minute, per Service port. */
+  readonly traffic: TrafficCounter;
 
   constructor(options: ProxierOptions) {
     this.#options = options;
+    this.traffic = new TrafficCounter(options.now);
     this.#retryTimer = setInterval(() => this.#retryNow(), options.retryIntervalMs ?? 10_000);
     this.#retryTimer.unref();
     this.#state = new ProxyState({
@@ -431,6 +435,7 @@ export class Proxier {
 
   #trackConn(portKey: string, endpoint: EndpointInfo, close: () => void): () => void {
     const ek = endpointKey(endpoint);
+    this.traffic.count(portKey, ek);
     let byEndpoint = this.#conns.get(portKey);
     if (byEndpoint === undefined) {
       byEndpoint = new Map();
