@@ -128,6 +128,8 @@ describe("API server fuzz", () => {
     );
     let stored = 0;
     for (const info of kinds) {
+      // Create-only kinds (the access and token reviews) answer and store nothing.
+      if (!info.verbs.includes("list")) continue;
       const list = await send(api, "GET", collection(info));
       assert.equal(list.status, 200, list.body);
       for (const item of list.json!["items"] as Array<Record<string, unknown>>) {

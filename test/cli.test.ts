@@ -536,6 +536,7 @@ describe("loopkube", () => {
             "proxy",
             "ingress",
             "node-agent",
+            "oci-runtime",
             "startup",
           ],
         );

@@ -227,6 +227,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     // 1. Store.
     const store: Store = await step(ephemeral ? "store (memory)" : "store (sqlite)", async () => {
       await mkdir(dataDir, { recursive: true, mode: 0o700 });
+      lease.reserve();
       // The test suite freezes stored objects, so that code mutating a shared one fails there.
       const tuning = { freeze: process.env.LOOPKUBE_FREEZE_OBJECTS === "1" };
       return ephemeral ? openStore({ backend: "memory" }, tuning) : openSqlite(dataDir, tuning);

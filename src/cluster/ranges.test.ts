@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -322,6 +322,22 @@ describe("reservations of stopped clusters", () => {
     const third = await leaseRanges({ name: "c", dataDir: "" }, opts(dir, 43));
     assert.equal(third.slot, first.slot, "a deleted data dir keeps nothing");
     third.release();
+  });
+
+  it("a first start's data dir, made after its ranges were taken, keeps them once reserve() is called", async () => {
+    const dir = tempDir();
+    const dataDir = join(tempDir(), "new-cluster");
+    let alive = true;
+    const first = await leaseRanges(
+      { name: "a", dataDir },
+      { ...opts(dir, 50), isAlive: (h) => h.pid !== 50 || alive },
+    );
+    mkdirSync(dataDir);
+    first.reserve();
+    alive = false; // killed with SIGKILL: the lease is never released
+    const other = await leaseRanges({ name: "b", dataDir: "" }, opts(dir, 51));
+    assert.notDeepEqual(other.ranges, first.ranges, "the killed cluster's ranges are kept for it");
+    other.release();
   });
 
   it("a reserved slot is given out when every other slot is held", async () => {

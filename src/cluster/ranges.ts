@@ -75,6 +75,12 @@ export interface RangeLease {
   slot: number | undefined;
   /** Removes the lease (only while its file is still this lease's); idempotent. */
   release(): void;
+  /**
+   * Keeps the ranges for the data dir beyond this lease (a reservation), once the data dir
+   * exists: a first start makes its data dir after taking its ranges, and a kill -9 must not
+   * leave them to the next cluster that starts. No-op for ephemeral clusters.
+   */
+  reserve(): void;
 }
 
 export interface RegistryOptions {
@@ -147,8 +153,11 @@ export async function leaseRanges(
       (l) => l.file !== file && (clash(request, l.holder) || overlaps(ranges, l.holder.ranges)),
     );
     if (rival === undefined) {
-      if (owns && isDirectory(request.dataDir)) reserve(r, request.dataDir, ranges);
-      return lease(file, holder, ranges, slot);
+      const keep = () => {
+        if (owns && isDirectory(request.dataDir)) reserve(r, request.dataDir, ranges);
+      };
+      keep();
+      return lease(file, holder, ranges, slot, keep);
     }
     removeIfOurs(file, holder);
     await r.sleep(1 + Math.floor(r.random() * 10 * (attempt + 1)));
@@ -464,11 +473,13 @@ function lease(
   holder: LeaseHolder,
   ranges: AddressRanges,
   slot: number | undefined,
+  keep: () => void,
 ): RangeLease {
   let released = false;
   return {
     ranges,
     slot,
+    reserve: keep,
     release() {
       if (released) return;
       released = true;

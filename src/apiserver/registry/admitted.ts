@@ -54,26 +54,30 @@ function revisionOf(obj: KubeObject | undefined): string | undefined {
 export async function admitted<T>(
   ctx: RegistryContext,
   attrs: WriteAttributes,
-  run: (admit: AdmitHook | undefined) => T,
+  run: (admit: AdmitHook | undefined, copy: boolean) => T,
   shift: VersionShift = SAME,
 ): Promise<T> {
   const webhooks = ctx.webhooks;
-  if (!webhooks?.interested(attrs)) return run(undefined);
+  // Run once, without webhooks: the verb may use the request's own body.
+  if (!webhooks?.interested(attrs)) return run(undefined, false);
   for (let attempt = 1; ; attempt++) {
     // Pass 1: the object at the mutating admission point.
     let first: Stopped | undefined;
     try {
-      run({
-        mutate: (obj, old) => {
-          throw new Stopped(structuredClone(obj), old);
+      run(
+        {
+          mutate: (obj, old) => {
+            throw new Stopped(structuredClone(obj), old);
+          },
         },
-      });
+        true,
+      );
     } catch (e) {
       if (!(e instanceof Stopped)) throw e;
       first = e;
     }
     // The verb ended before admission (nothing to write): that is its answer.
-    if (!first) return run(undefined);
+    if (!first) return run(undefined, true);
     const oldRevision = revisionOf(first.old);
     const oldShown = first.old && shift.toRequest(structuredClone(first.old));
     const named = { ...attrs, name: attrs.name || (first.obj.metadata.name ?? "") };
@@ -89,17 +93,20 @@ export async function admitted<T>(
       // Pass 2: the object about to be stored.
       let final: Stopped | undefined;
       try {
-        run({
-          mutate: putIn(),
-          validate: (obj, old) => {
-            throw new Stopped(structuredClone(obj), old);
+        run(
+          {
+            mutate: putIn(),
+            validate: (obj, old) => {
+              throw new Stopped(structuredClone(obj), old);
+            },
           },
-        });
+          true,
+        );
       } catch (e) {
         if (!(e instanceof Stopped)) throw e;
         final = e;
       }
-      if (!final) return run({ mutate: putIn() });
+      if (!final) return run({ mutate: putIn() }, true);
       const finalName = final.obj.metadata.name ?? "";
       await webhooks.validate(
         { ...named, name: named.name || finalName },
@@ -109,7 +116,7 @@ export async function admitted<T>(
       // Pass 3: the write.
       const hook: AdmitHook = { mutate: putIn(finalName) };
       if (attrs.operation === "CREATE" && final.obj.metadata.uid) hook.uid = final.obj.metadata.uid;
-      return run(hook);
+      return run(hook, true);
     } catch (e) {
       if (!(e instanceof Moved)) throw e;
       if (attempt >= MAX_ATTEMPTS) {
