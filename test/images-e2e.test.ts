@@ -219,6 +219,8 @@ describe("pods pull their images from a registry and run them (oci runtime)", {
       cliEnv(dir),
     );
     assert.equal(loaded.code, 0, loaded.stderr);
+    // A pod that never ran goes when deleted (kube ends it Failed first).
+    await ok(["delete", "pod", "never", "--wait=true"]);
     await ok(["apply", "-f", "-"], podYaml("loaded", "demo/local:1", "Never"));
     const pod = await waitFor(
       async () => {
