@@ -9,6 +9,7 @@
  *   through the Service `kubectl expose` makes; `kubectl exec` lists the image's root;
  * - a missing tag: ErrImagePull, then ImagePullBackOff, in `kubectl get pod`;
  * - `imagePullPolicy: Never` with an absent image: ErrImageNeverPull;
+ * - a private repository (basic auth): ErrImagePull without imagePullSecrets, Running with them;
  * - `loopkube load image` of an OCI layout into the store, then a Never pod runs it.
  *
  * Needs root, crun (or runc), docker-registry, skopeo and busybox-static; skips visibly else.
@@ -210,6 +211,47 @@ describe("pods pull their images from a registry and run them (oci runtime)", {
       pod.status?.containerStatuses?.[0]?.state?.waiting?.message,
       'Container image "demo/local:1" is not present with pull policy of Never',
     );
+  });
+
+  test("a private repository: ErrImagePull without imagePullSecrets, Running with them", async () => {
+    const creds = { username: "alice", password: "s3cret-e2e" };
+    const secured = await startRegistry({ basicAuth: creds });
+    try {
+      const ref = `${secured.host}/private/httpd:1`;
+      await skopeoCopy(`oci:${layout.dir}:1`, `docker://${ref}`, {
+        destCreds: `${creds.username}:${creds.password}`,
+      });
+      await ok(["apply", "-f", "-"], podYaml("anonymous", ref, "IfNotPresent"));
+      await waitFor(
+        async () => ((await statusColumn("anonymous")) === "ErrImagePull" ? true : undefined),
+        { timeoutMs: 30_000, what: "ErrImagePull without credentials" },
+      );
+      await ok([
+        "create",
+        "secret",
+        "docker-registry",
+        "pull",
+        `--docker-server=${secured.host}`,
+        `--docker-username=${creds.username}`,
+        `--docker-password=${creds.password}`,
+      ]);
+      const withSecret = JSON.parse(podYaml("authorized", ref, "IfNotPresent"));
+      withSecret.spec.imagePullSecrets = [{ name: "pull" }];
+      await ok(["apply", "-f", "-"], JSON.stringify(withSecret));
+      const pod = await waitFor(
+        async () => {
+          const p = (await cluster.client.get(REFS.pods, "default", "authorized")) as Pod;
+          return p.status?.phase === "Running" ? p : undefined;
+        },
+        { timeoutMs: 60_000, what: "the pod with imagePullSecrets running" },
+      );
+      assert.equal(
+        pod.status?.containerStatuses?.[0]?.imageID,
+        `${secured.host}/private/httpd@${layout.manifestDigest}`,
+      );
+    } finally {
+      await secured.stop();
+    }
   });
 
   test("loopkube load image puts a layout in the store, and a Never pod runs it", async () => {
