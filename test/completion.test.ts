@@ -152,7 +152,7 @@ describe("loopkube completion", () => {
     ["loopkube st", () => ["status"]],
     ["loopkube lo", () => ["load", "logs"]],
     ["loopkube up --", upFlags],
-    ["loopkube up --runtime ", () => ["process", "simulated"]],
+    ["loopkube up --runtime ", () => ["oci", "process", "simulated"]],
     ["loopkube up --log-level ", () => ["debug", "error", "info", "warn"]],
     ["loopkube up --log-format ", () => ["json", "text"]],
     ["loopkube up --api-port ", () => []],

@@ -12,6 +12,7 @@ describe("parseClusterConfig", () => {
         "dataDir: data",
         "ephemeral: false",
         "runtime: simulated",
+        "insecureRegistries: [registry.example:5000]",
         "nodes: 3",
         "apiPort: 0",
         "dnsPort: 1053",
@@ -33,6 +34,7 @@ describe("parseClusterConfig", () => {
       dataDir: "/cfg/data",
       ephemeral: false,
       runtime: "simulated",
+      insecureRegistry: ["registry.example:5000"],
       nodes: 3,
       apiPort: 0,
       dnsPort: 1053,
@@ -73,7 +75,12 @@ describe("parseClusterConfig", () => {
     [
       "an unknown runtime",
       withSpec("runtime: docker"),
-      'spec.runtime: must be one of "process", "simulated"',
+      'spec.runtime: must be one of "process", "simulated", "oci"',
+    ],
+    [
+      "a registry that is not a host",
+      withSpec('insecureRegistries: ["http://r:5000"]'),
+      "spec.insecureRegistries[0]: must be a registry host (host or host:port)",
     ],
     [
       "a CIDR that is not one",

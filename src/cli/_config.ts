@@ -14,7 +14,7 @@
  * ```
  *
  * - `metadata.name` is `--name`; every `spec` field is the camelCase name of `startCluster`'s
- *   option (`dataDir`, `ephemeral`, `runtime`, `nodes`, `apiPort`, `dnsPort`,
+ *   option (`dataDir`, `ephemeral`, `runtime`, `insecureRegistries`, `nodes`, `apiPort`, `dnsPort`,
  *   `dnsMetricsPort`, `podNetwork`, `proxyMode`, `clusterDomain`,
  *   `podCidr`, `serviceCidr`, `updateKubeconfig`, `logLevel`), plus `manifests` (`-f`), `wait`
  *   and `logFormat`. kind's `kind.x-k8s.io/v1alpha4` Cluster and k3d's `SimpleConfig` name things
@@ -41,6 +41,7 @@ export interface ConfigValues {
   dataDir?: string;
   ephemeral?: boolean;
   runtime?: string;
+  insecureRegistry?: string[];
   nodes?: number;
   apiPort?: number;
   dnsPort?: number;
@@ -98,7 +99,8 @@ const clusterName: Check = (v) =>
 const SPEC: Record<string, [keyof ConfigValues, Check]> = {
   dataDir: ["dataDir", aPath],
   ephemeral: ["ephemeral", bool],
-  runtime: ["runtime", oneOf("process", "simulated")],
+  runtime: ["runtime", oneOf("process", "simulated", "oci")],
+  insecureRegistries: ["insecureRegistry", hosts],
   nodes: ["nodes", wholeNumber(1, 10_000)],
   apiPort: ["apiPort", wholeNumber(0, 65_535)],
   dnsPort: ["dnsPort", wholeNumber(0, 65_535)],
@@ -114,6 +116,18 @@ const SPEC: Record<string, [keyof ConfigValues, Check]> = {
   logLevel: ["logLevel", oneOf("error", "warn", "info", "debug")],
   logFormat: ["logFormat", oneOf("text", "json")],
 };
+
+function hosts(v: unknown): { value: unknown } | string {
+  if (!Array.isArray(v)) return "must be a list of registry hosts (host or host:port)";
+  for (const [i, h] of v.entries()) {
+    if (
+      typeof h !== "string" ||
+      !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/.test(h)
+    )
+      return `[${i}]: must be a registry host (host or host:port)`;
+  }
+  return { value: v };
+}
 
 function paths(v: unknown, p: string, dir: string): { value: unknown } | string {
   if (!Array.isArray(v)) return "must be a list of paths";

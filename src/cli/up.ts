@@ -36,7 +36,8 @@ export interface UpOptions {
   name: string;
   dataDir?: string;
   ephemeral?: boolean;
-  runtime: "process" | "simulated";
+  runtime: "process" | "simulated" | "oci";
+  insecureRegistry: string[];
   podNetwork?: "netns" | "host" | "auto";
   proxyMode?: "userspace" | "nftables";
   nodes: number;
@@ -70,9 +71,18 @@ export function addUpCommand(program: Command, io: Io): void {
     .option("--data-dir <dir>", "data directory (default: under the XDG data home, per name)")
     .option("--ephemeral", "memory store and a temporary data dir, removed on stop")
     .addOption(
-      new Option("--runtime <runtime>", "how pods run")
-        .choices(["process", "simulated"])
+      new Option(
+        "--runtime <runtime>",
+        "how pods run unless their RuntimeClass says: process (the host is the image), simulated, or oci (each container from its image with crun or runc; root)",
+      )
+        .choices(["process", "simulated", "oci"])
         .default("process"),
+    )
+    .option(
+      "--insecure-registry <host>",
+      "a registry (host:port) pods' images are pulled from over plain HTTP (loopback ones always are; repeatable)",
+      collect,
+      [],
     )
     .addOption(
       new Option(
@@ -221,6 +231,7 @@ function clusterOptions(o: UpOptions, log: ClusterOptions["log"]): ClusterOption
     name: o.name,
     ...(o.ephemeral ? { ephemeral: true } : { dataDir: dataDirOf(o) }),
     runtime: o.runtime,
+    ...(o.insecureRegistry?.length ? { insecureRegistries: o.insecureRegistry } : {}),
     ...(o.podNetwork ? { podNetwork: o.podNetwork } : {}),
     ...(o.proxyMode ? { proxyMode: o.proxyMode } : {}),
     nodes: o.nodes,

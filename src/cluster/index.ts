@@ -37,6 +37,7 @@ import {
 import { ensurePki } from "../apiserver/pki.ts";
 import { createInformerFactory } from "../client/factory.ts";
 import { startControllers } from "../controllers/index.ts";
+import { openImageStore } from "../images/index.ts";
 import { openStore, type Store, type StoreTuning } from "../store/index.ts";
 import { startWebView } from "../ui/index.ts";
 import { ensureBootstrapServices } from "./bootstrap.ts";
@@ -432,7 +433,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         containerLogMaxFiles: options.containerLogMaxFiles,
         runtime,
         ...(options.podNetwork ? { podNetwork: options.podNetwork } : {}),
-        ...(options.images ? { images: options.images } : {}),
+        ...(options.images
+          ? { images: options.images }
+          : {
+              imageStore: openImageStore({
+                ...(options.imageStore ? { root: options.imageStore } : {}),
+                ...(options.insecureRegistries
+                  ? { insecureRegistries: options.insecureRegistries }
+                  : {}),
+              }),
+            }),
         dataDir,
         plan,
         handleSubresource: (key, handler) => api.handleSubresource(key, handler),

@@ -22,6 +22,7 @@ import {
   createLogHandler,
   createPortForwardHandler,
   describeSupport,
+  type ImageEnsurer,
   type ImageSource,
   type Kubelet,
   logRotation,
@@ -44,6 +45,8 @@ export interface NodeAgentContext {
   runtime: RuntimeKind;
   /** Where the `oci` runtime's images come from (see ClusterOptions.images). */
   images?: ImageSource;
+  /** The image store the pull step of `oci` pods uses (absent with `images`). */
+  imageStore?: ImageEnsurer;
   /** Where pods' networks live (see ClusterOptions.podNetwork); undefined: `auto`. */
   podNetwork?: "netns" | "host" | "auto";
   /** The cluster's data dir; the agent keeps pod IPs, logs and volumes under it. */
@@ -129,6 +132,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     runtime: ctx.runtime,
     ...(ctx.podNetwork ? { podNetwork: ctx.podNetwork } : {}),
     ...(ctx.images ? { images: ctx.images } : {}),
+    ...(ctx.imageStore ? { imagePulls: { store: ctx.imageStore, runtimes: ["oci"] } } : {}),
     clusterDns: ctx.plan.dnsServiceIP,
     clusterDomain: ctx.plan.clusterDomain,
     workingDir: process.cwd(),

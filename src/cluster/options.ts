@@ -20,12 +20,24 @@ export interface ClusterOptions {
   dataDir?: string;
   /** Memory store and a temporary data dir removed on stop. */
   ephemeral?: boolean;
+  /**
+   * How pods run unless their RuntimeClass or `loopkube.dev/runtime` annotation says otherwise:
+   * `process` (default; the host is the image), `simulated`, or `oci` (each container from its
+   * image, run by crun or runc; needs root).
+   */
   runtime?: RuntimeKind;
   /**
-   * Where the `oci` runtime's images come from (library only, until the image store is wired in;
-   * tests hand in roots they built).
+   * Library only, for tests: images handed to the `oci` runtime instead of the image store's (no
+   * pull step then). Absent: the image store below, pulled per the pod's imagePullPolicy.
    */
   images?: ImageSource;
+  /**
+   * The image store's directory, shared by the user's clusters (default `LOOPKUBE_IMAGE_STORE`,
+   * else `$XDG_DATA_HOME/loopkube/images`).
+   */
+  imageStore?: string;
+  /** Registry hosts (`host:port`) pulled from over plain HTTP besides loopback ones. */
+  insecureRegistries?: string[];
   /**
    * Where pods' networks live: `netns`, a network namespace per pod with its pod IP and its own
    * loopback (root); `host`, the host's namespace shared by every pod; `auto` (default): `netns`

@@ -72,6 +72,7 @@ import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { createTokenManager, requestTokenOf } from "./tokens.ts";
 import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
+export type { ImageConfig, PreparedImage } from "../images/index.ts";
 export { type AttachHandlerOptions, createAttachHandler } from "./attach.ts";
 export { createExecHandler, type ExecHandlerOptions } from "./exec.ts";
 export { type ImageEnsurer, nodeImages } from "./imagepull.ts";
@@ -87,7 +88,6 @@ export { KUBELET_VERSION } from "./node.ts";
 export { DEFAULT_MAX_PODS, NodesError, nodeNames, nodePodCidrs } from "./nodes.ts";
 export type { ImageSource } from "./oci_container.ts";
 export { describeSupport, type OciSupport } from "./oci_detect.ts";
-export type { ImageConfig, PreparedImage } from "./oci_spec.ts";
 export { routeDevice } from "./podnet.ts";
 export { createPortForwardHandler, type PortForwardHandlerOptions } from "./portforward.ts";
 export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
@@ -310,10 +310,12 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       maxPods: options.maxPods ?? DEFAULT_MAX_PODS,
       ...(options.leaseRenewMs ? { leaseRenewMs: options.leaseRenewMs } : {}),
       ...(options.statusReportMs ? { statusReportMs: options.statusReportMs } : {}),
-      ...(options.imagePulls && {
-        images: async () =>
-          nodeImages(await (options.imagePulls as { store: ImageEnsurer }).store.list()),
-      }),
+      // The node lists images where its image runtime can run (else nothing would use them).
+      ...(options.imagePulls &&
+        oci && {
+          images: async () =>
+            nodeImages(await (options.imagePulls as { store: ImageEnsurer }).store.list()),
+        }),
     }),
   );
   await Promise.all(agents.map((a) => a.ready));

@@ -5,7 +5,10 @@
  * resolved (subPath included; a mount naming no volume is skipped with a FailedMount warning),
  * then the runtime's start.
  *
- * Errors: no image source, or the image cannot be prepared → `EnvError` (the container waits,
+ * The image is the one the kubelet's pull step prepared from the image store, or (tests, no
+ * store) the image source's.
+ *
+ * Errors: no image at all, or the image cannot be prepared → `EnvError` (the container waits,
  * reason `ErrImagePull` / `CreateContainerConfigError`, one Warning); a container that cannot run
  * as configured (runAsNonRoot as root, an unknown user) → `EnvError`; no program at all →
  * `StartError`.
@@ -47,6 +50,8 @@ export interface OciContainerStart {
   podDir: string;
   podIP: string;
   netnsPath?: string | undefined;
+  /** The image the kubelet's pull step prepared (imagepull.ts); absent: the image source's. */
+  image?: PreparedImage | undefined;
   onSkip(message: string): void;
 }
 
@@ -60,12 +65,15 @@ export async function startOciContainer(
   const runtime = deps.runtime;
   if (!runtime) throw new EnvError(deps.unavailable ?? "the oci runtime is not available");
   const ref = o.container.image ?? "";
-  if (!deps.images) throw new EnvError(NO_IMAGE_SOURCE_MESSAGE, "ErrImagePull");
   let image: PreparedImage;
-  try {
-    image = await deps.images.prepare(ref, o.pod);
-  } catch (e) {
-    throw new EnvError(e instanceof Error ? e.message : String(e), "ErrImagePull");
+  if (o.image) image = o.image;
+  else {
+    if (!deps.images) throw new EnvError(NO_IMAGE_SOURCE_MESSAGE, "ErrImagePull");
+    try {
+      image = await deps.images.prepare(ref, o.pod);
+    } catch (e) {
+      throw new EnvError(e instanceof Error ? e.message : String(e), "ErrImagePull");
+    }
   }
   const lookup = (n: string) => o.env[n];
   const expand = (list: string[] | undefined) => list?.map((a) => expandVars(a, lookup));

@@ -25,26 +25,10 @@
  */
 import type { Container, Pod } from "kubernetes-types/core/v1.js";
 import { parseQuantity } from "../api/quantity.ts";
+import type { ImageConfig, PreparedImage } from "../images/index.ts";
 
-/** An image unpacked by the image store, as the images half hands it over. */
-export interface PreparedImage {
-  ref: string;
-  digest: string;
-  id: string;
-  /** The unpacked root: shared by every container of the image, never written. */
-  rootfs: string;
-  config: ImageConfig;
-  size: number;
-}
-
-export interface ImageConfig {
-  entrypoint?: string[];
-  cmd?: string[];
-  env?: string[];
-  workingDir?: string;
-  user?: string;
-  exposedPorts?: string[];
-}
+/** The image store's own types: what a runtime gets from `ImageStore.ensure`. */
+export type { ImageConfig, PreparedImage };
 
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 

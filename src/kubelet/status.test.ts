@@ -76,6 +76,10 @@ test("podPhase of a pod being deleted whose containers all stopped is terminal, 
   assert.equal(podPhase([ok, failed], opts), "Failed");
   assert.equal(podPhase([running], opts), "Running");
   assert.equal(podPhase([ok], { ...opts, terminal: false }), "Running");
+  assert.equal(podPhase([waiting], opts), "Failed", "deleted before it ever ran");
+  assert.equal(podPhase([ok, waiting], opts), "Failed");
+  assert.equal(podPhase([waiting], { ...opts, initDone: false }), "Failed", "deleted in init");
+  assert.equal(podPhase([waiting], { ...opts, terminal: false }), "Pending");
 });
 
 test("podConditions keeps the transition time of an unchanged condition and names unready containers", () => {

@@ -23,10 +23,10 @@ export interface PhaseInputs {
  * as a running container (so a pod never reports Succeeded while a sidecar still runs: the
  * phase and the sidecar's terminated state are written together); a stopped sidecar is ignored;
  * a sidecar that never ran yet keeps the pod Pending. A terminal pod (deleted, every container
- * stopped) is Succeeded or Failed whatever its restart policy.
+ * stopped) is Succeeded or Failed whatever its restart policy; Failed when a container never ran.
  */
 export function podPhase(statuses: ContainerStatus[], inputs: PhaseInputs): Phase {
-  if (!inputs.initDone) return "Pending";
+  if (!inputs.initDone) return inputs.terminal ? "Failed" : "Pending";
   let waiting = 0;
   let running = 0;
   let stopped = 0;
@@ -43,7 +43,9 @@ export function podPhase(statuses: ContainerStatus[], inputs: PhaseInputs): Phas
     } else if (s.lastState?.terminated) stopped++;
     else waiting++;
   }
-  if (waiting > 0) return "Pending";
+  // Deleted before a container ever ran (a pull that failed, say): it never will, and kube's
+  // kubelet ends such a pod Failed, so that the pod can go.
+  if (waiting > 0) return inputs.terminal && running === 0 ? "Failed" : "Pending";
   if (running > 0) return "Running";
   if (stopped > 0) {
     if (inputs.terminal) return stopped === succeeded ? "Succeeded" : "Failed";

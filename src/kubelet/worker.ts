@@ -783,6 +783,7 @@ export class PodWorker {
             podDir: this.podDir,
             podIP: this.deps.podIP,
             netnsPath: this.netns.length > 0 ? this.deps.netnsPath : undefined,
+            image: c.image,
             onSkip: (m) => this.event("Warning", "FailedMount", m, c),
           });
         } catch (e) {

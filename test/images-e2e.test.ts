@@ -1,0 +1,282 @@
+/**
+ * Issue 18 end to end: images pulled from a registry and run by the `oci` runtime, with the real
+ * kubectl, as a user would. A `docker-registry` on a free loopback port holds a busybox `httpd`
+ * image pushed with skopeo; a cluster started with `runtime: "oci"` (as `loopkube up --runtime
+ * oci`) and its own image store directory:
+ *
+ * - `kubectl create deployment web --image=127.0.0.1:PORT/demo/httpd:1 --replicas=2`: both pods
+ *   Running and Ready, their imageID the pushed digest, each serving on port 80 at its pod IP and
+ *   through the Service `kubectl expose` makes; `kubectl exec` lists the image's root;
+ * - a missing tag: ErrImagePull, then ImagePullBackOff, in `kubectl get pod`;
+ * - `imagePullPolicy: Never` with an absent image: ErrImageNeverPull;
+ * - a private repository (basic auth): ErrImagePull without imagePullSecrets, Running with them;
+ * - `loopkube load image` of an OCI layout into the store, then a Never pod runs it.
+ *
+ * Needs root, crun (or runc), docker-registry, skopeo and busybox-static; skips visibly else.
+ * Network safety: `ip route get` shows where each address goes before anything is sent to it.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { get as httpGet } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { Pod, Service } from "kubernetes-types/core/v1.js";
+import {
+  buildBusyboxLayout,
+  imageToolsMissing,
+  type Layout,
+  skopeoCopy,
+  startRegistry,
+  type TestRegistry,
+  waitFor,
+} from "../src/_testing/index.ts";
+import { REFS } from "../src/api/refs.ts";
+import { type Cluster, startCluster } from "../src/index.ts";
+import { routeDevice } from "../src/kubelet/index.ts";
+import { NO_OCI } from "./_busybox.ts";
+import { cliEnv, runLoopkube } from "./_cli.ts";
+import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
+
+const missing = imageToolsMissing(["docker-registry", "skopeo"]);
+const SKIP =
+  NO_OCI ||
+  NO_KUBECTL ||
+  (missing.length > 0 && `needs ${missing.join(", ")} (apt-get install ${missing.join(" ")})`);
+if (SKIP) console.log(`# images-e2e.test.ts skipped: ${SKIP}`);
+
+const fetchText = (ip: string, port: number) =>
+  new Promise<string>((resolve, reject) => {
+    const req = httpGet({ host: ip, port, path: "/", timeout: 5000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => {
+        body += d;
+      });
+      res.on("end", () => resolve(body));
+    });
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+  });
+
+/** What `ip`:80 answers once something listens there (Ready without a probe is only "started"). */
+const served = (ip: string) =>
+  waitFor(async () => (await fetchText(ip, 80).catch(() => undefined)) || undefined, {
+    timeoutMs: 30_000,
+    what: `an answer on ${ip}:80`,
+  });
+
+describe("pods pull their images from a registry and run them (oci runtime)", {
+  skip: SKIP,
+}, () => {
+  let cluster: Cluster;
+  let registry: TestRegistry;
+  let layout: Layout;
+  let dir: string;
+  let store: string;
+  let image: string;
+
+  const kubectl = (args: string[], input?: string) =>
+    run(KUBECTL ?? "kubectl", ["--kubeconfig", cluster.kubeconfigPath, ...args], {
+      ...(input !== undefined ? { input } : {}),
+    });
+  const ok = async (args: string[], input?: string) => {
+    const r = await kubectl(args, input);
+    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const podsOf = async (selector: string) =>
+    (await cluster.client.list(REFS.pods, "default", { labelSelector: selector })).items as Pod[];
+  const isReady = (p: Pod) =>
+    p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+  /** The STATUS column of `kubectl get pod NAME`. */
+  const statusColumn = async (name: string) => {
+    const out = await ok(["get", "pod", name, "--no-headers"]);
+    return out.trim().split(/\s+/)[2] ?? "";
+  };
+  const podYaml = (name: string, ref: string, policy: string) =>
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: "app", image: ref, imagePullPolicy: policy }],
+      },
+    });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "loopkube-images-e2e-"));
+    store = join(dir, "store");
+    registry = await startRegistry();
+    layout = await buildBusyboxLayout(join(dir, "layout"), { tag: "1" });
+    image = `${registry.host}/demo/httpd:1`;
+    await skopeoCopy(`oci:${layout.dir}:1`, `docker://${image}`);
+    cluster = await startCluster({
+      name: "images-e2e",
+      dataDir: join(dir, "data"),
+      apiPort: 0,
+      dnsPort: 0,
+      updateKubeconfig: false,
+      runtime: "oci",
+      imageStore: store,
+    });
+  });
+
+  after(async () => {
+    await cluster?.stop();
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("kubectl create deployment runs two replicas of the pulled image, served by pod IP and Service", async () => {
+    await ok(["create", "deployment", "web", `--image=${image}`, "--replicas=2"]);
+    await ok(["expose", "deployment", "web", "--port=80"]);
+    const pods = await waitFor(
+      async () => {
+        const ps = await podsOf("app=web");
+        return ps.length === 2 && ps.every((p) => p.status?.phase === "Running" && isReady(p))
+          ? ps
+          : undefined;
+      },
+      { timeoutMs: 120_000, what: "both web pods Running and Ready" },
+    );
+    for (const p of pods) {
+      const status = p.status?.containerStatuses?.[0];
+      assert.equal(status?.image, image);
+      assert.equal(status?.imageID, `${registry.host}/demo/httpd@${layout.manifestDigest}`);
+    }
+    const table = await ok(["get", "pods", "-l", "app=web", "--no-headers"]);
+    assert.equal(
+      table
+        .trim()
+        .split("\n")
+        .filter((l) => /\s1\/1\s+Running\s/.test(l)).length,
+      2,
+    );
+    const events = await ok(["get", "events", "--field-selector", "reason=Pulled", "-o", "name"]);
+    assert.ok(events.trim().length > 0, "a Pulled event");
+
+    const ips = pods.map((p) => p.status?.podIP ?? "");
+    assert.equal(new Set(ips).size, 2);
+    for (const ip of ips) {
+      assert.match(await routeDevice(ip), /^lk/, `${ip} goes to the cluster's pod link`);
+      assert.equal(await served(ip), "hello from 1\n");
+    }
+    const svc = (await cluster.client.get(REFS.services, "default", "web")) as Service;
+    const clusterIP = svc.spec?.clusterIP ?? "";
+    assert.equal(await routeDevice(clusterIP), "lo");
+    assert.equal(await served(clusterIP), "hello from 1\n");
+
+    const name = pods[0]?.metadata?.name ?? "";
+    const root = await ok(["exec", name, "--", "ls", "/"]);
+    const entries = root.trim().split(/\s+/);
+    assert.ok(entries.includes("www"), `the image's /www in ${entries.join(" ")}`);
+    assert.ok(!entries.includes("work") && !entries.includes("home"), "not the host's root");
+    assert.equal(await ok(["exec", name, "--", "cat", "/www/index.html"]), "hello from 1\n");
+  });
+
+  test("a missing tag shows ErrImagePull, then ImagePullBackOff", async () => {
+    await ok(
+      ["apply", "-f", "-"],
+      podYaml("nosuch", `${registry.host}/demo/httpd:404`, "IfNotPresent"),
+    );
+    const seen = new Set<string>();
+    await waitFor(
+      async () => {
+        seen.add(await statusColumn("nosuch"));
+        return seen.has("ErrImagePull") && seen.has("ImagePullBackOff") ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: "ErrImagePull then ImagePullBackOff" },
+    );
+    const pod = (await cluster.client.get(REFS.pods, "default", "nosuch")) as Pod;
+    const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
+    assert.match(waiting?.reason ?? "", /^(ErrImagePull|ImagePullBackOff)$/);
+    assert.match(waiting?.message ?? "", /not found/);
+    const described = await ok(["describe", "pod", "nosuch"]);
+    assert.match(described, /Failed to pull image "[^"]+demo\/httpd:404"/);
+  });
+
+  test("imagePullPolicy Never with an absent image: ErrImageNeverPull", async () => {
+    await ok(["apply", "-f", "-"], podYaml("never", "demo/local:1", "Never"));
+    await waitFor(
+      async () => ((await statusColumn("never")) === "ErrImageNeverPull" ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        what: "ErrImageNeverPull",
+      },
+    );
+    const pod = (await cluster.client.get(REFS.pods, "default", "never")) as Pod;
+    assert.equal(
+      pod.status?.containerStatuses?.[0]?.state?.waiting?.message,
+      'Container image "demo/local:1" is not present with pull policy of Never',
+    );
+  });
+
+  test("a private repository: ErrImagePull without imagePullSecrets, Running with them", async () => {
+    const creds = { username: "alice", password: "s3cret-e2e" };
+    const secured = await startRegistry({ basicAuth: creds });
+    try {
+      const ref = `${secured.host}/private/httpd:1`;
+      await skopeoCopy(`oci:${layout.dir}:1`, `docker://${ref}`, {
+        destCreds: `${creds.username}:${creds.password}`,
+      });
+      await ok(["apply", "-f", "-"], podYaml("anonymous", ref, "IfNotPresent"));
+      await waitFor(
+        async () => ((await statusColumn("anonymous")) === "ErrImagePull" ? true : undefined),
+        { timeoutMs: 30_000, what: "ErrImagePull without credentials" },
+      );
+      await ok([
+        "create",
+        "secret",
+        "docker-registry",
+        "pull",
+        `--docker-server=${secured.host}`,
+        `--docker-username=${creds.username}`,
+        `--docker-password=${creds.password}`,
+      ]);
+      const withSecret = JSON.parse(podYaml("authorized", ref, "IfNotPresent"));
+      withSecret.spec.imagePullSecrets = [{ name: "pull" }];
+      await ok(["apply", "-f", "-"], JSON.stringify(withSecret));
+      const pod = await waitFor(
+        async () => {
+          const p = (await cluster.client.get(REFS.pods, "default", "authorized")) as Pod;
+          return p.status?.phase === "Running" ? p : undefined;
+        },
+        { timeoutMs: 60_000, what: "the pod with imagePullSecrets running" },
+      );
+      assert.equal(
+        pod.status?.containerStatuses?.[0]?.imageID,
+        `${secured.host}/private/httpd@${layout.manifestDigest}`,
+      );
+    } finally {
+      await secured.stop();
+    }
+  });
+
+  test("loopkube load image puts a layout in the store, and a Never pod runs it", async () => {
+    const local = await buildBusyboxLayout(join(dir, "local"), { tag: "1" });
+    const loaded = await runLoopkube(
+      ["load", "image", local.dir, "--store", store, "--name", "demo/local:1"],
+      cliEnv(dir),
+    );
+    assert.equal(loaded.code, 0, loaded.stderr);
+    // A pod that never ran goes when deleted (kube ends it Failed first).
+    await ok(["delete", "pod", "never", "--wait=true"]);
+    await ok(["apply", "-f", "-"], podYaml("loaded", "demo/local:1", "Never"));
+    const pod = await waitFor(
+      async () => {
+        const p = (await cluster.client.get(REFS.pods, "default", "loaded")) as Pod;
+        return p.status?.phase === "Running" && isReady(p) ? p : undefined;
+      },
+      { timeoutMs: 60_000, what: "the Never pod running the loaded image" },
+    );
+    assert.equal(
+      pod.status?.containerStatuses?.[0]?.imageID,
+      `docker.io/demo/local@${local.manifestDigest}`,
+    );
+    const ip = pod.status?.podIP ?? "";
+    assert.match(await routeDevice(ip), /^lk/);
+    assert.equal(await served(ip), "hello from 1\n");
+  });
+});
