@@ -127,6 +127,19 @@ export const BENCHES: Bench[] = [
     limitSeconds: 120,
   },
   {
+    name: "webhooks",
+    script: "bench/webhooks/webhooks.bench.ts",
+    about:
+      "ConfigMap creates with a validating or mutating admission webhook vs none and a bare HTTPS round trip",
+    limitSeconds: 180,
+  },
+  {
+    name: "rbac",
+    script: "bench/rbac/authz.bench.ts",
+    about: "RBAC decisions in process; GETs over HTTPS with RBAC vs AlwaysAllow",
+    limitSeconds: 180,
+  },
+  {
     name: "image-pull",
     script: "bench/images/pull.bench.ts",
     about: "image pull + unpack vs skopeo copy + umoci unpack",
