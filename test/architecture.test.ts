@@ -23,9 +23,10 @@ const ALLOWED: Record<string, string[]> = {
   client: ["api"],
   controllers: ["api", "client"],
   images: [],
-  kubelet: ["api", "client", "images"],
+  nft: [],
+  kubelet: ["api", "client", "images", "nft"],
   dns: ["api", "client"],
-  proxy: ["api", "client"],
+  proxy: ["api", "client", "nft"],
   ui: ["api", "client", "dns", "proxy"],
   cluster: [
     "api",

@@ -12,13 +12,14 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
+
 import type { Namespace, Pod, Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { REFS } from "../api/refs.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import type { EventRecorder } from "../client/index.ts";
+import { keepNftTable } from "../nft/index.ts";
 import {
   type NetworkPolicy,
   type PolicyInputs,
@@ -55,21 +56,6 @@ export interface PolicyEnforcer {
   settled(): Promise<void>;
   /** Deletes the table. */
   stop(): Promise<void>;
-}
-
-export function nft(script: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("nft", ["-f", "-"], { stdio: ["pipe", "ignore", "pipe"] });
-    let err = "";
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      err += d;
-    });
-    child.once("error", reject);
-    child.once("close", (code) =>
-      code === 0 ? resolve() : reject(new Error(err.trim() || `nft exited with ${code}`)),
-    );
-    child.stdin.end(script);
-  });
 }
 
 const terminal = (p: Pod) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed";
@@ -166,39 +152,18 @@ export async function startPolicyEnforcer(o: PolicyEnforcerOptions): Promise<Pol
     }
   };
 
-  let applied = "";
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = false;
-  const run = async () => {
-    do {
-      again = false;
-      await new Promise((r) => setImmediate(r));
-      if (stopped) return;
+  const table = keepNftTable({
+    table: o.table ?? "",
+    script: (written) => {
       const i = inputs();
       warn(i);
       // No table until a policy exists: a cluster without policies costs no nft run.
-      if (!o.table || (applied === "" && i.policies.length === 0)) continue;
-      const script = rulesetOf(o.table, i, { linkPrefix: o.table.replace(/^loopkube-/, "lk") });
-      if (script === applied) continue;
-      try {
-        await nft(script);
-        applied = script;
-      } catch (e) {
-        o.onError(e);
-      }
-    } while (again && !stopped);
-  };
-  const changed = () => {
-    if (stopped) return;
-    if (running !== undefined) {
-      again = true;
-      return;
-    }
-    running = run().finally(() => {
-      running = undefined;
-    });
-  };
+      if (!o.table || (!written && i.policies.length === 0)) return undefined;
+      return rulesetOf(o.table, i, { linkPrefix: o.table.replace(/^loopkube-/, "lk") });
+    },
+    onError: o.onError,
+  });
+  const changed = () => table.changed();
   const removers = all.map((i) =>
     (i as typeof pods).addHandlers({
       onAdd: changed,
@@ -209,15 +174,10 @@ export async function startPolicyEnforcer(o: PolicyEnforcerOptions): Promise<Pol
   changed();
   return {
     changed,
-    async settled() {
-      while (running !== undefined) await running;
-    },
+    settled: () => table.settled(),
     async stop() {
-      stopped = true;
       for (const r of removers) r();
-      await running;
-      if (applied === "" || !o.table) return;
-      await nft(`table ip ${o.table}\ndelete table ip ${o.table}\n`).catch(o.onError);
+      await table.stop();
     },
   };
 }

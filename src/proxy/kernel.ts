@@ -7,11 +7,11 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
 import type { Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import type { KubeObject } from "../api/types.ts";
 import type { InformerFactory } from "../client/factory.ts";
+import { keepNftTable } from "../nft/index.ts";
 import { type KernelServiceOptions, kernelServicesScript } from "./nft.ts";
 import { ProxyState } from "./state.ts";
 
@@ -32,58 +32,22 @@ export interface KernelProxy {
   stop(): Promise<void>;
 }
 
-function nft(script: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("nft", ["-f", "-"], { stdio: ["pipe", "ignore", "pipe"] });
-    let err = "";
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      err += d;
-    });
-    child.once("error", reject);
-    child.once("close", (code) =>
-      code === 0 ? resolve() : reject(new Error(err.trim() || `nft exited with ${code}`)),
-    );
-    child.stdin.end(script);
-  });
-}
-
 export async function startKernelProxy(
   informers: InformerFactory,
   o: KernelProxyOptions,
 ): Promise<KernelProxy> {
   const state = new ProxyState({ nodeName: o.nodeName, nodeIP: o.nodeIP });
-  let applied = "";
-  let running: Promise<void> | undefined;
-  let again = false;
-  let stopped = false;
-  const run = async () => {
-    do {
-      again = false;
-      await new Promise((r) => setImmediate(r));
-      if (stopped) return;
-      const script = kernelServicesScript(
+  const table = keepNftTable({
+    table: o.table,
+    script: () =>
+      kernelServicesScript(
         [...state.views()].flatMap((v) => v.ports),
         o,
-      );
-      if (script === applied) continue;
-      try {
-        await nft(script);
-        applied = script;
-      } catch (e) {
-        o.onError(e);
-      }
-    } while (again && !stopped);
-  };
-  const changed = () => {
-    if (stopped) return;
-    if (running !== undefined) {
-      again = true;
-      return;
-    }
-    running = run().finally(() => {
-      running = undefined;
-    });
-  };
+      ),
+    onError: o.onError,
+    deleteAlways: true,
+  });
+  const changed = () => table.changed();
   const upsert = (svc: Service) => {
     if (o.skip?.(svc)) state.deleteService(svc);
     else state.upsertService(svc);
@@ -117,17 +81,12 @@ export async function startKernelProxy(
   ];
   await Promise.all([services.waitForSync(), slices.waitForSync()]);
   changed();
-  const settled = async () => {
-    while (running !== undefined) await running;
-  };
-  await settled();
+  await table.settled();
   return {
-    settled,
+    settled: () => table.settled(),
     async stop() {
-      stopped = true;
       for (const r of removers) r();
-      await running;
-      await nft(`table ip ${o.table}\ndelete table ip ${o.table}\n`).catch(o.onError);
+      await table.stop();
     },
   };
 }
