@@ -394,21 +394,8 @@ export class Registry implements ApiVerbs {
     if (!this.hooked(ref) || ref.subresource)
       return this.createSync(ref, namespace, object, options);
     const name = options?.name ?? object?.metadata?.name ?? "";
-    const { attrs, shift } = this.attributes("CREATE", ref, namespace, name, options);
-    return this.told(
-      attrs,
-      admitted(
-        this.ctx,
-        attrs,
-        (admit, copy) =>
-          this.createSync(
-            ref,
-            namespace,
-            copy ? passCopy(object) : object,
-            admit ? { ...options, admit } : options,
-          ),
-        shift,
-      ),
+    return this.throughWebhooks("CREATE", ref, namespace, name, options, object, (obj, o) =>
+      this.createSync(ref, namespace, obj, o),
     );
   }
 
@@ -420,21 +407,8 @@ export class Registry implements ApiVerbs {
   ): Promise<KubeObject> {
     if (!this.hooked(ref)) return this.updateSync(ref, namespace, object, options);
     const name = options?.name ?? object?.metadata?.name ?? "";
-    const { attrs, shift } = this.attributes("UPDATE", ref, namespace, name, options);
-    return this.told(
-      attrs,
-      admitted(
-        this.ctx,
-        attrs,
-        (admit, copy) =>
-          this.updateSync(
-            ref,
-            namespace,
-            copy ? passCopy(object) : object,
-            admit ? { ...options, admit } : options,
-          ),
-        shift,
-      ),
+    return this.throughWebhooks("UPDATE", ref, namespace, name, options, object, (obj, o) =>
+      this.updateSync(ref, namespace, obj, o),
     );
   }
 
@@ -449,27 +423,34 @@ export class Registry implements ApiVerbs {
     if (!this.hooked(ref)) return this.patchSync(ref, namespace, name, type, body, options);
     // An apply that creates the object is a CREATE to admission, as on kube.
     const creates = type === "apply" && !ref.subresource && !this.exists(ref, namespace, name);
-    const { attrs, shift } = this.attributes(
-      creates ? "CREATE" : "UPDATE",
-      ref,
-      namespace,
-      name,
-      options,
+    const operation = creates ? "CREATE" : "UPDATE";
+    return this.throughWebhooks(operation, ref, namespace, name, options, body, (patch, o) =>
+      this.patchSync(ref, namespace, name, type, patch, o),
     );
+  }
+
+  /**
+   * A synchronous write verb with the webhooks of `operation` around it (admitted.ts): `write`
+   * gets the request's body (a copy for each of several passes) and the options with the
+   * admission hook of its pass.
+   */
+  private throughWebhooks<B, O extends WriteOptions & RequestOptions>(
+    operation: "CREATE" | "UPDATE",
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    options: O | undefined,
+    body: B,
+    write: (body: B, options: (O & { admit?: AdmitHook }) | undefined) => KubeObject,
+  ): Promise<KubeObject> {
+    const { attrs, shift } = this.attributes(operation, ref, namespace, name, options);
     return this.told(
       attrs,
       admitted(
         this.ctx,
         attrs,
         (admit, copy) =>
-          this.patchSync(
-            ref,
-            namespace,
-            name,
-            type,
-            copy ? passCopy(body) : body,
-            admit ? { ...options, admit } : options,
-          ),
+          write(copy ? passCopy(body) : body, admit ? { ...(options as O), admit } : options),
         shift,
       ),
     );
