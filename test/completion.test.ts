@@ -53,13 +53,21 @@ async function complete(
   const out = new Map<string, string[]>();
   if (shell === "zsh") {
     const fixture = join(ROOT, "test", "fixtures", "zsh-complete.zsh");
-    const text = await sh("zsh", ["-f", fixture, script, ...lines], env);
-    const sections = text.split(/^LINE \d+\n/m).slice(1);
-    assert.equal(sections.length, lines.length, text);
-    lines.forEach((line, i) => {
-      const matches = (sections[i] ?? "").split("\n").map((l) => l.replace(/^MATCHES: /, ""));
-      out.set(line, words(matches.flatMap((l) => l.split(" "))));
-    });
+    const session = async (asked: string[]) => {
+      const text = await sh("zsh", ["-f", fixture, script, ...asked], env);
+      const sections = text.split(/^LINE \d+\n/m).slice(1);
+      assert.equal(sections.length, asked.length, text);
+      asked.forEach((line, i) => {
+        const matches = (sections[i] ?? "").split("\n").map((l) => l.replace(/^MATCHES: /, ""));
+        out.set(line, words(matches.flatMap((l) => l.split(" "))));
+      });
+    };
+    await session(lines);
+    // Reading zsh's screen through zpty now and then misses one line's matches (seen once in
+    // ~10 CI runs, a path completion): the lines that showed nothing are asked once more, in a
+    // new session. A line that should offer something still fails if zsh offers nothing twice.
+    const empty = lines.filter((l) => (out.get(l) ?? []).length === 0);
+    if (empty.length > 0) await session(empty);
     return out;
   }
   for (const line of lines) {
