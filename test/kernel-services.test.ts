@@ -32,6 +32,10 @@ const SKIP =
         : NO_KUBECTL;
 if (SKIP) console.log(`# kernel-services.test.ts skipped: ${SKIP}`);
 
+/** Answers each datagram with the pod's name. */
+const UDP_SERVER = `const s=require("dgram").createSocket("udp4");s.on("message",(m,r)=>s.send(process.env.POD_NAME,r.port,r.address));s.bind(5353,"0.0.0.0")`;
+const CONNTRACK = spawnSync("conntrack", ["--version"]).status === 0;
+
 /** Answers `<pod name> <client address>`. */
 const SERVER = `require("http").createServer((q,s)=>s.end(process.env.POD_NAME+" "+q.socket.remoteAddress)).listen(8080,"0.0.0.0")`;
 
@@ -78,7 +82,33 @@ const MANIFESTS = [
   service("sticky", { app: "echo" }, { sessionAffinity: "ClientIP" }),
   service("empty", { app: "nobody" }),
   service("echo-np", { app: "echo" }, { type: "NodePort" }),
+  service("sticky-np", { app: "echo" }, { type: "NodePort", sessionAffinity: "ClientIP" }),
+  ...["udp-a", "udp-b"].map((name) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default", labels: { udp: name === "udp-a" ? "on" : "off" } },
+    spec: {
+      containers: [
+        {
+          name: "u",
+          image: "node",
+          command: [NODE, "-e", UDP_SERVER],
+          env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+        },
+      ],
+    },
+  })),
+  {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "udp", namespace: "default" },
+    spec: { selector: { udp: "on" }, ports: [{ port: 53, targetPort: 5353, protocol: "UDP" }] },
+  },
 ];
+
+/** One datagram from a fixed source port, so that it belongs to one conntrack flow. */
+const inPodUdp = (host: string, port: number) =>
+  `const s=require("dgram").createSocket("udp4");const t=setTimeout(()=>{console.log("timeout");s.close()},2000);s.on("message",m=>{clearTimeout(t);console.log(String(m));s.close()});s.bind(40000,()=>s.send("x",${port},${JSON.stringify(host)}))`;
 
 const inPodFetch = (host: string, port: number) =>
   `require("http").get({host:${JSON.stringify(host)},port:${port},agent:false,timeout:3000},r=>{let b="";r.on("data",d=>b+=d);r.on("end",()=>console.log(b))}).on("timeout",function(){this.destroy(Object.assign(new Error(),{code:"TIMEOUT"}))}).on("error",e=>console.log("error "+e.code))`;
@@ -134,14 +164,14 @@ describe("kernel ClusterIPs (proxy mode nftables)", { skip: SKIP }, () => {
         const ready = pods.filter((p) =>
           p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
         );
-        if (ready.length < 3) return undefined;
+        if (ready.length < 5) return undefined;
         for (const p of ready) ip[p.metadata?.name ?? ""] = p.status?.podIP ?? "";
         echoPods = ready.map((p) => p.metadata?.name ?? "").filter((n) => n.startsWith("echo-"));
         return true;
       },
-      { what: "two echo pods and the client Ready", timeoutMs: 60_000 },
+      { what: "two echo pods, two UDP pods and the client Ready", timeoutMs: 60_000 },
     );
-    for (const name of ["echo", "sticky", "empty"]) {
+    for (const name of ["echo", "sticky", "empty", "udp", "sticky-np"]) {
       ip[name] = ((await cluster.client.get(REFS.services, "default", name)) as Service).spec
         ?.clusterIP as string;
     }
@@ -167,6 +197,66 @@ describe("kernel ClusterIPs (proxy mode nftables)", { skip: SKIP }, () => {
     const answers = await many("client", ip.sticky ?? "", 8);
     assert.equal(new Set(answers.map((a) => a.split(" ")[0])).size, 1, answers.join("; "));
     assert.match(table().stdout, /timeout 3h|timeout 10800s/);
+  });
+
+  test("ClientIP affinity is shared by a Service's ClusterIP and NodePort", async () => {
+    const first = (await many("client", ip["sticky-np"] ?? "", 1))[0]?.split(" ")[0];
+    const r = await kubectl(["exec", "client", "--", "ip", "-o", "route", "get", ip.echo ?? ""]);
+    const gateway = / via (\S+)/.exec(r.stdout)?.[1] ?? "";
+    const svc = (await cluster.client.get(REFS.services, "default", "sticky-np")) as Service;
+    const nodePort = svc.spec?.ports?.[0]?.nodePort ?? 0;
+    await routedOut("client", gateway);
+    const answers = (await exec("client", inPodFetchMany(gateway, nodePort, 6))).split("\n");
+    for (const a of answers) assert.equal(a.split(" ")[0], first, answers.join("; "));
+    const chainOf = (addr: string, p: number) =>
+      new RegExp(`${addr.replaceAll(".", "\\.")} \\. tcp \\. ${p} : goto ([^\\s,}]+)`).exec(
+        table().stdout,
+      )?.[1];
+    const chain = chainOf(ip["sticky-np"] ?? "", 80);
+    assert.ok(chain);
+    assert.equal(chainOf(gateway, nodePort), chain, "both go to one service chain");
+  });
+
+  test("an unrelated change leaves a client's affinity entry in place (incremental update)", async () => {
+    await many("client", ip.sticky ?? "", 1);
+    const entry = new RegExp(`${(ip.client ?? "").replaceAll(".", "\\.")} (timeout \\S+ )?expires`);
+    assert.match(table().stdout, entry, "the client in an affinity set");
+    const r = await kubectl(
+      ["apply", "-f", "-"],
+      JSON.stringify(
+        service("later", { app: "echo" }, { ports: [{ port: 81, targetPort: 8080 }] }),
+      ),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(() => (/default\/later\//.test(table().stdout) ? true : undefined), {
+      what: "the new Service's chain in the table",
+    });
+    assert.match(table().stdout, entry, "the client's affinity entry survived the update");
+  });
+
+  test("UDP: a flow to an endpoint taken out of the Service moves on (conntrack entry deleted)", {
+    skip: CONNTRACK ? false : "conntrack (the conntrack package) is not installed",
+  }, async () => {
+    await routedOut("client", ip.udp ?? "");
+    await waitFor(
+      async () =>
+        (await exec("client", inPodUdp(ip.udp ?? "", 53))) === "udp-a" ? true : undefined,
+      { what: "udp-a answering through the UDP ClusterIP" },
+    );
+    for (const [pod, v] of [
+      ["udp-b", "on"],
+      ["udp-a", "off"],
+    ] as const) {
+      const r = await kubectl(["label", "pod", pod, `udp=${v}`, "--overwrite"]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    // Each try sends on the same flow (same source port), which keeps an entry that was not
+    // deleted alive: without the flush the answers would stay udp-a's (udp-a still runs).
+    await waitFor(
+      async () =>
+        (await exec("client", inPodUdp(ip.udp ?? "", 53))) === "udp-b" ? true : undefined,
+      { what: "udp-b answering the same flow", timeoutMs: 15_000 },
+    );
   });
 
   test("hairpin: a replica reaches itself through its own Service", async () => {
