@@ -18,7 +18,14 @@ export {
 } from "./_compile.ts";
 export { costExceedsMessage } from "./_cost.ts";
 export { KUBE_FUNCS, kubeEnv } from "./_env.ts";
-export { optionalOf } from "./_opaque.ts";
+export {
+  type AuthzAttributes,
+  type AuthzCheck,
+  type AuthzDecision,
+  type AuthzUser,
+  authorizerValue,
+} from "./_lib/authz.ts";
+export { AUTHORIZER, optionalOf } from "./_opaque.ts";
 export {
   type CelSchema,
   type DeclType,
