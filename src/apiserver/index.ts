@@ -22,6 +22,12 @@ import { schedulingAdmission } from "./admission/scheduling.ts";
 import { serviceAccountAdmission } from "./admission/serviceaccount.ts";
 import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
+import {
+  admissionStrategy,
+  ValidatingPolicies,
+  webhookConditions,
+  withPolicies,
+} from "./admissionpolicy/index.ts";
 import { createAuthenticator, requestUser, staticTokens, type UserInfo } from "./authn.ts";
 import { ensureSystemNamespaces, ensureSystemPriorityClasses } from "./bootstrap.ts";
 import { CRD_GROUP, CustomResources, crdStrategy, withCustomResources } from "./crd/index.ts";
@@ -52,7 +58,7 @@ import {
   Registry,
   type WatchTuning,
 } from "./registry/index.ts";
-import { findResource, RESOURCES, storePrefix } from "./resources.ts";
+import { findResource, RESOURCES, type ResourceInfo, storePrefix } from "./resources.ts";
 import { listen, type TlsMaterial } from "./server.ts";
 import {
   createIssuer,
@@ -187,6 +193,7 @@ export function createRegistry(
   issuer: ServiceAccountIssuer;
   custom: CustomResources;
   webhooks: Webhooks;
+  policies: ValidatingPolicies;
   rbac: Rbac;
 } {
   const services = new ServiceAllocator({
@@ -228,12 +235,21 @@ export function createRegistry(
   const convert = (obj: KubeObject, to: GroupVersionKind) =>
     custom.convert(obj, to) ?? convertObject(obj, to);
   // Admission webhooks (issue #16), called on the asynchronous write paths.
+  const versionsOf = (info: ResourceInfo) =>
+    [...RESOURCES, ...custom.resources()].filter(
+      (r) => r.group === info.group && r.resource === info.resource,
+    );
   const webhooks = new Webhooks(store, {
-    versionsOf: (info) =>
-      [...RESOURCES, ...custom.resources()].filter(
-        (r) => r.group === info.group && r.resource === info.resource,
-      ),
+    versionsOf,
     convert,
+    matchConditions: webhookConditions(rbac.authorizer),
+  });
+  // ValidatingAdmissionPolicies (issue #16), between the mutating and validating webhooks.
+  const policies = new ValidatingPolicies(store, {
+    versionsOf,
+    convert,
+    resources: () => [...RESOURCES, ...custom.resources()],
+    authorizer: rbac.authorizer,
   });
   custom.setConversionCaller((clientConfig, timeoutSeconds, review) =>
     webhooks.post(clientConfig, timeoutSeconds, review),
@@ -246,6 +262,7 @@ export function createRegistry(
       uid: randomUUID,
       strategy: (info) =>
         (info.custom ? custom.strategy(info) : undefined) ??
+        admissionStrategy(info, strategyFor(info.group, info.resource)) ??
         strategyFor(info.group, info.resource) ??
         (info.group === CRD_GROUP ? crdStrategy : undefined) ??
         genericStrategy(info),
@@ -258,7 +275,7 @@ export function createRegistry(
         ["pods/eviction", evictPod],
       ]),
       convert,
-      webhooks,
+      webhooks: withPolicies(webhooks, policies),
     },
     options.watchTuning,
   );
@@ -267,7 +284,8 @@ export function createRegistry(
   ensureBootstrapPolicy(registry);
   custom.start(store, registry);
   webhooks.start();
-  return { registry, services, openapi, issuer, custom, webhooks, rbac };
+  policies.start();
+  return { registry, services, openapi, issuer, custom, webhooks, policies, rbac };
 }
 
 /**
@@ -283,7 +301,7 @@ function storageCheck(store: Store): HealthCheck {
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const { registry, services, openapi, issuer, custom, webhooks, rbac } = createRegistry(
+  const { registry, services, openapi, issuer, custom, webhooks, policies, rbac } = createRegistry(
     options.store,
     options,
   );
@@ -378,6 +396,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     eventTtl.stop();
     custom.stop();
     webhooks.stop();
+    policies.stop();
     rbac.stop();
     stopAggregation();
     throw err;
@@ -413,6 +432,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       eventTtl.stop();
       custom.stop();
       webhooks.stop();
+      policies.stop();
       rbac.stop();
       stopAggregation();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
