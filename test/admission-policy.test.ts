@@ -133,6 +133,12 @@ spec:
       "yaml",
     ]);
     assert.match(yaml.stdout, /matchPolicy: Equivalent/);
+    // kube's type checking records the generation it checked and no warnings.
+    const checked = await until(
+      ["get", "validatingadmissionpolicy", "demo-policy.example.com", "-o", "jsonpath={.status}"],
+      (x) => x.stdout.includes("observedGeneration"),
+    );
+    assert.deepEqual(JSON.parse(checked.stdout), { observedGeneration: 1, typeChecking: {} });
     assert.match(yaml.stdout, /scope: '\*'/);
   });
 

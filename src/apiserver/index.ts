@@ -14,6 +14,7 @@ import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { convertObject, strategyFor } from "../api/kinds/index.ts";
 import type { GroupVersionKind, KubeObject } from "../api/types.ts";
 import { VERSION } from "../api/version.ts";
+import type { CelSchema } from "../cel/index.ts";
 import type { Store } from "../store/types.ts";
 import { defaultIngressClassAdmission } from "./admission/ingressclass.ts";
 import { limitRangerAdmission } from "./admission/limitranger.ts";
@@ -40,7 +41,7 @@ import { instrumentRequests, instrumentUpgrades, RequestMetrics } from "./http/i
 import { sendError } from "./http/respond.ts";
 import { createUpgradeHandler, type UpgradeHandler } from "./http/upgrade.ts";
 import type { MetricsProvider } from "./metrics.ts";
-import { createOpenApi } from "./openapi/index.ts";
+import { createOpenApi, inlineSchemaOf } from "./openapi/index.ts";
 import { patchers } from "./patchers.ts";
 import { decodeKubeProtobuf } from "./protobuf/index.ts";
 import {
@@ -250,6 +251,7 @@ export function createRegistry(
     convert,
     resources: () => [...RESOURCES, ...custom.resources()],
     authorizer: rbac.authorizer,
+    schemaOf: (gvk) => inlineSchemaOf(gvk) as CelSchema | undefined,
   });
   custom.setConversionCaller((clientConfig, timeoutSeconds, review) =>
     webhooks.post(clientConfig, timeoutSeconds, review),
@@ -285,6 +287,18 @@ export function createRegistry(
   custom.start(store, registry);
   webhooks.start();
   policies.start();
+  policies.setStatusWriter((policy) =>
+    registry.update(
+      {
+        group: "admissionregistration.k8s.io",
+        version: "v1",
+        resource: "validatingadmissionpolicies",
+        subresource: "status",
+      },
+      "",
+      policy,
+    ),
+  );
   return { registry, services, openapi, issuer, custom, webhooks, policies, rbac };
 }
 

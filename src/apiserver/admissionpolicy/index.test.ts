@@ -324,3 +324,33 @@ test("ValidatingAdmissionPolicy: deleting the binding lifts the policy", async (
   await new Promise((r) => setImmediate(r));
   assert.equal(await refusal(registry, deployment("x", 1)), undefined);
 });
+
+test("ValidatingAdmissionPolicy: status.typeChecking warns of fields the matched kinds lack", async () => {
+  const { registry, policies } = createRegistry(openStore({ backend: "memory" }));
+  await registry.create(VAP, "", {
+    metadata: { name: "typo.example.com" },
+    spec: {
+      matchConstraints: { resourceRules: RULES },
+      validations: [
+        { expression: "object.spec.replicas <= 5" },
+        { expression: "object.spec.replicass <= 5" },
+      ],
+    },
+  } as unknown as KubeObject);
+  let status: { observedGeneration?: number; typeChecking?: { expressionWarnings?: unknown[] } } =
+    {};
+  for (let i = 0; i < 100 && status.observedGeneration === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    const got = await registry.get(VAP, "", "typo.example.com");
+    status = (got as { status?: typeof status }).status ?? {};
+  }
+  policies.stop();
+  assert.equal(status.observedGeneration, 1);
+  assert.deepEqual(status.typeChecking?.expressionWarnings, [
+    {
+      fieldRef: "spec.validations[1].expression",
+      warning:
+        "apps/v1, Kind=Deployment: ERROR: <input>:1:12: undefined field 'replicass'\n | object.spec.replicass <= 5\n | ...........^",
+    },
+  ]);
+});

@@ -21,7 +21,7 @@ import { StatusError, type StatusReason } from "../../api/errors.ts";
 import type { KindStrategy } from "../../api/kinds/index.ts";
 import { matches, selectorFromLabelSelector } from "../../api/labels.ts";
 import type { GroupVersionKind, KubeObject } from "../../api/types.ts";
-import type { AuthzCheck, AuthzUser } from "../../cel/index.ts";
+import type { AuthzCheck, AuthzUser, CelSchema } from "../../cel/index.ts";
 import type { Store, StoreWatch } from "../../store/types.ts";
 import type { Authorizer } from "../rbac/index.ts";
 import type { RequestUser, WebhookAdmission, WriteAttributes } from "../registry/index.ts";
@@ -37,6 +37,7 @@ import {
 import { type MatchRequest, type MatchResources, matchResources } from "./_match.ts";
 import { type CompiledPolicy, compilePolicy, type PolicySpec, runPolicy } from "./_policy.ts";
 import { policyExpressionErrors, webhookExpressionErrors, withChecks } from "./_strategy.ts";
+import { typeCheck } from "./_typecheck.ts";
 
 const POLICIES = findResource(ADMISSION_GROUP, "validatingadmissionpolicies")!;
 const BINDINGS = findResource(ADMISSION_GROUP, "validatingadmissionpolicybindings")!;
@@ -127,7 +128,12 @@ export interface PolicyOptions {
   /** Converts an object to another served version of its kind. */
   convert(obj: KubeObject, to: GroupVersionKind): KubeObject;
   authorizer?: Authorizer | undefined;
+  /** The schema of a kind (for `status.typeChecking`), if known. */
+  schemaOf?(gvk: { group: string; version: string; kind: string }): CelSchema | undefined;
 }
+
+/** Writes a policy's status (through the registry's status subresource). */
+export type StatusWriter = (policy: KubeObject) => Promise<unknown>;
 
 interface Binding {
   name: string;
@@ -170,6 +176,7 @@ export class ValidatingPolicies {
   private bindings = new Map<string, Binding>();
   private watches: StoreWatch[] = [];
   private stopped = false;
+  private writeStatus: StatusWriter | undefined;
 
   constructor(store: Store, options: PolicyOptions) {
     this.store = store;
@@ -192,7 +199,42 @@ export class ValidatingPolicies {
     this.watches = [];
   }
 
+  /**
+   * Lets the policies record `status.observedGeneration` and `status.typeChecking` (kube's
+   * type-checking controller) once the registry exists.
+   */
+  setStatusWriter(write: StatusWriter): void {
+    this.writeStatus = write;
+    for (const name of this.policies.keys()) {
+      const stored = this.store.get(storeKey(POLICIES, "", name));
+      if (stored) this.recordStatus(stored);
+    }
+  }
+
+  private recordStatus(o: KubeObject): void {
+    const write = this.writeStatus;
+    const generation = o.metadata.generation ?? 0;
+    const status = (o as { status?: { observedGeneration?: number } }).status;
+    if (!write || status?.observedGeneration === generation) return;
+    const spec = ((o as { spec?: PolicySpec }).spec ?? {}) as PolicySpec;
+    const { schemaOf } = this.options;
+    const warnings = schemaOf
+      ? typeCheck(spec, { resources: () => this.options.resources(), schemaOf })
+      : [];
+    const next = structuredClone(o) as KubeObject & { status?: unknown };
+    next.status = {
+      observedGeneration: generation,
+      typeChecking: warnings.length ? { expressionWarnings: warnings } : {},
+    };
+    // Outside the store's event delivery; a conflict means a newer generation, seen next.
+    setImmediate(() => {
+      if (this.stopped) return;
+      write(next).catch(() => undefined);
+    });
+  }
+
   private setPolicy(o: KubeObject): void {
+    this.recordStatus(o);
     const name = o.metadata.name ?? "";
     const generation = o.metadata.generation ?? 0;
     if (this.policies.get(name)?.generation === generation) return;
