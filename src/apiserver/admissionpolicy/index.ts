@@ -26,7 +26,7 @@ import type { Store, StoreWatch } from "../../store/types.ts";
 import type { Authorizer } from "../rbac/index.ts";
 import type { RequestUser, WebhookAdmission, WriteAttributes } from "../registry/index.ts";
 import { findResource, type ResourceInfo, storeKey, storePrefix } from "../resources.ts";
-import { ADMISSION_GROUP, type Gvr, type MatchTarget } from "../webhooks/index.ts";
+import { ADMISSION_GROUP, type Gvr, type MatchTarget, matchingVersion } from "../webhooks/index.ts";
 import {
   type AdmissionInput,
   bindingsOf,
@@ -164,6 +164,18 @@ const CODES: Record<string, number> = {
   RequestEntityTooLarge: 413,
 };
 
+function targetOf(attrs: WriteAttributes): MatchTarget {
+  const { info } = attrs;
+  return {
+    group: info.group,
+    version: info.version,
+    resource: info.resource,
+    subresource: attrs.subresource,
+    operation: attrs.operation,
+    namespaced: info.namespaced,
+  };
+}
+
 /** kube's `GroupResource.String()`: `deployments.apps`, `pods`. */
 function groupResource(info: ResourceInfo): string {
   return info.group ? `${info.resource}.${info.group}` : info.resource;
@@ -267,9 +279,25 @@ export class ValidatingPolicies {
     return attrs.info.group === ADMISSION_GROUP && EXEMPT.has(attrs.info.resource);
   }
 
-  /** Whether any bound policy's rules could cover the request (cheap). */
+  /** Whether a bound policy's resourceRules cover the request (cheap; selectors come later). */
   interested(attrs: WriteAttributes): boolean {
-    return this.bindings.size > 0 && this.policies.size > 0 && !this.exempt(attrs);
+    if (this.bindings.size === 0 || this.policies.size === 0 || this.exempt(attrs)) return false;
+    const target = targetOf(attrs);
+    const equivalents = this.options.versionsOf(attrs.info);
+    for (const binding of this.bindings.values()) {
+      const rules = this.policies.get(binding.spec.policyName ?? "")?.spec.matchConstraints;
+      if (!rules?.resourceRules?.length) continue;
+      const hook = { name: "", clientConfig: {}, rules: rules.resourceRules };
+      if (
+        matchingVersion(
+          { ...hook, matchPolicy: rules.matchPolicy ?? "Equivalent" },
+          target,
+          equivalents,
+        )
+      )
+        return true;
+    }
+    return false;
   }
 
   /** Runs the bound policies; rejects with the first denial. */
@@ -302,14 +330,7 @@ export class ValidatingPolicies {
     old: KubeObject | undefined,
   ): Denial[] {
     const { info } = attrs;
-    const target: MatchTarget = {
-      group: info.group,
-      version: info.version,
-      resource: info.resource,
-      subresource: attrs.subresource,
-      operation: attrs.operation,
-      namespaced: info.namespaced,
-    };
+    const target = targetOf(attrs);
     let nsLabels: Record<string, string> | undefined;
     let nsObject: KubeObject | undefined;
     let nsLooked = false;
