@@ -6,9 +6,10 @@
  * `failed expression: <expression>`, and its reason (Invalid when unset); one that fails to run
  * denies with the error under failurePolicy Fail and admits under Ignore.
  *
- * Not done: auditAnnotations are accepted but not evaluated (loopkube writes no audit log); a
- * variable that fails to evaluate is absent from `variables` (kube reports its error where it is
- * used; here that use fails with `no such key`); no runtime cost budget.
+ * Variables are evaluated when first read, once per call.
+ *
+ * Not done: auditAnnotations are accepted but not evaluated (loopkube writes no audit log); no
+ * runtime cost budget.
  *
  * @module
  */
@@ -99,6 +100,46 @@ function failed<T>(c: Compiled<T>): c is { error: string } {
   return typeof c === "object" && c !== null && "error" in c && typeof c.error === "string";
 }
 
+/**
+ * `variables`, evaluated when first used and then kept, as kube's composited variables are: a
+ * variable that fails makes each expression that reads it fail with
+ * `composited variable "x" fails to evaluate: …`.
+ */
+class Variables extends Map<string, CelInput> {
+  private readonly programs: Map<string, Compiled<Program>>;
+  private readonly bindings: Record<string, CelInput>;
+  private readonly failures = new Map<string, string>();
+
+  constructor(variables: CompiledPolicy["variables"], bindings: Record<string, CelInput>) {
+    super();
+    this.programs = new Map(variables.map((v) => [v.name, v.program]));
+    this.bindings = bindings;
+  }
+
+  override has(name: string): boolean {
+    return this.programs.has(name);
+  }
+
+  override get(name: string): CelInput | undefined {
+    if (super.has(name)) return super.get(name);
+    const failure = this.failures.get(name);
+    if (failure) throw new Error(failure);
+    const program = this.programs.get(name);
+    if (!program) return undefined;
+    // Marked first, so a variable that reads itself fails instead of recursing.
+    this.failures.set(name, `composited variable "${name}" fails to evaluate: cyclic reference`);
+    const r = failed(program) ? new Error(program.error) : program.eval(this.bindings);
+    if (r instanceof Error) {
+      const message = `composited variable "${name}" fails to evaluate: ${r.message}`;
+      this.failures.set(name, message);
+      throw new Error(message);
+    }
+    this.failures.delete(name);
+    super.set(name, r as CelInput);
+    return r as CelInput;
+  }
+}
+
 /** The message of a false validation. */
 function messageOf(v: Validation, bindings: Record<string, CelInput>): string {
   if (v.messageProgram) {
@@ -121,13 +162,8 @@ export function runPolicy(p: CompiledPolicy, base: Record<string, CelInput>): De
   const matched = matchConditions(p.conditions, base, p.spec.failurePolicy);
   if ("error" in matched) return onError(matched.error);
   if (!matched.matches) return [];
-  const values = new Map<string, CelInput>();
-  const bindings: Record<string, CelInput> = { ...base, variables: values };
-  for (const v of p.variables) {
-    if (failed(v.program)) continue;
-    const r = evaluate(v.program, bindings);
-    if (!(r instanceof Error)) values.set(v.name, r as CelInput);
-  }
+  const bindings: Record<string, CelInput> = { ...base };
+  bindings.variables = new Variables(p.variables, bindings) as unknown as CelInput;
   const out: Decision[] = [];
   for (const v of p.validations) {
     if (failed(v.program)) {

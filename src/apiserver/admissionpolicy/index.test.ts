@@ -153,6 +153,19 @@ const cases: Array<{
     denied: "failed expression: object.spec.replicas <= variables.limit",
   },
   {
+    name: "a variable that fails makes the validations that read it fail",
+    policy: {
+      variables: [
+        { name: "broken", expression: "object.spec.nothing" },
+        { name: "fine", expression: "object.spec.replicas" },
+      ],
+      validations: [{ expression: "variables.fine < 3" }, { expression: "variables.broken == 1" }],
+    },
+    replicas: 1,
+    denied:
+      "denied request: expression 'variables.broken == 1' resulted in error: composited variable \"broken\" fails to evaluate: no such key: nothing",
+  },
+  {
     name: "an evaluation error denies under failurePolicy Fail",
     policy: { validations: [{ expression: "object.spec.missing == 1" }] },
     replicas: 1,
