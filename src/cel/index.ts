@@ -24,6 +24,7 @@ export {
   type AuthzDecision,
   type AuthzUser,
   authorizerValue,
+  requestResourceValue,
 } from "./_lib/authz.ts";
 export { AUTHORIZER, optionalOf } from "./_opaque.ts";
 export {

@@ -1,7 +1,8 @@
 /**
  * CEL in admission, as kube-apiserver's `plugin/cel` compiles and runs it for webhook
  * matchConditions and ValidatingAdmissionPolicies: the variables `object`, `oldObject`,
- * `request` (the AdmissionRequest without its objects), `namespaceObject`, `authorizer`, and
+ * `request` (the AdmissionRequest without its objects), `namespaceObject`, `authorizer` (and
+ * `authorizer.requestResource`), and
  * where a policy has them `params` and `variables`; object-like values are dyn (kube compiles
  * admission expressions against dyn; its type-checking against schemas only warns). Compile
  * errors are kube's details (`compilation failed: ERROR: <input>:1:1: …`, `must evaluate to
@@ -19,6 +20,7 @@ import {
   type DeclType,
   DYN,
   type Program,
+  requestResourceValue,
   toCel,
 } from "../../cel/index.ts";
 import type { WriteAttributes } from "../registry/index.ts";
@@ -121,13 +123,22 @@ const ALLOW_ALL: AuthzCheck = () => ({ allowed: true, reason: "" });
 
 /** The variables' values for one call (`variables` is added by the caller). */
 export function bindingsOf(input: AdmissionInput): Record<string, CelInput> {
+  const { attrs } = input;
+  const authorize = input.authorize ?? ALLOW_ALL;
   return {
     object: toCel(input.obj ?? null, DYN),
     oldObject: toCel(input.old ?? null, DYN),
     request: toCel(admissionRequest(input), DYN),
     namespaceObject: toCel(input.namespace ?? null, DYN),
     params: toCel(input.params ?? null, DYN),
-    authorizer: authorizerValue(input.authorize ?? ALLOW_ALL),
+    authorizer: authorizerValue(authorize),
+    "authorizer.requestResource": requestResourceValue(authorize, {
+      group: attrs.info.group,
+      resource: attrs.info.resource,
+      subresource: attrs.subresource,
+      namespace: attrs.namespace,
+      name: attrs.name,
+    }),
   };
 }
 

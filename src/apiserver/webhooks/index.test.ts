@@ -304,7 +304,8 @@ const conditionCases: Array<{
       { name: "op", expression: "request.operation == 'CREATE' && oldObject == null" },
       {
         name: "authz",
-        expression: "authorizer.group('').resource('configmaps').check('create').allowed()",
+        expression:
+          "authorizer.group('').resource('configmaps').check('create').allowed() && authorizer.requestResource.check('create').allowed()",
       },
     ],
     called: true,

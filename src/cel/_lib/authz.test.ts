@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { compile } from "../_compile.ts";
 import { type DeclType, DYN } from "../_types.ts";
-import { type AuthzAttributes, type AuthzUser, authorizerValue } from "./authz.ts";
+import {
+  type AuthzAttributes,
+  type AuthzUser,
+  authorizerValue,
+  requestResourceValue,
+} from "./authz.ts";
 
 const AUTHORIZER: DeclType = { name: "opaque", maxElements: 0, minSize: 1 };
 
@@ -105,4 +110,39 @@ test("authorizer library: an authorizer that throws is an errored decision", () 
     throw new Error("webhook authorizer down");
   });
   assert.equal(c.program.eval({ authorizer }), "webhook authorizer down");
+});
+
+test("authorizer library: authorizer.requestResource checks the request's own resource", () => {
+  const c = compile(
+    "authorizer.requestResource.subresource('status').check('patch').allowed()",
+    new Map([["authorizer", AUTHORIZER]]),
+  );
+  assert.ok(c.ok, c.ok ? "" : c.error);
+  const asked: AuthzAttributes[] = [];
+  const check = (a: AuthzAttributes) => {
+    asked.push(a);
+    return { allowed: true, reason: "" };
+  };
+  const r = c.program.eval({
+    authorizer: authorizerValue(check),
+    "authorizer.requestResource": requestResourceValue(check, {
+      group: "apps",
+      resource: "deployments",
+      subresource: "",
+      namespace: "ns",
+      name: "web",
+    }),
+  });
+  assert.equal(r, true);
+  assert.deepEqual(
+    [
+      asked[0]?.apiGroup,
+      asked[0]?.resource,
+      asked[0]?.subresource,
+      asked[0]?.namespace,
+      asked[0]?.name,
+      asked[0]?.verb,
+    ],
+    ["apps", "deployments", "status", "ns", "web", "patch"],
+  );
 });

@@ -2,7 +2,8 @@
  * Kubernetes' authorizer library (`library/authz.go`), which admission expressions reach through
  * the `authorizer` variable: `authorizer.group(g).resource(r)[.subresource(s)][.namespace(n)]
  * [.name(n)].check(verb)`, `authorizer.path(p).check(httpVerb)`,
- * `authorizer.serviceAccount(ns, name)` (the same checks as that service account), and on the
+ * `authorizer.serviceAccount(ns, name)` (the same checks as that service account),
+ * `authorizer.requestResource` (aimed at the request's resource), and on the
  * decision `allowed()`, `reason()`, `errored()`, `error()`. The values are opaque messages; what
  * they check with (the API server's authorizer) lives beside each in a WeakMap.
  *
@@ -77,6 +78,20 @@ function stateOf(v: unknown): State {
 /** The `authorizer` variable's value: checks go to `check`. */
 export function authorizerValue(check: AuthzCheck) {
   return value(AUTHORIZER, { check });
+}
+
+/** `authorizer.requestResource`: a resource check already aimed at the request's resource. */
+export function requestResourceValue(
+  check: AuthzCheck,
+  resource: {
+    group: string;
+    resource: string;
+    subresource: string;
+    namespace: string;
+    name: string;
+  },
+) {
+  return value(RESOURCE_CHECK, { check, ...resource });
 }
 
 function decide(s: State, attributes: AuthzAttributes) {
