@@ -5,7 +5,8 @@
  * @kubernetes/client-node. A mutating webhook adds a label `kubectl get -o yaml` shows (only in
  * the namespace its namespaceSelector picks), its warning reaches kubectl, a validating webhook
  * refuses with kube's printed error, failurePolicy Fail refuses and Ignore admits with the
- * webhook down, and a webhook that never answers costs its timeout but does not hold up others.
+ * webhook down, a webhook that never answers costs its timeout but does not hold up others, and
+ * matchConditions (CEL, with an RBAC `authorizer` check) decide whether a webhook is called.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
