@@ -20,7 +20,8 @@ import type { ResourceInfo, SubresourceInfo } from "../resources.ts";
 import { evaluateJsonPath, parseJsonPath } from "./_jsonpath.ts";
 import { ruleValidator } from "./_rules.ts";
 import { type JsonSchema, pruneAndDefault, validateSchema } from "./_schema.ts";
-import { type CrdVersion, type PrinterColumn, specOf } from "./_types.ts";
+import { type CrdSpec, type CrdVersion, type PrinterColumn, specOf } from "./_types.ts";
+import { compareVersions } from "./_versions.ts";
 
 const VERBS = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"];
 const NAME_DESCRIPTION =
@@ -35,6 +36,22 @@ const DEFAULT_COLUMNS: PrinterColumn[] = [
   },
 ];
 
+/**
+ * The warning every request to a deprecated version gets: its `deprecationWarning`, or kube's
+ * default naming the highest-priority served, non-deprecated version above it, if any.
+ */
+export function deprecationWarning(spec: CrdSpec, version: CrdVersion): string | undefined {
+  if (!version.deprecated) return undefined;
+  if (version.deprecationWarning !== undefined) return version.deprecationWarning;
+  const kind = spec.names.kind;
+  const text = `${spec.group}/${version.name} ${kind} is deprecated`;
+  const better = (spec.versions ?? [])
+    .filter((v) => v.served && !v.deprecated && compareVersions(version.name, v.name) > 0)
+    .map((v) => v.name)
+    .sort(compareVersions)[0];
+  return better ? `${text}; use ${spec.group}/${better} ${kind}` : text;
+}
+
 /** The resource-table entry of `version` of `crd`. */
 export function servedResource(crd: KubeObject, version: CrdVersion): ResourceInfo {
   const spec = specOf(crd);
@@ -43,6 +60,7 @@ export function servedResource(crd: KubeObject, version: CrdVersion): ResourceIn
   if (version.subresources?.status)
     subresources.push({ name: "status", verbs: ["get", "patch", "update"] });
   const scale = version.subresources?.scale;
+  const warning = deprecationWarning(spec, version);
   if (scale) {
     subresources.push({
       name: "scale",
@@ -64,7 +82,10 @@ export function servedResource(crd: KubeObject, version: CrdVersion): ResourceIn
     subresources,
     // Other served versions are views of the storage version (`None` conversion).
     ...(storage && storage !== version.name ? { storageVersion: storage } : {}),
-    custom: scale ? { scale } : {},
+    custom: {
+      ...(scale ? { scale } : {}),
+      ...(warning !== undefined ? { deprecationWarning: warning } : {}),
+    },
   };
 }
 
