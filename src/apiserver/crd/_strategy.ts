@@ -21,6 +21,7 @@ import {
 import type { KubeObject } from "../../api/types.ts";
 import { isDNS1035Label, isDNS1123Subdomain } from "../../api/validation.ts";
 import { checkRules } from "./_rules.ts";
+import { checkStructural } from "./_structural.ts";
 import { CRD_GROUP, type CrdSpec, type CrdVersion, specOf } from "./_types.ts";
 
 const SCOPES = ["Cluster", "Namespaced"];
@@ -93,15 +94,7 @@ function validateRootSchema(version: CrdVersion, path: string, errs: FieldError[
     errs.push(fieldRequired(`${path}.schema.openAPIV3Schema`, "schemas are required"));
     return;
   }
-  const type = schema.type;
-  if (type === undefined || type === "")
-    errs.push(
-      fieldRequired(`${path}.schema.openAPIV3Schema.type`, "must not be empty at the root"),
-    );
-  else if (type !== "object")
-    errs.push(
-      fieldInvalid(`${path}.schema.openAPIV3Schema.type`, type, "must be object at the root"),
-    );
+  errs.push(...checkStructural(schema, `${path}.schema.openAPIV3Schema`));
 }
 
 function validateColumns(version: CrdVersion, path: string, errs: FieldError[]): void {
