@@ -109,6 +109,57 @@ export function pruneAndDefault(
   }
 }
 
+/** Whether `schema` declares a `default` anywhere (objects of others never need defaulting on read). */
+export function hasDefaults(schema: JsonSchema | undefined): boolean {
+  if (!schema) return false;
+  if (schema.default !== undefined) return true;
+  if (schema.properties && Object.values(schema.properties).some(hasDefaults)) return true;
+  if (isObject(schema.additionalProperties) && hasDefaults(schema.additionalProperties))
+    return true;
+  return hasDefaults(schema.items);
+}
+
+/**
+ * Fills `default`s where a field is absent, as kube defaults an object read from storage (so an
+ * object stored before a default was added shows it); with `check` only reports whether any
+ * default is missing, leaving `value` alone. The root's `metadata` is never defaulted.
+ */
+export function fillDefaults(
+  value: unknown,
+  schema: JsonSchema | undefined,
+  check = false,
+  root = true,
+): boolean {
+  if (!schema) return false;
+  let missing = false;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      missing = fillDefaults(item, schema.items, check, false) || missing;
+      if (missing && check) return true;
+    }
+    return missing;
+  }
+  if (!isObject(value)) return false;
+  if (schema.properties) {
+    for (const [key, sub] of Object.entries(schema.properties)) {
+      if (root && key === "metadata") continue;
+      if (value[key] === undefined && sub.default !== undefined) {
+        if (check) return true;
+        value[key] = structuredClone(sub.default);
+        missing = true;
+      }
+      missing = fillDefaults(value[key], sub, check, false) || missing;
+      if (missing && check) return true;
+    }
+  } else if (isObject(schema.additionalProperties)) {
+    for (const v of Object.values(value)) {
+      missing = fillDefaults(v, schema.additionalProperties, check, false) || missing;
+      if (missing && check) return true;
+    }
+  }
+  return missing;
+}
+
 function typeOf(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";

@@ -17,9 +17,16 @@ import {
 import type { KubeObject } from "../../api/types.ts";
 import { isDNS1123Subdomain } from "../../api/validation.ts";
 import type { ResourceInfo, SubresourceInfo } from "../resources.ts";
+import { applySchema } from "./_apply.ts";
 import { evaluateJsonPath, parseJsonPath } from "./_jsonpath.ts";
 import { ruleValidator } from "./_rules.ts";
-import { type JsonSchema, pruneAndDefault, validateSchema } from "./_schema.ts";
+import {
+  fillDefaults,
+  hasDefaults,
+  type JsonSchema,
+  pruneAndDefault,
+  validateSchema,
+} from "./_schema.ts";
 import { type CrdSpec, type CrdVersion, type PrinterColumn, specOf } from "./_types.ts";
 import { compareVersions } from "./_versions.ts";
 
@@ -83,6 +90,7 @@ export function servedResource(crd: KubeObject, version: CrdVersion): ResourceIn
     // Other served versions are views of the storage version (`None` conversion).
     ...(storage && storage !== version.name ? { storageVersion: storage } : {}),
     custom: {
+      apply: applySchema(version.schema?.openAPIV3Schema as JsonSchema | undefined),
       ...(scale ? { scale } : {}),
       ...(warning !== undefined ? { deprecationWarning: warning } : {}),
     },
@@ -159,6 +167,16 @@ export function servedStrategy(crd: KubeObject, version: CrdVersion): KindStrate
       ...validateObjectMetaUpdate(obj.metadata, old.metadata),
       ...validateBody(obj, old),
     ],
+    ...(hasDefaults(schema)
+      ? {
+          fromStore: (obj: KubeObject) => {
+            if (!fillDefaults(obj, schema, true)) return obj;
+            const copy = structuredClone(obj);
+            fillDefaults(copy, schema);
+            return copy;
+          },
+        }
+      : {}),
     generationChanged: (obj, old) =>
       withoutMetadata(obj, hasStatus) !== withoutMetadata(old, hasStatus),
     columns,
