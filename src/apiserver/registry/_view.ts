@@ -51,7 +51,19 @@ export function versionView(ctx: RegistryContext, info: ResourceInfo): VersionVi
       );
     }
   };
-  const shown = (obj: KubeObject) => convertTo(info, obj);
+  // The object converted for validation: its body in the request's version with its own
+  // metadata. What the server sets anew on each attempt (uid, timestamps, a generated name) is
+  // left out of what is converted, so a webhook conversion fetched once serves the retry.
+  const shown = (obj: KubeObject): KubeObject => {
+    const { name, namespace, generateName, labels, annotations } = obj.metadata;
+    const stable = {
+      ...(name !== undefined && generateName === undefined ? { name } : {}),
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(labels !== undefined ? { labels } : {}),
+      ...(annotations !== undefined ? { annotations } : {}),
+    };
+    return { ...convertTo(info, { ...obj, metadata: stable }), metadata: obj.metadata };
+  };
   const validateAs: ValidateAs = (obj, old) => {
     const strategy = ctx.strategy(info);
     return old ? strategy.validateUpdate(shown(obj), shown(old)) : strategy.validate(shown(obj));
