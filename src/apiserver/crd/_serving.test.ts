@@ -118,7 +118,7 @@ test("custom resources are validated and defaulted in the request's version, and
       ["blue", "blue"],
     );
     assert.equal(
-      (store.get("/example.com/widgets/default/big")?.spec as { color?: string }).color,
+      (store.get("/example.com/widgets/default/big")!.spec as { color?: string }).color,
       undefined,
     );
   } finally {
