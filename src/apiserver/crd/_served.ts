@@ -116,6 +116,26 @@ function cell(values: unknown[], column: PrinterColumn, now: number): unknown {
   return values.map((v) => (typeof v === "object" ? JSON.stringify(v) : String(v))).join(",");
 }
 
+/**
+ * Objects as read from the store with `schema`'s defaults filled. The store hands out the same
+ * (frozen) instance until the object changes, so each one is walked once per schema.
+ */
+function readDefaulter(schema: JsonSchema | undefined): (obj: KubeObject) => KubeObject {
+  const seen = new WeakMap<KubeObject, KubeObject>();
+  return (obj) => {
+    let shown = seen.get(obj);
+    if (!shown) {
+      shown = obj;
+      if (fillDefaults(obj, schema, true)) {
+        shown = structuredClone(obj);
+        fillDefaults(shown, schema);
+      }
+      seen.set(obj, shown);
+    }
+    return shown;
+  };
+}
+
 /** The strategy of `version` of `crd`: generic metadata rules and the CRD's printer columns. */
 export function servedStrategy(crd: KubeObject, version: CrdVersion): KindStrategy {
   const info = servedResource(crd, version);
@@ -167,16 +187,7 @@ export function servedStrategy(crd: KubeObject, version: CrdVersion): KindStrate
       ...validateObjectMetaUpdate(obj.metadata, old.metadata),
       ...validateBody(obj, old),
     ],
-    ...(hasDefaults(schema)
-      ? {
-          fromStore: (obj: KubeObject) => {
-            if (!fillDefaults(obj, schema, true)) return obj;
-            const copy = structuredClone(obj);
-            fillDefaults(copy, schema);
-            return copy;
-          },
-        }
-      : {}),
+    ...(hasDefaults(schema) ? { fromStore: readDefaulter(schema) } : {}),
     generationChanged: (obj, old) =>
       withoutMetadata(obj, hasStatus) !== withoutMetadata(old, hasStatus),
     columns,
