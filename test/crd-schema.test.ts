@@ -238,7 +238,7 @@ describe("CRD schemas with @kubernetes/client-node", () => {
     assert.ok(e, "the CRD was accepted");
     assert.match(
       statusOf(e).message,
-      /spec\.versions\[0\]\.schema\.openAPIV3Schema\.properties\[spec\]\.oneOf\[0\]\.type: Forbidden: must be empty to be structural/,
+      /spec\.validation\.openAPIV3Schema\.properties\[spec\]\.oneOf\[0\]\.type: Forbidden: must be empty to be structural/,
     );
   });
 

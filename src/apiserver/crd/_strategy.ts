@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { isDeepStrictEqual } from "node:util";
 import {
   type FieldError,
   fieldForbidden,
@@ -160,6 +161,17 @@ function validateVersions(spec: CrdSpec, errs: FieldError[]): void {
         "must have exactly one version marked as storage version",
       ),
     );
+  // kube's internal CRD keeps one top-level schema when every version has the same one, so its
+  // errors name `spec.validation.openAPIV3Schema` (for a single-version CRD too).
+  const first = versions[0]?.schema?.openAPIV3Schema;
+  const shared =
+    first !== undefined &&
+    versions.every((v) => isDeepStrictEqual(v.schema?.openAPIV3Schema, first));
+  if (shared) {
+    const path = "spec.validation.openAPIV3Schema";
+    if (typeof first === "object" && first !== null) errs.push(...checkStructural(first, path));
+    errs.push(...checkRules(first, path));
+  }
   const seen = new Set<string>();
   versions.forEach((v, i) => {
     const path = `spec.versions[${i}]`;
@@ -174,8 +186,10 @@ function validateVersions(spec: CrdSpec, errs: FieldError[]): void {
         ),
       );
     seen.add(v.name);
-    validateRootSchema(v, path, errs);
-    errs.push(...checkRules(v.schema?.openAPIV3Schema, `${path}.schema.openAPIV3Schema`));
+    if (!shared) {
+      validateRootSchema(v, path, errs);
+      errs.push(...checkRules(v.schema?.openAPIV3Schema, `${path}.schema.openAPIV3Schema`));
+    }
     validateColumns(v, path, errs);
     validateScale(v, path, errs);
   });
