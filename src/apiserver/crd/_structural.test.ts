@@ -139,6 +139,15 @@ test("checkStructural refuses what kube's structural check refuses, with kube's 
             "x-kubernetes-list-map-keys": ["name"],
           },
           d: { type: "object", "x-kubernetes-map-type": "loose" },
+          f: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: { id: { type: "string", nullable: true } },
+            },
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["id"],
+          },
           e: { type: "array", items: { type: "string" }, uniqueItems: true },
         },
       },
@@ -148,6 +157,8 @@ test("checkStructural refuses what kube's structural check refuses, with kube's 
         `${P}.properties[c].items.properties[name]: Required value: must have all properties listed in x-kubernetes-list-map-keys`,
         `${P}.properties[d].x-kubernetes-map-type: Unsupported value: "loose": supported values: "granular", "atomic"`,
         `${P}.properties[e].uniqueItems: Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes quadratic`,
+        `${P}.properties[f].items.properties[id].default: Required value: this property is in x-kubernetes-list-map-keys, so it must have a default or be a required property`,
+        `${P}.properties[f].items.properties[id].nullable: Forbidden: this property is in x-kubernetes-list-map-keys, so it cannot be nullable`,
       ],
     ],
   ];

@@ -13,8 +13,8 @@
  * - `metadata` at the root restricts only `name` and `generateName`; `apiVersion`/`kind` are
  *   strings and `metadata` an object where resources are embedded;
  * - embedded resources are objects and int-or-string excludes the other two extensions;
- * - the list and map extensions (`x-kubernetes-list-type`, `-list-map-keys`, `-map-type`) and
- *   kube's refusal of `uniqueItems`.
+ * - the list and map extensions (`x-kubernetes-list-type`, `-list-map-keys` naming required or
+ *   defaulted, non-nullable item properties, `-map-type`) and kube's refusal of `uniqueItems`.
  *
  * @module
  */
@@ -233,12 +233,30 @@ function extensions(s: Schema, type: string, path: string, errs: FieldError[]): 
     return;
   }
   const itemProps = props(items);
-  for (const k of keys) {
-    if (!itemProps[String(k)])
+  const required = Array.isArray(items.required) ? items.required.map(String) : [];
+  for (const k of keys.map(String)) {
+    const keyField = itemProps[k];
+    if (!keyField) {
       errs.push(
         fieldRequired(
-          `${path}.items.properties[${String(k)}]`,
+          `${path}.items.properties[${k}]`,
           "must have all properties listed in x-kubernetes-list-map-keys",
+        ),
+      );
+      continue;
+    }
+    if (!required.includes(k) && keyField.default === undefined)
+      errs.push(
+        fieldRequired(
+          `${path}.items.properties[${k}].default`,
+          "this property is in x-kubernetes-list-map-keys, so it must have a default or be a required property",
+        ),
+      );
+    if (keyField.nullable === true)
+      errs.push(
+        fieldForbidden(
+          `${path}.items.properties[${k}].nullable`,
+          "this property is in x-kubernetes-list-map-keys, so it cannot be nullable",
         ),
       );
   }
