@@ -24,6 +24,7 @@ import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import { createEventRecorder } from "../client/index.ts";
 import {
+  type EndpointDialer,
   ingressAddress,
   type KernelProxy,
   type ListenerStatus,
@@ -44,6 +45,8 @@ export interface ClusterProxyContext {
   bootstrap: readonly KubeObject[];
   /** The DNS server itself listens on kube-dns's address:53: the proxy must not. */
   dnsOnClusterIP: boolean;
+  /** How endpoints the host cannot reach directly (rootless pod networks) are dialled. */
+  dial?: EndpointDialer;
   log: (level: LogLevel, message: string) => void;
 }
 
@@ -73,6 +76,7 @@ export async function startClusterProxy(ctx: ClusterProxyContext): Promise<Clust
     // The ingress controller's address (see ingress.ts) is never a Service's.
     reservedLoadBalancerIPs: [ingressAddress(plan.loadBalancerCidr) ?? ""].filter((ip) => ip),
     skip,
+    ...(ctx.dial ? { dial: ctx.dial } : {}),
     onEvent: (svc, type, reason, message) => {
       recorder.event(svc as unknown as KubeObject, type, reason, message);
       if (type === "Warning") log("debug", `proxy: ${reason}: ${message}`);

@@ -37,6 +37,7 @@ export { type KernelProxy, type KernelProxyOptions, startKernelProxy } from "./k
 export { ingressAddress } from "./lb-ips.ts";
 export type { EventSink, EventType, ListenerStatus } from "./proxier.ts";
 export type { Frontend, FrontendKind, Protocol } from "./state.ts";
+export type { EndpointDialer } from "./tcp.ts";
 export { type TrafficCounter, type TrafficRow, WINDOW_S as TRAFFIC_WINDOW_S } from "./traffic.ts";
 
 export interface ServiceProxyOptions extends Omit<ProxierOptions, "loadBalancerCidr" | "nodeIP"> {

@@ -34,7 +34,7 @@ import {
   type ServicePortState,
   type ServiceView,
 } from "./state.ts";
-import { listenTcp, type TcpFrontend } from "./tcp.ts";
+import { type EndpointDialer, listenTcp, type TcpFrontend } from "./tcp.ts";
 import { TrafficCounter } from "./traffic.ts";
 import { listenUdp, type UdpFrontend } from "./udp.ts";
 
@@ -57,6 +57,8 @@ export interface ProxierOptions {
   dialTimeoutsMs?: readonly number[] | undefined;
   udpIdleTimeoutMs?: number | undefined;
   preserveSourceIp?: boolean | undefined;
+  /** How TCP endpoints the host cannot reach directly are dialled (see tcp.ts). */
+  dial?: EndpointDialer | undefined;
   /** How often frontends that could not be opened are tried again (default 10 s). */
   retryIntervalMs?: number | undefined;
 }
@@ -353,6 +355,7 @@ export class Proxier {
             ...(this.#options.dialTimeoutsMs
               ? { dialTimeoutsMs: this.#options.dialTimeoutsMs }
               : {}),
+            ...(this.#options.dial ? { dial: this.#options.dial } : {}),
           })
         : listenUdp(bind, {
             ...common,

@@ -51,7 +51,15 @@ export interface TcpFrontendOptions extends ForwardHooks {
   dialTimeoutsMs?: readonly number[];
   /** Bind outgoing connections to the client's loopback IP so backends see it (default true). */
   preserveSourceIp?: boolean;
+  /**
+   * How an endpoint the host cannot reach directly is dialled (rootless pod networks hand over a
+   * socket connected inside their namespace); undefined from it: a plain connect.
+   */
+  dial?: EndpointDialer | undefined;
 }
+
+/** Connects to an endpoint some other way, or undefined to connect directly. */
+export type EndpointDialer = (ip: string, port: number) => Promise<net.Socket> | undefined;
 
 export interface TcpFrontend {
   readonly address: string;
@@ -66,7 +74,8 @@ class DialTimeoutError extends Error {
 
 interface Dialled {
   socket: net.Socket;
-  reader: ForwardingReader;
+  /** Absent for a handed-over socket (no `onread`): backend to client then goes by `pipe`. */
+  reader?: ForwardingReader;
 }
 
 function dial(endpoint: EndpointInfo, timeoutMs: number, localAddress?: string): Promise<Dialled> {
@@ -99,11 +108,44 @@ function dial(endpoint: EndpointInfo, timeoutMs: number, localAddress?: string):
   });
 }
 
+/** Dials through `dialer`, within `timeoutMs`; undefined when the dialer leaves it to us. */
+function dialVia(
+  dialer: EndpointDialer | undefined,
+  endpoint: EndpointInfo,
+  timeoutMs: number,
+): Promise<Dialled> | undefined {
+  const dialling = dialer?.(endpoint.ip, endpoint.port);
+  if (!dialling) return undefined;
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new DialTimeoutError(`connect to ${endpoint.ip}:${endpoint.port} timed out`));
+    }, timeoutMs);
+    dialling.then(
+      (socket) => {
+        clearTimeout(timer);
+        if (late) return socket.destroy();
+        socket.setNoDelay(true);
+        socket.on("error", () => {});
+        resolve({ socket });
+      },
+      (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
 async function dialFrom(
   endpoint: EndpointInfo,
   timeoutMs: number,
   source: string | undefined,
+  dialer?: EndpointDialer,
 ): Promise<Dialled> {
+  const via = dialVia(dialer, endpoint, timeoutMs);
+  if (via !== undefined) return via;
   if (source === undefined) return dial(endpoint, timeoutMs);
   try {
     return await dial(endpoint, timeoutMs, source);
@@ -144,8 +186,13 @@ function splice(client: net.Socket, backend: Dialled, untrack: () => void): void
   link(client, backend.socket);
   link(backend.socket, client);
   client.pipe(backend.socket);
-  backend.reader.attach(backend.socket, client);
-  backend.socket.on("end", () => client.end());
+  if (backend.reader) {
+    backend.reader.attach(backend.socket, client);
+    backend.socket.on("end", () => client.end());
+  } else {
+    backend.socket.pipe(client);
+    backend.socket.resume();
+  }
 }
 
 export async function listenTcp(
@@ -175,6 +222,7 @@ export async function listenTcp(
           endpoint,
           timeoutMs,
           preserve ? sourceAddressFor(clientIp) : undefined,
+          options.dial,
         );
       } catch (err) {
         if (gone) return;
