@@ -167,7 +167,9 @@ export async function openRootlessPodNetworks(o: {
   child.stderr?.setEncoding("utf8").on("data", (d: string) => {
     stderr = (stderr + d).slice(-2000);
   });
-  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  // 'exit', not 'close': a child with an IPC channel that we disconnect emits no 'close'.
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stderrDone = new Promise<void>((resolve) => child.stderr?.once("close", resolve));
   await new Promise<void>((resolve, reject) => {
     const onMessage = (m: Reply) => {
       if (m?.op !== "ready") return;
@@ -176,7 +178,7 @@ export async function openRootlessPodNetworks(o: {
     };
     child.on("message", onMessage);
     child.once("error", reject);
-    void exited.then(() =>
+    void Promise.all([exited, stderrDone]).then(() =>
       reject(new Error(stderr.trim() || "the node namespace helper exited at start")),
     );
   });
