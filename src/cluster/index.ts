@@ -419,7 +419,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     components.set("proxy", () => proxy.status(informersSynced));
     // The ingress controller, on the load balancer range's last address (see ingress.ts).
     const ingress = await step("ingress", () =>
-      startClusterIngress({ client, informers, plan, log }),
+      startClusterIngress({
+        client,
+        informers,
+        plan,
+        log,
+        dial: (ip, port) => dialPod?.(ip, port),
+      }),
     );
     if (ingress) {
       stack.push(() => ingress.stop());
