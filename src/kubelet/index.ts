@@ -109,9 +109,10 @@ export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./work
 export const IMAGE_RUNTIME_BY_DEFAULT = false;
 
 /**
- * Where pods' networks live: `netns`, a network namespace per pod (root; podnet.ts); `host`, the
- * host's namespace shared by every pod (each binds its own 127.x pod IP); `auto` (the default):
- * `netns` where it can be used (root, iproute2, the pod sandbox on), else `host`.
+ * Where pods' networks live: `netns`, a network namespace per pod (as root: podnet.ts; without
+ * root, inside a per-cluster user+network namespace: podnet_rootless.ts); `host`, the host's
+ * namespace shared by every pod (each binds its own 127.x pod IP); `auto` (the default): `netns`
+ * where it can be used (root with the sandbox, or unprivileged user namespaces), else `host`.
  */
 export type PodNetworkMode = "netns" | "host" | "auto";
 
