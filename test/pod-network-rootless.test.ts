@@ -4,7 +4,7 @@
  * `$LOOPKUBE_ROOTLESS_USER`, default `nobody`), then with kubectl and Node's HTTP client: two
  * replicas binding 0.0.0.0:8080 each serve at its own pod IP (from inside the other pod) and
  * through their ClusterIP from the host (dialled through the node namespace's helper) and from
- * inside a pod; the kube-dns address answers from inside a pod; after Ctrl-C no process of the
+ * inside a pod, also on port 80, which the host's proxy cannot bind without root; the kube-dns address answers from inside a pod; after Ctrl-C no process of the
  * cluster (helper, pods) is left and no process holds its node network namespace.
  *
  * Network safety: `ip route get` first: the ClusterIP from the host goes to `lo`; inside a pod
@@ -75,7 +75,14 @@ const MANIFEST = JSON.stringify({
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: "web" },
-      spec: { selector: { app: "web" }, ports: [{ port: 8080, targetPort: 8080 }] },
+      // Port 80: the host's proxy cannot listen there without root; pods reach it all the same.
+      spec: {
+        selector: { app: "web" },
+        ports: [
+          { name: "http", port: 8080, targetPort: 8080 },
+          { name: "low", port: 80, targetPort: 8080 },
+        ],
+      },
     },
   ],
 });
@@ -249,13 +256,24 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
     }
     const urls = ips.map((ip) => `http://${ip}:8080/`);
     const bodies = JSON.parse(
-      await kubectl("exec", pod, "--", NODE, "-e", FETCH, ...urls, `http://${clusterIP}:8080/`),
+      await kubectl(
+        "exec",
+        pod,
+        "--",
+        NODE,
+        "-e",
+        FETCH,
+        ...urls,
+        `http://${clusterIP}:8080/`,
+        `http://${clusterIP}/`,
+      ),
     ) as string[];
     assert.deepEqual(
       bodies.slice(0, 2),
       pods.map((p) => p.metadata.name),
     );
     assert.ok(names.includes(bodies[2] as string), `ClusterIP from inside a pod: ${bodies[2]}`);
+    assert.ok(names.includes(bodies[3] as string), `ClusterIP:80 from inside a pod: ${bodies[3]}`);
     const answer = await kubectl(
       "exec",
       pod,

@@ -445,6 +445,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         runtime,
         ...(options.podNetwork ? { podNetwork: options.podNetwork } : {}),
         dns,
+        serviceConnection: (ip, port, client) => proxy.accept(ip, port, client),
         ...(options.images
           ? { images: options.images }
           : {

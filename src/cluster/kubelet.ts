@@ -11,6 +11,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import type { AddressPlan } from "../api/addressplan.ts";
@@ -51,6 +52,8 @@ export interface NodeAgentContext {
   podNetwork?: "netns" | "host" | "auto";
   /** The DNS server's host address (rootless pod networks relay kube-dns queries to it). */
   dns?: { host: string; port: number };
+  /** Hands a pod's ClusterIP connection to the service proxy (rootless pod networks). */
+  serviceConnection?: (ip: string, port: number, client: Socket) => boolean;
   /** The cluster's data dir; the agent keeps pod IPs, logs and volumes under it. */
   dataDir: string;
   /** The cluster's address plan: pod range, node IP, kube-dns IP and cluster domain. */
@@ -136,6 +139,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     runtime: ctx.runtime,
     ...(ctx.podNetwork ? { podNetwork: ctx.podNetwork } : {}),
     ...(ctx.dns ? { dnsUpstream: ctx.dns } : {}),
+    ...(ctx.serviceConnection ? { serviceConnection: ctx.serviceConnection } : {}),
     ...(ctx.images ? { images: ctx.images } : {}),
     ...(ctx.imageStore ? { imagePulls: { store: ctx.imageStore, runtimes: ["oci"] } } : {}),
     clusterDns: ctx.plan.dnsServiceIP,

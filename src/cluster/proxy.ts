@@ -17,6 +17,7 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
+import type { Socket } from "node:net";
 import type { Service } from "kubernetes-types/core/v1.js";
 import type { AddressPlan } from "../api/addressplan.ts";
 import type { KubeObject } from "../api/types.ts";
@@ -55,6 +56,8 @@ export interface ClusterProxy {
   status(informersSynced: boolean): { name: string; ready: boolean; detail?: string };
   /** Connections sent to each endpoint over the last minute, per Service port. */
   traffic: TrafficCounter;
+  /** Proxies a TCP connection accepted elsewhere for a ClusterIP:port (rootless pod networks). */
+  accept(ip: string, port: number, client: Socket): boolean;
   stop(): Promise<void>;
 }
 
@@ -127,6 +130,7 @@ export async function startClusterProxy(ctx: ClusterProxyContext): Promise<Clust
       return { name: "proxy", ready: false, detail: `${shown.join("; ")}${more}` };
     },
     traffic: proxy.proxy.traffic,
+    accept: (ip, port, client) => proxy.proxy.accept(ip, port, client),
     stop,
   };
 }

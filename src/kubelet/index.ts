@@ -175,6 +175,12 @@ export interface KubeletOptions {
    * kube-dns ClusterIP are relayed to (podnet_rootless.ts). Default: that ClusterIP's port 53.
    */
   dnsUpstream?: { host: string; port: number };
+  /**
+   * Rootless pod networks: hands a pod's connection to a ClusterIP:port to the service proxy (as
+   * if its listener had accepted it, also on ports it cannot bind); false: not one it serves.
+   * Absent or false: the connection goes to the same address on the host.
+   */
+  serviceConnection?: (ip: string, port: number, client: Socket) => boolean;
   /** Where pod network tags are claimed (podnet_owner.ts); default `/run/loopkube-podnet`. */
   podNetworkRegistry?: string;
   /**
@@ -760,7 +766,11 @@ async function openNetworks(
       return undefined;
     }
     try {
-      return await openRootlessPodNetworks({ podCidr: o.podCidr, onError: o.onError });
+      return await openRootlessPodNetworks({
+        podCidr: o.podCidr,
+        onError: o.onError,
+        ...(options.serviceConnection ? { deliver: options.serviceConnection } : {}),
+      });
     } catch (e) {
       const m = e instanceof Error ? e.message : String(e);
       o.warn(
@@ -810,8 +820,9 @@ function mirrorServices(
       for (const p of svc.spec?.ports ?? []) {
         const proto = p.protocol === "UDP" ? "UDP" : p.protocol === "SCTP" ? undefined : "TCP";
         if (!proto) continue;
-        const target = ip === o.dnsIP && p.port === 53 ? o.dns : { host: ip, port: p.port };
-        wanted.push({ ip, port: p.port, proto, target });
+        const dns = ip === o.dnsIP && p.port === 53;
+        const target = dns ? o.dns : { host: ip, port: p.port };
+        wanted.push({ ip, port: p.port, proto, target, ...(dns ? {} : { proxied: true }) });
       }
     }
     podnets.listen(wanted);

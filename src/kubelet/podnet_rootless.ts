@@ -115,6 +115,8 @@ export interface NodeListener {
   port: number;
   proto: "TCP" | "UDP";
   target: { host: string; port: number };
+  /** TCP connections go to the options' `deliver` first (the service proxy), then to `target`. */
+  proxied?: boolean;
 }
 
 export interface RootlessPodNetworks extends PodNetworks {
@@ -141,6 +143,8 @@ export class PodDialError extends Error {
 export async function openRootlessPodNetworks(o: {
   podCidr: string;
   onError(e: unknown): void;
+  /** Takes a pod's connection to a ClusterIP:port (the service proxy); false: not served. */
+  deliver?: (ip: string, port: number, client: net.Socket) => boolean;
 }): Promise<RootlessPodNetworks> {
   const child = spawn(
     "setpriv",
@@ -200,8 +204,9 @@ export async function openRootlessPodNetworks(o: {
       const settle = pending.get(m.id);
       pending.delete(m.id);
       settle?.(m, handle);
-    } else if (m?.op === "accepted") relayTcp(listeners, m, handle as net.Socket | undefined);
-    else if (m?.op === "datagram") relayUdp(child, listeners, m);
+    } else if (m?.op === "accepted") {
+      relayTcp(listeners, m, handle as net.Socket | undefined, o.deliver);
+    } else if (m?.op === "datagram") relayUdp(child, listeners, m);
   });
   const ask = (m: Record<string, unknown>): Promise<{ m: Reply; handle: unknown }> =>
     new Promise((resolve) => {
@@ -303,10 +308,16 @@ export async function openRootlessPodNetworks(o: {
 }
 
 /** Joins a connection a pod made to a ClusterIP in the node namespace to its host target. */
-function relayTcp(listeners: Map<string, NodeListener>, m: Reply, socket: net.Socket | undefined) {
+function relayTcp(
+  listeners: Map<string, NodeListener>,
+  m: Reply,
+  socket: net.Socket | undefined,
+  deliver: ((ip: string, port: number, client: net.Socket) => boolean) | undefined,
+) {
   if (!socket) return;
   const l = listeners.get(`TCP ${m.ip}:${m.port}`);
   if (!l) return socket.destroy();
+  if (l.proxied && deliver?.(l.ip, l.port, socket)) return;
   const upstream = net.connect({ host: l.target.host, port: l.target.port, allowHalfOpen: true });
   upstream.setNoDelay(true);
   socket.setNoDelay(true);

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import type { Socket } from "node:net";
 import type { LoadBalancerIngress, Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { DEFAULT_PLAN } from "../api/addressplan.ts";
@@ -63,6 +64,8 @@ export interface ServiceProxy {
   settled(): Promise<void>;
   /** Closes every listener and every proxied connection. */
   close(): Promise<void>;
+  /** Proxies a TCP connection accepted elsewhere for a frontend's ip:port (see Proxier). */
+  accept(ip: string, port: number, client: Socket): boolean;
 }
 
 export function createServiceProxy(options: ServiceProxyOptions): ServiceProxy {

@@ -195,10 +195,14 @@ function splice(client: net.Socket, backend: Dialled, untrack: () => void): void
   }
 }
 
-export async function listenTcp(
+/**
+ * What a TCP frontend does with each accepted connection (paused until its backend is up), also
+ * for connections accepted elsewhere (the rootless node namespace's ClusterIP listeners).
+ */
+export function tcpConnectionHandler(
   bind: { ip: string; port: number },
   options: TcpFrontendOptions,
-): Promise<TcpFrontend> {
+): (client: net.Socket) => void {
   const timeouts = options.dialTimeoutsMs ?? DEFAULT_DIAL_TIMEOUTS_MS;
   const preserve = options.preserveSourceIp ?? true;
   const warn = options.onWarning ?? (() => {});
@@ -244,9 +248,7 @@ export async function listenTcp(
     }
     if (!gone) client.resetAndDestroy();
   };
-
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
-  server.on("connection", (client) => {
+  return (client) => {
     client.on("error", () => {
       // Reported through 'close'; a client's failure concerns only its own connection.
     });
@@ -254,7 +256,17 @@ export async function listenTcp(
       warn(`${address}: ${(err as Error).message}`);
       client.destroy();
     });
-  });
+  };
+}
+
+export async function listenTcp(
+  bind: { ip: string; port: number },
+  options: TcpFrontendOptions,
+): Promise<TcpFrontend> {
+  const address = `${bind.ip}:${bind.port}`;
+  const warn = options.onWarning ?? (() => {});
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+  server.on("connection", tcpConnectionHandler(bind, options));
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => reject(new BindError(`TCP ${address}`, err));
     server.once("error", onError);
