@@ -25,7 +25,7 @@ import type { Registry } from "../registry/index.ts";
 import { resourceNotServed } from "../registry/index.ts";
 import type { ResourceInfo } from "../resources.ts";
 import type { BodyJob, JobOptions } from "./_bodyjob.ts";
-import { warningsTo } from "./_warnings.ts";
+import { warningHeader, warningsTo } from "./_warnings.ts";
 import { type BodyPool, BodyPoolSaturated } from "./bodypool.ts";
 import {
   decodeObject,
@@ -175,8 +175,10 @@ function deleteOptions(q: URLSearchParams, body: unknown): DeleteOptions {
           `propagationPolicy: Unsupported value: "${String(pp)}": supported values: "Foreground", "Background", "Orphan"`,
         );
       }
-      if (parsed["orphanDependents"] === true && !o.propagationPolicy)
-        o.propagationPolicy = "Orphan";
+      // The deprecated flag: true orphans, false deletes dependents (in the background).
+      const orphan = parsed["orphanDependents"];
+      if (typeof orphan === "boolean" && !o.propagationPolicy)
+        o.propagationPolicy = orphan ? "Orphan" : "Background";
       if (typeof parsed["gracePeriodSeconds"] === "number")
         o.gracePeriodSeconds = parsed["gracePeriodSeconds"];
       const pre = parsed["preconditions"] as DeleteOptions["preconditions"] | undefined;
@@ -186,6 +188,9 @@ function deleteOptions(q: URLSearchParams, body: unknown): DeleteOptions {
   }
   const pp = q.get("propagationPolicy");
   if (pp === "Background" || pp === "Foreground" || pp === "Orphan") o.propagationPolicy = pp;
+  const orphan = q.get("orphanDependents");
+  if ((orphan === "true" || orphan === "false") && !o.propagationPolicy)
+    o.propagationPolicy = orphan === "true" ? "Orphan" : "Background";
   const grace = intParam(q, "gracePeriodSeconds");
   if (grace !== undefined) o.gracePeriodSeconds = grace;
   if (q.getAll("dryRun").includes("All")) o.dryRun = true;
@@ -240,6 +245,9 @@ export function createHandler(options: HandlerOptions) {
     if (r.subresource) ref.subresource = r.subresource;
     const method = req.method ?? "GET";
 
+    const deprecated = registry.resolve(ref).custom?.deprecationWarning;
+    // kube warns of every request to a deprecated custom resource version, whatever the verb.
+    if (deprecated !== undefined) res.appendHeader("Warning", warningHeader(deprecated));
     if (r.subresource && r.name) {
       const custom = options.subresources?.get(`${r.resource}/${r.subresource}`);
       if (custom) {
@@ -290,7 +298,11 @@ export function createHandler(options: HandlerOptions) {
         }
         case "DELETE": {
           const body = await bodyOf(req, { verb: "parse", ref, namespace: ns, options: {} });
-          registry.deleteCollectionSync(ref, ns, { ...listOptions(q), ...deleteOptions(q, body) });
+          registry.deleteCollectionSync(ref, ns, {
+            ...listOptions(q),
+            ...deleteOptions(q, body),
+            warn: warningsTo(res),
+          });
           sendJson(res, 200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success" });
           return;
         }
