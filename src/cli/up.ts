@@ -87,7 +87,7 @@ export function addUpCommand(program: Command, io: Io): void {
     .addOption(
       new Option(
         "--pod-network <mode>",
-        "netns: a network namespace per pod (root); host: pods share the host's; auto: netns where it works",
+        "netns: a network namespace per pod (root, or rootless in a user namespace); host: pods share the host's; auto: netns where it works",
       ).choices(["auto", "netns", "host"]),
     )
     .addOption(

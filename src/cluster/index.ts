@@ -17,6 +17,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AddressPlan, type AddressRanges, addressPlan } from "../api/addressplan.ts";
@@ -399,6 +400,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       }),
     );
     await step("runtime classes", () => ensureRuntimeClasses(client));
+    let dialPod: ((ip: string, port: number) => Promise<Socket> | undefined) | undefined;
     const proxy = await step("proxy", () =>
       startClusterProxy({
         client,
@@ -407,6 +409,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         plan,
         bootstrap,
         dnsOnClusterIP: onClusterIP,
+        // Pods the host cannot reach directly (rootless) are dialled through the node agent,
+        // which starts after the proxy.
+        dial: (ip, port) => dialPod?.(ip, port),
         log,
       }),
     );
@@ -414,7 +419,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     components.set("proxy", () => proxy.status(informersSynced));
     // The ingress controller, on the load balancer range's last address (see ingress.ts).
     const ingress = await step("ingress", () =>
-      startClusterIngress({ client, informers, plan, log }),
+      startClusterIngress({
+        client,
+        informers,
+        plan,
+        log,
+        dial: (ip, port) => dialPod?.(ip, port),
+      }),
     );
     if (ingress) {
       stack.push(() => ingress.stop());
@@ -433,6 +444,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         containerLogMaxFiles: options.containerLogMaxFiles,
         runtime,
         ...(options.podNetwork ? { podNetwork: options.podNetwork } : {}),
+        dns,
+        serviceConnection: (ip, port, client) => proxy.accept(ip, port, client),
         ...(options.images
           ? { images: options.images }
           : {
@@ -454,6 +467,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         log,
       }),
     );
+    dialPod = agent?.dialPod;
     if (agent) {
       stack.push(() => agent.stop());
       components.set("node-agent", () => ({ name: "node-agent", ready: agent.ready() }));

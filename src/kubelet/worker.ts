@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type {
@@ -98,6 +99,8 @@ export interface WorkerDeps {
   oci?: OciDeps;
   /** The pod's network namespace path, once `network()` has built it. */
   netnsPath?: string;
+  /** How the agent connects to the pod's IP where a plain connect cannot (rootless networks). */
+  dialPod?: (ip: string, port: number) => Promise<Socket>;
   /**
    * The image step (imagepull.ts) before each start, for runtimes that run containers from
    * their images; absent for `process` and `simulated`, whose containers use no image.
@@ -298,7 +301,8 @@ export class PodWorker {
   /** How a command enters a running container of its own runtime (oci: `crun exec`), if so. */
   containerEnter(name: string): ((tty: boolean) => string[]) | undefined {
     const c = this.cs.get(name);
-    return c?.state.running ? c.handle?.enter : undefined;
+    if (!c?.state.running) return undefined;
+    return c.handle?.enter ?? this.netnsOnly();
   }
 
   /**
@@ -888,7 +892,18 @@ export class PodWorker {
     const sandbox = this.deps.sandbox?.(this.pod, c.spec, this.volumes, (m) =>
       this.event("Warning", "FailedMount", m, c),
     );
-    return sandbox ? [...this.netns, ...sandbox] : undefined;
+    if (sandbox) return [...this.netns, ...sandbox];
+    return this.netns.length > 0 ? this.netns : undefined;
+  }
+
+  /**
+   * Without the sandbox (rootless pod networks), a pod's own network namespace is all there is to
+   * enter: its prefix, for exec, exec probes and hooks.
+   */
+  private netnsOnly(): ((tty: boolean) => string[]) | undefined {
+    if (this.deps.sandbox || this.netns.length === 0) return undefined;
+    const prefix = this.netns;
+    return () => prefix;
   }
 
   /**
@@ -958,6 +973,7 @@ export class PodWorker {
       env,
       cwd: spec.workingDir || this.deps.workingDir,
       wrap: () => this.enter(c),
+      ...(this.deps.dialPod && this.netns.length > 0 ? { dial: this.deps.dialPod } : {}),
     };
     const stops: (() => void)[] = [];
     const label: Record<ProbeKind, string> = {
@@ -1046,6 +1062,8 @@ export class PodWorker {
   /** The prefix that runs a command in the container's namespaces, root and directory. */
   private enter(c: CState): string[] | undefined {
     if (c.handle?.enter) return c.handle.enter(false);
+    const own = this.netnsOnly();
+    if (own && c.handle?.pid) return own(false);
     const pid = c.handle?.pid;
     if (!this.deps.sandbox || !pid) return undefined;
     return ["nsenter", "-t", String(pid), "-m", "-u", "-n", "-r", "-w", "--"];
