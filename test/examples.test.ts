@@ -32,7 +32,7 @@ function fetchText(ip: string, port: number): Promise<string> {
 describe("examples/statefulset", { skip: ROOT_ONLY }, () => {
   let c: Cluster;
   before(async () => {
-    c = await startCluster({ ephemeral: true, apiPort: 0, dnsPort: 0 });
+    c = await startCluster({ runtime: "process", ephemeral: true, apiPort: 0, dnsPort: 0 });
   });
   after(async () => {
     await c?.stop();

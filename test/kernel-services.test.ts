@@ -115,6 +115,7 @@ describe("kernel ClusterIPs (proxy mode nftables)", { skip: SKIP }, () => {
 
   before(async () => {
     cluster = await startCluster({
+      runtime: "process",
       name: "kernelsvc",
       ephemeral: true,
       apiPort: 0,

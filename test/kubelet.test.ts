@@ -72,6 +72,7 @@ before(async () => {
   cp = await startTestControlPlane({ controllers: ["endpointslice"] });
   dataDir = mkdtempSync(join(tmpdir(), "loopkube-kubelet-"));
   kubelet = await startKubelet({
+    runtime: "process",
     client: cp.client,
     informers: cp.informers,
     nodeName: NODE_NAME,
@@ -694,6 +695,7 @@ test("an agent restart stops pods gracefully and brings them back with the same 
   assert.ok(stopped.status?.containerStatuses?.[0]?.state?.terminated);
   assert.equal(isReady(stopped), false);
   kubelet = await startKubelet({
+    runtime: "process",
     client: cp.client,
     informers: cp.informers,
     nodeName: NODE_NAME,

@@ -107,6 +107,13 @@ export interface WorkerDeps {
     container: Container,
     emit: (type: "Normal" | "Warning", reason: string, message: string) => void,
   ): Promise<PullResult>;
+  /**
+   * The `auto` runtime's fallback, for an `oci` pod that named no runtime and whose containers
+   * all name a command: why its images cannot be had (a registry unreachable), or undefined.
+   * Asked once before the pod starts; a reason runs the whole pod in `process`, with a Warning
+   * `ImageUnavailable`.
+   */
+  fallback?(pod: Pod): Promise<string | undefined>;
 }
 
 interface CState {
@@ -180,11 +187,14 @@ export class PodWorker {
   /** Waiters told when `killBy` moves earlier. */
   private killByMoved: (() => void)[] = [];
   private readonly deps: WorkerDeps;
+  /** How the pod runs: the agent's choice, or `process` once the `auto` fallback took it. */
+  private runtime: RuntimeName;
 
   constructor(pod: Pod, deps: WorkerDeps) {
     this.pod = pod;
     this.uid = pod.metadata?.uid ?? "";
     this.deps = deps;
+    this.runtime = deps.runtime;
     const prior = new Map(
       [
         ...(pod.status?.initContainerStatuses ?? []),
@@ -512,12 +522,24 @@ export class PodWorker {
   private async run(): Promise<void> {
     const pod = this.pod;
     this.startTime ??= stamp(this.deps.now());
+    if (this.deps.fallback && this.runtime === "oci") {
+      const why = await this.deps.fallback(pod);
+      if (this.stopping) return;
+      if (why) {
+        this.runtime = "process";
+        this.event(
+          "Warning",
+          "ImageUnavailable",
+          `${why}; running the containers' commands from the host (process runtime)`,
+        );
+      }
+    }
     // A simulated pod writes no logs and mounts no volumes: it needs no directory.
-    const real = this.deps.runtime !== "simulated";
+    const real = this.runtime !== "simulated";
     if (real && !(await this.makePodDir())) return;
     if (real) await this.countRunsFromLogs();
     if (real && !(await this.setUpVolumes())) return;
-    if (this.deps.runtime === "process" && !this.deps.sandbox) {
+    if (this.runtime === "process" && !this.deps.sandbox) {
       this.event("Warning", "NoSandbox", NO_SANDBOX_MESSAGE);
     }
     if (this.deps.network) {
@@ -554,7 +576,7 @@ export class PodWorker {
     }
     this.initDone = true;
     this.pushStatus();
-    const refresh = this.deps.runtime !== "simulated" ? this.refreshVolumes() : Promise.resolve();
+    const refresh = this.runtime !== "simulated" ? this.refreshVolumes() : Promise.resolve();
     void pod;
     await Promise.all(this.mainOrder.map((c) => this.runContainer(c)));
     this.containersDone = true;
@@ -726,7 +748,7 @@ export class PodWorker {
   private async startOnce(c: CState): Promise<ContainerExit | undefined> {
     const pod = this.pod;
     const spec = c.spec;
-    const runtime = this.deps.runtime;
+    const runtime = this.runtime;
     let env: Record<string, string> = {};
     let handle: ContainerHandle;
     const startedAt = this.deps.now();
@@ -746,7 +768,7 @@ export class PodWorker {
         });
       }
       if (this.stopping) return undefined;
-      if (this.deps.pullImage) {
+      if (this.deps.pullImage && runtime === "oci") {
         const pulled = await this.deps.pullImage(pod, spec, (type, reason, message) =>
           this.event(type, reason, message, c),
         );
@@ -1056,7 +1078,7 @@ export class PodWorker {
     if (!handle) return;
     this.event("Normal", "Killing", message, c);
     const preStop = c.spec.lifecycle?.preStop;
-    if (preStop && this.deps.runtime !== "simulated" && this.stopping) {
+    if (preStop && this.runtime !== "simulated" && this.stopping) {
       const env = await containerEnv(this.pod, c.spec, {
         ...this.deps.envSources(this.pod),
         podIP: this.deps.podIP,
