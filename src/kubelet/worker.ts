@@ -32,6 +32,7 @@ import { type BackoffPolicy, CrashBackoff, goDuration } from "./backoff.ts";
 import { containerEnv, EnvError, type EnvSources } from "./env.ts";
 import { shellJoin } from "./exec.ts";
 import { expandVars } from "./expand.ts";
+import { hostPath } from "./hostpaths.ts";
 import type { PullResult } from "./imagepull.ts";
 import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./logfile.ts";
 import { type OciDeps, startOciContainer } from "./oci_container.ts";
@@ -51,7 +52,7 @@ export type RuntimeName = "process" | "simulated" | "oci";
 export const RUNTIME_ANNOTATION = "loopkube.dev/runtime";
 export const NO_COMMAND_MESSAGE = "loopkube runs host programs: the container needs a command";
 export const NO_SANDBOX_MESSAGE =
-  "running as a plain host process: the pod sandbox needs root and util-linux (unshare, nsenter), so the pod has no hostname, /etc/hosts or /etc/resolv.conf of its own and its volumes are not mounted at their mountPath (they are under the agent's data dir)";
+  "running as a plain host process: the pod sandbox needs root and util-linux (unshare, nsenter), so the pod has no hostname, /etc/hosts or /etc/resolv.conf of its own and its volumes are not mounted at their mountPath (they are under the agent's data dir, and arguments or a workingDir naming a path under a mountPath are pointed there)";
 
 export interface WorkerDeps {
   client: ApiVerbs;
@@ -814,13 +815,16 @@ export class PodWorker {
         }
       } else {
         const lookup = (n: string) => env[n];
+        const wrap = this.wrapFor(c);
+        // No sandbox: volumes are not at their mountPath; paths under one point at its directory.
+        const onHost = (path: string) =>
+          wrap ? path : hostPath(path, spec.volumeMounts ?? [], this.volumes);
         let argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) =>
-          expandVars(a, lookup),
+          onHost(expandVars(a, lookup)),
         );
         // `tty: true` with stdin (`kubectl debug -it`, `kubectl run -it`): the program gets a
         // terminal from util-linux `script`, as exec gives one; attach -t then talks to it.
         if (withTty(spec)) argv = ["script", "-qfec", shellJoin(argv), "/dev/null"];
-        const wrap = this.wrapFor(c);
         const log = await this.openLog(c);
         if (this.stopping) {
           await log.close();
@@ -830,7 +834,7 @@ export class PodWorker {
           handle = startProcess({
             argv,
             env,
-            cwd: spec.workingDir || this.deps.workingDir,
+            cwd: spec.workingDir ? onHost(spec.workingDir) : this.deps.workingDir,
             log,
             ...(wrap ? { wrap } : {}),
             ...(spec.stdin ? { stdin: true } : {}),
