@@ -303,9 +303,13 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const imagesHere = options.imagePulls !== undefined || options.images !== undefined;
   const imagesRun = oci !== undefined && imagesHere;
   const defaultRuntime: RuntimeName = choice !== "auto" ? choice : imagesRun ? "oci" : "process";
-  if (choice === "auto" && !imagesRun)
+  const imagesNotRun =
+    choice === "auto" && !imagesRun
+      ? (ociSupport.reason ?? "the node has no image store")
+      : undefined;
+  if (imagesNotRun)
     warn(
-      `pods run their command from the host (the process runtime), not their images: ${ociSupport.reason ?? "the node has no image store"}`,
+      `pods run their command from the host (the process runtime), not their images: ${imagesNotRun}`,
     );
 
   const agents = names.map((name, i) =>
@@ -581,6 +585,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
         ? { pullImage: (p: Pod, c: Container, emit: PullEmit) => puller.pull(p, c, emit) }
         : {}),
       ...(puller && mayFallBack(pod) ? { fallback: (p: Pod) => puller.unreachable(p) } : {}),
+      ...(imagesNotRun && namedRuntime(pod) === undefined ? { imagesNotRun } : {}),
     });
     workers.set(key, worker);
     if (net) networks.set(worker, net);

@@ -115,6 +115,11 @@ export interface WorkerDeps {
    * `ImageUnavailable`.
    */
   fallback?(pod: Pod): Promise<string | undefined>;
+  /**
+   * Why a pod that named no runtime runs in `process` (runtime `auto` where images cannot run):
+   * added to the message of a container without a command.
+   */
+  imagesNotRun?: string;
 }
 
 interface CState {
@@ -754,7 +759,12 @@ export class PodWorker {
     let handle: ContainerHandle;
     const startedAt = this.deps.now();
     try {
-      if (runtime === "process" && !spec.command?.length) throw new EnvError(NO_COMMAND_MESSAGE);
+      if (runtime === "process" && !spec.command?.length) {
+        const why = this.deps.imagesNotRun;
+        throw new EnvError(
+          why ? `${NO_COMMAND_MESSAGE} (images are not run here: ${why})` : NO_COMMAND_MESSAGE,
+        );
+      }
       if (runtime === "oci" && this.deps.oci?.unavailable) {
         throw new EnvError(this.deps.oci.unavailable);
       }
