@@ -529,7 +529,10 @@ export class PodWorker {
     const pod = this.pod;
     this.startTime ??= stamp(this.deps.now());
     if (this.deps.fallback && this.runtime === "oci") {
-      const why = await this.deps.fallback(pod);
+      const why = await this.deps.fallback(pod).catch((e: unknown) => {
+        this.deps.onError(e);
+        return undefined;
+      });
       if (this.stopping) return;
       if (why) {
         this.runtime = "process";
