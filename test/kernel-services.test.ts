@@ -168,6 +168,7 @@ for (const mode of ["nftables", "userspace"] as const)
 
     before(async () => {
       cluster = await startCluster({
+        runtime: "process",
         name: `kernelsvc-${mode.slice(0, 4)}`,
         ephemeral: true,
         apiPort: 0,

@@ -88,6 +88,7 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
 
   before(async () => {
     c = await startCluster({
+      runtime: "process",
       ephemeral: true,
       apiPort: 0,
       dnsPort: 0,

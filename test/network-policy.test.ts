@@ -143,6 +143,7 @@ describe("NetworkPolicy enforced with nftables", { skip: SKIP }, () => {
     execFileSync("nft", ["add", "table", "ip", `loopkube-${deadTag}`]);
 
     cluster = await startCluster({
+      runtime: "process",
       name: "netpol",
       ephemeral: true,
       apiPort: 0,
@@ -338,6 +339,7 @@ describe("NetworkPolicy enforced with nftables", { skip: SKIP }, () => {
 describe("NetworkPolicy where pods share the host's network namespace", () => {
   test("a pod a policy selects gets a Warning event saying the policy cannot apply", async () => {
     const cluster = await startCluster({
+      runtime: "process",
       name: "netpol-host",
       ephemeral: true,
       apiPort: 0,

@@ -99,7 +99,7 @@ const clusterName: Check = (v) =>
 const SPEC: Record<string, [keyof ConfigValues, Check]> = {
   dataDir: ["dataDir", aPath],
   ephemeral: ["ephemeral", bool],
-  runtime: ["runtime", oneOf("process", "simulated", "oci")],
+  runtime: ["runtime", oneOf("auto", "process", "simulated", "oci")],
   insecureRegistries: ["insecureRegistry", hosts],
   nodes: ["nodes", wholeNumber(1, 10_000)],
   apiPort: ["apiPort", wholeNumber(0, 65_535)],

@@ -36,7 +36,7 @@ export interface UpOptions {
   name: string;
   dataDir?: string;
   ephemeral?: boolean;
-  runtime: "process" | "simulated" | "oci";
+  runtime: "auto" | "process" | "simulated" | "oci";
   insecureRegistry: string[];
   podNetwork?: "netns" | "host" | "auto";
   proxyMode?: "userspace" | "nftables" | "auto";
@@ -73,10 +73,10 @@ export function addUpCommand(program: Command, io: Io): void {
     .addOption(
       new Option(
         "--runtime <runtime>",
-        "how pods run unless their RuntimeClass says: process (the host is the image), simulated, or oci (each container from its image with crun or runc; root)",
+        "how pods run unless their RuntimeClass says: auto (oci where it can run, else process; an unreachable registry runs a pod's commands from the host), process (the host is the image), simulated, or oci (each container from its image with crun or runc; root)",
       )
-        .choices(["process", "simulated", "oci"])
-        .default("process"),
+        .choices(["auto", "process", "simulated", "oci"])
+        .default("auto"),
     )
     .option(
       "--insecure-registry <host>",

@@ -12,7 +12,7 @@ import type { ImageSource } from "../kubelet/index.ts";
 import { ClusterError } from "./errors.ts";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
-export type RuntimeKind = "process" | "simulated" | "oci";
+export type RuntimeKind = "auto" | "process" | "simulated" | "oci";
 
 export interface ClusterOptions {
   /** Default `loopkube`; names the kubeconfig context `loopkube-<name>`. */
@@ -22,8 +22,10 @@ export interface ClusterOptions {
   ephemeral?: boolean;
   /**
    * How pods run unless their RuntimeClass or `loopkube.dev/runtime` annotation says otherwise:
-   * `process` (default; the host is the image), `simulated`, or `oci` (each container from its
-   * image, run by crun or runc; needs root).
+   * `auto` (default): `oci` where it can run (root and crun or runc), else `process`, and an
+   * image that cannot be pulled because its registry is unreachable runs as `process` when
+   * every container of its pod names a command; `process` (the host is the image);
+   * `simulated`; or `oci` (each container from its image, run by crun or runc; needs root).
    */
   runtime?: RuntimeKind;
   /**
@@ -126,7 +128,7 @@ export interface ClusterOptions {
 
 export const CLUSTER_DEFAULTS = {
   name: "loopkube",
-  runtime: "process" as RuntimeKind,
+  runtime: "auto" as RuntimeKind,
   apiPort: 6443,
   logLevel: "warn" as LogLevel,
   nodeName: "loopkube",

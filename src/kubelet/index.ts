@@ -102,11 +102,14 @@ export { createPortForwardHandler, type PortForwardHandlerOptions } from "./port
 export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
 /**
- * The one switch that makes the image runtime (`oci`) the default wherever it can run (issue 18:
- * once the image store is merged). Off: the default stays `process`, and `oci` is chosen per pod
- * by RuntimeClass `oci` or the annotation.
+ * How pods naming no runtime (no RuntimeClass, no annotation) run: a runtime, or `auto` (the
+ * default): `oci` where the image runtime can run here (an OCI runtime found, root, an image
+ * store), else `process` (said once in a warning). An `auto` pod in `oci` whose containers all
+ * name a command runs them from the host when a registry of its images cannot be reached (see
+ * `ImagePuller.unreachable`), so manifests of official images with their code in a ConfigMap
+ * work offline too.
  */
-export const IMAGE_RUNTIME_BY_DEFAULT = false;
+export type RuntimeChoice = RuntimeName | "auto";
 
 /**
  * Where pods' networks live: `netns`, a network namespace per pod (as root: podnet.ts; without
@@ -133,8 +136,8 @@ export interface KubeletOptions {
   podCidr?: string;
   /** The node's address: its InternalIP and hostNetwork pods' IP (default: the plan's). */
   nodeIP?: string;
-  /** The default runtime; default `process`. */
-  runtime?: RuntimeName;
+  /** How pods naming no runtime run (see {@link RuntimeChoice}); default `auto`. */
+  runtime?: RuntimeChoice;
   /** The kube-dns Service IP, for the pods' resolv.conf (sandbox); kubelet's `--cluster-dns`.
    *  Default: the address plan's. */
   clusterDns?: string;
@@ -326,8 +329,18 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     const left = await oci.reconcile();
     if (left > 0) warn(`removed ${left} containers or bundles left by an earlier run`);
   }
-  const defaultRuntime: RuntimeName =
-    options.runtime ?? (IMAGE_RUNTIME_BY_DEFAULT && oci ? "oci" : "process");
+  const choice = options.runtime ?? "auto";
+  const imagesHere = options.imagePulls !== undefined || options.images !== undefined;
+  const imagesRun = oci !== undefined && imagesHere;
+  const defaultRuntime: RuntimeName = choice !== "auto" ? choice : imagesRun ? "oci" : "process";
+  const imagesNotRun =
+    choice === "auto" && !imagesRun
+      ? (ociSupport.reason ?? "the node has no image store")
+      : undefined;
+  if (imagesNotRun)
+    warn(
+      `pods run their command from the host (the process runtime), not their images: ${imagesNotRun}`,
+    );
 
   const agents = names.map((name, i) =>
     startNodeAgent(client, {
@@ -450,13 +463,22 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   // RuntimeClasses name runtimes by their handler (`process`, `simulated`); a class whose
   // handler is no runtime of ours, or not seen yet, leaves the choice to the annotation.
   const runtimeClasses = informers.get<KubeObject & { handler?: string }>(REFS.runtimeclasses);
-  const runtimeOf = (pod: Pod): RuntimeName => {
+  const namedRuntime = (pod: Pod): RuntimeName | undefined => {
     const className = pod.spec?.runtimeClassName;
     const handler = className ? runtimeClasses.get("", className)?.handler : undefined;
     if (handler === "simulated" || handler === "process" || handler === "oci") return handler;
     const a = pod.metadata?.annotations?.[RUNTIME_ANNOTATION];
-    return a === "simulated" || a === "process" || a === "oci" ? a : defaultRuntime;
+    return a === "simulated" || a === "process" || a === "oci" ? a : undefined;
   };
+  const runtimeOf = (pod: Pod): RuntimeName => namedRuntime(pod) ?? defaultRuntime;
+  /** The `auto` fallback applies: an image pod by default whose containers all name a command. */
+  const mayFallBack = (pod: Pod): boolean =>
+    choice === "auto" &&
+    defaultRuntime === "oci" &&
+    namedRuntime(pod) === undefined &&
+    [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].every(
+      (c) => (c.command?.length ?? 0) > 0,
+    );
 
   const track = (p: Promise<void>) => {
     const t = p.catch(onError).finally(() => finishing.delete(t));
@@ -600,9 +622,11 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       openLog: (path, onLogError) =>
         openContainerLog(path, { rotation, fs: logFs, now, onError: onLogError }),
       logFs,
-      ...(puller && options.imagePulls?.runtimes.includes(runtimeOf(pod))
+      ...(puller && options.imagePulls?.runtimes.includes(runtime)
         ? { pullImage: (p: Pod, c: Container, emit: PullEmit) => puller.pull(p, c, emit) }
         : {}),
+      ...(puller && mayFallBack(pod) ? { fallback: (p: Pod) => puller.unreachable(p) } : {}),
+      ...(imagesNotRun && namedRuntime(pod) === undefined ? { imagesNotRun } : {}),
     });
     workers.set(key, worker);
     if (net) networks.set(worker, net);

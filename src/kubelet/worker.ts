@@ -33,6 +33,7 @@ import { type BackoffPolicy, CrashBackoff, goDuration } from "./backoff.ts";
 import { containerEnv, EnvError, type EnvSources } from "./env.ts";
 import { shellJoin } from "./exec.ts";
 import { expandVars } from "./expand.ts";
+import { hostPath } from "./hostpaths.ts";
 import type { PullResult } from "./imagepull.ts";
 import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./logfile.ts";
 import { type OciDeps, startOciContainer } from "./oci_container.ts";
@@ -52,7 +53,7 @@ export type RuntimeName = "process" | "simulated" | "oci";
 export const RUNTIME_ANNOTATION = "loopkube.dev/runtime";
 export const NO_COMMAND_MESSAGE = "loopkube runs host programs: the container needs a command";
 export const NO_SANDBOX_MESSAGE =
-  "running as a plain host process: the pod sandbox needs root and util-linux (unshare, nsenter), so the pod has no hostname, /etc/hosts or /etc/resolv.conf of its own and its volumes are not mounted at their mountPath (they are under the agent's data dir)";
+  "running as a plain host process: the pod sandbox needs root and util-linux (unshare, nsenter), so the pod has no hostname, /etc/hosts or /etc/resolv.conf of its own and its volumes are not mounted at their mountPath (they are under the agent's data dir, and arguments or a workingDir naming a path under a mountPath are pointed there)";
 
 export interface WorkerDeps {
   client: ApiVerbs;
@@ -110,6 +111,18 @@ export interface WorkerDeps {
     container: Container,
     emit: (type: "Normal" | "Warning", reason: string, message: string) => void,
   ): Promise<PullResult>;
+  /**
+   * The `auto` runtime's fallback, for an `oci` pod that named no runtime and whose containers
+   * all name a command: why its images cannot be had (a registry unreachable), or undefined.
+   * Asked once before the pod starts; a reason runs the whole pod in `process`, with a Warning
+   * `ImageUnavailable`.
+   */
+  fallback?(pod: Pod): Promise<string | undefined>;
+  /**
+   * Why a pod that named no runtime runs in `process` (runtime `auto` where images cannot run):
+   * added to the message of a container without a command.
+   */
+  imagesNotRun?: string;
 }
 
 interface CState {
@@ -183,11 +196,14 @@ export class PodWorker {
   /** Waiters told when `killBy` moves earlier. */
   private killByMoved: (() => void)[] = [];
   private readonly deps: WorkerDeps;
+  /** How the pod runs: the agent's choice, or `process` once the `auto` fallback took it. */
+  private runtime: RuntimeName;
 
   constructor(pod: Pod, deps: WorkerDeps) {
     this.pod = pod;
     this.uid = pod.metadata?.uid ?? "";
     this.deps = deps;
+    this.runtime = deps.runtime;
     const prior = new Map(
       [
         ...(pod.status?.initContainerStatuses ?? []),
@@ -516,12 +532,27 @@ export class PodWorker {
   private async run(): Promise<void> {
     const pod = this.pod;
     this.startTime ??= stamp(this.deps.now());
+    if (this.deps.fallback && this.runtime === "oci") {
+      const why = await this.deps.fallback(pod).catch((e: unknown) => {
+        this.deps.onError(e);
+        return undefined;
+      });
+      if (this.stopping) return;
+      if (why) {
+        this.runtime = "process";
+        this.event(
+          "Warning",
+          "ImageUnavailable",
+          `${why}; running the containers' commands from the host (process runtime)`,
+        );
+      }
+    }
     // A simulated pod writes no logs and mounts no volumes: it needs no directory.
-    const real = this.deps.runtime !== "simulated";
+    const real = this.runtime !== "simulated";
     if (real && !(await this.makePodDir())) return;
     if (real) await this.countRunsFromLogs();
     if (real && !(await this.setUpVolumes())) return;
-    if (this.deps.runtime === "process" && !this.deps.sandbox) {
+    if (this.runtime === "process" && !this.deps.sandbox) {
       this.event("Warning", "NoSandbox", NO_SANDBOX_MESSAGE);
     }
     if (this.deps.network) {
@@ -558,7 +589,7 @@ export class PodWorker {
     }
     this.initDone = true;
     this.pushStatus();
-    const refresh = this.deps.runtime !== "simulated" ? this.refreshVolumes() : Promise.resolve();
+    const refresh = this.runtime !== "simulated" ? this.refreshVolumes() : Promise.resolve();
     void pod;
     await Promise.all(this.mainOrder.map((c) => this.runContainer(c)));
     this.containersDone = true;
@@ -730,12 +761,17 @@ export class PodWorker {
   private async startOnce(c: CState): Promise<ContainerExit | undefined> {
     const pod = this.pod;
     const spec = c.spec;
-    const runtime = this.deps.runtime;
+    const runtime = this.runtime;
     let env: Record<string, string> = {};
     let handle: ContainerHandle;
     const startedAt = this.deps.now();
     try {
-      if (runtime === "process" && !spec.command?.length) throw new EnvError(NO_COMMAND_MESSAGE);
+      if (runtime === "process" && !spec.command?.length) {
+        const why = this.deps.imagesNotRun;
+        throw new EnvError(
+          why ? `${NO_COMMAND_MESSAGE} (images are not run here: ${why})` : NO_COMMAND_MESSAGE,
+        );
+      }
       if (runtime === "oci" && this.deps.oci?.unavailable) {
         throw new EnvError(this.deps.oci.unavailable);
       }
@@ -750,7 +786,7 @@ export class PodWorker {
         });
       }
       if (this.stopping) return undefined;
-      if (this.deps.pullImage) {
+      if (this.deps.pullImage && runtime === "oci") {
         const pulled = await this.deps.pullImage(pod, spec, (type, reason, message) =>
           this.event(type, reason, message, c),
         );
@@ -796,13 +832,16 @@ export class PodWorker {
         }
       } else {
         const lookup = (n: string) => env[n];
+        const wrap = this.wrapFor(c);
+        // No sandbox: volumes are not at their mountPath; paths under one point at its directory.
+        const onHost = (path: string) =>
+          wrap ? path : hostPath(path, spec.volumeMounts ?? [], this.volumes);
         let argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) =>
-          expandVars(a, lookup),
+          onHost(expandVars(a, lookup)),
         );
         // `tty: true` with stdin (`kubectl debug -it`, `kubectl run -it`): the program gets a
         // terminal from util-linux `script`, as exec gives one; attach -t then talks to it.
         if (withTty(spec)) argv = ["script", "-qfec", shellJoin(argv), "/dev/null"];
-        const wrap = this.wrapFor(c);
         const log = await this.openLog(c);
         if (this.stopping) {
           await log.close();
@@ -812,7 +851,7 @@ export class PodWorker {
           handle = startProcess({
             argv,
             env,
-            cwd: spec.workingDir || this.deps.workingDir,
+            cwd: spec.workingDir ? onHost(spec.workingDir) : this.deps.workingDir,
             log,
             ...(wrap ? { wrap } : {}),
             ...(spec.stdin ? { stdin: true } : {}),
@@ -1074,7 +1113,7 @@ export class PodWorker {
     if (!handle) return;
     this.event("Normal", "Killing", message, c);
     const preStop = c.spec.lifecycle?.preStop;
-    if (preStop && this.deps.runtime !== "simulated" && this.stopping) {
+    if (preStop && this.runtime !== "simulated" && this.stopping) {
       const env = await containerEnv(this.pod, c.spec, {
         ...this.deps.envSources(this.pod),
         podIP: this.deps.podIP,
