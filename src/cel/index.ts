@@ -19,6 +19,7 @@ export {
 export { costExceedsMessage } from "./_cost.ts";
 export { KUBE_FUNCS, kubeEnv } from "./_env.ts";
 export { optionalOf } from "./_opaque.ts";
+export { parseCel } from "./_optsyntax.ts";
 export {
   type CelSchema,
   type DeclType,
