@@ -234,6 +234,13 @@ export const RESOURCES: readonly ResourceInfo[] = [
   ...group("admissionregistration.k8s.io", "v1", [
     { kind: "MutatingWebhookConfiguration", namespaced: false, categories: ["api-extensions"] },
     { kind: "ValidatingWebhookConfiguration", namespaced: false, categories: ["api-extensions"] },
+    {
+      kind: "ValidatingAdmissionPolicy",
+      namespaced: false,
+      categories: ["api-extensions"],
+      subresources: [STATUS],
+    },
+    { kind: "ValidatingAdmissionPolicyBinding", namespaced: false, categories: ["api-extensions"] },
   ]),
   ...group("rbac.authorization.k8s.io", "v1", [
     { kind: "ClusterRoleBinding", namespaced: false },
