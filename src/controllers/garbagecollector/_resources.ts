@@ -74,6 +74,16 @@ export const GC_RESOURCES: readonly GcResource[] = [
     kind: "ValidatingWebhookConfiguration",
     namespaced: false,
   },
+  {
+    ref: admission("validatingadmissionpolicies"),
+    kind: "ValidatingAdmissionPolicy",
+    namespaced: false,
+  },
+  {
+    ref: admission("validatingadmissionpolicybindings"),
+    kind: "ValidatingAdmissionPolicyBinding",
+    namespaced: false,
+  },
   { ref: rbac("clusterroles"), kind: "ClusterRole", namespaced: false },
   { ref: rbac("clusterrolebindings"), kind: "ClusterRoleBinding", namespaced: false },
   { ref: rbac("roles"), kind: "Role", namespaced: true },
