@@ -108,7 +108,7 @@ const SPEC: Record<string, [keyof ConfigValues, Check]> = {
   clusterDomain: ["clusterDomain", domain],
   podCidr: ["podCidr", cidr],
   podNetwork: ["podNetwork", oneOf("auto", "netns", "host")],
-  proxyMode: ["proxyMode", oneOf("userspace", "nftables")],
+  proxyMode: ["proxyMode", oneOf("userspace", "nftables", "auto")],
   serviceCidr: ["serviceCidr", cidr],
   manifests: ["filename", paths],
   wait: ["wait", bool],

@@ -39,7 +39,7 @@ export interface UpOptions {
   runtime: "process" | "simulated" | "oci";
   insecureRegistry: string[];
   podNetwork?: "netns" | "host" | "auto";
-  proxyMode?: "userspace" | "nftables";
+  proxyMode?: "userspace" | "nftables" | "auto";
   nodes: number;
   apiPort?: number;
   dnsPort?: number;
@@ -93,8 +93,8 @@ export function addUpCommand(program: Command, io: Io): void {
     .addOption(
       new Option(
         "--proxy-mode <mode>",
-        "userspace (default): listeners on the host; nftables: pods reach ClusterIPs through kernel DNAT (root, nft, pod network namespaces)",
-      ).choices(["userspace", "nftables"]),
+        "nftables: pods reach ClusterIPs through kernel DNAT (root, nft, pod network namespaces); userspace: listeners on the host; auto (default): nftables where it works, else userspace",
+      ).choices(["auto", "userspace", "nftables"]),
     )
     .option(
       "--nodes <n>",

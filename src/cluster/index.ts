@@ -461,7 +461,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       components.set("node-agent", () => ({ name: "node-agent", ready: agent.ready() }));
       components.set("oci-runtime", () => ({ name: "oci-runtime", ready: true, info: agent.oci }));
     }
-    if (options.proxyMode === "nftables") {
+    if ((options.proxyMode ?? "auto") !== "userspace") {
       const kernel = await step("kernel services", () =>
         startKernelServices({
           informers,
@@ -469,6 +469,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           plan,
           podNetwork: agent?.podNetwork,
           dnsOnClusterIP: onClusterIP,
+          auto: options.proxyMode !== "nftables",
           log,
         }),
       );

@@ -46,12 +46,14 @@ export interface ClusterOptions {
    */
   podNetwork?: "netns" | "host" | "auto";
   /**
-   * How pods reach ClusterIPs: `userspace` (default), the proxy's listeners on the host;
-   * `nftables`, kernel DNAT of connections coming from pods, as kube-proxy's nftables mode (the
-   * pod's source address kept; needs pod network namespaces and `nft`, else userspace with a
-   * warning). The host's own connections go through the listeners in both modes.
+   * How pods reach ClusterIPs: `nftables`, kernel DNAT of connections coming from pods, as
+   * kube-proxy's nftables mode (the pod's source address kept; needs pod network namespaces and
+   * `nft`, else userspace with a warning); `userspace`, the proxy's listeners on the host;
+   * `auto` (default): nftables where it works (root, pod network namespaces, `nft`), else
+   * userspace, as kube-proxy defaults to its kernel mode. The host's own connections go through
+   * the listeners in every mode.
    */
-  proxyMode?: "userspace" | "nftables";
+  proxyMode?: "userspace" | "nftables" | "auto";
   /**
    * Simulated nodes (default 1), each with its Lease, 110 pods and a block of the pod CIDR:
    * `<name>`, `<name>-2`, … Several nodes need the simulated runtime.

@@ -150,13 +150,15 @@ export interface KernelServicesContext {
   /** The node agent's pod networks (tag, nodes); undefined when pods share the host's. */
   podNetwork: { tag: string; nodes: { cidr: string; gateway: string }[] } | undefined;
   dnsOnClusterIP: boolean;
+  /** `--proxy-mode auto`: falling back to userspace is expected, not warned about. */
+  auto?: boolean;
   log: (level: LogLevel, message: string) => void;
 }
 
 /**
- * `--proxy-mode nftables`: pods' connections to ClusterIPs DNATed in the kernel (see
- * src/proxy/nft.ts); undefined, with a warning, where that cannot work (the userspace proxy then
- * serves pods as it serves the host).
+ * `--proxy-mode nftables` (and `auto`): pods' connections to ClusterIPs DNATed in the kernel
+ * (see src/proxy/nft.ts); undefined where that cannot work (the userspace proxy then serves pods
+ * as it serves the host), with a warning for `nftables` and an info line for `auto`.
  */
 export async function startKernelServices(
   ctx: KernelServicesContext,
@@ -167,7 +169,10 @@ export async function startKernelServices(
       ? "nft (nftables) is not installed"
       : undefined;
   if (why || !ctx.podNetwork) {
-    ctx.log("warn", `proxy mode nftables: ${why}; the userspace proxy serves ClusterIPs`);
+    ctx.log(
+      ctx.auto ? "info" : "warn",
+      `proxy mode ${ctx.auto ? "auto" : "nftables"}: ${why}; the userspace proxy serves ClusterIPs`,
+    );
     return undefined;
   }
   const { tag, nodes } = ctx.podNetwork;
