@@ -42,11 +42,12 @@ import { openImageStore } from "../images/index.ts";
 import { openStore, type Store, type StoreTuning } from "../store/index.ts";
 import { startWebView } from "../ui/index.ts";
 import { ensureBootstrapServices } from "./bootstrap.ts";
+import { isCrd } from "./crds.ts";
 import { startClusterDns } from "./dns.ts";
 import { ClusterError, listenError } from "./errors.ts";
 import { startClusterIngress } from "./ingress.ts";
 import { startNodeAgent } from "./kubelet.ts";
-import { applyManifests, type Manifest, readManifests } from "./manifests.ts";
+import { applyManifests, type Manifest, readCrds, readManifests } from "./manifests.ts";
 import {
   CLUSTER_DEFAULTS,
   type ClusterOptions,
@@ -171,6 +172,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const runtime = options.runtime ?? CLUSTER_DEFAULTS.runtime;
   const nodes = options.nodes ?? CLUSTER_DEFAULTS.nodes;
   checkNodes(nodes, runtime);
+  const crds = crdManifests(options);
   const ephemeral = options.ephemeral === true;
   const explicit = {
     ...(options.podCidr !== undefined ? { podCidr: options.podCidr } : {}),
@@ -522,6 +524,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     }
 
     await informers.waitForSync();
+    // envtest's CRDInstallOptions: installed and Established before start returns.
+    if (crds.length > 0) await step("crds", () => applyManifests(client, crds));
     started = true;
     const info: RunInfo = {
       pid: process.pid,
@@ -588,6 +592,21 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await unwind();
     throw err;
   }
+}
+
+/** `options.crds` and the CRDs under `options.crdPaths`, read before anything starts. */
+function crdManifests(options: ClusterOptions): Manifest[] {
+  const out: Manifest[] = [];
+  for (const object of options.crds ?? []) {
+    if (!isCrd(object)) {
+      throw new ClusterError(
+        `crds: ${object.kind} "${object.metadata?.name ?? ""}" is not an apiextensions.k8s.io/v1 CustomResourceDefinition`,
+      );
+    }
+    out.push({ object, source: "<crds>" });
+  }
+  out.push(...readCrds(options.crdPaths ?? []));
+  return out;
 }
 
 /** The plan of these ranges; a bad range or domain is the user's to fix (one sentence). */

@@ -7,6 +7,7 @@
  */
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import type { KubeObject } from "../api/types.ts";
 import type { Clock } from "../client/index.ts";
 import type { ImageSource } from "../kubelet/index.ts";
 import { ClusterError } from "./errors.ts";
@@ -124,6 +125,13 @@ export interface ClusterOptions {
    * (kube-controller-manager's `--horizontal-pod-autoscaler-*` flags; defaults 15 s and 5 min).
    */
   hpa?: { syncPeriodMs?: number; downscaleStabilizationMs?: number };
+  /**
+   * Library only (envtest's `CRDInstallOptions`): CustomResourceDefinitions to install, as
+   * objects and as files or folders of YAML/JSON (documents of other kinds are skipped); start
+   * returns once each is Established and fails with the API's message on a bad one.
+   */
+  crds?: readonly KubeObject[];
+  crdPaths?: readonly string[];
 }
 
 export const CLUSTER_DEFAULTS = {
