@@ -76,6 +76,32 @@ async function startWardle(
         json(res, 401, { kind: "Status", apiVersion: "v1", status: "Failure", code: 401 });
         return;
       }
+      if (url.pathname === "/apis/metrics.k8s.io/v1beta1") {
+        json(res, 200, {
+          kind: "APIResourceList",
+          apiVersion: "v1",
+          groupVersion: "metrics.k8s.io/v1beta1",
+          resources: [
+            {
+              name: "nodes",
+              singularName: "",
+              namespaced: false,
+              kind: "NodeMetrics",
+              verbs: ["get", "list"],
+            },
+          ],
+        });
+        return;
+      }
+      if (url.pathname === "/apis/metrics.k8s.io/v1beta1/nodes") {
+        json(res, 200, {
+          kind: "NodeMetricsList",
+          apiVersion: "metrics.k8s.io/v1beta1",
+          metadata: {},
+          items: [{ metadata: { name: "from-the-backend" }, usage: { cpu: "1m", memory: "1Ki" } }],
+        });
+        return;
+      }
       const base = `/apis/${GV}`;
       if (url.pathname === base) {
         json(res, 200, {
@@ -141,6 +167,13 @@ describe("APIServices and the aggregation proxy with kubectl", { skip: NO_KUBECT
     }
     assert.fail(`apiservice ${name} never became ${want}: ${last}`);
   };
+  const jsonpath = (name: string, field: string) => [
+    "get",
+    "apiservice",
+    name,
+    "-o",
+    `jsonpath={.status.conditions[0].${field}}`,
+  ];
   const apiService = (name: string, group: string, version: string, service: string) => `
 apiVersion: apiregistration.k8s.io/v1
 kind: APIService
@@ -343,6 +376,84 @@ subsets: [{ addresses: [{ ip: 127.0.0.1 }], ports: [{ name: https, port: ${wardl
         }, reject);
     });
     assert.deepEqual(event, { type: "ADDED", name: "flunder-1" });
+  });
+
+  test("a CustomResourceDefinition's versions get local APIServices, gone with the CRD", async () => {
+    await ok(
+      ["apply", "-f", "-"],
+      `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: { name: widgets.stable.example.com }
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: { plural: widgets, singular: widget, kind: Widget }
+  versions:
+    - { name: v1, served: true, storage: true, schema: { openAPIV3Schema: { type: object } } }
+    - { name: v1beta1, served: false, storage: false, schema: { openAPIV3Schema: { type: object } } }
+`,
+    );
+    await ok(["wait", "--for=condition=Established", "crd/widgets.stable.example.com"]);
+    const row = await availableBecomes("v1.stable.example.com", "True");
+    assert.match(row, /^v1\.stable\.example\.com\s+Local\s+True/);
+    const obj = JSON.parse(await ok(["get", "apiservice", "v1.stable.example.com", "-o", "json"]));
+    assert.equal(obj.spec.groupPriorityMinimum, 1000);
+    assert.equal(obj.spec.versionPriority, 100);
+    assert.equal(obj.metadata.labels["kube-aggregator.kubernetes.io/automanaged"], "true");
+    const unserved = await kubectl(["get", "apiservice", "v1beta1.stable.example.com"]);
+    assert.match(unserved.out, /NotFound/);
+    await ok(["delete", "crd", "widgets.stable.example.com"]);
+    for (let i = 0; i < 100; i++) {
+      const r = await kubectl(["get", "apiservice", "v1.stable.example.com"]);
+      if (r.code !== 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail("the CRD's APIService outlived it");
+  });
+
+  test("a service-backed metrics.k8s.io APIService replaces loopkube's own, and its deletion restores it", async () => {
+    api.server.serveMetrics({
+      collect: async () => ({ nodes: new Map(), pods: new Map() }),
+    });
+    await availableBecomes("v1beta1.metrics.k8s.io", "True");
+    assert.match(await ok(["get", "apiservice", "v1beta1.metrics.k8s.io"]), /Local\s+True/);
+    const local = JSON.parse(await ok(["get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes"]));
+    assert.deepEqual(local.items, []);
+    // metrics-server's own manifest, pointing at the test's server.
+    await ok(
+      ["apply", "-f", "-"],
+      `apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: { name: v1beta1.metrics.k8s.io }
+spec:
+  group: metrics.k8s.io
+  version: v1beta1
+  groupPriorityMinimum: 100
+  versionPriority: 100
+  insecureSkipTLSVerify: true
+  service: { name: api, namespace: wardle }
+`,
+    );
+    // The Local mark it kept from before gives way to the check's verdict.
+    for (let i = 0; i < 100; i++) {
+      const reason = await ok(jsonpath("v1beta1.metrics.k8s.io", "reason"));
+      if (reason === "Passed") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(await ok(["get", "apiservice", "v1beta1.metrics.k8s.io"]), /wardle\/api\s+True/);
+    const proxied = JSON.parse(await ok(["get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes"]));
+    assert.equal(proxied.items[0].metadata.name, "from-the-backend");
+    await ok(["delete", "apiservice", "v1beta1.metrics.k8s.io"]);
+    for (let i = 0; i < 100; i++) {
+      const r = await kubectl(["get", "apiservice", "v1beta1.metrics.k8s.io", "--no-headers"]);
+      if (/Local\s+True/.test(r.stdout)) {
+        const back = JSON.parse(await ok(["get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes"]));
+        assert.deepEqual(back.items, []);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail("the local metrics APIService did not come back");
   });
 
   test("a stopped backend makes the APIService unavailable and its requests 503", async () => {

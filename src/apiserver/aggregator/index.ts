@@ -88,9 +88,13 @@ function serviceRef(o: KubeObject): ServiceReference | undefined {
   return { namespace: s.namespace ?? "", name: s.name ?? "", port: s.port ?? 443 };
 }
 
+/** Available True; for a service-backed one, not the `Local` mark left from before it had a service. */
 function isAvailable(o: KubeObject): boolean {
   const conditions = (o.status as { conditions?: Condition[] } | undefined)?.conditions ?? [];
-  return conditions.some((c) => c.type === "Available" && c.status === "True");
+  const backed = serviceRef(o) !== undefined;
+  return conditions.some(
+    (c) => c.type === "Available" && c.status === "True" && !(backed && c.reason === "Local"),
+  );
 }
 
 /** `/apis/<group>/<version>` and everything under it: the group-version a path belongs to. */
