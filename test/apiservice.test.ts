@@ -16,6 +16,7 @@ import { createServer, request, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import type { TLSSocket } from "node:tls";
 import * as k8s from "@kubernetes/client-node";
@@ -138,6 +139,14 @@ async function startWardle(
       json(res, 404, { kind: "Status", apiVersion: "v1", status: "Failure", code: 404 });
     },
   );
+  // An upgraded stream (as exec or port-forward of an aggregated server): echoes in upper case.
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex) => {
+    const user = req.headers["x-remote-user"];
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\nX-Seen-User: ${user}\r\n\r\n`,
+    );
+    socket.on("data", (d: Buffer) => socket.write(d.toString().toUpperCase()));
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { server, port: (server.address() as AddressInfo).port, seen };
 }
@@ -342,6 +351,32 @@ subsets: [{ addresses: [{ ip: 127.0.0.1 }], ports: [{ name: https, port: ${wardl
     assert.equal(status, 200);
     const call = wardle.seen.slice(before).find((s) => s.path.endsWith("/flunders"));
     assert.equal(call?.user, "kubernetes-admin");
+  });
+
+  test("an upgrade request is spliced through to the backend", async () => {
+    const url = new URL(api.server.url);
+    const answer = await new Promise<{ user: string; echo: string }>((resolve, reject) => {
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        path: `/apis/${GV}/namespaces/default/flunders/flunder-1/exec`,
+        ca: api.pki.caCert,
+        cert: api.pki.adminCert,
+        key: api.pki.adminKey,
+        headers: { Connection: "Upgrade", Upgrade: "echo" },
+      });
+      req.on("upgrade", (res, socket) => {
+        socket.once("data", (d: Buffer) => {
+          resolve({ user: String(res.headers["x-seen-user"]), echo: d.toString() });
+          socket.destroy();
+        });
+        socket.write("hello");
+      });
+      req.on("response", (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+      req.on("error", reject);
+      req.end();
+    });
+    assert.deepEqual(answer, { user: "kubernetes-admin", echo: "HELLO" });
   });
 
   test("client-node lists and watches the aggregated resource", async () => {

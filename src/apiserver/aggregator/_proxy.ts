@@ -184,7 +184,9 @@ export function proxyUpgrade(
     const lines = [`HTTP/1.1 ${answer.statusCode ?? 502} ${answer.statusMessage ?? ""}`];
     for (let i = 0; i < answer.rawHeaders.length; i += 2) {
       const name = answer.rawHeaders[i] ?? "";
-      if (name.toLowerCase() === "transfer-encoding") continue;
+      const lower = name.toLowerCase();
+      if (lower === "transfer-encoding" || lower === "content-length" || lower === "connection")
+        continue;
       lines.push(`${name}: ${answer.rawHeaders[i + 1]}`);
     }
     const chunks: Buffer[] = [];
