@@ -128,7 +128,8 @@ export function proxyRequest(
         if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
       }
       res.writeHead(answer.statusCode ?? 502, headers);
-      res.flushHeaders();
+      // A stream (a watch: no length) shows its headers at once; a sized answer goes in one write.
+      if (answer.headers["content-length"] === undefined) res.flushHeaders();
       answer.pipe(res);
       answer.on("error", () => res.destroy());
     },
