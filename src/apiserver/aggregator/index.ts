@@ -167,8 +167,10 @@ export class Aggregator {
   }
 
   /** The service-backed APIService a request path belongs to, if any. */
-  private owner(pathname: string): KubeObject | undefined {
-    const gv = groupVersionOf(pathname);
+  private owner(url: string): KubeObject | undefined {
+    // Most requests are not aggregated: no URL parse for them.
+    if (!url.startsWith("/apis/")) return undefined;
+    const gv = groupVersionOf(new URL(url, "http://localhost").pathname);
     if (!gv) return undefined;
     const obj = this.apiServices.get(`${gv.version}.${gv.group}`);
     return obj && serviceRef(obj) ? obj : undefined;
@@ -192,7 +194,7 @@ export class Aggregator {
 
   /** Proxies a request that belongs to an aggregated group-version; false when it does not. */
   serve(req: IncomingMessage, res: ServerResponse, user: UserInfo): boolean {
-    const obj = this.owner(new URL(req.url ?? "/", "http://localhost").pathname);
+    const obj = this.owner(req.url ?? "/");
     if (!obj) return false;
     const backend = this.backend(obj);
     if (!backend) {
@@ -212,7 +214,7 @@ export class Aggregator {
 
   /** Splices an upgrade request of an aggregated group-version; false when it is not one. */
   serveUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, user: UserInfo): boolean {
-    const obj = this.owner(new URL(req.url ?? "/", "http://localhost").pathname);
+    const obj = this.owner(req.url ?? "/");
     if (!obj) return false;
     const backend = this.backend(obj);
     const refuse = (text: string) =>
