@@ -4,6 +4,10 @@
  *
  * @module
  */
+import {
+  validatingAdmissionPolicyBindingStrategy,
+  validatingAdmissionPolicyStrategy,
+} from "./admissionpolicy.ts";
 import { apiServiceStrategy } from "./apiservice.ts";
 import { configMapStrategy, secretStrategy, serviceAccountStrategy } from "./config.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
@@ -114,6 +118,8 @@ export const kindStrategies: KindStrategy[] = [
   limitRangeStrategy,
   mutatingWebhookConfigurationStrategy,
   validatingWebhookConfigurationStrategy,
+  validatingAdmissionPolicyStrategy,
+  validatingAdmissionPolicyBindingStrategy,
   roleStrategy,
   clusterRoleStrategy,
   roleBindingStrategy,
