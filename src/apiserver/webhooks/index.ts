@@ -34,8 +34,6 @@ import { buildReview, denial, patched, readResponse, reviewVersion } from "./_re
 import { resolveService } from "./_service.ts";
 
 export { CallError, goError } from "./_call.ts";
-export { resolveService, type ServiceRef } from "./_service.ts";
-
 export {
   type Gvr,
   type MatchTarget,
@@ -46,6 +44,7 @@ export {
   ruleMatches,
   selectsEveryNamespace,
 } from "./_match.ts";
+export { resolveService, type ServiceRef } from "./_service.ts";
 
 export const ADMISSION_GROUP = "admissionregistration.k8s.io";
 const MUTATING = findResource(ADMISSION_GROUP, "mutatingwebhookconfigurations")!;
