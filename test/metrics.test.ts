@@ -222,6 +222,13 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
     );
   });
 
+  test("kubectl get apiservices lists the group as a Local APIService, Available", async () => {
+    const r = await kubectl(KUBECTL ?? "", "get", "apiservices");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^v1beta1\.metrics\.k8s\.io\s+Local\s+True\s+/m);
+    assert.match(r.stdout, /^v1\.\s+Local\s+True\s+/m);
+  });
+
   for (const [version, bin] of kubectls) {
     test(`kubectl ${version}: api-resources shows the metrics group`, async () => {
       const r = await kubectl(bin, "api-resources", "--api-group=metrics.k8s.io");

@@ -291,6 +291,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             issuer: defaultIssuer(plan.clusterDomain),
           },
           serviceAccountAdmission: true,
+          frontProxy: {
+            caCert: pki.frontProxyCaCert,
+            clientCert: pki.frontProxyClientCert,
+            clientKey: pki.frontProxyClientKey,
+          },
           ...(options.apiBodyWorkers !== undefined ? { bodyWorkers: options.apiBodyWorkers } : {}),
         });
       } catch (err) {
