@@ -37,7 +37,13 @@ const crd = (plural: string, kind: string, group = "lib.example.com"): KubeObjec
   },
 });
 
-const opts = { ephemeral: true, apiPort: 0, dnsPort: 0, updateKubeconfig: false } as const;
+const opts = {
+  runtime: "process",
+  ephemeral: true,
+  apiPort: 0,
+  dnsPort: 0,
+  updateKubeconfig: false,
+} as const;
 
 describe("startCluster with CRDs", () => {
   let c: Cluster;

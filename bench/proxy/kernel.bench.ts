@@ -147,6 +147,7 @@ async function podsUp(cluster: Cluster) {
 
 async function measure(mode: "nftables" | "userspace") {
   const cluster = await startCluster({
+    runtime: "process",
     name: `kbench-${mode.slice(0, 4)}`,
     ephemeral: true,
     apiPort: 0,
