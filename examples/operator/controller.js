@@ -178,10 +178,8 @@ export async function startController(kc, { namespace, log = console.log } = {})
     running = false;
   }
 
-  const websites = makeInformer(
-    kc,
-    `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`,
-    () => custom.listNamespacedCustomObject(crd),
+  const websites = makeInformer(kc, `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`, () =>
+    custom.listNamespacedCustomObject(crd),
   );
   const deployments = makeInformer(
     kc,
