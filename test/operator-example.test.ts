@@ -244,7 +244,19 @@ describe("examples/operator, the controller as a pod", {
     }
     const applied = await kubectl(["apply", "-f", WEBSITE]);
     assert.equal(applied.code, 0, applied.stderr);
-    await expectReconciled(getJson);
+    await expectReconciled(getJson).catch(async (e) => {
+      const pods = await kubectl([
+        "get",
+        "pods",
+        "-l",
+        "app=website-controller",
+        "-o",
+        "jsonpath={.items[*].status.containerStatuses}",
+      ]);
+      const logs = await kubectl(["logs", "deployment/website-controller", "--previous"]);
+      const events = await kubectl(["get", "events"]);
+      throw new Error(`${e}\n${pods.stdout}\n${logs.stdout}${logs.stderr}\n${events.stdout}`);
+    });
     const logs = await kubectl(["logs", "deployment/website-controller"]);
     assert.match(logs.stdout, /watching websites\.demo\.loopkube\.dev in namespace default/);
 

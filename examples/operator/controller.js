@@ -8,7 +8,8 @@
 // Run it in a pod (in-cluster config: its ServiceAccount's token) or from a shell/test with a
 // kubeconfig (KUBECONFIG or ~/.kube/config). It watches one namespace: WATCH_NAMESPACE, else its
 // pod's, else the kubeconfig context's, else "default".
-import { pathToFileURL } from "node:url";
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import {
   AppsV1Api,
   CoreV1Api,
@@ -246,7 +247,9 @@ export function loadConfig() {
   return kc;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Run as a program (not imported): a ConfigMap volume's files are symlinks, and Node names the
+// module by its real path, so compare real paths.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const kc = loadConfig();
   try {
     const controller = await startController(kc);
