@@ -3,7 +3,8 @@
  * it: a cluster from `startCluster({ crdPaths })` with the example's CRD installed, the
  * controller (`node controller.js`, its kubeconfig from KUBECONFIG) reconciling a Website made
  * with kubectl into a Deployment and a Service the Website owns, whose pods run and whose
- * readiness the controller writes to the Website's status; a Website breaking the CEL rule is
+ * readiness the controller writes to the Website's status, and which follow its replicas; a
+ * Website breaking the CEL rule (on create or update) is
  * refused with kube's message, and deleting the Website deletes what it owned (the garbage
  * collector). And as a pod: the whole example applied with kubectl, the controller in its pod
  * (in-cluster config, its ServiceAccount and Role) reconciles a Website; without the RoleBinding,
@@ -151,6 +152,40 @@ describe("examples/operator, tested as a library user would", { skip: NO_KUBECTL
     const table = await kubectl(["get", "websites"]);
     assert.match(table.stdout, /^NAME\s+REPLICAS\s+READY\s+AGE\nhello\s+2\s+2\s+\S+\n$/);
     assert.match(log, /website default\/hello: 2 of 2 replicas ready/);
+  });
+
+  test("changing a Website's replicas scales its Deployment; the CEL rule holds on update too", async () => {
+    const patch = (replicas: number) =>
+      kubectl([
+        "patch",
+        "website",
+        "hello",
+        "--type=merge",
+        "-p",
+        JSON.stringify({ spec: { replicas } }),
+      ]);
+    const scaled = await patch(3);
+    assert.equal(scaled.code, 0, scaled.stderr);
+    await waitFor(
+      async () => {
+        const d = await getJson(["deployment", "hello"]);
+        const w = await getJson(["website", "hello"]);
+        return (
+          (d?.spec as { replicas?: number } | undefined)?.replicas === 3 &&
+          (w?.status as { readyReplicas?: number } | undefined)?.readyReplicas === 3
+        );
+      },
+      {
+        what: "Deployment hello to have 3 replicas and the Website to say 3 ready",
+        timeoutMs: 60_000,
+      },
+    );
+    const refused = await patch(7);
+    assert.notEqual(refused.code, 0);
+    assert.match(
+      refused.stderr,
+      /The Website "hello" is invalid: spec: Invalid value: "object": a Website runs at most 5 replicas/,
+    );
   });
 
   test("a Website breaking the CEL rule is refused with kube's message", async () => {
