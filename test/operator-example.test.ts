@@ -4,9 +4,8 @@
  * controller (`node controller.js`, its kubeconfig from KUBECONFIG) reconciling a Website made
  * with kubectl into a Deployment and a Service the Website owns, whose pods run and whose
  * readiness the controller writes to the Website's status, and which follow its replicas; a
- * Website breaking the CEL rule (on create or update) is
- * refused with kube's message, and deleting the Website deletes what it owned (the garbage
- * collector). And as a pod: the whole example applied with kubectl, the controller in its pod
+ * Website breaking the CEL rule (on create or update) is refused with kube's message, and
+ * deleting the Website deletes what it owned (the garbage collector). And as a pod: the whole example applied with kubectl, the controller in its pod
  * (in-cluster config, its ServiceAccount and Role) reconciles a Website; without the RoleBinding,
  * restarted, it logs kube's 403 Forbidden. The pod case needs root (the pod sandbox mounts the
  * token, the code and the library at their paths) and says so when skipped. Offline, the
