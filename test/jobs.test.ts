@@ -90,6 +90,33 @@ spec:
     assert.equal(logs.stdout, "finished work\n");
   });
 
+  test("a batch/v1 Job deleted without a propagation policy orphans its pods, with kube's warning", async () => {
+    const before = await podsOf("five");
+    assert.equal(before.length, 5);
+    // kubectl delete always names a policy; a bare API DELETE (as `--raw` sends) leaves it out.
+    const deleted = await kubectl([
+      "delete",
+      "--raw",
+      "/apis/batch/v1/namespaces/default/jobs/five",
+    ]);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.match(
+      deleted.stderr,
+      /Warning: child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning/,
+    );
+    await waitFor(
+      async () =>
+        (await c.client.list(REFS.jobs, "default")).items.every((j) => j.metadata?.name !== "five"),
+      { timeoutMs: 30_000, what: "job five is gone" },
+    );
+    await waitFor(
+      async () =>
+        (await podsOf("five")).every((p) => (p.metadata?.ownerReferences ?? []).length === 0),
+      { timeoutMs: 30_000, what: "the pods lose their owner reference" },
+    );
+    assert.equal((await podsOf("five")).length, 5, "the pods are kept");
+  });
+
   test("a failing Job stops at its backoffLimit with kube's condition message", async () => {
     const manifest = `apiVersion: batch/v1
 kind: Job

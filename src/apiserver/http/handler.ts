@@ -175,8 +175,10 @@ function deleteOptions(q: URLSearchParams, body: unknown): DeleteOptions {
           `propagationPolicy: Unsupported value: "${String(pp)}": supported values: "Foreground", "Background", "Orphan"`,
         );
       }
-      if (parsed["orphanDependents"] === true && !o.propagationPolicy)
-        o.propagationPolicy = "Orphan";
+      // The deprecated flag: true orphans, false deletes dependents (in the background).
+      const orphan = parsed["orphanDependents"];
+      if (typeof orphan === "boolean" && !o.propagationPolicy)
+        o.propagationPolicy = orphan ? "Orphan" : "Background";
       if (typeof parsed["gracePeriodSeconds"] === "number")
         o.gracePeriodSeconds = parsed["gracePeriodSeconds"];
       const pre = parsed["preconditions"] as DeleteOptions["preconditions"] | undefined;
@@ -186,6 +188,9 @@ function deleteOptions(q: URLSearchParams, body: unknown): DeleteOptions {
   }
   const pp = q.get("propagationPolicy");
   if (pp === "Background" || pp === "Foreground" || pp === "Orphan") o.propagationPolicy = pp;
+  const orphan = q.get("orphanDependents");
+  if ((orphan === "true" || orphan === "false") && !o.propagationPolicy)
+    o.propagationPolicy = orphan === "true" ? "Orphan" : "Background";
   const grace = intParam(q, "gracePeriodSeconds");
   if (grace !== undefined) o.gracePeriodSeconds = grace;
   if (q.getAll("dryRun").includes("All")) o.dryRun = true;
@@ -290,7 +295,11 @@ export function createHandler(options: HandlerOptions) {
         }
         case "DELETE": {
           const body = await bodyOf(req, { verb: "parse", ref, namespace: ns, options: {} });
-          registry.deleteCollectionSync(ref, ns, { ...listOptions(q), ...deleteOptions(q, body) });
+          registry.deleteCollectionSync(ref, ns, {
+            ...listOptions(q),
+            ...deleteOptions(q, body),
+            warn: warningsTo(res),
+          });
           sendJson(res, 200, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success" });
           return;
         }

@@ -96,6 +96,24 @@ export interface RequestOptions {
   warn?: ((message: string) => void) | undefined;
 }
 
+/** kube's warning when a batch/v1 Job delete leaves the propagation to the default. */
+export const JOB_ORPHAN_WARNING =
+  "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning";
+
+/**
+ * A delete naming no propagation policy gets the kind's default, as kube's strategies give it:
+ * batch/v1 Jobs orphan their pods (kept for compatibility, with a warning); every other kind
+ * deletes its dependents in the background (the garbage collector's default).
+ */
+function withDefaultPropagation<T extends DeleteOptions & RequestOptions>(
+  info: ResourceInfo,
+  options: T | undefined,
+): T | undefined {
+  if (options?.propagationPolicy || info.group !== "batch" || info.kind !== "Job") return options;
+  options?.warn?.(JOB_ORPHAN_WARNING);
+  return { ...(options ?? ({} as T)), propagationPolicy: "Orphan" };
+}
+
 /** 404 for a resource the server does not serve, worded as kube-apiserver's. */
 export function resourceNotServed(): StatusError {
   return new StatusError(404, "NotFound", "the server could not find the requested resource");
@@ -306,10 +324,11 @@ export class Registry implements ApiVerbs {
     ref: ResourceRef,
     namespace: string,
     name: string,
-    options?: DeleteOptions,
+    given?: DeleteOptions & RequestOptions,
   ): KubeObject {
     const info = this.resolve(ref);
     if (ref.subresource) throw methodNotAllowed("DELETE", `${info.resource}/${ref.subresource}`);
+    const options = withDefaultPropagation(info, given);
     const view = this.view(info);
     if (view) {
       return written(
@@ -323,10 +342,11 @@ export class Registry implements ApiVerbs {
   deleteCollectionSync(
     ref: ResourceRef,
     namespace: string,
-    options?: ListOptions & DeleteOptions,
+    given?: ListOptions & DeleteOptions & RequestOptions,
   ): void {
     const info = this.resolve(ref);
     if (ref.subresource) throw methodNotAllowed("DELETE", `${info.resource}/${ref.subresource}`);
+    const options = withDefaultPropagation(info, given);
     const stored = this.view(info)?.storage ?? info;
     deleteCollection(this.ctx, stored, info.namespaced ? namespace : "", options);
   }
@@ -531,7 +551,7 @@ export class Registry implements ApiVerbs {
   async deleteCollection(
     ref: ResourceRef,
     namespace: string,
-    options?: ListOptions & DeleteOptions,
+    options?: ListOptions & DeleteOptions & RequestOptions,
   ): Promise<void> {
     this.deleteCollectionSync(ref, namespace, options);
   }
