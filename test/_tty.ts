@@ -16,6 +16,8 @@ export const NO_SCRIPT = which("script", process.env.PATH ?? "")
 export interface TtySession {
   /** Everything the terminal showed so far. */
   readonly output: string;
+  /** The pid of `script` (the command runs on the terminal under it). */
+  readonly pid: number;
   /** Types `text` (a `\n` is the Enter key). */
   send(text: string): void;
   /** Waits until the output after the last match matches `re`; returns that match. */
@@ -55,6 +57,7 @@ export function ttySession(argv: string[], size = { cols: 91, rows: 33 }): TtySe
     get output() {
       return output;
     },
+    pid: child.pid ?? 0,
     send(text) {
       child.stdin.write(text);
     },

@@ -31,6 +31,7 @@ import {
 } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
+import { resizeTerminal } from "../src/kubelet/tty.ts";
 import { NO_OCI } from "./_busybox.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
 import { NO_SCRIPT, ttySession } from "./_tty.ts";
@@ -135,12 +136,39 @@ describe("interactive debugging of image pods (oci runtime)", { skip: SKIP }, ()
     t.send("stty size; echo attached-$((6*7))\n");
     await t.expect(/^40 120\r$/m);
     await t.expect(/^attached-42\r$/m);
+    // The user's window changes: kubectl gets SIGWINCH and sends the new size on channel 4.
+    resizeTerminal(t.pid, 100, 30);
+    await waitFor(
+      async () => {
+        t.send("stty size\n");
+        return (await t.expect(/^(\d+ \d+)\r$/m, 5000))[1] === "30 100" ? true : undefined;
+      },
+      { what: "the container's terminal resized to 30×100" },
+    );
     // Leave without ending the shell (kubectl has no detach keys: its terminal goes away); the
     // container runs on, in the same run.
     await t.done(1000);
     assert.equal((await pod("shell")).status?.containerStatuses?.[0]?.restartCount, 0);
     const logs = await ok(["logs", "shell"]);
     assert.match(logs, /attached-42\r?\n/);
+  });
+
+  test("kubectl exec -it runs a shell on the container's terminal, resized as kubectl's", async () => {
+    const t = ttySession(kubectlArgv(["exec", "-it", "shell", "--", "sh"]), { cols: 81, rows: 21 });
+    await t.expect(/\/ # /);
+    t.send("tty; stty size\n");
+    await t.expect(/^\/dev\/pts\/\d+\r$/m);
+    await t.expect(/^21 81\r$/m);
+    resizeTerminal(t.pid, 101, 31);
+    await waitFor(
+      async () => {
+        t.send("stty size\n");
+        return (await t.expect(/^(\d+ \d+)\r$/m, 5000))[1] === "31 101" ? true : undefined;
+      },
+      { what: "the exec's terminal resized to 31×101" },
+    );
+    t.send("exit\n");
+    assert.equal(await t.done(), 0, t.output);
   });
 
   test("kubectl debug -it --target runs an ephemeral container in the target's PID namespace", async () => {
