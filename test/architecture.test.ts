@@ -112,7 +112,7 @@ test("VERSION is the package.json version", async () => {
 });
 
 /** Folders whose only public entry is their `index.ts`: nothing outside imports another file. */
-const SEALED = ["apiserver/crd", "images"];
+const SEALED = ["apiserver/crd", "apiserver/admissionpolicy", "images"];
 
 test("sealed folders are entered only through their index.ts", () => {
   const problems: string[] = [];

@@ -5,7 +5,8 @@
  * @kubernetes/client-node. A mutating webhook adds a label `kubectl get -o yaml` shows (only in
  * the namespace its namespaceSelector picks), its warning reaches kubectl, a validating webhook
  * refuses with kube's printed error, failurePolicy Fail refuses and Ignore admits with the
- * webhook down, and a webhook that never answers costs its timeout but does not hold up others.
+ * webhook down, a webhook that never answers costs its timeout but does not hold up others, and
+ * matchConditions (CEL, with an RBAC `authorizer` check) decide whether a webhook is called.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -357,25 +358,59 @@ webhooks:
     await ok(["delete", "mutatingwebhookconfiguration", "untrusted"]);
   });
 
-  test("a configuration with matchConditions is taken with a warning that they are not evaluated", async () => {
-    const r = await ok(
+  test("matchConditions (CEL) decide whether a webhook is called; a bad expression is refused", async () => {
+    await ok(
       ["apply", "-f", "-"],
       `apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingWebhookConfiguration
 metadata: { name: conditional }
 webhooks:
   - name: conditional.example.com
-    clientConfig: { url: "https://127.0.0.1:${hooks.port}/allow", caBundle: ${caBundle} }
+    clientConfig: { url: "https://127.0.0.1:${hooks.port}/conditional", caBundle: ${caBundle} }
     rules: [{ operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [limitranges] }]
-    matchConditions: [{ name: never, expression: "false" }]
+    matchConditions:
+      - name: not-skipped
+        expression: "!('skip' in object.metadata.labels)"
+      - name: admin-can-list-pods
+        expression: "authorizer.group('').resource('pods').namespace('default').check('list').allowed()"
     sideEffects: None
     admissionReviewVersions: [v1]
 `,
     );
-    assert.match(
-      r.stderr,
-      /Warning: loopkube does not evaluate matchConditions yet \(no CEL\): webhook "conditional\.example\.com" is called for every request its rules and selectors cover/,
+    const called = () => hooks.reviews.filter((r) => r.path === "/conditional").length;
+    const limitRange = (name: string, labels: string) => `apiVersion: v1
+kind: LimitRange
+metadata: { name: ${name}, namespace: default, labels: { ${labels} } }
+spec: { limits: [{ type: Container, default: { cpu: 100m } }] }
+`;
+    const before = called();
+    await ok(["create", "-f", "-"], limitRange("lr-skipped", "skip: 'yes'"));
+    assert.equal(called(), before, "the condition excluded the request: the webhook is not called");
+    await ok(["create", "-f", "-"], limitRange("lr-checked", "app: web"));
+    assert.equal(called(), before + 1, "both conditions hold: the webhook is called");
+    const bad = await kubectl(
+      ["apply", "-f", "-"],
+      `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: { name: conditional-bad }
+webhooks:
+  - name: bad.example.com
+    clientConfig: { url: "https://127.0.0.1:${hooks.port}/conditional", caBundle: ${caBundle} }
+    matchConditions: [{ name: typo, expression: "object.metadata.name ==" }, { name: count, expression: "1 + 1" }]
+    sideEffects: None
+    admissionReviewVersions: [v1]
+`,
     );
+    assert.notEqual(bad.code, 0);
+    assert.match(
+      bad.out,
+      /webhooks\[0\]\.matchConditions\[0\]\.expression: Invalid value: "object\.metadata\.name ==": compilation failed: ERROR: <input>:1:/,
+    );
+    assert.match(
+      bad.out,
+      /webhooks\[0\]\.matchConditions\[1\]\.expression: Invalid value: "1 \+ 1": must evaluate to bool/,
+    );
+    await ok(["delete", "limitrange", "lr-skipped", "lr-checked"]);
     await ok(["delete", "validatingwebhookconfiguration", "conditional"]);
   });
 

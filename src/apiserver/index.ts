@@ -14,6 +14,7 @@ import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { convertObject, strategyFor } from "../api/kinds/index.ts";
 import type { GroupVersionKind, KubeObject } from "../api/types.ts";
 import { VERSION } from "../api/version.ts";
+import type { CelSchema } from "../cel/index.ts";
 import type { Store } from "../store/types.ts";
 import { defaultIngressClassAdmission } from "./admission/ingressclass.ts";
 import { limitRangerAdmission } from "./admission/limitranger.ts";
@@ -22,6 +23,12 @@ import { schedulingAdmission } from "./admission/scheduling.ts";
 import { serviceAccountAdmission } from "./admission/serviceaccount.ts";
 import { ServiceAllocator } from "./admission/services.ts";
 import { defaultStorageClassAdmission } from "./admission/storageclass.ts";
+import {
+  admissionStrategy,
+  ValidatingPolicies,
+  webhookConditions,
+  withPolicies,
+} from "./admissionpolicy/index.ts";
 import { createAuthenticator, requestUser, staticTokens, type UserInfo } from "./authn.ts";
 import { ensureSystemNamespaces, ensureSystemPriorityClasses } from "./bootstrap.ts";
 import { CRD_GROUP, CustomResources, crdStrategy, withCustomResources } from "./crd/index.ts";
@@ -34,7 +41,7 @@ import { instrumentRequests, instrumentUpgrades, RequestMetrics } from "./http/i
 import { sendError } from "./http/respond.ts";
 import { createUpgradeHandler, type UpgradeHandler } from "./http/upgrade.ts";
 import type { MetricsProvider } from "./metrics.ts";
-import { createOpenApi } from "./openapi/index.ts";
+import { createOpenApi, inlineSchemaOf } from "./openapi/index.ts";
 import { patchers } from "./patchers.ts";
 import { decodeKubeProtobuf } from "./protobuf/index.ts";
 import {
@@ -52,7 +59,7 @@ import {
   Registry,
   type WatchTuning,
 } from "./registry/index.ts";
-import { findResource, RESOURCES, storePrefix } from "./resources.ts";
+import { findResource, RESOURCES, type ResourceInfo, storePrefix } from "./resources.ts";
 import { listen, type TlsMaterial } from "./server.ts";
 import {
   createIssuer,
@@ -187,6 +194,7 @@ export function createRegistry(
   issuer: ServiceAccountIssuer;
   custom: CustomResources;
   webhooks: Webhooks;
+  policies: ValidatingPolicies;
   rbac: Rbac;
 } {
   const services = new ServiceAllocator({
@@ -228,12 +236,22 @@ export function createRegistry(
   const convert = (obj: KubeObject, to: GroupVersionKind) =>
     custom.convert(obj, to) ?? convertObject(obj, to);
   // Admission webhooks (issue #16), called on the asynchronous write paths.
+  const versionsOf = (info: ResourceInfo) =>
+    [...RESOURCES, ...custom.resources()].filter(
+      (r) => r.group === info.group && r.resource === info.resource,
+    );
   const webhooks = new Webhooks(store, {
-    versionsOf: (info) =>
-      [...RESOURCES, ...custom.resources()].filter(
-        (r) => r.group === info.group && r.resource === info.resource,
-      ),
+    versionsOf,
     convert,
+    matchConditions: webhookConditions(rbac.authorizer),
+  });
+  // ValidatingAdmissionPolicies (issue #16), between the mutating and validating webhooks.
+  const policies = new ValidatingPolicies(store, {
+    versionsOf,
+    convert,
+    resources: () => [...RESOURCES, ...custom.resources()],
+    authorizer: rbac.authorizer,
+    schemaOf: (gvk) => inlineSchemaOf(gvk) as CelSchema | undefined,
   });
   custom.setConversionCaller((clientConfig, timeoutSeconds, review) =>
     webhooks.post(clientConfig, timeoutSeconds, review),
@@ -246,6 +264,7 @@ export function createRegistry(
       uid: randomUUID,
       strategy: (info) =>
         (info.custom ? custom.strategy(info) : undefined) ??
+        admissionStrategy(info, strategyFor(info.group, info.resource)) ??
         strategyFor(info.group, info.resource) ??
         (info.group === CRD_GROUP ? crdStrategy : undefined) ??
         genericStrategy(info),
@@ -258,7 +277,7 @@ export function createRegistry(
         ["pods/eviction", evictPod],
       ]),
       convert,
-      webhooks,
+      webhooks: withPolicies(webhooks, policies),
     },
     options.watchTuning,
   );
@@ -267,7 +286,20 @@ export function createRegistry(
   ensureBootstrapPolicy(registry);
   custom.start(store, registry);
   webhooks.start();
-  return { registry, services, openapi, issuer, custom, webhooks, rbac };
+  policies.start();
+  policies.setStatusWriter((policy) =>
+    registry.update(
+      {
+        group: "admissionregistration.k8s.io",
+        version: "v1",
+        resource: "validatingadmissionpolicies",
+        subresource: "status",
+      },
+      "",
+      policy,
+    ),
+  );
+  return { registry, services, openapi, issuer, custom, webhooks, policies, rbac };
 }
 
 /**
@@ -283,7 +315,7 @@ function storageCheck(store: Store): HealthCheck {
 }
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
-  const { registry, services, openapi, issuer, custom, webhooks, rbac } = createRegistry(
+  const { registry, services, openapi, issuer, custom, webhooks, policies, rbac } = createRegistry(
     options.store,
     options,
   );
@@ -378,6 +410,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     eventTtl.stop();
     custom.stop();
     webhooks.stop();
+    policies.stop();
     rbac.stop();
     stopAggregation();
     throw err;
@@ -413,6 +446,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       eventTtl.stop();
       custom.stop();
       webhooks.stop();
+      policies.stop();
       rbac.stop();
       stopAggregation();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

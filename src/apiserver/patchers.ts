@@ -31,6 +31,8 @@ export const patchers: Patchers = {
       manager,
       force,
       kind: { group: info.group, kind: info.kind },
+      // A custom resource merges as its CRD's schema says (list-type, map keys, map-type).
+      ...(info.custom?.apply ? { schema: info.custom.apply } : {}),
       ...(subresource ? { subresource } : {}),
     }).object;
   },
@@ -38,6 +40,7 @@ export const patchers: Patchers = {
     return recordUpdate(live, updated, {
       manager,
       kind: { group: info.group, kind: info.kind },
+      ...(info.custom?.apply ? { schema: info.custom.apply } : {}),
       ...(subresource ? { subresource } : {}),
     });
   },

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { SchemaNode } from "../api/patch/index.ts";
 
 export interface SubresourceInfo {
   name: string;
@@ -33,10 +34,14 @@ export interface ResourceInfo {
   storageVersion?: string;
   /**
    * Set for a custom resource (served from a CustomResourceDefinition): where its scale
-   * subresource reads and writes replicas, as the CRD's `subresources.scale` says.
+   * subresource reads and writes replicas, as the CRD's `subresources.scale` says; the warning
+   * every request to a deprecated version gets; how server-side apply merges its lists and maps.
    */
-  custom?: { scale?: CustomScalePaths };
+  custom?: { scale?: CustomScalePaths; deprecationWarning?: string; apply?: ApplySchema };
 }
+
+/** Server-side apply's merge rules of a custom resource version (`api/patch`'s schema node). */
+export type ApplySchema = SchemaNode;
 
 /** A CRD's `subresources.scale` paths, dotted (`.spec.replicas`). */
 export interface CustomScalePaths {
@@ -234,6 +239,13 @@ export const RESOURCES: readonly ResourceInfo[] = [
   ...group("admissionregistration.k8s.io", "v1", [
     { kind: "MutatingWebhookConfiguration", namespaced: false, categories: ["api-extensions"] },
     { kind: "ValidatingWebhookConfiguration", namespaced: false, categories: ["api-extensions"] },
+    {
+      kind: "ValidatingAdmissionPolicy",
+      namespaced: false,
+      categories: ["api-extensions"],
+      subresources: [STATUS],
+    },
+    { kind: "ValidatingAdmissionPolicyBinding", namespaced: false, categories: ["api-extensions"] },
   ]),
   ...group("rbac.authorization.k8s.io", "v1", [
     { kind: "ClusterRoleBinding", namespaced: false },

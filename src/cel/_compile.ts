@@ -30,6 +30,8 @@ export const STATIC_ESTIMATED_CRD_COST_LIMIT = 100_000_000;
 
 export interface Program {
   source: string;
+  /** The checked result type (`dyn` when the checker cannot tell). */
+  type: DeclType;
   /** Worst-case cost over the declared types. */
   maxCost: number;
   /** Variables the expression uses (`oldSelf` makes a rule a transition rule). */
@@ -99,6 +101,7 @@ export function compile(
   }
   const program: Program = {
     source,
+    type: a.type,
     maxCost: a.cost,
     refs: a.refs,
     costWith: (actual) => analyze(expr, actual, KUBE_FUNCS).cost,

@@ -1,11 +1,12 @@
 /**
  * Kubernetes' CEL environment on `@bufbuild/cel`: the standard library, the strings extension,
- * and kube's libraries (lists, regex, URLs, IP/CIDR, quantity, semver, format, optional values, sets, base64).
+ * and kube's libraries (lists, regex, URLs, IP/CIDR, quantity, semver, format, optional values, sets, base64, authorizer checks).
  *
  * @module
  */
 import { type CelEnv, type CelFunc, celEnv } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
+import { AUTHZ } from "./_lib/authz.ts";
 import { FORMAT_FUNCS } from "./_lib/format.ts";
 import { LISTS } from "./_lib/lists.ts";
 import { NET } from "./_lib/net.ts";
@@ -29,6 +30,7 @@ export const KUBE_FUNCS: CelFunc[] = [
   ...OPTIONALS,
   ...SETS,
   ...FORMAT_FUNCS,
+  ...AUTHZ,
 ];
 
 let shared: CelEnv | undefined;

@@ -24,13 +24,16 @@ import {
 
 const NAMES = ["Quantity", "IP", "CIDR", "URL", "Semver", "Optional", "Format"] as const;
 type Name = (typeof NAMES)[number];
+/** kube's authorizer library's types (`kubernetes.authorization.*`). */
+const AUTHZ_NAMES = ["Authorizer", "PathCheck", "GroupCheck", "ResourceCheck", "Decision"] as const;
+type AuthzName = (typeof AUTHZ_NAMES)[number];
 
-const file = createFileRegistry(
+const fileOf = (pkg: string, names: readonly string[]) =>
   create(FileDescriptorProtoSchema, {
-    name: "loopkube/cel.proto",
-    package: "kubernetes",
+    name: `loopkube/${pkg}.proto`,
+    package: pkg,
     syntax: "proto3",
-    messageType: NAMES.map((name) => ({
+    messageType: names.map((name) => ({
       name,
       field: [
         {
@@ -42,7 +45,11 @@ const file = createFileRegistry(
         },
       ],
     })),
-  }),
+  });
+
+const file = createFileRegistry(fileOf("kubernetes", NAMES), () => undefined);
+const authzFile = createFileRegistry(
+  fileOf("kubernetes.authorization", AUTHZ_NAMES),
   () => undefined,
 );
 
@@ -53,7 +60,18 @@ const desc = (name: Name): DescMessage => {
 };
 
 /** The registry `celEnv` needs to know these types. */
-export const OPAQUE_REGISTRY: Registry = createRegistry(file);
+export const OPAQUE_REGISTRY: Registry = createRegistry(file, authzFile);
+
+const authzDesc = (name: AuthzName): DescMessage => {
+  const d = authzFile.getMessage(`kubernetes.authorization.${name}`);
+  if (!d) throw new Error(`kubernetes.authorization.${name} missing`);
+  return d;
+};
+export const AUTHORIZER: CelObjectType = objectType(authzDesc("Authorizer"));
+export const PATH_CHECK: CelObjectType = objectType(authzDesc("PathCheck"));
+export const GROUP_CHECK: CelObjectType = objectType(authzDesc("GroupCheck"));
+export const RESOURCE_CHECK: CelObjectType = objectType(authzDesc("ResourceCheck"));
+export const DECISION: CelObjectType = objectType(authzDesc("Decision"));
 
 export const QUANTITY: CelObjectType = objectType(desc("Quantity"));
 export const IP: CelObjectType = objectType(desc("IP"));

@@ -18,7 +18,15 @@ export {
 } from "./_compile.ts";
 export { costExceedsMessage } from "./_cost.ts";
 export { KUBE_FUNCS, kubeEnv } from "./_env.ts";
-export { optionalOf } from "./_opaque.ts";
+export {
+  type AuthzAttributes,
+  type AuthzCheck,
+  type AuthzDecision,
+  type AuthzUser,
+  authorizerValue,
+  requestResourceValue,
+} from "./_lib/authz.ts";
+export { AUTHORIZER, optionalOf } from "./_opaque.ts";
 export {
   type CelSchema,
   type DeclType,

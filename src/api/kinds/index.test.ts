@@ -139,6 +139,26 @@ const minimal: Record<string, KubeObject> = {
       },
     ],
   } as KubeObject,
+  validatingadmissionpolicies: {
+    metadata: { name: "demo-policy.example.com" },
+    spec: {
+      matchConstraints: {
+        resourceRules: [
+          {
+            apiGroups: ["apps"],
+            apiVersions: ["v1"],
+            operations: ["CREATE"],
+            resources: ["deployments"],
+          },
+        ],
+      },
+      validations: [{ expression: "object.spec.replicas <= 5" }],
+    },
+  } as KubeObject,
+  validatingadmissionpolicybindings: {
+    metadata: { name: "demo-binding" },
+    spec: { policyName: "demo-policy.example.com", validationActions: ["Deny"] },
+  } as KubeObject,
   limitranges: {
     metadata: { name: "l", namespace: "default" },
     spec: { limits: [{ type: "Container", default: { cpu: "500m" } }] },
@@ -177,7 +197,7 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
   assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
   assert.equal(strategyFor("policy", "poddisruptionbudgets")?.kind, "PodDisruptionBudget");
-  assert.equal(kindStrategies.length, 37);
+  assert.equal(kindStrategies.length, 39);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

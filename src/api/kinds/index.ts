@@ -4,6 +4,11 @@
  *
  * @module
  */
+
+import {
+  validatingAdmissionPolicyBindingStrategy,
+  validatingAdmissionPolicyStrategy,
+} from "./admissionpolicy.ts";
 import { configMapStrategy, secretStrategy, serviceAccountStrategy } from "./config.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
 import { cronJobStrategy } from "./cronjob.ts";
@@ -112,6 +117,8 @@ export const kindStrategies: KindStrategy[] = [
   limitRangeStrategy,
   mutatingWebhookConfigurationStrategy,
   validatingWebhookConfigurationStrategy,
+  validatingAdmissionPolicyStrategy,
+  validatingAdmissionPolicyBindingStrategy,
   roleStrategy,
   clusterRoleStrategy,
   roleBindingStrategy,

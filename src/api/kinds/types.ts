@@ -81,4 +81,9 @@ export interface KindStrategy {
   generationChanged?(obj: KubeObject, old: KubeObject): boolean;
   /** Table row conditions (pods: `Completed` for Succeeded/Failed), `meta.k8s.io/v1` shape. */
   rowConditions?(obj: KubeObject): TableRowCondition[] | undefined;
+  /**
+   * An object as read from the store (custom resources: their schema's defaults filled, as kube
+   * defaults on every read from etcd): the object itself when nothing changes, else a copy.
+   */
+  fromStore?(obj: KubeObject): KubeObject;
 }

@@ -16,8 +16,9 @@ import {
   fieldRequired,
 } from "../errors.ts";
 import type { KubeObject } from "../types.ts";
-import { isDNS1123Subdomain } from "../validation.ts";
+import { isDNS1123Subdomain, isQualifiedName } from "../validation.ts";
 import { AGE, column, NAME } from "./_columns.ts";
+import { fieldTooMany } from "./_errors.ts";
 import { validateLabelSelector } from "./_selector.ts";
 import { simpleValidators } from "./_simple.ts";
 import { arr, isObj, type Obj, objs, setDefault, str } from "./_util.ts";
@@ -26,8 +27,8 @@ import type { KindStrategy } from "./types.ts";
 
 const OPERATIONS = ["*", "CONNECT", "CREATE", "DELETE", "UPDATE"];
 const SCOPES = ["*", "Cluster", "Namespaced"];
-const FAILURE_POLICIES = ["Fail", "Ignore"];
-const MATCH_POLICIES = ["Equivalent", "Exact"];
+export const FAILURE_POLICIES = ["Fail", "Ignore"];
+export const MATCH_POLICIES = ["Equivalent", "Exact"];
 const SIDE_EFFECTS = ["None", "NoneOnDryRun"];
 const REVIEW_VERSIONS = ["v1", "v1beta1"];
 const REINVOCATION = ["IfNeeded", "Never"];
@@ -94,7 +95,8 @@ function validateResources(values: unknown, path: string): FieldError[] {
   return errs;
 }
 
-function validateRule(rule: Obj, path: string): FieldError[] {
+/** A RuleWithOperations (webhook rules, policies' resourceRules). */
+export function validateRule(rule: Obj, path: string): FieldError[] {
   const errs = validateList(rule.operations, `${path}.operations`, "operations", (op, p) =>
     OPERATIONS.includes(op) ? [] : [fieldNotSupported(p, op, OPERATIONS)],
   );
@@ -223,10 +225,27 @@ function validateWebhook(hook: Obj, path: string, mutating: boolean): FieldError
     errs.push(
       fieldNotSupported(`${path}.reinvocationPolicy`, hook.reinvocationPolicy, REINVOCATION),
     );
-  objs(hook.matchConditions).forEach((c, i) => {
-    const cp = `${path}.matchConditions[${i}]`;
-    if (str(c.name) === "") errs.push(fieldRequired(`${cp}.name`));
-    if (str(c.expression) === "") errs.push(fieldRequired(`${cp}.expression`));
+  errs.push(...validateMatchConditions(hook.matchConditions, `${path}.matchConditions`));
+  return errs;
+}
+
+/**
+ * matchConditions without their CEL (compiled by the API server, which has it): at most 64,
+ * names required, qualified and unique, expressions required.
+ */
+export function validateMatchConditions(conditions: unknown, path: string): FieldError[] {
+  const errs: FieldError[] = [];
+  const list = objs(conditions);
+  if (list.length > 64) errs.push(fieldTooMany(path, list.length, 64));
+  const names = new Set<string>();
+  list.forEach((c, i) => {
+    const cp = `${path}[${i}]`;
+    if (str(c.expression).trim() === "") errs.push(fieldRequired(`${cp}.expression`));
+    const name = str(c.name);
+    if (name === "") errs.push(fieldRequired(`${cp}.name`));
+    else for (const m of isQualifiedName(name)) errs.push(fieldInvalid(`${cp}.name`, name, m));
+    if (name !== "" && names.has(name)) errs.push(fieldDuplicate(`${cp}.name`, name));
+    names.add(name);
   });
   return errs;
 }

@@ -32,6 +32,8 @@ export interface SchemaNode {
   fields?: Map<string, SchemaNode>;
   /** The element schema of a list. */
   items?: SchemaNode;
+  /** The schema of every field `fields` does not name (a map's values: `additionalProperties`). */
+  additional?: SchemaNode;
 }
 
 type Rules = Record<string, FieldRule>;
@@ -193,5 +195,16 @@ export function schemaFor(gk: GroupKind): SchemaNode {
 }
 
 export function childField(node: SchemaNode | undefined, name: string): SchemaNode | undefined {
-  return node?.fields?.get(name);
+  return node?.fields?.get(name) ?? node?.additional;
+}
+
+/**
+ * A kind's schema from elsewhere (a CustomResourceDefinition's) with ObjectMeta's rules under
+ * `metadata`, as every object has them.
+ */
+export function withObjectMeta(root: SchemaNode): SchemaNode {
+  const fields = new Map(root.fields ?? []);
+  const meta = GENERIC.fields?.get("metadata");
+  if (meta) fields.set("metadata", meta);
+  return { ...root, fields };
 }

@@ -55,6 +55,8 @@ export interface ApplyOptions {
   kind: GroupKind;
   /** Defaults to `applied.apiVersion`. */
   apiVersion?: string;
+  /** How lists and maps merge; defaults to the built-in table of `kind` (`_schema.ts`). */
+  schema?: SchemaNode;
   subresource?: string;
   /** Top-level fields not tracked nor merged; defaults to `status` (`spec` for `/status`). */
   resetFields?: readonly string[];
@@ -247,7 +249,7 @@ export function serverSideApply(
   ) {
     throw badRequest("metadata.managedFields must be nil");
   }
-  const schema = schemaFor(options.kind);
+  const schema = options.schema ?? schemaFor(options.kind);
   const resetFields = options.resetFields ?? defaultResetFields(options.subresource);
   const walk = { resetFields };
   const now = rfc3339((options.now ?? (() => new Date()))());

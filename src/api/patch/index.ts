@@ -10,7 +10,7 @@
  * @module
  */
 export type { StatusError } from "../errors.ts";
-export type { GroupKind } from "./_schema.ts";
+export { type FieldRule, type GroupKind, type SchemaNode, withObjectMeta } from "./_schema.ts";
 export {
   type ApplyOptions,
   type ApplyResult,

@@ -17,7 +17,7 @@ import type { ManagedFieldsEntry } from "kubernetes-types/meta/v1.js";
 import type { KubeObject } from "../types.ts";
 import { fromFieldsV1, toFieldsV1 } from "./_fieldpath.ts";
 import { compare, leavesOf } from "./_fieldset.ts";
-import { type GroupKind, schemaFor } from "./_schema.ts";
+import { type GroupKind, type SchemaNode, schemaFor } from "./_schema.ts";
 
 export type { ManagedFieldsEntry };
 
@@ -106,6 +106,8 @@ export interface RecordUpdateOptions {
   kind: GroupKind;
   /** Defaults to `updated.apiVersion`. */
   apiVersion?: string;
+  /** How lists and maps are tracked; defaults to the built-in table of `kind`. */
+  schema?: SchemaNode;
   /** `status` or `scale` for subresource writes. */
   subresource?: string;
   /** Top-level fields not tracked: defaults to `status`, or `spec` for the status subresource. */
@@ -128,7 +130,7 @@ export function recordUpdate(
   updated: KubeObject,
   options: RecordUpdateOptions,
 ): KubeObject {
-  const schema = schemaFor(options.kind);
+  const schema = options.schema ?? schemaFor(options.kind);
   const walk = { resetFields: options.resetFields ?? defaultResetFields(options.subresource) };
   // Only metadata.managedFields changes: a shallow copy keeps `updated` untouched without
   // copying its data (a deep copy of a 1 MiB ConfigMap per write was measurable).

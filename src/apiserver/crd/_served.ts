@@ -17,10 +17,18 @@ import {
 import type { KubeObject } from "../../api/types.ts";
 import { isDNS1123Subdomain } from "../../api/validation.ts";
 import type { ResourceInfo, SubresourceInfo } from "../resources.ts";
+import { applySchema } from "./_apply.ts";
 import { evaluateJsonPath, parseJsonPath } from "./_jsonpath.ts";
 import { ruleValidator } from "./_rules.ts";
-import { type JsonSchema, pruneAndDefault, validateSchema } from "./_schema.ts";
-import { type CrdVersion, type PrinterColumn, specOf } from "./_types.ts";
+import {
+  fillDefaults,
+  hasDefaults,
+  type JsonSchema,
+  pruneAndDefault,
+  validateSchema,
+} from "./_schema.ts";
+import { type CrdSpec, type CrdVersion, type PrinterColumn, specOf } from "./_types.ts";
+import { compareVersions } from "./_versions.ts";
 
 const VERBS = ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"];
 const NAME_DESCRIPTION =
@@ -35,6 +43,22 @@ const DEFAULT_COLUMNS: PrinterColumn[] = [
   },
 ];
 
+/**
+ * The warning every request to a deprecated version gets: its `deprecationWarning`, or kube's
+ * default naming the highest-priority served, non-deprecated version above it, if any.
+ */
+export function deprecationWarning(spec: CrdSpec, version: CrdVersion): string | undefined {
+  if (!version.deprecated) return undefined;
+  if (version.deprecationWarning !== undefined) return version.deprecationWarning;
+  const kind = spec.names.kind;
+  const text = `${spec.group}/${version.name} ${kind} is deprecated`;
+  const better = (spec.versions ?? [])
+    .filter((v) => v.served && !v.deprecated && compareVersions(version.name, v.name) > 0)
+    .map((v) => v.name)
+    .sort(compareVersions)[0];
+  return better ? `${text}; use ${spec.group}/${better} ${kind}` : text;
+}
+
 /** The resource-table entry of `version` of `crd`. */
 export function servedResource(crd: KubeObject, version: CrdVersion): ResourceInfo {
   const spec = specOf(crd);
@@ -43,6 +67,7 @@ export function servedResource(crd: KubeObject, version: CrdVersion): ResourceIn
   if (version.subresources?.status)
     subresources.push({ name: "status", verbs: ["get", "patch", "update"] });
   const scale = version.subresources?.scale;
+  const warning = deprecationWarning(spec, version);
   if (scale) {
     subresources.push({
       name: "scale",
@@ -64,7 +89,11 @@ export function servedResource(crd: KubeObject, version: CrdVersion): ResourceIn
     subresources,
     // Other served versions are views of the storage version (`None` conversion).
     ...(storage && storage !== version.name ? { storageVersion: storage } : {}),
-    custom: scale ? { scale } : {},
+    custom: {
+      apply: applySchema(version.schema?.openAPIV3Schema as JsonSchema | undefined),
+      ...(scale ? { scale } : {}),
+      ...(warning !== undefined ? { deprecationWarning: warning } : {}),
+    },
   };
 }
 
@@ -85,6 +114,26 @@ function cell(values: unknown[], column: PrinterColumn, now: number): unknown {
     return v !== null && typeof v === "object" ? JSON.stringify(v) : v;
   }
   return values.map((v) => (typeof v === "object" ? JSON.stringify(v) : String(v))).join(",");
+}
+
+/**
+ * Objects as read from the store with `schema`'s defaults filled. The store hands out the same
+ * (frozen) instance until the object changes, so each one is walked once per schema.
+ */
+function readDefaulter(schema: JsonSchema | undefined): (obj: KubeObject) => KubeObject {
+  const seen = new WeakMap<KubeObject, KubeObject>();
+  return (obj) => {
+    let shown = seen.get(obj);
+    if (!shown) {
+      shown = obj;
+      if (fillDefaults(obj, schema, true)) {
+        shown = structuredClone(obj);
+        fillDefaults(shown, schema);
+      }
+      seen.set(obj, shown);
+    }
+    return shown;
+  };
 }
 
 /** The strategy of `version` of `crd`: generic metadata rules and the CRD's printer columns. */
@@ -138,6 +187,7 @@ export function servedStrategy(crd: KubeObject, version: CrdVersion): KindStrate
       ...validateObjectMetaUpdate(obj.metadata, old.metadata),
       ...validateBody(obj, old),
     ],
+    ...(hasDefaults(schema) ? { fromStore: readDefaulter(schema) } : {}),
     generationChanged: (obj, old) =>
       withoutMetadata(obj, hasStatus) !== withoutMetadata(old, hasStatus),
     columns,

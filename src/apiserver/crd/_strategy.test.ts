@@ -85,6 +85,25 @@ test("crdStrategy refuses invalid CRDs with kube's field paths and messages", ()
       "spec.versions[0].schema.openAPIV3Schema: Required value: schemas are required",
     ],
     [
+      "a schema error when every version shares the schema",
+      (s) => {
+        s.versions[0]!.schema = { openAPIV3Schema: { type: "object", properties: { a: {} } } };
+      },
+      "spec.validation.openAPIV3Schema.properties[a].type: Required value: must not be empty for specified object fields",
+    ],
+    [
+      "a schema error in one version's own schema",
+      (s) => {
+        s.versions.push({
+          name: "v2",
+          served: true,
+          storage: false,
+          schema: { openAPIV3Schema: { type: "object", properties: { a: {} } } },
+        });
+      },
+      "spec.versions[1].schema.openAPIV3Schema.properties[a].type: Required value: must not be empty for specified object fields",
+    ],
+    [
       "group without a dot",
       (s, o) => {
         s.group = "example";

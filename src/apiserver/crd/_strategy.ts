@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { isDeepStrictEqual } from "node:util";
 import {
   type FieldError,
   fieldForbidden,
@@ -21,6 +22,7 @@ import {
 import type { KubeObject } from "../../api/types.ts";
 import { isDNS1035Label, isDNS1123Subdomain } from "../../api/validation.ts";
 import { checkRules } from "./_rules.ts";
+import { checkStructural } from "./_structural.ts";
 import { CRD_GROUP, type CrdSpec, type CrdVersion, specOf } from "./_types.ts";
 
 const SCOPES = ["Cluster", "Namespaced"];
@@ -93,15 +95,7 @@ function validateRootSchema(version: CrdVersion, path: string, errs: FieldError[
     errs.push(fieldRequired(`${path}.schema.openAPIV3Schema`, "schemas are required"));
     return;
   }
-  const type = schema.type;
-  if (type === undefined || type === "")
-    errs.push(
-      fieldRequired(`${path}.schema.openAPIV3Schema.type`, "must not be empty at the root"),
-    );
-  else if (type !== "object")
-    errs.push(
-      fieldInvalid(`${path}.schema.openAPIV3Schema.type`, type, "must be object at the root"),
-    );
+  errs.push(...checkStructural(schema, `${path}.schema.openAPIV3Schema`));
 }
 
 function validateColumns(version: CrdVersion, path: string, errs: FieldError[]): void {
@@ -167,6 +161,17 @@ function validateVersions(spec: CrdSpec, errs: FieldError[]): void {
         "must have exactly one version marked as storage version",
       ),
     );
+  // kube's internal CRD keeps one top-level schema when every version has the same one, so its
+  // errors name `spec.validation.openAPIV3Schema` (for a single-version CRD too).
+  const first = versions[0]?.schema?.openAPIV3Schema;
+  const shared =
+    first !== undefined &&
+    versions.every((v) => isDeepStrictEqual(v.schema?.openAPIV3Schema, first));
+  if (shared) {
+    const path = "spec.validation.openAPIV3Schema";
+    if (typeof first === "object" && first !== null) errs.push(...checkStructural(first, path));
+    errs.push(...checkRules(first, path));
+  }
   const seen = new Set<string>();
   versions.forEach((v, i) => {
     const path = `spec.versions[${i}]`;
@@ -181,8 +186,10 @@ function validateVersions(spec: CrdSpec, errs: FieldError[]): void {
         ),
       );
     seen.add(v.name);
-    validateRootSchema(v, path, errs);
-    errs.push(...checkRules(v.schema?.openAPIV3Schema, `${path}.schema.openAPIV3Schema`));
+    if (!shared) {
+      validateRootSchema(v, path, errs);
+      errs.push(...checkRules(v.schema?.openAPIV3Schema, `${path}.schema.openAPIV3Schema`));
+    }
     validateColumns(v, path, errs);
     validateScale(v, path, errs);
   });

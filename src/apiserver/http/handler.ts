@@ -25,7 +25,7 @@ import type { Registry } from "../registry/index.ts";
 import { resourceNotServed } from "../registry/index.ts";
 import type { ResourceInfo } from "../resources.ts";
 import type { BodyJob, JobOptions } from "./_bodyjob.ts";
-import { warningsTo } from "./_warnings.ts";
+import { warningHeader, warningsTo } from "./_warnings.ts";
 import { type BodyPool, BodyPoolSaturated } from "./bodypool.ts";
 import {
   decodeObject,
@@ -245,6 +245,9 @@ export function createHandler(options: HandlerOptions) {
     if (r.subresource) ref.subresource = r.subresource;
     const method = req.method ?? "GET";
 
+    const deprecated = registry.resolve(ref).custom?.deprecationWarning;
+    // kube warns of every request to a deprecated custom resource version, whatever the verb.
+    if (deprecated !== undefined) res.appendHeader("Warning", warningHeader(deprecated));
     if (r.subresource && r.name) {
       const custom = options.subresources?.get(`${r.resource}/${r.subresource}`);
       if (custom) {

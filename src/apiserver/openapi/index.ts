@@ -23,6 +23,7 @@ import { buildV2Document, encodeV2Document, OPENAPI_V2_PROTOBUF } from "./_v2.ts
 
 export { DecodeDepthError, type Decoder, DecodeTypeError, nestsDeeper } from "./_decode.ts";
 export type { OpenApiResource } from "./_document.ts";
+export { inlineSchemaOf } from "./_inline.ts";
 export { type Schema, stockGroupVersions } from "./_schemas.ts";
 export { strictDecodingMessage };
 

@@ -4,6 +4,8 @@
  *
  * @module
  */
+
+import type { FieldError } from "../../api/errors.ts";
 import {
   alreadyExists,
   conflict,
@@ -144,6 +146,13 @@ export interface AdmitHook {
   validate?(obj: KubeObject, old: KubeObject | undefined): void;
   uid?: string;
 }
+
+/**
+ * Validation of a write in the version the request speaks, for versions served as views (custom
+ * resources are validated against the request version's schema, as kube validates them): the
+ * errors, with `old` on an update. Given, it replaces the stored version's validation.
+ */
+export type ValidateAs = (obj: KubeObject, old?: KubeObject) => FieldError[];
 
 export interface RegistryContext {
   store: Store;

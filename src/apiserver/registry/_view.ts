@@ -12,7 +12,7 @@ import { badRequest, StatusError } from "../../api/errors.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { WriteOptions } from "../../api/verbs.ts";
 import { findResourceVersion, type ResourceInfo } from "../resources.ts";
-import type { RegistryContext } from "./_context.ts";
+import type { RegistryContext, ValidateAs } from "./_context.ts";
 import { checkTypeMeta, decodeBody, kindOf } from "./_prepare.ts";
 
 export interface VersionView {
@@ -24,6 +24,12 @@ export interface VersionView {
   fromStorage(obj: KubeObject): KubeObject;
   /** A request body: decoded and checked as the request's version, then converted. */
   decodeIn(body: unknown, options: WriteOptions | undefined): KubeObject;
+  /**
+   * For custom resources: a write validated in the request's version, against that version's
+   * schema and rules, as kube validates custom resources (built-in kinds are validated in the
+   * stored version, as kube validates its internal version).
+   */
+  validateAs?: ValidateAs;
 }
 
 /** The view of `info`, or undefined for a version that is stored as itself. */
@@ -45,9 +51,27 @@ export function versionView(ctx: RegistryContext, info: ResourceInfo): VersionVi
       );
     }
   };
+  // The object converted for validation: its body in the request's version with its own
+  // metadata. What the server sets anew on each attempt (uid, timestamps, a generated name) is
+  // left out of what is converted, so a webhook conversion fetched once serves the retry.
+  const shown = (obj: KubeObject): KubeObject => {
+    const { name, namespace, generateName, labels, annotations } = obj.metadata;
+    const stable = {
+      ...(name !== undefined && generateName === undefined ? { name } : {}),
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(labels !== undefined ? { labels } : {}),
+      ...(annotations !== undefined ? { annotations } : {}),
+    };
+    return { ...convertTo(info, { ...obj, metadata: stable }), metadata: obj.metadata };
+  };
+  const validateAs: ValidateAs = (obj, old) => {
+    const strategy = ctx.strategy(info);
+    return old ? strategy.validateUpdate(shown(obj), shown(old)) : strategy.validate(shown(obj));
+  };
   return {
     info,
     storage,
+    ...(info.custom ? { validateAs } : {}),
     toStorage: (obj) => convertTo(storage, obj),
     fromStorage: (obj) => convertTo(info, obj),
     decodeIn(body, options) {

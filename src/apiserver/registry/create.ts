@@ -17,7 +17,7 @@ import type { KubeObject } from "../../api/types.ts";
 import { isDNS1123Subdomain } from "../../api/validation.ts";
 import type { WriteOptions } from "../../api/verbs.ts";
 import { findResource, type ResourceInfo, storeKey } from "../resources.ts";
-import { type AdmitHook, type RegistryContext, storeCall } from "./_context.ts";
+import { type AdmitHook, type RegistryContext, storeCall, type ValidateAs } from "./_context.ts";
 import { randomSuffix, rfc3339 } from "./_meta.ts";
 import {
   checkTypeMeta,
@@ -49,7 +49,7 @@ export function create(
   info: ResourceInfo,
   namespace: string,
   body: unknown,
-  options?: WriteOptions & { admit?: AdmitHook },
+  options?: WriteOptions & { admit?: AdmitHook; validateAs?: ValidateAs },
 ): KubeObject {
   const decoded = decodeBody(ctx, kindOf(info), body, options);
   checkTypeMeta(info, decoded);
@@ -100,7 +100,7 @@ export function create(
 
   strategy.applyDefaults(obj);
   strategy.prepareForCreate?.(obj);
-  throwIfInvalid(strategy, obj, strategy.validate(obj));
+  throwIfInvalid(strategy, obj, options?.validateAs?.(obj) ?? strategy.validate(obj));
   checkNamespace(ctx, info, meta.namespace ?? "");
 
   const name = meta.name ?? "";

@@ -228,7 +228,9 @@ export class Registry implements ApiVerbs {
     const view = this.view(info);
     if (view) {
       const stored = view.decodeIn(object, options);
-      return written(view, create(this.ctx, view.storage, ns, stored, options));
+      const validateAs = view.validateAs;
+      const o = validateAs ? { ...options, validateAs } : options;
+      return written(view, create(this.ctx, view.storage, ns, stored, o));
     }
     return create(this.ctx, info, ns, object, options);
   }
@@ -267,7 +269,9 @@ export class Registry implements ApiVerbs {
       const stored = view.decodeIn(object, options);
       const subresource = ref.subresource === "status" ? ("status" as const) : undefined;
       const target = { info: view.storage, namespace: ns, subresource };
-      return written(view, update(this.ctx, target, stored, { ...options, name }));
+      const validateAs = view.validateAs;
+      const o = validateAs ? { ...options, name, validateAs } : { ...options, name };
+      return written(view, update(this.ctx, target, stored, o));
     }
     switch (ref.subresource) {
       case undefined:

@@ -16,6 +16,7 @@ import type { RegistryContext } from "./_context.ts";
 import { checkTypeMeta, decodeBody, kindOf } from "./_prepare.ts";
 import type { VersionView } from "./_view.ts";
 import { create } from "./create.ts";
+import { fromStore } from "./read.ts";
 import { type UpdateTarget, writeUpdate } from "./update.ts";
 
 /** kube refuses strategic merge patches on custom resources: they have no patch metadata. */
@@ -45,7 +46,9 @@ export function patch(
   if (nestsDeeper(body, MAX_OBJECT_DEPTH)) {
     throw badRequest(`the patch nests deeper than ${MAX_OBJECT_DEPTH} levels`);
   }
-  const current = ctx.store.get(storeKey(info, namespace, name));
+  const stored = ctx.store.get(storeKey(info, namespace, name));
+  const current = stored && fromStore(ctx, info, stored);
+  const validateAs = view?.validateAs;
 
   if (type === "apply") {
     if (!options.fieldManager) {
@@ -70,7 +73,8 @@ export function patch(
       }),
     );
     // Apply recorded its own ownership; the write path must not add an Update entry on top.
-    const { fieldManager: _applied, ...writeOptions } = options;
+    const { fieldManager: _applied, ...rest } = options;
+    const writeOptions = validateAs ? { ...rest, validateAs } : rest;
     if (!current) {
       if (target.subresource) throw notFound(info.resource, info.group, name);
       return create(ctx, info, namespace, merged, writeOptions);
@@ -98,5 +102,5 @@ export function patch(
   // A resourceVersion the patch sets is a precondition; one it leaves alone is the current one.
   if (!patched.metadata.resourceVersion)
     patched.metadata.resourceVersion = current.metadata.resourceVersion ?? "";
-  return writeUpdate(ctx, target, patched, options);
+  return writeUpdate(ctx, target, patched, validateAs ? { ...options, validateAs } : options);
 }

@@ -25,7 +25,13 @@ export function get(
 ): KubeObject {
   const obj = ctx.store.get(storeKey(info, namespace, name));
   if (!obj) throw notFound(info.resource, info.group, name);
-  return obj;
+  return fromStore(ctx, info, obj);
+}
+
+/** An object as read from the store: the strategy's read-time defaults (custom resources). */
+export function fromStore(ctx: RegistryContext, info: ResourceInfo, obj: KubeObject): KubeObject {
+  const read = ctx.strategy(info).fromStore;
+  return read ? read(obj) : obj;
 }
 
 interface ContinueToken {
@@ -121,6 +127,8 @@ export function list(
     }
   }
 
+  const read = strategy.fromStore;
+  if (read) for (let i = 0; i < items.length; i++) items[i] = read(items[i]!);
   const metadata: KubeList["metadata"] = { resourceVersion: String(revision) };
   if (nextContinue) {
     metadata.continue = nextContinue;

@@ -12,7 +12,13 @@ import { badRequest, conflict, notFound } from "../../api/errors.ts";
 import type { KubeObject } from "../../api/types.ts";
 import type { WriteOptions } from "../../api/verbs.ts";
 import { type ResourceInfo, storeKey } from "../resources.ts";
-import { type AdmitHook, type RegistryContext, removeStored, storeCall } from "./_context.ts";
+import {
+  type AdmitHook,
+  type RegistryContext,
+  removeStored,
+  storeCall,
+  type ValidateAs,
+} from "./_context.ts";
 import { sameObject, specChanged } from "./_meta.ts";
 import {
   checkTypeMeta,
@@ -22,6 +28,7 @@ import {
   recordOwnership,
   throwIfInvalid,
 } from "./_prepare.ts";
+import { fromStore } from "./read.ts";
 
 export interface UpdateTarget {
   info: ResourceInfo;
@@ -109,12 +116,13 @@ export function writeUpdate(
   ctx: RegistryContext,
   target: UpdateTarget,
   incoming: KubeObject,
-  options: (WriteOptions & { admit?: AdmitHook }) | undefined,
+  options: (WriteOptions & { admit?: AdmitHook; validateAs?: ValidateAs }) | undefined,
 ): KubeObject {
   const { info, namespace, name } = target;
   const key = storeKey(info, namespace, name);
-  const old = ctx.store.get(key);
-  if (!old) throw notFound(info.resource, info.group, name);
+  const stored = ctx.store.get(key);
+  if (!stored) throw notFound(info.resource, info.group, name);
+  const old = fromStore(ctx, info, stored);
 
   const rv = incoming.metadata.resourceVersion;
   if (rv && rv !== old.metadata.resourceVersion) throw conflict(info.resource, info.group, name);
@@ -133,7 +141,7 @@ export function writeUpdate(
   const errors =
     target.subresource === "ephemeralcontainers" && strategy.validateEphemeralContainersUpdate
       ? strategy.validateEphemeralContainersUpdate(next, old)
-      : strategy.validateUpdate(next, old);
+      : (options?.validateAs?.(next, old) ?? strategy.validateUpdate(next, old));
   throwIfInvalid(strategy, next, errors);
 
   if (sameObject(next, old)) return old;
@@ -153,8 +161,8 @@ export function writeUpdate(
     if (dryRun) return next;
     const expected = Number(old.metadata.resourceVersion);
     if (finishesDeletion(next)) return removeStored(ctx, info, key, name, expected);
-    const stored = fitForStorage(next);
-    return storeCall(info, name, () => ctx.store.update(key, stored, expected));
+    const fit = fitForStorage(next);
+    return storeCall(info, name, () => ctx.store.update(key, fit, expected));
   } catch (e) {
     for (const u of undo.reverse()) u();
     throw e;
@@ -165,7 +173,7 @@ export function update(
   ctx: RegistryContext,
   target: Omit<UpdateTarget, "name">,
   body: unknown,
-  options?: WriteOptions & { name?: string; admit?: AdmitHook },
+  options?: WriteOptions & { name?: string; admit?: AdmitHook; validateAs?: ValidateAs },
 ): KubeObject {
   const obj = decodeBody(ctx, kindOf(target.info), body, options);
   checkTypeMeta(target.info, obj);

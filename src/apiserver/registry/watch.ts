@@ -177,14 +177,17 @@ export function watch(
     },
   });
 
+  // Objects as read from the store (custom resources get their schema's defaults).
+  const read = ctx.strategy(info).fromStore ?? ((obj: KubeObject) => obj);
   const onStoreEvent = (e: StoreEvent) => {
     const now = matches(e.object);
     const before = e.type === "MODIFIED" && matches(e.prevObject);
+    const object = now || before ? read(e.object) : e.object;
     let event: WatchEvent | undefined;
-    if (e.type === "ADDED") event = now ? { type: "ADDED", object: e.object } : undefined;
-    else if (e.type === "DELETED") event = now ? { type: "DELETED", object: e.object } : undefined;
-    else if (now) event = { type: before ? "MODIFIED" : "ADDED", object: e.object };
-    else if (before) event = { type: "DELETED", object: e.object };
+    if (e.type === "ADDED") event = now ? { type: "ADDED", object } : undefined;
+    else if (e.type === "DELETED") event = now ? { type: "DELETED", object } : undefined;
+    else if (now) event = { type: before ? "MODIFIED" : "ADDED", object };
+    else if (before) event = { type: "DELETED", object };
     if (event && !send(event) && !ended) storeWatch?.pause();
   };
 
@@ -206,7 +209,7 @@ export function watch(
   const pump = () => {
     while (!ended && !paused && next < initialItems.length) {
       const obj = initialItems[next++]!;
-      if (matches(obj)) send({ type: "ADDED", object: obj });
+      if (matches(obj)) send({ type: "ADDED", object: read(obj) });
     }
     if (ended || paused) return;
     if (!initialDone) {

@@ -281,3 +281,79 @@ test("a webhook whose Service does not exist fails the call in kube's words", as
     },
   );
 });
+
+const conditionCases: Array<{
+  name: string;
+  conditions: Array<{ name: string; expression: string }>;
+  failurePolicy?: string;
+  called: boolean;
+  error?: RegExp;
+}> = [
+  { name: "all true: called", conditions: [{ name: "a", expression: "true" }], called: true },
+  {
+    name: "one false: not called",
+    conditions: [
+      { name: "a", expression: "true" },
+      { name: "b", expression: "object.metadata.name != 'skipped'" },
+    ],
+    called: false,
+  },
+  {
+    name: "the request and the authorizer are in scope",
+    conditions: [
+      { name: "op", expression: "request.operation == 'CREATE' && oldObject == null" },
+      {
+        name: "authz",
+        expression:
+          "authorizer.group('').resource('configmaps').check('create').allowed() && authorizer.requestResource.check('create').allowed()",
+      },
+    ],
+    called: true,
+  },
+  {
+    name: "an error under Fail refuses in kube's words",
+    conditions: [{ name: "a", expression: "object.nope == 1" }],
+    called: false,
+    error:
+      /failed calling webhook "cond\.example\.com": failed to evaluate match conditions: expression 'object\.nope == 1' resulted in error: no such key: nope/,
+  },
+  {
+    name: "an error under Ignore skips the webhook",
+    conditions: [{ name: "a", expression: "object.nope == 1" }],
+    failurePolicy: "Ignore",
+    called: false,
+  },
+  {
+    name: "a false condition wins over an error",
+    conditions: [
+      { name: "a", expression: "object.nope == 1" },
+      { name: "b", expression: "false" },
+    ],
+    called: false,
+  },
+];
+
+for (const c of conditionCases) {
+  test(`matchConditions: ${c.name}`, async () => {
+    const registry = freshRegistry();
+    let calls = 0;
+    handlers.set("/cond", () => {
+      calls++;
+      return { allowed: true };
+    });
+    const rules = [
+      { operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps"] },
+    ];
+    await configure(registry, VWC, "cond", [
+      hook("cond.example.com", "/cond", rules, {
+        matchConditions: c.conditions,
+        ...(c.failurePolicy ? { failurePolicy: c.failurePolicy } : {}),
+      }),
+    ]);
+    await new Promise((r) => setImmediate(r));
+    const cm = { metadata: { name: "skipped" }, data: {} } as unknown as KubeObject;
+    if (c.error) await assert.rejects(registry.create(CMS, "default", cm), c.error);
+    else await registry.create(CMS, "default", cm);
+    assert.equal(calls, c.called ? 1 : 0);
+  });
+}

@@ -9,8 +9,10 @@
  * `failed calling webhook "x": …` under failurePolicy Fail and is skipped under Ignore; warnings
  * go to the client. The configuration kinds themselves are never sent to webhooks.
  *
- * Not done: `matchConditions` need CEL, which loopkube does not have yet; a webhook with
- * conditions is called as if they all held (a warning says so when it is written).
+ * A webhook's `matchConditions` (CEL) are evaluated after its selectors, by the evaluator the
+ * API server gives ({@link WebhookOptions.matchConditions}): one false skips the webhook; errors
+ * skip it under failurePolicy Ignore and refuse the request under Fail with kube's
+ * `failed calling webhook "x": failed to evaluate match conditions: …`.
  *
  * @module
  */
@@ -29,6 +31,17 @@ import {
   type Webhook,
 } from "./_match.ts";
 import { buildReview, denial, patched, readResponse, reviewVersion } from "./_review.ts";
+
+export {
+  type Gvr,
+  type MatchTarget,
+  matchingVersion,
+  namespaceSelected,
+  objectSelected,
+  type Rule,
+  ruleMatches,
+  selectsEveryNamespace,
+} from "./_match.ts";
 
 export const ADMISSION_GROUP = "admissionregistration.k8s.io";
 const MUTATING = findResource(ADMISSION_GROUP, "mutatingwebhookconfigurations")!;
@@ -49,6 +62,16 @@ export interface WebhookOptions {
   versionsOf(info: ResourceInfo): ResourceInfo[];
   /** Converts an object to another served version of its kind. */
   convert(obj: KubeObject, to: GroupVersionKind): KubeObject;
+  /** Evaluates a webhook's matchConditions against a request seen in the version `as`. */
+  matchConditions?(
+    hook: Webhook,
+    input: {
+      attrs: WriteAttributes;
+      as: { group: string; version: string; kind: string; resource: string };
+      obj: KubeObject | undefined;
+      old: KubeObject | undefined;
+    },
+  ): { matches: boolean } | { error: string };
 }
 
 interface Entry {
@@ -140,18 +163,6 @@ export class Webhooks implements WebhookAdmission {
     return attrs.info.group === ADMISSION_GROUP && EXEMPT.has(attrs.info.resource);
   }
 
-  /** A configuration with matchConditions is accepted, with a warning that they are not evaluated. */
-  written(attrs: WriteAttributes, obj: KubeObject): void {
-    if (!this.exempt(attrs) || !attrs.warn) return;
-    for (const hook of (obj as { webhooks?: Webhook[] }).webhooks ?? []) {
-      if (hook.matchConditions?.length) {
-        attrs.warn(
-          `loopkube does not evaluate matchConditions yet (no CEL): webhook "${hook.name}" is called for every request its rules and selectors cover`,
-        );
-      }
-    }
-  }
-
   interested(attrs: WriteAttributes): boolean {
     if (this.hooks.mutating.length === 0 && this.hooks.validating.length === 0) return false;
     if (this.exempt(attrs)) return false;
@@ -192,6 +203,19 @@ export class Webhooks implements WebhookAdmission {
       }
       if (!objectSelected(hook, obj, old)) continue;
       const as = versions.find((v) => v.version === gvr.version) ?? attrs.info;
+      if (hook.matchConditions?.length && this.options.matchConditions) {
+        const result = this.options.matchConditions(hook, {
+          attrs,
+          as,
+          obj: this.shown(obj, as, attrs.info),
+          old: this.shown(old, as, attrs.info),
+        });
+        if ("error" in result)
+          throw internalError(
+            `failed calling webhook "${hook.name}": failed to evaluate match conditions: ${result.error}`,
+          );
+        if (!result.matches) continue;
+      }
       out.push({ hook, as });
     }
     return out;
