@@ -32,7 +32,7 @@ import {
 import { chooseContainer, getPod, type LocateContainer } from "./exec_target.ts";
 import { LogCursor, parseCriLine } from "./logread.ts";
 import { withTty } from "./process.ts";
-import { resizeTerminal } from "./tty.ts";
+import { setTerminalSize, terminalIdentity, terminalOf } from "./tty.ts";
 import { acceptWebSocket, offeredProtocols } from "./websocket.ts";
 
 export interface AttachHandlerOptions {
@@ -146,11 +146,19 @@ export function createAttachHandler(
       open_ = false;
     });
     ws.on("error", () => {});
-    // The size asked last, and the process it was set under: a container that was still starting
-    // when the attach came (the oci runtime's pid is its start's until the container exists)
-    // gets it again once its own process is there.
+    // The size asked last, and the terminal it was set on: a container that was still starting
+    // when the attach came (the oci runtime's terminal is crun's until the container's own
+    // exists) gets it again on each new terminal found under it.
     let size: { width: number; height: number } | undefined;
-    let sizedPid: number | undefined;
+    let sized: string | undefined;
+    const applySize = () => {
+      const now = options.locate(namespace, name, container)?.pid ?? pid;
+      const tty = size && terminalOf(now);
+      const id = tty && terminalIdentity(tty);
+      if (!size || !tty || !id || id === sized) return;
+      sized = id;
+      setTerminalSize(tty, size.width, size.height);
+    };
     ws.on("message", (data: Buffer) => {
       // Text and binary messages alike, as kube reads them (the Python client sends text).
       const m = parseMessage(data, protocol);
@@ -158,8 +166,8 @@ export function createAttachHandler(
       else if (m.kind === "close" && m.channel === CHANNEL.stdin && input?.once) input.stream.end();
       else if (m.kind === "resize" && request.tty) {
         size = { width: m.width, height: m.height };
-        sizedPid = options.locate(namespace, name, container)?.pid ?? pid;
-        resizeTerminal(sizedPid, m.width, m.height);
+        sized = undefined;
+        applySize();
       }
     });
     // stdinOnce: this attach was the one; the program reads EOF now.
@@ -184,10 +192,7 @@ export function createAttachHandler(
     const alive = async () => {
       const now = options.locate(namespace, name, container);
       if (!now) return false;
-      if (size && now.pid !== sizedPid) {
-        sizedPid = now.pid;
-        resizeTerminal(now.pid, size.width, size.height);
-      }
+      applySize();
       return (await currentLog(dir)) === logPath;
     };
     try {

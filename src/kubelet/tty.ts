@@ -9,7 +9,7 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
@@ -65,6 +65,24 @@ export function resizeTerminal(pid: number, width: number, height: number, tries
     if (tries > 0) setTimeout(() => resizeTerminal(pid, width, height, tries - 1), 50).unref();
     return;
   }
+  setTerminalSize(tty, width, height);
+}
+
+/**
+ * Which terminal a `/proc/<pid>/fd/0` path is (its devpts instance and inode: two instances both
+ * have a pts/0), or undefined when it is gone.
+ */
+export function terminalIdentity(tty: string): string | undefined {
+  try {
+    const st = statSync(tty);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sets the size of the terminal at `tty` (a `/proc/<pid>/fd/0` path). */
+export function setTerminalSize(tty: string, width: number, height: number): void {
   const s = spawn("stty", ["-F", tty, "cols", String(width), "rows", String(height)], {
     stdio: "ignore",
   });
