@@ -103,6 +103,12 @@ export const BENCHES: Bench[] = [
     limitSeconds: 180,
   },
   {
+    name: "proxy-kernel",
+    script: "bench/proxy/kernel.bench.ts",
+    about: "ClusterIP from a pod: nftables, userspace vs direct (root)",
+    limitSeconds: 240,
+  },
+  {
     name: "ingress",
     script: "bench/ingress/ingress.bench.ts",
     about: "ingress controller vs direct",

@@ -37,6 +37,8 @@ export async function startTestApiServer(
     /** Body worker threads (0: every body parsed on the event loop). */
     bodyWorkers?: number;
     sqlite?: { quotaBytes?: number };
+    /** How often service-backed APIServices are checked again. */
+    apiServiceCheckMs?: number;
   } = {},
 ): Promise<TestApiServer> {
   const dir = mkdtempSync(join(tmpdir(), "loopkube-test-"));
@@ -60,6 +62,12 @@ export async function startTestApiServer(
     port: 0,
     tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
     tokens: [pki.token],
+    frontProxy: {
+      caCert: pki.frontProxyCaCert,
+      clientCert: pki.frontProxyClientCert,
+      clientKey: pki.frontProxyClientKey,
+    },
+    ...(options.apiServiceCheckMs ? { apiServiceCheckMs: options.apiServiceCheckMs } : {}),
     ...(options.maxInFlight ? { maxInFlight: options.maxInFlight } : {}),
     ...(options.bodyWorkers !== undefined ? { bodyWorkers: options.bodyWorkers } : {}),
     ...(options.watchBookmarkMs

@@ -22,10 +22,9 @@ import {
   isCelMap,
   isCelType,
   isCelUint,
-  parse,
   plan,
 } from "@bufbuild/cel";
-import { kubeEnv } from "../src/cel/index.ts";
+import { kubeEnv, parseCel } from "../src/cel/index.ts";
 import { parseTextProto, type TextMessage, type TextValue } from "./_textproto.ts";
 
 export const SHARED_CEL_SPEC = resolve(import.meta.dirname, "..", "..", "shared", "cel-spec");
@@ -403,7 +402,7 @@ export function runTest(t: ConformanceTest): { outcome: Outcome; detail?: string
     const env = kubeEnv(t.container);
     const bindings: Record<string, CelInput> = {};
     for (const [k, v] of Object.entries(t.bindings)) bindings[k] = toInput(v);
-    result = plan(env, parse(t.expr))(bindings as never);
+    result = plan(env, parseCel(t.expr))(bindings as never);
   } catch (e) {
     result = e as Error;
   }

@@ -39,16 +39,24 @@ export function runLoopkube(
   });
 }
 
-/** Starts `loopkube up` and resolves with its output once it printed `line`. */
+/**
+ * Starts `loopkube up` and resolves with its output once it printed `line`. Pods run in the
+ * `process` runtime (the tests' pods run host commands, and no test pulls from the internet)
+ * unless `args` name another `--runtime`, which wins as the later flag.
+ */
 export function startUp(
   args: string[],
   line: RegExp,
   env: NodeJS.ProcessEnv,
 ): Promise<{ child: ChildProcess; out: () => string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", ENTRY, "up", ...args], {
-    cwd: ROOT,
-    env,
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", ENTRY, "up", "--runtime", "process", ...args],
+    {
+      cwd: ROOT,
+      env,
+    },
+  );
   let out = "";
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {

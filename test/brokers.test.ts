@@ -41,6 +41,7 @@ describe("examples/brokers", () => {
 
   before(async () => {
     c = await startCluster({
+      runtime: "process",
       ephemeral: true,
       apiPort: 0,
       dnsPort: 0,

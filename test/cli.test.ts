@@ -299,7 +299,8 @@ describe("loopkube", () => {
         assert.match(out(), /default\/my-headless-service +ClusterIP +None/);
         assert.match(
           out(),
-          /^info: up: config examples\/cluster-config\.yaml sets spec\.ephemeral, spec\.runtime, spec\.apiPort, spec\.dnsPort, spec\.clusterDomain, spec\.manifests, spec\.wait, spec\.updateKubeconfig, spec\.logLevel; flags override metadata\.name$/m,
+          // startUp's `--runtime process` (no test pulls an image from the internet) is a flag too.
+          /^info: up: config examples\/cluster-config\.yaml sets spec\.ephemeral, spec\.apiPort, spec\.dnsPort, spec\.clusterDomain, spec\.manifests, spec\.wait, spec\.updateKubeconfig, spec\.logLevel; flags override metadata\.name, spec\.runtime$/m,
         );
         assert.doesNotMatch(out(), /^debug: /m);
         assert.doesNotMatch(out(), /context loopkube-from-flags merged/, "updateKubeconfig: false");

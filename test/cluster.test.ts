@@ -69,7 +69,13 @@ async function readyPod(c: Cluster, name: string, ip: string, extra: object = {}
 describe("startCluster", () => {
   let c: Cluster;
   before(async () => {
-    c = await startCluster({ ephemeral: true, apiPort: 0, dnsPort: 0, updateKubeconfig: false });
+    c = await startCluster({
+      runtime: "process",
+      ephemeral: true,
+      apiPort: 0,
+      dnsPort: 0,
+      updateKubeconfig: false,
+    });
   });
   after(async () => {
     await c?.stop();
@@ -321,8 +327,8 @@ describe("two clusters side by side", () => {
   test("each has its own API, DNS and objects", async () => {
     const opts = { ephemeral: true, apiPort: 0, dnsPort: 0 } as const;
     const [a, b] = await Promise.all([
-      startCluster({ ...opts, name: "one" }),
-      startCluster({ ...opts, name: "two" }),
+      startCluster({ runtime: "process", ...opts, name: "one" }),
+      startCluster({ runtime: "process", ...opts, name: "two" }),
     ]);
     try {
       assert.notEqual(a.apiUrl, b.apiUrl);
@@ -368,14 +374,17 @@ describe("a cluster on a data dir", () => {
     const port = (busy.address() as { port: number }).port;
     try {
       // The holder is this process: the sentence names it, and the flag to use.
-      await assert.rejects(startCluster({ dataDir: dir, apiPort: port, dnsPort: 0 }), {
-        name: "ClusterError",
-        message: `API port ${port} on 127.0.0.1 is already in use by this process (pid ${process.pid}); stop it or choose another port with --api-port (0 picks a free one)`,
-      });
+      await assert.rejects(
+        startCluster({ runtime: "process", dataDir: dir, apiPort: port, dnsPort: 0 }),
+        {
+          name: "ClusterError",
+          message: `API port ${port} on 127.0.0.1 is already in use by this process (pid ${process.pid}); stop it or choose another port with --api-port (0 picks a free one)`,
+        },
+      );
     } finally {
       busy.close();
     }
-    const c = await startCluster({ dataDir: dir, apiPort: 0, dnsPort: 0 });
+    const c = await startCluster({ runtime: "process", dataDir: dir, apiPort: 0, dnsPort: 0 });
     await c.stop();
   });
 
@@ -425,7 +434,12 @@ describe("a cluster on a data dir", () => {
 test("await using stops the cluster when its scope ends", async () => {
   let port: number;
   {
-    await using c = await startCluster({ ephemeral: true, apiPort: 0, dnsPort: 0 });
+    await using c = await startCluster({
+      runtime: "process",
+      ephemeral: true,
+      apiPort: 0,
+      dnsPort: 0,
+    });
     port = Number(new URL(c.apiUrl).port);
     assert.equal(await canConnect(port), true);
   }
@@ -447,6 +461,7 @@ test("an ephemeral cluster adds its context to the user's kubeconfig and removes
   const userKubeconfig = join(dir, "config");
   try {
     const cluster = await startCluster({
+      runtime: "process",
       name: "ctx",
       ephemeral: true,
       apiPort: 0,

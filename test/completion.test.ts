@@ -160,7 +160,7 @@ describe("loopkube completion", () => {
     ["loopkube st", () => ["status"]],
     ["loopkube lo", () => ["load", "logs"]],
     ["loopkube up --", upFlags],
-    ["loopkube up --runtime ", () => ["oci", "process", "simulated"]],
+    ["loopkube up --runtime ", () => ["auto", "oci", "process", "simulated"]],
     ["loopkube up --log-level ", () => ["debug", "error", "info", "warn"]],
     ["loopkube up --log-format ", () => ["json", "text"]],
     ["loopkube up --api-port ", () => []],

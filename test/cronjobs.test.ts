@@ -38,6 +38,7 @@ describe("CronJobs", { skip: NO_KUBECTL }, () => {
 
   before(async () => {
     c = await startCluster({
+      runtime: "process",
       ephemeral: true,
       apiPort: 0,
       dnsPort: 0,

@@ -82,6 +82,7 @@ describe("kubectl debug", { skip: NO_KUBECTL }, () => {
 
   before(async () => {
     cluster = await startCluster({
+      runtime: "process",
       name: "debugtest",
       ephemeral: true,
       apiPort: 0,

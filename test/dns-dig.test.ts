@@ -206,6 +206,7 @@ describe("cluster DNS asked by dig", { skip: NO_DIG }, () => {
 
   before(async () => {
     c = await startCluster({
+      runtime: "process",
       // 300 simulated pods and the StatefulSet on the one node: above kubelet's default 110.
       maxPods: 400,
       ephemeral: true,

@@ -73,7 +73,7 @@ describe("cluster DNS with real pods", () => {
   let c: Cluster;
   let r: Resolver;
   before(async () => {
-    c = await startCluster({ ephemeral: true, apiPort: 0, dnsPort: 0 });
+    c = await startCluster({ runtime: "process", ephemeral: true, apiPort: 0, dnsPort: 0 });
     r = new Resolver({ timeout: 1000, tries: 2 });
     r.setServers([`${c.dnsAddress.host}:${c.dnsAddress.port}`]);
   });

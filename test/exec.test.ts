@@ -159,6 +159,7 @@ describe("kubectl exec and port-forward", { skip: NO_KUBECTL }, () => {
 
   before(async () => {
     cluster = await startCluster({
+      runtime: "process",
       name: "exectest",
       ephemeral: true,
       apiPort: 0,

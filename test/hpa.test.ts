@@ -57,6 +57,7 @@ describe("HorizontalPodAutoscaler", { skip: NO_KUBECTL }, () => {
     dir = mkdtempSync(join(tmpdir(), "loopkube-hpa-"));
     writeFileSync(join(dir, "burn"), "");
     c = await startCluster({
+      runtime: "process",
       ephemeral: true,
       apiPort: 0,
       dnsPort: 0,

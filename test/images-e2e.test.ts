@@ -1,8 +1,8 @@
 /**
  * Issue 18 end to end: images pulled from a registry and run by the `oci` runtime, with the real
  * kubectl, as a user would. A `docker-registry` on a free loopback port holds a busybox `httpd`
- * image pushed with skopeo; a cluster started with `runtime: "oci"` (as `loopkube up --runtime
- * oci`) and its own image store directory:
+ * image pushed with skopeo; a cluster started with the default runtime (`auto`: `oci` where it
+ * can run, as here, like a plain `loopkube up` as root) and its own image store directory:
  *
  * - `kubectl create deployment web --image=127.0.0.1:PORT/demo/httpd:1 --replicas=2`: both pods
  *   Running and Ready, their imageID the pushed digest, each serving on port 80 at its pod IP and
@@ -118,7 +118,6 @@ describe("pods pull their images from a registry and run them (oci runtime)", {
       apiPort: 0,
       dnsPort: 0,
       updateKubeconfig: false,
-      runtime: "oci",
       imageStore: store,
     });
   });

@@ -191,7 +191,13 @@ describe("Ingress with the real kubectl, curl and openssl", { skip: NO_TOOLS }, 
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "loopkube-ingress-"));
-    c = await startCluster({ ephemeral: true, apiPort: 0, dnsPort: 0, updateKubeconfig: false });
+    c = await startCluster({
+      runtime: "process",
+      ephemeral: true,
+      apiPort: 0,
+      dnsPort: 0,
+      updateKubeconfig: false,
+    });
     if (!c.hasNodeAgent) {
       noPods = "no node agent in this build: pods cannot run";
       return;

@@ -32,7 +32,13 @@ describe("Jobs", { skip: NO_KUBECTL }, () => {
     );
 
   before(async () => {
-    c = await startCluster({ ephemeral: true, apiPort: 0, dnsPort: 0, updateKubeconfig: false });
+    c = await startCluster({
+      runtime: "process",
+      ephemeral: true,
+      apiPort: 0,
+      dnsPort: 0,
+      updateKubeconfig: false,
+    });
   });
   after(async () => {
     await c?.stop();

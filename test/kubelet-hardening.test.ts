@@ -92,6 +92,7 @@ before(async () => {
   cp = await startTestControlPlane({ controllers: ["statefulset"] });
   dataDir = mkdtempSync(join(tmpdir(), "loopkube-hardening-"));
   kubelet = await startKubelet({
+    runtime: "process",
     client: cp.client,
     informers: cp.informers,
     nodeName: NODE_NAME,

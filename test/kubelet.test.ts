@@ -72,6 +72,7 @@ before(async () => {
   cp = await startTestControlPlane({ controllers: ["endpointslice"] });
   dataDir = mkdtempSync(join(tmpdir(), "loopkube-kubelet-"));
   kubelet = await startKubelet({
+    runtime: "process",
     client: cp.client,
     informers: cp.informers,
     nodeName: NODE_NAME,
@@ -694,6 +695,7 @@ test("an agent restart stops pods gracefully and brings them back with the same 
   assert.ok(stopped.status?.containerStatuses?.[0]?.state?.terminated);
   assert.equal(isReady(stopped), false);
   kubelet = await startKubelet({
+    runtime: "process",
     client: cp.client,
     informers: cp.informers,
     nodeName: NODE_NAME,
@@ -748,6 +750,50 @@ test("the agent runs as well over HTTPS with a kubeconfig (a real API server)", 
   } finally {
     await agent.stop();
     await informers.stop();
+    own.release();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("runtime auto where images cannot run: pods run in process, a command-less one says why", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "loopkube-kubelet-auto-"));
+  const own = await leaseTestPlan("kubelet-auto-test");
+  const warnings: string[] = [];
+  const agent = await startKubelet({
+    client: cp.client,
+    informers: cp.informers,
+    nodeName: "auto-node",
+    dataDir: dir,
+    oci: false,
+    podCidr: own.plan.podCidr,
+    onWarning: (m) => warnings.push(m),
+  });
+  try {
+    assert.ok(
+      warnings.includes(
+        "pods run their command from the host (the process runtime), not their images: the oci runtime is turned off on this node",
+      ),
+      warnings.join("\n"),
+    );
+    await cp.client.create(REFS.pods, "default", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "auto-nocmd", namespace: "default" },
+      spec: { nodeName: "auto-node", containers: [{ name: "app", image: "nginx" }] },
+    });
+    const waiting = await waitFor(
+      async () => {
+        const w = (await getPod("auto-nocmd")).status?.containerStatuses?.[0]?.state?.waiting;
+        return w?.reason === "CreateContainerConfigError" ? w : undefined;
+      },
+      { what: "auto-nocmd waiting", retryErrors: true },
+    );
+    assert.equal(
+      waiting.message,
+      "loopkube runs host programs: the container needs a command (images are not run here: the oci runtime is turned off on this node)",
+    );
+  } finally {
+    await agent.stop();
     own.release();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -160,8 +160,8 @@ describe("two clusters started with no range options, both running pods", () => 
   before(async () => {
     const options = { ephemeral: true, apiPort: 0, dnsPort: 0, updateKubeconfig: false } as const;
     const started = await Promise.allSettled([
-      startCluster({ ...options, name: "many-a" }),
-      startCluster({ ...options, name: "many-b" }),
+      startCluster({ runtime: "process", ...options, name: "many-a" }),
+      startCluster({ runtime: "process", ...options, name: "many-b" }),
     ]);
     const [first, second] = started.map((r) => (r.status === "fulfilled" ? r.value : undefined));
     if (!first || !second) {
@@ -381,12 +381,24 @@ describe("explicit ranges", () => {
   test("that overlap a running cluster's are refused with one sentence naming it", async () => {
     const home = mkdtempSync(join(tmpdir(), "loopkube-many-"));
     const dataDir = join(home, "first");
-    const first = await startCluster({ name: "first", dataDir, apiPort: 0, dnsPort: 0 });
+    const first = await startCluster({
+      runtime: "process",
+      name: "first",
+      dataDir,
+      apiPort: 0,
+      dnsPort: 0,
+    });
     try {
       const pods = first.addresses.podCidr;
       const sentence = `the pod CIDR ${pods} overlaps the pod CIDR ${pods} of cluster "first" (pid ${process.pid}, data dir ${dataDir}), which is running; choose another with --pod-cidr or leave it out to get a free one`;
       await assert.rejects(
-        startCluster({ ephemeral: true, apiPort: 0, dnsPort: 0, podCidr: pods }),
+        startCluster({
+          runtime: "process",
+          ephemeral: true,
+          apiPort: 0,
+          dnsPort: 0,
+          podCidr: pods,
+        }),
         { name: "ClusterError", message: sentence },
       );
       const r = await runLoopkube(
@@ -433,10 +445,13 @@ describe("a listener that cannot bind its address", () => {
     const kubernetesIP = `127.90.${octet}.1`;
     const squatter = await hold(kubernetesIP, 443);
     try {
-      await assert.rejects(startCluster({ ephemeral: true, apiPort: 0, dnsPort: 0, serviceCidr }), {
-        name: "ClusterError",
-        message: `the default/kubernetes Service's address ${kubernetesIP}:443/TCP is already in use by this process (pid ${process.pid}); another cluster may be using the service range ${serviceCidr}: stop it, or give this cluster another range with --service-cidr`,
-      });
+      await assert.rejects(
+        startCluster({ runtime: "process", ephemeral: true, apiPort: 0, dnsPort: 0, serviceCidr }),
+        {
+          name: "ClusterError",
+          message: `the default/kubernetes Service's address ${kubernetesIP}:443/TCP is already in use by this process (pid ${process.pid}); another cluster may be using the service range ${serviceCidr}: stop it, or give this cluster another range with --service-cidr`,
+        },
+      );
     } finally {
       squatter.close();
     }
@@ -452,10 +467,13 @@ describe("a listener that cannot bind its address", () => {
     await new Promise<void>((r) => taken.bind(0, "127.0.0.1", r));
     const port = taken.address().port;
     try {
-      await assert.rejects(startCluster({ ephemeral: true, apiPort: 0, dnsPort: port }), {
-        name: "ClusterError",
-        message: `DNS port ${port} on 127.0.0.1 is already in use by this process (pid ${process.pid}); stop it or choose another port with --dns-port (0 picks a free one)`,
-      });
+      await assert.rejects(
+        startCluster({ runtime: "process", ephemeral: true, apiPort: 0, dnsPort: port }),
+        {
+          name: "ClusterError",
+          message: `DNS port ${port} on 127.0.0.1 is already in use by this process (pid ${process.pid}); stop it or choose another port with --dns-port (0 picks a free one)`,
+        },
+      );
     } finally {
       taken.close();
     }
@@ -463,6 +481,7 @@ describe("a listener that cannot bind its address", () => {
 
   test("shows in /readyz?verbose while a Service's address is held, and heals when freed", async () => {
     const c = await startCluster({
+      runtime: "process",
       ephemeral: true,
       apiPort: 0,
       dnsPort: 0,

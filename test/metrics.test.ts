@@ -88,6 +88,7 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
 
   before(async () => {
     c = await startCluster({
+      runtime: "process",
       ephemeral: true,
       apiPort: 0,
       dnsPort: 0,
@@ -219,6 +220,13 @@ describe("metrics.k8s.io and kubectl top", { skip: NO_KUBECTL }, () => {
         ["pods", "PodMetrics", true, "get,list"],
       ],
     );
+  });
+
+  test("kubectl get apiservices lists the group as a Local APIService, Available", async () => {
+    const r = await kubectl(KUBECTL ?? "", "get", "apiservices");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^v1beta1\.metrics\.k8s\.io\s+Local\s+True\s+/m);
+    assert.match(r.stdout, /^v1\.\s+Local\s+True\s+/m);
   });
 
   for (const [version, bin] of kubectls) {

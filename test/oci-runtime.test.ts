@@ -74,6 +74,7 @@ describe("the oci runtime runs pods from their image's root", { skip: SKIP }, ()
       busyboxImage(join(dir, "echo"), ECHO, { entrypoint: ["echo", "entrypoint"], cmd: ["cmd"] }),
     ];
     cluster = await startCluster({
+      runtime: "process",
       name: "oci",
       dataDir,
       apiPort: 0,
@@ -399,6 +400,7 @@ test("a pod asking for the oci runtime where it cannot run waits with one Warnin
   const { plan, release } = await leaseTestPlan("oci-unavailable");
   const dir = mkdtempSync(join(tmpdir(), "loopkube-oci-off-"));
   const kubelet = await startKubelet({
+    runtime: "process",
     client: cp.client,
     informers: cp.informers,
     nodeName: "off",

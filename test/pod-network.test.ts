@@ -196,6 +196,7 @@ describe("pods in their own network namespaces", { skip: SKIP }, () => {
     execFileSync("ip", ["netns", "add", deadNs]);
 
     cluster = await startCluster({
+      runtime: "process",
       name: "podnet",
       ephemeral: true,
       apiPort: 0,

@@ -426,6 +426,7 @@ describe("the service proxy with real pods", () => {
 
   before(async () => {
     c = await startCluster({
+      runtime: "process",
       ephemeral: true,
       apiPort: 0,
       dnsPort: 0,

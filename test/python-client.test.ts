@@ -75,6 +75,7 @@ describe("the official Python client", { skip: NO_PYTHON }, () => {
 
   before(async () => {
     cluster = await startCluster({
+      runtime: "process",
       name: "pythontest",
       ephemeral: true,
       apiPort: 0,

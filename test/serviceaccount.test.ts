@@ -48,6 +48,7 @@ describe("service accounts", { skip: NO_KUBECTL }, () => {
 
   before(async () => {
     c = await startCluster({
+      runtime: "process",
       name: "sa-e2e",
       ephemeral: true,
       apiPort: 0,

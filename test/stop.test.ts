@@ -148,6 +148,7 @@ test("the agent's stop cuts a deleted pod's longer grace period to its shutdown 
   const cp = await startTestControlPlane();
   const dataDir = mkdtempSync(join(tmpdir(), "loopkube-stop-"));
   const kubelet = await startKubelet({
+    runtime: "process",
     client: cp.client,
     informers: cp.informers,
     nodeName: "stop-node",

@@ -72,7 +72,13 @@ describe("the web view in a browser, with the quickstart applied", {
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    c = await startCluster({ ephemeral: true, apiPort: 0, dnsPort: 0, ui: { port: 0 } });
+    c = await startCluster({
+      runtime: "process",
+      ephemeral: true,
+      apiPort: 0,
+      dnsPort: 0,
+      ui: { port: 0 },
+    });
     const applied = await c.apply(join(ROOT, "examples", "quickstart"));
     await c.waitReady(applied, { timeoutMs: 60_000 });
     browser = await launchBrowser();

@@ -115,6 +115,9 @@ function upArgs(dataDir: string, ports: Ports): string[] {
     "--dns-port",
     String(ports.dns),
     "--no-kubeconfig-update",
+    // The quickstart's pods run node on the host: no image is pulled from the internet.
+    "--runtime",
+    "process",
   ];
 }
 

@@ -57,6 +57,7 @@ export const REFS = {
     version: "v1",
     resource: "customresourcedefinitions",
   },
+  apiservices: { group: "apiregistration.k8s.io", version: "v1", resource: "apiservices" },
 } as const satisfies Record<string, ResourceRef>;
 
 /** The same reference, addressing a subresource. */

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Server } from "node:https";
 import { arch, platform } from "node:os";
+import type { Duplex } from "node:stream";
 import { DEFAULT_PLAN } from "../api/addressplan.ts";
 import { convertObject, strategyFor } from "../api/kinds/index.ts";
 import type { GroupVersionKind, KubeObject } from "../api/types.ts";
@@ -29,6 +30,7 @@ import {
   webhookConditions,
   withPolicies,
 } from "./admissionpolicy/index.ts";
+import { Aggregator, type FrontProxy } from "./aggregator/index.ts";
 import { createAuthenticator, requestUser, staticTokens, type UserInfo } from "./authn.ts";
 import { ensureSystemNamespaces, ensureSystemPriorityClasses } from "./bootstrap.ts";
 import { CRD_GROUP, CustomResources, crdStrategy, withCustomResources } from "./crd/index.ts";
@@ -40,7 +42,7 @@ import type { InFlightLimits } from "./http/inflight.ts";
 import { instrumentRequests, instrumentUpgrades, RequestMetrics } from "./http/instrument.ts";
 import { sendError } from "./http/respond.ts";
 import { createUpgradeHandler, type UpgradeHandler } from "./http/upgrade.ts";
-import type { MetricsProvider } from "./metrics.ts";
+import { METRICS_GROUP, METRICS_VERSION, type MetricsProvider } from "./metrics.ts";
 import { createOpenApi, inlineSchemaOf } from "./openapi/index.ts";
 import { patchers } from "./patchers.ts";
 import { decodeKubeProtobuf } from "./protobuf/index.ts";
@@ -59,7 +61,13 @@ import {
   Registry,
   type WatchTuning,
 } from "./registry/index.ts";
-import { findResource, RESOURCES, type ResourceInfo, storePrefix } from "./resources.ts";
+import {
+  findResource,
+  RESOURCES,
+  type ResourceInfo,
+  servedGroups,
+  storePrefix,
+} from "./resources.ts";
 import { listen, type TlsMaterial } from "./server.ts";
 import {
   createIssuer,
@@ -130,6 +138,14 @@ export interface ApiServerOptions {
    * authenticated client may do everything; no anonymous access beyond health and version).
    */
   authorization?: "RBAC" | "AlwaysAllow";
+  /**
+   * The front-proxy CA and client certificate (kube-apiserver's `--requestheader-client-ca-file`
+   * and `--proxy-client-cert-file`): the API server authenticates with it to aggregated API
+   * servers, which learn the CA from the `extension-apiserver-authentication` ConfigMap.
+   */
+  frontProxy?: FrontProxy;
+  /** How often service-backed APIServices are checked again (default 30 s, as kube). */
+  apiServiceCheckMs?: number;
 }
 
 export interface ApiServer {
@@ -321,6 +337,35 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   );
   const useRbac = (options.authorization ?? "RBAC") === "RBAC";
   const stopAggregation = startAggregation(options.store, registry);
+  let metrics = options.metrics;
+  // API aggregation (issue #15): local APIServices, availability, the proxy.
+  const aggregator = new Aggregator({
+    store: options.store,
+    registry,
+    now: options.now ?? (() => new Date()),
+    clientCa: options.tls.ca,
+    ...(options.frontProxy ? { frontProxy: options.frontProxy } : {}),
+    ...(options.apiServiceCheckMs ? { checkIntervalMs: options.apiServiceCheckMs } : {}),
+    local: () =>
+      [
+        ...servedGroups().map((g) => ({
+          group: g.group,
+          version: g.version,
+          kind: "onstart" as const,
+        })),
+        ...(metrics
+          ? [{ group: METRICS_GROUP, version: METRICS_VERSION, kind: "onstart" as const }]
+          : []),
+        ...custom
+          .resources()
+          .map((r) => ({ group: r.group, version: r.version, kind: "true" as const })),
+      ].filter(
+        (gv, i, all) =>
+          all.findIndex((o) => o.group === gv.group && o.version === gv.version) === i,
+      ),
+  });
+  aggregator.start();
+  const stopFollowingCrds = custom.onChange(() => aggregator.refreshLocal());
   const eventTtl = startEventTtl(registry, {
     ttlMs: options.eventTtlMs ?? DEFAULT_EVENT_TTL_MS,
     now: () => (options.now ?? (() => new Date()))().getTime(),
@@ -330,7 +375,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const upgrades = new Map<string, UpgradeHandler>();
   const host = options.host ?? API_DEFAULTS.host;
   let port = options.port ?? API_DEFAULTS.port;
-  let metrics = options.metrics;
   const bodies =
     options.bodyWorkers === 0
       ? undefined
@@ -346,6 +390,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     subresources,
     metrics: () => metrics,
     custom: () => custom.resources(),
+    aggregation: aggregator,
     ...(bodies ? { bodies } : {}),
   });
   const serverUrl = () => `https://${host}:${port}`;
@@ -368,6 +413,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       res.end(answer.body);
       return;
     }
+    if (user && aggregator.serve(req, res, user)) return;
     if (user) {
       try {
         const reviewOptions = { user, authorizer: rbac.authorizer, tokens: reviewToken };
@@ -403,7 +449,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       instrumentRequests(serve, requestMetrics, () =>
         renderApiMetrics(requestMetrics, options.store),
       ),
-      instrumentUpgrades(createUpgradeHandler({ registry, upgrades }), requestMetrics),
+      instrumentUpgrades(
+        aggregatedUpgrades(aggregator, createUpgradeHandler({ registry, upgrades })),
+        requestMetrics,
+      ),
     );
   } catch (err) {
     // A port in use: nothing of this server may outlive the failed start.
@@ -413,6 +462,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     policies.stop();
     rbac.stop();
     stopAggregation();
+    stopFollowingCrds();
+    aggregator.stop();
     throw err;
   }
   // Every raw socket, including those still in the TLS handshake (closeAllConnections only sees
@@ -437,6 +488,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     handleSubresource: (key, h) => subresources.set(key, h),
     serveMetrics: (p) => {
       metrics = p;
+      aggregator.refreshLocal();
     },
     handleUpgrade: (key, h) => upgrades.set(key, h),
     addToken: (t) => tokens.add(t),
@@ -449,9 +501,23 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       policies.stop();
       rbac.stop();
       stopAggregation();
+      stopFollowingCrds();
+      aggregator.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       dropAll();
       await Promise.all([closed, bodies?.close()]);
     },
+  };
+}
+
+/** Upgrade requests of aggregated group-versions go to their servers, the rest to ours. */
+function aggregatedUpgrades(
+  aggregator: Aggregator,
+  local: (req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>,
+): (req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void> {
+  return async (req, socket, head) => {
+    const user = requestUser(req);
+    if (user && aggregator.serveUpgrade(req, socket, head, user)) return;
+    await local(req, socket, head);
   };
 }

@@ -74,6 +74,15 @@ describe("ensurePki", () => {
     assert.ok(cert.verify(new X509Certificate(pki.caCert).publicKey));
   });
 
+  test("front-proxy client certificate is front-proxy-client, signed by its own CA, not the cluster's", () => {
+    const cert = new X509Certificate(pki.frontProxyClientCert);
+    assert.match(cert.subject, /CN=front-proxy-client/);
+    assert.deepEqual(cert.keyUsage, ["1.3.6.1.5.5.7.3.2"]);
+    assert.match(new X509Certificate(pki.frontProxyCaCert).subject, /CN=front-proxy-ca/);
+    assert.ok(cert.verify(new X509Certificate(pki.frontProxyCaCert).publicKey));
+    assert.equal(cert.verify(new X509Certificate(pki.caCert).publicKey), false);
+  });
+
   test("key and token files are private (0600)", async () => {
     const files = await readdir(join(dir, "pki"));
     for (const f of files.filter((f) => f.endsWith(".key") || f.endsWith(".token"))) {

@@ -5,7 +5,9 @@
  * certificate signed by it whose SANs cover the given hosts (DNS names and IP addresses), an admin
  * client certificate (`kubernetes-admin` in `system:masters`), a random admin bearer token, and
  * the service-account signing key pair (`sa.key`, `sa.pub`, as kubeadm names them), which signs
- * every service-account token and so is kept as long as the data dir.
+ * every service-account token and so is kept as long as the data dir. Beside them, as kubeadm
+ * makes them, a front-proxy CA (`front-proxy-ca`) and its client certificate
+ * (`front-proxy-client`), with which the API server authenticates to aggregated API servers.
  * Later calls load the files; the serving certificate alone is re-issued when its SANs no longer
  * cover the hosts or it is about to expire. The CA is never replaced once written, because every
  * kubeconfig handed out pins it.
@@ -64,6 +66,11 @@ export interface Pki {
   /** The service-account token signing key (PKCS#8 PEM) and its public half (SPKI PEM). */
   serviceAccountKey: string;
   serviceAccountPublicKey: string;
+  /** The front-proxy CA (requestheader client CA) and the API server's client cert under it. */
+  frontProxyCaCert: string;
+  frontProxyCaKey: string;
+  frontProxyClientCert: string;
+  frontProxyClientKey: string;
 }
 
 export interface EnsurePkiOptions {
@@ -103,6 +110,10 @@ const FILES = {
   token: "admin.token",
   serviceAccountKey: "sa.key",
   serviceAccountPublicKey: "sa.pub",
+  frontProxyCaCert: "front-proxy-ca.crt",
+  frontProxyCaKey: "front-proxy-ca.key",
+  frontProxyClientCert: "front-proxy-client.crt",
+  frontProxyClientKey: "front-proxy-client.key",
 } as const satisfies Record<keyof Pki, string>;
 
 /** Loads the PKI in `dir`, creating whatever is missing and re-issuing a stale serving cert. */
@@ -156,6 +167,21 @@ export async function ensurePki(dir: string, options: EnsurePkiOptions): Promise
     await writeAtomic(join(dir, FILES.serviceAccountPublicKey), serviceAccount.pub, 0o644);
   }
 
+  let frontProxyCa = await readPair(dir, FILES.frontProxyCaCert, FILES.frontProxyCaKey);
+  if (frontProxyCa === undefined) {
+    frontProxyCa = await createCa(options.clusterName, now(), "front-proxy-ca");
+    await writePair(dir, frontProxyCa, FILES.frontProxyCaCert, FILES.frontProxyCaKey);
+  }
+  let frontProxy = await readPair(dir, FILES.frontProxyClientCert, FILES.frontProxyClientKey);
+  if (frontProxy === undefined || !signedBy(frontProxy.cert, frontProxyCa.cert)) {
+    frontProxy = await issueCert(frontProxyCa, {
+      commonName: "front-proxy-client",
+      usage: "client",
+      now: now(),
+    });
+    await writePair(dir, frontProxy, FILES.frontProxyClientCert, FILES.frontProxyClientKey);
+  }
+
   return {
     caCert: caPair.cert,
     caKey: caPair.key,
@@ -166,6 +192,10 @@ export async function ensurePki(dir: string, options: EnsurePkiOptions): Promise
     token,
     serviceAccountKey: serviceAccount.key,
     serviceAccountPublicKey: serviceAccount.pub,
+    frontProxyCaCert: frontProxyCa.cert,
+    frontProxyCaKey: frontProxyCa.key,
+    frontProxyClientCert: frontProxy.cert,
+    frontProxyClientKey: frontProxy.key,
   };
 }
 
@@ -243,11 +273,15 @@ export async function selfSignedCert(options: SelfSignedOptions): Promise<KeyPai
   return { cert: toPem(der, "CERTIFICATE"), key: exportKeyPem(keys.privateKey) };
 }
 
-/** The CA's CN is fixed (`loopkube-ca`); the cluster name goes into O to tell clusters apart. */
-async function createCa(clusterName: string, now: Date): Promise<KeyPairPem> {
+/** The CA's CN is fixed (`loopkube-ca`, or `front-proxy-ca`); the cluster name goes into O to tell clusters apart. */
+async function createCa(
+  clusterName: string,
+  now: Date,
+  commonName = "loopkube-ca",
+): Promise<KeyPairPem> {
   const keys = await newKeyPair();
   const subject: Name = {
-    commonName: "loopkube-ca",
+    commonName,
     organizations: clusterName === "" ? [] : [clusterName],
   };
   const der = signCertificate(

@@ -272,6 +272,14 @@ export const RESOURCES: readonly ResourceInfo[] = [
       subresources: [STATUS],
     },
   ]),
+  ...group("apiregistration.k8s.io", "v1", [
+    {
+      kind: "APIService",
+      namespaced: false,
+      categories: ["api-extensions"],
+      subresources: [STATUS],
+    },
+  ]),
 ];
 
 const byGroupResource = new Map<string, ResourceInfo>();

@@ -14,6 +14,7 @@
  */
 import type { CelFunc, CelType } from "@bufbuild/cel";
 import type { Expr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
+import { OPT_INDEX, OPT_SELECT } from "./_optsyntax.ts";
 import {
   BOOL,
   type DeclType,
@@ -253,6 +254,24 @@ function analyzeCall(
     if (na === "timestamp" && nb === "timestamp")
       return { type: prim("duration", 4), cost: cost + 1 };
     return { type: na === "dyn" ? b : a, cost: cost + 1 };
+  }
+  if (fn === OPT_SELECT || fn === OPT_INDEX) {
+    // `x.?f` and `x[?i]`: the selection's type, as an optional (on an optional, its value's).
+    const operand = a?.name === "optional" ? (a.elem ?? DYN) : a;
+    const key = call.args[1]?.exprKind;
+    const field =
+      fn === OPT_SELECT &&
+      key?.case === "constExpr" &&
+      key.value.constantKind.case === "stringValue"
+        ? key.value.constantKind.value
+        : undefined;
+    let elem: DeclType = DYN;
+    if (operand?.name === "object" && operand.fields && field !== undefined) {
+      const f = operand.fields.get(field);
+      if (!f) ctx.issues.push({ message: `undefined field '${field}'`, exprId: e.id });
+      else elem = f;
+    } else if (operand?.name === "map" || operand?.name === "list") elem = operand.elem ?? DYN;
+    return { type: { name: "optional", elem, maxElements: 0, minSize: 0 }, cost: cost + 1 };
   }
   if (fn === "_[_]") {
     if (a?.name === "list" || a?.name === "map") return { type: a.elem ?? DYN, cost: cost + 1 };

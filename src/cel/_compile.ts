@@ -6,17 +6,11 @@
  *
  * @module
  */
-import {
-  type CelInput,
-  type CelResult,
-  type CelValue,
-  isCelError,
-  parse,
-  plan,
-} from "@bufbuild/cel";
+import { type CelInput, type CelResult, type CelValue, isCelError, plan } from "@bufbuild/cel";
 import type { Expr } from "@bufbuild/cel-spec/cel/expr/syntax_pb.js";
 import { analyze } from "./_check.ts";
 import { KUBE_FUNCS, kubeEnv } from "./_env.ts";
+import { parseCel } from "./_optsyntax.ts";
 import type { DeclType } from "./_types.ts";
 
 /** kube's per-expression runtime cost limit (`PerCallLimit`). */
@@ -76,9 +70,9 @@ export function compile(
   vars: ReadonlyMap<string, DeclType>,
   expect?: "bool" | "string",
 ): Compiled {
-  let parsed: ReturnType<typeof parse>;
+  let parsed: ReturnType<typeof parseCel>;
   try {
-    parsed = parse(source);
+    parsed = parseCel(source);
   } catch (e) {
     return { ok: false, error: parseError(source, e) };
   }

@@ -27,6 +27,7 @@ export {
   requestResourceValue,
 } from "./_lib/authz.ts";
 export { AUTHORIZER, optionalOf } from "./_opaque.ts";
+export { parseCel } from "./_optsyntax.ts";
 export {
   type CelSchema,
   type DeclType,

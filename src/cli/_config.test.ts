@@ -75,7 +75,7 @@ describe("parseClusterConfig", () => {
     [
       "an unknown runtime",
       withSpec("runtime: docker"),
-      'spec.runtime: must be one of "process", "simulated", "oci"',
+      'spec.runtime: must be one of "auto", "process", "simulated", "oci"',
     ],
     [
       "a registry that is not a host",

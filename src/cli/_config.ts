@@ -99,7 +99,7 @@ const clusterName: Check = (v) =>
 const SPEC: Record<string, [keyof ConfigValues, Check]> = {
   dataDir: ["dataDir", aPath],
   ephemeral: ["ephemeral", bool],
-  runtime: ["runtime", oneOf("process", "simulated", "oci")],
+  runtime: ["runtime", oneOf("auto", "process", "simulated", "oci")],
   insecureRegistries: ["insecureRegistry", hosts],
   nodes: ["nodes", wholeNumber(1, 10_000)],
   apiPort: ["apiPort", wholeNumber(0, 65_535)],
@@ -108,7 +108,7 @@ const SPEC: Record<string, [keyof ConfigValues, Check]> = {
   clusterDomain: ["clusterDomain", domain],
   podCidr: ["podCidr", cidr],
   podNetwork: ["podNetwork", oneOf("auto", "netns", "host")],
-  proxyMode: ["proxyMode", oneOf("userspace", "nftables")],
+  proxyMode: ["proxyMode", oneOf("userspace", "nftables", "auto")],
   serviceCidr: ["serviceCidr", cidr],
   manifests: ["filename", paths],
   wait: ["wait", bool],

@@ -36,10 +36,10 @@ export interface UpOptions {
   name: string;
   dataDir?: string;
   ephemeral?: boolean;
-  runtime: "process" | "simulated" | "oci";
+  runtime: "auto" | "process" | "simulated" | "oci";
   insecureRegistry: string[];
   podNetwork?: "netns" | "host" | "auto";
-  proxyMode?: "userspace" | "nftables";
+  proxyMode?: "userspace" | "nftables" | "auto";
   nodes: number;
   apiPort?: number;
   dnsPort?: number;
@@ -73,10 +73,10 @@ export function addUpCommand(program: Command, io: Io): void {
     .addOption(
       new Option(
         "--runtime <runtime>",
-        "how pods run unless their RuntimeClass says: process (the host is the image), simulated, or oci (each container from its image with crun or runc; root)",
+        "how pods run unless their RuntimeClass says: auto (oci where it can run, else process; an unreachable registry runs a pod's commands from the host), process (the host is the image), simulated, or oci (each container from its image with crun or runc; root)",
       )
-        .choices(["process", "simulated", "oci"])
-        .default("process"),
+        .choices(["auto", "process", "simulated", "oci"])
+        .default("auto"),
     )
     .option(
       "--insecure-registry <host>",
@@ -87,14 +87,14 @@ export function addUpCommand(program: Command, io: Io): void {
     .addOption(
       new Option(
         "--pod-network <mode>",
-        "netns: a network namespace per pod (root); host: pods share the host's; auto: netns where it works",
+        "netns: a network namespace per pod (root, or rootless in a user namespace); host: pods share the host's; auto: netns where it works",
       ).choices(["auto", "netns", "host"]),
     )
     .addOption(
       new Option(
         "--proxy-mode <mode>",
-        "userspace (default): listeners on the host; nftables: pods reach ClusterIPs through kernel DNAT (root, nft, pod network namespaces)",
-      ).choices(["userspace", "nftables"]),
+        "nftables: pods reach ClusterIPs through kernel DNAT (root, nft, pod network namespaces); userspace: listeners on the host; auto (default): nftables where it works, else userspace",
+      ).choices(["auto", "userspace", "nftables"]),
     )
     .option(
       "--nodes <n>",

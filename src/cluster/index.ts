@@ -17,6 +17,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AddressPlan, type AddressRanges, addressPlan } from "../api/addressplan.ts";
@@ -41,11 +42,12 @@ import { openImageStore } from "../images/index.ts";
 import { openStore, type Store, type StoreTuning } from "../store/index.ts";
 import { startWebView } from "../ui/index.ts";
 import { ensureBootstrapServices } from "./bootstrap.ts";
+import { isCrd } from "./crds.ts";
 import { startClusterDns } from "./dns.ts";
 import { ClusterError, listenError } from "./errors.ts";
 import { startClusterIngress } from "./ingress.ts";
 import { startNodeAgent } from "./kubelet.ts";
-import { applyManifests, type Manifest, readManifests } from "./manifests.ts";
+import { applyManifests, type Manifest, readCrds, readManifests } from "./manifests.ts";
 import {
   CLUSTER_DEFAULTS,
   type ClusterOptions,
@@ -170,6 +172,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const runtime = options.runtime ?? CLUSTER_DEFAULTS.runtime;
   const nodes = options.nodes ?? CLUSTER_DEFAULTS.nodes;
   checkNodes(nodes, runtime);
+  const crds = crdManifests(options);
   const ephemeral = options.ephemeral === true;
   const explicit = {
     ...(options.podCidr !== undefined ? { podCidr: options.podCidr } : {}),
@@ -288,6 +291,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             issuer: defaultIssuer(plan.clusterDomain),
           },
           serviceAccountAdmission: true,
+          frontProxy: {
+            caCert: pki.frontProxyCaCert,
+            clientCert: pki.frontProxyClientCert,
+            clientKey: pki.frontProxyClientKey,
+          },
           ...(options.apiBodyWorkers !== undefined ? { bodyWorkers: options.apiBodyWorkers } : {}),
         });
       } catch (err) {
@@ -399,6 +407,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       }),
     );
     await step("runtime classes", () => ensureRuntimeClasses(client));
+    let dialPod: ((ip: string, port: number) => Promise<Socket> | undefined) | undefined;
     const proxy = await step("proxy", () =>
       startClusterProxy({
         client,
@@ -407,6 +416,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         plan,
         bootstrap,
         dnsOnClusterIP: onClusterIP,
+        // Pods the host cannot reach directly (rootless) are dialled through the node agent,
+        // which starts after the proxy.
+        dial: (ip, port) => dialPod?.(ip, port),
         log,
       }),
     );
@@ -414,7 +426,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     components.set("proxy", () => proxy.status(informersSynced));
     // The ingress controller, on the load balancer range's last address (see ingress.ts).
     const ingress = await step("ingress", () =>
-      startClusterIngress({ client, informers, plan, log }),
+      startClusterIngress({
+        client,
+        informers,
+        plan,
+        log,
+        dial: (ip, port) => dialPod?.(ip, port),
+      }),
     );
     if (ingress) {
       stack.push(() => ingress.stop());
@@ -433,6 +451,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         containerLogMaxFiles: options.containerLogMaxFiles,
         runtime,
         ...(options.podNetwork ? { podNetwork: options.podNetwork } : {}),
+        dns,
+        serviceConnection: (ip, port, client) => proxy.accept(ip, port, client),
         ...(options.images
           ? { images: options.images }
           : {
@@ -454,12 +474,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         log,
       }),
     );
+    dialPod = agent?.dialPod;
     if (agent) {
       stack.push(() => agent.stop());
       components.set("node-agent", () => ({ name: "node-agent", ready: agent.ready() }));
       components.set("oci-runtime", () => ({ name: "oci-runtime", ready: true, info: agent.oci }));
     }
-    if (options.proxyMode === "nftables") {
+    if ((options.proxyMode ?? "auto") !== "userspace") {
       const kernel = await step("kernel services", () =>
         startKernelServices({
           informers,
@@ -467,6 +488,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           plan,
           podNetwork: agent?.podNetwork,
           dnsOnClusterIP: onClusterIP,
+          auto: options.proxyMode !== "nftables",
           log,
         }),
       );
@@ -507,6 +529,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     }
 
     await informers.waitForSync();
+    // envtest's CRDInstallOptions: installed and Established before start returns.
+    if (crds.length > 0) await step("crds", () => applyManifests(client, crds));
     started = true;
     const info: RunInfo = {
       pid: process.pid,
@@ -573,6 +597,21 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await unwind();
     throw err;
   }
+}
+
+/** `options.crds` and the CRDs under `options.crdPaths`, read before anything starts. */
+function crdManifests(options: ClusterOptions): Manifest[] {
+  const out: Manifest[] = [];
+  for (const object of options.crds ?? []) {
+    if (!isCrd(object)) {
+      throw new ClusterError(
+        `crds: ${object.kind} "${object.metadata?.name ?? ""}" is not an apiextensions.k8s.io/v1 CustomResourceDefinition`,
+      );
+    }
+    out.push({ object, source: "<crds>" });
+  }
+  out.push(...readCrds(options.crdPaths ?? []));
+  return out;
 }
 
 /** The plan of these ranges; a bad range or domain is the user's to fix (one sentence). */

@@ -18,6 +18,7 @@ import { selfSignedCert } from "../apiserver/pki.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import { createEventRecorder } from "../client/index.ts";
 import {
+  type EndpointDialer,
   ingressAddress,
   LOOPKUBE_INGRESS_CLASS,
   LOOPKUBE_INGRESS_CONTROLLER,
@@ -30,6 +31,8 @@ export interface ClusterIngressContext {
   client: ApiVerbs;
   informers: InformerFactory;
   plan: AddressPlan;
+  /** How backends the host cannot reach directly (rootless pod networks) are dialled. */
+  dial?: EndpointDialer;
   log: (level: LogLevel, message: string) => void;
 }
 
@@ -71,6 +74,7 @@ export async function startClusterIngress(
     controllerName: LOOPKUBE_INGRESS_CONTROLLER,
     ip,
     defaultCertificate: await selfSignedCert(FAKE_CERTIFICATE),
+    ...(ctx.dial ? { dial: ctx.dial } : {}),
     onEvent: (ing, type, reason, message) => {
       recorder.event(ing as unknown as KubeObject, type, reason, message);
       if (type === "Warning") log("debug", `ingress: ${reason}: ${message}`);

@@ -11,6 +11,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import type { AddressPlan } from "../api/addressplan.ts";
@@ -49,6 +50,10 @@ export interface NodeAgentContext {
   imageStore?: ImageEnsurer;
   /** Where pods' networks live (see ClusterOptions.podNetwork); undefined: `auto`. */
   podNetwork?: "netns" | "host" | "auto";
+  /** The DNS server's host address (rootless pod networks relay kube-dns queries to it). */
+  dns?: { host: string; port: number };
+  /** Hands a pod's ClusterIP connection to the service proxy (rootless pod networks). */
+  serviceConnection?: (ip: string, port: number, client: Socket) => boolean;
   /** The cluster's data dir; the agent keeps pod IPs, logs and volumes under it. */
   dataDir: string;
   /** The cluster's address plan: pod range, node IP, kube-dns IP and cluster domain. */
@@ -99,6 +104,8 @@ export interface NodeAgent {
   oci: string;
   /** The pod networks' tag and nodes, when pods have network namespaces (see Kubelet). */
   podNetwork: Kubelet["podNetwork"];
+  /** How the host reaches pod IPs it cannot connect to directly (see Kubelet). */
+  dialPod: Kubelet["dialPod"];
   /** Stops every pod gracefully (SIGTERM, grace period, SIGKILL), then the agent; the cluster
    *  goes down with it, so no status or event is written per pod. */
   stop(): Promise<void>;
@@ -131,6 +138,8 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     nodeIP: ctx.plan.nodeIP,
     runtime: ctx.runtime,
     ...(ctx.podNetwork ? { podNetwork: ctx.podNetwork } : {}),
+    ...(ctx.dns ? { dnsUpstream: ctx.dns } : {}),
+    ...(ctx.serviceConnection ? { serviceConnection: ctx.serviceConnection } : {}),
     ...(ctx.images ? { images: ctx.images } : {}),
     ...(ctx.imageStore ? { imagePulls: { store: ctx.imageStore, runtimes: ["oci"] } } : {}),
     clusterDns: ctx.plan.dnsServiceIP,
@@ -171,6 +180,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     ready: () => true,
     oci: describeSupport(kubelet.ociSupport),
     podNetwork: kubelet.podNetwork,
+    dialPod: kubelet.dialPod,
     stop: () => {
       ctx.serveMetrics?.(undefined);
       // The agent stops with the whole cluster: no status write or event per pod.

@@ -2,7 +2,9 @@
  * Manifests as `kubectl apply -f` reads them: files or folders (`.yaml`, `.yml`, `.json`, not
  * recursive, in name order), multi-document YAML, `kind: List` expanded, empty documents skipped;
  * and applied as server-side apply (field manager `loopkube`, forced), so a second apply updates
- * what the first created. Namespaces are applied first so the objects inside them find them.
+ * what the first created. Namespaces are applied first so the objects inside them find them, then
+ * CustomResourceDefinitions, waited for until Established, so custom resources in the same
+ * manifests find their kind served (kubectl applies in file order and fails on those).
  *
  * Errors a user can make (unreadable file, bad YAML, unknown kind, an object the API rejects)
  * become one `ClusterError` sentence naming the file.
@@ -17,6 +19,7 @@ import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs, ResourceRef } from "../api/verbs.ts";
 import { RESOURCES, type ResourceInfo } from "../apiserver/index.ts";
 import { FIELD_MANAGER } from "./bootstrap.ts";
+import { customTarget, isCrd, type Target, waitEstablished } from "./crds.ts";
 import { ClusterError } from "./errors.ts";
 
 const EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
@@ -45,6 +48,11 @@ export function readManifests(paths: readonly string[]): Manifest[] {
     for (const file of files) out.push(...parseManifestFile(file));
   }
   return out;
+}
+
+/** The CRDs in these files and folders (other documents skipped, as envtest skips them). */
+export function readCrds(paths: readonly string[]): Manifest[] {
+  return readManifests(paths).filter((m) => isCrd(m.object));
 }
 
 function parseManifestFile(file: string): Manifest[] {
@@ -105,30 +113,54 @@ export function refOf(info: ResourceInfo): ResourceRef {
   return { group: info.group, version: info.version, resource: info.resource };
 }
 
-/** Applies the manifests (Namespaces first) and returns the objects as the server stored them. */
+/** Where an object is written: a built-in resource, or a custom one of an Established CRD. */
+export async function targetFor(client: ApiVerbs, obj: KubeObject): Promise<Target | undefined> {
+  const info = resourceFor(obj);
+  if (info) return { ref: refOf(info), namespaced: info.namespaced };
+  return customTarget(client, obj);
+}
+
+/**
+ * Applies the manifests (Namespaces first, then CRDs, which are waited for until Established) and
+ * returns the objects as the server stored them.
+ */
 export async function applyManifests(
   client: ApiVerbs,
   manifests: readonly Manifest[],
 ): Promise<KubeObject[]> {
-  const ordered = [
-    ...manifests.filter((m) => m.object.kind === "Namespace"),
-    ...manifests.filter((m) => m.object.kind !== "Namespace"),
-  ];
+  const namespaces = manifests.filter((m) => m.object.kind === "Namespace");
+  const crds = manifests.filter((m) => isCrd(m.object));
+  const rest = manifests.filter((m) => m.object.kind !== "Namespace" && !isCrd(m.object));
+  const applied = await applyInOrder(client, [...namespaces, ...crds]);
+  if (crds.length > 0) {
+    await waitEstablished(
+      client,
+      crds.map((m) => m.object.metadata.name ?? ""),
+    );
+  }
+  applied.push(...(await applyInOrder(client, rest)));
+  return applied;
+}
+
+async function applyInOrder(
+  client: ApiVerbs,
+  manifests: readonly Manifest[],
+): Promise<KubeObject[]> {
   const applied: KubeObject[] = [];
-  for (const { object, source } of ordered) {
-    const info = resourceFor(object);
+  for (const { object, source } of manifests) {
+    const target = await targetFor(client, object);
     const name = object.metadata.name ?? "";
-    if (!info) {
+    if (!target) {
       throw new ClusterError(
         `manifest ${source}: ${object.kind} "${name}" (${object.apiVersion}) is not a kind loopkube serves`,
       );
     }
-    const namespace = info.namespaced ? (object.metadata.namespace ?? "default") : "";
+    const namespace = target.namespaced ? (object.metadata.namespace ?? "default") : "";
     const body = structuredClone(object);
-    if (info.namespaced) body.metadata.namespace = namespace;
+    if (target.namespaced) body.metadata.namespace = namespace;
     try {
       applied.push(
-        await client.patch(refOf(info), namespace, name, "apply", body, {
+        await client.patch(target.ref, namespace, name, "apply", body, {
           fieldManager: FIELD_MANAGER,
           force: true,
         }),

@@ -7,12 +7,13 @@
  */
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import type { KubeObject } from "../api/types.ts";
 import type { Clock } from "../client/index.ts";
 import type { ImageSource } from "../kubelet/index.ts";
 import { ClusterError } from "./errors.ts";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
-export type RuntimeKind = "process" | "simulated" | "oci";
+export type RuntimeKind = "auto" | "process" | "simulated" | "oci";
 
 export interface ClusterOptions {
   /** Default `loopkube`; names the kubeconfig context `loopkube-<name>`. */
@@ -22,8 +23,10 @@ export interface ClusterOptions {
   ephemeral?: boolean;
   /**
    * How pods run unless their RuntimeClass or `loopkube.dev/runtime` annotation says otherwise:
-   * `process` (default; the host is the image), `simulated`, or `oci` (each container from its
-   * image, run by crun or runc; needs root).
+   * `auto` (default): `oci` where it can run (root and crun or runc), else `process`, and an
+   * image that cannot be pulled because its registry is unreachable runs as `process` when
+   * every container of its pod names a command; `process` (the host is the image);
+   * `simulated`; or `oci` (each container from its image, run by crun or runc; needs root).
    */
   runtime?: RuntimeKind;
   /**
@@ -45,12 +48,14 @@ export interface ClusterOptions {
    */
   podNetwork?: "netns" | "host" | "auto";
   /**
-   * How pods reach ClusterIPs: `userspace` (default), the proxy's listeners on the host;
-   * `nftables`, kernel DNAT of connections coming from pods, as kube-proxy's nftables mode (the
-   * pod's source address kept; needs pod network namespaces and `nft`, else userspace with a
-   * warning). The host's own connections go through the listeners in both modes.
+   * How pods reach ClusterIPs: `nftables`, kernel DNAT of connections coming from pods, as
+   * kube-proxy's nftables mode (the pod's source address kept; needs pod network namespaces and
+   * `nft`, else userspace with a warning); `userspace`, the proxy's listeners on the host;
+   * `auto` (default): nftables where it works (root, pod network namespaces, `nft`), else
+   * userspace, as kube-proxy defaults to its kernel mode. The host's own connections go through
+   * the listeners in every mode.
    */
-  proxyMode?: "userspace" | "nftables";
+  proxyMode?: "userspace" | "nftables" | "auto";
   /**
    * Simulated nodes (default 1), each with its Lease, 110 pods and a block of the pod CIDR:
    * `<name>`, `<name>-2`, … Several nodes need the simulated runtime.
@@ -120,11 +125,18 @@ export interface ClusterOptions {
    * (kube-controller-manager's `--horizontal-pod-autoscaler-*` flags; defaults 15 s and 5 min).
    */
   hpa?: { syncPeriodMs?: number; downscaleStabilizationMs?: number };
+  /**
+   * Library only (envtest's `CRDInstallOptions`): CustomResourceDefinitions to install, as
+   * objects and as files or folders of YAML/JSON (documents of other kinds are skipped); start
+   * returns once each is Established and fails with the API's message on a bad one.
+   */
+  crds?: readonly KubeObject[];
+  crdPaths?: readonly string[];
 }
 
 export const CLUSTER_DEFAULTS = {
   name: "loopkube",
-  runtime: "process" as RuntimeKind,
+  runtime: "auto" as RuntimeKind,
   apiPort: 6443,
   logLevel: "warn" as LogLevel,
   nodeName: "loopkube",

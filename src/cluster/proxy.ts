@@ -17,6 +17,7 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
+import type { Socket } from "node:net";
 import type { Service } from "kubernetes-types/core/v1.js";
 import type { AddressPlan } from "../api/addressplan.ts";
 import type { KubeObject } from "../api/types.ts";
@@ -24,6 +25,7 @@ import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import { createEventRecorder } from "../client/index.ts";
 import {
+  type EndpointDialer,
   ingressAddress,
   type KernelProxy,
   type ListenerStatus,
@@ -44,6 +46,8 @@ export interface ClusterProxyContext {
   bootstrap: readonly KubeObject[];
   /** The DNS server itself listens on kube-dns's address:53: the proxy must not. */
   dnsOnClusterIP: boolean;
+  /** How endpoints the host cannot reach directly (rootless pod networks) are dialled. */
+  dial?: EndpointDialer;
   log: (level: LogLevel, message: string) => void;
 }
 
@@ -52,6 +56,8 @@ export interface ClusterProxy {
   status(informersSynced: boolean): { name: string; ready: boolean; detail?: string };
   /** Connections sent to each endpoint over the last minute, per Service port. */
   traffic: TrafficCounter;
+  /** Proxies a TCP connection accepted elsewhere for a ClusterIP:port (rootless pod networks). */
+  accept(ip: string, port: number, client: Socket): boolean;
   stop(): Promise<void>;
 }
 
@@ -73,6 +79,7 @@ export async function startClusterProxy(ctx: ClusterProxyContext): Promise<Clust
     // The ingress controller's address (see ingress.ts) is never a Service's.
     reservedLoadBalancerIPs: [ingressAddress(plan.loadBalancerCidr) ?? ""].filter((ip) => ip),
     skip,
+    ...(ctx.dial ? { dial: ctx.dial } : {}),
     onEvent: (svc, type, reason, message) => {
       recorder.event(svc as unknown as KubeObject, type, reason, message);
       if (type === "Warning") log("debug", `proxy: ${reason}: ${message}`);
@@ -123,6 +130,7 @@ export async function startClusterProxy(ctx: ClusterProxyContext): Promise<Clust
       return { name: "proxy", ready: false, detail: `${shown.join("; ")}${more}` };
     },
     traffic: proxy.proxy.traffic,
+    accept: (ip, port, client) => proxy.proxy.accept(ip, port, client),
     stop,
   };
 }
@@ -150,13 +158,15 @@ export interface KernelServicesContext {
   /** The node agent's pod networks (tag, nodes); undefined when pods share the host's. */
   podNetwork: { tag: string; nodes: { cidr: string; gateway: string }[] } | undefined;
   dnsOnClusterIP: boolean;
+  /** `--proxy-mode auto`: falling back to userspace is expected, not warned about. */
+  auto?: boolean;
   log: (level: LogLevel, message: string) => void;
 }
 
 /**
- * `--proxy-mode nftables`: pods' connections to ClusterIPs DNATed in the kernel (see
- * src/proxy/nft.ts); undefined, with a warning, where that cannot work (the userspace proxy then
- * serves pods as it serves the host).
+ * `--proxy-mode nftables` (and `auto`): pods' connections to ClusterIPs DNATed in the kernel
+ * (see src/proxy/nft.ts); undefined where that cannot work (the userspace proxy then serves pods
+ * as it serves the host), with a warning for `nftables` and an info line for `auto`.
  */
 export async function startKernelServices(
   ctx: KernelServicesContext,
@@ -167,7 +177,10 @@ export async function startKernelServices(
       ? "nft (nftables) is not installed"
       : undefined;
   if (why || !ctx.podNetwork) {
-    ctx.log("warn", `proxy mode nftables: ${why}; the userspace proxy serves ClusterIPs`);
+    ctx.log(
+      ctx.auto ? "info" : "warn",
+      `proxy mode ${ctx.auto ? "auto" : "nftables"}: ${why}; the userspace proxy serves ClusterIPs`,
+    );
     return undefined;
   }
   const { tag, nodes } = ctx.podNetwork;

@@ -14,7 +14,7 @@
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import { ClusterError } from "./errors.ts";
-import { refOf, resourceFor } from "./manifests.ts";
+import { targetFor } from "./manifests.ts";
 
 export interface WaitOptions {
   timeoutMs?: number;
@@ -88,12 +88,10 @@ export async function waitReady(
   for (;;) {
     const still: KubeObject[] = [];
     for (const obj of pending) {
-      const info = resourceFor(obj);
-      if (!info) continue;
-      const ns = info.namespaced ? (obj.metadata.namespace ?? "default") : "";
-      const live = await client
-        .get(refOf(info), ns, obj.metadata.name ?? "")
-        .catch(() => undefined);
+      const target = await targetFor(client, obj).catch(() => undefined);
+      if (!target) continue;
+      const ns = target.namespaced ? (obj.metadata.namespace ?? "default") : "";
+      const live = await client.get(target.ref, ns, obj.metadata.name ?? "").catch(() => undefined);
       if (!live || !isReady(live)) still.push(obj);
     }
     pending = still;

@@ -87,6 +87,22 @@ export class RegistryClient {
     return isLoopbackHost(host) || this.insecure.includes(host);
   }
 
+  /**
+   * Whether the registry answers at all: `GET /v2/` within `timeoutMs`. Any HTTP answer (200,
+   * 401, …) is an answer; a failed name lookup, a refused connection or the timeout throw a
+   * `RegistryError` with code `Unavailable` and no status.
+   */
+  async ping(timeoutMs: number): Promise<void> {
+    const url = `${this.base}/v2/`;
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+      await res.body?.cancel();
+    } catch (e) {
+      const cause = (e as { cause?: { message?: string } }).cause?.message;
+      throw new RegistryError(`${url}: ${cause ?? (e as Error).message}`, undefined, "Unavailable");
+    }
+  }
+
   /** Fetches a manifest by tag or digest; returns its body, digest and media type. */
   async getManifest(
     path: string,

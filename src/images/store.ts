@@ -354,6 +354,20 @@ export class ImageStore {
     return this.prepared(name, record);
   }
 
+  /**
+   * Whether the registry of `image` answers (see `RegistryClient.ping`): resolves when it does,
+   * throws a `RegistryError` (code `Unavailable`, no status) when it cannot be reached.
+   */
+  async ping(image: string, timeoutMs: number): Promise<void> {
+    const ref = parseReference(image);
+    const client = new RegistryClient(ref.domain, {
+      ...(this.options.insecureRegistries && {
+        insecureRegistries: this.options.insecureRegistries,
+      }),
+    });
+    await client.ping(timeoutMs);
+  }
+
   private async hasAll(record: ImageRecord): Promise<boolean> {
     for (const d of [record.id, ...record.layers.map((l) => l.digest)])
       if (!(await this.hasBlob(d))) return false;

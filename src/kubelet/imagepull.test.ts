@@ -19,12 +19,18 @@ const prepared = (ref: string): PreparedImage => ({
   size: 1234,
 });
 
-/** A registry of names → present locally / pullable. */
-function fakeStore(local: Set<string>, remote: Set<string>) {
+/** A registry of names → present locally / pullable; registries in `down` do not answer. */
+function fakeStore(local: Set<string>, remote: Set<string>, down = new Set<string>()) {
   const calls: string[] = [];
   return {
     calls,
     list: async () => [],
+    async ping(image: string): Promise<void> {
+      const domain = image.split("/")[0] ?? "";
+      calls.push(`ping ${domain}`);
+      if (down.has(domain))
+        throw new RegistryError(`${domain}: getaddrinfo ENOTFOUND`, undefined, "Unavailable");
+    },
     async ensure(image: string, o: EnsureOptions): Promise<PreparedImage> {
       calls.push(`${o.policy} ${image}`);
       if (local.has(image)) return prepared(image);
@@ -163,6 +169,77 @@ test("ImagePuller backs off after a failed pull: ImagePullBackOff until 10 s, th
     "ok",
   ]);
   assert.equal(store.calls.filter((c) => c.startsWith("Always")).length, 3);
+});
+
+test("ImagePuller.unreachable names an image whose registry does not answer, else nothing", async () => {
+  const down = new Set(["offline.invalid"]);
+  const cases: {
+    name: string;
+    images: { image: string; policy?: string }[];
+    local?: string[];
+    why?: RegExp;
+  }[] = [
+    {
+      name: "an image of an unreachable registry",
+      images: [{ image: "offline.invalid/app:1" }],
+      why: /^image "offline.invalid\/app:1" cannot be pulled: registry offline.invalid unreachable \(offline.invalid: getaddrinfo ENOTFOUND\)$/,
+    },
+    { name: "a registry that answers", images: [{ image: "online.invalid/app:1" }] },
+    {
+      name: "present, IfNotPresent: no pull needed",
+      images: [{ image: "offline.invalid/app:1", policy: "IfNotPresent" }],
+      local: ["offline.invalid/app:1"],
+    },
+    {
+      name: "present, Always: the pull needs the registry",
+      images: [{ image: "offline.invalid/app:1", policy: "Always" }],
+      local: ["offline.invalid/app:1"],
+      why: /registry offline.invalid unreachable/,
+    },
+    {
+      name: "Never: ErrImageNeverPull as on kube, no fallback",
+      images: [{ image: "offline.invalid/app:1", policy: "Never" }],
+    },
+    { name: "an invalid name: InvalidImageName", images: [{ image: "Bad Name" }] },
+    {
+      name: "the second container's image",
+      images: [{ image: "online.invalid/a:1" }, { image: "offline.invalid/b:1" }],
+      why: /offline.invalid\/b:1/,
+    },
+  ];
+  for (const c of cases) {
+    const store = fakeStore(new Set(c.local ?? []), new Set(), down);
+    const puller = new ImagePuller({ store, credentialsOf: async () => [], now: () => 0 });
+    const why = await puller.unreachable({
+      ...pod,
+      spec: {
+        containers: c.images.map((i, n) => ({
+          name: `c${n}`,
+          image: i.image,
+          ...(i.policy && { imagePullPolicy: i.policy }),
+        })),
+      },
+    });
+    if (c.why) assert.match(why ?? "", c.why, c.name);
+    else assert.equal(why, undefined, c.name);
+  }
+});
+
+test("ImagePuller.unreachable pings a registry once per 30 s, pods meanwhile sharing it", async () => {
+  let now = 0;
+  const store = fakeStore(new Set(), new Set(), new Set(["offline.invalid"]));
+  const puller = new ImagePuller({ store, credentialsOf: async () => [], now: () => now });
+  const podOf = (image: string): Pod => ({ ...pod, spec: { containers: [{ name: "c", image }] } });
+  const burst = await Promise.all(
+    ["a", "b", "c"].map((n) => puller.unreachable(podOf(`offline.invalid/${n}:1`))),
+  );
+  assert.ok(burst.every((w) => w?.includes("unreachable")));
+  now = 29_000;
+  assert.ok(await puller.unreachable(podOf("offline.invalid/d:1")));
+  assert.equal(store.calls.filter((c) => c.startsWith("ping")).length, 1);
+  now = 30_000;
+  await puller.unreachable(podOf("offline.invalid/d:1"));
+  assert.equal(store.calls.filter((c) => c.startsWith("ping")).length, 2);
 });
 
 test("nodeImages lists repo digests and tags, largest first", () => {

@@ -39,7 +39,14 @@ import {
 export interface ImageEnsurer {
   ensure(image: string, options: EnsureOptions): Promise<PreparedImage>;
   list(): Promise<{ refs: string[]; digest: string; size: number }[]>;
+  /** Resolves when the image's registry answers at all; throws when it cannot be reached. */
+  ping(image: string, timeoutMs: number): Promise<void>;
 }
+
+/** How long a registry's answer to a ping (or its silence) is remembered. */
+export const REACHABILITY_TTL_MS = 30_000;
+/** How long a ping waits for the registry. */
+const PING_TIMEOUT_MS = 5_000;
 
 export type PullResult =
   | { image: PreparedImage; imageID: string }
@@ -110,12 +117,65 @@ export function pullErrorMessage(name: string, e: unknown): string {
 
 export class ImagePuller {
   private readonly backoffs = new Map<string, BackoffEntry>();
+  /** Registry domain → when it was pinged and what came of it (see `unreachable`). */
+  private readonly reachability = new Map<
+    string,
+    { at: number; result: Promise<string | undefined> }
+  >();
   private readonly initial: number;
   private readonly max: number;
 
   constructor(private readonly deps: ImagePullDeps) {
     this.initial = deps.initialBackoffMs ?? 10_000;
     this.max = deps.maxBackoffMs ?? 300_000;
+  }
+
+  /**
+   * For the `auto` runtime's fallback (a pod whose containers all name a command runs them from
+   * the host when its images cannot be had offline): why an image of the pod cannot be pulled
+   * because its registry cannot be reached (a failed name lookup, a refused connection, no
+   * answer within 5 s), or undefined when every image is present where its pull policy allows
+   * that, or its registry answers. A registry's answer or silence is remembered for 30 s, and
+   * pods asking meanwhile share one ping, so a burst of pods costs one lookup. An image absent
+   * with policy `Never`, an invalid name or a registry that answers (404, 401) are no reason:
+   * those pods wait in kube's ErrImageNeverPull, InvalidImageName or ErrImagePull.
+   */
+  async unreachable(pod: Pod): Promise<string | undefined> {
+    const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+    for (const image of new Set(containers.map((c) => c.image ?? ""))) {
+      let domain: string;
+      try {
+        domain = parseReference(image).domain;
+      } catch {
+        continue;
+      }
+      const spec = containers.find((c) => c.image === image);
+      const policy = (spec?.imagePullPolicy as PullPolicy | undefined) ?? defaultPullPolicy(image);
+      if (policy === "Never") continue;
+      if (policy === "IfNotPresent") {
+        const have = await this.deps.store.ensure(image, { policy: "Never" }).then(
+          () => true,
+          () => false,
+        );
+        if (have) continue;
+      }
+      const why = await this.reach(domain, image);
+      if (why) return `image "${image}" cannot be pulled: ${why}`;
+    }
+    return undefined;
+  }
+
+  private async reach(domain: string, image: string): Promise<string | undefined> {
+    const now = this.deps.now();
+    const known = this.reachability.get(domain);
+    if (known && now - known.at < REACHABILITY_TTL_MS) return known.result;
+    const result = this.deps.store.ping(image, PING_TIMEOUT_MS).then(
+      () => undefined,
+      (e: unknown) =>
+        `registry ${domain} unreachable (${e instanceof Error ? e.message : String(e)})`,
+    );
+    this.reachability.set(domain, { at: now, result });
+    return result;
   }
 
   /** Forgets a pod's back-offs (when it is gone). */

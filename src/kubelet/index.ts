@@ -22,11 +22,14 @@
  *
  * @module
  */
+
+import type { Socket } from "node:net";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type { Container, Pod, Service } from "kubernetes-types/core/v1.js";
 import { DEFAULT_PLAN } from "../api/addressplan.ts";
+import { cidrContains, parseCidr } from "../api/cidr.ts";
 import { isStatusError } from "../api/errors.ts";
 import { parseQuantity } from "../api/quantity.ts";
 import { REFS } from "../api/refs.ts";
@@ -67,6 +70,12 @@ import {
   podNetworkUnsupported,
 } from "./podnet.ts";
 import { DEFAULT_OWNER_DIR } from "./podnet_owner.ts";
+import {
+  type NodeListener,
+  openRootlessPodNetworks,
+  type RootlessPodNetworks,
+  rootlessUnsupported,
+} from "./podnet_rootless.ts";
 import { which } from "./process.ts";
 import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { createTokenManager, requestTokenOf } from "./tokens.ts";
@@ -93,16 +102,20 @@ export { createPortForwardHandler, type PortForwardHandlerOptions } from "./port
 export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
 /**
- * The one switch that makes the image runtime (`oci`) the default wherever it can run (issue 18:
- * once the image store is merged). Off: the default stays `process`, and `oci` is chosen per pod
- * by RuntimeClass `oci` or the annotation.
+ * How pods naming no runtime (no RuntimeClass, no annotation) run: a runtime, or `auto` (the
+ * default): `oci` where the image runtime can run here (an OCI runtime found, root, an image
+ * store), else `process` (said once in a warning). An `auto` pod in `oci` whose containers all
+ * name a command runs them from the host when a registry of its images cannot be reached (see
+ * `ImagePuller.unreachable`), so manifests of official images with their code in a ConfigMap
+ * work offline too.
  */
-export const IMAGE_RUNTIME_BY_DEFAULT = false;
+export type RuntimeChoice = RuntimeName | "auto";
 
 /**
- * Where pods' networks live: `netns`, a network namespace per pod (root; podnet.ts); `host`, the
- * host's namespace shared by every pod (each binds its own 127.x pod IP); `auto` (the default):
- * `netns` where it can be used (root, iproute2, the pod sandbox on), else `host`.
+ * Where pods' networks live: `netns`, a network namespace per pod (as root: podnet.ts; without
+ * root, inside a per-cluster user+network namespace: podnet_rootless.ts); `host`, the host's
+ * namespace shared by every pod (each binds its own 127.x pod IP); `auto` (the default): `netns`
+ * where it can be used (root with the sandbox, or unprivileged user namespaces), else `host`.
  */
 export type PodNetworkMode = "netns" | "host" | "auto";
 
@@ -123,8 +136,8 @@ export interface KubeletOptions {
   podCidr?: string;
   /** The node's address: its InternalIP and hostNetwork pods' IP (default: the plan's). */
   nodeIP?: string;
-  /** The default runtime; default `process`. */
-  runtime?: RuntimeName;
+  /** How pods naming no runtime run (see {@link RuntimeChoice}); default `auto`. */
+  runtime?: RuntimeChoice;
   /** The kube-dns Service IP, for the pods' resolv.conf (sandbox); kubelet's `--cluster-dns`.
    *  Default: the address plan's. */
   clusterDns?: string;
@@ -160,6 +173,17 @@ export interface KubeletOptions {
   sandbox?: boolean;
   /** Pods' networks (see {@link PodNetworkMode}); default `auto`. Needs the sandbox. */
   podNetwork?: PodNetworkMode;
+  /**
+   * The cluster DNS server's host address: in rootless pod networks, what pods' queries to the
+   * kube-dns ClusterIP are relayed to (podnet_rootless.ts). Default: that ClusterIP's port 53.
+   */
+  dnsUpstream?: { host: string; port: number };
+  /**
+   * Rootless pod networks: hands a pod's connection to a ClusterIP:port to the service proxy (as
+   * if its listener had accepted it, also on ports it cannot bind); false: not one it serves.
+   * Absent or false: the connection goes to the same address on the host.
+   */
+  serviceConnection?: (ip: string, port: number, client: Socket) => boolean;
   /** Where pod network tags are claimed (podnet_owner.ts); default `/run/loopkube-podnet`. */
   podNetworkRegistry?: string;
   /**
@@ -195,8 +219,16 @@ export interface Kubelet {
     name: string,
     container: string,
   ): { pid: number; sandboxed: boolean; enter?: (tty: boolean) => string[] } | undefined;
-  /** The path of the pod's own network namespace, when it has one (port-forward dials in it). */
-  podNetns(namespace: string, name: string): string | undefined;
+  /**
+   * The pod's own network namespace, when it has one (port-forward dials in it): its path and the
+   * command prefix that enters it.
+   */
+  podNetns(namespace: string, name: string): { path: string; enter: string[] } | undefined;
+  /**
+   * Connects to a pod's ip:port from the host where the host cannot reach pods directly (rootless
+   * pod networks: through the node namespace's helper); undefined where a plain connect does.
+   */
+  dialPod: ((ip: string, port: number) => Promise<Socket> | undefined) | undefined;
   /** A running container's stdin when its spec keeps one open (`stdin: true`), for attach. */
   containerStdin(
     namespace: string,
@@ -259,6 +291,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const workingDir = options.workingDir ?? process.cwd();
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
   const names = nodeNames(nodeName, options.nodes ?? 1);
+  const podRange = parseCidr(podCidr);
   const cidrs = nodePodCidrs(podCidr, names.length);
   /** node name → its IPAM, all recorded in one journal. */
   const journal = openIpJournal(dataDir, {
@@ -296,8 +329,18 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     const left = await oci.reconcile();
     if (left > 0) warn(`removed ${left} containers or bundles left by an earlier run`);
   }
-  const defaultRuntime: RuntimeName =
-    options.runtime ?? (IMAGE_RUNTIME_BY_DEFAULT && oci ? "oci" : "process");
+  const choice = options.runtime ?? "auto";
+  const imagesHere = options.imagePulls !== undefined || options.images !== undefined;
+  const imagesRun = oci !== undefined && imagesHere;
+  const defaultRuntime: RuntimeName = choice !== "auto" ? choice : imagesRun ? "oci" : "process";
+  const imagesNotRun =
+    choice === "auto" && !imagesRun
+      ? (ociSupport.reason ?? "the node has no image store")
+      : undefined;
+  if (imagesNotRun)
+    warn(
+      `pods run their command from the host (the process runtime), not their images: ${imagesNotRun}`,
+    );
 
   const agents = names.map((name, i) =>
     startNodeAgent(client, {
@@ -337,16 +380,26 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     policy.changed();
   };
   // NetworkPolicy: in nftables on the pods' veths where pods have namespaces and nft is here.
-  const nftHere = podnets !== undefined && which("nft", process.env.PATH ?? "") !== undefined;
-  if (podnets && !nftHere)
+  const rootless = podnets && "rootless" in podnets ? (podnets as RootlessPodNetworks) : undefined;
+  const nftHere =
+    podnets !== undefined && !rootless && which("nft", process.env.PATH ?? "") !== undefined;
+  const stopMirror = rootless
+    ? mirrorServices(rootless, services, {
+        dnsIP: clusterDns,
+        dns: options.dnsUpstream ?? { host: clusterDns, port: 53 },
+      })
+    : () => {};
+  if (podnets && !rootless && !nftHere)
     warn("nft (nftables) is not installed: NetworkPolicies are not enforced");
   const policy = await startPolicyEnforcer({
     table: podnets && nftHere ? nftTableOf(podnets.tag) : undefined,
-    sharedReason: podnets
-      ? nftHere
-        ? "it has no network namespace of its own"
-        : "nftables is not installed on the node"
-      : "pods share the host's network namespace on this node",
+    sharedReason: rootless
+      ? "pod networks without root have no NetworkPolicy enforcement yet"
+      : podnets
+        ? nftHere
+          ? "it has no network namespace of its own"
+          : "nftables is not installed on the node"
+        : "pods share the host's network namespace on this node",
     informers,
     recorder,
     nodeIPs: [nodeIP, ...nodeCidrs.map(gatewayOf)],
@@ -410,13 +463,22 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   // RuntimeClasses name runtimes by their handler (`process`, `simulated`); a class whose
   // handler is no runtime of ours, or not seen yet, leaves the choice to the annotation.
   const runtimeClasses = informers.get<KubeObject & { handler?: string }>(REFS.runtimeclasses);
-  const runtimeOf = (pod: Pod): RuntimeName => {
+  const namedRuntime = (pod: Pod): RuntimeName | undefined => {
     const className = pod.spec?.runtimeClassName;
     const handler = className ? runtimeClasses.get("", className)?.handler : undefined;
     if (handler === "simulated" || handler === "process" || handler === "oci") return handler;
     const a = pod.metadata?.annotations?.[RUNTIME_ANNOTATION];
-    return a === "simulated" || a === "process" || a === "oci" ? a : defaultRuntime;
+    return a === "simulated" || a === "process" || a === "oci" ? a : undefined;
   };
+  const runtimeOf = (pod: Pod): RuntimeName => namedRuntime(pod) ?? defaultRuntime;
+  /** The `auto` fallback applies: an image pod by default whose containers all name a command. */
+  const mayFallBack = (pod: Pod): boolean =>
+    choice === "auto" &&
+    defaultRuntime === "oci" &&
+    namedRuntime(pod) === undefined &&
+    [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].every(
+      (c) => (c.command?.length ?? 0) > 0,
+    );
 
   const track = (p: Promise<void>) => {
     const t = p.catch(onError).finally(() => finishing.delete(t));
@@ -502,6 +564,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
                 return prefix;
               }),
             netnsPath: net.path,
+            ...(rootless ? { dialPod: (ip: string, port: number) => rootless.dial(ip, port) } : {}),
           }
         : {}),
       ...(runtime === "oci"
@@ -559,9 +622,11 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       openLog: (path, onLogError) =>
         openContainerLog(path, { rotation, fs: logFs, now, onError: onLogError }),
       logFs,
-      ...(puller && options.imagePulls?.runtimes.includes(runtimeOf(pod))
+      ...(puller && options.imagePulls?.runtimes.includes(runtime)
         ? { pullImage: (p: Pod, c: Container, emit: PullEmit) => puller.pull(p, c, emit) }
         : {}),
+      ...(puller && mayFallBack(pod) ? { fallback: (p: Pod) => puller.unreachable(p) } : {}),
+      ...(imagesNotRun && namedRuntime(pod) === undefined ? { imagesNotRun } : {}),
     });
     workers.set(key, worker);
     if (net) networks.set(worker, net);
@@ -627,15 +692,19 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     podNetns: (ns, name) => {
       const w = workers.get(`${ns}/${name}`);
       const net = w && networks.get(w);
-      return net?.built ? net.path : undefined;
+      return net?.built ? { path: net.path, enter: net.enter } : undefined;
     },
+    dialPod: rootless
+      ? (ip, port) => (cidrContains(podRange, ip) ? rootless.dial(ip, port) : undefined)
+      : undefined,
     containerStdin: (ns, name, container) =>
       workers.get(`${ns}/${name}`)?.containerStdin(container),
     podDir,
     ociSupport,
-    podNetwork: podnets
-      ? { tag: podnets.tag, nodes: nodeCidrs.map((cidr) => ({ cidr, gateway: gatewayOf(cidr) })) }
-      : undefined,
+    podNetwork:
+      podnets && !rootless
+        ? { tag: podnets.tag, nodes: nodeCidrs.map((cidr) => ({ cidr, gateway: gatewayOf(cidr) })) }
+        : undefined,
     collectMetrics: () => metrics.collect(),
     async stop(stopOptions = {}) {
       stopped = true;
@@ -662,6 +731,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       );
       await Promise.all([...networks.keys()].map(dropNetwork));
       await policy.stop().catch(onError);
+      stopMirror();
       await podnets?.stop().catch(onError);
       oci?.removeCgroups();
       journal.flush();
@@ -713,6 +783,26 @@ async function openNetworks(
 ): Promise<PodNetworks | undefined> {
   const mode = options.podNetwork ?? "auto";
   if (mode === "host") return undefined;
+  if (process.platform === "linux" && process.getuid?.() !== 0) {
+    const why = rootlessUnsupported();
+    if (why) {
+      if (mode === "netns") o.warn(`${why}: pods share the host's network namespace`);
+      return undefined;
+    }
+    try {
+      return await openRootlessPodNetworks({
+        podCidr: o.podCidr,
+        onError: o.onError,
+        ...(options.serviceConnection ? { deliver: options.serviceConnection } : {}),
+      });
+    } catch (e) {
+      const m = e instanceof Error ? e.message : String(e);
+      o.warn(
+        `rootless pod networks cannot be used (${m}): pods share the host's network namespace`,
+      );
+      return undefined;
+    }
+  }
   const why = sandbox
     ? podNetworkUnsupported()
     : "pod network namespaces need the pod sandbox (root and util-linux)";
@@ -732,4 +822,40 @@ async function openNetworks(
     o.warn(`pod network namespaces cannot be used (${m}): pods share the host's network namespace`);
     return undefined;
   }
+}
+
+/**
+ * Rootless pod networks: the node namespace listens on every ClusterIP:port (and kube-dns's), so
+ * that pods reach Services; connections go to the same address on the host (the userspace
+ * proxy's listeners), kube-dns's to the DNS server. Returns the function that stops following.
+ */
+function mirrorServices(
+  podnets: RootlessPodNetworks,
+  services: { list(): (Service & KubeObject)[]; addHandlers(h: object): () => void },
+  o: { dnsIP: string; dns: { host: string; port: number } },
+): () => void {
+  let queued = false;
+  const sync = () => {
+    queued = false;
+    const wanted: NodeListener[] = [];
+    for (const svc of services.list()) {
+      const ip = svc.spec?.clusterIP;
+      if (!ip || ip === "None" || !ip.startsWith("127.")) continue;
+      for (const p of svc.spec?.ports ?? []) {
+        const proto = p.protocol === "UDP" ? "UDP" : p.protocol === "SCTP" ? undefined : "TCP";
+        if (!proto) continue;
+        const dns = ip === o.dnsIP && p.port === 53;
+        const target = dns ? o.dns : { host: ip, port: p.port };
+        wanted.push({ ip, port: p.port, proto, target, ...(dns ? {} : { proxied: true }) });
+      }
+    }
+    podnets.listen(wanted);
+  };
+  const later = () => {
+    if (queued) return;
+    queued = true;
+    setImmediate(sync);
+  };
+  sync();
+  return services.addHandlers({ onAdd: later, onUpdate: later, onDelete: later });
 }

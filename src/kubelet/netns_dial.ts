@@ -39,19 +39,21 @@ export class NetnsDialError extends Error {
   override name = "NetnsDialError";
 }
 
-/** Connects to `port` inside the namespace at `netnsPath`, trying `hosts` in order. */
+/**
+ * Connects to `port` inside a namespace, trying `hosts` in order; `enter` is the command prefix
+ * that enters it (`nsenter --net=<path> --`, or with `-U` for a rootless pod network).
+ */
 export function dialInNetns(
-  netnsPath: string,
+  enter: string[],
   port: number,
   hosts: string[],
   timeoutMs = 10_000,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      "nsenter",
-      [`--net=${netnsPath}`, "--", process.execPath, "-e", HELPER, String(port), ...hosts],
-      { stdio: ["ignore", "ignore", "pipe", "ipc"] },
-    );
+    const [cmd = "nsenter", ...args] = enter;
+    const child = spawn(cmd, [...args, process.execPath, "-e", HELPER, String(port), ...hosts], {
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+    });
     let stderr = "";
     let settled = false;
     const settle = (e: Error | undefined, s?: Socket) => {

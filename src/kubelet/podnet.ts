@@ -8,7 +8,7 @@
  * port-forward) then reaches a pod IP directly, with one kernel hop and no socket hand-over;
  * removing a pod's network is removing one link (its routes and per-link sysctls go with it);
  * and nothing machine-wide is changed. The bridge layout is the one that also works rootless (in
- * a user namespace), which this module does not do yet.
+ * a user namespace): podnet_rootless.ts.
  *
  * Pod IPs stay in 127.0.0.0/8, which the kernel never sends off the machine:
  * - host side, per pod: link `lk<tag><ip>` with `route_localnet` and `forwarding` set on that
@@ -192,7 +192,7 @@ const list = (dir: string) => {
 export function podNetworkUnsupported(): string | undefined {
   if (process.platform !== "linux") return "pod network namespaces need Linux";
   if (process.getuid?.() !== 0) {
-    return "pod network namespaces need root (rootless pod networks are not done yet)";
+    return "pod network namespaces need root (podnet_rootless.ts serves other users)";
   }
   const path = process.env.PATH ?? "";
   for (const cmd of ["ip", "nsenter", "sh"]) {
@@ -237,6 +237,8 @@ export interface PodNetwork {
   built: boolean;
   /** The host end of its veth pair. */
   hostLink: string;
+  /** The command prefix that runs a program in it (`nsenter … --`). */
+  enter: string[];
   /** Removes its namespace, link and route (unless a newer pod has the IP now); idempotent. */
   release(): Promise<void>;
 }
@@ -358,6 +360,7 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
         path: names.path,
         built: false,
         hostLink: names.hostLink,
+        enter: ["nsenter", `--net=${names.path}`, "--"],
         ready: queue(ip, () => build(names, ip, gateway)).then(() => {
           net.built = true;
           return ["nsenter", `--net=${names.path}`, "--"];

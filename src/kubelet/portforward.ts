@@ -53,7 +53,7 @@ export interface PortForwardHandlerOptions {
    * The pod's own network namespace (its path), when it has one: connections are then made in
    * it, to its 127.0.0.1 as the kubelet's are, else to the pod IP (netns_dial.ts).
    */
-  podNetns?(namespace: string, name: string): string | undefined;
+  podNetns?(namespace: string, name: string): { path: string; enter: string[] } | undefined;
 }
 
 type Target = { namespace: string; name: string; query: URLSearchParams };
@@ -143,7 +143,12 @@ export function createPortForwardHandler(
 
 function serveTunnel(
   carrier: Carrier,
-  o: { podIP: string; podLabel: string; netns?: string; onError?: (e: unknown) => void },
+  o: {
+    podIP: string;
+    podLabel: string;
+    netns?: { path: string; enter: string[] };
+    onError?: (e: unknown) => void;
+  },
 ): void {
   const pairs = new Map<string, Pair>();
   const streams = new Map<number, { requestId: string; type: string }>();
@@ -204,14 +209,14 @@ function serveTunnel(
     }
     // What kubectl sends while the helper connects waits here.
     p.early = { chunks: [], ended: false, reset: false };
-    dialInNetns(netns, p.port, ["127.0.0.1", host]).then(
+    dialInNetns(netns.enter, p.port, ["127.0.0.1", host]).then(
       (s) => attach(p, s, true),
       (e: unknown) => {
         p.early = undefined;
         const why = e instanceof Error ? e.message : String(e);
         finishError(
           p,
-          `error forwarding port ${p.port} to pod ${o.podLabel}: failed to connect to localhost:${p.port} inside namespace "${netns}": ${why}`,
+          `error forwarding port ${p.port} to pod ${o.podLabel}: failed to connect to localhost:${p.port} inside namespace "${netns.path}": ${why}`,
         );
         finishData(p);
         forgetIfDone(p);

@@ -17,7 +17,9 @@
 import { spawn } from "node:child_process";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { connect as tlsConnect } from "node:tls";
 import type { Container, Probe } from "kubernetes-types/core/v1.js";
 import { grpcCheck } from "./grpcprobe.ts";
 
@@ -33,6 +35,8 @@ export interface ProbeTarget {
   cwd: string;
   /** A prefix that runs exec checks inside the container's sandbox (nsenter). */
   wrap?: () => string[] | undefined;
+  /** How http and tcp checks connect where a plain connect cannot reach the pod (rootless). */
+  dial?: (host: string, port: number) => Promise<Socket>;
 }
 
 const portOf = (c: Container, port: number | string): number => {
@@ -61,6 +65,7 @@ export async function runCheck(
           headers: g.httpHeaders ?? [],
         },
         timeoutMs,
+        target.dial,
       );
     }
     if (probe.tcpSocket) {
@@ -68,6 +73,7 @@ export async function runCheck(
         probe.tcpSocket.host || target.podIP,
         portOf(container, probe.tcpSocket.port),
         timeoutMs,
+        target.dial,
       );
     }
     if (probe.grpc) {
@@ -124,6 +130,7 @@ function httpCheck(
     headers: { name: string; value: string }[];
   },
   timeoutMs: number,
+  dial?: ProbeTarget["dial"],
 ): Promise<ProbeOutcome> {
   const url = `${g.scheme}://${g.host}:${g.port}${g.path.startsWith("/") ? "" : "/"}${g.path}`;
   return new Promise((resolve) => {
@@ -133,11 +140,22 @@ function httpCheck(
       Connection: "close",
     };
     for (const h of g.headers) headers[h.name] = h.value;
-    const req = (g.scheme === "https" ? httpsRequest : httpRequest)(url, {
+    const tls = g.scheme === "https";
+    // Through `dial`: no agent, the socket made by `createConnection` (TLS over it for https).
+    const connection = dial && {
+      createConnection: (_: unknown, done: (e: Error | null, s: Duplex) => void) => {
+        dial(g.host, g.port).then(
+          (s) => done(null, tls ? tlsConnect({ socket: s, rejectUnauthorized: false }) : s),
+          (e: Error) => done(e, undefined as unknown as Duplex),
+        );
+        return undefined;
+      },
+    };
+    const req = (tls ? httpsRequest : httpRequest)(url, {
       headers,
       timeout: timeoutMs,
       rejectUnauthorized: false,
-      agent: false,
+      ...(connection ?? { agent: false }),
     });
     req.once("timeout", () => {
       req.destroy();
@@ -160,8 +178,32 @@ function httpCheck(
   });
 }
 
-function tcpCheck(host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
+function tcpCheck(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  dial?: ProbeTarget["dial"],
+): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
+    if (dial) {
+      const timer = setTimeout(
+        () => resolve({ ok: false, message: `dial tcp ${host}:${port}: i/o timeout` }),
+        timeoutMs,
+      );
+      dial(host, port).then(
+        (s) => {
+          clearTimeout(timer);
+          s.destroy();
+          resolve({ ok: true, message: "" });
+        },
+        (e: NodeJS.ErrnoException) => {
+          clearTimeout(timer);
+          const reason = e.code === "ECONNREFUSED" ? "connect: connection refused" : e.message;
+          resolve({ ok: false, message: `dial tcp ${host}:${port}: ${reason}` });
+        },
+      );
+      return;
+    }
     const sock = connect({ host, port });
     const timer = setTimeout(() => {
       sock.destroy();

@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import type {
@@ -32,6 +33,7 @@ import { type BackoffPolicy, CrashBackoff, goDuration } from "./backoff.ts";
 import { containerEnv, EnvError, type EnvSources } from "./env.ts";
 import { shellJoin } from "./exec.ts";
 import { expandVars } from "./expand.ts";
+import { hostPath } from "./hostpaths.ts";
 import type { PullResult } from "./imagepull.ts";
 import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./logfile.ts";
 import { type OciDeps, startOciContainer } from "./oci_container.ts";
@@ -51,7 +53,7 @@ export type RuntimeName = "process" | "simulated" | "oci";
 export const RUNTIME_ANNOTATION = "loopkube.dev/runtime";
 export const NO_COMMAND_MESSAGE = "loopkube runs host programs: the container needs a command";
 export const NO_SANDBOX_MESSAGE =
-  "running as a plain host process: the pod sandbox needs root and util-linux (unshare, nsenter), so the pod has no hostname, /etc/hosts or /etc/resolv.conf of its own and its volumes are not mounted at their mountPath (they are under the agent's data dir)";
+  "running as a plain host process: the pod sandbox needs root and util-linux (unshare, nsenter), so the pod has no hostname, /etc/hosts or /etc/resolv.conf of its own and its volumes are not mounted at their mountPath (they are under the agent's data dir, and arguments or a workingDir naming a path under a mountPath are pointed there)";
 
 export interface WorkerDeps {
   client: ApiVerbs;
@@ -98,6 +100,8 @@ export interface WorkerDeps {
   oci?: OciDeps;
   /** The pod's network namespace path, once `network()` has built it. */
   netnsPath?: string;
+  /** How the agent connects to the pod's IP where a plain connect cannot (rootless networks). */
+  dialPod?: (ip: string, port: number) => Promise<Socket>;
   /**
    * The image step (imagepull.ts) before each start, for runtimes that run containers from
    * their images; absent for `process` and `simulated`, whose containers use no image.
@@ -107,6 +111,18 @@ export interface WorkerDeps {
     container: Container,
     emit: (type: "Normal" | "Warning", reason: string, message: string) => void,
   ): Promise<PullResult>;
+  /**
+   * The `auto` runtime's fallback, for an `oci` pod that named no runtime and whose containers
+   * all name a command: why its images cannot be had (a registry unreachable), or undefined.
+   * Asked once before the pod starts; a reason runs the whole pod in `process`, with a Warning
+   * `ImageUnavailable`.
+   */
+  fallback?(pod: Pod): Promise<string | undefined>;
+  /**
+   * Why a pod that named no runtime runs in `process` (runtime `auto` where images cannot run):
+   * added to the message of a container without a command.
+   */
+  imagesNotRun?: string;
 }
 
 interface CState {
@@ -180,11 +196,14 @@ export class PodWorker {
   /** Waiters told when `killBy` moves earlier. */
   private killByMoved: (() => void)[] = [];
   private readonly deps: WorkerDeps;
+  /** How the pod runs: the agent's choice, or `process` once the `auto` fallback took it. */
+  private runtime: RuntimeName;
 
   constructor(pod: Pod, deps: WorkerDeps) {
     this.pod = pod;
     this.uid = pod.metadata?.uid ?? "";
     this.deps = deps;
+    this.runtime = deps.runtime;
     const prior = new Map(
       [
         ...(pod.status?.initContainerStatuses ?? []),
@@ -298,7 +317,8 @@ export class PodWorker {
   /** How a command enters a running container of its own runtime (oci: `crun exec`), if so. */
   containerEnter(name: string): ((tty: boolean) => string[]) | undefined {
     const c = this.cs.get(name);
-    return c?.state.running ? c.handle?.enter : undefined;
+    if (!c?.state.running) return undefined;
+    return c.handle?.enter ?? this.netnsOnly();
   }
 
   /**
@@ -512,12 +532,27 @@ export class PodWorker {
   private async run(): Promise<void> {
     const pod = this.pod;
     this.startTime ??= stamp(this.deps.now());
+    if (this.deps.fallback && this.runtime === "oci") {
+      const why = await this.deps.fallback(pod).catch((e: unknown) => {
+        this.deps.onError(e);
+        return undefined;
+      });
+      if (this.stopping) return;
+      if (why) {
+        this.runtime = "process";
+        this.event(
+          "Warning",
+          "ImageUnavailable",
+          `${why}; running the containers' commands from the host (process runtime)`,
+        );
+      }
+    }
     // A simulated pod writes no logs and mounts no volumes: it needs no directory.
-    const real = this.deps.runtime !== "simulated";
+    const real = this.runtime !== "simulated";
     if (real && !(await this.makePodDir())) return;
     if (real) await this.countRunsFromLogs();
     if (real && !(await this.setUpVolumes())) return;
-    if (this.deps.runtime === "process" && !this.deps.sandbox) {
+    if (this.runtime === "process" && !this.deps.sandbox) {
       this.event("Warning", "NoSandbox", NO_SANDBOX_MESSAGE);
     }
     if (this.deps.network) {
@@ -554,7 +589,7 @@ export class PodWorker {
     }
     this.initDone = true;
     this.pushStatus();
-    const refresh = this.deps.runtime !== "simulated" ? this.refreshVolumes() : Promise.resolve();
+    const refresh = this.runtime !== "simulated" ? this.refreshVolumes() : Promise.resolve();
     void pod;
     await Promise.all(this.mainOrder.map((c) => this.runContainer(c)));
     this.containersDone = true;
@@ -726,12 +761,17 @@ export class PodWorker {
   private async startOnce(c: CState): Promise<ContainerExit | undefined> {
     const pod = this.pod;
     const spec = c.spec;
-    const runtime = this.deps.runtime;
+    const runtime = this.runtime;
     let env: Record<string, string> = {};
     let handle: ContainerHandle;
     const startedAt = this.deps.now();
     try {
-      if (runtime === "process" && !spec.command?.length) throw new EnvError(NO_COMMAND_MESSAGE);
+      if (runtime === "process" && !spec.command?.length) {
+        const why = this.deps.imagesNotRun;
+        throw new EnvError(
+          why ? `${NO_COMMAND_MESSAGE} (images are not run here: ${why})` : NO_COMMAND_MESSAGE,
+        );
+      }
       if (runtime === "oci" && this.deps.oci?.unavailable) {
         throw new EnvError(this.deps.oci.unavailable);
       }
@@ -746,7 +786,7 @@ export class PodWorker {
         });
       }
       if (this.stopping) return undefined;
-      if (this.deps.pullImage) {
+      if (this.deps.pullImage && runtime === "oci") {
         const pulled = await this.deps.pullImage(pod, spec, (type, reason, message) =>
           this.event(type, reason, message, c),
         );
@@ -794,14 +834,17 @@ export class PodWorker {
         }
       } else {
         const lookup = (n: string) => env[n];
+        const wrap = this.wrapFor(c);
+        // No sandbox: volumes are not at their mountPath; paths under one point at its directory.
+        const onHost = (path: string) =>
+          wrap ? path : hostPath(path, spec.volumeMounts ?? [], this.volumes);
         let argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) =>
-          expandVars(a, lookup),
+          onHost(expandVars(a, lookup)),
         );
         // `tty: true` with stdin (`kubectl debug -it`, `kubectl run -it`): the program gets a
         // terminal from util-linux `script`, as exec gives one; attach -t then talks to it.
         const tty = withTty(spec);
         if (tty) argv = ["script", "-qfec", shellJoin(argv), "/dev/null"];
-        const wrap = this.wrapFor(c);
         const log = await this.openLog(c);
         if (this.stopping) {
           await log.close();
@@ -811,7 +854,7 @@ export class PodWorker {
           handle = startProcess({
             argv,
             env,
-            cwd: spec.workingDir || this.deps.workingDir,
+            cwd: spec.workingDir ? onHost(spec.workingDir) : this.deps.workingDir,
             log,
             ...(wrap ? { wrap } : {}),
             ...(spec.stdin ? { stdin: true } : {}),
@@ -892,7 +935,18 @@ export class PodWorker {
     const sandbox = this.deps.sandbox?.(this.pod, c.spec, this.volumes, (m) =>
       this.event("Warning", "FailedMount", m, c),
     );
-    return sandbox ? [...this.netns, ...sandbox] : undefined;
+    if (sandbox) return [...this.netns, ...sandbox];
+    return this.netns.length > 0 ? this.netns : undefined;
+  }
+
+  /**
+   * Without the sandbox (rootless pod networks), a pod's own network namespace is all there is to
+   * enter: its prefix, for exec, exec probes and hooks.
+   */
+  private netnsOnly(): ((tty: boolean) => string[]) | undefined {
+    if (this.deps.sandbox || this.netns.length === 0) return undefined;
+    const prefix = this.netns;
+    return () => prefix;
   }
 
   /**
@@ -974,6 +1028,7 @@ export class PodWorker {
       env,
       cwd: spec.workingDir || this.deps.workingDir,
       wrap: () => this.enter(c),
+      ...(this.deps.dialPod && this.netns.length > 0 ? { dial: this.deps.dialPod } : {}),
     };
     const stops: (() => void)[] = [];
     const label: Record<ProbeKind, string> = {
@@ -1062,6 +1117,8 @@ export class PodWorker {
   /** The prefix that runs a command in the container's namespaces, root and directory. */
   private enter(c: CState): string[] | undefined {
     if (c.handle?.enter) return c.handle.enter(false);
+    const own = this.netnsOnly();
+    if (own && c.handle?.pid) return own(false);
     const pid = c.handle?.pid;
     if (!this.deps.sandbox || !pid) return undefined;
     return ["nsenter", "-t", String(pid), "-m", "-u", "-n", "-r", "-w", "--"];
@@ -1072,7 +1129,7 @@ export class PodWorker {
     if (!handle) return;
     this.event("Normal", "Killing", message, c);
     const preStop = c.spec.lifecycle?.preStop;
-    if (preStop && this.deps.runtime !== "simulated" && this.stopping) {
+    if (preStop && this.runtime !== "simulated" && this.stopping) {
       const env = await containerEnv(this.pod, c.spec, {
         ...this.deps.envSources(this.pod),
         podIP: this.deps.podIP,

@@ -1,11 +1,17 @@
 /**
  * One nftables table of loopkube's kept in step with the state it is computed from: the
  * NetworkPolicy enforcer (kubelet) and the kernel service proxy (proxy) each own one table per
- * cluster and rewrite it whole, in one `nft -f` transaction, after each change.
+ * cluster and change it, in one `nft -f` transaction, after each change.
  *
  * - Runs never overlap; changes during a run give one more run (a burst costs at most two).
- * - A script equal to the last one written is not run again.
- * - A failed run is reported and the next change tries again.
+ * - `keepNftState`: each run takes the kernel from the state last written to the desired one
+ *   with the script the owner computes from both (an incremental update, as kube-proxy's
+ *   nftables mode does it); the first run, and the run after a failure, start from an unknown
+ *   kernel (`prev` undefined) and replace the whole table. A failed incremental run is reported
+ *   and followed at once by that full one.
+ * - `keepNftTable`: the whole table rewritten each time; a script equal to the last one written
+ *   is not run again.
+ * - A failed full run is reported and the next change tries again.
  * - `stop()` waits for the run in progress and deletes the table (when it was ever written, or
  *   always with `deleteAlways`).
  *
@@ -29,17 +35,32 @@ export function runNft(script: string): Promise<void> {
   });
 }
 
-export interface NftTableOptions {
+interface Common {
   /** The table's name (family `ip`). */
   table: string;
+  onError(e: unknown): void;
+  /** Delete the table on stop even when this process never wrote it. */
+  deleteAlways?: boolean;
+}
+
+export interface NftStateOptions<M> extends Common {
+  /** The desired state now, or undefined to write nothing this time. */
+  desired(): M | undefined;
+  /**
+   * The script taking the kernel from `prev` to `next`; `prev` undefined means the kernel's
+   * table is unknown (replace it whole). Undefined when there is nothing to do.
+   */
+  script(prev: M | undefined, next: M): string | undefined;
+  /** Called after each successful run, with the state before it (undefined: a full run). */
+  written?(prev: M | undefined, next: M): void | Promise<void>;
+}
+
+export interface NftTableOptions extends Common {
   /**
    * The whole table's script from the current state, or undefined to write nothing this time.
    * `written` says whether the table was ever written.
    */
   script(written: boolean): string | undefined;
-  onError(e: unknown): void;
-  /** Delete the table on stop even when this process never wrote it. */
-  deleteAlways?: boolean;
 }
 
 export interface NftTable {
@@ -50,8 +71,9 @@ export interface NftTable {
   stop(): Promise<void>;
 }
 
-export function keepNftTable(o: NftTableOptions): NftTable {
-  let applied = "";
+export function keepNftState<M>(o: NftStateOptions<M>): NftTable {
+  let applied: M | undefined;
+  let ever = false;
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
@@ -61,13 +83,20 @@ export function keepNftTable(o: NftTableOptions): NftTable {
       // Let the informers' handlers of one burst all run first.
       await new Promise((r) => setImmediate(r));
       if (stopped) return;
-      const script = o.script(applied !== "");
-      if (script === undefined || script === applied) continue;
+      const next = o.desired();
+      if (next === undefined) continue;
+      const prev = applied;
+      const script = o.script(prev, next);
+      if (script === undefined) continue;
       try {
         await runNft(script);
-        applied = script;
+        applied = next;
+        ever = true;
+        await o.written?.(prev, next);
       } catch (e) {
         o.onError(e);
+        applied = undefined;
+        if (prev !== undefined && o.script(undefined, next) !== script) again = true;
       }
     } while (again && !stopped);
   };
@@ -88,8 +117,20 @@ export function keepNftTable(o: NftTableOptions): NftTable {
     async stop() {
       stopped = true;
       await running;
-      if (applied === "" && !o.deleteAlways) return;
+      if (!ever && !o.deleteAlways) return;
       await runNft(`table ip ${o.table}\ndelete table ip ${o.table}\n`).catch(o.onError);
     },
   };
+}
+
+export function keepNftTable(o: NftTableOptions): NftTable {
+  let written = false;
+  return keepNftState<string>({
+    ...o,
+    desired: () => o.script(written),
+    script: (prev, next) => (prev === next ? undefined : next),
+    written: () => {
+      written = true;
+    },
+  });
 }

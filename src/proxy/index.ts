@@ -15,6 +15,7 @@
  *
  * @module
  */
+import type { Socket } from "node:net";
 import type { LoadBalancerIngress, Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { DEFAULT_PLAN } from "../api/addressplan.ts";
@@ -37,6 +38,7 @@ export { type KernelProxy, type KernelProxyOptions, startKernelProxy } from "./k
 export { ingressAddress } from "./lb-ips.ts";
 export type { EventSink, EventType, ListenerStatus } from "./proxier.ts";
 export type { Frontend, FrontendKind, Protocol } from "./state.ts";
+export type { EndpointDialer } from "./tcp.ts";
 export { type TrafficCounter, type TrafficRow, WINDOW_S as TRAFFIC_WINDOW_S } from "./traffic.ts";
 
 export interface ServiceProxyOptions extends Omit<ProxierOptions, "loadBalancerCidr" | "nodeIP"> {
@@ -62,6 +64,8 @@ export interface ServiceProxy {
   settled(): Promise<void>;
   /** Closes every listener and every proxied connection. */
   close(): Promise<void>;
+  /** Proxies a TCP connection accepted elsewhere for a frontend's ip:port (see Proxier). */
+  accept(ip: string, port: number, client: Socket): boolean;
 }
 
 export function createServiceProxy(options: ServiceProxyOptions): ServiceProxy {

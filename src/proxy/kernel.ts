@@ -1,9 +1,13 @@
 /**
  * Kernel ClusterIPs, kept current: Services and EndpointSlices from the shared informers into
  * a {@link ProxyState}, and after each burst of changes (one turn of the event loop, or while
- * a run is going) the cluster's service table replaced in one `nft -f -` transaction (nft.ts
- * builds it). `stop()` deletes the table; a crashed cluster's is removed with its pod network
- * names at the next start (the node agent's sweep knows the `loopkube-<tag>-svc` name).
+ * a run is going) one `nft -f -` transaction that changes only what changed (nft.ts builds it;
+ * the whole table is written at start and after a failed update). After each transaction the
+ * stale UDP conntrack entries are deleted with `conntrack -D`, as kube-proxy does (to endpoints
+ * no longer used, and to frontends that had none); without the `conntrack` program that is
+ * skipped with one warning. `stop()` deletes the table; a crashed cluster's is removed with its
+ * pod network names at the next start (the node agent's sweep knows the `loopkube-<tag>-svc`
+ * name).
  *
  * @module
  */
@@ -11,8 +15,16 @@ import type { Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import type { KubeObject } from "../api/types.ts";
 import type { InformerFactory } from "../client/factory.ts";
-import { keepNftTable } from "../nft/index.ts";
-import { type KernelServiceOptions, kernelServicesScript } from "./nft.ts";
+import { keepNftState } from "../nft/index.ts";
+import { deleteUdpFlows } from "./conntrack.ts";
+import {
+  type KernelModel,
+  type KernelServiceOptions,
+  kernelFullScript,
+  kernelModel,
+  kernelUpdateScript,
+  staleUdp,
+} from "./nft.ts";
 import { ProxyState } from "./state.ts";
 
 const SERVICES = { group: "", version: "v1", resource: "services" };
@@ -37,13 +49,21 @@ export async function startKernelProxy(
   o: KernelProxyOptions,
 ): Promise<KernelProxy> {
   const state = new ProxyState({ nodeName: o.nodeName, nodeIP: o.nodeIP });
-  const table = keepNftTable({
+  let flows: KernelModel | undefined;
+  const table = keepNftState<KernelModel>({
     table: o.table,
-    script: () =>
-      kernelServicesScript(
+    desired: () =>
+      kernelModel(
         [...state.views()].flatMap((v) => v.ports),
         o,
       ),
+    script: (prev, next) =>
+      prev === undefined ? kernelFullScript(next, o) : kernelUpdateScript(prev, next, o),
+    written: async (_prev, next) => {
+      const stale = staleUdp(flows, next);
+      flows = next;
+      await deleteUdpFlows(stale, o.onError);
+    },
     onError: o.onError,
     deleteAlways: true,
   });

@@ -1,7 +1,18 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
-import { kernelPorts, kernelServicesScript } from "./nft.ts";
+import {
+  type KernelModel,
+  kernelFullScript,
+  kernelModel,
+  kernelPorts,
+  kernelServicesScript,
+  kernelUpdateScript,
+  staleUdp,
+} from "./nft.ts";
 import type { EndpointInfo, ServicePortState } from "./state.ts";
 
 const ep = (ip: string, extra: Partial<EndpointInfo> = {}): EndpointInfo => ({
@@ -88,15 +99,18 @@ describe("kernelServicesScript", () => {
   test("spreads with numgen, keeps affinity in a timed set, rejects without endpoints", () => {
     assert.match(
       script,
-      /127\.244\.0\.1 \. tcp \. 30003 : goto svc-\d+/,
+      /127\.244\.0\.1 \. tcp \. 30003 : goto svc-[0-9a-f]{8}-default\/two\/tcp\/-/,
       "the NodePort at the gateway",
     );
     assert.match(
       script,
-      /numgen random mod 2 vmap \{ 0 : goto svc-\d+-ep-0, 1 : goto svc-\d+-ep-1 \}/,
+      /numgen random mod 2 vmap \{ 0 : goto ep-\S+__127\.244\.0\.2\/8080, 1 : goto ep-\S+__127\.244\.0\.3\/8080 \}/,
     );
     assert.match(script, /timeout 600s;/);
-    assert.match(script, /update @svc-\d+-ep-0-affinity \{ ip saddr \}/);
+    assert.match(
+      script,
+      /update @aff-[0-9a-f]{8}-default\/sticky\/tcp\/-__127\.244\.0\.2\/8080 \{ ip saddr \}/,
+    );
     assert.match(
       script,
       /elements = \{ 127\.244\.0\.1 \. tcp \. 30004, 127\.96\.0\.22 \. tcp \. 80, 127\.244\.0\.1 \. tcp \. 30007, 127\.96\.0\.23 \. tcp \. 80 \}/,
@@ -120,3 +134,186 @@ describe("kernelServicesScript", () => {
     }
   });
 });
+
+describe("kernelModel", () => {
+  test("a port's ClusterIP and NodePort go to one chain: one affinity set per endpoint serves both", () => {
+    const m = kernelModel(PORTS, OPTIONS);
+    const chain = m.services.get("127.96.0.21 . tcp . 80");
+    assert.ok(chain);
+    assert.equal(m.services.get("127.244.0.1 . tcp . 30006"), chain);
+    assert.equal([...m.affinity.keys()].filter((s) => s.includes("/sticky/")).length, 1);
+  });
+  test("a Local traffic policy gets a local- chain beside the svc- one, sharing endpoint chains", () => {
+    const m = kernelModel(
+      [
+        port("mixed", "127.96.0.30", [ep("127.244.0.2"), ep("127.244.0.3", { isLocal: false })], {
+          externalLocal: true,
+        }),
+      ],
+      OPTIONS,
+    );
+    const cluster = m.services.get("127.96.0.30 . tcp . 80") ?? "";
+    const local = m.services.get("127.244.0.1 . tcp . 30005") ?? "";
+    assert.match(cluster, /^svc-/);
+    assert.match(local, /^local-/);
+    const jumps = (c: string) => (m.chains.get(c) ?? []).join(" ").match(/ep-[^\s,]+/g) ?? [];
+    assert.equal(jumps(cluster).length, 2);
+    assert.deepEqual(jumps(local), [jumps(cluster)[0]]);
+  });
+});
+
+const udp = (name: string, clusterIP: string, endpoints: EndpointInfo[]) =>
+  port(name, clusterIP, endpoints, {
+    protocol: "UDP",
+    frontends: [{ ip: clusterIP, port: 53, protocol: "UDP", kind: "ClusterIP" }],
+  });
+
+describe("staleUdp", () => {
+  const cases: {
+    name: string;
+    before: ServicePortState[];
+    after: ServicePortState[];
+    want: { frontend: string; endpoint?: string }[];
+  }[] = [
+    {
+      name: "an endpoint removed: its flows",
+      before: [udp("dns", "127.96.0.10", [ep("127.244.0.2"), ep("127.244.0.3")])],
+      after: [udp("dns", "127.96.0.10", [ep("127.244.0.3")])],
+      want: [{ frontend: "127.96.0.10:53", endpoint: "127.244.0.2:8080" }],
+    },
+    {
+      name: "the first endpoint of a rejected ClusterIP: every flow to it",
+      before: [udp("dns", "127.96.0.10", [])],
+      after: [udp("dns", "127.96.0.10", [ep("127.244.0.3")])],
+      want: [{ frontend: "127.96.0.10:53" }],
+    },
+    {
+      name: "an endpoint added beside another: nothing",
+      before: [udp("dns", "127.96.0.10", [ep("127.244.0.2")])],
+      after: [udp("dns", "127.96.0.10", [ep("127.244.0.2"), ep("127.244.0.3")])],
+      want: [],
+    },
+    {
+      name: "TCP: nothing",
+      before: [port("web", "127.96.0.11", [ep("127.244.0.2")])],
+      after: [port("web", "127.96.0.11", [])],
+      want: [],
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () =>
+      assert.deepEqual(
+        staleUdp(kernelModel(c.before, OPTIONS), kernelModel(c.after, OPTIONS)),
+        c.want,
+      ),
+    );
+  }
+});
+
+/** Three states of the table: endpoints come and go, one Service goes away, the sticky one stays. */
+const V2 = [
+  port("two", "127.96.0.20", [ep("127.244.0.2"), ep("127.244.0.3"), ep("127.244.0.5")]),
+  port("sticky", "127.96.0.21", [ep("127.244.0.2")], { affinityTimeoutSeconds: 600 }),
+  port("none", "127.96.0.22", [ep("127.244.0.6")], { affinityTimeoutSeconds: 60 }),
+  port("unready", "127.96.0.23", [ep("127.244.0.4", { ready: false })]),
+];
+const V3 = [
+  port("sticky", "127.96.0.21", [ep("127.244.0.2")], { affinityTimeoutSeconds: 600 }),
+  port("none", "127.96.0.22", [ep("127.244.0.7")], { affinityTimeoutSeconds: 30 }),
+  port("unready", "127.96.0.23", [ep("127.244.0.4")]),
+];
+
+describe("kernelUpdateScript", () => {
+  const m1 = kernelModel(PORTS, OPTIONS);
+  const m2 = kernelModel(V2, OPTIONS);
+  const update = kernelUpdateScript(m1, m2, OPTIONS) ?? "";
+  test("nothing when nothing changed", () =>
+    assert.equal(kernelUpdateScript(m1, kernelModel(PORTS, OPTIONS), OPTIONS), undefined));
+  test("touches only the changed Services, never the whole table", () => {
+    assert.doesNotMatch(update, /table/);
+    assert.doesNotMatch(update, /\/sticky\//, "the unchanged sticky Service is left alone");
+    assert.match(update, /^flush chain ip loopkube-ab12-svc svc-\S+\/two\//m);
+    assert.match(
+      update,
+      /^add chain ip loopkube-ab12-svc ep-\S+\/two\/\S+__127\.244\.0\.5\/8080$/m,
+    );
+    assert.match(
+      update,
+      /^delete element ip loopkube-ab12-svc no-endpoint-services \{ 127\.96\.0\.22 \. tcp \. 80 \}$/m,
+    );
+    assert.match(
+      update,
+      /^add element ip loopkube-ab12-svc service-ips \{ 127\.96\.0\.22 \. tcp \. 80 : goto svc-/m,
+    );
+  });
+  test("a Service gone: its elements, chains and affinity sets deleted", () => {
+    const down = kernelUpdateScript(m2, kernelModel(V3, OPTIONS), OPTIONS) ?? "";
+    assert.match(
+      down,
+      /^delete element ip loopkube-ab12-svc service-ips \{ 127\.96\.0\.20 \. tcp \. 80 \}$/m,
+    );
+    assert.match(down, /^delete chain ip loopkube-ab12-svc svc-\S+\/two\//m);
+    assert.match(
+      down,
+      /^delete set ip loopkube-ab12-svc aff-\S+\/none\/\S+__127\.244\.0\.6\/8080$/m,
+    );
+    assert.ok(
+      down.indexOf("delete element ip loopkube-ab12-svc service-ips { 127.96.0.20") <
+        down.indexOf("delete chain"),
+      "no chain is deleted while the map still points at it",
+    );
+  });
+
+  const kernel =
+    process.getuid?.() === 0 &&
+    spawnSync("nft", ["--version"]).status === 0 &&
+    spawnSync("unshare", ["-n", "true"]).status === 0;
+  test("in a private network namespace: the updates give the table a full write gives, and a client's affinity entry of an unchanged Service survives them", {
+    skip: kernel ? false : "needs root, nft and unshare",
+  }, () => {
+    const dir = mkdtempSync(join(tmpdir(), "nft-update-"));
+    try {
+      const models: KernelModel[] = [m1, m2, kernelModel(V3, OPTIONS)];
+      const files = ["full.nft", "up2.nft", "up3.nft", "want.nft"].map((f) => join(dir, f));
+      const sticky = [...m1.affinity.keys()].find((s) => s.includes("/sticky/")) ?? "";
+      const contents = [
+        kernelFullScript(m1, OPTIONS),
+        kernelUpdateScript(m1, models[1] as KernelModel, OPTIONS) ?? "",
+        kernelUpdateScript(models[1] as KernelModel, models[2] as KernelModel, OPTIONS) ?? "",
+        kernelFullScript(models[2] as KernelModel, OPTIONS),
+      ];
+      contents.forEach((c, i) => {
+        writeFileSync(files[i] as string, c);
+      });
+      const list = `nft -j list table ip ${OPTIONS.table}`;
+      const sh = (script: string) =>
+        spawnSync("unshare", ["-n", "sh", "-ec", script, "sh", ...files], { encoding: "utf8" });
+      const got = sh(
+        `nft -f "$1"; nft add element ip ${OPTIONS.table} ${sticky} { 127.244.0.9 }; nft -f "$2"; nft -f "$3"; ${list}`,
+      );
+      assert.equal(got.status, 0, got.stderr);
+      const want = sh(`nft -f "$4"; ${list}`);
+      assert.equal(want.status, 0, want.stderr);
+      assert.deepEqual(normalize(got.stdout, sticky), normalize(want.stdout, sticky));
+      assert.match(got.stdout, /127\.244\.0\.9/, "the affinity entry is still there");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** `nft -j list table` as sorted lines without handles, the test's affinity entry left out. */
+function normalize(json: string, sticky: string): string[] {
+  const items = (JSON.parse(json) as { nftables: Record<string, Record<string, unknown>>[] })
+    .nftables;
+  return items
+    .flatMap((item) =>
+      Object.entries(item).map(([kind, v]) => {
+        const { handle: _h, ...rest } = v;
+        if (kind === "set" && rest.name === sticky) delete rest.elem;
+        return `${kind} ${JSON.stringify(rest)}`;
+      }),
+    )
+    .filter((l) => !l.startsWith("metainfo"))
+    .sort();
+}

@@ -1,13 +1,23 @@
 /**
- * Kernel ClusterIPs (`--proxy-mode nftables`): a pure function from the proxy's desired state
- * (state.ts) to the `nft -f` script of the cluster's service table, shaped as kube-proxy's
- * nftables mode shapes its own: a verdict map keyed by `ip daddr . l4proto . dport` sends a
- * ClusterIP:port to its service chain; the service chain picks an endpoint chain with
- * `numgen random mod N` (after the ClientIP affinity sets, when the Service asks for ClientIP
- * affinity); an endpoint chain records the client in its affinity set and DNATs to the
- * endpoint; a Service port without usable endpoints is in a set whose packets are rejected.
- * Usable endpoints are kube-proxy's (choose.ts `categorize`: ready ones, else serving
- * terminating ones; internalTrafficPolicy Local keeps this node's).
+ * Kernel ClusterIPs (`--proxy-mode nftables`): pure functions from the proxy's desired state
+ * (state.ts) to the cluster's service table, shaped as kube-proxy's nftables mode shapes its
+ * own: a verdict map keyed by `ip daddr . l4proto . dport` sends a ClusterIP:port to its
+ * service chain; the service chain picks an endpoint chain with `numgen random mod N` (after the
+ * ClientIP affinity sets, when the Service asks for ClientIP affinity); an endpoint chain
+ * records the client in its affinity set and DNATs to the endpoint; a Service port without
+ * usable endpoints is in a set whose packets are rejected. Usable endpoints are kube-proxy's
+ * (choose.ts `categorize`: ready ones, else serving terminating ones; a Local traffic policy
+ * keeps this node's, in a `local-` chain beside the `svc-` one).
+ *
+ * Names are stable (a hash of the service port, endpoint and affinity timeout, then a readable
+ * tail), so a change touches only what it changes: {@link kernelUpdateScript} adds and deletes
+ * map and set elements, flushes and refills a changed chain, and adds and deletes chains and
+ * affinity sets, in one transaction, as kube-proxy's partial syncs do; affinity entries of the
+ * other Services survive. The ClusterIP and the NodePorts of a service port go to the same
+ * chain (when their traffic policies agree) and every chain of a port shares its endpoint
+ * chains, so a client keeps one endpoint whichever way it comes in (one affinity set per
+ * endpoint, keyed by client address, as kube's). {@link kernelServicesScript} replaces the whole
+ * table (at start, and after a failed update).
  *
  * NodePorts are served the same way at each node's gateway address, which is the node as a pod
  * sees it (127.0.0.1 in a pod is the pod's own), and at the node IP when that is not 127.0.0.1.
@@ -23,11 +33,9 @@
  * matched with a set of `endpoint . endpoint` pairs rather than a packet mark, so that no mark
  * bit of anyone else's is taken.
  *
- * The whole table is replaced in one transaction on each change (affinity entries start over
- * then; connections already set up keep their NAT in conntrack).
- *
  * @module
  */
+import { createHash } from "node:crypto";
 import { cidrContains, parseCidr } from "../api/cidr.ts";
 import { categorize } from "./choose.ts";
 import type { ServicePortState } from "./state.ts";
@@ -49,7 +57,7 @@ const PROTO: Record<string, string> = { TCP: "tcp", UDP: "udp" };
  * The frontends the kernel serves and their endpoints (exported for tests): ClusterIPs with
  * internalTrafficPolicy's endpoints; NodePorts, with externalTrafficPolicy's, at each node's
  * gateway (from a pod, the node is its gateway: 127.0.0.1 there is the pod's own) and at the
- * node IP unless that is 127.0.0.1.
+ * node IP unless it is 127.0.0.1.
  */
 export function kernelPorts(
   ports: readonly ServicePortState[],
@@ -60,6 +68,7 @@ export function kernelPorts(
     port: ServicePortState;
     ip: string;
     frontPort: number;
+    local: boolean;
     endpoints: { ip: string; port: number }[];
   }[] = [];
   for (const port of ports) {
@@ -69,11 +78,13 @@ export function kernelPorts(
     for (const f of port.frontends) {
       if (!PROTO[f.protocol]) continue;
       if (f.kind === "ClusterIP") {
-        out.push({ port, ip: f.ip, frontPort: f.port, endpoints: usable(port.internalLocal) });
+        const local = port.internalLocal;
+        out.push({ port, ip: f.ip, frontPort: f.port, local, endpoints: usable(local) });
       } else if (f.kind === "NodePort") {
         const ips = [...o.nodes.map((n) => n.gateway), ...(f.ip === "127.0.0.1" ? [] : [f.ip])];
+        const local = port.externalLocal;
         for (const ip of ips) {
-          out.push({ port, ip, frontPort: f.port, endpoints: usable(port.externalLocal) });
+          out.push({ port, ip, frontPort: f.port, local, endpoints: usable(local) });
         }
       }
     }
@@ -82,52 +93,91 @@ export function kernelPorts(
   return out.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 }
 
-export function kernelServicesScript(
+/** What the service table holds; two models diff into an update script. */
+export interface KernelModel {
+  /** `service-ips` map: `ip . proto . port` → the chain it goes to. */
+  services: Map<string, string>;
+  /** `no-endpoint-services` set: `ip . proto . port`. */
+  rejected: Set<string>;
+  /** `hairpin` set: `endpoint . endpoint`. */
+  hairpin: Set<string>;
+  /** Chains (service and endpoint) → their rules. */
+  chains: Map<string, string[]>;
+  /** Affinity sets → timeout in seconds. */
+  affinity: Map<string, number>;
+  /** UDP frontends (`ip:port`) → the endpoints (`ip:port`) they DNAT to (none: rejected). */
+  udp: Map<string, Set<string>>;
+}
+
+/** A stable nft identifier: a prefix, a hash of `key`, a readable tail (nft names ≤ 256). */
+function name(prefix: string, key: string, tail: string): string {
+  const hash = createHash("sha256").update(key).digest("hex").slice(0, 8);
+  return `${prefix}-${hash}-${tail}`.slice(0, 200);
+}
+
+export function kernelModel(
   ports: readonly ServicePortState[],
-  o: KernelServiceOptions,
-): string {
-  const served = kernelPorts(ports, o);
-  const map: string[] = [];
-  const rejected: string[] = [];
-  const hairpin = new Set<string>();
-  const chains: string[] = [];
-  const sets: string[] = [];
-  served.forEach((s, i) => {
+  o: Pick<KernelServiceOptions, "podCidr" | "nodes">,
+): KernelModel {
+  const m: KernelModel = {
+    services: new Map(),
+    rejected: new Set(),
+    hairpin: new Set(),
+    chains: new Map(),
+    affinity: new Map(),
+    udp: new Map(),
+  };
+  for (const s of kernelPorts(ports, o)) {
     const proto = PROTO[s.port.protocol] ?? "tcp";
     const key = `${s.ip} . ${proto} . ${s.frontPort}`;
-    if (s.endpoints.length === 0) {
-      rejected.push(key);
-      return;
+    if (proto === "udp") {
+      m.udp.set(`${s.ip}:${s.frontPort}`, new Set(s.endpoints.map((e) => `${e.ip}:${e.port}`)));
     }
-    const svc = `svc-${i}`;
-    map.push(`${key} : goto ${svc}`);
+    if (s.endpoints.length === 0) {
+      m.rejected.add(key);
+      continue;
+    }
+    const [ns, svcName] = s.port.serviceKey.split("/");
+    const tail = `${ns}/${svcName}/${proto}/${s.port.portName || "-"}`;
     const affinity = s.port.affinityTimeoutSeconds;
+    const svc = name(s.local ? "local" : "svc", `${s.port.key}/${proto}`, tail);
+    m.services.set(key, svc);
+    if (m.chains.has(svc)) continue;
     const body: string[] = [];
-    s.endpoints.forEach((e, j) => {
-      const ep = `${svc}-ep-${j}`;
-      hairpin.add(`${e.ip} . ${e.ip}`);
+    const eps = s.endpoints.map((e) => {
+      const id = `${s.port.key}/${proto} ${e.ip}:${e.port}`;
+      const ep = name("ep", id, `${tail}__${e.ip}/${e.port}`);
+      m.hairpin.add(`${e.ip} . ${e.ip}`);
       const epBody: string[] = [];
       if (affinity !== undefined) {
-        sets.push(
-          `  set ${ep}-affinity {`,
-          "    type ipv4_addr; flags dynamic,timeout;",
-          `    timeout ${affinity}s;`,
-          "  }",
-        );
-        body.push(`ip saddr @${ep}-affinity goto ${ep}`);
-        epBody.push(`update @${ep}-affinity { ip saddr }`);
+        const set = name("aff", `${id} ${affinity}`, `${tail}__${e.ip}/${e.port}`);
+        m.affinity.set(set, affinity);
+        body.push(`ip saddr @${set} goto ${ep}`);
+        epBody.push(`update @${set} { ip saddr }`);
       }
       epBody.push(`meta l4proto ${proto} dnat to ${e.ip}:${e.port}`);
-      chains.push(`  chain ${ep} {`, ...epBody.map((l) => `    ${l}`), "  }");
+      m.chains.set(ep, epBody);
+      return ep;
     });
-    const n = s.endpoints.length;
     body.push(
-      n === 1
-        ? `goto ${svc}-ep-0`
-        : `numgen random mod ${n} vmap { ${s.endpoints.map((_, j) => `${j} : goto ${svc}-ep-${j}`).join(", ")} }`,
+      eps.length === 1
+        ? `goto ${eps[0]}`
+        : `numgen random mod ${eps.length} vmap { ${eps.map((ep, j) => `${j} : goto ${ep}`).join(", ")} }`,
     );
-    chains.push(`  chain ${svc} {`, ...body.map((l) => `    ${l}`), "  }");
-  });
+    m.chains.set(svc, body);
+  }
+  return m;
+}
+
+const affinitySet = (set: string, timeout: number) =>
+  `set ${set} { type ipv4_addr; flags dynamic,timeout; timeout ${timeout}s; }`;
+
+/** The whole table, replacing whatever is there (at start and after a failed update). */
+export function kernelFullScript(m: KernelModel, o: KernelServiceOptions): string {
+  const elements = (items: Iterable<string>) => {
+    const all = [...items];
+    return all.length > 0 ? [`    elements = { ${all.join(", ")} }`] : [];
+  };
   const from = `iifname "${o.linkPrefix}*"`;
   const lines = [
     `table ip ${o.table}`,
@@ -135,17 +185,17 @@ export function kernelServicesScript(
     `table ip ${o.table} {`,
     "  map service-ips {",
     "    type ipv4_addr . inet_proto . inet_service : verdict;",
-    ...(map.length > 0 ? [`    elements = { ${map.join(", ")} }`] : []),
+    ...elements([...m.services].map(([k, c]) => `${k} : goto ${c}`)),
     "  }",
     "  set no-endpoint-services {",
     "    type ipv4_addr . inet_proto . inet_service;",
-    ...(rejected.length > 0 ? [`    elements = { ${rejected.join(", ")} }`] : []),
+    ...elements(m.rejected),
     "  }",
     "  set hairpin {",
     "    type ipv4_addr . ipv4_addr;",
-    ...(hairpin.size > 0 ? [`    elements = { ${[...hairpin].join(", ")} }`] : []),
+    ...elements(m.hairpin),
     "  }",
-    ...sets,
+    ...[...m.affinity].map(([s, t]) => `  ${affinitySet(s, t)}`),
     "  chain prerouting {",
     "    type nat hook prerouting priority dstnat; policy accept;",
     `    ${from} ip daddr . meta l4proto . th dport vmap @service-ips`,
@@ -160,9 +210,84 @@ export function kernelServicesScript(
       (n) => `    ip daddr ${n.cidr} ip saddr . ip daddr @hairpin snat to ${n.gateway}`,
     ),
     "  }",
-    ...chains,
+    ...[...m.chains].flatMap(([c, rules]) => [
+      `  chain ${c} {`,
+      ...rules.map((l) => `    ${l}`),
+      "  }",
+    ]),
     "}",
     "",
   ];
   return lines.join("\n");
+}
+
+export function kernelServicesScript(
+  ports: readonly ServicePortState[],
+  o: KernelServiceOptions,
+): string {
+  return kernelFullScript(kernelModel(ports, o), o);
+}
+
+/**
+ * The transaction taking the table from `prev` to `next`, touching only what differs (kube's
+ * partial sync): new affinity sets and chains first, changed chains flushed and refilled, map
+ * and set elements deleted and added, then the chains and sets no longer used flushed and
+ * deleted (nothing refers to them by then). Undefined when nothing differs.
+ */
+export function kernelUpdateScript(
+  prev: KernelModel,
+  next: KernelModel,
+  o: Pick<KernelServiceOptions, "table">,
+): string | undefined {
+  const t = `ip ${o.table}`;
+  const out: string[] = [];
+  for (const [s, timeout] of next.affinity) {
+    if (!prev.affinity.has(s))
+      out.push(`add ${affinitySet(s, timeout).replace("set ", `set ${t} `)}`);
+  }
+  for (const c of next.chains.keys()) if (!prev.chains.has(c)) out.push(`add chain ${t} ${c}`);
+  for (const [c, rules] of next.chains) {
+    const old = prev.chains.get(c);
+    if (old !== undefined && old.join("\n") === rules.join("\n")) continue;
+    if (old !== undefined) out.push(`flush chain ${t} ${c}`);
+    for (const r of rules) out.push(`add rule ${t} ${c} ${r}`);
+  }
+  const element = (set: string, before: Set<string>, after: Set<string>) => {
+    for (const e of before) if (!after.has(e)) out.push(`delete element ${t} ${set} { ${e} }`);
+    for (const e of after) if (!before.has(e)) out.push(`add element ${t} ${set} { ${e} }`);
+  };
+  const entries = (m: KernelModel) => new Set([...m.services].map(([k, c]) => `${k} : goto ${c}`));
+  const before = entries(prev);
+  const after = entries(next);
+  for (const e of before) {
+    if (!after.has(e)) out.push(`delete element ${t} service-ips { ${e.split(" : ")[0]} }`);
+  }
+  for (const e of after) if (!before.has(e)) out.push(`add element ${t} service-ips { ${e} }`);
+  element("no-endpoint-services", prev.rejected, next.rejected);
+  element("hairpin", prev.hairpin, next.hairpin);
+  const gone = [...prev.chains.keys()].filter((c) => !next.chains.has(c));
+  for (const c of gone) out.push(`flush chain ${t} ${c}`);
+  for (const c of gone) out.push(`delete chain ${t} ${c}`);
+  for (const s of prev.affinity.keys()) if (!next.affinity.has(s)) out.push(`delete set ${t} ${s}`);
+  return out.length > 0 ? `${out.join("\n")}\n` : undefined;
+}
+
+/**
+ * The UDP conntrack entries kube-proxy deletes after a change (conntrack keeps a UDP "flow"
+ * pointing where its first packet went): to an endpoint no longer used by a frontend, and to a
+ * frontend that had no endpoints (its packets were rejected, not DNATed) and has some now.
+ */
+export function staleUdp(
+  prev: KernelModel | undefined,
+  next: KernelModel,
+): { frontend: string; endpoint?: string }[] {
+  const out: { frontend: string; endpoint?: string }[] = [];
+  for (const [frontend, eps] of prev?.udp ?? []) {
+    const now = next.udp.get(frontend) ?? new Set<string>();
+    for (const endpoint of eps) if (!now.has(endpoint)) out.push({ frontend, endpoint });
+  }
+  for (const [frontend, eps] of next.udp) {
+    if (eps.size > 0 && (prev?.udp.get(frontend)?.size ?? 0) === 0) out.push({ frontend });
+  }
+  return out;
 }

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import type net from "node:net";
 import type { LoadBalancerIngress, Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { Balancer, categorize } from "./choose.ts";
@@ -34,7 +35,7 @@ import {
   type ServicePortState,
   type ServiceView,
 } from "./state.ts";
-import { listenTcp, type TcpFrontend } from "./tcp.ts";
+import { type EndpointDialer, listenTcp, type TcpFrontend, tcpConnectionHandler } from "./tcp.ts";
 import { TrafficCounter } from "./traffic.ts";
 import { listenUdp, type UdpFrontend } from "./udp.ts";
 
@@ -57,6 +58,8 @@ export interface ProxierOptions {
   dialTimeoutsMs?: readonly number[] | undefined;
   udpIdleTimeoutMs?: number | undefined;
   preserveSourceIp?: boolean | undefined;
+  /** How TCP endpoints the host cannot reach directly are dialled (see tcp.ts). */
+  dial?: EndpointDialer | undefined;
   /** How often frontends that could not be opened are tried again (default 10 s). */
   retryIntervalMs?: number | undefined;
 }
@@ -80,6 +83,8 @@ interface ListenerRecord {
   error?: string;
   code?: string;
   handle?: TcpFrontend | UdpFrontend;
+  /** TCP: handles a connection accepted elsewhere for this frontend (see `accept`). */
+  accept?: (client: net.Socket) => void;
   opening?: Promise<void>;
   removed: boolean;
 }
@@ -164,6 +169,19 @@ export class Proxier {
     const key = typeof svc === "string" ? svc : keyOf(svc);
     const ip = this.#state.view(key)?.loadBalancerIp;
     return ip === undefined ? [] : [{ ip, ipMode: "VIP" }];
+  }
+
+  /**
+   * Proxies a TCP connection accepted elsewhere for ip:port as if this proxy's listener there had
+   * accepted it (also where that listener could not be bound, e.g. a port below 1024 without
+   * privileges): rootless pod networks hand over pods' ClusterIP connections. False when no
+   * Service has that frontend.
+   */
+  accept(ip: string, port: number, client: net.Socket): boolean {
+    const record = this.#listeners.get(frontendKey({ ip, port, protocol: "TCP" }));
+    if (!record?.accept || record.removed) return false;
+    record.accept(client);
+    return true;
   }
 
   listeners(): ListenerStatus[] {
@@ -346,6 +364,13 @@ export class Proxier {
         : { preserveSourceIp: this.#options.preserveSourceIp }),
     };
     const bind = { ip: frontend.ip, port: frontend.port };
+    if (frontend.protocol === "TCP") {
+      record.accept = tcpConnectionHandler(bind, {
+        ...common,
+        ...(this.#options.dialTimeoutsMs ? { dialTimeoutsMs: this.#options.dialTimeoutsMs } : {}),
+        ...(this.#options.dial ? { dial: this.#options.dial } : {}),
+      });
+    }
     const opening: Promise<TcpFrontend | UdpFrontend> =
       frontend.protocol === "TCP"
         ? listenTcp(bind, {
@@ -353,6 +378,7 @@ export class Proxier {
             ...(this.#options.dialTimeoutsMs
               ? { dialTimeoutsMs: this.#options.dialTimeoutsMs }
               : {}),
+            ...(this.#options.dial ? { dial: this.#options.dial } : {}),
           })
         : listenUdp(bind, {
             ...common,

@@ -51,7 +51,15 @@ export interface TcpFrontendOptions extends ForwardHooks {
   dialTimeoutsMs?: readonly number[];
   /** Bind outgoing connections to the client's loopback IP so backends see it (default true). */
   preserveSourceIp?: boolean;
+  /**
+   * How an endpoint the host cannot reach directly is dialled (rootless pod networks hand over a
+   * socket connected inside their namespace); undefined from it: a plain connect.
+   */
+  dial?: EndpointDialer | undefined;
 }
+
+/** Connects to an endpoint some other way, or undefined to connect directly. */
+export type EndpointDialer = (ip: string, port: number) => Promise<net.Socket> | undefined;
 
 export interface TcpFrontend {
   readonly address: string;
@@ -66,7 +74,8 @@ class DialTimeoutError extends Error {
 
 interface Dialled {
   socket: net.Socket;
-  reader: ForwardingReader;
+  /** Absent for a handed-over socket (no `onread`): backend to client then goes by `pipe`. */
+  reader?: ForwardingReader;
 }
 
 function dial(endpoint: EndpointInfo, timeoutMs: number, localAddress?: string): Promise<Dialled> {
@@ -99,11 +108,44 @@ function dial(endpoint: EndpointInfo, timeoutMs: number, localAddress?: string):
   });
 }
 
+/** Dials through `dialer`, within `timeoutMs`; undefined when the dialer leaves it to us. */
+function dialVia(
+  dialer: EndpointDialer | undefined,
+  endpoint: EndpointInfo,
+  timeoutMs: number,
+): Promise<Dialled> | undefined {
+  const dialling = dialer?.(endpoint.ip, endpoint.port);
+  if (!dialling) return undefined;
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new DialTimeoutError(`connect to ${endpoint.ip}:${endpoint.port} timed out`));
+    }, timeoutMs);
+    dialling.then(
+      (socket) => {
+        clearTimeout(timer);
+        if (late) return socket.destroy();
+        socket.setNoDelay(true);
+        socket.on("error", () => {});
+        resolve({ socket });
+      },
+      (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
 async function dialFrom(
   endpoint: EndpointInfo,
   timeoutMs: number,
   source: string | undefined,
+  dialer?: EndpointDialer,
 ): Promise<Dialled> {
+  const via = dialVia(dialer, endpoint, timeoutMs);
+  if (via !== undefined) return via;
   if (source === undefined) return dial(endpoint, timeoutMs);
   try {
     return await dial(endpoint, timeoutMs, source);
@@ -144,14 +186,23 @@ function splice(client: net.Socket, backend: Dialled, untrack: () => void): void
   link(client, backend.socket);
   link(backend.socket, client);
   client.pipe(backend.socket);
-  backend.reader.attach(backend.socket, client);
-  backend.socket.on("end", () => client.end());
+  if (backend.reader) {
+    backend.reader.attach(backend.socket, client);
+    backend.socket.on("end", () => client.end());
+  } else {
+    backend.socket.pipe(client);
+    backend.socket.resume();
+  }
 }
 
-export async function listenTcp(
+/**
+ * What a TCP frontend does with each accepted connection (paused until its backend is up), also
+ * for connections accepted elsewhere (the rootless node namespace's ClusterIP listeners).
+ */
+export function tcpConnectionHandler(
   bind: { ip: string; port: number },
   options: TcpFrontendOptions,
-): Promise<TcpFrontend> {
+): (client: net.Socket) => void {
   const timeouts = options.dialTimeoutsMs ?? DEFAULT_DIAL_TIMEOUTS_MS;
   const preserve = options.preserveSourceIp ?? true;
   const warn = options.onWarning ?? (() => {});
@@ -175,6 +226,7 @@ export async function listenTcp(
           endpoint,
           timeoutMs,
           preserve ? sourceAddressFor(clientIp) : undefined,
+          options.dial,
         );
       } catch (err) {
         if (gone) return;
@@ -196,9 +248,7 @@ export async function listenTcp(
     }
     if (!gone) client.resetAndDestroy();
   };
-
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
-  server.on("connection", (client) => {
+  return (client) => {
     client.on("error", () => {
       // Reported through 'close'; a client's failure concerns only its own connection.
     });
@@ -206,7 +256,17 @@ export async function listenTcp(
       warn(`${address}: ${(err as Error).message}`);
       client.destroy();
     });
-  });
+  };
+}
+
+export async function listenTcp(
+  bind: { ip: string; port: number },
+  options: TcpFrontendOptions,
+): Promise<TcpFrontend> {
+  const address = `${bind.ip}:${bind.port}`;
+  const warn = options.onWarning ?? (() => {});
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
+  server.on("connection", tcpConnectionHandler(bind, options));
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => reject(new BindError(`TCP ${address}`, err));
     server.once("error", onError);

@@ -181,6 +181,16 @@ const minimal: Record<string, KubeObject> = {
     roleRef: { kind: "ClusterRole", name: "reader" },
     subjects: [{ kind: "ServiceAccount", name: "default", namespace: "default" }],
   } as KubeObject,
+  apiservices: {
+    metadata: { name: "v1alpha1.wardle.example.com" },
+    spec: {
+      group: "wardle.example.com",
+      version: "v1alpha1",
+      groupPriorityMinimum: 1000,
+      versionPriority: 15,
+      service: { name: "api", namespace: "wardle" },
+    },
+  },
 };
 
 test("strategyFor finds every resource by group and plural, and nothing else", () => {
@@ -197,7 +207,7 @@ test("strategyFor finds every resource by group and plural, and nothing else", (
   assert.equal(strategyFor("apps", "daemonsets")?.kind, "DaemonSet");
   assert.equal(strategyFor("", "replicationcontrollers")?.kind, "ReplicationController");
   assert.equal(strategyFor("policy", "poddisruptionbudgets")?.kind, "PodDisruptionBudget");
-  assert.equal(kindStrategies.length, 39);
+  assert.equal(kindStrategies.length, 40);
 });
 
 test("every strategy accepts its minimal object after defaulting and prints one cell per column", () => {

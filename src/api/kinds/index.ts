@@ -4,11 +4,11 @@
  *
  * @module
  */
-
 import {
   validatingAdmissionPolicyBindingStrategy,
   validatingAdmissionPolicyStrategy,
 } from "./admissionpolicy.ts";
+import { apiServiceStrategy } from "./apiservice.ts";
 import { configMapStrategy, secretStrategy, serviceAccountStrategy } from "./config.ts";
 import { controllerRevisionStrategy } from "./controllerrevision.ts";
 import { cronJobStrategy } from "./cronjob.ts";
@@ -53,6 +53,7 @@ import {
   validatingWebhookConfigurationStrategy,
 } from "./webhookconfig.ts";
 
+export { availableCell, LOCAL_AVAILABLE } from "./apiservice.ts";
 export { ConversionError, convertObject } from "./conversions.ts";
 export { TEMPLATE_GENERATION, templateGeneration } from "./daemonset.ts";
 export { DEFAULT_SCALE_DOWN_RULES, DEFAULT_SCALE_UP_RULES, formatHpaTargets } from "./hpa.ts";
@@ -123,6 +124,7 @@ export const kindStrategies: KindStrategy[] = [
   clusterRoleStrategy,
   roleBindingStrategy,
   clusterRoleBindingStrategy,
+  apiServiceStrategy,
 ];
 
 const byKey = new Map(kindStrategies.map((s) => [`${s.group}/${s.resource}`, s]));

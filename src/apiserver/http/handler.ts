@@ -90,6 +90,14 @@ export interface HandlerOptions {
   subresources?: Map<string, SubresourceHandler>;
   /** Serves `metrics.k8s.io` while it answers a provider (set once the node agent runs). */
   metrics?: () => MetricsProvider | undefined;
+  /**
+   * Aggregated API servers (APIServices backed by a Service): the resources of the available
+   * ones, for discovery, and whether one owns a group-version (its local resources step aside).
+   */
+  aggregation?: {
+    resources(): readonly ResourceInfo[];
+    delegated(group: string, version: string): boolean;
+  };
   /** The custom resources served from CRDs, for discovery. */
   custom?: () => readonly ResourceInfo[];
   /** Worker threads for bodies over {@link OFFLOAD_BYTES}; without, every body is parsed here. */
@@ -199,10 +207,18 @@ function deleteOptions(q: URLSearchParams, body: unknown): DeleteOptions {
 
 export function createHandler(options: HandlerOptions) {
   const { registry } = options;
-  const extra = (): readonly ResourceInfo[] => [
-    ...(options.metrics?.() ? METRICS_RESOURCES : []),
-    ...(options.custom?.() ?? []),
-  ];
+  const extra = (): readonly ResourceInfo[] => {
+    const local = [
+      ...(options.metrics?.() ? METRICS_RESOURCES : []),
+      ...(options.custom?.() ?? []),
+    ];
+    const aggregation = options.aggregation;
+    if (!aggregation) return local;
+    return [
+      ...local.filter((r) => !aggregation.delegated(r.group, r.version)),
+      ...aggregation.resources(),
+    ];
+  };
 
   /**
    * A request's body, parsed (and for a create or update, typed-decoded) as `job` says: on this

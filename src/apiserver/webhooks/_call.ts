@@ -25,7 +25,8 @@ export interface CallTarget {
   timeoutMs: number;
 }
 
-function goError(err: NodeJS.ErrnoException, host: string, port: number): string {
+/** A Node socket or TLS error in the words of Go's client. */
+export function goError(err: NodeJS.ErrnoException, host: string, port: number): string {
   switch (err.code) {
     case "ECONNREFUSED":
       return `dial tcp ${host}:${port}: connect: connection refused`;

@@ -31,7 +31,9 @@ import {
   type Webhook,
 } from "./_match.ts";
 import { buildReview, denial, patched, readResponse, reviewVersion } from "./_review.ts";
+import { resolveService } from "./_service.ts";
 
+export { CallError, goError } from "./_call.ts";
 export {
   type Gvr,
   type MatchTarget,
@@ -42,12 +44,11 @@ export {
   ruleMatches,
   selectsEveryNamespace,
 } from "./_match.ts";
+export { resolveService, type ServiceRef } from "./_service.ts";
 
 export const ADMISSION_GROUP = "admissionregistration.k8s.io";
 const MUTATING = findResource(ADMISSION_GROUP, "mutatingwebhookconfigurations")!;
 const VALIDATING = findResource(ADMISSION_GROUP, "validatingwebhookconfigurations")!;
-const SERVICES = findResource("", "services")!;
-const ENDPOINTS = findResource("", "endpoints")!;
 const NAMESPACES = findResource("", "namespaces")!;
 /** Kinds no webhook is called for (kube's rule: a webhook could lock itself out). */
 const EXEMPT = new Set([
@@ -351,30 +352,16 @@ export class Webhooks implements WebhookAdmission {
     url.search = timeout;
     const shown = `https://${svc.name}.${svc.namespace}.svc:${port}${svc.path ?? ""}?${timeout}`;
     const base: CallTarget = { url, shown, caBundle: cc.caBundle, timeoutMs };
-    // Resolution fails as Go's dial would, after the request line.
-    const unresolved = (reason: string) => new Error(`Post "${shown}": ${reason}`);
-    const service = this.store.get(storeKey(SERVICES, svc.namespace, svc.name));
-    if (!service) throw unresolved(`service "${svc.name}" not found`);
-    const ports = (service.spec as { ports?: ServicePort[] } | undefined)?.ports ?? [];
-    const sp = ports.find((p) => p.port === port);
-    if (!sp) throw unresolved(`no service port ${port} found for service "${svc.name}"`);
-    const endpoints = this.store.get(storeKey(ENDPOINTS, svc.namespace, svc.name));
-    for (const subset of (endpoints as { subsets?: Subset[] } | undefined)?.subsets ?? []) {
-      const ep = (subset.ports ?? []).find((p) => (sp.name ? p.name === sp.name : true));
-      const ip = subset.addresses?.[0]?.ip;
-      if (ep && ip) return { ...base, address: { host: ip, port: ep.port } };
+    try {
+      const address = resolveService(this.store, {
+        namespace: svc.namespace,
+        name: svc.name,
+        port,
+      });
+      return { ...base, address };
+    } catch (e) {
+      // Resolution fails as Go's dial would, after the request line.
+      throw new Error(`Post "${shown}": ${(e as Error).message}`);
     }
-    const clusterIP = (service.spec as { clusterIP?: string } | undefined)?.clusterIP;
-    if (clusterIP && clusterIP !== "None") return { ...base, address: { host: clusterIP, port } };
-    throw unresolved(`no endpoints available for service "${svc.name}"`);
   }
-}
-
-interface ServicePort {
-  name?: string;
-  port: number;
-}
-interface Subset {
-  addresses?: Array<{ ip: string }>;
-  ports?: Array<{ name?: string; port: number }>;
 }

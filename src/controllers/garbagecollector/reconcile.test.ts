@@ -21,6 +21,7 @@ function harness(objects: KubeObject[], states: Record<string, OwnerState> = {})
   const log: string[] = [];
   const byName = new Map(objects.map((o) => [o.metadata.name ?? "", o]));
   const deps: GcDeps = {
+    resources: () => GC_RESOURCES,
     synced: () => true,
     get: (_r, _ns, name) => byName.get(name),
     dependents: (uid) =>

@@ -16,6 +16,8 @@ export interface Dependent {
 }
 
 export interface GcDeps {
+  /** The resources watched now (custom resources come and go with their CRDs). */
+  resources(): readonly GcResource[];
   /** All caches have listed once (before that, "no dependents" means nothing). */
   synced(): boolean;
   get(res: GcResource, namespace: string, name: string): KubeObject | undefined;
@@ -29,7 +31,7 @@ export interface GcDeps {
 }
 
 export async function reconcileItem(key: string, deps: GcDeps): Promise<ReconcileResult> {
-  const id = parseItemKey(key);
+  const id = parseItemKey(key, deps.resources());
   if (!id) return;
   const obj = deps.get(id.res, id.namespace, id.name);
   if (!obj) return;

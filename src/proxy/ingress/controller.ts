@@ -46,6 +46,7 @@ import type {
 import { Balancer, categorize } from "../choose.ts";
 import { isLoopbackV4 } from "../lb-ips.ts";
 import { keyOf, ProxyState } from "../state.ts";
+import type { EndpointDialer } from "../tcp.ts";
 import { Certificates, type PemPair } from "./certs.ts";
 import { forwardRequest, forwardUpgrade, sendError } from "./forward.ts";
 import { listenFirst } from "./listen.ts";
@@ -74,6 +75,11 @@ export interface IngressControllerOptions {
   log?: (message: string) => void;
   connectTimeoutMs?: number;
   retryIntervalMs?: number;
+  /**
+   * How backends the host cannot reach directly (rootless pod networks) are dialled, for plain
+   * requests (Upgrade requests connect directly still).
+   */
+  dial?: EndpointDialer | undefined;
 }
 
 export interface IngressListener {
@@ -123,7 +129,7 @@ export class IngressController {
     this.#options = options;
     this.#state = new ProxyState({ nodeName: "", nodeIP: options.ip });
     this.#certs = new Certificates(options.defaultCertificate);
-    this.#agent = new Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo" });
+    this.#agent = dialingAgent(options.dial);
     this.#retryTimer = setInterval(() => this.#retryStatus(), options.retryIntervalMs ?? 5000);
     this.#retryTimer.unref();
     this.#listeners = {
@@ -462,3 +468,23 @@ function resourceBackends(ing: Ingress): string[] {
     for (const p of rule.http?.paths ?? []) add(p.backend.resource);
   return [...new Set(out)];
 }
+
+/** The backends' keep-alive agent; its connections go through `dial` where it takes them. */
+function dialingAgent(dial: EndpointDialer | undefined): HttpAgent {
+  const agent = new Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo" });
+  if (!dial) return agent;
+  const direct = agent.createConnection.bind(agent);
+  // Node's Agent takes a socket from `createConnection` or, when it returns none, from its
+  // callback later.
+  agent.createConnection = ((opts: { host?: string; port?: number }, done: Done) => {
+    const dialling = dial(opts.host ?? "", Number(opts.port));
+    if (!dialling) return direct(opts, done);
+    dialling.then(
+      (s) => done(null, s),
+      (e: Error) => done(e, undefined as unknown as Duplex),
+    );
+    return undefined;
+  }) as typeof agent.createConnection;
+  return agent;
+}
+type Done = (err: Error | null, socket: Duplex) => void;
