@@ -64,6 +64,7 @@ export const GC_RESOURCES: readonly GcResource[] = [
   { ref: REFS.runtimeclasses, kind: "RuntimeClass", namespaced: false },
   // issue 16: CRDs, webhook configurations, RBAC
   { ref: REFS.customresourcedefinitions, kind: "CustomResourceDefinition", namespaced: false },
+  { ref: REFS.apiservices, kind: "APIService", namespaced: false },
   {
     ref: admission("mutatingwebhookconfigurations"),
     kind: "MutatingWebhookConfiguration",
