@@ -19,6 +19,7 @@ import type { KubeObject } from "../src/api/types.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { which } from "../src/kubelet/process.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
+import { ttySession } from "./_tty.ts";
 
 const AS_ROOT = process.getuid?.() === 0;
 const NO_SCRIPT = which("script", process.env.PATH ?? "")
@@ -173,6 +174,36 @@ describe("kubectl debug", { skip: NO_KUBECTL }, () => {
     assert.match(r.stdout, /^has-a-tty\r?$/m, r.stdout + r.stderr);
     const s = await until("app", "dbg-tty", (x) => x.state?.terminated !== undefined);
     assert.equal(s.state?.terminated?.exitCode, 0);
+  });
+
+  test("kubectl run -it --rm: a shell on a tty sized as kubectl's, then the pod is deleted", {
+    skip: NO_SCRIPT,
+  }, async () => {
+    const t = ttySession([
+      KUBECTL ?? "kubectl",
+      "--kubeconfig",
+      cluster.kubeconfigPath,
+      "run",
+      "-it",
+      "--rm",
+      "t",
+      "--image=busybox",
+      "--restart=Never",
+      // The process runtime runs host programs: `sh` as the command, not as the image's args.
+      "--command",
+      "--",
+      "sh",
+    ]);
+    await t.expect(/If you don't see a command prompt, try pressing enter\./);
+    t.send("\n");
+    await t.expect(/[#$] /);
+    t.send("tty; stty size; echo round-$((40+2))\n");
+    await t.expect(/^\/dev\/pts\/\d+\r$/m);
+    await t.expect(/^33 91\r$/m);
+    await t.expect(/^round-42\r$/m);
+    t.send("exit\n");
+    assert.equal(await t.done(), 0, t.output);
+    assert.match(t.output, /pod "t" deleted/);
   });
 
   test("kubectl exec -c reaches a running ephemeral container", async () => {

@@ -104,7 +104,7 @@ describe("examples/statefulset", { skip: ROOT_ONLY }, () => {
 });
 
 describe("the examples' code.yaml", () => {
-  for (const name of ["quickstart", "statefulset", "brokers"]) {
+  for (const name of ["quickstart", "statefulset", "brokers", "operator"]) {
     test(`${name}: its ConfigMap holds the .js files beside it, as ES modules`, () => {
       const dir = join(EXAMPLES, name);
       const [configMap] = readManifests([join(dir, "code.yaml")]).map((m) => m.object);

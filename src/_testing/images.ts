@@ -50,6 +50,8 @@ const APPLETS = [
   "head",
   "grep",
   "whoami",
+  "tty",
+  "stty",
 ];
 
 /** The tools these helpers need that are not installed (empty when all are). */

@@ -8,7 +8,8 @@
  * (or closes its stdin) closes the container's stdin, as the container runtime does. A container
  * has a tty when its spec asks for `tty` and `stdin` (util-linux `script` gives its program one,
  * output merged on stdout); an attach asking for a tty of any other container is refused before
- * the upgrade, and so is stdin for a container started without it. Resizes are not applied.
+ * the upgrade, and so is stdin for a container started without it. A resize (channel 4) sets the
+ * size of the container's terminal (tty.ts), which signals SIGWINCH to its program.
  *
  * @module
  */
@@ -31,6 +32,7 @@ import {
 import { chooseContainer, getPod, type LocateContainer } from "./exec_target.ts";
 import { LogCursor, parseCriLine } from "./logread.ts";
 import { withTty } from "./process.ts";
+import { setTerminalSize, terminalIdentity, terminalOf } from "./tty.ts";
 import { acceptWebSocket, offeredProtocols } from "./websocket.ts";
 
 export interface AttachHandlerOptions {
@@ -75,6 +77,8 @@ export function createAttachHandler(
     let protocol: string;
     let cursor: LogCursor;
     let pid: number;
+    let logPath: string;
+    let dir: string;
     let container: string;
     let input: { stream: Writable; once: boolean } | undefined;
     try {
@@ -103,7 +107,7 @@ export function createAttachHandler(
         }
       }
       const located = options.locate(namespace, name, container);
-      const dir = join(
+      dir = join(
         options.dataDir,
         "pods",
         `${namespace}_${name}_${pod.metadata?.uid ?? ""}`,
@@ -123,6 +127,7 @@ export function createAttachHandler(
       }
       protocol = picked;
       pid = located.pid;
+      logPath = log;
       // Output from here on: the mark is taken before any stdin is forwarded, so an answer to the
       // first input is not skipped.
       cursor = await LogCursor.open(log, "end").catch((e: Error) => {
@@ -141,16 +146,34 @@ export function createAttachHandler(
       open_ = false;
     });
     ws.on("error", () => {});
-    if (input) {
-      const { stream, once } = input;
-      ws.on("message", (data: Buffer) => {
-        // Text and binary messages alike, as kube reads them (the Python client sends text).
-        const m = parseMessage(data, protocol);
-        if (m.kind === "stdin") stream.write(m.data);
-        else if (m.kind === "close" && m.channel === CHANNEL.stdin && once) stream.end();
-      });
-      // stdinOnce: this attach was the one; the program reads EOF now.
-      if (once) ws.on("close", () => stream.end());
+    // The size asked last, and the terminal it was set on: a container that was still starting
+    // when the attach came (the oci runtime's terminal is crun's until the container's own
+    // exists) gets it again on each new terminal found under it.
+    let size: { width: number; height: number } | undefined;
+    let sized: string | undefined;
+    const applySize = () => {
+      const now = options.locate(namespace, name, container)?.pid ?? pid;
+      const tty = size && terminalOf(now);
+      const id = tty && terminalIdentity(tty);
+      if (!size || !tty || !id || id === sized) return;
+      sized = id;
+      setTerminalSize(tty, size.width, size.height);
+    };
+    ws.on("message", (data: Buffer) => {
+      // Text and binary messages alike, as kube reads them (the Python client sends text).
+      const m = parseMessage(data, protocol);
+      if (m.kind === "stdin") input?.stream.write(m.data);
+      else if (m.kind === "close" && m.channel === CHANNEL.stdin && input?.once) input.stream.end();
+      else if (m.kind === "resize" && request.tty) {
+        size = { width: m.width, height: m.height };
+        sized = undefined;
+        applySize();
+      }
+    });
+    // stdinOnce: this attach was the one; the program reads EOF now.
+    if (input?.once) {
+      const { stream } = input;
+      ws.on("close", () => stream.end());
     }
     const pump = async (flush = false) => {
       for (let lines = await cursor.next(flush); lines.length; lines = await cursor.next(flush)) {
@@ -163,9 +186,17 @@ export function createAttachHandler(
         }
       }
     };
-    const alive = () => options.locate(namespace, name, container)?.pid === pid;
+    // The same run of the container: still located, and its log still the newest (a restart
+    // writes the next one). Not its pid: the oci runtime's changes from its start's to the
+    // container's own once the container exists.
+    const alive = async () => {
+      const now = options.locate(namespace, name, container);
+      if (!now) return false;
+      applySize();
+      return (await currentLog(dir)) === logPath;
+    };
     try {
-      while (open_ && alive()) {
+      while (open_ && (await alive())) {
         await pump();
         await new Promise((r) => setTimeout(r, pollMs));
       }

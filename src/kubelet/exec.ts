@@ -9,7 +9,8 @@
  *
  * TTY: Node has no pty, so a tty request runs the command under util-linux `script`, which gives
  * it one (stdout and stderr merged, as on a real tty); a resize message sets the pty's size with
- * `stty` on the command's terminal.
+ * `stty` on the command's terminal (tty.ts: the deepest one, so the container's own pty under
+ * `crun exec -t`, not the one `script` gave crun).
  *
  * Carriers: WebSocket (kubectl 1.30+, `v5.channel.k8s.io`/`v4.channel.k8s.io`) and a plain SPDY/3.1
  * upgrade (`v4.channel.k8s.io`; older kubectl, or its fallback when the WebSocket upgrade fails).
@@ -39,6 +40,7 @@ import {
 import { chooseContainer, getPod, type LocateContainer } from "./exec_target.ts";
 import { which } from "./process.ts";
 import { overSocket, SpdySession } from "./spdy_session.ts";
+import { resizeTerminal } from "./tty.ts";
 import { acceptWebSocket, offeredProtocols } from "./websocket.ts";
 
 export interface ExecHandlerOptions {
@@ -107,29 +109,6 @@ export function execArgv(
       ? ["nsenter", "-t", String(where.pid), "-m", "-u", "-n", "-r", "-w", "--", ...inner]
       : inner;
   return where.setpriv ? [where.setpriv, "--pdeathsig", "KILL", "--", ...entered] : entered;
-}
-
-/** Sets the size of the pty that `script` (pid) gave its child, once the child exists. */
-function resizePty(scriptPid: number, width: number, height: number, tries = 20): void {
-  let children: string[] = [];
-  try {
-    children = readFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`, "utf8")
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean);
-  } catch {
-    return;
-  }
-  const child = children[0];
-  if (!child) {
-    if (tries > 0) setTimeout(() => resizePty(scriptPid, width, height, tries - 1), 50).unref();
-    return;
-  }
-  const tty = `/proc/${child}/fd/0`;
-  const s = spawn("stty", ["-F", tty, "cols", String(width), "rows", String(height)], {
-    stdio: "ignore",
-  });
-  s.on("error", () => {});
 }
 
 /** What the command's process needs, checked and resolved before the connection is upgraded. */
@@ -282,7 +261,7 @@ function run(p: Prepared, out: ExecOutput): ExecInput {
         return;
       }
       withChild((c) => {
-        if (c.pid !== undefined) resizePty(c.pid, width, height);
+        if (c.pid !== undefined) resizeTerminal(c.pid, width, height);
       });
     },
     gone() {

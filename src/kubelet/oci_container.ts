@@ -50,6 +50,10 @@ export interface OciContainerStart {
   podDir: string;
   podIP: string;
   netnsPath?: string | undefined;
+  /** The program runs on a pty (`tty` and `stdin`, and `script` is here). */
+  tty?: boolean;
+  /** A PID namespace to join (an ephemeral container's target's). */
+  pidNamespacePath?: string | undefined;
   /** The image the kubelet's pull step prepared (imagepull.ts); absent: the image source's. */
   image?: PreparedImage | undefined;
   onSkip(message: string): void;
@@ -130,6 +134,8 @@ export async function startOciContainer(
       volumes,
       netnsPath: o.netnsPath,
       ...(o.container.stdin ? { stdin: true } : {}),
+      ...(o.tty ? { tty: true } : {}),
+      ...(o.pidNamespacePath ? { pidNamespacePath: o.pidNamespacePath } : {}),
     });
     return withGetters(handle, handle.enter);
   } catch (e) {

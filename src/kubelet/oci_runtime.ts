@@ -16,7 +16,11 @@
  * (overlayfs over the image's rootfs, or a copy), a hybrid host's cgroup2 mount is hidden from
  * crun, and `crun run` runs in the foreground. So the overlay mount exists only in that
  * namespace (and the container's): it is gone with the container, nothing is mounted on the
- * host. stdout/stderr go to the container's log as the process runtime's do. crun forwards the
+ * host. stdout/stderr go to the container's log as the process runtime's do. A `tty` container
+ * (with stdin) has `process.terminal`: crun, run in the foreground under util-linux `script`
+ * (so its own stdin is a terminal, set raw by crun), makes the pty inside the container and
+ * copies between the two; the program sees /dev/pts/0, the log gets the terminal's output, the
+ * resize of attach sets the inner pty's size from the host (tty.ts). crun forwards the
  * signals it gets to the container; `kill` asks `crun kill`. When the agent dies (even
  * `kill -9`) the supervisor gets USR1 and kills the container with `crun kill … KILL`; `reconcile`
  * at start kills and deletes whatever the state root still lists and removes every bundle left.
@@ -46,6 +50,10 @@ export interface OciStart {
   volumes: Array<{ source: string; destination: string; readOnly: boolean }>;
   netnsPath?: string | undefined;
   stdin?: boolean;
+  /** The program runs on a pty (`tty` and `stdin`); see the module header. */
+  tty?: boolean;
+  /** A PID namespace to join (an ephemeral container's target's). */
+  pidNamespacePath?: string | undefined;
 }
 
 const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
@@ -224,6 +232,8 @@ export class OciRuntime {
       etc: o.etc,
       volumes: o.volumes,
       netnsPath: o.netnsPath,
+      pidNamespacePath: o.pidNamespacePath,
+      ...(o.tty ? { terminal: true } : {}),
       ...(this.support.cgroups !== "none" ? { cgroupsPath: `${this.cgroupParent}/${id}` } : {}),
       hostCapabilities: hostCapabilities(),
     });
@@ -238,15 +248,7 @@ export class OciRuntime {
       `exec "$@"`,
     ].join("\n");
     const pidFile = join(bundle, "pid");
-    const argv = [
-      ...(this.support.setpriv ? [this.support.setpriv, "--pdeathsig", "USR1", "--"] : []),
-      "sh",
-      "-c",
-      SUPERVISOR,
-      "sh",
-      this.support.binary,
-      this.stateRoot,
-      id,
+    const run = [
       "unshare",
       "--mount",
       "--propagation",
@@ -266,6 +268,20 @@ export class OciRuntime {
       pidFile,
       id,
     ];
+    const argv = [
+      ...(this.support.setpriv ? [this.support.setpriv, "--pdeathsig", "USR1", "--"] : []),
+      "sh",
+      "-c",
+      SUPERVISOR,
+      "sh",
+      this.support.binary,
+      this.stateRoot,
+      id,
+      // A terminal: crun in the foreground makes the container's pty (in the container's own
+      // devpts) and copies between it and its own stdin/stdout, which must be a terminal too:
+      // `script` gives it one, as it does for exec -it.
+      ...(o.tty ? ["script", "-qfec", run.map(q).join(" "), "/dev/null"] : run),
+    ];
     const child = spawn(argv[0] as string, argv.slice(1), {
       cwd: bundle,
       env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin" },
@@ -274,7 +290,7 @@ export class OciRuntime {
     });
     child.stdin?.on("error", () => {});
     const pending: Promise<void>[] = [];
-    if (child.stdout) pending.push(pipeCri(child.stdout, "stdout", o.log));
+    if (child.stdout) pending.push(pipeCri(child.stdout, "stdout", o.log, o.tty === true));
     if (child.stderr) pending.push(pipeCri(child.stderr, "stderr", o.log));
     const exited = new Promise<ContainerExit>((resolve) => {
       child.once("error", () => {});

@@ -151,6 +151,17 @@ describe("ociSpec", () => {
       { type: "network", path: "/run/netns/x" },
     ]);
   });
+  test("a target's PID namespace is joined by path; a terminal only when asked", () => {
+    const joined = ociSpec({
+      ...base,
+      container: { name: "dbg" },
+      pidNamespacePath: "/proc/42/ns/pid",
+      terminal: true,
+    }) as { process: { terminal: boolean }; linux: { namespaces: unknown[] } };
+    assert.deepEqual(joined.linux.namespaces[2], { type: "pid", path: "/proc/42/ns/pid" });
+    assert.equal(joined.process.terminal, true);
+    assert.equal((spec() as unknown as { process: { terminal: boolean } }).process.terminal, false);
+  });
   test("mounts /proc, /dev, /dev/shm, /sys read-only, the pod's /etc files and the volumes", () => {
     const m = spec().mounts;
     const at = (d: string) => m.find((x) => x.destination === d);

@@ -14,7 +14,9 @@
  * - capabilities: containerd's default set, then `drop`, then `add` (`ALL` allowed); privileged:
  *   every capability the host's bounding set holds, no masked or read-only paths, /sys writable.
  * - its own mount, PID, UTS and IPC namespaces; the pod's network namespace by path (none given:
- *   the host's, as for hostNetwork pods).
+ *   the host's, as for hostNetwork pods); an ephemeral container with a target joins the
+ *   target's PID namespace by path.
+ * - `process.terminal` for `tty: true` with `stdin: true` (the runtime makes the pty).
  * - mounts: /proc, /dev (tmpfs), /dev/pts, /dev/shm, /dev/mqueue, /sys read-only, the pod's
  *   /etc/hosts, /etc/hostname, /etc/resolv.conf, then every volume at its mountPath (the runtime
  *   creates missing mount points inside the container's root, as containerd does).
@@ -279,8 +281,13 @@ export interface SpecInput {
   cgroupsPath?: string | undefined;
   /** The capabilities the host's bounding set holds (privileged gets these). */
   hostCapabilities?: string[] | undefined;
-  /** Keep stdin open (`stdin: true`). */
+  /** The process runs on a pseudo-terminal the runtime makes (`tty: true` with `stdin: true`). */
   terminal?: boolean;
+  /**
+   * A PID namespace to join (an ephemeral container's `targetContainerName`: the target's, as
+   * containerd joins it); undefined: a new one (or the host's with hostPID).
+   */
+  pidNamespacePath?: string | undefined;
 }
 
 /** CPU limit → quota over a 100 ms period; request → shares (kube's MilliCPUToShares). */
@@ -369,7 +376,11 @@ export function ociSpec(input: SpecInput): Record<string, unknown> {
   const namespaces: Array<{ type: string; path?: string }> = [
     { type: "mount" },
     { type: "uts" },
-    ...(pod.spec?.hostPID ? [] : [{ type: "pid" }]),
+    ...(input.pidNamespacePath
+      ? [{ type: "pid", path: input.pidNamespacePath }]
+      : pod.spec?.hostPID
+        ? []
+        : [{ type: "pid" }]),
     ...(pod.spec?.hostIPC ? [] : [{ type: "ipc" }]),
     ...(input.netnsPath ? [{ type: "network", path: input.netnsPath }] : []),
   ];
@@ -384,7 +395,7 @@ export function ociSpec(input: SpecInput): Record<string, unknown> {
     if (r) linux.resources = r;
   }
   const process: Record<string, unknown> = {
-    terminal: false,
+    terminal: input.terminal === true,
     user: input.user,
     args: input.args,
     env: mergeEnv(input.image.env, input.env, input.hostname),

@@ -51,6 +51,8 @@ export interface ProcessSpec {
   wrap?: string[];
   /** Keep a pipe to the program's stdin open (the container's `stdin: true`); else /dev/null. */
   stdin?: boolean;
+  /** The program runs on a terminal (`script`): output is logged as it comes, line or not. */
+  tty?: boolean;
 }
 
 /** Thrown when the program cannot be started (kube's `StartError`, exit code 128). */
@@ -142,7 +144,7 @@ export function startProcess(spec: ProcessSpec): ContainerHandle {
   // A write after the program exited is not an error of the agent's.
   child.stdin?.on("error", () => {});
   const pending: Promise<void>[] = [];
-  if (child.stdout) pending.push(pipeCri(child.stdout, "stdout", log));
+  if (child.stdout) pending.push(pipeCri(child.stdout, "stdout", log, spec.tty === true));
   if (child.stderr) pending.push(pipeCri(child.stderr, "stderr", log));
   const exited = new Promise<ContainerExit>((resolve) => {
     let spawnError: Error | undefined;
@@ -180,10 +182,17 @@ const signalNumber = (s: string) => SIGNALS[s] ?? 9;
 
 const MAX_LINE = 16 * 1024;
 
+/**
+ * Copies a container's output stream into its CRI log, a record per line. `tty`: the stream is a
+ * terminal's, where a prompt or an echoed key ends no line; what a chunk leaves after its last
+ * newline is written at once as a partial (`P`) record, so `attach` shows it while the program
+ * waits for input (readers join partial records, as kube's do).
+ */
 export function pipeCri(
   stream: Readable,
   name: "stdout" | "stderr",
   log: ContainerLog,
+  tty = false,
 ): Promise<void> {
   let rest = "";
   let paused = false;
@@ -211,6 +220,10 @@ export function pipeCri(
     while (rest.length > MAX_LINE) {
       emit(rest.slice(0, MAX_LINE), "P");
       rest = rest.slice(MAX_LINE);
+    }
+    if (tty && rest) {
+      emit(rest, "P");
+      rest = "";
     }
   });
   // A read error of the pipe ends this stream's output; the container is not the agent's to lose.

@@ -824,6 +824,8 @@ export class PodWorker {
             podIP: this.deps.podIP,
             netnsPath: this.netns.length > 0 ? this.deps.netnsPath : undefined,
             image: c.image,
+            ...(withTty(spec) ? { tty: true } : {}),
+            pidNamespacePath: this.targetPidNamespace(c),
             onSkip: (m) => this.event("Warning", "FailedMount", m, c),
           });
         } catch (e) {
@@ -841,7 +843,8 @@ export class PodWorker {
         );
         // `tty: true` with stdin (`kubectl debug -it`, `kubectl run -it`): the program gets a
         // terminal from util-linux `script`, as exec gives one; attach -t then talks to it.
-        if (withTty(spec)) argv = ["script", "-qfec", shellJoin(argv), "/dev/null"];
+        const tty = withTty(spec);
+        if (tty) argv = ["script", "-qfec", shellJoin(argv), "/dev/null"];
         const log = await this.openLog(c);
         if (this.stopping) {
           await log.close();
@@ -855,6 +858,7 @@ export class PodWorker {
             log,
             ...(wrap ? { wrap } : {}),
             ...(spec.stdin ? { stdin: true } : {}),
+            ...(tty ? { tty } : {}),
           });
         } catch (e) {
           await log.close();
@@ -943,6 +947,18 @@ export class PodWorker {
     if (this.deps.sandbox || this.netns.length === 0) return undefined;
     const prefix = this.netns;
     return () => prefix;
+  }
+
+  /**
+   * An ephemeral container's target's PID namespace (`/proc/<pid>/ns/pid` of the running target's
+   * process), which the oci runtime joins as containerd does for `targetContainerName`.
+   */
+  private targetPidNamespace(c: CState): string | undefined {
+    const target = (c.spec as { targetContainerName?: string }).targetContainerName;
+    if (!c.ephemeral || !target) return undefined;
+    const t = this.cs.get(target);
+    const pid = t?.state.running ? t.handle?.pid : undefined;
+    return pid ? `/proc/${pid}/ns/pid` : undefined;
   }
 
   /**
