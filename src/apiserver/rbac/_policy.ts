@@ -356,10 +356,15 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
     kind: "ClusterRoleBinding",
     metadata: { name: b.name, labels: { ...BOOTSTRAP_LABELS }, annotations: { ...AUTOUPDATE } },
     roleRef: { apiGroup: GROUP, kind: "ClusterRole", name: b.role ?? b.name },
-    subjects: b.subjects.map((s) =>
-      s.kind === "ServiceAccount"
-        ? { kind: s.kind, name: s.name, namespace: s.namespace }
-        : { apiGroup: GROUP, kind: s.kind, name: s.name },
-    ),
+    // A binding without subjects (kube's `system:node`) has no `subjects` at all, as kube's.
+    ...(b.subjects.length > 0
+      ? {
+          subjects: b.subjects.map((s) =>
+            s.kind === "ServiceAccount"
+              ? { kind: s.kind, name: s.name, namespace: s.namespace }
+              : { apiGroup: GROUP, kind: s.kind, name: s.name },
+          ),
+        }
+      : {}),
   }));
 }

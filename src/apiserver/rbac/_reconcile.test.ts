@@ -129,6 +129,8 @@ test("a restart puts back a controller role's removed rule and a component bindi
       namespace: "kube-system",
     },
   ]);
+  const node = registry.getSync(ref("clusterrolebindings"), "", "system:node");
+  assert.equal("subjects" in node, false, "system:node is bound to nobody, as in kube");
   // A start with nothing to put back writes nothing.
   const revision = store.revision();
   ensureBootstrapPolicy(registry);
