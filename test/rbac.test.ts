@@ -79,6 +79,65 @@ describe("RBAC with kubectl", { skip: NO_KUBECTL }, () => {
     );
   });
 
+  test("kube's component and controller roles exist with their bindings, and the scheduler may bind pods", async () => {
+    const roles = await admin(["get", "clusterroles"]);
+    for (const name of [
+      "system:kube-scheduler",
+      "system:kube-controller-manager",
+      "system:node",
+      "system:volume-scheduler",
+      "system:controller:deployment-controller",
+      "system:controller:generic-garbage-collector",
+      "system:controller:ttl-after-finished-controller",
+    ]) {
+      assert.match(roles, new RegExp(`^${name}\\s`, "m"));
+    }
+    const yaml = await admin([
+      "get",
+      "clusterrole",
+      "system:controller:deployment-controller",
+      "-o",
+      "yaml",
+    ]);
+    assert.match(yaml, /rbac.authorization.kubernetes.io\/autoupdate: "true"/);
+    assert.match(
+      yaml,
+      /- apiGroups:\n {2}- apps\n {2}- extensions\n {2}resources:\n {2}- replicasets\n {2}verbs:\n {2}- create\n {2}- delete\n {2}- get\n {2}- list\n {2}- patch\n {2}- update\n {2}- watch\n/,
+    );
+    const bindings = await admin(["get", "clusterrolebindings", "-o", "wide"]);
+    assert.match(
+      bindings,
+      /^system:controller:deployment-controller\s+ClusterRole\/system:controller:deployment-controller\s+\S+\s+kube-system\/deployment-controller/m,
+    );
+    // kubectl reads `pods/binding` as the pod named "binding"; the subresource is a flag.
+    const yes = await api.kubectl([
+      "auth",
+      "can-i",
+      "--as=system:kube-scheduler",
+      "create",
+      "pods",
+      "--subresource=binding",
+    ]);
+    assert.equal(yes.stdout.trim(), "yes", `pods/binding: ${yes.stdout}${yes.stderr}`);
+    const no = await api.kubectl([
+      "auth",
+      "can-i",
+      "--as=system:kube-scheduler",
+      "create",
+      "secrets",
+    ]);
+    assert.equal(no.stdout.trim(), "no", `secrets: ${no.stdout}${no.stderr}`);
+    const gc = await api.kubectl([
+      "auth",
+      "can-i",
+      "--as=system:serviceaccount:kube-system:generic-garbage-collector",
+      "delete",
+      "deployments.apps",
+      "-A",
+    ]);
+    assert.equal(gc.stdout.trim(), "yes", `gc: ${gc.stdout}${gc.stderr}`);
+  });
+
   test("kubectl auth whoami shows the certificate's user and groups", async () => {
     const r = await alice(["auth", "whoami"]);
     assert.equal(r.code, 0, r.stderr);

@@ -217,6 +217,124 @@ describe("service accounts", { skip: NO_KUBECTL }, () => {
     assert.match(revoked.stderr, /You must be logged in to the server \(Unauthorized\)/);
   });
 
+  test("a legacy token Secret is filled by the token controller, authenticates until deleted, and goes with its account", async () => {
+    assert.equal((await kubectl(["create", "sa", "legacy", "-n", NS])).code, 0);
+    const secret = (name: string, account: string) =>
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: {
+          name,
+          namespace: NS,
+          annotations: { "kubernetes.io/service-account.name": account },
+        },
+        type: "kubernetes.io/service-account-token",
+      });
+    const applied = await kubectl(["apply", "-f", "-"], secret("legacy-token", "legacy"));
+    assert.equal(applied.code, 0, applied.stderr);
+    const b64Token = await waitFor("token", async () => {
+      const r = await kubectl([
+        "get",
+        "secret",
+        "legacy-token",
+        "-n",
+        NS,
+        "-o",
+        "jsonpath={.data.token}",
+      ]);
+      return r.stdout.trim() || undefined;
+    });
+    const token = Buffer.from(b64Token, "base64").toString("utf8");
+    const filled = await waitFor("object", () =>
+      getJson(["get", "secret", "legacy-token", "-n", NS]),
+    );
+    const data = filled.data as Record<string, string>;
+    const sa = await waitFor("object", () => getJson(["get", "sa", "legacy", "-n", NS]));
+    assert.equal(Buffer.from(data.namespace ?? "", "base64").toString(), NS);
+    assert.equal(
+      Buffer.from(data["ca.crt"] ?? "", "base64").toString(),
+      readFileSync(caFile, "utf8"),
+    );
+    const meta = filled.metadata as KubeObject["metadata"];
+    assert.equal(
+      meta.annotations?.["kubernetes.io/service-account.uid"],
+      (sa.metadata as KubeObject["metadata"]).uid,
+    );
+    assert.equal(claimsOf(token).iss, "kubernetes/serviceaccount");
+    assert.equal(claimsOf(token)["kubernetes.io/serviceaccount/secret.name"], "legacy-token");
+
+    writeFileSync(join(c.dataDir, "empty-kubeconfig"), "apiVersion: v1\nkind: Config\n");
+    const as = (...args: string[]) =>
+      run(KUBECTL ?? "", [
+        "--kubeconfig",
+        join(c.dataDir, "empty-kubeconfig"),
+        "--server",
+        c.apiUrl,
+        "--certificate-authority",
+        caFile,
+        "--token",
+        token,
+        ...args,
+      ]);
+    const whoami = await as("auth", "whoami", "-o", "json");
+    assert.equal(whoami.code, 0, whoami.stderr);
+    const review = JSON.parse(whoami.stdout) as { status: { userInfo: Record<string, unknown> } };
+    assert.equal(review.status.userInfo.username, `system:serviceaccount:${NS}:legacy`);
+    assert.deepEqual(review.status.userInfo.groups, [
+      "system:serviceaccounts",
+      `system:serviceaccounts:${NS}`,
+      "system:authenticated",
+    ]);
+    const used = await waitFor("object", () =>
+      getJson(["get", "secret", "legacy-token", "-n", NS]),
+    );
+    assert.equal(
+      (used.metadata as KubeObject["metadata"]).labels?.["kubernetes.io/legacy-token-last-used"],
+      new Date().toISOString().slice(0, 10),
+    );
+    const denied = await as("get", "configmaps", "-n", NS);
+    assert.match(
+      denied.stderr,
+      new RegExp(
+        `\\(Forbidden\\): configmaps is forbidden: User "system:serviceaccount:${NS}:legacy" cannot list resource "configmaps"`,
+      ),
+    );
+    const bind = ["create", "rolebinding", "legacy-view", "--clusterrole=view"];
+    const bound = await kubectl([...bind, `--serviceaccount=${NS}:legacy`, "-n", NS]);
+    assert.equal(bound.code, 0, bound.stderr);
+    const allowed = await as("get", "configmaps", "-n", NS, "-o", "name");
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stdout, /configmap\/kube-root-ca.crt/);
+    assert.equal((await kubectl(["delete", "secret", "legacy-token", "-n", NS])).code, 0);
+    const refused = await as("get", "configmaps", "-n", NS);
+    assert.match(refused.stderr, /You must be logged in to the server \(Unauthorized\)/);
+
+    // A token Secret of an account that does not exist is deleted; so are an account's tokens.
+    await kubectl(["apply", "-f", "-"], secret("orphan-token", "nobody"));
+    await waitFor("orphan deleted", async () => {
+      const r = await kubectl(["get", "secret", "orphan-token", "-n", NS, "--ignore-not-found"]);
+      return r.code === 0 && r.stdout.trim() === "" ? true : undefined;
+    });
+    await kubectl(["apply", "-f", "-"], secret("second-token", "legacy"));
+    await waitFor("second filled", async () => {
+      const r = await kubectl([
+        "get",
+        "secret",
+        "second-token",
+        "-n",
+        NS,
+        "-o",
+        "jsonpath={.data.token}",
+      ]);
+      return r.stdout.trim() || undefined;
+    });
+    assert.equal((await kubectl(["delete", "sa", "legacy", "-n", NS])).code, 0);
+    await waitFor("tokens deleted with the account", async () => {
+      const r = await kubectl(["get", "secret", "second-token", "-n", NS, "--ignore-not-found"]);
+      return r.code === 0 && r.stdout.trim() === "" ? true : undefined;
+    });
+  });
+
   test("a pod gets the default account and kube's token volume; a pod naming a missing account is refused", async () => {
     await waitFor("default", () => getJson(["get", "sa", "default", "-n", NS]));
     const manifest = (name: string, extra: object = {}) =>

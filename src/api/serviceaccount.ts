@@ -46,3 +46,26 @@ export function serviceAccountGroups(namespace: string): string[] {
 export function defaultIssuer(clusterDomain: string): string {
   return `https://kubernetes.default.svc.${clusterDomain}`;
 }
+
+/** The Secret type whose tokens kube's token controller fills (legacy service-account tokens). */
+export const SERVICE_ACCOUNT_TOKEN_SECRET = "kubernetes.io/service-account-token";
+/** The annotations naming a token Secret's ServiceAccount (its name, and uid once filled). */
+export const SERVICE_ACCOUNT_NAME_ANNOTATION = "kubernetes.io/service-account.name";
+export const SERVICE_ACCOUNT_UID_ANNOTATION = "kubernetes.io/service-account.uid";
+/** The issuer of legacy Secret-based tokens. */
+export const LEGACY_ISSUER = "kubernetes/serviceaccount";
+/** The label the authenticator stamps with the day a legacy token was last used. */
+export const LEGACY_TOKEN_LAST_USED_LABEL = "kubernetes.io/legacy-token-last-used";
+/** The label kube's legacy-token cleaner sets on a token it invalidated. */
+export const LEGACY_TOKEN_INVALID_SINCE_LABEL = "kubernetes.io/legacy-token-invalid-since";
+
+/** What a legacy token names: the namespace, its Secret and its ServiceAccount. */
+export interface LegacyTokenSubject {
+  namespace: string;
+  secretName: string;
+  serviceAccountName: string;
+  serviceAccountUid: string;
+}
+
+/** Signs a legacy token for a subject (the API server's service-account signing key). */
+export type LegacyTokenSigner = (subject: LegacyTokenSubject) => string;

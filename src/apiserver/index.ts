@@ -73,6 +73,7 @@ import {
   createIssuer,
   type IssuerOptions,
   issuerDiscovery,
+  legacyServiceAccountTokens,
   type ServiceAccountIssuer,
   serviceAccountTokens,
   tokenCreator,
@@ -90,6 +91,7 @@ export type { MetricsProvider, MetricsSnapshot } from "./metrics.ts";
 export { MASTERS_GROUP } from "./rbac/index.ts";
 export { Registry } from "./registry/index.ts";
 export { findResource, RESOURCES, type ResourceInfo } from "./resources.ts";
+export { legacyTokenSigner } from "./serviceaccount/index.ts";
 
 /** The Kubernetes version loopkube speaks (what `kubectl version` shows as the server's). */
 export const KUBERNETES_VERSION = { major: "1", minor: "32", patch: "0" };
@@ -398,6 +400,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const tokenAuthenticators = [
     staticTokens(() => tokens),
     serviceAccountTokens(issuer, options.store),
+    legacyServiceAccountTokens(issuer, options.store),
   ];
   const reviewToken = (token: string) => {
     for (const authenticate of tokenAuthenticators) {

@@ -27,6 +27,7 @@ import type { ApiVerbs } from "../api/verbs.ts";
 import {
   createInProcessClient,
   type HealthCheck,
+  legacyTokenSigner,
   type MetricsProvider,
   startApiServer,
 } from "../apiserver/index.ts";
@@ -346,6 +347,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         informers,
         dataDir,
         rootCA: pki.caCert,
+        signLegacyToken: legacyTokenSigner(api.serviceAccountIssuer),
         now: () => new Date(),
         ...(options.scheduleClock ? { scheduleClock: options.scheduleClock } : {}),
         ...(options.hpa ? { hpa: options.hpa } : {}),

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { LegacyTokenSigner } from "../api/serviceaccount.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import type { Clock } from "../client/index.ts";
@@ -21,6 +22,12 @@ export interface ControllerContext {
   dataDir?: string;
   /** The cluster CA (PEM) the root-ca-cert-publisher puts in every namespace; optional. */
   rootCA?: string;
+  /**
+   * Signs legacy service-account tokens (the API server's service-account key) for the token
+   * controller, as kube-controller-manager's `--service-account-private-key-file`; without it
+   * token Secrets are only checked against their ServiceAccounts, never filled.
+   */
+  signLegacyToken?: LegacyTokenSigner;
   /**
    * Pod usage as `metrics.k8s.io` serves it (the node agent's measurements), for the HPA
    * controller; undefined or throwing: no resource metrics API.

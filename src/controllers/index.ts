@@ -20,7 +20,11 @@ import { startNodeLifecycleController } from "./nodelifecycle/index.ts";
 import { startReplicaSetController, startReplicationController } from "./replicaset/index.ts";
 import { startResourceQuotaController } from "./resourcequota/index.ts";
 import { startScheduler } from "./scheduler/index.ts";
-import { startRootCaPublisher, startServiceAccountController } from "./serviceaccount/index.ts";
+import {
+  startRootCaPublisher,
+  startServiceAccountController,
+  startTokenController,
+} from "./serviceaccount/index.ts";
 import { startStatefulSetController } from "./statefulset/index.ts";
 import { startTtlAfterFinishedController } from "./ttlafterfinished/index.ts";
 import { startVolumeController } from "./volume/index.ts";
@@ -54,6 +58,7 @@ export const CONTROLLERS: ReadonlyArray<{
   { name: "replicationcontroller", start: (ctx) => startReplicationController(ctx) },
   { name: "serviceaccount", start: (ctx) => startServiceAccountController(ctx) },
   { name: "root-ca-cert-publisher", start: (ctx) => startRootCaPublisher(ctx) },
+  { name: "serviceaccount-token", start: (ctx) => startTokenController(ctx) },
   { name: "disruption", start: (ctx) => startDisruptionController(ctx) },
   { name: "resourcequota", start: (ctx) => startResourceQuotaController(ctx) },
   { name: "horizontalpodautoscaling", start: (ctx) => startHpaController(ctx) },

@@ -3,8 +3,8 @@
  * shows it on a new cluster: the user-facing roles (cluster-admin, and admin, edit and view built by
  * aggregation from the `system:aggregate-to-*` roles), the `system:` roles every user, service
  * account and monitor relies on, and their bindings (`system:masters` → cluster-admin, discovery,
- * basic-user and public-info-viewer for everyone). Roles for components loopkube runs in-process
- * (scheduler, controller manager, node) are kept for tools that bind to them.
+ * basic-user and public-info-viewer for everyone), and the roles of kube's components and
+ * controllers (`_components.ts`) with their bindings.
  *
  * Every object carries `kubernetes.io/bootstrapping: rbac-defaults` and (roles and bindings)
  * `rbac.authorization.kubernetes.io/autoupdate: "true"`, as kube marks them.
@@ -12,6 +12,12 @@
  * @module
  */
 import type { KubeObject } from "../../api/types.ts";
+import {
+  COMPONENT_BINDINGS,
+  COMPONENT_ROLES,
+  CONTROLLER_ROLES,
+  type ComponentRule,
+} from "./_components.ts";
 
 const GROUP = "rbac.authorization.k8s.io";
 const READ = ["get", "list", "watch"];
@@ -19,13 +25,7 @@ const WRITE = ["create", "delete", "deletecollection", "patch", "update"];
 const ALL = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 const EVENTS_WRITE = ["create", "patch", "update"];
 
-interface Rule {
-  apiGroups?: string[];
-  resources?: string[];
-  resourceNames?: string[];
-  nonResourceURLs?: string[];
-  verbs: string[];
-}
+type Rule = ComponentRule;
 
 const rule = (apiGroups: string[], resources: string[], verbs: string[]): Rule => ({
   apiGroups,
@@ -287,6 +287,13 @@ const ROLES: RoleSpec[] = [
   },
 ];
 
+const CONTROLLER_PREFIX = "system:controller:";
+
+ROLES.push(
+  ...COMPONENT_ROLES,
+  ...CONTROLLER_ROLES.map((c) => ({ name: `${CONTROLLER_PREFIX}${c.name}`, rules: c.rules })),
+);
+
 type SubjectSpec =
   | { kind: "User" | "Group"; name: string }
   | { kind: "ServiceAccount"; name: string; namespace: string };
@@ -312,6 +319,11 @@ const BINDINGS: Array<{ name: string; role?: string; subjects: SubjectSpec[] }> 
     subjects: [{ kind: "ServiceAccount", name: "kube-dns", namespace: "kube-system" }],
   },
   { name: "system:node-proxier", subjects: [user("system:kube-proxy")] },
+  ...COMPONENT_BINDINGS.map((b) => ({ name: b.name, role: b.role, subjects: b.users.map(user) })),
+  ...CONTROLLER_ROLES.map((c) => ({
+    name: `${CONTROLLER_PREFIX}${c.name}`,
+    subjects: [{ kind: "ServiceAccount" as const, name: c.name, namespace: "kube-system" }],
+  })),
 ];
 
 const BOOTSTRAP_LABELS = { "kubernetes.io/bootstrapping": "rbac-defaults" };
@@ -344,10 +356,15 @@ export function bootstrapClusterRoleBindings(): KubeObject[] {
     kind: "ClusterRoleBinding",
     metadata: { name: b.name, labels: { ...BOOTSTRAP_LABELS }, annotations: { ...AUTOUPDATE } },
     roleRef: { apiGroup: GROUP, kind: "ClusterRole", name: b.role ?? b.name },
-    subjects: b.subjects.map((s) =>
-      s.kind === "ServiceAccount"
-        ? { kind: s.kind, name: s.name, namespace: s.namespace }
-        : { apiGroup: GROUP, kind: s.kind, name: s.name },
-    ),
+    // A binding without subjects (kube's `system:node`) has no `subjects` at all, as kube's.
+    ...(b.subjects.length > 0
+      ? {
+          subjects: b.subjects.map((s) =>
+            s.kind === "ServiceAccount"
+              ? { kind: s.kind, name: s.name, namespace: s.namespace }
+              : { apiGroup: GROUP, kind: s.kind, name: s.name },
+          ),
+        }
+      : {}),
   }));
 }

@@ -11,11 +11,13 @@
  */
 import type { IncomingMessage } from "node:http";
 import { isStatusError, StatusError } from "../../api/errors.ts";
+import type { KubeObject } from "../../api/types.ts";
 import type { Store } from "../../store/types.ts";
 import type { UserInfo } from "../authn.ts";
 import type { Admission, Registry } from "../registry/index.ts";
 import { PolicyCache } from "./_cache.ts";
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from "./_policy.ts";
+import { type Reconciled, reconcileBinding, reconcileRole } from "./_reconcile.ts";
 import { requestAttributes } from "./attributes.ts";
 import { type Authorizer, createAuthorizer } from "./authorizer.ts";
 import { escalationAdmission } from "./escalation.ts";
@@ -74,23 +76,38 @@ export function createRbac(store: Store): Rbac {
 }
 
 /**
- * Creates the bootstrap ClusterRoles and ClusterRoleBindings that are missing, as
- * kube-apiserver's `rbac/bootstrap-roles` hook does at each start (existing ones are kept).
+ * Creates the bootstrap ClusterRoles and ClusterRoleBindings that are missing and reconciles the
+ * existing ones, as kube-apiserver's `rbac/bootstrap-roles` hook does at each start: objects
+ * annotated `autoupdate: "true"` get missing rules, subjects, labels and annotations and keep
+ * extra ones (`_reconcile.ts`).
  */
 export function ensureBootstrapPolicy(registry: Registry): void {
-  const create = (resource: string, objects: ReturnType<typeof bootstrapClusterRoles>) => {
+  const ensure = (
+    resource: string,
+    objects: KubeObject[],
+    reconcile: (existing: KubeObject, expected: KubeObject) => Reconciled,
+  ) => {
+    const ref = { group: "rbac.authorization.k8s.io", version: "v1", resource };
     for (const obj of objects) {
+      const name = obj.metadata.name ?? "";
+      let existing: KubeObject | undefined;
       try {
-        registry.createSync(
-          { group: "rbac.authorization.k8s.io", version: "v1", resource },
-          "",
-          obj,
-        );
+        existing = registry.getSync(ref, "", name);
       } catch (e) {
-        if (!isStatusError(e, "AlreadyExists")) throw e;
+        if (!isStatusError(e, "NotFound")) throw e;
+      }
+      if (!existing) {
+        registry.createSync(ref, "", obj);
+        continue;
+      }
+      const result = reconcile(existing, obj);
+      if (result.action === "update") registry.updateSync(ref, "", result.object);
+      else if (result.action === "recreate") {
+        registry.deleteSync(ref, "", name);
+        registry.createSync(ref, "", result.object);
       }
     }
   };
-  create("clusterroles", bootstrapClusterRoles());
-  create("clusterrolebindings", bootstrapClusterRoleBindings());
+  ensure("clusterroles", bootstrapClusterRoles(), reconcileRole);
+  ensure("clusterrolebindings", bootstrapClusterRoleBindings(), reconcileBinding);
 }

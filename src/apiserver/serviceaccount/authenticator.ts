@@ -9,8 +9,8 @@
  * `system:serviceaccounts` and `system:serviceaccounts:<ns>`, with the pod, node and credential id
  * in `extra` as kube puts them.
  *
- * Legacy tokens (issuer `kubernetes/serviceaccount`, kept in Secrets) are not issued by loopkube
- * and are not accepted.
+ * Legacy tokens (issuer `kubernetes/serviceaccount`, kept in Secrets) are another
+ * authenticator's (`legacy.ts`).
  *
  * @module
  */

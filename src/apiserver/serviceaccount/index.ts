@@ -11,6 +11,7 @@ import { requestToken } from "./token.ts";
 export { serviceAccountTokens } from "./authenticator.ts";
 export { issuerDiscovery, JWKS_PATH, OPENID_CONFIGURATION_PATH } from "./discovery.ts";
 export { createIssuer, type IssuerOptions, type ServiceAccountIssuer } from "./issuer.ts";
+export { legacyClaims, legacyServiceAccountTokens, legacyTokenSigner } from "./legacy.ts";
 export { requestToken } from "./token.ts";
 
 /** The registry's creator of `serviceaccounts/token`. */

@@ -2,17 +2,20 @@
  * Service-account plumbing of every namespace, as kube-controller-manager's `serviceaccount` and
  * `root-ca-cert-publisher` controllers keep it: a `default` ServiceAccount, and the ConfigMap
  * `kube-root-ca.crt` holding the cluster CA (what a pod's token volume projects as `ca.crt`).
- * Both are keyed by namespace and put back when deleted. The publisher does nothing unless the
+ * Both are keyed by namespace and put back when deleted. The `serviceaccount-token` controller
+ * fills and cleans up legacy token Secrets (`tokens.ts`). The publisher does nothing unless the
  * context carries the cluster CA (`rootCA`), as kube's needs `--root-ca-file`.
  *
  * @module
  */
-import type { ConfigMap, Namespace, ServiceAccount } from "kubernetes-types/core/v1.js";
+import type { ConfigMap, Namespace, Secret, ServiceAccount } from "kubernetes-types/core/v1.js";
+import { isStatusError } from "../../api/errors.ts";
 import { REFS } from "../../api/refs.ts";
 import { ROOT_CA_CONFIGMAP } from "../../api/serviceaccount.ts";
 import { asKube, type KubeObject } from "../../api/types.ts";
 import { defineController } from "../_define.ts";
 import { ENSURED_ACCOUNTS, reconcileRootCa, reconcileServiceAccounts } from "./reconcile.ts";
+import { reconcileTokenSecret, tokenSecretAccount } from "./tokens.ts";
 
 export {
   ENSURED_ACCOUNTS,
@@ -20,6 +23,7 @@ export {
   reconcileServiceAccounts,
   rootCaConfigMap,
 } from "./reconcile.ts";
+export { reconcileTokenSecret, tokenSecretAccount } from "./tokens.ts";
 
 export const SERVICE_ACCOUNT_CONTROLLER = "serviceaccount-controller";
 export const ROOT_CA_PUBLISHER = "root-ca-cert-publisher";
@@ -82,6 +86,52 @@ export const startRootCaPublisher = defineController({
         },
         updateConfigMap: async (cm) => {
           await ctx.client.update(REFS.configmaps, cm.metadata?.namespace ?? "", asKube(cm));
+        },
+      });
+  },
+});
+
+export const TOKEN_CONTROLLER = "serviceaccount-token-controller";
+
+export const startTokenController = defineController({
+  name: TOKEN_CONTROLLER,
+  setup({ ctx, queue, watch }) {
+    const sign = ctx.signLegacyToken;
+    if (sign === undefined) return async () => {};
+    const secrets = ctx.informers.get<Secret & KubeObject>(REFS.secrets);
+    const accounts = ctx.informers.get<ServiceAccount & KubeObject>(REFS.serviceaccounts);
+    const keyOf = (o: KubeObject) => `${o.metadata.namespace ?? ""}/${o.metadata.name ?? ""}`;
+    const onSecret = (s: Secret & KubeObject) => {
+      if (tokenSecretAccount(s)) queue.add(keyOf(s));
+    };
+    watch(secrets, { onAdd: onSecret, onUpdate: (_old, s) => onSecret(s) });
+    watch(accounts, {
+      onDelete: (sa) => {
+        const ns = sa.metadata.namespace ?? "";
+        for (const s of secrets.list(ns)) {
+          if (tokenSecretAccount(s)?.name === sa.metadata.name) queue.add(keyOf(s));
+        }
+      },
+    });
+    return (key) =>
+      reconcileTokenSecret(key, {
+        sign,
+        ...(ctx.rootCA !== undefined ? { rootCA: ctx.rootCA } : {}),
+        getSecret: (ns, name) => secrets.get(ns, name),
+        getServiceAccount: (ns, name) => accounts.get(ns, name),
+        fetchServiceAccount: async (ns, name) => {
+          try {
+            return (await ctx.client.get(REFS.serviceaccounts, ns, name)) as ServiceAccount;
+          } catch (e) {
+            if (isStatusError(e, "NotFound")) return undefined;
+            throw e;
+          }
+        },
+        updateSecret: async (s) => {
+          await ctx.client.update(REFS.secrets, s.metadata?.namespace ?? "", asKube(s));
+        },
+        deleteSecret: async (ns, name, uid) => {
+          await ctx.client.delete(REFS.secrets, ns, name, { preconditions: { uid } });
         },
       });
   },
