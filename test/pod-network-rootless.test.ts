@@ -35,6 +35,22 @@ function skipReason(): string | undefined {
   if (trial.status !== 0) {
     return `user ${USER} cannot make user namespaces here: ${String(trial.stderr).trim()}`;
   }
+  // The user runs this checkout's node and tsx: a checkout or node under a private directory
+  // (a 0700 home or temp dir, as some CI clones are) is out of its reach.
+  const reach = spawnSync(
+    "runuser",
+    ["-u", USER, "--", NODE, "--import", "tsx", ENTRY, "--version"],
+    {
+      cwd: ROOT,
+    },
+  );
+  if (reach.status !== 0) {
+    const why = String(reach.stderr)
+      .trim()
+      .split("\n")
+      .find((l) => /denied|EACCES|ENOENT|Error/.test(l));
+    return `user ${USER} cannot run this checkout's node and loopkube (${why ?? `exit ${reach.status}`})`;
+  }
   return NO_KUBECTL || undefined;
 }
 const SKIP = skipReason();
