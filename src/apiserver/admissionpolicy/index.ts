@@ -26,7 +26,7 @@ import type { Store, StoreWatch } from "../../store/types.ts";
 import type { Authorizer } from "../rbac/index.ts";
 import type { RequestUser, WebhookAdmission, WriteAttributes } from "../registry/index.ts";
 import { findResource, type ResourceInfo, storeKey, storePrefix } from "../resources.ts";
-import { ADMISSION_GROUP, type Gvr, type MatchTarget, matchingVersion } from "../webhooks/index.ts";
+import { ADMISSION_GROUP, type Gvr, matchingVersion, matchTarget } from "../webhooks/index.ts";
 import {
   type AdmissionInput,
   bindingsOf,
@@ -164,18 +164,6 @@ const CODES: Record<string, number> = {
   RequestEntityTooLarge: 413,
 };
 
-function targetOf(attrs: WriteAttributes): MatchTarget {
-  const { info } = attrs;
-  return {
-    group: info.group,
-    version: info.version,
-    resource: info.resource,
-    subresource: attrs.subresource,
-    operation: attrs.operation,
-    namespaced: info.namespaced,
-  };
-}
-
 /** kube's `GroupResource.String()`: `deployments.apps`, `pods`. */
 function groupResource(info: ResourceInfo): string {
   return info.group ? `${info.resource}.${info.group}` : info.resource;
@@ -282,7 +270,7 @@ export class ValidatingPolicies {
   /** Whether a bound policy's resourceRules cover the request (cheap; selectors come later). */
   interested(attrs: WriteAttributes): boolean {
     if (this.bindings.size === 0 || this.policies.size === 0 || this.exempt(attrs)) return false;
-    const target = targetOf(attrs);
+    const target = matchTarget(attrs);
     const equivalents = this.options.versionsOf(attrs.info);
     for (const binding of this.bindings.values()) {
       const rules = this.policies.get(binding.spec.policyName ?? "")?.spec.matchConstraints;
@@ -330,7 +318,7 @@ export class ValidatingPolicies {
     old: KubeObject | undefined,
   ): Denial[] {
     const { info } = attrs;
-    const target = targetOf(attrs);
+    const target = matchTarget(attrs);
     let nsLabels: Record<string, string> | undefined;
     let nsObject: KubeObject | undefined;
     let nsLooked = false;

@@ -86,6 +86,19 @@ interface Match {
   as: ResourceInfo;
 }
 
+/** What admission rules match a write on: its resource, subresource, operation and scope. */
+export function matchTarget(attrs: WriteAttributes): MatchTarget {
+  const { info } = attrs;
+  return {
+    group: info.group,
+    version: info.version,
+    resource: info.resource,
+    subresource: attrs.subresource,
+    operation: attrs.operation,
+    namespaced: info.namespaced,
+  };
+}
+
 export class Webhooks implements WebhookAdmission {
   private readonly store: Store;
   private readonly options: WebhookOptions;
@@ -148,18 +161,6 @@ export class Webhooks implements WebhookAdmission {
     );
   }
 
-  private target(attrs: WriteAttributes): MatchTarget {
-    const { info } = attrs;
-    return {
-      group: info.group,
-      version: info.version,
-      resource: info.resource,
-      subresource: attrs.subresource,
-      operation: attrs.operation,
-      namespaced: info.namespaced,
-    };
-  }
-
   private exempt(attrs: WriteAttributes): boolean {
     return attrs.info.group === ADMISSION_GROUP && EXEMPT.has(attrs.info.resource);
   }
@@ -167,7 +168,7 @@ export class Webhooks implements WebhookAdmission {
   interested(attrs: WriteAttributes): boolean {
     if (this.hooks.mutating.length === 0 && this.hooks.validating.length === 0) return false;
     if (this.exempt(attrs)) return false;
-    const t = this.target(attrs);
+    const t = matchTarget(attrs);
     const equivalents = this.options.versionsOf(attrs.info);
     return [...this.hooks.mutating, ...this.hooks.validating].some(
       (e) => matchingVersion(e.hook, t, equivalents) !== undefined,
@@ -182,7 +183,7 @@ export class Webhooks implements WebhookAdmission {
     old: KubeObject | undefined,
   ): Match[] {
     if (this.exempt(attrs)) return [];
-    const t = this.target(attrs);
+    const t = matchTarget(attrs);
     const versions = this.options.versionsOf(attrs.info);
     const out: Match[] = [];
     let nsLabels: Record<string, string> | undefined;
