@@ -204,6 +204,30 @@ export function podNetworkUnsupported(): string | undefined {
   return undefined;
 }
 
+/**
+ * Runs the work given for one key (a pod IP) one after another: a pod network's teardown waits
+ * for its build, a rebuild for the teardown. A key's chain is forgotten once it is idle.
+ */
+export function serialByKey(): {
+  run(key: string, work: () => Promise<void>): Promise<void>;
+  /** Settles when every chain queued so far has. */
+  idle(): Promise<unknown>;
+} {
+  const queues = new Map<string, Promise<void>>();
+  return {
+    run(key, work) {
+      const next = (queues.get(key) ?? Promise.resolve()).then(work);
+      const settled = next.catch(() => {});
+      queues.set(key, settled);
+      void settled.then(() => {
+        if (queues.get(key) === settled) queues.delete(key);
+      });
+      return next;
+    },
+    idle: () => Promise.all([...queues.values()]),
+  };
+}
+
 /** `nft list tables`, line by line; none where nft is missing or fails. */
 function nftTables(): Promise<string[]> {
   if (!which("nft", process.env.PATH ?? "")) return Promise.resolve([]);
@@ -341,16 +365,7 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
   };
   /** Per IP: the pod network now holding it, and the queue of work on it. */
   const holders = new Map<string, PodNetwork>();
-  const queues = new Map<string, Promise<void>>();
-  const queue = (ip: string, work: () => Promise<void>) => {
-    const next = (queues.get(ip) ?? Promise.resolve()).then(work);
-    const settled = next.catch(() => {});
-    queues.set(ip, settled);
-    void settled.then(() => {
-      if (queues.get(ip) === settled) queues.delete(ip);
-    });
-    return next;
-  };
+  const queue = serialByKey();
   return {
     tag,
     setUp(ip, gateway) {
@@ -361,10 +376,12 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
         built: false,
         hostLink: names.hostLink,
         enter: ["nsenter", `--net=${names.path}`, "--"],
-        ready: queue(ip, () => build(names, ip, gateway)).then(() => {
-          net.built = true;
-          return ["nsenter", `--net=${names.path}`, "--"];
-        }),
+        ready: queue
+          .run(ip, () => build(names, ip, gateway))
+          .then(() => {
+            net.built = true;
+            return ["nsenter", `--net=${names.path}`, "--"];
+          }),
         release() {
           if (released || holders.get(ip) !== net) return Promise.resolve();
           released = true;
@@ -373,7 +390,7 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
           // The namespace only: the kernel then destroys it, its veth pair (so the host end and
           // its route) with it, in the background and in batches, where deleting the link
           // itself waits for the network stack to quiesce, link by link. `stop()` checks.
-          return queue(ip, () => deleteNetns(names.netns));
+          return queue.run(ip, () => deleteNetns(names.netns));
         },
       };
       net.ready.catch(() => {});
@@ -382,7 +399,7 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
     },
     async stop() {
       holders.clear();
-      await Promise.all([...queues.values()]);
+      await queue.idle();
       await removeTags([tag]);
       releaseTag(tag, o.registry);
     },

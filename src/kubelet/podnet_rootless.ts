@@ -33,7 +33,7 @@ import { randomBytes } from "node:crypto";
 import dgram from "node:dgram";
 import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
-import { type PodNetwork, type PodNetworks, podNetNames } from "./podnet.ts";
+import { type PodNetwork, type PodNetworks, podNetNames, serialByKey } from "./podnet.ts";
 import { NODE_HELPER } from "./podnet_helper.ts";
 import { which } from "./process.ts";
 
@@ -222,16 +222,7 @@ export async function openRootlessPodNetworks(o: {
   const gateways = new Set<string>();
   const tag = randomBytes(2).toString("hex");
   const holders = new Map<string, PodNetwork>();
-  const queues = new Map<string, Promise<void>>();
-  const queue = (ip: string, work: () => Promise<void>) => {
-    const next = (queues.get(ip) ?? Promise.resolve()).then(work);
-    const settled = next.catch(() => {});
-    queues.set(ip, settled);
-    void settled.then(() => {
-      if (queues.get(ip) === settled) queues.delete(ip);
-    });
-    return next;
-  };
+  const queue = serialByKey();
   return {
     tag,
     rootless: true,
@@ -245,25 +236,27 @@ export async function openRootlessPodNetworks(o: {
         built: false,
         hostLink: names.hostLink,
         enter: [...enter, "--"],
-        ready: queue(ip, async () => {
-          const addGateway = !gateways.has(gateway);
-          gateways.add(gateway);
-          const podBatchPath = `/run/.${ip}.batch`;
-          const plan = rootlessSetUpPlan(names.netns, names.hostLink, ip, gateway, {
-            podBatchPath,
-            addGateway,
-          });
-          await ipBatch(plan.batch, { [podBatchPath]: plan.podBatch });
-        }).then(() => {
-          net.built = true;
-          return [...enter, "--"];
-        }),
+        ready: queue
+          .run(ip, async () => {
+            const addGateway = !gateways.has(gateway);
+            gateways.add(gateway);
+            const podBatchPath = `/run/.${ip}.batch`;
+            const plan = rootlessSetUpPlan(names.netns, names.hostLink, ip, gateway, {
+              podBatchPath,
+              addGateway,
+            });
+            await ipBatch(plan.batch, { [podBatchPath]: plan.podBatch });
+          })
+          .then(() => {
+            net.built = true;
+            return [...enter, "--"];
+          }),
         release() {
           if (released || holders.get(ip) !== net) return Promise.resolve();
           released = true;
           net.built = false;
           holders.delete(ip);
-          return queue(ip, () => ipBatch(`netns del ${names.netns}\n`));
+          return queue.run(ip, () => ipBatch(`netns del ${names.netns}\n`));
         },
       };
       net.ready.catch(() => {});
@@ -296,7 +289,7 @@ export async function openRootlessPodNetworks(o: {
     },
     async stop() {
       holders.clear();
-      await Promise.all([...queues.values()]);
+      await queue.idle();
       if (!gone) {
         child.disconnect();
         const killer = setTimeout(() => child.kill("SIGKILL"), 2000);
