@@ -10,7 +10,13 @@
  *   `Failed` "Failed to pull image …: …" and "Error: ErrImagePull".
  * - After a failure the image is not pulled again for this pod until the back-off (10 s
  *   doubling to 300 s, per pod and image, as the kubelet's) has passed; meanwhile the container
- *   waits in `ImagePullBackOff` ("Back-off pulling image …"), with a `BackOff` event.
+ *   waits in `ImagePullBackOff` ("Back-off pulling image …"), with a `BackOff` event. Each
+ *   waiting result says when to come back (`retryAfterMs`): one second after `ErrImagePull` (the
+ *   kubelet's next sync, which sees the back-off and reports `ImagePullBackOff`), the end of the
+ *   back-off after `ImagePullBackOff` (the next pull).
+ * - A container that gets its image holds a lease on it in the store (see images/lease.ts) until
+ *   its pod is forgotten or the kubelet stops, so `loopkube images rm`/`prune` of any cluster and
+ *   image garbage collection leave it alone.
  * - An image name the reference grammar rejects: waiting `InvalidImageName`, Warning
  *   `InspectFailed`.
  *
@@ -41,7 +47,12 @@ export interface ImageEnsurer {
   list(): Promise<{ refs: string[]; digest: string; size: number }[]>;
   /** Resolves when the image's registry answers at all; throws when it cannot be reached. */
   ping(image: string, timeoutMs: number): Promise<void>;
+  /** Drops the leases (`EnsureOptions.lease`) whose key starts with `keyPrefix`. */
+  release?(keyPrefix: string): Promise<void>;
 }
+
+/** How soon a container that got `ErrImagePull` is looked at again (then: ImagePullBackOff). */
+export const RESYNC_AFTER_PULL_ERROR_MS = 1_000;
 
 /** How long a registry's answer to a ping (or its silence) is remembered. */
 export const REACHABILITY_TTL_MS = 30_000;
@@ -50,7 +61,11 @@ const PING_TIMEOUT_MS = 5_000;
 
 export type PullResult =
   | { image: PreparedImage; imageID: string }
-  | { waiting: { reason: string; message: string } };
+  | {
+      waiting: { reason: string; message: string };
+      /** When to try again (the back-off's next step); absent: the caller's own retry. */
+      retryAfterMs?: number;
+    };
 
 export interface ImagePullDeps {
   store: ImageEnsurer;
@@ -60,6 +75,8 @@ export interface ImagePullDeps {
   /** Pull back-off; default 10 s doubling to 300 s. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Who the kubelet is, in lease holders' names (`in cluster dev`). */
+  holder?: string;
 }
 
 export type PullEmit = (type: "Normal" | "Warning", reason: string, message: string) => void;
@@ -124,6 +141,8 @@ export class ImagePuller {
   >();
   private readonly initial: number;
   private readonly max: number;
+  /** Pods holding image leases (released by `forget` and `close`). */
+  private readonly leased = new Set<string>();
 
   constructor(private readonly deps: ImagePullDeps) {
     this.initial = deps.initialBackoffMs ?? 10_000;
@@ -178,10 +197,17 @@ export class ImagePuller {
     return result;
   }
 
-  /** Forgets a pod's back-offs (when it is gone). */
-  forget(podUid: string): void {
+  /** Forgets a pod's back-offs and releases its images (when it is gone). */
+  forget(podUid: string): Promise<void> {
     for (const key of this.backoffs.keys())
       if (key.startsWith(`${podUid}_`)) this.backoffs.delete(key);
+    if (!this.leased.delete(podUid)) return Promise.resolve();
+    return this.deps.store.release?.(`${podUid}_`) ?? Promise.resolve();
+  }
+
+  /** Releases every image lease this kubelet holds (when it stops). */
+  async close(): Promise<void> {
+    for (const uid of [...this.leased]) await this.forget(uid);
   }
 
   async pull(pod: Pod, container: Container, emit: Emit): Promise<PullResult> {
@@ -197,9 +223,17 @@ export class ImagePuller {
     }
     const policy =
       (container.imagePullPolicy as PullPolicy | undefined) ?? defaultPullPolicy(image);
+    const uid = pod.metadata?.uid ?? "";
+    const lease = uid
+      ? {
+          key: `${uid}_${container.name}`,
+          holder: `pod ${pod.metadata?.namespace ?? "default"}/${pod.metadata?.name ?? ""} (container ${container.name})${this.deps.holder ? ` in ${this.deps.holder}` : ""}`,
+        }
+      : undefined;
+    if (lease) this.leased.add(uid);
     const present = async () => {
       try {
-        return await this.deps.store.ensure(image, { policy: "Never" });
+        return await this.deps.store.ensure(image, { policy: "Never", ...(lease && { lease }) });
       } catch (e) {
         if (e instanceof ImageNotPresentError) return undefined;
         throw e;
@@ -218,7 +252,7 @@ export class ImagePuller {
         return { waiting: { reason: "ErrImageNeverPull", message } };
       }
     }
-    const key = `${pod.metadata?.uid ?? ""}_${image}`;
+    const key = `${uid}_${image}`;
     const now = this.deps.now();
     const back = this.backoffs.get(key);
     if (back && now < back.until) {
@@ -229,13 +263,18 @@ export class ImagePuller {
           reason: "ImagePullBackOff",
           message: `Back-off pulling image "${image}": ErrImagePull: ${back.error}`,
         },
+        retryAfterMs: back.until - now,
       };
     }
     emit("Normal", "Pulling", `Pulling image "${image}"`);
     const started = this.deps.now();
     try {
       const credentials = await this.deps.credentialsOf(pod);
-      const pulled = await this.deps.store.ensure(image, { policy: "Always", credentials });
+      const pulled = await this.deps.store.ensure(image, {
+        policy: "Always",
+        credentials,
+        ...(lease && { lease }),
+      });
       this.backoffs.delete(key);
       const took = seconds(this.deps.now() - started);
       emit(
@@ -250,7 +289,10 @@ export class ImagePuller {
       this.backoffs.set(key, { until: this.deps.now() + delay, delay, error: message });
       emit("Warning", "Failed", `Failed to pull image "${image}": ${message}`);
       emit("Warning", "Failed", "Error: ErrImagePull");
-      return { waiting: { reason: "ErrImagePull", message } };
+      return {
+        waiting: { reason: "ErrImagePull", message },
+        retryAfterMs: Math.min(RESYNC_AFTER_PULL_ERROR_MS, delay),
+      };
     }
   }
 }

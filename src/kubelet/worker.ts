@@ -148,6 +148,8 @@ interface CState {
   /** The image the container runs from (image runtimes), and its `repository@digest`. */
   image?: PreparedImage;
   imageID?: string;
+  /** When the image step asks to be tried again (imagepull.ts: its back-off), not the default. */
+  retryAfterMs?: number | undefined;
 }
 
 const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
@@ -282,7 +284,7 @@ export class PodWorker {
       c.launched = true;
       void (async () => {
         while (!this.stopping && (await this.startOnce(c)) === undefined) {
-          await this.sleep(Math.max(this.deps.backoff.initialMs, 1000));
+          await this.sleep(c.retryAfterMs ?? Math.max(this.deps.backoff.initialMs, 1000));
         }
       })().catch(this.deps.onError);
     }
@@ -716,7 +718,7 @@ export class PodWorker {
       if (over()) return true;
       if (exit === undefined) {
         // Configuration error: retry later, as the kubelet's sync loop does.
-        await this.sleep(Math.max(this.deps.backoff.initialMs, 1000));
+        await this.sleep(c.retryAfterMs ?? Math.max(this.deps.backoff.initialMs, 1000));
         continue;
       }
       if (c.changed) {
@@ -765,6 +767,7 @@ export class PodWorker {
     let env: Record<string, string> = {};
     let handle: ContainerHandle;
     const startedAt = this.deps.now();
+    c.retryAfterMs = undefined;
     try {
       if (runtime === "process" && !spec.command?.length) {
         const why = this.deps.imagesNotRun;
@@ -792,6 +795,7 @@ export class PodWorker {
         );
         if ("waiting" in pulled) {
           c.state = { waiting: pulled.waiting };
+          c.retryAfterMs = pulled.retryAfterMs;
           this.pushStatus();
           return undefined;
         }
