@@ -349,6 +349,32 @@ test("a lease taken after a removal gets the image again instead of a root that 
   assert.equal((await store.list())[0]?.usedBy.length, 4);
 });
 
+test("image garbage collection above the high threshold removes unused images, never a leased one", {
+  skip,
+}, async () => {
+  const store = storeAt("s8-gc");
+  const used = await store.ensure(`${registry.host}/demo/httpd:1`, {
+    policy: "Always",
+    lease: { key: "u_app", holder: "pod d/p (container app)" },
+  });
+  const unused = await store.ensure(`${registry.host}/demo/multi:1`, { policy: "Always" });
+  const full = { capacity: 100_000_000, available: 1_000_000 };
+  const policy = { highThresholdPercent: 85, lowThresholdPercent: 80, minAgeMs: 120_000 };
+  // Too young: pulled just now.
+  assert.deepEqual((await store.collectGarbage(policy, Date.now(), full)).images, []);
+  const later = Date.now() + 180_000;
+  const quiet = { capacity: 100_000_000, available: 50_000_000 };
+  assert.deepEqual((await store.collectGarbage(policy, later, quiet)).images, []);
+  const r = await store.collectGarbage(policy, later, full);
+  assert.deepEqual(r.images, [unused.digest]);
+  assert.deepEqual(
+    (await store.list()).map((i) => i.digest),
+    [used.digest],
+  );
+  assert.ok(existsSync(join(used.rootfs, "bin/busybox")));
+  await store.release("u_");
+});
+
 test("load takes an OCI layout and a docker save archive", { skip }, async () => {
   const store = storeAt("s9");
   const fromLayout = await store.load(layout.dir, { name: "example.com/demo/app" });

@@ -319,3 +319,35 @@ test("a container leases its image in the store; forget and close release the po
     "release u2_",
   ]);
 });
+
+test("the kubelet's image garbage collection runs every period until close", async () => {
+  let runs = 0;
+  let ran: () => void = () => {};
+  const store = {
+    ...fakeStore(new Set(), new Set()),
+    async collectGarbage() {
+      runs++;
+      ran();
+      return { images: ["sha256:gone"], bytes: 5 };
+    },
+  };
+  const collected: string[][] = [];
+  const puller = new ImagePuller({
+    store,
+    credentialsOf: async () => [],
+    now: () => 0,
+    gcPeriodMs: 5,
+    onCollected: (r) => collected.push(r.images),
+  });
+  // The collector's timer does not hold the process open (it is unref'd): this one does.
+  const alive = setInterval(() => {}, 1000);
+  await new Promise<void>((r) => {
+    ran = () => runs >= 2 && r();
+  });
+  clearInterval(alive);
+  await puller.close();
+  const after = runs;
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(runs, after, "no collection after close");
+  assert.ok(collected.length >= 1 && collected[0]?.[0] === "sha256:gone");
+});

@@ -17,6 +17,8 @@
  * - A container that gets its image holds a lease on it in the store (see images/lease.ts) until
  *   its pod is forgotten or the kubelet stops, so `loopkube images rm`/`prune` of any cluster and
  *   image garbage collection leave it alone.
+ * - Every 5 minutes, the kubelet's image garbage collection (images/gc.ts: above 85 % disk use,
+ *   unused images least recently used first, down to 80 %).
  * - An image name the reference grammar rejects: waiting `InvalidImageName`, Warning
  *   `InspectFailed`.
  *
@@ -49,7 +51,12 @@ export interface ImageEnsurer {
   ping(image: string, timeoutMs: number): Promise<void>;
   /** Drops the leases (`EnsureOptions.lease`) whose key starts with `keyPrefix`. */
   release?(keyPrefix: string): Promise<void>;
+  /** Image garbage collection by the kubelet's thresholds (images/gc.ts). */
+  collectGarbage?(): Promise<{ images: string[]; bytes: number }>;
 }
+
+/** How often the kubelet's image garbage collection looks at the disk (its ImageGCPeriod). */
+export const IMAGE_GC_PERIOD_MS = 5 * 60_000;
 
 /** How soon a container that got `ErrImagePull` is looked at again (then: ImagePullBackOff). */
 export const RESYNC_AFTER_PULL_ERROR_MS = 1_000;
@@ -77,6 +84,11 @@ export interface ImagePullDeps {
   maxBackoffMs?: number;
   /** Who the kubelet is, in lease holders' names (`in cluster dev`). */
   holder?: string;
+  /** Image garbage collection every this often (default 5 min; 0: never). */
+  gcPeriodMs?: number;
+  /** Told what each garbage collection removed (when it removed something). */
+  onCollected?: (r: { images: string[]; bytes: number }) => void;
+  onError?: (e: unknown) => void;
 }
 
 export type PullEmit = (type: "Normal" | "Warning", reason: string, message: string) => void;
@@ -144,9 +156,26 @@ export class ImagePuller {
   /** Pods holding image leases (released by `forget` and `close`). */
   private readonly leased = new Set<string>();
 
+  private readonly gcTimer: NodeJS.Timeout | undefined;
+
   constructor(private readonly deps: ImagePullDeps) {
     this.initial = deps.initialBackoffMs ?? 10_000;
     this.max = deps.maxBackoffMs ?? 300_000;
+    const period = deps.gcPeriodMs ?? IMAGE_GC_PERIOD_MS;
+    if (period > 0 && deps.store.collectGarbage) {
+      this.gcTimer = setInterval(() => void this.collectGarbage(), period);
+      this.gcTimer.unref();
+    }
+  }
+
+  /** One image garbage collection (the store's policy: 85 % high, 80 % low, 2 min min age). */
+  async collectGarbage(): Promise<void> {
+    try {
+      const r = await this.deps.store.collectGarbage?.();
+      if (r && r.images.length > 0) this.deps.onCollected?.(r);
+    } catch (e) {
+      this.deps.onError?.(e);
+    }
   }
 
   /**
@@ -205,8 +234,9 @@ export class ImagePuller {
     return this.deps.store.release?.(`${podUid}_`) ?? Promise.resolve();
   }
 
-  /** Releases every image lease this kubelet holds (when it stops). */
+  /** Releases every image lease this kubelet holds and stops garbage collection (at stop). */
   async close(): Promise<void> {
+    clearInterval(this.gcTimer);
     for (const uid of [...this.leased]) await this.forget(uid);
   }
 

@@ -315,6 +315,9 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
         now: () => now().getTime(),
         credentialsOf: (p) => pullSecretCredentials(client, p),
         holder: `cluster ${nodeName}`,
+        onCollected: (r) =>
+          warn(`image garbage collection removed ${r.images.length} images (${r.bytes} bytes)`),
+        onError,
       })
     : undefined;
   const useSandbox = (options.sandbox ?? true) && sandboxSupported();
