@@ -205,6 +205,7 @@ describe("workloads run their images: headless Service, StatefulSet volumes, set
       assert.match(await routeDevice(ip), /^lk/);
       assert.equal(await fetchFromClient(`http://${ip}/`), "hello from 1\n");
     }
+    assert.equal(await fetchFromClient("http://web.default.svc.cluster.local/"), "hello from 1\n");
   });
 
   test("kubectl set image rolls the Deployment to tag 2", async () => {
@@ -329,6 +330,10 @@ describe("workloads run their images: headless Service, StatefulSet volumes, set
         what: `${fqdn} → ${ip}`,
       });
       assert.equal(await fetchFromClient(`http://${fqdn}/`), `${name}\n`);
+      // The pod's own view of its name, as the kubelet writes it for a pod with a subdomain.
+      assert.equal(await ok(["exec", name, "--", "hostname"]), `${name}\n`);
+      const hosts = await ok(["exec", name, "--", "cat", "/etc/hosts"]);
+      assert.ok(hosts.split("\n").includes(`${ip}\t${fqdn}\t${name}`), hosts);
     }
   });
 });
