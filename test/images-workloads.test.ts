@@ -83,6 +83,8 @@ function addressesOf(out: string): string[] {
 
 describe("workloads run their images: headless Service, StatefulSet volumes, set image", {
   skip: SKIP,
+  // The Deployment's steps (in order) and the StatefulSet's run side by side.
+  concurrency: true,
 }, () => {
   let cluster: Cluster;
   let registry: TestRegistry;
@@ -160,6 +162,7 @@ describe("workloads run their images: headless Service, StatefulSet volumes, set
         },
       }),
     );
+    await readyPods("run=client", 1);
   });
 
   after(async () => {
@@ -168,83 +171,89 @@ describe("workloads run their images: headless Service, StatefulSet volumes, set
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test("both replicas of a Deployment answer by the headless Service's name from inside a pod", async () => {
-    await ok(
-      ["apply", "-f", "-"],
-      JSON.stringify({
-        apiVersion: "apps/v1",
-        kind: "Deployment",
-        metadata: { name: "web", labels: { app: "web" } },
-        spec: {
-          replicas: 2,
-          selector: { matchLabels: { app: "web" } },
-          template: {
-            metadata: { labels: { app: "web" } },
-            spec: {
-              terminationGracePeriodSeconds: 1,
-              containers: [{ name: "app", image: ref("httpd:1"), ports: [{ containerPort: 80 }] }],
+  describe("a Deployment of the image, then its rollout", { concurrency: 1 }, () => {
+    test("both replicas of a Deployment answer by the headless Service's name from inside a pod", async () => {
+      await ok(
+        ["apply", "-f", "-"],
+        JSON.stringify({
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          metadata: { name: "web", labels: { app: "web" } },
+          spec: {
+            replicas: 2,
+            selector: { matchLabels: { app: "web" } },
+            template: {
+              metadata: { labels: { app: "web" } },
+              spec: {
+                terminationGracePeriodSeconds: 1,
+                containers: [
+                  { name: "app", image: ref("httpd:1"), ports: [{ containerPort: 80 }] },
+                ],
+              },
             },
           },
-        },
-      }),
-    );
-    await ok(["create", "service", "clusterip", "web", "--clusterip=None", "--tcp=80:80"]);
-    const pods = await readyPods("app=web", 2);
-    const ips = pods.map((p) => p.status?.podIP ?? "").sort();
-    await readyPods("run=client", 1);
-    await waitFor(
-      async () => {
-        const found = await lookup("web.default.svc.cluster.local");
-        return found.join() === ips.join() || undefined;
-      },
-      { what: `web.default.svc.cluster.local → ${ips.join(", ")}` },
-    );
-    // The short name, through the pod's search list.
-    assert.deepEqual(await lookup("web"), ips);
-    for (const ip of ips) {
-      assert.match(await routeDevice(ip), /^lk/);
-      assert.equal(await fetchFromClient(`http://${ip}/`), "hello from 1\n");
-    }
-    assert.equal(await fetchFromClient("http://web.default.svc.cluster.local/"), "hello from 1\n");
-  });
-
-  test("kubectl set image rolls the Deployment to tag 2", async () => {
-    const before = await podsOf("app=web");
-    await ok(["set", "image", "deployment/web", `app=${ref("httpd:2")}`]);
-    await ok(["rollout", "status", "deployment/web", "--timeout=90s"]);
-    const digest2 = layouts["httpd:2"]?.manifestDigest ?? "";
-    const pods = await readyPods(
-      "app=web",
-      2,
-      (p) => p.status?.containerStatuses?.[0]?.image === ref("httpd:2"),
-    );
-    const old = new Set(before.map((p) => p.metadata?.name));
-    for (const p of pods) {
-      assert.ok(!old.has(p.metadata?.name), `${p.metadata?.name} is a new pod`);
-      assert.equal(
-        p.status?.containerStatuses?.[0]?.imageID,
-        `${registry.host}/demo/httpd@${digest2}`,
+        }),
       );
-      await serves(p.status?.podIP ?? "", "hello from 2\n");
-    }
-    const sets = (
-      await cluster.client.list(REFS.replicasets, "default", { labelSelector: "app=web" })
-    ).items as ReplicaSet[];
-    assert.equal(sets.length, 2, "the old and the new ReplicaSet");
-    const image = (rs: ReplicaSet) => rs.spec?.template?.spec?.containers?.[0]?.image;
-    const oldSet = sets.find((rs) => image(rs) === ref("httpd:1"));
-    const newSet = sets.find((rs) => image(rs) === ref("httpd:2"));
-    assert.equal(oldSet?.spec?.replicas, 0, "the old ReplicaSet is scaled to 0");
-    assert.equal(newSet?.spec?.replicas, 2);
-    const table = await ok(["get", "rs", "-l", "app=web", "--no-headers"]);
-    assert.match(table, /^web-\S+\s+0\s+0\s+0\s/m, table);
-    // The headless name follows: it now resolves to the new pods only.
-    const ips = pods.map((p) => p.status?.podIP ?? "").sort();
-    await waitFor(
-      async () =>
-        (await lookup("web.default.svc.cluster.local")).join() === ips.join() || undefined,
-      { what: `web.default.svc.cluster.local → the new pods ${ips.join(", ")}` },
-    );
+      await ok(["create", "service", "clusterip", "web", "--clusterip=None", "--tcp=80:80"]);
+      const pods = await readyPods("app=web", 2);
+      const ips = pods.map((p) => p.status?.podIP ?? "").sort();
+      await waitFor(
+        async () => {
+          const found = await lookup("web.default.svc.cluster.local");
+          return found.join() === ips.join() || undefined;
+        },
+        { what: `web.default.svc.cluster.local → ${ips.join(", ")}` },
+      );
+      // The short name, through the pod's search list.
+      assert.deepEqual(await lookup("web"), ips);
+      for (const ip of ips) {
+        assert.match(await routeDevice(ip), /^lk/);
+        assert.equal(await fetchFromClient(`http://${ip}/`), "hello from 1\n");
+      }
+      assert.equal(
+        await fetchFromClient("http://web.default.svc.cluster.local/"),
+        "hello from 1\n",
+      );
+    });
+
+    test("kubectl set image rolls the Deployment to tag 2", async () => {
+      const before = await podsOf("app=web");
+      await ok(["set", "image", "deployment/web", `app=${ref("httpd:2")}`]);
+      await ok(["rollout", "status", "deployment/web", "--timeout=90s"]);
+      const digest2 = layouts["httpd:2"]?.manifestDigest ?? "";
+      const pods = await readyPods(
+        "app=web",
+        2,
+        (p) => p.status?.containerStatuses?.[0]?.image === ref("httpd:2"),
+      );
+      const old = new Set(before.map((p) => p.metadata?.name));
+      for (const p of pods) {
+        assert.ok(!old.has(p.metadata?.name), `${p.metadata?.name} is a new pod`);
+        assert.equal(
+          p.status?.containerStatuses?.[0]?.imageID,
+          `${registry.host}/demo/httpd@${digest2}`,
+        );
+        await serves(p.status?.podIP ?? "", "hello from 2\n");
+      }
+      const sets = (
+        await cluster.client.list(REFS.replicasets, "default", { labelSelector: "app=web" })
+      ).items as ReplicaSet[];
+      assert.equal(sets.length, 2, "the old and the new ReplicaSet");
+      const image = (rs: ReplicaSet) => rs.spec?.template?.spec?.containers?.[0]?.image;
+      const oldSet = sets.find((rs) => image(rs) === ref("httpd:1"));
+      const newSet = sets.find((rs) => image(rs) === ref("httpd:2"));
+      assert.equal(oldSet?.spec?.replicas, 0, "the old ReplicaSet is scaled to 0");
+      assert.equal(newSet?.spec?.replicas, 2);
+      const table = await ok(["get", "rs", "-l", "app=web", "--no-headers"]);
+      assert.match(table, /^web-\S+\s+0\s+0\s+0\s/m, table);
+      // The headless name follows: it now resolves to the new pods only.
+      const ips = pods.map((p) => p.status?.podIP ?? "").sort();
+      await waitFor(
+        async () =>
+          (await lookup("web.default.svc.cluster.local")).join() === ips.join() || undefined,
+        { what: `web.default.svc.cluster.local → the new pods ${ips.join(", ")}` },
+      );
+    });
   });
 
   test("a StatefulSet's pods keep what they wrote in their volumes across pod deletion", async () => {
