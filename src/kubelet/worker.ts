@@ -832,6 +832,13 @@ export class PodWorker {
           await log.close();
           throw e;
         }
+        if (this.stopping) {
+          // Deleted while the runtime created it: stopped with the pod's grace, never reported.
+          c.handle = handle;
+          await this.killContainer(c, this.killBy, `Stopping container ${spec.name}`);
+          c.handle = undefined;
+          return undefined;
+        }
       } else {
         const lookup = (n: string) => env[n];
         const wrap = this.wrapFor(c);
