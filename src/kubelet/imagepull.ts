@@ -11,7 +11,7 @@
  * - After a failure the image is not pulled again for this pod until the back-off (10 s
  *   doubling to 300 s, per pod and image, as the kubelet's) has passed; meanwhile the container
  *   waits in `ImagePullBackOff` ("Back-off pulling image …"), with a `BackOff` event. Each
- *   waiting result says when to come back (`retryAfterMs`): one second after `ErrImagePull` (the
+ *   waiting result says when to come back (`retryInMs`): one second after `ErrImagePull` (the
  *   kubelet's next sync, which sees the back-off and reports `ImagePullBackOff`), the end of the
  *   back-off after `ImagePullBackOff` (the next pull).
  * - A container that gets its image holds a lease on it in the store (see images/lease.ts) until
@@ -58,9 +58,6 @@ export interface ImageEnsurer {
 /** How often the kubelet's image garbage collection looks at the disk (its ImageGCPeriod). */
 export const IMAGE_GC_PERIOD_MS = 5 * 60_000;
 
-/** How soon a container that got `ErrImagePull` is looked at again (then: ImagePullBackOff). */
-export const RESYNC_AFTER_PULL_ERROR_MS = 1_000;
-
 /** How long a registry's answer to a ping (or its silence) is remembered. */
 export const REACHABILITY_TTL_MS = 30_000;
 /** How long a ping waits for the registry. */
@@ -70,9 +67,16 @@ export type PullResult =
   | { image: PreparedImage; imageID: string }
   | {
       waiting: { reason: string; message: string };
-      /** When to try again (the back-off's next step); absent: the caller's own retry. */
-      retryAfterMs?: number;
+      /**
+       * When to try the container again: soon after a failed pull (the kubelet syncs the pod
+       * again on its sandbox's events, so ImagePullBackOff shows within seconds), at the end of
+       * the back-off while in it; absent: the worker's usual retry.
+       */
+      retryInMs?: number;
     };
+
+/** How soon a container whose pull failed is tried again (it then shows ImagePullBackOff). */
+export const RETRY_AFTER_FAILED_PULL_MS = 1_000;
 
 export interface ImagePullDeps {
   store: ImageEnsurer;
@@ -293,7 +297,7 @@ export class ImagePuller {
           reason: "ImagePullBackOff",
           message: `Back-off pulling image "${image}": ErrImagePull: ${back.error}`,
         },
-        retryAfterMs: back.until - now,
+        retryInMs: Math.max(back.until - now, RETRY_AFTER_FAILED_PULL_MS),
       };
     }
     emit("Normal", "Pulling", `Pulling image "${image}"`);
@@ -321,7 +325,7 @@ export class ImagePuller {
       emit("Warning", "Failed", "Error: ErrImagePull");
       return {
         waiting: { reason: "ErrImagePull", message },
-        retryAfterMs: Math.min(RESYNC_AFTER_PULL_ERROR_MS, delay),
+        retryInMs: RETRY_AFTER_FAILED_PULL_MS,
       };
     }
   }
