@@ -24,6 +24,7 @@ import {
   kernelModel,
   kernelUpdateScript,
   staleUdp,
+  withIngressFrontends,
 } from "./nft.ts";
 import { ProxyState } from "./state.ts";
 
@@ -54,11 +55,7 @@ export async function startKernelProxy(
     table: o.table,
     // One nft process per cluster: the NetworkPolicy table is `loopkube-<tag>`, ours `…-svc`.
     session: o.table.replace(/-svc$/, ""),
-    desired: () =>
-      kernelModel(
-        [...state.views()].flatMap((v) => v.ports),
-        o,
-      ),
+    desired: () => kernelModel(withIngressFrontends(state.views()), o),
     script: (prev, next) =>
       prev === undefined ? kernelFullScript(next, o) : kernelUpdateScript(prev, next, o),
     written: async (_prev, next) => {
