@@ -34,7 +34,10 @@ import { join } from "node:path";
 
 /** Runs nft scripts, one transaction each. */
 export interface NftRunner {
-  /** Resolves once the script is committed; rejects with nft's message (the kernel unchanged). */
+  /**
+   * Resolves once the script is committed; rejects with nft's message (nothing of the script
+   * applied) or, when the process died during the run, with its exit (the kernel unknown).
+   */
   run(script: string): Promise<void>;
   /** The long-lived process's id, undefined when none runs (or in the fork-per-run mode). */
   pid(): number | undefined;
