@@ -816,6 +816,7 @@ async function openNetworks(
       dataDir: o.dataDir,
       registry: { dir: options.podNetworkRegistry ?? DEFAULT_OWNER_DIR },
       onError: o.onError,
+      warn: o.warn,
     });
   } catch (e) {
     const m = e instanceof Error ? e.message : String(e);
