@@ -59,9 +59,12 @@ describe("setUpPlan", () => {
       'netns exec loopkube-3fa2-127.244.0.5 sh -c "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet && echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet && exec ip -batch /tmp/x/127.244.0.5.batch"',
     );
   });
-  test("gives the helpers the same work: the host side without entering the pod, then the pod side with its sysctls first", () => {
-    assert.deepEqual(plan.host, plan.hostBatch.trim().split("\n").slice(0, -1));
+  test("gives the helpers the same work: the namespace, the veth pair and pod side from inside it, then the host link's route", () => {
+    const batch = plan.hostBatch.trim().split("\n");
+    assert.deepEqual(plan.host, batch.slice(0, 1));
+    assert.deepEqual(plan.hostAfter, batch.slice(2, -1));
     assert.deepEqual(plan.pod, [
+      "link add eth0 type veth peer name lk3fa2f40005 netns host",
       "sysctl /proc/sys/net/ipv4/conf/all/route_localnet 1",
       "sysctl /proc/sys/net/ipv4/conf/eth0/route_localnet 1",
       ...plan.podBatch.trim().split("\n"),

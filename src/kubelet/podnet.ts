@@ -100,10 +100,15 @@ const conf = (link: string, key: string) => `/proc/sys/net/ipv4/conf/${link}/${k
 
 /** How one pod's network is built (see the module header). */
 export interface SetUpPlan {
-  /** The host side's `ip` commands (the helper's request). */
+  /** With the helpers: the host side's `ip` commands before the pod side (the namespace)… */
   host: string[];
-  /** The pod side, done inside its namespace: its sysctls (`sysctl PATH 1`), then `podBatch`. */
+  /**
+   * …the pod side, done inside its namespace: the veth pair (its peer to the host), the pod's
+   * sysctls (`sysctl PATH 1`), then `podBatch`…
+   */
   pod: string[];
+  /** …and the host side after it: the host link up, the pod's route. */
+  hostAfter: string[];
   /**
    * Without the helpers, with one process start: `ip -batch -` input run in the host's
    * namespace, `host` then a last line that enters the pod's.
@@ -116,8 +121,9 @@ export interface SetUpPlan {
 }
 
 /**
- * One pod's network: the host side (`host`), then inside the new namespace the pod side's two
- * sysctls and its addresses and routes (`pod`), both sent to the long-lived helpers. Without
+ * One pod's network: the namespace (`host`), then inside it the veth pair, the pod side's two
+ * sysctls and its addresses and routes (`pod`), then the host link's route (`hostAfter`), sent
+ * to the long-lived helpers. Without
  * them, in one `ip -batch` run: the host side, then (`netns exec`, which forks a shell in the
  * new namespace) the sysctls as shell builtins and one more `ip -batch`: three programs (ip, sh,
  * ip). Names of the same pod IP left by a dead run of this cluster are removed first
@@ -135,7 +141,8 @@ export function setUpPlan(
     ...(o.leftovers.link ? [`link del ${names.hostLink}`] : []),
     ...(o.leftovers.netns ? [`netns del ${names.netns}`] : []),
     `netns add ${names.netns}`,
-    `link add ${names.hostLink} type veth peer name eth0 netns ${names.netns}`,
+  ];
+  const hostAfter = [
     `link set ${names.hostLink} up`,
     `route add ${ip}/32 dev ${names.hostLink} src ${gateway} table local`,
   ];
@@ -149,8 +156,19 @@ export function setUpPlan(
   ];
   return {
     host,
-    pod: [...podSysctls.map((p) => `sysctl ${p} 1`), ...pod],
-    hostBatch: [...host, `netns exec ${names.netns} sh -c "${enter.join(" && ")}"`, ""].join("\n"),
+    pod: [
+      `link add eth0 type veth peer name ${names.hostLink} netns host`,
+      ...podSysctls.map((p) => `sysctl ${p} 1`),
+      ...pod,
+    ],
+    hostAfter,
+    hostBatch: [
+      ...host,
+      `link add ${names.hostLink} type veth peer name eth0 netns ${names.netns}`,
+      ...hostAfter,
+      `netns exec ${names.netns} sh -c "${enter.join(" && ")}"`,
+      "",
+    ].join("\n"),
     podBatch: [...pod, ""].join("\n"),
     hostSysctls: [conf(names.hostLink, "route_localnet"), conf(names.hostLink, "forwarding")],
   };
@@ -426,8 +444,9 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<RootPodNetw
     const built = await onHelpers(async (h) => {
       const p = plan(names, ip, gateway, "");
       await h.host.run(p.host);
-      for (const path of p.hostSysctls) writeFileSync(path, "1");
       await h.inNetns.run({ path: names.path, lines: p.pod });
+      await h.host.run(p.hostAfter);
+      for (const path of p.hostSysctls) writeFileSync(path, "1");
     });
     if (!built) await spawnBuild(names, ip, gateway);
   };

@@ -101,12 +101,11 @@ describe("the pod network helpers, live", { skip: SKIP }, () => {
     const ns = `lkft-${id}-b`;
     try {
       const hostBefore = sh("cat /proc/sys/net/ipv4/conf/all/route_localnet");
-      sh(
-        `ip netns add ${ns} && ip -n ${ns} link add eth0 type veth peer name eth1 && ip -n ${ns} link set eth1 up`,
-      );
+      sh(`ip netns add ${ns}`);
       await h.inNetns.run({
         path: `/run/netns/${ns}`,
         lines: [
+          `link add eth0 type veth peer name lkft${id}b netns host`,
           "sysctl /proc/sys/net/ipv4/conf/eth0/route_localnet 1",
           "link set lo up",
           "link set eth0 up",
@@ -116,6 +115,7 @@ describe("the pod network helpers, live", { skip: SKIP }, () => {
           "route add 127.0.0.0/8 via 127.250.0.1 dev eth0 src 127.250.0.5",
         ],
       });
+      sh(`ip link set lkft${id}b up`);
       const inside = (cmd: string) => sh(`ip netns exec ${ns} ${cmd}`);
       assert.equal(inside("cat /proc/sys/net/ipv4/conf/eth0/route_localnet").trim(), "1");
       assert.equal(sh("cat /proc/sys/net/ipv4/conf/all/route_localnet"), hostBefore);
@@ -186,6 +186,14 @@ describe("the pod network helpers, live", { skip: SKIP }, () => {
       await assert.rejects(bad.ready, /route add 127\.251\.0\.4\/32 .*: .*(prefsrc|Invalid)/i);
       await bad.release();
       await a.release();
+      // While the helpers run, a released pod's namespace goes, and its veth pair with it (a
+      // helper holding the namespace open would keep them).
+      const link = `lk${tag}fb0002`;
+      for (let i = 0; i < 1000 && sh("ip -br link").includes(link); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.doesNotMatch(sh("ip -br link"), new RegExp(link));
+      assert.deepEqual(nets.helperPids().length, 2);
       assert.deepEqual(warnings, []);
     } finally {
       await nets.stop();

@@ -2,7 +2,7 @@
  * The two long-lived helpers that build and remove root pod networks without a process start
  * per pod (podnet.ts):
  *
- * - `ip -force -batch -` kept open: the host side (namespace, veth pair, route) and teardowns.
+ * - `ip -force -batch -` kept open: the host side (namespace, host link up, route) and teardowns.
  *   `ip` says nothing on success and, for a failed line, its error then `Command failed -:N` on
  *   stderr (unbuffered), and goes on (`-force`). So each request is followed by a line that
  *   always fails (an unknown object, no side effect): its `Command failed` marks the request done,
@@ -14,9 +14,12 @@
  *   it enters the pod's namespace with setns(2), writes the sysctls under /proc/sys/net (which
  *   belong to the writer's namespace), sends the `ip` commands of the pod side as rtnetlink
  *   requests with acknowledgements, and goes back to the host's namespace. It understands only
- *   the forms `setUpPlan` writes (`link set DEV up`, `addr add A/N dev DEV [scope S]`, `route
+ *   the forms `setUpPlan` writes (`link add DEV type veth peer name PEER netns host`, the peer
+ *   going to the host's namespace; `link set DEV up`; `addr add A/N dev DEV [scope S]`; `route
  *   add|del [local] DST[/N] [via GW] dev DEV [scope S] [src A] [table local|main]`) and refuses
- *   any other. Answers: `<id> ok` or `<id> err <why>` on stdout.
+ *   any other. Answers: `<id> ok` or `<id> err <why>` on stdout. The veth pair is made here, not
+ *   by `ip`: `ip link add … netns NAME` leaves the namespace's file open, so a long-lived `ip`
+ *   would keep every pod namespace it touched (and its veth pair) alive.
  *
  * @module
  */
@@ -132,6 +135,10 @@ sub op {
     open(my $f, '>', $1) or die "$1: $!\n";
     print $f "$2\n";
     close($f) or die "$1: $!\n";
+  } elsif ($line =~ m{^link add (\S+) type veth peer name (\S+) netns host$}) {
+    my $peer = pack('C x S i I I', 0, 0, 0, 0, 0) . attr(3, "$2\0") . attr(28, pack('i', fileno($HOST)));
+    talk($nl, 16, 0x600, pack('C x S i I I', 0, 0, 0, 0, 0) . attr(3, "$1\0")
+      . attr(18, attr(1, 'veth') . attr(2, attr(1, $peer))));
   } elsif ($line =~ m{^link set (\S+) up$}) {
     talk($nl, 16, 0, pack('C x S i I I', 0, 0, 0, 1, 1) . attr(3, "$1\0"));
   } elsif ($line =~ m{^addr add ([\d.]+)/(\d+) dev (\S+)(?: scope (\w+))?$}) {
@@ -142,7 +149,8 @@ sub op {
     my ($add, $type, $dst, $len, $via, $dev, $scope, $src, $table) =
       ($1 eq 'add', $2 ? 2 : 1, $3, $4 // 32, $5, $6, $7, $8, $9);
     my $t = $TABLE{$table // 'main'} // die "bad table $table\n";
-    my $sc = !$add ? 255 : $SCOPE{$scope // ($type == 2 ? 'host' : 'global')} // die "bad scope\n";
+    my $sc = !$add ? 255
+      : $SCOPE{$scope // ($type == 2 ? 'host' : defined $via ? 'global' : 'link')} // die "bad scope\n";
     my $body = pack('C C C C C C C C I', 2, $len, 0, 0, $t, $add ? 3 : 0, $sc, $type, 0)
       . attr(1, ip4($dst)) . attr(4, pack('i', ifindex($nl, $dev)));
     $body .= attr(5, ip4($via)) if defined $via;
