@@ -7,6 +7,7 @@ import { describe, test } from "node:test";
 import { openPodNetworks } from "./podnet.ts";
 import { ipBatchProtocol, nsConfigProtocol, openPodNetHelpers } from "./podnet_fast.ts";
 import { HelperDied, HelperUnavailable } from "./podnet_longlived.ts";
+import { DEFAULT_OWNER_DIR } from "./podnet_owner.ts";
 
 describe("ipBatchProtocol", () => {
   test("numbers each request's lines and follows them with a line that always fails", () => {
@@ -154,7 +155,9 @@ describe("the pod network helpers, live", { skip: SKIP }, () => {
     const nets = await openPodNetworks({
       podCidr: "127.251.0.0/24",
       dataDir: dir,
-      registry: { dir },
+      // The machine-wide registry: with another, a cluster starting meanwhile would take these
+      // names for a dead cluster's and remove them.
+      registry: { dir: DEFAULT_OWNER_DIR },
       onError: (e) => errors.push(e),
       warn: (m) => warnings.push(m),
     });
@@ -209,7 +212,9 @@ describe("the pod network helpers, live", { skip: SKIP }, () => {
     const nets = await openPodNetworks({
       podCidr: "127.252.0.0/24",
       dataDir: dir,
-      registry: { dir },
+      // The machine-wide registry: with another, a cluster starting meanwhile would take these
+      // names for a dead cluster's and remove them.
+      registry: { dir: DEFAULT_OWNER_DIR },
       onError: (e) => assert.fail(String(e)),
       warn: (m) => warnings.push(m),
     });
