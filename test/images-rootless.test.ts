@@ -154,6 +154,12 @@ describe("image pods without root (loopkube up as an unprivileged user)", { skip
       XDG_DATA_HOME: join(home, "data"),
     };
     userEnv = ["HOME", "KUBECONFIG", "XDG_DATA_HOME", "PATH"].map((k) => `${k}=${env[k]}`);
+    await startUp();
+  });
+
+  /** Starts `loopkube up` as the user (again on the same data dir after the first time). */
+  const startUp = async () => {
+    out = "";
     up = spawn(
       "runuser",
       ["-u", USER, "--", "env", ...userEnv, NODE, "--import", "tsx", ENTRY, "up"].concat([
@@ -173,7 +179,7 @@ describe("image pods without root (loopkube up as an unprivileged user)", { skip
       up?.stderr?.on("data", onData);
       up?.once("exit", (code) => reject(new Error(`up exited (${code}):\n${out}`)));
     });
-  });
+  };
 
   after(async () => {
     if (up?.exitCode === null) up.kill("SIGKILL");
@@ -342,7 +348,7 @@ describe("image pods without root (loopkube up as an unprivileged user)", { skip
     assert.equal(await kubectl("logs", "hello"), "hello from hello as 0\nhello from 1\n");
   });
 
-  test("deleting the Deployment leaves none of its processes; kill -9 of loopkube leaves none at all", async () => {
+  test("deleting the Deployment leaves none of its processes; kill -9 of loopkube leaves none at all, and the next start runs the pod again", async () => {
     const servers = running(/httpd -f -p 80/);
     assert.equal(servers.length, 2, "two httpd processes under loopkube");
     await kubectl("delete", "deployment", "web", "--wait=true");
@@ -379,5 +385,25 @@ describe("image pods without root (loopkube up as an unprivileged user)", { skip
         "processes left after kill -9",
       );
     });
+
+    // The next start on the same data dir clears what the killed run left (crun's state, the
+    // bundle) and runs the pod again; Ctrl-C then leaves nothing.
+    await startUp();
+    assert.match(out, /removed \d+ containers or bundles left by an earlier run/, out);
+    const again = await waitFor(() => running(/^sleep 3600/)[0], {
+      what: "the sleeper running again",
+      timeoutMs: 60_000,
+    });
+    assert.notEqual(again, sleeper);
+    assert.equal(
+      (await kubectl("exec", "sleeper", "--", "cat", "/www/index.html")).trim(),
+      "hello from 1",
+    );
+    const last = descendants(up?.pid as number);
+    const stopped = new Promise((r) => up?.once("exit", r));
+    const second = last.find((p) => /src\/cli\/main\.ts up/.test(cmdline(p) ?? ""));
+    process.kill(second as number, "SIGINT");
+    await stopped;
+    assert.deepEqual(alive(last), [], "processes left after Ctrl-C");
   });
 });
