@@ -82,8 +82,6 @@ import { createTokenManager, requestTokenOf } from "./tokens.ts";
 import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
 export type { ImageConfig, PreparedImage } from "../images/index.ts";
-export { type AttachHandlerOptions, createAttachHandler } from "./attach.ts";
-export { createExecHandler, type ExecHandlerOptions } from "./exec.ts";
 export { type ImageEnsurer, nodeImages } from "./imagepull.ts";
 export {
   DEFAULT_LOG_ROTATION,
@@ -98,7 +96,14 @@ export { DEFAULT_MAX_PODS, NodesError, nodeNames, nodePodCidrs } from "./nodes.t
 export type { ImageSource } from "./oci_container.ts";
 export { describeSupport, type OciSupport } from "./oci_detect.ts";
 export { routeDevice } from "./podnet.ts";
-export { createPortForwardHandler, type PortForwardHandlerOptions } from "./portforward.ts";
+export {
+  type AttachHandlerOptions,
+  createAttachHandler,
+  createExecHandler,
+  createPortForwardHandler,
+  type ExecHandlerOptions,
+  type PortForwardHandlerOptions,
+} from "./streaming/index.ts";
 export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
 
 /**

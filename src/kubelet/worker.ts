@@ -31,7 +31,6 @@ import type { EventRecorder } from "../client/index.ts";
 import type { PreparedImage } from "../images/index.ts";
 import { type BackoffPolicy, CrashBackoff, goDuration } from "./backoff.ts";
 import { containerEnv, EnvError, type EnvSources } from "./env.ts";
-import { shellJoin } from "./exec.ts";
 import { expandVars } from "./expand.ts";
 import { hostPath } from "./hostpaths.ts";
 import type { PullResult } from "./imagepull.ts";
@@ -42,6 +41,7 @@ import {
   type ContainerExit,
   type ContainerHandle,
   StartError,
+  shellJoin,
   startProcess,
   withTty,
 } from "./process.ts";
