@@ -348,6 +348,39 @@ describe("image pods without root (loopkube up as an unprivileged user)", { skip
     assert.equal(await kubectl("logs", "hello"), "hello from hello as 0\nhello from 1\n");
   });
 
+  test("a container that would run as another uid waits in CreateContainerConfigError saying why", async () => {
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "as1000" },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: "app", image, securityContext: { runAsUser: 1000 } }],
+      },
+    };
+    const applied = await run(KUBECTL as string, ["apply", "-f", "-"], {
+      env,
+      input: JSON.stringify(pod),
+    });
+    assert.equal(applied.code, 0, applied.stderr);
+    const waiting = await waitFor(
+      async () => {
+        const r = await kubectl(
+          "get",
+          "pod",
+          "as1000",
+          "-o",
+          "jsonpath={.status.containerStatuses[0].state.waiting}",
+        );
+        const w = r ? (JSON.parse(r) as { reason?: string; message?: string }) : undefined;
+        return w?.reason === "CreateContainerConfigError" ? w : undefined;
+      },
+      { what: "CreateContainerConfigError", timeoutMs: 60_000 },
+    );
+    assert.match(waiting.message ?? "", /as user 1000, but without root loopkube maps only uid/);
+    await kubectl("delete", "pod", "as1000", "--wait=true");
+  });
+
   test("deleting the Deployment leaves none of its processes; kill -9 of loopkube leaves none at all, and the next start runs the pod again", async () => {
     const servers = running(/httpd -f -p 80/);
     assert.equal(servers.length, 2, "two httpd processes under loopkube");
