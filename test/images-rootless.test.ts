@@ -10,8 +10,11 @@
  *   cannot listen below 1024 without root); `kubectl port-forward` reaches it from the host;
  *   `kubectl exec ls /` lists the image's root, run as uid 0 of the user namespace;
  * - `kubectl logs` of a pod that runs a command of the image;
+ * - a container asking for another uid waits in CreateContainerConfigError, saying why;
  * - deleting the Deployment leaves none of its processes; `kill -9` of loopkube leaves no process
- *   of its tree (each container's supervisor kills it on its parent's death).
+ *   of its tree (each container's supervisor kills it on its parent's death), and the next start
+ *   runs the pod again;
+ * - with `--pod-network host`, a container's user namespace is its own (uid 0 → the user).
  *
  * Skips, naming why, when not run as root on Linux, when the user cannot make user namespaces or
  * run this checkout, or without crun, kubectl, docker-registry, skopeo or busybox-static.
@@ -22,6 +25,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { get as httpGet } from "node:http";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -158,11 +162,12 @@ describe("image pods without root (loopkube up as an unprivileged user)", { skip
   });
 
   /** Starts `loopkube up` as the user (again on the same data dir after the first time). */
-  const startUp = async () => {
+  const startUp = async (extra: string[] = []) => {
     out = "";
     up = spawn(
       "runuser",
       ["-u", USER, "--", "env", ...userEnv, NODE, "--import", "tsx", ENTRY, "up"].concat([
+        ...extra,
         "--api-port",
         "0",
         "--dns-port",
@@ -439,4 +444,50 @@ describe("image pods without root (loopkube up as an unprivileged user)", { skip
     await stopped;
     assert.deepEqual(alive(last), [], "processes left after Ctrl-C");
   });
+
+  test("without a rootless pod network (--pod-network host), each container gets a user namespace of its own", async () => {
+    await startUp(["--pod-network", "host"]);
+    const port = await freePort();
+    await kubectl(
+      "run",
+      "hostnet",
+      `--image=${image}`,
+      "--",
+      "httpd",
+      "-f",
+      "-p",
+      `127.0.0.1:${port}`,
+      "-h",
+      "/www",
+    );
+    const body = await waitFor(() => get(`http://127.0.0.1:${port}/`).catch(() => undefined), {
+      what: "the pod serving on the host's loopback",
+      timeoutMs: 60_000,
+    });
+    assert.equal(body, "hello from 1\n");
+    const root = (await kubectl("exec", "hostnet", "--", "ls", "/")).trim().split(/\s+/);
+    assert.ok(root.includes("www"), `the image's /www in ${root.join(" ")}`);
+    // uid 0 inside is the user outside: one mapping, made by `unshare --map-root-user`.
+    const uid = Number(spawnSync("id", ["-u", USER]).stdout.toString().trim());
+    const map = (await kubectl("exec", "hostnet", "--", "cat", "/proc/self/uid_map")).trim();
+    assert.deepEqual(map.split(/\s+/), ["0", String(uid), "1"]);
+    const last = descendants(up?.pid as number);
+    const stopped = new Promise((r) => up?.once("exit", r));
+    const main = last.find((p) => /src\/cli\/main\.ts up/.test(cmdline(p) ?? ""));
+    process.kill(main as number, "SIGINT");
+    await stopped;
+    assert.deepEqual(alive(last), [], "processes left after Ctrl-C");
+  });
 });
+
+/** A loopback port free now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
