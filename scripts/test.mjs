@@ -2,7 +2,7 @@
 // Runs every *.test.ts under the given folders (default: src and test) with node:test through
 // tsx, in one invocation so that the runner prints one summary for the whole suite.
 import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 function findTests(dir) {
@@ -23,13 +23,38 @@ function findTests(dir) {
 }
 
 const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["src", "test"];
-const files = roots.flatMap(findTests);
+// Slowest first, by the figures the last run left (scripts/test-times.mjs): with two files at a
+// time, a long file started last would run alone at the end. Unknown files keep their order.
+const files = slowestFirst(roots.flatMap(findTests));
 console.log(`# ${files.length} test files under ${roots.join(", ")}`);
 const r = spawnSync(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],
+  [
+    "--import",
+    "tsx",
+    "--test",
+    "--test-concurrency=2",
+    "--test-reporter=spec",
+    "--test-reporter-destination=stdout",
+    "--test-reporter=./scripts/test-times.mjs",
+    "--test-reporter-destination=stdout",
+    ...files,
+  ],
   // Clusters started by the tests freeze stored objects (src/cluster): shared objects that some
   // code mutates fail loudly here instead of silently corrupting the store.
   { stdio: "inherit", env: { ...process.env, LOOPKUBE_FREEZE_OBJECTS: "1" } },
 );
 process.exit(r.status ?? 1);
+
+function slowestFirst(list) {
+  let times = {};
+  try {
+    times = JSON.parse(readFileSync(".test-times.json", "utf8"));
+  } catch {
+    return list;
+  }
+  return list
+    .map((f, i) => ({ f, i, ms: times[f] ?? 0 }))
+    .sort((a, b) => b.ms - a.ms || a.i - b.i)
+    .map((x) => x.f);
+}

@@ -112,7 +112,13 @@ test("VERSION is the package.json version", async () => {
 });
 
 /** Folders whose only public entry is their `index.ts`: nothing outside imports another file. */
-const SEALED = ["apiserver/crd", "apiserver/admissionpolicy", "images"];
+const SEALED = [
+  "apiserver/crd",
+  "apiserver/admissionpolicy",
+  "images",
+  "kubelet/streaming",
+  "kubelet/runtimes",
+];
 
 test("sealed folders are entered only through their index.ts", () => {
   const problems: string[] = [];
@@ -124,6 +130,31 @@ test("sealed folders are entered only through their index.ts", () => {
         const target = resolve(dirname(file), m[1]!);
         if (target.startsWith(root + sep) && target !== join(root, "index.ts"))
           problems.push(`${relative(SRC, file)} imports ${relative(SRC, target)}`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+/**
+ * Parts of a component and the files of that component outside the part they may import: a part
+ * may grow only on what its line names (streaming knows nothing of the pod worker or the runtimes).
+ */
+const PART_IMPORTS: Record<string, string[]> = {
+  "kubelet/streaming": ["kubelet/logread.ts", "kubelet/process.ts"],
+};
+
+test("a component's parts import only the files of the component that their entry names", () => {
+  const problems: string[] = [];
+  for (const [part, allowed] of Object.entries(PART_IMPORTS)) {
+    const root = join(SRC, part);
+    const component = join(SRC, part.split("/")[0]!);
+    for (const file of sourceFiles(root)) {
+      for (const m of readFileSync(file, "utf8").matchAll(IMPORT)) {
+        const target = resolve(dirname(file), m[1]!);
+        if (!target.startsWith(component + sep) || target.startsWith(root + sep)) continue;
+        const name = relative(SRC, target).split(sep).join("/");
+        if (!allowed.includes(name)) problems.push(`${relative(SRC, file)} imports ${name}`);
       }
     }
   }

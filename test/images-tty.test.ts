@@ -31,7 +31,7 @@ import {
 } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
-import { resizeTerminal } from "../src/kubelet/tty.ts";
+import { resizeTerminal } from "../src/kubelet/streaming/tty.ts";
 import { NO_OCI } from "./_busybox.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
 import { NO_SCRIPT, ttySession } from "./_tty.ts";

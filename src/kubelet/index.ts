@@ -78,13 +78,12 @@ import {
   rootlessUnsupported,
 } from "./podnet_rootless.ts";
 import { which } from "./process.ts";
+import { type RuntimeName, runtimeFor } from "./runtimes/index.ts";
 import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { createTokenManager, requestTokenOf } from "./tokens.ts";
-import { PodWorker, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
+import { PodWorker, RUNTIME_ANNOTATION } from "./worker.ts";
 
 export type { ImageConfig, PreparedImage } from "../images/index.ts";
-export { type AttachHandlerOptions, createAttachHandler } from "./attach.ts";
-export { createExecHandler, type ExecHandlerOptions } from "./exec.ts";
 export { type ImageEnsurer, nodeImages } from "./imagepull.ts";
 export {
   DEFAULT_LOG_ROTATION,
@@ -99,8 +98,16 @@ export { DEFAULT_MAX_PODS, NodesError, nodeNames, nodePodCidrs } from "./nodes.t
 export type { ImageSource } from "./oci_container.ts";
 export { describeSupport, type OciSupport } from "./oci_detect.ts";
 export { routeDevice } from "./podnet.ts";
-export { createPortForwardHandler, type PortForwardHandlerOptions } from "./portforward.ts";
-export { NO_COMMAND_MESSAGE, RUNTIME_ANNOTATION, type RuntimeName } from "./worker.ts";
+export { NO_COMMAND_MESSAGE, type RuntimeName } from "./runtimes/index.ts";
+export {
+  type AttachHandlerOptions,
+  createAttachHandler,
+  createExecHandler,
+  createPortForwardHandler,
+  type ExecHandlerOptions,
+  type PortForwardHandlerOptions,
+} from "./streaming/index.ts";
+export { RUNTIME_ANNOTATION } from "./worker.ts";
 
 /**
  * How pods naming no runtime (no RuntimeClass, no annotation) run: a runtime, or `auto` (the
@@ -526,6 +533,22 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     );
   };
 
+  const ociParts = {
+    runtime: oci,
+    unavailable: ociSupport.reason,
+    images: options.images,
+    clusterDns,
+    clusterDomain,
+  };
+  /** A pod's runtime, made from the node's settings that concern it. */
+  const runtimeNamed = (pod: Pod, name: RuntimeName) =>
+    runtimeFor(name, {
+      workingDir,
+      simulatedDelayMs: options.simulatedDelayMs ?? 0,
+      oci: ociParts,
+      ...(imagesNotRun && namedRuntime(pod) === undefined ? { imagesNotRun } : {}),
+    });
+
   const sync = (pod: Pod) => {
     const ipam = ipamOf(pod);
     if (stopped || !ipam) return;
@@ -553,8 +576,8 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     if (phase === "Succeeded" || phase === "Failed") return;
     // hostNetwork pods share the node's address, as on a real node.
     const podIP = pod.spec?.hostNetwork ? nodeIP : ipam.allocate(key, pod.status?.podIP);
-    const runtime = runtimeOf(pod);
-    const ownNetwork = podnets && !pod.spec?.hostNetwork && runtime !== "simulated";
+    const runtime = runtimeNamed(pod, runtimeOf(pod));
+    const ownNetwork = podnets && !pod.spec?.hostNetwork && runtime.runsPrograms;
     const gateway = gatewayOf(nodeCidrs[names.indexOf(pod.spec?.nodeName ?? "")] ?? podCidr);
     const net = ownNetwork ? podnets.setUp(podIP, gateway) : undefined;
     const worker = new PodWorker(pod, {
@@ -569,17 +592,6 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
               }),
             netnsPath: net.path,
             ...(rootless ? { dialPod: (ip: string, port: number) => rootless.dial(ip, port) } : {}),
-          }
-        : {}),
-      ...(runtime === "oci"
-        ? {
-            oci: {
-              runtime: oci,
-              unavailable: ociSupport.reason,
-              images: options.images,
-              clusterDns,
-              clusterDomain,
-            },
           }
         : {}),
       workingDir,
@@ -618,7 +630,6 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
           }
         : {}),
       backoff,
-      simulatedDelayMs: options.simulatedDelayMs ?? 0,
       ...(options.volumeRefreshMs ? { volumeRefreshMs: options.volumeRefreshMs } : {}),
       now,
       onError,
@@ -626,11 +637,17 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       openLog: (path, onLogError) =>
         openContainerLog(path, { rotation, fs: logFs, now, onError: onLogError }),
       logFs,
-      ...(puller && options.imagePulls?.runtimes.includes(runtime)
+      ...(puller && options.imagePulls?.runtimes.includes(runtime.name)
         ? { pullImage: (p: Pod, c: Container, emit: PullEmit) => puller.pull(p, c, emit) }
         : {}),
-      ...(puller && mayFallBack(pod) ? { fallback: (p: Pod) => puller.unreachable(p) } : {}),
-      ...(imagesNotRun && namedRuntime(pod) === undefined ? { imagesNotRun } : {}),
+      ...(puller && mayFallBack(pod)
+        ? {
+            fallback: {
+              reason: (p: Pod) => puller.unreachable(p),
+              runtime: runtimeNamed(pod, "process"),
+            },
+          }
+        : {}),
     });
     workers.set(key, worker);
     if (net) networks.set(worker, net);

@@ -101,6 +101,13 @@ export function which(cmd: string, path: string): string | undefined {
   return undefined;
 }
 
+/** Quotes argv for `sh -c` (what `script -c` runs). */
+export function shellJoin(argv: string[]): string {
+  return argv
+    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`))
+    .join(" ");
+}
+
 let scriptFound: boolean | undefined;
 /** Whether a container runs on a terminal: its spec asks for a tty and stdin, and `script` is here. */
 export function withTty(spec: { tty?: boolean; stdin?: boolean }): boolean {

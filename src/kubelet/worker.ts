@@ -31,34 +31,21 @@ import type { EventRecorder } from "../client/index.ts";
 import type { PreparedImage } from "../images/index.ts";
 import { type BackoffPolicy, CrashBackoff, goDuration } from "./backoff.ts";
 import { containerEnv, EnvError, type EnvSources } from "./env.ts";
-import { shellJoin } from "./exec.ts";
-import { expandVars } from "./expand.ts";
-import { hostPath } from "./hostpaths.ts";
 import type { PullResult } from "./imagepull.ts";
 import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./logfile.ts";
-import { type OciDeps, startOciContainer } from "./oci_container.ts";
 import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
-import {
-  type ContainerExit,
-  type ContainerHandle,
-  StartError,
-  startProcess,
-  withTty,
-} from "./process.ts";
-import { startSimulated } from "./simulated.ts";
+import { type ContainerExit, type ContainerHandle, StartError } from "./process.ts";
+import type { Runtime } from "./runtimes/index.ts";
 import { podConditions, podPhase } from "./status.ts";
 import { materializeVolumes, VolumeError, type VolumeSources } from "./volumes.ts";
 
-export type RuntimeName = "process" | "simulated" | "oci";
 export const RUNTIME_ANNOTATION = "loopkube.dev/runtime";
-export const NO_COMMAND_MESSAGE = "loopkube runs host programs: the container needs a command";
-export const NO_SANDBOX_MESSAGE =
-  "running as a plain host process: the pod sandbox needs root and util-linux (unshare, nsenter), so the pod has no hostname, /etc/hosts or /etc/resolv.conf of its own and its volumes are not mounted at their mountPath (they are under the agent's data dir, and arguments or a workingDir naming a path under a mountPath are pointed there)";
 
 export interface WorkerDeps {
   client: ApiVerbs;
   recorder: EventRecorder;
-  runtime: RuntimeName;
+  /** How the pod's containers run (runtimes/). */
+  runtime: Runtime;
   podIP: string;
   hostIP: string;
   /** The pod's directory (logs, volumes, sandbox), computed when needed. */
@@ -80,7 +67,6 @@ export interface WorkerDeps {
    */
   network?(): Promise<string[]>;
   backoff: BackoffPolicy;
-  simulatedDelayMs: number;
   /** How often ConfigMap/Secret/downward API volume files are rewritten; default 10 s. */
   volumeRefreshMs?: number;
   now(): Date;
@@ -94,10 +80,8 @@ export interface WorkerDeps {
   ): Promise<ContainerLog>;
   /** The file system the logs are on (for the clean-up of old restarts' logs). */
   logFs?: LogFileSystem;
-  /** Where a container without `workingDir` starts (the host is the image: loopkube's cwd). */
+  /** Where a probe or hook of a container without `workingDir` runs (loopkube's cwd). */
   workingDir: string;
-  /** The `oci` runtime (containers from their images), when the pod uses it. */
-  oci?: OciDeps;
   /** The pod's network namespace path, once `network()` has built it. */
   netnsPath?: string;
   /** How the agent connects to the pod's IP where a plain connect cannot (rootless networks). */
@@ -113,16 +97,11 @@ export interface WorkerDeps {
   ): Promise<PullResult>;
   /**
    * The `auto` runtime's fallback, for an `oci` pod that named no runtime and whose containers
-   * all name a command: why its images cannot be had (a registry unreachable), or undefined.
-   * Asked once before the pod starts; a reason runs the whole pod in `process`, with a Warning
-   * `ImageUnavailable`.
+   * all name a command: `reason` says why its images cannot be had (a registry unreachable), or
+   * undefined. Asked once before the pod starts; a reason runs the whole pod in `runtime`
+   * (`process`), with a Warning `ImageUnavailable`.
    */
-  fallback?(pod: Pod): Promise<string | undefined>;
-  /**
-   * Why a pod that named no runtime runs in `process` (runtime `auto` where images cannot run):
-   * added to the message of a container without a command.
-   */
-  imagesNotRun?: string;
+  fallback?: { reason(pod: Pod): Promise<string | undefined>; runtime: Runtime };
 }
 
 interface CState {
@@ -197,7 +176,7 @@ export class PodWorker {
   private killByMoved: (() => void)[] = [];
   private readonly deps: WorkerDeps;
   /** How the pod runs: the agent's choice, or `process` once the `auto` fallback took it. */
-  private runtime: RuntimeName;
+  private runtime: Runtime;
 
   constructor(pod: Pod, deps: WorkerDeps) {
     this.pod = pod;
@@ -532,14 +511,15 @@ export class PodWorker {
   private async run(): Promise<void> {
     const pod = this.pod;
     this.startTime ??= stamp(this.deps.now());
-    if (this.deps.fallback && this.runtime === "oci") {
-      const why = await this.deps.fallback(pod).catch((e: unknown) => {
+    const fallback = this.deps.fallback;
+    if (fallback) {
+      const why = await fallback.reason(pod).catch((e: unknown) => {
         this.deps.onError(e);
         return undefined;
       });
       if (this.stopping) return;
       if (why) {
-        this.runtime = "process";
+        this.runtime = fallback.runtime;
         this.event(
           "Warning",
           "ImageUnavailable",
@@ -548,12 +528,12 @@ export class PodWorker {
       }
     }
     // A simulated pod writes no logs and mounts no volumes: it needs no directory.
-    const real = this.runtime !== "simulated";
+    const real = this.runtime.runsPrograms;
     if (real && !(await this.makePodDir())) return;
     if (real) await this.countRunsFromLogs();
     if (real && !(await this.setUpVolumes())) return;
-    if (this.runtime === "process" && !this.deps.sandbox) {
-      this.event("Warning", "NoSandbox", NO_SANDBOX_MESSAGE);
+    if (this.runtime.withoutSandbox && !this.deps.sandbox) {
+      this.event("Warning", "NoSandbox", this.runtime.withoutSandbox);
     }
     if (this.deps.network) {
       try {
@@ -589,7 +569,7 @@ export class PodWorker {
     }
     this.initDone = true;
     this.pushStatus();
-    const refresh = this.runtime !== "simulated" ? this.refreshVolumes() : Promise.resolve();
+    const refresh = this.runtime.runsPrograms ? this.refreshVolumes() : Promise.resolve();
     void pod;
     await Promise.all(this.mainOrder.map((c) => this.runContainer(c)));
     this.containersDone = true;
@@ -763,30 +743,22 @@ export class PodWorker {
     const spec = c.spec;
     const runtime = this.runtime;
     let env: Record<string, string> = {};
-    let handle: ContainerHandle;
+    let handle: ContainerHandle | undefined;
     const startedAt = this.deps.now();
     try {
-      if (runtime === "process" && !spec.command?.length) {
-        const why = this.deps.imagesNotRun;
-        throw new EnvError(
-          why ? `${NO_COMMAND_MESSAGE} (images are not run here: ${why})` : NO_COMMAND_MESSAGE,
-        );
-      }
-      if (runtime === "oci" && this.deps.oci?.unavailable) {
-        throw new EnvError(this.deps.oci.unavailable);
-      }
-      if (runtime !== "simulated") {
+      const refused = runtime.refuse(spec);
+      if (refused !== undefined) throw new EnvError(refused);
+      if (runtime.runsPrograms) {
         const sources = this.deps.envSources(pod);
         env = await containerEnv(pod, spec, {
           ...sources,
-          // The image, not the host, gives PATH and HOME in a container from its image.
-          ...(runtime === "oci" ? { base: {} } : {}),
+          ...(runtime.envBase ? { base: runtime.envBase } : {}),
           podIP: this.deps.podIP,
           hostIP: this.deps.hostIP,
         });
       }
       if (this.stopping) return undefined;
-      if (this.deps.pullImage && runtime === "oci") {
+      if (this.deps.pullImage && runtime.pullsImages) {
         const pulled = await this.deps.pullImage(pod, spec, (type, reason, message) =>
           this.event(type, reason, message, c),
         );
@@ -799,72 +771,24 @@ export class PodWorker {
         c.imageID = pulled.imageID;
         if (this.stopping) return undefined;
       }
-      if (runtime === "simulated") {
-        if (this.deps.simulatedDelayMs > 0) await this.sleep(this.deps.simulatedDelayMs);
-        if (this.stopping) return undefined;
-        // As kwok's pod-complete stage: a Job's pods run to completion (exit 0).
-        const ownedByJob = pod.metadata?.ownerReferences?.some(
-          (r) => r.controller === true && r.kind === "Job" && r.apiVersion === "batch/v1",
-        );
-        handle = startSimulated({ completes: (c.init && !isSidecar(c)) || ownedByJob === true });
-      } else if (runtime === "oci" && this.deps.oci) {
-        const log = await this.openLog(c);
-        if (this.stopping) {
-          await log.close();
-          return undefined;
-        }
-        try {
-          handle = await startOciContainer(this.deps.oci, {
-            pod,
-            container: spec,
-            env,
-            log,
-            volumes: this.volumes,
-            podDir: this.podDir,
-            podIP: this.deps.podIP,
-            netnsPath: this.netns.length > 0 ? this.deps.netnsPath : undefined,
-            image: c.image,
-            ...(withTty(spec) ? { tty: true } : {}),
-            pidNamespacePath: this.targetPidNamespace(c),
-            onSkip: (m) => this.event("Warning", "FailedMount", m, c),
-          });
-        } catch (e) {
-          await log.close();
-          throw e;
-        }
-      } else {
-        const lookup = (n: string) => env[n];
-        const wrap = this.wrapFor(c);
-        // No sandbox: volumes are not at their mountPath; paths under one point at its directory.
-        const onHost = (path: string) =>
-          wrap ? path : hostPath(path, spec.volumeMounts ?? [], this.volumes);
-        let argv = [...(spec.command ?? []), ...(spec.args ?? [])].map((a) =>
-          onHost(expandVars(a, lookup)),
-        );
-        // `tty: true` with stdin (`kubectl debug -it`, `kubectl run -it`): the program gets a
-        // terminal from util-linux `script`, as exec gives one; attach -t then talks to it.
-        const tty = withTty(spec);
-        if (tty) argv = ["script", "-qfec", shellJoin(argv), "/dev/null"];
-        const log = await this.openLog(c);
-        if (this.stopping) {
-          await log.close();
-          return undefined;
-        }
-        try {
-          handle = startProcess({
-            argv,
-            env,
-            cwd: spec.workingDir ? onHost(spec.workingDir) : this.deps.workingDir,
-            log,
-            ...(wrap ? { wrap } : {}),
-            ...(spec.stdin ? { stdin: true } : {}),
-            ...(tty ? { tty } : {}),
-          });
-        } catch (e) {
-          await log.close();
-          throw e;
-        }
-      }
+      handle = await runtime.start({
+        pod,
+        container: spec,
+        runsToCompletion: c.init && !isSidecar(c),
+        env,
+        volumes: this.volumes,
+        podDir: this.podDir,
+        podIP: this.deps.podIP,
+        netnsPath: this.netns.length > 0 ? this.deps.netnsPath : undefined,
+        image: c.image,
+        pidNamespacePath: this.targetPidNamespace(c),
+        wrap: () => this.wrapFor(c),
+        openLog: () => this.openLog(c),
+        stopping: () => this.stopping,
+        sleep: (ms) => this.sleep(ms),
+        onSkip: (m) => this.event("Warning", "FailedMount", m, c),
+      });
+      if (handle === undefined) return undefined;
     } catch (e) {
       if (e instanceof EnvError) {
         const reason = e.reason ?? "CreateContainerConfigError";
@@ -899,22 +823,21 @@ export class PodWorker {
     c.state = { running: { startedAt: stamp(startedAt) } };
     this.event("Normal", "Created", `Created container: ${spec.name}`, c);
     this.event("Normal", "Started", `Started container ${spec.name}`, c);
-    c.started = !spec.startupProbe || runtime === "simulated";
+    c.started = !spec.startupProbe || !runtime.runsPrograms;
     c.ready =
       c.ephemeral || (c.init && !isSidecar(c))
         ? false
-        : runtime === "simulated" || !spec.readinessProbe;
+        : !runtime.runsPrograms || !spec.readinessProbe;
     this.pushStatus();
 
-    if (spec.lifecycle?.postStart && runtime !== "simulated") {
+    if (spec.lifecycle?.postStart && runtime.runsPrograms) {
       const r = await this.runHook(spec.lifecycle.postStart, c, spec, env, 30_000);
       if (!r.ok) {
         this.event("Warning", "FailedPostStartHook", r.message, c);
         await this.killContainer(c, Date.now() + this.graceMs(), `FailedPostStartHook`);
       }
     }
-    if (runtime !== "simulated" && !c.ephemeral && (!c.init || isSidecar(c)))
-      this.startProbes(c, env);
+    if (runtime.runsPrograms && !c.ephemeral && (!c.init || isSidecar(c))) this.startProbes(c, env);
     // Returned, not awaited: this frame (env, argv, …) is freed while the container runs, which
     // for a simulated pod is its whole life.
     return this.untilExit(c, handle, startedAt);
@@ -1129,7 +1052,7 @@ export class PodWorker {
     if (!handle) return;
     this.event("Normal", "Killing", message, c);
     const preStop = c.spec.lifecycle?.preStop;
-    if (preStop && this.runtime !== "simulated" && this.stopping) {
+    if (preStop && this.runtime.runsPrograms && this.stopping) {
       const env = await containerEnv(this.pod, c.spec, {
         ...this.deps.envSources(this.pod),
         podIP: this.deps.podIP,

@@ -17,7 +17,9 @@ import { readdir } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import type { Duplex, Writable } from "node:stream";
-import type { ApiVerbs } from "../api/verbs.ts";
+import type { ApiVerbs } from "../../api/verbs.ts";
+import { LogCursor, parseCriLine } from "../logread.ts";
+import { withTty } from "../process.ts";
 import {
   CHANNEL,
   EXEC_PROTOCOLS,
@@ -30,8 +32,6 @@ import {
   StreamRequestError,
 } from "./exec_protocol.ts";
 import { chooseContainer, getPod, type LocateContainer } from "./exec_target.ts";
-import { LogCursor, parseCriLine } from "./logread.ts";
-import { withTty } from "./process.ts";
 import { setTerminalSize, terminalIdentity, terminalOf } from "./tty.ts";
 import { acceptWebSocket, offeredProtocols } from "./websocket.ts";
 

@@ -24,7 +24,7 @@ import type { IncomingMessage } from "node:http";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Pod } from "kubernetes-types/core/v1.js";
-import type { ApiVerbs } from "../api/verbs.ts";
+import type { ApiVerbs } from "../../api/verbs.ts";
 import { refuse, StreamRequestError } from "./exec_protocol.ts";
 import { getPod } from "./exec_target.ts";
 import { dialInNetns } from "./netns_dial.ts";

@@ -5,8 +5,9 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { Pod } from "kubernetes-types/core/v1.js";
 import { WebSocket } from "ws";
-import type { ApiVerbs } from "../api/verbs.ts";
-import { createExecHandler, execArgv, processEnv, shellJoin } from "./exec.ts";
+import type { ApiVerbs } from "../../api/verbs.ts";
+import { shellJoin } from "../process.ts";
+import { createExecHandler, execArgv, processEnv } from "./exec.ts";
 
 test("shellJoin quotes only what sh would split or expand", () => {
   assert.equal(

@@ -23,7 +23,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, readlinkSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import type { ApiVerbs } from "../api/verbs.ts";
+import type { ApiVerbs } from "../../api/verbs.ts";
+import { shellJoin, which } from "../process.ts";
 import {
   CHANNEL,
   EXEC_PROTOCOLS,
@@ -38,7 +39,6 @@ import {
   StreamRequestError,
 } from "./exec_protocol.ts";
 import { chooseContainer, getPod, type LocateContainer } from "./exec_target.ts";
-import { which } from "./process.ts";
 import { overSocket, SpdySession } from "./spdy_session.ts";
 import { resizeTerminal } from "./tty.ts";
 import { acceptWebSocket, offeredProtocols } from "./websocket.ts";
@@ -71,13 +71,6 @@ export function processEnv(pid: number): Record<string, string> | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Quotes argv for `sh -c` (what `script -c` runs). */
-export function shellJoin(argv: string[]): string {
-  return argv
-    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`))
-    .join(" ");
 }
 
 /**

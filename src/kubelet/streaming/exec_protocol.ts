@@ -16,7 +16,7 @@
  */
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import { queryFlag } from "../api/query.ts";
+import { queryFlag } from "../../api/query.ts";
 
 export const CHANNEL = { stdin: 0, stdout: 1, stderr: 2, error: 3, resize: 4, close: 255 } as const;
 

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { PassThrough } from "node:stream";
 import { describe, test } from "node:test";
-import { waitFor } from "../_testing/index.ts";
-import type { ContainerLog } from "./logfile.ts";
-import { pipeCri, which } from "./process.ts";
+import { waitFor } from "../../_testing/index.ts";
+import type { ContainerLog } from "../logfile.ts";
+import { pipeCri, which } from "../process.ts";
 import { resizeTerminal, terminalOf } from "./tty.ts";
 
 const NO_SCRIPT = which("script", process.env.PATH ?? "") ? false : "util-linux script is missing";

@@ -8,9 +8,9 @@
  * @module
  */
 import type { Pod } from "kubernetes-types/core/v1.js";
-import { isStatusError } from "../api/errors.ts";
-import { REFS } from "../api/refs.ts";
-import type { ApiVerbs } from "../api/verbs.ts";
+import { isStatusError } from "../../api/errors.ts";
+import { REFS } from "../../api/refs.ts";
+import type { ApiVerbs } from "../../api/verbs.ts";
 import { StreamRequestError } from "./exec_protocol.ts";
 
 /** Finds a running container's process on this node (see `Kubelet.containerProcess`). */
