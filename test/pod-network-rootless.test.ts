@@ -12,7 +12,15 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+} from "node:fs";
 import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -113,7 +121,7 @@ const RESOLVE = `const r=new (require("dns").Resolver)();r.setServers([process.a
  * 127.0.0.1:7000 (port-forward), a server on :9000 that answers `got:<what it read>` only after
  * the client's FIN (half-close), a UDP server on :5353 that answers every datagram twice, and a
  * gRPC health server on :50051 behind its readiness probe. Service `kit`: NodePort, TCP 9000 and
- * UDP 5353.
+ * UDP 5353. Its hostname is `kit-host` and ConfigMap `kit` is mounted at /etc/kit (the sandbox).
  */
 const KIT = [
   'const net = require("net"), dgram = require("dgram");',
@@ -132,18 +140,22 @@ const KIT_MANIFEST = JSON.stringify({
   apiVersion: "v1",
   kind: "List",
   items: [
+    { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kit" }, data: { greeting: "hello" } },
     {
       apiVersion: "v1",
       kind: "Pod",
       metadata: { name: "kit", labels: { app: "kit" } },
       spec: {
+        hostname: "kit-host",
         terminationGracePeriodSeconds: 1,
+        volumes: [{ name: "cfg", configMap: { name: "kit" } }],
         containers: [
           {
             name: "kit",
             image: "node",
             command: [NODE, "-e", KIT],
             readinessProbe: { grpc: { port: 50051 }, periodSeconds: 1 },
+            volumeMounts: [{ name: "cfg", mountPath: "/etc/kit" }],
           },
         ],
       },
@@ -391,13 +403,13 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
       clusterIP,
     };
   });
-  test("pods reach a UDP Service (every reply), a NodePort at their gateway and a half-closing server; the host reaches the UDP Service; a gRPC probe passes; the Python client port-forwards to a pod's 127.0.0.1", async () => {
+  test("pods reach a UDP Service (every reply), a NodePort at their gateway and a half-closing server; the host reaches the UDP Service; a gRPC probe passes; a pod has its sandbox (resolv.conf, hostname, hosts, volumes); the Python client port-forwards to a pod's 127.0.0.1", async () => {
     const { pod } = first ?? assert.fail("the first test did not finish");
     await run(KUBECTL as string, ["apply", "-f", "-"], { env, input: KIT_MANIFEST }).then((r) =>
       assert.equal(r.code, 0, r.stderr),
     );
     // Ready only through its gRPC readiness probe, dialled in the node namespace.
-    await waitFor(
+    const kit = await waitFor(
       async () => {
         const r = await run(KUBECTL as string, ["get", "pod", "kit", "-o", "json"], { env });
         const p = JSON.parse(r.stdout || "{}") as {
@@ -442,6 +454,34 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
     assert.equal(await routeDevice(kitIP), "lo");
     const fromHost = await run(NODE, ["-e", UDP_CLIENT, kitIP, "5353"]);
     assert.deepEqual(JSON.parse(fromHost.stdout), ["1:x", "2:x"], "UDP Service from the host");
+
+    // The sandbox: kube-dns in the pod's resolv.conf (a Service's short name resolves through
+    // it), its hostname and /etc/hosts, a volume at its mountPath; the host's files untouched.
+    const exec = (...cmd: string[]) => kubectl("exec", "kit", "--", ...cmd);
+    const dnsIP = (
+      await kubectl(
+        "get",
+        "svc",
+        "-n",
+        "kube-system",
+        "kube-dns",
+        "-o",
+        "jsonpath={.spec.clusterIP}",
+      )
+    ).trim();
+    assert.match(
+      await exec("cat", "/etc/resolv.conf"),
+      new RegExp(`^nameserver ${dnsIP.replaceAll(".", "\\.")}\n`),
+    );
+    assert.equal((await exec("hostname")).trim(), "kit-host");
+    assert.match(
+      await exec("cat", "/etc/hosts"),
+      new RegExp(`^${kit.replaceAll(".", "\\.")}\tkit-host$`, "m"),
+    );
+    assert.equal(await exec("cat", "/etc/kit/greeting"), "hello");
+    assert.equal(existsSync("/etc/kit"), false, "the host's /etc is not written");
+    const lookup = `require("dns").lookup(process.argv[1],(e,a)=>console.log(e?"error: "+e.code:a))`;
+    assert.equal((await exec(NODE, "-e", lookup, "web")).trim(), first?.clusterIP);
 
     // The legacy channel WebSocket port-forward (Python client) to the pod's 127.0.0.1.
     if (!PYTHON) {

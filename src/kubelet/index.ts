@@ -79,7 +79,7 @@ import {
 } from "./podnet_rootless.ts";
 import { which } from "./process.ts";
 import { type RuntimeName, runtimeFor } from "./runtimes/index.ts";
-import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
+import { rootlessSandboxSupported, sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { createTokenManager, requestTokenOf } from "./tokens.ts";
 import { PodWorker, RUNTIME_ANNOTATION } from "./worker.ts";
 
@@ -328,6 +328,13 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     : undefined;
   const useSandbox = (options.sandbox ?? true) && sandboxSupported();
   const podnets = await openNetworks(options, useSandbox, { podCidr, dataDir, warn, onError });
+  // Without root, pods with a rootless network get the sandbox inside its user namespace.
+  const rootlessSandbox =
+    !useSandbox &&
+    podnets !== undefined &&
+    "rootless" in podnets &&
+    (options.sandbox ?? true) &&
+    rootlessSandboxSupported();
   const ociSupport: OciSupport =
     options.oci === false
       ? { cgroups: "none", overlay: false, reason: "the oci runtime is turned off on this node" }
@@ -610,7 +617,8 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
         dataDir,
         tokens,
       }),
-      ...(useSandbox
+      ...(rootlessSandbox ? { rootlessSandbox } : {}),
+      ...(useSandbox || rootlessSandbox
         ? {
             sandbox: (
               p: Pod,
