@@ -194,6 +194,8 @@ export interface KubeletOptions {
   serviceConnection?: (ip: string, port: number, client: Socket) => boolean;
   /** Where pod network tags are claimed (podnet_owner.ts); default `/run/loopkube-podnet`. */
   podNetworkRegistry?: string;
+  /** false: root pod networks start processes per pod instead of long-lived helpers (benches). */
+  podNetworkHelpers?: boolean;
   /**
    * Where a container without `workingDir` starts. An image's default is its WORKDIR; here the
    * host is the image, so the default is the directory loopkube was started in.
@@ -848,6 +850,8 @@ async function openNetworks(
       dataDir: o.dataDir,
       registry: { dir: options.podNetworkRegistry ?? DEFAULT_OWNER_DIR },
       onError: o.onError,
+      warn: o.warn,
+      helpers: options.podNetworkHelpers !== false,
     });
   } catch (e) {
     const m = e instanceof Error ? e.message : String(e);
