@@ -342,7 +342,9 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       ? { cgroups: "none", overlay: false, reason: "the oci runtime is turned off on this node" }
       : await detectOci(join(dataDir, "oci", "scratch"));
   const oci = ociSupport.binary
-    ? new OciRuntime({ ...ociSupport, binary: ociSupport.binary }, dataDir, onError)
+    ? new OciRuntime({ ...ociSupport, binary: ociSupport.binary }, dataDir, onError, {
+        usernsPid: (podnets as Partial<RootlessPodNetworks> | undefined)?.helperPid,
+      })
     : undefined;
   if (oci) {
     const left = await oci.reconcile();

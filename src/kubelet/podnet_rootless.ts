@@ -124,6 +124,8 @@ export interface NodeListener {
 
 export interface RootlessPodNetworks extends PodNetworks {
   rootless: true;
+  /** The node namespace helper's pid: its user namespace is where rootless containers run. */
+  helperPid: number;
   /** Connects to ip:port inside the node namespace (a pod IP), the socket handed over. */
   dial(ip: string, port: number): Promise<net.Socket>;
   /** A UDP socket made in the node namespace, connected to a pod's ip:port. */
@@ -235,6 +237,7 @@ export async function openRootlessPodNetworks(o: {
   return {
     tag,
     rootless: true,
+    helperPid: pid,
     setUp(ip, gateway) {
       const names = podNetNames(tag, ip);
       const path = `/proc/${pid}/root/run/netns/${names.netns}`;
