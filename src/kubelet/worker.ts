@@ -61,6 +61,11 @@ export interface WorkerDeps {
     onSkip: (message: string) => void,
   ): string[] | undefined;
   /**
+   * The sandbox is made inside the pods' user namespace (rootless pod networks): only for a pod
+   * with its network namespace, and entered with the user namespace (`nsenter -U`).
+   */
+  rootlessSandbox?: boolean;
+  /**
    * Builds the pod's own network namespace (podnet.ts), resolving to the prefix that enters it;
    * absent when the pod shares the host's. A failure is a Warning event, and the pod then shares
    * the host's namespace.
@@ -299,7 +304,9 @@ export class PodWorker {
   containerEnter(name: string): ((tty: boolean) => string[]) | undefined {
     const c = this.cs.get(name);
     if (!c?.state.running) return undefined;
-    return c.handle?.enter ?? this.netnsOnly();
+    const pid = c.handle?.pid;
+    const userns = this.deps.rootlessSandbox && pid ? () => enterPid(pid, true) : undefined;
+    return c.handle?.enter ?? this.netnsOnly() ?? userns;
   }
 
   /**
@@ -865,9 +872,12 @@ export class PodWorker {
       const entered = t?.state.running ? this.enter(t) : undefined;
       if (entered) return entered;
     }
-    const sandbox = this.deps.sandbox?.(this.pod, c.spec, this.volumes, (m) =>
-      this.event("Warning", "FailedMount", m, c),
-    );
+    const outsideUserns = this.deps.rootlessSandbox && this.netns.length === 0;
+    const sandbox = outsideUserns
+      ? undefined
+      : this.deps.sandbox?.(this.pod, c.spec, this.volumes, (m) =>
+          this.event("Warning", "FailedMount", m, c),
+        );
     if (sandbox) return [...this.netns, ...sandbox];
     return this.netns.length > 0 ? this.netns : undefined;
   }
@@ -1054,7 +1064,7 @@ export class PodWorker {
     if (own && c.handle?.pid) return own(false);
     const pid = c.handle?.pid;
     if (!this.deps.sandbox || !pid) return undefined;
-    return ["nsenter", "-t", String(pid), "-m", "-u", "-n", "-r", "-w", "--"];
+    return enterPid(pid, this.deps.rootlessSandbox === true);
   }
 
   private async killContainer(c: CState, deadline: number, message: string): Promise<void> {
@@ -1216,3 +1226,9 @@ function previousState(s: ContainerStatus, now: string): ContainerState {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 const signalNumber = (s: string) => SIGNALS[s] ?? 9;
+
+/** The prefix that enters a sandboxed container's namespaces, root and directory by its pid. */
+function enterPid(pid: number, userns: boolean): string[] {
+  const user = userns ? ["-U", "--preserve-credentials"] : [];
+  return ["nsenter", "-t", String(pid), ...user, "-m", "-u", "-n", "-r", "-w", "--"];
+}
