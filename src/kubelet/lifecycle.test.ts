@@ -6,6 +6,7 @@ import {
   type ContainerRole,
   type LifecycleAction,
   type LifecycleEvent,
+  type LifecycleStep,
   type PodFacts,
   restarts,
   step,
@@ -250,4 +251,74 @@ test("step after a probe: readiness sets ready, startup starts the others, failu
     ],
   ];
   for (const [what, p, c, e, want] of cases) assert.deepEqual(run(p, c, e).actions, want, what);
+});
+
+test("step after a failed postStart hook or a spec change kills the run", () => {
+  const live = container({ running: true, state: { running: {} } });
+  const cases: [string, PodFacts, ContainerFacts, LifecycleEvent, LifecycleStep][] = [
+    [
+      "postStart failed",
+      pod(),
+      live,
+      { type: "postStartFailed", message: "hook said no" },
+      {
+        actions: [
+          {
+            type: "event",
+            eventType: "Warning",
+            reason: "FailedPostStartHook",
+            message: "hook said no",
+          },
+          { type: "kill", deadline: NOW + 30_000, message: "FailedPostStartHook" },
+        ],
+      },
+    ],
+    [
+      "a new image for a running app container",
+      pod(),
+      live,
+      { type: "specChanged" },
+      {
+        actions: [
+          {
+            type: "kill",
+            deadline: NOW + 30_000,
+            message: "Container app definition changed, will be restarted",
+          },
+        ],
+        changed: true,
+      },
+    ],
+    [
+      "a new image for a running sidecar",
+      pod({ graceMs: 1000 }),
+      container({ ...live, role: "sidecar" }),
+      { type: "specChanged" },
+      {
+        actions: [
+          {
+            type: "kill",
+            deadline: NOW + 1000,
+            message: "Container app definition changed, will be restarted",
+          },
+        ],
+        changed: true,
+      },
+    ],
+    [
+      "a regular init container is not run again",
+      pod(),
+      container({ ...live, role: "init" }),
+      { type: "specChanged" },
+      { actions: [] },
+    ],
+    [
+      "a container not running takes the new spec at its next start",
+      pod(),
+      container(),
+      { type: "specChanged" },
+      { actions: [] },
+    ],
+  ];
+  for (const [what, p, c, e, want] of cases) assert.deepEqual(run(p, c, e), want, what);
 });

@@ -14,7 +14,9 @@
  * then back-off (backoff.ts) with the container waiting in `CrashLoopBackOff` and a `BackOff`
  * event. A container killed because its spec changed starts again at once, whatever the policy.
  * A failed liveness or startup probe kills the container with the probe's grace period (or the
- * pod's); a passed startup probe starts the liveness and readiness probes.
+ * pod's); a passed startup probe starts the liveness and readiness probes. A failed postStart
+ * hook kills the container (a `FailedPostStartHook` event); so does a new image in its spec,
+ * unless it is a regular init container (one that finished is not run again).
  *
  * @module
  */
@@ -58,7 +60,11 @@ export type LifecycleEvent =
   /** A start was refused before anything ran (a configuration error, an image not there yet). */
   | { type: "startRefused" }
   /** A probe's result changed (readiness) or decided (startup, liveness). */
-  | { type: "probe"; kind: ProbeKind; ok: boolean; graceSeconds?: number | undefined };
+  | { type: "probe"; kind: ProbeKind; ok: boolean; graceSeconds?: number | undefined }
+  /** Its postStart hook failed with `message`. */
+  | { type: "postStartFailed"; message: string }
+  /** Its spec changed (a new image), which its running process does not have. */
+  | { type: "specChanged" };
 
 export type LifecycleAction =
   /** Start the container again at `at` (ms, the injected clock; `at` = now: at once). */
@@ -112,6 +118,23 @@ export function step(
       return afterRun(pod, c, event.type === "exited" ? event.exitCode : undefined, now, policy);
     case "probe":
       return afterProbe(pod, c, event, now);
+    case "postStartFailed":
+      return {
+        actions: [
+          {
+            type: "event",
+            eventType: "Warning",
+            reason: "FailedPostStartHook",
+            message: event.message,
+          },
+          { type: "kill", deadline: now + pod.graceMs, message: "FailedPostStartHook" },
+        ],
+      };
+    case "specChanged": {
+      if (pod.stopping || !c.running || c.role === "init") return { actions: [] };
+      const message = `Container ${c.name} definition changed, will be restarted`;
+      return { actions: [{ type: "kill", deadline: now + pod.graceMs, message }], changed: true };
+    }
   }
 }
 

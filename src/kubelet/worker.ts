@@ -339,14 +339,7 @@ export class PodWorker {
       const c = this.cs.get(spec.name);
       if (!c || c.spec.image === spec.image) continue;
       c.spec = spec;
-      // A regular init container that already finished is not run again.
-      if (!c.handle || (c.init && spec.restartPolicy !== "Always")) continue;
-      c.changed = true;
-      void this.killContainer(
-        c,
-        this.clock() + this.graceMs(),
-        `Container ${spec.name} definition changed, will be restarted`,
-      );
+      for (const a of this.step(c, { type: "specChanged" })) this.act(c, a);
     }
   }
 
@@ -889,8 +882,10 @@ export class PodWorker {
     if (spec.lifecycle?.postStart && runtime.runsPrograms) {
       const r = await this.runHook(spec.lifecycle.postStart, c, spec, env, 30_000);
       if (!r.ok) {
-        this.event("Warning", "FailedPostStartHook", r.message, c);
-        await this.killContainer(c, this.clock() + this.graceMs(), `FailedPostStartHook`);
+        for (const a of this.step(c, { type: "postStartFailed", message: r.message })) {
+          if (a.type === "kill") await this.killContainer(c, a.deadline, a.message);
+          else this.act(c, a);
+        }
       }
     }
     if (runtime.runsPrograms && !c.ephemeral && (!c.init || isSidecar(c))) this.startProbes(c, env);
