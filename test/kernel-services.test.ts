@@ -6,7 +6,8 @@
  * ClientIP affinity, a UDP flow moving off an endpoint taken out of the Service (the conntrack
  * flush in nftables mode), hairpin, a Service without endpoints refused, an EndpointSlice
  * change followed, a NetworkPolicy applying to a connection made through a ClusterIP, the host
- * still served by the userspace listeners. nftables mode only: a NodePort at the pod's gateway,
+ * still served by the userspace listeners, a LoadBalancer ingress IP and an externalIP answering
+ * pods (DNATed in the kernel in nftables mode). nftables mode only: a NodePort at the pod's gateway,
  * ClientIP affinity shared by the ClusterIP and the NodePort, an affinity entry kept through an
  * unrelated change (incremental updates), and the table gone after stop.
  *
@@ -49,6 +50,8 @@ const service = (name: string, selector: Record<string, string>, extra = {}) => 
   spec: { selector, ports: [{ port: 80, targetPort: 8080 }], ...extra },
 });
 const WEB = { tier: "web" };
+/** An externalIP no other cluster on the machine is likely to serve too (loopback, so local). */
+const EXTERNAL_IP = `127.77.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
 
 const MANIFESTS = [
   {
@@ -103,6 +106,8 @@ const MANIFESTS = [
   service("empty", { app: "nobody" }),
   service("echo-np", WEB, { type: "NodePort" }),
   service("sticky-np", WEB, { type: "NodePort", sessionAffinity: "ClientIP" }),
+  service("echo-lb", WEB, { type: "LoadBalancer" }),
+  service("echo-ext", WEB, { externalIPs: [EXTERNAL_IP] }),
   ...["udp-a", "udp-b"].map((name) => ({
     apiVersion: "v1",
     kind: "Pod",
@@ -319,6 +324,32 @@ for (const mode of ["nftables", "userspace"] as const)
       const answers = (await exec("client", inPodFetchMany(gateway, nodePort, 4))).split("\n");
       for (const a of answers)
         assert.match(a, new RegExp(`^echo-\\S+ ${ip.client}$`), answers.join("; "));
+    });
+
+    test(`a LoadBalancer ingress IP and an externalIP answer a pod${kernel ? " in the kernel: the replicas see the pod's own address" : ""}`, async () => {
+      const lb = await waitFor(
+        async () =>
+          ((await cluster.client.get(REFS.services, "default", "echo-lb")) as Service).status
+            ?.loadBalancer?.ingress?.[0]?.ip || undefined,
+        { what: "echo-lb's ingress IP in its status" },
+      );
+      for (const host of [lb, EXTERNAL_IP]) {
+        assert.match(host, /^127\./);
+        if (kernel) {
+          const entry = `${host} . tcp . 80 : goto `;
+          await waitFor(() => (table().stdout.includes(entry) ? true : undefined), {
+            what: `${host}:80 in the service table`,
+          });
+        }
+        const answers = await many("client", host, 4);
+        for (const a of answers) {
+          assert.match(
+            a,
+            kernel ? new RegExp(`^echo-\\S+ ${ip.client}$`) : /^echo-/,
+            answers.join("; "),
+          );
+        }
+      }
     });
 
     test("a Service without endpoints is refused at once", async () => {

@@ -151,14 +151,17 @@ test("ImagePuller backs off after a failed pull: ImagePullBackOff until 10 s, th
     reasons.push("waiting" in r ? r.waiting.reason : "ok");
     return r;
   };
-  await step(0);
+  const retry = (r: Awaited<ReturnType<typeof step>>) => ("waiting" in r ? r.retryInMs : -1);
+  // Tried again soon after a failure (so ImagePullBackOff shows), then when the back-off ends.
+  assert.equal(retry(await step(0)), 1_000);
   const backing = await step(5_000);
   assert.match(
     "waiting" in backing ? backing.waiting.message : "",
     /^Back-off pulling image "x:1": ErrImagePull: rpc error/,
   );
+  assert.equal(retry(backing), 5_000);
   await step(10_000); // pulled again, fails: next back-off 20 s
-  await step(29_000);
+  assert.equal(retry(await step(29_000)), 1_000);
   remote.add("x:1");
   await step(30_000);
   assert.deepEqual(reasons, [

@@ -50,7 +50,18 @@ const PING_TIMEOUT_MS = 5_000;
 
 export type PullResult =
   | { image: PreparedImage; imageID: string }
-  | { waiting: { reason: string; message: string } };
+  | {
+      waiting: { reason: string; message: string };
+      /**
+       * When to try the container again: soon after a failed pull (the kubelet syncs the pod
+       * again on its sandbox's events, so ImagePullBackOff shows within seconds), at the end of
+       * the back-off while in it; absent: the worker's usual retry.
+       */
+      retryInMs?: number;
+    };
+
+/** How soon a container whose pull failed is tried again (it then shows ImagePullBackOff). */
+export const RETRY_AFTER_FAILED_PULL_MS = 1_000;
 
 export interface ImagePullDeps {
   store: ImageEnsurer;
@@ -229,6 +240,7 @@ export class ImagePuller {
           reason: "ImagePullBackOff",
           message: `Back-off pulling image "${image}": ErrImagePull: ${back.error}`,
         },
+        retryInMs: Math.max(back.until - now, RETRY_AFTER_FAILED_PULL_MS),
       };
     }
     emit("Normal", "Pulling", `Pulling image "${image}"`);
@@ -250,7 +262,10 @@ export class ImagePuller {
       this.backoffs.set(key, { until: this.deps.now() + delay, delay, error: message });
       emit("Warning", "Failed", `Failed to pull image "${image}": ${message}`);
       emit("Warning", "Failed", "Error: ErrImagePull");
-      return { waiting: { reason: "ErrImagePull", message } };
+      return {
+        waiting: { reason: "ErrImagePull", message },
+        retryInMs: RETRY_AFTER_FAILED_PULL_MS,
+      };
     }
   }
 }

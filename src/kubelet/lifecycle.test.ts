@@ -101,6 +101,13 @@ test("step after a run: finish, restart at once, or back off in CrashLoopBackOff
       [{ type: "restart", at: NOW + 10_000 }],
     ],
     [
+      "a refused start is tried again when the image step asked",
+      pod(),
+      container(),
+      { type: "startRefused", retryInMs: 1000 },
+      [{ type: "restart", at: NOW + 1000 }],
+    ],
+    [
       "a container killed for a new spec starts again at once, whatever the policy",
       pod({ restartPolicy: "Never" }),
       container({ changed: true, backoff: armed }),

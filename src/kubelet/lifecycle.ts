@@ -57,8 +57,12 @@ export interface ContainerFacts {
 export type LifecycleEvent =
   /** A run ended with this exit code. */
   | { type: "exited"; exitCode: number }
-  /** A start was refused before anything ran (a configuration error, an image not there yet). */
-  | { type: "startRefused" }
+  /**
+   * A start was refused before anything ran (a configuration error, an image not there yet); it
+   * is tried again after `retryInMs` (the image step's own back-off), by default the initial
+   * back-off (at least 1 s).
+   */
+  | { type: "startRefused"; retryInMs?: number | undefined }
   /** A probe's result changed (readiness) or decided (startup, liveness). */
   | { type: "probe"; kind: ProbeKind; ok: boolean; graceSeconds?: number | undefined }
   /** Its postStart hook failed with `message`. */
@@ -115,7 +119,7 @@ export function step(
   switch (event.type) {
     case "exited":
     case "startRefused":
-      return afterRun(pod, c, event.type === "exited" ? event.exitCode : undefined, now, policy);
+      return afterRun(pod, c, event, now, policy);
     case "probe":
       return afterProbe(pod, c, event, now);
     case "postStartFailed":
@@ -141,20 +145,25 @@ export function step(
 function afterRun(
   pod: PodFacts,
   c: ContainerFacts,
-  exitCode: number | undefined,
+  event:
+    | { type: "exited"; exitCode: number }
+    | { type: "startRefused"; retryInMs?: number | undefined },
   now: number,
   policy: BackoffPolicy,
 ): LifecycleStep {
+  const exitCode = event.type === "exited" ? event.exitCode : undefined;
   if (pod.stopping) return { actions: [{ type: "finish", succeeded: exitCode === 0 }] };
   if (c.role === "sidecar" && pod.appsDone)
     return { actions: [{ type: "finish", succeeded: true }] };
   // A configuration error: tried again later, as the kubelet's sync loop does.
-  if (exitCode === undefined)
-    return { actions: [{ type: "restart", at: now + Math.max(policy.initialMs, 1000) }] };
+  if (event.type === "startRefused") {
+    const retry = event.retryInMs ?? Math.max(policy.initialMs, 1000);
+    return { actions: [{ type: "restart", at: now + retry }] };
+  }
   // Killed for a new spec: started again now, no back-off.
   if (c.changed) return { actions: [{ type: "restart", at: now }], changed: false };
-  if (!restarts(c.role, pod.restartPolicy, exitCode))
-    return { actions: [{ type: "finish", succeeded: exitCode === 0 }] };
+  if (!restarts(c.role, pod.restartPolicy, event.exitCode))
+    return { actions: [{ type: "finish", succeeded: event.exitCode === 0 }] };
   const { wait, state } = nextBackoff(policy, c.backoff, now);
   if (wait <= 0) return { actions: [{ type: "restart", at: now }], backoff: state };
   const who = `${pod.name}_${pod.namespace}(${pod.uid})`;

@@ -1,8 +1,9 @@
 /**
  * NetworkPolicy enforcement: watches NetworkPolicies, Pods, Namespaces, Services and
  * EndpointSlices and keeps this cluster's nftables table `ip loopkube-<tag>` (netpol.ts builds
- * it) equal to what they say, replacing it whole in one `nft -f -` transaction after each
- * burst of changes (changes within one turn of the event loop, or while a run is going, are one
+ * it) equal to what they say, replacing it whole in one nft transaction (sent to the
+ * cluster's long-lived `nft -i`, shared with the kernel proxy: src/nft) after each burst of
+ * changes (changes within one turn of the event loop, or while a run is going, are one
  * run). A pod a policy selects that has no network namespace of its own (hostNetwork, the
  * simulated runtime, pods sharing the host's namespace) gets one Warning event per policy:
  * its traffic cannot be policed.

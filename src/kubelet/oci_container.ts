@@ -137,6 +137,7 @@ export async function startOciContainer(
       ...(o.tty ? { tty: true } : {}),
       ...(o.pidNamespacePath ? { pidNamespacePath: o.pidNamespacePath } : {}),
     });
+    await runtime.created(handle.id, handle.exited);
     return withGetters(handle, handle.enter);
   } catch (e) {
     if (e instanceof OciConfigError || e instanceof SpecError) throw new EnvError(e.message);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -103,6 +104,17 @@ describe("OciRuntime", { skip: NO_OCI }, () => {
     assert.deepEqual(await handle.exited, { exitCode: 3 });
     assert.match(log.lines.join(""), / stdout F hi from busybox:test\n/);
     assert.deepEqual(readdirSync(join(runtime.base, "containers")), []);
+  });
+
+  test("created resolves once the container exists, so an exec right after it runs", async () => {
+    const { handle } = start(["sleep", "600"]);
+    await runtime.created(handle.id, handle.exited);
+    const [bin, ...prefix] = handle.enter(false);
+    const r = spawnSync(bin ?? "", [...prefix, "cat", "/IMAGE-ROOT"], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "busybox:test\n");
+    handle.kill("SIGKILL");
+    assert.equal((await handle.exited).exitCode, 137);
   });
 
   test("kill SIGKILL stops a container that ignores SIGTERM (exit 137)", async () => {

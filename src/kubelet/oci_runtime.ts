@@ -29,7 +29,15 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Container, Pod } from "kubernetes-types/core/v1.js";
 import type { ContainerLog } from "./logfile.ts";
@@ -183,6 +191,24 @@ export class OciRuntime {
       ...(tty ? ["-t"] : []),
       id,
     ];
+  }
+
+  /**
+   * Resolves once container `id` is created (its pid file and the runtime's state written, so
+   * `exec` finds it: kube reports Running only after the CRI's start returned), or its start has
+   * ended, or after `timeoutMs`.
+   */
+  async created(id: string, exited: Promise<unknown>, timeoutMs = 30_000): Promise<void> {
+    let ended = false;
+    void exited.then(() => {
+      ended = true;
+    });
+    const state = this.support.kind === "runc" ? "state.json" : "status";
+    const files = [join(this.bundleOf(id), "pid"), join(this.stateRoot, id, state)];
+    const deadline = Date.now() + timeoutMs;
+    while (!ended && Date.now() < deadline && !files.every((f) => existsSync(f))) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   /** Creates the bundle and starts the container; the handle's `exited` settles at its end. */

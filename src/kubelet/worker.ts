@@ -135,6 +135,8 @@ interface CState {
   /** The image the container runs from (image runtimes), and its `repository@digest`. */
   image?: PreparedImage;
   imageID?: string;
+  /** How soon the image step asked to be tried again (a failed pull: soon, then its back-off). */
+  retryInMs?: number | undefined;
 }
 
 const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
@@ -269,7 +271,7 @@ export class PodWorker {
       c.launched = true;
       void (async () => {
         while (!this.stopping && (await this.startOnce(c)) === undefined) {
-          await this.sleep(Math.max(this.deps.backoff.initialMs, 1000));
+          await this.sleep(this.retryDelay(c));
         }
       })().catch(this.deps.onError);
     }
@@ -683,6 +685,13 @@ export class PodWorker {
     return false;
   }
 
+  /** How long a container that could not start waits before the next try. */
+  private retryDelay(c: CState): number {
+    const asked = c.retryInMs;
+    c.retryInMs = undefined;
+    return asked ?? Math.max(this.deps.backoff.initialMs, 1000);
+  }
+
   private restartPolicy(): string {
     return this.pod.spec?.restartPolicy ?? "Always";
   }
@@ -695,7 +704,7 @@ export class PodWorker {
       const exit = await this.startOnce(c);
       const event: LifecycleEvent = exit
         ? { type: "exited", exitCode: exit.exitCode }
-        : { type: "startRefused" };
+        : { type: "startRefused", retryInMs: this.retryDelay(c) };
       const next = this.step(c, event);
       let finished: boolean | undefined;
       for (const a of next) {
@@ -812,6 +821,7 @@ export class PodWorker {
           this.event(type, reason, message, c),
         );
         if ("waiting" in pulled) {
+          c.retryInMs = pulled.retryInMs;
           c.state = { waiting: pulled.waiting };
           this.pushStatus();
           return undefined;

@@ -1,7 +1,13 @@
 /**
  * One nftables table of loopkube's kept in step with the state it is computed from: the
  * NetworkPolicy enforcer (kubelet) and the kernel service proxy (proxy) each own one table per
- * cluster and change it, in one `nft -f` transaction, after each change.
+ * cluster and change it, in one nft transaction, after each burst of changes.
+ *
+ * - The transactions go to one long-lived `nft -i` per cluster (`session`, shared by its
+ *   tables; _session.ts says how a transaction's outcome is read from it), not one process
+ *   each: a change costs no fork. It is started at the first run, restarted after it died, and
+ *   where it cannot work, runs fork `nft -f -` (said once through `onError`); `LOOPKUBE_NFT=fork`
+ *   asks for that from the start (_shared.ts).
  *
  * - Runs never overlap; changes during a run give one more run (a burst costs at most two).
  * - `keepNftState`: each run takes the kernel from the state last written to the desired one
@@ -17,23 +23,10 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
+import { leaseNft, type NftLease } from "./_shared.ts";
 
-/** Runs an nft script in one transaction (`nft -f -`); rejects with nft's own message. */
-export function runNft(script: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("nft", ["-f", "-"], { stdio: ["pipe", "ignore", "pipe"] });
-    let err = "";
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      err += d;
-    });
-    child.once("error", reject);
-    child.once("close", (code) =>
-      code === 0 ? resolve() : reject(new Error(err.trim() || `nft exited with ${code}`)),
-    );
-    child.stdin.end(script);
-  });
-}
+export { forkRunner, type NftRunner, nftSession, oneLine, runNft } from "./_session.ts";
+export { leaseNft, type NftLease } from "./_shared.ts";
 
 interface Common {
   /** The table's name (family `ip`). */
@@ -41,6 +34,8 @@ interface Common {
   onError(e: unknown): void;
   /** Delete the table on stop even when this process never wrote it. */
   deleteAlways?: boolean;
+  /** Tables with one session share one nft process (default: the table's name). */
+  session?: string;
 }
 
 export interface NftStateOptions<M> extends Common {
@@ -77,6 +72,11 @@ export function keepNftState<M>(o: NftStateOptions<M>): NftTable {
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
+  let lease: NftLease | undefined;
+  const nft = (script: string) => {
+    lease ??= leaseNft(o.session ?? o.table, (m) => o.onError(new Error(m)));
+    return lease.runner.run(script);
+  };
   const run = async () => {
     do {
       again = false;
@@ -89,7 +89,7 @@ export function keepNftState<M>(o: NftStateOptions<M>): NftTable {
       const script = o.script(prev, next);
       if (script === undefined) continue;
       try {
-        await runNft(script);
+        await nft(script);
         applied = next;
         ever = true;
         await o.written?.(prev, next);
@@ -117,8 +117,10 @@ export function keepNftState<M>(o: NftStateOptions<M>): NftTable {
     async stop() {
       stopped = true;
       await running;
-      if (!ever && !o.deleteAlways) return;
-      await runNft(`table ip ${o.table}\ndelete table ip ${o.table}\n`).catch(o.onError);
+      if (ever || o.deleteAlways) {
+        await nft(`table ip ${o.table}\ndelete table ip ${o.table}\n`).catch(o.onError);
+      }
+      await lease?.release();
     },
   };
 }

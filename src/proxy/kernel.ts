@@ -1,11 +1,11 @@
 /**
  * Kernel ClusterIPs, kept current: Services and EndpointSlices from the shared informers into
  * a {@link ProxyState}, and after each burst of changes (one turn of the event loop, or while
- * a run is going) one `nft -f -` transaction that changes only what changed (nft.ts builds it;
- * the whole table is written at start and after a failed update). After each transaction the
- * stale UDP conntrack entries are deleted with `conntrack -D`, as kube-proxy does (to endpoints
- * no longer used, and to frontends that had none); without the `conntrack` program that is
- * skipped with one warning. `stop()` deletes the table; a crashed cluster's is removed with its
+ * a run is going) one nft transaction, sent to the cluster's long-lived `nft -i` (src/nft),
+ * that changes only what changed (nft.ts builds it; the whole table is written at start and
+ * after a failed update). After each transaction the stale UDP conntrack entries are deleted
+ * with `conntrack -D`, as kube-proxy does (to endpoints no longer used, and to frontends that
+ * had none); without the `conntrack` program that is skipped with one warning. `stop()` deletes the table; a crashed cluster's is removed with its
  * pod network names at the next start (the node agent's sweep knows the `loopkube-<tag>-svc`
  * name).
  *
@@ -24,6 +24,7 @@ import {
   kernelModel,
   kernelUpdateScript,
   staleUdp,
+  withIngressFrontends,
 } from "./nft.ts";
 import { ProxyState } from "./state.ts";
 
@@ -52,11 +53,9 @@ export async function startKernelProxy(
   let flows: KernelModel | undefined;
   const table = keepNftState<KernelModel>({
     table: o.table,
-    desired: () =>
-      kernelModel(
-        [...state.views()].flatMap((v) => v.ports),
-        o,
-      ),
+    // One nft process per cluster: the NetworkPolicy table is `loopkube-<tag>`, ours `…-svc`.
+    session: o.table.replace(/-svc$/, ""),
+    desired: () => kernelModel(withIngressFrontends(state.views()), o),
     script: (prev, next) =>
       prev === undefined ? kernelFullScript(next, o) : kernelUpdateScript(prev, next, o),
     written: async (_prev, next) => {

@@ -12,8 +12,9 @@ import {
   kernelServicesScript,
   kernelUpdateScript,
   staleUdp,
+  withIngressFrontends,
 } from "./nft.ts";
-import type { EndpointInfo, ServicePortState } from "./state.ts";
+import type { EndpointInfo, Frontend, ServicePortState, ServiceView } from "./state.ts";
 
 const ep = (ip: string, extra: Partial<EndpointInfo> = {}): EndpointInfo => ({
   ip,
@@ -147,18 +148,90 @@ describe("kernelModel", () => {
     const m = kernelModel(
       [
         port("mixed", "127.96.0.30", [ep("127.244.0.2"), ep("127.244.0.3", { isLocal: false })], {
-          externalLocal: true,
+          internalLocal: true,
         }),
       ],
       OPTIONS,
     );
-    const cluster = m.services.get("127.96.0.30 . tcp . 80") ?? "";
-    const local = m.services.get("127.244.0.1 . tcp . 30005") ?? "";
+    const local = m.services.get("127.96.0.30 . tcp . 80") ?? "";
+    const cluster = m.services.get("127.244.0.1 . tcp . 30005") ?? "";
     assert.match(cluster, /^svc-/);
     assert.match(local, /^local-/);
     const jumps = (c: string) => (m.chains.get(c) ?? []).join(" ").match(/ep-[^\s,]+/g) ?? [];
     assert.equal(jumps(cluster).length, 2);
     assert.deepEqual(jumps(local), [jumps(cluster)[0]]);
+  });
+});
+
+describe("external frontends from pods (NodePorts, LoadBalancer ingress IPs, externalIPs)", () => {
+  const eps = [ep("127.244.0.2"), ep("127.244.0.3", { isLocal: false })];
+  const frontends: Frontend[] = [
+    { ip: "127.96.0.40", port: 80, protocol: "TCP", kind: "ClusterIP" },
+    { ip: "127.0.0.1", port: 30040, protocol: "TCP", kind: "NodePort" },
+    { ip: "127.100.0.7", port: 80, protocol: "TCP", kind: "LoadBalancer" },
+    { ip: "127.55.0.1", port: 80, protocol: "TCP", kind: "ExternalIP" },
+  ];
+  const chainOf = (m: KernelModel, key: string) => m.services.get(key) ?? "";
+  const cases = [
+    { name: "both policies Cluster: every endpoint", policies: {}, want: /^svc-/ },
+    {
+      name: "externalTrafficPolicy Local alone: every endpoint (kube-proxy short-circuits pod traffic)",
+      policies: { externalLocal: true },
+      want: /^svc-/,
+    },
+    {
+      name: "both policies Local: this node's endpoints",
+      policies: { externalLocal: true, internalLocal: true },
+      want: /^local-/,
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const m = kernelModel(
+        [port("ext", "127.96.0.40", eps, { frontends, ...c.policies })],
+        OPTIONS,
+      );
+      for (const key of [
+        "127.244.0.1 . tcp . 30040",
+        "127.100.0.7 . tcp . 80",
+        "127.55.0.1 . tcp . 80",
+      ]) {
+        assert.match(chainOf(m, key), c.want, key);
+      }
+    });
+  }
+  test("LoadBalancer ingress IPs come from the status: loopback IPv4 ones, not ipMode Proxy, of LoadBalancer Services only", () => {
+    const view = (type: string): ServiceView => ({
+      service: {
+        spec: { type, ports: [{ port: 80, protocol: "TCP" }] },
+        status: {
+          loadBalancer: {
+            ingress: [
+              { ip: "127.100.0.9", ipMode: "VIP" },
+              { ip: "127.100.0.10", ipMode: "Proxy" },
+              { ip: "10.0.0.1" },
+              { hostname: "lb.example" },
+            ],
+          },
+        },
+      },
+      ports: [port("lb", "127.96.0.41", eps)],
+      problems: [],
+      loadBalancerIp: undefined,
+      healthCheckNodePort: undefined,
+      localReadyEndpoints: 1,
+    });
+    const ips = (type: string) =>
+      withIngressFrontends([view(type)]).flatMap((p) =>
+        p.frontends.filter((f) => f.kind === "LoadBalancer").map((f) => `${f.ip}:${f.port}`),
+      );
+    assert.deepEqual(ips("LoadBalancer"), ["127.100.0.9:80"]);
+    assert.deepEqual(ips("ClusterIP"), []);
+    const m = kernelModel(withIngressFrontends([view("LoadBalancer")]), OPTIONS);
+    assert.equal(
+      m.services.get("127.100.0.9 . tcp . 80"),
+      m.services.get("127.96.0.41 . tcp . 80"),
+    );
   });
 });
 

@@ -20,7 +20,10 @@
  * table (at start, and after a failed update).
  *
  * NodePorts are served the same way at each node's gateway address, which is the node as a pod
- * sees it (127.0.0.1 in a pod is the pod's own), and at the node IP when that is not 127.0.0.1.
+ * sees it (127.0.0.1 in a pod is the pod's own), and at the node IP when that is not 127.0.0.1;
+ * so are a LoadBalancer Service's ingress IPs (from its status, {@link withIngressFrontends})
+ * and loopback externalIPs. For these three, pods get every usable endpoint unless both traffic
+ * policies are Local, as kube-proxy short-circuits pod traffic to external addresses.
  *
  * Scope, and why: only packets that come from pods (in on the host ends of this cluster's
  * veths, `iifname "lk<tag>*"`) are DNATed, so a pod's source address reaches the endpoint
@@ -38,7 +41,8 @@
 import { createHash } from "node:crypto";
 import { cidrContains, parseCidr } from "../api/cidr.ts";
 import { categorize } from "./choose.ts";
-import type { ServicePortState } from "./state.ts";
+import { isLoopbackV4 } from "./lb-ips.ts";
+import type { ServicePortState, ServiceView } from "./state.ts";
 
 export interface KernelServiceOptions {
   /** The table's name (`loopkube-<tag>-svc`). */
@@ -54,10 +58,48 @@ export interface KernelServiceOptions {
 const PROTO: Record<string, string> = { TCP: "tcp", UDP: "udp" };
 
 /**
+ * The service ports of `views` with a LoadBalancer frontend per IPv4 loopback
+ * `status.loadBalancer.ingress[].ip` of a LoadBalancer Service, as kube-proxy DNATs what the
+ * status says (whoever wrote it: loopkube's own allocator or another controller), except
+ * `ipMode: Proxy` ingress, which the load balancer itself proxies.
+ */
+export function withIngressFrontends(views: Iterable<ServiceView>): ServicePortState[] {
+  const out: ServicePortState[] = [];
+  for (const v of views) {
+    const spec = v.service.spec;
+    const ips =
+      spec?.type === "LoadBalancer"
+        ? (v.service.status?.loadBalancer?.ingress ?? []).flatMap((i) =>
+            i.ip && i.ipMode !== "Proxy" && isLoopbackV4(i.ip) ? [i.ip] : [],
+          )
+        : [];
+    for (const p of v.ports) {
+      const sp = spec?.ports?.find(
+        (x) => (x.name ?? "") === p.portName && (x.protocol ?? "TCP") === p.protocol,
+      );
+      const have = new Set(p.frontends.map((f) => `${f.kind} ${f.ip}`));
+      const add = sp
+        ? ips
+            .filter((ip) => !have.has(`LoadBalancer ${ip}`))
+            .map((ip) => ({
+              ip,
+              port: sp.port,
+              protocol: p.protocol,
+              kind: "LoadBalancer" as const,
+            }))
+        : [];
+      out.push(add.length > 0 ? { ...p, frontends: [...p.frontends, ...add] } : p);
+    }
+  }
+  return out;
+}
+
+/**
  * The frontends the kernel serves and their endpoints (exported for tests): ClusterIPs with
- * internalTrafficPolicy's endpoints; NodePorts, with externalTrafficPolicy's, at each node's
- * gateway (from a pod, the node is its gateway: 127.0.0.1 there is the pod's own) and at the
- * node IP unless it is 127.0.0.1.
+ * internalTrafficPolicy's endpoints; NodePorts at each node's gateway (from a pod, the node is
+ * its gateway: 127.0.0.1 there is the pod's own) and at the node IP unless it is 127.0.0.1,
+ * LoadBalancer ingress IPs and externalIPs, all three with every usable endpoint unless both
+ * traffic policies are Local (then this node's), as kube-proxy treats pod traffic to them.
  */
 export function kernelPorts(
   ports: readonly ServicePortState[],
@@ -75,6 +117,10 @@ export function kernelPorts(
     if (!port.endpoints.every((e) => cidrContains(range, e.ip))) continue;
     const usable = (local: boolean) =>
       categorize(port.endpoints, { local }).usable.map((e) => ({ ip: e.ip, port: e.port }));
+    // Pod traffic to a node port, load balancer IP or external IP: kube-proxy short-circuits it
+    // to every usable endpoint unless both traffic policies are Local (its external chain's
+    // "short-circuit pod traffic" goes to the cluster policy chain where there is one).
+    const external = port.externalLocal && port.internalLocal;
     for (const f of port.frontends) {
       if (!PROTO[f.protocol]) continue;
       if (f.kind === "ClusterIP") {
@@ -82,10 +128,18 @@ export function kernelPorts(
         out.push({ port, ip: f.ip, frontPort: f.port, local, endpoints: usable(local) });
       } else if (f.kind === "NodePort") {
         const ips = [...o.nodes.map((n) => n.gateway), ...(f.ip === "127.0.0.1" ? [] : [f.ip])];
-        const local = port.externalLocal;
         for (const ip of ips) {
-          out.push({ port, ip, frontPort: f.port, local, endpoints: usable(local) });
+          out.push({ port, ip, frontPort: f.port, local: external, endpoints: usable(external) });
         }
+      } else {
+        // A LoadBalancer ingress IP or an externalIP.
+        out.push({
+          port,
+          ip: f.ip,
+          frontPort: f.port,
+          local: external,
+          endpoints: usable(external),
+        });
       }
     }
   }

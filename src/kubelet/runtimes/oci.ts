@@ -7,7 +7,7 @@
  * @module
  */
 import { startOciContainer } from "../oci_container.ts";
-import { withTty } from "../process.ts";
+import { type ContainerHandle, withTty } from "../process.ts";
 import type { Runtime, RuntimeDeps } from "./index.ts";
 
 export function ociRuntime(deps: Pick<RuntimeDeps, "oci">): Runtime {
@@ -26,8 +26,9 @@ export function ociRuntime(deps: Pick<RuntimeDeps, "oci">): Runtime {
         await log.close();
         return undefined;
       }
+      let handle: ContainerHandle;
       try {
-        return await startOciContainer(oci, {
+        handle = await startOciContainer(oci, {
           pod: s.pod,
           container: s.container,
           env: s.env,
@@ -45,6 +46,13 @@ export function ociRuntime(deps: Pick<RuntimeDeps, "oci">): Runtime {
         await log.close();
         throw e;
       }
+      if (s.stopping()) {
+        // The pod began stopping while the runtime created the container: nothing is left.
+        handle.kill("SIGKILL");
+        await handle.exited;
+        return undefined;
+      }
+      return handle;
     },
   };
 }
