@@ -182,6 +182,9 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
       ["-u", USER, "--", "env", ...userEnv, NODE, "--import", "tsx", ENTRY, "up"].concat([
         "--pod-network",
         "netns",
+        // The pods run host commands: no image runtime (it would now run without root too).
+        "--runtime",
+        "process",
         "--api-port",
         "0",
         "--dns-port",

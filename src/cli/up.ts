@@ -73,7 +73,7 @@ export function addUpCommand(program: Command, io: Io): void {
     .addOption(
       new Option(
         "--runtime <runtime>",
-        "how pods run unless their RuntimeClass says: auto (oci where it can run, else process; an unreachable registry runs a pod's commands from the host), process (the host is the image), simulated, or oci (each container from its image with crun or runc; root)",
+        "how pods run unless their RuntimeClass says: auto (oci where it can run, else process; an unreachable registry runs a pod's commands from the host), process (the host is the image), simulated, or oci (each container from its image with crun or runc; without root, crun in a user namespace, no resource limits)",
       )
         .choices(["auto", "process", "simulated", "oci"])
         .default("auto"),

@@ -23,10 +23,12 @@ export interface ClusterOptions {
   ephemeral?: boolean;
   /**
    * How pods run unless their RuntimeClass or `loopkube.dev/runtime` annotation says otherwise:
-   * `auto` (default): `oci` where it can run (root and crun or runc), else `process`, and an
+   * `auto` (default): `oci` where it can run (crun or runc as root, crun in a user namespace
+   * without root), else `process`, and an
    * image that cannot be pulled because its registry is unreachable runs as `process` when
    * every container of its pod names a command; `process` (the host is the image);
-   * `simulated`; or `oci` (each container from its image, run by crun or runc; needs root).
+   * `simulated`; or `oci` (each container from its image, run by crun or runc; without root by
+   * crun in a user namespace, with no resource limits).
    */
   runtime?: RuntimeKind;
   /**

@@ -193,6 +193,8 @@ export interface KubeletOptions {
   serviceConnection?: (ip: string, port: number, client: Socket) => boolean;
   /** Where pod network tags are claimed (podnet_owner.ts); default `/run/loopkube-podnet`. */
   podNetworkRegistry?: string;
+  /** false: root pod networks start processes per pod instead of long-lived helpers (benches). */
+  podNetworkHelpers?: boolean;
   /**
    * Where a container without `workingDir` starts. An image's default is its WORKDIR; here the
    * host is the image, so the default is the directory loopkube was started in.
@@ -330,7 +332,9 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       ? { cgroups: "none", overlay: false, reason: "the oci runtime is turned off on this node" }
       : await detectOci(join(dataDir, "oci", "scratch"));
   const oci = ociSupport.binary
-    ? new OciRuntime({ ...ociSupport, binary: ociSupport.binary }, dataDir, onError)
+    ? new OciRuntime({ ...ociSupport, binary: ociSupport.binary }, dataDir, onError, {
+        usernsPid: (podnets as Partial<RootlessPodNetworks> | undefined)?.helperPid,
+      })
     : undefined;
   if (oci) {
     const left = await oci.reconcile();
@@ -833,6 +837,8 @@ async function openNetworks(
       dataDir: o.dataDir,
       registry: { dir: options.podNetworkRegistry ?? DEFAULT_OWNER_DIR },
       onError: o.onError,
+      warn: o.warn,
+      helpers: options.podNetworkHelpers !== false,
     });
   } catch (e) {
     const m = e instanceof Error ? e.message : String(e);

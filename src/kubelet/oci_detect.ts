@@ -6,8 +6,10 @@
  * Researched facts it encodes: crun 1.8 refuses to run on a cgroup v1 host that also mounts
  * cgroup2 (hybrid: "cgroups in hybrid mode not supported, drop all controllers from cgroupv2")
  * until that v2 mount is hidden in a private mount namespace, which every container start does
- * anyway (see oci_runtime.ts); runc runs as is. Rootless crun would need a user namespace and
- * gives no resource limits: not done, so the runtime needs root.
+ * anyway (see oci_runtime.ts); runc runs as is. Without root: crun in a user namespace
+ * (oci_rootless.ts), where the kernel lets an unprivileged user make one (tried: `unshare
+ * --map-root-user --mount`), no cgroups (no resource limits), overlayfs tried inside such a
+ * namespace (kernel 5.11 or later), else copies; runc's rootless mode is not used.
  *
  * @module
  */
@@ -31,6 +33,8 @@ export interface OciSupport {
   /** Whether writable roots are overlayfs mounts (else copies). */
   overlay: boolean;
   setpriv?: string | undefined;
+  /** crun runs in a user namespace as its uid 0 (the user running loopkube), without cgroups. */
+  rootless?: boolean | undefined;
 }
 
 /** The cgroup layout from /proc/self/mountinfo text. */
@@ -62,10 +66,10 @@ const run = (bin: string, args: string[]) =>
 /** A one-line summary for `/readyz?verbose` and logs. */
 export function describeSupport(s: OciSupport): string {
   if (!s.binary) return `image pods cannot run: ${s.reason}`;
-  return (
-    `${s.kind} ${s.version ?? ""}`.trim() +
-    `, cgroups ${s.cgroups}${s.hideCgroup2 ? " (cgroup2 hidden from crun)" : ""}, writable roots by ${s.overlay ? "overlayfs" : "copy"}`
-  );
+  const cgroups = s.rootless
+    ? "rootless (a user namespace, its uid 0 the user running loopkube), no cgroups: no resource limits"
+    : `cgroups ${s.cgroups}${s.hideCgroup2 ? " (cgroup2 hidden from crun)" : ""}`;
+  return `${`${s.kind} ${s.version ?? ""}`.trim()}, ${cgroups}, writable roots by ${s.overlay ? "overlayfs" : "copy"}`;
 }
 
 /**
@@ -88,13 +92,7 @@ export async function detectOci(
   if (process.platform !== "linux") {
     return { ...base, reason: "the oci runtime needs Linux" };
   }
-  if (process.getuid?.() !== 0) {
-    return {
-      ...base,
-      reason:
-        "the oci runtime needs root (rootless containers are not supported yet): run loopkube as root",
-    };
-  }
+  const rootless = process.getuid?.() !== 0;
   const unshare = which("unshare", path);
   if (!unshare) return { ...base, reason: "install util-linux (unshare) to run image pods" };
   const crun = which("crun", path);
@@ -107,6 +105,22 @@ export async function detectOci(
     };
   }
   const kind = crun ? "crun" : "runc";
+  if (rootless) {
+    if (!crun) {
+      return {
+        ...base,
+        reason:
+          "without root, image pods need crun (apt-get install crun): runc's rootless mode is not supported",
+      };
+    }
+    const trial = await run(unshare, ["--map-root-user", "--mount", "true"]);
+    if (!trial.ok) {
+      return {
+        ...base,
+        reason: `without root, image pods need a user namespace, which this kernel does not let this user make (${trial.out.trim() || "unshare failed"}): run loopkube as root or allow unprivileged user namespaces`,
+      };
+    }
+  }
   const v = await run(binary, ["--version"]);
   const version = /version\s+(\S+)/.exec(v.out)?.[1];
   const hideCgroup2 = kind === "crun" && layout.cgroups === "hybrid" ? layout.v2At : undefined;
@@ -117,6 +131,7 @@ export async function detectOci(
     const dir = mkdtempSync(join(scratch, "overlay-check-"));
     for (const d of ["lower", "upper", "work", "merged"]) mkdirSync(join(dir, d));
     const r = await run(unshare, [
+      ...(rootless ? ["--map-root-user"] : []),
       "--mount",
       "--propagation",
       "private",
@@ -141,5 +156,6 @@ export async function detectOci(
     hideCgroup2,
     overlay,
     setpriv: which("setpriv", path),
+    ...(rootless ? { rootless: true } : {}),
   };
 }

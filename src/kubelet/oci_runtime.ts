@@ -25,9 +25,15 @@
  * `kill -9`) the supervisor gets USR1 and kills the container with `crun kill … KILL`; `reconcile`
  * at start kills and deletes whatever the state root still lists and removes every bundle left.
  *
+ * Without root (`support.rootless`, oci_rootless.ts): the same tree, but the private mount
+ * namespace is made inside a user namespace (the node helper's, else a new one), a hybrid host's
+ * cgroup mounts are covered by a tmpfs there (a user namespace may not unmount them), crun runs
+ * with `--cgroup-manager=disabled`, and the `config.json` has no cgroups. `crun exec` and `crun
+ * kill` from outside work as they are (crun joins the container's user namespace; same uid).
+ *
  * @module
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
   existsSync,
@@ -38,10 +44,11 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Container, Pod } from "kubernetes-types/core/v1.js";
 import type { ContainerLog } from "./logfile.ts";
 import type { OciSupport } from "./oci_detect.ts";
+import { type RootlessUserns, rootlessSpec, rootlessUser, usernsPrefix } from "./oci_rootless.ts";
 import { ALL_CAPABILITIES, ociSpec, type PreparedImage, resolveUser } from "./oci_spec.ts";
 import { type ContainerExit, type ContainerHandle, pipeCri } from "./process.ts";
 
@@ -91,11 +98,16 @@ export class OciRuntime {
   /** The cgroup parent of every container of this cluster. */
   readonly cgroupParent: string;
 
+  /** Without root: whose user namespace crun runs in (the node helper's pid), else a new one. */
+  private readonly userns: RootlessUserns;
+
   constructor(
     readonly support: OciSupport & { binary: string },
     dataDir: string,
     private readonly onError: (e: unknown) => void = () => {},
+    options: { usernsPid?: number | undefined } = {},
   ) {
+    this.userns = options.usernsPid ? { pid: options.usernsPid } : "own";
     this.base = join(dataDir, "oci");
     this.stateRoot = join(this.base, "state");
     const hash = createHash("sha256").update(dataDir).digest("hex").slice(0, 8);
@@ -143,9 +155,26 @@ export class OciRuntime {
     } catch {
       left = [];
     }
-    for (const id of left) rmSync(join(dir, id), { recursive: true, force: true });
+    for (const id of left) this.removeTree(join(dir, id));
     this.removeCgroups();
     return ids.length + left.length;
+  }
+
+  /**
+   * Removes a bundle. Without root, a directory the container left without write permission
+   * (its files are all the user's) is removed as uid 0 of a user namespace of the user's.
+   */
+  private removeTree(path: string): void {
+    try {
+      rmSync(path, { recursive: true, force: true });
+    } catch (e) {
+      if (!this.support.rootless) {
+        this.onError(e);
+        return;
+      }
+      const r = spawnSync("unshare", ["--map-root-user", "rm", "-rf", "--", path]);
+      if (r.status !== 0) this.onError(new Error(`removing ${path}: ${String(r.stderr).trim()}`));
+    }
   }
 
   /** Removes this cluster's cgroup parents (rmdir fails on a cgroup still in use: kept). */
@@ -218,7 +247,7 @@ export class OciRuntime {
     const rootfs = join(bundle, "rootfs");
     for (const d of ["rootfs", "upper", "work"]) mkdirSync(join(bundle, d), { recursive: true });
     const sc = { ...o.pod.spec?.securityContext, ...o.container.securityContext };
-    const user = resolveUser(
+    const resolved = resolveUser(
       o.image.config.user,
       {
         ...(sc.runAsUser != null ? { runAsUser: sc.runAsUser } : {}),
@@ -235,6 +264,13 @@ export class OciRuntime {
         group: readImageFile(o.image.rootfs, "etc/group"),
       },
     );
+    let user = resolved;
+    try {
+      if (this.support.rootless) user = rootlessUser(resolved);
+    } catch (e) {
+      rmSync(bundle, { recursive: true, force: true });
+      throw e;
+    }
     const container: Container = {
       ...o.container,
       securityContext: {
@@ -246,7 +282,7 @@ export class OciRuntime {
       rmSync(bundle, { recursive: true, force: true });
       throw new OciConfigError("container has runAsNonRoot and image will run as root");
     }
-    const spec = ociSpec({
+    const generated = ociSpec({
       pod: o.pod,
       container,
       image: o.image.config,
@@ -260,14 +296,29 @@ export class OciRuntime {
       netnsPath: o.netnsPath,
       pidNamespacePath: o.pidNamespacePath,
       ...(o.tty ? { terminal: true } : {}),
-      ...(this.support.cgroups !== "none" ? { cgroupsPath: `${this.cgroupParent}/${id}` } : {}),
+      ...(this.support.cgroups !== "none" && !this.support.rootless
+        ? { cgroupsPath: `${this.cgroupParent}/${id}` }
+        : {}),
       hostCapabilities: hostCapabilities(),
     });
+    const spec = this.support.rootless
+      ? rootlessSpec(generated, {
+          ownNetwork: o.netnsPath !== undefined,
+          hostPID: o.pod.spec?.hostPID === true && o.pidNamespacePath === undefined,
+          hostIPC: o.pod.spec?.hostIPC === true,
+        })
+      : generated;
     writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
     const lower = o.image.rootfs;
     const inner = [
       "set -e",
-      ...(this.support.hideCgroup2 ? [`umount ${q(this.support.hideCgroup2)}`] : []),
+      ...(this.support.hideCgroup2
+        ? [
+            this.support.rootless
+              ? `mount -t tmpfs -o ro tmpfs ${q(dirname(this.support.hideCgroup2))}`
+              : `umount ${q(this.support.hideCgroup2)}`,
+          ]
+        : []),
       this.support.overlay
         ? `mount -t overlay overlay -o ${q(`lowerdir=${lower},upperdir=${bundle}/upper,workdir=${bundle}/work`)} ${q(rootfs)}`
         : `cp -a ${q(`${lower}/.`)} ${q(rootfs)}`,
@@ -275,16 +326,15 @@ export class OciRuntime {
     ].join("\n");
     const pidFile = join(bundle, "pid");
     const run = [
-      "unshare",
-      "--mount",
-      "--propagation",
-      "private",
-      "--",
+      ...(this.support.rootless
+        ? usernsPrefix(this.userns)
+        : ["unshare", "--mount", "--propagation", "private", "--"]),
       "sh",
       "-c",
       inner,
       "sh",
       this.support.binary,
+      ...(this.support.rootless ? ["--cgroup-manager=disabled"] : []),
       "--root",
       this.stateRoot,
       "run",
@@ -323,7 +373,7 @@ export class OciRuntime {
       child.once("close", (code, signal) => {
         void Promise.all(pending).then(async () => {
           await o.log.close();
-          rmSync(bundle, { recursive: true, force: true });
+          this.removeTree(bundle);
           try {
             rmdirSafe(join(this.stateRoot, id));
           } catch {

@@ -59,6 +59,17 @@ describe("setUpPlan", () => {
       'netns exec loopkube-3fa2-127.244.0.5 sh -c "echo 1 > /proc/sys/net/ipv4/conf/all/route_localnet && echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet && exec ip -batch /tmp/x/127.244.0.5.batch"',
     );
   });
+  test("gives the helpers the same work: the namespace, the veth pair and pod side from inside it, then the host link's route", () => {
+    const batch = plan.hostBatch.trim().split("\n");
+    assert.deepEqual(plan.host, batch.slice(0, 1));
+    assert.deepEqual(plan.hostAfter, batch.slice(2, -1));
+    assert.deepEqual(plan.pod, [
+      "link add eth0 type veth peer name lk3fa2f40005 netns host",
+      "sysctl /proc/sys/net/ipv4/conf/all/route_localnet 1",
+      "sysctl /proc/sys/net/ipv4/conf/eth0/route_localnet 1",
+      ...plan.podBatch.trim().split("\n"),
+    ]);
+  });
   test("gives the pod 127.0.0.0/8 through the gateway and no default route", () => {
     assert.match(plan.podBatch, /route add 127\.0\.0\.0\/8 via 127\.244\.0\.1 dev eth0/);
     assert.match(plan.podBatch, /route del local 127\.0\.0\.0\/8 dev lo table local/);

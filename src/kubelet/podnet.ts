@@ -26,14 +26,19 @@
  * Names: namespace `loopkube-<tag>-<pod IP>`, host link `lk<tag><ip hex>` (≤ 15 bytes), where
  * `<tag>` is this cluster's (podnet_owner.ts). Every pod's names are removed when its network is
  * torn down, all of them on `stop()`, and a dead cluster's at the next start of any cluster.
- * Set-up costs one `ip -batch` spawn per pod (three programs: ip, sh, ip; see `setUpPlan`),
- * tear-down one `ip -batch` per burst.
+ * Set-up and teardown start no process: two long-lived helpers per cluster (podnet_fast.ts) do
+ * the host side (`ip -force -batch -` kept open) and the pod side (from inside the namespace).
+ * Where they cannot be used (no perl, or they keep dying) the agent says so once and falls back
+ * to one `ip -batch` spawn per pod (three programs: ip, sh, ip; see `setUpPlan`) and one per
+ * burst of teardowns.
  *
  * @module
  */
 import { execFile, spawn } from "node:child_process";
 import { existsSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { openPodNetHelpers, type PodNetHelpers } from "./podnet_fast.ts";
+import { HelperDied, HelperUnavailable } from "./podnet_longlived.ts";
 import {
   claimTag,
   deadTags,
@@ -93,9 +98,21 @@ export function gatewayOf(cidr: string): string {
 
 const conf = (link: string, key: string) => `/proc/sys/net/ipv4/conf/${link}/${key}`;
 
-/** How one pod's network is built (see the module header) with one process start. */
+/** How one pod's network is built (see the module header). */
 export interface SetUpPlan {
-  /** `ip -batch -` input run in the host's namespace; its last line enters the pod's. */
+  /** With the helpers: the host side's `ip` commands before the pod side (the namespace)… */
+  host: string[];
+  /**
+   * …the pod side, done inside its namespace: the veth pair (its peer to the host), the pod's
+   * sysctls (`sysctl PATH 1`), then `podBatch`…
+   */
+  pod: string[];
+  /** …and the host side after it: the host link up, the pod's route. */
+  hostAfter: string[];
+  /**
+   * Without the helpers, with one process start: `ip -batch -` input run in the host's
+   * namespace, `host` then a last line that enters the pod's.
+   */
   hostBatch: string;
   /** The `ip -batch` file run inside the pod's namespace (written to `podBatchPath`). */
   podBatch: string;
@@ -104,10 +121,13 @@ export interface SetUpPlan {
 }
 
 /**
- * One pod's network in one `ip -batch` run: the host side, then (`netns exec`, which forks a
- * shell in the new namespace) the pod side's two sysctls as shell builtins and its addresses
- * and routes by one more `ip -batch`: three programs started (ip, sh, ip) where there were five.
- * Names of the same pod IP left by a dead run of this cluster are removed first (`leftovers`).
+ * One pod's network: the namespace (`host`), then inside it the veth pair, the pod side's two
+ * sysctls and its addresses and routes (`pod`), then the host link's route (`hostAfter`), sent
+ * to the long-lived helpers. Without
+ * them, in one `ip -batch` run: the host side, then (`netns exec`, which forks a shell in the
+ * new namespace) the sysctls as shell builtins and one more `ip -batch`: three programs (ip, sh,
+ * ip). Names of the same pod IP left by a dead run of this cluster are removed first
+ * (`leftovers`).
  */
 export function setUpPlan(
   names: PodNetNames,
@@ -117,26 +137,39 @@ export function setUpPlan(
 ): SetUpPlan {
   const podSysctls = [conf("all", "route_localnet"), conf("eth0", "route_localnet")];
   const enter = [...podSysctls.map((p) => `echo 1 > ${p}`), `exec ip -batch ${o.podBatchPath}`];
+  const host = [
+    ...(o.leftovers.link ? [`link del ${names.hostLink}`] : []),
+    ...(o.leftovers.netns ? [`netns del ${names.netns}`] : []),
+    `netns add ${names.netns}`,
+  ];
+  const hostAfter = [
+    `link set ${names.hostLink} up`,
+    `route add ${ip}/32 dev ${names.hostLink} src ${gateway} table local`,
+  ];
+  const pod = [
+    "link set lo up",
+    "link set eth0 up",
+    `addr add ${ip}/32 dev eth0 scope global`,
+    "route del local 127.0.0.0/8 dev lo table local",
+    `route add ${gateway} dev eth0 scope link src ${ip}`,
+    `route add 127.0.0.0/8 via ${gateway} dev eth0 src ${ip}`,
+  ];
   return {
+    host,
+    pod: [
+      `link add eth0 type veth peer name ${names.hostLink} netns host`,
+      ...podSysctls.map((p) => `sysctl ${p} 1`),
+      ...pod,
+    ],
+    hostAfter,
     hostBatch: [
-      ...(o.leftovers.link ? [`link del ${names.hostLink}`] : []),
-      ...(o.leftovers.netns ? [`netns del ${names.netns}`] : []),
-      `netns add ${names.netns}`,
+      ...host,
       `link add ${names.hostLink} type veth peer name eth0 netns ${names.netns}`,
-      `link set ${names.hostLink} up`,
-      `route add ${ip}/32 dev ${names.hostLink} src ${gateway} table local`,
+      ...hostAfter,
       `netns exec ${names.netns} sh -c "${enter.join(" && ")}"`,
       "",
     ].join("\n"),
-    podBatch: [
-      "link set lo up",
-      "link set eth0 up",
-      `addr add ${ip}/32 dev eth0 scope global`,
-      "route del local 127.0.0.0/8 dev lo table local",
-      `route add ${gateway} dev eth0 scope link src ${ip}`,
-      `route add 127.0.0.0/8 via ${gateway} dev eth0 src ${ip}`,
-      "",
-    ].join("\n"),
+    podBatch: [...pod, ""].join("\n"),
     hostSysctls: [conf(names.hostLink, "route_localnet"), conf(names.hostLink, "forwarding")],
   };
 }
@@ -282,13 +315,23 @@ export interface PodNetworks {
 export interface PodNetworkOptions extends Omit<TagOwner, "pid" | "startTime"> {
   registry: OwnerRegistry;
   onError(e: unknown): void;
+  /** Says why the helpers are not used (once); default: `onError`. */
+  warn?(message: string): void;
+  /** Whether to use the long-lived helpers (default true; false: one spawn per pod, as a bench's "before"). */
+  helpers?: boolean;
+}
+
+/** The root pod networks, with their helpers' process ids (for tests). */
+export interface RootPodNetworks extends PodNetworks {
+  /** The running helpers' pids (none before the first pod, or after falling back). */
+  helperPids(): number[];
 }
 
 /**
  * Claims this cluster's tag, removes dead clusters' leftovers (and this tag's, from a crash), and
  * returns the pod network manager.
  */
-export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks> {
+export async function openPodNetworks(o: PodNetworkOptions): Promise<RootPodNetworks> {
   const tag = claimTag(
     { pid: process.pid, startTime: startTimeOf("self"), podCidr: o.podCidr, dataDir: o.dataDir },
     o.registry,
@@ -329,39 +372,95 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
   const dead = deadTags(onMachine.keys(), o.registry, tag);
   await removeTags([...dead, tag]);
   for (const t of dead) releaseTag(t, o.registry);
+  let helpers: PodNetHelpers | undefined;
+  const fallBack = (why: string) => {
+    if (!helpers) return;
+    const h = helpers;
+    helpers = undefined;
+    void h.close();
+    const m = `pod networks are built with one \`ip -batch\` process per pod: ${why}`;
+    if (o.warn) o.warn(m);
+    else o.onError(new Error(m));
+  };
+  if (o.helpers !== false) {
+    const h = openPodNetHelpers();
+    if (typeof h === "string") fallBack(h);
+    else helpers = h;
+  }
+  /**
+   * Runs work on the helpers, again once if one died meanwhile (the work plans from what is on
+   * the machine, so it redoes a half-done set-up); false once they cannot be used.
+   */
+  const onHelpers = async (work: (h: PodNetHelpers) => Promise<void>): Promise<boolean> => {
+    for (let attempt = 1; helpers; attempt++) {
+      try {
+        await work(helpers);
+        return true;
+      } catch (e) {
+        if (e instanceof HelperUnavailable) fallBack(e.message);
+        else if (!(e instanceof HelperDied) || attempt >= 2) throw e;
+      }
+    }
+    return false;
+  };
+  // Started now, so that the first pod does not wait for them.
+  await onHelpers((h) =>
+    Promise.all([h.host.run([]), h.inNetns.run({ path: "/proc/self/ns/net", lines: [] })]).then(
+      () => {},
+    ),
+  ).catch((e) => fallBack(e instanceof Error ? e.message : String(e)));
   /**
    * Namespaces to delete, gathered for one `ip -batch` run per turn of the event loop: a burst
-   * of deletions (a scale-down, `stop()`) costs one process start, not one each.
+   * of deletions (a scale-down, `stop()`) costs one request (or process start), not one each.
    */
   let doomed: string[] = [];
   let flushing: Promise<void> | undefined;
   const deleteNetns = (netns: string): Promise<void> => {
     doomed.push(netns);
-    flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => {
-      const batch = tearDownBatch([], doomed);
+    flushing ??= new Promise<void>((r) => setImmediate(r)).then(async () => {
+      const batch = doomed;
       doomed = [];
       flushing = undefined;
-      return run("ip", ["-force", "-batch", "-"], batch);
+      const present = () => batch.filter((n) => existsSync(`${NETNS_DIR}/${n}`));
+      if (
+        await onHelpers((h) => h.host.run(tearDownBatch([], present()).split("\n").filter(Boolean)))
+      ) {
+        return;
+      }
+      const left = present();
+      if (left.length > 0) await run("ip", ["-force", "-batch", "-"], tearDownBatch([], left));
     });
     return flushing;
   };
-  const build = async (names: PodNetNames, ip: string, gateway: string) => {
-    // Written for a moment beside the owner files (see `setUpPlan`); a crash's is swept.
-    const podBatchPath = join(o.registry.dir, `.${tag}-${ip}.batch`);
-    const plan = setUpPlan(names, ip, gateway, {
+  const plan = (names: PodNetNames, ip: string, gateway: string, podBatchPath: string) =>
+    setUpPlan(names, ip, gateway, {
       podBatchPath,
       leftovers: {
         link: existsSync(`/sys/class/net/${names.hostLink}`),
         netns: existsSync(names.path),
       },
     });
-    writeFileSync(podBatchPath, plan.podBatch);
+  const build = async (names: PodNetNames, ip: string, gateway: string) => {
+    const built = await onHelpers(async (h) => {
+      const p = plan(names, ip, gateway, "");
+      await h.host.run(p.host);
+      await h.inNetns.run({ path: names.path, lines: p.pod });
+      await h.host.run(p.hostAfter);
+      for (const path of p.hostSysctls) writeFileSync(path, "1");
+    });
+    if (!built) await spawnBuild(names, ip, gateway);
+  };
+  const spawnBuild = async (names: PodNetNames, ip: string, gateway: string) => {
+    // Written for a moment beside the owner files (see `setUpPlan`); a crash's is swept.
+    const podBatchPath = join(o.registry.dir, `.${tag}-${ip}.batch`);
+    const p = plan(names, ip, gateway, podBatchPath);
+    writeFileSync(podBatchPath, p.podBatch);
     try {
-      await run("ip", ["-batch", "-"], plan.hostBatch);
+      await run("ip", ["-batch", "-"], p.hostBatch);
     } finally {
       unlinkSync(podBatchPath);
     }
-    for (const path of plan.hostSysctls) writeFileSync(path, "1");
+    for (const path of p.hostSysctls) writeFileSync(path, "1");
   };
   /** Per IP: the pod network now holding it, and the queue of work on it. */
   const holders = new Map<string, PodNetwork>();
@@ -400,9 +499,13 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<PodNetworks
     async stop() {
       holders.clear();
       await queue.idle();
+      await helpers?.close();
+      helpers = undefined;
       await removeTags([tag]);
       releaseTag(tag, o.registry);
     },
+    helperPids: () =>
+      [helpers?.host.pid(), helpers?.inNetns.pid()].filter((p): p is number => p !== undefined),
   };
 }
 

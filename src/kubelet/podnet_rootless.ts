@@ -121,6 +121,8 @@ export interface NodeListener {
 
 export interface RootlessPodNetworks extends PodNetworks {
   rootless: true;
+  /** The node namespace helper's pid: its user namespace is where rootless containers run. */
+  helperPid: number;
   /** Connects to ip:port inside the node namespace (a pod IP), the socket handed over. */
   dial(ip: string, port: number): Promise<net.Socket>;
   /** Makes the helper's listeners (ClusterIPs, kube-dns) exactly these. */
@@ -226,6 +228,7 @@ export async function openRootlessPodNetworks(o: {
   return {
     tag,
     rootless: true,
+    helperPid: pid,
     setUp(ip, gateway) {
       const names = podNetNames(tag, ip);
       const path = `/proc/${pid}/root/run/netns/${names.netns}`;
