@@ -10,6 +10,11 @@
 import type { ApiVerbs } from "../src/api/verbs.ts";
 import { createInProcessClient } from "../src/apiserver/index.ts";
 import { createInformerFactory, type InformerFactory } from "../src/client/factory.ts";
+import {
+  controllerIdentities,
+  ensureDefaultStorageClass,
+  KUBE_CONTROLLER_MANAGER,
+} from "../src/cluster/identities.ts";
 import { type ControllerManager, startControllers } from "../src/controllers/index.ts";
 import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 import { type FakeNode, startFakeNode } from "./_fakenode.ts";
@@ -30,13 +35,30 @@ export async function startTestControlPlane(
   } = {},
 ): Promise<TestControlPlane> {
   const api = await startTestApiServer();
-  const client = createInProcessClient(api.server.registry);
-  // As in the cluster: informers cache the store's own (here frozen) objects.
+  const { registry, authorizeCall } = api.server;
+  const client = createInProcessClient(registry);
+  // As in the cluster: informers cache the store's own (here frozen) objects, read as
+  // kube-controller-manager, and each controller acts under its own identity.
   const informers = createInformerFactory(
-    createInProcessClient(api.server.registry, { shareReads: true }),
+    createInProcessClient(registry, {
+      shareReads: true,
+      identity: { user: KUBE_CONTROLLER_MANAGER, authorize: authorizeCall },
+    }),
   );
+  await ensureDefaultStorageClass(client);
   const controllers = startControllers(
-    { client, informers, now: () => new Date() },
+    {
+      client,
+      informers,
+      now: () => new Date(),
+      as: controllerIdentities(registry, authorizeCall, informers),
+      ...(process.env.LOOPKUBE_TEST_CONTROLLER_ERRORS
+        ? {
+            onError: (e: unknown, c: { controller: string; key: string }) =>
+              console.error(`${c.controller} ${c.key}: ${String(e)}`),
+          }
+        : {}),
+    },
     options.controllers,
   );
   const node = options.fakeNode

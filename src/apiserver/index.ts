@@ -12,6 +12,7 @@ import type { Server } from "node:https";
 import { arch, platform } from "node:os";
 import type { Duplex } from "node:stream";
 import { DEFAULT_PLAN } from "../api/addressplan.ts";
+import type { StatusError } from "../api/errors.ts";
 import { convertObject, strategyFor } from "../api/kinds/index.ts";
 import type { GroupVersionKind, KubeObject } from "../api/types.ts";
 import { VERSION } from "../api/version.ts";
@@ -47,6 +48,7 @@ import { createOpenApi, inlineSchemaOf } from "./openapi/index.ts";
 import { patchers } from "./patchers.ts";
 import { decodeKubeProtobuf } from "./protobuf/index.ts";
 import {
+  type Attributes,
   createRbac,
   ensureBootstrapPolicy,
   type Rbac,
@@ -86,9 +88,20 @@ export { requestUser, type UserInfo } from "./authn.ts";
 export type { SubresourceHandler } from "./http/handler.ts";
 export type { HealthCheck } from "./http/health.ts";
 export type { UpgradeHandler } from "./http/upgrade.ts";
-export { createInProcessClient } from "./inprocess.ts";
+export {
+  type CallUser,
+  callAttributes,
+  createInProcessClient,
+  type InProcessIdentity,
+} from "./inprocess.ts";
 export type { MetricsProvider, MetricsSnapshot } from "./metrics.ts";
-export { MASTERS_GROUP } from "./rbac/index.ts";
+export {
+  type Attributes,
+  MASTERS_GROUP,
+  NODE_LEASE_NAMESPACE,
+  NODES_GROUP,
+  nodeOf,
+} from "./rbac/index.ts";
 export { Registry } from "./registry/index.ts";
 export { findResource, RESOURCES, type ResourceInfo } from "./resources.ts";
 export { legacyTokenSigner } from "./serviceaccount/index.ts";
@@ -163,6 +176,11 @@ export interface ApiServer {
   /** Registers the handler of upgraded (WebSocket/SPDY) requests such as `pods/exec`. */
   handleUpgrade(key: string, handler: UpgradeHandler): void;
   addToken(token: string): void;
+  /**
+   * Authorizes an in-process call as HTTP requests are (Node, RBAC): kube's 403, or undefined
+   * when allowed (always, with `authorization: "AlwaysAllow"`). See `createInProcessClient`.
+   */
+  authorizeCall(user: UserInfo, attributes: Attributes): StatusError | undefined;
   /** The service-account token issuer (its key, issuer URL, audiences). */
   serviceAccountIssuer: ServiceAccountIssuer;
   /** Cuts every open connection (watches included); clients reconnect. For tests and shutdown. */
@@ -248,7 +266,7 @@ export function createRegistry(
   );
   // RBAC (issue #16): escalation checks on role and binding writes made over HTTP.
   const rbac = createRbac(store);
-  admission.push(rbac.admission);
+  admission.push(...rbac.admission);
   // CustomResourceDefinitions (issue #16): the served set follows the CRDs in the store.
   const custom = new CustomResources(options.now ? { now: options.now } : {});
   const convert = (obj: KubeObject, to: GroupVersionKind) =>
@@ -495,6 +513,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     },
     handleUpgrade: (key, h) => upgrades.set(key, h),
     addToken: (t) => tokens.add(t),
+    authorizeCall: useRbac ? rbac.authorizeCall : () => undefined,
     serviceAccountIssuer: issuer,
     dropConnections: dropAll,
     close: async () => {

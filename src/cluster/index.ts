@@ -21,15 +21,18 @@ import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type AddressPlan, type AddressRanges, addressPlan } from "../api/addressplan.ts";
+import { isStatusError } from "../api/errors.ts";
 import { defaultIssuer } from "../api/serviceaccount.ts";
 import type { KubeObject } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import {
+  type CallUser,
   createInProcessClient,
   type HealthCheck,
   legacyTokenSigner,
   type MetricsProvider,
   startApiServer,
+  type UserInfo,
 } from "../apiserver/index.ts";
 import {
   buildKubeconfig,
@@ -40,12 +43,26 @@ import { ensurePki } from "../apiserver/pki.ts";
 import { createInformerFactory } from "../client/factory.ts";
 import { startControllers } from "../controllers/index.ts";
 import { openImageStore } from "../images/index.ts";
+import { nodeNames } from "../kubelet/index.ts";
 import { openStore, type Store, type StoreTuning } from "../store/index.ts";
 import { startWebView } from "../ui/index.ts";
 import { ensureBootstrapServices } from "./bootstrap.ts";
 import { isCrd } from "./crds.ts";
 import { startClusterDns } from "./dns.ts";
 import { ClusterError, listenError } from "./errors.ts";
+import {
+  clientAs,
+  controllerIdentities,
+  DNS_ACCOUNT,
+  ensureComponentAccounts,
+  ensureDefaultStorageClass,
+  informersAs,
+  KUBE_CONTROLLER_MANAGER,
+  KUBE_PROXY,
+  nodeAgentUser,
+  SERVICE_CONTROLLER_ACCOUNT,
+  serviceAccountUser,
+} from "./identities.ts";
 import { startClusterIngress } from "./ingress.ts";
 import { startNodeAgent } from "./kubelet.ts";
 import { applyManifests, type Manifest, readCrds, readManifests } from "./manifests.ts";
@@ -329,22 +346,40 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       }
     });
 
-    // 5. Shared informers and controllers.
+    // 5. Shared informers and controllers. `client` is the cluster's own (bootstrap objects,
+    // `apply`); each component gets one of its own identity (identities.ts).
     const client = createInProcessClient(api.registry);
-    // Informers cache the store's own objects (no copy per object and per event).
+    const identities = options.componentIdentities ?? true;
+    const authorize = api.authorizeCall;
+    const as = (user: UserInfo | CallUser) =>
+      identities ? clientAs(api.registry, user, authorize) : client;
+    // Informers cache the store's own objects (no copy per object and per event), read as
+    // kube-controller-manager's shared informers read.
     const informers = createInformerFactory(
-      createInProcessClient(api.registry, { shareReads: true }),
+      createInProcessClient(api.registry, {
+        shareReads: true,
+        ...(identities ? { identity: { user: KUBE_CONTROLLER_MANAGER, authorize } } : {}),
+      }),
       {
         onError: (err, phase) => log("debug", `informer ${phase}: ${describe(err)}`),
       },
     );
     stack.push(() => informers.stop());
+    const informersOf = (user: UserInfo) =>
+      identities ? informersAs(informers, user, authorize) : informers;
+    if (identities) {
+      await step("component accounts", async () => {
+        await ensureComponentAccounts(client);
+        await ensureDefaultStorageClass(client);
+      });
+    }
     // The node agent, started later, serves pod usage; the HPA controller reads the same figures.
     let metrics: MetricsProvider | undefined;
     const controllers = await step("controllers", () => {
       const manager = startControllers({
         client,
         informers,
+        ...(identities ? { as: controllerIdentities(api.registry, authorize, informers) } : {}),
         dataDir,
         rootCA: pki.caCert,
         signLegacyToken: legacyTokenSigner(api.serviceAccountIssuer),
@@ -359,8 +394,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           }
           return metrics.collect();
         },
+        // A refusal is worth seeing (kube logs every sync error; the rest are retried quietly).
         onError: (err, c) =>
-          log(c.terminal ? "warn" : "debug", `${c.controller} ${c.key}: ${describe(err)}`),
+          log(
+            c.terminal || isStatusError(err, "Forbidden") ? "warn" : "debug",
+            `${c.controller} ${c.key}: ${describe(err)}`,
+          ),
       });
       informers.start();
       return manager;
@@ -383,7 +422,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     // 6. DNS, for the host on 127.0.0.1 and on its own kube-dns ClusterIP:53 (see dns.ts).
     const clusterDns = await step("dns", () =>
       startClusterDns({
-        informers,
+        informers: informersOf(serviceAccountUser("kube-system", DNS_ACCOUNT)),
         plan,
         host,
         port: options.dnsPort,
@@ -412,8 +451,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     let dialPod: ((ip: string, port: number) => Promise<Socket> | undefined) | undefined;
     const proxy = await step("proxy", () =>
       startClusterProxy({
-        client,
-        informers,
+        client: as(KUBE_PROXY),
+        statusClient: as(serviceAccountUser("kube-system", SERVICE_CONTROLLER_ACCOUNT)),
+        informers: informersOf(KUBE_PROXY),
         nodeName: name,
         plan,
         bootstrap,
@@ -444,7 +484,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     // 8. Node agent (absent until src/kubelet is wired in; see kubelet.ts).
     const agent = await step("node agent", () =>
       startNodeAgent({
-        client,
+        client: as(nodeAgentUser(nodeNames(name, nodes), api.registry, authorize)),
         informers,
         nodeName: name,
         nodes,
@@ -485,7 +525,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     if ((options.proxyMode ?? "auto") !== "userspace") {
       const kernel = await step("kernel services", () =>
         startKernelServices({
-          informers,
+          informers: informersOf(KUBE_PROXY),
           nodeName: name,
           plan,
           podNetwork: agent?.podNetwork,

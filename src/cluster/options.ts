@@ -64,6 +64,14 @@ export interface ClusterOptions {
    */
   nodes?: number;
   /**
+   * Whether loopkube's components act under their own identities (default true; see
+   * `identities.ts`): each call of a controller, the scheduler, the node agent, the proxy and DNS
+   * is authorized as kube authorizes its components. false gives them the all-powerful
+   * in-process client (kube-controller-manager without `--use-service-account-credentials`, and
+   * less); for comparisons.
+   */
+  componentIdentities?: boolean;
+  /**
    * Pods a node takes (kubelet's `--max-pods`, default 110): beyond it the scheduler leaves pods
    * Pending with kube's "Too many pods". Library only; e.g. a test that needs 300 pods on one node.
    */

@@ -39,6 +39,9 @@ import { whoHolds } from "./ports.ts";
 
 export interface ClusterProxyContext {
   client: ApiVerbs;
+  /** Writes load balancers' addresses in Services' status (kube's service controller's job);
+   *  default `client`. */
+  statusClient?: ApiVerbs;
   informers: InformerFactory;
   nodeName: string;
   plan: AddressPlan;
@@ -72,7 +75,7 @@ export async function startClusterProxy(ctx: ClusterProxyContext): Promise<Clust
   const isKubeDns = (svc: Service) =>
     svc.metadata?.namespace === "kube-system" && svc.metadata?.name === "kube-dns";
   const skip = (svc: Service) => ctx.dnsOnClusterIP && isKubeDns(svc);
-  const proxy = startInformerProxy(ctx.client, ctx.informers, {
+  const proxy = startInformerProxy(ctx.statusClient ?? ctx.client, ctx.informers, {
     nodeName: ctx.nodeName,
     nodeIP: plan.nodeIP,
     loadBalancerCidr: plan.loadBalancerCidr,

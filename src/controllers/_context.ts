@@ -50,6 +50,12 @@ export interface ControllerContext {
     cpuInitializationPeriodMs?: number;
     delayOfInitialReadinessStatusMs?: number;
   };
+  /**
+   * The client and informers a controller acts with, by its name in `CONTROLLERS` (kube-
+   * controller-manager's `--use-service-account-credentials`: each controller under its own
+   * identity); without it every controller shares `client` and `informers`.
+   */
+  as?: (controller: string) => Pick<ControllerContext, "client" | "informers">;
   /** Told about failed reconciles (they are retried with back-off by the runner). */
   onError?: (
     error: unknown,

@@ -30,6 +30,7 @@ import { startTtlAfterFinishedController } from "./ttlafterfinished/index.ts";
 import { startVolumeController } from "./volume/index.ts";
 
 export type { ControllerContext, StartedController } from "./_context.ts";
+export { defaultStorageClass } from "./volume/_plan.ts";
 
 export interface ControllerManager {
   controllers: StartedController[];
@@ -70,7 +71,7 @@ export function startControllers(
   only?: readonly string[],
 ): ControllerManager {
   const controllers = CONTROLLERS.filter((c) => !only || only.includes(c.name)).map((c) =>
-    c.start(ctx),
+    c.start(ctx.as ? { ...ctx, ...ctx.as(c.name) } : ctx),
   );
   let stopping: Promise<void> | undefined;
   return {

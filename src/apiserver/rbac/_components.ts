@@ -296,6 +296,15 @@ export const CONTROLLER_ROLES: Array<{ name: string; rules: ComponentRule[] }> =
     rules: [r("create update", CORE, "configmaps"), EVENTS],
   },
   {
+    name: "service-controller",
+    rules: [
+      r(READ, CORE, "services"),
+      r("patch update", CORE, "services/status"),
+      r("list watch", CORE, "nodes"),
+      EVENTS,
+    ],
+  },
+  {
     name: "service-account-controller",
     rules: [r("create", CORE, "serviceaccounts"), EVENTS],
   },

@@ -269,6 +269,14 @@ const ROLES: RoleSpec[] = [
     name: "system:kube-dns",
     rules: [rule([""], ["endpoints", "services"], ["list", "watch"])],
   },
+  // Not kube's bootstrap policy but kubeadm's CoreDNS add-on, which loopkube's DNS stands for.
+  {
+    name: "system:coredns",
+    rules: [
+      rule([""], ["endpoints", "namespaces", "pods", "services"], ["list", "watch"]),
+      rule(["discovery.k8s.io"], ["endpointslices"], ["list", "watch"]),
+    ],
+  },
   {
     name: "system:node-proxier",
     rules: [
@@ -317,6 +325,10 @@ const BINDINGS: Array<{ name: string; role?: string; subjects: SubjectSpec[] }> 
   {
     name: "system:kube-dns",
     subjects: [{ kind: "ServiceAccount", name: "kube-dns", namespace: "kube-system" }],
+  },
+  {
+    name: "system:coredns",
+    subjects: [{ kind: "ServiceAccount", name: "coredns", namespace: "kube-system" }],
   },
   { name: "system:node-proxier", subjects: [user("system:kube-proxy")] },
   ...COMPONENT_BINDINGS.map((b) => ({ name: b.name, role: b.role, subjects: b.users.map(user) })),

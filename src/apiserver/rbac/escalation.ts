@@ -5,6 +5,8 @@
  *   the writer may `escalate` roles/clusterroles;
  * - a binding may grant only a role whose rules its writer holds (in the binding's namespace),
  *   unless the writer may `bind` that role (resource roles/clusterroles, `resourceNames` its name).
+ * - a ClusterRole may get, change or lose an `aggregationRule` only by an `escalate` holder
+ *   (kube's "must have cluster-admin privileges to use the aggregationRule").
  * `system:masters` and loopkube's own in-process writers (no request user) skip the check. The
  * refusal is kube's: `… is forbidden: user "alice" (groups=["system:authenticated"]) is attempting
  * to grant RBAC permissions not currently held:` followed by the missing rules, one a line.
@@ -60,6 +62,7 @@ function rulesOf(obj: KubeObject | undefined): PolicyRule[] {
 function check(
   info: ResourceInfo,
   obj: KubeObject,
+  old: KubeObject | undefined,
   authorizer: Authorizer,
   source: PolicySource,
 ): void {
@@ -71,6 +74,15 @@ function check(
   if (info.resource === "roles" || info.resource === "clusterroles") {
     if (allowed(authorizer, user, { verb: "escalate", resource: info.resource, namespace, name }))
       return;
+    // An aggregated role takes whatever rules its selectors gather: only escalate holders.
+    if (info.resource === "clusterroles" && aggregationChanged(obj, old)) {
+      throw forbiddenError(
+        info.group,
+        info.resource,
+        name,
+        "must have cluster-admin privileges to use the aggregationRule",
+      );
+    }
     wanted = rulesOf(obj);
   } else {
     const ref = (obj.roleRef ?? {}) as { kind?: string; name?: string };
@@ -97,6 +109,15 @@ function check(
   if (missing.length > 0) refuse(info, obj, user, missing, held.errors);
 }
 
+/** kube's check: a create with an aggregationRule, an update adding, changing or dropping one. */
+function aggregationChanged(obj: KubeObject, old: KubeObject | undefined): boolean {
+  const now = obj.aggregationRule ?? null;
+  if (!old) return now !== null;
+  const before = old.aggregationRule ?? null;
+  if (now === null && before === null) return false;
+  return JSON.stringify(now) !== JSON.stringify(before);
+}
+
 const RBAC_RESOURCES = new Set(["roles", "clusterroles", "rolebindings", "clusterrolebindings"]);
 
 /** The admission step that refuses escalation through RBAC objects. */
@@ -104,12 +125,12 @@ export function escalationAdmission(authorizer: Authorizer, source: PolicySource
   return {
     create(info, obj) {
       if (info.group === GROUP && RBAC_RESOURCES.has(info.resource))
-        check(info, obj, authorizer, source);
+        check(info, obj, undefined, authorizer, source);
       return undefined;
     },
-    update(info, obj) {
+    update(info, obj, old) {
       if (info.group === GROUP && RBAC_RESOURCES.has(info.resource))
-        check(info, obj, authorizer, source);
+        check(info, obj, old, authorizer, source);
       return undefined;
     },
   };

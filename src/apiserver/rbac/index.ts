@@ -1,11 +1,10 @@
 /**
- * Authorization as kube-apiserver's `--authorization-mode=Node,RBAC` does it, minus the Node
- * authorizer (loopkube's node agent works in-process): every HTTP request, after authentication
- * and impersonation, is allowed only when its user is in `system:masters` or an RBAC rule bound
- * to them allows it; otherwise it gets kube's 403. Also here: the escalation checks on RBAC
- * writes, the review APIs (`kubectl auth can-i`, `whoami`), and the bootstrap policy.
- *
- * loopkube's own components use the in-process client, which does not pass here.
+ * Authorization as kube-apiserver's `--authorization-mode=Node,RBAC` does it: every HTTP request,
+ * after authentication and impersonation, and every call of an in-process client that has an
+ * identity (`authorizeCall`), is allowed when the Node authorizer allows it (nodes, `node.ts`),
+ * its user is in `system:masters`, or an RBAC rule bound to them allows it; otherwise it gets
+ * kube's 403. Also here: the escalation checks on RBAC writes, NodeRestriction admission, the
+ * review APIs (`kubectl auth can-i`, `whoami`), and the bootstrap policy.
  *
  * @module
  */
@@ -18,11 +17,14 @@ import type { Admission, Registry } from "../registry/index.ts";
 import { PolicyCache } from "./_cache.ts";
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from "./_policy.ts";
 import { type Reconciled, reconcileBinding, reconcileRole } from "./_reconcile.ts";
+import type { Attributes } from "./_rules.ts";
 import { requestAttributes } from "./attributes.ts";
 import { type Authorizer, createAuthorizer } from "./authorizer.ts";
 import { escalationAdmission } from "./escalation.ts";
 import { forbidden } from "./forbidden.ts";
 import { impersonate } from "./impersonation.ts";
+import { createNodeAuthorizer } from "./node.ts";
+import { nodeRestriction } from "./noderestriction.ts";
 
 export type { Attributes, PolicyRule } from "./_rules.ts";
 export { ruleAllows } from "./_rules.ts";
@@ -36,6 +38,7 @@ export {
 } from "./authorizer.ts";
 export { requestingUser } from "./escalation.ts";
 export { forbidden, forbiddenMessage } from "./forbidden.ts";
+export { NODE_LEASE_NAMESPACE, NODES_GROUP, nodeOf } from "./node.ts";
 export { serveReview, type TokenReviewer } from "./reviews.ts";
 
 /** Subresources whose WebSocket GET also needs `create` (kube 1.32's exec/attach/portforward check). */
@@ -43,7 +46,10 @@ const STREAMING = new Set(["exec", "attach", "portforward"]);
 
 export interface Rbac {
   authorizer: Authorizer;
-  admission: Admission;
+  /** Escalation checks and NodeRestriction, in that order. */
+  admission: Admission[];
+  /** An in-process call's authorization: kube's 403 when refused, else undefined. */
+  authorizeCall(user: UserInfo, attributes: Attributes): StatusError | undefined;
   /**
    * The user a request acts as after impersonation, or the StatusError that refuses it (400 bad
    * impersonation headers, 403 forbidden).
@@ -54,10 +60,14 @@ export interface Rbac {
 
 export function createRbac(store: Store): Rbac {
   const cache = new PolicyCache(store);
-  const authorizer = createAuthorizer(cache);
+  const authorizer = withNodeAuthorizer(createAuthorizer(cache), createNodeAuthorizer(store));
   return {
     authorizer,
-    admission: escalationAdmission(authorizer, cache),
+    admission: [escalationAdmission(authorizer, cache), nodeRestriction()],
+    authorizeCall(user, attributes) {
+      const decision = authorizer.authorize(user, attributes);
+      return decision.allowed ? undefined : forbidden(user.name, attributes, decision.reason);
+    },
     authorizeRequest(req, requester, upgrade) {
       const user = impersonate(req, requester, authorizer);
       if (user instanceof StatusError) return user;
@@ -72,6 +82,27 @@ export function createRbac(store: Store): Rbac {
       return user;
     },
     stop: () => cache.stop(),
+  };
+}
+
+/**
+ * kube's union of `Node,RBAC`: the Node authorizer first (an allow ends it), then RBAC; a refusal
+ * gives both reasons, the node's first.
+ */
+function withNodeAuthorizer(
+  rbac: Authorizer,
+  node: ReturnType<typeof createNodeAuthorizer>,
+): Authorizer {
+  return {
+    authorize(user, attributes) {
+      const first = node(user, attributes);
+      if (first.decision === "allow") return { allowed: true, reason: "" };
+      const second = rbac.authorize(user, attributes);
+      if (second.allowed || !first.reason) return second;
+      const reason = second.reason ? `${first.reason}\n${second.reason}` : first.reason;
+      return { allowed: false, reason };
+    },
+    rulesFor: (user, namespace) => rbac.rulesFor(user, namespace),
   };
 }
 

@@ -28,13 +28,16 @@ export interface Admission {
    * (allocate addresses) and may throw a StatusError. Returns an undo for a failed write.
    */
   create?(info: ResourceInfo, obj: KubeObject, dryRun: boolean): (() => void) | undefined;
-  /** Same for update; `old` is the stored object. */
+  /** Same for update; `old` is the stored object, `subresource` the one written (`status`). */
   update?(
     info: ResourceInfo,
     obj: KubeObject,
     old: KubeObject,
     dryRun: boolean,
+    subresource?: string,
   ): (() => void) | undefined;
+  /** Called before a delete with the stored object; may throw a StatusError. */
+  delete?(info: ResourceInfo, old: KubeObject): void;
   /** Called after an object left the store (release what it held). */
   deleted?(info: ResourceInfo, obj: KubeObject): void;
   /**

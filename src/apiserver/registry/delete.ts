@@ -90,6 +90,7 @@ export function del(
   const old = ctx.store.get(key);
   if (!old) throw notFound(info.resource, info.group, name);
   checkPreconditions(info, old, options);
+  for (const a of ctx.admission) a.delete?.(info, old);
   if (info.kind === "Namespace" && IMMORTAL_NAMESPACES.has(name)) {
     throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`);
   }

@@ -154,7 +154,7 @@ export function writeUpdate(
   const undo: Array<() => void> = [];
   try {
     for (const a of ctx.admission) {
-      const u = a.update?.(info, next, old, dryRun);
+      const u = a.update?.(info, next, old, dryRun, target.subresource);
       if (u) undo.push(u);
     }
     admit?.validate?.(next, old);

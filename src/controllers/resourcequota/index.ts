@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { isStatusError } from "../../api/errors.ts";
 import { strategyFor } from "../../api/kinds/index.ts";
 import { REFS, sub } from "../../api/refs.ts";
 import { type KubeObject, objectKey } from "../../api/types.ts";
@@ -41,13 +40,10 @@ export const startResourceQuotaController = defineController({
 
     return (key) =>
       reconcileQuota(key, {
+        // From the informer, as kube's controller reads its lister: its role has no `get`.
         getQuota: async (ns, name) => {
-          try {
-            return await ctx.client.get(REFS.resourcequotas, ns, name);
-          } catch (e) {
-            if (isStatusError(e, "NotFound")) return undefined;
-            throw e;
-          }
+          const quota = quotas.get(ns, name);
+          return quota ? structuredClone(quota) : undefined;
         },
         listObjects: async (evaluator, ns) => {
           const strategy = strategyFor(evaluator.group, evaluator.resource);
