@@ -12,11 +12,20 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+} from "node:fs";
 import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { waitFor } from "../src/_testing/index.ts";
 import { routeDevice } from "../src/kubelet/index.ts";
 import { ENTRY, ROOT } from "./_cli.ts";
@@ -107,6 +116,76 @@ const MANIFEST = JSON.stringify({
 const FETCH = `Promise.all(process.argv.slice(1).map(u=>new Promise(r=>require("http").get(u,s=>{let b="";s.on("data",d=>b+=d);s.on("end",()=>r(b))}).on("error",e=>r("error: "+e.message))))).then(a=>console.log(JSON.stringify(a)))`;
 const RESOLVE = `const r=new (require("dns").Resolver)();r.setServers([process.argv[1]]);r.resolve4(process.argv[2],(e,a)=>console.log(e?"error: "+e.code:a.join(",")))`;
 
+/**
+ * The "kit" pod (one Node program, run from this checkout for grpc-js): a TCP echo server on its
+ * 127.0.0.1:7000 (port-forward), a server on :9000 that answers `got:<what it read>` only after
+ * the client's FIN (half-close), a UDP server on :5353 that answers every datagram twice, and a
+ * gRPC health server on :50051 behind its readiness probe. Service `kit`: NodePort, TCP 9000 and
+ * UDP 5353. Its hostname is `kit-host` and ConfigMap `kit` is mounted at /etc/kit (the sandbox).
+ */
+const KIT = [
+  'const net = require("net"), dgram = require("dgram");',
+  'net.createServer((s) => s.pipe(s)).listen(7000, "127.0.0.1");',
+  'net.createServer({ allowHalfOpen: true }, (s) => { let b = ""; s.on("data", (d) => { b += d; }); s.on("end", () => s.end("got:" + b)); }).listen(9000, "0.0.0.0");',
+  'const u = dgram.createSocket("udp4");',
+  'u.on("message", (m, r) => { u.send("1:" + m, r.port, r.address); u.send("2:" + m, r.port, r.address); });',
+  'u.bind(5353, "0.0.0.0");',
+  `const load = require("module").createRequire(${JSON.stringify(`${ROOT}/`)});`,
+  'const g = load("@grpc/grpc-js"), { HealthImplementation } = load("grpc-health-check");',
+  "const srv = new g.Server();",
+  'new HealthImplementation({ "": "SERVING" }).addToServer(srv);',
+  'srv.bindAsync("0.0.0.0:50051", g.ServerCredentials.createInsecure(), (e) => e && process.exit(1));',
+].join("\n");
+const KIT_MANIFEST = JSON.stringify({
+  apiVersion: "v1",
+  kind: "List",
+  items: [
+    { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "kit" }, data: { greeting: "hello" } },
+    {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "kit", labels: { app: "kit" } },
+      spec: {
+        hostname: "kit-host",
+        terminationGracePeriodSeconds: 1,
+        volumes: [{ name: "cfg", configMap: { name: "kit" } }],
+        containers: [
+          {
+            name: "kit",
+            image: "node",
+            command: [NODE, "-e", KIT],
+            readinessProbe: { grpc: { port: 50051 }, periodSeconds: 1 },
+            volumeMounts: [{ name: "cfg", mountPath: "/etc/kit" }],
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "kit" },
+      spec: {
+        type: "NodePort",
+        selector: { app: "kit" },
+        ports: [
+          { name: "tcp", port: 9000, targetPort: 9000 },
+          { name: "udp", port: 5353, targetPort: 5353, protocol: "UDP" },
+        ],
+      },
+    },
+  ],
+});
+/** Writes `ping`, half-closes, prints what comes back before the server's FIN. */
+const HALF_CLOSE = `const s=require("net").connect({host:process.argv[1],port:+process.argv[2],allowHalfOpen:true});let b="";s.on("data",d=>b+=d);s.on("end",()=>{console.log(b);s.end()});s.on("error",e=>console.log("error: "+e.message));s.end("ping")`;
+/** Sends one datagram and prints the sorted answers that came within 3 s (or once two did). */
+const UDP_CLIENT = `const u=require("dgram").createSocket("udp4");const got=[];const done=()=>{console.log(JSON.stringify(got.sort()));process.exit(0)};u.on("message",m=>{got.push(String(m));if(got.length===2)setTimeout(done,200)});u.send("x",+process.argv[2],process.argv[1]);setTimeout(done,3000)`;
+
+/** A Python that can import the official client (python3-kubernetes), or undefined. */
+const PYTHON = ["python3", "/usr/bin/python3"].find(
+  (py) => spawnSync(py, ["-c", "import kubernetes"]).status === 0,
+);
+const PY_SCRIPT = fileURLToPath(new URL("./fixtures/python-client.py", import.meta.url));
+
 function get(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
     httpGet(url, { agent: false }, (res) => {
@@ -153,7 +232,17 @@ const netnsOf = (pid: number) => {
   }
 };
 
+/** The loopkube process itself in `up`'s tree (runuser's child), which gets the signals. */
+function loopkubePid(tree: number[]): number {
+  const pid = tree.find((p) =>
+    /src\/cli\/main\.ts\0up/.test(spawnSync("cat", [`/proc/${p}/cmdline`]).stdout.toString()),
+  );
+  return pid ?? assert.fail("no loopkube process under runuser");
+}
+
 describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: SKIP }, () => {
+  /** What the first test saw: a pod to exec in, the pods' IPs by name, the Service's ClusterIP. */
+  let first: { pod: string; ips: Record<string, string>; clusterIP: string } | undefined;
   let home = "";
   let up: ChildProcess | undefined;
   let out = "";
@@ -176,7 +265,13 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
       KUBECONFIG: join(home, "kube", "config"),
       XDG_DATA_HOME: join(home, "data"),
     };
+    await startUp();
+  });
+
+  /** Starts `loopkube up` as the user on the same home (and data) and waits until it is up. */
+  const startUp = async () => {
     const userEnv = ["HOME", "KUBECONFIG", "XDG_DATA_HOME", "PATH"].map((k) => `${k}=${env[k]}`);
+    out = "";
     up = spawn(
       "runuser",
       ["-u", USER, "--", "env", ...userEnv, NODE, "--import", "tsx", ENTRY, "up"].concat([
@@ -201,14 +296,14 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
       up?.stderr?.on("data", onData);
       up?.once("exit", (code) => reject(new Error(`up exited (${code}):\n${out}`)));
     });
-  });
+  };
 
   after(() => {
     if (up?.exitCode === null) up.kill("SIGKILL");
     rmSync(home, { recursive: true, force: true });
   });
 
-  test("two replicas on 0.0.0.0:8080 serve at their pod IPs and through their ClusterIP; DNS answers in a pod; nothing is left after Ctrl-C", async () => {
+  test("two replicas on 0.0.0.0:8080 serve at their pod IPs and through their ClusterIP; DNS answers in a pod", async () => {
     assert.doesNotMatch(out, /pods share the host's network namespace/, out);
     await run(KUBECTL as string, ["apply", "-f", "-"], { env, input: MANIFEST }).then((r) =>
       assert.equal(r.code, 0, r.stderr),
@@ -305,20 +400,157 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
     );
     assert.equal(answer.trim(), clusterIP);
 
+    first = {
+      pod,
+      ips: Object.fromEntries(pods.map((p) => [p.metadata.name, p.status.podIP as string])),
+      clusterIP,
+    };
+  });
+  test("pods reach a UDP Service (every reply), a NodePort at their gateway and a half-closing server; the host reaches the UDP Service; a gRPC probe passes; a pod has its sandbox (resolv.conf, hostname, hosts, volumes); the Python client port-forwards to a pod's 127.0.0.1", async () => {
+    const { pod } = first ?? assert.fail("the first test did not finish");
+    await run(KUBECTL as string, ["apply", "-f", "-"], { env, input: KIT_MANIFEST }).then((r) =>
+      assert.equal(r.code, 0, r.stderr),
+    );
+    // Ready only through its gRPC readiness probe, dialled in the node namespace.
+    const kit = await waitFor(
+      async () => {
+        const r = await run(KUBECTL as string, ["get", "pod", "kit", "-o", "json"], { env });
+        const p = JSON.parse(r.stdout || "{}") as {
+          status?: { podIP?: string; conditions?: { type: string; status: string }[] };
+        };
+        const ready = p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+        return ready ? p.status?.podIP : undefined;
+      },
+      { what: "pod kit Ready through its gRPC probe", timeoutMs: 60_000 },
+    );
+    const svc = JSON.parse(await kubectl("get", "svc", "kit", "-o", "json")) as {
+      spec: { clusterIP: string; ports: { name: string; nodePort?: number }[] };
+    };
+    const kitIP = svc.spec.clusterIP;
+    const nodePort = svc.spec.ports.find((p) => p.name === "tcp")?.nodePort;
+    assert.ok(nodePort, "the kit Service has a NodePort");
+    const gateway = /via (\S+)/.exec(
+      await kubectl("exec", pod, "--", "ip", "-o", "route", "show", "127.0.0.0/8"),
+    )?.[1];
+    assert.ok(gateway, "the pod's route to 127.0.0.0/8 names its gateway");
+    assert.match(
+      await kubectl("exec", pod, "--", "ip", "-o", "route", "get", gateway),
+      / dev eth0 /,
+    );
+
+    // From the pod: the client half-closes first; the server answers after its EOF.
+    const halfClose = (host: string, port: number) =>
+      kubectl("exec", pod, "--", NODE, "-e", HALF_CLOSE, host, String(port));
+    await waitFor(async () => (await halfClose(kitIP, 9000)).trim() === "got:ping" || undefined, {
+      what: "the kit Service's endpoint in the pod's userspace proxy",
+      timeoutMs: 30_000,
+    });
+    assert.equal(
+      (await halfClose(gateway, nodePort)).trim(),
+      "got:ping",
+      "NodePort at the gateway",
+    );
+
+    // UDP: the server answers each datagram twice; both answers come back.
+    const fromPod = await kubectl("exec", pod, "--", NODE, "-e", UDP_CLIENT, kitIP, "5353");
+    assert.deepEqual(JSON.parse(fromPod), ["1:x", "2:x"], "UDP Service from a pod");
+    assert.equal(await routeDevice(kitIP), "lo");
+    const fromHost = await run(NODE, ["-e", UDP_CLIENT, kitIP, "5353"]);
+    assert.deepEqual(JSON.parse(fromHost.stdout), ["1:x", "2:x"], "UDP Service from the host");
+
+    // The sandbox: kube-dns in the pod's resolv.conf (a Service's short name resolves through
+    // it), its hostname and /etc/hosts, a volume at its mountPath; the host's files untouched.
+    const exec = (...cmd: string[]) => kubectl("exec", "kit", "--", ...cmd);
+    const dnsIP = (
+      await kubectl(
+        "get",
+        "svc",
+        "-n",
+        "kube-system",
+        "kube-dns",
+        "-o",
+        "jsonpath={.spec.clusterIP}",
+      )
+    ).trim();
+    assert.match(
+      await exec("cat", "/etc/resolv.conf"),
+      new RegExp(`^nameserver ${dnsIP.replaceAll(".", "\\.")}\n`),
+    );
+    assert.equal((await exec("hostname")).trim(), "kit-host");
+    assert.match(
+      await exec("cat", "/etc/hosts"),
+      new RegExp(`^${kit.replaceAll(".", "\\.")}\tkit-host$`, "m"),
+    );
+    assert.equal(await exec("cat", "/etc/kit/greeting"), "hello");
+    assert.equal(existsSync("/etc/kit"), false, "the host's /etc is not written");
+    const lookup = `require("dns").lookup(process.argv[1],(e,a)=>console.log(e?"error: "+e.code:a))`;
+    assert.equal((await exec(NODE, "-e", lookup, "web")).trim(), first?.clusterIP);
+
+    // The legacy channel WebSocket port-forward (Python client) to the pod's 127.0.0.1.
+    if (!PYTHON) {
+      console.log("# Python port-forward skipped: python3-kubernetes is not installed");
+      return;
+    }
+    const pf = await run(
+      PYTHON,
+      [PY_SCRIPT, env.KUBECONFIG as string, "portforward", "default", "kit", "7000"],
+      { env, timeoutMs: 60_000 },
+    );
+    assert.equal(pf.code, 0, pf.stderr);
+    assert.equal(
+      (JSON.parse(pf.stdout) as { echo: string }).echo,
+      "ping through the python client\n",
+    );
+  });
+
+  test("kill -9 of loopkube up leaves no process; the next up brings the pods back with their IPs", async () => {
+    const before = first ?? assert.fail("the first test did not finish");
+    const tree = descendants(up?.pid as number);
+    const exited = new Promise((r) => up?.once("exit", r));
+    process.kill(loopkubePid(tree), "SIGKILL");
+    await exited;
+    await waitFor(() => tree.every((p) => netnsOf(p) === undefined) || undefined, {
+      what: "every process of the killed cluster gone",
+      timeoutMs: 30_000,
+    });
+    await startUp();
+    const ips = await waitFor(
+      async () => {
+        const r = await run(KUBECTL as string, ["get", "pods", "-l", "app=web", "-o", "json"], {
+          env,
+        });
+        const items = (
+          JSON.parse(r.stdout || "{}") as {
+            items?: {
+              metadata: { name: string };
+              status: { podIP?: string; conditions?: { type: string; status: string }[] };
+            }[];
+          }
+        ).items;
+        const ready = (items ?? []).filter((p) =>
+          p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+        );
+        return ready.length === 2
+          ? Object.fromEntries(ready.map((p) => [p.metadata.name, p.status.podIP as string]))
+          : undefined;
+      },
+      { what: "both replicas Ready again", timeoutMs: 60_000 },
+    );
+    assert.deepEqual(ips, before.ips, "the same pods with the same IPs");
+    const urls = Object.values(ips).map((ip) => `http://${ip}:8080/`);
+    const bodies = JSON.parse(
+      await kubectl("exec", before.pod, "--", NODE, "-e", FETCH, ...urls),
+    ) as string[];
+    assert.deepEqual(bodies, Object.keys(ips), "each pod answers at its old IP");
+  });
+
+  test("Ctrl-C leaves no process and no holder of the node namespace", async () => {
     // Ctrl-C: the cluster, its helper and its pods end, and the node namespace with them.
     const tree = descendants(up?.pid as number);
     const nodeNetns = new Set(tree.map(netnsOf).filter((n) => n && n !== netnsOf(process.pid)));
     assert.ok(nodeNetns.size > 0, "the cluster's processes have namespaces of their own");
     const exited = new Promise((r) => up?.once("exit", r));
-    for (const p of tree) {
-      // The loopkube process itself (runuser's child) gets the Ctrl-C.
-      if (
-        /src\/cli\/main\.ts\0up/.test(spawnSync("cat", [`/proc/${p}/cmdline`]).stdout.toString())
-      ) {
-        process.kill(p, "SIGINT");
-        break;
-      }
-    }
+    process.kill(loopkubePid(tree), "SIGINT");
     await exited;
     const alive = tree.filter((p) => netnsOf(p) !== undefined);
     assert.deepEqual(alive, [], `processes left: ${alive.join(", ")}`);

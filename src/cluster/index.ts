@@ -15,6 +15,7 @@
  *
  * @module
  */
+import type { Socket as UdpSocket } from "node:dgram";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import type { Socket } from "node:net";
@@ -449,6 +450,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     );
     await step("runtime classes", () => ensureRuntimeClasses(client));
     let dialPod: ((ip: string, port: number) => Promise<Socket> | undefined) | undefined;
+    let dialPodUdp: ((ip: string, port: number) => Promise<UdpSocket> | undefined) | undefined;
     const proxy = await step("proxy", () =>
       startClusterProxy({
         client: as(KUBE_PROXY),
@@ -461,6 +463,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         // Pods the host cannot reach directly (rootless) are dialled through the node agent,
         // which starts after the proxy.
         dial: (ip, port) => dialPod?.(ip, port),
+        dialUdp: (ip, port) => dialPodUdp?.(ip, port),
         log,
       }),
     );
@@ -517,6 +520,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       }),
     );
     dialPod = agent?.dialPod;
+    dialPodUdp = agent?.dialPodUdp;
     if (agent) {
       stack.push(() => agent.stop());
       components.set("node-agent", () => ({ name: "node-agent", ready: agent.ready() }));

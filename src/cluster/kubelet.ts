@@ -106,6 +106,7 @@ export interface NodeAgent {
   podNetwork: Kubelet["podNetwork"];
   /** How the host reaches pod IPs it cannot connect to directly (see Kubelet). */
   dialPod: Kubelet["dialPod"];
+  dialPodUdp: Kubelet["dialPodUdp"];
   /** Stops every pod gracefully (SIGTERM, grace period, SIGKILL), then the agent; the cluster
    *  goes down with it, so no status or event is written per pod. */
   stop(): Promise<void>;
@@ -181,6 +182,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     oci: describeSupport(kubelet.ociSupport),
     podNetwork: kubelet.podNetwork,
     dialPod: kubelet.dialPod,
+    dialPodUdp: kubelet.dialPodUdp,
     stop: () => {
       ctx.serveMetrics?.(undefined);
       // The agent stops with the whole cluster: no status write or event per pod.

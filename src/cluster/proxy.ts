@@ -31,6 +31,7 @@ import {
   type ListenerStatus,
   startKernelProxy,
   type TrafficCounter,
+  type UdpDialer,
 } from "../proxy/index.ts";
 import { startInformerProxy } from "../proxy/informers.ts";
 import { ClusterError } from "./errors.ts";
@@ -51,6 +52,8 @@ export interface ClusterProxyContext {
   dnsOnClusterIP: boolean;
   /** How endpoints the host cannot reach directly (rootless pod networks) are dialled. */
   dial?: EndpointDialer;
+  /** How UDP endpoints the host cannot reach directly (rootless pod networks) are dialled. */
+  dialUdp?: UdpDialer;
   log: (level: LogLevel, message: string) => void;
 }
 
@@ -83,6 +86,7 @@ export async function startClusterProxy(ctx: ClusterProxyContext): Promise<Clust
     reservedLoadBalancerIPs: [ingressAddress(plan.loadBalancerCidr) ?? ""].filter((ip) => ip),
     skip,
     ...(ctx.dial ? { dial: ctx.dial } : {}),
+    ...(ctx.dialUdp ? { dialUdp: ctx.dialUdp } : {}),
     onEvent: (svc, type, reason, message) => {
       recorder.event(svc as unknown as KubeObject, type, reason, message);
       if (type === "Warning") log("debug", `proxy: ${reason}: ${message}`);

@@ -19,10 +19,43 @@ export const DEFAULT_BACKOFF: BackoffPolicy = {
   resetMs: 600_000,
 };
 
+/** A container's back-off, as a value (see `nextBackoff`). */
+export interface BackoffState {
+  armed: boolean;
+  /** The wait of the next failure (ms). */
+  delay: number;
+  /** When the entry was last touched (ms): a restart's time, counted from the finish. */
+  lastUpdate: number;
+}
+
+export const FRESH_BACKOFF: BackoffState = { armed: false, delay: 0, lastUpdate: 0 };
+
+/**
+ * How long to wait before restarting a container that finished at `finishedAt`, given that the
+ * restart happens after that wait (0 = restart now), and the back-off's next state.
+ */
+export function nextBackoff(
+  policy: BackoffPolicy,
+  state: BackoffState,
+  finishedAt: number,
+): { wait: number; state: BackoffState } {
+  const armed = state.armed && !(finishedAt - state.lastUpdate > policy.resetMs);
+  if (!armed)
+    return { wait: 0, state: { armed: true, delay: policy.initialMs, lastUpdate: finishedAt } };
+  const wait = state.delay;
+  return {
+    wait,
+    state: {
+      armed: true,
+      delay: Math.min(state.delay * 2, policy.maxMs),
+      lastUpdate: finishedAt + wait,
+    },
+  };
+}
+
+/** `nextBackoff` keeping its state (tests and callers that hold one back-off). */
 export class CrashBackoff {
-  private delay = 0;
-  private lastUpdate = 0;
-  private armed = false;
+  private state = FRESH_BACKOFF;
 
   constructor(private readonly policy: BackoffPolicy) {}
 
@@ -31,16 +64,8 @@ export class CrashBackoff {
    * the restart happens after that wait. 0 = restart now.
    */
   next(finishedAt: number): number {
-    if (this.armed && finishedAt - this.lastUpdate > this.policy.resetMs) this.armed = false;
-    if (!this.armed) {
-      this.armed = true;
-      this.delay = this.policy.initialMs;
-      this.lastUpdate = finishedAt;
-      return 0;
-    }
-    const wait = this.delay;
-    this.delay = Math.min(this.delay * 2, this.policy.maxMs);
-    this.lastUpdate = finishedAt + wait;
+    const { wait, state } = nextBackoff(this.policy, this.state, finishedAt);
+    this.state = state;
     return wait;
   }
 }

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
@@ -77,6 +79,26 @@ describe("grpcCheck against a grpc-js server with the standard health service", 
       if (typeof message === "string") assert.equal(got.message, message, name);
       else assert.match(got.message, message, name);
     }
+  });
+
+  test("through `dial` (rootless pods): the check uses the socket it hands over", async () => {
+    const asked: string[] = [];
+    const dial = (host: string, p: number) => {
+      asked.push(`${host}:${p}`);
+      const s = connect({ host: "127.0.0.1", port });
+      return once(s, "connect").then(() => s);
+    };
+    // The pod's address: nothing listens there on the host.
+    const got = await grpcCheck("127.244.9.9", 50051, "ready", 1000, dial);
+    assert.deepEqual(got, { ok: true, message: "service healthy" });
+    assert.deepEqual(asked, ["127.244.9.9:50051"]);
+    const refused = await grpcCheck("127.244.9.9", 50051, "", 1000, () =>
+      Promise.reject(new Error("connect ECONNREFUSED")),
+    );
+    assert.equal(
+      refused.message,
+      'timeout: failed to connect service "127.244.9.9:50051" within 1s: context deadline exceeded',
+    );
   });
 
   test("a status change is seen by the next check", async () => {

@@ -15,7 +15,8 @@
  *
  * @module
  */
-import { connect, constants } from "node:http2";
+import { type ClientHttp2Session, connect, constants } from "node:http2";
+import type { Socket } from "node:net";
 import { goDuration } from "./backoff.ts";
 
 export interface GrpcOutcome {
@@ -97,17 +98,69 @@ export function decodeServingStatus(frame: Buffer): number {
   return status;
 }
 
+/**
+ * One health check. `dial`, where given, makes the connection (rootless pod networks hand over a
+ * socket connected in their namespace); it counts against the same timeout.
+ */
 export function grpcCheck(
   host: string,
   port: number,
   service: string,
   timeoutMs: number,
+  dial?: (host: string, port: number) => Promise<Socket>,
 ): Promise<GrpcOutcome> {
   const addr = `${host.includes(":") ? `[${host}]` : host}:${port}`;
   const within = goDuration(timeoutMs);
+  if (!dial) return check(connect(`http://${addr}`), addr, service, timeoutMs);
+  const started = Date.now();
+  const unreachable = {
+    ok: false,
+    message: `timeout: failed to connect service "${addr}" within ${within}: context deadline exceeded`,
+  };
+  return new Promise<Socket | undefined>((resolve) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      resolve(undefined);
+    }, timeoutMs);
+    dial(host, port).then(
+      (socket) => {
+        clearTimeout(timer);
+        if (late) socket.destroy();
+        else resolve(socket);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      },
+    );
+  }).then((socket) => {
+    const left = timeoutMs - (Date.now() - started);
+    if (!socket) return unreachable;
+    if (left <= 0) {
+      socket.destroy();
+      return unreachable;
+    }
+    return check(
+      connect(`http://${addr}`, { createConnection: () => socket }),
+      addr,
+      service,
+      left,
+      timeoutMs,
+    );
+  });
+}
+
+function check(
+  session: ClientHttp2Session,
+  addr: string,
+  service: string,
+  timeoutMs: number,
+  fullTimeoutMs = timeoutMs,
+): Promise<GrpcOutcome> {
+  const within = goDuration(fullTimeoutMs);
   return new Promise((resolve) => {
     let settled = false;
-    const session = connect(`http://${addr}`);
     const finish = (o: GrpcOutcome) => {
       if (settled) return;
       settled = true;

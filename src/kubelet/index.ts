@@ -23,6 +23,7 @@
  * @module
  */
 
+import type { Socket as UdpSocket } from "node:dgram";
 import type { Socket } from "node:net";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -78,7 +79,7 @@ import {
 } from "./podnet_rootless.ts";
 import { which } from "./process.ts";
 import { type RuntimeName, runtimeFor } from "./runtimes/index.ts";
-import { sandboxPrefix, sandboxSupported } from "./sandbox.ts";
+import { rootlessSandboxSupported, sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { createTokenManager, requestTokenOf } from "./tokens.ts";
 import { PodWorker, RUNTIME_ANNOTATION } from "./worker.ts";
 
@@ -238,6 +239,8 @@ export interface Kubelet {
    * pod networks: through the node namespace's helper); undefined where a plain connect does.
    */
   dialPod: ((ip: string, port: number) => Promise<Socket> | undefined) | undefined;
+  /** The same for UDP: a socket connected to a pod's ip:port (see dialPod). */
+  dialPodUdp: ((ip: string, port: number) => Promise<UdpSocket> | undefined) | undefined;
   /** A running container's stdin when its spec keeps one open (`stdin: true`), for attach. */
   containerStdin(
     namespace: string,
@@ -331,6 +334,13 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     : undefined;
   const useSandbox = (options.sandbox ?? true) && sandboxSupported();
   const podnets = await openNetworks(options, useSandbox, { podCidr, dataDir, warn, onError });
+  // Without root, pods with a rootless network get the sandbox inside its user namespace.
+  const rootlessSandbox =
+    !useSandbox &&
+    podnets !== undefined &&
+    "rootless" in podnets &&
+    (options.sandbox ?? true) &&
+    rootlessSandboxSupported();
   const ociSupport: OciSupport =
     options.oci === false
       ? { cgroups: "none", overlay: false, reason: "the oci runtime is turned off on this node" }
@@ -402,6 +412,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     ? mirrorServices(rootless, services, {
         dnsIP: clusterDns,
         dns: options.dnsUpstream ?? { host: clusterDns, port: 53 },
+        nodeIP,
       })
     : () => {};
   if (podnets && !rootless && !nftHere)
@@ -620,7 +631,8 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
         dataDir,
         tokens,
       }),
-      ...(useSandbox
+      ...(rootlessSandbox ? { rootlessSandbox } : {}),
+      ...(useSandbox || rootlessSandbox
         ? {
             sandbox: (
               p: Pod,
@@ -727,6 +739,9 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     },
     dialPod: rootless
       ? (ip, port) => (cidrContains(podRange, ip) ? rootless.dial(ip, port) : undefined)
+      : undefined,
+    dialPodUdp: rootless
+      ? (ip, port) => (cidrContains(podRange, ip) ? rootless.dialUdp(ip, port) : undefined)
       : undefined,
     containerStdin: (ns, name, container) =>
       workers.get(`${ns}/${name}`)?.containerStdin(container),
@@ -861,12 +876,14 @@ async function openNetworks(
 /**
  * Rootless pod networks: the node namespace listens on every ClusterIP:port (and kube-dns's), so
  * that pods reach Services; connections go to the same address on the host (the userspace
- * proxy's listeners), kube-dns's to the DNS server. Returns the function that stops following.
+ * proxy's listeners), kube-dns's to the DNS server. NodePorts are listened on at every address
+ * of the node namespace (pods reach the node at their gateway) and go to the host's NodePort
+ * listeners on the node IP. Returns the function that stops following.
  */
 function mirrorServices(
   podnets: RootlessPodNetworks,
   services: { list(): (Service & KubeObject)[]; addHandlers(h: object): () => void },
-  o: { dnsIP: string; dns: { host: string; port: number } },
+  o: { dnsIP: string; dns: { host: string; port: number }; nodeIP: string },
 ): () => void {
   let queued = false;
   const sync = () => {
@@ -881,6 +898,10 @@ function mirrorServices(
         const dns = ip === o.dnsIP && p.port === 53;
         const target = dns ? o.dns : { host: ip, port: p.port };
         wanted.push({ ip, port: p.port, proto, target, ...(dns ? {} : { proxied: true }) });
+        if (p.nodePort) {
+          const target = { host: o.nodeIP, port: p.nodePort };
+          wanted.push({ ip: "0.0.0.0", port: p.nodePort, proto, target, proxied: true });
+        }
       }
     }
     podnets.listen(wanted);

@@ -7,6 +7,8 @@
  *   `batch`, removes the files, answers `{ id, error? }`;
  * - `{ op: "dial", id, host, port }`: connects to host:port in the node namespace and answers
  *   `{ id }` with the connected socket as the handle (SCM_RIGHTS), or `{ id, error, code }`;
+ * - `{ op: "udp", id }`: answers `{ id }` with a UDP socket bound in the node namespace as the
+ *   handle (the agent connects it to a pod IP: the socket routes in the namespace it was made in);
  * - `{ op: "listen", id, ip, port, proto }`: listens on ip:port in the node namespace (a
  *   ClusterIP, kube-dns) and answers `{ id, error? }`; each accepted TCP connection is handed to
  *   the agent as `{ op: "accepted", ip, port }` with the socket; each UDP datagram is sent as
@@ -49,6 +51,10 @@ process.on("message", async (m) => {
     s.pause();
     s.once("error", (e) => send({ id: m.id, error: e.message, code: e.code }));
     s.once("connect", () => send({ id: m.id }, s));
+  } else if (m.op === "udp") {
+    const u = dgram.createSocket("udp4");
+    u.once("error", (e) => send({ id: m.id, error: e.message, code: e.code }));
+    u.bind(0, () => { try { process.send({ id: m.id }, u, () => u.close()); } catch { u.close(); } });
   } else if (m.op === "listen") {
     const k = key(m);
     if (listeners.has(k)) return send({ id: m.id });

@@ -115,7 +115,10 @@ export interface NodeListener {
   port: number;
   proto: "TCP" | "UDP";
   target: { host: string; port: number };
-  /** TCP connections go to the options' `deliver` first (the service proxy), then to `target`. */
+  /**
+   * TCP connections go to the options' `deliver` first (the service proxy, as if accepted at
+   * `target`), then to `target`.
+   */
   proxied?: boolean;
 }
 
@@ -125,7 +128,9 @@ export interface RootlessPodNetworks extends PodNetworks {
   helperPid: number;
   /** Connects to ip:port inside the node namespace (a pod IP), the socket handed over. */
   dial(ip: string, port: number): Promise<net.Socket>;
-  /** Makes the helper's listeners (ClusterIPs, kube-dns) exactly these. */
+  /** A UDP socket made in the node namespace, connected to a pod's ip:port. */
+  dialUdp(ip: string, port: number): Promise<dgram.Socket>;
+  /** Makes the helper's listeners (ClusterIPs, NodePorts, kube-dns) exactly these. */
   listen(wanted: NodeListener[]): void;
 }
 
@@ -201,14 +206,18 @@ export async function openRootlessPodNetworks(o: {
     pending.clear();
   });
   const listeners = new Map<string, NodeListener>();
+  const udp = udpRelay(child, listeners);
+  void exited.then(() => udp.close());
   child.on("message", (m: Reply, handle: unknown) => {
+    // Node makes a received socket without `allowHalfOpen`: a peer's FIN would end our side too.
+    if (handle instanceof net.Socket) handle.allowHalfOpen = true;
     if (typeof m?.id === "number") {
       const settle = pending.get(m.id);
       pending.delete(m.id);
       settle?.(m, handle);
     } else if (m?.op === "accepted") {
       relayTcp(listeners, m, handle as net.Socket | undefined, o.deliver);
-    } else if (m?.op === "datagram") relayUdp(child, listeners, m);
+    } else if (m?.op === "datagram") udp.datagram(m);
   });
   const ask = (m: Record<string, unknown>): Promise<{ m: Reply; handle: unknown }> =>
     new Promise((resolve) => {
@@ -273,6 +282,24 @@ export async function openRootlessPodNetworks(o: {
       }
       return handle as net.Socket;
     },
+    async dialUdp(ip, port) {
+      const { m, handle } = await ask({ op: "udp" });
+      if (m.error || !(handle instanceof dgram.Socket)) {
+        throw new PodDialError(m.error ?? `no UDP socket for ${ip}:${port}`, m.code);
+      }
+      return new Promise((resolve, reject) => {
+        const fail = (e: Error) => {
+          handle.close();
+          reject(e);
+        };
+        handle.once("error", fail);
+        handle.connect(port, ip, (e?: Error) => {
+          handle.off("error", fail);
+          if (e) fail(e);
+          else resolve(handle);
+        });
+      });
+    },
     listen(wanted) {
       const want = new Map(wanted.map((l) => [`${l.proto} ${l.ip}:${l.port}`, l]));
       for (const [k, l] of listeners) {
@@ -313,7 +340,7 @@ function relayTcp(
   if (!socket) return;
   const l = listeners.get(`TCP ${m.ip}:${m.port}`);
   if (!l) return socket.destroy();
-  if (l.proxied && deliver?.(l.ip, l.port, socket)) return;
+  if (l.proxied && deliver?.(l.target.host, l.target.port, socket)) return;
   const upstream = net.connect({ host: l.target.host, port: l.target.port, allowHalfOpen: true });
   upstream.setNoDelay(true);
   socket.setNoDelay(true);
@@ -332,28 +359,67 @@ function relayTcp(
   });
 }
 
-/** Sends a pod's datagram (DNS) to its host target and the answer back, from a fresh socket. */
-function relayUdp(child: ChildProcess, listeners: Map<string, NodeListener>, m: Reply) {
-  const l = listeners.get(`UDP ${m.ip}:${m.port}`);
-  if (!l || typeof m.data !== "string") return;
-  const socket = dgram.createSocket("udp4");
-  const done = () => {
-    clearTimeout(timer);
-    socket.close();
-  };
-  const timer = setTimeout(done, 10_000);
-  socket.on("error", done);
-  socket.once("message", (data) => {
-    done();
-    if (!child.connected) return;
-    child.send({
-      op: "reply",
-      ip: m.ip,
-      port: m.port,
-      to: m.from,
-      toPort: m.fromPort,
-      data: data.toString("base64"),
+/** How long a pod's UDP flow through a node listener lives without a datagram (conntrack's). */
+const UDP_FLOW_IDLE_MS = 30_000;
+
+/**
+ * Relays pods' datagrams to listeners' host targets, one flow (a host socket) per pod address,
+ * port and listener, so that every answer a target sends comes back, not only the first.
+ */
+function udpRelay(child: ChildProcess, listeners: Map<string, NodeListener>) {
+  type Flow = { socket: dgram.Socket; timer: NodeJS.Timeout; pending: Buffer[] | undefined };
+  const flows = new Map<string, Flow>();
+  const open = (key: string, m: Reply, l: NodeListener): Flow => {
+    const socket = dgram.createSocket("udp4");
+    const flow = {
+      socket,
+      timer: setTimeout(() => end(), UDP_FLOW_IDLE_MS),
+      /** Datagrams that came before the socket was connected; undefined once it is. */
+      pending: [] as Buffer[] | undefined,
+    };
+    const end = () => {
+      clearTimeout(flow.timer);
+      if (flows.get(key) !== flow) return;
+      flows.delete(key);
+      socket.close();
+    };
+    socket.on("error", end);
+    socket.on("message", (data) => {
+      flow.timer.refresh();
+      if (!child.connected) return;
+      child.send({
+        op: "reply",
+        ip: m.ip,
+        port: m.port,
+        to: m.from,
+        toPort: m.fromPort,
+        data: data.toString("base64"),
+      });
     });
-  });
-  socket.send(Buffer.from(m.data, "base64"), l.target.port, l.target.host);
+    socket.connect(l.target.port, l.target.host, () => {
+      for (const d of flow.pending ?? []) socket.send(d);
+      flow.pending = undefined;
+    });
+    flows.set(key, flow);
+    return flow;
+  };
+  return {
+    datagram(m: Reply) {
+      const l = listeners.get(`UDP ${m.ip}:${m.port}`);
+      if (!l || typeof m.data !== "string") return;
+      const key = `${m.ip}:${m.port} ${m.from}:${m.fromPort}`;
+      const flow = flows.get(key) ?? open(key, m, l);
+      flow.timer.refresh();
+      const data = Buffer.from(m.data, "base64");
+      if (flow.pending) flow.pending.length < 256 && flow.pending.push(data);
+      else flow.socket.send(data);
+    },
+    close() {
+      for (const f of flows.values()) {
+        clearTimeout(f.timer);
+        f.socket.close();
+      }
+      flows.clear();
+    },
+  };
 }

@@ -35,7 +35,7 @@ export interface ProbeTarget {
   cwd: string;
   /** A prefix that runs exec checks inside the container's sandbox (nsenter). */
   wrap?: () => string[] | undefined;
-  /** How http and tcp checks connect where a plain connect cannot reach the pod (rootless). */
+  /** How http, tcp and gRPC checks connect where a plain connect cannot (rootless). */
   dial?: (host: string, port: number) => Promise<Socket>;
 }
 
@@ -77,7 +77,13 @@ export async function runCheck(
       );
     }
     if (probe.grpc) {
-      return await grpcCheck(target.podIP, probe.grpc.port, probe.grpc.service ?? "", timeoutMs);
+      return await grpcCheck(
+        target.podIP,
+        probe.grpc.port,
+        probe.grpc.service ?? "",
+        timeoutMs,
+        target.dial,
+      );
     }
     return { ok: false, message: "probe has no handler" };
   } catch (e) {

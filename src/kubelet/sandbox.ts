@@ -1,5 +1,6 @@
 /**
- * The pod sandbox on Linux when the agent runs as root: the pod's processes run in private mount
+ * The pod sandbox on Linux when the agent runs as root (or, without root, inside the user
+ * namespace of rootless pod networks, see podnet_rootless.ts): the pod's processes run in private mount
  * and UTS namespaces (util-linux `unshare`, mounts private so nothing propagates back to the
  * host), with the pod's hostname and its own `/etc/hosts` and `/etc/resolv.conf` bind-mounted
  * from files under the pod directory, its volumes at their mountPath, in a chroot built of binds (resolv.conf as the kubelet writes it: the cluster DNS,
@@ -36,6 +37,19 @@ export function sandboxSupported(): boolean {
       Boolean(which("hostname", path));
   }
   return supported;
+}
+
+/**
+ * Whether rootless pods get the sandbox: made inside the pod network's user namespace, where the
+ * agent's user is root (a mount and a UTS namespace owned by it; the kernel's trial of `unshare
+ * -r -n -m` at start already showed it allows mount namespaces there).
+ */
+export function rootlessSandboxSupported(): boolean {
+  const path = process.env.PATH ?? "";
+  return (
+    process.platform === "linux" &&
+    ["unshare", "mount", "nsenter", "hostname"].every((cmd) => Boolean(which(cmd, path)))
+  );
 }
 
 export function resolvConf(namespace: string, zone: string, dnsIP: string): string {

@@ -29,9 +29,17 @@ import { asKube } from "../api/types.ts";
 import type { ApiVerbs } from "../api/verbs.ts";
 import type { EventRecorder } from "../client/index.ts";
 import type { PreparedImage } from "../images/index.ts";
-import { type BackoffPolicy, CrashBackoff, goDuration } from "./backoff.ts";
+import { type BackoffPolicy, type BackoffState, FRESH_BACKOFF } from "./backoff.ts";
 import { containerEnv, EnvError, type EnvSources } from "./env.ts";
 import type { PullResult } from "./imagepull.ts";
+import {
+  type ContainerFacts,
+  type ContainerRole,
+  type LifecycleAction,
+  type LifecycleEvent,
+  type PodFacts,
+  step,
+} from "./lifecycle.ts";
 import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./logfile.ts";
 import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
 import { type ContainerExit, type ContainerHandle, StartError } from "./process.ts";
@@ -60,6 +68,11 @@ export interface WorkerDeps {
     volumes: Map<string, string>,
     onSkip: (message: string) => void,
   ): string[] | undefined;
+  /**
+   * The sandbox is made inside the pods' user namespace (rootless pod networks): only for a pod
+   * with its network namespace, and entered with the user namespace (`nsenter -U`).
+   */
+  rootlessSandbox?: boolean;
   /**
    * Builds the pod's own network namespace (podnet.ts), resolving to the prefix that enters it;
    * absent when the pod shares the host's. A failure is a Warning event, and the pod then shares
@@ -116,7 +129,7 @@ interface CState {
   /** A container of this name ran before (here or before the agent restarted): the next start is a restart. */
   ran: boolean;
   handle?: ContainerHandle | undefined;
-  backoff: CrashBackoff;
+  backoff: BackoffState;
   stopProbes?: (() => void) | undefined;
   /** Killed because its spec changed: it starts again at once, whatever the restart policy. */
   changed?: boolean;
@@ -203,7 +216,7 @@ export class PodWorker {
         lastState: before ? previousState(before, stamp(deps.now())) : {},
         ready: false,
         started: false,
-        backoff: new CrashBackoff(deps.backoff),
+        backoff: FRESH_BACKOFF,
         ran: Boolean(before?.containerID),
         ...(before?.containerID ? { containerID: before.containerID } : {}),
       };
@@ -239,7 +252,7 @@ export class PodWorker {
         lastState: {},
         ready: false,
         started: false,
-        backoff: new CrashBackoff(this.deps.backoff),
+        backoff: FRESH_BACKOFF,
         ran: Boolean(before?.containerID),
         launched: Boolean(before?.containerID),
         ...(before?.containerID ? { containerID: before.containerID } : {}),
@@ -299,7 +312,9 @@ export class PodWorker {
   containerEnter(name: string): ((tty: boolean) => string[]) | undefined {
     const c = this.cs.get(name);
     if (!c?.state.running) return undefined;
-    return c.handle?.enter ?? this.netnsOnly();
+    const pid = c.handle?.pid;
+    const userns = this.deps.rootlessSandbox && pid ? () => enterPid(pid, true) : undefined;
+    return c.handle?.enter ?? this.netnsOnly() ?? userns;
   }
 
   /**
@@ -333,14 +348,7 @@ export class PodWorker {
       const c = this.cs.get(spec.name);
       if (!c || c.spec.image === spec.image) continue;
       c.spec = spec;
-      // A regular init container that already finished is not run again.
-      if (!c.handle || (c.init && spec.restartPolicy !== "Always")) continue;
-      c.changed = true;
-      void this.killContainer(
-        c,
-        Date.now() + this.graceMs(),
-        `Container ${spec.name} definition changed, will be restarted`,
-      );
+      for (const a of this.step(c, { type: "specChanged" })) this.act(c, a);
     }
   }
 
@@ -357,7 +365,7 @@ export class PodWorker {
       // Already stopping (deleted, say, with its own grace period): a shorter grace period
       // asked for now (the agent shutting down) cuts it short; a longer one never extends it,
       // as the kubelet's pod workers only ever lower a terminating pod's grace period.
-      this.moveKillBy(Date.now() + cap);
+      this.moveKillBy(this.clock() + cap);
     } else {
       this.stopping = true;
       for (const w of this.wake.splice(0)) w();
@@ -365,7 +373,7 @@ export class PodWorker {
         this.pod.metadata?.deletionGracePeriodSeconds ??
         this.pod.spec?.terminationGracePeriodSeconds ??
         30;
-      const deadline = Date.now() + Math.min(graceS * 1000, cap);
+      const deadline = this.clock() + Math.min(graceS * 1000, cap);
       this.moveKillBy(deadline);
       this.terminating = (async () => {
         await Promise.all(
@@ -374,7 +382,7 @@ export class PodWorker {
           ),
         );
         await this.running;
-        this.terminatedAt = Date.now();
+        this.terminatedAt = this.clock();
         this.pushStatus();
         await this.writing;
       })();
@@ -409,7 +417,7 @@ export class PodWorker {
       );
     }
     teardown();
-    const settle = this.terminatedAt + TERMINATED_SETTLE_MS - Date.now();
+    const settle = this.terminatedAt + TERMINATED_SETTLE_MS - this.clock();
     if (settle > 0) await new Promise((r) => setTimeout(r, settle));
     let stored: Pod;
     try {
@@ -464,14 +472,14 @@ export class PodWorker {
     );
     while (!settled) {
       const at = Math.min(deadline, this.killBy);
-      if (at <= Date.now()) return true;
+      if (at <= this.clock()) return true;
       let timer: NodeJS.Timeout | undefined;
       let moved: (() => void) | undefined;
       await Promise.race([
         finished,
         new Promise<void>((resolve) => {
           // setTimeout fires at once beyond 2^31-1 ms: a very long grace is waited in steps.
-          timer = setTimeout(resolve, Math.min(at - Date.now(), MAX_TIMER_MS));
+          timer = setTimeout(resolve, Math.min(at - this.clock(), MAX_TIMER_MS));
           timer.unref?.();
         }),
         new Promise<void>((resolve) => {
@@ -581,7 +589,7 @@ export class PodWorker {
       if (isSidecar(c))
         void this.killContainer(
           c,
-          Date.now() + this.graceMs(),
+          this.clock() + this.graceMs(),
           `Stopping container ${c.spec.name}`,
         );
     await Promise.all(sidecars);
@@ -701,49 +709,97 @@ export class PodWorker {
     const over = () => this.stopping || (isSidecar(c) && this.containersDone);
     while (!over()) {
       const exit = await this.startOnce(c);
-      if (this.stopping) return exit?.exitCode === 0;
-      if (over()) return true;
-      if (exit === undefined) {
-        // Configuration error: retry later, as the kubelet's sync loop does.
-        await this.sleep(this.retryDelay(c));
-        continue;
+      const event: LifecycleEvent = exit
+        ? { type: "exited", exitCode: exit.exitCode }
+        : { type: "startRefused", retryInMs: this.retryDelay(c) };
+      const next = this.step(c, event);
+      let finished: boolean | undefined;
+      for (const a of next) {
+        if (a.type === "finish") finished = a.succeeded;
+        else if (a.type === "restart") {
+          const wait = a.at - this.clock();
+          if (wait > 0) await this.sleep(wait);
+        } else this.act(c, a);
       }
-      if (c.changed) {
-        // Killed for a new spec: start again now, no back-off.
-        c.changed = false;
-        continue;
-      }
-      const policy = this.restartPolicy();
-      const failed = exit.exitCode !== 0;
-      // A sidecar restarts whatever the pod's policy, like an app container under Always.
-      const restart = isSidecar(c)
-        ? true
-        : c.init
-          ? failed && policy !== "Never"
-          : policy === "Always" || (policy === "OnFailure" && failed);
-      if (!restart) return !failed;
-      const finished = Date.now();
-      const wait = c.backoff.next(finished);
-      if (wait > 0) {
-        const pod = this.pod.metadata ?? {};
-        c.lastState = c.state;
-        c.state = {
-          waiting: {
-            reason: "CrashLoopBackOff",
-            message: `back-off ${goDuration(wait)} restarting failed container=${c.spec.name} pod=${pod.name}_${pod.namespace}(${pod.uid})`,
-          },
-        };
-        this.pushStatus();
-        this.event(
-          "Warning",
-          "BackOff",
-          `Back-off restarting failed container ${c.spec.name} in pod ${pod.name}_${pod.namespace}(${pod.uid})`,
-          c,
-        );
-        await this.sleep(wait);
-      }
+      if (finished !== undefined) return finished;
     }
     return false;
+  }
+
+  /** The time of the injected clock (ms). */
+  private clock(): number {
+    return this.deps.now().getTime();
+  }
+
+  /** What the pod's lifecycle machine (lifecycle.ts) knows of the pod. */
+  private podFacts(): PodFacts {
+    const meta = this.pod.metadata ?? {};
+    return {
+      name: meta.name ?? "",
+      namespace: meta.namespace ?? "",
+      uid: meta.uid ?? "",
+      restartPolicy: this.restartPolicy(),
+      graceMs: this.graceMs(),
+      stopping: this.stopping,
+      appsDone: this.containersDone,
+    };
+  }
+
+  /** Feeds `event` of container `c` to the lifecycle machine; keeps its state, returns its actions. */
+  private step(c: CState, event: LifecycleEvent): LifecycleAction[] {
+    const role: ContainerRole = c.ephemeral
+      ? "ephemeral"
+      : isSidecar(c)
+        ? "sidecar"
+        : c.init
+          ? "init"
+          : "app";
+    const facts: ContainerFacts = {
+      name: c.spec.name,
+      role,
+      changed: c.changed === true,
+      backoff: c.backoff,
+      state: c.state,
+      running: c.handle !== undefined,
+    };
+    const next = step(this.podFacts(), facts, event, this.clock(), this.deps.backoff);
+    if (next.backoff) c.backoff = next.backoff;
+    if (next.changed !== undefined) c.changed = next.changed;
+    return next.actions;
+  }
+
+  /** Carries out an action of the lifecycle machine on container `c` (restart and finish: the caller's). */
+  private act(c: CState, a: LifecycleAction): void {
+    switch (a.type) {
+      case "wait":
+        c.lastState = c.state;
+        c.state = { waiting: { reason: a.reason, message: a.message } };
+        return;
+      case "event":
+        this.event(a.eventType, a.reason, a.message, c);
+        return;
+      case "writeStatus":
+        this.pushStatus();
+        return;
+      case "kill":
+        void this.killContainer(c, a.deadline, a.message);
+        return;
+      case "ready":
+        c.ready = a.ready;
+        return;
+      case "started":
+        c.started = true;
+        return;
+      case "stopProbes":
+        if (a.kinds === "all") {
+          c.stopProbes?.();
+        }
+        return;
+      case "startProbes":
+      case "restart":
+      case "finish":
+        return;
+    }
   }
 
   /** Starts the container once and waits for it to exit; undefined on a configuration error. */
@@ -843,8 +899,10 @@ export class PodWorker {
     if (spec.lifecycle?.postStart && runtime.runsPrograms) {
       const r = await this.runHook(spec.lifecycle.postStart, c, spec, env, 30_000);
       if (!r.ok) {
-        this.event("Warning", "FailedPostStartHook", r.message, c);
-        await this.killContainer(c, Date.now() + this.graceMs(), `FailedPostStartHook`);
+        for (const a of this.step(c, { type: "postStartFailed", message: r.message })) {
+          if (a.type === "kill") await this.killContainer(c, a.deadline, a.message);
+          else this.act(c, a);
+        }
       }
     }
     if (runtime.runsPrograms && !c.ephemeral && (!c.init || isSidecar(c))) this.startProbes(c, env);
@@ -865,9 +923,12 @@ export class PodWorker {
       const entered = t?.state.running ? this.enter(t) : undefined;
       if (entered) return entered;
     }
-    const sandbox = this.deps.sandbox?.(this.pod, c.spec, this.volumes, (m) =>
-      this.event("Warning", "FailedMount", m, c),
-    );
+    const outsideUserns = this.deps.rootlessSandbox && this.netns.length === 0;
+    const sandbox = outsideUserns
+      ? undefined
+      : this.deps.sandbox?.(this.pod, c.spec, this.volumes, (m) =>
+          this.event("Warning", "FailedMount", m, c),
+        );
     if (sandbox) return [...this.netns, ...sandbox];
     return this.netns.length > 0 ? this.netns : undefined;
   }
@@ -964,6 +1025,7 @@ export class PodWorker {
       ...(this.deps.dialPod && this.netns.length > 0 ? { dial: this.deps.dialPod } : {}),
     };
     const stops: (() => void)[] = [];
+    const workers = new Map<ProbeKind, { stop(): void }>();
     const label: Record<ProbeKind, string> = {
       startup: "Startup",
       liveness: "Liveness",
@@ -988,28 +1050,16 @@ export class PodWorker {
           }
         },
         onResult: (ok) => {
-          if (this.stopping || !c.handle) return;
-          if (kind === "readiness") {
-            c.ready = ok;
-            this.pushStatus();
-          } else if (kind === "startup" && ok) {
-            c.started = true;
-            w.stop();
-            this.pushStatus();
-            start("liveness");
-            start("readiness");
-          } else if (!ok) {
-            const graceS = probe.terminationGracePeriodSeconds;
-            const deadline = Date.now() + (graceS !== undefined ? graceS * 1000 : this.graceMs());
-            c.stopProbes?.();
-            void this.killContainer(
-              c,
-              deadline,
-              `Container ${spec.name} failed ${kind} probe, will be restarted`,
-            );
+          const graceSeconds = probe.terminationGracePeriodSeconds;
+          for (const a of this.step(c, { type: "probe", kind, ok, graceSeconds })) {
+            if (a.type === "startProbes") for (const k of a.kinds) start(k);
+            else if (a.type === "stopProbes" && a.kinds !== "all")
+              for (const k of a.kinds) workers.get(k)?.stop();
+            else this.act(c, a);
           }
         },
       });
+      workers.set(kind, w);
       stops.push(() => w.stop());
     };
     c.stopProbes = () => {
@@ -1054,7 +1104,7 @@ export class PodWorker {
     if (own && c.handle?.pid) return own(false);
     const pid = c.handle?.pid;
     if (!this.deps.sandbox || !pid) return undefined;
-    return ["nsenter", "-t", String(pid), "-m", "-u", "-n", "-r", "-w", "--"];
+    return enterPid(pid, this.deps.rootlessSandbox === true);
   }
 
   private async killContainer(c: CState, deadline: number, message: string): Promise<void> {
@@ -1068,7 +1118,7 @@ export class PodWorker {
         podIP: this.deps.podIP,
         hostIP: this.deps.hostIP,
       }).catch(() => ({}) as Record<string, string>);
-      const hook = this.runHook(preStop, c, c.spec, env, Math.max(0, deadline - Date.now()));
+      const hook = this.runHook(preStop, c, c.spec, env, Math.max(0, deadline - this.clock()));
       // The hook ends at the grace deadline, or sooner when the grace period is cut short.
       if (!(await this.untilDeadline(deadline, hook))) {
         const r = await hook;
@@ -1076,8 +1126,8 @@ export class PodWorker {
       }
       // kubelet gives a one-time 2 s extension when preStop used up the grace period (not when
       // the grace period was cut short meanwhile).
-      if (deadline - Date.now() <= 0) {
-        const extended = Date.now() + SIG_GRACE_EXTENSION_MS;
+      if (deadline - this.clock() <= 0) {
+        const extended = this.clock() + SIG_GRACE_EXTENSION_MS;
         if (this.killBy >= deadline) this.killBy = Math.max(this.killBy, extended);
         deadline = extended;
       }
@@ -1216,3 +1266,9 @@ function previousState(s: ContainerStatus, now: string): ContainerState {
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 const signalNumber = (s: string) => SIGNALS[s] ?? 9;
+
+/** The prefix that enters a sandboxed container's namespaces, root and directory by its pid. */
+function enterPid(pid: number, userns: boolean): string[] {
+  const user = userns ? ["-U", "--preserve-credentials"] : [];
+  return ["nsenter", "-t", String(pid), ...user, "-m", "-u", "-n", "-r", "-w", "--"];
+}

@@ -40,6 +40,7 @@ export type { EventSink, EventType, ListenerStatus } from "./proxier.ts";
 export type { Frontend, FrontendKind, Protocol } from "./state.ts";
 export type { EndpointDialer } from "./tcp.ts";
 export { type TrafficCounter, type TrafficRow, WINDOW_S as TRAFFIC_WINDOW_S } from "./traffic.ts";
+export type { UdpDialer } from "./udp.ts";
 
 export interface ServiceProxyOptions extends Omit<ProxierOptions, "loadBalancerCidr" | "nodeIP"> {
   /** IPv4 CIDR for LoadBalancer ingress IPs (default: the address plan's); null disables them. */

@@ -37,7 +37,7 @@ import {
 } from "./state.ts";
 import { type EndpointDialer, listenTcp, type TcpFrontend, tcpConnectionHandler } from "./tcp.ts";
 import { TrafficCounter } from "./traffic.ts";
-import { listenUdp, type UdpFrontend } from "./udp.ts";
+import { listenUdp, type UdpDialer, type UdpFrontend } from "./udp.ts";
 
 export type EventType = "Normal" | "Warning";
 export type EventSink = (svc: Service, type: EventType, reason: string, message: string) => void;
@@ -60,6 +60,8 @@ export interface ProxierOptions {
   preserveSourceIp?: boolean | undefined;
   /** How TCP endpoints the host cannot reach directly are dialled (see tcp.ts). */
   dial?: EndpointDialer | undefined;
+  /** How UDP flows to endpoints the host cannot reach directly get their socket (udp.ts). */
+  dialUdp?: UdpDialer | undefined;
   /** How often frontends that could not be opened are tried again (default 10 s). */
   retryIntervalMs?: number | undefined;
 }
@@ -385,6 +387,7 @@ export class Proxier {
             ...(this.#options.udpIdleTimeoutMs
               ? { idleTimeoutMs: this.#options.udpIdleTimeoutMs }
               : {}),
+            ...(this.#options.dialUdp ? { dial: this.#options.dialUdp } : {}),
           });
     record.opening = opening.then(
       (handle) => {

@@ -28,7 +28,15 @@ export interface UdpFrontendOptions extends ForwardHooks {
   idleTimeoutMs?: number;
   maxFlows?: number;
   preserveSourceIp?: boolean;
+  /**
+   * How a flow to an endpoint the host cannot reach directly gets its socket (rootless pod
+   * networks hand over one made in their namespace); undefined from it: a socket of our own.
+   */
+  dial?: UdpDialer | undefined;
 }
+
+/** A UDP socket connected to an endpoint some other way, or undefined to make one here. */
+export type UdpDialer = (ip: string, port: number) => Promise<dgram.Socket> | undefined;
 
 export interface UdpFrontend {
   readonly address: string;
@@ -104,12 +112,14 @@ export async function listenUdp(
     flow.untrack = options.track(endpoint, () => endFlow(key, flow));
     flows.set(key, flow);
     const source = preserve ? sourceAddressFor(rinfo.address) : undefined;
-    openConnected(endpoint, source)
-      .catch((err: unknown) => {
+    const opening =
+      options.dial?.(endpoint.ip, endpoint.port) ??
+      openConnected(endpoint, source).catch((err: unknown) => {
         if (source !== undefined && isLocalBindError(err))
           return openConnected(endpoint, undefined);
         throw err;
-      })
+      });
+    opening
       .then((socket) => {
         if (flow.closed) {
           socket.close();

@@ -89,6 +89,15 @@ test("pod defaults match what kube-apiserver stores for a bare pod", () => {
   });
 });
 
+test("a gRPC probe's service defaults to the empty string, as kube's +default does", () => {
+  const p = defaulted({
+    containers: [{ name: "app", image: "x:1", startupProbe: { grpc: { port: 9000 } } }],
+  });
+  const probe = (p.spec as { containers: Array<{ startupProbe: unknown }> }).containers[0]
+    ?.startupProbe;
+  assert.deepEqual((probe as { grpc: unknown }).grpc, { port: 9000, service: "" });
+});
+
 test("a pod's deprecated serviceAccount fills serviceAccountName and reads back as it", () => {
   const cases: Array<[Record<string, unknown>, { name?: string; alias?: string }]> = [
     [{ serviceAccount: "old" }, { name: "old", alias: "old" }],

@@ -38,6 +38,8 @@ function defaultProbe(probe: unknown): void {
   zeroDefault("successThreshold", 1);
   zeroDefault("failureThreshold", 3);
   defaultHttpGet(probe);
+  // `grpc.service` is `+default=""` in kube's types (kubectl describe reads it unchecked).
+  if (isObj(probe.grpc)) setDefault(probe.grpc, "service", "");
 }
 
 function defaultContainer(c: Obj): void {

@@ -12,7 +12,7 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import type { Socket } from "node:net";
+import { Socket } from "node:net";
 
 // argv: port, then the addresses to try in order. The socket stays paused until handed over, so
 // nothing a server says first is read here.
@@ -74,6 +74,8 @@ export function dialInNetns(
       stderr += d;
     });
     child.on("message", (m: unknown, handle: unknown) => {
+      // A received socket comes without `allowHalfOpen`: the pod's FIN would end our side too.
+      if (handle instanceof Socket) handle.allowHalfOpen = true;
       if (m === "socket" && handle) settle(undefined, handle as Socket);
       else if (m && typeof m === "object" && "error" in m) {
         settle(new NetnsDialError(String((m as { error: unknown }).error)));

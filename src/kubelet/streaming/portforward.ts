@@ -118,7 +118,21 @@ export function createPortForwardHandler(
     const podLabel = `${name}_${namespace}, uid ${pod.metadata?.uid ?? ""}`;
     if (channelPorts) {
       const ws = await acceptWebSocket(req, socket, head, CHANNEL_PROTOCOL);
-      serveChannelPortForward(ws, { podIP, podLabel, ports: channelPorts });
+      const netns = options.podNetns?.(namespace, name);
+      serveChannelPortForward(ws, {
+        podIP,
+        podLabel,
+        ports: channelPorts,
+        ...(netns
+          ? {
+              dial: (port: number) =>
+                dialInNetns(netns.enter, port, ["127.0.0.1", podIP]).catch((e: Error) => {
+                  const where = `localhost:${port} inside namespace "${netns.path}"`;
+                  throw new Error(`failed to connect to ${where}: ${e.message}`);
+                }),
+            }
+          : {}),
+      });
       return;
     }
     let carrier: Carrier;

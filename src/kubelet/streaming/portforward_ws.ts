@@ -27,39 +27,67 @@ export function parsePorts(query: URLSearchParams): number[] | undefined {
 
 export function serveChannelPortForward(
   ws: WebSocket,
-  o: { podIP: string; podLabel: string; ports: number[] },
+  o: {
+    podIP: string;
+    podLabel: string;
+    ports: number[];
+    /** Connects inside the pod's own network namespace (netns_dial.ts), where it has one. */
+    dial?: (port: number) => Promise<Socket>;
+  },
 ): void {
   const send = (channel: number, data: Buffer) => {
     if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), data]));
   };
   let open = o.ports.length;
-  const sockets: Socket[] = o.ports.map((port, i) => {
+  let closed = false;
+  const closeOne = () => {
+    if (--open === 0 && ws.readyState === ws.OPEN) ws.close(1000);
+  };
+  // Bytes from the client wait in `early` while the connection is made in the pod's namespace.
+  const conns = o.ports.map((port, i) => {
     const portBytes = Buffer.alloc(2);
     portBytes.writeUInt16LE(port);
     send(2 * i, portBytes);
     send(2 * i + 1, portBytes);
-    const s = connect({ host: o.podIP, port });
-    let connected = false;
-    s.on("connect", () => {
-      connected = true;
-    });
-    s.on("data", (chunk: Buffer) => send(2 * i, chunk));
-    s.on("error", (e) => {
-      const what = connected ? e.message : `dial tcp ${o.podIP}:${port}: connect: ${e.message}`;
+    const fail = (what: string) =>
       send(2 * i + 1, Buffer.from(`error forwarding port ${port} to pod ${o.podLabel}: ${what}`));
-    });
-    s.on("close", () => {
-      if (--open === 0 && ws.readyState === ws.OPEN) ws.close(1000);
-    });
-    return s;
+    const c: { socket?: Socket; early: Buffer[] } = { early: [] };
+    const attach = (s: Socket, connected: boolean) => {
+      c.socket = s;
+      s.on("connect", () => {
+        connected = true;
+      });
+      s.on("data", (chunk: Buffer) => send(2 * i, chunk));
+      s.on("error", (e) =>
+        fail(connected ? e.message : `dial tcp ${o.podIP}:${port}: connect: ${e.message}`),
+      );
+      s.on("close", closeOne);
+      for (const chunk of c.early) s.write(chunk);
+      c.early = [];
+      if (closed) s.destroy();
+    };
+    if (!o.dial) attach(connect({ host: o.podIP, port }), false);
+    else {
+      o.dial(port).then(
+        (s) => attach(s, true),
+        (e: unknown) => {
+          fail(e instanceof Error ? e.message : String(e));
+          closeOne();
+        },
+      );
+    }
+    return c;
   });
   ws.on("message", (message: Buffer) => {
     const channel = message[0];
     if (channel === undefined || channel % 2 !== 0) return;
-    sockets[channel / 2]?.write(message.subarray(1));
+    const c = conns[channel / 2];
+    if (c?.socket) c.socket.write(message.subarray(1));
+    else c?.early.push(message.subarray(1));
   });
   ws.on("error", () => {});
   ws.on("close", () => {
-    for (const s of sockets) s.destroy();
+    closed = true;
+    for (const c of conns) c.socket?.destroy();
   });
 }

@@ -577,6 +577,45 @@ describe("IngressController", () => {
       socket.destroy();
     }));
 
+  test("an Upgrade reaches an endpoint the host cannot connect to through `dial`", async () => {
+    const unreachable = freshIp("127.244");
+    const dialled: string[] = [];
+    await withController(
+      async (h) => {
+        h.controller.upsertService(
+          service("pod", { clusterIP: "None", ports: [{ name: "http", port: 80 }] }),
+        );
+        h.controller.upsertEndpointSlice(
+          slice("pod-1", "pod", [{ name: "http", port: 8080 }], [endpoint(unreachable)]),
+        );
+        h.controller.upsertIngress(
+          ingress("ws", { defaultBackend: { service: { name: "pod", port: { number: 80 } } } }),
+        );
+        const socket = net.connect({ host: h.ip, port: h.http });
+        await once(socket, "connect");
+        socket.write(
+          "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        );
+        const [head] = (await once(socket, "data")) as [Buffer];
+        assert.match(head.toString(), /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+        socket.write("ping");
+        const [echo] = (await once(socket, "data")) as [Buffer];
+        assert.equal(echo.toString(), "PING");
+        socket.destroy();
+        assert.deepEqual(dialled, [`${unreachable}:8080`]);
+      },
+      {
+        // As rootless pod networks do: the socket is connected elsewhere (here: to server a).
+        dial: (ip, port) => {
+          if (ip !== unreachable) return undefined;
+          dialled.push(`${ip}:${port}`);
+          const s = net.connect({ host: a.ip, port: a.port });
+          return once(s, "connect").then(() => s);
+        },
+      },
+    );
+  });
+
   test("a refused connection is tried on the next endpoint", () =>
     withController(async (h) => {
       const dead = freshIp("127.244");

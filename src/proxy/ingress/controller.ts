@@ -77,7 +77,7 @@ export interface IngressControllerOptions {
   retryIntervalMs?: number;
   /**
    * How backends the host cannot reach directly (rootless pod networks) are dialled, for plain
-   * requests (Upgrade requests connect directly still).
+   * and Upgrade requests.
    */
   dial?: EndpointDialer | undefined;
 }
@@ -396,6 +396,7 @@ export class IngressController {
       agent: this.#agent,
       connectTimeoutMs: this.#options.connectTimeoutMs ?? 5000,
       log: this.#options.log,
+      dial: this.#options.dial,
     });
     this.#tunnels.add(close);
     socket.once("close", () => this.#tunnels.delete(close));

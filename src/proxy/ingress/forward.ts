@@ -22,6 +22,7 @@ import type { Agent, IncomingMessage, ServerResponse } from "node:http";
 import { request } from "node:http";
 import net from "node:net";
 import type { Duplex } from "node:stream";
+import type { EndpointDialer } from "../tcp.ts";
 
 export interface Endpoint {
   ip: string;
@@ -37,6 +38,8 @@ export interface ForwardOptions {
   agent: Agent;
   connectTimeoutMs: number;
   log?: ((message: string) => void) | undefined;
+  /** How Upgrade requests reach endpoints the host cannot connect to directly (rootless). */
+  dial?: EndpointDialer | undefined;
 }
 
 const HOP_BY_HOP = new Set([
@@ -247,33 +250,62 @@ export function forwardUpgrade(
   const headers = backendHeaders(req, { ...options, upgrade: true });
   let lines = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
   for (let i = 0; i < headers.length; i += 2) lines += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  const upstream = net.connect({ host: endpoint.ip, port: endpoint.port });
+  let upstream: net.Socket | undefined;
   let connected = false;
-  const timer = setTimeout(
-    () => upstream.destroy(new Error("connect timeout")),
-    options.connectTimeoutMs,
-  );
-  upstream.once("connect", () => {
-    connected = true;
-    clearTimeout(timer);
-    upstream.write(`${lines}\r\n`);
-    if (head.length > 0) upstream.write(head);
-    socket.pipe(upstream);
-    upstream.pipe(socket);
-  });
-  upstream.on("error", (err) => {
+  let over = false;
+  const failed = (err: Error) => {
     clearTimeout(timer);
     options.log?.(`ingress: upgrade to ${endpoint.ip}:${endpoint.port}: ${err.message}`);
     if (!connected) writeRawError(socket, 502, "Bad Gateway", "Bad Gateway\n");
     else socket.destroy();
+  };
+  const timer = setTimeout(() => {
+    const err = new Error("connect timeout");
+    if (upstream) return upstream.destroy(err);
+    over = true; // a socket dialled later is dropped
+    failed(err);
+  }, options.connectTimeoutMs);
+  const join = (up: net.Socket) => {
+    connected = true;
+    clearTimeout(timer);
+    up.write(`${lines}\r\n`);
+    if (head.length > 0) up.write(head);
+    socket.pipe(up);
+    up.pipe(socket);
+  };
+  const use = (up: net.Socket) => {
+    upstream = up;
+    if (over) up.destroy();
+    up.on("error", failed);
+    up.on("close", () => {
+      if (connected) socket.destroy();
+    });
+  };
+  socket.on("error", () => upstream?.destroy());
+  socket.on("close", () => {
+    over = true;
+    upstream?.destroy();
   });
-  socket.on("error", () => upstream.destroy());
-  socket.on("close", () => upstream.destroy());
-  upstream.on("close", () => {
-    if (connected) socket.destroy();
-  });
+  const dialling = options.dial?.(endpoint.ip, endpoint.port);
+  if (dialling) {
+    dialling.then(
+      (up) => {
+        if (over) return up.destroy(); // the client left or the timeout fired
+        use(up);
+        join(up);
+      },
+      (err: Error) => {
+        if (!over) failed(err);
+      },
+    );
+  } else {
+    const up = net.connect({ host: endpoint.ip, port: endpoint.port });
+    use(up);
+    up.once("connect", () => join(up));
+  }
   return () => {
-    upstream.destroy();
+    over = true;
+    upstream?.destroy();
     socket.destroy();
   };
 }
