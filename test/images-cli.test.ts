@@ -1,12 +1,15 @@
 /**
  * `loopkube images` and `loopkube load image` as a user runs them, against a real registry
- * (Debian's docker-registry on a loopback port) and images built from busybox-static.
+ * (Debian's docker-registry on a loopback port) and images built from busybox-static; and
+ * `images rm` of an image a running pod of a cluster uses (refused, then removed once the pod is
+ * gone: root and crun, skipped visibly else).
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import type { Pod } from "kubernetes-types/core/v1.js";
 import {
   buildBusyboxLayout,
   imageToolsMissing,
@@ -14,7 +17,11 @@ import {
   skopeoCopy,
   startRegistry,
   type TestRegistry,
+  waitFor,
 } from "../src/_testing/index.ts";
+import { REFS } from "../src/api/refs.ts";
+import { startCluster } from "../src/index.ts";
+import { NO_OCI } from "./_busybox.ts";
 import { cliEnv, runLoopkube } from "./_cli.ts";
 
 const missing = imageToolsMissing();
@@ -81,4 +88,64 @@ test("loopkube images pull, ls, rm and load image work on the user's shared stor
   const notFound = await runLoopkube(["images", "pull", `${registry.host}/demo/httpd:nope`], env);
   assert.equal(notFound.code, 1);
   assert.match(notFound.stderr, /not found/);
+});
+
+test("images rm refuses an image a running pod of a cluster uses, and removes it once the pod is gone", {
+  skip: skip || NO_OCI,
+}, async () => {
+  const env = cliEnv(home);
+  const image = `${registry.host}/demo/httpd:1`;
+  const cluster = await startCluster({
+    name: "images-in-use",
+    dataDir: join(home, "cluster"),
+    apiPort: 0,
+    dnsPort: 0,
+    updateKubeconfig: false,
+    // The store the CLI uses for this user (XDG_DATA_HOME of cliEnv).
+    imageStore: join(home, "data", "loopkube", "images"),
+    runtime: "oci",
+  });
+  try {
+    await cluster.client.create(REFS.pods, "default", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "user" },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: "app", image, imagePullPolicy: "IfNotPresent" }],
+      },
+    });
+    await waitFor(
+      async () => {
+        const p = (await cluster.client.get(REFS.pods, "default", "user")) as Pod;
+        return p.status?.containerStatuses?.[0]?.state?.running ? p : undefined;
+      },
+      { timeoutMs: 60_000, what: "pod user running" },
+    );
+    const refused = await runLoopkube(["images", "rm", image], env);
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(
+      refused.stderr,
+      /unable to remove image .*demo\/httpd:1: image is in use by a container: pod default\/user \(container app\) in cluster images-in-use/,
+    );
+    const pruned = await runLoopkube(["images", "prune", "--all"], env);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    const listed = await runLoopkube(["images", "ls"], env);
+    assert.match(listed.stdout, /demo\/httpd\s+1\s/);
+
+    await cluster.client.delete(REFS.pods, "default", "user");
+    await waitFor(
+      async () =>
+        (await cluster.client.get(REFS.pods, "default", "user").then(
+          () => false,
+          () => true,
+        )) || undefined,
+      { timeoutMs: 60_000, what: "pod user gone" },
+    );
+    const removed = await runLoopkube(["images", "rm", image], env);
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.match(removed.stdout, /^Deleted: .*demo\/httpd:1$/m);
+  } finally {
+    await cluster.stop();
+  }
 });

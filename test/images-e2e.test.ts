@@ -7,7 +7,8 @@
  * - `kubectl create deployment web --image=127.0.0.1:PORT/demo/httpd:1 --replicas=2`: both pods
  *   Running and Ready, their imageID the pushed digest, each serving on port 80 at its pod IP and
  *   through the Service `kubectl expose` makes; `kubectl exec` lists the image's root;
- * - a missing tag: ErrImagePull, then ImagePullBackOff, in `kubectl get pod`;
+ * - a missing tag: ErrImagePull, then ImagePullBackOff, in `kubectl get pod`; through a watch,
+ *   ImagePullBackOff at the next sync after ErrImagePull and the next pull after the back-off;
  * - `imagePullPolicy: Never` with an absent image: ErrImageNeverPull;
  * - a private repository (basic auth): ErrImagePull without imagePullSecrets, Running with them;
  * - `loopkube load image` of an OCI layout into the store, then a Never pod runs it.
@@ -32,6 +33,7 @@ import {
   waitFor,
 } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
+import { typed, type WatchEvent } from "../src/api/types.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { routeDevice } from "../src/kubelet/index.ts";
 import { NO_OCI } from "./_busybox.ts";
@@ -194,6 +196,47 @@ describe("pods pull their images from a registry and run them (oci runtime)", {
     assert.match(waiting?.message ?? "", /not found/);
     const described = await ok(["describe", "pod", "nosuch"]);
     assert.match(described, /Failed to pull image "[^"]+demo\/httpd:404"/);
+  });
+
+  test("ImagePullBackOff follows ErrImagePull at the kubelet's next sync, and the next pull waits out the 10 s back-off", async () => {
+    // Every change of the container's waiting state, as a watch sees it, with when it came.
+    const seen: { at: number; reason: string; message: string }[] = [];
+    const handle = cluster.client.watch(
+      REFS.pods,
+      "default",
+      { fieldSelector: "metadata.name=backoff" },
+      (e: WatchEvent) => {
+        if (e.type !== "ADDED" && e.type !== "MODIFIED") return;
+        const w = typed<Pod>(e.object).status?.containerStatuses?.[0]?.state?.waiting;
+        const last = seen[seen.length - 1];
+        if (w?.reason && (w.reason !== last?.reason || w.message !== last?.message))
+          seen.push({ at: Date.now(), reason: w.reason, message: w.message ?? "" });
+      },
+    );
+    try {
+      await ok(
+        ["apply", "-f", "-"],
+        podYaml("backoff", `${registry.host}/demo/httpd:405`, "IfNotPresent"),
+      );
+      // ErrImagePull, ImagePullBackOff, then the second pull's ErrImagePull.
+      const pulls = () => seen.filter((s) => s.reason === "ErrImagePull");
+      await waitFor(() => (pulls().length >= 2 ? true : undefined), {
+        timeoutMs: 90_000,
+        what: `two ErrImagePull, seen ${JSON.stringify(seen.map((s) => s.reason))}`,
+      });
+      const reasons = seen.map((s) => s.reason).filter((r) => r !== "ContainerCreating");
+      assert.deepEqual(reasons.slice(0, 3), ["ErrImagePull", "ImagePullBackOff", "ErrImagePull"]);
+      const [first, backOff, second] = seen.filter((s) => s.reason !== "ContainerCreating");
+      assert.match(backOff?.message ?? "", /^Back-off pulling image "[^"]+demo\/httpd:405"/);
+      // The back-off shows at the next sync (about a second; the old retry came only at 10 s).
+      const shown = (backOff?.at ?? 0) - (first?.at ?? 0);
+      assert.ok(shown < 9_000, `ImagePullBackOff came ${shown} ms after ErrImagePull`);
+      // And the image is not pulled again before the 10 s back-off ends.
+      const again = (second?.at ?? 0) - (first?.at ?? 0);
+      assert.ok(again >= 9_500, `pulled again after ${again} ms`);
+    } finally {
+      handle.stop();
+    }
   });
 
   test("imagePullPolicy Never with an absent image: ErrImageNeverPull", async () => {

@@ -9,6 +9,7 @@
 import type { Command } from "commander";
 import {
   defaultImageStoreRoot,
+  ImageInUseError,
   type ImageSummary,
   openImageStore,
   type PullProgress,
@@ -124,12 +125,22 @@ export function addImagesCommand(program: Command, io: Io): void {
     });
   images
     .command("rm <image...>")
-    .description("remove images (by reference, or by id or digest) and free their content")
+    .description(
+      "remove images (by reference, or by id or digest) and free their content; an image a container of any cluster uses is refused",
+    )
     .option("--store <dir>", STORE_HELP)
     .action(async (names: string[], o: StoreOption) => {
       const store = storeOf(o);
       for (const name of names) {
-        const removed = await store.remove(name);
+        let removed: string[];
+        try {
+          removed = await store.remove(name);
+        } catch (e) {
+          if (!(e instanceof ImageInUseError)) throw e;
+          io.err(`loopkube: ${e.message}`);
+          io.setExitCode(1);
+          continue;
+        }
         if (removed.length === 0) {
           io.err(`loopkube: no such image: ${name}`);
           io.setExitCode(1);
@@ -140,7 +151,9 @@ export function addImagesCommand(program: Command, io: Io): void {
     });
   images
     .command("prune")
-    .description("free content no image uses; with --all, also images no reference names")
+    .description(
+      "free content no image uses; with --all, also images no reference names (images containers use stay)",
+    )
     .option("--store <dir>", STORE_HELP)
     .option("-a, --all", "also remove images without a reference")
     .action(async (o: StoreOption & { all?: boolean }) => {

@@ -17,6 +17,14 @@ export {
   dockerConfigCredentials,
   secretCredentials,
 } from "./credentials.ts";
+export {
+  DEFAULT_IMAGE_GC_POLICY,
+  type DiskUsage,
+  type GcCandidate,
+  type ImageGcPolicy,
+  imagesToCollect,
+} from "./gc.ts";
+export type { Lease, LeaseRequest } from "./lease.ts";
 export { type LoadOptions, loadImages } from "./load.ts";
 export { hostPlatform, type Platform } from "./manifest.ts";
 export {
@@ -32,6 +40,7 @@ export {
   defaultImageStoreRoot,
   type EnsureOptions,
   type ImageConfig,
+  ImageInUseError,
   ImageNotPresentError,
   type ImageRecord,
   ImageStore,

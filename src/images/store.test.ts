@@ -3,9 +3,11 @@
  * images built from busybox-static, pushed with skopeo.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import {
   existsSync,
   lstatSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -24,7 +26,13 @@ import {
   startRegistry,
   type TestRegistry,
 } from "../_testing/index.ts";
-import { ImageNotPresentError, openImageStore, RegistryError, secretCredentials } from "./index.ts";
+import {
+  ImageInUseError,
+  ImageNotPresentError,
+  openImageStore,
+  RegistryError,
+  secretCredentials,
+} from "./index.ts";
 
 const missing = imageToolsMissing();
 const skip =
@@ -263,6 +271,108 @@ test("remove drops references and prune frees what no image uses", { skip }, asy
   const pruned = await store.prune();
   assert.ok(pruned.blobs >= 3 && pruned.bytes >= image.size, JSON.stringify(pruned));
   assert.equal(existsSync(image.rootfs), false);
+});
+
+test("an image a container holds a lease on cannot be removed or pruned until it is released", {
+  skip,
+}, async () => {
+  const store = storeAt("s8-lease");
+  const name = `${registry.host}/demo/httpd:1`;
+  const lease = { key: "uid-1_app", holder: "pod default/web (container app) in cluster c1" };
+  const image = await store.ensure(name, { policy: "IfNotPresent", lease });
+  // A second reference to the same image may go; the last one may not.
+  await store.ensure(`${registry.host}/demo/httpd:zstd`, { policy: "Always" });
+  await assert.rejects(store.remove(name), (e: Error) => {
+    assert.ok(e instanceof ImageInUseError, String(e));
+    assert.equal(
+      e.message,
+      `unable to remove image ${name}: image is in use by a container: ${lease.holder}`,
+    );
+    return true;
+  });
+  await assert.rejects(store.remove(image.id.slice(7, 19)), ImageInUseError);
+  assert.deepEqual((await store.list()).find((i) => i.digest === image.digest)?.usedBy, [
+    lease.holder,
+  ]);
+  await store.prune({ unreferenced: true });
+  assert.ok(existsSync(join(image.rootfs, "bin/busybox")), "prune keeps a leased root");
+  await store.release("uid-1_");
+  assert.deepEqual(await store.remove(name), [name, image.digest]);
+  // The zstd copy shares the image id, so its root: it goes with the last image using it.
+  await store.remove(`${registry.host}/demo/httpd:zstd`);
+  await store.prune();
+  assert.equal(existsSync(image.rootfs), false);
+});
+
+test("the leases of a process that is gone (kill -9) no longer hold an image", {
+  skip,
+}, async () => {
+  const store = storeAt("s8-dead");
+  const name = `${registry.host}/demo/httpd:1`;
+  const image = await store.ensure(name, { policy: "Always" });
+  const child = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]);
+  const owner = join(store.root, "leases", `${child.stdout.toString()}-1`);
+  mkdirSync(owner, { recursive: true });
+  writeFileSync(
+    join(owner, "x.json"),
+    JSON.stringify({
+      key: "x",
+      holder: "gone",
+      digest: image.digest,
+      id: image.id,
+      ref: name,
+      digests: [],
+    }),
+  );
+  assert.deepEqual(await store.remove(name), [name, image.digest]);
+  assert.equal(existsSync(owner), false);
+});
+
+test("a lease taken after a removal gets the image again instead of a root that is gone", {
+  skip,
+}, async () => {
+  const store = storeAt("s8-race");
+  const name = `${registry.host}/demo/httpd:1`;
+  await store.ensure(name, { policy: "Always" });
+  // Remove and prune while pods start: every start still ends with a leased, complete root.
+  const starts = Array.from({ length: 4 }, (_, i) =>
+    store.ensure(name, { policy: "IfNotPresent", lease: { key: `p${i}_app`, holder: `p${i}` } }),
+  );
+  const removal = store.remove(name).then(
+    () => store.prune(),
+    () => undefined,
+  );
+  const images = await Promise.all(starts);
+  await removal;
+  for (const i of images) assert.ok(existsSync(join(i.rootfs, "bin/busybox")));
+  assert.equal((await store.leases()).length, 4);
+  assert.equal((await store.list())[0]?.usedBy.length, 4);
+});
+
+test("image garbage collection above the high threshold removes unused images, never a leased one", {
+  skip,
+}, async () => {
+  const store = storeAt("s8-gc");
+  const used = await store.ensure(`${registry.host}/demo/httpd:1`, {
+    policy: "Always",
+    lease: { key: "u_app", holder: "pod d/p (container app)" },
+  });
+  const unused = await store.ensure(`${registry.host}/demo/multi:1`, { policy: "Always" });
+  const full = { capacity: 100_000_000, available: 1_000_000 };
+  const policy = { highThresholdPercent: 85, lowThresholdPercent: 80, minAgeMs: 120_000 };
+  // Too young: pulled just now.
+  assert.deepEqual((await store.collectGarbage(policy, Date.now(), full)).images, []);
+  const later = Date.now() + 180_000;
+  const quiet = { capacity: 100_000_000, available: 50_000_000 };
+  assert.deepEqual((await store.collectGarbage(policy, later, quiet)).images, []);
+  const r = await store.collectGarbage(policy, later, full);
+  assert.deepEqual(r.images, [unused.digest]);
+  assert.deepEqual(
+    (await store.list()).map((i) => i.digest),
+    [used.digest],
+  );
+  assert.ok(existsSync(join(used.rootfs, "bin/busybox")));
+  await store.release("u_");
 });
 
 test("load takes an OCI layout and a docker save archive", { skip }, async () => {

@@ -7,20 +7,41 @@
  *   images/<hex>.json    one record per resolved top-level digest (what a reference names)
  *   refs/<ref>.json      a reference (`docker.io/library/nginx:latest`) → that digest
  *   pending/<pid>-<n>    the digests a pull in progress uses (garbage collection keeps them)
+ *   leases/<owner>/      the images running containers use (lease.ts): never removed
  *   tmp/, locks/
  *
  * Concurrency: every file lands by write-to-temp + rename; a blob is fetched and a root is
  * unpacked under a per-digest lock (lock.ts), so any number of processes may pull the same image
  * at once and the work is done once. A half-fetched blob stays as `tmp/<hex>.partial` and the
- * next pull resumes it.
+ * next pull resumes it. Taking a lease, `remove` and `prune` hold the store-wide `gc` lock, so an
+ * image a container is about to use is either leased before a removal looks, or seen gone (and
+ * pulled or unpacked again) after it.
  *
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import {
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  statfs,
+  unlink,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { type Credentials, dockerConfigCredentials } from "./credentials.ts";
+import {
+  DEFAULT_IMAGE_GC_POLICY,
+  type DiskUsage,
+  type ImageGcPolicy,
+  imagesToCollect,
+} from "./gc.ts";
+import { type Lease, type LeaseRequest, liveLeases, releaseLeases, writeLease } from "./lease.ts";
 import { type LoadOptions, loadImages } from "./load.ts";
 import { withLock } from "./lock.ts";
 import {
@@ -77,6 +98,11 @@ export interface EnsureOptions {
   /** Credentials from imagePullSecrets, tried before the user's Docker config. */
   credentials?: Credentials;
   onProgress?: (p: PullProgress) => void;
+  /**
+   * Hold the image for a container (until `release`): `remove`, `prune` and garbage collection
+   * leave it, and its root, alone while the process that took the lease lives.
+   */
+  lease?: LeaseRequest;
 }
 
 export interface ImageRecord {
@@ -91,6 +117,10 @@ export interface ImageRecord {
 
 export interface ImageSummary extends ImageRecord {
   refs: string[];
+  /** When a container last asked for the image (ms since the epoch; its pull at first). */
+  lastUsed: number;
+  /** Who holds a lease on it (empty: unused). */
+  usedBy: string[];
 }
 
 export interface ImageStoreOptions {
@@ -109,6 +139,24 @@ export interface ImageStoreOptions {
 export class ImageNotPresentError extends Error {
   override name = "ImageNotPresentError";
 }
+
+/** `remove` of an image a running container uses (its lease holders in `usedBy`). */
+export class ImageInUseError extends Error {
+  override name = "ImageInUseError";
+  constructor(
+    readonly image: string,
+    readonly usedBy: string[],
+  ) {
+    super(`unable to remove image ${image}: image is in use by a container: ${usedBy.join(", ")}`);
+  }
+}
+
+const digestsOf = (r: ImageRecord) => [
+  r.digest,
+  r.manifestDigest,
+  r.id,
+  ...r.layers.map((l) => l.digest),
+];
 
 /** The store's default directory for this user. */
 export function defaultImageStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
@@ -175,7 +223,16 @@ export class ImageStore {
 
   private init(): Promise<void> {
     this.ready ??= (async () => {
-      for (const d of ["blobs/sha256", "roots", "images", "refs", "pending", "tmp", "locks"])
+      for (const d of [
+        "blobs/sha256",
+        "roots",
+        "images",
+        "refs",
+        "pending",
+        "leases",
+        "tmp",
+        "locks",
+      ])
         await mkdir(this.dir(d), { recursive: true });
     })();
     return this.ready;
@@ -339,8 +396,70 @@ export class ImageStore {
     return this.prepared(ref, record);
   }
 
-  /** The image `image` names, present per `policy`, pulled if needed, unpacked. */
+  /**
+   * The image `image` names, present per `policy`, pulled if needed, unpacked; with
+   * `options.lease`, leased for a container before it is returned.
+   */
   async ensure(image: string, options: EnsureOptions): Promise<PreparedImage> {
+    const lease = options.lease;
+    for (let attempt = 0; ; attempt++) {
+      const prepared = await this.ensureOnce(image, options);
+      if (!lease) {
+        await this.touch(prepared.digest);
+        return prepared;
+      }
+      // A removal between the pull and the lease: get the image again (per the policy).
+      if (await this.takeLease(prepared, lease)) return prepared;
+      if (attempt >= 2) throw new Error(`image ${prepared.ref} was removed while it was leased`);
+    }
+  }
+
+  /** Marks the image used now (garbage collection removes the least recently used first). */
+  private async touch(digest: string): Promise<void> {
+    const now = new Date();
+    await utimes(this.dir("images", `${hexOf(digest)}.json`), now, now).catch(() => {});
+  }
+
+  /** Under the gc lock: leases the image when its record, content and root are all there. */
+  private takeLease(image: PreparedImage, lease: LeaseRequest): Promise<boolean> {
+    return this.underGcLock(async () => {
+      const record = await this.readRecord(image.digest);
+      if (!record || !(await this.hasAll(record))) return false;
+      if (
+        !(await stat(this.rootfsPath(record.id)).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return false;
+      await writeLease(this.dir("leases"), {
+        ...lease,
+        digest: record.digest,
+        id: record.id,
+        ref: image.ref,
+        digests: digestsOf(record),
+      });
+      await this.touch(record.digest);
+      return true;
+    });
+  }
+
+  private underGcLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withLock(this.dir("locks"), "gc", fn);
+  }
+
+  /** Drops this process's leases whose key starts with `keyPrefix` (a container's, a pod's). */
+  async release(keyPrefix: string): Promise<void> {
+    await releaseLeases(this.dir("leases"), keyPrefix);
+  }
+
+  /** The leases of live processes (those of processes gone are swept). */
+  async leases(): Promise<Lease[]> {
+    await this.init();
+    return liveLeases(this.dir("leases"));
+  }
+
+  private async ensureOnce(image: string, options: EnsureOptions): Promise<PreparedImage> {
     const ref = parseReference(image);
     const name = formatReference(ref);
     await this.init();
@@ -470,19 +589,56 @@ export class ImageStore {
     }
   }
 
+  /**
+   * The kubelet's image garbage collection (gc.ts) on the disk the store is on: when it is used
+   * at the policy's high threshold or more, removes unused images least recently used first
+   * (then their content, as `prune`). Returns what was removed and the disk figures it saw.
+   */
+  async collectGarbage(
+    policy: ImageGcPolicy = DEFAULT_IMAGE_GC_POLICY,
+    now = Date.now(),
+    disk?: DiskUsage,
+  ): Promise<{ images: string[]; bytes: number; disk: DiskUsage }> {
+    await this.init();
+    const seen = disk ?? (await diskOf(this.root));
+    const list = await this.list();
+    const plan = imagesToCollect(
+      list.map((i) => ({
+        digest: i.digest,
+        size: i.size,
+        lastUsed: i.lastUsed,
+        created: Date.parse(i.created) || 0,
+        inUse: i.usedBy.length > 0,
+      })),
+      seen,
+      policy,
+      now,
+    );
+    if (plan.digests.length === 0) return { images: [], bytes: 0, disk: seen };
+    const r = await this.prune({ images: plan.digests });
+    return { images: r.images, bytes: r.bytes, disk: seen };
+  }
+
   /** Every image with the references naming it. */
   async list(): Promise<ImageSummary[]> {
     await this.init();
     const refs = await this.refs();
-    return (await this.records())
-      .map((r) => ({
+    const leases = await this.leases();
+    const out: ImageSummary[] = [];
+    for (const r of await this.records())
+      out.push({
         ...r,
         refs: refs
           .filter((x) => x.digest === r.digest)
           .map((x) => x.ref)
           .sort(),
-      }))
-      .sort((a, b) => (a.refs[0] ?? a.digest).localeCompare(b.refs[0] ?? b.digest));
+        lastUsed: await stat(this.dir("images", `${hexOf(r.digest)}.json`)).then(
+          (s) => s.mtimeMs,
+          () => 0,
+        ),
+        usedBy: holdersOf(leases, r),
+      });
+    return out.sort((a, b) => (a.refs[0] ?? a.digest).localeCompare(b.refs[0] ?? b.digest));
   }
 
   /**
@@ -492,7 +648,12 @@ export class ImageStore {
    */
   async remove(nameOrId: string): Promise<string[]> {
     await this.init();
+    return this.underGcLock(() => this.removeLocked(nameOrId));
+  }
+
+  private async removeLocked(nameOrId: string): Promise<string[]> {
     const removed: string[] = [];
+    const leases = await liveLeases(this.dir("leases"));
     const hex = nameOrId.replace(/^sha256:/, "");
     const records = await this.records();
     const refs = await this.refs();
@@ -505,16 +666,28 @@ export class ImageStore {
       const ref = parseReference(nameOrId);
       const name = formatReference(ref);
       const hit = refs.find((x) => x.ref === name);
+      const left = refs.filter((x) => x.ref !== name);
+      const last = records.find(
+        (r) =>
+          (hit?.digest === r.digest || r.digest === ref.digest) &&
+          !left.some((x) => x.digest === r.digest),
+      );
+      const users = last ? holdersOf(leases, last) : [];
+      // The last name of an image a container uses stays with it (another tag may go).
+      if (users.length > 0) throw new ImageInUseError(name, users);
       if (hit) {
         await unlink(this.dir("refs", refFile(name)));
         removed.push(name);
       }
-      const left = refs.filter((x) => x.ref !== name);
       targets = records.filter(
         (r) =>
           (hit?.digest === r.digest || r.digest === ref.digest) &&
           !left.some((x) => x.digest === r.digest),
       );
+    }
+    for (const r of targets) {
+      const users = holdersOf(leases, r);
+      if (users.length > 0) throw new ImageInUseError(nameOrId, users);
     }
     for (const r of targets) {
       for (const x of refs.filter((x) => x.digest === r.digest && !removed.includes(x.ref))) {
@@ -532,20 +705,31 @@ export class ImageStore {
    * with `unreferenced`, first every image no reference names. Returns the bytes of blobs freed.
    */
   async prune(
-    options: { unreferenced?: boolean } = {},
+    options: { unreferenced?: boolean; images?: readonly string[] } = {},
   ): Promise<{ images: string[]; blobs: number; bytes: number }> {
     await this.init();
+    return this.underGcLock(() => this.pruneLocked(options));
+  }
+
+  private async pruneLocked(options: {
+    unreferenced?: boolean;
+    images?: readonly string[];
+  }): Promise<{ images: string[]; blobs: number; bytes: number }> {
     const images: string[] = [];
-    if (options.unreferenced)
-      for (const r of await this.list())
-        if (r.refs.length === 0) {
-          await unlink(this.dir("images", `${hexOf(r.digest)}.json`)).catch(() => {});
-          images.push(r.digest);
-        }
+    const leases = await liveLeases(this.dir("leases"));
+    const chosen = new Set(options.images ?? []);
+    for (const r of await this.list())
+      if (
+        ((options.unreferenced && r.refs.length === 0) || chosen.has(r.digest)) &&
+        holdersOf(leases, r).length === 0
+      ) {
+        for (const ref of r.refs) await unlink(this.dir("refs", refFile(ref))).catch(() => {});
+        await unlink(this.dir("images", `${hexOf(r.digest)}.json`)).catch(() => {});
+        images.push(r.digest);
+      }
     const keep = new Set<string>();
-    for (const r of await this.records())
-      for (const d of [r.digest, r.manifestDigest, r.id, ...r.layers.map((l) => l.digest)])
-        keep.add(hexOf(d));
+    for (const r of await this.records()) for (const d of digestsOf(r)) keep.add(hexOf(d));
+    for (const l of leases) for (const d of l.digests) keep.add(hexOf(d));
     for (const p of await readdir(this.dir("pending")).catch(() => [] as string[])) {
       const pid = Number.parseInt(p, 10);
       let live = pid === process.pid;
@@ -578,4 +762,15 @@ export class ImageStore {
       if (!keep.has(hex)) await removeTree(this.dir("roots", hex));
     return { images, blobs, bytes };
   }
+}
+
+/** Who holds a lease on the image `r` (by its digest or its id). */
+function holdersOf(leases: readonly Lease[], r: ImageRecord): string[] {
+  return leases.filter((l) => l.digest === r.digest || l.id === r.id).map((l) => l.holder);
+}
+
+/** Capacity and free bytes of the file system `dir` is on (free as an unprivileged user sees it). */
+async function diskOf(dir: string): Promise<DiskUsage> {
+  const s = await statfs(dir);
+  return { capacity: s.blocks * s.bsize, available: s.bavail * s.bsize };
 }

@@ -31,8 +31,13 @@ function fakeStore(local: Set<string>, remote: Set<string>, down = new Set<strin
       if (down.has(domain))
         throw new RegistryError(`${domain}: getaddrinfo ENOTFOUND`, undefined, "Unavailable");
     },
+    async release(prefix: string): Promise<void> {
+      calls.push(`release ${prefix}`);
+    },
     async ensure(image: string, o: EnsureOptions): Promise<PreparedImage> {
-      calls.push(`${o.policy} ${image}`);
+      calls.push(
+        `${o.policy} ${image}${o.lease ? ` lease ${o.lease.key} by ${o.lease.holder}` : ""}`,
+      );
       if (local.has(image)) return prepared(image);
       if (o.policy === "Never") throw new ImageNotPresentError("absent");
       if (!remote.has(image)) throw new RegistryError("not found", 404, "NotFound");
@@ -260,4 +265,92 @@ test("nodeImages lists repo digests and tags, largest first", () => {
       { names: [`docker.io/library/a@${DIGEST}`, "docker.io/library/a:1"], sizeBytes: 10 },
     ],
   );
+});
+
+test("a failing pull shows ImagePullBackOff a second after ErrImagePull and pulls again at each back-off's end", async () => {
+  let now = 0;
+  const store = fakeStore(new Set(), new Set());
+  const puller = new ImagePuller({ store, credentialsOf: async () => [], now: () => now });
+  const seen: string[] = [];
+  // As the pod worker does: come back when the waiting result says.
+  for (let i = 0; i < 14; i++) {
+    const r = await puller.pull(
+      pod,
+      { name: "c", image: "x:1", imagePullPolicy: "Always" },
+      () => {},
+    );
+    assert.ok("waiting" in r && r.retryInMs !== undefined);
+    seen.push(`${now / 1000} ${r.waiting.reason}`);
+    now += r.retryInMs;
+  }
+  assert.deepEqual(seen, [
+    "0 ErrImagePull",
+    "1 ImagePullBackOff",
+    "10 ErrImagePull",
+    "11 ImagePullBackOff",
+    "30 ErrImagePull",
+    "31 ImagePullBackOff",
+    "70 ErrImagePull",
+    "71 ImagePullBackOff",
+    "150 ErrImagePull",
+    "151 ImagePullBackOff",
+    "310 ErrImagePull",
+    "311 ImagePullBackOff",
+    "610 ErrImagePull", // capped at 300 s
+    "611 ImagePullBackOff",
+  ]);
+});
+
+test("a container leases its image in the store; forget and close release the pod's leases", async () => {
+  const store = fakeStore(new Set(["here:1"]), new Set(["there:1"]));
+  const puller = new ImagePuller({
+    store,
+    credentialsOf: async () => [],
+    now: () => 0,
+    holder: "cluster dev",
+  });
+  const web: Pod = { metadata: { name: "web", namespace: "ns", uid: "u2" } };
+  await puller.pull(pod, { name: "a", image: "here:1", imagePullPolicy: "IfNotPresent" }, () => {});
+  await puller.pull(web, { name: "b", image: "there:1", imagePullPolicy: "Always" }, () => {});
+  await puller.forget("u1");
+  await puller.forget("u1"); // nothing left to release
+  await puller.close();
+  assert.deepEqual(store.calls, [
+    "Never here:1 lease u1_a by pod d/p (container a) in cluster dev",
+    "Always there:1 lease u2_b by pod ns/web (container b) in cluster dev",
+    "release u1_",
+    "release u2_",
+  ]);
+});
+
+test("the kubelet's image garbage collection runs every period until close", async () => {
+  let runs = 0;
+  let ran: () => void = () => {};
+  const store = {
+    ...fakeStore(new Set(), new Set()),
+    async collectGarbage() {
+      runs++;
+      ran();
+      return { images: ["sha256:gone"], bytes: 5 };
+    },
+  };
+  const collected: string[][] = [];
+  const puller = new ImagePuller({
+    store,
+    credentialsOf: async () => [],
+    now: () => 0,
+    gcPeriodMs: 5,
+    onCollected: (r) => collected.push(r.images),
+  });
+  // The collector's timer does not hold the process open (it is unref'd): this one does.
+  const alive = setInterval(() => {}, 1000);
+  await new Promise<void>((r) => {
+    ran = () => runs >= 2 && r();
+  });
+  clearInterval(alive);
+  await puller.close();
+  const after = runs;
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(runs, after, "no collection after close");
+  assert.ok(collected.length >= 1 && collected[0]?.[0] === "sha256:gone");
 });

@@ -10,7 +10,15 @@
  *   `Failed` "Failed to pull image …: …" and "Error: ErrImagePull".
  * - After a failure the image is not pulled again for this pod until the back-off (10 s
  *   doubling to 300 s, per pod and image, as the kubelet's) has passed; meanwhile the container
- *   waits in `ImagePullBackOff` ("Back-off pulling image …"), with a `BackOff` event.
+ *   waits in `ImagePullBackOff` ("Back-off pulling image …"), with a `BackOff` event. Each
+ *   waiting result says when to come back (`retryInMs`): one second after `ErrImagePull` (the
+ *   kubelet's next sync, which sees the back-off and reports `ImagePullBackOff`), the end of the
+ *   back-off after `ImagePullBackOff` (the next pull).
+ * - A container that gets its image holds a lease on it in the store (see images/lease.ts) until
+ *   its pod is forgotten or the kubelet stops, so `loopkube images rm`/`prune` of any cluster and
+ *   image garbage collection leave it alone.
+ * - Every 5 minutes, the kubelet's image garbage collection (images/gc.ts: above 85 % disk use,
+ *   unused images least recently used first, down to 80 %).
  * - An image name the reference grammar rejects: waiting `InvalidImageName`, Warning
  *   `InspectFailed`.
  *
@@ -41,7 +49,14 @@ export interface ImageEnsurer {
   list(): Promise<{ refs: string[]; digest: string; size: number }[]>;
   /** Resolves when the image's registry answers at all; throws when it cannot be reached. */
   ping(image: string, timeoutMs: number): Promise<void>;
+  /** Drops the leases (`EnsureOptions.lease`) whose key starts with `keyPrefix`. */
+  release?(keyPrefix: string): Promise<void>;
+  /** Image garbage collection by the kubelet's thresholds (images/gc.ts). */
+  collectGarbage?(): Promise<{ images: string[]; bytes: number }>;
 }
+
+/** How often the kubelet's image garbage collection looks at the disk (its ImageGCPeriod). */
+export const IMAGE_GC_PERIOD_MS = 5 * 60_000;
 
 /** How long a registry's answer to a ping (or its silence) is remembered. */
 export const REACHABILITY_TTL_MS = 30_000;
@@ -71,6 +86,13 @@ export interface ImagePullDeps {
   /** Pull back-off; default 10 s doubling to 300 s. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Who the kubelet is, in lease holders' names (`in cluster dev`). */
+  holder?: string;
+  /** Image garbage collection every this often (default 5 min; 0: never). */
+  gcPeriodMs?: number;
+  /** Told what each garbage collection removed (when it removed something). */
+  onCollected?: (r: { images: string[]; bytes: number }) => void;
+  onError?: (e: unknown) => void;
 }
 
 export type PullEmit = (type: "Normal" | "Warning", reason: string, message: string) => void;
@@ -135,10 +157,29 @@ export class ImagePuller {
   >();
   private readonly initial: number;
   private readonly max: number;
+  /** Pods holding image leases (released by `forget` and `close`). */
+  private readonly leased = new Set<string>();
+
+  private readonly gcTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: ImagePullDeps) {
     this.initial = deps.initialBackoffMs ?? 10_000;
     this.max = deps.maxBackoffMs ?? 300_000;
+    const period = deps.gcPeriodMs ?? IMAGE_GC_PERIOD_MS;
+    if (period > 0 && deps.store.collectGarbage) {
+      this.gcTimer = setInterval(() => void this.collectGarbage(), period);
+      this.gcTimer.unref();
+    }
+  }
+
+  /** One image garbage collection (the store's policy: 85 % high, 80 % low, 2 min min age). */
+  async collectGarbage(): Promise<void> {
+    try {
+      const r = await this.deps.store.collectGarbage?.();
+      if (r && r.images.length > 0) this.deps.onCollected?.(r);
+    } catch (e) {
+      this.deps.onError?.(e);
+    }
   }
 
   /**
@@ -189,10 +230,18 @@ export class ImagePuller {
     return result;
   }
 
-  /** Forgets a pod's back-offs (when it is gone). */
-  forget(podUid: string): void {
+  /** Forgets a pod's back-offs and releases its images (when it is gone). */
+  forget(podUid: string): Promise<void> {
     for (const key of this.backoffs.keys())
       if (key.startsWith(`${podUid}_`)) this.backoffs.delete(key);
+    if (!this.leased.delete(podUid)) return Promise.resolve();
+    return this.deps.store.release?.(`${podUid}_`) ?? Promise.resolve();
+  }
+
+  /** Releases every image lease this kubelet holds and stops garbage collection (at stop). */
+  async close(): Promise<void> {
+    clearInterval(this.gcTimer);
+    for (const uid of [...this.leased]) await this.forget(uid);
   }
 
   async pull(pod: Pod, container: Container, emit: Emit): Promise<PullResult> {
@@ -208,9 +257,17 @@ export class ImagePuller {
     }
     const policy =
       (container.imagePullPolicy as PullPolicy | undefined) ?? defaultPullPolicy(image);
+    const uid = pod.metadata?.uid ?? "";
+    const lease = uid
+      ? {
+          key: `${uid}_${container.name}`,
+          holder: `pod ${pod.metadata?.namespace ?? "default"}/${pod.metadata?.name ?? ""} (container ${container.name})${this.deps.holder ? ` in ${this.deps.holder}` : ""}`,
+        }
+      : undefined;
+    if (lease) this.leased.add(uid);
     const present = async () => {
       try {
-        return await this.deps.store.ensure(image, { policy: "Never" });
+        return await this.deps.store.ensure(image, { policy: "Never", ...(lease && { lease }) });
       } catch (e) {
         if (e instanceof ImageNotPresentError) return undefined;
         throw e;
@@ -229,7 +286,7 @@ export class ImagePuller {
         return { waiting: { reason: "ErrImageNeverPull", message } };
       }
     }
-    const key = `${pod.metadata?.uid ?? ""}_${image}`;
+    const key = `${uid}_${image}`;
     const now = this.deps.now();
     const back = this.backoffs.get(key);
     if (back && now < back.until) {
@@ -247,7 +304,11 @@ export class ImagePuller {
     const started = this.deps.now();
     try {
       const credentials = await this.deps.credentialsOf(pod);
-      const pulled = await this.deps.store.ensure(image, { policy: "Always", credentials });
+      const pulled = await this.deps.store.ensure(image, {
+        policy: "Always",
+        credentials,
+        ...(lease && { lease }),
+      });
       this.backoffs.delete(key);
       const took = seconds(this.deps.now() - started);
       emit(

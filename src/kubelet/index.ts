@@ -326,6 +326,10 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
         store: options.imagePulls.store,
         now: () => now().getTime(),
         credentialsOf: (p) => pullSecretCredentials(client, p),
+        holder: `cluster ${nodeName}`,
+        onCollected: (r) =>
+          warn(`image garbage collection removed ${r.images.length} images (${r.bytes} bytes)`),
+        onError,
       })
     : undefined;
   const useSandbox = (options.sandbox ?? true) && sandboxSupported();
@@ -513,6 +517,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       (async () => {
         if (w) {
           await w.terminate();
+          await puller?.forget(w.uid);
           await dropNetwork(w);
           // The IP goes with the sandbox, before the pod object does (kube tears down the pod's
           // network in killPod). A failed status write is retried once the back-off allows.
@@ -570,7 +575,12 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       // Same name, new pod: the old one is gone; stop its containers at once.
       const old = w;
       workers.delete(key);
-      track(old.terminate({ maxGraceMs: 0 }).then(() => dropNetwork(old)));
+      track(
+        old
+          .terminate({ maxGraceMs: 0 })
+          .then(() => puller?.forget(old.uid))
+          .then(() => dropNetwork(old)),
+      );
       w = undefined;
     }
     if (pod.metadata?.deletionTimestamp) {
@@ -674,10 +684,10 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       const w = workers.get(key);
       if (!w || w.uid !== pod.metadata?.uid) return;
       workers.delete(key);
-      puller?.forget(w.uid);
       track(
         w
           .terminate({ maxGraceMs: 0 })
+          .then(() => puller?.forget(w.uid))
           .then(() => dropNetwork(w))
           .then(() => ipamOf(pod)?.release(key)),
       );
@@ -765,6 +775,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
           `${finishing.size} pod deletions were not finished at stop; the next start finishes them`,
         ),
       );
+      await puller?.close().catch(onError);
       await Promise.all([...networks.keys()].map(dropNetwork));
       await policy.stop().catch(onError);
       stopMirror();
