@@ -6,7 +6,8 @@
  * certificate (checked with `openssl s_client`) and unknown names with the fake one, an Ingress of
  * another class is not served, and `kubectl get ingress` shows the ADDRESS. Also: loopkube's
  * IngressClass is there and default, `kubectl create ingress` gets it, `kubectl describe` and
- * `kubectl explain` work, and NetworkPolicies are defaulted, validated, stored and listed.
+ * `kubectl explain` work, NetworkPolicies are defaulted, validated, stored and listed, and the
+ * controller acts as its ServiceAccount, whose role lets it update ingresses/status only.
  *
  * One cluster for the whole file, on the ranges it is given (others may run beside it). The
  * ingress listens on 80/443 when they can be bound, else on the ports its status names: the
@@ -352,6 +353,23 @@ describe("Ingress with the real kubectl, curl and openssl", { skip: NO_TOOLS }, 
     assert.match(await curl("http", "other.example.com"), /^200 web-b-/);
     const status = await kubectl(["get", "ingress", "elsewhere", "-o", "jsonpath={.status}"]);
     assert.equal(status.stdout, '{"loadBalancer":{}}');
+  });
+
+  test("the ingress controller's ServiceAccount may update ingresses/status and not delete pods", async () => {
+    const as = "--as=system:serviceaccount:kube-system:ingress-controller";
+    const cases: Array<[string[], string, number]> = [
+      // kubectl reads `ingresses/status` as the Ingress named "status": the subresource is a flag.
+      [["update", "ingresses", "--subresource=status"], "yes", 0],
+      [["update", "ingresses"], "no", 1],
+      [["list", "secrets", "--all-namespaces"], "yes", 0],
+      [["delete", "pods"], "no", 1],
+      [["create", "ingressclasses"], "no", 1],
+    ];
+    for (const [args, want, code] of cases) {
+      const r = await kubectl(["auth", "can-i", ...args, as]);
+      assert.equal(r.stdout.trim(), want, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.code, code, args.join(" "));
+    }
   });
 
   test("loopkube's IngressClass is the default: kubectl create ingress gets it", async (t) => {

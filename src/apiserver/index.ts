@@ -97,6 +97,8 @@ export {
 export type { MetricsProvider, MetricsSnapshot } from "./metrics.ts";
 export {
   type Attributes,
+  INGRESS_CONTROLLER_ACCOUNT,
+  INGRESS_CONTROLLER_ROLE,
   MASTERS_GROUP,
   NODE_LEASE_NAMESPACE,
   NODES_GROUP,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createRegistry } from "../apiserver/index.ts";
+import { createRegistry, INGRESS_CONTROLLER_ROLE } from "../apiserver/index.ts";
 import { CONTROLLERS } from "../controllers/index.ts";
 import { openStore } from "../store/index.ts";
 import {
@@ -8,6 +8,8 @@ import {
   componentAccounts,
   controllerUser,
   DNS_ACCOUNT,
+  INGRESS_ACCOUNT,
+  INGRESS_CONTROLLER,
   KUBE_CONTROLLER_MANAGER,
   nodeAgentUser,
   nodeUser,
@@ -38,12 +40,60 @@ test("every controller the cluster runs has a kube identity", () => {
 test("each component ServiceAccount is bound to its bootstrap role, as kube's policy binds it", () => {
   const { registry } = createRegistry(openStore({ backend: "memory" }));
   for (const sa of componentAccounts()) {
-    const binding = sa === DNS_ACCOUNT ? "system:coredns" : `system:controller:${sa}`;
+    const binding =
+      sa === DNS_ACCOUNT
+        ? "system:coredns"
+        : sa === INGRESS_ACCOUNT
+          ? INGRESS_CONTROLLER_ROLE
+          : `system:controller:${sa}`;
     const crb = registry.getSync(RBAC("clusterrolebindings"), "", binding);
     assert.deepEqual(crb.subjects, [
       { kind: "ServiceAccount", name: sa, namespace: "kube-system", apiGroup: "" },
     ]);
     registry.getSync(RBAC("clusterroles"), "", binding);
+  }
+});
+
+test("the ingress controller acts as its ServiceAccount, which may do what an ingress controller does and no more", () => {
+  const { registry, rbac } = createRegistry(openStore({ backend: "memory" }));
+  assert.equal(INGRESS_CONTROLLER.name, "system:serviceaccount:kube-system:ingress-controller");
+  assert.ok(componentAccounts().includes(INGRESS_ACCOUNT));
+  const crb = registry.getSync(RBAC("clusterrolebindings"), "", INGRESS_CONTROLLER_ROLE);
+  assert.deepEqual(crb.roleRef, {
+    apiGroup: "rbac.authorization.k8s.io",
+    kind: "ClusterRole",
+    name: INGRESS_CONTROLLER_ROLE,
+  });
+  const can = (verb: string, apiGroup: string, resource: string, subresource = "") =>
+    rbac.authorizeCall(INGRESS_CONTROLLER, {
+      verb,
+      resourceRequest: true,
+      path: "",
+      apiGroup,
+      apiVersion: "v1",
+      resource,
+      subresource,
+      namespace: "shop",
+      name: "",
+    }) === undefined;
+  const cases: Array<[string, string, string, string, boolean]> = [
+    ["watch", "networking.k8s.io", "ingresses", "", true],
+    ["list", "networking.k8s.io", "ingressclasses", "", true],
+    ["update", "networking.k8s.io", "ingresses", "status", true],
+    ["list", "", "services", "", true],
+    ["watch", "discovery.k8s.io", "endpointslices", "", true],
+    ["watch", "", "secrets", "", true],
+    ["create", "", "events", "", true],
+    ["patch", "", "events", "", true],
+    ["update", "networking.k8s.io", "ingresses", "", false],
+    ["create", "networking.k8s.io", "ingressclasses", "", false],
+    ["delete", "", "pods", "", false],
+    ["create", "", "secrets", "", false],
+    ["list", "", "configmaps", "", false],
+  ];
+  for (const [verb, group, resource, sub, want] of cases) {
+    const what = `${verb} ${resource}${sub ? `/${sub}` : ""}`;
+    assert.equal(can(verb, group, resource, sub), want, what);
   }
 });
 

@@ -6,7 +6,8 @@
  * `system:node:<node>` in `system:nodes` (the Node authorizer and NodeRestriction apply), the
  * proxy as `system:kube-proxy` (its load-balancer status writes, kube's service controller's job,
  * as `kube-system/service-controller`), the cluster DNS as `kube-system/coredns` (kubeadm's
- * `system:coredns`). Every call is authorized as an HTTP request would be (see
+ * `system:coredns`), the ingress controller as `kube-system/ingress-controller` (bound to
+ * `loopkube:ingress-controller`, a role modelled on ingress-nginx's). Every call is authorized as an HTTP request would be (see
  * `createInProcessClient`); a refusal is kube's 403, which the component reports and retries.
  *
  * The shared informers read as kube-controller-manager's shared informers do
@@ -26,6 +27,7 @@ import {
   type Attributes,
   type CallUser,
   createInProcessClient,
+  INGRESS_CONTROLLER_ACCOUNT,
   NODE_LEASE_NAMESPACE,
   NODES_GROUP,
   type Registry,
@@ -52,6 +54,9 @@ export const KUBE_SCHEDULER = plainUser("system:kube-scheduler");
 export const KUBE_PROXY = plainUser("system:kube-proxy");
 export const DNS_ACCOUNT = "coredns";
 export const SERVICE_CONTROLLER_ACCOUNT = "service-controller";
+export const INGRESS_ACCOUNT = INGRESS_CONTROLLER_ACCOUNT;
+/** The ingress controller's user (the ServiceAccount its ClusterRole is bound to). */
+export const INGRESS_CONTROLLER = serviceAccountUser(SYSTEM, INGRESS_ACCOUNT);
 
 /**
  * Each controller of `CONTROLLERS` (by name) and its kube identity: a ServiceAccount in
@@ -92,7 +97,7 @@ export function controllerUser(controller: string): UserInfo {
  *  kubeadm create them). */
 export function componentAccounts(): string[] {
   const names = Object.values(CONTROLLER_IDENTITIES).filter((x) => typeof x === "string");
-  return [...new Set([...names, SERVICE_CONTROLLER_ACCOUNT, DNS_ACCOUNT])].sort();
+  return [...new Set([...names, SERVICE_CONTROLLER_ACCOUNT, DNS_ACCOUNT, INGRESS_ACCOUNT])].sort();
 }
 
 const SERVICEACCOUNTS: ResourceRef = { group: "", version: "v1", resource: "serviceaccounts" };
@@ -210,7 +215,7 @@ export function nodeAgentUser(
  * loopkube's controllers write with patches where kube's send updates (kube's roles grant them
  * `update` only): a controller's patch is allowed where its role allows `patch` or `update`.
  */
-function patchOrUpdate(authorize: Authorize): Authorize {
+export function patchOrUpdate(authorize: Authorize): Authorize {
   return (user, a) => {
     const refusal = authorize(user, a);
     if (!refusal || a.verb !== "patch") return refusal;

@@ -57,10 +57,12 @@ import {
   DNS_ACCOUNT,
   ensureComponentAccounts,
   ensureDefaultStorageClass,
+  INGRESS_CONTROLLER,
   informersAs,
   KUBE_CONTROLLER_MANAGER,
   KUBE_PROXY,
   nodeAgentUser,
+  patchOrUpdate,
   SERVICE_CONTROLLER_ACCOUNT,
   serviceAccountUser,
 } from "./identities.ts";
@@ -472,8 +474,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     // The ingress controller, on the load balancer range's last address (see ingress.ts).
     const ingress = await step("ingress", () =>
       startClusterIngress({
-        client,
-        informers,
+        // Its status writes are patches where ingress-nginx's role grants `update`.
+        client: identities
+          ? clientAs(api.registry, INGRESS_CONTROLLER, patchOrUpdate(authorize))
+          : client,
+        installer: client,
+        informers: informersOf(INGRESS_CONTROLLER),
         plan,
         log,
         dial: (ip, port) => dialPod?.(ip, port),

@@ -28,7 +28,12 @@ import { ensureIngressClass } from "./bootstrap.ts";
 import type { LogLevel } from "./options.ts";
 
 export interface ClusterIngressContext {
+  /** The controller's own client (its identity: `kube-system/ingress-controller`). */
   client: ApiVerbs;
+  /** The cluster's own client, which creates the IngressClass as an installer's manifest would
+   *  (an ingress controller's role only reads classes). */
+  installer: ApiVerbs;
+  /** Informers read as the controller (its role lets it list and watch what it reads). */
   informers: InformerFactory;
   plan: AddressPlan;
   /** How backends the host cannot reach directly (rootless pod networks) are dialled. */
@@ -62,7 +67,7 @@ export async function startClusterIngress(
     return undefined;
   }
   const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
-  await ensureIngressClass(ctx.client, {
+  await ensureIngressClass(ctx.installer, {
     className: LOOPKUBE_INGRESS_CLASS,
     controller: LOOPKUBE_INGRESS_CONTROLLER,
   });

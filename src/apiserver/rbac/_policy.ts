@@ -20,6 +20,11 @@ import {
 } from "./_components.ts";
 
 const GROUP = "rbac.authorization.k8s.io";
+
+/** loopkube's ingress controller's ClusterRole, bound to the ServiceAccount
+ *  `kube-system/ingress-controller`. */
+export const INGRESS_CONTROLLER_ROLE = "loopkube:ingress-controller";
+export const INGRESS_CONTROLLER_ACCOUNT = "ingress-controller";
 const READ = ["get", "list", "watch"];
 const WRITE = ["create", "delete", "deletecollection", "patch", "update"];
 const ALL = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -277,6 +282,19 @@ const ROLES: RoleSpec[] = [
       rule(["discovery.k8s.io"], ["endpointslices"], ["list", "watch"]),
     ],
   },
+  // Not kube's either: loopkube's ingress controller, under a role modelled on ingress-nginx's
+  // ClusterRole, narrowed to what it reads (no ConfigMaps, Pods, Nodes; no leader election).
+  {
+    name: INGRESS_CONTROLLER_ROLE,
+    rules: [
+      rule(["networking.k8s.io"], ["ingressclasses", "ingresses"], READ),
+      rule(["networking.k8s.io"], ["ingresses/status"], ["update"]),
+      rule([""], ["services"], READ),
+      rule(["discovery.k8s.io"], ["endpointslices"], READ),
+      rule([""], ["secrets"], ["list", "watch"]),
+      rule([""], ["events"], ["create", "patch"]),
+    ],
+  },
   {
     name: "system:node-proxier",
     rules: [
@@ -329,6 +347,12 @@ const BINDINGS: Array<{ name: string; role?: string; subjects: SubjectSpec[] }> 
   {
     name: "system:coredns",
     subjects: [{ kind: "ServiceAccount", name: "coredns", namespace: "kube-system" }],
+  },
+  {
+    name: INGRESS_CONTROLLER_ROLE,
+    subjects: [
+      { kind: "ServiceAccount", name: INGRESS_CONTROLLER_ACCOUNT, namespace: "kube-system" },
+    ],
   },
   { name: "system:node-proxier", subjects: [user("system:kube-proxy")] },
   ...COMPONENT_BINDINGS.map((b) => ({ name: b.name, role: b.role, subjects: b.users.map(user) })),

@@ -26,6 +26,7 @@ import { impersonate } from "./impersonation.ts";
 import { createNodeAuthorizer } from "./node.ts";
 import { nodeRestriction } from "./noderestriction.ts";
 
+export { INGRESS_CONTROLLER_ACCOUNT, INGRESS_CONTROLLER_ROLE } from "./_policy.ts";
 export type { Attributes, PolicyRule } from "./_rules.ts";
 export { ruleAllows } from "./_rules.ts";
 export { aggregatedRules, startAggregation } from "./aggregation.ts";
