@@ -3,7 +3,8 @@
  * with the real kubectl, as root with crun (or runc): a Deployment of two busybox `httpd -f -p
  * 80` replicas on 0.0.0.0:80 in their own pod network namespaces, Ready through an HTTP probe and
  * reachable by pod IP and through their Service; `kubectl exec` (and `exec -it`) runs inside the
- * image's root, not the host's; `kubectl logs`; a StatefulSet volume's data kept across the
+ * image's root, not the host's; `kubectl logs`; `kubectl top` from the container's cgroup (its
+ * working set, /dev/shm pages included); a StatefulSet volume's data kept across the
  * deletion of its pod; kube's Entrypoint/Cmd/command/args table; nothing of the runtime left
  * after the cluster stops. The images are busybox roots the test builds (test/_busybox.ts).
  */
@@ -201,6 +202,58 @@ describe("the oci runtime runs pods from their image's root", { skip: SKIP }, ()
       { what: "kubectl top answering", timeoutMs: 30_000 },
     );
     assert.match(top.stdout, new RegExp(`^${name}\\s+\\d+m\\s+\\d+Mi`));
+  });
+
+  test("kubectl top shows a container's cgroup working set: tmpfs pages no process maps count", async () => {
+    // 40 MiB in the container's /dev/shm (a tmpfs, charged to its memory cgroup as shmem, never
+    // inactive file cache), then only `sleep` runs: its RSS is tiny, the working set is not.
+    await cluster.client.create(REFS.pods, "default", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "fill" },
+      spec: {
+        runtimeClassName: "oci",
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          {
+            name: "f",
+            image: IMAGE,
+            command: ["sh", "-c", "head -c 41943040 /dev/zero > /dev/shm/fill && exec sleep 3600"],
+            resources: { limits: { memory: "128Mi" } },
+          },
+        ],
+      },
+    });
+    const MiB = 2 ** 20;
+    const topMi = await waitFor(
+      async () => {
+        const t = await kubectl(["top", "pod", "fill", "--containers", "--no-headers"]);
+        const mi = Number(/^fill\s+f\s+\d+m\s+(\d+)Mi/.exec(t.stdout)?.[1]);
+        return mi >= 40 ? mi : undefined;
+      },
+      { what: "kubectl top pod fill showing the 40 MiB of /dev/shm", timeoutMs: 60_000 },
+    );
+    const cg = await kubectl(["exec", "fill", "--", "cat", "/proc/1/cgroup"]);
+    const v1 = /(?:^|\n)\d+:memory:(\S+)/.exec(cg.stdout)?.[1];
+    const v2 = /(?:^|\n)0::(\S+)/.exec(cg.stdout)?.[1];
+    assert.match(v1 ?? v2 ?? "", /^\/loopkube-[0-9a-f]{8}\//, cg.stdout);
+    const dir = v1 ? `/sys/fs/cgroup/memory${v1}` : `/sys/fs/cgroup${v2}`;
+    const cat = (f: string) => execFileSync("cat", [join(dir, f)], { encoding: "utf8" });
+    const usage = Number(cat(v1 ? "memory.usage_in_bytes" : "memory.current").trim());
+    const inactive = Number(
+      new RegExp(`(?:^|\n)${v1 ? "total_inactive_file" : "inactive_file"} (\\d+)`).exec(
+        cat("memory.stat"),
+      )?.[1] ?? 0,
+    );
+    const workingSetMi = Math.max(0, usage - inactive) / MiB;
+    assert.ok(
+      Math.abs(topMi - workingSetMi) <= 2,
+      `kubectl top ${topMi}Mi, cgroup working set ${workingSetMi.toFixed(1)}Mi`,
+    );
+    const status = await kubectl(["exec", "fill", "--", "cat", "/proc/1/status"]);
+    const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(status.stdout)?.[1]);
+    assert.ok(rssKb * 1024 < 8 * MiB, `sleep's RSS ${rssKb} kB: the figure is not from /proc`);
+    await cluster.client.delete(REFS.pods, "default", "fill");
   });
 
   test("kubectl attach -i feeds the container's stdin; stdinOnce's end is its EOF", async () => {

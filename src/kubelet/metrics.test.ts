@@ -137,6 +137,85 @@ describe("startMetricsCollector", () => {
   });
 });
 
+describe("startMetricsCollector with cgroups", () => {
+  const cases: Array<{ version: 1 | 2; mountinfo: (at: string) => string }> = [
+    {
+      version: 1,
+      mountinfo: (at) =>
+        `31 30 0:28 / ${at}/cpuacct rw - cgroup cgroup rw,cpuacct\n34 30 0:31 / ${at}/memory rw - cgroup cgroup rw,memory\n40 30 0:37 / ${at}/unified rw - cgroup2 cgroup2 rw\n`,
+    },
+    { version: 2, mountinfo: (at) => `29 23 0:26 / ${at} rw shared:4 - cgroup2 cgroup2 rw\n` },
+  ];
+  for (const { version, mountinfo } of cases) {
+    test(`takes an oci container's figures from its own cgroup (v${version}), a process pod's from /proc`, async () => {
+      const fake = fakeProc();
+      const cg = join(fake.root, "cg");
+      const write = (path: string, text: string) => {
+        mkdirSync(join(path, ".."), { recursive: true });
+        writeFileSync(path, text);
+      };
+      const counters = (usageNs: number, memory: number, inactive: number) => {
+        if (version === 1) {
+          write(join(cg, "cpuacct/loopkube-ab/c1/cpuacct.usage"), `${usageNs}\n`);
+          write(join(cg, "memory/loopkube-ab/c1/memory.usage_in_bytes"), `${memory}\n`);
+          write(
+            join(cg, "memory/loopkube-ab/c1/memory.stat"),
+            `cache 0\ninactive_file 1\ntotal_inactive_file ${inactive}\n`,
+          );
+        } else {
+          write(join(cg, "loopkube-ab/c1/cpu.stat"), `usage_usec ${usageNs / 1000}\nuser_usec 0\n`);
+          write(join(cg, "loopkube-ab/c1/memory.current"), `${memory}\n`);
+          write(join(cg, "loopkube-ab/c1/memory.stat"), `anon 0\ninactive_file ${inactive}\n`);
+        }
+      };
+      const own =
+        version === 1
+          ? "4:memory:/loopkube-ab/c1\n2:cpuacct:/loopkube-ab/c1\n0::/\n"
+          : "0::/loopkube-ab/c1\n";
+      const agent = version === 1 ? "4:memory:/agent\n2:cpuacct:/\n0::/\n" : "0::/agent\n";
+      write(join(fake.root, "self/mountinfo"), mountinfo(cg));
+      write(join(fake.root, "self/cgroup"), agent);
+      write(join(fake.root, "10/cgroup"), own);
+      write(join(fake.root, "20/cgroup"), agent);
+      let t = 1_000_000;
+      fake.host({ uptimeS: 100, busy: 1000, idle: 9000 });
+      fake.proc({ pid: 10, session: 10, ticks: 5, start: 9000, rss: 1 });
+      fake.proc({ pid: 20, session: 20, ticks: 5, start: 9000, rss: 7 });
+      counters(2e9, 50_000_000, 10_000_000);
+      const c = await startMetricsCollector({
+        nodeName: "n1",
+        targets: () => [
+          { namespace: "d", name: "oci", containers: [{ name: "c", pid: 10 }] },
+          { namespace: "d", name: "proc", containers: [{ name: "c", pid: 20 }] },
+        ],
+        procRoot: fake.root,
+        now: () => t,
+        intervalMs: 10_000,
+        pageSize: 4096,
+      });
+      try {
+        t += 8000;
+        fake.host({ uptimeS: 108, busy: 1600, idle: 9600 });
+        counters(6e9, 60_000_000, 70_000_000);
+        const m = await c.collect();
+        const oci = m.pods.get("d/oci");
+        assert.equal(oci?.windowMs, 8000);
+        // 4 s of CPU over 8 s; usage below the inactive cache floors at zero.
+        assert.deepEqual(oci?.containers, [
+          { name: "c", cpuNanoCores: 500_000_000, memoryBytes: 0 },
+        ]);
+        counters(6e9, 60_000_000, 15_000_000);
+        const again = await c.collect();
+        assert.equal(again.pods.get("d/oci")?.containers[0]?.memoryBytes, 45_000_000);
+        assert.equal(again.pods.get("d/proc")?.containers[0]?.memoryBytes, 7 * 4096);
+      } finally {
+        c.stop();
+        rmSync(fake.root, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
 test("pageSize is a power of two of at least 4 KiB on this machine", async () => {
   const p = await pageSize();
   assert.ok(p >= 4096 && (p & (p - 1)) === 0, String(p));

@@ -9,9 +9,12 @@
  * counters were zero then), so the first `kubectl top` after a pod starts already answers, over a
  * window as long as the container's life. The node falls back to its oldest sample, or to boot.
  *
- * A container is its first process plus its session, process group and descendants (see
- * `containerProcesses`). Memory is the sum of their resident set sizes: an approximation of the
- * cgroup working set kube reports (shared pages count once per process; page cache is left out).
+ * A container with a cgroup of its own (the `oci` runtime as root) is measured from that cgroup,
+ * as the kubelet's cAdvisor does (see `metrics_cgroup.ts`): CPU from its cumulative counter, memory
+ * as its working set. Any other container (process pods, rootless `oci`) is its first process plus
+ * its session, process group and descendants (see `containerProcesses`), and its memory the sum of
+ * their resident set sizes: an approximation of the cgroup working set (shared pages count once
+ * per process; page cache is left out).
  * The node's memory is the host's working set from `/proc/meminfo`, its CPU the host's busy time
  * from `/proc/stat`: the node's usage, not just its pods'. Simulated containers have no process and
  * report zero CPU and memory: nothing runs, so nothing is used.
@@ -21,6 +24,14 @@
  *
  * @module
  */
+import { join } from "node:path";
+import {
+  type CgroupUsage,
+  cgroupFiles,
+  parseCgroupMounts,
+  parseProcCgroup,
+  readCgroupUsage,
+} from "./metrics_cgroup.ts";
 import {
   containerProcesses,
   type HostCpu,
@@ -88,6 +99,8 @@ interface Sample {
   memory: number | undefined;
   /** CPU ticks per container, keyed `<pid>@<startTicks>` so a reused pid never matches. */
   containers: Map<string, number>;
+  /** Counters of the containers with a cgroup of their own, same keys. */
+  cgroups: Map<string, CgroupUsage>;
 }
 
 /**
@@ -112,6 +125,17 @@ export async function startMetricsCollector(
   const page = options.pageSize ?? (await pageSize(procRoot));
   const onError = options.onError ?? (() => {});
   const kept: Sample[] = [];
+  const [mountinfo, selfCgroup] = await Promise.all([
+    readProc(procRoot, "self/mountinfo"),
+    readProc(procRoot, "self/cgroup"),
+  ]);
+  const mounts = parseCgroupMounts(mountinfo ?? "");
+  const self = parseProcCgroup(selfCgroup ?? "");
+  const cgroupOf = async (pid: number) => {
+    const text = await readProc(procRoot, join(String(pid), "cgroup"));
+    const files = text === undefined ? undefined : cgroupFiles(parseProcCgroup(text), self, mounts);
+    return files && readCgroupUsage(files);
+  };
 
   const sample = async (targets: MetricsTarget[]) => {
     const wantsProcs = targets.some((p) => p.containers.some((c) => c.pid !== undefined));
@@ -127,6 +151,7 @@ export async function startMetricsCollector(
       cpu: stat ? parseHostCpu(stat) : undefined,
       memory: meminfo ? hostWorkingSet(parseMeminfo(meminfo)) : undefined,
       containers: new Map(),
+      cgroups: new Map(),
     };
     const trees = new Map<string, ProcStat[]>();
     for (const p of targets) {
@@ -140,6 +165,8 @@ export async function startMetricsCollector(
           key,
           tree.reduce((sum, x) => sum + x.cpuTicks, 0),
         );
+        const usage = await cgroupOf(root.pid);
+        if (usage) s.cgroups.set(key, usage);
       }
     }
     return { s, procs, trees };
@@ -207,18 +234,29 @@ export async function startMetricsCollector(
           const tree = trees.get(key);
           const ticks = s.containers.get(key);
           if (!tree || ticks === undefined) continue;
-          const base = baseFor(s.t, (k) => k.containers.has(key));
-          // Counters were zero when the container's first process started.
+          const cg = s.cgroups.get(key);
+          const base = baseFor(s.t, (k) => (cg ? k.cgroups.has(key) : k.containers.has(key)));
+          // Counters were zero when the container's first process started (its cgroup was made
+          // just before).
           const w = base
             ? s.t - base.t
             : Math.max(1, Math.round((s.uptimeS - root.startTicks / hz) * 1000));
+          windowMs = Math.min(windowMs, w);
+          if (cg) {
+            const used = cg.cpuNs - (base?.cgroups.get(key)?.cpuNs ?? 0);
+            containers.push({
+              name: c.name,
+              cpuNanoCores: Math.max(0, Math.round(used / (w / 1000))),
+              memoryBytes: cg.memoryWorkingSet,
+            });
+            continue;
+          }
           const used = base ? ticks - (base.containers.get(key) ?? 0) : ticks;
           containers.push({
             name: c.name,
             cpuNanoCores: rate(used, w),
             memoryBytes: tree.reduce((sum, x) => sum + x.rssPages, 0) * page,
           });
-          windowMs = Math.min(windowMs, w);
         }
         if (containers.length === 0) continue;
         out.pods.set(`${p.namespace}/${p.name}`, { timestamp, windowMs, containers });
