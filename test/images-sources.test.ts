@@ -16,14 +16,12 @@
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
-import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Container, Pod } from "kubernetes-types/core/v1.js";
 import {
   buildBusyboxLayout,
-  imageToolsMissing,
   type Layout,
   skopeoCopy,
   startRegistry,
@@ -33,30 +31,11 @@ import {
 import { REFS } from "../src/api/refs.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { routeDevice } from "../src/kubelet/index.ts";
-import { NO_OCI } from "./_busybox.ts";
 import { cliEnv, runLoopkube } from "./_cli.ts";
-import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
+import { fetchText, imagesSkip } from "./_images.ts";
+import { KUBECTL, run } from "./_kubectl.ts";
 
-const missing = imageToolsMissing(["docker-registry", "skopeo", "openssl"]);
-const SKIP =
-  NO_OCI ||
-  NO_KUBECTL ||
-  (missing.length > 0 && `needs ${missing.join(", ")} (apt-get install ${missing.join(" ")})`);
-if (SKIP) console.log(`# images-sources.test.ts skipped: ${SKIP}`);
-
-const fetchText = (ip: string) =>
-  new Promise<string>((resolve, reject) => {
-    const req = httpGet({ host: ip, port: 80, path: "/", timeout: 5000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d) => {
-        body += d;
-      });
-      res.on("end", () => resolve(body));
-    });
-    req.on("error", reject);
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-  });
+const SKIP = imagesSkip("images-sources.test.ts", ["docker-registry", "skopeo", "openssl"]);
 
 const USER = { username: "carol", password: "t0ken-e2e" };
 

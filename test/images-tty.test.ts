@@ -23,7 +23,6 @@ import { after, before, describe, test } from "node:test";
 import type { Pod } from "kubernetes-types/core/v1.js";
 import {
   buildBusyboxLayout,
-  imageToolsMissing,
   skopeoCopy,
   startRegistry,
   type TestRegistry,
@@ -32,17 +31,11 @@ import {
 import { REFS } from "../src/api/refs.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { resizeTerminal } from "../src/kubelet/streaming/tty.ts";
-import { NO_OCI } from "./_busybox.ts";
-import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
+import { imagesSkip } from "./_images.ts";
+import { KUBECTL, run } from "./_kubectl.ts";
 import { NO_SCRIPT, ttySession } from "./_tty.ts";
 
-const missing = imageToolsMissing(["docker-registry", "skopeo"]);
-const SKIP =
-  NO_OCI ||
-  NO_KUBECTL ||
-  NO_SCRIPT ||
-  (missing.length > 0 && `needs ${missing.join(", ")} (apt-get install ${missing.join(" ")})`);
-if (SKIP) console.log(`# images-tty.test.ts skipped: ${SKIP}`);
+const SKIP = imagesSkip("images-tty.test.ts", ["docker-registry", "skopeo"], [NO_SCRIPT]);
 
 describe("interactive debugging of image pods (oci runtime)", { skip: SKIP }, () => {
   let cluster: Cluster;

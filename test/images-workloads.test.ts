@@ -17,7 +17,6 @@
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
-import { get as httpGet } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -25,7 +24,6 @@ import type { ReplicaSet } from "kubernetes-types/apps/v1.js";
 import type { Pod } from "kubernetes-types/core/v1.js";
 import {
   buildBusyboxLayout,
-  imageToolsMissing,
   type Layout,
   skopeoCopy,
   startRegistry,
@@ -35,29 +33,10 @@ import {
 import { REFS } from "../src/api/refs.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
 import { routeDevice } from "../src/kubelet/index.ts";
-import { NO_OCI } from "./_busybox.ts";
-import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
+import { fetchText, imagesSkip } from "./_images.ts";
+import { KUBECTL, run } from "./_kubectl.ts";
 
-const missing = imageToolsMissing(["docker-registry", "skopeo"]);
-const SKIP =
-  NO_OCI ||
-  NO_KUBECTL ||
-  (missing.length > 0 && `needs ${missing.join(", ")} (apt-get install ${missing.join(" ")})`);
-if (SKIP) console.log(`# images-workloads.test.ts skipped: ${SKIP}`);
-
-const fetchText = (ip: string) =>
-  new Promise<string>((resolve, reject) => {
-    const req = httpGet({ host: ip, port: 80, path: "/", timeout: 5000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d) => {
-        body += d;
-      });
-      res.on("end", () => resolve(res.statusCode === 200 ? body : `HTTP ${res.statusCode}`));
-    });
-    req.on("error", reject);
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-  });
+const SKIP = imagesSkip("images-workloads.test.ts");
 
 /** What a pod IP serves on port 80, once it serves `want` (checked to be a pod link first). */
 async function serves(ip: string, want: string): Promise<void> {
