@@ -63,9 +63,12 @@ export class StartError extends Error {
 // $1…: the program. The supervisor's own traps are reset in the program by exec. fd 3: a
 // background job of a non-interactive shell gets /dev/null as stdin before its own redirections
 // apply, so the supervisor's stdin is kept on fd 3 and handed to the program from there.
+// The supervisor traps TERM and HUP (to outlive them and report the program's exit) only once
+// the program is started: a SIGTERM to the group before that (a pod deleted as it starts) ends
+// the supervisor and no program runs. Trapped earlier, that signal was lost and the program ran
+// on until the grace period's SIGKILL.
 const SUPERVISOR = [
   "trap 'kill -KILL 0' USR1",
-  "trap ':' TERM HUP",
   'if [ -n "$LOOPKUBE_AGENT_PID" ]; then',
   ' (while kill -0 "$LOOPKUBE_AGENT_PID" 2>/dev/null; do sleep 1; done; kill -KILL 0) &',
   "fi",
@@ -73,6 +76,7 @@ const SUPERVISOR = [
   '"$@" <&3 3<&- &',
   "exec 3<&-",
   "c=$!",
+  "trap ':' TERM HUP",
   "while :; do",
   ' wait "$c"; s=$?',
   ' kill -0 "$c" 2>/dev/null || exit "$s"',

@@ -154,6 +154,28 @@ test("the process runtime runs the command with $(VAR) expanded and logs its out
   assert.match(log(), /stdout F hello pod\n/);
 });
 
+test("the process runtime ends a container signalled the moment it starts (a pod deleted as it starts)", async () => {
+  const proc = runtimeFor("process", deps);
+  // A SIGTERM within the first milliseconds used to reach the supervisor before the program had
+  // started; the program then ran on until the grace period's SIGKILL (about 1 in 7 here).
+  for (let i = 0; i < 40; i++) {
+    const { start } = startOf(
+      {},
+      { name: "c", command: ["sleep", "3600"] },
+      { env: { PATH: process.env.PATH ?? "" } },
+    );
+    const h = await proc.start(start);
+    await new Promise((r) => setTimeout(r, (i % 8) * 0.5));
+    h?.kill("SIGTERM");
+    const ended = await Promise.race([
+      h?.exited.then((e) => e.signal ?? `exit ${e.exitCode}`),
+      new Promise((r) => setTimeout(() => r(undefined), 5000)),
+    ]);
+    if (ended === undefined) h?.kill("SIGKILL");
+    assert.notEqual(ended, undefined, `start ${i}: still running 5 s after SIGTERM`);
+  }
+});
+
 test("the process runtime points a path under a volume's mountPath at its directory without a sandbox", async () => {
   const proc = runtimeFor("process", deps);
   const cases: [string, string[] | undefined, string][] = [
