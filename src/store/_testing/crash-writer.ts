@@ -1,6 +1,6 @@
 /**
  * Child process for the SQLite crash test: opens a SqliteStore at argv[2] with the driver named
- * in argv[3] and creates objects forever, writing each key to stdout (synchronously, one line) only after `create` returned.
+ * in argv[3] and creates objects forever, writing each key to stdout (synchronously, one whole line) only after `create` returned.
  * The parent kills it with SIGKILL and checks that every key it read survived.
  *
  * @module
@@ -23,5 +23,22 @@ for (let i = 0; ; i++) {
   });
   // Some updates and deletes too, so that revisions and the meta row move as in real use.
   if (i % 10 === 9) store.delete(`/pods/default/p${i - 1}`);
-  writeSync(1, `${key}\n`);
+  writeLine(`${key}\n`);
+}
+
+/**
+ * Writes the whole line before the next create. stdout may be a non-blocking pipe (Node 24 gets
+ * one from its parent): a full pipe answers EAGAIN, and the line waits for the parent to read.
+ */
+function writeLine(line: string): void {
+  const buf = Buffer.from(line);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let done = 0; done < buf.length; ) {
+    try {
+      done += writeSync(1, buf, done);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw e;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
 }
