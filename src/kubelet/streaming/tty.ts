@@ -46,12 +46,19 @@ const onPts = (pid: number) => {
  */
 export function terminalOf(pid: number, depth = 8): string | undefined {
   let level = [pid];
-  let found: number | undefined;
+  const onTerminal: number[] = [];
   for (let d = 0; d <= depth && level.length > 0; d++) {
-    found = level.find(onPts) ?? found;
+    const found = level.find(onPts);
+    if (found !== undefined) onTerminal.push(found);
     level = level.flatMap(childrenOf);
   }
-  return found === undefined ? undefined : `/proc/${found}/fd/0`;
+  // The deepest terminal, through the shallowest process on it: a short-lived command the shell
+  // runs (an `stty size`) would take its path with it before the size is set.
+  const deepest = onTerminal.at(-1);
+  if (deepest === undefined) return undefined;
+  const id = terminalIdentity(`/proc/${deepest}/fd/0`);
+  const holder = onTerminal.find((p) => terminalIdentity(`/proc/${p}/fd/0`) === id) ?? deepest;
+  return `/proc/${holder}/fd/0`;
 }
 
 /**
