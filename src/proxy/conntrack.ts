@@ -1,12 +1,13 @@
 /**
- * Deletes stale UDP conntrack entries (`conntrack -D`, from the Debian package `conntrack`), as
+ * Deletes stale UDP conntrack entries (`conntrack`, from the Debian package `conntrack`), as
  * kube-proxy does after a change: a UDP "flow" keeps going where its first packet went until it
  * has been idle for the conntrack timeout, so a client that keeps its source port would keep
  * sending to a removed endpoint, or keep being rejected by a ClusterIP that has endpoints now.
  *
- * One process per entry to delete (kube-proxy forked `conntrack` the same way before it used
- * netlink); `conntrack` exits 1 when nothing matched, which is no error. Without the program,
- * one warning and nothing deleted.
+ * One process per change, however many entries it makes stale: the deletions are lines of one
+ * `conntrack -R -` (`--load-file` from stdin, conntrack-tools ≥ 1.4.6), one `-D` with its
+ * filters per line; a line that matches nothing is no error. Without the program, one warning
+ * and nothing deleted.
  *
  * @module
  */
@@ -26,13 +27,25 @@ export function conntrackArgs(stale: { frontend: string; endpoint?: string }): s
   return args;
 }
 
-const conntrack = (args: string[]) =>
+/** The `conntrack -R -` input deleting every entry of `stale`, one line each. */
+export function conntrackBatch(stale: readonly { frontend: string; endpoint?: string }[]): string {
+  return stale.map((s) => `${conntrackArgs(s).join(" ")}\n`).join("");
+}
+
+/** Runs `conntrack` with `args` and `input` on stdin; rejects with its stderr when it fails. */
+export type ConntrackRunner = (args: string[], input: string) => Promise<void>;
+
+const runConntrack: ConntrackRunner = (args, input) =>
   new Promise<void>((resolve, reject) => {
-    const child = spawn("conntrack", args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn("conntrack", args, { stdio: ["pipe", "ignore", "pipe"] });
     let err = "";
     child.stderr.setEncoding("utf8").on("data", (d: string) => {
       err += d;
     });
+    child.stdin.on("error", () => {
+      // An early exit closes stdin; its status says what went wrong.
+    });
+    child.stdin.end(input);
     child.once("error", reject);
     child.once("close", (code) =>
       code === 0 || /0 flow entries/.test(err)
@@ -44,19 +57,22 @@ const conntrack = (args: string[]) =>
 export async function deleteUdpFlows(
   stale: readonly { frontend: string; endpoint?: string }[],
   onError: (e: unknown) => void,
+  run: ConntrackRunner = runConntrack,
 ): Promise<void> {
   if (stale.length === 0) return;
-  available ??= spawnSync("conntrack", ["--version"]).status === 0;
-  if (!available) {
-    if (!warned) {
-      onError(
-        new Error(
-          "conntrack is not installed: stale UDP conntrack entries are not deleted after a change (install the conntrack package)",
-        ),
-      );
+  if (run === runConntrack) {
+    available ??= spawnSync("conntrack", ["--version"]).status === 0;
+    if (!available) {
+      if (!warned) {
+        onError(
+          new Error(
+            "conntrack is not installed: stale UDP conntrack entries are not deleted after a change (install the conntrack package)",
+          ),
+        );
+      }
+      warned = true;
+      return;
     }
-    warned = true;
-    return;
   }
-  for (const s of stale) await conntrack(conntrackArgs(s)).catch(onError);
+  await run(["-R", "-"], conntrackBatch(stale)).catch(onError);
 }
