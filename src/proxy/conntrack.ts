@@ -5,13 +5,17 @@
  * sending to a removed endpoint, or keep being rejected by a ClusterIP that has endpoints now.
  *
  * One process per change, however many entries it makes stale: the deletions are lines of one
- * `conntrack -R -` (`--load-file` from stdin, conntrack-tools ≥ 1.4.6), one `-D` with its
- * filters per line; a line that matches nothing is no error. Without the program, one warning
- * and nothing deleted.
+ * `conntrack -R <file>` (`--load-file`, conntrack-tools ≥ 1.4.6), one `-D` with its filters per
+ * line; a line that matches nothing is no error. The file is a private temporary one, removed
+ * after the run: `-R -` opens `/dev/stdin`, which fails on the socket Node gives a child as
+ * stdin. Without the program, one warning and nothing deleted.
  *
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 let available: boolean | undefined;
 let warned = false;
@@ -27,25 +31,32 @@ export function conntrackArgs(stale: { frontend: string; endpoint?: string }): s
   return args;
 }
 
-/** The `conntrack -R -` input deleting every entry of `stale`, one line each. */
+/** The `conntrack -R` input deleting every entry of `stale`, one line each. */
 export function conntrackBatch(stale: readonly { frontend: string; endpoint?: string }[]): string {
   return stale.map((s) => `${conntrackArgs(s).join(" ")}\n`).join("");
 }
 
-/** Runs `conntrack` with `args` and `input` on stdin; rejects with its stderr when it fails. */
-export type ConntrackRunner = (args: string[], input: string) => Promise<void>;
+/** Runs `conntrack -R <a file holding batch>`; rejects with its stderr when it fails. */
+export type ConntrackRunner = (batch: string) => Promise<void>;
 
-const runConntrack: ConntrackRunner = (args, input) =>
+export const runConntrack: ConntrackRunner = async (batch) => {
+  const dir = await mkdtemp(join(tmpdir(), "loopkube-conntrack-"));
+  try {
+    const file = join(dir, "delete");
+    await writeFile(file, batch, { mode: 0o600 });
+    await conntrack(["-R", file]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+};
+
+const conntrack = (args: string[]) =>
   new Promise<void>((resolve, reject) => {
-    const child = spawn("conntrack", args, { stdio: ["pipe", "ignore", "pipe"] });
+    const child = spawn("conntrack", args, { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
     child.stderr.setEncoding("utf8").on("data", (d: string) => {
       err += d;
     });
-    child.stdin.on("error", () => {
-      // An early exit closes stdin; its status says what went wrong.
-    });
-    child.stdin.end(input);
     child.once("error", reject);
     child.once("close", (code) =>
       code === 0 || /0 flow entries/.test(err)
@@ -74,5 +85,5 @@ export async function deleteUdpFlows(
       return;
     }
   }
-  await run(["-R", "-"], conntrackBatch(stale)).catch(onError);
+  await run(conntrackBatch(stale)).catch(onError);
 }
