@@ -1,7 +1,7 @@
 /**
  * The node agent (kubelet): registers the Node and keeps its Lease, and runs the pods bound to
  * it, each on its own IP from the pod CIDR, through a runtime: `process` (containers are host
- * processes, see process.ts) or `simulated` (no process, like kwok). A pod picks its runtime with
+ * processes, see runtimes/) or `simulated` (no process, like kwok). A pod picks its runtime with
  * `spec.runtimeClassName` (a RuntimeClass whose handler is `process` or `simulated`) or the
  * annotation `loopkube.dev/runtime`.
  *
@@ -59,9 +59,6 @@ import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
 import { startPolicyEnforcer } from "./netpol_nft.ts";
 import { startNodeAgent } from "./node.ts";
 import { DEFAULT_MAX_PODS, nodeNames, nodePodCidrs } from "./nodes.ts";
-import type { ImageSource } from "./oci_container.ts";
-import { detectOci, type OciSupport } from "./oci_detect.ts";
-import { OciRuntime } from "./oci_runtime.ts";
 import {
   gatewayOf,
   nftTableOf,
@@ -77,8 +74,15 @@ import {
   type RootlessPodNetworks,
   rootlessUnsupported,
 } from "./podnet_rootless.ts";
-import { which } from "./process.ts";
-import { type RuntimeName, runtimeFor } from "./runtimes/index.ts";
+import {
+  detectOci,
+  type ImageSource,
+  OciRuntime,
+  type OciSupport,
+  type RuntimeName,
+  runtimeFor,
+  which,
+} from "./runtimes/index.ts";
 import { rootlessSandboxSupported, sandboxPrefix, sandboxSupported } from "./sandbox.ts";
 import { createTokenManager, requestTokenOf } from "./tokens.ts";
 import { PodWorker, RUNTIME_ANNOTATION } from "./worker.ts";
@@ -95,10 +99,14 @@ export { createLogHandler, type LogHandlerOptions } from "./logs.ts";
 export type { KubeletMetrics } from "./metrics.ts";
 export { KUBELET_VERSION } from "./node.ts";
 export { DEFAULT_MAX_PODS, NodesError, nodeNames, nodePodCidrs } from "./nodes.ts";
-export type { ImageSource } from "./oci_container.ts";
-export { describeSupport, type OciSupport } from "./oci_detect.ts";
 export { routeDevice } from "./podnet.ts";
-export { NO_COMMAND_MESSAGE, type RuntimeName } from "./runtimes/index.ts";
+export {
+  describeSupport,
+  type ImageSource,
+  NO_COMMAND_MESSAGE,
+  type OciSupport,
+  type RuntimeName,
+} from "./runtimes/index.ts";
 export {
   type AttachHandlerOptions,
   createAttachHandler,
@@ -249,7 +257,7 @@ export interface Kubelet {
   ): { stream: Writable; once: boolean } | undefined;
   /** The directory holding the pod's volumes and logs. */
   podDir(pod: Pod): string;
-  /** What the `oci` runtime found at start (see oci_detect.ts). */
+  /** What the `oci` runtime found at start (see runtimes/oci_detect.ts). */
   ociSupport: OciSupport;
   /**
    * The pod networks, when pods have namespaces of their own: the cluster's tag (its links are

@@ -47,7 +47,7 @@ import {
   startTimeOf,
   type TagOwner,
 } from "./podnet_owner.ts";
-import { which } from "./process.ts";
+import { which } from "./runtimes/index.ts";
 
 export const NETNS_DIR = "/run/netns";
 const NS_PREFIX = "loopkube-";

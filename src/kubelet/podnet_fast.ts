@@ -24,7 +24,7 @@
  * @module
  */
 import { type LineProtocol, type LongLivedHelper, longLivedHelper } from "./podnet_longlived.ts";
-import { which } from "./process.ts";
+import { which } from "./runtimes/index.ts";
 
 /** The line after each request: always fails, changes nothing. */
 const SENTINEL = "loopkube-sync";

@@ -35,7 +35,7 @@ import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { type PodNetwork, type PodNetworks, podNetNames, serialByKey } from "./podnet.ts";
 import { NODE_HELPER } from "./podnet_helper.ts";
-import { which } from "./process.ts";
+import { which } from "./runtimes/index.ts";
 
 const BRIDGE = "lkbr";
 const conf = (link: string, key: string) => `/proc/sys/net/ipv4/conf/${link}/${key}`;
