@@ -118,6 +118,7 @@ const SEALED = [
   "images",
   "kubelet/streaming",
   "kubelet/runtimes",
+  "kubelet/sandbox",
 ];
 
 test("sealed folders are entered only through their index.ts", () => {
@@ -149,8 +150,9 @@ const PART_IMPORTS: Record<string, string[]> = {
     "kubelet/expand.ts",
     "kubelet/hostpaths.ts",
     "kubelet/logfile.ts",
-    "kubelet/sandbox.ts",
+    "kubelet/sandbox/index.ts",
   ],
+  "kubelet/sandbox": ["kubelet/env.ts", "kubelet/runtimes/index.ts"],
 };
 
 test("no part of the node agent imports the worker or the agent's entry", () => {

@@ -46,8 +46,6 @@ import {
   type PullEmit,
   pullSecretCredentials,
 } from "./imagepull.ts";
-import { entriesByCidr, type Ipam, openIpam } from "./ipam.ts";
-import { openIpJournal } from "./ipjournal.ts";
 import {
   DEFAULT_LOG_ROTATION,
   type LogFileSystem,
@@ -56,24 +54,8 @@ import {
   openContainerLog,
 } from "./logfile.ts";
 import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
-import { startPolicyEnforcer } from "./netpol_nft.ts";
 import { startNodeAgent } from "./node.ts";
 import { DEFAULT_MAX_PODS, nodeNames, nodePodCidrs } from "./nodes.ts";
-import {
-  gatewayOf,
-  nftTableOf,
-  openPodNetworks,
-  type PodNetwork,
-  type PodNetworks,
-  podNetworkUnsupported,
-} from "./podnet.ts";
-import { DEFAULT_OWNER_DIR } from "./podnet_owner.ts";
-import {
-  type NodeListener,
-  openRootlessPodNetworks,
-  type RootlessPodNetworks,
-  rootlessUnsupported,
-} from "./podnet_rootless.ts";
 import {
   detectOci,
   type ImageSource,
@@ -83,7 +65,27 @@ import {
   runtimeFor,
   which,
 } from "./runtimes/index.ts";
-import { rootlessSandboxSupported, sandboxPrefix, sandboxSupported } from "./sandbox.ts";
+import {
+  DEFAULT_OWNER_DIR,
+  entriesByCidr,
+  gatewayOf,
+  type Ipam,
+  type NodeListener,
+  nftTableOf,
+  openIpam,
+  openIpJournal,
+  openPodNetworks,
+  openRootlessPodNetworks,
+  type PodNetwork,
+  type PodNetworks,
+  podNetworkUnsupported,
+  type RootlessPodNetworks,
+  rootlessSandboxSupported,
+  rootlessUnsupported,
+  sandboxPrefix,
+  sandboxSupported,
+  startPolicyEnforcer,
+} from "./sandbox/index.ts";
 import { createTokenManager, requestTokenOf } from "./tokens.ts";
 import { PodWorker, RUNTIME_ANNOTATION } from "./worker.ts";
 
@@ -99,7 +101,6 @@ export { createLogHandler, type LogHandlerOptions } from "./logs.ts";
 export type { KubeletMetrics } from "./metrics.ts";
 export { KUBELET_VERSION } from "./node.ts";
 export { DEFAULT_MAX_PODS, NodesError, nodeNames, nodePodCidrs } from "./nodes.ts";
-export { routeDevice } from "./podnet.ts";
 export {
   describeSupport,
   type ImageSource,
@@ -107,6 +108,7 @@ export {
   type OciSupport,
   type RuntimeName,
 } from "./runtimes/index.ts";
+export { routeDevice } from "./sandbox/index.ts";
 export {
   type AttachHandlerOptions,
   createAttachHandler,
@@ -128,10 +130,11 @@ export { RUNTIME_ANNOTATION } from "./worker.ts";
 export type RuntimeChoice = RuntimeName | "auto";
 
 /**
- * Where pods' networks live: `netns`, a network namespace per pod (as root: podnet.ts; without
- * root, inside a per-cluster user+network namespace: podnet_rootless.ts); `host`, the host's
- * namespace shared by every pod (each binds its own 127.x pod IP); `auto` (the default): `netns`
- * where it can be used (root with the sandbox, or unprivileged user namespaces), else `host`.
+ * Where pods' networks live: `netns`, a network namespace per pod (as root: sandbox/podnet.ts;
+ * without root, inside a per-cluster user+network namespace: sandbox/podnet_rootless.ts);
+ * `host`, the host's namespace shared by every pod (each binds its own 127.x pod IP); `auto`
+ * (the default): `netns` where it can be used (root with the sandbox, or unprivileged user
+ * namespaces), else `host`.
  */
 export type PodNetworkMode = "netns" | "host" | "auto";
 
@@ -191,7 +194,8 @@ export interface KubeletOptions {
   podNetwork?: PodNetworkMode;
   /**
    * The cluster DNS server's host address: in rootless pod networks, what pods' queries to the
-   * kube-dns ClusterIP are relayed to (podnet_rootless.ts). Default: that ClusterIP's port 53.
+   * kube-dns ClusterIP are relayed to (sandbox/podnet_rootless.ts). Default: that ClusterIP's
+   * port 53.
    */
   dnsUpstream?: { host: string; port: number };
   /**
@@ -200,7 +204,10 @@ export interface KubeletOptions {
    * Absent or false: the connection goes to the same address on the host.
    */
   serviceConnection?: (ip: string, port: number, client: Socket) => boolean;
-  /** Where pod network tags are claimed (podnet_owner.ts); default `/run/loopkube-podnet`. */
+  /**
+   * Where pod network tags are claimed (sandbox/podnet_owner.ts);
+   * default `/run/loopkube-podnet`.
+   */
   podNetworkRegistry?: string;
   /** false: root pod networks start processes per pod instead of long-lived helpers (benches). */
   podNetworkHelpers?: boolean;
