@@ -23,7 +23,12 @@
  * sees it (127.0.0.1 in a pod is the pod's own), and at the node IP when that is not 127.0.0.1;
  * so are a LoadBalancer Service's ingress IPs (from its status, {@link withIngressFrontends})
  * and loopback externalIPs. For these three, pods get every usable endpoint unless both traffic
- * policies are Local, as kube-proxy short-circuits pod traffic to external addresses.
+ * policies are Local, as kube-proxy short-circuits pod traffic to external addresses. A
+ * LoadBalancer Service with `loadBalancerSourceRanges` (source-ranges.ts) gets kube-proxy's
+ * firewall: a `firewall-ips` map, checked in a filter chain before DNAT, sends its ingress
+ * `ip . proto . port` to a `fw-` chain dropping sources outside the ranges (the ingress IPs
+ * themselves allowed when a range holds the node's IP); its ClusterIP and NodePorts are not
+ * filtered, as in kube.
  *
  * Scope, and why: only packets that come from pods (in on the host ends of this cluster's
  * veths, `iifname "lk<tag>*"`) are DNATed, so a pod's source address reaches the endpoint
