@@ -161,6 +161,8 @@ const KIT_MANIFEST = JSON.stringify({
             image: "node",
             command: [NODE, "-e", KIT],
             readinessProbe: { grpc: { port: 50051 }, periodSeconds: 1 },
+            // Declared: UDP only. The TCP servers' ports are found where they are bound.
+            ports: [{ containerPort: 5353, protocol: "UDP" }],
             volumeMounts: [{ name: "cfg", mountPath: "/etc/kit" }],
           },
         ],
@@ -492,7 +494,8 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
     assert.deepEqual(JSON.parse(fromHost.stdout), ["1:x", "2:x"], "UDP Service from the host");
 
     // The pod IP from the host: ports it declares none of, found bound (:: 8081, 0.0.0.0 9000,
-    // half-closing client), answer; its 127.0.0.1-only server does not.
+    // half-closing client), answer, and its declared UDP port (both answers); its
+    // 127.0.0.1-only server does not.
     assert.equal(await routeDevice(kit), "lo");
     await waitFor(async () => (await getOrError(`http://${kit}:8081/`)) === "kit", {
       what: "the kit pod's undeclared port 8081 from the host",
@@ -502,6 +505,8 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
     if (viaCurl !== undefined) assert.equal(viaCurl, "kit", "curl to an undeclared port");
     const hostHalfClose = await run(NODE, ["-e", HALF_CLOSE, kit, "9000"]);
     assert.equal(hostHalfClose.stdout.trim(), "got:ping", "pod IP:9000 from the host");
+    const udpAtPod = await run(NODE, ["-e", UDP_CLIENT, kit, "5353"]);
+    assert.deepEqual(JSON.parse(udpAtPod.stdout), ["1:x", "2:x"], "declared UDP port, pod IP");
     assert.equal(
       await getOrError(`http://${kit}:8082/`),
       "error: ECONNREFUSED",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import { after, describe, test } from "node:test";
@@ -54,7 +55,7 @@ describe("wantedPorts", () => {
 });
 
 describe("reachableOf", () => {
-  test("declares the TCP containerPorts of init and app containers, not UDP ones", () => {
+  test("declares the TCP and the UDP containerPorts of init and app containers", () => {
     const got = reachableOf(
       {
         metadata: { namespace: "ns", name: "p" },
@@ -73,7 +74,10 @@ describe("reachableOf", () => {
       },
       { ip: "127.244.0.5", netnsPath: "/x", pids: () => [] },
     );
-    assert.deepEqual([got.name, got.ip, got.declared], ["ns/p", "127.244.0.5", [8080, 9090]]);
+    assert.deepEqual(
+      [got.name, got.ip, got.declared, got.declaredUdp],
+      ["ns/p", "127.244.0.5", [8080, 9090], [53]],
+    );
   });
 });
 
@@ -117,10 +121,24 @@ describe("startHostReach", { skip: !LINUX && "binding 127.x addresses needs Linu
       netnsPath: "/nonexistent",
       pids: () => [],
     });
-    await waitFor(() => reach.ports(owner).includes(port) || undefined, { what: "the listener" });
+    await waitFor(() => reach.ports(owner).includes(`TCP ${port}`) || undefined, {
+      what: "the listener",
+    });
     assert.equal(await ping(ip, port), "got:ping");
     assert.deepEqual(log.dials, [`${ip}:${port}`]);
     reach.remove(owner);
+    assert.equal(await ping(ip, port), "error: ECONNREFUSED");
+  });
+
+  test("a pod removed while its listener binds leaves nothing bound", async () => {
+    const upstream = await halfCloseServer();
+    servers.push(upstream);
+    const { reach } = start(upstream);
+    const [ip, port] = [randomIP(), randomPort()];
+    const owner = {};
+    reach.add(owner, { name: "t/r", ip, declared: [port], netnsPath: "/x", pids: () => [] });
+    reach.remove(owner);
+    await new Promise((r) => setTimeout(r, 100));
     assert.equal(await ping(ip, port), "error: ECONNREFUSED");
   });
 
@@ -143,9 +161,59 @@ describe("startHostReach", { skip: !LINUX && "binding 127.x addresses needs Linu
     assert.match(log.warn[0] ?? "", /pod t\/b: cannot listen on .*: EADDRINUSE/);
     await new Promise((r) => setTimeout(r, 300)); // a few retries meanwhile, still one warning
     await new Promise((r) => squatter.close(r));
-    await waitFor(() => reach.ports(owner).includes(port) || undefined, { what: "the retry" });
+    await waitFor(() => reach.ports(owner).includes(`TCP ${port}`) || undefined, {
+      what: "the retry",
+    });
     assert.equal(await ping(ip, port), "got:ping");
     assert.equal(log.warn.length, 1);
+  });
+
+  test("a declared UDP port relays each client's datagrams and every answer back from the pod IP", async () => {
+    // The "pod": a UDP server answering each datagram twice.
+    const pod = dgram.createSocket("udp4");
+    pod.on("message", (m, r) => {
+      pod.send(`1:${m}`, r.port, r.address);
+      pod.send(`2:${m}`, r.port, r.address);
+    });
+    await new Promise<void>((r) => pod.bind(0, "127.0.0.1", r));
+    after(() => pod.close());
+    const podPort = pod.address().port;
+    const reach = startHostReach({
+      dial: () => Promise.reject(new Error("no TCP here")),
+      dialUdp: () =>
+        new Promise((resolve) => {
+          const s = dgram.createSocket("udp4");
+          s.connect(podPort, "127.0.0.1", () => resolve(s));
+        }),
+      info: () => {},
+      warn: (m) => assert.fail(m),
+    });
+    reaches.push(reach);
+    const [ip, port] = [randomIP(), randomPort()];
+    const owner = {};
+    reach.add(owner, {
+      name: "t/u",
+      ip,
+      declared: [],
+      declaredUdp: [port],
+      netnsPath: "/x",
+      pids: () => [],
+    });
+    await waitFor(() => reach.ports(owner).includes(`UDP ${port}`) || undefined, {
+      what: "the UDP listener",
+    });
+    const client = dgram.createSocket("udp4");
+    after(() => client.close());
+    const got: string[] = [];
+    const senders = new Set<string>();
+    client.on("message", (m, r) => {
+      got.push(String(m));
+      senders.add(`${r.address}:${r.port}`);
+    });
+    client.send("x", port, ip);
+    await waitFor(() => got.length === 2 || undefined, { what: "both answers" });
+    assert.deepEqual(got.sort(), ["1:x", "2:x"]);
+    assert.deepEqual([...senders], [`${ip}:${port}`]);
   });
 
   const unprivileged = (() => {
@@ -210,10 +278,7 @@ describe("startHostReach", { skip: !LINUX && "binding 127.x addresses needs Linu
       },
       { what: "the discovered ports" },
     );
-    assert.deepEqual(
-      found,
-      [wild, v6].sort((a, b) => a - b),
-    );
+    assert.deepEqual(found.sort(), [`TCP ${wild}`, `TCP ${v6}`].sort());
     assert.equal(await ping(ip, wild), "got:ping");
     assert.equal(await ping(ip, local), "error: ECONNREFUSED");
     assert.deepEqual(log.dials, [`${ip}:${wild}`]);

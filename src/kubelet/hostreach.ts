@@ -11,6 +11,9 @@
  * and `tcp6` of one of its processes whose network namespace is the pod's (proc_net_tcp.ts:
  * wildcard or pod-IP listeners only; a server on the pod's 127.0.0.1 stays private, as on a real
  * cluster). A port no longer declared nor listened on is closed; `remove` closes a pod's all.
+ * UDP: the declared UDP containerPorts only (hostreach_udp.ts relays each client's flow through a
+ * socket `dialUdp` connects in the node namespace); in /proc/net/udp an unconnected client socket
+ * looks the same as a server, so discovery is TCP only.
  *
  * A port below 1024 cannot be bound without privileges: one info line per pod and port, as the
  * userspace proxy reports its ClusterIP listeners (the pod answers there from pods, through its
@@ -19,9 +22,12 @@
  *
  * @module
  */
+
+import type dgram from "node:dgram";
 import { readFile, readlink, stat } from "node:fs/promises";
 import net from "node:net";
 import type { Pod } from "kubernetes-types/core/v1.js";
+import { listenUdpReach } from "./hostreach_udp.ts";
 import { listeningPorts } from "./proc_net_tcp.ts";
 
 export interface ReachablePod {
@@ -30,6 +36,8 @@ export interface ReachablePod {
   ip: string;
   /** Declared TCP containerPorts: listened on from the start. */
   declared: number[];
+  /** Declared UDP containerPorts (only these: in /proc/net/udp a client looks like a server). */
+  declaredUdp?: number[];
   /** The pod's network namespace (a path `stat` reaches: its inode names the namespace). */
   netnsPath: string;
   /** The pod's container processes now (one of them inside `netnsPath` is read). */
@@ -38,6 +46,8 @@ export interface ReachablePod {
 
 export interface HostReachOptions {
   dial(ip: string, port: number): Promise<net.Socket>;
+  /** A UDP socket connected to a pod's ip:port; without it, no UDP listeners. */
+  dialUdp?: (ip: string, port: number) => Promise<dgram.Socket>;
   info(message: string): void;
   warn(message: string): void;
   pollMs?: number;
@@ -50,8 +60,8 @@ export interface HostReach {
   add(owner: object, pod: ReachablePod): void;
   /** Closes the pod's listeners. */
   remove(owner: object): void;
-  /** The ports listened on for a pod now (tests, status). */
-  ports(owner: object): number[];
+  /** The listeners open for a pod now (`TCP 8080`, `UDP 53`; tests, status). */
+  ports(owner: object): string[];
   stop(): Promise<void>;
 }
 
@@ -61,11 +71,15 @@ export function reachableOf(
   o: { ip: string; netnsPath: string; pids: () => number[] },
 ): ReachablePod {
   const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
-  const declared = containers.flatMap((c) =>
-    (c.ports ?? []).filter((p) => (p.protocol ?? "TCP") === "TCP").map((p) => p.containerPort),
-  );
+  const ports = (proto: string) =>
+    wantedPorts(
+      containers.flatMap((c) =>
+        (c.ports ?? []).filter((p) => (p.protocol ?? "TCP") === proto).map((p) => p.containerPort),
+      ),
+      [],
+    );
   const name = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
-  return { name, declared: wantedPorts(declared, []), ...o };
+  return { name, declared: ports("TCP"), declaredUdp: ports("UDP"), ...o };
 }
 
 /** The ports to listen on: declared ones and discovered ones, ascending, each once. */
@@ -76,15 +90,19 @@ export function wantedPorts(declared: readonly number[], listening: readonly num
 
 type Listener = {
   state: "opening" | "open" | "failed";
-  server?: net.Server;
+  /** Set once it is no longer wanted: a bind that completes afterwards is released at once. */
+  closed: boolean;
+  release?: () => void;
   code?: string;
   failedAt?: number;
 };
+/** A listener's key: `TCP 8080`, `UDP 53`. */
+type Key = `${"TCP" | "UDP"} ${number}`;
 type Entry = {
   pod: ReachablePod;
-  listeners: Map<number, Listener>;
+  listeners: Map<Key, Listener>;
   /** Codes already logged per port (one line each, until the port is no longer wanted). */
-  told: Map<number, string>;
+  told: Map<Key, string>;
   /** `net:[inode]` of the pod's namespace once known; a pid found in it last time. */
   netns?: string;
   pid?: number;
@@ -101,14 +119,15 @@ export function startHostReach(o: HostReachOptions): HostReach {
   let polling = false;
 
   const close = (l: Listener) => {
-    l.server?.close();
-    l.server?.removeAllListeners("connection");
+    l.closed = true;
+    l.release?.();
   };
 
-  const report = (e: Entry, port: number, code: string, message: string) => {
-    if (e.told.get(port) === code) return;
-    e.told.set(port, code);
-    const where = `pod ${e.pod.name}: cannot listen on ${e.pod.ip}:${port} on the host`;
+  const report = (e: Entry, key: Key, code: string, message: string) => {
+    if (e.told.get(key) === code) return;
+    e.told.set(key, code);
+    const [proto, port] = key.split(" ");
+    const where = `pod ${e.pod.name}: cannot listen on ${proto} ${e.pod.ip}:${port} on the host`;
     if (code === "EACCES") {
       o.info(
         `${where}: EACCES (ports below 1024 need privileges: lower net.ipv4.ip_unprivileged_port_start or grant CAP_NET_BIND_SERVICE); from the host it answers there only through its Services and port-forward`,
@@ -120,31 +139,50 @@ export function startHostReach(o: HostReachOptions): HostReach {
     } else o.warn(`${where}: ${message}`);
   };
 
-  const open = (e: Entry, port: number) => {
-    const l: Listener = { state: "opening" };
-    e.listeners.set(port, l);
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) =>
-      relay(client, o.dial(e.pod.ip, port)),
-    );
-    l.server = server;
-    server.on("error", (err: NodeJS.ErrnoException) => {
+  const open = (e: Entry, key: Key) => {
+    const l: Listener = { state: "opening", closed: false };
+    e.listeners.set(key, l);
+    const port = Number(key.split(" ")[1]);
+    const failed = (err: NodeJS.ErrnoException) => {
+      close(l);
       l.state = "failed";
       l.code = err.code ?? "error";
       l.failedAt = now();
-      server.removeAllListeners("connection");
-      report(e, port, l.code, err.message);
-    });
-    server.listen({ host: e.pod.ip, port, exclusive: true }, () => {
-      if (e.listeners.get(port) !== l || stopped) return close(l);
+      report(e, key, l.code, err.message);
+    };
+    const opened = () => {
+      // Closed while binding (a TCP server closed before its bind completes still binds).
+      if (l.closed || e.listeners.get(key) !== l || stopped) return close(l);
       l.state = "open";
-      e.told.delete(port);
-    });
+      e.told.delete(key);
+    };
+    if (key.startsWith("UDP")) {
+      const dialUdp = o.dialUdp;
+      if (!dialUdp) return failed(new Error("no UDP dialler"));
+      listenUdpReach({ ip: e.pod.ip, port }, { dialUdp }).then((h) => {
+        l.release = () => h.close();
+        opened();
+      }, failed);
+      return;
+    }
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (client) =>
+      relay(client, o.dial(e.pod.ip, port)),
+    );
+    l.release = () => {
+      server.removeAllListeners("connection");
+      server.close();
+    };
+    server.on("error", failed);
+    server.listen({ host: e.pod.ip, port, exclusive: true }, opened);
   };
 
   /** Makes a pod's listeners exactly its wanted ports (failed ones retried when due). */
   const sync = (e: Entry) => {
     if (stopped) return;
-    const want = new Set(wantedPorts(e.pod.declared, e.discovered));
+    const want = new Set<Key>([
+      ...wantedPorts(e.pod.declared, e.discovered).map((p): Key => `TCP ${p}`),
+      ...(o.dialUdp ? wantedPorts(e.pod.declaredUdp ?? [], []).map((p): Key => `UDP ${p}`) : []),
+    ]);
     for (const [port, l] of e.listeners) {
       const retry =
         l.state === "failed" &&
@@ -221,7 +259,7 @@ export function startHostReach(o: HostReachOptions): HostReach {
     ports(owner) {
       const e = entries.get(owner);
       if (!e) return [];
-      return [...e.listeners].filter(([, l]) => l.state === "open").map(([p]) => p);
+      return [...e.listeners].filter(([, l]) => l.state === "open").map(([k]) => k);
     },
     async stop() {
       stopped = true;

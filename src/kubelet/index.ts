@@ -423,6 +423,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const reach = rootless
     ? startHostReach({
         dial: (ip, port) => rootless.dial(ip, port),
+        dialUdp: (ip, port) => rootless.dialUdp(ip, port),
         warn,
         info: options.onInfo ?? (() => {}),
       })
