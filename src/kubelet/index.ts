@@ -39,7 +39,6 @@ import type { ApiVerbs } from "../api/verbs.ts";
 import type { InformerFactory } from "../client/factory.ts";
 import { createEventRecorder } from "../client/index.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
-import { reachableOf, startHostReach } from "./hostreach.ts";
 import {
   type ImageEnsurer,
   ImagePuller,
@@ -81,10 +80,12 @@ import {
   type PodNetworks,
   podNetworkUnsupported,
   type RootlessPodNetworks,
+  reachableOf,
   rootlessSandboxSupported,
   rootlessUnsupported,
   sandboxPrefix,
   sandboxSupported,
+  startHostReach,
   startPolicyEnforcer,
 } from "./sandbox/index.ts";
 import { createTokenManager, requestTokenOf } from "./tokens.ts";

@@ -4,7 +4,7 @@ import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import { after, describe, test } from "node:test";
-import { waitFor } from "../_testing/index.ts";
+import { waitFor } from "../../_testing/index.ts";
 import { type HostReach, reachableOf, startHostReach, wantedPorts } from "./hostreach.ts";
 
 const LINUX = process.platform === "linux";
