@@ -30,6 +30,7 @@
  * @module
  */
 import { type LineProtocol, type LongLivedHelper, longLivedHelper } from "./podnet_longlived.ts";
+import { helperPool } from "./podnet_pool.ts";
 import { which } from "./process.ts";
 
 /** The line after each request: always fails, changes nothing. */
@@ -219,6 +220,8 @@ sub in_ns {
   for my $line (@$nl_lines) { eval { op($nl, $line); 1 } or die "$line: $@" }
   close $nl;
 }
+# Now, not at the first request: configurers started together do not both bind /run/netns.
+eval { netns_dir() };
 while (my $req = <STDIN>) {
   chomp $req;
   my ($id, $path, @lines) = split /\t/, $req;
@@ -257,10 +260,13 @@ while (my $req = <STDIN>) {
 export interface PodNetHelpers {
   /** `ip -force -batch -` in the host's namespace. */
   host: LongLivedHelper<string[]>;
-  /** The namespace configurer. */
+  /** The namespace configurers (podnet_pool.ts). */
   inNetns: LongLivedHelper<InNetns>;
   close(): Promise<void>;
 }
+
+/** How many namespace configurers work at once in a burst. */
+const CONFIGURERS = 2;
 
 /** Both helpers (started at their first request), or why they cannot be used here. */
 export function openPodNetHelpers(): PodNetHelpers | string {
@@ -270,9 +276,13 @@ export function openPodNetHelpers(): PodNetHelpers | string {
     { command: "ip", args: ["-force", "-batch", "-"], answers: "stderr" },
     ipBatchProtocol,
   );
-  const inNetns = longLivedHelper(
-    { command: "perl", args: ["-e", NS_CONFIG_PL], answers: "stdout" },
-    nsConfigProtocol,
+  // Two configurers (this machine's kind has 2 cores): a burst's namespaces are made two at a
+  // time; one pod at a time uses the first only.
+  const inNetns = helperPool(CONFIGURERS, () =>
+    longLivedHelper(
+      { command: "perl", args: ["-e", NS_CONFIG_PL], answers: "stdout" },
+      nsConfigProtocol,
+    ),
   );
   return {
     host,
