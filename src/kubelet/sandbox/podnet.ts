@@ -26,8 +26,9 @@
  * Names: namespace `loopkube-<tag>-<pod IP>`, host link `lk<tag><ip hex>` (≤ 15 bytes), where
  * `<tag>` is this cluster's (podnet_owner.ts). Every pod's names are removed when its network is
  * torn down, all of them on `stop()`, and a dead cluster's at the next start of any cluster.
- * Set-up and teardown start no process: two long-lived helpers per cluster (podnet_fast.ts) do
- * the host side (`ip -force -batch -` kept open) and the pod side (from inside the namespace).
+ * Set-up and teardown start no process: long-lived helpers per cluster (podnet_fast.ts) do
+ * them: a pod's whole set-up is one request to a namespace configurer (two work on a burst),
+ * teardowns go to `ip -force -batch -` kept open.
  * Where they cannot be used (no perl, or they keep dying) the agent says so once and falls back
  * to one `ip -batch` spawn per pod (three programs: ip, sh, ip; see `setUpPlan`) and one per
  * burst of teardowns.
