@@ -144,15 +144,16 @@ test("sealed folders are entered only through their index.ts", () => {
  * worker → sandbox, runtimes, streaming.
  */
 const PART_IMPORTS: Record<string, string[]> = {
-  "kubelet/streaming": ["kubelet/logread.ts", "kubelet/runtimes/index.ts"],
+  "kubelet/streaming": ["kubelet/logread.ts", "kubelet/runtimes/index.ts", "kubelet/which.ts"],
   "kubelet/runtimes": [
     "kubelet/env.ts",
     "kubelet/expand.ts",
     "kubelet/hostpaths.ts",
     "kubelet/logfile.ts",
     "kubelet/sandbox/index.ts",
+    "kubelet/which.ts",
   ],
-  "kubelet/sandbox": ["kubelet/env.ts", "kubelet/runtimes/index.ts"],
+  "kubelet/sandbox": ["kubelet/env.ts", "kubelet/which.ts"],
 };
 
 test("no part of the node agent imports the worker or the agent's entry", () => {

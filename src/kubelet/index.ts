@@ -63,7 +63,6 @@ import {
   type OciSupport,
   type RuntimeName,
   runtimeFor,
-  which,
 } from "./runtimes/index.ts";
 import {
   DEFAULT_OWNER_DIR,
@@ -89,6 +88,7 @@ import {
   startPolicyEnforcer,
 } from "./sandbox/index.ts";
 import { createTokenManager, requestTokenOf } from "./tokens.ts";
+import { which } from "./which.ts";
 import { PodWorker, RUNTIME_ANNOTATION } from "./worker.ts";
 
 export type { ImageConfig, PreparedImage } from "../images/index.ts";

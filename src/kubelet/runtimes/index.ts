@@ -38,7 +38,6 @@ export {
   pipeCri,
   StartError,
   shellJoin,
-  which,
   withTty,
 } from "./process_container.ts";
 

@@ -21,6 +21,7 @@ import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import type { ContainerLog } from "../logfile.ts";
+import { which } from "../which.ts";
 
 export interface ContainerExit {
   exitCode: number;
@@ -87,22 +88,6 @@ let setprivPath: string | null | undefined;
 function findSetpriv(): string | null {
   if (setprivPath === undefined) setprivPath = which("setpriv", process.env.PATH ?? "") ?? null;
   return setprivPath;
-}
-
-export function which(cmd: string, path: string): string | undefined {
-  const ok = (p: string) => {
-    try {
-      accessSync(p, constants.X_OK);
-      return statSync(p).isFile();
-    } catch {
-      return false;
-    }
-  };
-  if (cmd.includes("/")) return ok(cmd) ? cmd : undefined;
-  for (const dir of path.split(delimiter)) {
-    if (dir && ok(join(dir, cmd))) return join(dir, cmd);
-  }
-  return undefined;
 }
 
 /** Quotes argv for `sh -c` (what `script -c` runs). */

@@ -38,7 +38,7 @@
 import { execFile, spawn } from "node:child_process";
 import { existsSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { which } from "../runtimes/index.ts";
+import { which } from "../which.ts";
 import { openPodNetHelpers, type PodNetHelpers } from "./podnet_fast.ts";
 import { HelperDied, HelperUnavailable } from "./podnet_longlived.ts";
 import {

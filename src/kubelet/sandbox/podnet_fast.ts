@@ -30,7 +30,7 @@
  * @module
  */
 
-import { which } from "../runtimes/index.ts";
+import { which } from "../which.ts";
 import { type LineProtocol, type LongLivedHelper, longLivedHelper } from "./podnet_longlived.ts";
 import { helperPool } from "./podnet_pool.ts";
 

@@ -33,7 +33,7 @@ import { randomBytes } from "node:crypto";
 import dgram from "node:dgram";
 import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
-import { which } from "../runtimes/index.ts";
+import { which } from "../which.ts";
 import { type PodNetwork, type PodNetworks, podNetNames, serialByKey } from "./podnet.ts";
 import { NODE_HELPER } from "./podnet_helper.ts";
 

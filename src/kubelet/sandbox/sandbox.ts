@@ -22,7 +22,7 @@ import {
 import { join } from "node:path";
 import type { Container, Pod } from "kubernetes-types/core/v1.js";
 import { podHostname } from "../env.ts";
-import { which } from "../runtimes/index.ts";
+import { which } from "../which.ts";
 
 let supported: boolean | undefined;
 export function sandboxSupported(): boolean {

@@ -24,7 +24,8 @@ import { readFileSync, readlinkSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { ApiVerbs } from "../../api/verbs.ts";
-import { shellJoin, which } from "../runtimes/index.ts";
+import { shellJoin } from "../runtimes/index.ts";
+import { which } from "../which.ts";
 import {
   CHANNEL,
   EXEC_PROTOCOLS,
