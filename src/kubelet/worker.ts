@@ -44,7 +44,7 @@ import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./l
 import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
 import { type ContainerExit, type ContainerHandle, StartError } from "./process.ts";
 import type { Runtime } from "./runtimes/index.ts";
-import { podConditions, podPhase } from "./status.ts";
+import { type ContainerView, podStatus } from "./status.ts";
 import { materializeVolumes, VolumeError, type VolumeSources } from "./volumes.ts";
 
 export const RUNTIME_ANNOTATION = "loopkube.dev/runtime";
@@ -1171,74 +1171,24 @@ export class PodWorker {
     return [...this.cs.values()].some((c) => c.state.running);
   }
 
-  private containerStatus(c: CState): ContainerStatus {
-    const s: ContainerStatus = {
-      name: c.spec.name,
-      state: c.state,
-      lastState: c.lastState,
-      ready: c.ready,
-      restartCount: c.restartCount,
-      image: c.spec.image ?? "",
-      imageID: c.imageID ?? "",
-      // The kubelet's prober reports `started` for regular and init containers only.
-      ...(c.ephemeral ? {} : { started: c.started }),
-    };
-    if (c.containerID) s.containerID = c.containerID;
-    return s;
-  }
-
+  /** The status of the pod now (status.ts builds it from the worker's state). */
   buildStatus(): Record<string, unknown> {
-    const main = this.mainOrder.map((c) => this.containerStatus(c));
-    const init = this.initOrder.map((c) => this.containerStatus(c));
-    let phase = podPhase(main, {
-      restartPolicy: this.restartPolicy(),
-      initDone: this.initDone,
-      sidecars: this.initOrder.filter(isSidecar).map((c) => this.containerStatus(c)),
-      // Deleted and every container stopped: nothing runs again, the phase is final.
-      terminal: this.deleting && this.stopping && !this.anyRunning(),
-    });
-    const initFailed = this.initOrder.some(
-      (c) => !isSidecar(c) && c.state.terminated && c.state.terminated.exitCode !== 0,
-    );
-    if (!this.initDone && initFailed && this.restartPolicy() === "Never") phase = "Failed";
-    // Sidecars count for readiness, as app containers do.
-    const notReady = [...this.initOrder.filter(isSidecar), ...this.mainOrder]
-      .filter((c) => !c.ready)
-      .map((c) => c.spec.name);
-    const pendingInit = this.initOrder
-      .filter((c) =>
-        isSidecar(c)
-          ? !(c.state.running && c.started)
-          : !(c.state.terminated && c.state.terminated.exitCode === 0),
-      )
-      .map((c) => c.spec.name);
-    const conditions = podConditions(
-      this.pod,
+    const view = (c: CState): ContainerView => ({ ...c, sidecar: isSidecar(c) });
+    return podStatus(
       {
+        pod: this.pod,
+        init: this.initOrder.map(view),
+        app: this.mainOrder.map(view),
+        ephemeral: this.ephemeralOrder.map(view),
         sandboxReady: this.sandboxReady,
-        initialized: this.initDone,
-        pendingInit,
-        notReady,
-        phase,
+        initDone: this.initDone,
+        terminal: this.deleting && this.stopping && !this.anyRunning(),
+        hostIP: this.deps.hostIP,
+        podIP: this.deps.podIP,
+        startTime: this.startTime,
       },
       stamp(this.deps.now()),
     );
-    const status: Record<string, unknown> = {
-      phase,
-      conditions,
-      hostIP: this.deps.hostIP,
-      hostIPs: [{ ip: this.deps.hostIP }],
-      podIP: this.deps.podIP,
-      podIPs: [{ ip: this.deps.podIP }],
-      startTime: this.startTime,
-      containerStatuses: main,
-    };
-    if (init.length) status.initContainerStatuses = init;
-    if (this.ephemeralOrder.length) {
-      status.ephemeralContainerStatuses = this.ephemeralOrder.map((c) => this.containerStatus(c));
-    }
-    if (this.pod.status?.qosClass) status.qosClass = this.pod.status.qosClass;
-    return status;
   }
 }
 
