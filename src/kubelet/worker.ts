@@ -45,6 +45,7 @@ import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
 import { type ContainerExit, type ContainerHandle, StartError } from "./process.ts";
 import type { Runtime } from "./runtimes/index.ts";
 import { type ContainerView, podStatus } from "./status.ts";
+import { podGraceMs, sigkillAt, terminationTurns } from "./termination.ts";
 import { materializeVolumes, VolumeError, type VolumeSources } from "./volumes.ts";
 
 export const RUNTIME_ANNOTATION = "loopkube.dev/runtime";
@@ -147,7 +148,6 @@ interface CState {
 const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 /** A restartable init container (`restartPolicy: Always`): it runs beside the app containers. */
 const isSidecar = (c: CState) => c.init && c.spec.restartPolicy === "Always";
-const SIG_GRACE_EXTENSION_MS = 2000;
 /** How long a terminated pod stays before its final delete (see `finishDeletion`). */
 export const TERMINATED_SETTLE_MS = 300;
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -369,18 +369,10 @@ export class PodWorker {
     } else {
       this.stopping = true;
       for (const w of this.wake.splice(0)) w();
-      const graceS =
-        this.pod.metadata?.deletionGracePeriodSeconds ??
-        this.pod.spec?.terminationGracePeriodSeconds ??
-        30;
-      const deadline = this.clock() + Math.min(graceS * 1000, cap);
+      const deadline = this.clock() + podGraceMs(this.pod, cap);
       this.moveKillBy(deadline);
       this.terminating = (async () => {
-        await Promise.all(
-          [...this.cs.values()].map((c) =>
-            this.killContainer(c, deadline, `Stopping container ${c.spec.name}`),
-          ),
-        );
+        await this.stopContainers([...this.cs.values()], deadline);
         await this.running;
         this.terminatedAt = this.clock();
         this.pushStatus();
@@ -584,14 +576,10 @@ export class PodWorker {
     await Promise.all(this.mainOrder.map((c) => this.runContainer(c)));
     this.containersDone = true;
     for (const w of this.wake.splice(0)) w();
-    // The app containers are done (a pod that does not restart them): its sidecars stop too.
-    for (const c of this.initOrder)
-      if (isSidecar(c))
-        void this.killContainer(
-          c,
-          this.clock() + this.graceMs(),
-          `Stopping container ${c.spec.name}`,
-        );
+    // The app containers are done (a pod that does not restart them): its sidecars stop too,
+    // in reverse order (when the pod is stopping, `terminate` stops them).
+    if (!this.stopping)
+      void this.stopContainers(this.initOrder.filter(isSidecar), this.clock() + this.graceMs());
     await Promise.all(sidecars);
     await refresh;
     this.pushStatus();
@@ -747,16 +735,9 @@ export class PodWorker {
 
   /** Feeds `event` of container `c` to the lifecycle machine; keeps its state, returns its actions. */
   private step(c: CState, event: LifecycleEvent): LifecycleAction[] {
-    const role: ContainerRole = c.ephemeral
-      ? "ephemeral"
-      : isSidecar(c)
-        ? "sidecar"
-        : c.init
-          ? "init"
-          : "app";
     const facts: ContainerFacts = {
       name: c.spec.name,
-      role,
+      role: this.role(c),
       changed: c.changed === true,
       backoff: c.backoff,
       state: c.state,
@@ -1107,12 +1088,52 @@ export class PodWorker {
     return enterPid(pid, this.deps.rootlessSandbox === true);
   }
 
-  private async killContainer(c: CState, deadline: number, message: string): Promise<void> {
+  /** The role of a container in the lifecycle machine and the termination order. */
+  private role(c: CState): ContainerRole {
+    if (c.ephemeral) return "ephemeral";
+    if (isSidecar(c)) return "sidecar";
+    return c.init ? "init" : "app";
+  }
+
+  /**
+   * Stops `containers` by `deadline` in kube's order (termination.ts): each sidecar gets its
+   * SIGTERM once the app containers and the sidecars declared after it have exited.
+   */
+  private async stopContainers(containers: CState[], deadline: number): Promise<void> {
+    const turns = terminationTurns(
+      containers.map((c) => ({
+        name: c.spec.name,
+        role: this.role(c),
+        running: c.handle !== undefined,
+      })),
+    );
+    const exits = new Map(containers.map((c) => [c.spec.name, c.handle?.exited]));
+    await Promise.all(
+      containers.map((c) => {
+        const before = (turns.get(c.spec.name) ?? []).map((n) => exits.get(n));
+        const turn = before.length > 0 ? Promise.all(before) : undefined;
+        return this.killContainer(c, deadline, `Stopping container ${c.spec.name}`, turn);
+      }),
+    );
+  }
+
+  /**
+   * Stops a container's run: its preStop hook (when the pod stops), then, once `turn` has
+   * settled (the containers it waits for have exited), SIGTERM, and SIGKILL at the deadline.
+   */
+  private async killContainer(
+    c: CState,
+    deadline: number,
+    message: string,
+    turn?: Promise<unknown>,
+  ): Promise<void> {
     const handle = c.handle;
     if (!handle) return;
     this.event("Normal", "Killing", message, c);
     const preStop = c.spec.lifecycle?.preStop;
+    let waited = false;
     if (preStop && this.runtime.runsPrograms && this.stopping) {
+      waited = true;
       const env = await containerEnv(this.pod, c.spec, {
         ...this.deps.envSources(this.pod),
         podIP: this.deps.podIP,
@@ -1124,14 +1145,14 @@ export class PodWorker {
         const r = await hook;
         if (!r.ok) this.event("Warning", "FailedPreStopHook", r.message, c);
       }
-      // kubelet gives a one-time 2 s extension when preStop used up the grace period (not when
-      // the grace period was cut short meanwhile).
-      if (deadline - this.clock() <= 0) {
-        const extended = this.clock() + SIG_GRACE_EXTENSION_MS;
-        if (this.killBy >= deadline) this.killBy = Math.max(this.killBy, extended);
-        deadline = extended;
-      }
     }
+    if (turn !== undefined) {
+      waited = true;
+      await this.untilDeadline(deadline, turn);
+    }
+    const at = sigkillAt({ deadline, killBy: this.killBy, now: this.clock() }, waited);
+    deadline = at.deadline;
+    this.killBy = at.killBy;
     handle.kill("SIGTERM");
     if (await this.untilDeadline(deadline, handle.exited)) handle.kill("SIGKILL");
     await handle.exited;
