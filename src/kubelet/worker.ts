@@ -32,6 +32,7 @@ import type { PreparedImage } from "../images/index.ts";
 import { type BackoffPolicy, type BackoffState, FRESH_BACKOFF } from "./backoff.ts";
 import { containerEnv, EnvError, type EnvSources } from "./env.ts";
 import type { PullResult } from "./imagepull.ts";
+import { nextInitStep } from "./initorder.ts";
 import {
   type ContainerFacts,
   type ContainerRole,
@@ -553,22 +554,8 @@ export class PodWorker {
     this.sandboxReady = true;
     this.pushStatus();
     this.startEphemerals();
-    // Init containers in order; a sidecar (restartable init container) keeps running beside the
-    // rest, and the next one starts once it has started, as the kubelet does.
-    const sidecars: Promise<boolean>[] = [];
-    for (const c of this.initOrder) {
-      if (isSidecar(c)) {
-        sidecars.push(this.runContainer(c));
-        await this.untilStarted(c);
-        if (this.stopping) return;
-        continue;
-      }
-      const ok = await this.runContainer(c);
-      if (!ok || this.stopping) {
-        this.pushStatus();
-        return;
-      }
-    }
+    const sidecars = await this.runInitContainers();
+    if (!sidecars) return;
     this.initDone = true;
     this.pushStatus();
     const refresh = this.runtime.runsPrograms ? this.refreshVolumes() : Promise.resolve();
@@ -585,9 +572,48 @@ export class PodWorker {
     this.pushStatus();
   }
 
-  /** Waits until a sidecar runs and has passed its startup probe (or the pod stops). */
-  private async untilStarted(c: CState): Promise<void> {
-    while (!this.stopping && !(c.state.running && c.started)) await this.sleep(20);
+  /**
+   * Runs the init containers in the order initorder.ts decides. Resolves to the run loops of the
+   * sidecars, which go on beside the app containers; undefined when the pod goes no further (an
+   * init container failed for good, or the pod stops).
+   */
+  private async runInitContainers(): Promise<Promise<boolean>[] | undefined> {
+    const loops = new Map<string, Promise<boolean>>();
+    const finished = new Map<string, boolean>();
+    for (;;) {
+      if (this.stopping) break;
+      const next = nextInitStep(
+        this.initOrder.map((c) => ({
+          name: c.spec.name,
+          sidecar: isSidecar(c),
+          launched: loops.has(c.spec.name),
+          started: c.state.running !== undefined && c.started,
+          finished: finished.get(c.spec.name),
+        })),
+      );
+      if (next.type === "done") {
+        return this.initOrder.filter(isSidecar).flatMap((c) => loops.get(c.spec.name) ?? []);
+      }
+      if (next.type === "failed") break;
+      const c = this.cs.get(next.name);
+      if (!c) break;
+      if (next.type === "start") {
+        const loop = this.runContainer(c);
+        loops.set(next.name, loop);
+        // Its failures surface where it is awaited (below, or with the sidecars).
+        loop.then(
+          (ok) => finished.set(next.name, ok),
+          () => {},
+        );
+        continue;
+      }
+      // A regular one: until its run loop ends; a sidecar: until it has started (polled, as
+      // its probes say so).
+      if (isSidecar(c)) await this.sleep(20);
+      else finished.set(next.name, (await loops.get(next.name)) === true);
+    }
+    this.pushStatus();
+    return undefined;
   }
 
   /**
