@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ContainerStatus, PodCondition } from "kubernetes-types/core/v1.js";
-import { type ContainerView, type PodView, podConditions, podPhase, podStatus } from "./status.ts";
+import type { ContainerStatus, Pod, PodCondition } from "kubernetes-types/core/v1.js";
+import {
+  type ContainerView,
+  notCreatedYet,
+  type PodView,
+  podConditions,
+  podPhase,
+  podStatus,
+} from "./status.ts";
 
 const running: ContainerStatus = {
   name: "a",
@@ -254,3 +261,18 @@ test("podStatus lists init, app and ephemeral containers with the pod's addresse
   assert.equal(s.ephemeralContainerStatuses[0]?.started, undefined, "no started for ephemeral");
   assert.equal((s.containerStatuses as ContainerStatus[])[0]?.started, false);
 });
+
+type WaitingCase = [what: string, spec: NonNullable<Pod["spec"]>, want: string];
+const waitingCases: WaitingCase[] = [
+  ["a pod without init containers", { containers: [{ name: "a" }] }, "ContainerCreating"],
+  [
+    "a pod with init containers",
+    { initContainers: [{ name: "i" }], containers: [{ name: "a" }] },
+    "PodInitializing",
+  ],
+];
+for (const [what, spec, want] of waitingCases) {
+  test(`notCreatedYet is waiting ${want} in ${what}`, () => {
+    assert.deepEqual(notCreatedYet({ spec }), { waiting: { reason: want } });
+  });
+}

@@ -120,6 +120,16 @@ export function podConditions(pod: Pod, inputs: ConditionInputs, now: string): P
   ];
 }
 
+/**
+ * The waiting state of a container that does not exist yet: `PodInitializing` in a pod with init
+ * containers (kubectl then shows `Init:0/N`, later `PodInitializing`), else `ContainerCreating`,
+ * as the kubelet's default container status.
+ */
+export function notCreatedYet(pod: Pod): ContainerState {
+  const reason = pod.spec?.initContainers?.length ? "PodInitializing" : "ContainerCreating";
+  return { waiting: { reason } };
+}
+
 /** What the worker knows of one container, for its status. */
 export interface ContainerView {
   spec: Container;

@@ -149,6 +149,15 @@ test("a simulated pod's init container completes, then the app container runs, s
       w.last()?.conditions?.find((c) => c.type === "Ready")?.status === "True" ? true : undefined,
     { what: "Ready" },
   );
+  // Before it is created, a container of a pod with init containers waits in PodInitializing
+  // (kubectl shows Init:0/2, then PodInitializing), as the kubelet's default status says.
+  const waiting = w.statuses.flatMap((s) =>
+    [...(s.initContainerStatuses ?? []), ...(s.containerStatuses ?? [])].flatMap(
+      (c) => c.state?.waiting?.reason ?? [],
+    ),
+  );
+  assert.ok(waiting.includes("PodInitializing"), "the app waited in PodInitializing");
+  assert.ok(!waiting.includes("ContainerCreating"), waiting.join());
   const s = w.last();
   assert.equal(s?.initContainerStatuses?.[0]?.state?.terminated?.reason, "Completed");
   assert.ok(s?.initContainerStatuses?.[1]?.state?.running, "the sidecar runs");

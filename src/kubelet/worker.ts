@@ -45,7 +45,7 @@ import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./l
 import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
 import { type ContainerExit, type ContainerHandle, StartError } from "./process.ts";
 import type { Runtime } from "./runtimes/index.ts";
-import { type ContainerView, podStatus } from "./status.ts";
+import { type ContainerView, notCreatedYet, podStatus } from "./status.ts";
 import { podGraceMs, sigkillAt, terminationTurns } from "./termination.ts";
 import { materializeVolumes, VolumeError, type VolumeSources } from "./volumes.ts";
 
@@ -213,7 +213,7 @@ export class PodWorker {
         spec: c,
         init,
         restartCount: before?.restartCount ?? 0,
-        state: { waiting: { reason: "ContainerCreating" } },
+        state: notCreatedYet(pod),
         lastState: before ? previousState(before, stamp(deps.now())) : {},
         ready: false,
         started: false,
