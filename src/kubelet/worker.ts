@@ -43,8 +43,12 @@ import {
 } from "./lifecycle.ts";
 import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./logfile.ts";
 import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
-import { type ContainerExit, type ContainerHandle, StartError } from "./process.ts";
-import type { Runtime } from "./runtimes/index.ts";
+import {
+  type ContainerExit,
+  type ContainerHandle,
+  type Runtime,
+  StartError,
+} from "./runtimes/index.ts";
 import { type ContainerView, notCreatedYet, podStatus } from "./status.ts";
 import { podGraceMs, sigkillAt, terminationTurns } from "./termination.ts";
 import { materializeVolumes, VolumeError, type VolumeSources } from "./volumes.ts";
@@ -76,7 +80,7 @@ export interface WorkerDeps {
    */
   rootlessSandbox?: boolean;
   /**
-   * Builds the pod's own network namespace (podnet.ts), resolving to the prefix that enters it;
+   * Builds the pod's own network namespace (sandbox/podnet.ts), resolving to the prefix that enters it;
    * absent when the pod shares the host's. A failure is a Warning event, and the pod then shares
    * the host's namespace.
    */
