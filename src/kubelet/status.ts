@@ -177,6 +177,8 @@ export interface PodView {
   hostIP: string;
   podIP: string;
   startTime: string | undefined;
+  /** The pod was stopped for good (its active deadline): Failed with this reason and message. */
+  failed?: { reason: string; message: string } | undefined;
 }
 
 /**
@@ -199,6 +201,7 @@ export function podStatus(view: PodView, now: string): Record<string, unknown> {
     (c) => !c.sidecar && c.state.terminated && c.state.terminated.exitCode !== 0,
   );
   if (!view.initDone && initFailed && restartPolicy === "Never") phase = "Failed";
+  if (view.failed) phase = "Failed";
   // Sidecars count for readiness, as app containers do.
   const notReady = [...sidecars, ...view.app].filter((c) => !c.ready).map((c) => c.spec.name);
   const pendingInit = view.init
@@ -229,6 +232,7 @@ export function podStatus(view: PodView, now: string): Record<string, unknown> {
     startTime: view.startTime,
     containerStatuses: app,
   };
+  if (view.failed) Object.assign(status, view.failed);
   if (init.length) status.initContainerStatuses = init;
   if (view.ephemeral.length)
     status.ephemeralContainerStatuses = view.ephemeral.map(containerStatus);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Pod } from "kubernetes-types/core/v1.js";
 import type { ContainerRole } from "./lifecycle.ts";
-import { podGraceMs, sigkillAt, terminationTurns } from "./termination.ts";
+import { activeDeadlineAt, podGraceMs, sigkillAt, terminationTurns } from "./termination.ts";
 
 const c = (name: string, role: ContainerRole, running = true) => ({ name, role, running });
 
@@ -112,5 +112,30 @@ const killCases: KillCase[] = [
 for (const [what, times, waited, want] of killCases) {
   test(`sigkillAt: ${what}`, () => {
     assert.deepEqual(sigkillAt(times, waited), want);
+  });
+}
+
+type DeadlineCase = [
+  what: string,
+  seconds: number | undefined,
+  start: string | undefined,
+  want: number | undefined,
+];
+const START = "2026-01-01T00:00:00Z";
+const deadlineCases: DeadlineCase[] = [
+  ["a pod without activeDeadlineSeconds has none", undefined, START, undefined],
+  ["a pod not started yet has none", 30, undefined, undefined],
+  ["the deadline counts from the pod's startTime", 30, START, Date.parse(START) + 30_000],
+  ["a deadline of 0 s is its start", 0, START, Date.parse(START)],
+];
+for (const [what, seconds, start, want] of deadlineCases) {
+  test(`activeDeadlineAt: ${what}`, () => {
+    const pod: Pod = {
+      spec: {
+        containers: [],
+        ...(seconds !== undefined ? { activeDeadlineSeconds: seconds } : {}),
+      },
+    };
+    assert.equal(activeDeadlineAt(pod, start), want);
   });
 }

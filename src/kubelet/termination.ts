@@ -68,3 +68,21 @@ export function sigkillAt(
   const extended = now + MIN_SHUTDOWN_MS;
   return { deadline: extended, killBy: killBy >= deadline ? Math.max(killBy, extended) : killBy };
 }
+
+/** The kubelet's words for a pod stopped at its `activeDeadlineSeconds`. */
+export const DEADLINE_EXCEEDED = {
+  reason: "DeadlineExceeded",
+  message: "Pod was active on the node longer than the specified deadline",
+} as const;
+
+/**
+ * When a pod's `activeDeadlineSeconds` ends (ms), counted from its `startTime` as the kubelet's
+ * active deadline handler does; undefined without one. At that moment the pod is Failed with
+ * reason DeadlineExceeded and its containers are stopped, whatever its restart policy.
+ */
+export function activeDeadlineAt(pod: Pod, startTime: string | undefined): number | undefined {
+  const seconds = pod.spec?.activeDeadlineSeconds;
+  const start = startTime ? Date.parse(startTime) : Number.NaN;
+  if (seconds === undefined || Number.isNaN(start)) return undefined;
+  return start + seconds * 1000;
+}

@@ -232,3 +232,27 @@ test("a completed pod's sidecars stop in reverse order", async () => {
   assert.deepEqual(signals, ["s2 SIGTERM", "s1 SIGTERM"]);
   await w.worker.terminate({ maxGraceMs: 0 });
 });
+
+test("a pod past its activeDeadlineSeconds fails with DeadlineExceeded and its running containers stop", async () => {
+  // startTime is in whole seconds: the deadline comes 1 to 2 s from now, after the app started.
+  const pod: Pod = {
+    metadata: { name: "p", namespace: "default", uid: "u6" },
+    spec: { activeDeadlineSeconds: 2, containers: [{ name: "app" }] },
+    status: { startTime: `${new Date().toISOString().slice(0, 19)}Z` },
+  };
+  const signals: string[] = [];
+  const w = simulatedWorker(pod, { signals });
+  w.worker.start();
+  await waitFor(() => (w.last()?.phase === "Running" ? true : undefined), { what: "Running" });
+  await waitFor(() => (w.last()?.phase === "Failed" ? true : undefined), { what: "Failed" });
+  await waitFor(() => (w.last()?.containerStatuses?.[0]?.state?.terminated ? true : undefined), {
+    what: "the app stopped",
+  });
+  const s = w.last();
+  assert.equal(s?.reason, "DeadlineExceeded");
+  assert.equal(s?.message, "Pod was active on the node longer than the specified deadline");
+  assert.ok(w.events.includes("Normal DeadlineExceeded "), w.events.join());
+  assert.deepEqual(signals, ["app SIGTERM"], "stopped once, not restarted");
+  await w.worker.terminate({ maxGraceMs: 0 });
+  assert.deepEqual(w.errors, []);
+});

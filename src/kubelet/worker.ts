@@ -50,7 +50,13 @@ import {
   StartError,
 } from "./runtimes/index.ts";
 import { type ContainerView, notCreatedYet, podStatus } from "./status.ts";
-import { podGraceMs, sigkillAt, terminationTurns } from "./termination.ts";
+import {
+  activeDeadlineAt,
+  DEADLINE_EXCEEDED,
+  podGraceMs,
+  sigkillAt,
+  terminationTurns,
+} from "./termination.ts";
 import { materializeVolumes, VolumeError, type VolumeSources } from "./volumes.ts";
 
 export const RUNTIME_ANNOTATION = "loopkube.dev/runtime";
@@ -169,6 +175,8 @@ export class PodWorker {
   private readonly mainOrder: CState[] = [];
   private readonly ephemeralOrder: CState[] = [];
   private stopping = false;
+  /** The pod failed for good (its active deadline), with the kubelet's reason and message. */
+  private failed: { reason: string; message: string } | undefined;
   private wake: (() => void)[] = [];
   private sandboxReady = false;
   /** The prefix entering the pod's network namespace, when it has one. */
@@ -334,6 +342,21 @@ export class PodWorker {
 
   start(): void {
     this.running = this.run().catch(this.deps.onError);
+  }
+
+  /**
+   * Waits out the pod's `activeDeadlineSeconds` (termination.ts), then fails the pod with
+   * DeadlineExceeded and stops its containers, as the kubelet's active deadline handler does.
+   */
+  private async enforceActiveDeadline(): Promise<void> {
+    const at = activeDeadlineAt(this.pod, this.startTime);
+    if (at === undefined) return;
+    while (!this.stopping && this.clock() < at)
+      await this.sleep(Math.min(at - this.clock(), MAX_TIMER_MS));
+    if (this.stopping) return;
+    this.failed = DEADLINE_EXCEEDED;
+    this.event("Normal", DEADLINE_EXCEEDED.reason, DEADLINE_EXCEEDED.message);
+    await this.terminate();
   }
 
   /**
@@ -518,6 +541,7 @@ export class PodWorker {
   private async run(): Promise<void> {
     const pod = this.pod;
     this.startTime ??= stamp(this.deps.now());
+    void this.enforceActiveDeadline().catch(this.deps.onError);
     const fallback = this.deps.fallback;
     if (fallback) {
       const why = await fallback.reason(pod).catch((e: unknown) => {
@@ -1237,6 +1261,7 @@ export class PodWorker {
         hostIP: this.deps.hostIP,
         podIP: this.deps.podIP,
         startTime: this.startTime,
+        failed: this.failed,
       },
       stamp(this.deps.now()),
     );
