@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ContainerStatus } from "kubernetes-types/core/v1.js";
-import { podConditions, podPhase } from "./status.ts";
+import type { ContainerStatus, Pod, PodCondition } from "kubernetes-types/core/v1.js";
+import {
+  type ContainerView,
+  notCreatedYet,
+  type PodView,
+  podConditions,
+  podPhase,
+  podStatus,
+} from "./status.ts";
 
 const running: ContainerStatus = {
   name: "a",
@@ -110,3 +117,162 @@ test("podConditions keeps the transition time of an unchanged condition and name
   assert.equal(by.PodReadyToStartContainers?.status, "True");
   assert.equal(by.PodScheduled?.lastTransitionTime, "2019-01-01T00:00:00Z");
 });
+
+const view = (
+  name: string,
+  state: ContainerView["state"],
+  more: Partial<ContainerView> = {},
+): ContainerView => ({
+  spec: { name },
+  state,
+  lastState: {},
+  ready: false,
+  started: false,
+  restartCount: 0,
+  ...more,
+});
+const podView = (more: Partial<PodView> & { restartPolicy?: string }): PodView => ({
+  pod: { spec: { containers: [], restartPolicy: more.restartPolicy ?? "Always" } },
+  init: [],
+  app: [],
+  ephemeral: [],
+  sandboxReady: true,
+  initDone: false,
+  terminal: false,
+  hostIP: "127.0.0.1",
+  podIP: "127.244.0.2",
+  startTime: "2026-01-01T00:00:00Z",
+  ...more,
+});
+const NOW = "2026-01-01T00:00:01Z";
+const done0 = { terminated: { exitCode: 0, reason: "Completed" } };
+const done1 = { terminated: { exitCode: 1, reason: "Error" } };
+const up = { running: { startedAt: NOW } };
+const creating = { waiting: { reason: "PodInitializing" } };
+
+// [what, view, phase, Initialized, Initialized message, Ready]
+type StatusCase = [string, PodView, string, string, string | undefined, string];
+const statusCases: StatusCase[] = [
+  [
+    "the first init container runs",
+    podView({ init: [view("i1", up), view("i2", creating)], app: [view("app", creating)] }),
+    "Pending",
+    "False",
+    "containers with incomplete status: [i1 i2]",
+    "False",
+  ],
+  [
+    "a regular init container failed under restartPolicy Never",
+    podView({
+      restartPolicy: "Never",
+      init: [view("i1", done1)],
+      app: [view("app", creating)],
+    }),
+    "Failed",
+    "False",
+    "containers with incomplete status: [i1]",
+    "False",
+  ],
+  [
+    "a regular init container failed under restartPolicy OnFailure (it restarts)",
+    podView({
+      restartPolicy: "OnFailure",
+      init: [view("i1", done1)],
+      app: [view("app", creating)],
+    }),
+    "Pending",
+    "False",
+    "containers with incomplete status: [i1]",
+    "False",
+  ],
+  [
+    "a sidecar runs but has not passed its startup probe",
+    podView({ init: [view("side", up, { sidecar: true })], app: [view("app", creating)] }),
+    "Pending",
+    "False",
+    "containers with incomplete status: [side]",
+    "False",
+  ],
+  [
+    "init is done, the sidecar and the app run and are ready",
+    podView({
+      initDone: true,
+      init: [view("i1", done0), view("side", up, { sidecar: true, started: true, ready: true })],
+      app: [view("app", up, { started: true, ready: true })],
+    }),
+    "Running",
+    "True",
+    undefined,
+    "True",
+  ],
+  [
+    "init is done and the sidecar is not ready (it counts for readiness)",
+    podView({
+      initDone: true,
+      init: [view("side", up, { sidecar: true, started: true })],
+      app: [view("app", up, { started: true, ready: true })],
+    }),
+    "Running",
+    "True",
+    undefined,
+    "False",
+  ],
+  [
+    "the pod was deleted and every container stopped",
+    podView({
+      initDone: true,
+      terminal: true,
+      init: [view("side", { terminated: { exitCode: 143 } }, { sidecar: true })],
+      app: [view("app", done0)],
+    }),
+    "Succeeded",
+    "True",
+    undefined,
+    "False",
+  ],
+];
+for (const [what, v, phase, initialized, message, ready] of statusCases) {
+  test(`podStatus is ${phase}, Initialized ${initialized}, Ready ${ready} when ${what}`, () => {
+    const s = podStatus(v, NOW) as { phase: string; conditions: PodCondition[] };
+    const by = Object.fromEntries(s.conditions.map((c) => [c.type, c]));
+    assert.equal(s.phase, phase);
+    assert.equal(by.Initialized?.status, initialized);
+    assert.equal(by.Initialized?.message, message);
+    assert.equal(by.Ready?.status, ready);
+    assert.equal(by.ContainersReady?.status, ready);
+  });
+}
+
+test("podStatus lists init, app and ephemeral containers with the pod's addresses and QoS class", () => {
+  const v = podView({
+    pod: { spec: { containers: [] }, status: { qosClass: "BestEffort" } },
+    init: [view("i1", done0, { containerID: "cid-1", restartCount: 2 })],
+    app: [view("app", up)],
+    ephemeral: [view("debug", up, { ephemeral: true })],
+  });
+  const s = podStatus(v, NOW) as Record<string, unknown> & {
+    initContainerStatuses: ContainerStatus[];
+    ephemeralContainerStatuses: ContainerStatus[];
+  };
+  assert.equal(s.qosClass, "BestEffort");
+  assert.deepEqual(s.podIPs, [{ ip: "127.244.0.2" }]);
+  assert.equal(s.initContainerStatuses[0]?.containerID, "cid-1");
+  assert.equal(s.initContainerStatuses[0]?.restartCount, 2);
+  assert.equal(s.ephemeralContainerStatuses[0]?.started, undefined, "no started for ephemeral");
+  assert.equal((s.containerStatuses as ContainerStatus[])[0]?.started, false);
+});
+
+type WaitingCase = [what: string, spec: NonNullable<Pod["spec"]>, want: string];
+const waitingCases: WaitingCase[] = [
+  ["a pod without init containers", { containers: [{ name: "a" }] }, "ContainerCreating"],
+  [
+    "a pod with init containers",
+    { initContainers: [{ name: "i" }], containers: [{ name: "a" }] },
+    "PodInitializing",
+  ],
+];
+for (const [what, spec, want] of waitingCases) {
+  test(`notCreatedYet is waiting ${want} in ${what}`, () => {
+    assert.deepEqual(notCreatedYet({ spec }), { waiting: { reason: want } });
+  });
+}

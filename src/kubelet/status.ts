@@ -1,10 +1,18 @@
 /**
  * Pod status from container states, as the kubelet computes it (getPhase and the condition
- * generators in pkg/kubelet/status): pure functions, the clock passed in.
+ * generators in pkg/kubelet/status): pure functions, the clock passed in. `podStatus` builds
+ * the whole status the pod worker writes from the worker's state (its containers, init
+ * progress, sandbox) and nothing else.
  *
  * @module
  */
-import type { ContainerStatus, Pod, PodCondition } from "kubernetes-types/core/v1.js";
+import type {
+  Container,
+  ContainerState,
+  ContainerStatus,
+  Pod,
+  PodCondition,
+} from "kubernetes-types/core/v1.js";
 
 export type Phase = "Pending" | "Running" | "Succeeded" | "Failed";
 
@@ -110,4 +118,124 @@ export function podConditions(pod: Pod, inputs: ConditionInputs, now: string): P
       : make("ContainersReady", false, notReadyReason, notReadyMessage),
     prior.get("PodScheduled") ?? make("PodScheduled", true),
   ];
+}
+
+/**
+ * The waiting state of a container that does not exist yet: `PodInitializing` in a pod with init
+ * containers (kubectl then shows `Init:0/N`, later `PodInitializing`), else `ContainerCreating`,
+ * as the kubelet's default container status.
+ */
+export function notCreatedYet(pod: Pod): ContainerState {
+  const reason = pod.spec?.initContainers?.length ? "PodInitializing" : "ContainerCreating";
+  return { waiting: { reason } };
+}
+
+/** What the worker knows of one container, for its status. */
+export interface ContainerView {
+  spec: Container;
+  state: ContainerState;
+  lastState: ContainerState;
+  ready: boolean;
+  started: boolean;
+  restartCount: number;
+  containerID?: string | undefined;
+  imageID?: string | undefined;
+  /** A restartable init container (`restartPolicy: Always`). */
+  sidecar?: boolean;
+  ephemeral?: boolean | undefined;
+}
+
+/** A container's status as the kubelet reports it. */
+export function containerStatus(c: ContainerView): ContainerStatus {
+  const s: ContainerStatus = {
+    name: c.spec.name,
+    state: c.state,
+    lastState: c.lastState,
+    ready: c.ready,
+    restartCount: c.restartCount,
+    image: c.spec.image ?? "",
+    imageID: c.imageID ?? "",
+    // The kubelet's prober reports `started` for regular and init containers only.
+    ...(c.ephemeral ? {} : { started: c.started }),
+  };
+  if (c.containerID) s.containerID = c.containerID;
+  return s;
+}
+
+/** The pod worker's state that its status is made of. */
+export interface PodView {
+  /** The pod as last seen (its conditions' transition times, its qosClass). */
+  pod: Pod;
+  init: ContainerView[];
+  app: ContainerView[];
+  ephemeral: ContainerView[];
+  sandboxReady: boolean;
+  /** The regular init containers have all completed. */
+  initDone: boolean;
+  /** Deleted and every container stopped: nothing runs again, the phase is final. */
+  terminal: boolean;
+  hostIP: string;
+  podIP: string;
+  startTime: string | undefined;
+  /** The pod was stopped for good (its active deadline): Failed with this reason and message. */
+  failed?: { reason: string; message: string } | undefined;
+}
+
+/**
+ * The status the kubelet writes for the pod: phase (Failed at once when a regular init container
+ * failed under `restartPolicy: Never`), conditions, container statuses. `now` is the time
+ * stamped on a condition that changed.
+ */
+export function podStatus(view: PodView, now: string): Record<string, unknown> {
+  const restartPolicy = view.pod.spec?.restartPolicy ?? "Always";
+  const sidecars = view.init.filter((c) => c.sidecar);
+  const app = view.app.map(containerStatus);
+  const init = view.init.map(containerStatus);
+  let phase = podPhase(app, {
+    restartPolicy,
+    initDone: view.initDone,
+    sidecars: sidecars.map(containerStatus),
+    terminal: view.terminal,
+  });
+  const initFailed = view.init.some(
+    (c) => !c.sidecar && c.state.terminated && c.state.terminated.exitCode !== 0,
+  );
+  if (!view.initDone && initFailed && restartPolicy === "Never") phase = "Failed";
+  if (view.failed) phase = "Failed";
+  // Sidecars count for readiness, as app containers do.
+  const notReady = [...sidecars, ...view.app].filter((c) => !c.ready).map((c) => c.spec.name);
+  const pendingInit = view.init
+    .filter((c) =>
+      c.sidecar
+        ? !(c.state.running && c.started)
+        : !(c.state.terminated && c.state.terminated.exitCode === 0),
+    )
+    .map((c) => c.spec.name);
+  const conditions = podConditions(
+    view.pod,
+    {
+      sandboxReady: view.sandboxReady,
+      initialized: view.initDone,
+      pendingInit,
+      notReady,
+      phase,
+    },
+    now,
+  );
+  const status: Record<string, unknown> = {
+    phase,
+    conditions,
+    hostIP: view.hostIP,
+    hostIPs: [{ ip: view.hostIP }],
+    podIP: view.podIP,
+    podIPs: [{ ip: view.podIP }],
+    startTime: view.startTime,
+    containerStatuses: app,
+  };
+  if (view.failed) Object.assign(status, view.failed);
+  if (init.length) status.initContainerStatuses = init;
+  if (view.ephemeral.length)
+    status.ephemeralContainerStatuses = view.ephemeral.map(containerStatus);
+  if (view.pod.status?.qosClass) status.qosClass = view.pod.status.qosClass;
+  return status;
 }

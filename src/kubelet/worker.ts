@@ -32,6 +32,7 @@ import type { PreparedImage } from "../images/index.ts";
 import { type BackoffPolicy, type BackoffState, FRESH_BACKOFF } from "./backoff.ts";
 import { containerEnv, EnvError, type EnvSources } from "./env.ts";
 import type { PullResult } from "./imagepull.ts";
+import { nextInitStep } from "./initorder.ts";
 import {
   type ContainerFacts,
   type ContainerRole,
@@ -48,7 +49,14 @@ import {
   type Runtime,
   StartError,
 } from "./runtimes/index.ts";
-import { podConditions, podPhase } from "./status.ts";
+import { type ContainerView, notCreatedYet, podStatus } from "./status.ts";
+import {
+  activeDeadlineAt,
+  DEADLINE_EXCEEDED,
+  podGraceMs,
+  sigkillAt,
+  terminationTurns,
+} from "./termination.ts";
 import { materializeVolumes, VolumeError, type VolumeSources } from "./volumes.ts";
 
 export const RUNTIME_ANNOTATION = "loopkube.dev/runtime";
@@ -78,7 +86,7 @@ export interface WorkerDeps {
    */
   rootlessSandbox?: boolean;
   /**
-   * Builds the pod's own network namespace (podnet.ts), resolving to the prefix that enters it;
+   * Builds the pod's own network namespace (sandbox/podnet.ts), resolving to the prefix that enters it;
    * absent when the pod shares the host's. A failure is a Warning event, and the pod then shares
    * the host's namespace.
    */
@@ -151,7 +159,6 @@ interface CState {
 const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 /** A restartable init container (`restartPolicy: Always`): it runs beside the app containers. */
 const isSidecar = (c: CState) => c.init && c.spec.restartPolicy === "Always";
-const SIG_GRACE_EXTENSION_MS = 2000;
 /** How long a terminated pod stays before its final delete (see `finishDeletion`). */
 export const TERMINATED_SETTLE_MS = 300;
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -168,6 +175,8 @@ export class PodWorker {
   private readonly mainOrder: CState[] = [];
   private readonly ephemeralOrder: CState[] = [];
   private stopping = false;
+  /** The pod failed for good (its active deadline), with the kubelet's reason and message. */
+  private failed: { reason: string; message: string } | undefined;
   private wake: (() => void)[] = [];
   private sandboxReady = false;
   /** The prefix entering the pod's network namespace, when it has one. */
@@ -216,7 +225,7 @@ export class PodWorker {
         spec: c,
         init,
         restartCount: before?.restartCount ?? 0,
-        state: { waiting: { reason: "ContainerCreating" } },
+        state: notCreatedYet(pod),
         lastState: before ? previousState(before, stamp(deps.now())) : {},
         ready: false,
         started: false,
@@ -336,6 +345,21 @@ export class PodWorker {
   }
 
   /**
+   * Waits out the pod's `activeDeadlineSeconds` (termination.ts), then fails the pod with
+   * DeadlineExceeded and stops its containers, as the kubelet's active deadline handler does.
+   */
+  private async enforceActiveDeadline(): Promise<void> {
+    const at = activeDeadlineAt(this.pod, this.startTime);
+    if (at === undefined) return;
+    while (!this.stopping && this.clock() < at)
+      await this.sleep(Math.min(at - this.clock(), MAX_TIMER_MS));
+    if (this.stopping) return;
+    this.failed = DEADLINE_EXCEEDED;
+    this.event("Normal", DEADLINE_EXCEEDED.reason, DEADLINE_EXCEEDED.message);
+    await this.terminate();
+  }
+
+  /**
    * Takes the pod's latest object. A container whose image changed (the one container field a
    * pod update may change) is killed and started again with the new spec, as the kubelet does
    * when a container's spec hash changes ("Container app definition changed, will be restarted").
@@ -373,18 +397,10 @@ export class PodWorker {
     } else {
       this.stopping = true;
       for (const w of this.wake.splice(0)) w();
-      const graceS =
-        this.pod.metadata?.deletionGracePeriodSeconds ??
-        this.pod.spec?.terminationGracePeriodSeconds ??
-        30;
-      const deadline = this.clock() + Math.min(graceS * 1000, cap);
+      const deadline = this.clock() + podGraceMs(this.pod, cap);
       this.moveKillBy(deadline);
       this.terminating = (async () => {
-        await Promise.all(
-          [...this.cs.values()].map((c) =>
-            this.killContainer(c, deadline, `Stopping container ${c.spec.name}`),
-          ),
-        );
+        await this.stopContainers([...this.cs.values()], deadline);
         await this.running;
         this.terminatedAt = this.clock();
         this.pushStatus();
@@ -525,6 +541,7 @@ export class PodWorker {
   private async run(): Promise<void> {
     const pod = this.pod;
     this.startTime ??= stamp(this.deps.now());
+    void this.enforceActiveDeadline().catch(this.deps.onError);
     const fallback = this.deps.fallback;
     if (fallback) {
       const why = await fallback.reason(pod).catch((e: unknown) => {
@@ -565,22 +582,8 @@ export class PodWorker {
     this.sandboxReady = true;
     this.pushStatus();
     this.startEphemerals();
-    // Init containers in order; a sidecar (restartable init container) keeps running beside the
-    // rest, and the next one starts once it has started, as the kubelet does.
-    const sidecars: Promise<boolean>[] = [];
-    for (const c of this.initOrder) {
-      if (isSidecar(c)) {
-        sidecars.push(this.runContainer(c));
-        await this.untilStarted(c);
-        if (this.stopping) return;
-        continue;
-      }
-      const ok = await this.runContainer(c);
-      if (!ok || this.stopping) {
-        this.pushStatus();
-        return;
-      }
-    }
+    const sidecars = await this.runInitContainers();
+    if (!sidecars) return;
     this.initDone = true;
     this.pushStatus();
     const refresh = this.runtime.runsPrograms ? this.refreshVolumes() : Promise.resolve();
@@ -588,22 +591,57 @@ export class PodWorker {
     await Promise.all(this.mainOrder.map((c) => this.runContainer(c)));
     this.containersDone = true;
     for (const w of this.wake.splice(0)) w();
-    // The app containers are done (a pod that does not restart them): its sidecars stop too.
-    for (const c of this.initOrder)
-      if (isSidecar(c))
-        void this.killContainer(
-          c,
-          this.clock() + this.graceMs(),
-          `Stopping container ${c.spec.name}`,
-        );
+    // The app containers are done (a pod that does not restart them): its sidecars stop too,
+    // in reverse order (when the pod is stopping, `terminate` stops them).
+    if (!this.stopping)
+      void this.stopContainers(this.initOrder.filter(isSidecar), this.clock() + this.graceMs());
     await Promise.all(sidecars);
     await refresh;
     this.pushStatus();
   }
 
-  /** Waits until a sidecar runs and has passed its startup probe (or the pod stops). */
-  private async untilStarted(c: CState): Promise<void> {
-    while (!this.stopping && !(c.state.running && c.started)) await this.sleep(20);
+  /**
+   * Runs the init containers in the order initorder.ts decides. Resolves to the run loops of the
+   * sidecars, which go on beside the app containers; undefined when the pod goes no further (an
+   * init container failed for good, or the pod stops).
+   */
+  private async runInitContainers(): Promise<Promise<boolean>[] | undefined> {
+    const loops = new Map<string, Promise<boolean>>();
+    const finished = new Map<string, boolean>();
+    for (;;) {
+      if (this.stopping) break;
+      const next = nextInitStep(
+        this.initOrder.map((c) => ({
+          name: c.spec.name,
+          sidecar: isSidecar(c),
+          launched: loops.has(c.spec.name),
+          started: c.state.running !== undefined && c.started,
+          finished: finished.get(c.spec.name),
+        })),
+      );
+      if (next.type === "done") {
+        return this.initOrder.filter(isSidecar).flatMap((c) => loops.get(c.spec.name) ?? []);
+      }
+      if (next.type === "failed") break;
+      const c = this.cs.get(next.name);
+      if (!c) break;
+      if (next.type === "start") {
+        const loop = this.runContainer(c);
+        loops.set(next.name, loop);
+        // Its failures surface where it is awaited (below, or with the sidecars).
+        loop.then(
+          (ok) => finished.set(next.name, ok),
+          () => {},
+        );
+        continue;
+      }
+      // A regular one: until its run loop ends; a sidecar: until it has started (polled, as
+      // its probes say so).
+      if (isSidecar(c)) await this.sleep(20);
+      else finished.set(next.name, (await loops.get(next.name)) === true);
+    }
+    this.pushStatus();
+    return undefined;
   }
 
   /**
@@ -751,16 +789,9 @@ export class PodWorker {
 
   /** Feeds `event` of container `c` to the lifecycle machine; keeps its state, returns its actions. */
   private step(c: CState, event: LifecycleEvent): LifecycleAction[] {
-    const role: ContainerRole = c.ephemeral
-      ? "ephemeral"
-      : isSidecar(c)
-        ? "sidecar"
-        : c.init
-          ? "init"
-          : "app";
     const facts: ContainerFacts = {
       name: c.spec.name,
-      role,
+      role: this.role(c),
       changed: c.changed === true,
       backoff: c.backoff,
       state: c.state,
@@ -1111,12 +1142,52 @@ export class PodWorker {
     return enterPid(pid, this.deps.rootlessSandbox === true);
   }
 
-  private async killContainer(c: CState, deadline: number, message: string): Promise<void> {
+  /** The role of a container in the lifecycle machine and the termination order. */
+  private role(c: CState): ContainerRole {
+    if (c.ephemeral) return "ephemeral";
+    if (isSidecar(c)) return "sidecar";
+    return c.init ? "init" : "app";
+  }
+
+  /**
+   * Stops `containers` by `deadline` in kube's order (termination.ts): each sidecar gets its
+   * SIGTERM once the app containers and the sidecars declared after it have exited.
+   */
+  private async stopContainers(containers: CState[], deadline: number): Promise<void> {
+    const turns = terminationTurns(
+      containers.map((c) => ({
+        name: c.spec.name,
+        role: this.role(c),
+        running: c.handle !== undefined,
+      })),
+    );
+    const exits = new Map(containers.map((c) => [c.spec.name, c.handle?.exited]));
+    await Promise.all(
+      containers.map((c) => {
+        const before = (turns.get(c.spec.name) ?? []).map((n) => exits.get(n));
+        const turn = before.length > 0 ? Promise.all(before) : undefined;
+        return this.killContainer(c, deadline, `Stopping container ${c.spec.name}`, turn);
+      }),
+    );
+  }
+
+  /**
+   * Stops a container's run: its preStop hook (when the pod stops), then, once `turn` has
+   * settled (the containers it waits for have exited), SIGTERM, and SIGKILL at the deadline.
+   */
+  private async killContainer(
+    c: CState,
+    deadline: number,
+    message: string,
+    turn?: Promise<unknown>,
+  ): Promise<void> {
     const handle = c.handle;
     if (!handle) return;
     this.event("Normal", "Killing", message, c);
     const preStop = c.spec.lifecycle?.preStop;
+    let waited = false;
     if (preStop && this.runtime.runsPrograms && this.stopping) {
+      waited = true;
       const env = await containerEnv(this.pod, c.spec, {
         ...this.deps.envSources(this.pod),
         podIP: this.deps.podIP,
@@ -1128,14 +1199,14 @@ export class PodWorker {
         const r = await hook;
         if (!r.ok) this.event("Warning", "FailedPreStopHook", r.message, c);
       }
-      // kubelet gives a one-time 2 s extension when preStop used up the grace period (not when
-      // the grace period was cut short meanwhile).
-      if (deadline - this.clock() <= 0) {
-        const extended = this.clock() + SIG_GRACE_EXTENSION_MS;
-        if (this.killBy >= deadline) this.killBy = Math.max(this.killBy, extended);
-        deadline = extended;
-      }
     }
+    if (turn !== undefined) {
+      waited = true;
+      await this.untilDeadline(deadline, turn);
+    }
+    const at = sigkillAt({ deadline, killBy: this.killBy, now: this.clock() }, waited);
+    deadline = at.deadline;
+    this.killBy = at.killBy;
     handle.kill("SIGTERM");
     if (await this.untilDeadline(deadline, handle.exited)) handle.kill("SIGKILL");
     await handle.exited;
@@ -1175,74 +1246,25 @@ export class PodWorker {
     return [...this.cs.values()].some((c) => c.state.running);
   }
 
-  private containerStatus(c: CState): ContainerStatus {
-    const s: ContainerStatus = {
-      name: c.spec.name,
-      state: c.state,
-      lastState: c.lastState,
-      ready: c.ready,
-      restartCount: c.restartCount,
-      image: c.spec.image ?? "",
-      imageID: c.imageID ?? "",
-      // The kubelet's prober reports `started` for regular and init containers only.
-      ...(c.ephemeral ? {} : { started: c.started }),
-    };
-    if (c.containerID) s.containerID = c.containerID;
-    return s;
-  }
-
+  /** The status of the pod now (status.ts builds it from the worker's state). */
   buildStatus(): Record<string, unknown> {
-    const main = this.mainOrder.map((c) => this.containerStatus(c));
-    const init = this.initOrder.map((c) => this.containerStatus(c));
-    let phase = podPhase(main, {
-      restartPolicy: this.restartPolicy(),
-      initDone: this.initDone,
-      sidecars: this.initOrder.filter(isSidecar).map((c) => this.containerStatus(c)),
-      // Deleted and every container stopped: nothing runs again, the phase is final.
-      terminal: this.deleting && this.stopping && !this.anyRunning(),
-    });
-    const initFailed = this.initOrder.some(
-      (c) => !isSidecar(c) && c.state.terminated && c.state.terminated.exitCode !== 0,
-    );
-    if (!this.initDone && initFailed && this.restartPolicy() === "Never") phase = "Failed";
-    // Sidecars count for readiness, as app containers do.
-    const notReady = [...this.initOrder.filter(isSidecar), ...this.mainOrder]
-      .filter((c) => !c.ready)
-      .map((c) => c.spec.name);
-    const pendingInit = this.initOrder
-      .filter((c) =>
-        isSidecar(c)
-          ? !(c.state.running && c.started)
-          : !(c.state.terminated && c.state.terminated.exitCode === 0),
-      )
-      .map((c) => c.spec.name);
-    const conditions = podConditions(
-      this.pod,
+    const view = (c: CState): ContainerView => ({ ...c, sidecar: isSidecar(c) });
+    return podStatus(
       {
+        pod: this.pod,
+        init: this.initOrder.map(view),
+        app: this.mainOrder.map(view),
+        ephemeral: this.ephemeralOrder.map(view),
         sandboxReady: this.sandboxReady,
-        initialized: this.initDone,
-        pendingInit,
-        notReady,
-        phase,
+        initDone: this.initDone,
+        terminal: this.deleting && this.stopping && !this.anyRunning(),
+        hostIP: this.deps.hostIP,
+        podIP: this.deps.podIP,
+        startTime: this.startTime,
+        failed: this.failed,
       },
       stamp(this.deps.now()),
     );
-    const status: Record<string, unknown> = {
-      phase,
-      conditions,
-      hostIP: this.deps.hostIP,
-      hostIPs: [{ ip: this.deps.hostIP }],
-      podIP: this.deps.podIP,
-      podIPs: [{ ip: this.deps.podIP }],
-      startTime: this.startTime,
-      containerStatuses: main,
-    };
-    if (init.length) status.initContainerStatuses = init;
-    if (this.ephemeralOrder.length) {
-      status.ephemeralContainerStatuses = this.ephemeralOrder.map((c) => this.containerStatus(c));
-    }
-    if (this.pod.status?.qosClass) status.qosClass = this.pod.status.qosClass;
-    return status;
   }
 }
 
