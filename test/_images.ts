@@ -123,8 +123,6 @@ export interface ImageClusterOptions {
   images: Record<string, LayoutOptions>;
   /** More for the cluster (its name, data dir, ports and image store are the fixture's). */
   cluster?: Partial<ClusterOptions>;
-  /** Run in `after()` before the cluster stops (e.g. deleting slow-to-stop pods quickly). */
-  beforeStop?: () => Promise<void>;
 }
 
 /**
@@ -237,7 +235,6 @@ export function imageCluster(name: string, options: ImageClusterOptions) {
   });
 
   after(async () => {
-    if (cluster) await options.beforeStop?.();
     await cluster?.stop();
     await registry?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });

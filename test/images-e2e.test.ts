@@ -33,12 +33,6 @@ describe("pods pull their images from a registry and run them (oci runtime)", {
 }, () => {
   const f = imageCluster("images-e2e", {
     images: { "httpd:1": { tag: "1" } },
-    // httpd as pid 1 ignores SIGTERM: the Deployment's pods (kubectl create's 30 s grace period)
-    // go first, orphaned and deleted with a short one, so that stopping does not wait it out.
-    beforeStop: async () => {
-      await f.kubectl(["delete", "deployment", "web", "--cascade=orphan", "--ignore-not-found"]);
-      await f.kubectl(["delete", "pods", "--all", "--grace-period=1", "--wait=true"]);
-    },
   });
   const { ok, podsOf } = f;
   const image = () => f.ref("httpd:1");
