@@ -352,6 +352,46 @@ for (const mode of ["nftables", "userspace"] as const)
       }
     });
 
+    test(`loadBalancerSourceRanges: a pod inside them reaches the ingress IP, one outside ${kernel ? "is dropped (kernel firewall chain)" : "is reset"}, its ClusterIP open to both`, async () => {
+      const r = await kubectl(
+        ["apply", "-f", "-"],
+        JSON.stringify(
+          service("guarded", WEB, {
+            type: "LoadBalancer",
+            loadBalancerSourceRanges: [`${ip.client}/32`],
+          }),
+        ),
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const guarded = await waitFor(
+        async () => {
+          const svc = (await cluster.client.get(REFS.services, "default", "guarded")) as Service;
+          const lb = svc.status?.loadBalancer?.ingress?.[0]?.ip;
+          return lb && svc.spec?.clusterIP ? { lb, clusterIP: svc.spec.clusterIP } : undefined;
+        },
+        { what: "guarded's ingress IP in its status" },
+      );
+      assert.match(guarded.lb, /^127\./);
+      if (kernel) {
+        await waitFor(
+          () => (table().stdout.includes(`${guarded.lb} . tcp . 80 : goto fw-`) ? true : undefined),
+          { what: `${guarded.lb}:80 in the firewall map` },
+        );
+      }
+      await routedOut("client", guarded.lb);
+      await routedOut("udp-b", guarded.lb);
+      await waitFor(
+        async () => /^echo-/.test(await exec("client", inPodFetch(guarded.lb, 80))) || undefined,
+        { what: "the client answered at the ingress IP" },
+      );
+      assert.match(
+        await exec("udp-b", inPodFetch(guarded.lb, 80)),
+        kernel ? /^error TIMEOUT$/ : /^error ECONNRESET$/,
+      );
+      await routedOut("udp-b", guarded.clusterIP);
+      assert.match(await exec("udp-b", inPodFetch(guarded.clusterIP, 80)), /^echo-/);
+    });
+
     test("a Service without endpoints is refused at once", async () => {
       await routedOut("client", ip.empty ?? "");
       assert.match(

@@ -9,7 +9,9 @@
  * unready stops getting new connections within a few probe periods and gets them again after;
  * scaling to 0 resets new connections. Beyond the issue's list: connections a ready pod refuses
  * go on to the next pod (200 at once), Local traffic policies serve this node's pods, a Local
- * LoadBalancer's health check counts them, and a pod reaches itself through its Service.
+ * LoadBalancer's health check counts them, a pod reaches itself through its Service, and a
+ * LoadBalancer's `loadBalancerSourceRanges` let a client inside them in at the ingress IP and
+ * reset one outside (served at the ClusterIP).
  *
  * The 300-connection spread over three replicas lives in `cluster.test.ts` (the quickstart).
  * Ports below 1024 (80, 443, 53) need root; those tests skip with the reason otherwise, and every
@@ -182,6 +184,12 @@ const MANIFESTS: KubeObject[] = [
     externalTrafficPolicy: "Local",
     selector: { app: "web" },
     ports: [{ port: LB_PORT + 1, targetPort: 8080 }],
+  }),
+  service("web-guarded", {
+    type: "LoadBalancer",
+    selector: { app: "web" },
+    loadBalancerSourceRanges: ["127.77.0.0/16"],
+    ports: [{ port: LB_PORT + 2, targetPort: 8080 }],
   }),
   service("nobody", { selector: { app: "nobody" }, ports: [{ port: 8084, targetPort: 8080 }] }),
   echoPod("echo", { labels: { mix: "yes" } }),
@@ -503,6 +511,35 @@ describe("the service proxy with real pods", () => {
       { what: `${ingress}:${LB_PORT} to answer`, retryErrors: true },
     );
     assert.match(answer, /^web-/);
+  });
+
+  test("loadBalancerSourceRanges: a client inside them answered at the ingress IP, one outside reset there and served at the ClusterIP", async (t) => {
+    if (noPods) return t.skip(noPods);
+    const ingress = await waitFor(
+      async () =>
+        ((await c.client.get(REFS.services, "default", "web-guarded")) as Svc).status?.loadBalancer
+          ?.ingress?.[0]?.ip,
+      { what: "web-guarded's ingress IP", retryErrors: true },
+    );
+    assert.equal(await routeDevice(ingress), "lo");
+    const port = LB_PORT + 2;
+    const near = (p: string) =>
+      `${p}.${1 + (process.pid % 250)}.${1 + Math.floor(Math.random() * 250)}`;
+    const [inside, outside] = [near("127.77"), near("127.78")];
+    const answers = await waitFor(
+      async () => {
+        const got = await getMany(ingress, port, 2, { localAddress: inside });
+        return got.every((a) => podOf(a)) ? got : undefined;
+      },
+      { what: `${ingress}:${port} answering ${inside}` },
+    );
+    assert.equal(answers.length, 2);
+    const refused = await httpGet(ingress, port, { localAddress: outside }).then(
+      (a) => `answered ${a}`,
+      (e: NodeJS.ErrnoException) => e.code ?? e.message,
+    );
+    assert.equal(refused, "ECONNRESET");
+    assert.match(await httpGet(ip("web-guarded"), port, { localAddress: outside }), /^web-/);
   });
 
   test("Local traffic policies serve this node's pods on the ClusterIP and the NodePort", async (t) => {

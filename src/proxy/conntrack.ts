@@ -1,16 +1,21 @@
 /**
- * Deletes stale UDP conntrack entries (`conntrack -D`, from the Debian package `conntrack`), as
+ * Deletes stale UDP conntrack entries (`conntrack`, from the Debian package `conntrack`), as
  * kube-proxy does after a change: a UDP "flow" keeps going where its first packet went until it
  * has been idle for the conntrack timeout, so a client that keeps its source port would keep
  * sending to a removed endpoint, or keep being rejected by a ClusterIP that has endpoints now.
  *
- * One process per entry to delete (kube-proxy forked `conntrack` the same way before it used
- * netlink); `conntrack` exits 1 when nothing matched, which is no error. Without the program,
- * one warning and nothing deleted.
+ * One process per change, however many entries it makes stale: the deletions are lines of one
+ * `conntrack -R <file>` (`--load-file`, conntrack-tools ≥ 1.4.6), one `-D` with its filters per
+ * line; a line that matches nothing is no error. The file is a private temporary one, removed
+ * after the run: `-R -` opens `/dev/stdin`, which fails on the socket Node gives a child as
+ * stdin. Without the program, one warning and nothing deleted.
  *
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 let available: boolean | undefined;
 let warned = false;
@@ -25,6 +30,25 @@ export function conntrackArgs(stale: { frontend: string; endpoint?: string }): s
   }
   return args;
 }
+
+/** The `conntrack -R` input deleting every entry of `stale`, one line each. */
+export function conntrackBatch(stale: readonly { frontend: string; endpoint?: string }[]): string {
+  return stale.map((s) => `${conntrackArgs(s).join(" ")}\n`).join("");
+}
+
+/** Runs `conntrack -R <a file holding batch>`; rejects with its stderr when it fails. */
+export type ConntrackRunner = (batch: string) => Promise<void>;
+
+export const runConntrack: ConntrackRunner = async (batch) => {
+  const dir = await mkdtemp(join(tmpdir(), "loopkube-conntrack-"));
+  try {
+    const file = join(dir, "delete");
+    await writeFile(file, batch, { mode: 0o600 });
+    await conntrack(["-R", file]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+};
 
 const conntrack = (args: string[]) =>
   new Promise<void>((resolve, reject) => {
@@ -44,19 +68,22 @@ const conntrack = (args: string[]) =>
 export async function deleteUdpFlows(
   stale: readonly { frontend: string; endpoint?: string }[],
   onError: (e: unknown) => void,
+  run: ConntrackRunner = runConntrack,
 ): Promise<void> {
   if (stale.length === 0) return;
-  available ??= spawnSync("conntrack", ["--version"]).status === 0;
-  if (!available) {
-    if (!warned) {
-      onError(
-        new Error(
-          "conntrack is not installed: stale UDP conntrack entries are not deleted after a change (install the conntrack package)",
-        ),
-      );
+  if (run === runConntrack) {
+    available ??= spawnSync("conntrack", ["--version"]).status === 0;
+    if (!available) {
+      if (!warned) {
+        onError(
+          new Error(
+            "conntrack is not installed: stale UDP conntrack entries are not deleted after a change (install the conntrack package)",
+          ),
+        );
+      }
+      warned = true;
+      return;
     }
-    warned = true;
-    return;
   }
-  for (const s of stale) await conntrack(conntrackArgs(s)).catch(onError);
+  await run(conntrackBatch(stale)).catch(onError);
 }

@@ -4,7 +4,7 @@
  * a run is going) one nft transaction, sent to the cluster's long-lived `nft -i` (src/nft),
  * that changes only what changed (nft.ts builds it; the whole table is written at start and
  * after a failed update). After each transaction the stale UDP conntrack entries are deleted
- * with `conntrack -D`, as kube-proxy does (to endpoints no longer used, and to frontends that
+ * in one `conntrack -R <file>` per change (a `-D` line per entry), as kube-proxy does (to endpoints no longer used, and to frontends that
  * had none); without the `conntrack` program that is skipped with one warning. `stop()` deletes the table; a crashed cluster's is removed with its
  * pod network names at the next start (the node agent's sweep knows the `loopkube-<tag>-svc`
  * name).

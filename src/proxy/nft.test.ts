@@ -283,14 +283,76 @@ describe("staleUdp", () => {
   }
 });
 
+/** A LoadBalancer Service port at `lb` whose `loadBalancerSourceRanges` are `cidrs`. */
+const guarded = (lb: string, cidrs: string[], allowNode = false) =>
+  port("guarded", "127.96.0.30", [ep("127.244.0.2")], {
+    frontends: [
+      { ip: "127.96.0.30", port: 80, protocol: "TCP", kind: "ClusterIP" },
+      { ip: lb, port: 80, protocol: "TCP", kind: "LoadBalancer" },
+    ],
+    sourceRanges: { cidrs, allowNode },
+  });
+
+describe("loadBalancerSourceRanges", () => {
+  test("the load balancer IP goes through a fw- chain dropping other sources; the ClusterIP does not", () => {
+    const m = kernelModel([guarded("127.100.0.7", ["127.244.0.0/24", "127.77.0.0/16"])], OPTIONS);
+    assert.deepEqual([...m.firewall.keys()], ["127.100.0.7 . tcp . 80"]);
+    const fw = m.firewall.get("127.100.0.7 . tcp . 80") ?? "";
+    assert.match(fw, /^fw-[0-9a-f]{8}-default\/guarded\/tcp\/-$/);
+    assert.deepEqual(m.chains.get(fw), ["ip saddr != { 127.244.0.0/24, 127.77.0.0/16 } drop"]);
+    assert.match(m.services.get("127.100.0.7 . tcp . 80") ?? "", /^svc-/, "then DNATed as before");
+    const script = kernelFullScript(m, OPTIONS);
+    assert.match(
+      script,
+      /type filter hook prerouting priority dstnat - 10; policy accept;\n\s+iifname "lkab12\*" ip daddr \. meta l4proto \. th dport vmap @firewall-ips/,
+    );
+    assert.match(script, /elements = \{ 127\.100\.0\.7 \. tcp \. 80 : goto fw-/);
+  });
+  test("a range holding the node's IP also lets the load balancer IP in (kube-proxy's allowFromNode)", () => {
+    const m = kernelModel([guarded("127.100.0.7", ["127.0.0.0/8"], true)], OPTIONS);
+    assert.deepEqual(
+      [...m.chains.entries()].filter(([c]) => c.startsWith("fw-")).map(([, r]) => r),
+      [["ip saddr != { 127.0.0.0/8, 127.100.0.7 } drop"]],
+    );
+  });
+  test("no endpoints: rejected as before, no firewall", () => {
+    const m = kernelModel(
+      [{ ...guarded("127.100.0.7", ["127.77.0.0/16"]), endpoints: [] }],
+      OPTIONS,
+    );
+    assert.equal(m.firewall.size, 0);
+    assert.ok(m.rejected.has("127.100.0.7 . tcp . 80"));
+  });
+  test("a change of the ranges refills the fw- chain only; dropping them deletes it and its element", () => {
+    const a = kernelModel([guarded("127.100.0.7", ["127.77.0.0/16"])], OPTIONS);
+    const b = kernelModel([guarded("127.100.0.7", ["127.78.0.0/16"])], OPTIONS);
+    const fw = [...a.firewall.values()][0] ?? "";
+    assert.equal(
+      kernelUpdateScript(a, b, OPTIONS),
+      `flush chain ip loopkube-ab12-svc ${fw}\nadd rule ip loopkube-ab12-svc ${fw} ip saddr != { 127.78.0.0/16 } drop\n`,
+    );
+    const { sourceRanges: _r, ...open } = guarded("127.100.0.7", []);
+    const down = kernelUpdateScript(a, kernelModel([open], OPTIONS), OPTIONS) ?? "";
+    assert.match(
+      down,
+      /^delete element ip loopkube-ab12-svc firewall-ips \{ 127\.100\.0\.7 \. tcp \. 80 \}$/m,
+    );
+    assert.ok(
+      down.indexOf("delete element") < down.indexOf(`delete chain ip loopkube-ab12-svc ${fw}`),
+    );
+  });
+});
+
 /** Three states of the table: endpoints come and go, one Service goes away, the sticky one stays. */
 const V2 = [
+  guarded("127.100.0.7", ["127.77.0.0/16"]),
   port("two", "127.96.0.20", [ep("127.244.0.2"), ep("127.244.0.3"), ep("127.244.0.5")]),
   port("sticky", "127.96.0.21", [ep("127.244.0.2")], { affinityTimeoutSeconds: 600 }),
   port("none", "127.96.0.22", [ep("127.244.0.6")], { affinityTimeoutSeconds: 60 }),
   port("unready", "127.96.0.23", [ep("127.244.0.4", { ready: false })]),
 ];
 const V3 = [
+  guarded("127.100.0.8", ["127.78.0.0/16", "127.244.0.0/16"], true),
   port("sticky", "127.96.0.21", [ep("127.244.0.2")], { affinityTimeoutSeconds: 600 }),
   port("none", "127.96.0.22", [ep("127.244.0.7")], { affinityTimeoutSeconds: 30 }),
   port("unready", "127.96.0.23", [ep("127.244.0.4")]),

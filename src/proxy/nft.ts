@@ -23,7 +23,12 @@
  * sees it (127.0.0.1 in a pod is the pod's own), and at the node IP when that is not 127.0.0.1;
  * so are a LoadBalancer Service's ingress IPs (from its status, {@link withIngressFrontends})
  * and loopback externalIPs. For these three, pods get every usable endpoint unless both traffic
- * policies are Local, as kube-proxy short-circuits pod traffic to external addresses.
+ * policies are Local, as kube-proxy short-circuits pod traffic to external addresses. A
+ * LoadBalancer Service with `loadBalancerSourceRanges` (source-ranges.ts) gets kube-proxy's
+ * firewall: a `firewall-ips` map, checked in a filter chain before DNAT, sends its ingress
+ * `ip . proto . port` to a `fw-` chain dropping sources outside the ranges (the ingress IPs
+ * themselves allowed when a range holds the node's IP); its ClusterIP and NodePorts are not
+ * filtered, as in kube.
  *
  * Scope, and why: only packets that come from pods (in on the host ends of this cluster's
  * veths, `iifname "lk<tag>*"`) are DNATed, so a pod's source address reaches the endpoint
@@ -42,7 +47,8 @@ import { createHash } from "node:crypto";
 import { cidrContains, parseCidr } from "../api/cidr.ts";
 import { categorize } from "./choose.ts";
 import { isLoopbackV4 } from "./lb-ips.ts";
-import type { ServicePortState, ServiceView } from "./state.ts";
+import { allowedSources } from "./source-ranges.ts";
+import type { Frontend, ServicePortState, ServiceView } from "./state.ts";
 
 export interface KernelServiceOptions {
   /** The table's name (`loopkube-<tag>-svc`). */
@@ -108,6 +114,7 @@ export function kernelPorts(
   const range = parseCidr(o.podCidr);
   const out: {
     port: ServicePortState;
+    kind: Frontend["kind"];
     ip: string;
     frontPort: number;
     local: boolean;
@@ -125,16 +132,31 @@ export function kernelPorts(
       if (!PROTO[f.protocol]) continue;
       if (f.kind === "ClusterIP") {
         const local = port.internalLocal;
-        out.push({ port, ip: f.ip, frontPort: f.port, local, endpoints: usable(local) });
+        out.push({
+          port,
+          kind: f.kind,
+          ip: f.ip,
+          frontPort: f.port,
+          local,
+          endpoints: usable(local),
+        });
       } else if (f.kind === "NodePort") {
         const ips = [...o.nodes.map((n) => n.gateway), ...(f.ip === "127.0.0.1" ? [] : [f.ip])];
         for (const ip of ips) {
-          out.push({ port, ip, frontPort: f.port, local: external, endpoints: usable(external) });
+          out.push({
+            port,
+            kind: f.kind,
+            ip,
+            frontPort: f.port,
+            local: external,
+            endpoints: usable(external),
+          });
         }
       } else {
         // A LoadBalancer ingress IP or an externalIP.
         out.push({
           port,
+          kind: f.kind,
           ip: f.ip,
           frontPort: f.port,
           local: external,
@@ -151,6 +173,11 @@ export function kernelPorts(
 export interface KernelModel {
   /** `service-ips` map: `ip . proto . port` → the chain it goes to. */
   services: Map<string, string>;
+  /**
+   * `firewall-ips` map: a LoadBalancer ingress `ip . proto . port` whose Service has
+   * `loadBalancerSourceRanges` → its `fw-` chain, which drops sources outside them.
+   */
+  firewall: Map<string, string>;
   /** `no-endpoint-services` set: `ip . proto . port`. */
   rejected: Set<string>;
   /** `hairpin` set: `endpoint . endpoint`. */
@@ -175,6 +202,7 @@ export function kernelModel(
 ): KernelModel {
   const m: KernelModel = {
     services: new Map(),
+    firewall: new Map(),
     rejected: new Set(),
     hairpin: new Set(),
     chains: new Map(),
@@ -196,6 +224,16 @@ export function kernelModel(
     const affinity = s.port.affinityTimeoutSeconds;
     const svc = name(s.local ? "local" : "svc", `${s.port.key}/${proto}`, tail);
     m.services.set(key, svc);
+    const ranges = s.port.sourceRanges;
+    if (s.kind === "LoadBalancer" && ranges !== undefined) {
+      // kube-proxy's firewall chain: only for traffic to the load balancer IPs, and only while
+      // the Service has endpoints (without, its packets are rejected anyway).
+      const lbIps = s.port.frontends.filter((f) => f.kind === "LoadBalancer").map((f) => f.ip);
+      const sources = allowedSources(ranges, [...new Set(lbIps)]);
+      const fw = name("fw", `${s.port.key}/${proto}`, tail);
+      m.firewall.set(key, fw);
+      m.chains.set(fw, [`ip saddr != { ${sources.join(", ")} } drop`]);
+    }
     if (m.chains.has(svc)) continue;
     const body: string[] = [];
     const eps = s.endpoints.map((e) => {
@@ -249,7 +287,15 @@ export function kernelFullScript(m: KernelModel, o: KernelServiceOptions): strin
     "    type ipv4_addr . ipv4_addr;",
     ...elements(m.hairpin),
     "  }",
+    "  map firewall-ips {",
+    "    type ipv4_addr . inet_proto . inet_service : verdict;",
+    ...elements([...m.firewall].map(([k, c]) => `${k} : goto ${c}`)),
+    "  }",
     ...[...m.affinity].map(([s, t]) => `  ${affinitySet(s, t)}`),
+    "  chain filter-prerouting {",
+    "    type filter hook prerouting priority dstnat - 10; policy accept;",
+    `    ${from} ip daddr . meta l4proto . th dport vmap @firewall-ips`,
+    "  }",
     "  chain prerouting {",
     "    type nat hook prerouting priority dstnat; policy accept;",
     `    ${from} ip daddr . meta l4proto . th dport vmap @service-ips`,
@@ -310,13 +356,17 @@ export function kernelUpdateScript(
     for (const e of before) if (!after.has(e)) out.push(`delete element ${t} ${set} { ${e} }`);
     for (const e of after) if (!before.has(e)) out.push(`add element ${t} ${set} { ${e} }`);
   };
-  const entries = (m: KernelModel) => new Set([...m.services].map(([k, c]) => `${k} : goto ${c}`));
-  const before = entries(prev);
-  const after = entries(next);
-  for (const e of before) {
-    if (!after.has(e)) out.push(`delete element ${t} service-ips { ${e.split(" : ")[0]} }`);
-  }
-  for (const e of after) if (!before.has(e)) out.push(`add element ${t} service-ips { ${e} }`);
+  const verdicts = (map: string, from: Map<string, string>, to: Map<string, string>) => {
+    const entries = (m: Map<string, string>) => new Set([...m].map(([k, c]) => `${k} : goto ${c}`));
+    const before = entries(from);
+    const after = entries(to);
+    for (const e of before) {
+      if (!after.has(e)) out.push(`delete element ${t} ${map} { ${e.split(" : ")[0]} }`);
+    }
+    for (const e of after) if (!before.has(e)) out.push(`add element ${t} ${map} { ${e} }`);
+  };
+  verdicts("service-ips", prev.services, next.services);
+  verdicts("firewall-ips", prev.firewall, next.firewall);
   element("no-endpoint-services", prev.rejected, next.rejected);
   element("hairpin", prev.hairpin, next.hairpin);
   const gone = [...prev.chains.keys()].filter((c) => !next.chains.has(c));

@@ -25,6 +25,7 @@ import type { LoadBalancerIngress, Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { Balancer, categorize } from "./choose.ts";
 import { type HealthCheckServer, listenHealthCheck } from "./healthcheck.ts";
+import { sourceAllowed } from "./source-ranges.ts";
 import {
   type EndpointInfo,
   endpointKey,
@@ -355,6 +356,9 @@ export class Proxier {
           this.#options.log?.(`${fk}: no usable endpoint for ${serviceKey}, rejected`);
         return e;
       },
+      admit: (clientIp: string) =>
+        record.frontend.kind !== "LoadBalancer" ||
+        sourceAllowed(this.#ports.get(record.portKey)?.sourceRanges, clientIp, record.frontend.ip),
       track: (endpoint: EndpointInfo, close: () => void) =>
         this.#trackConn(record.portKey, endpoint, close),
       ...(this.#options.log ? { onWarning: this.#options.log } : {}),

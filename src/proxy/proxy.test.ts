@@ -137,6 +137,47 @@ describe("service proxy over TCP", { timeout: 20_000 }, () => {
     );
   });
 
+  it("refuses a client outside loadBalancerSourceRanges at the ingress IP only, and follows a change of the ranges", async (t) => {
+    const nodePort = freshNodePort();
+    const inside = "127.77.0.5";
+    const outside = "127.78.0.5";
+    const spec: Service["spec"] = {
+      type: "LoadBalancer",
+      ports: [{ port: PORT, nodePort }],
+      loadBalancerSourceRanges: [" 127.77.0.0/16"],
+    };
+    const { proxy, ip, backends } = await setup(t, { spec });
+    const lb = proxy.loadBalancerIngressFor("default/web")[0]?.ip ?? "";
+    const from = (localAddress: string, to = lb) =>
+      fetchText(to, PORT, { localAddress }).then(
+        (a) => (backends.some((b) => b.ip === a) ? "answered" : a),
+        (e: NodeJS.ErrnoException) => e.code ?? String(e),
+      );
+    assert.equal(await from(inside), "answered");
+    assert.equal(await from(outside), "ECONNRESET");
+    assert.equal(await from(outside, ip), "answered", "the ClusterIP is not filtered");
+    assert.equal(
+      await fetchText("127.0.0.1", nodePort, { localAddress: outside }).then(() => "answered"),
+      "answered",
+      "nor is the NodePort",
+    );
+    proxy.upsertService(
+      service("web", {
+        clusterIP: ip,
+        ...spec,
+        loadBalancerSourceRanges: ["127.78.0.0/16", "fd00::/8"],
+      }),
+    );
+    await proxy.settled();
+    assert.equal(await from(outside), "answered");
+    assert.equal(await from(inside), "ECONNRESET");
+    proxy.upsertService(
+      service("web", { clusterIP: ip, ...spec, loadBalancerSourceRanges: ["0.0.0.0/0"] }),
+    );
+    await proxy.settled();
+    assert.equal(await from(inside), "answered", "0.0.0.0/0 lets everyone in");
+  });
+
   it("pins each client to one backend under ClientIP affinity", async (t) => {
     const { ip } = await setup(t, { spec: { sessionAffinity: "ClientIP" } });
     for (const client of [freshIp("127.244"), freshIp("127.244")]) {

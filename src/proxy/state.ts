@@ -22,6 +22,7 @@
 import type { Service, ServicePort } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
 import { ipv4ToInt, isLoopbackV4, LoadBalancerIpAllocator } from "./lb-ips.ts";
+import { type SourceRanges, sourceRangesOf } from "./source-ranges.ts";
 
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 /** `sessionAffinityConfig.clientIP.timeoutSeconds` default (3 hours), as in the API defaults. */
@@ -60,6 +61,11 @@ export interface ServicePortState {
   affinityTimeoutSeconds: number | undefined;
   internalLocal: boolean;
   externalLocal: boolean;
+  /**
+   * `spec.loadBalancerSourceRanges` of a LoadBalancer Service (source-ranges.ts): who may reach
+   * its LoadBalancer frontends; undefined: anyone.
+   */
+  sourceRanges?: SourceRanges | undefined;
 }
 
 export interface Problem {
@@ -250,6 +256,10 @@ export class ProxyState {
         ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS)
         : undefined;
 
+    const sourceRanges =
+      type === "LoadBalancer"
+        ? sourceRangesOf(spec.loadBalancerSourceRanges, this.#nodeIP)
+        : undefined;
     const ports: ServicePortState[] = [];
     for (const port of spec.ports ?? []) {
       const protocol = port.protocol ?? "TCP";
@@ -286,6 +296,7 @@ export class ProxyState {
         affinityTimeoutSeconds,
         internalLocal: spec.internalTrafficPolicy === "Local",
         externalLocal: spec.externalTrafficPolicy === "Local",
+        ...(sourceRanges === undefined ? {} : { sourceRanges }),
       });
     }
     const local = new Set<string>();

@@ -41,6 +41,11 @@ export interface ForwardHooks {
     clientIp: string,
     options: { resetAffinity: boolean; avoid?: ReadonlySet<string> },
   ) => EndpointInfo | undefined;
+  /**
+   * Whether a client may use this frontend at all (a LoadBalancer Service's
+   * `loadBalancerSourceRanges`); refused: TCP reset, UDP datagrams dropped. Default: anyone.
+   */
+  admit?: (clientIp: string) => boolean;
   /** Registers a live connection; returns the function that unregisters it. */
   track: (endpoint: EndpointInfo, close: () => void) => () => void;
   /** Per-connection trouble worth a log line (failed dial, rejection); never thrown. */
@@ -210,6 +215,10 @@ export function tcpConnectionHandler(
 
   const handle = async (client: net.Socket): Promise<void> => {
     const clientIp = client.remoteAddress ?? "";
+    if (options.admit?.(clientIp) === false) {
+      client.resetAndDestroy();
+      return;
+    }
     let gone = false;
     client.once("close", () => {
       gone = true;

@@ -96,6 +96,7 @@ export async function listenUdp(
   };
 
   const startFlow = (key: string, rinfo: dgram.RemoteInfo): Flow | undefined => {
+    if (options.admit?.(rinfo.address) === false) return undefined;
     const endpoint = options.pick(rinfo.address, { resetAffinity: false });
     if (endpoint === undefined) return undefined;
     if (flows.size >= maxFlows) {

@@ -150,6 +150,51 @@ test("service validation reports kube's messages", () => {
   );
 });
 
+test("loadBalancerSourceRanges and their annotation: LoadBalancer only, CIDRs (kube's messages)", () => {
+  const lb = { type: "LoadBalancer", ports: [{ port: 80 }] };
+  const ann = (v: string) => ({ "service.beta.kubernetes.io/load-balancer-source-ranges": v });
+  const cases: {
+    spec: Record<string, unknown>;
+    annotations?: Record<string, string>;
+    want: string[];
+  }[] = [
+    { spec: { ...lb, loadBalancerSourceRanges: [" 10.0.0.0/8", "fd00::/8"] }, want: [] },
+    {
+      spec: { ports: [{ port: 80 }], loadBalancerSourceRanges: ["10.0.0.0/8"] },
+      want: [
+        "spec.LoadBalancerSourceRanges: Forbidden: may only be used when `type` is 'LoadBalancer'",
+      ],
+    },
+    {
+      spec: { ...lb, loadBalancerSourceRanges: ["10.0.0.0/8", "10.0.0.1", "10.0.0.0/33"] },
+      want: [
+        'spec.LoadBalancerSourceRanges: Invalid value: "[10.0.0.0/8 10.0.0.1 10.0.0.0/33]": must be a list of IP ranges. For example, 10.240.0.0/24,10.250.0.0/24 ',
+      ],
+    },
+    { spec: lb, annotations: ann("10.0.0.0/8,192.168.0.0/16"), want: [] },
+    { spec: lb, annotations: ann(" "), want: [] },
+    {
+      spec: lb,
+      annotations: ann("10.0.0.0/8, 192.168.0.0/16"),
+      want: [
+        'metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]: Invalid value: "10.0.0.0/8, 192.168.0.0/16": must be a list of IP ranges. For example, 10.240.0.0/24,10.250.0.0/24 ',
+      ],
+    },
+    {
+      spec: { ports: [{ port: 80 }] },
+      annotations: ann("10.0.0.0/8"),
+      want: [
+        "metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]: Forbidden: may only be used when `type` is 'LoadBalancer'",
+      ],
+    },
+  ];
+  for (const c of cases) {
+    const s = defaulted(c.spec);
+    if (c.annotations) s.metadata = { ...s.metadata, annotations: c.annotations };
+    assert.deepEqual(lines(serviceStrategy.validate(s)), c.want, JSON.stringify(c));
+  }
+});
+
 test("service clusterIP may not change once set, and updates that omit it keep it", () => {
   const old = defaulted({ ports: [{ port: 80 }] });
   (old.spec as Record<string, unknown>).clusterIP = "127.96.0.20";

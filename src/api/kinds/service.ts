@@ -94,6 +94,46 @@ function isIP(s: string): boolean {
   return s.includes(":") && /^[0-9a-fA-F:.]+$/.test(s) && s.split("::").length <= 2;
 }
 
+const SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges";
+
+/** A CIDR as Go's ParseCIDR reads it (IPv4 or IPv6, host bits allowed). */
+function isCIDR(s: string): boolean {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
+  if (m === null || !isIP(m[1] ?? "")) return false;
+  return Number(m[2]) <= ((m[1] ?? "").includes(":") ? 128 : 32);
+}
+
+/**
+ * `spec.loadBalancerSourceRanges` (entries trimmed) or, without them, the legacy annotation
+ * (comma-separated): only for LoadBalancer Services, and CIDRs (kube's field path and messages).
+ */
+function validateSourceRanges(obj: KubeObject, spec: Obj): FieldError[] {
+  const ranges = arr(spec.loadBalancerSourceRanges).map((r) => str(r));
+  const annotation = obj.metadata?.annotations?.[SOURCE_RANGES_ANNOTATION];
+  if (ranges.length === 0 && annotation === undefined) return [];
+  const [field, value, entries] =
+    ranges.length > 0
+      ? ["spec.LoadBalancerSourceRanges", `[${ranges.join(" ")}]`, ranges.map((r) => r.trim())]
+      : [
+          `metadata.annotations[${SOURCE_RANGES_ANNOTATION}]`,
+          annotation ?? "",
+          (annotation?.trim() || "0.0.0.0/0").split(","),
+        ];
+  const errs: FieldError[] = [];
+  if (str(spec.type) !== "LoadBalancer")
+    errs.push(fieldForbidden(field, "may only be used when `type` is 'LoadBalancer'"));
+  if (!entries.every(isCIDR)) {
+    errs.push(
+      fieldInvalid(
+        field,
+        value,
+        "must be a list of IP ranges. For example, 10.240.0.0/24,10.250.0.0/24 ",
+      ),
+    );
+  }
+  return errs;
+}
+
 function validateServiceSpec(spec: Obj): FieldError[] {
   const errs: FieldError[] = [];
   const type = str(spec.type);
@@ -282,12 +322,14 @@ export const serviceStrategy: KindStrategy = {
     return [
       ...validateObjectMeta(obj.metadata, { namespaced: true, nameRule: nameIsDNS1035Label }),
       ...validateServiceSpec(isObj(obj.spec) ? obj.spec : {}),
+      ...validateSourceRanges(obj, isObj(obj.spec) ? obj.spec : {}),
     ];
   },
   validateUpdate(obj, old) {
     const errs = [
       ...validateObjectMetaUpdate(obj.metadata, old.metadata),
       ...validateServiceSpec(isObj(obj.spec) ? obj.spec : {}),
+      ...validateSourceRanges(obj, isObj(obj.spec) ? obj.spec : {}),
     ];
     const spec = isObj(obj.spec) ? obj.spec : {};
     const oldSpec = isObj(old.spec) ? old.spec : {};
