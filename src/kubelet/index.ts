@@ -213,8 +213,11 @@ export interface KubeletOptions {
    * default `/run/loopkube-podnet`.
    */
   podNetworkRegistry?: string;
-  /** false: root pod networks start processes per pod instead of long-lived helpers (benches). */
-  podNetworkHelpers?: boolean;
+  /**
+   * false: root pod networks start processes per pod instead of long-lived helpers; "steps":
+   * the helpers, one request per step of a pod's set-up (benches' "before").
+   */
+  podNetworkHelpers?: boolean | "steps";
   /**
    * Where a container without `workingDir` starts. An image's default is its WORKDIR; here the
    * host is the image, so the default is the directory loopkube was started in.
@@ -899,7 +902,7 @@ async function openNetworks(
       registry: { dir: options.podNetworkRegistry ?? DEFAULT_OWNER_DIR },
       onError: o.onError,
       warn: o.warn,
-      helpers: options.podNetworkHelpers !== false,
+      helpers: options.podNetworkHelpers ?? true,
     });
   } catch (e) {
     const m = e instanceof Error ? e.message : String(e);

@@ -10,6 +10,7 @@
  *   asks for that from the start (_shared.ts).
  *
  * - Runs never overlap; changes during a run give one more run (a burst costs at most two).
+ *   `settled()` waits for the changes seen when it is called, not for later ones.
  * - `keepNftState`: each run takes the kernel from the state last written to the desired one
  *   with the script the owner computes from both (an incremental update, as kube-proxy's
  *   nftables mode does it); the first run, and the run after a failure, start from an unknown
@@ -77,42 +78,72 @@ export function keepNftState<M>(o: NftStateOptions<M>): NftTable {
     lease ??= leaseNft(o.session ?? o.table, (m) => o.onError(new Error(m)));
     return lease.runner.run(script);
   };
+  /** Changes seen (`changed()` calls), and how many of them the last finished run covered. */
+  let seen = 0;
+  let covered = 0;
+  /** Settles when the current run ends one pass (or the run ends). */
+  let wake = () => {};
+  let turn = new Promise<void>((r) => {
+    wake = r;
+  });
+  const nextTurn = () => {
+    wake();
+    turn = new Promise<void>((r) => {
+      wake = r;
+    });
+  };
+  const finished = (gen: number) => {
+    covered = Math.max(covered, gen);
+    nextTurn();
+  };
   const run = async () => {
     do {
       again = false;
       // Let the informers' handlers of one burst all run first.
       await new Promise((r) => setImmediate(r));
       if (stopped) return;
-      const next = o.desired();
-      if (next === undefined) continue;
-      const prev = applied;
-      const script = o.script(prev, next);
-      if (script === undefined) continue;
+      const gen = seen;
+      let retry = false;
       try {
-        await nft(script);
-        applied = next;
-        ever = true;
-        await o.written?.(prev, next);
-      } catch (e) {
-        o.onError(e);
-        applied = undefined;
-        if (prev !== undefined && o.script(undefined, next) !== script) again = true;
+        const next = o.desired();
+        if (next === undefined) continue;
+        const prev = applied;
+        const script = o.script(prev, next);
+        if (script === undefined) continue;
+        try {
+          await nft(script);
+          applied = next;
+          ever = true;
+          await o.written?.(prev, next);
+        } catch (e) {
+          o.onError(e);
+          applied = undefined;
+          retry = prev !== undefined && o.script(undefined, next) !== script;
+          if (retry) again = true;
+        }
+      } finally {
+        if (!retry) finished(gen);
       }
     } while (again && !stopped);
   };
   return {
     changed() {
       if (stopped) return;
+      seen++;
       if (running !== undefined) {
         again = true;
         return;
       }
       running = run().finally(() => {
         running = undefined;
+        nextTurn();
       });
     },
     async settled() {
-      while (running !== undefined) await running;
+      // The changes seen until now, not later ones: a steady stream of changes (a burst of pods)
+      // does not hold back whoever waits.
+      const want = seen;
+      while (covered < want && running !== undefined) await turn;
     },
     async stop() {
       stopped = true;

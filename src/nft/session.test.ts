@@ -179,3 +179,29 @@ describe("keepNftState", { skip }, () => {
     assert.notEqual(list(t).status, 0, "stop deleted the table");
   });
 });
+
+describe("keepNftState's settled()", () => {
+  test("waits for the changes seen when it is called, not for a stream of later ones", async () => {
+    // Nothing to write (no nft run): only the bookkeeping of runs is under test.
+    const keeper = keepNftState<string>({
+      table: "loopkube-unused",
+      desired: () => "same",
+      script: () => undefined,
+      onError: (e) => assert.fail(String(e)),
+    });
+    let settled = false;
+    keeper.changed();
+    const waited = keeper.settled().then(() => {
+      settled = true;
+    });
+    // A change at every turn of the event loop, as the pod informer gives in a burst.
+    let turns = 0;
+    for (; !settled && turns < 200; turns++) {
+      keeper.changed();
+      await new Promise((r) => setImmediate(r));
+    }
+    await waited;
+    assert.ok(turns < 200, `settled() waited through ${turns} later changes`);
+    await keeper.stop();
+  });
+});

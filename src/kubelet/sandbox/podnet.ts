@@ -26,8 +26,9 @@
  * Names: namespace `loopkube-<tag>-<pod IP>`, host link `lk<tag><ip hex>` (≤ 15 bytes), where
  * `<tag>` is this cluster's (podnet_owner.ts). Every pod's names are removed when its network is
  * torn down, all of them on `stop()`, and a dead cluster's at the next start of any cluster.
- * Set-up and teardown start no process: two long-lived helpers per cluster (podnet_fast.ts) do
- * the host side (`ip -force -batch -` kept open) and the pod side (from inside the namespace).
+ * Set-up and teardown start no process: long-lived helpers per cluster (podnet_fast.ts) do
+ * them: a pod's whole set-up is one request to a namespace configurer (two work on a burst),
+ * teardowns go to `ip -force -batch -` kept open.
  * Where they cannot be used (no perl, or they keep dying) the agent says so once and falls back
  * to one `ip -batch` spawn per pod (three programs: ip, sh, ip; see `setUpPlan`) and one per
  * burst of teardowns.
@@ -317,8 +318,11 @@ export interface PodNetworkOptions extends Omit<TagOwner, "pid" | "startTime"> {
   onError(e: unknown): void;
   /** Says why the helpers are not used (once); default: `onError`. */
   warn?(message: string): void;
-  /** Whether to use the long-lived helpers (default true; false: one spawn per pod, as a bench's "before"). */
-  helpers?: boolean;
+  /**
+   * Whether to use the long-lived helpers (default true; false: one spawn per pod, as a bench's
+   * "before"; "steps": the helpers, one request per step of a set-up, as a bench's "before").
+   */
+  helpers?: boolean | "steps";
 }
 
 /** The root pod networks, with their helpers' process ids (for tests). */
@@ -382,6 +386,7 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<RootPodNetw
     if (o.warn) o.warn(m);
     else o.onError(new Error(m));
   };
+  const oneRequest = o.helpers !== "steps";
   if (o.helpers !== false) {
     const h = openPodNetHelpers();
     if (typeof h === "string") fallBack(h);
@@ -443,6 +448,15 @@ export async function openPodNetworks(o: PodNetworkOptions): Promise<RootPodNetw
   const build = async (names: PodNetNames, ip: string, gateway: string) => {
     const built = await onHelpers(async (h) => {
       const p = plan(names, ip, gateway, "");
+      if (oneRequest) {
+        // The whole set-up in one configurer request (podnet_fast.ts): no turn of this event
+        // loop between its steps.
+        const leftovers = p.host.slice(0, -1);
+        if (leftovers.length > 0) await h.host.run(leftovers);
+        const after = [...p.hostAfter, ...p.hostSysctls.map((s) => `sysctl ${s} 1`)];
+        await h.inNetns.run({ path: names.path, create: true, lines: p.pod, after });
+        return;
+      }
       await h.host.run(p.host);
       await h.inNetns.run({ path: names.path, lines: p.pod });
       await h.host.run(p.hostAfter);

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { openPodNetworks } from "./podnet.ts";
+import { leaseTestPlan } from "../../../test/_kubelet.ts";
+import { openPodNetworks, podNetNames } from "./podnet.ts";
 import { ipBatchProtocol, nsConfigProtocol, openPodNetHelpers } from "./podnet_fast.ts";
 import { HelperDied, HelperUnavailable } from "./podnet_longlived.ts";
 import { DEFAULT_OWNER_DIR } from "./podnet_owner.ts";
@@ -149,11 +150,15 @@ describe("the pod network helpers, live", { skip: SKIP }, () => {
   });
 
   test("openPodNetworks builds pods through the helpers, survives their death, reports a failing set-up, and leaves nothing after stop", async () => {
+    // Addresses of this test's own: another cluster on the machine may hold any fixed range.
+    const { plan, release } = await leaseTestPlan("podnet-fast");
+    const net = plan.podCidr.split(".").slice(0, 3).join(".");
+    const at = (n: number) => `${net}.${n}`;
     const dir = mkdtempSync(join(tmpdir(), "podnet-fast-"));
     const warnings: string[] = [];
     const errors: unknown[] = [];
     const nets = await openPodNetworks({
-      podCidr: "127.251.0.0/24",
+      podCidr: `${at(0)}/24`,
       dataDir: dir,
       // The machine-wide registry: with another, a cluster starting meanwhile would take these
       // names for a dead cluster's and remove them.
@@ -169,29 +174,36 @@ describe("the pod network helpers, live", { skip: SKIP }, () => {
     try {
       const pids = nets.helperPids();
       assert.equal(pids.length, 2, "both helpers started at open");
-      const a = nets.setUp("127.251.0.2", "127.251.0.1");
+      const a = nets.setUp(at(2), at(1));
       await a.ready;
       assert.match(
-        sh(`ip -n loopkube-${tag}-127.251.0.2 -br addr show dev eth0`),
-        /127\.251\.0\.2\/32/,
+        sh(`ip -n loopkube-${tag}-${at(2)} -br addr show dev eth0`),
+        new RegExp(`${at(2).replaceAll(".", "\\.")}/32`),
       );
-      assert.equal(sh("ip -o route get 127.251.0.2").includes(`dev lk${tag}fb0002`), true);
+      assert.equal(
+        sh(`ip -o route get ${at(2)}`).includes(`dev ${podNetNames(tag, at(2)).hostLink}`),
+        true,
+      );
       assert.deepEqual(nets.helperPids(), pids, "no new process for a pod");
-      // Killed between pods, each helper is started again.
+      // Killed between pods, each helper is started again at its next request (a pod's whole
+      // set-up is one configurer request; \`ip\`'s next is the release below).
       for (const pid of pids) process.kill(pid, "SIGKILL");
-      const b = nets.setUp("127.251.0.3", "127.251.0.1");
+      const b = nets.setUp(at(3), at(1));
       await b.ready;
-      assert.equal(nets.helperPids().length, 2);
-      assert.ok(nets.helperPids().every((p) => !pids.includes(p)));
       // A set-up the kernel refuses (a source address that is not the host's, from TEST-NET-1,
       // never routed): its error, no fallback.
-      const bad = nets.setUp("127.251.0.4", "192.0.2.1");
-      await assert.rejects(bad.ready, /route add 127\.251\.0\.4\/32 .*: .*(prefsrc|Invalid)/i);
+      const bad = nets.setUp(at(4), "192.0.2.1");
+      await assert.rejects(
+        bad.ready,
+        new RegExp(`route add ${at(4).replaceAll(".", "\\.")}/32 .*: .*(prefsrc|Invalid)`, "i"),
+      );
       await bad.release();
       await a.release();
+      assert.equal(nets.helperPids().length, 2);
+      assert.ok(nets.helperPids().every((p) => !pids.includes(p)));
       // While the helpers run, a released pod's namespace goes, and its veth pair with it (a
       // helper holding the namespace open would keep them).
-      const link = `lk${tag}fb0002`;
+      const link = podNetNames(tag, at(2)).hostLink;
       for (let i = 0; i < 1000 && sh("ip -br link").includes(link); i++) {
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -200,6 +212,7 @@ describe("the pod network helpers, live", { skip: SKIP }, () => {
       assert.deepEqual(warnings, []);
     } finally {
       await nets.stop();
+      release();
       rmSync(dir, { recursive: true, force: true });
     }
     assert.deepEqual(mine(), []);
@@ -207,10 +220,13 @@ describe("the pod network helpers, live", { skip: SKIP }, () => {
   });
 
   test("openPodNetworks falls back to one process per pod, saying why, when a helper keeps dying", async () => {
+    const { plan, release } = await leaseTestPlan("podnet-fast-fallback");
+    const net = plan.podCidr.split(".").slice(0, 3).join(".");
+    const at = (n: number) => `${net}.${n}`;
     const dir = mkdtempSync(join(tmpdir(), "podnet-fast-"));
     const warnings: string[] = [];
     const nets = await openPodNetworks({
-      podCidr: "127.252.0.0/24",
+      podCidr: `${at(0)}/24`,
       dataDir: dir,
       // The machine-wide registry: with another, a cluster starting meanwhile would take these
       // names for a dead cluster's and remove them.
@@ -220,22 +236,24 @@ describe("the pod network helpers, live", { skip: SKIP }, () => {
     });
     try {
       for (let i = 0; i < 3; i++) {
-        const [pid] = nets.helperPids();
+        // The configurer: a pod's set-up is its request.
+        const pid = nets.helperPids().at(-1);
         if (pid) process.kill(pid, "SIGKILL");
-        const n = nets.setUp(`127.252.0.${i + 2}`, "127.252.0.1");
+        const n = nets.setUp(at(i + 2), at(1));
         await n.ready;
       }
       assert.equal(warnings.length, 1);
-      assert.match(warnings[0] ?? "", /one `ip -batch` process per pod: ip helper died 3 times/);
+      assert.match(warnings[0] ?? "", /one `ip -batch` process per pod: perl helper died 3 times/);
       assert.deepEqual(nets.helperPids(), []);
-      const n = nets.setUp("127.252.0.9", "127.252.0.1");
+      const n = nets.setUp(at(9), at(1));
       await n.ready;
       assert.match(
-        sh(`ip -n loopkube-${nets.tag}-127.252.0.9 -br addr show dev eth0`),
-        /127\.252\.0\.9/,
+        sh(`ip -n loopkube-${nets.tag}-${at(9)} -br addr show dev eth0`),
+        new RegExp(at(9).replaceAll(".", "\\.")),
       );
     } finally {
       await nets.stop();
+      release();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -2,7 +2,8 @@
  * The two long-lived helpers that build and remove root pod networks without a process start
  * per pod (podnet.ts):
  *
- * - `ip -force -batch -` kept open: the host side (namespace, host link up, route) and teardowns.
+ * - `ip -force -batch -` kept open: teardowns (and leftovers of a dead run removed before a
+ *   set-up).
  *   `ip` says nothing on success and, for a failed line, its error then `Command failed -:N` on
  *   stderr (unbuffered), and goes on (`-force`). So each request is followed by a line that
  *   always fails (an unknown object, no side effect): its `Command failed` marks the request done,
@@ -17,7 +18,12 @@
  *   the forms `setUpPlan` writes (`link add DEV type veth peer name PEER netns host`, the peer
  *   going to the host's namespace; `link set DEV up`; `addr add A/N dev DEV [scope S]`; `route
  *   add|del [local] DST[/N] [via GW] dev DEV [scope S] [src A] [table local|main]`) and refuses
- *   any other. Answers: `<id> ok` or `<id> err <why>` on stdout. The veth pair is made here, not
+ *   any other. A request may first make the namespace (`create`: what `ip netns add` does,
+ *   unshare(2) and a bind mount of it under the shared /run/netns) and end with lines done back
+ *   in the host's namespace (`after`: the host link up, its route and sysctls), so that a pod's
+ *   whole set-up is one request, done without waiting for the agent's event loop between its
+ *   steps (which in a burst of pod starts is busy starting processes). Answers: `<id> ok` or
+ *   `<id> err <why>` on stdout. The veth pair is made here, not
  *   by `ip`: `ip link add … netns NAME` leaves the namespace's file open, so a long-lived `ip`
  *   would keep every pod namespace it touched (and its veth pair) alive.
  *
@@ -26,6 +32,7 @@
 
 import { which } from "../runtimes/index.ts";
 import { type LineProtocol, type LongLivedHelper, longLivedHelper } from "./podnet_longlived.ts";
+import { helperPool } from "./podnet_pool.ts";
 
 /** The line after each request: always fails, changes nothing. */
 const SENTINEL = "loopkube-sync";
@@ -65,20 +72,35 @@ export const ipBatchProtocol: LineProtocol<string[], { lines: number; said: stri
   },
 };
 
-/** A request to the namespace configurer: the namespace's path and the lines to do in it. */
+/**
+ * A request to the namespace configurer: the namespace's path and the lines to do in it; with
+ * `create`, it first makes the namespace there (as `ip netns add` does); `after`: lines done
+ * back in the host's namespace once those succeeded (a pod's whole set-up in one request).
+ */
 export interface InNetns {
   path: string;
   lines: string[];
+  create?: boolean;
+  after?: string[];
 }
 
 export const nsConfigProtocol: LineProtocol<InNetns, { next: number }> = {
   fresh: () => ({ next: 0 }),
   write(req, state) {
-    for (const f of [req.path, ...req.lines]) {
+    const after = req.after ?? [];
+    for (const f of [req.path, ...req.lines, ...after]) {
       if (/[\t\n]/.test(f)) throw new Error(`not one field: ${JSON.stringify(f)}`);
+      if (f === "create" || f === "host") throw new Error(`not a line: ${f}`);
     }
     const id = ++state.next;
-    return { text: `${[id, req.path, ...req.lines].join("\t")}\n`, tag: id };
+    const fields = [
+      id,
+      req.path,
+      ...(req.create ? ["create"] : []),
+      ...req.lines,
+      ...(after.length > 0 ? ["host", ...after] : []),
+    ];
+    return { text: `${fields.join("\t")}\n`, tag: id };
   },
   read(line, head) {
     const m = /^(\d+) (?:ok|err (.*))$/.exec(line);
@@ -92,12 +114,17 @@ export const NS_CONFIG_PL = String.raw`
 use strict;
 use warnings;
 use Socket qw(SOCK_RAW);
+use Fcntl qw(O_RDONLY O_CREAT O_EXCL);
 use Config;
 $| = 1;
 my %SETNS = (x86_64 => 308, aarch64 => 268, riscv64 => 268);
+my %UNSHARE = (x86_64 => 272, aarch64 => 97, riscv64 => 97);
+my %MOUNT = (x86_64 => 165, aarch64 => 40, riscv64 => 40);
 my ($arch) = $Config{archname} =~ /^([^-]+)/;
 my $SYS_SETNS = $SETNS{$arch} // die "no setns number known for $arch\n";
+my ($SYS_UNSHARE, $SYS_MOUNT) = ($UNSHARE{$arch}, $MOUNT{$arch});
 my $NEWNET = 0x40000000;
+my ($MS_BIND, $MS_REC, $MS_SHARED) = (4096, 16384, 1 << 20);
 open(my $HOST, '<', '/proc/self/ns/net') or die "/proc/self/ns/net: $!\n";
 my $seq = 0;
 sub ip4 { my @o = split /\./, $_[0]; die "bad address $_[0]\n" unless @o == 4; pack('C4', @o) }
@@ -161,23 +188,69 @@ sub op {
     die "not understood\n";
   }
 }
+# syscall wants writable strings: copies.
+sub mnt { my ($from, $to, $flags, $type) = (@_, 'none'); syscall($SYS_MOUNT, $from, $to, $type, 0 + $flags, 0) == 0 }
+my $shared = 0;
+# As ip netns add: /run/netns a shared mount (bound on itself first when it is not a mount).
+sub netns_dir {
+  return if $shared;
+  mkdir('/run/netns', 0755) or $!{EEXIST} or die "/run/netns: $!\n";
+  unless (mnt('none', '/run/netns', $MS_SHARED | $MS_REC)) {
+    $!{EINVAL} or die "mount --make-shared /run/netns: $!\n";
+    mnt('/run/netns', '/run/netns', $MS_BIND | $MS_REC) or die "mount --bind /run/netns: $!\n";
+    mnt('none', '/run/netns', $MS_SHARED | $MS_REC) or die "mount --make-shared /run/netns: $!\n";
+  }
+  $shared = 1;
+}
+# A new network namespace bound at $path (as ip netns add), entered.
+sub create {
+  my ($path) = @_;
+  defined $SYS_UNSHARE or die "no unshare number known for $arch\n";
+  netns_dir();
+  sysopen(my $f, $path, O_RDONLY | O_CREAT | O_EXCL, 0) or die "$path: $!\n";
+  close $f;
+  my $ok = syscall($SYS_UNSHARE, 0 + $NEWNET) == 0 ? mnt('/proc/self/ns/net', $path, $MS_BIND) : 0;
+  my $why = "$!";
+  return if $ok;
+  unlink $path;
+  die "netns add $path: $why\n";
+}
+sub in_ns {
+  my ($nl_lines) = @_;
+  socket(my $nl, 16, SOCK_RAW, 0) or die "netlink socket: $!\n";
+  for my $line (@$nl_lines) { eval { op($nl, $line); 1 } or die "$line: $@" }
+  close $nl;
+}
+# Now, not at the first request: configurers started together do not both bind /run/netns.
+eval { netns_dir() };
 while (my $req = <STDIN>) {
   chomp $req;
   my ($id, $path, @lines) = split /\t/, $req;
   next unless defined $path;
+  my $create = @lines && $lines[0] eq 'create' ? shift @lines : 0;
+  my @after;
+  for my $i (0 .. $#lines) {
+    next unless $lines[$i] eq 'host';
+    @after = splice(@lines, $i);
+    shift @after;
+    last;
+  }
   my $answer = eval {
-    open(my $ns, '<', $path) or die "$path: $!\n";
-    syscall($SYS_SETNS, fileno($ns), $NEWNET) == 0 or die "setns $path: $!\n";
-    close $ns;
     my $done = eval {
-      socket(my $nl, 16, SOCK_RAW, 0) or die "netlink socket: $!\n";
-      for my $line (@lines) { eval { op($nl, $line); 1 } or die "$line: $@" }
-      close $nl;
+      if ($create) {
+        create($path);
+      } else {
+        open(my $ns, '<', $path) or die "$path: $!\n";
+        syscall($SYS_SETNS, fileno($ns), $NEWNET) == 0 or die "setns $path: $!\n";
+        close $ns;
+      }
+      in_ns(\@lines);
       1;
     };
     my $why = $@;
     if (syscall($SYS_SETNS, fileno($HOST), $NEWNET) != 0) { print "$id err setns back: $!\n"; exit 1 }
     die $why unless $done;
+    in_ns(\@after);
     'ok';
   };
   unless (defined $answer) { ($answer = "err $@") =~ s/\s+$//; $answer =~ s/\s+/ /g }
@@ -188,10 +261,13 @@ while (my $req = <STDIN>) {
 export interface PodNetHelpers {
   /** `ip -force -batch -` in the host's namespace. */
   host: LongLivedHelper<string[]>;
-  /** The namespace configurer. */
+  /** The namespace configurers (podnet_pool.ts). */
   inNetns: LongLivedHelper<InNetns>;
   close(): Promise<void>;
 }
+
+/** How many namespace configurers work at once in a burst. */
+const CONFIGURERS = 2;
 
 /** Both helpers (started at their first request), or why they cannot be used here. */
 export function openPodNetHelpers(): PodNetHelpers | string {
@@ -201,9 +277,13 @@ export function openPodNetHelpers(): PodNetHelpers | string {
     { command: "ip", args: ["-force", "-batch", "-"], answers: "stderr" },
     ipBatchProtocol,
   );
-  const inNetns = longLivedHelper(
-    { command: "perl", args: ["-e", NS_CONFIG_PL], answers: "stdout" },
-    nsConfigProtocol,
+  // Two configurers (this machine's kind has 2 cores): a burst's namespaces are made two at a
+  // time; one pod at a time uses the first only.
+  const inNetns = helperPool(CONFIGURERS, () =>
+    longLivedHelper(
+      { command: "perl", args: ["-e", NS_CONFIG_PL], answers: "stdout" },
+      nsConfigProtocol,
+    ),
   );
   return {
     host,
