@@ -6,6 +6,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -105,4 +106,21 @@ export async function startTestApiServer(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * kubectl against the server `api()` returns (a getter: tests start it in `before()`): `kubectl`
+ * gives the result with `out` (stdout and stderr together), `ok` also asserts it exited 0.
+ */
+export function kubectlFor(api: () => TestApiServer) {
+  const kubectl = async (args: string[], input?: string) => {
+    const r = await api().kubectl(args, input === undefined ? {} : { input });
+    return { ...r, out: r.stdout + r.stderr };
+  };
+  const ok = async (args: string[], input?: string) => {
+    const r = await kubectl(args, input);
+    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.out}`);
+    return r;
+  };
+  return { kubectl, ok };
 }

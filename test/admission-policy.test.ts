@@ -8,20 +8,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
+import { kubectlFor, startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 import { NO_KUBECTL } from "./_kubectl.ts";
 
 describe("ValidatingAdmissionPolicy with kubectl", { skip: NO_KUBECTL }, () => {
   let api: TestApiServer;
-  const kubectl = async (args: string[], input?: string) => {
-    const r = await api.kubectl(args, input === undefined ? {} : { input });
-    return { ...r, out: r.stdout + r.stderr };
-  };
-  const ok = async (args: string[], input?: string) => {
-    const r = await kubectl(args, input);
-    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.out}`);
-    return r;
-  };
+  const { kubectl, ok } = kubectlFor(() => api);
   /**
    * Runs kubectl until `done` holds for its result (policies take effect once the API server's
    * watch has seen them, as on kube), at most ~10 s.

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import { waitFor } from "../src/_testing/index.ts";
-import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
+import { kubectlFor, startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 import { NO_KUBECTL } from "./_kubectl.ts";
 
 const GROUP = "schema.example.com";
@@ -84,15 +84,7 @@ ${spec
 
 describe("CRD schemas with kubectl", { skip: NO_KUBECTL }, () => {
   let api: TestApiServer;
-  const kubectl = async (args: string[], input?: string) => {
-    const r = await api.kubectl(args, input === undefined ? {} : { input });
-    return { ...r, out: r.stdout + r.stderr };
-  };
-  const ok = async (args: string[], input?: string) => {
-    const r = await kubectl(args, input);
-    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.out}`);
-    return r;
-  };
+  const { kubectl, ok } = kubectlFor(() => api);
   const refused = async (args: string[], input: string) => {
     const r = await kubectl(args, input);
     assert.notEqual(r.code, 0, `kubectl ${args.join(" ")} succeeded: ${r.out}`);

@@ -23,10 +23,9 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
@@ -37,43 +36,22 @@ import {
   type TestRegistry,
   waitFor,
 } from "../src/_testing/index.ts";
-import { ENTRY, ROOT } from "./_cli.ts";
-import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
+import { ROOT } from "./_cli.ts";
+import { KUBECTL, run } from "./_kubectl.ts";
+import { asUser, rootlessSkip, USER, upAsUser, userHome } from "./_rootless.ts";
 
-const USER = process.env.LOOPKUBE_ROOTLESS_USER || "nobody";
-const NODE = process.execPath;
-
-function skipReason(): string | undefined {
-  if (process.platform !== "linux" || process.getuid?.() !== 0) {
-    return "the rootless image test starts loopkube as another user: run it as root on Linux";
-  }
-  if (spawnSync("runuser", ["--version"]).status !== 0) return "runuser (util-linux) is missing";
-  if (spawnSync("sh", ["-c", "command -v crun"]).status !== 0) {
-    return "crun is not installed (apt-get install crun)";
-  }
-  const missing = imageToolsMissing(["docker-registry", "skopeo"]);
-  if (missing.length > 0)
-    return `needs ${missing.join(", ")} (apt-get install ${missing.join(" ")})`;
-  const trial = spawnSync("runuser", ["-u", USER, "--", "unshare", "-r", "-n", "-m", "true"]);
-  if (trial.status !== 0) {
-    return `user ${USER} cannot make user namespaces here: ${String(trial.stderr).trim()}`;
-  }
-  const reach = spawnSync(
-    "runuser",
-    ["-u", USER, "--", NODE, "--import", "tsx", ENTRY, "--version"],
-    { cwd: ROOT },
-  );
-  if (reach.status !== 0) {
-    const why = String(reach.stderr)
-      .trim()
-      .split("\n")
-      .find((l) => /denied|EACCES|ENOENT|Error/.test(l));
-    return `user ${USER} cannot run this checkout's node and loopkube (${why ?? `exit ${reach.status}`})`;
-  }
-  return NO_KUBECTL || undefined;
-}
-const SKIP = skipReason();
-if (SKIP) console.log(`# images-rootless.test.ts skipped: ${SKIP}`);
+const SKIP = rootlessSkip("images-rootless.test.ts", {
+  needs: () => {
+    if (spawnSync("sh", ["-c", "command -v crun"]).status !== 0) {
+      return "crun is not installed (apt-get install crun)";
+    }
+    const missing = imageToolsMissing(["docker-registry", "skopeo"]);
+    return missing.length > 0
+      ? `needs ${missing.join(", ")} (apt-get install ${missing.join(" ")})`
+      : undefined;
+  },
+  unshareFlags: ["-r", "-n", "-m"],
+});
 
 function get(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -131,7 +109,6 @@ describe("image pods without root (loopkube up as an unprivileged user)", { skip
   let up: ChildProcess | undefined;
   let out = "";
   let env: NodeJS.ProcessEnv = {};
-  let userEnv: string[] = [];
   const kubectl = async (...args: string[]) => {
     const r = await run(KUBECTL as string, args, { env });
     assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
@@ -142,47 +119,19 @@ describe("image pods without root (loopkube up as an unprivileged user)", { skip
     descendants(up?.pid as number).filter((p) => pattern.test(cmdline(p) ?? ""));
 
   before(async () => {
-    home = mkdtempSync(join(tmpdir(), "loopkube-images-rootless-"));
-    chmodSync(home, 0o755);
-    const uid = Number(spawnSync("id", ["-u", USER]).stdout.toString().trim());
-    const gid = Number(spawnSync("id", ["-g", USER]).stdout.toString().trim());
-    chownSync(home, uid, gid);
+    ({ home, env } = userHome("loopkube-images-rootless-"));
     registry = await startRegistry();
     const layout = await buildBusyboxLayout(join(home, "layout"), { tag: "1" });
     image = `${registry.host}/demo/httpd:1`;
     await skopeoCopy(`oci:${layout.dir}:1`, `docker://${image}`);
-    env = {
-      ...process.env,
-      HOME: home,
-      KUBECONFIG: join(home, "kube", "config"),
-      XDG_DATA_HOME: join(home, "data"),
-    };
-    userEnv = ["HOME", "KUBECONFIG", "XDG_DATA_HOME", "PATH"].map((k) => `${k}=${env[k]}`);
     await startUp();
   });
 
   /** Starts `loopkube up` as the user (again on the same data dir after the first time). */
   const startUp = async (extra: string[] = []) => {
     out = "";
-    up = spawn(
-      "runuser",
-      ["-u", USER, "--", "env", ...userEnv, NODE, "--import", "tsx", ENTRY, "up"].concat([
-        ...extra,
-        "--api-port",
-        "0",
-        "--dns-port",
-        "0",
-      ]),
-      { cwd: ROOT, env },
-    );
-    await new Promise<void>((resolve, reject) => {
-      const onData = (d: Buffer) => {
-        out += String(d);
-        if (/Press Ctrl-C to stop/.test(out)) resolve();
-      };
-      up?.stdout?.on("data", onData);
-      up?.stderr?.on("data", onData);
-      up?.once("exit", (code) => reject(new Error(`up exited (${code}):\n${out}`)));
+    up = await upAsUser(env, [...extra, "--api-port", "0", "--dns-port", "0"], (d) => {
+      out += d;
     });
   };
 
@@ -200,11 +149,7 @@ describe("image pods without root (loopkube up as an unprivileged user)", { skip
       ready,
       /\[\+\]oci-runtime ok: crun .*, rootless \(.*\), no cgroups: no resource limits/,
     );
-    const status = spawnSync(
-      "runuser",
-      ["-u", USER, "--", "env", ...userEnv, NODE, "--import", "tsx", ENTRY, "status"],
-      { cwd: ROOT, encoding: "utf8" },
-    );
+    const status = spawnSync("runuser", asUser(env, ["status"]), { cwd: ROOT, encoding: "utf8" });
     assert.match(status.stdout, /images: +crun .*rootless/, status.stdout + status.stderr);
   });
 

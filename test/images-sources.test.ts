@@ -15,11 +15,9 @@
  * is sent to it.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { Container, Pod } from "kubernetes-types/core/v1.js";
+import type { Container } from "kubernetes-types/core/v1.js";
 import {
   buildBusyboxLayout,
   type Layout,
@@ -28,12 +26,8 @@ import {
   type TestRegistry,
   waitFor,
 } from "../src/_testing/index.ts";
-import { REFS } from "../src/api/refs.ts";
-import { type Cluster, startCluster } from "../src/index.ts";
-import { routeDevice } from "../src/kubelet/index.ts";
 import { cliEnv, runLoopkube } from "./_cli.ts";
-import { fetchText, imagesSkip } from "./_images.ts";
-import { KUBECTL, run } from "./_kubectl.ts";
+import { imageCluster, imagesSkip, isReady, serves } from "./_images.ts";
 
 const SKIP = imagesSkip("images-sources.test.ts", ["docker-registry", "skopeo", "openssl"]);
 
@@ -62,27 +56,16 @@ const COMMAND_TABLE: {
 describe("images from a token-auth registry and a docker save tarball; Entrypoint/Cmd vs command/args", {
   skip: SKIP,
 }, () => {
-  let cluster: Cluster;
-  let registry: TestRegistry;
-  let tokened: TestRegistry;
-  let dir: string;
-  let store: string;
+  const f = imageCluster("images-sources", {
+    images: { "cmd:1": { tag: "1", entrypoint: ["/bin/echo", "ep-1"], cmd: ["foo", "bar"] } },
+  });
+  const { ok } = f;
+  let tokened: TestRegistry | undefined;
   let layout: Layout;
-  let commandImage: string;
+  /** The token-auth registry, started in `before()`. */
+  const tokenedHost = () => tokened?.host ?? assert.fail("the token-auth registry is not running");
 
-  const kubectl = (args: string[], input?: string) =>
-    run(KUBECTL ?? "kubectl", ["--kubeconfig", cluster.kubeconfigPath, ...args], {
-      ...(input !== undefined ? { input } : {}),
-    });
-  const ok = async (args: string[], input?: string) => {
-    const r = await kubectl(args, input);
-    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const getPod = async (name: string) =>
-    (await cluster.client.get(REFS.pods, "default", name)) as Pod;
-  const isReady = (p: Pod) =>
-    p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+  const getPod = f.pod;
   const apply = (name: string, spec: Record<string, unknown>) =>
     ok(
       ["apply", "-f", "-"],
@@ -101,60 +84,28 @@ describe("images from a token-auth registry and a docker save tarball; Entrypoin
       },
       { timeoutMs: 60_000, what: `pod ${name} Running and Ready` },
     );
-  const serves = async (p: Pod, want: string) => {
-    const ip = p.status?.podIP ?? "";
-    assert.match(await routeDevice(ip), /^lk/, `${ip} goes to the cluster's pod link`);
-    await waitFor(async () => (await fetchText(ip).catch(() => "")) === want || undefined, {
-      timeoutMs: 30_000,
-      what: `${JSON.stringify(want)} on ${ip}:80`,
-    });
-  };
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "loopkube-images-sources-"));
-    store = join(dir, "store");
-    const started = startCluster({
-      name: "images-sources",
-      dataDir: join(dir, "data"),
-      apiPort: 0,
-      dnsPort: 0,
-      updateKubeconfig: false,
-      imageStore: store,
-    });
-    [registry, tokened] = await Promise.all([
-      startRegistry(),
-      startRegistry({ tokenAuth: { ...USER, publicPrefix: "public/" } }),
-    ]);
-    const commandLayout = await buildBusyboxLayout(join(dir, "cmd"), {
-      tag: "1",
-      entrypoint: ["/bin/echo", "ep-1"],
-      cmd: ["foo", "bar"],
-    });
-    layout = await buildBusyboxLayout(join(dir, "httpd"), { tag: "tokened" });
-    commandImage = `${registry.host}/demo/cmd:1`;
+    tokened = await startRegistry({ tokenAuth: { ...USER, publicPrefix: "public/" } });
+    layout = await buildBusyboxLayout(join(f.dir, "httpd"), { tag: "tokened" });
     const creds = `${USER.username}:${USER.password}`;
-    await Promise.all([
-      skopeoCopy(`oci:${commandLayout.dir}:1`, `docker://${commandImage}`),
-      skopeoCopy(`oci:${layout.dir}:tokened`, `docker://${tokened.host}/private/httpd:1`, {
-        destCreds: creds,
-      }),
-      skopeoCopy(`oci:${layout.dir}:tokened`, `docker://${tokened.host}/public/httpd:1`, {
-        destCreds: creds,
-      }),
-    ]);
-    cluster = await started;
+    await Promise.all(
+      ["private", "public"].map((repo) =>
+        skopeoCopy(`oci:${layout.dir}:tokened`, `docker://${tokenedHost()}/${repo}/httpd:1`, {
+          destCreds: creds,
+        }),
+      ),
+    );
   });
 
   after(async () => {
-    await cluster?.stop();
-    await Promise.all([registry?.stop(), tokened?.stop()]);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await tokened?.stop();
   });
 
   test("a token-auth registry: private refused without imagePullSecrets, pulled with them", async () => {
-    const privateRef = `${tokened.host}/private/httpd:1`;
+    const privateRef = `${tokenedHost()}/private/httpd:1`;
     await apply("public", {
-      containers: [{ name: "app", image: `${tokened.host}/public/httpd:1` }],
+      containers: [{ name: "app", image: `${tokenedHost()}/public/httpd:1` }],
     });
     await apply("refused", { containers: [{ name: "app", image: privateRef }] });
     await ok([
@@ -162,7 +113,7 @@ describe("images from a token-auth registry and a docker save tarball; Entrypoin
       "secret",
       "docker-registry",
       "tokened",
-      `--docker-server=${tokened.host}`,
+      `--docker-server=${tokenedHost()}`,
       `--docker-username=${USER.username}`,
       `--docker-password=${USER.password}`,
     ]);
@@ -190,17 +141,17 @@ describe("images from a token-auth registry and a docker save tarball; Entrypoin
       const pod = await runningReady(name);
       assert.equal(
         pod.status?.containerStatuses?.[0]?.imageID,
-        `${tokened.host}/${repo}/httpd@${layout.manifestDigest}`,
+        `${tokenedHost()}/${repo}/httpd@${layout.manifestDigest}`,
       );
-      await serves(pod, "hello from tokened\n");
+      await serves(pod.status?.podIP ?? "", "hello from tokened\n");
     }
   });
 
   test("loopkube load image of a docker save tarball, then a Never pod runs it", async () => {
-    const saved = await buildBusyboxLayout(join(dir, "saved"), { tag: "saved" });
-    const tarball = join(dir, "saved.tar");
+    const saved = await buildBusyboxLayout(join(f.dir, "saved"), { tag: "saved" });
+    const tarball = join(f.dir, "saved.tar");
     await skopeoCopy(`oci:${saved.dir}:saved`, `docker-archive:${tarball}:demo/saved:1`);
-    const loaded = await runLoopkube(["load", "image", tarball, "--store", store], cliEnv(dir));
+    const loaded = await runLoopkube(["load", "image", tarball, "--store", f.store], cliEnv(f.dir));
     assert.equal(loaded.code, 0, loaded.stderr);
     assert.match(`${loaded.stdout}${loaded.stderr}`, /demo\/saved:1/);
     await apply("saved", {
@@ -210,7 +161,7 @@ describe("images from a token-auth registry and a docker save tarball; Entrypoin
     const status = pod.status?.containerStatuses?.[0];
     assert.equal(status?.image, "demo/saved:1");
     assert.match(status?.imageID ?? "", /^docker\.io\/demo\/saved@sha256:[0-9a-f]{64}$/);
-    await serves(pod, "hello from saved\n");
+    await serves(pod.status?.podIP ?? "", "hello from saved\n");
     assert.equal(await ok(["exec", "saved", "--", "cat", "/www/index.html"]), "hello from saved\n");
   });
 
@@ -220,7 +171,7 @@ describe("images from a token-auth registry and a docker save tarball; Entrypoin
       pods.map((p) =>
         apply(p.name, {
           restartPolicy: "Never",
-          containers: [{ name: "app", image: commandImage, ...p.container }],
+          containers: [{ name: "app", image: f.ref("cmd:1"), ...p.container }],
         }),
       ),
     );

@@ -16,46 +16,23 @@
  * else.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import type { Pod } from "kubernetes-types/core/v1.js";
-import {
-  buildBusyboxLayout,
-  skopeoCopy,
-  startRegistry,
-  type TestRegistry,
-  waitFor,
-} from "../src/_testing/index.ts";
+import { describe, test } from "node:test";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
-import { type Cluster, startCluster } from "../src/index.ts";
 import { resizeTerminal } from "../src/kubelet/streaming/tty.ts";
-import { imagesSkip } from "./_images.ts";
-import { KUBECTL, run } from "./_kubectl.ts";
+import { imageCluster, imagesSkip } from "./_images.ts";
 import { NO_SCRIPT, ttySession } from "./_tty.ts";
 
 const SKIP = imagesSkip("images-tty.test.ts", ["docker-registry", "skopeo"], [NO_SCRIPT]);
 
 describe("interactive debugging of image pods (oci runtime)", { skip: SKIP }, () => {
-  let cluster: Cluster;
-  let registry: TestRegistry;
-  let dir: string;
-  let image: string;
-
-  const kubectlArgv = (args: string[]) => [
-    KUBECTL ?? "kubectl",
-    "--kubeconfig",
-    cluster.kubeconfigPath,
-    ...args,
-  ];
-  const ok = async (args: string[], input?: string) => {
-    const [cmd, ...rest] = kubectlArgv(args);
-    const r = await run(cmd as string, rest, input !== undefined ? { input } : {});
-    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stdout}${r.stderr}`);
-    return r.stdout;
-  };
-  const pod = (name: string) => cluster.client.get(REFS.pods, "default", name) as Promise<Pod>;
+  const f = imageCluster("images-tty", {
+    images: { "busybox:1": { tag: "1", cmd: ["sh"] } },
+    cluster: { runtime: "oci" },
+  });
+  const { ok, kubectlArgv } = f;
+  const pod = f.pod;
+  const image = () => f.ref("busybox:1");
   const running = (name: string) =>
     waitFor(async () => ((await pod(name)).status?.phase === "Running" ? true : undefined), {
       what: `${name} Running`,
@@ -63,32 +40,9 @@ describe("interactive debugging of image pods (oci runtime)", { skip: SKIP }, ()
       timeoutMs: 60_000,
     });
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "loopkube-images-tty-"));
-    registry = await startRegistry();
-    const layout = await buildBusyboxLayout(join(dir, "layout"), { tag: "1", cmd: ["sh"] });
-    image = `${registry.host}/demo/busybox:1`;
-    await skopeoCopy(`oci:${layout.dir}:1`, `docker://${image}`);
-    cluster = await startCluster({
-      name: "images-tty",
-      dataDir: join(dir, "data"),
-      apiPort: 0,
-      dnsPort: 0,
-      updateKubeconfig: false,
-      runtime: "oci",
-      imageStore: join(dir, "store"),
-    });
-  });
-
-  after(async () => {
-    await cluster?.stop();
-    await registry?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
   test("kubectl run -it --rm gives a shell on a tty, sized as kubectl's terminal, and deletes the pod", async () => {
     const t = ttySession(
-      kubectlArgv(["run", "-it", "--rm", "t", `--image=${image}`, "--restart=Never", "--", "sh"]),
+      kubectlArgv(["run", "-it", "--rm", "t", `--image=${image()}`, "--restart=Never", "--", "sh"]),
     );
     // kubectl attaches once the container runs; a prompt printed before that is not shown (kubectl
     // says so), so Enter asks for a new one.
@@ -117,7 +71,7 @@ describe("interactive debugging of image pods (oci runtime)", { skip: SKIP }, ()
         metadata: { name: "shell" },
         spec: {
           terminationGracePeriodSeconds: 1,
-          containers: [{ name: "app", image, stdin: true, tty: true, command: ["sh"] }],
+          containers: [{ name: "app", image: image(), stdin: true, tty: true, command: ["sh"] }],
         },
       }),
     );
@@ -165,14 +119,14 @@ describe("interactive debugging of image pods (oci runtime)", { skip: SKIP }, ()
   });
 
   test("kubectl debug -it --target runs an ephemeral container in the target's PID namespace", async () => {
-    await ok(["run", "app", `--image=${image}`, "--restart=Never", "--", "sleep", "3600"]);
+    await ok(["run", "app", `--image=${image()}`, "--restart=Never", "--", "sleep", "3600"]);
     await running("app");
     const t = ttySession(
       kubectlArgv([
         "debug",
         "-it",
         "app",
-        `--image=${image}`,
+        `--image=${image()}`,
         "--target=app",
         "-c",
         "dbg",
@@ -202,17 +156,14 @@ describe("interactive debugging of image pods (oci runtime)", { skip: SKIP }, ()
   });
 
   test("nslookup in a busybox pod answers as kube's DNS debugging page shows", async () => {
-    const svc = await cluster.client.get(REFS.services, "default", "kubernetes");
-    const dns = await cluster.client.get(REFS.services, "kube-system", "kube-dns");
+    const svc = await f.cluster.client.get(REFS.services, "default", "kubernetes");
+    const dns = await f.cluster.client.get(REFS.services, "kube-system", "kube-dns");
     const apiIP = (svc as { spec?: { clusterIP?: string } }).spec?.clusterIP ?? "";
     const dnsIP = (dns as { spec?: { clusterIP?: string } }).spec?.clusterIP ?? "";
     const dots = (ip: string) => ip.replace(/\./g, "\\.");
-    await ok(["run", "dns", `--image=${image}`, "--restart=Never", "--", "sleep", "3600"]);
+    await ok(["run", "dns", `--image=${image()}`, "--restart=Never", "--", "sleep", "3600"]);
     await running("dns");
-    const exec = async (args: string[]) => {
-      const [cmd, ...rest] = kubectlArgv(["exec", "dns", "--", ...args]);
-      return run(cmd as string, rest, {});
-    };
+    const exec = (args: string[]) => f.kubectl(["exec", "dns", "--", ...args]);
     const resolv = await ok(["exec", "dns", "--", "cat", "/etc/resolv.conf"]);
     assert.equal(
       resolv,

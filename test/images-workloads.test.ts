@@ -16,40 +16,14 @@
  * Network safety: `ip route get` shows where each address goes before anything is sent to it.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import type { ReplicaSet } from "kubernetes-types/apps/v1.js";
-import type { Pod } from "kubernetes-types/core/v1.js";
-import {
-  buildBusyboxLayout,
-  type Layout,
-  skopeoCopy,
-  startRegistry,
-  type TestRegistry,
-  waitFor,
-} from "../src/_testing/index.ts";
+import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
-import { type Cluster, startCluster } from "../src/index.ts";
 import { routeDevice } from "../src/kubelet/index.ts";
-import { fetchText, imagesSkip } from "./_images.ts";
-import { KUBECTL, run } from "./_kubectl.ts";
+import { imageCluster, imagesSkip, nginxStatefulSet, serves } from "./_images.ts";
 
 const SKIP = imagesSkip("images-workloads.test.ts");
-
-/** What a pod IP serves on port 80, once it serves `want` (checked to be a pod link first). */
-async function serves(ip: string, want: string): Promise<void> {
-  assert.match(await routeDevice(ip), /^lk/, `${ip} goes to the cluster's pod link`);
-  let last = "";
-  await waitFor(
-    async () => {
-      last = await fetchText(ip).catch((e: Error) => e.message);
-      return last === want || undefined;
-    },
-    { timeoutMs: 30_000, what: `${JSON.stringify(want)} on ${ip}:80 (last: ${last})` },
-  );
-}
 
 /** The addresses busybox's nslookup printed for the name asked (the server's own line is apart). */
 function addressesOf(out: string): string[] {
@@ -65,37 +39,15 @@ describe("workloads run their images: headless Service, StatefulSet volumes, set
   // The Deployment's steps (in order) and the StatefulSet's run side by side.
   concurrency: true,
 }, () => {
-  let cluster: Cluster;
-  let registry: TestRegistry;
-  let dir: string;
-  const layouts: Record<string, Layout> = {};
-  const ref = (name: string) => `${registry.host}/demo/${name}`;
-
-  const kubectl = (args: string[], input?: string) =>
-    run(KUBECTL ?? "kubectl", ["--kubeconfig", cluster.kubeconfigPath, ...args], {
-      ...(input !== undefined ? { input } : {}),
-      timeoutMs: 60_000,
-    });
-  const ok = async (args: string[], input?: string) => {
-    const r = await kubectl(args, input);
-    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const podsOf = async (selector: string) =>
-    (await cluster.client.list(REFS.pods, "default", { labelSelector: selector })).items as Pod[];
-  const isReady = (p: Pod) =>
-    p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
-  const readyPods = (selector: string, count: number, check: (p: Pod) => boolean = () => true) =>
-    waitFor(
-      async () => {
-        const ps = (await podsOf(selector)).filter((p) => !p.metadata?.deletionTimestamp);
-        return ps.length === count &&
-          ps.every((p) => p.status?.phase === "Running" && isReady(p) && check(p))
-          ? ps
-          : undefined;
-      },
-      { timeoutMs: 90_000, what: `${count} pods ${selector} Running and Ready` },
-    );
+  const f = imageCluster("images-workloads", {
+    images: {
+      "httpd:1": { tag: "1" },
+      "httpd:2": { tag: "2" },
+      // An "nginx" whose server serves /usr/share/nginx/html, as the tutorial's image does.
+      "nginx:1": { tag: "1", cmd: ["httpd", "-f", "-p", "80", "-h", "/usr/share/nginx/html"] },
+    },
+  });
+  const { ok, kubectl, podsOf, readyPods, ref } = f;
   /** nslookup from inside the client pod (busybox exits 1 for search domains without the name). */
   const lookup = async (name: string) =>
     addressesOf((await kubectl(["exec", "client", "--", "nslookup", name])).stdout);
@@ -104,30 +56,6 @@ describe("workloads run their images: headless Service, StatefulSet volumes, set
     ok(["exec", "client", "--", "wget", "-q", "-O", "-", url]);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "loopkube-images-workloads-"));
-    registry = await startRegistry();
-    const images: [string, Parameters<typeof buildBusyboxLayout>[1]][] = [
-      ["httpd:1", { tag: "1" }],
-      ["httpd:2", { tag: "2" }],
-      // An "nginx" whose server serves /usr/share/nginx/html, as the tutorial's image does.
-      ["nginx:1", { tag: "1", cmd: ["httpd", "-f", "-p", "80", "-h", "/usr/share/nginx/html"] }],
-    ];
-    const started = startCluster({
-      name: "images-workloads",
-      dataDir: join(dir, "data"),
-      apiPort: 0,
-      dnsPort: 0,
-      updateKubeconfig: false,
-      imageStore: join(dir, "store"),
-    });
-    await Promise.all(
-      images.map(async ([name, options]) => {
-        const layout = await buildBusyboxLayout(join(dir, name.replace(":", "-")), options);
-        layouts[name] = layout;
-        await skopeoCopy(`oci:${layout.dir}:${layout.tag}`, `docker://${ref(name)}`);
-      }),
-    );
-    cluster = await started;
     // The pod the tests look from (`sleep` as pid 1 ignores SIGTERM: a short grace period).
     await ok(
       ["apply", "-f", "-"],
@@ -142,12 +70,6 @@ describe("workloads run their images: headless Service, StatefulSet volumes, set
       }),
     );
     await readyPods("run=client", 1);
-  });
-
-  after(async () => {
-    await cluster?.stop();
-    await registry?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   describe("a Deployment of the image, then its rollout", { concurrency: 1 }, () => {
@@ -199,7 +121,7 @@ describe("workloads run their images: headless Service, StatefulSet volumes, set
       const before = await podsOf("app=web");
       await ok(["set", "image", "deployment/web", `app=${ref("httpd:2")}`]);
       await ok(["rollout", "status", "deployment/web", "--timeout=90s"]);
-      const digest2 = layouts["httpd:2"]?.manifestDigest ?? "";
+      const digest2 = f.layouts["httpd:2"]?.manifestDigest ?? "";
       const pods = await readyPods(
         "app=web",
         2,
@@ -210,12 +132,12 @@ describe("workloads run their images: headless Service, StatefulSet volumes, set
         assert.ok(!old.has(p.metadata?.name), `${p.metadata?.name} is a new pod`);
         assert.equal(
           p.status?.containerStatuses?.[0]?.imageID,
-          `${registry.host}/demo/httpd@${digest2}`,
+          `${f.registry.host}/demo/httpd@${digest2}`,
         );
         await serves(p.status?.podIP ?? "", "hello from 2\n");
       }
       const sets = (
-        await cluster.client.list(REFS.replicasets, "default", { labelSelector: "app=web" })
+        await f.cluster.client.list(REFS.replicasets, "default", { labelSelector: "app=web" })
       ).items as ReplicaSet[];
       assert.equal(sets.length, 2, "the old and the new ReplicaSet");
       const image = (rs: ReplicaSet) => rs.spec?.template?.spec?.containers?.[0]?.image;
@@ -252,39 +174,7 @@ describe("workloads run their images: headless Service, StatefulSet volumes, set
               ports: [{ name: "web", port: 80 }],
             },
           },
-          {
-            apiVersion: "apps/v1",
-            kind: "StatefulSet",
-            metadata: { name: "web" },
-            spec: {
-              serviceName: "nginx",
-              replicas: 2,
-              selector: { matchLabels: { app: "nginx" } },
-              template: {
-                metadata: { labels: { app: "nginx" } },
-                spec: {
-                  terminationGracePeriodSeconds: 1,
-                  containers: [
-                    {
-                      name: "nginx",
-                      image: ref("nginx:1"),
-                      ports: [{ name: "web", containerPort: 80 }],
-                      volumeMounts: [{ name: "www", mountPath: "/usr/share/nginx/html" }],
-                    },
-                  ],
-                },
-              },
-              volumeClaimTemplates: [
-                {
-                  metadata: { name: "www" },
-                  spec: {
-                    accessModes: ["ReadWriteOnce"],
-                    resources: { requests: { storage: "1Gi" } },
-                  },
-                },
-              ],
-            },
-          },
+          nginxStatefulSet(ref("nginx:1"), 2),
         ],
       }),
     );

@@ -14,59 +14,22 @@
  * every 127.x address goes through the pod's `eth0`, which leads only into the node namespace.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readlinkSync,
-  rmSync,
-} from "node:fs";
+import { type ChildProcess, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { get as httpGet } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "../src/_testing/index.ts";
 import { routeDevice } from "../src/kubelet/index.ts";
-import { ENTRY, ROOT } from "./_cli.ts";
-import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
+import { ROOT } from "./_cli.ts";
+import { KUBECTL, run } from "./_kubectl.ts";
+import { rootlessSkip, upAsUser, userHome } from "./_rootless.ts";
 
-const USER = process.env.LOOPKUBE_ROOTLESS_USER || "nobody";
 const NODE = process.execPath;
-
-function skipReason(): string | undefined {
-  if (process.platform !== "linux" || process.getuid?.() !== 0) {
-    return "the rootless test starts loopkube as another user: run it as root on Linux";
-  }
-  if (spawnSync("runuser", ["--version"]).status !== 0) return "runuser (util-linux) is missing";
-  if (spawnSync("ip", ["-V"]).status !== 0) return "iproute2 (ip) is not installed";
-  const trial = spawnSync("runuser", ["-u", USER, "--", "unshare", "-r", "-n", "true"]);
-  if (trial.status !== 0) {
-    return `user ${USER} cannot make user namespaces here: ${String(trial.stderr).trim()}`;
-  }
-  // The user runs this checkout's node and tsx: a checkout or node under a private directory
-  // (a 0700 home or temp dir, as some CI clones are) is out of its reach.
-  const reach = spawnSync(
-    "runuser",
-    ["-u", USER, "--", NODE, "--import", "tsx", ENTRY, "--version"],
-    {
-      cwd: ROOT,
-    },
-  );
-  if (reach.status !== 0) {
-    const why = String(reach.stderr)
-      .trim()
-      .split("\n")
-      .find((l) => /denied|EACCES|ENOENT|Error/.test(l));
-    return `user ${USER} cannot run this checkout's node and loopkube (${why ?? `exit ${reach.status}`})`;
-  }
-  return NO_KUBECTL || undefined;
-}
-const SKIP = skipReason();
-if (SKIP) console.log(`# pod-network-rootless.test.ts skipped: ${SKIP}`);
+const SKIP = rootlessSkip("pod-network-rootless.test.ts", {
+  needs: () =>
+    spawnSync("ip", ["-V"]).status !== 0 ? "iproute2 (ip) is not installed" : undefined,
+});
 
 const SERVER = `require("http").createServer((q,s)=>s.end(process.env.POD_NAME)).listen(8080,"0.0.0.0")`;
 const MANIFEST = JSON.stringify({
@@ -276,48 +239,21 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
   };
 
   before(async () => {
-    home = mkdtempSync(join(tmpdir(), "loopkube-rootless-"));
-    chmodSync(home, 0o755);
-    const uid = Number(spawnSync("id", ["-u", USER]).stdout.toString().trim());
-    const gid = Number(spawnSync("id", ["-g", USER]).stdout.toString().trim());
-    chownSync(home, uid, gid);
-    env = {
-      ...process.env,
-      HOME: home,
-      KUBECONFIG: join(home, "kube", "config"),
-      XDG_DATA_HOME: join(home, "data"),
-    };
+    ({ home, env } = userHome("loopkube-rootless-"));
     await startUp();
   });
 
   /** Starts `loopkube up` as the user on the same home (and data) and waits until it is up. */
   const startUp = async () => {
-    const userEnv = ["HOME", "KUBECONFIG", "XDG_DATA_HOME", "PATH"].map((k) => `${k}=${env[k]}`);
     out = "";
-    up = spawn(
-      "runuser",
-      ["-u", USER, "--", "env", ...userEnv, NODE, "--import", "tsx", ENTRY, "up"].concat([
-        "--pod-network",
-        "netns",
-        // The pods run host commands: no image runtime (it would now run without root too).
-        "--runtime",
-        "process",
-        "--api-port",
-        "0",
-        "--dns-port",
-        "0",
-      ]),
-      { cwd: ROOT, env },
+    up = await upAsUser(
+      env,
+      // The pods run host commands: no image runtime (it would now run without root too).
+      ["--pod-network", "netns", "--runtime", "process", "--api-port", "0", "--dns-port", "0"],
+      (d) => {
+        out += d;
+      },
     );
-    await new Promise<void>((resolve, reject) => {
-      const onData = (d: Buffer) => {
-        out += String(d);
-        if (/Press Ctrl-C to stop/.test(out)) resolve();
-      };
-      up?.stdout?.on("data", onData);
-      up?.stderr?.on("data", onData);
-      up?.once("exit", (code) => reject(new Error(`up exited (${code}):\n${out}`)));
-    });
   };
 
   after(() => {

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import { ensurePki } from "../src/apiserver/pki.ts";
-import { startTestApiServer, type TestApiServer } from "./_apiserver.ts";
+import { kubectlFor, startTestApiServer, type TestApiServer } from "./_apiserver.ts";
 import { NO_KUBECTL } from "./_kubectl.ts";
 
 interface Review {
@@ -98,15 +98,7 @@ describe("admission webhooks with kubectl", { skip: NO_KUBECTL }, () => {
   let hooks: Awaited<ReturnType<typeof startWebhookServer>>;
   let caBundle: string;
   let dir: string;
-  const kubectl = async (args: string[], input?: string) => {
-    const r = await api.kubectl(args, input === undefined ? {} : { input });
-    return { ...r, out: r.stdout + r.stderr };
-  };
-  const ok = async (args: string[], input?: string) => {
-    const r = await kubectl(args, input);
-    assert.equal(r.code, 0, `kubectl ${args.join(" ")}: ${r.out}`);
-    return r;
-  };
+  const { kubectl, ok } = kubectlFor(() => api);
   const pod = (name: string, namespace: string) => `apiVersion: v1
 kind: Pod
 metadata: { name: ${name}, namespace: ${namespace}, labels: { app: web } }

@@ -29,18 +29,37 @@ function r(verbs: string, groups: string[], resources: string, names?: string): 
   return rule;
 }
 
+/** A controller's own resource: `verbs` on it, `update` on its status and its finalizers. */
+function owned(verbs: string, groups: string[], resource: string): ComponentRule[] {
+  return [
+    r(verbs, groups, resource),
+    r("update", groups, `${resource}/status`),
+    r("update", groups, `${resource}/finalizers`),
+  ];
+}
+
 const CORE = [""];
 const APPS_EXT = ["apps", "extensions"];
 const READ = "get list watch";
+/** Every verb a controller uses on what it creates and removes. */
+const MANAGE = "create delete get list patch update watch";
 const EVENTS = r("create patch update", ["", "events.k8s.io"], "events");
+/** What a controller needs of the pods it makes and removes. */
+const POD_CONTROL = r("create delete list patch watch", CORE, "pods");
+/** Creating leases, and updating the leader-election lease `name`. */
+const LEADER_LEASE = (name: string) => [
+  r("create", ["coordination.k8s.io"], "leases"),
+  r("get update", ["coordination.k8s.io"], "leases", name),
+];
+const TOKEN_REVIEWS = r("create", ["authentication.k8s.io"], "tokenreviews");
+const ACCESS_REVIEWS = r("create", ["authorization.k8s.io"], "subjectaccessreviews");
 
 export const COMPONENT_ROLES: Array<{ name: string; rules: ComponentRule[] }> = [
   {
     name: "system:kube-scheduler",
     rules: [
       EVENTS,
-      r("create", ["coordination.k8s.io"], "leases"),
-      r("get update", ["coordination.k8s.io"], "leases", "kube-scheduler"),
+      ...LEADER_LEASE("kube-scheduler"),
       r(READ, CORE, "nodes"),
       r("delete get list watch", CORE, "pods"),
       r("create", CORE, "bindings pods/binding"),
@@ -50,8 +69,8 @@ export const COMPONENT_ROLES: Array<{ name: string; rules: ComponentRule[] }> = 
       r(READ, ["apps"], "statefulsets"),
       r(READ, ["policy"], "poddisruptionbudgets"),
       r(READ, CORE, "persistentvolumeclaims persistentvolumes"),
-      r("create", ["authentication.k8s.io"], "tokenreviews"),
-      r("create", ["authorization.k8s.io"], "subjectaccessreviews"),
+      TOKEN_REVIEWS,
+      ACCESS_REVIEWS,
       r(READ, ["storage.k8s.io"], "csinodes"),
       r(READ, CORE, "namespaces"),
       r(READ, ["storage.k8s.io"], "csidrivers"),
@@ -62,14 +81,13 @@ export const COMPONENT_ROLES: Array<{ name: string; rules: ComponentRule[] }> = 
     name: "system:kube-controller-manager",
     rules: [
       EVENTS,
-      r("create", ["coordination.k8s.io"], "leases"),
-      r("get update", ["coordination.k8s.io"], "leases", "kube-controller-manager"),
+      ...LEADER_LEASE("kube-controller-manager"),
       r("create", CORE, "secrets serviceaccounts"),
       r("delete", CORE, "secrets"),
       r("get", CORE, "configmaps namespaces secrets serviceaccounts"),
       r("update", CORE, "secrets serviceaccounts"),
-      r("create", ["authentication.k8s.io"], "tokenreviews"),
-      r("create", ["authorization.k8s.io"], "subjectaccessreviews"),
+      TOKEN_REVIEWS,
+      ACCESS_REVIEWS,
       r("list watch", ["*"], "*"),
       r("create", CORE, "serviceaccounts/token"),
     ],
@@ -77,7 +95,7 @@ export const COMPONENT_ROLES: Array<{ name: string; rules: ComponentRule[] }> = 
   {
     name: "system:node",
     rules: [
-      r("create", ["authentication.k8s.io"], "tokenreviews"),
+      TOKEN_REVIEWS,
       r("create", ["authorization.k8s.io"], "localsubjectaccessreviews subjectaccessreviews"),
       r(READ, CORE, "services"),
       r("create get list watch", CORE, "nodes"),
@@ -144,7 +162,7 @@ export const CONTROLLER_ROLES: Array<{ name: string; rules: ComponentRule[] }> =
     name: "cronjob-controller",
     rules: [
       r("get list update watch", ["batch"], "cronjobs"),
-      r("create delete get list patch update watch", ["batch"], "jobs"),
+      r(MANAGE, ["batch"], "jobs"),
       r("update", ["batch"], "cronjobs/status"),
       r("update", ["batch"], "cronjobs/finalizers"),
       r("delete list watch", CORE, "pods"),
@@ -154,23 +172,19 @@ export const CONTROLLER_ROLES: Array<{ name: string; rules: ComponentRule[] }> =
   {
     name: "daemon-set-controller",
     rules: [
-      r(READ, APPS_EXT, "daemonsets"),
-      r("update", APPS_EXT, "daemonsets/status"),
-      r("update", APPS_EXT, "daemonsets/finalizers"),
+      ...owned(READ, APPS_EXT, "daemonsets"),
       r("list watch", CORE, "nodes"),
-      r("create delete list patch watch", CORE, "pods"),
+      POD_CONTROL,
       r("create", CORE, "pods/binding"),
-      r("create delete get list patch update watch", ["apps"], "controllerrevisions"),
+      r(MANAGE, ["apps"], "controllerrevisions"),
       EVENTS,
     ],
   },
   {
     name: "deployment-controller",
     rules: [
-      r("get list update watch", APPS_EXT, "deployments"),
-      r("update", APPS_EXT, "deployments/status"),
-      r("update", APPS_EXT, "deployments/finalizers"),
-      r("create delete get list patch update watch", APPS_EXT, "replicasets"),
+      ...owned("get list update watch", APPS_EXT, "deployments"),
+      r(MANAGE, APPS_EXT, "replicasets"),
       r("get list update watch", CORE, "pods"),
       EVENTS,
     ],
@@ -226,13 +240,7 @@ export const CONTROLLER_ROLES: Array<{ name: string; rules: ComponentRule[] }> =
   },
   {
     name: "job-controller",
-    rules: [
-      r("get list patch update watch", ["batch"], "jobs"),
-      r("update", ["batch"], "jobs/status"),
-      r("update", ["batch"], "jobs/finalizers"),
-      r("create delete list patch watch", CORE, "pods"),
-      EVENTS,
-    ],
+    rules: [...owned("get list patch update watch", ["batch"], "jobs"), POD_CONTROL, EVENTS],
   },
   {
     name: "namespace-controller",
@@ -269,23 +277,11 @@ export const CONTROLLER_ROLES: Array<{ name: string; rules: ComponentRule[] }> =
   },
   {
     name: "replicaset-controller",
-    rules: [
-      r("get list update watch", APPS_EXT, "replicasets"),
-      r("update", APPS_EXT, "replicasets/status"),
-      r("update", APPS_EXT, "replicasets/finalizers"),
-      r("create delete list patch watch", CORE, "pods"),
-      EVENTS,
-    ],
+    rules: [...owned("get list update watch", APPS_EXT, "replicasets"), POD_CONTROL, EVENTS],
   },
   {
     name: "replication-controller",
-    rules: [
-      r("get list update watch", CORE, "replicationcontrollers"),
-      r("update", CORE, "replicationcontrollers/status"),
-      r("update", CORE, "replicationcontrollers/finalizers"),
-      r("create delete list patch watch", CORE, "pods"),
-      EVENTS,
-    ],
+    rules: [...owned("get list update watch", CORE, "replicationcontrollers"), POD_CONTROL, EVENTS],
   },
   {
     name: "resourcequota-controller",
@@ -312,11 +308,9 @@ export const CONTROLLER_ROLES: Array<{ name: string; rules: ComponentRule[] }> =
     name: "statefulset-controller",
     rules: [
       r("list watch", CORE, "pods"),
-      r(READ, ["apps"], "statefulsets"),
-      r("update", ["apps"], "statefulsets/status"),
-      r("update", ["apps"], "statefulsets/finalizers"),
+      ...owned(READ, ["apps"], "statefulsets"),
       r("create delete get patch update", CORE, "pods"),
-      r("create delete get list patch update watch", ["apps"], "controllerrevisions"),
+      r(MANAGE, ["apps"], "controllerrevisions"),
       r("create get list watch", CORE, "persistentvolumeclaims"),
       r("delete update", CORE, "persistentvolumeclaims"),
       r("update", CORE, "pods/finalizers"),

@@ -8,20 +8,10 @@
  * @module
  */
 
+import type { AuthzAttributes } from "../../api/authz.ts";
+
 /** What a request asks to do (kube's `authorizer.Attributes`). */
-export interface Attributes {
-  verb: string;
-  /** false for a non-resource URL (`/healthz`, `/api`, `/apis/apps/v1`). */
-  resourceRequest: boolean;
-  /** The URL path, for non-resource requests. */
-  path: string;
-  apiGroup: string;
-  apiVersion: string;
-  resource: string;
-  subresource: string;
-  namespace: string;
-  name: string;
-}
+export type Attributes = AuthzAttributes;
 
 /** A PolicyRule as stored (fields may be absent or malformed). */
 export interface PolicyRule {

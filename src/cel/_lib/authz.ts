@@ -11,20 +11,11 @@
  */
 import { type CelFunc, CelScalar, celMethod } from "@bufbuild/cel";
 import { create } from "@bufbuild/protobuf";
+import type { AuthzAttributes } from "../../api/authz.ts";
 import { AUTHORIZER, DECISION, GROUP_CHECK, PATH_CHECK, RESOURCE_CHECK } from "../_opaque.ts";
 
 /** The request one check asks about (kube's authorizer.Attributes, as far as CEL can set them). */
-export interface AuthzAttributes {
-  verb: string;
-  resourceRequest: boolean;
-  path: string;
-  apiGroup: string;
-  apiVersion: string;
-  resource: string;
-  subresource: string;
-  namespace: string;
-  name: string;
-}
+export type { AuthzAttributes };
 
 /** Who a check is for: the requester, or a service account (`serviceAccount(ns, name)`). */
 export interface AuthzUser {
