@@ -17,7 +17,7 @@ import { after, before, describe, test } from "node:test";
 import type { Command } from "commander";
 import { buildProgram } from "../src/cli/index.ts";
 import { startCluster } from "../src/index.ts";
-import { cliEnv, ENTRY, ROOT, runLoopkube } from "./_cli.ts";
+import { cliEnv, LOOPKUBE, ROOT, runLoopkube } from "./_cli.ts";
 
 type Shell = "bash" | "zsh" | "fish";
 
@@ -107,7 +107,7 @@ describe("loopkube completion", () => {
     mkdirSync(bin);
     writeFileSync(
       join(bin, "loopkube"),
-      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(ENTRY)} "$@"\n`,
+      `#!/bin/sh\nexec ${[process.execPath, ...LOOPKUBE].map((a) => JSON.stringify(a)).join(" ")} "$@"\n`,
     );
     chmodSync(join(bin, "loopkube"), 0o755);
     env = { ...cliEnv(home), PATH: `${bin}:${process.env.PATH ?? ""}` };
