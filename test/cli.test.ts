@@ -431,13 +431,16 @@ describe("loopkube", () => {
       const e: NodeJS.ProcessEnv = { ...env, TERM: "xterm" };
       delete e.NO_COLOR;
       delete e.FORCE_COLOR;
-      const onTty = await new Promise<string>((resolve) => {
-        execFile("script", ["-qec", command, "/dev/null"], { cwd: ROOT, env: e }, (_err, out) =>
-          resolve(String(out)),
-        );
-      });
+      // Both at once: each ends on the busy port.
+      const [onTty, piped] = await Promise.all([
+        new Promise<string>((resolve) => {
+          execFile("script", ["-qec", command, "/dev/null"], { cwd: ROOT, env: e }, (_err, out) =>
+            resolve(String(out)),
+          );
+        }),
+        upSpawned(["-vv"]),
+      ]);
       assert.match(onTty.replaceAll("\r", ""), COLOURED);
-      const piped = await upSpawned(["-vv"]);
       assert.match(piped.stderr, DEBUG_LINE);
     });
   });
