@@ -111,13 +111,15 @@ describe("loopkube completion", () => {
     );
     chmodSync(join(bin, "loopkube"), 0o755);
     env = { ...cliEnv(home), PATH: `${bin}:${process.env.PATH ?? ""}` };
-    for (const shell of ["bash", "zsh", "fish"] as const) {
-      const r = await runLoopkube(["completion", shell], env);
-      assert.equal(r.code, 0, r.stderr);
-      const file = join(home, `loopkube.${shell}`);
-      writeFileSync(file, r.stdout);
-      scripts.set(shell, file);
-    }
+    await Promise.all(
+      (["bash", "zsh", "fish"] as const).map(async (shell) => {
+        const r = await runLoopkube(["completion", shell], env);
+        assert.equal(r.code, 0, r.stderr);
+        const file = join(home, `loopkube.${shell}`);
+        writeFileSync(file, r.stdout);
+        scripts.set(shell, file);
+      }),
+    );
     // A real (stopped) cluster under the user's data home, for `--name <Tab>`.
     const cluster = await startCluster({
       name: "completed",
