@@ -7,7 +7,7 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { which } from "../src/kubelet/process.ts";
+import { which } from "../src/kubelet/runtimes/index.ts";
 
 export const NO_SCRIPT = which("script", process.env.PATH ?? "")
   ? false

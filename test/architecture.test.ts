@@ -118,6 +118,7 @@ const SEALED = [
   "images",
   "kubelet/streaming",
   "kubelet/runtimes",
+  "kubelet/sandbox",
 ];
 
 test("sealed folders are entered only through their index.ts", () => {
@@ -138,11 +139,27 @@ test("sealed folders are entered only through their index.ts", () => {
 
 /**
  * Parts of a component and the files of that component outside the part they may import: a part
- * may grow only on what its line names (streaming knows nothing of the pod worker or the runtimes).
+ * may grow only on what its line names (streaming knows nothing of the pod worker). Another part
+ * is named by its entry. No part imports the worker or the agent's entry: imports go one way,
+ * worker → sandbox, runtimes, streaming.
  */
 const PART_IMPORTS: Record<string, string[]> = {
-  "kubelet/streaming": ["kubelet/logread.ts", "kubelet/process.ts"],
+  "kubelet/streaming": ["kubelet/logread.ts", "kubelet/runtimes/index.ts"],
+  "kubelet/runtimes": [
+    "kubelet/env.ts",
+    "kubelet/expand.ts",
+    "kubelet/hostpaths.ts",
+    "kubelet/logfile.ts",
+    "kubelet/sandbox/index.ts",
+  ],
+  "kubelet/sandbox": ["kubelet/env.ts", "kubelet/runtimes/index.ts"],
 };
+
+test("no part of the node agent imports the worker or the agent's entry", () => {
+  for (const [part, allowed] of Object.entries(PART_IMPORTS))
+    for (const back of ["kubelet/worker.ts", "kubelet/index.ts", "kubelet/lifecycle.ts"])
+      assert.ok(!allowed.includes(back), `${part} may not import ${back}`);
+});
 
 test("a component's parts import only the files of the component that their entry names", () => {
   const problems: string[] = [];

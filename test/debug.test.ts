@@ -17,7 +17,7 @@ import { waitFor } from "../src/_testing/index.ts";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
-import { which } from "../src/kubelet/process.ts";
+import { which } from "../src/kubelet/runtimes/index.ts";
 import { KUBECTL, NO_KUBECTL, run } from "./_kubectl.ts";
 import { ttySession } from "./_tty.ts";
 

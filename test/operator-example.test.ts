@@ -21,7 +21,7 @@ import { waitFor } from "../src/_testing/index.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { readManifests } from "../src/cluster/index.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
-import { sandboxSupported } from "../src/kubelet/sandbox.ts";
+import { sandboxSupported } from "../src/kubelet/sandbox/index.ts";
 import { KUBECTL, NO_KUBECTL, type RunResult, run } from "./_kubectl.ts";
 
 const ROOT = join(import.meta.dirname, "..");

@@ -18,7 +18,7 @@ import { createLocalJWKSet, jwtVerify } from "jose";
 import { REFS } from "../src/api/refs.ts";
 import type { KubeObject } from "../src/api/types.ts";
 import { type Cluster, startCluster } from "../src/index.ts";
-import { sandboxSupported } from "../src/kubelet/sandbox.ts";
+import { sandboxSupported } from "../src/kubelet/sandbox/index.ts";
 import { KUBECTL, NO_KUBECTL, type RunResult, run } from "./_kubectl.ts";
 
 const IN_CLUSTER = fileURLToPath(new URL("./fixtures/in-cluster.js", import.meta.url));

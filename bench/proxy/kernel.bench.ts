@@ -14,7 +14,9 @@
  * (it must leave on `eth0`, the veth to the host) and lies in the cluster's 127.0.0.0/8 ranges.
  *
  * Run: node --import tsx bench/proxy/kernel.bench.ts [--quick] [--seconds 3] [--connections 8]
- *      [--rounds 3] [--changes 100] [--programming-only]   (`--quick`: 1 s, 1 round, 30 changes)
+ *      [--rounds 3] [--changes 100] [--programming-only] [--loader auto|wrk|node]
+ *      (`--quick`: 1 s, 1 round, 30 changes; the load from `wrk -t1` when installed, else
+ *      bench/proxy's Node load generator, which itself tops out near 6k requests/s)
  *
  * @module
  */
@@ -30,6 +32,7 @@ import type { KubeObject } from "../../src/api/types.ts";
 import { type Cluster, startCluster } from "../../src/index.ts";
 import { routeDevice } from "../../src/kubelet/index.ts";
 import { type Line, percentile, startResult } from "../_result.ts";
+import { hasWrk, wrk } from "./_wrk.ts";
 
 const peer = join(dirname(fileURLToPath(import.meta.url)), "_peer.ts");
 const { values } = parseArgs({
@@ -40,6 +43,7 @@ const { values } = parseArgs({
     changes: { type: "string", default: "100" },
     quick: { type: "boolean", default: false },
     "programming-only": { type: "boolean", default: false },
+    loader: { type: "string", default: "auto" },
   },
 });
 const quick = values.quick === true;
@@ -90,10 +94,15 @@ function inNs(ns: string, cmd: string[]): Promise<string> {
   });
 }
 
+const useWrk = values.loader === "wrk" || (values.loader === "auto" && hasWrk());
+const loader = useWrk ? "wrk -t1" : "node load generator";
+
 const load = async (ns: string, url: string, conns: number, secs: number): Promise<Http> =>
-  JSON.parse(
-    await inNs(ns, [NODE, "--import", "tsx", peer, "http", url, String(conns), String(secs)]),
-  ) as Http;
+  useWrk
+    ? wrk(url, secs, conns, ["ip", "netns", "exec", ns])
+    : (JSON.parse(
+        await inNs(ns, [NODE, "--import", "tsx", peer, "http", url, String(conns), String(secs)]),
+      ) as Http);
 
 async function podsUp(cluster: Cluster) {
   const pod = (name: string, command: string[], probe: boolean) => ({
@@ -194,7 +203,7 @@ async function measure(mode: "nftables" | "userspace") {
       directP99: m("direct", "p99ms"),
     };
     console.log(
-      `${mode.padEnd(9)} ClusterIP ${fig.rps.toFixed(0)}/s vs direct ${fig.directRps.toFixed(0)}/s = ${((fig.rps / fig.directRps) * 100).toFixed(0)} %; one at a time p50 ${fig.p50.toFixed(3)} ms vs ${fig.directP50.toFixed(3)} ms`,
+      `${mode.padEnd(9)} ClusterIP ${fig.rps.toFixed(0)}/s vs direct ${fig.directRps.toFixed(0)}/s = ${((fig.rps / fig.directRps) * 100).toFixed(0)} %; one at a time p50 (${loader}) ${fig.p50.toFixed(3)} ms vs ${fig.directP50.toFixed(3)} ms`,
     );
     lines.push(
       {
@@ -202,7 +211,7 @@ async function measure(mode: "nftables" | "userspace") {
         value: fig.rps,
         unit: "/s",
         better: "higher",
-        detail: `p99 ${fig.p99.toFixed(2)} ms (direct ${fig.directP99.toFixed(2)}); ${rounds} × ${seconds} s`,
+        detail: `p99 ${fig.p99.toFixed(2)} ms (direct ${fig.directP99.toFixed(2)}); ${rounds} × ${seconds} s, ${loader}`,
         anchor: { value: fig.directRps, source: "measured: the same load straight to the pod IP" },
         ...(mode === "nftables" ? { aim: fig.directRps * 0.95 } : {}),
       },

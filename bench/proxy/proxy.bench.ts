@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +24,7 @@ import { nthAddress, parseCidr } from "../../src/api/cidr.ts";
 import { createServiceProxy } from "../../src/proxy/index.ts";
 import { leaseTestPlan } from "../../test/_kubelet.ts";
 import { type Line, RESULTS_DIR, startResult } from "../_result.ts";
+import { type HttpFigures, hasWrk, wrk } from "./_wrk.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const peer = join(here, "_peer.ts");
@@ -90,48 +91,6 @@ function startBackend(): Promise<ChildProcess> {
     );
     child.stdout.once("data", () => resolve(child));
     child.once("exit", (code) => reject(new Error(`backend exited ${code}`)));
-  });
-}
-
-function hasWrk(): boolean {
-  try {
-    execFileSync("wrk", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch (err) {
-    // wrk --version exits 1 after printing its version; ENOENT means absent.
-    return (err as NodeJS.ErrnoException).code !== "ENOENT";
-  }
-}
-
-interface HttpFigures {
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-}
-
-function toMs(text: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(text.trim());
-  if (!m) return Number.NaN;
-  const v = Number(m[1]);
-  return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
-}
-
-function wrk(url: string, secs: number, conns: number): Promise<HttpFigures> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("wrk", ["-t1", `-c${conns}`, `-d${secs}s`, "--latency", url], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.on("exit", (code) => {
-      const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1];
-      const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1];
-      const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1];
-      if (code !== 0 || !rps || !p50 || !p99) reject(new Error(`wrk failed:\n${out}`));
-      else resolve({ rps: Number(rps), p50ms: toMs(p50), p99ms: toMs(p99) });
-    });
   });
 }
 

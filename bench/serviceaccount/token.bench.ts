@@ -20,7 +20,7 @@ import { tokenVolume } from "../../src/apiserver/admission/serviceaccount.ts";
 import { createRegistry } from "../../src/apiserver/index.ts";
 import { serviceAccountTokens } from "../../src/apiserver/serviceaccount/index.ts";
 import { startKubelet } from "../../src/kubelet/index.ts";
-import { sandboxSupported } from "../../src/kubelet/sandbox.ts";
+import { sandboxSupported } from "../../src/kubelet/sandbox/index.ts";
 import { openStore } from "../../src/store/index.ts";
 import { startTestControlPlane } from "../../test/_controlplane.ts";
 import { leaseTestPlan } from "../../test/_kubelet.ts";

@@ -1,7 +1,7 @@
 /**
  * The node agent (kubelet): registers the Node and keeps its Lease, and runs the pods bound to
  * it, each on its own IP from the pod CIDR, through a runtime: `process` (containers are host
- * processes, see process.ts) or `simulated` (no process, like kwok). A pod picks its runtime with
+ * processes, see runtimes/) or `simulated` (no process, like kwok). A pod picks its runtime with
  * `spec.runtimeClassName` (a RuntimeClass whose handler is `process` or `simulated`) or the
  * annotation `loopkube.dev/runtime`.
  *
@@ -46,8 +46,6 @@ import {
   type PullEmit,
   pullSecretCredentials,
 } from "./imagepull.ts";
-import { entriesByCidr, type Ipam, openIpam } from "./ipam.ts";
-import { openIpJournal } from "./ipjournal.ts";
 import {
   DEFAULT_LOG_ROTATION,
   type LogFileSystem,
@@ -56,30 +54,38 @@ import {
   openContainerLog,
 } from "./logfile.ts";
 import { type KubeletMetrics, startMetricsCollector } from "./metrics.ts";
-import { startPolicyEnforcer } from "./netpol_nft.ts";
 import { startNodeAgent } from "./node.ts";
 import { DEFAULT_MAX_PODS, nodeNames, nodePodCidrs } from "./nodes.ts";
-import type { ImageSource } from "./oci_container.ts";
-import { detectOci, type OciSupport } from "./oci_detect.ts";
-import { OciRuntime } from "./oci_runtime.ts";
 import {
+  detectOci,
+  type ImageSource,
+  OciRuntime,
+  type OciSupport,
+  type RuntimeName,
+  runtimeFor,
+  which,
+} from "./runtimes/index.ts";
+import {
+  DEFAULT_OWNER_DIR,
+  entriesByCidr,
   gatewayOf,
+  type Ipam,
+  type NodeListener,
   nftTableOf,
+  openIpam,
+  openIpJournal,
   openPodNetworks,
+  openRootlessPodNetworks,
   type PodNetwork,
   type PodNetworks,
   podNetworkUnsupported,
-} from "./podnet.ts";
-import { DEFAULT_OWNER_DIR } from "./podnet_owner.ts";
-import {
-  type NodeListener,
-  openRootlessPodNetworks,
   type RootlessPodNetworks,
+  rootlessSandboxSupported,
   rootlessUnsupported,
-} from "./podnet_rootless.ts";
-import { which } from "./process.ts";
-import { type RuntimeName, runtimeFor } from "./runtimes/index.ts";
-import { rootlessSandboxSupported, sandboxPrefix, sandboxSupported } from "./sandbox.ts";
+  sandboxPrefix,
+  sandboxSupported,
+  startPolicyEnforcer,
+} from "./sandbox/index.ts";
 import { createTokenManager, requestTokenOf } from "./tokens.ts";
 import { PodWorker, RUNTIME_ANNOTATION } from "./worker.ts";
 
@@ -95,10 +101,14 @@ export { createLogHandler, type LogHandlerOptions } from "./logs.ts";
 export type { KubeletMetrics } from "./metrics.ts";
 export { KUBELET_VERSION } from "./node.ts";
 export { DEFAULT_MAX_PODS, NodesError, nodeNames, nodePodCidrs } from "./nodes.ts";
-export type { ImageSource } from "./oci_container.ts";
-export { describeSupport, type OciSupport } from "./oci_detect.ts";
-export { routeDevice } from "./podnet.ts";
-export { NO_COMMAND_MESSAGE, type RuntimeName } from "./runtimes/index.ts";
+export {
+  describeSupport,
+  type ImageSource,
+  NO_COMMAND_MESSAGE,
+  type OciSupport,
+  type RuntimeName,
+} from "./runtimes/index.ts";
+export { routeDevice } from "./sandbox/index.ts";
 export {
   type AttachHandlerOptions,
   createAttachHandler,
@@ -120,10 +130,11 @@ export { RUNTIME_ANNOTATION } from "./worker.ts";
 export type RuntimeChoice = RuntimeName | "auto";
 
 /**
- * Where pods' networks live: `netns`, a network namespace per pod (as root: podnet.ts; without
- * root, inside a per-cluster user+network namespace: podnet_rootless.ts); `host`, the host's
- * namespace shared by every pod (each binds its own 127.x pod IP); `auto` (the default): `netns`
- * where it can be used (root with the sandbox, or unprivileged user namespaces), else `host`.
+ * Where pods' networks live: `netns`, a network namespace per pod (as root: sandbox/podnet.ts;
+ * without root, inside a per-cluster user+network namespace: sandbox/podnet_rootless.ts);
+ * `host`, the host's namespace shared by every pod (each binds its own 127.x pod IP); `auto`
+ * (the default): `netns` where it can be used (root with the sandbox, or unprivileged user
+ * namespaces), else `host`.
  */
 export type PodNetworkMode = "netns" | "host" | "auto";
 
@@ -183,7 +194,8 @@ export interface KubeletOptions {
   podNetwork?: PodNetworkMode;
   /**
    * The cluster DNS server's host address: in rootless pod networks, what pods' queries to the
-   * kube-dns ClusterIP are relayed to (podnet_rootless.ts). Default: that ClusterIP's port 53.
+   * kube-dns ClusterIP are relayed to (sandbox/podnet_rootless.ts). Default: that ClusterIP's
+   * port 53.
    */
   dnsUpstream?: { host: string; port: number };
   /**
@@ -192,7 +204,10 @@ export interface KubeletOptions {
    * Absent or false: the connection goes to the same address on the host.
    */
   serviceConnection?: (ip: string, port: number, client: Socket) => boolean;
-  /** Where pod network tags are claimed (podnet_owner.ts); default `/run/loopkube-podnet`. */
+  /**
+   * Where pod network tags are claimed (sandbox/podnet_owner.ts);
+   * default `/run/loopkube-podnet`.
+   */
   podNetworkRegistry?: string;
   /** false: root pod networks start processes per pod instead of long-lived helpers (benches). */
   podNetworkHelpers?: boolean;
@@ -249,7 +264,7 @@ export interface Kubelet {
   ): { stream: Writable; once: boolean } | undefined;
   /** The directory holding the pod's volumes and logs. */
   podDir(pod: Pod): string;
-  /** What the `oci` runtime found at start (see oci_detect.ts). */
+  /** What the `oci` runtime found at start (see runtimes/oci_detect.ts). */
   ociSupport: OciSupport;
   /**
    * The pod networks, when pods have namespaces of their own: the cluster's tag (its links are

@@ -42,8 +42,12 @@ import {
 } from "./lifecycle.ts";
 import { type ContainerLog, type LogFileSystem, removeOldRestartLogs } from "./logfile.ts";
 import { type ProbeKind, runCheck, startProbeWorker } from "./probe.ts";
-import { type ContainerExit, type ContainerHandle, StartError } from "./process.ts";
-import type { Runtime } from "./runtimes/index.ts";
+import {
+  type ContainerExit,
+  type ContainerHandle,
+  type Runtime,
+  StartError,
+} from "./runtimes/index.ts";
 import { podConditions, podPhase } from "./status.ts";
 import { materializeVolumes, VolumeError, type VolumeSources } from "./volumes.ts";
 

@@ -13,18 +13,34 @@
  * for a failed start (`StartError`, exit code 128); it resolves `undefined` when the pod began
  * stopping meanwhile (nothing was started, nothing is left open).
  *
+ * Each sibling's adapter (`oci.ts`, `process.ts`, `simulated.ts`) sits beside what it is made
+ * of: `oci_*.ts` (detection, spec, crun/runc, rootless), `process_container.ts` (host process
+ * groups, also the handle and `StartError` every runtime returns) and `simulated_container.ts`.
+ *
  * @module
  */
 import type { Container, Pod } from "kubernetes-types/core/v1.js";
 import type { PreparedImage } from "../../images/index.ts";
 import type { ContainerLog } from "../logfile.ts";
-import type { OciDeps } from "../oci_container.ts";
-import type { ContainerHandle } from "../process.ts";
 import { ociRuntime } from "./oci.ts";
+import type { OciDeps } from "./oci_container.ts";
 import { processRuntime } from "./process.ts";
+import type { ContainerHandle } from "./process_container.ts";
 import { simulatedRuntime } from "./simulated.ts";
 
+export type { ImageSource } from "./oci_container.ts";
+export { describeSupport, detectOci, type OciSupport } from "./oci_detect.ts";
+export { OciRuntime } from "./oci_runtime.ts";
 export { NO_COMMAND_MESSAGE, NO_SANDBOX_MESSAGE } from "./process.ts";
+export {
+  type ContainerExit,
+  type ContainerHandle,
+  pipeCri,
+  StartError,
+  shellJoin,
+  which,
+  withTty,
+} from "./process_container.ts";
 
 export type RuntimeName = "process" | "simulated" | "oci";
 

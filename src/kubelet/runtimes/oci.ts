@@ -6,9 +6,10 @@
  *
  * @module
  */
-import { startOciContainer } from "../oci_container.ts";
-import { type ContainerHandle, withTty } from "../process.ts";
+
 import type { Runtime, RuntimeDeps } from "./index.ts";
+import { startOciContainer } from "./oci_container.ts";
+import { type ContainerHandle, withTty } from "./process_container.ts";
 
 export function ociRuntime(deps: Pick<RuntimeDeps, "oci">): Runtime {
   return {

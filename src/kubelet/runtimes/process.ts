@@ -1,7 +1,7 @@
 /**
  * The `process` runtime: the host's programs are the image. A container is its `command` and
- * `args` (with `$(VAR)` expansion) run as a host process (process.ts), in the pod's network
- * namespace and sandbox when it has them; without the sandbox, volumes are not at their
+ * `args` (with `$(VAR)` expansion) run as a host process (process_container.ts), in the pod's
+ * network namespace and sandbox when it has them; without the sandbox, volumes are not at their
  * mountPath, so arguments and a workingDir naming a path under one are pointed at its directory.
  * A container without a command cannot run (there is no image to give one).
  *
@@ -9,8 +9,8 @@
  */
 import { expandVars } from "../expand.ts";
 import { hostPath } from "../hostpaths.ts";
-import { shellJoin, startProcess, withTty } from "../process.ts";
 import type { Runtime, RuntimeDeps } from "./index.ts";
+import { shellJoin, startProcess, withTty } from "./process_container.ts";
 
 export const NO_COMMAND_MESSAGE = "loopkube runs host programs: the container needs a command";
 export const NO_SANDBOX_MESSAGE =

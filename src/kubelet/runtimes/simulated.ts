@@ -1,12 +1,14 @@
 /**
  * The `simulated` runtime: no process, no log, no volume; a container is a state that ends when
- * killed (simulated.ts). A regular init container completes at once, and so does every container
- * of a Job's pod, as kwok's pod-complete stage does, so the pod goes on or succeeds.
+ * killed (simulated_container.ts). A regular init container completes at once, and so does
+ * every container of a Job's pod, as kwok's pod-complete stage does, so the pod goes on or
+ * succeeds.
  *
  * @module
  */
-import { startSimulated } from "../simulated.ts";
+
 import type { Runtime, RuntimeDeps } from "./index.ts";
+import { startSimulated } from "./simulated_container.ts";
 
 export function simulatedRuntime(deps: Pick<RuntimeDeps, "simulatedDelayMs">): Runtime {
   return {

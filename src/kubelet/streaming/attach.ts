@@ -19,7 +19,7 @@ import { join } from "node:path";
 import type { Duplex, Writable } from "node:stream";
 import type { ApiVerbs } from "../../api/verbs.ts";
 import { LogCursor, parseCriLine } from "../logread.ts";
-import { withTty } from "../process.ts";
+import { withTty } from "../runtimes/index.ts";
 import {
   CHANNEL,
   EXEC_PROTOCOLS,

@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import type { Pod } from "kubernetes-types/core/v1.js";
 import { WebSocket } from "ws";
 import type { ApiVerbs } from "../../api/verbs.ts";
-import { shellJoin } from "../process.ts";
+import { shellJoin } from "../runtimes/index.ts";
 import { createExecHandler, execArgv, processEnv } from "./exec.ts";
 
 test("shellJoin quotes only what sh would split or expand", () => {

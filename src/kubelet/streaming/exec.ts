@@ -24,7 +24,7 @@ import { readFileSync, readlinkSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { ApiVerbs } from "../../api/verbs.ts";
-import { shellJoin, which } from "../process.ts";
+import { shellJoin, which } from "../runtimes/index.ts";
 import {
   CHANNEL,
   EXEC_PROTOCOLS,

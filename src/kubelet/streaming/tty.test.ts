@@ -4,7 +4,7 @@ import { PassThrough } from "node:stream";
 import { describe, test } from "node:test";
 import { waitFor } from "../../_testing/index.ts";
 import type { ContainerLog } from "../logfile.ts";
-import { pipeCri, which } from "../process.ts";
+import { pipeCri, which } from "../runtimes/index.ts";
 import { resizeTerminal, terminalOf } from "./tty.ts";
 
 const NO_SCRIPT = which("script", process.env.PATH ?? "") ? false : "util-linux script is missing";

@@ -16,7 +16,7 @@
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { which } from "./process.ts";
+import { which } from "./process_container.ts";
 
 export interface OciSupport {
   /** The runtime binary's path; undefined when the runtime cannot run here (see `reason`). */

@@ -20,7 +20,7 @@ import { randomBytes } from "node:crypto";
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
-import type { ContainerLog } from "./logfile.ts";
+import type { ContainerLog } from "../logfile.ts";
 
 export interface ContainerExit {
   exitCode: number;

@@ -26,8 +26,8 @@
  * @module
  */
 import type { Container, Pod } from "kubernetes-types/core/v1.js";
-import { parseQuantity } from "../api/quantity.ts";
-import type { ImageConfig, PreparedImage } from "../images/index.ts";
+import { parseQuantity } from "../../api/quantity.ts";
+import type { ImageConfig, PreparedImage } from "../../images/index.ts";
 
 /** The image store's own types: what a runtime gets from `ImageStore.ensure`. */
 export type { ImageConfig, PreparedImage };

@@ -37,6 +37,7 @@
 import { execFile, spawn } from "node:child_process";
 import { existsSync, readdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { which } from "../runtimes/index.ts";
 import { openPodNetHelpers, type PodNetHelpers } from "./podnet_fast.ts";
 import { HelperDied, HelperUnavailable } from "./podnet_longlived.ts";
 import {
@@ -47,7 +48,6 @@ import {
   startTimeOf,
   type TagOwner,
 } from "./podnet_owner.ts";
-import { which } from "./process.ts";
 
 export const NETNS_DIR = "/run/netns";
 const NS_PREFIX = "loopkube-";

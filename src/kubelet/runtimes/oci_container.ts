@@ -18,13 +18,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Container, Pod } from "kubernetes-types/core/v1.js";
-import { EnvError, podHostname } from "./env.ts";
-import { expandVars } from "./expand.ts";
-import type { ContainerLog } from "./logfile.ts";
+import { EnvError, podHostname } from "../env.ts";
+import { expandVars } from "../expand.ts";
+import type { ContainerLog } from "../logfile.ts";
+import { hostsFile, resolvConf } from "../sandbox/index.ts";
 import { OciConfigError, type OciRuntime } from "./oci_runtime.ts";
 import { type PreparedImage, processArgs, SpecError } from "./oci_spec.ts";
-import { type ContainerHandle, StartError } from "./process.ts";
-import { hostsFile, resolvConf } from "./sandbox.ts";
+import { type ContainerHandle, StartError } from "./process_container.ts";
 
 /** Where images come from: the image store (pull/load, unpack once), or a test's own roots. */
 export interface ImageSource {

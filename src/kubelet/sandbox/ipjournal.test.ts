@@ -12,7 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mock, test } from "node:test";
-import { waitFor } from "../_testing/index.ts";
+import { waitFor } from "../../_testing/index.ts";
 import { FLUSH_MS, openIpJournal } from "./ipjournal.ts";
 
 function withDir(fn: (dir: string) => void | Promise<void>) {

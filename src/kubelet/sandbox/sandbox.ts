@@ -21,8 +21,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { Container, Pod } from "kubernetes-types/core/v1.js";
-import { podHostname } from "./env.ts";
-import { which } from "./process.ts";
+import { podHostname } from "../env.ts";
+import { which } from "../runtimes/index.ts";
 
 let supported: boolean | undefined;
 export function sandboxSupported(): boolean {

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { ContainerExit, ContainerHandle } from "./process.ts";
-import { newContainerID } from "./process.ts";
+import type { ContainerExit, ContainerHandle } from "./process_container.ts";
+import { newContainerID } from "./process_container.ts";
 
 export function startSimulated(options: { completes?: boolean } = {}): ContainerHandle {
   let finish: (e: ContainerExit) => void = () => {};

@@ -33,9 +33,9 @@ import { randomBytes } from "node:crypto";
 import dgram from "node:dgram";
 import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
+import { which } from "../runtimes/index.ts";
 import { type PodNetwork, type PodNetworks, podNetNames, serialByKey } from "./podnet.ts";
 import { NODE_HELPER } from "./podnet_helper.ts";
-import { which } from "./process.ts";
 
 const BRIDGE = "lkbr";
 const conf = (link: string, key: string) => `/proc/sys/net/ipv4/conf/${link}/${key}`;

@@ -23,8 +23,9 @@
  *
  * @module
  */
+
+import { which } from "../runtimes/index.ts";
 import { type LineProtocol, type LongLivedHelper, longLivedHelper } from "./podnet_longlived.ts";
-import { which } from "./process.ts";
 
 /** The line after each request: always fails, changes nothing. */
 const SENTINEL = "loopkube-sync";

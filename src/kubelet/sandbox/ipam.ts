@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { ipToNumber, numberToIp, parseCidr as parseSharedCidr } from "../api/cidr.ts";
+import { ipToNumber, numberToIp, parseCidr as parseSharedCidr } from "../../api/cidr.ts";
 import { type IpJournal, memoryIpJournal } from "./ipjournal.ts";
 
 export class IpamError extends Error {

@@ -39,8 +39,8 @@ import type {
   NetworkPolicyPeer,
   NetworkPolicyPort,
 } from "kubernetes-types/networking/v1.js";
-import { ipToNumber, numberToIp } from "../api/cidr.ts";
-import { matches, selectorFromLabelSelector } from "../api/labels.ts";
+import { ipToNumber, numberToIp } from "../../api/cidr.ts";
+import { matches, selectorFromLabelSelector } from "../../api/labels.ts";
 
 export type { NetworkPolicy } from "kubernetes-types/networking/v1.js";
 

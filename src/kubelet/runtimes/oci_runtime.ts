@@ -46,11 +46,11 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Container, Pod } from "kubernetes-types/core/v1.js";
-import type { ContainerLog } from "./logfile.ts";
+import type { ContainerLog } from "../logfile.ts";
 import type { OciSupport } from "./oci_detect.ts";
 import { type RootlessUserns, rootlessSpec, rootlessUser, usernsPrefix } from "./oci_rootless.ts";
 import { ALL_CAPABILITIES, ociSpec, type PreparedImage, resolveUser } from "./oci_spec.ts";
-import { type ContainerExit, type ContainerHandle, pipeCri } from "./process.ts";
+import { type ContainerExit, type ContainerHandle, pipeCri } from "./process_container.ts";
 
 export interface OciStart {
   pod: Pod;

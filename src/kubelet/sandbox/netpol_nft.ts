@@ -16,11 +16,11 @@
 
 import type { Namespace, Pod, Service } from "kubernetes-types/core/v1.js";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.js";
-import { REFS } from "../api/refs.ts";
-import type { KubeObject } from "../api/types.ts";
-import type { InformerFactory } from "../client/factory.ts";
-import type { EventRecorder } from "../client/index.ts";
-import { keepNftTable } from "../nft/index.ts";
+import { REFS } from "../../api/refs.ts";
+import type { KubeObject } from "../../api/types.ts";
+import type { InformerFactory } from "../../client/factory.ts";
+import type { EventRecorder } from "../../client/index.ts";
+import { keepNftTable } from "../../nft/index.ts";
 import {
   type NetworkPolicy,
   type PolicyInputs,
