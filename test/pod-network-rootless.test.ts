@@ -5,9 +5,12 @@
  * replicas binding 0.0.0.0:8080 each serve at its own pod IP (from inside the other pod) and
  * through their ClusterIP from the host (dialled through the node namespace's helper) and from
  * inside a pod, also on port 80, which the host's proxy cannot bind without root; the kube-dns address answers from inside a pod; after Ctrl-C no process of the
- * cluster (helper, pods) is left and no process holds its node network namespace.
+ * cluster (helper, pods) is left and no process holds its node network namespace. From the host
+ * (this test's user, Node's HTTP client and curl): each pod IP answers on a declared port and on
+ * an undeclared one its server binds (hostreach.ts), not on a port bound to the pod's 127.0.0.1
+ * only, and no longer once the pod is deleted.
  *
- * Network safety: `ip route get` first: the ClusterIP from the host goes to `lo`; inside a pod
+ * Network safety: `ip route get` first: the ClusterIP and pod IPs from the host go to `lo`; inside a pod
  * every 127.x address goes through the pod's `eth0`, which leads only into the node namespace.
  */
 import assert from "node:assert/strict";
@@ -120,7 +123,8 @@ const RESOLVE = `const r=new (require("dns").Resolver)();r.setServers([process.a
  * The "kit" pod (one Node program, run from this checkout for grpc-js): a TCP echo server on its
  * 127.0.0.1:7000 (port-forward), a server on :9000 that answers `got:<what it read>` only after
  * the client's FIN (half-close), a UDP server on :5353 that answers every datagram twice, and a
- * gRPC health server on :50051 behind its readiness probe. Service `kit`: NodePort, TCP 9000 and
+ * gRPC health server on :50051 behind its readiness probe; HTTP servers answering `kit` on :: port
+ * 8081 (undeclared) and on 127.0.0.1:8082 (the pod's own). Service `kit`: NodePort, TCP 9000 and
  * UDP 5353. Its hostname is `kit-host` and ConfigMap `kit` is mounted at /etc/kit (the sandbox).
  */
 const KIT = [
@@ -130,6 +134,8 @@ const KIT = [
   'const u = dgram.createSocket("udp4");',
   'u.on("message", (m, r) => { u.send("1:" + m, r.port, r.address); u.send("2:" + m, r.port, r.address); });',
   'u.bind(5353, "0.0.0.0");',
+  'require("http").createServer((q, s) => s.end("kit")).listen(8081, "::");',
+  'require("http").createServer((q, s) => s.end("kit")).listen(8082, "127.0.0.1");',
   `const load = require("module").createRequire(${JSON.stringify(`${ROOT}/`)});`,
   'const g = load("@grpc/grpc-js"), { HealthImplementation } = load("grpc-health-check");',
   "const srv = new g.Server();",
@@ -155,6 +161,8 @@ const KIT_MANIFEST = JSON.stringify({
             image: "node",
             command: [NODE, "-e", KIT],
             readinessProbe: { grpc: { port: 50051 }, periodSeconds: 1 },
+            // Declared: UDP only. The TCP servers' ports are found where they are bound.
+            ports: [{ containerPort: 5353, protocol: "UDP" }],
             volumeMounts: [{ name: "cfg", mountPath: "/etc/kit" }],
           },
         ],
@@ -196,6 +204,20 @@ function get(url: string): Promise<string> {
       res.on("end", () => resolve(body));
     }).on("error", reject);
   });
+}
+
+/** What a GET answered, or `error: <code>`. */
+const getOrError = (url: string) =>
+  get(url).catch((e: NodeJS.ErrnoException) => `error: ${e.code ?? e.message}`);
+
+/** curl's answer from the host, or undefined when curl is not installed. */
+const CURL = spawnSync("curl", ["--version"]).status === 0;
+if (!CURL) console.log("# pod-network-rootless.test.ts: curl is not installed, Node's client only");
+async function curl(url: string): Promise<string | undefined> {
+  if (!CURL) return undefined;
+  const r = await run("curl", ["-sS", "--max-time", "10", "--noproxy", "*", url]);
+  assert.equal(r.code, 0, `curl ${url}: ${r.stderr}`);
+  return r.stdout;
 }
 
 /** The pids of `pid`'s descendants (through /proc's children lists). */
@@ -358,6 +380,19 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
     );
     assert.deepEqual([...seen].sort(), names);
 
+    // From the host: each pod IP (on lo, as every 127.x address) answers on its declared port
+    // through the host listener that dials into its namespace.
+    for (const p of pods) {
+      const ip = p.status.podIP as string;
+      assert.equal(await routeDevice(ip), "lo", `${ip} from the host`);
+      await waitFor(async () => (await getOrError(`http://${ip}:8080/`)) === p.metadata.name, {
+        what: `pod ${p.metadata.name} at ${ip}:8080 from the host`,
+        timeoutMs: 30_000,
+      });
+      const viaCurl = await curl(`http://${ip}:8080/`);
+      if (viaCurl !== undefined) assert.equal(viaCurl, p.metadata.name, "curl to the pod IP");
+    }
+
     // Inside the first pod: every 127.x address leaves through its eth0 (into the node
     // namespace only); then each pod IP answers with its own pod, the ClusterIP answers, and
     // kube-dns resolves the Service.
@@ -406,7 +441,7 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
       clusterIP,
     };
   });
-  test("pods reach a UDP Service (every reply), a NodePort at their gateway and a half-closing server; the host reaches the UDP Service; a gRPC probe passes; a pod has its sandbox (resolv.conf, hostname, hosts, volumes); the Python client port-forwards to a pod's 127.0.0.1", async () => {
+  test("pods reach a UDP Service (every reply), a NodePort at their gateway and a half-closing server; the host reaches the UDP Service and the pod IP at undeclared ports it binds (not its 127.0.0.1); a gRPC probe passes; a pod has its sandbox (resolv.conf, hostname, hosts, volumes); the Python client port-forwards to a pod's 127.0.0.1", async () => {
     const { pod } = first ?? assert.fail("the first test did not finish");
     await run(KUBECTL as string, ["apply", "-f", "-"], { env, input: KIT_MANIFEST }).then((r) =>
       assert.equal(r.code, 0, r.stderr),
@@ -458,6 +493,26 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
     const fromHost = await run(NODE, ["-e", UDP_CLIENT, kitIP, "5353"]);
     assert.deepEqual(JSON.parse(fromHost.stdout), ["1:x", "2:x"], "UDP Service from the host");
 
+    // The pod IP from the host: ports it declares none of, found bound (:: 8081, 0.0.0.0 9000,
+    // half-closing client), answer, and its declared UDP port (both answers); its
+    // 127.0.0.1-only server does not.
+    assert.equal(await routeDevice(kit), "lo");
+    await waitFor(async () => (await getOrError(`http://${kit}:8081/`)) === "kit", {
+      what: "the kit pod's undeclared port 8081 from the host",
+      timeoutMs: 30_000,
+    });
+    const viaCurl = await curl(`http://${kit}:8081/`);
+    if (viaCurl !== undefined) assert.equal(viaCurl, "kit", "curl to an undeclared port");
+    const hostHalfClose = await run(NODE, ["-e", HALF_CLOSE, kit, "9000"]);
+    assert.equal(hostHalfClose.stdout.trim(), "got:ping", "pod IP:9000 from the host");
+    const udpAtPod = await run(NODE, ["-e", UDP_CLIENT, kit, "5353"]);
+    assert.deepEqual(JSON.parse(udpAtPod.stdout), ["1:x", "2:x"], "declared UDP port, pod IP");
+    assert.equal(
+      await getOrError(`http://${kit}:8082/`),
+      "error: ECONNREFUSED",
+      "a server on the pod's 127.0.0.1 is not at its pod IP",
+    );
+
     // The sandbox: kube-dns in the pod's resolv.conf (a Service's short name resolves through
     // it), its hostname and /etc/hosts, a volume at its mountPath; the host's files untouched.
     const exec = (...cmd: string[]) => kubectl("exec", "kit", "--", ...cmd);
@@ -503,6 +558,16 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
     );
   });
 
+  test("a deleted pod's IP no longer answers from the host", async () => {
+    const kit = (await kubectl("get", "pod", "kit", "-o", "jsonpath={.status.podIP}")).trim();
+    assert.equal(await getOrError(`http://${kit}:8081/`), "kit");
+    await kubectl("delete", "pod", "kit", "--wait=true");
+    await waitFor(
+      async () => (await getOrError(`http://${kit}:8081/`)) === "error: ECONNREFUSED" || undefined,
+      { what: "the deleted pod's address refusing", timeoutMs: 30_000 },
+    );
+  });
+
   test("kill -9 of loopkube up leaves no process; the next up brings the pods back with their IPs", async () => {
     const before = first ?? assert.fail("the first test did not finish");
     const tree = descendants(up?.pid as number);
@@ -542,6 +607,12 @@ describe("rootless pod networks (loopkube up as an unprivileged user)", { skip: 
       await kubectl("exec", before.pod, "--", NODE, "-e", FETCH, ...urls),
     ) as string[];
     assert.deepEqual(bodies, Object.keys(ips), "each pod answers at its old IP");
+    for (const [name, ip] of Object.entries(ips)) {
+      await waitFor(async () => (await getOrError(`http://${ip}:8080/`)) === name, {
+        what: `pod ${name} at its old IP from the host after the restart`,
+        timeoutMs: 30_000,
+      });
+    }
   });
 
   test("Ctrl-C leaves no process and no holder of the node namespace", async () => {

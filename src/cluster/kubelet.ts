@@ -149,6 +149,7 @@ export async function startNodeAgent(ctx: NodeAgentContext): Promise<NodeAgent |
     onError: (err) =>
       ctx.log("debug", `kubelet: ${err instanceof Error ? err.message : String(err)}`),
     onWarning: (message) => ctx.log("warn", `kubelet: ${message}`),
+    onInfo: (message) => ctx.log("info", `kubelet: ${message}`),
   });
   ctx.handleSubresource("pods/log", createLogHandler({ client: ctx.client, dataDir }));
   const locate = (ns: string, name: string, container: string) =>

@@ -80,10 +80,12 @@ import {
   type PodNetworks,
   podNetworkUnsupported,
   type RootlessPodNetworks,
+  reachableOf,
   rootlessSandboxSupported,
   rootlessUnsupported,
   sandboxPrefix,
   sandboxSupported,
+  startHostReach,
   startPolicyEnforcer,
 } from "./sandbox/index.ts";
 import { createTokenManager, requestTokenOf } from "./tokens.ts";
@@ -166,6 +168,8 @@ export interface KubeletOptions {
   onError?: (error: unknown) => void;
   /** What an operator should hear of: a container whose log cannot be written, and why. */
   onWarning?: (message: string) => void;
+  /** What is worth a line but needs no action (a rootless pod port the host cannot bind). */
+  onInfo?: (message: string) => void;
   /**
    * The kubelet's `containerLogMaxSize`: a container's log is rotated once it holds this much
    * (a quantity such as `10Mi`, or bytes; negative: never). Default 10Mi.
@@ -415,6 +419,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
   const dropNetwork = async (w: PodWorker | undefined) => {
     const net = w && networks.get(w);
     if (!w || !net) return;
+    reach?.remove(w);
     networks.delete(w);
     await net.release().catch(onError);
     policy.changed();
@@ -430,6 +435,15 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
         nodeIP,
       })
     : () => {};
+  // Rootless: pod IPs answer from the host through listeners on them that dial into the pod.
+  const reach = rootless
+    ? startHostReach({
+        dial: (ip, port) => rootless.dial(ip, port),
+        dialUdp: (ip, port) => rootless.dialUdp(ip, port),
+        warn,
+        info: options.onInfo ?? (() => {}),
+      })
+    : undefined;
   if (podnets && !rootless && !nftHere)
     warn("nft (nftables) is not installed: NetworkPolicies are not enforced");
   const policy = await startPolicyEnforcer({
@@ -688,6 +702,11 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     });
     workers.set(key, worker);
     if (net) networks.set(worker, net);
+    if (net && reach)
+      reach.add(
+        worker,
+        reachableOf(pod, { ip: podIP, netnsPath: net.path, pids: () => worker.pids() }),
+      );
     worker.start();
   };
 
@@ -794,6 +813,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       await Promise.all([...networks.keys()].map(dropNetwork));
       await policy.stop().catch(onError);
       stopMirror();
+      await reach?.stop();
       await podnets?.stop().catch(onError);
       oci?.removeCgroups();
       journal.flush();
