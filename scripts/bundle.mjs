@@ -19,8 +19,13 @@
 // - The output is ASCII only (non-ASCII characters of comments and regular expressions become
 //   \u escapes, which mean the same there): Node decodes a module's UTF-8 source into a string,
 //   and one character above 0x7f makes the whole bundle a two-byte string, decoded on a slow path.
-import { readFileSync, writeFileSync } from "node:fs";
-import { basename } from "node:path";
+//
+// scripts/test.mjs calls `bundle` on the TypeScript sources (esbuild reads them as they are) for
+// the `loopkube` processes the end-to-end tests start (test/_cli.ts): a start through tsx costs
+// some 3 s of CPU, the bundle's a tenth of that.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 const WORKER = "loopkube-bodyworker.mjs";
@@ -31,14 +36,14 @@ const UI = "loopkube-ui.js";
 const LAZY_JSON = { "_schemas.generated.json": "loopkube-openapi.json" };
 
 /** An object of getters, one per top-level key, over one read and JSON.parse on first use. */
-const lazyJson = {
+const lazyJson = (outdir) => ({
   name: "lazy-json",
   setup(b) {
     b.onLoad({ filter: /\.json$/ }, ({ path }) => {
       const target = LAZY_JSON[basename(path)];
       if (target === undefined) return undefined;
       const value = JSON.parse(readFileSync(path, "utf8"));
-      writeFileSync(`dist/${target}`, JSON.stringify(value));
+      writeFileSync(join(outdir, target), JSON.stringify(value));
       const keys = Object.keys(value);
       const getters = keys.map(
         (k) => `  get ${JSON.stringify(k)}() { return load()[${JSON.stringify(k)}]; },`,
@@ -52,7 +57,7 @@ const lazyJson = {
       return { contents, loader: "js" };
     });
   },
-};
+});
 
 const common = {
   bundle: true,
@@ -61,7 +66,6 @@ const common = {
   target: "node20",
   // esbuild: src/ui/assets.ts imports it only when run from the TypeScript sources.
   external: ["better-sqlite3", "esbuild"],
-  plugins: [lazyJson],
   charset: "ascii",
   // CommonJS dependencies (ws, commander) call require() for Node's built-ins.
   banner: {
@@ -71,39 +75,53 @@ const common = {
   logLevel: "warning",
 };
 
-await build({
-  ...common,
-  entryPoints: ["dist/src/cli/index.js"],
-  outfile: "dist/loopkube.mjs",
-  define: {
-    LOOPKUBE_BODY_WORKER: JSON.stringify(`./${WORKER}`),
-    LOOPKUBE_UI_ASSET: JSON.stringify(`./${UI}`),
-  },
-});
-await build({
-  ...common,
-  entryPoints: ["dist/src/apiserver/http/_bodyworker.js"],
-  outfile: `dist/${WORKER}`,
-});
+/**
+ * Writes loopkube.mjs (from `cli`), its body worker and the web view's script into `outdir`.
+ * `cli` and `worker` are the CLI's and the body worker's entry modules, compiled (dist/src) or
+ * TypeScript (src).
+ */
+export async function bundle({ cli, worker, outdir }) {
+  mkdirSync(outdir, { recursive: true });
+  const plugins = [lazyJson(outdir)];
+  await build({
+    ...common,
+    plugins,
+    entryPoints: [cli],
+    outfile: join(outdir, "loopkube.mjs"),
+    define: {
+      LOOPKUBE_BODY_WORKER: JSON.stringify(`./${WORKER}`),
+      LOOPKUBE_UI_ASSET: JSON.stringify(`./${UI}`),
+    },
+  });
+  await build({ ...common, plugins, entryPoints: [worker], outfile: join(outdir, WORKER) });
 
-await build({
-  entryPoints: ["src/ui/app/main.ts"],
-  outfile: `dist/${UI}`,
-  bundle: true,
-  format: "iife",
-  platform: "browser",
-  target: "es2022",
-  minify: true,
-  charset: "ascii",
-  logLevel: "warning",
-});
+  await build({
+    entryPoints: ["src/ui/app/main.ts"],
+    outfile: join(outdir, UI),
+    bundle: true,
+    format: "iife",
+    platform: "browser",
+    target: "es2022",
+    minify: true,
+    charset: "ascii",
+    logLevel: "warning",
+  });
 
-// esbuild escapes strings but keeps comments and regular expression literals as written.
-for (const file of ["dist/loopkube.mjs", `dist/${WORKER}`]) {
-  const out = readFileSync(file, "utf8");
-  const ascii = out.replace(
-    /[^\x00-\x7f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-  if (ascii !== out) writeFileSync(file, ascii);
+  // esbuild escapes strings but keeps comments and regular expression literals as written.
+  for (const file of [join(outdir, "loopkube.mjs"), join(outdir, WORKER)]) {
+    const out = readFileSync(file, "utf8");
+    const ascii = out.replace(
+      /[^\x00-\x7f]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+    if (ascii !== out) writeFileSync(file, ascii);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await bundle({
+    cli: "dist/src/cli/index.js",
+    worker: "dist/src/apiserver/http/_bodyworker.js",
+    outdir: "dist",
+  });
 }

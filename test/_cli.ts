@@ -11,6 +11,15 @@ import { join } from "node:path";
 export const ROOT = join(import.meta.dirname, "..");
 export const ENTRY = join(ROOT, "src", "cli", "main.ts");
 
+/**
+ * Node's arguments that run `loopkube`: under scripts/test.mjs, these sources bundled as users get
+ * them (`LOOPKUBE_TEST_CLI`, built by scripts/bundle.mjs at the start of the run; a start costs a
+ * tenth of one through tsx); otherwise the sources through tsx.
+ */
+export const LOOPKUBE: readonly string[] = process.env.LOOPKUBE_TEST_CLI
+  ? [process.env.LOOPKUBE_TEST_CLI]
+  : ["--import", "tsx", ENTRY];
+
 /** The environment of a user whose home is `home`. */
 export function cliEnv(home: string): NodeJS.ProcessEnv {
   return {
@@ -29,7 +38,7 @@ export function runLoopkube(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", ENTRY, ...args],
+      [...LOOPKUBE, ...args],
       { cwd: ROOT, env, timeout: 60_000 },
       (err, stdout, stderr) => {
         const code = err ? Number((err as { code?: unknown }).code ?? 1) : 0;
@@ -49,14 +58,10 @@ export function startUp(
   line: RegExp,
   env: NodeJS.ProcessEnv,
 ): Promise<{ child: ChildProcess; out: () => string }> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", ENTRY, "up", "--runtime", "process", ...args],
-    {
-      cwd: ROOT,
-      env,
-    },
-  );
+  const child = spawn(process.execPath, [...LOOPKUBE, "up", "--runtime", "process", ...args], {
+    cwd: ROOT,
+    env,
+  });
   let out = "";
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {

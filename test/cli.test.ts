@@ -15,7 +15,7 @@ import { VERSION } from "../src/api/version.ts";
 import type { Io } from "../src/cli/_shared.ts";
 import { main } from "../src/cli/index.ts";
 import { isProcessAlive, probeReadyz } from "../src/cluster/index.ts";
-import { cliEnv, ENTRY, ROOT, runLoopkube, startUp as startUpWith } from "./_cli.ts";
+import { cliEnv, LOOPKUBE, ROOT, runLoopkube, startUp as startUpWith } from "./_cli.ts";
 
 let home: string;
 let env: NodeJS.ProcessEnv;
@@ -424,20 +424,23 @@ describe("loopkube", () => {
     }, async () => {
       // util-linux's script(1) runs the command on a pseudo-terminal.
       const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
-      const command = [process.execPath, "--import", "tsx", ENTRY, "up", "-vv", "--ephemeral"]
+      const command = [process.execPath, ...LOOPKUBE, "up", "-vv", "--ephemeral"]
         .concat(["--api-port", String(port), "--dns-port", "0", "--no-kubeconfig-update"])
         .map(quote)
         .join(" ");
       const e: NodeJS.ProcessEnv = { ...env, TERM: "xterm" };
       delete e.NO_COLOR;
       delete e.FORCE_COLOR;
-      const onTty = await new Promise<string>((resolve) => {
-        execFile("script", ["-qec", command, "/dev/null"], { cwd: ROOT, env: e }, (_err, out) =>
-          resolve(String(out)),
-        );
-      });
+      // Both at once: each ends on the busy port.
+      const [onTty, piped] = await Promise.all([
+        new Promise<string>((resolve) => {
+          execFile("script", ["-qec", command, "/dev/null"], { cwd: ROOT, env: e }, (_err, out) =>
+            resolve(String(out)),
+          );
+        }),
+        upSpawned(["-vv"]),
+      ]);
       assert.match(onTty.replaceAll("\r", ""), COLOURED);
-      const piped = await upSpawned(["-vv"]);
       assert.match(piped.stderr, DEBUG_LINE);
     });
   });
@@ -562,7 +565,7 @@ describe("loopkube", () => {
     test("logs --follow prints lines as they come and ends when the cluster stops", async () => {
       const follow = spawn(
         process.execPath,
-        ["--import", "tsx", ENTRY, "logs", ...target, "--follow", "--tail", "1"],
+        [...LOOPKUBE, "logs", ...target, "--follow", "--tail", "1"],
         { cwd: ROOT, env },
       );
       let out = "";

@@ -17,7 +17,7 @@ import { after, before, describe, test } from "node:test";
 import type { Command } from "commander";
 import { buildProgram } from "../src/cli/index.ts";
 import { startCluster } from "../src/index.ts";
-import { cliEnv, ENTRY, ROOT, runLoopkube } from "./_cli.ts";
+import { cliEnv, LOOPKUBE, ROOT, runLoopkube } from "./_cli.ts";
 
 type Shell = "bash" | "zsh" | "fish";
 
@@ -107,17 +107,19 @@ describe("loopkube completion", () => {
     mkdirSync(bin);
     writeFileSync(
       join(bin, "loopkube"),
-      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(ENTRY)} "$@"\n`,
+      `#!/bin/sh\nexec ${[process.execPath, ...LOOPKUBE].map((a) => JSON.stringify(a)).join(" ")} "$@"\n`,
     );
     chmodSync(join(bin, "loopkube"), 0o755);
     env = { ...cliEnv(home), PATH: `${bin}:${process.env.PATH ?? ""}` };
-    for (const shell of ["bash", "zsh", "fish"] as const) {
-      const r = await runLoopkube(["completion", shell], env);
-      assert.equal(r.code, 0, r.stderr);
-      const file = join(home, `loopkube.${shell}`);
-      writeFileSync(file, r.stdout);
-      scripts.set(shell, file);
-    }
+    await Promise.all(
+      (["bash", "zsh", "fish"] as const).map(async (shell) => {
+        const r = await runLoopkube(["completion", shell], env);
+        assert.equal(r.code, 0, r.stderr);
+        const file = join(home, `loopkube.${shell}`);
+        writeFileSync(file, r.stdout);
+        scripts.set(shell, file);
+      }),
+    );
     // A real (stopped) cluster under the user's data home, for `--name <Tab>`.
     const cluster = await startCluster({
       name: "completed",
