@@ -283,6 +283,56 @@ test("deleting a pod sends SIGTERM to its process, then the pod object goes away
   assert.equal(kubelet.podIP("default", "doomed"), undefined, "the IP is released");
 });
 
+test("kubectl delete --grace-period kills a pod that ignores SIGTERM at that period, not its spec's; a second delete cuts a running one short", async () => {
+  const stubborn = (name: string): KubeObject & Pod => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace: "default" },
+    spec: {
+      nodeName: NODE_NAME,
+      terminationGracePeriodSeconds: 120,
+      containers: [
+        {
+          name: "c",
+          image: "busybox",
+          command: ["sh", "-c", "trap '' TERM; while :; do sleep 1; done"],
+        },
+      ],
+    },
+  });
+  for (const name of ["stubborn-a", "stubborn-b"])
+    await cp.client.create(REFS.pods, "default", stubborn(name));
+  for (const name of ["stubborn-a", "stubborn-b"])
+    await waitFor(async () => (await getPod(name)).status?.phase === "Running", {
+      what: `${name} running`,
+      retryErrors: true,
+    });
+  // The spec says 120 s: a delete that waited for it would outlast the limit below.
+  const a = await cp.api.kubectl([
+    "delete",
+    "pod",
+    "stubborn-a",
+    "--grace-period=1",
+    "--timeout=60s",
+  ]);
+  assert.equal(a.code, 0, a.stderr);
+  // Deleted with the spec's 120 s, then again with 1 s while it is terminating.
+  const first = await cp.api.kubectl(["delete", "pod", "stubborn-b", "--wait=false"]);
+  assert.equal(first.code, 0, first.stderr);
+  await waitFor(async () => (await getPod("stubborn-b")).metadata?.deletionTimestamp, {
+    what: "stubborn-b terminating",
+  });
+  const b = await cp.api.kubectl([
+    "delete",
+    "pod",
+    "stubborn-b",
+    "--grace-period=1",
+    "--timeout=60s",
+  ]);
+  assert.equal(b.code, 0, b.stderr);
+  await assert.rejects(getPod("stubborn-b"), /not found/);
+});
+
 test("kill -9 of the process running the kubelet leaves no pod process behind", async () => {
   const { child, pid } = await orphan;
   process.kill(pid, 0); // alive now

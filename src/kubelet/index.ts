@@ -548,7 +548,7 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
     track(
       (async () => {
         if (w) {
-          await w.terminate();
+          await w.terminate({ deleted: pod });
           await puller?.forget(w.uid);
           await dropNetwork(w);
           // The IP goes with the sandbox, before the pod object does (kube tears down the pod's
@@ -616,7 +616,8 @@ export async function startKubelet(options: KubeletOptions): Promise<Kubelet> {
       w = undefined;
     }
     if (pod.metadata?.deletionTimestamp) {
-      if (w?.deleting) return;
+      // A later delete may lower the grace period (never raise it): the worker cuts it short.
+      if (w?.deleting) return void w.terminate({ deleted: pod });
       if (w) w.deleting = true;
       deletePod(pod, w);
       return;

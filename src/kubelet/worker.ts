@@ -384,11 +384,18 @@ export class PodWorker {
    * Stops every container (preStop, SIGTERM, SIGKILL at the grace deadline). `silent`: the agent
    * itself is going away with the whole cluster, as a machine powers off: the containers stop
    * but no status or event is written about it (at 150,000 pods those writes were most of the
-   * stop); the pods run again when the agent comes back.
+   * stop); the pods run again when the agent comes back. `deleted`: the pod as its deletion
+   * left it, whose `deletionGracePeriodSeconds` (`kubectl delete --grace-period`) is the grace
+   * period; a later deletion's shorter one cuts a running termination short.
    */
-  terminate(options: { maxGraceMs?: number; silent?: boolean } = {}): Promise<void> {
+  terminate(options: { maxGraceMs?: number; silent?: boolean; deleted?: Pod } = {}): Promise<void> {
     if (options.silent) this.silent = true;
-    const cap = options.maxGraceMs ?? Number.POSITIVE_INFINITY;
+    let cap = options.maxGraceMs ?? Number.POSITIVE_INFINITY;
+    if (options.deleted) {
+      this.pod = options.deleted;
+      const seconds = options.deleted.metadata?.deletionGracePeriodSeconds;
+      if (typeof seconds === "number") cap = Math.min(cap, seconds * 1000);
+    }
     if (this.terminating !== undefined) {
       // Already stopping (deleted, say, with its own grace period): a shorter grace period
       // asked for now (the agent shutting down) cuts it short; a longer one never extends it,
