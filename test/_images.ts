@@ -235,6 +235,14 @@ export function imageCluster(name: string, options: ImageClusterOptions) {
   });
 
   after(async () => {
+    if (cluster) {
+      // The images' servers run as PID 1, which ignores SIGTERM: the stop would wait out each
+      // pod's 30 s grace period, as kube does. The tests are done with them: the workloads go,
+      // then every pod with a 1 s grace period (a shorter delete cuts a running one short).
+      const kinds = "deployments,statefulsets,replicasets,daemonsets,jobs";
+      await f.kubectl(["delete", kinds, "--all", "-A", "--wait=false"]);
+      await f.kubectl(["delete", "pods", "--all", "-A", "--grace-period=1", "--timeout=60s"]);
+    }
     await cluster?.stop();
     await registry?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
