@@ -175,6 +175,14 @@ describe("the oci runtime runs pods from their image's root", { skip: SKIP }, ()
     assert.match(r.stdout, new RegExp(`^/dev/pts/\\d+\r\n20 90\r\n${IMAGE}\r\n$`));
   });
 
+  test("kubectl exec -it of a program the image lacks says so on the terminal and fails", async () => {
+    const [p] = (await podsOf("app=web")).filter(isReady);
+    const cmd = `${shellQuote(KUBECTL ?? "kubectl")} --kubeconfig ${shellQuote(cluster.kubeconfigPath)} exec -it ${p?.metadata?.name} -- no-such-program`;
+    const r = await run("script", ["-qfec", cmd, "/dev/null"]);
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stdout, /no-such-program/);
+  });
+
   test("an exec liveness probe runs inside the container: no restart", async () => {
     await new Promise((r) => setTimeout(r, 2500));
     for (const p of await podsOf("app=web")) {

@@ -25,6 +25,29 @@ test("execArgv adds the death signal, enters the sandbox with nsenter and wraps 
     [{ pid: 7, sandboxed: true, tty: false }, [...enter, "ls", "-l"]],
     [{ pid: 7, sandboxed: false, tty: true }, ["script", "-qfec", "ls -l", "/dev/null"]],
     [
+      {
+        pid: 7,
+        sandboxed: false,
+        tty: true,
+        enter: (tty) => ["crun", "exec", ...(tty ? ["-t"] : []), "c1"],
+      },
+      [
+        "script",
+        "-qfec",
+        'f=$(mktemp) || exit 125; crun exec -t c1 ls -l 2>"$f"; s=$?; [ "$s" = 0 ] || cat "$f" >&2; rm -f "$f"; exit "$s"',
+        "/dev/null",
+      ],
+    ],
+    [
+      {
+        pid: 7,
+        sandboxed: false,
+        tty: false,
+        enter: (tty) => ["crun", "exec", ...(tty ? ["-t"] : []), "c1"],
+      },
+      ["crun", "exec", "c1", "ls", "-l"],
+    ],
+    [
       { pid: 7, sandboxed: true, tty: false, setpriv: "/bin/setpriv" },
       ["/bin/setpriv", "--pdeathsig", "KILL", "--", ...enter, "ls", "-l"],
     ],

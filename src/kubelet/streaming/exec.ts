@@ -90,10 +90,17 @@ export function execArgv(
   },
 ): string[] {
   // A container of the oci runtime is entered by its runtime (`crun exec`); a tty is then the
-  // host's `script` around it, the runtime passing the terminal on (`exec -t`).
+  // host's `script` around it, the runtime passing the terminal on (`exec -t`). The runtime's own
+  // messages stay off that terminal unless the exec failed (containerd gives the runtime a log
+  // file): a warning it logs would land in the middle of the command's output.
   const byRuntime = where.enter
     ? where.tty
-      ? ["script", "-qfec", shellJoin([...where.enter(true), ...command]), "/dev/null"]
+      ? [
+          "script",
+          "-qfec",
+          quietRuntime(shellJoin([...where.enter(true), ...command])),
+          "/dev/null",
+        ]
       : [...where.enter(false), ...command]
     : undefined;
   const inner = where.tty ? ["script", "-qfec", shellJoin(command), "/dev/null"] : command;
@@ -103,6 +110,11 @@ export function execArgv(
       ? ["nsenter", "-t", String(where.pid), "-m", "-u", "-n", "-r", "-w", "--", ...inner]
       : inner;
   return where.setpriv ? [where.setpriv, "--pdeathsig", "KILL", "--", ...entered] : entered;
+}
+
+/** `line` with the runtime's stderr kept aside, shown only when it exits non-zero. */
+function quietRuntime(line: string): string {
+  return `f=$(mktemp) || exit 125; ${line} 2>"$f"; s=$?; [ "$s" = 0 ] || cat "$f" >&2; rm -f "$f"; exit "$s"`;
 }
 
 /** What the command's process needs, checked and resolved before the connection is upgraded. */
