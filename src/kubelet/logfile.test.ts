@@ -221,9 +221,15 @@ test("rotation keeps maxFiles files: the current one, the newest rotated one pla
       const now = readdirSync(dir).sort();
       assert.equal(now.length, 4, now.join(" "));
       assert.ok(!now.some((f) => f.endsWith(".tmp")), now.join(" "));
+      // The compression of the one before the newest may not have started yet.
+      const older = rotatedFiles("0.log", now).inUse.slice(0, -1);
+      assert.ok(
+        older.every((f) => f.endsWith(".gz")),
+        now.join(" "),
+      );
       return now;
     },
-    { what: "the rotated files tidied", retryErrors: true },
+    { what: "the rotated files tidied and compressed", retryErrors: true },
   );
   const rotated = rotatedFiles("0.log", files).inUse;
   assert.ok(files.includes("0.log"));
