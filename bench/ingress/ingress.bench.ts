@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -28,6 +28,7 @@ import {
 } from "../../src/proxy/index.ts";
 import { leaseTestPlan } from "../../test/_kubelet.ts";
 import { type Line, startResult } from "../_result.ts";
+import { type HttpFigures, hasWrk, wrk } from "../proxy/_wrk.ts";
 
 const peer = join(dirname(fileURLToPath(import.meta.url)), "..", "proxy", "_peer.ts");
 const { values } = parseArgs({
@@ -44,12 +45,6 @@ const seconds = quick ? 2 : Number(values.seconds);
 const connections = Number(values.connections);
 const rounds = quick ? 1 : Number(values.rounds);
 const result = startResult("ingress", { quick });
-
-interface HttpFigures {
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -82,43 +77,6 @@ function startBackend(): Promise<ChildProcess> {
     );
     child.stdout.once("data", () => resolve(child));
     child.once("exit", (code) => reject(new Error(`backend exited ${code}`)));
-  });
-}
-
-function hasWrk(): boolean {
-  try {
-    execFileSync("wrk", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== "ENOENT";
-  }
-}
-
-function toMs(text: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(text.trim());
-  if (!m) return Number.NaN;
-  const v = Number(m[1]);
-  return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
-}
-
-function wrk(url: string, secs: number, conns: number): Promise<HttpFigures> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("wrk", ["-t1", `-c${conns}`, `-d${secs}s`, "--latency", url], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    child.on("exit", (code) => {
-      const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1];
-      const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1];
-      const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1];
-      const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
-      if (code !== 0 || !rps || !p50 || !p99) reject(new Error(`wrk failed:\n${out}`));
-      else if (errors) reject(new Error(`wrk saw ${errors} error responses from ${url}`));
-      else resolve({ rps: Number(rps), p50ms: toMs(p50), p99ms: toMs(p99) });
-    });
   });
 }
 

@@ -55,8 +55,9 @@ export function wrk(
       const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1];
       const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1];
       const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1];
-      const errors = /Non-2xx or 3xx responses/.exec(out);
-      if (code !== 0 || !rps || !p50 || !p99 || errors) reject(new Error(`wrk failed:\n${out}`));
+      const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
+      if (code !== 0 || !rps || !p50 || !p99) reject(new Error(`wrk failed:\n${out}`));
+      else if (errors) reject(new Error(`wrk saw ${errors} error responses from ${url}`));
       else resolve({ rps: Number(rps), p50ms: toMs(p50), p99ms: toMs(p99) });
     });
   });
