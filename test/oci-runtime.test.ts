@@ -169,7 +169,10 @@ describe("the oci runtime runs pods from their image's root", { skip: SKIP }, ()
 
   test("kubectl exec -it gives a terminal inside the container", async () => {
     const [p] = (await podsOf("app=web")).filter(isReady);
-    const cmd = `stty cols 90 rows 20; ${shellQuote(KUBECTL ?? "kubectl")} --kubeconfig ${shellQuote(cluster.kubeconfigPath)} exec -it ${p?.metadata?.name} -- sh -c 'tty; stty size; cat /IMAGE-ROOT'`;
+    // The shell stays a moment after its output, as an interactive session does: crun 1.8's
+    // `exec -t` can lose the output of a command that ends at once on a loaded machine (seen twice
+    // in CI; known, see docs/roadmap.md #17).
+    const cmd = `stty cols 90 rows 20; ${shellQuote(KUBECTL ?? "kubectl")} --kubeconfig ${shellQuote(cluster.kubeconfigPath)} exec -it ${p?.metadata?.name} -- sh -c 'tty; stty size; cat /IMAGE-ROOT; sleep 1'`;
     const r = await run("script", ["-qfec", cmd, "/dev/null"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`^/dev/pts/\\d+\r\n20 90\r\n${IMAGE}\r\n$`));
