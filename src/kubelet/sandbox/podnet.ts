@@ -122,6 +122,21 @@ export interface SetUpPlan {
 }
 
 /**
+ * The pod side's addresses and routes, as `ip -batch` lines (root and rootless alike): `lo` up
+ * with only 127.0.0.1 local, the pod IP on `eth0`, all of 127.0.0.0/8 through the gateway.
+ */
+export function podSideBatch(ip: string, gateway: string): string[] {
+  return [
+    "link set lo up",
+    "link set eth0 up",
+    `addr add ${ip}/32 dev eth0 scope global`,
+    "route del local 127.0.0.0/8 dev lo table local",
+    `route add ${gateway} dev eth0 scope link src ${ip}`,
+    `route add 127.0.0.0/8 via ${gateway} dev eth0 src ${ip}`,
+  ];
+}
+
+/**
  * One pod's network: the namespace (`host`), then inside it the veth pair, the pod side's two
  * sysctls and its addresses and routes (`pod`), then the host link's route (`hostAfter`), sent
  * to the long-lived helpers. Without
@@ -147,14 +162,7 @@ export function setUpPlan(
     `link set ${names.hostLink} up`,
     `route add ${ip}/32 dev ${names.hostLink} src ${gateway} table local`,
   ];
-  const pod = [
-    "link set lo up",
-    "link set eth0 up",
-    `addr add ${ip}/32 dev eth0 scope global`,
-    "route del local 127.0.0.0/8 dev lo table local",
-    `route add ${gateway} dev eth0 scope link src ${ip}`,
-    `route add 127.0.0.0/8 via ${gateway} dev eth0 src ${ip}`,
-  ];
+  const pod = podSideBatch(ip, gateway);
   return {
     host,
     pod: [

@@ -34,7 +34,13 @@ import dgram from "node:dgram";
 import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { which } from "../which.ts";
-import { type PodNetwork, type PodNetworks, podNetNames, serialByKey } from "./podnet.ts";
+import {
+  type PodNetwork,
+  type PodNetworks,
+  podNetNames,
+  podSideBatch,
+  serialByKey,
+} from "./podnet.ts";
 import { NODE_HELPER } from "./podnet_helper.ts";
 
 const BRIDGE = "lkbr";
@@ -97,15 +103,7 @@ export function rootlessSetUpPlan(
       `netns exec ${netns} sh -c "${enter.join(" && ")}"`,
       "",
     ].join("\n"),
-    podBatch: [
-      "link set lo up",
-      "link set eth0 up",
-      `addr add ${ip}/32 dev eth0 scope global`,
-      "route del local 127.0.0.0/8 dev lo table local",
-      `route add ${gateway} dev eth0 scope link src ${ip}`,
-      `route add 127.0.0.0/8 via ${gateway} dev eth0 src ${ip}`,
-      "",
-    ].join("\n"),
+    podBatch: [...podSideBatch(ip, gateway), ""].join("\n"),
   };
 }
 
